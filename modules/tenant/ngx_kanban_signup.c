@@ -1,0 +1,570 @@
+
+/*
+ * POST /api/v1/tenants: self-service sign-up on the platform host.
+ *
+ * The steps, each through the non-blocking pool or the thread pool:
+ * claim the slug in the catalog (status provisioning), CREATE DATABASE
+ * from the template, hash the admin's password, create the admin in the
+ * new database, mark the tenant active. A step that fails undoes the
+ * earlier ones (DROP DATABASE, DELETE the row), so no half-made tenant is
+ * ever visible: tenant lookups skip rows still provisioning.
+ */
+
+#include "ngx_kanban_routes.h"
+#include "ngx_kanban_pg.h"
+
+
+typedef struct {
+    ngx_str_t                  slug;
+    ngx_str_t                  name;
+    ngx_str_t                  email;
+    ngx_str_t                  admin_name;
+    ngx_str_t                  password;
+    ngx_str_t                  hash;
+    ngx_str_t                  id;
+    ngx_str_t                  db_name;
+    ngx_uint_t                 error;          /* the problem to report */
+    ngx_uint_t                 database_made;
+} ngx_kanban_signup_t;
+
+
+static ngx_int_t ngx_kanban_signup_check_slug(ngx_http_request_t *r,
+    ngx_str_t *slug);
+static void ngx_kanban_signup_claimed(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q);
+static void ngx_kanban_signup_created(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q);
+static void ngx_kanban_signup_hashed(ngx_http_request_t *r, ngx_str_t *hash);
+static void ngx_kanban_signup_admin_made(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q);
+static void ngx_kanban_signup_activated(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q);
+static void ngx_kanban_signup_undo(ngx_http_request_t *r, ngx_uint_t error);
+static void ngx_kanban_signup_dropped(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q);
+static void ngx_kanban_signup_deleted(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q);
+static ngx_int_t ngx_kanban_signup_respond(ngx_http_request_t *r,
+    ngx_kanban_signup_t *su);
+static ngx_int_t ngx_kanban_signup_quote(ngx_pool_t *pool, ngx_str_t *name,
+    ngx_str_t *out);
+
+
+static ngx_kanban_field_t  ngx_kanban_signup_admin_fields[] = {
+    { "email", NGX_KANBAN_FIELD_EMAIL, 1, 3, 254, NULL },
+    { "password", NGX_KANBAN_FIELD_STRING, 1, NGX_KANBAN_PASSWORD_MIN,
+      NGX_KANBAN_PASSWORD_MAX, NULL },
+    { "name", NGX_KANBAN_FIELD_STRING, 1, 1, 200, NULL },
+    { NULL, 0, 0, 0, 0, NULL }
+};
+
+
+ngx_kanban_field_t  ngx_kanban_signup_fields[] = {
+    { "slug", NGX_KANBAN_FIELD_STRING, 1, 0, 64, NULL },
+    { "name", NGX_KANBAN_FIELD_STRING, 1, 1, 200, NULL },
+    { "admin", NGX_KANBAN_FIELD_OBJECT, 1, 0, 0,
+      ngx_kanban_signup_admin_fields },
+    { NULL, 0, 0, 0, 0, NULL }
+};
+
+
+static char  *ngx_kanban_reserved_slugs[] = {
+    "www", "api", "admin", "app", "s", "static", "assets", "mail",
+    "status", "health", "metrics", NULL
+};
+
+
+/* A stale claim (a sign-up that died half-way and could not undo itself)
+ * does not hold a slug for ever. */
+static ngx_kanban_pg_stmt_t  ngx_kanban_signup_claim = ngx_kanban_pg_stmt(
+    "signup_claim",
+    "INSERT INTO tenants (id, slug, name, db_name)"
+    " SELECT g.u, $1, $2, 'kanban_t_' || replace(g.u::text, '-', '')"
+    "   FROM (SELECT gen_random_uuid() AS u) g"
+    " ON CONFLICT (slug) DO UPDATE"
+    "   SET id = excluded.id, name = excluded.name,"
+    "       db_name = excluded.db_name, created_at = now(),"
+    "       updated_at = now()"
+    "   WHERE tenants.status = 'provisioning'"
+    "     AND tenants.updated_at < now() - interval '10 minutes'"
+    " RETURNING id, db_name");
+
+static ngx_kanban_pg_stmt_t  ngx_kanban_signup_admin = ngx_kanban_pg_stmt(
+    "signup_admin",
+    "WITH s AS (UPDATE settings SET value = to_jsonb($4::text),"
+    "                  updated_at = now() WHERE key = 'name'),"
+    "     u AS (INSERT INTO users (email, name, role, password_hash)"
+    "           VALUES ($1, $2, 'admin', $3)"
+    "           RETURNING id, email, role)"
+    " INSERT INTO activity_log (actor_id, entity_type, entity_id, action,"
+    "                           new_values)"
+    " SELECT u.id, 'user', u.id, 'created',"
+    "        jsonb_build_object('email', u.email, 'role', u.role)"
+    "   FROM u");
+
+static ngx_kanban_pg_stmt_t  ngx_kanban_signup_activate = ngx_kanban_pg_stmt(
+    "signup_activate",
+    "UPDATE tenants SET status = 'active', updated_at = now()"
+    " WHERE id = $1");
+
+static ngx_kanban_pg_stmt_t  ngx_kanban_signup_forget = ngx_kanban_pg_stmt(
+    "signup_forget",
+    "DELETE FROM tenants WHERE id = $1 AND status = 'provisioning'");
+
+
+ngx_int_t
+ngx_kanban_signup_handler(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
+{
+    ngx_int_t               rc;
+    ngx_kanban_json_t      *admin;
+    ngx_kanban_pg_db_t      db;
+    ngx_kanban_signup_t    *su;
+    ngx_kanban_pg_query_t  *q;
+
+    su = ngx_pcalloc(r->pool, sizeof(ngx_kanban_signup_t));
+    if (su == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->data = su;
+
+    admin = ngx_kanban_json_get(ctx->body, "admin");
+
+    su->slug = *ngx_kanban_json_string(ctx->body, "slug");
+    su->name = *ngx_kanban_json_string(ctx->body, "name");
+    su->email = *ngx_kanban_json_string(admin, "email");
+    su->admin_name = *ngx_kanban_json_string(admin, "name");
+    su->password = *ngx_kanban_json_string(admin, "password");
+
+    rc = ngx_kanban_signup_check_slug(r, &su->slug);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    ngx_kanban_pg_catalog(&db);
+
+    q = ngx_kanban_pg_query(r, &db);
+    if (q == NULL
+        || ngx_kanban_pg_run(q, &ngx_kanban_signup_claim,
+                             ngx_kanban_signup_claimed, 2,
+                             &su->slug, &su->name)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_kanban_signup_check_slug(ngx_http_request_t *r, ngx_str_t *slug)
+{
+    char         **w, *code, *message;
+    ngx_str_t      none = ngx_null_string;
+    ngx_array_t   *errors;
+
+    code = NULL;
+    message = NULL;
+
+    if (!ngx_kanban_slug_valid(slug)) {
+        code = "invalid_format";
+        message = "3 to 32 characters: lowercase letters, digits and "
+                  "hyphens, starting with a letter and not ending with a "
+                  "hyphen.";
+
+    } else {
+        for (w = ngx_kanban_reserved_slugs; *w; w++) {
+            if (slug->len == ngx_strlen(*w)
+                && ngx_strncmp(slug->data, *w, slug->len) == 0)
+            {
+                code = "reserved";
+                message = "This name is reserved.";
+                break;
+            }
+        }
+    }
+
+    if (code == NULL) {
+        return NGX_OK;
+    }
+
+    errors = ngx_array_create(r->pool, 1, sizeof(ngx_kanban_field_error_t));
+    if (errors == NULL
+        || ngx_kanban_field_error(errors, &none, "slug", code, message)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_kanban_problem_errors(r, NGX_KANBAN_ERR_VALIDATION,
+                                     "The workspace's slug is not valid.",
+                                     errors);
+}
+
+
+static void
+ngx_kanban_signup_claimed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
+{
+    u_char                  *p;
+    ngx_str_t               *id, *db_name, sql, name, template;
+    ngx_kanban_signup_t     *su;
+    ngx_kanban_main_conf_t  *kmcf;
+
+    su = ngx_kanban_ctx(r)->data;
+
+    if (q->error != NGX_KANBAN_PG_OK) {
+        ngx_http_finalize_request(r, ngx_kanban_pg_problem(r, q));
+        return;
+    }
+
+    if (PQntuples(q->result) == 0) {
+        ngx_http_finalize_request(r,
+            ngx_kanban_problem(r, NGX_KANBAN_ERR_ALREADY_EXISTS,
+                               "A workspace with this slug exists."));
+        return;
+    }
+
+    id = ngx_kanban_pg_value(r, q->result, 0, 0);
+    db_name = ngx_kanban_pg_value(r, q->result, 0, 1);
+
+    if (id == NULL || db_name == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    su->id.data = ngx_pstrdup(r->pool, id);
+    su->id.len = id->len;
+    su->db_name.data = ngx_pstrdup(r->pool, db_name);
+    su->db_name.len = db_name->len;
+
+    kmcf = ngx_kanban_main_conf();
+
+    /* CREATE DATABASE takes no parameters: both names are quoted
+     * identifiers, one made by the catalog, one from the configuration */
+    if (su->id.data == NULL || su->db_name.data == NULL
+        || ngx_kanban_signup_quote(r->pool, &su->db_name, &name) != NGX_OK
+        || ngx_kanban_signup_quote(r->pool, &kmcf->template_db, &template)
+           != NGX_OK)
+    {
+        ngx_kanban_signup_undo(r, NGX_KANBAN_ERR_INTERNAL);
+        return;
+    }
+
+    sql.len = sizeof("CREATE DATABASE  TEMPLATE ") - 1 + name.len
+              + template.len;
+    sql.data = ngx_pnalloc(r->pool, sql.len);
+    if (sql.data == NULL) {
+        ngx_kanban_signup_undo(r, NGX_KANBAN_ERR_INTERNAL);
+        return;
+    }
+
+    p = ngx_cpymem(sql.data, "CREATE DATABASE ", 16);
+    p = ngx_cpymem(p, name.data, name.len);
+    p = ngx_cpymem(p, " TEMPLATE ", 10);
+    ngx_memcpy(p, template.data, template.len);
+
+    if (ngx_kanban_pg_run_sql(q, &sql, ngx_kanban_signup_created) != NGX_OK) {
+        ngx_kanban_signup_undo(r, NGX_KANBAN_ERR_INTERNAL);
+    }
+}
+
+
+static void
+ngx_kanban_signup_created(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
+{
+    ngx_kanban_signup_t  *su;
+
+    su = ngx_kanban_ctx(r)->data;
+
+    if (q->error != NGX_KANBAN_PG_OK) {
+        if (q->error == NGX_KANBAN_PG_SQL) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "kanban: creating the database of \"%V\" failed: "
+                          "%s", &su->slug, PQresultErrorMessage(q->result));
+        }
+
+        ngx_kanban_signup_undo(r, NGX_KANBAN_ERR_UNAVAILABLE);
+        return;
+    }
+
+    su->database_made = 1;
+
+    if (ngx_kanban_password_hash(r, &su->password, ngx_kanban_signup_hashed)
+        != NGX_OK)
+    {
+        ngx_kanban_signup_undo(r, NGX_KANBAN_ERR_INTERNAL);
+    }
+}
+
+
+static void
+ngx_kanban_signup_hashed(ngx_http_request_t *r, ngx_str_t *hash)
+{
+    ngx_kanban_tenant_t     t;
+    ngx_kanban_pg_db_t      db;
+    ngx_kanban_signup_t    *su;
+    ngx_kanban_pg_query_t  *q;
+
+    su = ngx_kanban_ctx(r)->data;
+
+    if (hash->len == 0) {
+        ngx_kanban_signup_undo(r, NGX_KANBAN_ERR_INTERNAL);
+        return;
+    }
+
+    su->hash = *hash;
+
+    ngx_memzero(&t, sizeof(ngx_kanban_tenant_t));
+    t.db_name = su->db_name;
+
+    ngx_kanban_pg_tenant_db(&t, &db);
+
+    q = ngx_kanban_pg_query(r, &db);
+    if (q == NULL
+        || ngx_kanban_pg_run(q, &ngx_kanban_signup_admin,
+                             ngx_kanban_signup_admin_made, 4, &su->email,
+                             &su->admin_name, &su->hash, &su->name)
+           != NGX_OK)
+    {
+        ngx_kanban_signup_undo(r, NGX_KANBAN_ERR_INTERNAL);
+    }
+}
+
+
+static void
+ngx_kanban_signup_admin_made(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
+{
+    ngx_kanban_pg_db_t      db;
+    ngx_kanban_signup_t    *su;
+    ngx_kanban_pg_query_t  *cq;
+
+    su = ngx_kanban_ctx(r)->data;
+
+    if (q->error != NGX_KANBAN_PG_OK) {
+        if (q->error == NGX_KANBAN_PG_SQL) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "kanban: creating the admin of \"%V\" failed: %s",
+                          &su->slug, PQresultErrorMessage(q->result));
+        }
+
+        ngx_kanban_signup_undo(r, q->error == NGX_KANBAN_PG_UNAVAILABLE
+                                  ? NGX_KANBAN_ERR_UNAVAILABLE
+                                  : NGX_KANBAN_ERR_INTERNAL);
+        return;
+    }
+
+    ngx_kanban_pg_catalog(&db);
+
+    cq = ngx_kanban_pg_query(r, &db);
+    if (cq == NULL
+        || ngx_kanban_pg_run(cq, &ngx_kanban_signup_activate,
+                             ngx_kanban_signup_activated, 1, &su->id)
+           != NGX_OK)
+    {
+        ngx_kanban_signup_undo(r, NGX_KANBAN_ERR_INTERNAL);
+    }
+}
+
+
+static void
+ngx_kanban_signup_activated(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
+{
+    ngx_kanban_signup_t  *su;
+
+    su = ngx_kanban_ctx(r)->data;
+
+    if (q->error != NGX_KANBAN_PG_OK) {
+        ngx_kanban_signup_undo(r, NGX_KANBAN_ERR_UNAVAILABLE);
+        return;
+    }
+
+    /* a probe of this slug before it existed may be cached as unknown */
+    ngx_kanban_tenant_forget(&su->slug);
+
+    ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                  "kanban: workspace \"%V\" created", &su->slug);
+
+    ngx_http_finalize_request(r, ngx_kanban_signup_respond(r, su));
+}
+
+
+/* Undo: drop the database if it was made, then the catalog's claim. The
+ * client gets the problem of the step that failed. */
+
+static void
+ngx_kanban_signup_undo(ngx_http_request_t *r, ngx_uint_t error)
+{
+    u_char                 *p;
+    ngx_str_t               sql, name;
+    ngx_kanban_pg_db_t      db;
+    ngx_kanban_signup_t    *su;
+    ngx_kanban_pg_query_t  *q;
+
+    su = ngx_kanban_ctx(r)->data;
+    su->error = error;
+
+    ngx_kanban_pg_catalog(&db);
+
+    q = ngx_kanban_pg_query(r, &db);
+    if (q == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (!su->database_made) {
+        ngx_kanban_signup_dropped(r, q);
+        return;
+    }
+
+    if (ngx_kanban_signup_quote(r->pool, &su->db_name, &name) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    /* FORCE: the pool may hold a connection to the new database */
+    sql.len = sizeof("DROP DATABASE IF EXISTS  WITH (FORCE)") - 1 + name.len;
+    sql.data = ngx_pnalloc(r->pool, sql.len);
+    if (sql.data == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    p = ngx_cpymem(sql.data, "DROP DATABASE IF EXISTS ", 24);
+    p = ngx_cpymem(p, name.data, name.len);
+    ngx_memcpy(p, " WITH (FORCE)", 13);
+
+    if (ngx_kanban_pg_run_sql(q, &sql, ngx_kanban_signup_dropped) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+
+static void
+ngx_kanban_signup_dropped(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
+{
+    ngx_kanban_signup_t  *su;
+
+    su = ngx_kanban_ctx(r)->data;
+
+    if (q->error != NGX_KANBAN_PG_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "kanban: could not drop the database of the failed "
+                      "sign-up \"%V\" (%V); drop it by hand",
+                      &su->slug, &su->db_name);
+    }
+
+    if (ngx_kanban_pg_run(q, &ngx_kanban_signup_forget,
+                          ngx_kanban_signup_deleted, 1, &su->id)
+        != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+
+static void
+ngx_kanban_signup_deleted(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
+{
+    ngx_kanban_signup_t  *su;
+
+    su = ngx_kanban_ctx(r)->data;
+
+    if (q->error != NGX_KANBAN_PG_OK) {
+        /* the claim stays provisioning: invisible, and reclaimed later */
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "kanban: could not remove the failed sign-up \"%V\"",
+                      &su->slug);
+    }
+
+    ngx_http_finalize_request(r, ngx_kanban_problem(r, su->error, NULL));
+}
+
+
+static ngx_int_t
+ngx_kanban_signup_respond(ngx_http_request_t *r, ngx_kanban_signup_t *su)
+{
+    u_char                  *star, *p;
+    ngx_str_t                body, url;
+    ngx_kanban_jw_t          jw;
+    ngx_kanban_main_conf_t  *kmcf;
+
+    kmcf = ngx_kanban_main_conf();
+
+    star = ngx_strlchr(kmcf->tenant_url.data,
+                       kmcf->tenant_url.data + kmcf->tenant_url.len, '*');
+
+    url.len = kmcf->tenant_url.len - 1 + su->slug.len + 1;
+    url.data = ngx_pnalloc(r->pool, url.len);
+    if (url.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(url.data, kmcf->tenant_url.data,
+                   star - kmcf->tenant_url.data);
+    p = ngx_cpymem(p, su->slug.data, su->slug.len);
+    p = ngx_cpymem(p, star + 1,
+                   kmcf->tenant_url.data + kmcf->tenant_url.len - star - 1);
+    *p++ = '/';
+    url.len = p - url.data;
+
+    if (ngx_kanban_jw_init(&jw, r->pool, 256) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_kanban_jw_open(&jw, '{');
+    ngx_kanban_jw_key(&jw, "id");
+    ngx_kanban_jw_string(&jw, &su->id);
+    ngx_kanban_jw_key(&jw, "slug");
+    ngx_kanban_jw_string(&jw, &su->slug);
+    ngx_kanban_jw_key(&jw, "name");
+    ngx_kanban_jw_string(&jw, &su->name);
+    ngx_kanban_jw_key(&jw, "url");
+    ngx_kanban_jw_string(&jw, &url);
+    ngx_kanban_jw_key(&jw, "status");
+    ngx_kanban_jw_cstring(&jw, "active");
+    ngx_kanban_jw_close(&jw, '}');
+
+    if (ngx_kanban_jw_result(&jw, &body) != NGX_OK
+        || ngx_kanban_add_header(r, "Location", &url) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_kanban_send_json(r, NGX_HTTP_CREATED, &body);
+}
+
+
+/* "name" with inner quotes doubled: an identifier SQL cannot escape */
+
+static ngx_int_t
+ngx_kanban_signup_quote(ngx_pool_t *pool, ngx_str_t *name, ngx_str_t *out)
+{
+    u_char      *p;
+    ngx_uint_t   i;
+
+    p = ngx_pnalloc(pool, 2 * name->len + 2);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->data = p;
+    *p++ = '"';
+
+    for (i = 0; i < name->len; i++) {
+        if (name->data[i] == '\0') {
+            return NGX_ERROR;
+        }
+
+        if (name->data[i] == '"') {
+            *p++ = '"';
+        }
+
+        *p++ = name->data[i];
+    }
+
+    *p++ = '"';
+    out->len = p - out->data;
+
+    return NGX_OK;
+}

@@ -1,0 +1,184 @@
+
+/*
+ * The core every kanban handler uses: configuration, the request context,
+ * responses and problem+json, thread-pool jobs, passwords.
+ */
+
+#ifndef _NGX_KANBAN_H_INCLUDED_
+#define _NGX_KANBAN_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <ngx_thread_pool.h>
+
+
+#define NGX_KANBAN_VERSION           "0.1.0"
+
+/* the product's own errors; each maps to one status and one stable code */
+#define NGX_KANBAN_ERR_BAD_REQUEST        0
+#define NGX_KANBAN_ERR_UNAUTHORIZED       1
+#define NGX_KANBAN_ERR_FORBIDDEN          2
+#define NGX_KANBAN_ERR_NOT_FOUND          3
+#define NGX_KANBAN_ERR_METHOD             4
+#define NGX_KANBAN_ERR_ALREADY_EXISTS     5
+#define NGX_KANBAN_ERR_TOO_LARGE          6
+#define NGX_KANBAN_ERR_MEDIA_TYPE         7
+#define NGX_KANBAN_ERR_VALIDATION         8
+#define NGX_KANBAN_ERR_RATE_LIMITED       9
+#define NGX_KANBAN_ERR_INTERNAL           10
+#define NGX_KANBAN_ERR_UNAVAILABLE        11
+#define NGX_KANBAN_ERR_TENANT_NOT_FOUND   12
+#define NGX_KANBAN_ERR_TENANT_SUSPENDED   13
+#define NGX_KANBAN_ERR_VERSION_CONFLICT   14
+#define NGX_KANBAN_ERR_CONFLICT           15
+
+
+typedef struct ngx_kanban_route_s      ngx_kanban_route_t;
+typedef struct ngx_kanban_json_s       ngx_kanban_json_t;
+typedef struct ngx_kanban_field_s      ngx_kanban_field_t;
+typedef struct ngx_kanban_tenant_s     ngx_kanban_tenant_t;
+typedef struct ngx_kanban_job_s        ngx_kanban_job_t;
+
+
+typedef struct {
+    ngx_str_t                  catalog;        /* libpq conninfo */
+    ngx_str_t                  template_db;
+    ngx_str_t                  redis;
+    ngx_str_t                  tenant_url;     /* the slug replaces its star */
+    ngx_str_t                  thread_pool_name;
+    ngx_thread_pool_t         *thread_pool;
+
+    ngx_uint_t                 pg_pool_size;
+    ngx_uint_t                 pg_max_connections;
+    ngx_uint_t                 pg_queue_size;
+    ngx_msec_t                 pg_connect_timeout;
+    ngx_msec_t                 pg_query_timeout;
+    ngx_msec_t                 pg_queue_timeout;
+
+    ngx_shm_zone_t            *metrics_zone;
+} ngx_kanban_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                 headers;
+    size_t                     body_limit;
+    ngx_uint_t                 content;        /* api, health or metrics */
+} ngx_kanban_loc_conf_t;
+
+
+/* A path parameter captured by the router: "{id}" */
+typedef struct {
+    ngx_str_t                  name;
+    ngx_str_t                  value;
+} ngx_kanban_arg_t;
+
+
+/* What a request carries through the kanban handlers. */
+typedef struct {
+    ngx_kanban_route_t        *route;
+    ngx_kanban_arg_t           args[4];
+    ngx_uint_t                 nargs;
+    ngx_kanban_json_t         *body;           /* parsed and validated */
+    ngx_kanban_tenant_t       *tenant;
+    ngx_uint_t                 metric;         /* a metrics row */
+    void                      *data;           /* the handler's own state */
+} ngx_kanban_ctx_t;
+
+
+typedef ngx_int_t (*ngx_kanban_handler_pt)(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx);
+
+
+/* A job for the thread pool: work runs in a thread, done in the worker. */
+typedef void (*ngx_kanban_job_work_pt)(ngx_kanban_job_t *job);
+typedef void (*ngx_kanban_job_done_pt)(ngx_http_request_t *r,
+    ngx_kanban_job_t *job);
+
+struct ngx_kanban_job_s {
+    ngx_http_request_t        *request;        /* NULL once it went away */
+    ngx_kanban_job_work_pt     work;
+    ngx_kanban_job_done_pt     done;
+    ngx_int_t                  rc;
+    void                      *data;           /* heap, owned by the job */
+};
+
+
+extern ngx_module_t  ngx_http_kanban_module;
+extern ngx_module_t  ngx_http_kanban_tenant_module;
+
+
+/* configuration and context */
+ngx_kanban_ctx_t *ngx_kanban_ctx(ngx_http_request_t *r);
+ngx_kanban_main_conf_t *ngx_kanban_main_conf(void);
+ngx_str_t *ngx_kanban_arg(ngx_kanban_ctx_t *ctx, char *name);
+
+/* responses: each returns what the caller passes to finalize_request */
+ngx_int_t ngx_kanban_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *json);
+ngx_int_t ngx_kanban_send_text(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *type, ngx_str_t *body);
+ngx_int_t ngx_kanban_problem(ngx_http_request_t *r, ngx_uint_t error,
+    char *detail);
+ngx_int_t ngx_kanban_problem_errors(ngx_http_request_t *r, ngx_uint_t error,
+    char *detail, ngx_array_t *errors);
+void ngx_kanban_finalize(ngx_http_request_t *r, ngx_int_t rc);
+ngx_int_t ngx_kanban_add_header(ngx_http_request_t *r, char *name,
+    ngx_str_t *value);
+
+/* security headers and X-Request-Id */
+ngx_int_t ngx_kanban_headers_init(ngx_conf_t *cf);
+ngx_str_t *ngx_kanban_request_id(ngx_http_request_t *r);
+
+/* thread-pool jobs */
+ngx_kanban_job_t *ngx_kanban_job_create(ngx_http_request_t *r, size_t size);
+ngx_int_t ngx_kanban_job_post(ngx_http_request_t *r, ngx_kanban_job_t *job);
+
+/* argon2id password hashes */
+#define NGX_KANBAN_PASSWORD_MIN  10
+#define NGX_KANBAN_PASSWORD_MAX  128
+#define NGX_KANBAN_HASH_LEN      128
+
+typedef void (*ngx_kanban_hashed_pt)(ngx_http_request_t *r, ngx_str_t *hash);
+
+ngx_int_t ngx_kanban_password_hash(ngx_http_request_t *r,
+    ngx_str_t *password, ngx_kanban_hashed_pt handler);
+
+/* the content handlers of the platform */
+ngx_int_t ngx_kanban_api_handler(ngx_http_request_t *r);
+ngx_int_t ngx_kanban_health_handler(ngx_http_request_t *r);
+ngx_int_t ngx_kanban_metrics_handler(ngx_http_request_t *r);
+ngx_int_t ngx_kanban_problem_handler(ngx_http_request_t *r);
+
+/* metrics */
+ngx_int_t ngx_kanban_metrics_init_zone(ngx_conf_t *cf,
+    ngx_kanban_main_conf_t *kmcf);
+ngx_int_t ngx_kanban_metrics_init(ngx_conf_t *cf);
+void ngx_kanban_metrics_tenant_lookup(ngx_uint_t hit);
+void ngx_kanban_metrics_pg_worker(ngx_uint_t idle, ngx_uint_t busy,
+    ngx_uint_t connecting, ngx_uint_t waiting);
+void ngx_kanban_metrics_redis(ngx_uint_t up);
+void ngx_kanban_metrics_route(ngx_http_request_t *r, ngx_uint_t health);
+
+/* redis */
+ngx_int_t ngx_kanban_redis_init_process(ngx_cycle_t *cycle);
+void ngx_kanban_redis_exit_process(ngx_cycle_t *cycle);
+ngx_uint_t ngx_kanban_redis_up(void);
+ngx_uint_t ngx_kanban_redis_configured(void);
+
+/* tenant */
+struct ngx_kanban_tenant_s {
+    ngx_str_t                  id;
+    ngx_str_t                  slug;
+    ngx_str_t                  name;
+    ngx_str_t                  db_name;
+    ngx_str_t                  db_dsn;
+};
+
+ngx_kanban_tenant_t *ngx_kanban_tenant(ngx_http_request_t *r);
+ngx_uint_t ngx_kanban_slug_valid(ngx_str_t *slug);
+void ngx_kanban_tenant_forget(ngx_str_t *slug);
+
+
+#endif /* _NGX_KANBAN_H_INCLUDED_ */

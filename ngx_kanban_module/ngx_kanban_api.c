@@ -1,0 +1,292 @@
+
+/*
+ * kanban_api: the content handler of API locations. It routes the
+ * request, reads and checks its body (media type, JSON, the route's field
+ * list), then hands it to the route's handler, which either answers at
+ * once or returns NGX_DONE and finalizes the request when its work is done.
+ */
+
+#include "ngx_kanban_routes.h"
+
+
+static void ngx_kanban_api_body_ready(ngx_http_request_t *r);
+static ngx_int_t ngx_kanban_api_body(ngx_http_request_t *r, ngx_str_t *body);
+static ngx_int_t ngx_kanban_api_dispatch(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx);
+static ngx_uint_t ngx_kanban_api_is_json(ngx_http_request_t *r);
+
+
+ngx_int_t
+ngx_kanban_api_handler(ngx_http_request_t *r)
+{
+    ngx_int_t          rc;
+    ngx_str_t          allow;
+    ngx_uint_t         host;
+    ngx_kanban_ctx_t  *ctx;
+
+    ctx = ngx_kanban_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->tenant = ngx_kanban_tenant(r);
+    host = ctx->tenant ? NGX_KANBAN_HOST_TENANT : NGX_KANBAN_HOST_PLATFORM;
+
+    rc = ngx_kanban_route_find(r, ctx, host, &allow);
+
+    if (rc != NGX_OK) {
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (rc == NGX_HTTP_NOT_ALLOWED) {
+            if (ngx_kanban_add_header(r, "Allow", &allow) != NGX_OK) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            return ngx_kanban_problem(r, NGX_KANBAN_ERR_METHOD, NULL);
+        }
+
+        if (rc == NGX_HTTP_NOT_FOUND) {
+            return ngx_kanban_problem(r, NGX_KANBAN_ERR_NOT_FOUND, NULL);
+        }
+
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->metric = ctx->route - ngx_kanban_routes;
+
+    if (ctx->route->body == NULL) {
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        rc = ngx_kanban_api_dispatch(r, ctx);
+
+        if (rc == NGX_DONE) {
+            r->main->count++;
+        }
+
+        return rc;
+    }
+
+    if (r->headers_in.content_length_n <= 0 && !r->headers_in.chunked) {
+        return ngx_kanban_problem(r, NGX_KANBAN_ERR_BAD_REQUEST,
+                                  "This request needs a JSON body.");
+    }
+
+    if (!ngx_kanban_api_is_json(r)) {
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_kanban_problem(r, NGX_KANBAN_ERR_MEDIA_TYPE,
+                                  "Send the body as application/json.");
+    }
+
+    r->request_body_in_single_buf = 1;
+
+    rc = ngx_http_read_client_request_body(r, ngx_kanban_api_body_ready);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+ngx_kanban_ctx_t *
+ngx_kanban_ctx(ngx_http_request_t *r)
+{
+    ngx_kanban_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kanban_module);
+
+    if (ctx == NULL) {
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_kanban_ctx_t));
+        if (ctx == NULL) {
+            return NULL;
+        }
+
+        ctx->metric = NGX_CONF_UNSET_UINT;
+        ngx_http_set_ctx(r, ctx, ngx_http_kanban_module);
+    }
+
+    return ctx;
+}
+
+
+static void
+ngx_kanban_api_body_ready(ngx_http_request_t *r)
+{
+    char              *error;
+    ngx_int_t          rc;
+    ngx_str_t          body;
+    ngx_array_t       *errors;
+    ngx_kanban_ctx_t  *ctx;
+
+    ctx = ngx_kanban_ctx(r);
+
+    if (ngx_kanban_api_body(r, &body) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    rc = ngx_kanban_json_parse(r->pool, body.data, body.len, &ctx->body,
+                               &error);
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_finalize_request(r,
+            ngx_kanban_problem(r, NGX_KANBAN_ERR_BAD_REQUEST, error));
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    rc = ngx_kanban_validate(r->pool, ctx->body, ctx->route->body, &errors);
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_finalize_request(r,
+            ngx_kanban_problem_errors(r, NGX_KANBAN_ERR_VALIDATION,
+                                      "Some fields are not valid.", errors));
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    rc = ngx_kanban_api_dispatch(r, ctx);
+
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+    }
+}
+
+
+static ngx_int_t
+ngx_kanban_api_dispatch(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    rc = ctx->route->handler(r, ctx);
+
+    if (rc == NGX_DONE) {
+        /* a client that leaves while the handler waits is noticed, and
+         * the request's cleanups let go of what it holds */
+        r->read_event_handler = ngx_http_test_reading;
+    }
+
+    return rc;
+}
+
+
+/* The body as one run of bytes: client_body_buffer_size keeps it in
+ * memory; a body nginx wrote to a file anyway is read back. */
+
+static ngx_int_t
+ngx_kanban_api_body(ngx_http_request_t *r, ngx_str_t *body)
+{
+    u_char       *p;
+    size_t        len;
+    ssize_t       n;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    ngx_str_null(body);
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return NGX_OK;
+    }
+
+    cl = r->request_body->bufs;
+
+    if (cl->next == NULL && !cl->buf->in_file) {
+        body->data = cl->buf->pos;
+        body->len = cl->buf->last - cl->buf->pos;
+        return NGX_OK;
+    }
+
+    len = 0;
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+        len += b->in_file ? (size_t) (b->file_last - b->file_pos)
+                          : (size_t) (b->last - b->pos);
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    body->data = p;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (!b->in_file) {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            continue;
+        }
+
+        n = ngx_read_file(b->file, p, b->file_last - b->file_pos,
+                          b->file_pos);
+        if (n != b->file_last - b->file_pos) {
+            return NGX_ERROR;
+        }
+
+        p += n;
+    }
+
+    body->len = p - body->data;
+
+    return NGX_OK;
+}
+
+
+/* application/json, with an optional charset of utf-8 */
+
+static ngx_uint_t
+ngx_kanban_api_is_json(ngx_http_request_t *r)
+{
+    u_char     *p, *end;
+    ngx_str_t  *type;
+
+    if (r->headers_in.content_type == NULL) {
+        return 0;
+    }
+
+    type = &r->headers_in.content_type->value;
+    p = type->data;
+    end = type->data + type->len;
+
+    if (type->len < 16 || ngx_strncasecmp(p, (u_char *) "application/json",
+                                          16) != 0)
+    {
+        return 0;
+    }
+
+    for (p += 16; p < end && (*p == ' ' || *p == '\t'); p++) { /* void */ }
+
+    if (p == end) {
+        return 1;
+    }
+
+    if (*p++ != ';') {
+        return 0;
+    }
+
+    for ( /* void */ ; p < end && (*p == ' ' || *p == '\t'); p++) {
+        /* void */
+    }
+
+    return (end - p == 13
+            && ngx_strncasecmp(p, (u_char *) "charset=utf-8", 13) == 0)
+           || (end - p == 15
+               && ngx_strncasecmp(p, (u_char *) "charset=\"utf-8\"", 15) == 0);
+}

@@ -1,0 +1,181 @@
+
+/*
+ * The headers every response of a kanban location carries (kanban_headers
+ * on): X-Request-Id, nosniff, the referrer policy; on HTML a strict
+ * Content-Security-Policy; on TLS, HSTS. A header filter, so that static
+ * files and nginx's own error pages carry them too.
+ */
+
+#include "ngx_kanban.h"
+
+
+#define NGX_KANBAN_REQUEST_ID_MAX  128
+
+
+static ngx_int_t ngx_kanban_headers_filter(ngx_http_request_t *r);
+static ngx_uint_t ngx_kanban_request_id_sane(ngx_str_t *id);
+
+
+static ngx_http_output_header_filter_pt  ngx_kanban_next_header_filter;
+static ngx_int_t                         ngx_kanban_request_id_index;
+
+
+static ngx_str_t  ngx_kanban_csp = ngx_string(
+    "default-src 'self'; script-src 'self'; style-src 'self' "
+    "'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'");
+
+
+ngx_int_t
+ngx_kanban_headers_init(ngx_conf_t *cf)
+{
+    ngx_str_t  name = ngx_string("request_id");
+
+    ngx_kanban_request_id_index = ngx_http_get_variable_index(cf, &name);
+    if (ngx_kanban_request_id_index == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    ngx_kanban_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_kanban_headers_filter;
+
+    return NGX_OK;
+}
+
+
+/* The client's X-Request-Id when it is sane, else nginx's $request_id. */
+
+ngx_str_t *
+ngx_kanban_request_id(ngx_http_request_t *r)
+{
+    ngx_list_part_t            *part;
+    ngx_table_elt_t            *h;
+    ngx_uint_t                  i;
+    ngx_http_variable_value_t  *v;
+    static ngx_str_t            none = ngx_null_string;
+    ngx_str_t                  *id;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == 12
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "X-Request-Id", 12)
+               == 0
+            && ngx_kanban_request_id_sane(&h[i].value))
+        {
+            return &h[i].value;
+        }
+    }
+
+    v = ngx_http_get_indexed_variable(r->main, ngx_kanban_request_id_index);
+    if (v == NULL || v->not_found) {
+        return &none;
+    }
+
+    id = ngx_palloc(r->pool, sizeof(ngx_str_t));
+    if (id == NULL) {
+        return &none;
+    }
+
+    id->data = v->data;
+    id->len = v->len;
+
+    return id;
+}
+
+
+static ngx_int_t
+ngx_kanban_headers_filter(ngx_http_request_t *r)
+{
+    ngx_str_t               *id, v;
+    ngx_kanban_loc_conf_t   *klcf;
+
+    klcf = ngx_http_get_module_loc_conf(r, ngx_http_kanban_module);
+
+    if (r != r->main || klcf == NULL || !klcf->headers) {
+        return ngx_kanban_next_header_filter(r);
+    }
+
+    id = ngx_kanban_request_id(r);
+
+    if (id->len && ngx_kanban_add_header(r, "X-Request-Id", id) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&v, "nosniff");
+    if (ngx_kanban_add_header(r, "X-Content-Type-Options", &v) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&v, "same-origin");
+    if (ngx_kanban_add_header(r, "Referrer-Policy", &v) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (r->headers_out.content_type.len >= 9
+        && ngx_strncasecmp(r->headers_out.content_type.data,
+                           (u_char *) "text/html", 9) == 0)
+    {
+        if (ngx_kanban_add_header(r, "Content-Security-Policy",
+                                  &ngx_kanban_csp)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        ngx_str_set(&v, "DENY");
+        if (ngx_kanban_add_header(r, "X-Frame-Options", &v) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+#if (NGX_HTTP_SSL)
+    if (r->connection->ssl) {
+        ngx_str_set(&v, "max-age=31536000; includeSubDomains");
+        if (ngx_kanban_add_header(r, "Strict-Transport-Security", &v)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+#endif
+
+    return ngx_kanban_next_header_filter(r);
+}
+
+
+static ngx_uint_t
+ngx_kanban_request_id_sane(ngx_str_t *id)
+{
+    u_char      c;
+    ngx_uint_t  i;
+
+    if (id->len == 0 || id->len > NGX_KANBAN_REQUEST_ID_MAX) {
+        return 0;
+    }
+
+    for (i = 0; i < id->len; i++) {
+        c = id->data[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}

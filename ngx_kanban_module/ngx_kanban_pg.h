@@ -1,0 +1,97 @@
+
+/*
+ * The per-worker PostgreSQL pool: libpq driven by nginx's event loop.
+ *
+ * A request creates a query bound to a database, runs a statement and is
+ * called back with the result; the callback may run another statement on
+ * the same connection (a transaction) or finish. The connection goes back
+ * to the pool once its results are drained; a request that went away
+ * leaves its connection to drain without it.
+ */
+
+#ifndef _NGX_KANBAN_PG_H_INCLUDED_
+#define _NGX_KANBAN_PG_H_INCLUDED_
+
+
+#include "ngx_kanban.h"
+#include <libpq-fe.h>
+
+
+#define NGX_KANBAN_PG_OK           0
+#define NGX_KANBAN_PG_SQL          1     /* the statement failed: see result */
+#define NGX_KANBAN_PG_UNAVAILABLE  2     /* no connection, lost, timed out */
+
+#define NGX_KANBAN_PG_MAX_PARAMS   16
+
+
+typedef struct ngx_kanban_pg_query_s  ngx_kanban_pg_query_t;
+typedef struct ngx_kanban_pg_conn_s   ngx_kanban_pg_conn_t;
+typedef struct ngx_kanban_pg_pool_s   ngx_kanban_pg_pool_t;
+
+typedef void (*ngx_kanban_pg_handler_pt)(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q);
+
+
+/* A named statement, prepared once per connection on first use. */
+typedef struct {
+    char                      *name;
+    char                      *sql;
+    ngx_uint_t                 index;           /* set on first use */
+} ngx_kanban_pg_stmt_t;
+
+#define ngx_kanban_pg_stmt(name, sql)  { name, sql, 0 }
+
+
+/* Where a database lives: a server conninfo ('' is the catalog's) and
+ * the database's name. */
+typedef struct {
+    ngx_str_t                  dsn;
+    ngx_str_t                  name;
+} ngx_kanban_pg_db_t;
+
+
+struct ngx_kanban_pg_query_s {
+    ngx_http_request_t        *request;
+    ngx_kanban_pg_db_t         db;
+    ngx_kanban_pg_conn_t      *conn;
+    ngx_kanban_pg_handler_pt   handler;
+    void                      *data;
+
+    ngx_kanban_pg_stmt_t      *stmt;
+    ngx_str_t                  sql;             /* a one-off command */
+    ngx_uint_t                 nparams;
+    char                      *values[NGX_KANBAN_PG_MAX_PARAMS];
+
+    PGresult                  *result;          /* valid in the handler */
+    ngx_uint_t                 error;
+
+    ngx_queue_t                waiting;         /* in the pool's queue */
+    ngx_event_t                timer;           /* queue timeout */
+    ngx_event_t                fail;            /* failure reported later */
+
+    unsigned                   queued:1;
+};
+
+
+ngx_kanban_pg_query_t *ngx_kanban_pg_query(ngx_http_request_t *r,
+    ngx_kanban_pg_db_t *db);
+ngx_int_t ngx_kanban_pg_run(ngx_kanban_pg_query_t *q,
+    ngx_kanban_pg_stmt_t *stmt, ngx_kanban_pg_handler_pt handler,
+    ngx_uint_t nparams, ...);
+ngx_int_t ngx_kanban_pg_run_sql(ngx_kanban_pg_query_t *q, ngx_str_t *sql,
+    ngx_kanban_pg_handler_pt handler);
+
+ngx_str_t *ngx_kanban_pg_value(ngx_http_request_t *r, PGresult *res,
+    int row, int col);
+ngx_int_t ngx_kanban_pg_sqlstate(ngx_kanban_pg_query_t *q, char *state);
+ngx_int_t ngx_kanban_pg_problem(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q);
+
+void ngx_kanban_pg_catalog(ngx_kanban_pg_db_t *db);
+void ngx_kanban_pg_tenant_db(ngx_kanban_tenant_t *t, ngx_kanban_pg_db_t *db);
+
+ngx_int_t ngx_kanban_pg_init_process(ngx_cycle_t *cycle);
+void ngx_kanban_pg_exit_process(ngx_cycle_t *cycle);
+
+
+#endif /* _NGX_KANBAN_PG_H_INCLUDED_ */

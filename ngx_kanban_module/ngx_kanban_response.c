@@ -1,0 +1,255 @@
+
+/*
+ * Responses: JSON passed through as PostgreSQL built it, and problem
+ * details (RFC 9457), the one place every error leaves from.
+ */
+
+#include "ngx_kanban.h"
+#include "ngx_kanban_json.h"
+
+
+typedef struct {
+    ngx_uint_t                 status;
+    char                      *code;
+    char                      *title;
+} ngx_kanban_error_t;
+
+
+static ngx_kanban_error_t  ngx_kanban_errors[] = {
+    { 400, "bad_request", "The request is malformed." },
+    { 401, "unauthorized", "Authentication is required." },
+    { 403, "forbidden", "This is not allowed." },
+    { 404, "not_found", "Nothing is here." },
+    { 405, "method_not_allowed", "The method is not allowed here." },
+    { 409, "already_exists", "It already exists." },
+    { 413, "payload_too_large", "The body is too large." },
+    { 415, "unsupported_media_type", "The body must be application/json." },
+    { 422, "validation_failed", "The input is not valid." },
+    { 429, "rate_limited", "Too many requests." },
+    { 500, "internal_error", "Something went wrong on our side." },
+    { 503, "unavailable", "A service this needs is unavailable." },
+    { 404, "tenant_not_found", "There is no such workspace." },
+    { 403, "tenant_suspended", "This workspace is suspended." },
+    { 409, "version_conflict", "It was changed by someone else." },
+    { 409, "conflict", "It conflicts with the current state." }
+};
+
+
+ngx_int_t
+ngx_kanban_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *json)
+{
+    ngx_str_t  type = ngx_string("application/json");
+
+    return ngx_kanban_send_text(r, status, &type, json);
+}
+
+
+ngx_int_t
+ngx_kanban_send_text(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *type, ngx_str_t *body)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    if (r->header_sent) {
+        return NGX_ERROR;
+    }
+
+    r->headers_out.status = status;
+    r->headers_out.content_type = *type;
+    r->headers_out.content_type_len = type->len;
+    r->headers_out.content_type_lowcase = NULL;
+    r->headers_out.content_length_n = body->len;
+
+    if (r->method == NGX_HTTP_HEAD || body->len == 0) {
+        r->header_only = 1;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = body->data;
+    b->last = body->data + body->len;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+ngx_int_t
+ngx_kanban_problem(ngx_http_request_t *r, ngx_uint_t error, char *detail)
+{
+    return ngx_kanban_problem_errors(r, error, detail, NULL);
+}
+
+
+ngx_int_t
+ngx_kanban_problem_errors(ngx_http_request_t *r, ngx_uint_t error,
+    char *detail, ngx_array_t *errors)
+{
+    ngx_str_t                  body, type = ngx_string(
+                                            "application/problem+json");
+    ngx_uint_t                 i;
+    ngx_kanban_jw_t            jw;
+    ngx_kanban_error_t        *e;
+    ngx_kanban_field_error_t  *fe;
+
+    e = &ngx_kanban_errors[error];
+
+    if (ngx_kanban_jw_init(&jw, r->pool, 512) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_kanban_jw_open(&jw, '{');
+    ngx_kanban_jw_key(&jw, "type");
+
+    {
+        u_char     buf[128], *p;
+        ngx_str_t  uri;
+
+        p = ngx_snprintf(buf, sizeof(buf),
+                         "https://kanban.example/problems/%s", e->code);
+        uri.data = buf;
+        uri.len = p - buf;
+        ngx_kanban_jw_string(&jw, &uri);
+    }
+
+    ngx_kanban_jw_key(&jw, "title");
+    ngx_kanban_jw_cstring(&jw, e->title);
+    ngx_kanban_jw_key(&jw, "status");
+    ngx_kanban_jw_int(&jw, e->status);
+    ngx_kanban_jw_key(&jw, "code");
+    ngx_kanban_jw_cstring(&jw, e->code);
+
+    if (detail) {
+        ngx_kanban_jw_key(&jw, "detail");
+        ngx_kanban_jw_cstring(&jw, detail);
+    }
+
+    if (errors && errors->nelts) {
+        ngx_kanban_jw_key(&jw, "errors");
+        ngx_kanban_jw_open(&jw, '[');
+
+        fe = errors->elts;
+        for (i = 0; i < errors->nelts; i++) {
+            ngx_kanban_jw_open(&jw, '{');
+            ngx_kanban_jw_key(&jw, "field");
+            ngx_kanban_jw_string(&jw, &fe[i].field);
+            ngx_kanban_jw_key(&jw, "code");
+            ngx_kanban_jw_cstring(&jw, fe[i].code);
+            ngx_kanban_jw_key(&jw, "message");
+            ngx_kanban_jw_cstring(&jw, fe[i].message);
+            ngx_kanban_jw_close(&jw, '}');
+        }
+
+        ngx_kanban_jw_close(&jw, ']');
+    }
+
+    ngx_kanban_jw_close(&jw, '}');
+
+    if (ngx_kanban_jw_result(&jw, &body) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (e->status == NGX_HTTP_UNAUTHORIZED) {
+        ngx_str_t  challenge = ngx_string("Bearer");
+
+        if (ngx_kanban_add_header(r, "WWW-Authenticate", &challenge)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (e->status >= NGX_HTTP_INTERNAL_SERVER_ERROR) {
+        /* a retry may succeed: never from a cache */
+        ngx_str_t  no_store = ngx_string("no-store");
+
+        if (ngx_kanban_add_header(r, "Cache-Control", &no_store) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return ngx_kanban_send_text(r, e->status, &type, &body);
+}
+
+
+/* The error_page target of API locations (kanban_problem): nginx's own
+ * errors (a body over client_max_body_size, a malformed request line)
+ * leave in the same shape as ours. */
+
+ngx_int_t
+ngx_kanban_problem_handler(ngx_http_request_t *r)
+{
+    ngx_uint_t  status, error;
+
+    status = r->err_status ? r->err_status : r->headers_out.status;
+
+    switch (status) {
+    case NGX_HTTP_BAD_REQUEST:
+    case NGX_HTTP_REQUEST_URI_TOO_LARGE:
+        error = NGX_KANBAN_ERR_BAD_REQUEST;
+        break;
+    case NGX_HTTP_NOT_FOUND:
+        error = NGX_KANBAN_ERR_NOT_FOUND;
+        break;
+    case NGX_HTTP_NOT_ALLOWED:
+        error = NGX_KANBAN_ERR_METHOD;
+        break;
+    case NGX_HTTP_REQUEST_ENTITY_TOO_LARGE:
+        error = NGX_KANBAN_ERR_TOO_LARGE;
+        break;
+    case NGX_HTTP_BAD_GATEWAY:
+    case NGX_HTTP_SERVICE_UNAVAILABLE:
+    case NGX_HTTP_GATEWAY_TIME_OUT:
+        error = NGX_KANBAN_ERR_UNAVAILABLE;
+        break;
+    default:
+        error = NGX_KANBAN_ERR_INTERNAL;
+    }
+
+    r->err_status = 0;
+
+    return ngx_kanban_problem(r, error, NULL);
+}
+
+
+ngx_int_t
+ngx_kanban_add_header(ngx_http_request_t *r, char *name, ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) name;
+    h->key.len = ngx_strlen(name);
+    h->value = *value;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_kanban_finalize(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_http_finalize_request(r, rc);
+}

@@ -1,0 +1,194 @@
+
+/*
+ * The router: method and path pattern ("/api/v1/tasks/{id}/move") to a
+ * route of the table. A path that matches with another method is 405 with
+ * Allow; nothing matching is 404.
+ */
+
+#include "ngx_kanban_routes.h"
+
+
+static ngx_uint_t ngx_kanban_route_match(ngx_kanban_route_t *route,
+    ngx_str_t *path, ngx_kanban_ctx_t *ctx);
+
+
+static struct {
+    ngx_uint_t                 method;
+    char                      *name;
+} ngx_kanban_methods[] = {
+    { NGX_HTTP_GET, "GET" },
+    { NGX_HTTP_HEAD, "HEAD" },
+    { NGX_HTTP_POST, "POST" },
+    { NGX_HTTP_PUT, "PUT" },
+    { NGX_HTTP_PATCH, "PATCH" },
+    { NGX_HTTP_DELETE, "DELETE" },
+    { 0, NULL }
+};
+
+
+ngx_int_t
+ngx_kanban_routes_init(ngx_conf_t *cf)
+{
+    u_char              *p;
+    size_t               len;
+    ngx_uint_t           i, m;
+    ngx_kanban_route_t  *route;
+
+    for (i = 0; i < ngx_kanban_nroutes; i++) {
+        route = &ngx_kanban_routes[i];
+
+        for (m = 0; ngx_kanban_methods[m].name; m++) {
+            if (ngx_kanban_methods[m].method == route->method) {
+                break;
+            }
+        }
+
+        if (ngx_kanban_methods[m].name == NULL) {
+            return NGX_ERROR;
+        }
+
+        len = ngx_strlen(ngx_kanban_methods[m].name) + 1
+              + ngx_strlen(route->pattern);
+
+        p = ngx_pnalloc(cf->pool, len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        route->name.data = p;
+        route->name.len = len;
+        ngx_sprintf(p, "%s %s", ngx_kanban_methods[m].name, route->pattern);
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_kanban_route_find(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
+    ngx_uint_t host, ngx_str_t *allow)
+{
+    u_char              *p;
+    ngx_uint_t           i, methods;
+    ngx_kanban_route_t  *route;
+
+    methods = 0;
+
+    for (i = 0; i < ngx_kanban_nroutes; i++) {
+        route = &ngx_kanban_routes[i];
+
+        if (route->host != host
+            || !ngx_kanban_route_match(route, &r->uri, ctx))
+        {
+            continue;
+        }
+
+        if ((route->method & r->method)
+            || (r->method == NGX_HTTP_HEAD && route->method == NGX_HTTP_GET))
+        {
+            ctx->route = route;
+            return NGX_OK;
+        }
+
+        methods |= route->method;
+    }
+
+    if (methods == 0) {
+        return NGX_HTTP_NOT_FOUND;
+    }
+
+    if (methods & NGX_HTTP_GET) {
+        methods |= NGX_HTTP_HEAD;
+    }
+
+    p = ngx_pnalloc(r->pool, 64);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    allow->data = p;
+
+    for (i = 0; ngx_kanban_methods[i].name; i++) {
+        if (methods & ngx_kanban_methods[i].method) {
+            p = ngx_sprintf(p, "%s%s", p == allow->data ? "" : ", ",
+                            ngx_kanban_methods[i].name);
+        }
+    }
+
+    allow->len = p - allow->data;
+
+    return NGX_HTTP_NOT_ALLOWED;
+}
+
+
+ngx_str_t *
+ngx_kanban_arg(ngx_kanban_ctx_t *ctx, char *name)
+{
+    size_t      n;
+    ngx_uint_t  i;
+
+    n = ngx_strlen(name);
+
+    for (i = 0; i < ctx->nargs; i++) {
+        if (ctx->args[i].name.len == n
+            && ngx_strncmp(ctx->args[i].name.data, name, n) == 0)
+        {
+            return &ctx->args[i].value;
+        }
+    }
+
+    return NULL;
+}
+
+
+/* Segment by segment; "{name}" takes one non-empty segment. */
+
+static ngx_uint_t
+ngx_kanban_route_match(ngx_kanban_route_t *route, ngx_str_t *path,
+    ngx_kanban_ctx_t *ctx)
+{
+    u_char  *p, *pend, *u, *uend, *seg, *close;
+
+    ctx->nargs = 0;
+
+    p = (u_char *) route->pattern;
+    pend = p + ngx_strlen(route->pattern);
+    u = path->data;
+    uend = path->data + path->len;
+
+    while (p < pend && u < uend) {
+
+        if (*p != '{') {
+            if (*p != *u) {
+                return 0;
+            }
+            p++;
+            u++;
+            continue;
+        }
+
+        close = ngx_strlchr(p, pend, '}');
+        if (close == NULL || ctx->nargs == 4) {
+            return 0;
+        }
+
+        seg = u;
+        while (u < uend && *u != '/') {
+            u++;
+        }
+
+        if (u == seg) {
+            return 0;
+        }
+
+        ctx->args[ctx->nargs].name.data = p + 1;
+        ctx->args[ctx->nargs].name.len = close - p - 1;
+        ctx->args[ctx->nargs].value.data = seg;
+        ctx->args[ctx->nargs].value.len = u - seg;
+        ctx->nargs++;
+
+        p = close + 1;
+    }
+
+    return p == pend && u == uend;
+}

@@ -1,0 +1,328 @@
+
+/*
+ * A request body checked against its route's field list before any SQL
+ * runs: types, required members, lengths, formats and unknown members,
+ * every finding reported at once as errors[] of a 422.
+ */
+
+#include "ngx_kanban_json.h"
+
+
+static void ngx_kanban_validate_object(ngx_array_t *errors, ngx_str_t *prefix,
+    ngx_kanban_json_t *obj, ngx_kanban_field_t *fields);
+static void ngx_kanban_validate_value(ngx_array_t *errors, ngx_str_t *prefix,
+    ngx_kanban_json_t *v, ngx_kanban_field_t *f);
+static ngx_uint_t ngx_kanban_valid_email(ngx_str_t *s);
+static ngx_uint_t ngx_kanban_valid_uuid(ngx_str_t *s);
+static ngx_str_t *ngx_kanban_field_path(ngx_pool_t *pool, ngx_str_t *prefix,
+    u_char *name, size_t len);
+
+
+ngx_int_t
+ngx_kanban_validate(ngx_pool_t *pool, ngx_kanban_json_t *root,
+    ngx_kanban_field_t *fields, ngx_array_t **errors)
+{
+    ngx_str_t     prefix;
+    ngx_array_t  *a;
+
+    a = ngx_array_create(pool, 4, sizeof(ngx_kanban_field_error_t));
+    if (a == NULL) {
+        return NGX_ERROR;
+    }
+
+    *errors = a;
+    ngx_str_null(&prefix);
+
+    if (root->type != NGX_KANBAN_JSON_OBJECT) {
+        ngx_str_set(&prefix, "body");
+        return ngx_kanban_field_error(a, NULL, "body", "invalid_type",
+                                      "The body must be a JSON object.")
+               == NGX_OK ? NGX_DECLINED : NGX_ERROR;
+    }
+
+    ngx_kanban_validate_object(a, &prefix, root, fields);
+
+    return a->nelts ? NGX_DECLINED : NGX_OK;
+}
+
+
+ngx_int_t
+ngx_kanban_field_error(ngx_array_t *errors, ngx_str_t *prefix, char *name,
+    char *code, char *message)
+{
+    ngx_str_t                 *path;
+    ngx_kanban_field_error_t  *e;
+
+    path = ngx_kanban_field_path(errors->pool, prefix, (u_char *) name,
+                                 ngx_strlen(name));
+    if (path == NULL) {
+        return NGX_ERROR;
+    }
+
+    e = ngx_array_push(errors);
+    if (e == NULL) {
+        return NGX_ERROR;
+    }
+
+    e->field = *path;
+    e->code = code;
+    e->message = message;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_kanban_validate_object(ngx_array_t *errors, ngx_str_t *prefix,
+    ngx_kanban_json_t *obj, ngx_kanban_field_t *fields)
+{
+    size_t               n;
+    ngx_str_t           *path;
+    ngx_kanban_json_t   *m;
+    ngx_kanban_field_t  *f;
+
+    for (f = fields; f->name; f++) {
+        m = ngx_kanban_json_get(obj, f->name);
+
+        if (m == NULL || m->type == NGX_KANBAN_JSON_NULL) {
+            if (f->required) {
+                ngx_kanban_field_error(errors, prefix, f->name, "required",
+                                       "This field is required.");
+            }
+            continue;
+        }
+
+        path = ngx_kanban_field_path(errors->pool, prefix,
+                                     (u_char *) f->name,
+                                     ngx_strlen(f->name));
+        if (path == NULL) {
+            return;
+        }
+
+        ngx_kanban_validate_value(errors, path, m, f);
+    }
+
+    for (m = obj->first; m; m = m->next) {
+        for (f = fields; f->name; f++) {
+            n = ngx_strlen(f->name);
+            if (m->key.len == n && ngx_strncmp(m->key.data, f->name, n) == 0)
+            {
+                break;
+            }
+        }
+
+        if (f->name == NULL) {
+            path = ngx_kanban_field_path(errors->pool, prefix, m->key.data,
+                                         m->key.len);
+            if (path == NULL) {
+                return;
+            }
+
+            ngx_kanban_field_error(errors, path, "", "unknown_field",
+                                   "This field is not part of the resource.");
+        }
+    }
+}
+
+
+/* path is the value's own full name here */
+
+static void
+ngx_kanban_validate_value(ngx_array_t *errors, ngx_str_t *path,
+    ngx_kanban_json_t *v, ngx_kanban_field_t *f)
+{
+    size_t      chars;
+    ngx_int_t   n;
+    ngx_uint_t  want;
+    u_char     *p;
+
+    switch (f->type) {
+    case NGX_KANBAN_FIELD_INTEGER:
+    case NGX_KANBAN_FIELD_NUMBER:
+        want = NGX_KANBAN_JSON_NUMBER;
+        break;
+    case NGX_KANBAN_FIELD_BOOLEAN:
+        want = NGX_KANBAN_JSON_BOOL;
+        break;
+    case NGX_KANBAN_FIELD_OBJECT:
+        want = NGX_KANBAN_JSON_OBJECT;
+        break;
+    case NGX_KANBAN_FIELD_ARRAY:
+        want = NGX_KANBAN_JSON_ARRAY;
+        break;
+    default:
+        want = NGX_KANBAN_JSON_STRING;
+    }
+
+    if (v->type != want
+        || (f->type == NGX_KANBAN_FIELD_INTEGER && !v->integer))
+    {
+        ngx_kanban_field_error(errors, path, "", "invalid_type",
+                               "This field has the wrong type.");
+        return;
+    }
+
+    switch (f->type) {
+
+    case NGX_KANBAN_FIELD_OBJECT:
+        ngx_kanban_validate_object(errors, path, v, f->fields);
+        return;
+
+    case NGX_KANBAN_FIELD_INTEGER:
+        n = (v->value.len && v->value.data[0] == '-')
+            ? NGX_ERROR : ngx_atoi(v->value.data, v->value.len);
+
+        if (n == NGX_ERROR || n < f->min || (f->max && n > f->max)) {
+            ngx_kanban_field_error(errors, path, "", "out_of_range",
+                                   "This number is out of range.");
+        }
+        return;
+
+    case NGX_KANBAN_FIELD_STRING:
+    case NGX_KANBAN_FIELD_EMAIL:
+    case NGX_KANBAN_FIELD_UUID:
+        break;
+
+    default:
+        return;
+    }
+
+    if (ngx_strlchr(v->value.data, v->value.data + v->value.len, '\0')) {
+        ngx_kanban_field_error(errors, path, "", "invalid_format",
+                               "Text may not contain NUL characters.");
+        return;
+    }
+
+    p = v->value.data;
+    chars = ngx_utf8_length(p, v->value.len);
+
+    if (f->min && chars < (size_t) f->min) {
+        ngx_kanban_field_error(errors, path, "", "too_short",
+                               "This text is too short.");
+        return;
+    }
+
+    if (f->max && chars > (size_t) f->max) {
+        ngx_kanban_field_error(errors, path, "", "too_long",
+                               "This text is too long.");
+        return;
+    }
+
+    if (f->type == NGX_KANBAN_FIELD_EMAIL && !ngx_kanban_valid_email(&v->value))
+    {
+        ngx_kanban_field_error(errors, path, "", "invalid_format",
+                               "This is not an email address.");
+    }
+
+    if (f->type == NGX_KANBAN_FIELD_UUID && !ngx_kanban_valid_uuid(&v->value))
+    {
+        ngx_kanban_field_error(errors, path, "", "invalid_format",
+                               "This is not a UUID.");
+    }
+}
+
+
+/* local@domain.tld, no spaces or controls, one @, a dot in the domain */
+
+static ngx_uint_t
+ngx_kanban_valid_email(ngx_str_t *s)
+{
+    u_char  *at, *p, *end;
+
+    end = s->data + s->len;
+
+    if (s->len > 254) {
+        return 0;
+    }
+
+    at = ngx_strlchr(s->data, end, '@');
+    if (at == NULL || at == s->data || at + 1 == end
+        || ngx_strlchr(at + 1, end, '@') != NULL)
+    {
+        return 0;
+    }
+
+    p = ngx_strlchr(at + 1, end, '.');
+    if (p == NULL || p == at + 1 || end[-1] == '.') {
+        return 0;
+    }
+
+    for (p = s->data; p < end; p++) {
+        if (*p <= ' ' || *p == 0x7f || *p == '<' || *p == '>'
+            || *p == ',' || *p == ';' || *p == '"')
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static ngx_uint_t
+ngx_kanban_valid_uuid(ngx_str_t *s)
+{
+    ngx_uint_t  i;
+    u_char      c;
+
+    if (s->len != 36) {
+        return 0;
+    }
+
+    for (i = 0; i < 36; i++) {
+        c = s->data[i];
+
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-') {
+                return 0;
+            }
+            continue;
+        }
+
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')
+              || (c >= 'A' && c <= 'F')))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static ngx_str_t *
+ngx_kanban_field_path(ngx_pool_t *pool, ngx_str_t *prefix, u_char *name,
+    size_t len)
+{
+    u_char     *p;
+    ngx_str_t  *path;
+
+    path = ngx_palloc(pool, sizeof(ngx_str_t));
+    if (path == NULL) {
+        return NULL;
+    }
+
+    if (prefix == NULL || prefix->len == 0) {
+        path->data = name;
+        path->len = len;
+        return path;
+    }
+
+    if (len == 0) {
+        *path = *prefix;
+        return path;
+    }
+
+    p = ngx_pnalloc(pool, prefix->len + 1 + len);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    path->data = p;
+    p = ngx_cpymem(p, prefix->data, prefix->len);
+    *p++ = '.';
+    p = ngx_cpymem(p, name, len);
+    path->len = p - path->data;
+
+    return path;
+}
