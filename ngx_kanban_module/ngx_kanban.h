@@ -130,6 +130,7 @@ ngx_int_t ngx_kanban_add_header(ngx_http_request_t *r, char *name,
 /* security headers and X-Request-Id */
 ngx_int_t ngx_kanban_headers_init(ngx_conf_t *cf);
 ngx_str_t *ngx_kanban_request_id(ngx_http_request_t *r);
+void ngx_kanban_log_request_id(ngx_http_request_t *r);
 
 /* thread-pool jobs */
 ngx_kanban_job_t *ngx_kanban_job_create(ngx_http_request_t *r, size_t size);

@@ -111,6 +111,8 @@ ngx_kanban_ctx(ngx_http_request_t *r)
 
         ctx->metric = NGX_CONF_UNSET_UINT;
         ngx_http_set_ctx(r, ctx, ngx_http_kanban_module);
+
+        ngx_kanban_log_request_id(r);
     }
 
     return ctx;

@@ -13,6 +13,8 @@
 
 
 static ngx_int_t ngx_kanban_headers_filter(ngx_http_request_t *r);
+static u_char *ngx_kanban_log_handler(ngx_http_request_t *r,
+    ngx_http_request_t *sr, u_char *buf, size_t len);
 static ngx_uint_t ngx_kanban_request_id_sane(ngx_str_t *id);
 
 
@@ -94,6 +96,27 @@ ngx_kanban_request_id(ngx_http_request_t *r)
     id->len = v->len;
 
     return id;
+}
+
+
+/* Error log lines of the request end with its id, the one its response
+ * carries, so a user's report leads to the log. */
+
+void
+ngx_kanban_log_request_id(ngx_http_request_t *r)
+{
+    if (r->log_handler == NULL) {
+        r->log_handler = ngx_kanban_log_handler;
+    }
+}
+
+
+static u_char *
+ngx_kanban_log_handler(ngx_http_request_t *r, ngx_http_request_t *sr,
+    u_char *buf, size_t len)
+{
+    return ngx_snprintf(buf, len, ", request_id: %V",
+                        ngx_kanban_request_id(r));
 }
 
 

@@ -35,6 +35,11 @@ struct ngx_kanban_json_s {
 };
 
 
+/* A field's own rule: NULL when the value passes, else the error's code,
+ * with its message. */
+typedef char *(*ngx_kanban_field_check_pt)(ngx_str_t *value, char **message);
+
+
 /* What a body's field may be. */
 #define NGX_KANBAN_FIELD_STRING   1
 #define NGX_KANBAN_FIELD_INTEGER  2
@@ -52,6 +57,7 @@ struct ngx_kanban_field_s {
     ngx_int_t                  min;        /* characters, or the value */
     ngx_int_t                  max;        /* 0: no limit */
     ngx_kanban_field_t        *fields;     /* an object's, { NULL } ended */
+    ngx_kanban_field_check_pt  check;      /* a rule of the resource's own */
 };
 
 

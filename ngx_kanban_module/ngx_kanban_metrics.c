@@ -30,7 +30,7 @@ typedef struct {
 
 
 typedef struct {
-    ngx_atomic_t               requests[NGX_KANBAN_METRICS_ROWS][16];
+    ngx_atomic_t               requests[NGX_KANBAN_METRICS_ROWS][24];
     ngx_atomic_t               buckets[NGX_KANBAN_METRICS_BUCKETS + 1];
     ngx_atomic_t               count;
     ngx_atomic_t               sum_us;
@@ -48,8 +48,8 @@ static ngx_kanban_metrics_worker_t *ngx_kanban_metrics_self(void);
 
 /* the statuses counted one by one; the last column is "other" */
 static ngx_uint_t  ngx_kanban_statuses[] = {
-    200, 201, 202, 204, 302, 304, 400, 401, 403, 404, 405, 409, 413, 422,
-    503
+    200, 201, 202, 204, 302, 304, 400, 401, 403, 404, 405, 409, 410, 413,
+    415, 422, 429, 499, 500, 503
 };
 
 static double  ngx_kanban_bounds[NGX_KANBAN_METRICS_BUCKETS] = {
@@ -377,8 +377,8 @@ ngx_kanban_metrics_handler(ngx_http_request_t *r)
 
     if (ngx_kanban_main_conf()) {
         p = ngx_slprintf(p, end,
-                "# HELP kanban_pg_connections_max Connections a worker "
-                "may hold.\n"
+                "# HELP kanban_pg_connections_max Connections the workers "
+                "may hold in all.\n"
                 "# TYPE kanban_pg_connections_max gauge\n"
                 "kanban_pg_connections_max %ui\n",
                 ngx_kanban_main_conf()->pg_max_connections * n);

@@ -34,7 +34,6 @@ ngx_kanban_validate(ngx_pool_t *pool, ngx_kanban_json_t *root,
     ngx_str_null(&prefix);
 
     if (root->type != NGX_KANBAN_JSON_OBJECT) {
-        ngx_str_set(&prefix, "body");
         return ngx_kanban_field_error(a, NULL, "body", "invalid_type",
                                       "The body must be a JSON object.")
                == NGX_OK ? NGX_DECLINED : NGX_ERROR;
@@ -131,6 +130,7 @@ static void
 ngx_kanban_validate_value(ngx_array_t *errors, ngx_str_t *path,
     ngx_kanban_json_t *v, ngx_kanban_field_t *f)
 {
+    char       *code, *message;
     size_t      chars;
     ngx_int_t   n;
     ngx_uint_t  want;
@@ -218,6 +218,15 @@ ngx_kanban_validate_value(ngx_array_t *errors, ngx_str_t *path,
     {
         ngx_kanban_field_error(errors, path, "", "invalid_format",
                                "This is not a UUID.");
+        return;
+    }
+
+    if (f->check) {
+        code = f->check(&v->value, &message);
+
+        if (code) {
+            ngx_kanban_field_error(errors, path, "", code, message);
+        }
     }
 }
 

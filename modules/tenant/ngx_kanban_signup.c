@@ -28,8 +28,7 @@ typedef struct {
 } ngx_kanban_signup_t;
 
 
-static ngx_int_t ngx_kanban_signup_check_slug(ngx_http_request_t *r,
-    ngx_str_t *slug);
+static char *ngx_kanban_signup_check_slug(ngx_str_t *slug, char **message);
 static void ngx_kanban_signup_claimed(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static void ngx_kanban_signup_created(ngx_http_request_t *r,
@@ -51,20 +50,21 @@ static ngx_int_t ngx_kanban_signup_quote(ngx_pool_t *pool, ngx_str_t *name,
 
 
 static ngx_kanban_field_t  ngx_kanban_signup_admin_fields[] = {
-    { "email", NGX_KANBAN_FIELD_EMAIL, 1, 3, 254, NULL },
+    { "email", NGX_KANBAN_FIELD_EMAIL, 1, 3, 254, NULL, NULL },
     { "password", NGX_KANBAN_FIELD_STRING, 1, NGX_KANBAN_PASSWORD_MIN,
-      NGX_KANBAN_PASSWORD_MAX, NULL },
-    { "name", NGX_KANBAN_FIELD_STRING, 1, 1, 200, NULL },
-    { NULL, 0, 0, 0, 0, NULL }
+      NGX_KANBAN_PASSWORD_MAX, NULL, NULL },
+    { "name", NGX_KANBAN_FIELD_STRING, 1, 1, 200, NULL, NULL },
+    { NULL, 0, 0, 0, 0, NULL, NULL }
 };
 
 
 ngx_kanban_field_t  ngx_kanban_signup_fields[] = {
-    { "slug", NGX_KANBAN_FIELD_STRING, 1, 0, 64, NULL },
-    { "name", NGX_KANBAN_FIELD_STRING, 1, 1, 200, NULL },
+    { "slug", NGX_KANBAN_FIELD_STRING, 1, 0, 64, NULL,
+      ngx_kanban_signup_check_slug },
+    { "name", NGX_KANBAN_FIELD_STRING, 1, 1, 200, NULL, NULL },
     { "admin", NGX_KANBAN_FIELD_OBJECT, 1, 0, 0,
-      ngx_kanban_signup_admin_fields },
-    { NULL, 0, 0, 0, 0, NULL }
+      ngx_kanban_signup_admin_fields, NULL },
+    { NULL, 0, 0, 0, 0, NULL, NULL }
 };
 
 
@@ -115,7 +115,6 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_signup_forget = ngx_kanban_pg_stmt(
 ngx_int_t
 ngx_kanban_signup_handler(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
 {
-    ngx_int_t               rc;
     ngx_kanban_json_t      *admin;
     ngx_kanban_pg_db_t      db;
     ngx_kanban_signup_t    *su;
@@ -136,11 +135,6 @@ ngx_kanban_signup_handler(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
     su->admin_name = *ngx_kanban_json_string(admin, "name");
     su->password = *ngx_kanban_json_string(admin, "password");
 
-    rc = ngx_kanban_signup_check_slug(r, &su->slug);
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
     ngx_kanban_pg_catalog(&db);
 
     q = ngx_kanban_pg_query(r, &db);
@@ -157,49 +151,28 @@ ngx_kanban_signup_handler(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
 }
 
 
-static ngx_int_t
-ngx_kanban_signup_check_slug(ngx_http_request_t *r, ngx_str_t *slug)
+static char *
+ngx_kanban_signup_check_slug(ngx_str_t *slug, char **message)
 {
-    char         **w, *code, *message;
-    ngx_str_t      none = ngx_null_string;
-    ngx_array_t   *errors;
-
-    code = NULL;
-    message = NULL;
+    char  **w;
 
     if (!ngx_kanban_slug_valid(slug)) {
-        code = "invalid_format";
-        message = "3 to 32 characters: lowercase letters, digits and "
-                  "hyphens, starting with a letter and not ending with a "
-                  "hyphen.";
+        *message = "3 to 32 characters: lowercase letters, digits and "
+                   "hyphens, starting with a letter and not ending with a "
+                   "hyphen.";
+        return "invalid_format";
+    }
 
-    } else {
-        for (w = ngx_kanban_reserved_slugs; *w; w++) {
-            if (slug->len == ngx_strlen(*w)
-                && ngx_strncmp(slug->data, *w, slug->len) == 0)
-            {
-                code = "reserved";
-                message = "This name is reserved.";
-                break;
-            }
+    for (w = ngx_kanban_reserved_slugs; *w; w++) {
+        if (slug->len == ngx_strlen(*w)
+            && ngx_strncmp(slug->data, *w, slug->len) == 0)
+        {
+            *message = "This name is reserved.";
+            return "reserved";
         }
     }
 
-    if (code == NULL) {
-        return NGX_OK;
-    }
-
-    errors = ngx_array_create(r->pool, 1, sizeof(ngx_kanban_field_error_t));
-    if (errors == NULL
-        || ngx_kanban_field_error(errors, &none, "slug", code, message)
-           != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_kanban_problem_errors(r, NGX_KANBAN_ERR_VALIDATION,
-                                     "The workspace's slug is not valid.",
-                                     errors);
+    return NULL;
 }
 
 

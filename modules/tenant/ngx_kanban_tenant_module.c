@@ -231,6 +231,7 @@ ngx_kanban_tenant_handler(ngx_http_request_t *r)
     }
 
     ngx_http_set_ctx(r, ctx, ngx_http_kanban_tenant_module);
+    ngx_kanban_log_request_id(r);
 
     if (ngx_http_complex_value(r, tlcf->value, &slug) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
