@@ -58,8 +58,9 @@ struct ngx_kanban_pg_conn_s {
     ngx_connection_t          *c;
     ngx_kanban_pg_query_t     *query;
     PGresult                  *result;
-    u_char                    *prepared;
+    u_char                    *prepared;        /* a byte a statement */
     ngx_uint_t                 nprepared;
+    ngx_uint_t                 preparing;        /* its index */
     ngx_uint_t                 state;
     PostgresPollingStatusType  poll;
     unsigned                   in_handler:1;
@@ -86,6 +87,7 @@ static void ngx_kanban_pg_read_handler(ngx_event_t *rev);
 static void ngx_kanban_pg_write_handler(ngx_event_t *wev);
 static void ngx_kanban_pg_receive(ngx_kanban_pg_conn_t *conn);
 static void ngx_kanban_pg_complete(ngx_kanban_pg_conn_t *conn);
+static ngx_int_t ngx_kanban_pg_mark_prepared(ngx_kanban_pg_conn_t *conn);
 static void ngx_kanban_pg_deliver(ngx_kanban_pg_conn_t *conn);
 static void ngx_kanban_pg_release(ngx_kanban_pg_conn_t *conn);
 static void ngx_kanban_pg_idle(ngx_kanban_pg_conn_t *conn);
@@ -869,6 +871,7 @@ ngx_kanban_pg_send(ngx_kanban_pg_conn_t *conn)
     {
         ok = PQsendPrepare(conn->pg, stmt->name, stmt->sql, 0, NULL);
         conn->state = NGX_KANBAN_PG_PREPARE;
+        conn->preparing = stmt->index;
 
     } else if (stmt) {
         ok = PQsendQueryPrepared(conn->pg, stmt->name, (int) q->nparams,
@@ -1056,9 +1059,6 @@ ngx_kanban_pg_receive(ngx_kanban_pg_conn_t *conn)
 static void
 ngx_kanban_pg_complete(ngx_kanban_pg_conn_t *conn)
 {
-    ngx_uint_t              n;
-    u_char                 *p;
-    ngx_kanban_pg_stmt_t   *stmt;
     ngx_kanban_pg_query_t  *q;
 
     if (conn->c->read->timer_set) {
@@ -1071,47 +1071,35 @@ ngx_kanban_pg_complete(ngx_kanban_pg_conn_t *conn)
 
     case NGX_KANBAN_PG_PREPARE:
 
-        if (conn->result
-            && PQresultStatus(conn->result) == PGRES_COMMAND_OK
-            && q)
+        if (conn->result == NULL
+            || PQresultStatus(conn->result) != PGRES_COMMAND_OK)
         {
-            stmt = q->stmt;
+            break;                  /* the handler learns why */
+        }
 
-            if (stmt->index >= conn->nprepared) {
-                n = stmt->index + 16;
-                p = ngx_calloc(n, ngx_cycle->log);
-                if (p == NULL) {
-                    break;
-                }
+        /* prepared on the server, whoever still waits for it */
+        if (ngx_kanban_pg_mark_prepared(conn) != NGX_OK) {
+            ngx_kanban_pg_close(conn);
 
-                if (conn->prepared) {
-                    ngx_memcpy(p, conn->prepared, conn->nprepared);
-                    ngx_free(conn->prepared);
-                }
-
-                conn->prepared = p;
-                conn->nprepared = n;
+            if (q) {
+                q->error = NGX_KANBAN_PG_UNAVAILABLE;
+                ngx_kanban_pg_call(q);
             }
 
-            conn->prepared[stmt->index] = 1;
+            return;
+        }
 
-            PQclear(conn->result);
-            conn->result = NULL;
+        PQclear(conn->result);
+        conn->result = NULL;
 
+        if (q) {
             ngx_kanban_pg_send(conn);
             return;
         }
 
-        if (q == NULL) {
-            /* nobody to run it for; it is prepared again when needed */
-            PQclear(conn->result);
-            conn->result = NULL;
-            conn->state = NGX_KANBAN_PG_HANDLER;
-            ngx_kanban_pg_release(conn);
-            return;
-        }
-
-        break;
+        conn->state = NGX_KANBAN_PG_HANDLER;
+        ngx_kanban_pg_release(conn);
+        return;
 
     case NGX_KANBAN_PG_RESET:
         PQclear(conn->result);
@@ -1134,6 +1122,35 @@ ngx_kanban_pg_complete(ngx_kanban_pg_conn_t *conn)
     }
 
     ngx_kanban_pg_deliver(conn);
+}
+
+
+static ngx_int_t
+ngx_kanban_pg_mark_prepared(ngx_kanban_pg_conn_t *conn)
+{
+    u_char      *p;
+    ngx_uint_t   n;
+
+    if (conn->preparing >= conn->nprepared) {
+        n = conn->preparing + 16;
+
+        p = ngx_calloc(n, ngx_cycle->log);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (conn->prepared) {
+            ngx_memcpy(p, conn->prepared, conn->nprepared);
+            ngx_free(conn->prepared);
+        }
+
+        conn->prepared = p;
+        conn->nprepared = n;
+    }
+
+    conn->prepared[conn->preparing] = 1;
+
+    return NGX_OK;
 }
 
 
