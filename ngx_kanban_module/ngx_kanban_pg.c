@@ -222,6 +222,31 @@ ngx_kanban_pg_run_sql(ngx_kanban_pg_query_t *q, ngx_str_t *sql,
 }
 
 
+/* A transaction holds its connection from BEGIN to COMMIT: the handlers
+ * in between run their statements on q, which keeps the connection. One
+ * left open (a handler that answered early, a client gone) is rolled back
+ * before the connection is reused. */
+
+ngx_int_t
+ngx_kanban_pg_begin(ngx_kanban_pg_query_t *q, ngx_kanban_pg_handler_pt handler)
+{
+    static ngx_kanban_pg_stmt_t  begin = ngx_kanban_pg_stmt("begin", "BEGIN");
+
+    return ngx_kanban_pg_run(q, &begin, handler, 0);
+}
+
+
+ngx_int_t
+ngx_kanban_pg_commit(ngx_kanban_pg_query_t *q,
+    ngx_kanban_pg_handler_pt handler)
+{
+    static ngx_kanban_pg_stmt_t  commit =
+                                     ngx_kanban_pg_stmt("commit", "COMMIT");
+
+    return ngx_kanban_pg_run(q, &commit, handler, 0);
+}
+
+
 ngx_str_t *
 ngx_kanban_pg_value(ngx_http_request_t *r, PGresult *res, int row, int col)
 {

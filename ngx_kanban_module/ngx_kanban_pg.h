@@ -81,6 +81,11 @@ ngx_int_t ngx_kanban_pg_run(ngx_kanban_pg_query_t *q,
 ngx_int_t ngx_kanban_pg_run_sql(ngx_kanban_pg_query_t *q, ngx_str_t *sql,
     ngx_kanban_pg_handler_pt handler);
 
+ngx_int_t ngx_kanban_pg_begin(ngx_kanban_pg_query_t *q,
+    ngx_kanban_pg_handler_pt handler);
+ngx_int_t ngx_kanban_pg_commit(ngx_kanban_pg_query_t *q,
+    ngx_kanban_pg_handler_pt handler);
+
 ngx_str_t *ngx_kanban_pg_value(ngx_http_request_t *r, PGresult *res,
     int row, int col);
 ngx_int_t ngx_kanban_pg_sqlstate(ngx_kanban_pg_query_t *q, char *state);

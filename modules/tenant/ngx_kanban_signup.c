@@ -34,6 +34,12 @@ static void ngx_kanban_signup_claimed(ngx_http_request_t *r,
 static void ngx_kanban_signup_created(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static void ngx_kanban_signup_hashed(ngx_http_request_t *r, ngx_str_t *hash);
+static void ngx_kanban_signup_begun(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q);
+static void ngx_kanban_signup_admin_inserted(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q);
+static void ngx_kanban_signup_settled(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q);
 static void ngx_kanban_signup_admin_made(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static void ngx_kanban_signup_activated(ngx_http_request_t *r,
@@ -91,16 +97,18 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_signup_claim = ngx_kanban_pg_stmt(
 
 static ngx_kanban_pg_stmt_t  ngx_kanban_signup_admin = ngx_kanban_pg_stmt(
     "signup_admin",
-    "WITH s AS (UPDATE settings SET value = to_jsonb($4::text),"
-    "                  updated_at = now() WHERE key = 'name'),"
-    "     u AS (INSERT INTO users (email, name, role, password_hash)"
-    "           VALUES ($1, $2, 'admin', $3)"
-    "           RETURNING id, email, role)"
+    "INSERT INTO users (email, name, role, password_hash)"
+    " VALUES ($1, $2, 'admin', $3) RETURNING id");
+
+static ngx_kanban_pg_stmt_t  ngx_kanban_signup_settle = ngx_kanban_pg_stmt(
+    "signup_settle",
+    "WITH s AS (UPDATE settings SET value = to_jsonb($2::text),"
+    "                  updated_at = now() WHERE key = 'name')"
     " INSERT INTO activity_log (actor_id, entity_type, entity_id, action,"
     "                           new_values)"
     " SELECT u.id, 'user', u.id, 'created',"
     "        jsonb_build_object('email', u.email, 'role', u.role)"
-    "   FROM u");
+    "   FROM users u WHERE u.id = $1");
 
 static ngx_kanban_pg_stmt_t  ngx_kanban_signup_activate = ngx_kanban_pg_stmt(
     "signup_activate",
@@ -293,13 +301,74 @@ ngx_kanban_signup_hashed(ngx_http_request_t *r, ngx_str_t *hash)
 
     ngx_kanban_pg_tenant_db(&t, &db);
 
+    /* the admin, the workspace's name and the audit row: all or none */
     q = ngx_kanban_pg_query(r, &db);
-    if (q == NULL
-        || ngx_kanban_pg_run(q, &ngx_kanban_signup_admin,
-                             ngx_kanban_signup_admin_made, 4, &su->email,
-                             &su->admin_name, &su->hash, &su->name)
+    if (q == NULL || ngx_kanban_pg_begin(q, ngx_kanban_signup_begun) != NGX_OK)
+    {
+        ngx_kanban_signup_undo(r, NGX_KANBAN_ERR_INTERNAL);
+    }
+}
+
+
+static void
+ngx_kanban_signup_begun(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
+{
+    ngx_kanban_signup_t  *su;
+
+    su = ngx_kanban_ctx(r)->data;
+
+    if (q->error != NGX_KANBAN_PG_OK) {
+        ngx_kanban_signup_admin_made(r, q);
+        return;
+    }
+
+    if (ngx_kanban_pg_run(q, &ngx_kanban_signup_admin,
+                          ngx_kanban_signup_admin_inserted, 3, &su->email,
+                          &su->admin_name, &su->hash)
+        != NGX_OK)
+    {
+        ngx_kanban_signup_undo(r, NGX_KANBAN_ERR_INTERNAL);
+    }
+}
+
+
+static void
+ngx_kanban_signup_admin_inserted(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q)
+{
+    ngx_str_t            *id;
+    ngx_kanban_signup_t  *su;
+
+    su = ngx_kanban_ctx(r)->data;
+
+    id = ngx_kanban_pg_value(r, q->result, 0, 0);
+
+    if (q->error != NGX_KANBAN_PG_OK || id == NULL) {
+        ngx_kanban_signup_admin_made(r, q);
+        return;
+    }
+
+    id->data = ngx_pstrdup(r->pool, id);
+
+    if (id->data == NULL
+        || ngx_kanban_pg_run(q, &ngx_kanban_signup_settle,
+                             ngx_kanban_signup_settled, 2, id, &su->name)
            != NGX_OK)
     {
+        ngx_kanban_signup_undo(r, NGX_KANBAN_ERR_INTERNAL);
+    }
+}
+
+
+static void
+ngx_kanban_signup_settled(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
+{
+    if (q->error != NGX_KANBAN_PG_OK) {
+        ngx_kanban_signup_admin_made(r, q);
+        return;
+    }
+
+    if (ngx_kanban_pg_commit(q, ngx_kanban_signup_admin_made) != NGX_OK) {
         ngx_kanban_signup_undo(r, NGX_KANBAN_ERR_INTERNAL);
     }
 }
