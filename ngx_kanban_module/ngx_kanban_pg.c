@@ -98,6 +98,7 @@ static void ngx_kanban_pg_call(ngx_kanban_pg_query_t *q);
 static void ngx_kanban_pg_cleanup(void *data);
 static void ngx_kanban_pg_notice(void *arg, const char *message);
 static void ngx_kanban_pg_report(void);
+static ngx_str_t *ngx_kanban_pg_name(ngx_kanban_pg_pool_t *pool);
 static void ngx_kanban_pg_rbtree_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 
@@ -671,7 +672,7 @@ ngx_kanban_pg_connect(ngx_kanban_pg_pool_t *pool, ngx_kanban_pg_query_t *q)
     if (conn->pg == NULL || PQstatus(conn->pg) == CONNECTION_BAD) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "kanban: connecting to PostgreSQL database \"%V\" "
-                      "failed: %s", &pool->name,
+                      "failed: %s", ngx_kanban_pg_name(pool),
                       conn->pg ? PQerrorMessage(conn->pg) : "out of memory");
         if (conn->pg) {
             PQfinish(conn->pg);
@@ -847,7 +848,7 @@ ngx_kanban_pg_poll(ngx_kanban_pg_conn_t *conn)
     default:
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "kanban: connecting to PostgreSQL database \"%V\" "
-                      "failed: %s", &conn->pool->name,
+                      "failed: %s", ngx_kanban_pg_name(conn->pool),
                       PQerrorMessage(conn->pg));
 
         q = conn->query;
@@ -863,7 +864,7 @@ ngx_kanban_pg_poll(ngx_kanban_pg_conn_t *conn)
     }
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
-                   "kanban pg: connected to \"%V\"", &conn->pool->name);
+                   "kanban pg: connected to \"%V\"", ngx_kanban_pg_name(conn->pool));
 
     if (conn->c->read->timer_set) {
         ngx_del_timer(conn->c->read);
@@ -994,7 +995,7 @@ ngx_kanban_pg_read_handler(ngx_event_t *rev)
 
         ngx_log_error(NGX_LOG_ERR, c->log, 0,
                       "kanban: PostgreSQL database \"%V\" timed out %s",
-                      &conn->pool->name,
+                      ngx_kanban_pg_name(conn->pool),
                       conn->state == NGX_KANBAN_PG_CONNECTING
                       ? "while connecting" : "while running a statement");
 
@@ -1033,7 +1034,7 @@ ngx_kanban_pg_receive(ngx_kanban_pg_conn_t *conn)
         if (conn->state != NGX_KANBAN_PG_IDLE) {
             ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                           "kanban: PostgreSQL connection to \"%V\" lost: %s",
-                          &conn->pool->name, PQerrorMessage(conn->pg));
+                          ngx_kanban_pg_name(conn->pool), PQerrorMessage(conn->pg));
         }
 
         q = conn->query;
@@ -1401,6 +1402,15 @@ ngx_kanban_pg_notice(void *arg, const char *message)
 {
     ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
                   "kanban: PostgreSQL says: %s", message);
+}
+
+
+static ngx_str_t *
+ngx_kanban_pg_name(ngx_kanban_pg_pool_t *pool)
+{
+    static ngx_str_t  catalog = ngx_string("(catalog)");
+
+    return pool->name.len ? &pool->name : &catalog;
 }
 
 
