@@ -136,10 +136,8 @@ ngx_kanban_problem_errors(ngx_http_request_t *r, ngx_uint_t error,
     ngx_kanban_jw_key(&jw, "code");
     ngx_kanban_jw_cstring(&jw, e->code);
 
-    if (detail) {
-        ngx_kanban_jw_key(&jw, "detail");
-        ngx_kanban_jw_cstring(&jw, detail);
-    }
+    ngx_kanban_jw_key(&jw, "detail");
+    ngx_kanban_jw_cstring(&jw, detail ? detail : e->title);
 
     if (errors && errors->nelts) {
         ngx_kanban_jw_key(&jw, "errors");
@@ -164,16 +162,6 @@ ngx_kanban_problem_errors(ngx_http_request_t *r, ngx_uint_t error,
 
     if (ngx_kanban_jw_result(&jw, &body) != NGX_OK) {
         return NGX_ERROR;
-    }
-
-    if (e->status == NGX_HTTP_UNAUTHORIZED) {
-        ngx_str_t  challenge = ngx_string("Bearer");
-
-        if (ngx_kanban_add_header(r, "WWW-Authenticate", &challenge)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
     }
 
     if (e->status >= NGX_HTTP_INTERNAL_SERVER_ERROR) {

@@ -23,6 +23,7 @@ typedef struct {
     ngx_str_t                  hash;
     ngx_str_t                  id;
     ngx_str_t                  db_name;
+    ngx_str_t                  version;        /* of the schema copied */
     ngx_uint_t                 error;          /* the problem to report */
     ngx_uint_t                 database_made;
 } ngx_kanban_signup_t;
@@ -98,7 +99,9 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_signup_claim = ngx_kanban_pg_stmt(
 static ngx_kanban_pg_stmt_t  ngx_kanban_signup_admin = ngx_kanban_pg_stmt(
     "signup_admin",
     "INSERT INTO users (email, name, role, password_hash)"
-    " VALUES ($1, $2, 'admin', $3) RETURNING id");
+    " VALUES ($1, $2, 'admin', $3)"
+    " RETURNING id, (SELECT coalesce(max(version), 0)"
+    "                  FROM schema_migrations)");
 
 static ngx_kanban_pg_stmt_t  ngx_kanban_signup_settle = ngx_kanban_pg_stmt(
     "signup_settle",
@@ -112,7 +115,8 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_signup_settle = ngx_kanban_pg_stmt(
 
 static ngx_kanban_pg_stmt_t  ngx_kanban_signup_activate = ngx_kanban_pg_stmt(
     "signup_activate",
-    "UPDATE tenants SET status = 'active', updated_at = now()"
+    "UPDATE tenants SET status = 'active', schema_version = $2,"
+    "                   updated_at = now()"
     " WHERE id = $1");
 
 static ngx_kanban_pg_stmt_t  ngx_kanban_signup_forget = ngx_kanban_pg_stmt(
@@ -336,21 +340,24 @@ static void
 ngx_kanban_signup_admin_inserted(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q)
 {
-    ngx_str_t            *id;
+    ngx_str_t            *id, *version;
     ngx_kanban_signup_t  *su;
 
     su = ngx_kanban_ctx(r)->data;
 
     id = ngx_kanban_pg_value(r, q->result, 0, 0);
+    version = ngx_kanban_pg_value(r, q->result, 0, 1);
 
-    if (q->error != NGX_KANBAN_PG_OK || id == NULL) {
+    if (q->error != NGX_KANBAN_PG_OK || id == NULL || version == NULL) {
         ngx_kanban_signup_admin_made(r, q);
         return;
     }
 
     id->data = ngx_pstrdup(r->pool, id);
+    su->version.data = ngx_pstrdup(r->pool, version);
+    su->version.len = version->len;
 
-    if (id->data == NULL
+    if (id->data == NULL || su->version.data == NULL
         || ngx_kanban_pg_run(q, &ngx_kanban_signup_settle,
                              ngx_kanban_signup_settled, 2, id, &su->name)
            != NGX_OK)
@@ -401,7 +408,8 @@ ngx_kanban_signup_admin_made(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     cq = ngx_kanban_pg_query(r, &db);
     if (cq == NULL
         || ngx_kanban_pg_run(cq, &ngx_kanban_signup_activate,
-                             ngx_kanban_signup_activated, 1, &su->id)
+                             ngx_kanban_signup_activated, 2, &su->id,
+                             &su->version)
            != NGX_OK)
     {
         ngx_kanban_signup_undo(r, NGX_KANBAN_ERR_INTERNAL);
