@@ -1,0 +1,598 @@
+
+/*
+ * ngx_http_kanban_jwt_module: bearer tokens checked in the ACCESS phase,
+ * in front of kanban handlers or of a proxy_pass alike.
+ *
+ *   kanban_jwt on | off | optional;
+ *
+ * A valid token's claims become $jwt_sub, $jwt_role, $jwt_tid and
+ * $jwt_claim_<name>; its tid must be the workspace the host resolved to.
+ * Any fault gives the same 401 with WWW-Authenticate: Bearer
+ * error="invalid_token"; the reason goes to the error log at info level.
+ */
+
+#include "ngx_kanban_jwt.h"
+
+
+#define NGX_KANBAN_JWT_OFF       0
+#define NGX_KANBAN_JWT_ON        1
+#define NGX_KANBAN_JWT_OPTIONAL  2
+
+
+typedef struct {
+    ngx_kanban_jwt_verifier_t  verifier;
+    ngx_kanban_jwt_key_t      *signing;
+    time_t                     ttl;
+} ngx_kanban_jwt_main_conf_t;
+
+
+typedef struct {
+    ngx_uint_t                 mode;
+} ngx_kanban_jwt_loc_conf_t;
+
+
+typedef struct {
+    ngx_kanban_jwt_claims_t    claims;
+    ngx_uint_t                 valid;
+} ngx_kanban_jwt_ctx_t;
+
+
+static ngx_int_t ngx_kanban_jwt_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_kanban_jwt_reject(ngx_http_request_t *r,
+    ngx_uint_t invalid);
+static ngx_int_t ngx_kanban_jwt_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_kanban_jwt_claim_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_kanban_jwks_handler(ngx_http_request_t *r);
+static char *ngx_kanban_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_kanban_jwks(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static void *ngx_kanban_jwt_create_main_conf(ngx_conf_t *cf);
+static char *ngx_kanban_jwt_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_kanban_jwt_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_kanban_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_int_t ngx_kanban_jwt_add_variables(ngx_conf_t *cf);
+static ngx_int_t ngx_kanban_jwt_init(ngx_conf_t *cf);
+
+
+static ngx_conf_enum_t  ngx_kanban_jwt_modes[] = {
+    { ngx_string("off"), NGX_KANBAN_JWT_OFF },
+    { ngx_string("on"), NGX_KANBAN_JWT_ON },
+    { ngx_string("optional"), NGX_KANBAN_JWT_OPTIONAL },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_command_t  ngx_kanban_jwt_commands[] = {
+
+    { ngx_string("kanban_jwt"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_kanban_jwt_loc_conf_t, mode),
+      &ngx_kanban_jwt_modes },
+
+    { ngx_string("kanban_jwt_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_kanban_jwt_key,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      1,
+      NULL },
+
+    { ngx_string("kanban_jwt_verify_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_kanban_jwt_key,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("kanban_jwt_issuer"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_kanban_jwt_main_conf_t, verifier.issuer),
+      NULL },
+
+    { ngx_string("kanban_jwt_audience"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_kanban_jwt_main_conf_t, verifier.audience),
+      NULL },
+
+    { ngx_string("kanban_jwt_leeway"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_kanban_jwt_main_conf_t, verifier.leeway),
+      NULL },
+
+    { ngx_string("kanban_jwt_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_kanban_jwt_main_conf_t, ttl),
+      NULL },
+
+    { ngx_string("kanban_jwks"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_kanban_jwks,
+      0,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_kanban_jwt_module_ctx = {
+    ngx_kanban_jwt_add_variables,          /* preconfiguration */
+    ngx_kanban_jwt_init,                   /* postconfiguration */
+
+    ngx_kanban_jwt_create_main_conf,       /* create main configuration */
+    ngx_kanban_jwt_init_main_conf,         /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_kanban_jwt_create_loc_conf,        /* create location configuration */
+    ngx_kanban_jwt_merge_loc_conf          /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_kanban_jwt_module = {
+    NGX_MODULE_V1,
+    &ngx_kanban_jwt_module_ctx,            /* module context */
+    ngx_kanban_jwt_commands,               /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_http_variable_t  ngx_kanban_jwt_vars[] = {
+
+    { ngx_string("jwt_sub"), NULL, ngx_kanban_jwt_variable,
+      offsetof(ngx_kanban_jwt_claims_t, sub), NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("jwt_role"), NULL, ngx_kanban_jwt_variable,
+      offsetof(ngx_kanban_jwt_claims_t, role), NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("jwt_tid"), NULL, ngx_kanban_jwt_variable,
+      offsetof(ngx_kanban_jwt_claims_t, tid), NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("jwt_claim_"), NULL, ngx_kanban_jwt_claim_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_PREFIX, 0 },
+
+      ngx_http_null_variable
+};
+
+
+/* The claims of the request's valid token, or NULL. */
+
+ngx_kanban_jwt_claims_t *
+ngx_kanban_jwt_claims_of(ngx_http_request_t *r)
+{
+    ngx_kanban_jwt_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kanban_jwt_module);
+
+    return (ctx && ctx->valid) ? &ctx->claims : NULL;
+}
+
+
+/* A new access token for a user: signed with kanban_jwt_key. */
+
+ngx_int_t
+ngx_kanban_jwt_issue(ngx_http_request_t *r, ngx_str_t *claims_json,
+    ngx_str_t *token)
+{
+    ngx_kanban_jwt_main_conf_t  *jmcf;
+
+    jmcf = ngx_http_get_module_main_conf(r, ngx_http_kanban_jwt_module);
+
+    if (jmcf->signing == NULL) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "kanban: no kanban_jwt_key to sign tokens with");
+        return NGX_ERROR;
+    }
+
+    return ngx_kanban_jwt_sign(r->pool, jmcf->signing, claims_json, token);
+}
+
+
+static ngx_int_t
+ngx_kanban_jwt_handler(ngx_http_request_t *r)
+{
+    char                        *why;
+    ngx_str_t                    token;
+    ngx_kanban_tenant_t         *tenant;
+    ngx_kanban_jwt_ctx_t        *ctx;
+    ngx_kanban_jwt_loc_conf_t   *jlcf;
+    ngx_kanban_jwt_main_conf_t  *jmcf;
+
+    jlcf = ngx_http_get_module_loc_conf(r, ngx_http_kanban_jwt_module);
+
+    if (jlcf->mode == NGX_KANBAN_JWT_OFF) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kanban_jwt_module);
+    if (ctx && ctx->valid) {
+        return NGX_OK;
+    }
+
+    if (r->headers_in.authorization == NULL) {
+        if (jlcf->mode == NGX_KANBAN_JWT_OPTIONAL) {
+            return NGX_DECLINED;
+        }
+
+        return ngx_kanban_jwt_reject(r, 0);
+    }
+
+    token = r->headers_in.authorization->value;
+
+    if (token.len < 7
+        || ngx_strncasecmp(token.data, (u_char *) "Bearer ", 7) != 0)
+    {
+        return ngx_kanban_jwt_reject(r, 1);
+    }
+
+    token.data += 7;
+    token.len -= 7;
+
+    while (token.len && token.data[0] == ' ') {
+        token.data++;
+        token.len--;
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_kanban_jwt_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_kanban_jwt_module);
+
+    jmcf = ngx_http_get_module_main_conf(r, ngx_http_kanban_jwt_module);
+
+    if (jmcf->verifier.keys->nelts == 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "kanban: \"kanban_jwt\" is on but no key is set");
+        return ngx_kanban_jwt_reject(r, 1);
+    }
+
+    if (ngx_kanban_jwt_verify(r->pool, &jmcf->verifier, &token,
+                              &ctx->claims, &why)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "kanban: bearer token rejected: %s", why);
+        return ngx_kanban_jwt_reject(r, 1);
+    }
+
+    tenant = ngx_kanban_tenant(r);
+
+    if (tenant && (ctx->claims.tid.len != tenant->slug.len
+                   || ngx_strncmp(ctx->claims.tid.data, tenant->slug.data,
+                                  tenant->slug.len) != 0))
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "kanban: bearer token of workspace \"%V\" used on "
+                      "\"%V\"", &ctx->claims.tid, &tenant->slug);
+        return ngx_kanban_jwt_reject(r, 1);
+    }
+
+    ctx->valid = 1;
+
+    return NGX_OK;
+}
+
+
+/* The 401 is sent from here; the phase engine is told it is done. */
+
+static ngx_int_t
+ngx_kanban_jwt_reject(ngx_http_request_t *r, ngx_uint_t invalid)
+{
+    ngx_int_t  rc;
+    ngx_str_t  challenge;
+
+    if (invalid) {
+        ngx_str_set(&challenge, "Bearer error=\"invalid_token\"");
+
+    } else {
+        ngx_str_set(&challenge, "Bearer realm=\"kanban\"");
+    }
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_kanban_add_header(r, "WWW-Authenticate", &challenge) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_kanban_problem(r, NGX_KANBAN_ERR_UNAUTHORIZED,
+                            invalid ? "The bearer token is not valid."
+                                    : "This needs a bearer token.");
+
+    ngx_http_finalize_request(r, rc);
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_kanban_jwt_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
+    uintptr_t data)
+{
+    ngx_str_t                *s;
+    ngx_kanban_jwt_claims_t  *claims;
+
+    claims = ngx_kanban_jwt_claims_of(r);
+
+    if (claims == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    s = (ngx_str_t *) ((u_char *) claims + data);
+
+    if (s->data == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->data = s->data;
+    v->len = s->len;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+/* $jwt_claim_<name>: a string or number claim as it is, anything else
+ * not found. */
+
+static ngx_int_t
+ngx_kanban_jwt_claim_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char                   *name;
+    ngx_str_t                *var = (ngx_str_t *) data;
+    ngx_kanban_json_t        *m;
+    ngx_kanban_jwt_claims_t  *claims;
+
+    claims = ngx_kanban_jwt_claims_of(r);
+    v->not_found = 1;
+
+    if (claims == NULL || var->len <= sizeof("jwt_claim_") - 1) {
+        return NGX_OK;
+    }
+
+    name = ngx_pnalloc(r->pool, var->len - (sizeof("jwt_claim_") - 1) + 1);
+    if (name == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_cpystrn(name, var->data + sizeof("jwt_claim_") - 1,
+                var->len - (sizeof("jwt_claim_") - 1) + 1);
+
+    m = ngx_kanban_json_get(claims->claims, (char *) name);
+
+    if (m && (m->type == NGX_KANBAN_JSON_STRING
+              || m->type == NGX_KANBAN_JSON_NUMBER))
+    {
+        v->data = m->value.data;
+        v->len = m->value.len;
+        v->valid = 1;
+        v->no_cacheable = 1;
+        v->not_found = 0;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_kanban_jwks_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                    rc;
+    ngx_str_t                    body, cache = ngx_string("public, max-age=300");
+    ngx_kanban_jwt_main_conf_t  *jmcf;
+
+    if (r->method != NGX_HTTP_GET && r->method != NGX_HTTP_HEAD) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    jmcf = ngx_http_get_module_main_conf(r, ngx_http_kanban_jwt_module);
+
+    if (ngx_kanban_jwt_jwks(r->pool, jmcf->verifier.keys, &body) != NGX_OK
+        || ngx_kanban_add_header(r, "Cache-Control", &cache) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_kanban_send_json(r, NGX_HTTP_OK, &body);
+}
+
+
+static char *
+ngx_kanban_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_kanban_jwt_main_conf_t  *jmcf = conf;
+
+    ngx_str_t             *value;
+    ngx_kanban_jwt_key_t  *key;
+
+    value = cf->args->elts;
+
+    if (cmd->offset && jmcf->signing) {
+        return "is duplicate";
+    }
+
+    key = ngx_array_push(jmcf->verifier.keys);
+    if (key == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_kanban_jwt_key_load(cf, &value[1], key) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (cmd->offset) {
+        if (!key->can_sign) {
+            return "needs a private key or a secret to sign with";
+        }
+
+        /* the array may move as keys are added: remember the index */
+        jmcf->signing = (ngx_kanban_jwt_key_t *) (uintptr_t)
+                        jmcf->verifier.keys->nelts;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_kanban_jwks(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_kanban_jwks_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_kanban_jwt_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_kanban_jwt_main_conf_t  *jmcf;
+
+    jmcf = ngx_pcalloc(cf->pool, sizeof(ngx_kanban_jwt_main_conf_t));
+    if (jmcf == NULL) {
+        return NULL;
+    }
+
+    jmcf->verifier.keys = ngx_array_create(cf->pool, 2,
+                                           sizeof(ngx_kanban_jwt_key_t));
+    if (jmcf->verifier.keys == NULL) {
+        return NULL;
+    }
+
+    jmcf->verifier.leeway = NGX_CONF_UNSET;
+    jmcf->ttl = NGX_CONF_UNSET;
+
+    return jmcf;
+}
+
+
+static char *
+ngx_kanban_jwt_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_kanban_jwt_main_conf_t  *jmcf = conf;
+
+    ngx_uint_t             n;
+    ngx_kanban_jwt_key_t  *keys;
+
+    ngx_conf_init_value(jmcf->verifier.leeway, 30);
+    ngx_conf_init_value(jmcf->ttl, 900);
+
+    if (jmcf->verifier.issuer.data == NULL) {
+        ngx_str_set(&jmcf->verifier.issuer, "kanban");
+    }
+
+    if (jmcf->verifier.audience.data == NULL) {
+        ngx_str_set(&jmcf->verifier.audience, "kanban-api");
+    }
+
+    if (jmcf->signing) {
+        n = (ngx_uint_t) (uintptr_t) jmcf->signing;
+        keys = jmcf->verifier.keys->elts;
+        jmcf->signing = &keys[n - 1];
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_kanban_jwt_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_kanban_jwt_loc_conf_t  *jlcf;
+
+    jlcf = ngx_pcalloc(cf->pool, sizeof(ngx_kanban_jwt_loc_conf_t));
+    if (jlcf == NULL) {
+        return NULL;
+    }
+
+    jlcf->mode = NGX_CONF_UNSET_UINT;
+
+    return jlcf;
+}
+
+
+static char *
+ngx_kanban_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_kanban_jwt_loc_conf_t  *prev = parent;
+    ngx_kanban_jwt_loc_conf_t  *conf = child;
+
+    ngx_conf_merge_uint_value(conf->mode, prev->mode, NGX_KANBAN_JWT_OFF);
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_kanban_jwt_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_kanban_jwt_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_kanban_jwt_init(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_kanban_jwt_handler;
+
+    return NGX_OK;
+}
