@@ -1,0 +1,88 @@
+# Build the kanban dynamic module against Debian's nginx and run the stack.
+#
+#   make          install what is missing, build build/ngx_http_kanban_module.so
+#   make run      ... and start PostgreSQL, Redis and nginx under var/
+#   make test     ... and run the test suite (t/run)
+
+SHELL      := /bin/bash
+NGINX_SRC  := /usr/share/nginx/src
+BUILD      := build
+MODULE     := ngx_http_kanban_module.so
+
+# The dev stack; the tests start their own stack elsewhere, so these are
+# passed on kanbanctl's command line only, never exported to t/run.
+KANBAN_VAR       ?= $(CURDIR)/var
+KANBAN_HTTP_PORT ?= 8080
+KANBAN_PG_PORT   ?= 5433
+CTL := KANBAN_VAR=$(KANBAN_VAR) KANBAN_HTTP_PORT=$(KANBAN_HTTP_PORT) \
+       KANBAN_PG_PORT=$(KANBAN_PG_PORT) conf/kanbanctl
+
+PACKAGES := build-essential nginx nginx-dev libpq-dev libhiredis-dev \
+    libyajl-dev libpcre2-dev libssl-dev libcurl4-openssl-dev libargon2-dev \
+    zlib1g-dev postgresql postgresql-contrib redis-server wrk curl openssl \
+    libjson-xs-perl libdbd-pg-perl libipc-run-perl libtest-base-perl \
+    libwww-perl
+
+.PHONY: all deps module run stop status migrate test bench clean
+
+all: deps module
+
+# apt-get update is slow and needs the network: only when something is
+# missing. dpkg -s alone would count a removed package's leftover config.
+deps:
+	@missing=; \
+	for p in $(PACKAGES); do \
+	    [ "$$(dpkg-query -W -f='$${Status}' $$p 2>/dev/null)" = \
+	      "install ok installed" ] || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "deps: installing$$missing"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update && apt-get install -y $$missing; \
+	fi
+
+# Always descend: nginx's own Makefile knows which sources changed.
+module: deps $(BUILD)/nginx/objs/Makefile
+	$(MAKE) -C $(BUILD)/nginx -f objs/Makefile -j2 modules
+	@# A running nginx has the old .so mapped: replace the file, never
+	@# overwrite it in place.
+	@if ! cmp -s $(BUILD)/nginx/objs/$(MODULE) $(BUILD)/$(MODULE); then \
+	    cp $(BUILD)/nginx/objs/$(MODULE) $(BUILD)/$(MODULE).tmp && \
+	    mv -f $(BUILD)/$(MODULE).tmp $(BUILD)/$(MODULE) && \
+	    echo "built $(BUILD)/$(MODULE)"; \
+	fi
+
+# The same flags as Debian's /usr/sbin/nginx (--with-compat among them), so
+# the module loads into it. conf_flags is a bash array assignment. Debian's
+# copy of configure writes only objs/Makefile, no top-level Makefile.
+$(BUILD)/nginx/objs/Makefile: config | deps $(BUILD)/nginx
+	cd $(BUILD)/nginx && . $(NGINX_SRC)/conf_flags && \
+	    ./configure "$${NGX_CONF_FLAGS[@]}" --add-dynamic-module=$(CURDIR)
+
+$(BUILD)/nginx:
+	@test -d $(NGINX_SRC) || { echo "$(NGINX_SRC) missing: make deps"; exit 1; }
+	mkdir -p $(BUILD)
+	rm -rf $@.tmp
+	cp -a $(NGINX_SRC) $@.tmp
+	mv $@.tmp $@
+
+run: all
+	@$(CTL) start
+	@echo
+	@echo "Kanban:  http://demo.localhost:$(KANBAN_HTTP_PORT)/"
+	@if [ -f $(KANBAN_VAR)/demo-admin.txt ]; then \
+	    sed 's/^/  /' $(KANBAN_VAR)/demo-admin.txt; \
+	fi
+	@echo "Stop it: make stop"
+
+stop status migrate:
+	@$(CTL) $@
+
+test: all
+	bash t/run
+
+bench: all
+	bash t/bench/run
+
+clean:
+	rm -rf $(BUILD)
