@@ -19,6 +19,7 @@ typedef struct {
 } ngx_kanban_json_parser_t;
 
 
+static ngx_uint_t ngx_kanban_utf8_valid(const u_char *p, size_t len);
 static ngx_kanban_json_t *ngx_kanban_json_add(ngx_kanban_json_parser_t *p,
     ngx_uint_t type);
 static int ngx_kanban_json_on_null(void *ctx);
@@ -218,6 +219,10 @@ ngx_kanban_json_on_string(void *ctx, const unsigned char *s, size_t len)
     ngx_kanban_json_t         *v;
     ngx_kanban_json_parser_t  *p = ctx;
 
+    if (!ngx_kanban_utf8_valid(s, len)) {
+        return 0;
+    }
+
     v = ngx_kanban_json_add(p, NGX_KANBAN_JSON_STRING);
     if (v == NULL) {
         return 0;
@@ -278,6 +283,10 @@ ngx_kanban_json_on_key(void *ctx, const unsigned char *s, size_t len)
     ngx_kanban_json_t         *m;
     ngx_kanban_json_parser_t  *p = ctx;
 
+    if (!ngx_kanban_utf8_valid(s, len)) {
+        return 0;
+    }
+
     for (m = p->current->first; m; m = m->next) {
         if (m->key.len == len && ngx_strncmp(m->key.data, s, len) == 0) {
             p->error = "The body repeats a member name.";
@@ -304,6 +313,62 @@ ngx_kanban_json_on_end(void *ctx)
 
     p->depth--;
     p->current = p->current->parent;
+
+    return 1;
+}
+
+
+/* UTF-8 as RFC 3629 has it: yajl lets overlong forms, surrogates and code
+ * points past U+10FFFF through, and PostgreSQL would refuse them later. */
+
+static ngx_uint_t
+ngx_kanban_utf8_valid(const u_char *p, size_t len)
+{
+    u_char        c;
+    uint32_t      cp, min;
+    const u_char *end;
+    ngx_uint_t    n, i;
+
+    end = p + len;
+
+    while (p < end) {
+        c = *p++;
+
+        if (c < 0x80) {
+            continue;
+        }
+
+        if (c >= 0xc2 && c <= 0xdf) {
+            n = 1; cp = c & 0x1f; min = 0x80;
+
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 2; cp = c & 0x0f; min = 0x800;
+
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 3; cp = c & 0x07; min = 0x10000;
+
+        } else {
+            return 0;
+        }
+
+        if ((size_t) (end - p) < n) {
+            return 0;
+        }
+
+        for (i = 0; i < n; i++) {
+            if ((p[i] & 0xc0) != 0x80) {
+                return 0;
+            }
+
+            cp = (cp << 6) | (p[i] & 0x3f);
+        }
+
+        p += n;
+
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+            return 0;
+        }
+    }
 
     return 1;
 }
