@@ -1,0 +1,145 @@
+#!/usr/bin/perl
+
+# The benchmark behind `make bench` (t/bench/run starts PostgreSQL and Redis
+# and hands them over as t/run does): nginx with the module on its own port,
+# measured with wrk.
+#
+#  (a) GET /api/v1/workspace, which asks the workspace's database, against a
+#      location returning the same bytes from nginx's memory;
+#  (b) the same workspace request while another workspace's settings table
+#      is locked and 100 requests to that workspace are kept in flight:
+#      a worker that blocked would show it in this request's p99.
+
+use strict;
+use warnings;
+
+use Kanban::Test;
+use POSIX ();
+use Time::HiRes qw(sleep);
+
+$Kanban::Test::QUIET = 1;
+
+my $DURATION = $ENV{BENCH_DURATION} // '10s';
+my @WRK = ('wrk', '-t2', '-c50', "-d$DURATION", '--latency');
+
+# A first nginx to sign up the workspaces and learn the answer's bytes.
+my $setup = Kanban::Test->new(log_level => 'warn')->run;
+my $fast = $setup->signup(prefix => 'bench', name => 'Bench Workspace');
+my $slow = $setup->signup(prefix => 'locked', name => 'Locked Workspace');
+my $body = $setup->req(GET => '/api/v1/workspace', host => $fast)->{body};
+$setup->stop;
+
+die "the workspace answers nothing to copy\n" unless length $body;
+die "cannot quote the workspace body for nginx: $body\n" if $body =~ /['\$\\]/;
+
+my $t = Kanban::Test->new(log_level => 'warn', tenant => <<"EOF_CONF")->run;
+location = /bench/static {
+    default_type application/json;
+    return 200 '$body';
+}
+EOF_CONF
+
+my $port = $t->port;
+my $base = "http://127.0.0.1:$port";
+my %host = map { $_ => "Host: $_.localhost:$port" } $fast, $slow;
+
+for my $path ('/api/v1/workspace', '/bench/static') {
+    my $r = $t->req(GET => $path, host => $fast);
+    die "GET $path: $r->{status} $r->{body}\n" unless $r->{status} == 200;
+    die "GET $path answers other bytes: $r->{body}\n" unless $r->{body} eq $body;
+}
+
+sub wrk {
+    my (@args) = @_;
+    my $out = `@args 2>&1`;
+    die "wrk: $out" if $?;
+    return parse($out);
+}
+
+sub parse {
+    my ($out) = @_;
+    my %unit = (us => 1e-3, ms => 1, s => 1e3, m => 60e3);
+    my %r = (out => $out, non2xx => 0, errors => 0);
+    ($r{rps}) = $out =~ /Requests\/sec:\s+([\d.]+)/;
+    my ($p99, $u) = $out =~ /^\s+99%\s+([\d.]+)(us|ms|s|m)\b/m;
+    $r{p99} = defined $p99 ? $p99 * $unit{$u} : undef;
+    ($r{requests}) = $out =~ /(\d+) requests in/;
+    ($r{non2xx}) = $out =~ /Non-2xx or 3xx responses:\s+(\d+)/ or $r{non2xx} = 0;
+    if ($out =~ /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/) {
+        $r{errors} = $1 + $2 + $3 + $4;
+    }
+    return \%r;
+}
+
+sub quote { map { "'$_'" } @_ }
+
+print "warming up\n";
+wrk(quote('wrk', '-t2', '-c50', '-d3s', '-H', $host{$fast},
+          "$base/api/v1/workspace"));
+
+print "(a) workspace vs static, wrk -t2 -c50 -d$DURATION\n";
+my $static = wrk(quote(@WRK, '-H', $host{$fast}, "$base/bench/static"));
+my $api = wrk(quote(@WRK, '-H', $host{$fast}, "$base/api/v1/workspace"));
+
+print "(b) workspace while another workspace's queries wait on a lock\n";
+my $idle = wrk(quote(@WRK, '-H', $host{$fast}, "$base/api/v1/workspace"));
+
+my $lock = $t->tenant_dbh($slow);
+$lock->begin_work;
+$lock->do('LOCK TABLE settings IN ACCESS EXCLUSIVE MODE');
+
+# 100 connections asking the locked workspace, for longer than the measure;
+# a long timeout keeps them waiting rather than counted and dropped.
+my $blocked_out = "$t->{var}/wrk-blocked.txt";
+my ($secs) = $DURATION =~ /(\d+)/;
+my $blocked_pid = fork // die "fork: $!";
+if ($blocked_pid == 0) {
+    my $cmd = join(' ', quote('wrk', '-t1', '-c100', '-d' . ($secs + 6) . 's',
+                              '--timeout', '60s', '-H', $host{$slow},
+                              "$base/api/v1/workspace"));
+    { exec 'sh', '-c', "$cmd >'$blocked_out' 2>&1" };
+    POSIX::_exit(127);      # no END blocks: they belong to the parent
+}
+sleep 3;
+
+my ($waiting) = $t->stack->dbh('postgres')->selectrow_array(q{
+    SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'});
+my $busy = wrk(quote(@WRK, '-H', $host{$fast}, "$base/api/v1/workspace"));
+
+waitpid $blocked_pid, 0;
+$lock->commit;
+my $blocked = parse(Kanban::Test::read_file($blocked_out));
+
+# The table.
+
+sub row {
+    my ($name, $r) = @_;
+    printf "  %-46s %10s %10s %9s\n", $name,
+        defined $r->{rps} ? sprintf('%.0f', $r->{rps}) : '?',
+        defined $r->{p99} ? sprintf('%.2fms', $r->{p99}) : '?',
+        $r->{non2xx} + $r->{errors};
+}
+
+print "\n";
+printf "  %-46s %10s %10s %9s\n", '', 'req/s', 'p99', 'non-2xx';
+row('GET /bench/static (nginx return)', $static);
+row('GET /api/v1/workspace (PostgreSQL)', $api);
+printf "  %-46s %10.2f %9.2fx\n", 'workspace / static (req/s; p99)',
+    ($api->{rps} // 0) / ($static->{rps} || 1),
+    ($api->{p99} // 0) / ($static->{p99} || 1);
+print "\n";
+row('GET /api/v1/workspace, nothing else', $idle);
+row('GET /api/v1/workspace, 100 in flight on a lock', $busy);
+printf "  %-46s %10s %9.2fx\n", 'p99 with / without', '',
+    ($busy->{p99} // 0) / ($idle->{p99} || 1);
+printf "  %-46s %10s\n", 'queries waiting on the lock (pg_stat_activity)',
+    $waiting;
+printf "  %-46s %10s %10s %9s\n", 'the locked workspace (503 after the queue)',
+    '', ($blocked->{requests} // '?') . ' answ.', $blocked->{non2xx} // 0;
+print "\n";
+
+my @bad = Kanban::Test::stop_all();
+if (@bad) {
+    print "the error log has:\n", map { "  $_\n" } @bad;
+    exit 1;
+}
