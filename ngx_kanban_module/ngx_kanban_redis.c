@@ -6,9 +6,7 @@
  * on Redis to learn that.
  */
 
-#include "ngx_kanban.h"
-#include <hiredis/hiredis.h>
-#include <hiredis/async.h>
+#include "ngx_kanban_redis.h"
 
 
 #define NGX_KANBAN_REDIS_BEAT     1000
@@ -98,6 +96,25 @@ ngx_kanban_redis_up(void)
 
     return ngx_current_msec - ngx_kanban_redis->pong
            < NGX_KANBAN_REDIS_DEAD;
+}
+
+
+ngx_int_t
+ngx_kanban_redis_command(redisCallbackFn *fn, void *privdata,
+    const char *format, ...)
+{
+    int      rc;
+    va_list  args;
+
+    if (!ngx_kanban_redis_up()) {
+        return NGX_DECLINED;
+    }
+
+    va_start(args, format);
+    rc = redisvAsyncCommand(ngx_kanban_redis->ac, fn, privdata, format, args);
+    va_end(args);
+
+    return rc == REDIS_OK ? NGX_OK : NGX_DECLINED;
 }
 
 

@@ -54,6 +54,7 @@ extern ngx_module_t  ngx_http_kanban_jwt_module;
 
 
 ngx_kanban_jwt_claims_t *ngx_kanban_jwt_claims_of(ngx_http_request_t *r);
+ngx_kanban_jwt_claims_t *ngx_kanban_jwt_identify(ngx_http_request_t *r);
 ngx_int_t ngx_kanban_jwt_issue(ngx_http_request_t *r, ngx_str_t *claims_json,
     ngx_str_t *token);
 

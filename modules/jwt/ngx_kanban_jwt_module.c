@@ -33,10 +33,13 @@ typedef struct {
 
 typedef struct {
     ngx_kanban_jwt_claims_t    claims;
+    ngx_uint_t                 presented;      /* an Authorization header */
     ngx_uint_t                 valid;
 } ngx_kanban_jwt_ctx_t;
 
 
+static ngx_kanban_jwt_ctx_t *ngx_kanban_jwt_authenticate(
+    ngx_http_request_t *r);
 static ngx_int_t ngx_kanban_jwt_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_kanban_jwt_reject(ngx_http_request_t *r,
     ngx_uint_t invalid);
@@ -209,41 +212,42 @@ ngx_kanban_jwt_issue(ngx_http_request_t *r, ngx_str_t *claims_json,
 }
 
 
-static ngx_int_t
-ngx_kanban_jwt_handler(ngx_http_request_t *r)
+/* Verifies the request's bearer token once, whichever phase asks first
+ * (the rate limiter keys on the subject before ACCESS); the verdict is
+ * kept in the request's context. */
+
+static ngx_kanban_jwt_ctx_t *
+ngx_kanban_jwt_authenticate(ngx_http_request_t *r)
 {
     char                        *why;
     ngx_str_t                    token;
     ngx_kanban_tenant_t         *tenant;
     ngx_kanban_jwt_ctx_t        *ctx;
-    ngx_kanban_jwt_loc_conf_t   *jlcf;
     ngx_kanban_jwt_main_conf_t  *jmcf;
 
-    jlcf = ngx_http_get_module_loc_conf(r, ngx_http_kanban_jwt_module);
-
-    if (jlcf->mode == NGX_KANBAN_JWT_OFF) {
-        return NGX_DECLINED;
-    }
-
     ctx = ngx_http_get_module_ctx(r, ngx_http_kanban_jwt_module);
-    if (ctx && ctx->valid) {
-        return NGX_OK;
+    if (ctx) {
+        return ctx;
     }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_kanban_jwt_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_kanban_jwt_module);
 
     if (r->headers_in.authorization == NULL) {
-        if (jlcf->mode == NGX_KANBAN_JWT_OPTIONAL) {
-            return NGX_DECLINED;
-        }
-
-        return ngx_kanban_jwt_reject(r, 0);
+        return ctx;
     }
 
+    ctx->presented = 1;
     token = r->headers_in.authorization->value;
 
     if (token.len < 7
         || ngx_strncasecmp(token.data, (u_char *) "Bearer ", 7) != 0)
     {
-        return ngx_kanban_jwt_reject(r, 1);
+        return ctx;
     }
 
     token.data += 7;
@@ -254,19 +258,13 @@ ngx_kanban_jwt_handler(ngx_http_request_t *r)
         token.len--;
     }
 
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_kanban_jwt_ctx_t));
-    if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_http_set_ctx(r, ctx, ngx_http_kanban_jwt_module);
-
     jmcf = ngx_http_get_module_main_conf(r, ngx_http_kanban_jwt_module);
 
     if (jmcf->verifier.keys->nelts == 0) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "kanban: \"kanban_jwt\" is on but no key is set");
-        return ngx_kanban_jwt_reject(r, 1);
+                      "kanban: a bearer token came but no "
+                      "\"kanban_jwt_key\" is set");
+        return ctx;
     }
 
     if (ngx_kanban_jwt_verify(r->pool, &jmcf->verifier, &token,
@@ -275,7 +273,7 @@ ngx_kanban_jwt_handler(ngx_http_request_t *r)
     {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "kanban: bearer token rejected: %s", why);
-        return ngx_kanban_jwt_reject(r, 1);
+        return ctx;
     }
 
     tenant = ngx_kanban_tenant(r);
@@ -287,12 +285,52 @@ ngx_kanban_jwt_handler(ngx_http_request_t *r)
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "kanban: bearer token of workspace \"%V\" used on "
                       "\"%V\"", &ctx->claims.tid, &tenant->slug);
-        return ngx_kanban_jwt_reject(r, 1);
+        return ctx;
     }
 
     ctx->valid = 1;
 
-    return NGX_OK;
+    return ctx;
+}
+
+
+ngx_kanban_jwt_claims_t *
+ngx_kanban_jwt_identify(ngx_http_request_t *r)
+{
+    ngx_kanban_jwt_ctx_t  *ctx;
+
+    ctx = ngx_kanban_jwt_authenticate(r);
+
+    return (ctx && ctx->valid) ? &ctx->claims : NULL;
+}
+
+
+static ngx_int_t
+ngx_kanban_jwt_handler(ngx_http_request_t *r)
+{
+    ngx_kanban_jwt_ctx_t       *ctx;
+    ngx_kanban_jwt_loc_conf_t  *jlcf;
+
+    jlcf = ngx_http_get_module_loc_conf(r, ngx_http_kanban_jwt_module);
+
+    if (jlcf->mode == NGX_KANBAN_JWT_OFF) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_kanban_jwt_authenticate(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->valid) {
+        return NGX_OK;
+    }
+
+    if (!ctx->presented && jlcf->mode == NGX_KANBAN_JWT_OPTIONAL) {
+        return NGX_DECLINED;
+    }
+
+    return ngx_kanban_jwt_reject(r, ctx->presented);
 }
 
 
