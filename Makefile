@@ -21,7 +21,7 @@ PACKAGES := build-essential nginx nginx-dev libpq-dev libhiredis-dev \
     libyajl-dev libpcre2-dev libssl-dev libcurl4-openssl-dev libargon2-dev \
     zlib1g-dev postgresql postgresql-contrib redis-server wrk curl openssl \
     libjson-xs-perl libdbd-pg-perl libipc-run-perl libtest-base-perl \
-    libwww-perl
+    libwww-perl john-data
 
 .PHONY: all deps module run stop status migrate test bench clean
 

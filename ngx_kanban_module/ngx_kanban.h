@@ -33,6 +33,15 @@
 #define NGX_KANBAN_ERR_TENANT_SUSPENDED   13
 #define NGX_KANBAN_ERR_VERSION_CONFLICT   14
 #define NGX_KANBAN_ERR_CONFLICT           15
+#define NGX_KANBAN_ERR_CREDENTIALS        16
+#define NGX_KANBAN_ERR_TOKEN_REUSED       17
+#define NGX_KANBAN_ERR_INVALID_TOKEN      18
+
+/* roles, in the order of what they may do */
+#define NGX_KANBAN_ROLE_NONE              0
+#define NGX_KANBAN_ROLE_CONTRIBUTOR       1
+#define NGX_KANBAN_ROLE_MANAGER           2
+#define NGX_KANBAN_ROLE_ADMIN             3
 
 
 typedef struct ngx_kanban_route_s      ngx_kanban_route_t;
@@ -58,6 +67,7 @@ typedef struct {
     ngx_msec_t                 pg_queue_timeout;
 
     ngx_shm_zone_t            *metrics_zone;
+    ngx_array_t               *blocklist;      /* common passwords, sorted */
 } ngx_kanban_main_conf_t;
 
 
@@ -82,6 +92,7 @@ typedef struct {
     ngx_uint_t                 nargs;
     ngx_kanban_json_t         *body;           /* parsed and validated */
     ngx_kanban_tenant_t       *tenant;
+    struct ngx_kanban_identity_s  *identity;   /* NULL on public routes */
     ngx_uint_t                 metric;         /* a metrics row */
     void                      *data;           /* the handler's own state */
 } ngx_kanban_ctx_t;
@@ -126,6 +137,7 @@ ngx_int_t ngx_kanban_problem_errors(ngx_http_request_t *r, ngx_uint_t error,
 void ngx_kanban_finalize(ngx_http_request_t *r, ngx_int_t rc);
 ngx_int_t ngx_kanban_add_header(ngx_http_request_t *r, char *name,
     ngx_str_t *value);
+ngx_str_t *ngx_kanban_header_in(ngx_http_request_t *r, char *name);
 
 /* security headers and X-Request-Id */
 ngx_int_t ngx_kanban_headers_init(ngx_conf_t *cf);
@@ -142,9 +154,17 @@ ngx_int_t ngx_kanban_job_post(ngx_http_request_t *r, ngx_kanban_job_t *job);
 #define NGX_KANBAN_HASH_LEN      128
 
 typedef void (*ngx_kanban_hashed_pt)(ngx_http_request_t *r, ngx_str_t *hash);
+typedef void (*ngx_kanban_verified_pt)(ngx_http_request_t *r,
+    ngx_uint_t match);
 
 ngx_int_t ngx_kanban_password_hash(ngx_http_request_t *r,
     ngx_str_t *password, ngx_kanban_hashed_pt handler);
+ngx_int_t ngx_kanban_password_verify(ngx_http_request_t *r, ngx_str_t *hash,
+    ngx_str_t *password, ngx_kanban_verified_pt handler);
+ngx_int_t ngx_kanban_password_init_process(ngx_cycle_t *cycle);
+char *ngx_kanban_password_blocklist(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_kanban_password_check(ngx_str_t *password, char **message);
 
 /* the content handlers of the platform */
 ngx_int_t ngx_kanban_api_handler(ngx_http_request_t *r);
@@ -167,6 +187,16 @@ ngx_int_t ngx_kanban_redis_init_process(ngx_cycle_t *cycle);
 void ngx_kanban_redis_exit_process(ngx_cycle_t *cycle);
 ngx_uint_t ngx_kanban_redis_up(void);
 ngx_uint_t ngx_kanban_redis_configured(void);
+
+/* who is calling: from a verified token (the JWT module) */
+typedef struct ngx_kanban_identity_s {
+    ngx_str_t                  user_id;
+    ngx_str_t                  role;
+    ngx_uint_t                 level;          /* NGX_KANBAN_ROLE_* */
+    ngx_kanban_json_t         *teams;
+} ngx_kanban_identity_t;
+
+ngx_kanban_identity_t *ngx_kanban_identity(ngx_http_request_t *r);
 
 /* tenant */
 struct ngx_kanban_tenant_s {

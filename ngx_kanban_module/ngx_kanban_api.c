@@ -14,6 +14,8 @@ static ngx_int_t ngx_kanban_api_body(ngx_http_request_t *r, ngx_str_t *body);
 static ngx_int_t ngx_kanban_api_dispatch(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
 static ngx_uint_t ngx_kanban_api_is_json(ngx_http_request_t *r);
+static ngx_int_t ngx_kanban_api_authorize(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx);
 
 
 ngx_int_t
@@ -55,6 +57,13 @@ ngx_kanban_api_handler(ngx_http_request_t *r)
     }
 
     ctx->metric = ctx->route - ngx_kanban_routes;
+
+    if (ctx->route->access != NGX_KANBAN_ACCESS_PUBLIC) {
+        rc = ngx_kanban_api_authorize(r, ctx);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
 
     if (ctx->route->body == NULL) {
         if (ngx_http_discard_request_body(r) != NGX_OK) {
@@ -116,6 +125,43 @@ ngx_kanban_ctx(ngx_http_request_t *r)
     }
 
     return ctx;
+}
+
+
+/* The route's role, from the table: no token is 401, too small a role
+ * 403. Finer rules (a project manager's own teams, a contributor's own
+ * tasks) are the handlers'. */
+
+static ngx_int_t
+ngx_kanban_api_authorize(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
+{
+    ngx_str_t               challenge = ngx_string("Bearer realm=\"kanban\"");
+    ngx_kanban_identity_t  *id;
+
+    id = ngx_kanban_identity(r);
+
+    if (id && id->level >= ctx->route->access) {
+        ctx->identity = id;
+        return NGX_OK;
+    }
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (id == NULL) {
+        if (ngx_kanban_add_header(r, "WWW-Authenticate", &challenge)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_kanban_problem(r, NGX_KANBAN_ERR_UNAUTHORIZED,
+                                  "Sign in to do this.");
+    }
+
+    return ngx_kanban_problem(r, NGX_KANBAN_ERR_FORBIDDEN,
+                              "Your role does not allow this.");
 }
 
 

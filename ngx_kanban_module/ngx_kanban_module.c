@@ -71,6 +71,13 @@ static ngx_command_t  ngx_kanban_commands[] = {
       offsetof(ngx_kanban_main_conf_t, thread_pool_name),
       NULL },
 
+    { ngx_string("kanban_password_blocklist"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_kanban_password_blocklist,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("kanban_pg_pool_size"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
@@ -373,7 +380,9 @@ ngx_kanban_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    if (ngx_kanban_pg_init_process(cycle) != NGX_OK) {
+    if (ngx_kanban_pg_init_process(cycle) != NGX_OK
+        || ngx_kanban_password_init_process(cycle) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 

@@ -64,6 +64,7 @@ struct ngx_kanban_pg_conn_s {
     ngx_uint_t                 state;
     PostgresPollingStatusType  poll;
     unsigned                   in_handler:1;
+    unsigned                   result_kept:1;    /* the request owns it */
 };
 
 
@@ -98,6 +99,7 @@ static void ngx_kanban_pg_call(ngx_kanban_pg_query_t *q);
 static void ngx_kanban_pg_cleanup(void *data);
 static void ngx_kanban_pg_notice(void *arg, const char *message);
 static void ngx_kanban_pg_report(void);
+static void ngx_kanban_pg_clear(void *data);
 static ngx_str_t *ngx_kanban_pg_name(ngx_kanban_pg_pool_t *pool);
 static void ngx_kanban_pg_rbtree_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
@@ -245,6 +247,38 @@ ngx_kanban_pg_commit(ngx_kanban_pg_query_t *q,
                                      ngx_kanban_pg_stmt("commit", "COMMIT");
 
     return ngx_kanban_pg_run(q, &commit, handler, 0);
+}
+
+
+/* The handler's result, kept past the handler until the request ends. */
+
+PGresult *
+ngx_kanban_pg_keep(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    if (q->result == NULL || q->conn == NULL || !q->conn->in_handler) {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    cln->handler = ngx_kanban_pg_clear;
+    cln->data = q->result;
+
+    q->conn->result_kept = 1;
+
+    return q->result;
+}
+
+
+static void
+ngx_kanban_pg_clear(void *data)
+{
+    PQclear(data);
 }
 
 
@@ -1204,7 +1238,12 @@ ngx_kanban_pg_deliver(ngx_kanban_pg_conn_t *conn)
     /* q may be gone with its request: only conn is looked at now */
 
     conn->in_handler = 0;
-    PQclear(res);
+
+    if (!conn->result_kept) {
+        PQclear(res);
+    }
+
+    conn->result_kept = 0;
 
     switch (conn->state) {
 

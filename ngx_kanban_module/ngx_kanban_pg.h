@@ -86,6 +86,8 @@ ngx_int_t ngx_kanban_pg_begin(ngx_kanban_pg_query_t *q,
 ngx_int_t ngx_kanban_pg_commit(ngx_kanban_pg_query_t *q,
     ngx_kanban_pg_handler_pt handler);
 
+PGresult *ngx_kanban_pg_keep(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q);
 ngx_str_t *ngx_kanban_pg_value(ngx_http_request_t *r, PGresult *res,
     int row, int col);
 ngx_int_t ngx_kanban_pg_sqlstate(ngx_kanban_pg_query_t *q, char *state);

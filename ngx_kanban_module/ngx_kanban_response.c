@@ -31,7 +31,10 @@ static ngx_kanban_error_t  ngx_kanban_errors[] = {
     { 404, "tenant_not_found", "There is no such workspace." },
     { 403, "tenant_suspended", "This workspace is suspended." },
     { 409, "version_conflict", "It was changed by someone else." },
-    { 409, "conflict", "It conflicts with the current state." }
+    { 409, "conflict", "It conflicts with the current state." },
+    { 401, "invalid_credentials", "The email or password is wrong." },
+    { 401, "token_reused", "This refresh token was used before." },
+    { 401, "invalid_token", "The token is not valid." }
 };
 
 
@@ -233,6 +236,41 @@ ngx_kanban_add_header(ngx_http_request_t *r, char *name, ngx_str_t *value)
     h->value = *value;
 
     return NGX_OK;
+}
+
+
+/* A request header nginx does not keep a pointer to, by name. */
+
+ngx_str_t *
+ngx_kanban_header_in(ngx_http_request_t *r, char *name)
+{
+    size_t            len;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    len = ngx_strlen(name);
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == len
+            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
+        {
+            return &h[i].value;
+        }
+    }
 }
 
 

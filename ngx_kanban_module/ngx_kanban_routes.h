@@ -15,8 +15,11 @@
 #define NGX_KANBAN_HOST_PLATFORM   1
 #define NGX_KANBAN_HOST_TENANT     2
 
-/* who may call a route; the identity issue adds the roles */
-#define NGX_KANBAN_ACCESS_PUBLIC   0
+/* who may call a route: anyone, or a member with at least this role */
+#define NGX_KANBAN_ACCESS_PUBLIC   NGX_KANBAN_ROLE_NONE
+#define NGX_KANBAN_ACCESS_MEMBER   NGX_KANBAN_ROLE_CONTRIBUTOR
+#define NGX_KANBAN_ACCESS_MANAGER  NGX_KANBAN_ROLE_MANAGER
+#define NGX_KANBAN_ACCESS_ADMIN    NGX_KANBAN_ROLE_ADMIN
 
 
 struct ngx_kanban_route_s {
@@ -44,7 +47,21 @@ ngx_int_t ngx_kanban_signup_handler(ngx_http_request_t *r,
 ngx_int_t ngx_kanban_workspace_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
 
+ngx_int_t ngx_kanban_login_handler(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx);
+ngx_int_t ngx_kanban_refresh_handler(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx);
+ngx_int_t ngx_kanban_logout_handler(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx);
+ngx_int_t ngx_kanban_me_handler(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx);
+ngx_int_t ngx_kanban_password_change_handler(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx);
+
 extern ngx_kanban_field_t  ngx_kanban_signup_fields[];
+extern ngx_kanban_field_t  ngx_kanban_login_fields[];
+extern ngx_kanban_field_t  ngx_kanban_refresh_fields[];
+extern ngx_kanban_field_t  ngx_kanban_password_fields[];
 
 
 #endif /* _NGX_KANBAN_ROUTES_H_INCLUDED_ */

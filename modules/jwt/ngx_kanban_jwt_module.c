@@ -12,6 +12,7 @@
  */
 
 #include "ngx_kanban_jwt.h"
+#include <openssl/rand.h>
 
 
 #define NGX_KANBAN_JWT_OFF       0
@@ -35,6 +36,7 @@ typedef struct {
     ngx_kanban_jwt_claims_t    claims;
     ngx_uint_t                 presented;      /* an Authorization header */
     ngx_uint_t                 valid;
+    ngx_kanban_identity_t      identity;
 } ngx_kanban_jwt_ctx_t;
 
 
@@ -192,23 +194,75 @@ ngx_kanban_jwt_claims_of(ngx_http_request_t *r)
 }
 
 
-/* A new access token for a user: signed with kanban_jwt_key. */
+/* A new access token for a user of the request's workspace, signed with
+ * kanban_jwt_key; teams is a JSON array as PostgreSQL wrote it. */
 
 ngx_int_t
-ngx_kanban_jwt_issue(ngx_http_request_t *r, ngx_str_t *claims_json,
-    ngx_str_t *token)
+ngx_kanban_jwt_issue(ngx_http_request_t *r, ngx_str_t *user_id,
+    ngx_str_t *role, ngx_str_t *teams, ngx_str_t *token, time_t *ttl)
 {
+    u_char                       jti[16];
+    time_t                       now;
+    ngx_str_t                    claims, id;
+    ngx_kanban_jw_t              jw;
+    ngx_kanban_tenant_t         *tenant;
     ngx_kanban_jwt_main_conf_t  *jmcf;
 
     jmcf = ngx_http_get_module_main_conf(r, ngx_http_kanban_jwt_module);
+    tenant = ngx_kanban_tenant(r);
 
-    if (jmcf->signing == NULL) {
+    if (jmcf->signing == NULL || tenant == NULL) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "kanban: no kanban_jwt_key to sign tokens with");
         return NGX_ERROR;
     }
 
-    return ngx_kanban_jwt_sign(r->pool, jmcf->signing, claims_json, token);
+    if (RAND_bytes(jti, sizeof(jti)) != 1) {
+        return NGX_ERROR;
+    }
+
+    id.data = ngx_pnalloc(r->pool, 2 * sizeof(jti));
+    if (id.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    id.len = ngx_hex_dump(id.data, jti, sizeof(jti)) - id.data;
+
+    now = ngx_time();
+    *ttl = jmcf->ttl;
+
+    if (ngx_kanban_jw_init(&jw, r->pool, 512) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_kanban_jw_open(&jw, '{');
+    ngx_kanban_jw_key(&jw, "iss");
+    ngx_kanban_jw_string(&jw, &jmcf->verifier.issuer);
+    ngx_kanban_jw_key(&jw, "aud");
+    ngx_kanban_jw_string(&jw, &jmcf->verifier.audience);
+    ngx_kanban_jw_key(&jw, "sub");
+    ngx_kanban_jw_string(&jw, user_id);
+    ngx_kanban_jw_key(&jw, "tid");
+    ngx_kanban_jw_string(&jw, &tenant->slug);
+    ngx_kanban_jw_key(&jw, "role");
+    ngx_kanban_jw_string(&jw, role);
+    ngx_kanban_jw_key(&jw, "teams");
+    ngx_kanban_jw_raw(&jw, teams);
+    ngx_kanban_jw_key(&jw, "iat");
+    ngx_kanban_jw_int(&jw, now);
+    ngx_kanban_jw_key(&jw, "nbf");
+    ngx_kanban_jw_int(&jw, now);
+    ngx_kanban_jw_key(&jw, "exp");
+    ngx_kanban_jw_int(&jw, now + jmcf->ttl);
+    ngx_kanban_jw_key(&jw, "jti");
+    ngx_kanban_jw_string(&jw, &id);
+    ngx_kanban_jw_close(&jw, '}');
+
+    if (ngx_kanban_jw_result(&jw, &claims) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_kanban_jwt_sign(r->pool, jmcf->signing, &claims, token);
 }
 
 
@@ -291,6 +345,54 @@ ngx_kanban_jwt_authenticate(ngx_http_request_t *r)
     ctx->valid = 1;
 
     return ctx;
+}
+
+
+/* Who the verified token says the caller is, for the route table's roles
+ * and the handlers' finer rules. */
+
+ngx_kanban_identity_t *
+ngx_kanban_identity(ngx_http_request_t *r)
+{
+    ngx_str_t                *role;
+    ngx_kanban_jwt_ctx_t     *ctx;
+    ngx_kanban_identity_t    *id;
+
+    ctx = ngx_kanban_jwt_authenticate(r);
+
+    if (ctx == NULL || !ctx->valid) {
+        return NULL;
+    }
+
+    if (ctx->identity.user_id.len) {
+        return &ctx->identity;
+    }
+
+    id = &ctx->identity;
+    role = &ctx->claims.role;
+
+    id->user_id = ctx->claims.sub;
+    id->role = *role;
+    id->teams = ctx->claims.teams;
+
+    if (role->len == 5 && ngx_strncmp(role->data, "admin", 5) == 0) {
+        id->level = NGX_KANBAN_ROLE_ADMIN;
+
+    } else if (role->len == 15
+               && ngx_strncmp(role->data, "project_manager", 15) == 0)
+    {
+        id->level = NGX_KANBAN_ROLE_MANAGER;
+
+    } else if (role->len == 11
+               && ngx_strncmp(role->data, "contributor", 11) == 0)
+    {
+        id->level = NGX_KANBAN_ROLE_CONTRIBUTOR;
+
+    } else {
+        return NULL;            /* a token without a role of ours */
+    }
+
+    return id;
 }
 
 

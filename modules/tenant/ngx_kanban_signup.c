@@ -59,7 +59,7 @@ static ngx_int_t ngx_kanban_signup_quote(ngx_pool_t *pool, ngx_str_t *name,
 static ngx_kanban_field_t  ngx_kanban_signup_admin_fields[] = {
     { "email", NGX_KANBAN_FIELD_EMAIL, 1, 3, 254, NULL, NULL },
     { "password", NGX_KANBAN_FIELD_STRING, 1, NGX_KANBAN_PASSWORD_MIN,
-      NGX_KANBAN_PASSWORD_MAX, NULL, NULL },
+      NGX_KANBAN_PASSWORD_MAX, NULL, ngx_kanban_password_check },
     { "name", NGX_KANBAN_FIELD_STRING, 1, 1, 200, NULL, NULL },
     { NULL, 0, 0, 0, 0, NULL, NULL }
 };

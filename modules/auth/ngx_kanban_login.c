@@ -1,0 +1,184 @@
+
+/*
+ * POST /api/v1/auth/login: email and password for a token pair.
+ *
+ * The account is read, the password verified in the thread pool (against
+ * a dummy hash when there is no such account, so both cost the same), and
+ * a new refresh-token family is stored. A wrong password, an unknown email
+ * and a disabled account all get the same 401 invalid_credentials.
+ */
+
+#include "ngx_kanban_session.h"
+
+
+typedef struct {
+    ngx_str_t                  password;
+    ngx_uint_t                 active;
+    PGresult                  *user;           /* kept until answered */
+    ngx_kanban_session_t       session;
+} ngx_kanban_login_t;
+
+
+static void ngx_kanban_login_found(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q);
+static void ngx_kanban_login_verified(ngx_http_request_t *r,
+    ngx_uint_t match);
+static void ngx_kanban_login_stored(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q);
+
+
+ngx_kanban_field_t  ngx_kanban_login_fields[] = {
+    { "email", NGX_KANBAN_FIELD_STRING, 1, 1, 254, NULL, NULL },
+    { "password", NGX_KANBAN_FIELD_STRING, 1, 1, NGX_KANBAN_PASSWORD_MAX,
+      NULL, NULL },
+    { "cookie", NGX_KANBAN_FIELD_BOOLEAN, 0, 0, 0, NULL, NULL },
+    { NULL, 0, 0, 0, 0, NULL, NULL }
+};
+
+
+/* id, role, teams, the user as JSON (the shape session_send wants), then
+ * the hash and the status */
+static ngx_kanban_pg_stmt_t  ngx_kanban_login_user = ngx_kanban_pg_stmt(
+    "login_user",
+    "SELECT u.id, u.role,"
+    "       coalesce((SELECT json_agg(tm.team_id ORDER BY tm.team_id)"
+    "                   FROM team_members tm WHERE tm.user_id = u.id),"
+    "                '[]'::json),"
+    "       json_build_object('id', u.id, 'email', u.email, 'name', u.name,"
+    "                         'role', u.role),"
+    "       u.password_hash, u.status"
+    "  FROM users u WHERE lower(u.email) = lower($1)");
+
+static ngx_kanban_pg_stmt_t  ngx_kanban_login_store = ngx_kanban_pg_stmt(
+    "login_store",
+    "INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at)"
+    " VALUES ($1, gen_random_uuid(), $2,"
+    "         now() + interval '" NGX_KANBAN_REFRESH_DAYS "')");
+
+
+ngx_int_t
+ngx_kanban_login_handler(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
+{
+    ngx_kanban_json_t      *cookie;
+    ngx_kanban_pg_db_t      db;
+    ngx_kanban_login_t     *lg;
+    ngx_kanban_pg_query_t  *q;
+
+    lg = ngx_pcalloc(r->pool, sizeof(ngx_kanban_login_t));
+    if (lg == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->data = lg;
+
+    lg->password = *ngx_kanban_json_string(ctx->body, "password");
+
+    cookie = ngx_kanban_json_get(ctx->body, "cookie");
+    lg->session.cookie = cookie && cookie->type == NGX_KANBAN_JSON_BOOL
+                         && cookie->boolean;
+
+    ngx_kanban_pg_tenant_db(ctx->tenant, &db);
+
+    q = ngx_kanban_pg_query(r, &db);
+    if (q == NULL
+        || ngx_kanban_pg_run(q, &ngx_kanban_login_user,
+                             ngx_kanban_login_found, 1,
+                             ngx_kanban_json_string(ctx->body, "email"))
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_kanban_login_found(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
+{
+    ngx_str_t           *hash, *status;
+    ngx_kanban_login_t  *lg;
+
+    lg = ngx_kanban_ctx(r)->data;
+
+    if (q->error != NGX_KANBAN_PG_OK) {
+        ngx_http_finalize_request(r, ngx_kanban_pg_problem(r, q));
+        return;
+    }
+
+    hash = NULL;
+
+    if (PQntuples(q->result) == 1) {
+        hash = ngx_kanban_pg_value(r, q->result, 0, 4);
+        status = ngx_kanban_pg_value(r, q->result, 0, 5);
+
+        lg->active = status && status->len == 6
+                     && ngx_strncmp(status->data, "active", 6) == 0;
+
+        /* the row answers the client later: it outlives this handler */
+        lg->user = ngx_kanban_pg_keep(r, q);
+        if (lg->user == NULL) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+    }
+
+    if (ngx_kanban_password_verify(r, hash, &lg->password,
+                                   ngx_kanban_login_verified)
+        != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+
+static void
+ngx_kanban_login_verified(ngx_http_request_t *r, ngx_uint_t match)
+{
+    ngx_str_t              *id;
+    ngx_kanban_ctx_t       *ctx;
+    ngx_kanban_pg_db_t      db;
+    ngx_kanban_login_t     *lg;
+    ngx_kanban_pg_query_t  *q;
+
+    ctx = ngx_kanban_ctx(r);
+    lg = ctx->data;
+
+    if (!match || !lg->active || lg->user == NULL) {
+        ngx_http_finalize_request(r,
+            ngx_kanban_problem(r, NGX_KANBAN_ERR_CREDENTIALS, NULL));
+        return;
+    }
+
+    id = ngx_kanban_pg_value(r, lg->user, 0, 0);
+
+    ngx_kanban_pg_tenant_db(ctx->tenant, &db);
+
+    q = ngx_kanban_pg_query(r, &db);
+    if (id == NULL || q == NULL
+        || ngx_kanban_session_create(r, &lg->session) != NGX_OK
+        || ngx_kanban_pg_run(q, &ngx_kanban_login_store,
+                             ngx_kanban_login_stored, 2, id,
+                             &lg->session.hash)
+           != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+
+static void
+ngx_kanban_login_stored(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
+{
+    ngx_kanban_login_t  *lg;
+
+    lg = ngx_kanban_ctx(r)->data;
+
+    if (q->error != NGX_KANBAN_PG_OK) {
+        ngx_http_finalize_request(r, ngx_kanban_pg_problem(r, q));
+        return;
+    }
+
+    ngx_http_finalize_request(r,
+        ngx_kanban_session_send(r, &lg->session, lg->user, NGX_HTTP_OK));
+}
