@@ -7,35 +7,106 @@
 #include "ngx_kanban_routes.h"
 
 
+/* a workspace's route that is one statement */
+#define ngx_kanban_sql_route(method, pattern, access, fields, sql)            \
+    { method, pattern, NGX_KANBAN_HOST_TENANT, access,                        \
+      ngx_kanban_sql_handler, fields, ngx_null_string, sql }
+
+
 ngx_kanban_route_t  ngx_kanban_routes[] = {
 
     { NGX_HTTP_POST, "/api/v1/tenants", NGX_KANBAN_HOST_PLATFORM,
       NGX_KANBAN_ACCESS_PUBLIC, ngx_kanban_signup_handler,
-      ngx_kanban_signup_fields, ngx_null_string },
+      ngx_kanban_signup_fields, ngx_null_string, NULL },
 
     { NGX_HTTP_GET, "/api/v1/workspace", NGX_KANBAN_HOST_TENANT,
       NGX_KANBAN_ACCESS_PUBLIC, ngx_kanban_workspace_handler,
-      NULL, ngx_null_string },
+      NULL, ngx_null_string, NULL },
 
     { NGX_HTTP_POST, "/api/v1/auth/login", NGX_KANBAN_HOST_TENANT,
       NGX_KANBAN_ACCESS_PUBLIC, ngx_kanban_login_handler,
-      ngx_kanban_login_fields, ngx_null_string },
+      ngx_kanban_login_fields, ngx_null_string, NULL },
 
     { NGX_HTTP_POST, "/api/v1/auth/refresh", NGX_KANBAN_HOST_TENANT,
       NGX_KANBAN_ACCESS_PUBLIC, ngx_kanban_refresh_handler,
-      ngx_kanban_refresh_fields, ngx_null_string },
+      ngx_kanban_refresh_fields, ngx_null_string, NULL },
 
     { NGX_HTTP_POST, "/api/v1/auth/logout", NGX_KANBAN_HOST_TENANT,
       NGX_KANBAN_ACCESS_PUBLIC, ngx_kanban_logout_handler,
-      ngx_kanban_refresh_fields, ngx_null_string },
+      ngx_kanban_refresh_fields, ngx_null_string, NULL },
 
     { NGX_HTTP_GET, "/api/v1/auth/me", NGX_KANBAN_HOST_TENANT,
       NGX_KANBAN_ACCESS_MEMBER, ngx_kanban_me_handler,
-      NULL, ngx_null_string },
+      NULL, ngx_null_string, NULL },
 
     { NGX_HTTP_POST, "/api/v1/auth/password", NGX_KANBAN_HOST_TENANT,
       NGX_KANBAN_ACCESS_MEMBER, ngx_kanban_password_change_handler,
-      ngx_kanban_password_fields, ngx_null_string },
+      ngx_kanban_password_fields, ngx_null_string, NULL },
+
+    /* people */
+
+    ngx_kanban_sql_route(NGX_HTTP_POST, "/api/v1/auth/register",
+        NGX_KANBAN_ACCESS_PUBLIC, ngx_kanban_register_fields,
+        &ngx_kanban_users_register),
+
+    ngx_kanban_sql_route(NGX_HTTP_POST, "/api/v1/auth/accept-invite",
+        NGX_KANBAN_ACCESS_PUBLIC, ngx_kanban_accept_invite_fields,
+        &ngx_kanban_users_accept_invite),
+
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/users",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_users_list),
+
+    ngx_kanban_sql_route(NGX_HTTP_POST, "/api/v1/users",
+        NGX_KANBAN_ACCESS_ADMIN, ngx_kanban_user_create_fields,
+        &ngx_kanban_users_create),
+
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/users/{id}",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_users_get),
+
+    ngx_kanban_sql_route(NGX_HTTP_PATCH, "/api/v1/users/{id}",
+        NGX_KANBAN_ACCESS_MEMBER, ngx_kanban_user_patch_fields,
+        &ngx_kanban_users_patch),
+
+    ngx_kanban_sql_route(NGX_HTTP_DELETE, "/api/v1/users/{id}",
+        NGX_KANBAN_ACCESS_ADMIN, NULL, &ngx_kanban_users_delete),
+
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/users/{id}/export",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_users_export),
+
+    ngx_kanban_sql_route(NGX_HTTP_PUT, "/api/v1/users/{id}/skills",
+        NGX_KANBAN_ACCESS_MEMBER, ngx_kanban_user_skills_fields,
+        &ngx_kanban_user_skills_put),
+
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/teams",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_teams_list),
+
+    ngx_kanban_sql_route(NGX_HTTP_POST, "/api/v1/teams",
+        NGX_KANBAN_ACCESS_ADMIN, ngx_kanban_team_fields,
+        &ngx_kanban_teams_create),
+
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/teams/{id}",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_teams_get),
+
+    ngx_kanban_sql_route(NGX_HTTP_PATCH, "/api/v1/teams/{id}",
+        NGX_KANBAN_ACCESS_ADMIN, ngx_kanban_team_patch_fields,
+        &ngx_kanban_teams_patch),
+
+    ngx_kanban_sql_route(NGX_HTTP_DELETE, "/api/v1/teams/{id}",
+        NGX_KANBAN_ACCESS_ADMIN, NULL, &ngx_kanban_teams_delete),
+
+    ngx_kanban_sql_route(NGX_HTTP_PUT, "/api/v1/teams/{id}/members/{user_id}",
+        NGX_KANBAN_ACCESS_ADMIN, NULL, &ngx_kanban_team_member_put),
+
+    ngx_kanban_sql_route(NGX_HTTP_DELETE,
+        "/api/v1/teams/{id}/members/{user_id}",
+        NGX_KANBAN_ACCESS_ADMIN, NULL, &ngx_kanban_team_member_delete),
+
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/skills",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_skills_list),
+
+    ngx_kanban_sql_route(NGX_HTTP_POST, "/api/v1/skills",
+        NGX_KANBAN_ACCESS_ADMIN, ngx_kanban_skill_fields,
+        &ngx_kanban_skills_create),
 };
 
 

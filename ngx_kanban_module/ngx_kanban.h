@@ -91,6 +91,7 @@ typedef struct {
     ngx_kanban_arg_t           args[4];
     ngx_uint_t                 nargs;
     ngx_kanban_json_t         *body;           /* parsed and validated */
+    ngx_str_t                  raw_body;       /* its text */
     ngx_kanban_tenant_t       *tenant;
     struct ngx_kanban_identity_s  *identity;   /* NULL on public routes */
     ngx_uint_t                 metric;         /* a metrics row */
@@ -131,6 +132,8 @@ ngx_int_t ngx_kanban_send_json(ngx_http_request_t *r, ngx_uint_t status,
 ngx_int_t ngx_kanban_send_text(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *type, ngx_str_t *body);
 ngx_int_t ngx_kanban_problem(ngx_http_request_t *r, ngx_uint_t error,
+    char *detail);
+ngx_int_t ngx_kanban_problem_code(ngx_http_request_t *r, ngx_str_t *code,
     char *detail);
 ngx_int_t ngx_kanban_problem_errors(ngx_http_request_t *r, ngx_uint_t error,
     char *detail, ngx_array_t *errors);

@@ -181,6 +181,8 @@ ngx_kanban_api_body_ready(ngx_http_request_t *r)
         return;
     }
 
+    ctx->raw_body = body;
+
     rc = ngx_kanban_json_parse(r->pool, body.data, body.len, &ctx->body,
                                &error);
 

@@ -88,6 +88,7 @@ ngx_str_t *ngx_kanban_json_string(ngx_kanban_json_t *obj, char *key);
 
 ngx_int_t ngx_kanban_validate(ngx_pool_t *pool, ngx_kanban_json_t *root,
     ngx_kanban_field_t *fields, ngx_array_t **errors);
+ngx_uint_t ngx_kanban_uuid_valid(ngx_str_t *s);
 ngx_int_t ngx_kanban_field_error(ngx_array_t *errors, ngx_str_t *prefix,
     char *name, char *code, char *message);
 

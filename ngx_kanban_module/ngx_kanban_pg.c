@@ -669,7 +669,7 @@ static ngx_int_t
 ngx_kanban_pg_connect(ngx_kanban_pg_pool_t *pool, ngx_kanban_pg_query_t *q)
 {
     int                      n;
-    char                     options[64];
+    char                     options[96];
     const char              *keys[5], *values[5];
     ngx_kanban_pg_conn_t    *conn;
     ngx_kanban_main_conf_t  *kmcf;
@@ -681,9 +681,11 @@ ngx_kanban_pg_connect(ngx_kanban_pg_pool_t *pool, ngx_kanban_pg_query_t *q)
         return NGX_ERROR;
     }
 
-    /* the server cancels what the pool would give up on anyway */
+    /* the server cancels what the pool would give up on anyway; times
+     * leave in UTC */
     ngx_snprintf((u_char *) options, sizeof(options),
-                 "-c statement_timeout=%M%Z", kmcf->pg_query_timeout);
+                 "-c statement_timeout=%M -c TimeZone=UTC%Z",
+                 kmcf->pg_query_timeout);
 
     n = 0;
     keys[n] = "dbname";

@@ -101,6 +101,31 @@ ngx_kanban_problem(ngx_http_request_t *r, ngx_uint_t error, char *detail)
 }
 
 
+/* A problem named by its code, as SQL answers them. */
+
+ngx_int_t
+ngx_kanban_problem_code(ngx_http_request_t *r, ngx_str_t *code, char *detail)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < sizeof(ngx_kanban_errors) / sizeof(ngx_kanban_error_t);
+         i++)
+    {
+        if (code->len == ngx_strlen(ngx_kanban_errors[i].code)
+            && ngx_strncmp(code->data, ngx_kanban_errors[i].code, code->len)
+               == 0)
+        {
+            return ngx_kanban_problem(r, i, detail);
+        }
+    }
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "kanban: unknown problem code \"%V\"", code);
+
+    return ngx_kanban_problem(r, NGX_KANBAN_ERR_INTERNAL, NULL);
+}
+
+
 ngx_int_t
 ngx_kanban_problem_errors(ngx_http_request_t *r, ngx_uint_t error,
     char *detail, ngx_array_t *errors)

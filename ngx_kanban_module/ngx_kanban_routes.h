@@ -10,6 +10,7 @@
 
 #include "ngx_kanban.h"
 #include "ngx_kanban_json.h"
+#include "ngx_kanban_pg.h"
 
 
 #define NGX_KANBAN_HOST_PLATFORM   1
@@ -30,7 +31,24 @@ struct ngx_kanban_route_s {
     ngx_kanban_handler_pt      handler;
     ngx_kanban_field_t        *body;       /* NULL: takes no body */
     ngx_str_t                  name;       /* "POST /api/v1/tenants" */
+    void                      *data;       /* the handler's: a statement */
 };
+
+
+/*
+ * A route whose whole work is one statement (ngx_kanban_sql_handler): the
+ * statement gets its parameters from the request and answers with one row
+ * (status, body or problem code, detail or Location). Authorization that
+ * depends on data (a manager's teams, a user's own rows) lives in its SQL.
+ * Parameter sources: "actor" (the caller's user id), "role", "tenant",
+ * "arg:NAME" (a path parameter; "uuid:NAME" is 404 unless a UUID), "body"
+ * (the JSON body as text), "query:NAME", "hash" (the body's "password"
+ * hashed with argon2id first, or NULL).
+ */
+typedef struct {
+    ngx_kanban_pg_stmt_t       stmt;
+    char                      *params[NGX_KANBAN_PG_MAX_PARAMS + 1];
+} ngx_kanban_sql_t;
 
 
 extern ngx_kanban_route_t  ngx_kanban_routes[];
@@ -47,6 +65,8 @@ ngx_int_t ngx_kanban_signup_handler(ngx_http_request_t *r,
 ngx_int_t ngx_kanban_workspace_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
 
+ngx_int_t ngx_kanban_sql_handler(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx);
 ngx_int_t ngx_kanban_login_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
 ngx_int_t ngx_kanban_refresh_handler(ngx_http_request_t *r,
@@ -59,6 +79,33 @@ ngx_int_t ngx_kanban_password_change_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
 
 extern ngx_kanban_field_t  ngx_kanban_signup_fields[];
+extern ngx_kanban_field_t  ngx_kanban_user_create_fields[];
+extern ngx_kanban_field_t  ngx_kanban_user_patch_fields[];
+extern ngx_kanban_field_t  ngx_kanban_register_fields[];
+extern ngx_kanban_field_t  ngx_kanban_accept_invite_fields[];
+extern ngx_kanban_field_t  ngx_kanban_team_fields[];
+extern ngx_kanban_field_t  ngx_kanban_team_patch_fields[];
+extern ngx_kanban_field_t  ngx_kanban_skill_fields[];
+extern ngx_kanban_field_t  ngx_kanban_user_skills_fields[];
+
+extern ngx_kanban_sql_t  ngx_kanban_users_list;
+extern ngx_kanban_sql_t  ngx_kanban_users_get;
+extern ngx_kanban_sql_t  ngx_kanban_users_create;
+extern ngx_kanban_sql_t  ngx_kanban_users_patch;
+extern ngx_kanban_sql_t  ngx_kanban_users_delete;
+extern ngx_kanban_sql_t  ngx_kanban_users_export;
+extern ngx_kanban_sql_t  ngx_kanban_users_register;
+extern ngx_kanban_sql_t  ngx_kanban_users_accept_invite;
+extern ngx_kanban_sql_t  ngx_kanban_teams_list;
+extern ngx_kanban_sql_t  ngx_kanban_teams_get;
+extern ngx_kanban_sql_t  ngx_kanban_teams_create;
+extern ngx_kanban_sql_t  ngx_kanban_teams_patch;
+extern ngx_kanban_sql_t  ngx_kanban_teams_delete;
+extern ngx_kanban_sql_t  ngx_kanban_team_member_put;
+extern ngx_kanban_sql_t  ngx_kanban_team_member_delete;
+extern ngx_kanban_sql_t  ngx_kanban_skills_list;
+extern ngx_kanban_sql_t  ngx_kanban_skills_create;
+extern ngx_kanban_sql_t  ngx_kanban_user_skills_put;
 extern ngx_kanban_field_t  ngx_kanban_login_fields[];
 extern ngx_kanban_field_t  ngx_kanban_refresh_fields[];
 extern ngx_kanban_field_t  ngx_kanban_password_fields[];

@@ -12,8 +12,9 @@ static void ngx_kanban_validate_object(ngx_array_t *errors, ngx_str_t *prefix,
     ngx_kanban_json_t *obj, ngx_kanban_field_t *fields);
 static void ngx_kanban_validate_value(ngx_array_t *errors, ngx_str_t *prefix,
     ngx_kanban_json_t *v, ngx_kanban_field_t *f);
+static void ngx_kanban_validate_array(ngx_array_t *errors, ngx_str_t *path,
+    ngx_kanban_json_t *v, ngx_kanban_field_t *f);
 static ngx_uint_t ngx_kanban_valid_email(ngx_str_t *s);
-static ngx_uint_t ngx_kanban_valid_uuid(ngx_str_t *s);
 static ngx_str_t *ngx_kanban_field_path(ngx_pool_t *pool, ngx_str_t *prefix,
     u_char *name, size_t len);
 
@@ -32,6 +33,12 @@ ngx_kanban_validate(ngx_pool_t *pool, ngx_kanban_json_t *root,
 
     *errors = a;
     ngx_str_null(&prefix);
+
+    if (fields[0].name && fields[0].name[0] == '\0') {
+        /* the body itself is the one field: an array, say */
+        ngx_kanban_validate_value(a, &prefix, root, &fields[0]);
+        return a->nelts ? NGX_DECLINED : NGX_OK;
+    }
 
     if (root->type != NGX_KANBAN_JSON_OBJECT) {
         return ngx_kanban_field_error(a, NULL, "body", "invalid_type",
@@ -168,6 +175,10 @@ ngx_kanban_validate_value(ngx_array_t *errors, ngx_str_t *path,
         ngx_kanban_validate_object(errors, path, v, f->fields);
         return;
 
+    case NGX_KANBAN_FIELD_ARRAY:
+        ngx_kanban_validate_array(errors, path, v, f);
+        return;
+
     case NGX_KANBAN_FIELD_INTEGER:
         n = (v->value.len && v->value.data[0] == '-')
             ? NGX_ERROR : ngx_atoi(v->value.data, v->value.len);
@@ -214,7 +225,7 @@ ngx_kanban_validate_value(ngx_array_t *errors, ngx_str_t *path,
                                "This is not an email address.");
     }
 
-    if (f->type == NGX_KANBAN_FIELD_UUID && !ngx_kanban_valid_uuid(&v->value))
+    if (f->type == NGX_KANBAN_FIELD_UUID && !ngx_kanban_uuid_valid(&v->value))
     {
         ngx_kanban_field_error(errors, path, "", "invalid_format",
                                "This is not a UUID.");
@@ -227,6 +238,55 @@ ngx_kanban_validate_value(ngx_array_t *errors, ngx_str_t *path,
         if (code) {
             ngx_kanban_field_error(errors, path, "", code, message);
         }
+    }
+}
+
+
+/* Its length within min and max; each item an object of f->fields. */
+
+static void
+ngx_kanban_validate_array(ngx_array_t *errors, ngx_str_t *path,
+    ngx_kanban_json_t *v, ngx_kanban_field_t *f)
+{
+    u_char             *p;
+    ngx_str_t           item;
+    ngx_uint_t          n;
+    ngx_kanban_json_t  *m;
+
+    n = 0;
+    for (m = v->first; m; m = m->next) {
+        n++;
+    }
+
+    if ((f->min && n < (ngx_uint_t) f->min)
+        || (f->max && n > (ngx_uint_t) f->max))
+    {
+        ngx_kanban_field_error(errors, path, "", "out_of_range",
+                               "This list has too few or too many items.");
+        return;
+    }
+
+    if (f->fields == NULL) {
+        return;
+    }
+
+    n = 0;
+    for (m = v->first; m; m = m->next, n++) {
+        p = ngx_pnalloc(errors->pool, path->len + NGX_INT_T_LEN + 2);
+        if (p == NULL) {
+            return;
+        }
+
+        item.data = p;
+        item.len = ngx_sprintf(p, "%V[%ui]", path, n) - p;
+
+        if (m->type != NGX_KANBAN_JSON_OBJECT) {
+            ngx_kanban_field_error(errors, &item, "", "invalid_type",
+                                   "Each item must be an object.");
+            continue;
+        }
+
+        ngx_kanban_validate_object(errors, &item, m, f->fields);
     }
 }
 
@@ -268,8 +328,8 @@ ngx_kanban_valid_email(ngx_str_t *s)
 }
 
 
-static ngx_uint_t
-ngx_kanban_valid_uuid(ngx_str_t *s)
+ngx_uint_t
+ngx_kanban_uuid_valid(ngx_str_t *s)
 {
     ngx_uint_t  i;
     u_char      c;

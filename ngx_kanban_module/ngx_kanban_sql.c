@@ -1,0 +1,318 @@
+
+/*
+ * Routes that are one statement each (see ngx_kanban_sql_t): the request's
+ * parts go in as parameters, PostgreSQL does the work (the change, its
+ * audit row, the JSON of the answer) atomically, and its one row says what
+ * to answer: (status, body) for success, (status, problem code, detail)
+ * otherwise. No row is 404.
+ */
+
+#include "ngx_kanban_routes.h"
+
+
+static void ngx_kanban_sql_hashed(ngx_http_request_t *r, ngx_str_t *hash);
+static ngx_int_t ngx_kanban_sql_run(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx, ngx_str_t *hash);
+static ngx_int_t ngx_kanban_sql_param(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx, char *source, ngx_str_t *hash, ngx_str_t **value);
+static void ngx_kanban_sql_done(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q);
+static ngx_int_t ngx_kanban_sql_failed(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q);
+
+
+ngx_int_t
+ngx_kanban_sql_handler(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
+{
+    char              **p;
+    ngx_str_t          *password;
+    ngx_kanban_sql_t   *sql;
+
+    sql = ctx->route->data;
+
+    for (p = sql->params; *p; p++) {
+        if (ngx_strcmp(*p, "hash") != 0) {
+            continue;
+        }
+
+        password = ngx_kanban_json_string(ctx->body, "password");
+        if (password == NULL) {
+            break;
+        }
+
+        if (ngx_kanban_password_hash(r, password, ngx_kanban_sql_hashed)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return NGX_DONE;
+    }
+
+    return ngx_kanban_sql_run(r, ctx, NULL);
+}
+
+
+static void
+ngx_kanban_sql_hashed(ngx_http_request_t *r, ngx_str_t *hash)
+{
+    ngx_int_t  rc;
+
+    if (hash->len == 0) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    rc = ngx_kanban_sql_run(r, ngx_kanban_ctx(r), hash);
+
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+    }
+}
+
+
+static ngx_int_t
+ngx_kanban_sql_run(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
+    ngx_str_t *hash)
+{
+    ngx_int_t               rc;
+    ngx_str_t              *v[NGX_KANBAN_PG_MAX_PARAMS];
+    ngx_uint_t              n;
+    ngx_kanban_sql_t       *sql;
+    ngx_kanban_pg_db_t      db;
+    ngx_kanban_pg_query_t  *q;
+
+    sql = ctx->route->data;
+
+    for (n = 0; sql->params[n]; n++) {
+        rc = ngx_kanban_sql_param(r, ctx, sql->params[n], hash, &v[n]);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+
+    for ( /* void */ ; n < NGX_KANBAN_PG_MAX_PARAMS; n++) {
+        v[n] = NULL;
+    }
+
+    if (ctx->tenant) {
+        ngx_kanban_pg_tenant_db(ctx->tenant, &db);
+
+    } else {
+        ngx_kanban_pg_catalog(&db);
+    }
+
+    q = ngx_kanban_pg_query(r, &db);
+    if (q == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    for (n = 0; sql->params[n]; n++) { /* void */ }
+
+    rc = ngx_kanban_pg_run(q, &sql->stmt, ngx_kanban_sql_done, n,
+                           v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7],
+                           v[8], v[9], v[10], v[11], v[12], v[13], v[14],
+                           v[15]);
+
+    return rc == NGX_OK ? NGX_DONE : NGX_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+
+/* NGX_OK with the value (NULL for SQL NULL), or the response to send */
+
+static ngx_int_t
+ngx_kanban_sql_param(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
+    char *source, ngx_str_t *hash, ngx_str_t **value)
+{
+    ngx_str_t               name, *s;
+    ngx_kanban_identity_t  *id;
+
+    *value = NULL;
+    id = ctx->identity;
+
+    if (ngx_strcmp(source, "actor") == 0) {
+        *value = id ? &id->user_id : NULL;
+        return NGX_OK;
+    }
+
+    if (ngx_strcmp(source, "role") == 0) {
+        *value = id ? &id->role : NULL;
+        return NGX_OK;
+    }
+
+    if (ngx_strcmp(source, "tenant") == 0) {
+        *value = ctx->tenant ? &ctx->tenant->slug : NULL;
+        return NGX_OK;
+    }
+
+    if (ngx_strcmp(source, "body") == 0) {
+        *value = ctx->raw_body.len ? &ctx->raw_body : NULL;
+        return NGX_OK;
+    }
+
+    if (ngx_strcmp(source, "hash") == 0) {
+        *value = hash;
+        return NGX_OK;
+    }
+
+    if (ngx_strncmp(source, "arg:", 4) == 0
+        || ngx_strncmp(source, "uuid:", 5) == 0)
+    {
+        s = ngx_kanban_arg(ctx, ngx_strchr(source, ':') + 1);
+
+        if (s && source[0] == 'u' && !ngx_kanban_uuid_valid(s)) {
+            /* no such id can exist: PostgreSQL need not say so */
+            return ngx_kanban_problem(r, NGX_KANBAN_ERR_NOT_FOUND, NULL);
+        }
+
+        *value = s;
+        return NGX_OK;
+    }
+
+    if (ngx_strncmp(source, "query:", 6) == 0) {
+        s = ngx_palloc(r->pool, sizeof(ngx_str_t));
+        if (s == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        name.data = (u_char *) source + 6;
+        name.len = ngx_strlen(source + 6);
+
+        if (ngx_http_arg(r, name.data, name.len, &name) != NGX_OK) {
+            return NGX_OK;
+        }
+
+        s->data = ngx_pnalloc(r->pool, name.len + 1);
+        if (s->data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_memcpy(s->data, name.data, name.len);
+        s->len = name.len;
+
+        /* the decoded form is what the statement compares */
+        {
+            u_char  *dst = s->data, *src = s->data;
+
+            ngx_unescape_uri(&dst, &src, s->len, NGX_UNESCAPE_URI);
+            s->len = dst - s->data;
+        }
+
+        *value = s;
+        return NGX_OK;
+    }
+
+    ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                  "kanban: unknown parameter source \"%s\"", source);
+
+    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+
+static void
+ngx_kanban_sql_done(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
+{
+    u_char     *d;
+    ngx_int_t   status;
+    ngx_str_t  *st, *body, *extra;
+
+    if (q->error != NGX_KANBAN_PG_OK) {
+        ngx_http_finalize_request(r, ngx_kanban_sql_failed(r, q));
+        return;
+    }
+
+    if (PQntuples(q->result) == 0) {
+        ngx_http_finalize_request(r,
+            ngx_kanban_problem(r, NGX_KANBAN_ERR_NOT_FOUND, NULL));
+        return;
+    }
+
+    st = ngx_kanban_pg_value(r, q->result, 0, 0);
+    body = ngx_kanban_pg_value(r, q->result, 0, 1);
+    extra = PQnfields(q->result) > 2 ? ngx_kanban_pg_value(r, q->result, 0, 2)
+                                     : NULL;
+
+    status = st ? ngx_atoi(st->data, st->len) : NGX_ERROR;
+
+    if (status < 200 || status > 599) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (status >= 400) {
+        d = NULL;
+
+        if (extra) {
+            d = ngx_pnalloc(r->pool, extra->len + 1);
+            if (d == NULL) {
+                ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+                return;
+            }
+
+            ngx_cpystrn(d, extra->data, extra->len + 1);
+        }
+
+        ngx_http_finalize_request(r,
+            body ? ngx_kanban_problem_code(r, body, (char *) d)
+                 : NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (extra && status == NGX_HTTP_CREATED) {
+        extra->data = ngx_pstrdup(r->pool, extra);
+        if (extra->data == NULL
+            || ngx_kanban_add_header(r, "Location", extra) != NGX_OK)
+        {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+    }
+
+    if (body == NULL) {
+        ngx_str_t  none = ngx_null_string;
+
+        ngx_http_finalize_request(r, ngx_kanban_send_json(r, status, &none));
+        return;
+    }
+
+    /* the result is freed when this handler returns */
+    body->data = ngx_pstrdup(r->pool, body);
+    if (body->data == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_finalize_request(r, ngx_kanban_send_json(r, status, body));
+}
+
+
+/* Constraint violations are the client's to fix; the rest is ours. */
+
+static ngx_int_t
+ngx_kanban_sql_failed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
+{
+    if (ngx_kanban_pg_sqlstate(q, "23505")) {
+        return ngx_kanban_problem(r, NGX_KANBAN_ERR_ALREADY_EXISTS,
+                                  "Something with this name exists.");
+    }
+
+    if (ngx_kanban_pg_sqlstate(q, "23503")) {
+        return ngx_kanban_problem(r, NGX_KANBAN_ERR_VALIDATION,
+                                  "It refers to something that does not "
+                                  "exist.");
+    }
+
+    if (ngx_kanban_pg_sqlstate(q, "23514")
+        || ngx_kanban_pg_sqlstate(q, "21000")
+        || ngx_kanban_pg_sqlstate(q, "22P02")
+        || ngx_kanban_pg_sqlstate(q, "22007")
+        || ngx_kanban_pg_sqlstate(q, "22008")
+        || ngx_kanban_pg_sqlstate(q, "22003"))
+    {
+        return ngx_kanban_problem(r, NGX_KANBAN_ERR_VALIDATION,
+                                  "A value is not allowed here.");
+    }
+
+    return ngx_kanban_pg_problem(r, q);
+}
+
