@@ -222,4 +222,29 @@ is($r->{status}, 200, 'cookie refresh with both: 200');
 like($r->{headers}{'set-cookie'} // '', qr/^__Host-kanban_refresh=/,
      '... and a new cookie');
 
+# --- sign-in throttling -------------------------------------------------------
+
+my $guarded = $t->signup(prefix => 'auth');
+my $admin = "admin\@$guarded.example";
+
+for my $n (1 .. 5) {
+    login(host => $guarded, email => $admin, password => "wrong guess $n");
+}
+$r = login(host => $guarded, email => $admin);
+problem_is($r, 429, 'rate_limited',
+           'after 5 failures the account is throttled, right password or not');
+cmp_ok($r->{headers}{'retry-after'} // 0, '>=', 1, '... with Retry-After');
+cmp_ok($r->{headers}{'retry-after'} // 0, '<=', 900, '... within 15 minutes');
+
+$t->tenant_dbh($guarded)->do(q{UPDATE login_failures
+                                 SET at = at - interval '16 minutes'});
+is(login(host => $guarded, email => $admin)->{status}, 200,
+   'failures older than 15 minutes no longer count');
+
+for my $n (1 .. 20) {
+    login(host => $guarded, email => "nobody$n\@$guarded.example");
+}
+problem_is(login(host => $guarded, email => $admin), 429, 'rate_limited',
+           'after 20 failures from one address, that address is throttled');
+
 Kanban::Test->done_testing;

@@ -5,21 +5,33 @@
  * The account is read, the password verified in the thread pool (against
  * a dummy hash when there is no such account, so both cost the same), and
  * a new refresh-token family is stored. A wrong password, an unknown email
- * and a disabled account all get the same 401 invalid_credentials.
+ * and a disabled account all get the same 401 invalid_credentials, and
+ * each counts: 5 failures of an account or 20 from one address within 15
+ * minutes make further tries 429 until the oldest ages out. The counts
+ * live in the workspace's database, so every nginx node sees them.
  */
+
+#define NGX_KANBAN_LOGIN_ACCOUNT_MAX  5
+#define NGX_KANBAN_LOGIN_ADDR_MAX     20
 
 #include "ngx_kanban_session.h"
 
 
 typedef struct {
+    ngx_str_t                  email;
     ngx_str_t                  password;
+    ngx_str_t                  addr;
     ngx_uint_t                 active;
     PGresult                  *user;           /* kept until answered */
     ngx_kanban_session_t       session;
 } ngx_kanban_login_t;
 
 
+static void ngx_kanban_login_counted(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q);
 static void ngx_kanban_login_found(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q);
+static void ngx_kanban_login_refused(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static void ngx_kanban_login_verified(ngx_http_request_t *r,
     ngx_uint_t match);
@@ -49,9 +61,29 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_login_user = ngx_kanban_pg_stmt(
     "       u.password_hash, u.status"
     "  FROM users u WHERE lower(u.email) = lower($1)");
 
+/* failures of this account and of this address within 15 minutes, and
+ * the seconds until the oldest that matters ages out */
+static ngx_kanban_pg_stmt_t  ngx_kanban_login_throttle = ngx_kanban_pg_stmt(
+    "login_throttle",
+    "SELECT count(*) FILTER (WHERE lower(email) = lower($1)),"
+    "       count(*) FILTER (WHERE addr = $2::inet),"
+    "       ceil(extract(epoch FROM min(at) + interval '15 minutes'"
+    "                               - now()))::int"
+    "  FROM login_failures"
+    " WHERE at > now() - interval '15 minutes'"
+    "   AND (lower(email) = lower($1) OR addr = $2::inet)");
+
+static ngx_kanban_pg_stmt_t  ngx_kanban_login_failed = ngx_kanban_pg_stmt(
+    "login_failed",
+    "WITH old AS (DELETE FROM login_failures"
+    "              WHERE at < now() - interval '1 day')"
+    " INSERT INTO login_failures (email, addr) VALUES ($1, $2::inet)");
+
 static ngx_kanban_pg_stmt_t  ngx_kanban_login_store = ngx_kanban_pg_stmt(
     "login_store",
-    "INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at)"
+    "WITH ok AS (DELETE FROM login_failures"
+    "             WHERE lower(email) = lower($3))"
+    " INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at)"
     " VALUES ($1, gen_random_uuid(), $2,"
     "         now() + interval '" NGX_KANBAN_REFRESH_DAYS "')");
 
@@ -71,7 +103,9 @@ ngx_kanban_login_handler(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
 
     ctx->data = lg;
 
+    lg->email = *ngx_kanban_json_string(ctx->body, "email");
     lg->password = *ngx_kanban_json_string(ctx->body, "password");
+    lg->addr = r->connection->addr_text;
 
     cookie = ngx_kanban_json_get(ctx->body, "cookie");
     lg->session.cookie = cookie && cookie->type == NGX_KANBAN_JSON_BOOL
@@ -81,15 +115,77 @@ ngx_kanban_login_handler(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
 
     q = ngx_kanban_pg_query(r, &db);
     if (q == NULL
-        || ngx_kanban_pg_run(q, &ngx_kanban_login_user,
-                             ngx_kanban_login_found, 1,
-                             ngx_kanban_json_string(ctx->body, "email"))
+        || ngx_kanban_pg_run(q, &ngx_kanban_login_throttle,
+                             ngx_kanban_login_counted, 2, &lg->email,
+                             &lg->addr)
            != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     return NGX_DONE;
+}
+
+
+static void
+ngx_kanban_login_counted(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
+{
+    ngx_int_t            account, addr;
+    ngx_str_t           *v, *retry, one = ngx_string("1");
+    ngx_kanban_login_t  *lg;
+
+    lg = ngx_kanban_ctx(r)->data;
+
+    if (q->error != NGX_KANBAN_PG_OK) {
+        ngx_http_finalize_request(r, ngx_kanban_pg_problem(r, q));
+        return;
+    }
+
+    v = ngx_kanban_pg_value(r, q->result, 0, 0);
+    account = v ? ngx_atoi(v->data, v->len) : 0;
+    v = ngx_kanban_pg_value(r, q->result, 0, 1);
+    addr = v ? ngx_atoi(v->data, v->len) : 0;
+
+    if (account >= NGX_KANBAN_LOGIN_ACCOUNT_MAX
+        || addr >= NGX_KANBAN_LOGIN_ADDR_MAX)
+    {
+        retry = ngx_kanban_pg_value(r, q->result, 0, 2);
+
+        if (retry == NULL || retry->len == 0 || retry->data[0] == '-'
+            || retry->data[0] == '0')
+        {
+            retry = &one;
+
+        } else {
+            retry->data = ngx_pstrdup(r->pool, retry);
+            if (retry->data == NULL) {
+                ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+                return;
+            }
+        }
+
+        if (ngx_kanban_add_header(r, "Retry-After", retry) != NGX_OK) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "kanban: sign-in throttled for \"%V\" from %V",
+                      &lg->email, &lg->addr);
+
+        ngx_http_finalize_request(r,
+            ngx_kanban_problem(r, NGX_KANBAN_ERR_RATE_LIMITED,
+                               "Too many failed sign-ins; wait and try "
+                               "again."));
+        return;
+    }
+
+    if (ngx_kanban_pg_run(q, &ngx_kanban_login_user, ngx_kanban_login_found,
+                          1, &lg->email)
+        != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
 }
 
 
@@ -144,26 +240,50 @@ ngx_kanban_login_verified(ngx_http_request_t *r, ngx_uint_t match)
     ctx = ngx_kanban_ctx(r);
     lg = ctx->data;
 
+    ngx_kanban_pg_tenant_db(ctx->tenant, &db);
+
+    q = ngx_kanban_pg_query(r, &db);
+    if (q == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
     if (!match || !lg->active || lg->user == NULL) {
-        ngx_http_finalize_request(r,
-            ngx_kanban_problem(r, NGX_KANBAN_ERR_CREDENTIALS, NULL));
+        if (ngx_kanban_pg_run(q, &ngx_kanban_login_failed,
+                              ngx_kanban_login_refused, 2, &lg->email,
+                              &lg->addr)
+            != NGX_OK)
+        {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        }
+
         return;
     }
 
     id = ngx_kanban_pg_value(r, lg->user, 0, 0);
 
-    ngx_kanban_pg_tenant_db(ctx->tenant, &db);
-
-    q = ngx_kanban_pg_query(r, &db);
-    if (id == NULL || q == NULL
+    if (id == NULL
         || ngx_kanban_session_create(r, &lg->session) != NGX_OK
         || ngx_kanban_pg_run(q, &ngx_kanban_login_store,
-                             ngx_kanban_login_stored, 2, id,
-                             &lg->session.hash)
+                             ngx_kanban_login_stored, 3, id,
+                             &lg->session.hash, &lg->email)
            != NGX_OK)
     {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
     }
+}
+
+
+static void
+ngx_kanban_login_refused(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
+{
+    if (q->error != NGX_KANBAN_PG_OK) {
+        ngx_http_finalize_request(r, ngx_kanban_pg_problem(r, q));
+        return;
+    }
+
+    ngx_http_finalize_request(r,
+        ngx_kanban_problem(r, NGX_KANBAN_ERR_CREDENTIALS, NULL));
 }
 
 
