@@ -53,6 +53,16 @@ ngx_kanban_route_t  ngx_kanban_routes[] = {
         NGX_KANBAN_ACCESS_PUBLIC, ngx_kanban_accept_invite_fields,
         &ngx_kanban_users_accept_invite),
 
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/api-tokens",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_api_tokens_list),
+
+    ngx_kanban_sql_route(NGX_HTTP_POST, "/api/v1/api-tokens",
+        NGX_KANBAN_ACCESS_MEMBER, ngx_kanban_api_token_fields,
+        &ngx_kanban_api_tokens_create),
+
+    ngx_kanban_sql_route(NGX_HTTP_DELETE, "/api/v1/api-tokens/{id}",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_api_tokens_revoke),
+
     ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/users",
         NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_users_list),
 

@@ -196,8 +196,14 @@ typedef struct ngx_kanban_identity_s {
     ngx_str_t                  user_id;
     ngx_str_t                  role;
     ngx_uint_t                 level;          /* NGX_KANBAN_ROLE_* */
+    ngx_uint_t                 scopes;         /* an API token's bounds */
     ngx_kanban_json_t         *teams;
 } ngx_kanban_identity_t;
+
+#define NGX_KANBAN_SCOPE_READ   1
+#define NGX_KANBAN_SCOPE_WRITE  2
+#define NGX_KANBAN_SCOPE_ADMIN  4
+#define NGX_KANBAN_SCOPE_ALL    7
 
 ngx_kanban_identity_t *ngx_kanban_identity(ngx_http_request_t *r);
 

@@ -16,6 +16,8 @@ static ngx_int_t ngx_kanban_api_dispatch(ngx_http_request_t *r,
 static ngx_uint_t ngx_kanban_api_is_json(ngx_http_request_t *r);
 static ngx_int_t ngx_kanban_api_authorize(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
+static ngx_uint_t ngx_kanban_api_scope_allows(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx, ngx_kanban_identity_t *id);
 
 
 ngx_int_t
@@ -140,7 +142,9 @@ ngx_kanban_api_authorize(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
 
     id = ngx_kanban_identity(r);
 
-    if (id && id->level >= ctx->route->access) {
+    if (id && id->level >= ctx->route->access
+        && ngx_kanban_api_scope_allows(r, ctx, id))
+    {
         ctx->identity = id;
         return NGX_OK;
     }
@@ -161,7 +165,31 @@ ngx_kanban_api_authorize(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
     }
 
     return ngx_kanban_problem(r, NGX_KANBAN_ERR_FORBIDDEN,
-                              "Your role does not allow this.");
+                              id->level < ctx->route->access
+                              ? "Your role does not allow this."
+                              : "This API token's scopes do not allow this.");
+}
+
+
+/* An API token may read with any scope, change things with write, and
+ * reach the admin routes with admin; sessions may do what the role may. */
+
+static ngx_uint_t
+ngx_kanban_api_scope_allows(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
+    ngx_kanban_identity_t *id)
+{
+    if (ctx->route->access == NGX_KANBAN_ACCESS_ADMIN
+        && !(id->scopes & NGX_KANBAN_SCOPE_ADMIN))
+    {
+        return 0;
+    }
+
+    if (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) {
+        return id->scopes != 0;
+    }
+
+    return (id->scopes & (NGX_KANBAN_SCOPE_WRITE|NGX_KANBAN_SCOPE_ADMIN))
+           != 0;
 }
 
 

@@ -88,6 +88,11 @@ extern ngx_kanban_field_t  ngx_kanban_team_patch_fields[];
 extern ngx_kanban_field_t  ngx_kanban_skill_fields[];
 extern ngx_kanban_field_t  ngx_kanban_user_skills_fields[];
 
+extern ngx_kanban_field_t  ngx_kanban_api_token_fields[];
+
+extern ngx_kanban_sql_t  ngx_kanban_api_tokens_list;
+extern ngx_kanban_sql_t  ngx_kanban_api_tokens_create;
+extern ngx_kanban_sql_t  ngx_kanban_api_tokens_revoke;
 extern ngx_kanban_sql_t  ngx_kanban_users_list;
 extern ngx_kanban_sql_t  ngx_kanban_users_get;
 extern ngx_kanban_sql_t  ngx_kanban_users_create;

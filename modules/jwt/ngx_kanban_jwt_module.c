@@ -9,9 +9,12 @@
  * $jwt_claim_<name>; its tid must be the workspace the host resolved to.
  * Any fault gives the same 401 with WWW-Authenticate: Bearer
  * error="invalid_token"; the reason goes to the error log at info level.
+ * An API token (kbt_...) is looked up in the workspace's database instead,
+ * without blocking: the phase waits for the answer.
  */
 
 #include "ngx_kanban_jwt.h"
+#include "ngx_kanban_session.h"
 #include <openssl/rand.h>
 
 
@@ -36,13 +39,22 @@ typedef struct {
     ngx_kanban_jwt_claims_t    claims;
     ngx_uint_t                 presented;      /* an Authorization header */
     ngx_uint_t                 valid;
+    ngx_uint_t                 scopes;
     ngx_kanban_identity_t      identity;
+
+    ngx_str_t                  api_token;      /* kbt_..., to look up */
+    ngx_uint_t                 lookup;         /* 1 asked, 2 answered */
+    ngx_uint_t                 unavailable;
 } ngx_kanban_jwt_ctx_t;
 
 
 static ngx_kanban_jwt_ctx_t *ngx_kanban_jwt_authenticate(
     ngx_http_request_t *r);
 static ngx_int_t ngx_kanban_jwt_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_kanban_jwt_api_token(ngx_http_request_t *r,
+    ngx_kanban_jwt_ctx_t *ctx);
+static void ngx_kanban_jwt_api_token_found(ngx_http_request_t *r,
+    PGresult *row, ngx_uint_t unavailable);
 static ngx_int_t ngx_kanban_jwt_reject(ngx_http_request_t *r,
     ngx_uint_t invalid);
 static ngx_int_t ngx_kanban_jwt_variable(ngx_http_request_t *r,
@@ -312,6 +324,12 @@ ngx_kanban_jwt_authenticate(ngx_http_request_t *r)
         token.len--;
     }
 
+    if (token.len > 4 && ngx_strncmp(token.data, "kbt_", 4) == 0) {
+        /* looked up by the ACCESS handler, which may wait */
+        ctx->api_token = token;
+        return ctx;
+    }
+
     jmcf = ngx_http_get_module_main_conf(r, ngx_http_kanban_jwt_module);
 
     if (jmcf->verifier.keys->nelts == 0) {
@@ -343,6 +361,7 @@ ngx_kanban_jwt_authenticate(ngx_http_request_t *r)
     }
 
     ctx->valid = 1;
+    ctx->scopes = NGX_KANBAN_SCOPE_ALL;
 
     return ctx;
 }
@@ -374,6 +393,7 @@ ngx_kanban_identity(ngx_http_request_t *r)
     id->user_id = ctx->claims.sub;
     id->role = *role;
     id->teams = ctx->claims.teams;
+    id->scopes = ctx->scopes;
 
     if (role->len == 5 && ngx_strncmp(role->data, "admin", 5) == 0) {
         id->level = NGX_KANBAN_ROLE_ADMIN;
@@ -424,6 +444,17 @@ ngx_kanban_jwt_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (ctx->api_token.len && ctx->lookup != 2) {
+        return ngx_kanban_jwt_api_token(r, ctx);
+    }
+
+    if (ctx->unavailable) {
+        ngx_http_finalize_request(r,
+            ngx_kanban_problem(r, NGX_KANBAN_ERR_UNAVAILABLE,
+                               "Tokens cannot be checked right now."));
+        return NGX_DONE;
+    }
+
     if (ctx->valid) {
         return NGX_OK;
     }
@@ -433,6 +464,94 @@ ngx_kanban_jwt_handler(ngx_http_request_t *r)
     }
 
     return ngx_kanban_jwt_reject(r, ctx->presented);
+}
+
+
+/* The lookup of an API token suspends the phase; the answer resumes it. */
+
+static ngx_int_t
+ngx_kanban_jwt_api_token(ngx_http_request_t *r, ngx_kanban_jwt_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    if (ctx->lookup == 1) {
+        return NGX_DONE;            /* woken before the answer came */
+    }
+
+    rc = ngx_kanban_api_token_lookup(r, &ctx->api_token,
+                                     ngx_kanban_jwt_api_token_found);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_kanban_jwt_reject(r, 1);
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->lookup = 1;
+
+    r->main->count++;
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = ngx_http_request_empty_handler;
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_kanban_jwt_api_token_found(ngx_http_request_t *r, PGresult *row,
+    ngx_uint_t unavailable)
+{
+    char                  *error;
+    ngx_str_t             *v;
+    ngx_uint_t             i;
+    ngx_kanban_tenant_t   *tenant;
+    ngx_kanban_jwt_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kanban_jwt_module);
+    tenant = ngx_kanban_tenant(r);
+
+    ctx->lookup = 2;
+    ctx->unavailable = unavailable;
+
+    if (row && tenant) {
+        v = ngx_kanban_pg_value(r, row, 0, 0);
+        ctx->claims.sub.data = v ? ngx_pstrdup(r->pool, v) : NULL;
+        ctx->claims.sub.len = v ? v->len : 0;
+
+        v = ngx_kanban_pg_value(r, row, 0, 1);
+        ctx->claims.role.data = v ? ngx_pstrdup(r->pool, v) : NULL;
+        ctx->claims.role.len = v ? v->len : 0;
+
+        ctx->claims.tid = tenant->slug;
+
+        v = ngx_kanban_pg_value(r, row, 0, 2);
+        if (v) {
+            (void) ngx_kanban_json_parse(r->pool, v->data, v->len,
+                                         &ctx->claims.teams, &error);
+        }
+
+        for (i = 0; i < 3; i++) {
+            v = ngx_kanban_pg_value(r, row, 0, 3 + i);
+            if (v && v->len == 1 && v->data[0] == 't') {
+                ctx->scopes |= (ngx_uint_t) 1 << i;
+            }
+        }
+
+        ctx->valid = ctx->claims.sub.data && ctx->claims.role.data;
+    }
+
+    if (!ctx->valid && !unavailable) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "kanban: unknown, revoked or expired API token");
+    }
+
+    r->main->count--;
+    r->read_event_handler = ngx_http_block_reading;
+    r->write_event_handler = ngx_http_core_run_phases;
+
+    ngx_http_core_run_phases(r);
 }
 
 

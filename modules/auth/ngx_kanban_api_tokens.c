@@ -1,0 +1,174 @@
+
+/*
+ * API tokens: /api/v1/api-tokens, and their lookup for the JWT module when
+ * a request presents "Authorization: Bearer kbt_...".
+ *
+ * A token is "kbt_" and 64 hex digits (244 random bits from two
+ * gen_random_uuid()); it is shown once, at creation, and kept as its
+ * SHA-256. Its scopes bound what it may do on top of its user's role:
+ * read (GET), write (any method), admin (the admin-only routes).
+ */
+
+#include "ngx_kanban_session.h"
+
+
+typedef struct {
+    ngx_kanban_api_token_pt    handler;
+} ngx_kanban_api_token_lookup_t;
+
+
+static void ngx_kanban_api_token_found(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q);
+
+
+ngx_kanban_field_t  ngx_kanban_api_token_fields[] = {
+    { "name", NGX_KANBAN_FIELD_STRING, 1, 1, 200, NULL, NULL },
+    { "scopes", NGX_KANBAN_FIELD_ARRAY, 1, 1, 3, NULL, NULL },
+    { "expires_at", NGX_KANBAN_FIELD_STRING, 0, 1, 64, NULL, NULL },
+    { NULL, 0, 0, 0, 0, NULL, NULL }
+};
+
+
+ngx_kanban_sql_t  ngx_kanban_api_tokens_list = {
+    ngx_kanban_pg_stmt("api_tokens_list",
+    "SELECT 200, json_build_object('items', coalesce(("
+    "    SELECT json_agg(json_build_object('id', t.id, 'name', t.name,"
+    "                    'scopes', t.scopes, 'created_at', t.created_at,"
+    "                    'expires_at', t.expires_at,"
+    "                    'revoked_at', t.revoked_at)"
+    "                    ORDER BY t.created_at, t.id)"
+    "      FROM api_tokens t WHERE t.user_id = $1::uuid), '[]'::json),"
+    "    'next_cursor', NULL)"),
+    { "actor", NULL }
+};
+
+/* scopes must be a subset of read, write, admin; expires_at in the
+ * future: both checked here, against the body as PostgreSQL reads it */
+ngx_kanban_sql_t  ngx_kanban_api_tokens_create = {
+    ngx_kanban_pg_stmt("api_tokens_create",
+    "WITH b AS (SELECT $2::jsonb j),"
+    "     s AS (SELECT array(SELECT DISTINCT x"
+    "                          FROM jsonb_array_elements_text(j->'scopes') x"
+    "                         ORDER BY x) AS scopes,"
+    "                  (j->>'expires_at')::timestamptz AS expires_at"
+    "             FROM b),"
+    "     ok AS (SELECT s.scopes <@ ARRAY['read', 'write', 'admin']"
+    "                   AND jsonb_typeof(j->'scopes') = 'array'"
+    "                   AND (SELECT bool_and(jsonb_typeof(e) = 'string')"
+    "                          FROM jsonb_array_elements(j->'scopes') e)"
+    "                   AND (s.expires_at IS NULL OR s.expires_at > now())"
+    "                   AS yes FROM s, b),"
+    "     tok AS (SELECT 'kbt_' || replace(gen_random_uuid()::text"
+    "                              || gen_random_uuid()::text, '-', '') t),"
+    "     t AS (INSERT INTO api_tokens (user_id, name, scopes, token_hash,"
+    "                                   expires_at)"
+    "           SELECT $1::uuid, j->>'name', s.scopes,"
+    "                  encode(sha256(convert_to(tok.t, 'UTF8')), 'hex'),"
+    "                  s.expires_at"
+    "             FROM b, s, tok, ok WHERE ok.yes"
+    "           RETURNING *),"
+    "     a AS (INSERT INTO activity_log (actor_id, entity_type, entity_id,"
+    "                                     action, new_values)"
+    "           SELECT $1::uuid, 'api_token', t.id, 'created',"
+    "                  jsonb_build_object('name', t.name, 'scopes', t.scopes)"
+    "             FROM t)"
+    " SELECT CASE WHEN (SELECT yes FROM ok) THEN 201 ELSE 422 END,"
+    "        CASE WHEN (SELECT yes FROM ok)"
+    "             THEN (SELECT json_build_object('id', t.id, 'name', t.name,"
+    "                          'scopes', t.scopes, 'token', tok.t,"
+    "                          'created_at', t.created_at,"
+    "                          'expires_at', t.expires_at)::text"
+    "                     FROM t, tok)"
+    "             ELSE 'validation_failed' END,"
+    "        CASE WHEN (SELECT yes FROM ok)"
+    "             THEN (SELECT '/api/v1/api-tokens/' || id FROM t)"
+    "             ELSE 'scopes are read, write or admin; expires_at is a"
+    " time in the future.' END"),
+    { "actor", "body", NULL }
+};
+
+/* the owner revokes a token; an admin anyone's */
+ngx_kanban_sql_t  ngx_kanban_api_tokens_revoke = {
+    ngx_kanban_pg_stmt("api_tokens_revoke",
+    "WITH t AS (UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now())"
+    "            WHERE id = $3::uuid"
+    "              AND (user_id = $1::uuid OR $2 = 'admin')"
+    "           RETURNING *),"
+    "     a AS (INSERT INTO activity_log (actor_id, entity_type, entity_id,"
+    "                                     action)"
+    "           SELECT $1::uuid, 'api_token', t.id, 'revoked' FROM t)"
+    " SELECT 204, NULL FROM t"),
+    { "actor", "role", "uuid:id", NULL }
+};
+
+
+static ngx_kanban_pg_stmt_t  ngx_kanban_api_token_get = ngx_kanban_pg_stmt(
+    "api_token_get",
+    "SELECT u.id, u.role,"
+    "       coalesce((SELECT json_agg(tm.team_id ORDER BY tm.team_id)"
+    "                   FROM team_members tm WHERE tm.user_id = u.id),"
+    "                '[]'::json),"
+    "       'read' = ANY (t.scopes), 'write' = ANY (t.scopes),"
+    "       'admin' = ANY (t.scopes)"
+    "  FROM api_tokens t JOIN users u ON u.id = t.user_id"
+    " WHERE t.token_hash = $1 AND t.revoked_at IS NULL"
+    "   AND (t.expires_at IS NULL OR t.expires_at > now())"
+    "   AND u.status = 'active'");
+
+
+/* Looks the token up in the request's workspace; the handler gets the
+ * row (user id, role, teams, read, write, admin) or NULL. */
+
+ngx_int_t
+ngx_kanban_api_token_lookup(ngx_http_request_t *r, ngx_str_t *token,
+    ngx_kanban_api_token_pt handler)
+{
+    ngx_str_t                       hash;
+    ngx_kanban_pg_db_t              db;
+    ngx_kanban_tenant_t            *tenant;
+    ngx_kanban_pg_query_t          *q;
+    ngx_kanban_api_token_lookup_t  *lk;
+
+    tenant = ngx_kanban_tenant(r);
+    if (tenant == NULL) {
+        return NGX_DECLINED;
+    }
+
+    lk = ngx_palloc(r->pool, sizeof(ngx_kanban_api_token_lookup_t));
+    if (lk == NULL || ngx_kanban_session_hash(r, token, &hash) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    lk->handler = handler;
+
+    ngx_kanban_pg_tenant_db(tenant, &db);
+
+    q = ngx_kanban_pg_query(r, &db);
+    if (q == NULL) {
+        return NGX_ERROR;
+    }
+
+    q->data = lk;
+
+    return ngx_kanban_pg_run(q, &ngx_kanban_api_token_get,
+                             ngx_kanban_api_token_found, 1, &hash);
+}
+
+
+static void
+ngx_kanban_api_token_found(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
+{
+    ngx_kanban_api_token_lookup_t  *lk;
+
+    lk = q->data;
+
+    if (q->error != NGX_KANBAN_PG_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "kanban: API token lookup failed");
+        lk->handler(r, NULL, q->error == NGX_KANBAN_PG_UNAVAILABLE);
+        return;
+    }
+
+    lk->handler(r, PQntuples(q->result) == 1 ? q->result : NULL, 0);
+}
+
