@@ -8,6 +8,12 @@
  */
 
 #include "ngx_kanban.h"
+#include <sys/resource.h>
+#include <sys/syscall.h>
+
+
+/* how much less urgent a pool thread is than the workers it serves */
+#define NGX_KANBAN_JOB_NICE  10
 
 
 static void ngx_kanban_job_run(void *data, ngx_log_t *log);
@@ -81,6 +87,16 @@ static void
 ngx_kanban_job_run(void *data, ngx_log_t *log)
 {
     ngx_kanban_job_task_t  *t = data;
+
+    static __thread ngx_uint_t  niced;
+
+    /* a hash must never take a core from the event loops: the kernel
+     * runs the workers first when both want the CPU */
+    if (!niced) {
+        niced = 1;
+        (void) setpriority(PRIO_PROCESS, (id_t) syscall(SYS_gettid),
+                           NGX_KANBAN_JOB_NICE);
+    }
 
     t->job.work(&t->job);
 }

@@ -27,6 +27,7 @@ static ngx_int_t ngx_kanban_jwt_claims(ngx_kanban_jwt_verifier_t *v,
     ngx_kanban_json_t *payload, ngx_kanban_jwt_claims_t *claims, char **why);
 static ngx_int_t ngx_kanban_jwt_audience(ngx_kanban_json_t *aud,
     ngx_str_t *want);
+static ngx_uint_t ngx_kanban_jwt_has_control(ngx_str_t *s);
 static ngx_int_t ngx_kanban_jwt_signature(ngx_pool_t *pool,
     ngx_kanban_jwt_key_t *key, ngx_str_t *input, ngx_str_t *sig);
 
@@ -85,6 +86,11 @@ ngx_kanban_jwt_verify(ngx_pool_t *pool, ngx_kanban_jwt_verifier_t *v,
 
     if (a == 0) {
         *why = "unsupported algorithm";
+        return NGX_DECLINED;
+    }
+
+    if (ngx_kanban_json_get(h, "crit") != NULL) {
+        *why = "critical header extensions are not understood";
         return NGX_DECLINED;
     }
 
@@ -398,6 +404,17 @@ ngx_kanban_jwt_claims(ngx_kanban_jwt_verifier_t *v,
 
     now = ngx_time();
 
+    /* claims become nginx variables, and headers through them: a line
+     * break in one must never split a header */
+    for (m = payload->first; m; m = m->next) {
+        if (m->type == NGX_KANBAN_JSON_STRING
+            && ngx_kanban_jwt_has_control(&m->value))
+        {
+            *why = "a claim holds control characters";
+            return NGX_DECLINED;
+        }
+    }
+
     if (ngx_kanban_jwt_time(payload, "exp", 1, &exp) != NGX_OK
         || ngx_kanban_jwt_time(payload, "nbf", 0, &nbf) != NGX_OK
         || ngx_kanban_jwt_time(payload, "iat", 0, &iat) != NGX_OK)
@@ -527,4 +544,19 @@ ngx_kanban_jwt_audience(ngx_kanban_json_t *aud, ngx_str_t *want)
     }
 
     return NGX_DECLINED;
+}
+
+
+static ngx_uint_t
+ngx_kanban_jwt_has_control(ngx_str_t *s)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < s->len; i++) {
+        if (s->data[i] < 0x20 || s->data[i] == 0x7f) {
+            return 1;
+        }
+    }
+
+    return 0;
 }

@@ -8,7 +8,11 @@
 #      location returning the same bytes from nginx's memory;
 #  (b) the same workspace request while another workspace's settings table
 #      is locked and 100 requests to that workspace are kept in flight:
-#      a worker that blocked would show it in this request's p99.
+#      a worker that blocked would show it in this request's p99;
+#  (c) sign-ins per second with 50 clients, beside the bound the password
+#      hash sets (cores / one sign-in's time), and the p99 of the workspace
+#      request with and without 50 sign-ins in flight: argon2id runs in
+#      the thread pool, so it must not hold the workers.
 
 use strict;
 use warnings;
@@ -110,6 +114,53 @@ waitpid $blocked_pid, 0;
 $lock->commit;
 my $blocked = parse(Kanban::Test::read_file($blocked_out));
 
+print "(c) sign-ins, and the workspace request under sign-in load\n";
+
+my $login_lua = "$t->{var}/login.lua";
+Kanban::Test::write_file($login_lua, <<"EOF_LUA");
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"email":"admin\@$fast.example","password":"correct horse battery staple"}'
+EOF_LUA
+
+my @one;
+for (1 .. 10) {
+    my $r = $t->req(POST => '/api/v1/auth/login', host => $fast,
+                    json => { email => "admin\@$fast.example",
+                              password => 'correct horse battery staple' });
+    die "login: $r->{status} $r->{body}\n" unless $r->{status} == 200;
+    push @one, $r->{elapsed};
+}
+@one = sort { $a <=> $b } @one;
+my @get;
+for (1 .. 10) {
+    push @get, $t->req(GET => '/api/v1/workspace', host => $fast)->{elapsed};
+}
+@get = sort { $a <=> $b } @get;
+# what a sign-in costs beyond an ordinary request: the hash, mostly
+my $one_ms = ($one[@one / 2] - $get[@get / 2]) * 1000;
+my $cores = `nproc` + 0 || 1;
+
+my $logins = wrk(quote('wrk', '-t2', '-c50', "-d$DURATION", '--latency',
+                       '--timeout', '10s', '-s', $login_lua, '-H', $host{$fast},
+                       "$base/api/v1/auth/login"));
+
+my @LIGHT = ('wrk', '-t1', '-c10', "-d$DURATION", '--latency');
+my $quiet = wrk(quote(@LIGHT, '-H', $host{$fast}, "$base/api/v1/workspace"));
+
+my $login_out = "$t->{var}/wrk-login.txt";
+my $login_pid = fork // die "fork: $!";
+if ($login_pid == 0) {
+    my $cmd = join(' ', quote('wrk', '-t1', '-c50', '-d' . ($secs + 4) . 's',
+                              '--timeout', '10s', '-s', $login_lua,
+                              '-H', $host{$fast}, "$base/api/v1/auth/login"));
+    { exec 'sh', '-c', "$cmd >'$login_out' 2>&1" };
+    POSIX::_exit(127);
+}
+sleep 2;
+my $loaded = wrk(quote(@LIGHT, '-H', $host{$fast}, "$base/api/v1/workspace"));
+waitpid $login_pid, 0;
+
 # The table.
 
 sub row {
@@ -136,6 +187,16 @@ printf "  %-46s %10s\n", 'queries waiting on the lock (pg_stat_activity)',
     $waiting;
 printf "  %-46s %10s %10s %9s\n", 'the locked workspace (503 after the queue)',
     '', ($blocked->{requests} // '?') . ' answ.', $blocked->{non2xx} // 0;
+print "\n";
+row('POST /api/v1/auth/login, 50 clients', $logins);
+printf "  %-46s %10.0f %9.1fms\n", 'hashing bound: cores / one hash',
+    $cores * 1000 / ($one_ms || 1), $one_ms;
+printf "  %-46s %10.2f\n", 'sign-ins / bound',
+    ($logins->{rps} // 0) / ($cores * 1000 / ($one_ms || 1));
+row('GET /api/v1/workspace (10 clients), quiet', $quiet);
+row('GET /api/v1/workspace (10 clients), 50 sign-ins', $loaded);
+printf "  %-46s %10s %9.2fms\n", 'p99 added by the sign-in load', '',
+    ($loaded->{p99} // 0) - ($quiet->{p99} // 0);
 print "\n";
 
 my @bad = Kanban::Test::stop_all();
