@@ -14,7 +14,9 @@ static ngx_int_t ngx_kanban_api_body(ngx_http_request_t *r, ngx_str_t *body);
 static ngx_int_t ngx_kanban_api_dispatch(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
 static ngx_uint_t ngx_kanban_api_is_json(ngx_http_request_t *r);
-static ngx_int_t ngx_kanban_api_authorize(ngx_http_request_t *r,
+static ngx_uint_t ngx_kanban_api_authorized(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx);
+static ngx_int_t ngx_kanban_api_refuse(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
 static ngx_uint_t ngx_kanban_api_scope_allows(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx, ngx_kanban_identity_t *id);
@@ -60,11 +62,10 @@ ngx_kanban_api_handler(ngx_http_request_t *r)
 
     ctx->metric = ctx->route - ngx_kanban_routes;
 
-    if (ctx->route->access != NGX_KANBAN_ACCESS_PUBLIC) {
-        rc = ngx_kanban_api_authorize(r, ctx);
-        if (rc != NGX_OK) {
-            return rc;
-        }
+    if (ctx->route->access != NGX_KANBAN_ACCESS_PUBLIC
+        && !ngx_kanban_api_authorized(r, ctx))
+    {
+        return ngx_kanban_api_refuse(r, ctx);
     }
 
     if (ctx->route->body == NULL) {
@@ -134,10 +135,9 @@ ngx_kanban_ctx(ngx_http_request_t *r)
  * 403. Finer rules (a project manager's own teams, a contributor's own
  * tasks) are the handlers'. */
 
-static ngx_int_t
-ngx_kanban_api_authorize(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
+static ngx_uint_t
+ngx_kanban_api_authorized(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
 {
-    ngx_str_t               challenge = ngx_string("Bearer realm=\"kanban\"");
     ngx_kanban_identity_t  *id;
 
     id = ngx_kanban_identity(r);
@@ -146,8 +146,22 @@ ngx_kanban_api_authorize(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
         && ngx_kanban_api_scope_allows(r, ctx, id))
     {
         ctx->identity = id;
-        return NGX_OK;
+        return 1;
     }
+
+    return 0;
+}
+
+
+/* The answer to a caller the route's role refuses; the route never runs. */
+
+static ngx_int_t
+ngx_kanban_api_refuse(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
+{
+    ngx_str_t               challenge = ngx_string("Bearer realm=\"kanban\"");
+    ngx_kanban_identity_t  *id;
+
+    id = ngx_kanban_identity(r);
 
     if (ngx_http_discard_request_body(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

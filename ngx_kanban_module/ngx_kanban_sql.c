@@ -15,8 +15,14 @@ static ngx_int_t ngx_kanban_sql_run(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx, ngx_str_t *hash);
 static ngx_int_t ngx_kanban_sql_param(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx, char *source, ngx_str_t *hash, ngx_str_t **value);
+static ngx_int_t ngx_kanban_sql_query(ngx_http_request_t *r, char *source,
+    ngx_str_t **value);
+static ngx_int_t ngx_kanban_sql_version(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx, ngx_str_t **value);
 static void ngx_kanban_sql_done(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
+static ngx_int_t ngx_kanban_sql_etag(ngx_http_request_t *r,
+    ngx_str_t *version);
 static ngx_int_t ngx_kanban_sql_failed(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 
@@ -86,6 +92,17 @@ ngx_kanban_sql_run(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
 
     for (n = 0; sql->params[n]; n++) {
         rc = ngx_kanban_sql_param(r, ctx, sql->params[n], hash, &v[n]);
+
+        if (rc == NGX_DECLINED) {
+            return ngx_kanban_problem(r, NGX_KANBAN_ERR_NOT_FOUND, NULL);
+        }
+
+        if (rc == NGX_ABORT) {
+            return ngx_kanban_problem(r, NGX_KANBAN_ERR_BAD_REQUEST,
+                                      "A query parameter or If-Match is "
+                                      "malformed.");
+        }
+
         if (rc != NGX_OK) {
             return rc;
         }
@@ -118,13 +135,14 @@ ngx_kanban_sql_run(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
 }
 
 
-/* NGX_OK with the value (NULL for SQL NULL), or the response to send */
+/* NGX_OK with the value (NULL for SQL NULL); NGX_DECLINED for a path id
+ * that cannot exist (404); else an error status */
 
 static ngx_int_t
 ngx_kanban_sql_param(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
     char *source, ngx_str_t *hash, ngx_str_t **value)
 {
-    ngx_str_t               name, *s;
+    ngx_str_t              *s;
     ngx_kanban_identity_t  *id;
 
     *value = NULL;
@@ -155,6 +173,10 @@ ngx_kanban_sql_param(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
         return NGX_OK;
     }
 
+    if (ngx_strcmp(source, "version") == 0) {
+        return ngx_kanban_sql_version(r, ctx, value);
+    }
+
     if (ngx_strncmp(source, "arg:", 4) == 0
         || ngx_strncmp(source, "uuid:", 5) == 0)
     {
@@ -162,50 +184,118 @@ ngx_kanban_sql_param(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
 
         if (s && source[0] == 'u' && !ngx_kanban_uuid_valid(s)) {
             /* no such id can exist: PostgreSQL need not say so */
-            return ngx_kanban_problem(r, NGX_KANBAN_ERR_NOT_FOUND, NULL);
+            return NGX_DECLINED;
         }
 
         *value = s;
         return NGX_OK;
     }
 
-    if (ngx_strncmp(source, "query:", 6) == 0) {
-        s = ngx_palloc(r->pool, sizeof(ngx_str_t));
-        if (s == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        name.data = (u_char *) source + 6;
-        name.len = ngx_strlen(source + 6);
-
-        if (ngx_http_arg(r, name.data, name.len, &name) != NGX_OK) {
-            return NGX_OK;
-        }
-
-        s->data = ngx_pnalloc(r->pool, name.len + 1);
-        if (s->data == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ngx_memcpy(s->data, name.data, name.len);
-        s->len = name.len;
-
-        /* the decoded form is what the statement compares */
-        {
-            u_char  *dst = s->data, *src = s->data;
-
-            ngx_unescape_uri(&dst, &src, s->len, NGX_UNESCAPE_URI);
-            s->len = dst - s->data;
-        }
-
-        *value = s;
-        return NGX_OK;
+    if (ngx_strncmp(source, "query", 5) == 0) {
+        return ngx_kanban_sql_query(r, source, value);
     }
 
     ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                   "kanban: unknown parameter source \"%s\"", source);
 
     return NGX_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+
+/* "query:NAME" as sent, decoded; "query_int:NAME" a whole number and
+ * "query_uuid:NAME" a UUID, or the request is malformed (NGX_ABORT) */
+
+static ngx_int_t
+ngx_kanban_sql_query(ngx_http_request_t *r, char *source, ngx_str_t **value)
+{
+    u_char     *dst, *src;
+    ngx_str_t   name, arg, *s;
+
+    name.data = (u_char *) ngx_strchr(source, ':') + 1;
+    name.len = ngx_strlen((char *) name.data);
+
+    if (ngx_http_arg(r, name.data, name.len, &arg) != NGX_OK) {
+        return NGX_OK;
+    }
+
+    s = ngx_palloc(r->pool, sizeof(ngx_str_t));
+    if (s == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    s->data = ngx_pnalloc(r->pool, arg.len + 1);
+    if (s->data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(s->data, arg.data, arg.len);
+
+    /* the decoded form is what the statement compares */
+    dst = s->data;
+    src = s->data;
+    ngx_unescape_uri(&dst, &src, arg.len, NGX_UNESCAPE_URI);
+    s->len = dst - s->data;
+
+    if ((ngx_strncmp(source, "query_int:", 10) == 0
+         && ngx_atoi(s->data, s->len) == NGX_ERROR)
+        || (ngx_strncmp(source, "query_uuid:", 11) == 0
+            && !ngx_kanban_uuid_valid(s)))
+    {
+        return NGX_ABORT;
+    }
+
+    *value = s;
+
+    return NGX_OK;
+}
+
+
+/* The version a change expects: the body's "version", else If-Match's
+ * "N" (consumed here, so nginx does not judge the answer's new ETag by
+ * it), else none. */
+
+static ngx_int_t
+ngx_kanban_sql_version(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
+    ngx_str_t **value)
+{
+    ngx_str_t          *s;
+    ngx_kanban_json_t  *v;
+
+    v = ngx_kanban_json_get(ctx->body, "version");
+
+    if (v && v->type == NGX_KANBAN_JSON_NUMBER) {
+        *value = &v->value;
+        return NGX_OK;
+    }
+
+    if (r->headers_in.if_match == NULL) {
+        return NGX_OK;
+    }
+
+    s = ngx_palloc(r->pool, sizeof(ngx_str_t));
+    if (s == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    *s = r->headers_in.if_match->value;
+    r->headers_in.if_match = NULL;
+
+    if (s->len >= 2 && s->data[0] == 'W' && s->data[1] == '/') {
+        s->data += 2;
+        s->len -= 2;
+    }
+
+    if (s->len < 3 || s->data[0] != '"' || s->data[s->len - 1] != '"'
+        || ngx_atoi(s->data + 1, s->len - 2) == NGX_ERROR)
+    {
+        return NGX_ABORT;          /* "*" or a tag we never made */
+    }
+
+    s->data++;
+    s->len -= 2;
+    *value = s;
+
+    return NGX_OK;
 }
 
 
@@ -268,6 +358,13 @@ ngx_kanban_sql_done(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
         }
     }
 
+    if (extra && status == NGX_HTTP_OK
+        && ngx_kanban_sql_etag(r, extra) != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
     if (body == NULL) {
         ngx_str_t  none = ngx_null_string;
 
@@ -283,6 +380,36 @@ ngx_kanban_sql_done(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     }
 
     ngx_http_finalize_request(r, ngx_kanban_send_json(r, status, body));
+}
+
+
+/* A single resource's version as its ETag: nginx then answers
+ * If-None-Match with 304 by itself. */
+
+static ngx_int_t
+ngx_kanban_sql_etag(ngx_http_request_t *r, ngx_str_t *version)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "ETag");
+
+    h->value.data = ngx_pnalloc(r->pool, version->len + 2);
+    if (h->value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->value.len = ngx_sprintf(h->value.data, "\"%V\"", version)
+                   - h->value.data;
+
+    r->headers_out.etag = h;
+
+    return NGX_OK;
 }
 
 

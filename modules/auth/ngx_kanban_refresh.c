@@ -21,8 +21,10 @@ typedef struct {
 } ngx_kanban_refresh_t;
 
 
+/* NGX_OK, NGX_DECLINED when no token came, or an error status */
 static ngx_int_t ngx_kanban_refresh_start(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx, ngx_kanban_refresh_t **rf);
+static ngx_int_t ngx_kanban_refresh_none(ngx_http_request_t *r);
 static void ngx_kanban_refresh_begun(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static void ngx_kanban_refresh_spent(ngx_http_request_t *r,
@@ -94,7 +96,7 @@ ngx_kanban_refresh_handler(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
 
     rc = ngx_kanban_refresh_start(r, ctx, &rf);
     if (rc != NGX_OK) {
-        return rc;
+        return rc == NGX_DECLINED ? ngx_kanban_refresh_none(r) : rc;
     }
 
     if (ngx_kanban_session_create(r, &rf->session) != NGX_OK) {
@@ -124,7 +126,7 @@ ngx_kanban_logout_handler(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
 
     rc = ngx_kanban_refresh_start(r, ctx, &rf);
     if (rc != NGX_OK) {
-        return rc;
+        return rc == NGX_DECLINED ? ngx_kanban_refresh_none(r) : rc;
     }
 
     ngx_kanban_pg_tenant_db(ctx->tenant, &db);
@@ -160,10 +162,7 @@ ngx_kanban_refresh_start(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
     if (ngx_kanban_session_presented(r, ctx, &rf->session, &token)
         != NGX_OK)
     {
-        return ngx_kanban_problem(r, NGX_KANBAN_ERR_INVALID_TOKEN,
-                                  "Send the refresh token, or for browsers "
-                                  "the cookie with X-Kanban-CSRF and the "
-                                  "workspace's Origin.");
+        return NGX_DECLINED;
     }
 
     if (ngx_kanban_session_hash(r, &token, &rf->presented) != NGX_OK) {
@@ -171,6 +170,18 @@ ngx_kanban_refresh_start(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
     }
 
     return NGX_OK;
+}
+
+
+/* no refresh token came, or a cookie without its guards */
+
+static ngx_int_t
+ngx_kanban_refresh_none(ngx_http_request_t *r)
+{
+    return ngx_kanban_problem(r, NGX_KANBAN_ERR_INVALID_TOKEN,
+                              "Send the refresh token, or for browsers the "
+                              "cookie with X-Kanban-CSRF and the workspace's "
+                              "Origin.");
 }
 
 

@@ -55,7 +55,7 @@ ngx_kanban_sql_t  ngx_kanban_teams_list = {
 
 ngx_kanban_sql_t  ngx_kanban_teams_get = {
     ngx_kanban_pg_stmt("teams_get",
-    "SELECT 200, team_public(to_jsonb(t)) FROM teams t"
+    "SELECT 200, team_public(to_jsonb(t)), t.version FROM teams t"
     " WHERE t.id = $3::uuid"
     "   AND ($2 = 'admin' OR EXISTS ("
     "        SELECT 1 FROM team_members tm"
@@ -87,7 +87,7 @@ ngx_kanban_sql_t  ngx_kanban_teams_patch = {
     "                  version = x.version + 1, updated_at = now()"
     "             FROM b, t"
     "            WHERE x.id = t.id AND x.version = t.version"
-    "              AND (NOT j ? 'version' OR (j->>'version')::int = x.version)"
+    "              AND ($4::int IS NULL OR $4::int = x.version)"
     "           RETURNING x.*),"
     "     a AS (INSERT INTO activity_log (actor_id, entity_type, entity_id,"
     "                                     action, old_values, new_values)"
@@ -97,8 +97,9 @@ ngx_kanban_sql_t  ngx_kanban_teams_patch = {
     "             WHEN NOT EXISTS (SELECT 1 FROM u) THEN 409 ELSE 200 END,"
     "        CASE WHEN NOT EXISTS (SELECT 1 FROM t) THEN 'not_found'"
     "             WHEN NOT EXISTS (SELECT 1 FROM u) THEN 'version_conflict'"
-    "             ELSE (SELECT team_public(to_jsonb(u))::text FROM u) END"),
-    { "actor", "uuid:id", "body", NULL }
+    "             ELSE (SELECT team_public(to_jsonb(u))::text FROM u) END,"
+    "        (SELECT version::text FROM u)"),
+    { "actor", "uuid:id", "body", "version", NULL }
 };
 
 ngx_kanban_sql_t  ngx_kanban_teams_delete = {

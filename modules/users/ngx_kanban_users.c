@@ -72,12 +72,12 @@ ngx_kanban_sql_t  ngx_kanban_users_list = {
     "                            = (SELECT n FROM lim)"
     "                       THEN (SELECT id::text FROM page"
     "                              ORDER BY id DESC LIMIT 1) END)"),
-    { "actor", "role", "query:limit", "query:cursor", NULL }
+    { "actor", "role", "query_int:limit", "query_uuid:cursor", NULL }
 };
 
 ngx_kanban_sql_t  ngx_kanban_users_get = {
     ngx_kanban_pg_stmt("users_get",
-    "SELECT 200, user_public(to_jsonb(u)) FROM users u"
+    "SELECT 200, user_public(to_jsonb(u)), u.version FROM users u"
     " WHERE u.id = $3::uuid AND u.status <> 'erased'"
     "   AND can_see_user($1::uuid, $2, u.id)"),
     { "actor", "role", "uuid:id", NULL }
@@ -140,7 +140,7 @@ ngx_kanban_sql_t  ngx_kanban_users_patch = {
     "                  version = x.version + 1, updated_at = now()"
     "             FROM b, t"
     "            WHERE x.id = t.id AND x.version = t.version"
-    "              AND (NOT j ? 'version' OR (j->>'version')::int = x.version)"
+    "              AND ($6::int IS NULL OR $6::int = x.version)"
     "              AND (SELECT yes FROM ok)"
     "           RETURNING x.*),"
     "     r AS (UPDATE refresh_tokens SET revoked_at = now()"
@@ -166,11 +166,12 @@ ngx_kanban_sql_t  ngx_kanban_users_patch = {
     "                    WHEN 404 THEN 'not_found'"
     "                    WHEN 403 THEN 'forbidden'"
     "                    ELSE 'version_conflict' END,"
-    "        CASE s.code WHEN 403 THEN 'Only an admin changes this.'"
+    "        CASE s.code WHEN 200 THEN (SELECT version::text FROM u)"
+    "                    WHEN 403 THEN 'Only an admin changes this.'"
     "                    WHEN 409 THEN 'The user was changed meanwhile.'"
     "        END"
     "   FROM s"),
-    { "actor", "role", "uuid:id", "body", "hash", NULL }
+    { "actor", "role", "uuid:id", "body", "hash", "version", NULL }
 };
 
 /* DELETE disables (an admin cannot lock themselves out); ?erase=true
