@@ -274,6 +274,15 @@ my @bad = (
      . 'kanban_limit zone=x burst=-1;', 'burst=-1'],
     ["kanban_limit_zone zone=x:1m rate=1r/s;\n"
      . 'kanban_limit zone=x key=;', 'key='],
+    ['kanban_limit_zone zone=x:1m rate=1r/s redis=maybe;', 'redis=maybe'],
+    ['kanban_limit_zone zone=x:1m rate=1r/s fallback=5r/m;',
+     '"fallback" needs "redis=on"'],
+    ['kanban_limit_zone zone=x:1m rate=1r/s redis=on fallback=abc;',
+     'fallback=abc'],
+    ['kanban_limit_zone zone=x:1m rate=1r/s redis=on fallback_burst=2;',
+     '"fallback_burst" needs "fallback"'],
+    ['kanban_limit_zone zone=x:1m rate=100r/s burst=10 redis=on;',
+     'must be 1s to 24h'],
 );
 
 for my $case (@bad) {
@@ -292,5 +301,19 @@ kanban_limit zone=x;
 EOF
 is($rc, 0, 'nginx -t accepts r/h, a key of variables, several limits')
     or diag($out);
+
+($rc, $out) = Kanban::Test->new(http => <<'EOF')->test_config;
+kanban_limit_zone zone=x:1m rate=100r/m redis=on fallback=10r/m
+                  fallback_burst=3;
+EOF
+is($rc, 0, 'nginx -t accepts redis=on with a fallback') or diag($out);
+
+($rc, $out) = Kanban::Test->new(http => <<'EOF', replace => {
+kanban_limit_zone zone=x:1m rate=100r/m redis=on;
+EOF
+    kanban_redis => '""' })->test_config;
+isnt($rc, 0, 'nginx -t refuses redis=on without kanban_redis');
+like($out, qr/\[emerg\].*"x" is redis=on, but no "kanban_redis"/,
+     '... saying so') or diag($out);
 
 Kanban::Test->done_testing;

@@ -17,6 +17,17 @@
  * RateLimit-Remaining and RateLimit-Reset (a header filter, so nginx's own
  * error pages carry them too); a request over the limit gets 429
  * rate_limited with Retry-After.
+ *
+ * Cluster-wide (redis=on), the local decision still applies, and each
+ * request that passes is counted in Redis per key and fixed window of
+ * burst intervals (one script: INCR, PEXPIRE, and the window before),
+ * never waited for: the replies leave the cluster-wide counts in the
+ * entry, and the next request is refused when the sliding estimate
+ * (the window before, weighed by how much of it is still within one
+ * window of now, plus this one's count and the hits not yet answered)
+ * reaches burst. While Redis is down the local limit holds alone, or
+ * with a stricter fallback rate (fallback=) where failing open is no
+ * option.
  */
 
 #include "ngx_kanban_redis.h"
@@ -25,12 +36,19 @@
 
 #define NGX_KANBAN_LIMIT_MAX       1000000     /* requests, burst */
 #define NGX_KANBAN_LIMIT_KEY_MAX   65535
+#define NGX_KANBAN_LIMIT_WINDOW_MIN  1000            /* ms */
+#define NGX_KANBAN_LIMIT_WINDOW_MAX  86400000
 
 
 typedef struct {
     ngx_rbtree_node_t          node;
     ngx_queue_t                queue;
     uint64_t                   tat;            /* us, ngx_current_msec's */
+    uint64_t                   fallback_tat;
+    uint64_t                   window;         /* the one cur counts */
+    uint32_t                   cur;            /* cluster-wide, from Redis */
+    uint32_t                   prev;           /* ... in the window before */
+    uint32_t                   pending;        /* ours, not yet answered */
     ngx_uint_t                 count;          /* requests holding it */
     u_short                    len;
     u_char                     data[1];
@@ -47,8 +65,13 @@ typedef struct {
 typedef struct {
     ngx_kanban_limit_shctx_t  *sh;
     ngx_slab_pool_t           *shpool;
+    ngx_str_t                  name;
     uint64_t                   interval;       /* us from one request on */
     ngx_uint_t                 burst;
+    ngx_flag_t                 redis;
+    uint64_t                   window;         /* ms: burst intervals */
+    uint64_t                   fallback_interval;  /* 0: none */
+    ngx_uint_t                 fallback_burst;
 } ngx_kanban_limit_zone_t;
 
 
@@ -69,13 +92,24 @@ typedef struct {
 } ngx_kanban_limit_loc_conf_t;
 
 
+/* The request's moment: the monotonic clock for the buckets, the wall
+ * clock for the windows every node of a cluster agrees on. */
+typedef struct {
+    uint64_t                   now;            /* us */
+    uint64_t                   wall;           /* ms since the epoch */
+    ngx_uint_t                 redis;          /* Redis answers now */
+} ngx_kanban_limit_clock_t;
+
+
 /* What one limit says of a request. */
 typedef struct {
     uint64_t                   tat;            /* the entry's, if it passes */
+    uint64_t                   fallback_tat;
     ngx_uint_t                 limit;
     ngx_uint_t                 remaining;
     time_t                     reset;          /* s until the bucket is full */
     time_t                     retry;          /* s until one more may pass */
+    char                      *by;             /* which limit refused */
 } ngx_kanban_limit_state_t;
 
 
@@ -83,6 +117,17 @@ typedef struct {
     ngx_kanban_limit_state_t   state;          /* for the RateLimit headers */
     ngx_uint_t                 report;
 } ngx_kanban_limit_ctx_t;
+
+
+/* A hit counted in Redis: what its reply needs to find the entry again
+ * (which may have gone meanwhile). */
+typedef struct {
+    ngx_kanban_limit_zone_t   *zone;
+    uint64_t                   window;
+    uint32_t                   hash;
+    size_t                     len;
+    u_char                     data[1];
+} ngx_kanban_limit_hit_t;
 
 
 static ngx_int_t ngx_kanban_limit_handler(ngx_http_request_t *r);
@@ -94,19 +139,40 @@ static ngx_int_t ngx_kanban_limit_identity(ngx_http_request_t *r,
     ngx_str_t *identity);
 static ngx_int_t ngx_kanban_limit_lookup(ngx_http_request_t *r,
     ngx_kanban_limit_t *limit, ngx_str_t *key, ngx_uint_t account,
-    ngx_kanban_limit_node_t **pinned, ngx_kanban_limit_state_t *st);
+    ngx_kanban_limit_clock_t *clock, ngx_kanban_limit_node_t **pinned,
+    ngx_kanban_limit_state_t *st);
 static void ngx_kanban_limit_account(ngx_kanban_limit_t *limit,
-    ngx_kanban_limit_node_t *node, ngx_kanban_limit_state_t *st);
+    ngx_kanban_limit_node_t *node, ngx_kanban_limit_clock_t *clock,
+    ngx_kanban_limit_state_t *st);
 static void ngx_kanban_limit_unpin(ngx_kanban_limit_t *limit,
     ngx_kanban_limit_node_t *node);
-static ngx_int_t ngx_kanban_limit_gcra(ngx_kanban_limit_node_t *node,
-    uint64_t interval, ngx_uint_t burst, uint64_t now,
+static ngx_int_t ngx_kanban_limit_check(ngx_kanban_limit_t *limit,
+    ngx_kanban_limit_node_t *node, ngx_kanban_limit_clock_t *clock,
     ngx_kanban_limit_state_t *st);
+static void ngx_kanban_limit_take(ngx_kanban_limit_zone_t *zone,
+    ngx_kanban_limit_node_t *node, ngx_kanban_limit_clock_t *clock,
+    ngx_kanban_limit_state_t *st);
+static ngx_int_t ngx_kanban_limit_gcra(uint64_t tat, uint64_t interval,
+    ngx_uint_t burst, uint64_t now, ngx_kanban_limit_state_t *st);
+static ngx_int_t ngx_kanban_limit_cluster(ngx_kanban_limit_zone_t *zone,
+    ngx_kanban_limit_node_t *node, uint64_t wall,
+    ngx_kanban_limit_state_t *st);
+static void ngx_kanban_limit_roll(ngx_kanban_limit_node_t *node,
+    uint64_t window);
+static void ngx_kanban_limit_nearest(ngx_kanban_limit_state_t *best,
+    ngx_kanban_limit_state_t *st);
+static void ngx_kanban_limit_redis_hit(ngx_http_request_t *r,
+    ngx_kanban_limit_t *limit, ngx_str_t *key,
+    ngx_kanban_limit_clock_t *clock);
+static void ngx_kanban_limit_redis_reply(redisAsyncContext *ac, void *reply,
+    void *privdata);
+static void ngx_kanban_limit_redis_counted(ngx_kanban_limit_zone_t *zone,
+    ngx_str_t *key, uint32_t hash, uint64_t window, redisReply *rr);
 static ngx_kanban_limit_node_t *ngx_kanban_limit_find(
     ngx_kanban_limit_zone_t *zone, ngx_str_t *key, uint32_t hash);
 static void ngx_kanban_limit_expire(ngx_kanban_limit_zone_t *zone,
-    uint64_t now, ngx_uint_t n);
-static uint64_t ngx_kanban_limit_now(void);
+    ngx_kanban_limit_clock_t *clock, ngx_uint_t n);
+static void ngx_kanban_limit_tick(ngx_kanban_limit_clock_t *clock);
 static time_t ngx_kanban_limit_seconds(uint64_t us);
 static ngx_kanban_limit_ctx_t *ngx_kanban_limit_get_ctx(
     ngx_http_request_t *r);
@@ -189,6 +255,13 @@ ngx_module_t  ngx_http_kanban_limit_module = {
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 
 
+/* KEYS: this window's counter, the window before's; ARGV: the ttl, ms */
+static char  ngx_kanban_limit_script[] =
+    "local n = redis.call('INCR', KEYS[1]) "
+    "if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end "
+    "return {n, tonumber(redis.call('GET', KEYS[2]) or 0)}";
+
+
 static ngx_int_t
 ngx_kanban_limit_handler(ngx_http_request_t *r)
 {
@@ -197,8 +270,10 @@ ngx_kanban_limit_handler(ngx_http_request_t *r)
     ngx_uint_t                    n, last, failed, nlimits;
     ngx_kanban_limit_t           *limits;
     ngx_kanban_limit_ctx_t       *ctx;
+    ngx_kanban_limit_zone_t      *zone;
     ngx_kanban_limit_node_t     **nodes;
-    ngx_kanban_limit_state_t      st, *best;
+    ngx_kanban_limit_state_t      st;
+    ngx_kanban_limit_clock_t      clock;
     ngx_kanban_limit_loc_conf_t  *llcf;
 
     if (r != r->main) {
@@ -264,6 +339,8 @@ ngx_kanban_limit_handler(ngx_http_request_t *r)
      * limit costs nothing in the others.
      */
 
+    ngx_kanban_limit_tick(&clock);
+
     rc = NGX_OK;
 
     for (n = 0; n <= last; n++) {
@@ -272,7 +349,7 @@ ngx_kanban_limit_handler(ngx_http_request_t *r)
         }
 
         rc = ngx_kanban_limit_lookup(r, &limits[n], &keys[n], n == last,
-                                     &nodes[n], &st);
+                                     &clock, &nodes[n], &st);
         if (rc != NGX_OK) {
             break;
         }
@@ -302,19 +379,25 @@ ngx_kanban_limit_handler(ngx_http_request_t *r)
 
     ctx->state = st;
     ctx->report = 1;
-    best = &ctx->state;
 
     for (n = 0; n < last; n++) {
         if (nodes[n] == NULL) {
             continue;
         }
 
-        ngx_kanban_limit_account(&limits[n], nodes[n], &st);
+        ngx_kanban_limit_account(&limits[n], nodes[n], &clock, &st);
+        ngx_kanban_limit_nearest(&ctx->state, &st);
+    }
 
-        if (st.remaining < best->remaining
-            || (st.remaining == best->remaining && st.reset > best->reset))
-        {
-            *best = st;
+    if (!clock.redis) {
+        return NGX_DECLINED;
+    }
+
+    for (n = 0; n <= last; n++) {
+        zone = limits[n].shm_zone->data;
+
+        if (keys[n].len && zone->redis) {
+            ngx_kanban_limit_redis_hit(r, &limits[n], &keys[n], &clock);
         }
     }
 
@@ -332,8 +415,8 @@ ngx_kanban_limit_reject(ngx_http_request_t *r, ngx_kanban_limit_ctx_t *ctx,
     ngx_int_t  rc;
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "kanban: rate limited by zone \"%V\", key \"%V\"",
-                  &limit->shm_zone->shm.name, key);
+                  "kanban: rate limited by zone \"%V\" (%s), key \"%V\"",
+                  &limit->shm_zone->shm.name, ctx->state.by, key);
 
     ngx_kanban_metrics_rate_limited();
 
@@ -428,19 +511,17 @@ ngx_kanban_limit_identity(ngx_http_request_t *r, ngx_str_t *identity)
 
 static ngx_int_t
 ngx_kanban_limit_lookup(ngx_http_request_t *r, ngx_kanban_limit_t *limit,
-    ngx_str_t *key, ngx_uint_t account, ngx_kanban_limit_node_t **pinned,
-    ngx_kanban_limit_state_t *st)
+    ngx_str_t *key, ngx_uint_t account, ngx_kanban_limit_clock_t *clock,
+    ngx_kanban_limit_node_t **pinned, ngx_kanban_limit_state_t *st)
 {
     size_t                    size;
     uint32_t                  hash;
-    uint64_t                  now;
     ngx_int_t                 rc;
     ngx_kanban_limit_node_t  *node;
     ngx_kanban_limit_zone_t  *zone;
 
     zone = limit->shm_zone->data;
     hash = ngx_crc32_short(key->data, key->len);
-    now = ngx_kanban_limit_now();
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
@@ -451,14 +532,14 @@ ngx_kanban_limit_lookup(ngx_http_request_t *r, ngx_kanban_limit_t *limit,
         ngx_queue_insert_head(&zone->sh->queue, &node->queue);
 
     } else {
-        ngx_kanban_limit_expire(zone, now, 1);
+        ngx_kanban_limit_expire(zone, clock, 1);
 
         size = offsetof(ngx_kanban_limit_node_t, data) + key->len;
 
         node = ngx_slab_alloc_locked(zone->shpool, size);
 
         if (node == NULL) {
-            ngx_kanban_limit_expire(zone, now, 0);
+            ngx_kanban_limit_expire(zone, clock, 0);
 
             node = ngx_slab_alloc_locked(zone->shpool, size);
             if (node == NULL) {
@@ -472,7 +553,12 @@ ngx_kanban_limit_lookup(ngx_http_request_t *r, ngx_kanban_limit_t *limit,
         }
 
         node->node.key = hash;
-        node->tat = now;
+        node->tat = clock->now;
+        node->fallback_tat = clock->now;
+        node->window = 0;
+        node->cur = 0;
+        node->prev = 0;
+        node->pending = 0;
         node->count = 0;
         node->len = (u_short) key->len;
         ngx_memcpy(node->data, key->data, key->len);
@@ -481,11 +567,11 @@ ngx_kanban_limit_lookup(ngx_http_request_t *r, ngx_kanban_limit_t *limit,
         ngx_queue_insert_head(&zone->sh->queue, &node->queue);
     }
 
-    rc = ngx_kanban_limit_gcra(node, zone->interval, limit->burst, now, st);
+    rc = ngx_kanban_limit_check(limit, node, clock, st);
 
     if (rc == NGX_OK) {
         if (account) {
-            node->tat = st->tat;
+            ngx_kanban_limit_take(zone, node, clock, st);
 
         } else {
             node->count++;
@@ -503,7 +589,8 @@ ngx_kanban_limit_lookup(ngx_http_request_t *r, ngx_kanban_limit_t *limit,
 
 static void
 ngx_kanban_limit_account(ngx_kanban_limit_t *limit,
-    ngx_kanban_limit_node_t *node, ngx_kanban_limit_state_t *st)
+    ngx_kanban_limit_node_t *node, ngx_kanban_limit_clock_t *clock,
+    ngx_kanban_limit_state_t *st)
 {
     ngx_kanban_limit_zone_t  *zone;
 
@@ -511,9 +598,8 @@ ngx_kanban_limit_account(ngx_kanban_limit_t *limit,
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
-    (void) ngx_kanban_limit_gcra(node, zone->interval, limit->burst,
-                                 ngx_kanban_limit_now(), st);
-    node->tat = st->tat;
+    (void) ngx_kanban_limit_check(limit, node, clock, st);
+    ngx_kanban_limit_take(zone, node, clock, st);
     node->count--;
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
@@ -534,23 +620,113 @@ ngx_kanban_limit_unpin(ngx_kanban_limit_t *limit,
 }
 
 
+/* The local bucket; cluster-wide, with Redis's counts too, or while
+ * Redis is down with the fallback bucket. Called with the zone locked. */
+
+static ngx_int_t
+ngx_kanban_limit_check(ngx_kanban_limit_t *limit,
+    ngx_kanban_limit_node_t *node, ngx_kanban_limit_clock_t *clock,
+    ngx_kanban_limit_state_t *st)
+{
+    ngx_int_t                 rc;
+    ngx_kanban_limit_zone_t  *zone;
+    ngx_kanban_limit_state_t  other;
+
+    zone = limit->shm_zone->data;
+
+    rc = ngx_kanban_limit_gcra(node->tat, zone->interval, limit->burst,
+                               clock->now, st);
+
+    if (rc != NGX_OK || !zone->redis) {
+        return rc;
+    }
+
+    if (clock->redis) {
+        rc = ngx_kanban_limit_cluster(zone, node, clock->wall, &other);
+
+    } else if (zone->fallback_interval) {
+        rc = ngx_kanban_limit_gcra(node->fallback_tat,
+                                   zone->fallback_interval,
+                                   zone->fallback_burst, clock->now, &other);
+        st->fallback_tat = other.tat;
+
+    } else {
+        return NGX_OK;
+    }
+
+    if (rc != NGX_OK) {
+        st->limit = other.limit;
+        st->remaining = 0;
+        st->reset = other.reset;
+        st->retry = other.retry;
+        st->by = clock->redis ? "cluster-wide" : "fallback, Redis is down";
+
+        return rc;
+    }
+
+    ngx_kanban_limit_nearest(st, &other);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_kanban_limit_take(ngx_kanban_limit_zone_t *zone,
+    ngx_kanban_limit_node_t *node, ngx_kanban_limit_clock_t *clock,
+    ngx_kanban_limit_state_t *st)
+{
+    uint64_t  tat, full;
+
+    node->tat = st->tat;
+
+    if (!zone->redis) {
+        return;
+    }
+
+    if (!clock->redis) {
+        if (zone->fallback_interval) {
+            node->fallback_tat = st->fallback_tat;
+        }
+
+        return;
+    }
+
+    /* the hit goes to Redis once every limit passed */
+    node->pending++;
+
+    if (zone->fallback_interval) {
+        /*
+         * The fallback bucket follows along, never past full, so that the
+         * moment Redis goes it knows what the key did just before.
+         */
+
+        full = clock->now + zone->fallback_burst * zone->fallback_interval;
+        tat = ngx_max(node->fallback_tat, clock->now)
+              + zone->fallback_interval;
+
+        node->fallback_tat = ngx_min(tat, full);
+    }
+}
+
+
 /*
  * GCRA. tat runs ahead of now by one interval for each request the
  * bucket holds; a request passes when, with it, tat is at most burst
- * intervals ahead. st->tat is the entry's new tat should it be taken.
+ * intervals ahead. st->tat is the new tat should the request be taken.
  */
 
 static ngx_int_t
-ngx_kanban_limit_gcra(ngx_kanban_limit_node_t *node, uint64_t interval,
-    ngx_uint_t burst, uint64_t now, ngx_kanban_limit_state_t *st)
+ngx_kanban_limit_gcra(uint64_t tat, uint64_t interval, ngx_uint_t burst,
+    uint64_t now, ngx_kanban_limit_state_t *st)
 {
-    uint64_t  tat, next, full;
+    uint64_t  next, full;
 
-    tat = ngx_max(node->tat, now);
+    tat = ngx_max(tat, now);
     next = tat + interval;
     full = (uint64_t) burst * interval;
 
     st->limit = burst;
+    st->by = "local";
 
     if (next - now > full) {
         st->tat = tat;
@@ -567,6 +743,234 @@ ngx_kanban_limit_gcra(ngx_kanban_limit_node_t *node, uint64_t interval,
     st->retry = 0;
 
     return NGX_OK;
+}
+
+
+/*
+ * The cluster-wide count: the hits of this window (as Redis last told,
+ * and ours not yet answered) plus those of the window before, weighed by
+ * the part of it still within one window of now. With the request, it
+ * may reach burst. Times here are in ms, counts in 1/w of a request.
+ */
+
+static ngx_int_t
+ngx_kanban_limit_cluster(ngx_kanban_limit_zone_t *zone,
+    ngx_kanban_limit_node_t *node, uint64_t wall,
+    ngx_kanban_limit_state_t *st)
+{
+    uint64_t  w, left, hits, used, full, wait;
+
+    w = zone->window;
+    left = w - wall % w;
+
+    ngx_kanban_limit_roll(node, wall / w);
+
+    hits = (uint64_t) node->cur + node->pending;
+    used = node->prev * left + hits * w;
+    full = zone->burst * w;
+
+    st->limit = zone->burst;
+
+    if (used + w <= full) {
+        /* with this request, this window counts until the next is over */
+        st->remaining = (full - used - w) / w;
+        st->reset = ngx_kanban_limit_seconds((left + w) * 1000);
+        st->retry = 0;
+
+        return NGX_OK;
+    }
+
+    /* when the estimate falls to burst - 1, should nothing else come */
+
+    if (hits * w + w <= full) {
+        /* this window has room: the window before has to fade */
+        wait = left - (full - w - hits * w) / node->prev;
+
+    } else {
+        /* the next window, once this one has faded enough */
+        wait = left + w - (full - w) / hits;
+    }
+
+    st->remaining = 0;
+    st->reset = ngx_kanban_limit_seconds((hits ? left + w : left) * 1000);
+    st->retry = ngx_max(ngx_kanban_limit_seconds(wait * 1000), 1);
+
+    return NGX_BUSY;
+}
+
+
+/* A new window: what this one counted becomes the window before. */
+
+static void
+ngx_kanban_limit_roll(ngx_kanban_limit_node_t *node, uint64_t window)
+{
+    if (node->window == window) {
+        return;
+    }
+
+    node->prev = (node->window + 1 == window) ? node->cur + node->pending
+                                              : 0;
+    node->cur = 0;
+    node->pending = 0;
+    node->window = window;
+}
+
+
+/* The headers tell of the limit nearest to refusing. */
+
+static void
+ngx_kanban_limit_nearest(ngx_kanban_limit_state_t *best,
+    ngx_kanban_limit_state_t *st)
+{
+    if (st->remaining < best->remaining
+        || (st->remaining == best->remaining && st->reset > best->reset))
+    {
+        best->limit = st->limit;
+        best->remaining = st->remaining;
+        best->reset = st->reset;
+    }
+}
+
+
+/* Counts a request that passed in Redis; the reply, whenever it comes,
+ * brings the cluster-wide counts into the entry. */
+
+static void
+ngx_kanban_limit_redis_hit(ngx_http_request_t *r, ngx_kanban_limit_t *limit,
+    ngx_str_t *key, ngx_kanban_limit_clock_t *clock)
+{
+    u_char                   *cur, *prev, ttl[NGX_INT64_LEN + 1];
+    size_t                    len, cur_len, prev_len;
+    uint32_t                  hash;
+    uint64_t                  window;
+    ngx_kanban_limit_hit_t   *hit;
+    ngx_kanban_limit_zone_t  *zone;
+
+    zone = limit->shm_zone->data;
+    window = clock->wall / zone->window;
+    hash = ngx_crc32_short(key->data, key->len);
+
+    /* kanban:rl:{zone:key}:window; the braces keep a key's windows on
+     * one node of a Redis Cluster, as the script needs */
+
+    len = sizeof("kanban:rl:{:}:") - 1 + zone->name.len + key->len
+          + NGX_INT64_LEN;
+
+    cur = ngx_pnalloc(r->pool, 2 * len);
+    if (cur == NULL) {
+        goto failed;
+    }
+
+    prev = cur + len;
+
+    cur_len = ngx_sprintf(cur, "kanban:rl:{%V:%V}:%uL", &zone->name, key,
+                          window)
+              - cur;
+    prev_len = ngx_sprintf(prev, "kanban:rl:{%V:%V}:%uL", &zone->name, key,
+                           window - 1)
+               - prev;
+
+    /* the window before is read during the next one */
+    (void) ngx_sprintf(ttl, "%uL%Z", 2 * zone->window + 1000);
+
+    hit = ngx_alloc(offsetof(ngx_kanban_limit_hit_t, data) + key->len,
+                    r->connection->log);
+    if (hit == NULL) {
+        goto failed;
+    }
+
+    hit->zone = zone;
+    hit->window = window;
+    hit->hash = hash;
+    hit->len = key->len;
+    ngx_memcpy(hit->data, key->data, key->len);
+
+    if (ngx_kanban_redis_command(ngx_kanban_limit_redis_reply, hit,
+                                 "EVAL %s 2 %b %b %s",
+                                 ngx_kanban_limit_script,
+                                 cur, cur_len, prev, prev_len, ttl)
+        == NGX_OK)
+    {
+        return;
+    }
+
+    ngx_free(hit);
+
+failed:
+
+    ngx_kanban_limit_redis_counted(zone, key, hash, window, NULL);
+}
+
+
+static void
+ngx_kanban_limit_redis_reply(redisAsyncContext *ac, void *reply,
+    void *privdata)
+{
+    ngx_kanban_limit_hit_t  *hit = privdata;
+
+    ngx_str_t  key;
+
+    key.data = hit->data;
+    key.len = hit->len;
+
+    ngx_kanban_limit_redis_counted(hit->zone, &key, hit->hash, hit->window,
+                                   reply);
+
+    ngx_free(hit);
+}
+
+
+/* A hit's reply: {this window's count, the window before's}; NULL when
+ * it never reached Redis or the link dropped first. */
+
+static void
+ngx_kanban_limit_redis_counted(ngx_kanban_limit_zone_t *zone,
+    ngx_str_t *key, uint32_t hash, uint64_t window, redisReply *rr)
+{
+    uint32_t                  cur, prev;
+    ngx_uint_t                counted;
+    ngx_kanban_limit_node_t  *node;
+
+    counted = 0;
+    cur = 0;
+    prev = 0;
+
+    if (rr && rr->type == REDIS_REPLY_ARRAY && rr->elements == 2
+        && rr->element[0]->type == REDIS_REPLY_INTEGER
+        && rr->element[1]->type == REDIS_REPLY_INTEGER)
+    {
+        counted = 1;
+        cur = (uint32_t) ngx_min(ngx_max(rr->element[0]->integer, 0),
+                                 0xffffffff);
+        prev = (uint32_t) ngx_min(ngx_max(rr->element[1]->integer, 0),
+                                  0xffffffff);
+
+    } else if (rr && rr->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "kanban: Redis did not count a hit of "
+                      "kanban_limit_zone \"%V\": %s", &zone->name, rr->str);
+    }
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    node = ngx_kanban_limit_find(zone, key, hash);
+
+    if (node && node->window == window) {
+        if (node->pending) {
+            node->pending--;
+        }
+
+        if (counted) {
+            node->cur = ngx_max(node->cur, cur);
+            node->prev = ngx_max(node->prev, prev);
+        }
+
+    } else if (node && counted && node->window == window + 1) {
+        /* answered after the window turned */
+        node->prev = ngx_max(node->prev, cur);
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
 }
 
 
@@ -603,15 +1007,16 @@ ngx_kanban_limit_find(ngx_kanban_limit_zone_t *zone, ngx_str_t *key,
 
 
 /*
- * n == 1 deletes one or two entries whose bucket is full again (they
- * tell nothing a new entry would not);
+ * n == 1 deletes one or two entries whose buckets are full again and
+ * whose cluster-wide counts are of no window that still weighs (they tell
+ * nothing a new entry would not);
  * n == 0 deletes the least recently used entry by force, then as n == 1.
  * Entries held by a request in flight stay.
  */
 
 static void
-ngx_kanban_limit_expire(ngx_kanban_limit_zone_t *zone, uint64_t now,
-    ngx_uint_t n)
+ngx_kanban_limit_expire(ngx_kanban_limit_zone_t *zone,
+    ngx_kanban_limit_clock_t *clock, ngx_uint_t n)
 {
     ngx_queue_t              *q;
     ngx_kanban_limit_node_t  *node;
@@ -629,7 +1034,11 @@ ngx_kanban_limit_expire(ngx_kanban_limit_zone_t *zone, uint64_t now,
             return;
         }
 
-        if (n++ != 0 && node->tat > now) {
+        if (n++ != 0
+            && (node->tat > clock->now || node->fallback_tat > clock->now
+                || (zone->redis
+                    && node->window + 1 >= clock->wall / zone->window)))
+        {
             return;
         }
 
@@ -640,13 +1049,20 @@ ngx_kanban_limit_expire(ngx_kanban_limit_zone_t *zone, uint64_t now,
 }
 
 
-/* Every worker reads the same monotonic clock: a wall clock set back
- * would not hand out a new burst. */
+/* The buckets go by the monotonic clock every worker reads alike (a wall
+ * clock set back would hand out a new burst); the windows of Redis go by
+ * the wall clock, the one other nodes agree on. */
 
-static uint64_t
-ngx_kanban_limit_now(void)
+static void
+ngx_kanban_limit_tick(ngx_kanban_limit_clock_t *clock)
 {
-    return (uint64_t) ngx_current_msec * 1000;
+    ngx_time_t  *tp;
+
+    tp = ngx_timeofday();
+
+    clock->now = (uint64_t) ngx_current_msec * 1000;
+    clock->wall = (uint64_t) tp->sec * 1000 + tp->msec;
+    clock->redis = ngx_kanban_redis_up();
 }
 
 
@@ -913,7 +1329,11 @@ ngx_kanban_limit_parse_burst(ngx_str_t *s, ngx_uint_t *burst)
 }
 
 
-/* kanban_limit_zone zone=name:size rate=Nr/s|Nr/m|Nr/h [burst=N] */
+/*
+ * kanban_limit_zone zone=name:size rate=Nr/s|Nr/m|Nr/h [burst=N]
+ *                   [redis=on|off] [fallback=Nr/s|Nr/m|Nr/h]
+ *                   [fallback_burst=N]
+ */
 
 static char *
 ngx_kanban_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -922,9 +1342,11 @@ ngx_kanban_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     u_char                   *p;
     ssize_t                   size;
-    uint64_t                  interval;
+    uint64_t                  interval, fallback_interval, window;
     ngx_str_t                *value, name, s;
-    ngx_uint_t                i, count, burst;
+    ngx_flag_t                redis;
+    ngx_uint_t                i, count, burst, fallback_count;
+    ngx_uint_t                fallback_burst;
     ngx_shm_zone_t           *shm_zone, **pz;
     ngx_kanban_limit_zone_t  *zone;
 
@@ -934,6 +1356,10 @@ ngx_kanban_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     count = 0;
     burst = 0;
     interval = 0;
+    redis = 0;
+    fallback_count = 0;
+    fallback_burst = 0;
+    fallback_interval = 0;
     ngx_str_null(&name);
 
     for (i = 1; i < cf->args->nelts; i++) {
@@ -989,6 +1415,42 @@ ngx_kanban_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (ngx_strcmp(value[i].data, "redis=on") == 0) {
+            redis = 1;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "redis=off") == 0) {
+            redis = 0;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "fallback=", 9) == 0) {
+            s.data = value[i].data + 9;
+            s.len = value[i].len - 9;
+
+            if (ngx_kanban_limit_parse_rate(&s, &fallback_count,
+                                            &fallback_interval)
+                != NGX_OK)
+            {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "fallback_burst=", 15) == 0) {
+            s.data = value[i].data + 15;
+            s.len = value[i].len - 15;
+
+            if (ngx_kanban_limit_parse_burst(&s, &fallback_burst) != NGX_OK)
+            {
+                goto invalid;
+            }
+
+            continue;
+        }
+
         goto invalid;
     }
 
@@ -1006,13 +1468,46 @@ ngx_kanban_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (fallback_burst && fallback_count == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"fallback_burst\" needs \"fallback\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (fallback_count && !redis) {
+        /* without Redis, the rate itself is the only limit there is */
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"fallback\" needs \"redis=on\"");
+        return NGX_CONF_ERROR;
+    }
+
     zone = ngx_pcalloc(cf->pool, sizeof(ngx_kanban_limit_zone_t));
     if (zone == NULL) {
         return NGX_CONF_ERROR;
     }
 
+    zone->name = name;
     zone->interval = interval;
     zone->burst = burst ? burst : count;
+    zone->redis = redis;
+    zone->fallback_interval = fallback_interval;
+    zone->fallback_burst = fallback_burst ? fallback_burst : fallback_count;
+
+    if (redis) {
+        window = zone->burst * interval / 1000;
+
+        if (window < NGX_KANBAN_LIMIT_WINDOW_MIN
+            || window > NGX_KANBAN_LIMIT_WINDOW_MAX)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "the cluster-wide window of zone \"%V\", "
+                               "burst requests at the rate, is %uLms; "
+                               "it must be 1s to 24h", &name, window);
+            return NGX_CONF_ERROR;
+        }
+
+        zone->window = window;
+    }
 
     shm_zone = ngx_shared_memory_add(cf, &name, size,
                                      &ngx_http_kanban_limit_module);
@@ -1236,8 +1731,30 @@ ngx_kanban_limit_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 static ngx_int_t
 ngx_kanban_limit_init(ngx_conf_t *cf)
 {
-    ngx_http_handler_pt        *h;
-    ngx_http_core_main_conf_t  *cmcf;
+    ngx_uint_t                     i;
+    ngx_shm_zone_t               **pz;
+    ngx_http_handler_pt           *h;
+    ngx_kanban_limit_zone_t       *zone;
+    ngx_kanban_main_conf_t        *kmcf;
+    ngx_http_core_main_conf_t     *cmcf;
+    ngx_kanban_limit_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_conf_get_module_main_conf(cf,
+                                              ngx_http_kanban_limit_module);
+    kmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_kanban_module);
+
+    pz = lmcf->zones.elts;
+
+    for (i = 0; i < lmcf->zones.nelts; i++) {
+        zone = pz[i]->data;
+
+        if (zone->redis && kmcf->redis.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "kanban_limit_zone \"%V\" is redis=on, but "
+                               "no \"kanban_redis\" is set", &zone->name);
+            return NGX_ERROR;
+        }
+    }
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
