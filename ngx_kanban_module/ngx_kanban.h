@@ -184,6 +184,7 @@ void ngx_kanban_metrics_pg_worker(ngx_uint_t idle, ngx_uint_t busy,
     ngx_uint_t connecting, ngx_uint_t waiting);
 void ngx_kanban_metrics_redis(ngx_uint_t up);
 void ngx_kanban_metrics_route(ngx_http_request_t *r, ngx_uint_t health);
+void ngx_kanban_metrics_rate_limited(void);
 
 /* redis */
 ngx_int_t ngx_kanban_redis_init_process(ngx_cycle_t *cycle);

@@ -2,8 +2,8 @@
 /*
  * Counters in shared memory, so that every worker adds to the same
  * figures, and GET /metrics in Prometheus' text format: requests by route
- * and status, a latency histogram, the PostgreSQL pools, tenant lookups
- * and Redis.
+ * and status, a latency histogram, the PostgreSQL pools, tenant lookups,
+ * Redis and rate-limit refusals.
  */
 
 #include "ngx_kanban_routes.h"
@@ -36,6 +36,7 @@ typedef struct {
     ngx_atomic_t               sum_us;
     ngx_atomic_t               tenant_hit;
     ngx_atomic_t               tenant_miss;
+    ngx_atomic_t               rate_limited;
     ngx_kanban_metrics_worker_t  workers[NGX_KANBAN_METRICS_WORKERS];
 } ngx_kanban_metrics_t;
 
@@ -196,6 +197,15 @@ ngx_kanban_metrics_tenant_lookup(ngx_uint_t hit)
     if (ngx_kanban_metrics) {
         ngx_atomic_fetch_add(hit ? &ngx_kanban_metrics->tenant_hit
                                  : &ngx_kanban_metrics->tenant_miss, 1);
+    }
+}
+
+
+void
+ngx_kanban_metrics_rate_limited(void)
+{
+    if (ngx_kanban_metrics) {
+        ngx_atomic_fetch_add(&ngx_kanban_metrics->rate_limited, 1);
     }
 }
 
@@ -391,8 +401,12 @@ ngx_kanban_metrics_handler(ngx_http_request_t *r)
             "kanban_tenant_lookups_total{result=\"miss\"} %uA\n"
             "# HELP kanban_redis_up Whether the workers reach Redis.\n"
             "# TYPE kanban_redis_up gauge\n"
-            "kanban_redis_up %ui\n",
-            m->tenant_hit, m->tenant_miss, up ? 1 : 0);
+            "kanban_redis_up %ui\n"
+            "# HELP kanban_rate_limited_total Requests refused by a rate "
+            "limit.\n"
+            "# TYPE kanban_rate_limited_total counter\n"
+            "kanban_rate_limited_total %uA\n",
+            m->tenant_hit, m->tenant_miss, up ? 1 : 0, m->rate_limited);
 
     body.len = p - body.data;
 

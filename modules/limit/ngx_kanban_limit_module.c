@@ -1,0 +1,1772 @@
+
+/*
+ * ngx_http_kanban_limit_module: request rate limits in the PREACCESS
+ * phase, per user (the verified token's subject) or per address.
+ *
+ *   kanban_limit_zone zone=api:10m rate=100r/m [burst=100];
+ *   kanban_limit zone=api [key=$value] [burst=N];
+ *
+ * A zone keeps one entry per key in shared memory (an rbtree by the key's
+ * hash, an LRU queue to expire idle entries), so that every worker counts
+ * against the same figures. The algorithm is GCRA: an entry holds the
+ * theoretical arrival time of the key's next request; a request passes
+ * when that time is less than burst intervals ahead of now, so a client
+ * may make burst requests at once and then rate on average.
+ *
+ * Every response of a limited location carries RateLimit-Limit,
+ * RateLimit-Remaining and RateLimit-Reset (a header filter, so nginx's own
+ * error pages carry them too); a request over the limit gets 429
+ * rate_limited with Retry-After.
+ *
+ * Cluster-wide (redis=on), the local decision still applies, and each
+ * request that passes is counted in Redis per key and fixed window of
+ * burst intervals (one script: INCR, PEXPIRE, and the window before),
+ * never waited for: the replies leave the cluster-wide counts in the
+ * entry, and the next request is refused when the sliding estimate
+ * (the window before, weighed by how much of it is still within one
+ * window of now, plus this one's count and the hits not yet answered)
+ * reaches burst. While Redis is down the local limit holds alone, or
+ * with a stricter fallback rate (fallback=) where failing open is no
+ * option.
+ */
+
+#include "ngx_kanban_redis.h"
+#include "ngx_kanban_jwt.h"
+
+
+#define NGX_KANBAN_LIMIT_MAX       1000000     /* requests, burst */
+#define NGX_KANBAN_LIMIT_KEY_MAX   65535
+#define NGX_KANBAN_LIMIT_WINDOW_MIN  1000            /* ms */
+#define NGX_KANBAN_LIMIT_WINDOW_MAX  86400000
+
+
+typedef struct {
+    ngx_rbtree_node_t          node;
+    ngx_queue_t                queue;
+    uint64_t                   tat;            /* us, ngx_current_msec's */
+    uint64_t                   fallback_tat;
+    uint64_t                   window;         /* the one cur counts */
+    uint32_t                   cur;            /* cluster-wide, from Redis */
+    uint32_t                   prev;           /* ... in the window before */
+    uint32_t                   pending;        /* ours, not yet answered */
+    ngx_uint_t                 count;          /* requests holding it */
+    u_short                    len;
+    u_char                     data[1];
+} ngx_kanban_limit_node_t;
+
+
+typedef struct {
+    ngx_rbtree_t               rbtree;
+    ngx_rbtree_node_t          sentinel;
+    ngx_queue_t                queue;
+} ngx_kanban_limit_shctx_t;
+
+
+typedef struct {
+    ngx_kanban_limit_shctx_t  *sh;
+    ngx_slab_pool_t           *shpool;
+    ngx_str_t                  name;
+    uint64_t                   interval;       /* us from one request on */
+    ngx_uint_t                 burst;
+    ngx_flag_t                 redis;
+    uint64_t                   window;         /* ms: burst intervals */
+    uint64_t                   fallback_interval;  /* 0: none */
+    ngx_uint_t                 fallback_burst;
+} ngx_kanban_limit_zone_t;
+
+
+typedef struct {
+    ngx_shm_zone_t            *shm_zone;
+    ngx_http_complex_value_t  *key;            /* NULL: user or address */
+    ngx_uint_t                 burst;
+} ngx_kanban_limit_t;
+
+
+typedef struct {
+    ngx_array_t                zones;          /* ngx_shm_zone_t * */
+} ngx_kanban_limit_main_conf_t;
+
+
+typedef struct {
+    ngx_array_t               *limits;         /* ngx_kanban_limit_t */
+} ngx_kanban_limit_loc_conf_t;
+
+
+/* The request's moment: the monotonic clock for the buckets, the wall
+ * clock for the windows every node of a cluster agrees on. */
+typedef struct {
+    uint64_t                   now;            /* us */
+    uint64_t                   wall;           /* ms since the epoch */
+    ngx_uint_t                 redis;          /* Redis answers now */
+} ngx_kanban_limit_clock_t;
+
+
+/* What one limit says of a request. */
+typedef struct {
+    uint64_t                   tat;            /* the entry's, if it passes */
+    uint64_t                   fallback_tat;
+    ngx_uint_t                 limit;
+    ngx_uint_t                 remaining;
+    time_t                     reset;          /* s until the bucket is full */
+    time_t                     retry;          /* s until one more may pass */
+    char                      *by;             /* which limit refused */
+} ngx_kanban_limit_state_t;
+
+
+typedef struct {
+    ngx_kanban_limit_state_t   state;          /* for the RateLimit headers */
+    ngx_uint_t                 report;
+} ngx_kanban_limit_ctx_t;
+
+
+/* A hit counted in Redis: what its reply needs to find the entry again
+ * (which may have gone meanwhile). */
+typedef struct {
+    ngx_kanban_limit_zone_t   *zone;
+    uint64_t                   window;
+    uint32_t                   hash;
+    size_t                     len;
+    u_char                     data[1];
+} ngx_kanban_limit_hit_t;
+
+
+static ngx_int_t ngx_kanban_limit_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_kanban_limit_reject(ngx_http_request_t *r,
+    ngx_kanban_limit_ctx_t *ctx, ngx_kanban_limit_t *limit, ngx_str_t *key);
+static ngx_int_t ngx_kanban_limit_key(ngx_http_request_t *r,
+    ngx_kanban_limit_t *limit, ngx_str_t *key, ngx_str_t *identity);
+static ngx_int_t ngx_kanban_limit_identity(ngx_http_request_t *r,
+    ngx_str_t *identity);
+static ngx_int_t ngx_kanban_limit_lookup(ngx_http_request_t *r,
+    ngx_kanban_limit_t *limit, ngx_str_t *key, ngx_uint_t account,
+    ngx_kanban_limit_clock_t *clock, ngx_kanban_limit_node_t **pinned,
+    ngx_kanban_limit_state_t *st);
+static void ngx_kanban_limit_account(ngx_kanban_limit_t *limit,
+    ngx_kanban_limit_node_t *node, ngx_kanban_limit_clock_t *clock,
+    ngx_kanban_limit_state_t *st);
+static void ngx_kanban_limit_unpin(ngx_kanban_limit_t *limit,
+    ngx_kanban_limit_node_t *node);
+static ngx_int_t ngx_kanban_limit_check(ngx_kanban_limit_t *limit,
+    ngx_kanban_limit_node_t *node, ngx_kanban_limit_clock_t *clock,
+    ngx_kanban_limit_state_t *st);
+static void ngx_kanban_limit_take(ngx_kanban_limit_zone_t *zone,
+    ngx_kanban_limit_node_t *node, ngx_kanban_limit_clock_t *clock,
+    ngx_kanban_limit_state_t *st);
+static ngx_int_t ngx_kanban_limit_gcra(uint64_t tat, uint64_t interval,
+    ngx_uint_t burst, uint64_t now, ngx_kanban_limit_state_t *st);
+static ngx_int_t ngx_kanban_limit_cluster(ngx_kanban_limit_zone_t *zone,
+    ngx_kanban_limit_node_t *node, uint64_t wall,
+    ngx_kanban_limit_state_t *st);
+static void ngx_kanban_limit_roll(ngx_kanban_limit_node_t *node,
+    uint64_t window);
+static void ngx_kanban_limit_nearest(ngx_kanban_limit_state_t *best,
+    ngx_kanban_limit_state_t *st);
+static void ngx_kanban_limit_redis_hit(ngx_http_request_t *r,
+    ngx_kanban_limit_t *limit, ngx_str_t *key,
+    ngx_kanban_limit_clock_t *clock);
+static void ngx_kanban_limit_redis_reply(redisAsyncContext *ac, void *reply,
+    void *privdata);
+static void ngx_kanban_limit_redis_counted(ngx_kanban_limit_zone_t *zone,
+    ngx_str_t *key, uint32_t hash, uint64_t window, redisReply *rr);
+static ngx_kanban_limit_node_t *ngx_kanban_limit_find(
+    ngx_kanban_limit_zone_t *zone, ngx_str_t *key, uint32_t hash);
+static void ngx_kanban_limit_expire(ngx_kanban_limit_zone_t *zone,
+    ngx_kanban_limit_clock_t *clock, ngx_uint_t n);
+static void ngx_kanban_limit_tick(ngx_kanban_limit_clock_t *clock);
+static time_t ngx_kanban_limit_seconds(uint64_t us);
+static ngx_kanban_limit_ctx_t *ngx_kanban_limit_get_ctx(
+    ngx_http_request_t *r);
+static ngx_kanban_limit_ctx_t *ngx_kanban_limit_create_ctx(
+    ngx_http_request_t *r);
+static void ngx_kanban_limit_cleanup(void *data);
+static ngx_int_t ngx_kanban_limit_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_kanban_limit_add_number(ngx_http_request_t *r,
+    char *name, ngx_uint_t n);
+static ngx_int_t ngx_kanban_limit_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+static void ngx_kanban_limit_rbtree_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+static ngx_int_t ngx_kanban_limit_parse_rate(ngx_str_t *s,
+    ngx_uint_t *count, uint64_t *interval);
+static ngx_int_t ngx_kanban_limit_parse_burst(ngx_str_t *s,
+    ngx_uint_t *burst);
+static char *ngx_kanban_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_kanban_limit(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static void *ngx_kanban_limit_create_main_conf(ngx_conf_t *cf);
+static void *ngx_kanban_limit_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_kanban_limit_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_int_t ngx_kanban_limit_init(ngx_conf_t *cf);
+
+
+static ngx_command_t  ngx_kanban_limit_commands[] = {
+
+    { ngx_string("kanban_limit_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_kanban_limit_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("kanban_limit"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_kanban_limit,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_kanban_limit_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_kanban_limit_init,                 /* postconfiguration */
+
+    ngx_kanban_limit_create_main_conf,     /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_kanban_limit_create_loc_conf,      /* create location configuration */
+    ngx_kanban_limit_merge_loc_conf        /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_kanban_limit_module = {
+    NGX_MODULE_V1,
+    &ngx_kanban_limit_module_ctx,          /* module context */
+    ngx_kanban_limit_commands,             /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+
+
+/* KEYS: this window's counter, the window before's; ARGV: the ttl, ms */
+static char  ngx_kanban_limit_script[] =
+    "local n = redis.call('INCR', KEYS[1]) "
+    "if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end "
+    "return {n, tonumber(redis.call('GET', KEYS[2]) or 0)}";
+
+
+static ngx_int_t
+ngx_kanban_limit_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                     rc;
+    ngx_str_t                    *keys, identity;
+    ngx_uint_t                    n, last, failed, nlimits;
+    ngx_kanban_limit_t           *limits;
+    ngx_kanban_limit_ctx_t       *ctx;
+    ngx_kanban_limit_zone_t      *zone;
+    ngx_kanban_limit_node_t     **nodes;
+    ngx_kanban_limit_state_t      st;
+    ngx_kanban_limit_clock_t      clock;
+    ngx_kanban_limit_loc_conf_t  *llcf;
+
+    if (r != r->main) {
+        return NGX_DECLINED;
+    }
+
+    llcf = ngx_http_get_module_loc_conf(r, ngx_http_kanban_limit_module);
+
+    if (llcf->limits == NULL) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_kanban_limit_get_ctx(r)) {
+        /* counted once: this is an internal redirect or an error page */
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_kanban_limit_create_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    limits = llcf->limits->elts;
+    nlimits = llcf->limits->nelts;
+
+    keys = ngx_pcalloc(r->pool, nlimits * sizeof(ngx_str_t));
+    nodes = ngx_pcalloc(r->pool, nlimits * sizeof(ngx_kanban_limit_node_t *));
+    if (keys == NULL || nodes == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_str_null(&identity);
+    last = NGX_CONF_UNSET_UINT;
+
+    for (n = 0; n < nlimits; n++) {
+        if (ngx_kanban_limit_key(r, &limits[n], &keys[n], &identity)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (keys[n].len > NGX_KANBAN_LIMIT_KEY_MAX) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "kanban: the rate limit key is longer than "
+                          "%d bytes", NGX_KANBAN_LIMIT_KEY_MAX);
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (keys[n].len) {
+            last = n;
+        }
+    }
+
+    if (last == NGX_CONF_UNSET_UINT) {
+        /* nothing to count by: not limited */
+        return NGX_DECLINED;
+    }
+
+    /*
+     * As limit_req does: the limits before the last are only checked and
+     * their entries held; the last one is checked and taken at once. Only
+     * when all pass are the others taken, so a request refused by one
+     * limit costs nothing in the others.
+     */
+
+    ngx_kanban_limit_tick(&clock);
+
+    rc = NGX_OK;
+
+    for (n = 0; n <= last; n++) {
+        if (keys[n].len == 0) {
+            continue;
+        }
+
+        rc = ngx_kanban_limit_lookup(r, &limits[n], &keys[n], n == last,
+                                     &clock, &nodes[n], &st);
+        if (rc != NGX_OK) {
+            break;
+        }
+    }
+
+    if (rc != NGX_OK) {
+        failed = n;
+
+        while (n--) {
+            if (nodes[n]) {
+                ngx_kanban_limit_unpin(&limits[n], nodes[n]);
+            }
+        }
+
+        if (rc == NGX_ERROR) {
+            return NGX_HTTP_SERVICE_UNAVAILABLE;
+        }
+
+        ctx->state = st;
+        ctx->report = 1;
+
+        return ngx_kanban_limit_reject(r, ctx, &limits[failed],
+                                       &keys[failed]);
+    }
+
+    /* the headers tell of the limit nearest to refusing */
+
+    ctx->state = st;
+    ctx->report = 1;
+
+    for (n = 0; n < last; n++) {
+        if (nodes[n] == NULL) {
+            continue;
+        }
+
+        ngx_kanban_limit_account(&limits[n], nodes[n], &clock, &st);
+        ngx_kanban_limit_nearest(&ctx->state, &st);
+    }
+
+    if (!clock.redis) {
+        return NGX_DECLINED;
+    }
+
+    for (n = 0; n <= last; n++) {
+        zone = limits[n].shm_zone->data;
+
+        if (keys[n].len && zone->redis) {
+            ngx_kanban_limit_redis_hit(r, &limits[n], &keys[n], &clock);
+        }
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/* The 429 is sent from here, as problem+json; the phase engine is told
+ * it is done. */
+
+static ngx_int_t
+ngx_kanban_limit_reject(ngx_http_request_t *r, ngx_kanban_limit_ctx_t *ctx,
+    ngx_kanban_limit_t *limit, ngx_str_t *key)
+{
+    ngx_int_t  rc;
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "kanban: rate limited by zone \"%V\" (%s), key \"%V\"",
+                  &limit->shm_zone->shm.name, ctx->state.by, key);
+
+    ngx_kanban_metrics_rate_limited();
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_kanban_limit_add_number(r, "Retry-After", ctx->state.retry)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_kanban_problem(r, NGX_KANBAN_ERR_RATE_LIMITED,
+                            "Too many requests; try again after the "
+                            "seconds in Retry-After.");
+
+    ngx_http_finalize_request(r, rc);
+
+    return NGX_DONE;
+}
+
+
+/* The configured key, else the verified user ("u:<workspace>:<sub>";
+ * slugs have no colon), else the address ("ip:<addr>"). */
+
+static ngx_int_t
+ngx_kanban_limit_key(ngx_http_request_t *r, ngx_kanban_limit_t *limit,
+    ngx_str_t *key, ngx_str_t *identity)
+{
+    if (limit->key) {
+        return ngx_http_complex_value(r, limit->key, key);
+    }
+
+    if (identity->data == NULL
+        && ngx_kanban_limit_identity(r, identity) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    *key = *identity;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_kanban_limit_identity(ngx_http_request_t *r, ngx_str_t *identity)
+{
+    u_char                   *p;
+    size_t                    len;
+    ngx_str_t                *slug, none = ngx_null_string;
+    ngx_kanban_tenant_t      *tenant;
+    ngx_kanban_jwt_claims_t  *claims;
+
+    claims = ngx_kanban_jwt_identify(r);
+
+    if (claims && claims->sub.len) {
+        tenant = ngx_kanban_tenant(r);
+        slug = tenant ? &tenant->slug : &none;
+
+        len = sizeof("u::") - 1 + slug->len + claims->sub.len;
+
+        p = ngx_pnalloc(r->pool, len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        identity->data = p;
+        identity->len = ngx_sprintf(p, "u:%V:%V", slug, &claims->sub) - p;
+
+        return NGX_OK;
+    }
+
+    len = sizeof("ip:") - 1 + r->connection->addr_text.len;
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    identity->data = p;
+    identity->len = ngx_sprintf(p, "ip:%V", &r->connection->addr_text) - p;
+
+    return NGX_OK;
+}
+
+
+/* NGX_OK: the request passes this limit (taken when account is set, else
+ * its entry is held in *pinned); NGX_BUSY: over the limit; NGX_ERROR: the
+ * zone is out of memory. */
+
+static ngx_int_t
+ngx_kanban_limit_lookup(ngx_http_request_t *r, ngx_kanban_limit_t *limit,
+    ngx_str_t *key, ngx_uint_t account, ngx_kanban_limit_clock_t *clock,
+    ngx_kanban_limit_node_t **pinned, ngx_kanban_limit_state_t *st)
+{
+    size_t                    size;
+    uint32_t                  hash;
+    ngx_int_t                 rc;
+    ngx_kanban_limit_node_t  *node;
+    ngx_kanban_limit_zone_t  *zone;
+
+    zone = limit->shm_zone->data;
+    hash = ngx_crc32_short(key->data, key->len);
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    node = ngx_kanban_limit_find(zone, key, hash);
+
+    if (node) {
+        ngx_queue_remove(&node->queue);
+        ngx_queue_insert_head(&zone->sh->queue, &node->queue);
+
+    } else {
+        ngx_kanban_limit_expire(zone, clock, 1);
+
+        size = offsetof(ngx_kanban_limit_node_t, data) + key->len;
+
+        node = ngx_slab_alloc_locked(zone->shpool, size);
+
+        if (node == NULL) {
+            ngx_kanban_limit_expire(zone, clock, 0);
+
+            node = ngx_slab_alloc_locked(zone->shpool, size);
+            if (node == NULL) {
+                ngx_shmtx_unlock(&zone->shpool->mutex);
+
+                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                              "kanban: could not allocate a rate limit "
+                              "entry%s", zone->shpool->log_ctx);
+                return NGX_ERROR;
+            }
+        }
+
+        node->node.key = hash;
+        node->tat = clock->now;
+        node->fallback_tat = clock->now;
+        node->window = 0;
+        node->cur = 0;
+        node->prev = 0;
+        node->pending = 0;
+        node->count = 0;
+        node->len = (u_short) key->len;
+        ngx_memcpy(node->data, key->data, key->len);
+
+        ngx_rbtree_insert(&zone->sh->rbtree, &node->node);
+        ngx_queue_insert_head(&zone->sh->queue, &node->queue);
+    }
+
+    rc = ngx_kanban_limit_check(limit, node, clock, st);
+
+    if (rc == NGX_OK) {
+        if (account) {
+            ngx_kanban_limit_take(zone, node, clock, st);
+
+        } else {
+            node->count++;
+            *pinned = node;
+        }
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return rc;
+}
+
+
+/* Takes a held entry for a request that passed every limit. */
+
+static void
+ngx_kanban_limit_account(ngx_kanban_limit_t *limit,
+    ngx_kanban_limit_node_t *node, ngx_kanban_limit_clock_t *clock,
+    ngx_kanban_limit_state_t *st)
+{
+    ngx_kanban_limit_zone_t  *zone;
+
+    zone = limit->shm_zone->data;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    (void) ngx_kanban_limit_check(limit, node, clock, st);
+    ngx_kanban_limit_take(zone, node, clock, st);
+    node->count--;
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+}
+
+
+static void
+ngx_kanban_limit_unpin(ngx_kanban_limit_t *limit,
+    ngx_kanban_limit_node_t *node)
+{
+    ngx_kanban_limit_zone_t  *zone;
+
+    zone = limit->shm_zone->data;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+    node->count--;
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+}
+
+
+/* The local bucket; cluster-wide, with Redis's counts too, or while
+ * Redis is down with the fallback bucket. Called with the zone locked. */
+
+static ngx_int_t
+ngx_kanban_limit_check(ngx_kanban_limit_t *limit,
+    ngx_kanban_limit_node_t *node, ngx_kanban_limit_clock_t *clock,
+    ngx_kanban_limit_state_t *st)
+{
+    ngx_int_t                 rc;
+    ngx_kanban_limit_zone_t  *zone;
+    ngx_kanban_limit_state_t  other;
+
+    zone = limit->shm_zone->data;
+
+    rc = ngx_kanban_limit_gcra(node->tat, zone->interval, limit->burst,
+                               clock->now, st);
+
+    if (rc != NGX_OK || !zone->redis) {
+        return rc;
+    }
+
+    if (clock->redis) {
+        rc = ngx_kanban_limit_cluster(zone, node, clock->wall, &other);
+
+    } else if (zone->fallback_interval) {
+        rc = ngx_kanban_limit_gcra(node->fallback_tat,
+                                   zone->fallback_interval,
+                                   zone->fallback_burst, clock->now, &other);
+        st->fallback_tat = other.tat;
+
+    } else {
+        return NGX_OK;
+    }
+
+    if (rc != NGX_OK) {
+        st->limit = other.limit;
+        st->remaining = 0;
+        st->reset = other.reset;
+        st->retry = other.retry;
+        st->by = clock->redis ? "cluster-wide" : "fallback, Redis is down";
+
+        return rc;
+    }
+
+    ngx_kanban_limit_nearest(st, &other);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_kanban_limit_take(ngx_kanban_limit_zone_t *zone,
+    ngx_kanban_limit_node_t *node, ngx_kanban_limit_clock_t *clock,
+    ngx_kanban_limit_state_t *st)
+{
+    uint64_t  tat, full;
+
+    node->tat = st->tat;
+
+    if (!zone->redis) {
+        return;
+    }
+
+    if (!clock->redis) {
+        if (zone->fallback_interval) {
+            node->fallback_tat = st->fallback_tat;
+        }
+
+        return;
+    }
+
+    /* the hit goes to Redis once every limit passed */
+    node->pending++;
+
+    if (zone->fallback_interval) {
+        /*
+         * The fallback bucket follows along, never past full, so that the
+         * moment Redis goes it knows what the key did just before.
+         */
+
+        full = clock->now + zone->fallback_burst * zone->fallback_interval;
+        tat = ngx_max(node->fallback_tat, clock->now)
+              + zone->fallback_interval;
+
+        node->fallback_tat = ngx_min(tat, full);
+    }
+}
+
+
+/*
+ * GCRA. tat runs ahead of now by one interval for each request the
+ * bucket holds; a request passes when, with it, tat is at most burst
+ * intervals ahead. st->tat is the new tat should the request be taken.
+ */
+
+static ngx_int_t
+ngx_kanban_limit_gcra(uint64_t tat, uint64_t interval, ngx_uint_t burst,
+    uint64_t now, ngx_kanban_limit_state_t *st)
+{
+    uint64_t  next, full;
+
+    tat = ngx_max(tat, now);
+    next = tat + interval;
+    full = (uint64_t) burst * interval;
+
+    st->limit = burst;
+    st->by = "local";
+
+    if (next - now > full) {
+        st->tat = tat;
+        st->remaining = 0;
+        st->reset = ngx_kanban_limit_seconds(tat - now);
+        st->retry = ngx_max(ngx_kanban_limit_seconds(next - now - full), 1);
+
+        return NGX_BUSY;
+    }
+
+    st->tat = next;
+    st->remaining = (full - (next - now)) / interval;
+    st->reset = ngx_kanban_limit_seconds(next - now);
+    st->retry = 0;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The cluster-wide count: the hits of this window (as Redis last told,
+ * and ours not yet answered) plus those of the window before, weighed by
+ * the part of it still within one window of now. With the request, it
+ * may reach burst. Times here are in ms, counts in 1/w of a request.
+ */
+
+static ngx_int_t
+ngx_kanban_limit_cluster(ngx_kanban_limit_zone_t *zone,
+    ngx_kanban_limit_node_t *node, uint64_t wall,
+    ngx_kanban_limit_state_t *st)
+{
+    uint64_t  w, left, hits, used, full, wait;
+
+    w = zone->window;
+    left = w - wall % w;
+
+    ngx_kanban_limit_roll(node, wall / w);
+
+    hits = (uint64_t) node->cur + node->pending;
+    used = node->prev * left + hits * w;
+    full = zone->burst * w;
+
+    st->limit = zone->burst;
+
+    if (used + w <= full) {
+        /* with this request, this window counts until the next is over */
+        st->remaining = (full - used - w) / w;
+        st->reset = ngx_kanban_limit_seconds((left + w) * 1000);
+        st->retry = 0;
+
+        return NGX_OK;
+    }
+
+    /* when the estimate falls to burst - 1, should nothing else come */
+
+    if (hits * w + w <= full) {
+        /* this window has room: the window before has to fade */
+        wait = left - (full - w - hits * w) / node->prev;
+
+    } else {
+        /* the next window, once this one has faded enough */
+        wait = left + w - (full - w) / hits;
+    }
+
+    st->remaining = 0;
+    st->reset = ngx_kanban_limit_seconds((hits ? left + w : left) * 1000);
+    st->retry = ngx_max(ngx_kanban_limit_seconds(wait * 1000), 1);
+
+    return NGX_BUSY;
+}
+
+
+/* A new window: what this one counted becomes the window before. */
+
+static void
+ngx_kanban_limit_roll(ngx_kanban_limit_node_t *node, uint64_t window)
+{
+    if (node->window == window) {
+        return;
+    }
+
+    node->prev = (node->window + 1 == window) ? node->cur + node->pending
+                                              : 0;
+    node->cur = 0;
+    node->pending = 0;
+    node->window = window;
+}
+
+
+/* The headers tell of the limit nearest to refusing. */
+
+static void
+ngx_kanban_limit_nearest(ngx_kanban_limit_state_t *best,
+    ngx_kanban_limit_state_t *st)
+{
+    if (st->remaining < best->remaining
+        || (st->remaining == best->remaining && st->reset > best->reset))
+    {
+        best->limit = st->limit;
+        best->remaining = st->remaining;
+        best->reset = st->reset;
+    }
+}
+
+
+/* Counts a request that passed in Redis; the reply, whenever it comes,
+ * brings the cluster-wide counts into the entry. */
+
+static void
+ngx_kanban_limit_redis_hit(ngx_http_request_t *r, ngx_kanban_limit_t *limit,
+    ngx_str_t *key, ngx_kanban_limit_clock_t *clock)
+{
+    u_char                   *cur, *prev, ttl[NGX_INT64_LEN + 1];
+    size_t                    len, cur_len, prev_len;
+    uint32_t                  hash;
+    uint64_t                  window;
+    ngx_kanban_limit_hit_t   *hit;
+    ngx_kanban_limit_zone_t  *zone;
+
+    zone = limit->shm_zone->data;
+    window = clock->wall / zone->window;
+    hash = ngx_crc32_short(key->data, key->len);
+
+    /* kanban:rl:{zone:key}:window; the braces keep a key's windows on
+     * one node of a Redis Cluster, as the script needs */
+
+    len = sizeof("kanban:rl:{:}:") - 1 + zone->name.len + key->len
+          + NGX_INT64_LEN;
+
+    cur = ngx_pnalloc(r->pool, 2 * len);
+    if (cur == NULL) {
+        goto failed;
+    }
+
+    prev = cur + len;
+
+    cur_len = ngx_sprintf(cur, "kanban:rl:{%V:%V}:%uL", &zone->name, key,
+                          window)
+              - cur;
+    prev_len = ngx_sprintf(prev, "kanban:rl:{%V:%V}:%uL", &zone->name, key,
+                           window - 1)
+               - prev;
+
+    /* the window before is read during the next one */
+    (void) ngx_sprintf(ttl, "%uL%Z", 2 * zone->window + 1000);
+
+    hit = ngx_alloc(offsetof(ngx_kanban_limit_hit_t, data) + key->len,
+                    r->connection->log);
+    if (hit == NULL) {
+        goto failed;
+    }
+
+    hit->zone = zone;
+    hit->window = window;
+    hit->hash = hash;
+    hit->len = key->len;
+    ngx_memcpy(hit->data, key->data, key->len);
+
+    if (ngx_kanban_redis_command(ngx_kanban_limit_redis_reply, hit,
+                                 "EVAL %s 2 %b %b %s",
+                                 ngx_kanban_limit_script,
+                                 cur, cur_len, prev, prev_len, ttl)
+        == NGX_OK)
+    {
+        return;
+    }
+
+    ngx_free(hit);
+
+failed:
+
+    ngx_kanban_limit_redis_counted(zone, key, hash, window, NULL);
+}
+
+
+static void
+ngx_kanban_limit_redis_reply(redisAsyncContext *ac, void *reply,
+    void *privdata)
+{
+    ngx_kanban_limit_hit_t  *hit = privdata;
+
+    ngx_str_t  key;
+
+    key.data = hit->data;
+    key.len = hit->len;
+
+    ngx_kanban_limit_redis_counted(hit->zone, &key, hit->hash, hit->window,
+                                   reply);
+
+    ngx_free(hit);
+}
+
+
+/* A hit's reply: {this window's count, the window before's}; NULL when
+ * it never reached Redis or the link dropped first. */
+
+static void
+ngx_kanban_limit_redis_counted(ngx_kanban_limit_zone_t *zone,
+    ngx_str_t *key, uint32_t hash, uint64_t window, redisReply *rr)
+{
+    uint32_t                  cur, prev;
+    ngx_uint_t                counted;
+    ngx_kanban_limit_node_t  *node;
+
+    counted = 0;
+    cur = 0;
+    prev = 0;
+
+    if (rr && rr->type == REDIS_REPLY_ARRAY && rr->elements == 2
+        && rr->element[0]->type == REDIS_REPLY_INTEGER
+        && rr->element[1]->type == REDIS_REPLY_INTEGER)
+    {
+        counted = 1;
+        cur = (uint32_t) ngx_min(ngx_max(rr->element[0]->integer, 0),
+                                 0xffffffff);
+        prev = (uint32_t) ngx_min(ngx_max(rr->element[1]->integer, 0),
+                                  0xffffffff);
+
+    } else if (rr && rr->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "kanban: Redis did not count a hit of "
+                      "kanban_limit_zone \"%V\": %s", &zone->name, rr->str);
+    }
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    node = ngx_kanban_limit_find(zone, key, hash);
+
+    if (node && node->window == window) {
+        if (node->pending) {
+            node->pending--;
+        }
+
+        if (counted) {
+            node->cur = ngx_max(node->cur, cur);
+            node->prev = ngx_max(node->prev, prev);
+        }
+
+    } else if (node && counted && node->window == window + 1) {
+        /* answered after the window turned */
+        node->prev = ngx_max(node->prev, cur);
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+}
+
+
+static ngx_kanban_limit_node_t *
+ngx_kanban_limit_find(ngx_kanban_limit_zone_t *zone, ngx_str_t *key,
+    uint32_t hash)
+{
+    ngx_int_t                 rc;
+    ngx_rbtree_node_t        *node, *sentinel;
+    ngx_kanban_limit_node_t  *ln;
+
+    node = zone->sh->rbtree.root;
+    sentinel = zone->sh->rbtree.sentinel;
+
+    while (node != sentinel) {
+
+        if (hash != node->key) {
+            node = (hash < node->key) ? node->left : node->right;
+            continue;
+        }
+
+        ln = (ngx_kanban_limit_node_t *) node;
+
+        rc = ngx_memn2cmp(key->data, ln->data, key->len, (size_t) ln->len);
+        if (rc == 0) {
+            return ln;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+/*
+ * n == 1 deletes one or two entries whose buckets are full again and
+ * whose cluster-wide counts are of no window that still weighs (they tell
+ * nothing a new entry would not);
+ * n == 0 deletes the least recently used entry by force, then as n == 1.
+ * Entries held by a request in flight stay.
+ */
+
+static void
+ngx_kanban_limit_expire(ngx_kanban_limit_zone_t *zone,
+    ngx_kanban_limit_clock_t *clock, ngx_uint_t n)
+{
+    ngx_queue_t              *q;
+    ngx_kanban_limit_node_t  *node;
+
+    while (n < 3) {
+
+        if (ngx_queue_empty(&zone->sh->queue)) {
+            return;
+        }
+
+        q = ngx_queue_last(&zone->sh->queue);
+        node = ngx_queue_data(q, ngx_kanban_limit_node_t, queue);
+
+        if (node->count) {
+            return;
+        }
+
+        if (n++ != 0
+            && (node->tat > clock->now || node->fallback_tat > clock->now
+                || (zone->redis
+                    && node->window + 1 >= clock->wall / zone->window)))
+        {
+            return;
+        }
+
+        ngx_queue_remove(q);
+        ngx_rbtree_delete(&zone->sh->rbtree, &node->node);
+        ngx_slab_free_locked(zone->shpool, node);
+    }
+}
+
+
+/* The buckets go by the monotonic clock every worker reads alike (a wall
+ * clock set back would hand out a new burst); the windows of Redis go by
+ * the wall clock, the one other nodes agree on. */
+
+static void
+ngx_kanban_limit_tick(ngx_kanban_limit_clock_t *clock)
+{
+    ngx_time_t  *tp;
+
+    tp = ngx_timeofday();
+
+    clock->now = (uint64_t) ngx_current_msec * 1000;
+    clock->wall = (uint64_t) tp->sec * 1000 + tp->msec;
+    clock->redis = ngx_kanban_redis_up();
+}
+
+
+static time_t
+ngx_kanban_limit_seconds(uint64_t us)
+{
+    return (time_t) ((us + 999999) / 1000000);
+}
+
+
+/*
+ * An internal redirect (try_files, error_page) empties the modules'
+ * contexts; the context lives on in a cleanup of the request's pool, so
+ * that a request is counted once and its error page still carries the
+ * headers (as ngx_http_realip_module finds its own).
+ */
+
+static ngx_kanban_limit_ctx_t *
+ngx_kanban_limit_get_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t      *cln;
+    ngx_kanban_limit_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kanban_limit_module);
+
+    if (ctx == NULL && (r->internal || r->filter_finalize)) {
+
+        for (cln = r->pool->cleanup; cln; cln = cln->next) {
+            if (cln->handler == ngx_kanban_limit_cleanup) {
+                ctx = cln->data;
+                ngx_http_set_ctx(r, ctx, ngx_http_kanban_limit_module);
+                break;
+            }
+        }
+    }
+
+    return ctx;
+}
+
+
+static ngx_kanban_limit_ctx_t *
+ngx_kanban_limit_create_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t      *cln;
+    ngx_kanban_limit_ctx_t  *ctx;
+
+    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_kanban_limit_ctx_t));
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    ctx = cln->data;
+    ngx_memzero(ctx, sizeof(ngx_kanban_limit_ctx_t));
+
+    cln->handler = ngx_kanban_limit_cleanup;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_kanban_limit_module);
+
+    return ctx;
+}
+
+
+/* Nothing to free: the handler only marks the context's cleanup. */
+
+static void
+ngx_kanban_limit_cleanup(void *data)
+{
+}
+
+
+static ngx_int_t
+ngx_kanban_limit_header_filter(ngx_http_request_t *r)
+{
+    ngx_kanban_limit_ctx_t  *ctx;
+
+    if (r != r->main) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx = ngx_kanban_limit_get_ctx(r);
+
+    if (ctx == NULL || !ctx->report) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    if (ngx_kanban_limit_add_number(r, "RateLimit-Limit", ctx->state.limit)
+           != NGX_OK
+        || ngx_kanban_limit_add_number(r, "RateLimit-Remaining",
+                                       ctx->state.remaining)
+           != NGX_OK
+        || ngx_kanban_limit_add_number(r, "RateLimit-Reset",
+                                       ctx->state.reset)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+static ngx_int_t
+ngx_kanban_limit_add_number(ngx_http_request_t *r, char *name, ngx_uint_t n)
+{
+    ngx_str_t  value;
+
+    value.data = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    value.len = ngx_sprintf(value.data, "%ui", n) - value.data;
+
+    return ngx_kanban_add_header(r, name, &value);
+}
+
+
+static ngx_int_t
+ngx_kanban_limit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_kanban_limit_zone_t  *ozone = data;
+
+    size_t                    len;
+    ngx_kanban_limit_zone_t  *zone;
+
+    zone = shm_zone->data;
+
+    if (ozone) {
+        /* a reload: the counts go on, whatever the new rate */
+        zone->sh = ozone->sh;
+        zone->shpool = ozone->shpool;
+        return NGX_OK;
+    }
+
+    zone->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        zone->sh = zone->shpool->data;
+        return NGX_OK;
+    }
+
+    zone->sh = ngx_slab_alloc(zone->shpool, sizeof(ngx_kanban_limit_shctx_t));
+    if (zone->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    zone->shpool->data = zone->sh;
+
+    ngx_rbtree_init(&zone->sh->rbtree, &zone->sh->sentinel,
+                    ngx_kanban_limit_rbtree_insert);
+    ngx_queue_init(&zone->sh->queue);
+
+    len = sizeof(" in kanban_limit_zone \"\"") + shm_zone->shm.name.len;
+
+    zone->shpool->log_ctx = ngx_slab_alloc(zone->shpool, len);
+    if (zone->shpool->log_ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(zone->shpool->log_ctx, " in kanban_limit_zone \"%V\"%Z",
+                &shm_zone->shm.name);
+
+    zone->shpool->log_nomem = 0;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_kanban_limit_rbtree_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t        **p;
+    ngx_kanban_limit_node_t   *a, *b;
+
+    for ( ;; ) {
+
+        if (node->key != temp->key) {
+            p = (node->key < temp->key) ? &temp->left : &temp->right;
+
+        } else {
+            a = (ngx_kanban_limit_node_t *) node;
+            b = (ngx_kanban_limit_node_t *) temp;
+
+            p = (ngx_memn2cmp(a->data, b->data, (size_t) a->len,
+                              (size_t) b->len) < 0)
+                ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+/* "10r/m": a count of requests per second, minute or hour */
+
+static ngx_int_t
+ngx_kanban_limit_parse_rate(ngx_str_t *s, ngx_uint_t *count,
+    uint64_t *interval)
+{
+    u_char     *unit;
+    uint64_t    period;
+    ngx_int_t   n;
+
+    if (s->len < 4) {
+        return NGX_ERROR;
+    }
+
+    unit = s->data + s->len - 3;
+
+    if (unit[0] != 'r' || unit[1] != '/') {
+        return NGX_ERROR;
+    }
+
+    switch (unit[2]) {
+    case 's':
+        period = 1000000;
+        break;
+    case 'm':
+        period = 60 * 1000000;
+        break;
+    case 'h':
+        period = (uint64_t) 3600 * 1000000;
+        break;
+    default:
+        return NGX_ERROR;
+    }
+
+    n = ngx_atoi(s->data, s->len - 3);
+    if (n <= 0 || n > NGX_KANBAN_LIMIT_MAX) {
+        return NGX_ERROR;
+    }
+
+    *count = n;
+    *interval = period / n;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_kanban_limit_parse_burst(ngx_str_t *s, ngx_uint_t *burst)
+{
+    ngx_int_t  n;
+
+    n = ngx_atoi(s->data, s->len);
+    if (n <= 0 || n > NGX_KANBAN_LIMIT_MAX) {
+        return NGX_ERROR;
+    }
+
+    *burst = n;
+
+    return NGX_OK;
+}
+
+
+/*
+ * kanban_limit_zone zone=name:size rate=Nr/s|Nr/m|Nr/h [burst=N]
+ *                   [redis=on|off] [fallback=Nr/s|Nr/m|Nr/h]
+ *                   [fallback_burst=N]
+ */
+
+static char *
+ngx_kanban_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_kanban_limit_main_conf_t  *lmcf = conf;
+
+    u_char                   *p;
+    ssize_t                   size;
+    uint64_t                  interval, fallback_interval, window;
+    ngx_str_t                *value, name, s;
+    ngx_flag_t                redis;
+    ngx_uint_t                i, count, burst, fallback_count;
+    ngx_uint_t                fallback_burst;
+    ngx_shm_zone_t           *shm_zone, **pz;
+    ngx_kanban_limit_zone_t  *zone;
+
+    value = cf->args->elts;
+
+    size = 0;
+    count = 0;
+    burst = 0;
+    interval = 0;
+    redis = 0;
+    fallback_count = 0;
+    fallback_burst = 0;
+    fallback_interval = 0;
+    ngx_str_null(&name);
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
+            name.data = value[i].data + 5;
+
+            p = (u_char *) ngx_strchr(name.data, ':');
+            if (p == NULL) {
+                goto invalid;
+            }
+
+            name.len = p - name.data;
+
+            s.data = p + 1;
+            s.len = value[i].data + value[i].len - s.data;
+
+            size = ngx_parse_size(&s);
+            if (size == NGX_ERROR || name.len == 0) {
+                goto invalid;
+            }
+
+            if (size < (ssize_t) (8 * ngx_pagesize)) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "zone \"%V\" is too small", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "rate=", 5) == 0) {
+            s.data = value[i].data + 5;
+            s.len = value[i].len - 5;
+
+            if (ngx_kanban_limit_parse_rate(&s, &count, &interval)
+                != NGX_OK)
+            {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "burst=", 6) == 0) {
+            s.data = value[i].data + 6;
+            s.len = value[i].len - 6;
+
+            if (ngx_kanban_limit_parse_burst(&s, &burst) != NGX_OK) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "redis=on") == 0) {
+            redis = 1;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "redis=off") == 0) {
+            redis = 0;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "fallback=", 9) == 0) {
+            s.data = value[i].data + 9;
+            s.len = value[i].len - 9;
+
+            if (ngx_kanban_limit_parse_rate(&s, &fallback_count,
+                                            &fallback_interval)
+                != NGX_OK)
+            {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "fallback_burst=", 15) == 0) {
+            s.data = value[i].data + 15;
+            s.len = value[i].len - 15;
+
+            if (ngx_kanban_limit_parse_burst(&s, &fallback_burst) != NGX_OK)
+            {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    if (name.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must have the \"zone\" parameter",
+                           &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (count == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must have the \"rate\" parameter",
+                           &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (fallback_burst && fallback_count == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"fallback_burst\" needs \"fallback\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (fallback_count && !redis) {
+        /* without Redis, the rate itself is the only limit there is */
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"fallback\" needs \"redis=on\"");
+        return NGX_CONF_ERROR;
+    }
+
+    zone = ngx_pcalloc(cf->pool, sizeof(ngx_kanban_limit_zone_t));
+    if (zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    zone->name = name;
+    zone->interval = interval;
+    zone->burst = burst ? burst : count;
+    zone->redis = redis;
+    zone->fallback_interval = fallback_interval;
+    zone->fallback_burst = fallback_burst ? fallback_burst : fallback_count;
+
+    if (redis) {
+        window = zone->burst * interval / 1000;
+
+        if (window < NGX_KANBAN_LIMIT_WINDOW_MIN
+            || window > NGX_KANBAN_LIMIT_WINDOW_MAX)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "the cluster-wide window of zone \"%V\", "
+                               "burst requests at the rate, is %uLms; "
+                               "it must be 1s to 24h", &name, window);
+            return NGX_CONF_ERROR;
+        }
+
+        zone->window = window;
+    }
+
+    shm_zone = ngx_shared_memory_add(cf, &name, size,
+                                     &ngx_http_kanban_limit_module);
+    if (shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (shm_zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is already declared", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    shm_zone->init = ngx_kanban_limit_init_zone;
+    shm_zone->data = zone;
+
+    pz = ngx_array_push(&lmcf->zones);
+    if (pz == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *pz = shm_zone;
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\"", &value[i]);
+    return NGX_CONF_ERROR;
+}
+
+
+/* kanban_limit zone=name [key=value] [burst=N]; the zone is declared
+ * before it is used, so a misspelt name is told at its line. */
+
+static char *
+ngx_kanban_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_kanban_limit_loc_conf_t  *llcf = conf;
+
+    ngx_str_t                         *value, name, s;
+    ngx_uint_t                         i, burst;
+    ngx_shm_zone_t                    *shm_zone, **pz;
+    ngx_kanban_limit_t                *limit;
+    ngx_kanban_limit_zone_t           *zone;
+    ngx_http_complex_value_t          *key;
+    ngx_kanban_limit_main_conf_t      *lmcf;
+    ngx_http_compile_complex_value_t   ccv;
+
+    value = cf->args->elts;
+
+    key = NULL;
+    burst = 0;
+    ngx_str_null(&name);
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
+            name.data = value[i].data + 5;
+            name.len = value[i].len - 5;
+
+            if (name.len == 0) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "key=", 4) == 0) {
+            s.data = value[i].data + 4;
+            s.len = value[i].len - 4;
+
+            if (s.len == 0) {
+                goto invalid;
+            }
+
+            key = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+            if (key == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+            ccv.cf = cf;
+            ccv.value = &s;
+            ccv.complex_value = key;
+
+            if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "burst=", 6) == 0) {
+            s.data = value[i].data + 6;
+            s.len = value[i].len - 6;
+
+            if (ngx_kanban_limit_parse_burst(&s, &burst) != NGX_OK) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    if (name.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must have the \"zone\" parameter",
+                           &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    lmcf = ngx_http_conf_get_module_main_conf(cf,
+                                              ngx_http_kanban_limit_module);
+
+    shm_zone = NULL;
+    pz = lmcf->zones.elts;
+
+    for (i = 0; i < lmcf->zones.nelts; i++) {
+        if (pz[i]->shm.name.len == name.len
+            && ngx_strncmp(pz[i]->shm.name.data, name.data, name.len) == 0)
+        {
+            shm_zone = pz[i];
+            break;
+        }
+    }
+
+    if (shm_zone == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "unknown kanban_limit_zone \"%V\"", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    zone = shm_zone->data;
+
+    if (llcf->limits == NULL) {
+        llcf->limits = ngx_array_create(cf->pool, 2,
+                                        sizeof(ngx_kanban_limit_t));
+        if (llcf->limits == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    limit = ngx_array_push(llcf->limits);
+    if (limit == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    limit->shm_zone = shm_zone;
+    limit->key = key;
+    limit->burst = burst ? burst : zone->burst;
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\"", &value[i]);
+    return NGX_CONF_ERROR;
+}
+
+
+static void *
+ngx_kanban_limit_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_kanban_limit_main_conf_t  *lmcf;
+
+    lmcf = ngx_pcalloc(cf->pool, sizeof(ngx_kanban_limit_main_conf_t));
+    if (lmcf == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&lmcf->zones, cf->pool, 4, sizeof(ngx_shm_zone_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return lmcf;
+}
+
+
+static void *
+ngx_kanban_limit_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_kanban_limit_loc_conf_t  *llcf;
+
+    llcf = ngx_pcalloc(cf->pool, sizeof(ngx_kanban_limit_loc_conf_t));
+    if (llcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     llcf->limits = NULL;
+     */
+
+    return llcf;
+}
+
+
+static char *
+ngx_kanban_limit_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_kanban_limit_loc_conf_t  *prev = parent;
+    ngx_kanban_limit_loc_conf_t  *conf = child;
+
+    if (conf->limits == NULL) {
+        conf->limits = prev->limits;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_kanban_limit_init(ngx_conf_t *cf)
+{
+    ngx_uint_t                     i;
+    ngx_shm_zone_t               **pz;
+    ngx_http_handler_pt           *h;
+    ngx_kanban_limit_zone_t       *zone;
+    ngx_kanban_main_conf_t        *kmcf;
+    ngx_http_core_main_conf_t     *cmcf;
+    ngx_kanban_limit_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_conf_get_module_main_conf(cf,
+                                              ngx_http_kanban_limit_module);
+    kmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_kanban_module);
+
+    pz = lmcf->zones.elts;
+
+    for (i = 0; i < lmcf->zones.nelts; i++) {
+        zone = pz[i]->data;
+
+        if (zone->redis && kmcf->redis.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "kanban_limit_zone \"%V\" is redis=on, but "
+                               "no \"kanban_redis\" is set", &zone->name);
+            return NGX_ERROR;
+        }
+    }
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PREACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_kanban_limit_handler;
+
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_kanban_limit_header_filter;
+
+    return NGX_OK;
+}
