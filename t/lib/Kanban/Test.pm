@@ -66,6 +66,7 @@ sub new {
         replace   => $o{replace} // {}, # directive => new value
         ttl       => $o{ttl} // '1s',
         log_level => $o{log_level} // 'info',
+        api_rate  => $o{api_rate} // '1000000r/m',
         port      => free_port(),
     }, $class;
 
@@ -97,6 +98,10 @@ sub write_config {
         PG_PORT    => $self->{stack}->pg_port,
         TENANT_TTL => $self->{ttl},
         LOG_LEVEL  => $self->{log_level},
+        # the shipped limits would throttle a test's burst from 127.0.0.1;
+        # t/limit.t tests the limiter with zones of its own
+        API_RATE   => $self->{api_rate},
+        SIGNUP_RATE => $self->{api_rate},
     );
     my $expand = sub {
         my ($text) = @_;
