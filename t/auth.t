@@ -209,12 +209,12 @@ my %browser = (Cookie => $cookie, Origin => $origin, 'X-Kanban-CSRF' => 1);
 $r = $t->req(POST => '/api/v1/auth/refresh', host => $slug,
              json => { cookie => JSON::XS::true() },
              headers => { %browser, 'X-Kanban-CSRF' => undef });
-problem_is($r, 401, 'invalid_token', 'cookie refresh without the CSRF header');
+problem_is($r, 403, 'forbidden', 'cookie refresh without the CSRF header');
 
 $r = $t->req(POST => '/api/v1/auth/refresh', host => $slug,
              json => { cookie => JSON::XS::true() },
              headers => { %browser, Origin => 'http://evil.example' });
-problem_is($r, 401, 'invalid_token', 'cookie refresh from another origin');
+problem_is($r, 403, 'forbidden', 'cookie refresh from another origin');
 
 $r = $t->req(POST => '/api/v1/auth/refresh', host => $slug,
              json => { cookie => JSON::XS::true() }, headers => \%browser);

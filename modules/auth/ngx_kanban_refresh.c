@@ -21,10 +21,12 @@ typedef struct {
 } ngx_kanban_refresh_t;
 
 
-/* NGX_OK, NGX_DECLINED when no token came, or an error status */
+/* NGX_OK; NGX_DECLINED when no token came, NGX_ABORT for a cookie
+ * without its guards; or an error status */
 static ngx_int_t ngx_kanban_refresh_start(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx, ngx_kanban_refresh_t **rf);
-static ngx_int_t ngx_kanban_refresh_none(ngx_http_request_t *r);
+static ngx_int_t ngx_kanban_refresh_none(ngx_http_request_t *r,
+    ngx_int_t rc);
 static void ngx_kanban_refresh_begun(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static void ngx_kanban_refresh_spent(ngx_http_request_t *r,
@@ -96,7 +98,7 @@ ngx_kanban_refresh_handler(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
 
     rc = ngx_kanban_refresh_start(r, ctx, &rf);
     if (rc != NGX_OK) {
-        return rc == NGX_DECLINED ? ngx_kanban_refresh_none(r) : rc;
+        return ngx_kanban_refresh_none(r, rc);
     }
 
     if (ngx_kanban_session_create(r, &rf->session) != NGX_OK) {
@@ -126,7 +128,7 @@ ngx_kanban_logout_handler(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
 
     rc = ngx_kanban_refresh_start(r, ctx, &rf);
     if (rc != NGX_OK) {
-        return rc == NGX_DECLINED ? ngx_kanban_refresh_none(r) : rc;
+        return ngx_kanban_refresh_none(r, rc);
     }
 
     ngx_kanban_pg_tenant_db(ctx->tenant, &db);
@@ -148,6 +150,7 @@ static ngx_int_t
 ngx_kanban_refresh_start(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
     ngx_kanban_refresh_t **rfp)
 {
+    ngx_int_t              rc;
     ngx_str_t              token;
     ngx_kanban_refresh_t  *rf;
 
@@ -159,10 +162,9 @@ ngx_kanban_refresh_start(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
     ctx->data = rf;
     *rfp = rf;
 
-    if (ngx_kanban_session_presented(r, ctx, &rf->session, &token)
-        != NGX_OK)
-    {
-        return NGX_DECLINED;
+    rc = ngx_kanban_session_presented(r, ctx, &rf->session, &token);
+    if (rc != NGX_OK) {
+        return rc;
     }
 
     if (ngx_kanban_session_hash(r, &token, &rf->presented) != NGX_OK) {
@@ -173,11 +175,22 @@ ngx_kanban_refresh_start(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
 }
 
 
-/* no refresh token came, or a cookie without its guards */
+/* no refresh token came (401), or a cookie without its guards (403) */
 
 static ngx_int_t
-ngx_kanban_refresh_none(ngx_http_request_t *r)
+ngx_kanban_refresh_none(ngx_http_request_t *r, ngx_int_t rc)
 {
+    if (rc == NGX_ABORT) {
+        return ngx_kanban_problem(r, NGX_KANBAN_ERR_FORBIDDEN,
+                                  "The cookie counts only with "
+                                  "X-Kanban-CSRF: 1 and the workspace's own "
+                                  "Origin.");
+    }
+
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
     return ngx_kanban_problem(r, NGX_KANBAN_ERR_INVALID_TOKEN,
                               "Send the refresh token, or for browsers the "
                               "cookie with X-Kanban-CSRF and the workspace's "

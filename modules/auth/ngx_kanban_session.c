@@ -124,7 +124,8 @@ ngx_kanban_session_send(ngx_http_request_t *r, ngx_kanban_session_t *s,
 
 /* The refresh token of a refresh or logout: {"refresh_token": ...}, or
  * with {"cookie": true} the cookie, which only counts with the CSRF header
- * and the workspace's own Origin. NGX_DECLINED: none, or a forged try. */
+ * and the workspace's own Origin. NGX_DECLINED: none came; NGX_ABORT: the
+ * cookie came without its guards (a forged cross-site request, say). */
 
 ngx_int_t
 ngx_kanban_session_presented(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
@@ -163,7 +164,7 @@ ngx_kanban_session_presented(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "kanban: refresh cookie without the CSRF header or "
                       "from another origin");
-        return NGX_DECLINED;
+        return NGX_ABORT;
     }
 
     return NGX_OK;
