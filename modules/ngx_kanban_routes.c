@@ -117,6 +117,71 @@ ngx_kanban_route_t  ngx_kanban_routes[] = {
     ngx_kanban_sql_route(NGX_HTTP_POST, "/api/v1/skills",
         NGX_KANBAN_ACCESS_ADMIN, ngx_kanban_skill_fields,
         &ngx_kanban_skills_create),
+    /* projects and the board */
+
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/projects",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_projects_list),
+
+    ngx_kanban_sql_route(NGX_HTTP_POST, "/api/v1/projects",
+        NGX_KANBAN_ACCESS_MANAGER, ngx_kanban_project_fields,
+        &ngx_kanban_projects_create),
+
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/projects/{id}",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_projects_get),
+
+    ngx_kanban_sql_route(NGX_HTTP_PATCH, "/api/v1/projects/{id}",
+        NGX_KANBAN_ACCESS_MANAGER, ngx_kanban_project_patch_fields,
+        &ngx_kanban_projects_patch),
+
+    ngx_kanban_sql_route(NGX_HTTP_DELETE, "/api/v1/projects/{id}",
+        NGX_KANBAN_ACCESS_MANAGER, NULL, &ngx_kanban_projects_delete),
+
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/projects/{id}/kanban",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_projects_kanban),
+
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/projects/{id}/activity",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_projects_activity),
+
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/projects/{id}/columns",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_columns_list),
+
+    ngx_kanban_sql_route(NGX_HTTP_POST, "/api/v1/projects/{id}/columns",
+        NGX_KANBAN_ACCESS_MANAGER, ngx_kanban_column_fields,
+        &ngx_kanban_columns_create),
+
+    ngx_kanban_sql_route(NGX_HTTP_PATCH, "/api/v1/columns/{id}",
+        NGX_KANBAN_ACCESS_MANAGER, ngx_kanban_column_patch_fields,
+        &ngx_kanban_columns_patch),
+
+    ngx_kanban_sql_route(NGX_HTTP_DELETE, "/api/v1/columns/{id}",
+        NGX_KANBAN_ACCESS_MANAGER, NULL, &ngx_kanban_columns_delete),
+
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/projects/{id}/tasks",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_tasks_list),
+
+    ngx_kanban_sql_route(NGX_HTTP_POST, "/api/v1/projects/{id}/tasks",
+        NGX_KANBAN_ACCESS_MEMBER, ngx_kanban_task_fields,
+        &ngx_kanban_tasks_create),
+
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/tasks/{id}",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_tasks_get),
+
+    ngx_kanban_sql_route(NGX_HTTP_PATCH, "/api/v1/tasks/{id}",
+        NGX_KANBAN_ACCESS_MEMBER, ngx_kanban_task_patch_fields,
+        &ngx_kanban_tasks_patch),
+
+    ngx_kanban_sql_route(NGX_HTTP_DELETE, "/api/v1/tasks/{id}",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_tasks_delete),
+
+    ngx_kanban_sql_route(NGX_HTTP_PATCH, "/api/v1/tasks/{id}/move",
+        NGX_KANBAN_ACCESS_MEMBER, ngx_kanban_task_move_fields,
+        &ngx_kanban_tasks_move),
+
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/tasks/{id}/subtasks",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_tasks_subtasks),
+
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/tasks/{id}/activity",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_tasks_activity),
 };
 
 

@@ -88,6 +88,34 @@ extern ngx_kanban_field_t  ngx_kanban_team_patch_fields[];
 extern ngx_kanban_field_t  ngx_kanban_skill_fields[];
 extern ngx_kanban_field_t  ngx_kanban_user_skills_fields[];
 
+extern ngx_kanban_field_t  ngx_kanban_project_fields[];
+extern ngx_kanban_field_t  ngx_kanban_project_patch_fields[];
+extern ngx_kanban_field_t  ngx_kanban_column_fields[];
+extern ngx_kanban_field_t  ngx_kanban_column_patch_fields[];
+extern ngx_kanban_field_t  ngx_kanban_task_fields[];
+extern ngx_kanban_field_t  ngx_kanban_task_patch_fields[];
+extern ngx_kanban_field_t  ngx_kanban_task_move_fields[];
+
+extern ngx_kanban_sql_t  ngx_kanban_projects_list;
+extern ngx_kanban_sql_t  ngx_kanban_projects_get;
+extern ngx_kanban_sql_t  ngx_kanban_projects_create;
+extern ngx_kanban_sql_t  ngx_kanban_projects_patch;
+extern ngx_kanban_sql_t  ngx_kanban_projects_delete;
+extern ngx_kanban_sql_t  ngx_kanban_projects_kanban;
+extern ngx_kanban_sql_t  ngx_kanban_columns_list;
+extern ngx_kanban_sql_t  ngx_kanban_columns_create;
+extern ngx_kanban_sql_t  ngx_kanban_columns_patch;
+extern ngx_kanban_sql_t  ngx_kanban_columns_delete;
+extern ngx_kanban_sql_t  ngx_kanban_projects_activity;
+extern ngx_kanban_sql_t  ngx_kanban_tasks_list;
+extern ngx_kanban_sql_t  ngx_kanban_tasks_get;
+extern ngx_kanban_sql_t  ngx_kanban_tasks_subtasks;
+extern ngx_kanban_sql_t  ngx_kanban_tasks_create;
+extern ngx_kanban_sql_t  ngx_kanban_tasks_patch;
+extern ngx_kanban_sql_t  ngx_kanban_tasks_delete;
+extern ngx_kanban_sql_t  ngx_kanban_tasks_move;
+extern ngx_kanban_sql_t  ngx_kanban_tasks_activity;
+
 extern ngx_kanban_field_t  ngx_kanban_api_token_fields[];
 
 extern ngx_kanban_sql_t  ngx_kanban_api_tokens_list;

@@ -1,0 +1,159 @@
+
+/*
+ * Projects and their board: /api/v1/projects[/{id}[/kanban|/columns|
+ * /activity]], /api/v1/columns/{id}. Reads are one query building the
+ * JSON; writes call the migration's functions (project_create, ...),
+ * which check who may, change the rows and write the audit row at once.
+ */
+
+#include "ngx_kanban_routes.h"
+
+
+ngx_kanban_field_t  ngx_kanban_project_fields[] = {
+    { "key", NGX_KANBAN_FIELD_STRING, 1, 2, 10, NULL, NULL },
+    { "name", NGX_KANBAN_FIELD_STRING, 1, 1, 200, NULL, NULL },
+    { "description", NGX_KANBAN_FIELD_STRING, 0, 0, 10000, NULL, NULL },
+    { "status", NGX_KANBAN_FIELD_STRING, 0, 1, 32, NULL, NULL },
+    { "team_id", NGX_KANBAN_FIELD_UUID, 0, 0, 0, NULL, NULL },
+    { "owner_id", NGX_KANBAN_FIELD_UUID, 0, 0, 0, NULL, NULL },
+    { "start_date", NGX_KANBAN_FIELD_STRING, 0, 10, 10, NULL, NULL },
+    { "due_date", NGX_KANBAN_FIELD_STRING, 0, 10, 10, NULL, NULL },
+    { NULL, 0, 0, 0, 0, NULL, NULL }
+};
+
+ngx_kanban_field_t  ngx_kanban_project_patch_fields[] = {
+    { "name", NGX_KANBAN_FIELD_STRING, 0, 1, 200, NULL, NULL },
+    { "description", NGX_KANBAN_FIELD_STRING, 0, 0, 10000, NULL, NULL },
+    { "status", NGX_KANBAN_FIELD_STRING, 0, 1, 32, NULL, NULL },
+    { "team_id", NGX_KANBAN_FIELD_UUID, 0, 0, 0, NULL, NULL },
+    { "owner_id", NGX_KANBAN_FIELD_UUID, 0, 0, 0, NULL, NULL },
+    { "start_date", NGX_KANBAN_FIELD_STRING, 0, 10, 10, NULL, NULL },
+    { "due_date", NGX_KANBAN_FIELD_STRING, 0, 10, 10, NULL, NULL },
+    { "version", NGX_KANBAN_FIELD_INTEGER, 0, 1, 0, NULL, NULL },
+    { NULL, 0, 0, 0, 0, NULL, NULL }
+};
+
+ngx_kanban_field_t  ngx_kanban_column_fields[] = {
+    { "name", NGX_KANBAN_FIELD_STRING, 1, 1, 100, NULL, NULL },
+    { "category", NGX_KANBAN_FIELD_STRING, 0, 1, 32, NULL, NULL },
+    { "position", NGX_KANBAN_FIELD_INTEGER, 0, 0, 1000, NULL, NULL },
+    { "wip_limit", NGX_KANBAN_FIELD_INTEGER, 0, 1, 100000, NULL, NULL },
+    { NULL, 0, 0, 0, 0, NULL, NULL }
+};
+
+ngx_kanban_field_t  ngx_kanban_column_patch_fields[] = {
+    { "name", NGX_KANBAN_FIELD_STRING, 0, 1, 100, NULL, NULL },
+    { "category", NGX_KANBAN_FIELD_STRING, 0, 1, 32, NULL, NULL },
+    { "position", NGX_KANBAN_FIELD_INTEGER, 0, 0, 1000, NULL, NULL },
+    { "wip_limit", NGX_KANBAN_FIELD_INTEGER, 0, 1, 100000, NULL, NULL },
+    { "version", NGX_KANBAN_FIELD_INTEGER, 0, 1, 0, NULL, NULL },
+    { NULL, 0, 0, 0, 0, NULL, NULL }
+};
+
+
+ngx_kanban_sql_t  ngx_kanban_projects_list = {
+    ngx_kanban_pg_stmt("projects_list",
+    "WITH lim AS (SELECT least(greatest(coalesce($1::int, 50), 1), 200) n),"
+    "     page AS (SELECT p FROM projects p"
+    "               WHERE ($2::uuid IS NULL OR p.id > $2::uuid)"
+    "                 AND ($3::text IS NULL OR p.status = $3)"
+    "                 AND ($4::uuid IS NULL OR p.team_id = $4::uuid)"
+    "               ORDER BY p.id LIMIT (SELECT n FROM lim))"
+    " SELECT 200, json_build_object("
+    "   'items', coalesce((SELECT json_agg(project_json(p)"
+    "                                      ORDER BY (p).id) FROM page),"
+    "                     '[]'::json),"
+    "   'next_cursor', CASE WHEN (SELECT count(*) FROM page)"
+    "                            = (SELECT n FROM lim)"
+    "                       THEN (SELECT (p).id::text FROM page"
+    "                              ORDER BY (p).id DESC LIMIT 1) END)"),
+    { "query_int:limit", "query_uuid:cursor", "query:status",
+      "query_uuid:team_id", NULL }
+};
+
+ngx_kanban_sql_t  ngx_kanban_projects_get = {
+    ngx_kanban_pg_stmt("projects_get",
+    "SELECT 200, project_json(p), p.version FROM projects p"
+    " WHERE p.id = $1::uuid"),
+    { "uuid:id", NULL }
+};
+
+ngx_kanban_sql_t  ngx_kanban_projects_create = {
+    ngx_kanban_pg_stmt("projects_create",
+    "SELECT * FROM project_create($1::uuid, $2, $3::jsonb)"),
+    { "actor", "role", "body", NULL }
+};
+
+ngx_kanban_sql_t  ngx_kanban_projects_patch = {
+    ngx_kanban_pg_stmt("projects_patch",
+    "SELECT * FROM project_update($1::uuid, $2, $3::uuid, $4::jsonb,"
+    "                             $5::int)"),
+    { "actor", "role", "uuid:id", "body", "version", NULL }
+};
+
+ngx_kanban_sql_t  ngx_kanban_projects_delete = {
+    ngx_kanban_pg_stmt("projects_delete",
+    "SELECT * FROM project_delete($1::uuid, $2, $3::uuid)"),
+    { "actor", "role", "uuid:id", NULL }
+};
+
+/* The board in one round trip: columns in order, each with its tasks in
+ * rank order. */
+ngx_kanban_sql_t  ngx_kanban_projects_kanban = {
+    ngx_kanban_pg_stmt("projects_kanban",
+    "SELECT 200, json_build_object("
+    "  'project', project_json(p),"
+    "  'columns', coalesce((SELECT json_agg(column_json(c)"
+    "      || jsonb_build_object('tasks', coalesce((SELECT jsonb_agg("
+    "             task_json(t) ORDER BY t.rank) FROM tasks t"
+    "            WHERE t.column_id = c.id), '[]'))"
+    "      ORDER BY c.position, c.id)"
+    "    FROM columns c WHERE c.project_id = p.id), '[]'::json))"
+    "  FROM projects p WHERE p.id = $1::uuid"),
+    { "uuid:id", NULL }
+};
+
+ngx_kanban_sql_t  ngx_kanban_columns_list = {
+    ngx_kanban_pg_stmt("columns_list",
+    "SELECT 200, json_build_object('items', coalesce((SELECT json_agg("
+    "           column_json(c) ORDER BY c.position, c.id)"
+    "      FROM columns c WHERE c.project_id = p.id), '[]'::json),"
+    "    'next_cursor', NULL)"
+    "  FROM projects p WHERE p.id = $1::uuid"),
+    { "uuid:id", NULL }
+};
+
+ngx_kanban_sql_t  ngx_kanban_columns_create = {
+    ngx_kanban_pg_stmt("columns_create",
+    "SELECT * FROM column_create($1::uuid, $2, $3::uuid, $4::jsonb)"),
+    { "actor", "role", "uuid:id", "body", NULL }
+};
+
+ngx_kanban_sql_t  ngx_kanban_columns_patch = {
+    ngx_kanban_pg_stmt("columns_patch",
+    "SELECT * FROM column_update($1::uuid, $2, $3::uuid, $4::jsonb,"
+    "                            $5::int)"),
+    { "actor", "role", "uuid:id", "body", "version", NULL }
+};
+
+ngx_kanban_sql_t  ngx_kanban_columns_delete = {
+    ngx_kanban_pg_stmt("columns_delete",
+    "SELECT * FROM column_delete($1::uuid, $2, $3::uuid)"),
+    { "actor", "role", "uuid:id", NULL }
+};
+
+ngx_kanban_sql_t  ngx_kanban_projects_activity = {
+    ngx_kanban_pg_stmt("projects_activity",
+    "SELECT 200, json_build_object('items', coalesce((SELECT json_agg("
+    "           json_build_object('id', a.id, 'actor_id', a.actor_id,"
+    "               'actor_name', u.name, 'entity_type', a.entity_type,"
+    "               'entity_id', a.entity_id, 'action', a.action,"
+    "               'old_values', a.old_values, 'new_values', a.new_values,"
+    "               'created_at', a.created_at) ORDER BY a.id DESC)"
+    "      FROM (SELECT * FROM activity_log WHERE project_id = p.id"
+    "             ORDER BY id DESC LIMIT 200) a"
+    "      LEFT JOIN users u ON u.id = a.actor_id), '[]'::json),"
+    "    'next_cursor', NULL)"
+    "  FROM projects p WHERE p.id = $1::uuid"),
+    { "uuid:id", NULL }
+};

@@ -1,0 +1,150 @@
+
+/*
+ * Tasks: /api/v1/projects/{id}/tasks, /api/v1/tasks/{id}[/move|
+ * /subtasks|/activity]. Everyone reads and creates tasks; contributors
+ * change the ones assigned to them or reported by them (task_update and
+ * the others decide). A move locks its target column, so concurrent moves
+ * take turns and never share a rank.
+ */
+
+#include "ngx_kanban_routes.h"
+
+
+ngx_kanban_field_t  ngx_kanban_task_fields[] = {
+    { "title", NGX_KANBAN_FIELD_STRING, 1, 1, 500, NULL, NULL },
+    { "description", NGX_KANBAN_FIELD_STRING, 0, 0, 100000, NULL, NULL },
+    { "column_id", NGX_KANBAN_FIELD_UUID, 0, 0, 0, NULL, NULL },
+    { "parent_id", NGX_KANBAN_FIELD_UUID, 0, 0, 0, NULL, NULL },
+    { "priority", NGX_KANBAN_FIELD_STRING, 0, 1, 16, NULL, NULL },
+    { "assignee_ids", NGX_KANBAN_FIELD_ARRAY, 0, 0, 50, NULL, NULL },
+    { "labels", NGX_KANBAN_FIELD_ARRAY, 0, 0, 50, NULL, NULL },
+    { "start_date", NGX_KANBAN_FIELD_STRING, 0, 10, 10, NULL, NULL },
+    { "due_date", NGX_KANBAN_FIELD_STRING, 0, 10, 10, NULL, NULL },
+    { "estimate_minutes", NGX_KANBAN_FIELD_INTEGER, 0, 0, 1000000, NULL,
+      NULL },
+    { "blocked", NGX_KANBAN_FIELD_BOOLEAN, 0, 0, 0, NULL, NULL },
+    { "blocked_reason", NGX_KANBAN_FIELD_STRING, 0, 0, 1000, NULL, NULL },
+    { NULL, 0, 0, 0, 0, NULL, NULL }
+};
+
+ngx_kanban_field_t  ngx_kanban_task_patch_fields[] = {
+    { "title", NGX_KANBAN_FIELD_STRING, 0, 1, 500, NULL, NULL },
+    { "description", NGX_KANBAN_FIELD_STRING, 0, 0, 100000, NULL, NULL },
+    { "parent_id", NGX_KANBAN_FIELD_UUID, 0, 0, 0, NULL, NULL },
+    { "priority", NGX_KANBAN_FIELD_STRING, 0, 1, 16, NULL, NULL },
+    { "assignee_ids", NGX_KANBAN_FIELD_ARRAY, 0, 0, 50, NULL, NULL },
+    { "labels", NGX_KANBAN_FIELD_ARRAY, 0, 0, 50, NULL, NULL },
+    { "start_date", NGX_KANBAN_FIELD_STRING, 0, 10, 10, NULL, NULL },
+    { "due_date", NGX_KANBAN_FIELD_STRING, 0, 10, 10, NULL, NULL },
+    { "estimate_minutes", NGX_KANBAN_FIELD_INTEGER, 0, 0, 1000000, NULL,
+      NULL },
+    { "blocked", NGX_KANBAN_FIELD_BOOLEAN, 0, 0, 0, NULL, NULL },
+    { "blocked_reason", NGX_KANBAN_FIELD_STRING, 0, 0, 1000, NULL, NULL },
+    { "version", NGX_KANBAN_FIELD_INTEGER, 0, 1, 0, NULL, NULL },
+    { NULL, 0, 0, 0, 0, NULL, NULL }
+};
+
+ngx_kanban_field_t  ngx_kanban_task_move_fields[] = {
+    { "column_id", NGX_KANBAN_FIELD_UUID, 1, 0, 0, NULL, NULL },
+    { "before_id", NGX_KANBAN_FIELD_UUID, 0, 0, 0, NULL, NULL },
+    { "after_id", NGX_KANBAN_FIELD_UUID, 0, 0, 0, NULL, NULL },
+    { "version", NGX_KANBAN_FIELD_INTEGER, 0, 1, 0, NULL, NULL },
+    { NULL, 0, 0, 0, 0, NULL, NULL }
+};
+
+
+/* Filters as query parameters; pages by id, so inserts never shift a
+ * page already read. */
+ngx_kanban_sql_t  ngx_kanban_tasks_list = {
+    ngx_kanban_pg_stmt("tasks_list",
+    "WITH lim AS (SELECT least(greatest(coalesce($2::int, 50), 1), 200) n),"
+    "     page AS (SELECT t FROM tasks t JOIN columns c"
+    "                ON c.id = t.column_id"
+    "               WHERE t.project_id = $1::uuid"
+    "                 AND ($3::uuid IS NULL OR t.id > $3::uuid)"
+    "                 AND ($4::uuid IS NULL OR t.column_id = $4::uuid)"
+    "                 AND ($5::text IS NULL OR c.category = $5)"
+    "                 AND ($6::uuid IS NULL OR EXISTS (SELECT 1"
+    "                        FROM task_assignees a WHERE a.task_id = t.id"
+    "                         AND a.user_id = $6::uuid))"
+    "                 AND ($7::text IS NULL OR $7 = ANY (t.labels))"
+    "                 AND ($8::uuid IS NULL OR t.parent_id = $8::uuid)"
+    "                 AND ($9::date IS NULL OR t.due_date < $9::date)"
+    "                 AND ($10::text IS NULL"
+    "                      OR t.title ILIKE '%' || $10 || '%')"
+    "               ORDER BY t.id LIMIT (SELECT n FROM lim))"
+    " SELECT CASE WHEN EXISTS (SELECT 1 FROM projects"
+    "                           WHERE id = $1::uuid) THEN 200 ELSE 404 END,"
+    "        CASE WHEN EXISTS (SELECT 1 FROM projects WHERE id = $1::uuid)"
+    "        THEN json_build_object("
+    "          'items', coalesce((SELECT json_agg(task_json(t)"
+    "                                        ORDER BY (t).id) FROM page),"
+    "                            '[]'::json),"
+    "          'next_cursor', CASE WHEN (SELECT count(*) FROM page)"
+    "                                   = (SELECT n FROM lim)"
+    "                              THEN (SELECT (t).id::text FROM page"
+    "                                     ORDER BY (t).id DESC LIMIT 1)"
+    "                         END)::text"
+    "        ELSE 'not_found' END"),
+    { "uuid:id", "query_int:limit", "query_uuid:cursor",
+      "query_uuid:column_id", "query:category", "query_uuid:assignee_id",
+      "query:label", "query_uuid:parent_id", "query:due_before", "query:q",
+      NULL }
+};
+
+ngx_kanban_sql_t  ngx_kanban_tasks_get = {
+    ngx_kanban_pg_stmt("tasks_get",
+    "SELECT 200, task_json(t), t.version FROM tasks t"
+    " WHERE t.id = $1::uuid"),
+    { "uuid:id", NULL }
+};
+
+ngx_kanban_sql_t  ngx_kanban_tasks_subtasks = {
+    ngx_kanban_pg_stmt("tasks_subtasks",
+    "SELECT 200, json_build_object('items', coalesce((SELECT json_agg("
+    "           task_json(s) ORDER BY s.number)"
+    "      FROM tasks s WHERE s.parent_id = t.id), '[]'::json),"
+    "    'next_cursor', NULL)"
+    "  FROM tasks t WHERE t.id = $1::uuid"),
+    { "uuid:id", NULL }
+};
+
+ngx_kanban_sql_t  ngx_kanban_tasks_create = {
+    ngx_kanban_pg_stmt("tasks_create",
+    "SELECT * FROM task_create($1::uuid, $2, $3::uuid, $4::jsonb)"),
+    { "actor", "role", "uuid:id", "body", NULL }
+};
+
+ngx_kanban_sql_t  ngx_kanban_tasks_patch = {
+    ngx_kanban_pg_stmt("tasks_patch",
+    "SELECT * FROM task_update($1::uuid, $2, $3::uuid, $4::jsonb,"
+    "                          $5::int)"),
+    { "actor", "role", "uuid:id", "body", "version", NULL }
+};
+
+ngx_kanban_sql_t  ngx_kanban_tasks_delete = {
+    ngx_kanban_pg_stmt("tasks_delete",
+    "SELECT * FROM task_delete($1::uuid, $2, $3::uuid)"),
+    { "actor", "role", "uuid:id", NULL }
+};
+
+ngx_kanban_sql_t  ngx_kanban_tasks_move = {
+    ngx_kanban_pg_stmt("tasks_move",
+    "SELECT * FROM task_move($1::uuid, $2, $3::uuid, $4::jsonb, $5::int)"),
+    { "actor", "role", "uuid:id", "body", "version", NULL }
+};
+
+ngx_kanban_sql_t  ngx_kanban_tasks_activity = {
+    ngx_kanban_pg_stmt("tasks_activity",
+    "SELECT 200, json_build_object('items', coalesce((SELECT json_agg("
+    "           json_build_object('id', a.id, 'actor_id', a.actor_id,"
+    "               'actor_name', u.name, 'action', a.action,"
+    "               'old_values', a.old_values, 'new_values', a.new_values,"
+    "               'created_at', a.created_at) ORDER BY a.id)"
+    "      FROM activity_log a LEFT JOIN users u ON u.id = a.actor_id"
+    "     WHERE a.entity_type = 'task' AND a.entity_id = t.id),"
+    "      '[]'::json),"
+    "    'next_cursor', NULL)"
+    "  FROM tasks t WHERE t.id = $1::uuid"),
+    { "uuid:id", NULL }
+};
