@@ -1,0 +1,125 @@
+-- The demo workspace's IT portfolio: people, two teams, four projects
+-- with their boards, and tasks across columns and people, made through
+-- the same functions the API calls, so the audit trail tells it too.
+-- conf/kanbanctl runs it once, right after the demo workspace is made.
+
+DO $$
+DECLARE
+    admin    uuid;
+    ops      uuid;
+    apps     uuid;
+    people   uuid[];
+    p        record;
+    t        record;
+    proj     uuid;
+    col      uuid[];
+    task     uuid;
+    i        int;
+    titles   text[];
+    spread   int[];
+BEGIN
+    SELECT id INTO admin FROM users WHERE role = 'admin' ORDER BY created_at
+     LIMIT 1;
+
+    -- colleagues share the admin's password, for trying roles out
+    INSERT INTO users (email, name, role, password_hash)
+    SELECT e, n, r, (SELECT password_hash FROM users WHERE id = admin)
+      FROM (VALUES ('priya@demo.example', 'Priya Patel', 'project_manager'),
+                   ('marcus@demo.example', 'Marcus Chen', 'project_manager'),
+                   ('lena@demo.example', 'Lena Novak', 'contributor'),
+                   ('omar@demo.example', 'Omar Haddad', 'contributor'),
+                   ('sofia@demo.example', 'Sofia Rossi', 'contributor'),
+                   ('jonas@demo.example', 'Jonas Berg', 'contributor'))
+           AS v (e, n, r)
+    ON CONFLICT DO NOTHING;
+
+    SELECT array_agg(id ORDER BY email) INTO people
+      FROM users WHERE role <> 'admin';
+
+    INSERT INTO teams (name, description)
+    VALUES ('Infrastructure', 'Servers, networks and the cloud'),
+           ('Applications', 'Business applications and identity')
+    ON CONFLICT DO NOTHING;
+
+    SELECT id INTO ops FROM teams WHERE name = 'Infrastructure';
+    SELECT id INTO apps FROM teams WHERE name = 'Applications';
+
+    INSERT INTO team_members (team_id, user_id)
+    SELECT ops, id FROM users
+     WHERE email IN ('priya@demo.example', 'lena@demo.example',
+                     'omar@demo.example')
+    UNION ALL
+    SELECT apps, id FROM users
+     WHERE email IN ('marcus@demo.example', 'sofia@demo.example',
+                     'jonas@demo.example')
+    ON CONFLICT DO NOTHING;
+
+    -- key, name, status, team, start, due, then how many tasks go to
+    -- backlog, to do, in progress, review, done
+    FOR p IN
+        SELECT * FROM (VALUES
+            ('VULN', 'Vulnerability Management', 'active', ops,
+             current_date - 90, current_date + 30, ARRAY[2, 3, 3, 2, 8]),
+            ('CLOUD', 'Cloud Migration', 'active', ops,
+             current_date - 60, current_date + 120, ARRAY[4, 4, 3, 1, 4]),
+            ('SSO', 'Single Sign-On Rollout', 'active', apps,
+             current_date - 120, current_date - 5, ARRAY[0, 1, 1, 1, 9]),
+            ('CRM', 'CRM Upgrade', 'planning', apps,
+             current_date + 14, current_date + 200, ARRAY[6, 2, 0, 0, 0]))
+        AS v (key, name, status, team, start_date, due_date, spread)
+    LOOP
+        IF EXISTS (SELECT 1 FROM projects WHERE key = p.key) THEN
+            CONTINUE;
+        END IF;
+
+        SELECT (extra::text) INTO t FROM project_create(admin, 'admin',
+            jsonb_build_object('key', p.key, 'name', p.name,
+                               'status', p.status, 'team_id', p.team,
+                               'start_date', p.start_date,
+                               'due_date', p.due_date));
+
+        SELECT id INTO proj FROM projects WHERE key = p.key;
+        SELECT array_agg(id ORDER BY position) INTO col FROM columns
+         WHERE project_id = proj;
+
+        titles := ARRAY[
+            'Inventory the affected hosts', 'Write the runbook',
+            'Review the firewall rules', 'Patch the web tier',
+            'Update the base images', 'Rotate the service credentials',
+            'Set up monitoring alerts', 'Load-test the new setup',
+            'Document the rollback', 'Train the help desk',
+            'Migrate the staging data', 'Decommission the old servers',
+            'Sign off with security', 'Plan the cut-over weekend',
+            'Automate the nightly scan', 'Fix the flaky health check',
+            'Tag resources by owner', 'Review access permissions'];
+
+        i := 0;
+        FOR c IN 1 .. 5 LOOP
+            FOR n IN 1 .. p.spread[c] LOOP
+                i := i + 1;
+                SELECT (body::jsonb->>'id')::uuid INTO task
+                  FROM task_create(admin, 'admin', proj, jsonb_build_object(
+                      'title', titles[1 + (i - 1) % array_length(titles, 1)],
+                      'priority', (ARRAY['low', 'medium', 'high',
+                                         'urgent'])[1 + i % 4],
+                      'assignee_ids', jsonb_build_array(
+                          people[1 + i % array_length(people, 1)]),
+                      'labels', jsonb_build_array(lower(p.key)),
+                      'estimate_minutes', 60 * (1 + i % 8),
+                      'due_date', p.start_date + 7 * i,
+                      'blocked', c = 3 AND n = 1 AND p.key = 'CLOUD',
+                      'blocked_reason', CASE WHEN c = 3 AND n = 1
+                                              AND p.key = 'CLOUD'
+                                         THEN 'Waiting for the VPN quote'
+                                         END));
+
+                IF c > 1 THEN
+                    PERFORM task_move(admin, 'admin', task,
+                                      jsonb_build_object('column_id', col[c]),
+                                      NULL);
+                END IF;
+            END LOOP;
+        END LOOP;
+    END LOOP;
+END
+$$;
