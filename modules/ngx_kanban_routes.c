@@ -182,6 +182,54 @@ ngx_kanban_route_t  ngx_kanban_routes[] = {
 
     ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/tasks/{id}/activity",
         NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_tasks_activity),
+    /* comments, dependencies, milestones, sprints */
+
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/tasks/{id}/comments",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_comments_list),
+
+    ngx_kanban_sql_route(NGX_HTTP_POST, "/api/v1/tasks/{id}/comments",
+        NGX_KANBAN_ACCESS_MEMBER, ngx_kanban_comment_fields,
+        &ngx_kanban_comments_create),
+
+    ngx_kanban_sql_route(NGX_HTTP_PATCH, "/api/v1/comments/{id}",
+        NGX_KANBAN_ACCESS_MEMBER, ngx_kanban_comment_fields,
+        &ngx_kanban_comments_patch),
+
+    ngx_kanban_sql_route(NGX_HTTP_DELETE, "/api/v1/comments/{id}",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_comments_delete),
+
+    ngx_kanban_sql_route(NGX_HTTP_POST, "/api/v1/tasks/{id}/dependencies",
+        NGX_KANBAN_ACCESS_MEMBER, ngx_kanban_dependency_fields,
+        &ngx_kanban_dependencies_add),
+
+    ngx_kanban_sql_route(NGX_HTTP_DELETE,
+        "/api/v1/tasks/{id}/dependencies/{other_id}",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_dependencies_delete),
+
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/projects/{id}/milestones",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_milestones_list),
+
+    ngx_kanban_sql_route(NGX_HTTP_POST, "/api/v1/projects/{id}/milestones",
+        NGX_KANBAN_ACCESS_MANAGER, ngx_kanban_milestone_fields,
+        &ngx_kanban_milestones_create),
+
+    ngx_kanban_sql_route(NGX_HTTP_PATCH, "/api/v1/milestones/{id}",
+        NGX_KANBAN_ACCESS_MANAGER, ngx_kanban_milestone_patch_fields,
+        &ngx_kanban_milestones_patch),
+
+    ngx_kanban_sql_route(NGX_HTTP_DELETE, "/api/v1/milestones/{id}",
+        NGX_KANBAN_ACCESS_MANAGER, NULL, &ngx_kanban_milestones_delete),
+
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/projects/{id}/sprints",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_sprints_list),
+
+    ngx_kanban_sql_route(NGX_HTTP_POST, "/api/v1/projects/{id}/sprints",
+        NGX_KANBAN_ACCESS_MANAGER, ngx_kanban_sprint_fields,
+        &ngx_kanban_sprints_create),
+
+    ngx_kanban_sql_route(NGX_HTTP_PATCH, "/api/v1/sprints/{id}",
+        NGX_KANBAN_ACCESS_MANAGER, ngx_kanban_sprint_patch_fields,
+        &ngx_kanban_sprints_patch),
 };
 
 

@@ -34,7 +34,9 @@ static ngx_kanban_error_t  ngx_kanban_errors[] = {
     { 409, "conflict", "It conflicts with the current state." },
     { 401, "invalid_credentials", "The email or password is wrong." },
     { 401, "token_reused", "This refresh token was used before." },
-    { 401, "invalid_token", "The token is not valid." }
+    { 401, "invalid_token", "The token is not valid." },
+    { 422, "dependency_cycle", "This would make tasks wait on each other." },
+    { 409, "wip_limit_reached", "The column is at its WIP limit." }
 };
 
 

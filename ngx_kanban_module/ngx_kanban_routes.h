@@ -116,6 +116,27 @@ extern ngx_kanban_sql_t  ngx_kanban_tasks_delete;
 extern ngx_kanban_sql_t  ngx_kanban_tasks_move;
 extern ngx_kanban_sql_t  ngx_kanban_tasks_activity;
 
+extern ngx_kanban_field_t  ngx_kanban_comment_fields[];
+extern ngx_kanban_field_t  ngx_kanban_dependency_fields[];
+extern ngx_kanban_field_t  ngx_kanban_milestone_fields[];
+extern ngx_kanban_field_t  ngx_kanban_milestone_patch_fields[];
+extern ngx_kanban_field_t  ngx_kanban_sprint_fields[];
+extern ngx_kanban_field_t  ngx_kanban_sprint_patch_fields[];
+
+extern ngx_kanban_sql_t  ngx_kanban_comments_list;
+extern ngx_kanban_sql_t  ngx_kanban_comments_create;
+extern ngx_kanban_sql_t  ngx_kanban_comments_patch;
+extern ngx_kanban_sql_t  ngx_kanban_comments_delete;
+extern ngx_kanban_sql_t  ngx_kanban_dependencies_add;
+extern ngx_kanban_sql_t  ngx_kanban_dependencies_delete;
+extern ngx_kanban_sql_t  ngx_kanban_milestones_list;
+extern ngx_kanban_sql_t  ngx_kanban_milestones_create;
+extern ngx_kanban_sql_t  ngx_kanban_milestones_patch;
+extern ngx_kanban_sql_t  ngx_kanban_milestones_delete;
+extern ngx_kanban_sql_t  ngx_kanban_sprints_list;
+extern ngx_kanban_sql_t  ngx_kanban_sprints_create;
+extern ngx_kanban_sql_t  ngx_kanban_sprints_patch;
+
 extern ngx_kanban_field_t  ngx_kanban_api_token_fields[];
 
 extern ngx_kanban_sql_t  ngx_kanban_api_tokens_list;
