@@ -44,10 +44,15 @@ struct ngx_kanban_route_s {
  * "arg:NAME" (a path parameter; "uuid:NAME" is 404 unless a UUID), "body"
  * (the JSON body as text), "query:NAME", "hash" (the body's "password"
  * hashed with argon2id first, or NULL).
+ *
+ * A route with an event publishes it to Redis once the statement has
+ * committed: {"id": the audit row (4th column), "type", "data": the body,
+ * or the path's id}. Redis being away never fails or delays the answer.
  */
 typedef struct {
     ngx_kanban_pg_stmt_t       stmt;
     char                      *params[NGX_KANBAN_PG_MAX_PARAMS + 1];
+    char                      *event;      /* published after a success */
 } ngx_kanban_sql_t;
 
 

@@ -8,6 +8,7 @@
  */
 
 #include "ngx_kanban_routes.h"
+#include "ngx_kanban_redis.h"
 
 
 static void ngx_kanban_sql_hashed(ngx_http_request_t *r, ngx_str_t *hash);
@@ -23,6 +24,8 @@ static void ngx_kanban_sql_done(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static ngx_int_t ngx_kanban_sql_etag(ngx_http_request_t *r,
     ngx_str_t *version);
+static void ngx_kanban_sql_publish(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx, ngx_str_t *activity, ngx_str_t *body);
 static ngx_int_t ngx_kanban_sql_failed(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 
@@ -365,6 +368,13 @@ ngx_kanban_sql_done(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
         return;
     }
 
+    /* the statement has committed: PQgetResult says so only after the
+     * server is ready for the next one */
+    if (PQnfields(q->result) > 3) {
+        ngx_kanban_sql_publish(r, ngx_kanban_ctx(r),
+                               ngx_kanban_pg_value(r, q->result, 0, 3), body);
+    }
+
     if (body == NULL) {
         ngx_str_t  none = ngx_null_string;
 
@@ -380,6 +390,66 @@ ngx_kanban_sql_done(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     }
 
     ngx_http_finalize_request(r, ngx_kanban_send_json(r, status, body));
+}
+
+
+/* The change's event, to the workspace's channel; nothing waits for it,
+ * and a lost one is in the audit trail to replay. */
+
+static void
+ngx_kanban_sql_publish(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
+    ngx_str_t *activity, ngx_str_t *body)
+{
+    u_char            *p;
+    size_t             len;
+    ngx_str_t          channel, event, *id;
+    ngx_kanban_sql_t  *sql;
+
+    sql = ctx->route->data;
+
+    if (sql->event == NULL || activity == NULL || ctx->tenant == NULL) {
+        return;
+    }
+
+    id = ngx_kanban_arg(ctx, "id");
+
+    len = sizeof("{\"id\":,\"type\":\"\",\"data\":{\"id\":\"\"}}")
+          + activity->len + ngx_strlen(sql->event)
+          + (body ? body->len : (id ? id->len : 0));
+
+    p = ngx_pnalloc(r->pool, len + sizeof("kanban:events:")
+                             + ctx->tenant->slug.len);
+    if (p == NULL) {
+        return;
+    }
+
+    event.data = p;
+
+    if (body) {
+        p = ngx_sprintf(p, "{\"id\":%V,\"type\":\"%s\",\"data\":%V}",
+                        activity, sql->event, body);
+
+    } else {
+        p = ngx_sprintf(p, "{\"id\":%V,\"type\":\"%s\","
+                        "\"data\":{\"id\":\"%V\"}}",
+                        activity, sql->event, id);
+    }
+
+    event.len = p - event.data;
+
+    channel.data = p;
+    p = ngx_sprintf(p, "kanban:events:%V", &ctx->tenant->slug);
+    channel.len = p - channel.data;
+
+    if (ngx_kanban_redis_command(NULL, NULL, "PUBLISH %b %b",
+                                 channel.data, channel.len,
+                                 event.data, event.len)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "kanban: event %s not published: Redis is away",
+                      sql->event);
+    }
 }
 
 

@@ -39,7 +39,8 @@ ngx_kanban_sql_t  ngx_kanban_api_tokens_list = {
     "                    ORDER BY t.created_at, t.id)"
     "      FROM api_tokens t WHERE t.user_id = $1::uuid), '[]'::json),"
     "    'next_cursor', NULL)"),
-    { "actor", NULL }
+    { "actor", NULL },
+    NULL
 };
 
 /* scopes must be a subset of read, write, admin; expires_at in the
@@ -84,7 +85,8 @@ ngx_kanban_sql_t  ngx_kanban_api_tokens_create = {
     "             THEN (SELECT '/api/v1/api-tokens/' || id FROM t)"
     "             ELSE 'scopes are read, write or admin; expires_at is a"
     " time in the future.' END"),
-    { "actor", "body", NULL }
+    { "actor", "body", NULL },
+    NULL
 };
 
 /* the owner revokes a token; an admin anyone's */
@@ -98,7 +100,8 @@ ngx_kanban_sql_t  ngx_kanban_api_tokens_revoke = {
     "                                     action)"
     "           SELECT $1::uuid, 'api_token', t.id, 'revoked' FROM t)"
     " SELECT 204, NULL FROM t"),
-    { "actor", "role", "uuid:id", NULL }
+    { "actor", "role", "uuid:id", NULL },
+    NULL
 };
 
 

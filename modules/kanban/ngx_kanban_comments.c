@@ -29,7 +29,8 @@ ngx_kanban_sql_t  ngx_kanban_comments_list = {
     "      FROM comments c LEFT JOIN users u ON u.id = c.author_id"
     "     WHERE c.task_id = t.id), '[]'::json), 'next_cursor', NULL)"
     "  FROM tasks t WHERE t.id = $1::uuid"),
-    { "uuid:id", NULL }
+    { "uuid:id", NULL },
+    NULL
 };
 
 ngx_kanban_sql_t  ngx_kanban_comments_create = {
@@ -41,28 +42,35 @@ ngx_kanban_sql_t  ngx_kanban_comments_create = {
     "     a AS (INSERT INTO activity_log (actor_id, project_id, entity_type,"
     "                                     entity_id, action, new_values)"
     "           SELECT $1::uuid, t.project_id, 'comment', c.id, 'created',"
-    "                  to_jsonb(c) FROM c, t)"
-    " SELECT 201, to_jsonb(c), '/api/v1/comments/' || c.id FROM c"),
-    { "actor", "uuid:id", "body", NULL }
+    "                  to_jsonb(c) FROM c, t"
+    "           RETURNING id)"
+    " SELECT 201, to_jsonb(c), '/api/v1/comments/' || c.id,"
+    "        (SELECT id FROM a)"
+    "   FROM c"),
+    { "actor", "uuid:id", "body", NULL },
+    "comment.created"
 };
 
 ngx_kanban_sql_t  ngx_kanban_comments_patch = {
     ngx_kanban_pg_stmt("comments_patch",
     "SELECT * FROM comment_change($1::uuid, $2, $3::uuid, $4::jsonb, false)"),
-    { "actor", "role", "uuid:id", "body", NULL }
+    { "actor", "role", "uuid:id", "body", NULL },
+    NULL
 };
 
 ngx_kanban_sql_t  ngx_kanban_comments_delete = {
     ngx_kanban_pg_stmt("comments_delete",
     "SELECT * FROM comment_change($1::uuid, $2, $3::uuid, NULL, true)"),
-    { "actor", "role", "uuid:id", NULL }
+    { "actor", "role", "uuid:id", NULL },
+    NULL
 };
 
 ngx_kanban_sql_t  ngx_kanban_dependencies_add = {
     ngx_kanban_pg_stmt("dependencies_add",
     "SELECT * FROM dependency_add($1::uuid, $2, $3::uuid,"
     "                             ($4::jsonb->>'depends_on_id')::uuid)"),
-    { "actor", "role", "uuid:id", "body", NULL }
+    { "actor", "role", "uuid:id", "body", NULL },
+    NULL
 };
 
 ngx_kanban_sql_t  ngx_kanban_dependencies_delete = {
@@ -86,5 +94,6 @@ ngx_kanban_sql_t  ngx_kanban_dependencies_delete = {
     "             WHEN NOT (SELECT yes FROM ok)"
     "              AND EXISTS (SELECT 1 FROM tasks WHERE id = $3::uuid)"
     "             THEN 'forbidden' ELSE 'not_found' END"),
-    { "actor", "role", "uuid:id", "uuid:other_id", NULL }
+    { "actor", "role", "uuid:id", "uuid:other_id", NULL },
+    NULL
 };

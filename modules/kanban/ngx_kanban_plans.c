@@ -53,28 +53,38 @@ ngx_kanban_sql_t  ngx_kanban_milestones_list = {
     "      FROM milestones m WHERE m.project_id = p.id), '[]'::json),"
     "    'next_cursor', NULL)"
     "  FROM projects p WHERE p.id = $1::uuid"),
-    { "uuid:id", NULL }
+    { "uuid:id", NULL },
+    NULL
 };
 
 ngx_kanban_sql_t  ngx_kanban_milestones_create = {
     ngx_kanban_pg_stmt("milestones_create",
-    "SELECT * FROM plan_item_write($1::uuid, $2, 'milestone', $3::uuid,"
-    "                              NULL, $4::jsonb, NULL, false)"),
-    { "actor", "role", "uuid:id", "body", NULL }
+    "SELECT f.*, CASE WHEN f.status < 300"
+    "            THEN currval('activity_log_id_seq') END"
+    "  FROM plan_item_write($1::uuid, $2, 'milestone', $3::uuid,"
+    "                              NULL, $4::jsonb, NULL, false) f"),
+    { "actor", "role", "uuid:id", "body", NULL },
+    "milestone.updated"
 };
 
 ngx_kanban_sql_t  ngx_kanban_milestones_patch = {
     ngx_kanban_pg_stmt("milestones_patch",
-    "SELECT * FROM plan_item_write($1::uuid, $2, 'milestone', NULL,"
-    "                              $3::uuid, $4::jsonb, $5::int, false)"),
-    { "actor", "role", "uuid:id", "body", "version", NULL }
+    "SELECT f.*, CASE WHEN f.status < 300"
+    "            THEN currval('activity_log_id_seq') END"
+    "  FROM plan_item_write($1::uuid, $2, 'milestone', NULL,"
+    "                              $3::uuid, $4::jsonb, $5::int, false) f"),
+    { "actor", "role", "uuid:id", "body", "version", NULL },
+    "milestone.updated"
 };
 
 ngx_kanban_sql_t  ngx_kanban_milestones_delete = {
     ngx_kanban_pg_stmt("milestones_delete",
-    "SELECT * FROM plan_item_write($1::uuid, $2, 'milestone', NULL,"
-    "                              $3::uuid, NULL, NULL, true)"),
-    { "actor", "role", "uuid:id", NULL }
+    "SELECT f.*, CASE WHEN f.status < 300"
+    "            THEN currval('activity_log_id_seq') END"
+    "  FROM plan_item_write($1::uuid, $2, 'milestone', NULL,"
+    "                              $3::uuid, NULL, NULL, true) f"),
+    { "actor", "role", "uuid:id", NULL },
+    "milestone.updated"
 };
 
 ngx_kanban_sql_t  ngx_kanban_sprints_list = {
@@ -89,19 +99,22 @@ ngx_kanban_sql_t  ngx_kanban_sprints_list = {
     "                         AND t.sprint_id IS NULL),"
     "    'next_cursor', NULL)"
     "  FROM projects p WHERE p.id = $1::uuid"),
-    { "uuid:id", NULL }
+    { "uuid:id", NULL },
+    NULL
 };
 
 ngx_kanban_sql_t  ngx_kanban_sprints_create = {
     ngx_kanban_pg_stmt("sprints_create",
     "SELECT * FROM plan_item_write($1::uuid, $2, 'sprint', $3::uuid,"
     "                              NULL, $4::jsonb, NULL, false)"),
-    { "actor", "role", "uuid:id", "body", NULL }
+    { "actor", "role", "uuid:id", "body", NULL },
+    NULL
 };
 
 ngx_kanban_sql_t  ngx_kanban_sprints_patch = {
     ngx_kanban_pg_stmt("sprints_patch",
     "SELECT * FROM plan_item_write($1::uuid, $2, 'sprint', NULL,"
     "                              $3::uuid, $4::jsonb, $5::int, false)"),
-    { "actor", "role", "uuid:id", "body", "version", NULL }
+    { "actor", "role", "uuid:id", "body", "version", NULL },
+    NULL
 };

@@ -68,33 +68,44 @@ ngx_kanban_sql_t  ngx_kanban_projects_list = {
     "                       THEN (SELECT (p).id::text FROM page"
     "                              ORDER BY (p).id DESC LIMIT 1) END)"),
     { "query_int:limit", "query_uuid:cursor", "query:status",
-      "query_uuid:team_id", NULL }
+      "query_uuid:team_id", NULL },
+    NULL
 };
 
 ngx_kanban_sql_t  ngx_kanban_projects_get = {
     ngx_kanban_pg_stmt("projects_get",
     "SELECT 200, project_json(p), p.version FROM projects p"
     " WHERE p.id = $1::uuid"),
-    { "uuid:id", NULL }
+    { "uuid:id", NULL },
+    NULL
 };
 
 ngx_kanban_sql_t  ngx_kanban_projects_create = {
     ngx_kanban_pg_stmt("projects_create",
-    "SELECT * FROM project_create($1::uuid, $2, $3::jsonb)"),
-    { "actor", "role", "body", NULL }
+    "SELECT f.*, CASE WHEN f.status < 300"
+    "            THEN currval('activity_log_id_seq') END"
+    "  FROM project_create($1::uuid, $2, $3::jsonb) f"),
+    { "actor", "role", "body", NULL },
+    "project.created"
 };
 
 ngx_kanban_sql_t  ngx_kanban_projects_patch = {
     ngx_kanban_pg_stmt("projects_patch",
-    "SELECT * FROM project_update($1::uuid, $2, $3::uuid, $4::jsonb,"
-    "                             $5::int)"),
-    { "actor", "role", "uuid:id", "body", "version", NULL }
+    "SELECT f.*, CASE WHEN f.status < 300"
+    "            THEN currval('activity_log_id_seq') END"
+    "  FROM project_update($1::uuid, $2, $3::uuid, $4::jsonb,"
+    "                             $5::int) f"),
+    { "actor", "role", "uuid:id", "body", "version", NULL },
+    "project.updated"
 };
 
 ngx_kanban_sql_t  ngx_kanban_projects_delete = {
     ngx_kanban_pg_stmt("projects_delete",
-    "SELECT * FROM project_delete($1::uuid, $2, $3::uuid)"),
-    { "actor", "role", "uuid:id", NULL }
+    "SELECT f.*, CASE WHEN f.status < 300"
+    "            THEN currval('activity_log_id_seq') END"
+    "  FROM project_delete($1::uuid, $2, $3::uuid) f"),
+    { "actor", "role", "uuid:id", NULL },
+    "project.deleted"
 };
 
 /* The board in one round trip: columns in order, each with its tasks in
@@ -110,7 +121,8 @@ ngx_kanban_sql_t  ngx_kanban_projects_kanban = {
     "      ORDER BY c.position, c.id)"
     "    FROM columns c WHERE c.project_id = p.id), '[]'::json))"
     "  FROM projects p WHERE p.id = $1::uuid"),
-    { "uuid:id", NULL }
+    { "uuid:id", NULL },
+    NULL
 };
 
 ngx_kanban_sql_t  ngx_kanban_columns_list = {
@@ -120,26 +132,30 @@ ngx_kanban_sql_t  ngx_kanban_columns_list = {
     "      FROM columns c WHERE c.project_id = p.id), '[]'::json),"
     "    'next_cursor', NULL)"
     "  FROM projects p WHERE p.id = $1::uuid"),
-    { "uuid:id", NULL }
+    { "uuid:id", NULL },
+    NULL
 };
 
 ngx_kanban_sql_t  ngx_kanban_columns_create = {
     ngx_kanban_pg_stmt("columns_create",
     "SELECT * FROM column_create($1::uuid, $2, $3::uuid, $4::jsonb)"),
-    { "actor", "role", "uuid:id", "body", NULL }
+    { "actor", "role", "uuid:id", "body", NULL },
+    NULL
 };
 
 ngx_kanban_sql_t  ngx_kanban_columns_patch = {
     ngx_kanban_pg_stmt("columns_patch",
     "SELECT * FROM column_update($1::uuid, $2, $3::uuid, $4::jsonb,"
     "                            $5::int)"),
-    { "actor", "role", "uuid:id", "body", "version", NULL }
+    { "actor", "role", "uuid:id", "body", "version", NULL },
+    NULL
 };
 
 ngx_kanban_sql_t  ngx_kanban_columns_delete = {
     ngx_kanban_pg_stmt("columns_delete",
     "SELECT * FROM column_delete($1::uuid, $2, $3::uuid)"),
-    { "actor", "role", "uuid:id", NULL }
+    { "actor", "role", "uuid:id", NULL },
+    NULL
 };
 
 ngx_kanban_sql_t  ngx_kanban_projects_activity = {
@@ -155,5 +171,6 @@ ngx_kanban_sql_t  ngx_kanban_projects_activity = {
     "      LEFT JOIN users u ON u.id = a.actor_id), '[]'::json),"
     "    'next_cursor', NULL)"
     "  FROM projects p WHERE p.id = $1::uuid"),
-    { "uuid:id", NULL }
+    { "uuid:id", NULL },
+    NULL
 };

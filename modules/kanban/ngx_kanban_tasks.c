@@ -93,14 +93,16 @@ ngx_kanban_sql_t  ngx_kanban_tasks_list = {
     { "uuid:id", "query_int:limit", "query_uuid:cursor",
       "query_uuid:column_id", "query:category", "query_uuid:assignee_id",
       "query:label", "query_uuid:parent_id", "query:due_before", "query:q",
-      NULL }
+      NULL },
+    NULL
 };
 
 ngx_kanban_sql_t  ngx_kanban_tasks_get = {
     ngx_kanban_pg_stmt("tasks_get",
     "SELECT 200, task_json(t), t.version FROM tasks t"
     " WHERE t.id = $1::uuid"),
-    { "uuid:id", NULL }
+    { "uuid:id", NULL },
+    NULL
 };
 
 ngx_kanban_sql_t  ngx_kanban_tasks_subtasks = {
@@ -110,32 +112,45 @@ ngx_kanban_sql_t  ngx_kanban_tasks_subtasks = {
     "      FROM tasks s WHERE s.parent_id = t.id), '[]'::json),"
     "    'next_cursor', NULL)"
     "  FROM tasks t WHERE t.id = $1::uuid"),
-    { "uuid:id", NULL }
+    { "uuid:id", NULL },
+    NULL
 };
 
 ngx_kanban_sql_t  ngx_kanban_tasks_create = {
     ngx_kanban_pg_stmt("tasks_create",
-    "SELECT * FROM task_create($1::uuid, $2, $3::uuid, $4::jsonb)"),
-    { "actor", "role", "uuid:id", "body", NULL }
+    "SELECT f.*, CASE WHEN f.status < 300"
+    "            THEN currval('activity_log_id_seq') END"
+    "  FROM task_create($1::uuid, $2, $3::uuid, $4::jsonb) f"),
+    { "actor", "role", "uuid:id", "body", NULL },
+    "task.created"
 };
 
 ngx_kanban_sql_t  ngx_kanban_tasks_patch = {
     ngx_kanban_pg_stmt("tasks_patch",
-    "SELECT * FROM task_update($1::uuid, $2, $3::uuid, $4::jsonb,"
-    "                          $5::int)"),
-    { "actor", "role", "uuid:id", "body", "version", NULL }
+    "SELECT f.*, CASE WHEN f.status < 300"
+    "            THEN currval('activity_log_id_seq') END"
+    "  FROM task_update($1::uuid, $2, $3::uuid, $4::jsonb,"
+    "                          $5::int) f"),
+    { "actor", "role", "uuid:id", "body", "version", NULL },
+    "task.updated"
 };
 
 ngx_kanban_sql_t  ngx_kanban_tasks_delete = {
     ngx_kanban_pg_stmt("tasks_delete",
-    "SELECT * FROM task_delete($1::uuid, $2, $3::uuid)"),
-    { "actor", "role", "uuid:id", NULL }
+    "SELECT f.*, CASE WHEN f.status < 300"
+    "            THEN currval('activity_log_id_seq') END"
+    "  FROM task_delete($1::uuid, $2, $3::uuid) f"),
+    { "actor", "role", "uuid:id", NULL },
+    "task.deleted"
 };
 
 ngx_kanban_sql_t  ngx_kanban_tasks_move = {
     ngx_kanban_pg_stmt("tasks_move",
-    "SELECT * FROM task_move($1::uuid, $2, $3::uuid, $4::jsonb, $5::int)"),
-    { "actor", "role", "uuid:id", "body", "version", NULL }
+    "SELECT f.*, CASE WHEN f.status < 300"
+    "            THEN currval('activity_log_id_seq') END"
+    "  FROM task_move($1::uuid, $2, $3::uuid, $4::jsonb, $5::int) f"),
+    { "actor", "role", "uuid:id", "body", "version", NULL },
+    "task.moved"
 };
 
 ngx_kanban_sql_t  ngx_kanban_tasks_activity = {
@@ -150,5 +165,6 @@ ngx_kanban_sql_t  ngx_kanban_tasks_activity = {
     "      '[]'::json),"
     "    'next_cursor', NULL)"
     "  FROM tasks t WHERE t.id = $1::uuid"),
-    { "uuid:id", NULL }
+    { "uuid:id", NULL },
+    NULL
 };

@@ -50,7 +50,8 @@ ngx_kanban_sql_t  ngx_kanban_teams_list = {
     "           SELECT 1 FROM team_members tm"
     "            WHERE tm.team_id = t.id AND tm.user_id = $1::uuid)),"
     "    '[]'::json), 'next_cursor', NULL)"),
-    { "actor", "role", NULL }
+    { "actor", "role", NULL },
+    NULL
 };
 
 ngx_kanban_sql_t  ngx_kanban_teams_get = {
@@ -60,7 +61,8 @@ ngx_kanban_sql_t  ngx_kanban_teams_get = {
     "   AND ($2 = 'admin' OR EXISTS ("
     "        SELECT 1 FROM team_members tm"
     "         WHERE tm.team_id = t.id AND tm.user_id = $1::uuid))"),
-    { "actor", "role", "uuid:id", NULL }
+    { "actor", "role", "uuid:id", NULL },
+    NULL
 };
 
 ngx_kanban_sql_t  ngx_kanban_teams_create = {
@@ -73,7 +75,8 @@ ngx_kanban_sql_t  ngx_kanban_teams_create = {
     "                                     action, new_values)"
     "           SELECT $1::uuid, 'team', t.id, 'created', to_jsonb(t) FROM t)"
     " SELECT 201, team_public(to_jsonb(t)), '/api/v1/teams/' || t.id FROM t"),
-    { "actor", "body", NULL }
+    { "actor", "body", NULL },
+    NULL
 };
 
 ngx_kanban_sql_t  ngx_kanban_teams_patch = {
@@ -99,7 +102,8 @@ ngx_kanban_sql_t  ngx_kanban_teams_patch = {
     "             WHEN NOT EXISTS (SELECT 1 FROM u) THEN 'version_conflict'"
     "             ELSE (SELECT team_public(to_jsonb(u))::text FROM u) END,"
     "        (SELECT version::text FROM u)"),
-    { "actor", "uuid:id", "body", "version", NULL }
+    { "actor", "uuid:id", "body", "version", NULL },
+    NULL
 };
 
 ngx_kanban_sql_t  ngx_kanban_teams_delete = {
@@ -109,7 +113,8 @@ ngx_kanban_sql_t  ngx_kanban_teams_delete = {
     "                                     action, old_values)"
     "           SELECT $1::uuid, 'team', t.id, 'deleted', to_jsonb(t) FROM t)"
     " SELECT 204, NULL FROM t"),
-    { "actor", "uuid:id", NULL }
+    { "actor", "uuid:id", NULL },
+    NULL
 };
 
 ngx_kanban_sql_t  ngx_kanban_team_member_put = {
@@ -125,7 +130,8 @@ ngx_kanban_sql_t  ngx_kanban_team_member_put = {
     "           SELECT $1::uuid, 'team', m.team_id, 'member_added',"
     "                  jsonb_build_object('user_id', m.user_id) FROM m)"
     " SELECT 204, NULL FROM ok WHERE ok.yes"),
-    { "actor", "uuid:id", "uuid:user_id", NULL }
+    { "actor", "uuid:id", "uuid:user_id", NULL },
+    NULL
 };
 
 ngx_kanban_sql_t  ngx_kanban_team_member_delete = {
@@ -138,7 +144,8 @@ ngx_kanban_sql_t  ngx_kanban_team_member_delete = {
     "           SELECT $1::uuid, 'team', m.team_id, 'member_removed',"
     "                  jsonb_build_object('user_id', m.user_id) FROM m)"
     " SELECT 204, NULL FROM m"),
-    { "actor", "uuid:id", "uuid:user_id", NULL }
+    { "actor", "uuid:id", "uuid:user_id", NULL },
+    NULL
 };
 
 ngx_kanban_sql_t  ngx_kanban_skills_list = {
@@ -147,7 +154,8 @@ ngx_kanban_sql_t  ngx_kanban_skills_list = {
     "    SELECT json_agg(json_build_object('id', s.id, 'name', s.name)"
     "                    ORDER BY lower(s.name)) FROM skills s), '[]'::json),"
     "    'next_cursor', NULL)"),
-    { NULL }
+    { NULL },
+    NULL
 };
 
 ngx_kanban_sql_t  ngx_kanban_skills_create = {
@@ -160,7 +168,8 @@ ngx_kanban_sql_t  ngx_kanban_skills_create = {
     "             FROM s)"
     " SELECT 201, json_build_object('id', s.id, 'name', s.name),"
     "        '/api/v1/skills/' || s.id FROM s"),
-    { "actor", "body", NULL }
+    { "actor", "body", NULL },
+    NULL
 };
 
 /* The user's whole set of skills is replaced; admins set anyone's, people
@@ -196,5 +205,6 @@ ngx_kanban_sql_t  ngx_kanban_user_skills_put = {
     "                            'level', i.level) ORDER BY s.name),"
     "                          '[]'::json)::text"
     "                     FROM i JOIN skills s ON s.id = i.skill_id) END"),
-    { "actor", "role", "uuid:id", "body", NULL }
+    { "actor", "role", "uuid:id", "body", NULL },
+    NULL
 };

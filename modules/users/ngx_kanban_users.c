@@ -72,7 +72,8 @@ ngx_kanban_sql_t  ngx_kanban_users_list = {
     "                            = (SELECT n FROM lim)"
     "                       THEN (SELECT id::text FROM page"
     "                              ORDER BY id DESC LIMIT 1) END)"),
-    { "actor", "role", "query_int:limit", "query_uuid:cursor", NULL }
+    { "actor", "role", "query_int:limit", "query_uuid:cursor", NULL },
+    NULL
 };
 
 ngx_kanban_sql_t  ngx_kanban_users_get = {
@@ -80,7 +81,8 @@ ngx_kanban_sql_t  ngx_kanban_users_get = {
     "SELECT 200, user_public(to_jsonb(u)), u.version FROM users u"
     " WHERE u.id = $3::uuid AND u.status <> 'erased'"
     "   AND can_see_user($1::uuid, $2, u.id)"),
-    { "actor", "role", "uuid:id", NULL }
+    { "actor", "role", "uuid:id", NULL },
+    NULL
 };
 
 /* Without a password the user is invited: the one-time token is in this
@@ -115,7 +117,8 @@ ngx_kanban_sql_t  ngx_kanban_users_create = {
     "                     ELSE '{}' END,"
     "        '/api/v1/users/' || u.id"
     "   FROM u, inv"),
-    { "actor", "body", "hash", NULL }
+    { "actor", "body", "hash", NULL },
+    NULL
 };
 
 /* A merge patch: admins change anything, people their own name and email.
@@ -171,7 +174,8 @@ ngx_kanban_sql_t  ngx_kanban_users_patch = {
     "                    WHEN 409 THEN 'The user was changed meanwhile.'"
     "        END"
     "   FROM s"),
-    { "actor", "role", "uuid:id", "body", "hash", "version", NULL }
+    { "actor", "role", "uuid:id", "body", "hash", "version", NULL },
+    NULL
 };
 
 /* DELETE disables (an admin cannot lock themselves out); ?erase=true
@@ -221,7 +225,8 @@ ngx_kanban_sql_t  ngx_kanban_users_delete = {
     "        CASE WHEN EXISTS (SELECT 1 FROM t)"
     "              AND NOT EXISTS (SELECT 1 FROM u)"
     "             THEN 'An admin cannot disable or erase themselves.' END"),
-    { "actor", "uuid:id", "query:erase", NULL }
+    { "actor", "uuid:id", "query:erase", NULL },
+    NULL
 };
 
 /* GDPR: everything about the person, for them or an admin. */
@@ -263,7 +268,8 @@ ngx_kanban_sql_t  ngx_kanban_users_export = {
     "  FROM users u"
     " WHERE u.id = $3::uuid AND u.status <> 'erased'"
     "   AND ($2 = 'admin' OR u.id = $1::uuid)"),
-    { "actor", "role", "uuid:id", NULL }
+    { "actor", "role", "uuid:id", NULL },
+    NULL
 };
 
 /* Open registration, when the workspace allows it (default: invite only). */
@@ -289,7 +295,8 @@ ngx_kanban_sql_t  ngx_kanban_users_register = {
     "        CASE WHEN (SELECT yes FROM open)"
     "             THEN (SELECT '/api/v1/users/' || id FROM u)"
     "             ELSE 'This workspace is by invitation only.' END"),
-    { "body", "hash", NULL }
+    { "body", "hash", NULL },
+    NULL
 };
 
 ngx_kanban_sql_t  ngx_kanban_users_accept_invite = {
@@ -306,7 +313,8 @@ ngx_kanban_sql_t  ngx_kanban_users_accept_invite = {
     "                                     action)"
     "           SELECT u.id, 'user', u.id, 'invite_accepted' FROM u)"
     " SELECT 200, user_public(to_jsonb(u)) FROM u"),
-    { "body", "hash", NULL }
+    { "body", "hash", NULL },
+    NULL
 };
 
 
