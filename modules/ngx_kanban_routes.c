@@ -230,6 +230,16 @@ ngx_kanban_route_t  ngx_kanban_routes[] = {
     ngx_kanban_sql_route(NGX_HTTP_PATCH, "/api/v1/sprints/{id}",
         NGX_KANBAN_ACCESS_MANAGER, ngx_kanban_sprint_patch_fields,
         &ngx_kanban_sprints_patch),
+    /* views */
+
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/projects/{id}/timeline",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_projects_timeline),
+
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/portfolio/overview",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_portfolio_overview),
+
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/search",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_search),
 };
 
 

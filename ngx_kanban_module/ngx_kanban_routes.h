@@ -142,6 +142,10 @@ extern ngx_kanban_sql_t  ngx_kanban_sprints_list;
 extern ngx_kanban_sql_t  ngx_kanban_sprints_create;
 extern ngx_kanban_sql_t  ngx_kanban_sprints_patch;
 
+extern ngx_kanban_sql_t  ngx_kanban_projects_timeline;
+extern ngx_kanban_sql_t  ngx_kanban_portfolio_overview;
+extern ngx_kanban_sql_t  ngx_kanban_search;
+
 extern ngx_kanban_field_t  ngx_kanban_api_token_fields[];
 
 extern ngx_kanban_sql_t  ngx_kanban_api_tokens_list;
