@@ -18,6 +18,7 @@ static ngx_int_t ngx_kanban_sql_param(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx, char *source, ngx_str_t *hash, ngx_str_t **value);
 static ngx_int_t ngx_kanban_sql_query(ngx_http_request_t *r, char *source,
     ngx_str_t **value);
+static ngx_uint_t ngx_kanban_sql_date(ngx_str_t *s);
 static ngx_int_t ngx_kanban_sql_version(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx, ngx_str_t **value);
 static void ngx_kanban_sql_done(ngx_http_request_t *r,
@@ -205,8 +206,9 @@ ngx_kanban_sql_param(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
 }
 
 
-/* "query:NAME" as sent, decoded; "query_int:NAME" a whole number and
- * "query_uuid:NAME" a UUID, or the request is malformed (NGX_ABORT) */
+/* "query:NAME" as sent, decoded; "query_int:NAME" a whole number,
+ * "query_uuid:NAME" a UUID, "query_date:NAME" a date, or the request is
+ * malformed (NGX_ABORT) */
 
 static ngx_int_t
 ngx_kanban_sql_query(ngx_http_request_t *r, char *source, ngx_str_t **value)
@@ -242,7 +244,9 @@ ngx_kanban_sql_query(ngx_http_request_t *r, char *source, ngx_str_t **value)
     if ((ngx_strncmp(source, "query_int:", 10) == 0
          && ngx_atoi(s->data, s->len) == NGX_ERROR)
         || (ngx_strncmp(source, "query_uuid:", 11) == 0
-            && !ngx_kanban_uuid_valid(s)))
+            && !ngx_kanban_uuid_valid(s))
+        || (ngx_strncmp(source, "query_date:", 11) == 0
+            && !ngx_kanban_sql_date(s)))
     {
         return NGX_ABORT;
     }
@@ -250,6 +254,32 @@ ngx_kanban_sql_query(ngx_http_request_t *r, char *source, ngx_str_t **value)
     *value = s;
 
     return NGX_OK;
+}
+
+
+/* YYYY-MM-DD, digits where they belong; PostgreSQL judges the rest */
+
+static ngx_uint_t
+ngx_kanban_sql_date(ngx_str_t *s)
+{
+    ngx_uint_t  i;
+
+    if (s->len != 10) {
+        return 0;
+    }
+
+    for (i = 0; i < 10; i++) {
+        if (i == 4 || i == 7) {
+            if (s->data[i] != '-') {
+                return 0;
+            }
+
+        } else if (s->data[i] < '0' || s->data[i] > '9') {
+            return 0;
+        }
+    }
+
+    return 1;
 }
 
 

@@ -92,7 +92,8 @@ ngx_kanban_sql_t  ngx_kanban_tasks_list = {
     "        ELSE 'not_found' END"),
     { "uuid:id", "query_int:limit", "query_uuid:cursor",
       "query_uuid:column_id", "query:category", "query_uuid:assignee_id",
-      "query:label", "query_uuid:parent_id", "query:due_before", "query:q",
+      "query:label", "query_uuid:parent_id", "query_date:due_before",
+      "query:q",
       NULL },
     NULL
 };

@@ -747,6 +747,12 @@ BEGIN
         RETURN;
     END IF;
 
+    IF b->>'before_id' IS NOT NULL AND b->>'after_id' IS NOT NULL THEN
+        RETURN QUERY SELECT 422, 'validation_failed',
+                            'Give before_id or after_id, not both.';
+        RETURN;
+    END IF;
+
     IF b->>'before_id' IS NOT NULL OR b->>'after_id' IS NOT NULL THEN
         SELECT * INTO anchor FROM tasks
          WHERE id = coalesce(b->>'before_id', b->>'after_id')::uuid
