@@ -75,7 +75,7 @@ ngx_kanban_sql_t  ngx_kanban_tasks_list = {
     "                 AND ($8::uuid IS NULL OR t.parent_id = $8::uuid)"
     "                 AND ($9::date IS NULL OR t.due_date < $9::date)"
     "                 AND ($10::text IS NULL"
-    "                      OR t.title ILIKE '%' || $10 || '%')"
+    "                      OR strpos(lower(t.title), lower($10)) > 0)"
     "               ORDER BY t.id LIMIT (SELECT n FROM lim))"
     " SELECT CASE WHEN EXISTS (SELECT 1 FROM projects"
     "                           WHERE id = $1::uuid) THEN 200 ELSE 404 END,"
