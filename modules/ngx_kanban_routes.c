@@ -240,6 +240,19 @@ ngx_kanban_route_t  ngx_kanban_routes[] = {
 
     ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/search",
         NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_search),
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/projects/{id}/swimlanes",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_swimlanes_list),
+
+    ngx_kanban_sql_route(NGX_HTTP_POST, "/api/v1/projects/{id}/swimlanes",
+        NGX_KANBAN_ACCESS_MANAGER, ngx_kanban_swimlane_fields,
+        &ngx_kanban_swimlanes_create),
+
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/custom-fields",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_custom_fields_list),
+
+    ngx_kanban_sql_route(NGX_HTTP_POST, "/api/v1/custom-fields",
+        NGX_KANBAN_ACCESS_MANAGER, ngx_kanban_custom_field_fields,
+        &ngx_kanban_custom_fields_create),
 };
 
 

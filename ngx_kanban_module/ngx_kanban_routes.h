@@ -146,6 +146,13 @@ extern ngx_kanban_sql_t  ngx_kanban_projects_timeline;
 extern ngx_kanban_sql_t  ngx_kanban_portfolio_overview;
 extern ngx_kanban_sql_t  ngx_kanban_search;
 
+extern ngx_kanban_field_t  ngx_kanban_swimlane_fields[];
+extern ngx_kanban_field_t  ngx_kanban_custom_field_fields[];
+extern ngx_kanban_sql_t  ngx_kanban_swimlanes_list;
+extern ngx_kanban_sql_t  ngx_kanban_swimlanes_create;
+extern ngx_kanban_sql_t  ngx_kanban_custom_fields_list;
+extern ngx_kanban_sql_t  ngx_kanban_custom_fields_create;
+
 extern ngx_kanban_field_t  ngx_kanban_api_token_fields[];
 
 extern ngx_kanban_sql_t  ngx_kanban_api_tokens_list;

@@ -518,6 +518,12 @@ ngx_kanban_sql_etag(ngx_http_request_t *r, ngx_str_t *version)
 static ngx_int_t
 ngx_kanban_sql_failed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 {
+    char  *msg;
+
+    if (q->error != NGX_KANBAN_PG_SQL) {
+        return ngx_kanban_pg_problem(r, q);
+    }
+
     if (ngx_kanban_pg_sqlstate(q, "23505")) {
         return ngx_kanban_problem(r, NGX_KANBAN_ERR_ALREADY_EXISTS,
                                   "Something with this name exists.");
@@ -527,6 +533,15 @@ ngx_kanban_sql_failed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
         return ngx_kanban_problem(r, NGX_KANBAN_ERR_VALIDATION,
                                   "It refers to something that does not "
                                   "exist.");
+    }
+
+    msg = PQresultErrorField(q->result, PG_DIAG_MESSAGE_PRIMARY);
+
+    if (ngx_kanban_pg_sqlstate(q, "23514") && msg
+        && ngx_strncmp(msg, "custom fields: ", 15) == 0)
+    {
+        /* the trigger's words name the field and what it wants */
+        return ngx_kanban_problem(r, NGX_KANBAN_ERR_VALIDATION, msg);
     }
 
     if (ngx_kanban_pg_sqlstate(q, "23514")

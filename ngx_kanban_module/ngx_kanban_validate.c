@@ -172,7 +172,9 @@ ngx_kanban_validate_value(ngx_array_t *errors, ngx_str_t *path,
     switch (f->type) {
 
     case NGX_KANBAN_FIELD_OBJECT:
-        ngx_kanban_validate_object(errors, path, v, f->fields);
+        if (f->fields) {        /* else free-form, judged by its handler */
+            ngx_kanban_validate_object(errors, path, v, f->fields);
+        }
         return;
 
     case NGX_KANBAN_FIELD_ARRAY:
