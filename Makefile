@@ -23,9 +23,14 @@ PACKAGES := build-essential nginx nginx-dev libpq-dev libhiredis-dev \
     libjson-xs-perl libdbd-pg-perl libipc-run-perl libtest-base-perl \
     libwww-perl john-data
 
-.PHONY: all deps module run stop status migrate test bench clean
+.PHONY: all deps module ui run stop status migrate test bench clean
 
-all: deps module
+all: deps module ui
+
+# The web UI's build output. Until the UI has a build of its own, its
+# static files are copied as they are (what a Vite build does with public/).
+ui:
+	@mkdir -p html/dist && cp -r html/public/. html/dist/
 
 # apt-get update is slow and needs the network: only when something is
 # missing. dpkg -s alone would count a removed package's leftover config.
