@@ -1,5 +1,6 @@
 -- The demo workspace's IT portfolio: people, two teams, four projects
--- with their boards, and tasks across columns and people, made through
+-- with their boards and milestones (achieved and upcoming), and tasks
+-- across columns and people, made through
 -- the same functions the API calls, so the audit trail tells it too.
 -- conf/kanbanctl runs it once, right after the demo workspace is made.
 
@@ -120,6 +121,24 @@ BEGIN
                 END IF;
             END LOOP;
         END LOOP;
+
+        -- one milestone reached, one ahead, around the project's span
+        PERFORM plan_item_write(admin, 'admin', 'milestone', proj, NULL,
+            jsonb_build_object('name', 'Kick-off done',
+                               'due_date', p.start_date + 14,
+                               'status', CASE WHEN p.start_date + 14
+                                                   <= current_date
+                                              THEN 'achieved'
+                                              ELSE 'upcoming' END),
+            NULL, false);
+        PERFORM plan_item_write(admin, 'admin', 'milestone', proj, NULL,
+            jsonb_build_object('name', CASE p.key
+                                   WHEN 'SSO' THEN 'All apps on SSO'
+                                   ELSE 'Go-live' END,
+                               'due_date', greatest(p.due_date,
+                                                    current_date + 10),
+                               'status', 'upcoming'),
+            NULL, false);
     END LOOP;
 END
 $$;
