@@ -12,7 +12,12 @@
 #  (c) sign-ins per second with 50 clients, beside the bound the password
 #      hash sets (cores / one sign-in's time), and the p99 of the workspace
 #      request with and without 50 sign-ins in flight: argon2id runs in
-#      the thread pool, so it must not hold the workers.
+#      the thread pool, so it must not hold the workers;
+#  (d) the Kanban core: a board of 50 tasks in 5 columns and one task, each
+#      beside nginx serving the same bytes itself (the board from a file:
+#      it is longer than a configuration token may be), and task moves per
+#      second with 20 clients beside pgbench's TPC-B-like rate on the same
+#      PostgreSQL.
 
 use strict;
 use warnings;
@@ -31,26 +36,83 @@ my $setup = Kanban::Test->new(log_level => 'warn')->run;
 my $fast = $setup->signup(prefix => 'bench', name => 'Bench Workspace');
 my $slow = $setup->signup(prefix => 'locked', name => 'Locked Workspace');
 my $body = $setup->req(GET => '/api/v1/workspace', host => $fast)->{body};
+
+# (d)'s data, through the API as the workspace's admin: a project, 50 tasks
+# over its 5 columns; the board's and one task's bytes.
+sub api {
+    my ($t, $method, $path, $token, %o) = @_;
+    my $r = $t->req($method => $path, host => $fast,
+                    headers => { Authorization => "Bearer $token" }, %o);
+    die "$method $path: $r->{status} $r->{body}\n" unless $r->{status} =~ /^2/;
+    return $r;
+}
+
+sub admin_token {
+    my ($t) = @_;
+    my $r = $t->req(POST => '/api/v1/auth/login', host => $fast,
+                    json => { email => "admin\@$fast.example",
+                              password => 'correct horse battery staple' });
+    die "login: $r->{status} $r->{body}\n" unless $r->{status} == 200;
+    return $r->{json}{access_token};
+}
+
+my $token = admin_token($setup);
+my $project = api($setup, POST => '/api/v1/projects', $token,
+                  json => { key => 'BENCH', name => 'Bench Board' })->{json};
+my @columns = map { $_->{id} } @{ api($setup, GET =>
+    "/api/v1/projects/$project->{id}/kanban", $token)->{json}{columns} };
+die "the board has @{[ scalar @columns ]} columns, not 5\n" unless @columns == 5;
+my @tasks = map {
+    api($setup, POST => "/api/v1/projects/$project->{id}/tasks", $token,
+        json => { title => sprintf('Bench task %02d', $_),
+                  column_id => $columns[$_ % 5] })->{json}{id}
+} 0 .. 49;
+my $board_path = "/api/v1/projects/$project->{id}/kanban";
+my $task_path = "/api/v1/tasks/$tasks[0]";
+my $board = api($setup, GET => $board_path, $token)->{body};
+my $task = api($setup, GET => $task_path, $token)->{body};
 $setup->stop;
 
 die "the workspace answers nothing to copy\n" unless length $body;
-die "cannot quote the workspace body for nginx: $body\n" if $body =~ /['\$\\]/;
+for ($body, $task) {
+    die "cannot quote this body for nginx: $_\n" if /['\$\\]/;
+}
+my $on_board = 0;
+$on_board += @{ $_->{tasks} }
+    for @{ $Kanban::Test::JSON->decode($board)->{columns} };
+die "the board shows $on_board tasks, not 50\n" unless $on_board == 50;
 
-my $t = Kanban::Test->new(log_level => 'warn', tenant => <<"EOF_CONF")->run;
+my $t = Kanban::Test->new(log_level => 'warn', tenant => <<"EOF_CONF");
 location = /bench/static {
     default_type application/json;
     return 200 '$body';
 }
+location = /bench/task {
+    default_type application/json;
+    return 200 '$task';
+}
+location = /bench/board {
+    default_type application/json;
+    alias \@VAR\@/bench-board.json;
+}
 EOF_CONF
+Kanban::Test::write_file($t->var . '/bench-board.json', $board);
+$t->run;
+$token = admin_token($t);
 
 my $port = $t->port;
 my $base = "http://127.0.0.1:$port";
 my %host = map { $_ => "Host: $_.localhost:$port" } $fast, $slow;
 
-for my $path ('/api/v1/workspace', '/bench/static') {
-    my $r = $t->req(GET => $path, host => $fast);
+for (['/api/v1/workspace', $body], ['/bench/static', $body],
+     [$board_path, $board], ['/bench/board', $board],
+     [$task_path, $task], ['/bench/task', $task])
+{
+    my ($path, $want) = @$_;
+    my $r = $t->req(GET => $path, host => $fast,
+                    headers => { Authorization => "Bearer $token" });
     die "GET $path: $r->{status} $r->{body}\n" unless $r->{status} == 200;
-    die "GET $path answers other bytes: $r->{body}\n" unless $r->{body} eq $body;
+    die "GET $path answers other bytes: $r->{body}\n" unless $r->{body} eq $want;
 }
 
 sub wrk {
@@ -161,6 +223,97 @@ sleep 2;
 my $loaded = wrk(quote(@LIGHT, '-H', $host{$fast}, "$base/api/v1/workspace"));
 waitpid $login_pid, 0;
 
+print "(d) the board, one task, and task moves beside pgbench\n";
+
+my $auth = "Authorization: Bearer $token";
+my $nginx_board = wrk(quote(@WRK, '-H', $host{$fast}, '-H', $auth,
+                            "$base/bench/board"));
+my $api_board = wrk(quote(@WRK, '-H', $host{$fast}, '-H', $auth,
+                          "$base$board_path"));
+my $nginx_task = wrk(quote(@WRK, '-H', $host{$fast}, '-H', $auth,
+                           "$base/bench/task"));
+my $api_task = wrk(quote(@WRK, '-H', $host{$fast}, '-H', $auth,
+                         "$base$task_path"));
+
+# Each thread moves its own half of the tasks, one after another, each time
+# into the column after the one it went to last: every move changes the
+# column; no version (no conflicts), and the columns have no WIP limits.
+my $move_lua = "$t->{var}/move.lua";
+my $lua_list = sub { '{' . join(',', map { "\"$_\"" } @_) . '}' };
+Kanban::Test::write_file($move_lua, <<"EOF_LUA");
+local tasks = @{[ $lua_list->(@tasks) ]}
+local columns = @{[ $lua_list->(@columns) ]}
+local threads = 0
+wrk.headers["Content-Type"] = "application/json"
+
+function setup(thread)
+    thread:set("first", threads)
+    threads = threads + 1
+end
+
+function init(args)
+    n = 0
+    mine = {}
+    for i = first + 1, #tasks, 2 do
+        mine[#mine + 1] = i
+    end
+end
+
+function request()
+    local k = n % #mine + 1
+    local round = math.floor(n / #mine)
+    local i = mine[k]
+    n = n + 1
+    -- task i was created in column (i - 1) % 5 + 1
+    local c = (i - 1 + round + 1) % #columns + 1
+    -- nil headers: wrk.headers, with -H's Host and Authorization
+    return wrk.format("PATCH", "/api/v1/tasks/" .. tasks[i] .. "/move", nil,
+                      '{"column_id":"' .. columns[c] .. '"}')
+end
+EOF_LUA
+
+# one move by hand first, as the script makes them (to the end of the
+# column the task is in: the script's first move still changes its column)
+api($t, PATCH => "/api/v1/tasks/$tasks[0]/move", $token,
+    body => qq({"column_id":"$columns[0]"}),
+    headers => { Authorization => "Bearer $token",
+                 'Content-Type' => 'application/json' });
+
+my $moves = wrk(quote('wrk', '-t2', '-c20', "-d$DURATION", '--latency',
+                      '-s', $move_lua, '-H', $host{$fast}, '-H', $auth,
+                      "$base/api/v1/tasks/move"));
+
+# what the moves leave behind: each goes to a column's end, so its rank
+# sorts after every other rank there
+my ($rank_len) = $t->tenant_dbh($fast)->selectrow_array(
+    'SELECT max(length(rank)) FROM tasks WHERE project_id = ?', undef,
+    $project->{id});
+
+sub seconds {
+    my ($d) = @_;
+    my ($n, $u) = $d =~ /^(\d+)(s|m|h)?$/ or die "BENCH_DURATION $d?\n";
+    return $n * { s => 1, m => 60, h => 3600 }->{ $u // 's' };
+}
+
+my $scratch = "kanban_pgbench_$$";
+my $pg = $t->stack->dbh('postgres');
+$pg->{PrintWarn} = 0;
+$pg->do(qq{DROP DATABASE IF EXISTS "$scratch"});
+$pg->do(qq{CREATE DATABASE "$scratch"});
+my @pgconn = ('-h', $t->stack->run, '-p', $t->stack->pg_port, '-U', 'postgres');
+my $init = `@{[ join ' ', quote('pgbench', '-i', '-s', '1', @pgconn, $scratch) ]} 2>&1`;
+die "pgbench -i: $init" if $?;
+my $pgbench_out = `@{[ join ' ', quote('pgbench', '-c', '20', '-j', '2', '-T',
+                                       seconds($DURATION), @pgconn, $scratch) ]} 2>&1`;
+die "pgbench: $pgbench_out" if $?;
+$pg->do(qq{DROP DATABASE "$scratch"});
+my %pgbench;
+($pgbench{rps}) = $pgbench_out =~
+    /tps = ([\d.]+) \(without initial connection time\)/;
+($pgbench{latency}) = $pgbench_out =~ /latency average = ([\d.]+) ms/;
+($pgbench{failed}) = $pgbench_out =~ /number of failed transactions: (\d+)/;
+die "no tps in pgbench's output: $pgbench_out" unless defined $pgbench{rps};
+
 # The table.
 
 sub row {
@@ -197,6 +350,25 @@ row('GET /api/v1/workspace (10 clients), quiet', $quiet);
 row('GET /api/v1/workspace (10 clients), 50 sign-ins', $loaded);
 printf "  %-46s %10s %9.2fms\n", 'p99 added by the sign-in load', '',
     ($loaded->{p99} // 0) - ($quiet->{p99} // 0);
+print "\n";
+row('GET /bench/board (nginx, the same file)', $nginx_board);
+row('GET /api/v1/projects/{id}/kanban (50 tasks)', $api_board);
+printf "  %-46s %10.2f %9.2fx\n", 'board / nginx (req/s; p99)',
+    ($api_board->{rps} // 0) / ($nginx_board->{rps} || 1),
+    ($api_board->{p99} // 0) / ($nginx_board->{p99} || 1);
+printf "  %-46s %10s\n", 'board bytes', length $board;
+row('GET /bench/task (nginx return)', $nginx_task);
+row('GET /api/v1/tasks/{id}', $api_task);
+printf "  %-46s %10.2f %9.2fx\n", 'task / nginx (req/s; p99)',
+    ($api_task->{rps} // 0) / ($nginx_task->{rps} || 1),
+    ($api_task->{p99} // 0) / ($nginx_task->{p99} || 1);
+row('PATCH /api/v1/tasks/{id}/move, -t2 -c20', $moves);
+printf "  %-46s %10s\n", 'longest rank after the moves (chars)',
+    $rank_len // '?';
+printf "  %-46s %10.0f %9.2fms %9s\n", 'pgbench TPC-B-like, -c20 -j2 (tps; avg)',
+    $pgbench{rps}, $pgbench{latency} // 0, $pgbench{failed} // '?';
+printf "  %-46s %10.2f\n", 'moves / pgbench tps',
+    ($moves->{rps} // 0) / ($pgbench{rps} || 1);
 print "\n";
 
 my @bad = Kanban::Test::stop_all();
