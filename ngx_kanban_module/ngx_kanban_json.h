@@ -49,6 +49,7 @@ typedef char *(*ngx_kanban_field_check_pt)(ngx_str_t *value, char **message);
 #define NGX_KANBAN_FIELD_ARRAY    6
 #define NGX_KANBAN_FIELD_UUID     7
 #define NGX_KANBAN_FIELD_EMAIL    8
+#define NGX_KANBAN_FIELD_DATE     9          /* YYYY-MM-DD */
 
 struct ngx_kanban_field_s {
     char                      *name;
@@ -89,6 +90,7 @@ ngx_str_t *ngx_kanban_json_string(ngx_kanban_json_t *obj, char *key);
 ngx_int_t ngx_kanban_validate(ngx_pool_t *pool, ngx_kanban_json_t *root,
     ngx_kanban_field_t *fields, ngx_array_t **errors);
 ngx_uint_t ngx_kanban_uuid_valid(ngx_str_t *s);
+ngx_uint_t ngx_kanban_date_valid(ngx_str_t *s);
 ngx_int_t ngx_kanban_field_error(ngx_array_t *errors, ngx_str_t *prefix,
     char *name, char *code, char *message);
 

@@ -18,7 +18,6 @@ static ngx_int_t ngx_kanban_sql_param(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx, char *source, ngx_str_t *hash, ngx_str_t **value);
 static ngx_int_t ngx_kanban_sql_query(ngx_http_request_t *r, char *source,
     ngx_str_t **value);
-static ngx_uint_t ngx_kanban_sql_date(ngx_str_t *s);
 static ngx_int_t ngx_kanban_sql_version(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx, ngx_str_t **value);
 static void ngx_kanban_sql_done(ngx_http_request_t *r,
@@ -246,7 +245,7 @@ ngx_kanban_sql_query(ngx_http_request_t *r, char *source, ngx_str_t **value)
         || (ngx_strncmp(source, "query_uuid:", 11) == 0
             && !ngx_kanban_uuid_valid(s))
         || (ngx_strncmp(source, "query_date:", 11) == 0
-            && !ngx_kanban_sql_date(s)))
+            && !ngx_kanban_date_valid(s)))
     {
         return NGX_ABORT;
     }
@@ -254,32 +253,6 @@ ngx_kanban_sql_query(ngx_http_request_t *r, char *source, ngx_str_t **value)
     *value = s;
 
     return NGX_OK;
-}
-
-
-/* YYYY-MM-DD, digits where they belong; PostgreSQL judges the rest */
-
-static ngx_uint_t
-ngx_kanban_sql_date(ngx_str_t *s)
-{
-    ngx_uint_t  i;
-
-    if (s->len != 10) {
-        return 0;
-    }
-
-    for (i = 0; i < 10; i++) {
-        if (i == 4 || i == 7) {
-            if (s->data[i] != '-') {
-                return 0;
-            }
-
-        } else if (s->data[i] < '0' || s->data[i] > '9') {
-            return 0;
-        }
-    }
-
-    return 1;
 }
 
 

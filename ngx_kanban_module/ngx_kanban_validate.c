@@ -194,6 +194,7 @@ ngx_kanban_validate_value(ngx_array_t *errors, ngx_str_t *path,
     case NGX_KANBAN_FIELD_STRING:
     case NGX_KANBAN_FIELD_EMAIL:
     case NGX_KANBAN_FIELD_UUID:
+    case NGX_KANBAN_FIELD_DATE:
         break;
 
     default:
@@ -225,6 +226,13 @@ ngx_kanban_validate_value(ngx_array_t *errors, ngx_str_t *path,
     {
         ngx_kanban_field_error(errors, path, "", "invalid_format",
                                "This is not an email address.");
+    }
+
+    if (f->type == NGX_KANBAN_FIELD_DATE && !ngx_kanban_date_valid(&v->value))
+    {
+        ngx_kanban_field_error(errors, path, "", "invalid_format",
+                               "A date is YYYY-MM-DD.");
+        return;
     }
 
     if (f->type == NGX_KANBAN_FIELD_UUID && !ngx_kanban_uuid_valid(&v->value))
@@ -327,6 +335,31 @@ ngx_kanban_valid_email(ngx_str_t *s)
     }
 
     return 1;
+}
+
+
+/* YYYY-MM-DD with a real month and day; PostgreSQL judges the 31st */
+
+ngx_uint_t
+ngx_kanban_date_valid(ngx_str_t *s)
+{
+    ngx_int_t   month, day;
+    ngx_uint_t  i;
+
+    if (s->len != 10 || s->data[4] != '-' || s->data[7] != '-') {
+        return 0;
+    }
+
+    for (i = 0; i < 10; i++) {
+        if (i != 4 && i != 7 && (s->data[i] < '0' || s->data[i] > '9')) {
+            return 0;
+        }
+    }
+
+    month = ngx_atoi(s->data + 5, 2);
+    day = ngx_atoi(s->data + 8, 2);
+
+    return month >= 1 && month <= 12 && day >= 1 && day <= 31;
 }
 
 

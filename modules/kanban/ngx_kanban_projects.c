@@ -16,8 +16,8 @@ ngx_kanban_field_t  ngx_kanban_project_fields[] = {
     { "status", NGX_KANBAN_FIELD_STRING, 0, 1, 32, NULL, NULL },
     { "team_id", NGX_KANBAN_FIELD_UUID, 0, 0, 0, NULL, NULL },
     { "owner_id", NGX_KANBAN_FIELD_UUID, 0, 0, 0, NULL, NULL },
-    { "start_date", NGX_KANBAN_FIELD_STRING, 0, 10, 10, NULL, NULL },
-    { "due_date", NGX_KANBAN_FIELD_STRING, 0, 10, 10, NULL, NULL },
+    { "start_date", NGX_KANBAN_FIELD_DATE, 0, 0, 0, NULL, NULL },
+    { "due_date", NGX_KANBAN_FIELD_DATE, 0, 0, 0, NULL, NULL },
     { NULL, 0, 0, 0, 0, NULL, NULL }
 };
 
@@ -27,8 +27,8 @@ ngx_kanban_field_t  ngx_kanban_project_patch_fields[] = {
     { "status", NGX_KANBAN_FIELD_STRING, 0, 1, 32, NULL, NULL },
     { "team_id", NGX_KANBAN_FIELD_UUID, 0, 0, 0, NULL, NULL },
     { "owner_id", NGX_KANBAN_FIELD_UUID, 0, 0, 0, NULL, NULL },
-    { "start_date", NGX_KANBAN_FIELD_STRING, 0, 10, 10, NULL, NULL },
-    { "due_date", NGX_KANBAN_FIELD_STRING, 0, 10, 10, NULL, NULL },
+    { "start_date", NGX_KANBAN_FIELD_DATE, 0, 0, 0, NULL, NULL },
+    { "due_date", NGX_KANBAN_FIELD_DATE, 0, 0, 0, NULL, NULL },
     { "version", NGX_KANBAN_FIELD_INTEGER, 0, 1, 0, NULL, NULL },
     { NULL, 0, 0, 0, 0, NULL, NULL }
 };
@@ -116,8 +116,8 @@ ngx_kanban_sql_t  ngx_kanban_projects_kanban = {
     "  'project', project_json(p),"
     "  'columns', coalesce((SELECT json_agg(column_json(c)"
     "      || jsonb_build_object('tasks', coalesce((SELECT jsonb_agg("
-    "             task_json(t) ORDER BY t.rank) FROM tasks t"
-    "            WHERE t.column_id = c.id), '[]'))"
+    "             d.doc ORDER BY d.rank) FROM task_docs d"
+    "            WHERE d.column_id = c.id), '[]'))"
     "      ORDER BY c.position, c.id)"
     "    FROM columns c WHERE c.project_id = p.id), '[]'::json))"
     "  FROM projects p WHERE p.id = $1::uuid"),

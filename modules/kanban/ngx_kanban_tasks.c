@@ -22,8 +22,8 @@ ngx_kanban_field_t  ngx_kanban_task_fields[] = {
     { "priority", NGX_KANBAN_FIELD_STRING, 0, 1, 16, NULL, NULL },
     { "assignee_ids", NGX_KANBAN_FIELD_ARRAY, 0, 0, 50, NULL, NULL },
     { "labels", NGX_KANBAN_FIELD_ARRAY, 0, 0, 50, NULL, NULL },
-    { "start_date", NGX_KANBAN_FIELD_STRING, 0, 10, 10, NULL, NULL },
-    { "due_date", NGX_KANBAN_FIELD_STRING, 0, 10, 10, NULL, NULL },
+    { "start_date", NGX_KANBAN_FIELD_DATE, 0, 0, 0, NULL, NULL },
+    { "due_date", NGX_KANBAN_FIELD_DATE, 0, 0, 0, NULL, NULL },
     { "estimate_minutes", NGX_KANBAN_FIELD_INTEGER, 0, 0, 1000000, NULL,
       NULL },
     { "blocked", NGX_KANBAN_FIELD_BOOLEAN, 0, 0, 0, NULL, NULL },
@@ -42,8 +42,8 @@ ngx_kanban_field_t  ngx_kanban_task_patch_fields[] = {
     { "priority", NGX_KANBAN_FIELD_STRING, 0, 1, 16, NULL, NULL },
     { "assignee_ids", NGX_KANBAN_FIELD_ARRAY, 0, 0, 50, NULL, NULL },
     { "labels", NGX_KANBAN_FIELD_ARRAY, 0, 0, 50, NULL, NULL },
-    { "start_date", NGX_KANBAN_FIELD_STRING, 0, 10, 10, NULL, NULL },
-    { "due_date", NGX_KANBAN_FIELD_STRING, 0, 10, 10, NULL, NULL },
+    { "start_date", NGX_KANBAN_FIELD_DATE, 0, 0, 0, NULL, NULL },
+    { "due_date", NGX_KANBAN_FIELD_DATE, 0, 0, 0, NULL, NULL },
     { "estimate_minutes", NGX_KANBAN_FIELD_INTEGER, 0, 0, 1000000, NULL,
       NULL },
     { "blocked", NGX_KANBAN_FIELD_BOOLEAN, 0, 0, 0, NULL, NULL },
@@ -85,8 +85,9 @@ ngx_kanban_sql_t  ngx_kanban_tasks_list = {
     "                           WHERE id = $1::uuid) THEN 200 ELSE 404 END,"
     "        CASE WHEN EXISTS (SELECT 1 FROM projects WHERE id = $1::uuid)"
     "        THEN json_build_object("
-    "          'items', coalesce((SELECT json_agg(task_json(t)"
-    "                                        ORDER BY (t).id) FROM page),"
+    "          'items', coalesce((SELECT json_agg(d.doc ORDER BY d.id)"
+    "                               FROM page JOIN task_docs d"
+    "                                 ON d.id = (page.t).id),"
     "                            '[]'::json),"
     "          'next_cursor', CASE WHEN (SELECT count(*) FROM page)"
     "                                   = (SELECT n FROM lim)"

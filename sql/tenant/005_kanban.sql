@@ -62,7 +62,8 @@ CREATE TABLE tasks (
     updated_at        timestamptz NOT NULL DEFAULT now(),
     version           integer NOT NULL DEFAULT 1,
     UNIQUE (project_id, number),
-    UNIQUE (column_id, rank)
+    -- checked at the end of each statement: a rebalance rewrites them all
+    UNIQUE (column_id, rank) DEFERRABLE INITIALLY IMMEDIATE
 );
 
 CREATE INDEX tasks_project ON tasks (project_id, id);
@@ -106,6 +107,35 @@ BEGIN
         i := i + 1;
     END LOOP;
 END
+$$;
+
+
+-- Ranks grow a little with every insertion at the same spot; past 24
+-- characters the column's ranks are spread out again, evenly, in one
+-- statement (rare: a column is not renumbered on each move).
+CREATE FUNCTION rank_spread(i bigint, n bigint) RETURNS text
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    digits  constant text := '0123456789abcdefghijklmnopqrstuvwxyz';
+    v       bigint := i * (2176782336 / (n + 1));      -- 36^6
+    result  text := '';
+BEGIN
+    FOR k IN 1 .. 6 LOOP
+        result := substr(digits, (v % 36)::int + 1, 1) || result;
+        v := v / 36;
+    END LOOP;
+
+    RETURN rtrim(result, '0');
+END
+$$;
+
+CREATE FUNCTION column_rebalance(cid uuid) RETURNS void
+LANGUAGE sql AS $$
+    UPDATE tasks t SET rank = rank_spread(o.n, o.total)
+      FROM (SELECT id, row_number() OVER (ORDER BY rank, id) AS n,
+                   count(*) OVER () AS total
+              FROM tasks WHERE column_id = cid) o
+     WHERE t.id = o.id
 $$;
 
 
@@ -786,6 +816,11 @@ BEGIN
         version = version + 1, updated_at = now()
     WHERE id = tid
     RETURNING * INTO t;
+
+    IF length(t.rank) > 24 THEN
+        PERFORM column_rebalance(col.id);
+        SELECT * INTO t FROM tasks WHERE id = tid;
+    END IF;
 
     INSERT INTO activity_log (actor_id, project_id, entity_type, entity_id,
                               action, old_values, new_values)

@@ -232,10 +232,12 @@ BEGIN
     INSERT INTO task_dependencies (task_id, depends_on_id)
     VALUES (tid, other) ON CONFLICT DO NOTHING;
 
-    INSERT INTO activity_log (actor_id, project_id, entity_type, entity_id,
-                              action, new_values)
-    VALUES (actor, t.project_id, 'task', tid, 'dependency_added',
-            jsonb_build_object('depends_on_id', other));
+    IF FOUND THEN           -- a repeat changes nothing, and says nothing
+        INSERT INTO activity_log (actor_id, project_id, entity_type,
+                                  entity_id, action, new_values)
+        VALUES (actor, t.project_id, 'task', tid, 'dependency_added',
+                jsonb_build_object('depends_on_id', other));
+    END IF;
 
     RETURN QUERY SELECT 201, jsonb_build_object('task_id', tid,
                                  'depends_on_id', other)::text,
