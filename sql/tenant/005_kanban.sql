@@ -129,13 +129,15 @@ BEGIN
 END
 $$;
 
+-- The column's lock is held; a task leaving it meanwhile (its mover holds
+-- the other column's) is skipped by the re-checked column_id.
 CREATE FUNCTION column_rebalance(cid uuid) RETURNS void
 LANGUAGE sql AS $$
     UPDATE tasks t SET rank = rank_spread(o.n, o.total)
       FROM (SELECT id, row_number() OVER (ORDER BY rank, id) AS n,
                    count(*) OVER () AS total
               FROM tasks WHERE column_id = cid) o
-     WHERE t.id = o.id
+     WHERE t.id = o.id AND t.column_id = cid
 $$;
 
 
