@@ -129,15 +129,23 @@ BEGIN
 END
 $$;
 
--- The column's lock is held; a task leaving it meanwhile (its mover holds
--- the other column's) is skipped by the re-checked column_id.
+-- The column's lock is held by the caller. A rebalance never waits for a
+-- task another move holds (two such waits could deadlock): if one is
+-- busy, the ranks stay as they are until a later move finds them free.
 CREATE FUNCTION column_rebalance(cid uuid) RETURNS void
-LANGUAGE sql AS $$
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM 1 FROM tasks WHERE column_id = cid FOR UPDATE NOWAIT;
+
     UPDATE tasks t SET rank = rank_spread(o.n, o.total)
       FROM (SELECT id, row_number() OVER (ORDER BY rank, id) AS n,
                    count(*) OVER () AS total
               FROM tasks WHERE column_id = cid) o
-     WHERE t.id = o.id AND t.column_id = cid
+     WHERE t.id = o.id AND t.column_id = cid;
+EXCEPTION
+    WHEN lock_not_available THEN
+        NULL;
+END
 $$;
 
 
