@@ -137,7 +137,6 @@ ngx_int_t ngx_kanban_problem_code(ngx_http_request_t *r, ngx_str_t *code,
     char *detail);
 ngx_int_t ngx_kanban_problem_errors(ngx_http_request_t *r, ngx_uint_t error,
     char *detail, ngx_array_t *errors);
-void ngx_kanban_finalize(ngx_http_request_t *r, ngx_int_t rc);
 ngx_int_t ngx_kanban_add_header(ngx_http_request_t *r, char *name,
     ngx_str_t *value);
 ngx_str_t *ngx_kanban_header_in(ngx_http_request_t *r, char *name);

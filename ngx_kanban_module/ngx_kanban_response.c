@@ -300,9 +300,3 @@ ngx_kanban_header_in(ngx_http_request_t *r, char *name)
     }
 }
 
-
-void
-ngx_kanban_finalize(ngx_http_request_t *r, ngx_int_t rc)
-{
-    ngx_http_finalize_request(r, rc);
-}
