@@ -1,4 +1,5 @@
--- Projects, their board columns and tasks.
+-- Projects, their board columns, swimlanes, milestones, sprints, custom
+-- fields and tasks.
 --
 -- Task keys (VULN-12) come from the project's counter, taken under the
 -- project row's lock in the inserting statement: no gaps, no duplicates.
@@ -39,6 +40,60 @@ CREATE TABLE columns (
 
 CREATE INDEX columns_project ON columns (project_id, position);
 
+CREATE TABLE milestones (
+    id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    project_id   uuid NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    name         text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+    description  text NOT NULL DEFAULT '',
+    due_date     date NOT NULL,
+    status       text NOT NULL DEFAULT 'upcoming'
+                 CHECK (status IN ('upcoming', 'achieved', 'missed')),
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    updated_at   timestamptz NOT NULL DEFAULT now(),
+    version      integer NOT NULL DEFAULT 1
+);
+
+CREATE INDEX milestones_project ON milestones (project_id, due_date);
+
+CREATE TABLE sprints (
+    id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    project_id  uuid NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    name        text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+    goal        text NOT NULL DEFAULT '',
+    start_date  date,
+    end_date    date CHECK (end_date >= start_date),
+    state       text NOT NULL DEFAULT 'planned'
+                CHECK (state IN ('planned', 'active', 'closed')),
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    version     integer NOT NULL DEFAULT 1
+);
+
+CREATE INDEX sprints_project ON sprints (project_id);
+
+-- Rows across a board; a column's WIP limit counts the whole column.
+CREATE TABLE swimlanes (
+    id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    project_id  uuid NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    name        text NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
+    position    integer NOT NULL DEFAULT 0,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE INDEX swimlanes_project ON swimlanes (project_id, position);
+
+-- Fields a workspace adds to tasks, everywhere or in one project.
+CREATE TABLE custom_fields (
+    id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    project_id  uuid REFERENCES projects (id) ON DELETE CASCADE,
+    name        text NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
+    type        text NOT NULL
+                CHECK (type IN ('text', 'number', 'date', 'select', 'user')),
+    options     jsonb NOT NULL DEFAULT '[]'
+                CHECK (jsonb_typeof(options) = 'array'),
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+
 CREATE TABLE tasks (
     id                uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     project_id        uuid NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
@@ -57,6 +112,11 @@ CREATE TABLE tasks (
     blocked           boolean NOT NULL DEFAULT false,
     blocked_reason    text,
     completed_at      timestamptz,
+    sprint_id         uuid REFERENCES sprints (id) ON DELETE SET NULL,
+    milestone_id      uuid REFERENCES milestones (id) ON DELETE SET NULL,
+    swimlane_id       uuid REFERENCES swimlanes (id) ON DELETE SET NULL,
+    custom_fields     jsonb NOT NULL DEFAULT '{}'
+                      CHECK (jsonb_typeof(custom_fields) = 'object'),
     rank              text COLLATE "C" NOT NULL,
     created_at        timestamptz NOT NULL DEFAULT now(),
     updated_at        timestamptz NOT NULL DEFAULT now(),
@@ -76,6 +136,53 @@ CREATE TABLE task_assignees (
 );
 
 CREATE INDEX task_assignees_user ON task_assignees (user_id);
+
+
+-- Why a task's custom values are not valid, or NULL: each key a field of
+-- the workspace or of the task's project, each value of the field's type.
+CREATE FUNCTION custom_fields_problem(pid uuid, cf jsonb) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT string_agg(format('%s: %s', e.key, CASE
+               WHEN f.id IS NULL THEN 'no such field in this project'
+               ELSE 'not a ' || f.type || CASE WHEN f.type = 'select'
+                    THEN ' option (' || (SELECT string_agg(o, ', ')
+                          FROM jsonb_array_elements_text(f.options) o) || ')'
+                    ELSE '' END END), '; ' ORDER BY e.key)
+      FROM jsonb_each(cf) e
+      LEFT JOIN custom_fields f
+        ON f.id::text = e.key AND (f.project_id IS NULL OR f.project_id = pid)
+     WHERE f.id IS NULL
+        OR NOT CASE f.type
+            WHEN 'text' THEN jsonb_typeof(e.value) = 'string'
+            WHEN 'number' THEN jsonb_typeof(e.value) = 'number'
+            WHEN 'date' THEN jsonb_typeof(e.value) = 'string'
+                         AND e.value #>> '{}' ~ '^\d{4}-\d{2}-\d{2}$'
+            WHEN 'select' THEN f.options ? (e.value #>> '{}')
+                           AND jsonb_typeof(e.value) = 'string'
+            WHEN 'user' THEN jsonb_typeof(e.value) = 'string'
+                         AND EXISTS (SELECT 1 FROM users u
+                                      WHERE u.id::text = e.value #>> '{}')
+            END
+$$;
+
+CREATE FUNCTION tasks_check_custom() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    why  text;
+BEGIN
+    why := custom_fields_problem(NEW.project_id, NEW.custom_fields);
+
+    IF why IS NOT NULL THEN
+        RAISE EXCEPTION 'custom fields: %', why USING ERRCODE = '23514';
+    END IF;
+
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER tasks_custom_fields
+    BEFORE INSERT OR UPDATE OF custom_fields ON tasks
+    FOR EACH ROW EXECUTE FUNCTION tasks_check_custom();
 
 
 -- A rank strictly between lo and hi (NULL: no bound), base 36, never
@@ -568,6 +675,22 @@ BEGIN
         RETURN;
     END IF;
 
+
+    IF (b->>'swimlane_id' IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM swimlanes WHERE id = (b->>'swimlane_id')::uuid
+               AND project_id = pid))
+       OR (b->>'sprint_id' IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM sprints WHERE id = (b->>'sprint_id')::uuid
+               AND project_id = pid))
+       OR (b->>'milestone_id' IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM milestones WHERE id = (b->>'milestone_id')::uuid
+               AND project_id = pid))
+    THEN
+        RETURN QUERY SELECT 422, 'validation_failed',
+            'swimlane_id, sprint_id and milestone_id must be of this project.';
+        RETURN;
+    END IF;
+
     IF col.wip_limit IS NOT NULL
        AND (SELECT count(*) FROM tasks WHERE column_id = col.id)
            >= col.wip_limit
@@ -583,7 +706,9 @@ BEGIN
     INSERT INTO tasks AS x (project_id, number, parent_id, title,
                             description, column_id, priority, reporter_id,
                             labels, start_date, due_date, estimate_minutes,
-                            blocked, blocked_reason, completed_at, rank)
+                            blocked, blocked_reason, completed_at, rank,
+                            sprint_id, milestone_id, swimlane_id,
+                            custom_fields)
     VALUES (pid, n, (b->>'parent_id')::uuid, b->>'title',
             coalesce(b->>'description', ''), col.id,
             coalesce(b->>'priority', 'medium'), actor,
@@ -594,7 +719,10 @@ BEGIN
             coalesce((b->>'blocked')::boolean, false), b->>'blocked_reason',
             CASE WHEN col.category = 'done' THEN now() END,
             rank_between((SELECT max(rank) FROM tasks
-                           WHERE column_id = col.id), NULL))
+                           WHERE column_id = col.id), NULL),
+            (b->>'sprint_id')::uuid, (b->>'milestone_id')::uuid,
+            (b->>'swimlane_id')::uuid,
+            jsonb_strip_nulls(coalesce(b->'custom_fields', '{}')))
     RETURNING x.* INTO t;
 
     IF b ? 'assignee_ids' AND NOT task_assign(t.id, b->'assignee_ids') THEN
@@ -654,6 +782,22 @@ BEGIN
         RETURN;
     END IF;
 
+
+    IF (b->>'swimlane_id' IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM swimlanes WHERE id = (b->>'swimlane_id')::uuid
+               AND project_id = old.project_id))
+       OR (b->>'sprint_id' IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM sprints WHERE id = (b->>'sprint_id')::uuid
+               AND project_id = old.project_id))
+       OR (b->>'milestone_id' IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM milestones WHERE id = (b->>'milestone_id')::uuid
+               AND project_id = old.project_id))
+    THEN
+        RETURN QUERY SELECT 422, 'validation_failed',
+            'swimlane_id, sprint_id and milestone_id must be of this project.';
+        RETURN;
+    END IF;
+
     was := task_json(old);
 
     UPDATE tasks SET
@@ -677,6 +821,18 @@ BEGIN
         blocked_reason = CASE WHEN b ? 'blocked_reason'
                               THEN b->>'blocked_reason'
                               ELSE blocked_reason END,
+        sprint_id = CASE WHEN b ? 'sprint_id' THEN (b->>'sprint_id')::uuid
+                         ELSE sprint_id END,
+        milestone_id = CASE WHEN b ? 'milestone_id'
+                            THEN (b->>'milestone_id')::uuid
+                            ELSE milestone_id END,
+        swimlane_id = CASE WHEN b ? 'swimlane_id'
+                           THEN (b->>'swimlane_id')::uuid
+                           ELSE swimlane_id END,
+        custom_fields = CASE WHEN b ? 'custom_fields'
+                             THEN jsonb_strip_nulls(custom_fields
+                                      || coalesce(b->'custom_fields', '{}'))
+                             ELSE custom_fields END,
         version = version + 1, updated_at = now()
     WHERE id = tid
     RETURNING * INTO t;
