@@ -253,6 +253,19 @@ ngx_kanban_route_t  ngx_kanban_routes[] = {
     ngx_kanban_sql_route(NGX_HTTP_POST, "/api/v1/custom-fields",
         NGX_KANBAN_ACCESS_MANAGER, ngx_kanban_custom_field_fields,
         &ngx_kanban_custom_fields_create),
+    ngx_kanban_sql_route(NGX_HTTP_PATCH, "/api/v1/swimlanes/{id}",
+        NGX_KANBAN_ACCESS_MANAGER, ngx_kanban_swimlane_patch_fields,
+        &ngx_kanban_swimlanes_patch),
+
+    ngx_kanban_sql_route(NGX_HTTP_DELETE, "/api/v1/swimlanes/{id}",
+        NGX_KANBAN_ACCESS_MANAGER, NULL, &ngx_kanban_swimlanes_delete),
+
+    ngx_kanban_sql_route(NGX_HTTP_PATCH, "/api/v1/custom-fields/{id}",
+        NGX_KANBAN_ACCESS_MANAGER, ngx_kanban_custom_field_patch_fields,
+        &ngx_kanban_custom_fields_patch),
+
+    ngx_kanban_sql_route(NGX_HTTP_DELETE, "/api/v1/custom-fields/{id}",
+        NGX_KANBAN_ACCESS_MANAGER, NULL, &ngx_kanban_custom_fields_delete),
 };
 
 

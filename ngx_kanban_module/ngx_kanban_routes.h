@@ -152,6 +152,12 @@ extern ngx_kanban_sql_t  ngx_kanban_swimlanes_list;
 extern ngx_kanban_sql_t  ngx_kanban_swimlanes_create;
 extern ngx_kanban_sql_t  ngx_kanban_custom_fields_list;
 extern ngx_kanban_sql_t  ngx_kanban_custom_fields_create;
+extern ngx_kanban_field_t  ngx_kanban_swimlane_patch_fields[];
+extern ngx_kanban_field_t  ngx_kanban_custom_field_patch_fields[];
+extern ngx_kanban_sql_t  ngx_kanban_swimlanes_patch;
+extern ngx_kanban_sql_t  ngx_kanban_swimlanes_delete;
+extern ngx_kanban_sql_t  ngx_kanban_custom_fields_patch;
+extern ngx_kanban_sql_t  ngx_kanban_custom_fields_delete;
 
 extern ngx_kanban_field_t  ngx_kanban_api_token_fields[];
 

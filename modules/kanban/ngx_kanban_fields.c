@@ -105,3 +105,113 @@ ngx_kanban_sql_t  ngx_kanban_custom_fields_create = {
     { "actor", "role", "body", NULL },
     NULL
 };
+
+ngx_kanban_field_t  ngx_kanban_swimlane_patch_fields[] = {
+    { "name", NGX_KANBAN_FIELD_STRING, 0, 1, 100, NULL, NULL },
+    { "position", NGX_KANBAN_FIELD_INTEGER, 0, 0, 1000, NULL, NULL },
+    { NULL, 0, 0, 0, 0, NULL, NULL }
+};
+
+ngx_kanban_field_t  ngx_kanban_custom_field_patch_fields[] = {
+    { "name", NGX_KANBAN_FIELD_STRING, 0, 1, 100, NULL, NULL },
+    { "options", NGX_KANBAN_FIELD_ARRAY, 0, 0, 100, NULL, NULL },
+    { NULL, 0, 0, 0, 0, NULL, NULL }
+};
+
+
+/* A swimlane changes or goes as its project's managers decide; its tasks
+ * stay, in no swimlane. */
+ngx_kanban_sql_t  ngx_kanban_swimlanes_patch = {
+    ngx_kanban_pg_stmt("swimlanes_patch",
+    "WITH s AS (SELECT s.*, can_manage_project($1::uuid, $2, p.team_id) ok"
+    "             FROM swimlanes s JOIN projects p ON p.id = s.project_id"
+    "            WHERE s.id = $3::uuid),"
+    "     u AS (UPDATE swimlanes x"
+    "              SET name = coalesce($4::jsonb->>'name', x.name),"
+    "                  position = coalesce(($4::jsonb->>'position')::int,"
+    "                                      x.position)"
+    "             FROM s WHERE x.id = s.id AND s.ok"
+    "           RETURNING x.*),"
+    "     a AS (INSERT INTO activity_log (actor_id, project_id, entity_type,"
+    "                                     entity_id, action, old_values,"
+    "                                     new_values)"
+    "           SELECT $1::uuid, u.project_id, 'swimlane', u.id, 'updated',"
+    "                  (SELECT to_jsonb(s) - 'ok' FROM s), to_jsonb(u)"
+    "             FROM u)"
+    " SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM s) THEN 404"
+    "             WHEN EXISTS (SELECT 1 FROM u) THEN 200 ELSE 403 END,"
+    "        CASE WHEN NOT EXISTS (SELECT 1 FROM s) THEN 'not_found'"
+    "             WHEN EXISTS (SELECT 1 FROM u)"
+    "             THEN (SELECT to_jsonb(u)::text FROM u)"
+    "             ELSE 'forbidden' END"),
+    { "actor", "role", "uuid:id", "body", NULL },
+    NULL
+};
+
+ngx_kanban_sql_t  ngx_kanban_swimlanes_delete = {
+    ngx_kanban_pg_stmt("swimlanes_delete",
+    "WITH s AS (SELECT s.*, can_manage_project($1::uuid, $2, p.team_id) ok"
+    "             FROM swimlanes s JOIN projects p ON p.id = s.project_id"
+    "            WHERE s.id = $3::uuid),"
+    "     d AS (DELETE FROM swimlanes x USING s"
+    "            WHERE x.id = s.id AND s.ok RETURNING x.*),"
+    "     a AS (INSERT INTO activity_log (actor_id, project_id, entity_type,"
+    "                                     entity_id, action, old_values)"
+    "           SELECT $1::uuid, d.project_id, 'swimlane', d.id, 'deleted',"
+    "                  to_jsonb(d) FROM d)"
+    " SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM s) THEN 404"
+    "             WHEN EXISTS (SELECT 1 FROM d) THEN 204 ELSE 403 END,"
+    "        CASE WHEN NOT EXISTS (SELECT 1 FROM s) THEN 'not_found'"
+    "             WHEN NOT EXISTS (SELECT 1 FROM d) THEN 'forbidden' END"),
+    { "actor", "role", "uuid:id", NULL },
+    NULL
+};
+
+/* A field's type never changes (its values would not fit); removing a
+ * field removes its values from every task. */
+ngx_kanban_sql_t  ngx_kanban_custom_fields_patch = {
+    ngx_kanban_pg_stmt("custom_fields_patch",
+    "WITH f AS (SELECT f.*, CASE WHEN f.project_id IS NULL"
+    "                            THEN $2 = 'admin'"
+    "                            ELSE can_manage_project($1::uuid, $2,"
+    "                                     (SELECT team_id FROM projects"
+    "                                       WHERE id = f.project_id))"
+    "                       END AS ok"
+    "             FROM custom_fields f WHERE f.id = $3::uuid),"
+    "     u AS (UPDATE custom_fields x"
+    "              SET name = coalesce($4::jsonb->>'name', x.name),"
+    "                  options = coalesce($4::jsonb->'options', x.options)"
+    "             FROM f WHERE x.id = f.id AND f.ok"
+    "           RETURNING x.*)"
+    " SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM f) THEN 404"
+    "             WHEN EXISTS (SELECT 1 FROM u) THEN 200 ELSE 403 END,"
+    "        CASE WHEN NOT EXISTS (SELECT 1 FROM f) THEN 'not_found'"
+    "             WHEN EXISTS (SELECT 1 FROM u)"
+    "             THEN (SELECT to_jsonb(u)::text FROM u)"
+    "             ELSE 'forbidden' END"),
+    { "actor", "role", "uuid:id", "body", NULL },
+    NULL
+};
+
+ngx_kanban_sql_t  ngx_kanban_custom_fields_delete = {
+    ngx_kanban_pg_stmt("custom_fields_delete",
+    "WITH f AS (SELECT f.*, CASE WHEN f.project_id IS NULL"
+    "                            THEN $2 = 'admin'"
+    "                            ELSE can_manage_project($1::uuid, $2,"
+    "                                     (SELECT team_id FROM projects"
+    "                                       WHERE id = f.project_id))"
+    "                       END AS ok"
+    "             FROM custom_fields f WHERE f.id = $3::uuid),"
+    "     t AS (UPDATE tasks"
+    "              SET custom_fields = custom_fields - $3::uuid::text"
+    "            WHERE custom_fields ? $3::uuid::text"
+    "              AND (SELECT ok FROM f)),"
+    "     d AS (DELETE FROM custom_fields x USING f"
+    "            WHERE x.id = f.id AND f.ok RETURNING x.id)"
+    " SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM f) THEN 404"
+    "             WHEN EXISTS (SELECT 1 FROM d) THEN 204 ELSE 403 END,"
+    "        CASE WHEN NOT EXISTS (SELECT 1 FROM f) THEN 'not_found'"
+    "             WHEN NOT EXISTS (SELECT 1 FROM d) THEN 'forbidden' END"),
+    { "actor", "role", "uuid:id", NULL },
+    NULL
+};
