@@ -43,7 +43,7 @@ struct ngx_kanban_route_s {
  * Parameter sources: "actor" (the caller's user id), "role", "tenant",
  * "arg:NAME" (a path parameter; "uuid:NAME" is 404 unless a UUID), "body"
  * (the JSON body as text), "query:NAME", "hash" (the body's "password"
- * hashed with argon2id first, or NULL).
+ * hashed with argon2id first, or NULL), "accept" (the Accept header).
  *
  * A route with an event publishes it to Redis once the statement has
  * committed: {"id": the audit row (4th column), "type", "data": the body,

@@ -4,7 +4,9 @@
  * parts go in as parameters, PostgreSQL does the work (the change, its
  * audit row, the JSON of the answer) atomically, and its one row says what
  * to answer: (status, body) for success, (status, problem code, detail)
- * otherwise. No row is 404.
+ * otherwise. No row is 404. Columns past the fourth (the audit row) are
+ * for answers that are not JSON: the media type, then a file name that
+ * makes it a download (Content-Disposition: attachment).
  */
 
 #include "ngx_kanban_routes.h"
@@ -24,6 +26,8 @@ static void ngx_kanban_sql_done(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static ngx_int_t ngx_kanban_sql_etag(ngx_http_request_t *r,
     ngx_str_t *version);
+static ngx_int_t ngx_kanban_sql_send(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q, ngx_int_t status, ngx_str_t *body);
 static void ngx_kanban_sql_publish(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx, ngx_str_t *activity, ngx_str_t *body);
 static ngx_int_t ngx_kanban_sql_failed(ngx_http_request_t *r,
@@ -173,6 +177,11 @@ ngx_kanban_sql_param(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
 
     if (ngx_strcmp(source, "hash") == 0) {
         *value = hash;
+        return NGX_OK;
+    }
+
+    if (ngx_strcmp(source, "accept") == 0) {
+        *value = ngx_kanban_header_in(r, "Accept");
         return NGX_OK;
     }
 
@@ -378,21 +387,63 @@ ngx_kanban_sql_done(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
                                ngx_kanban_pg_value(r, q->result, 0, 3), body);
     }
 
-    if (body == NULL) {
-        ngx_str_t  none = ngx_null_string;
+    ngx_http_finalize_request(r, ngx_kanban_sql_send(r, q, status, body));
+}
 
-        ngx_http_finalize_request(r, ngx_kanban_send_json(r, status, &none));
-        return;
+
+/* The answer's body: JSON, or what the statement's fifth column names,
+ * as a download when a sixth names the file. */
+
+static ngx_int_t
+ngx_kanban_sql_send(ngx_http_request_t *r, ngx_kanban_pg_query_t *q,
+    ngx_int_t status, ngx_str_t *body)
+{
+    u_char     *p;
+    ngx_str_t   none = ngx_null_string, *type, *file, disposition;
+
+    if (body == NULL) {
+        return ngx_kanban_send_json(r, status, &none);
     }
 
-    /* the result is freed when this handler returns */
+    /* the result is freed when the query's handler returns */
     body->data = ngx_pstrdup(r->pool, body);
     if (body->data == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_http_finalize_request(r, ngx_kanban_send_json(r, status, body));
+    type = PQnfields(q->result) > 4 ? ngx_kanban_pg_value(r, q->result, 0, 4)
+                                    : NULL;
+    if (type == NULL) {
+        return ngx_kanban_send_json(r, status, body);
+    }
+
+    type->data = ngx_pstrdup(r->pool, type);
+    if (type->data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    file = PQnfields(q->result) > 5 ? ngx_kanban_pg_value(r, q->result, 0, 5)
+                                    : NULL;
+    if (file) {
+        /* the statement makes the name safe to quote */
+        p = ngx_pnalloc(r->pool, sizeof("attachment; filename=\"\"")
+                                 + file->len);
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        disposition.data = p;
+        disposition.len = ngx_sprintf(p, "attachment; filename=\"%V\"", file)
+                          - p;
+
+        if (ngx_kanban_add_header(r, "Content-Disposition", &disposition)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    return ngx_kanban_send_text(r, status, type, body);
 }
 
 

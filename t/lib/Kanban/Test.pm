@@ -427,6 +427,20 @@ sub signup {
 }
 
 
+# A workspace's people, for tests that act as several of them:
+#
+#     my $ws = $t->workspace(prefix => 'ts');     # signs up, logs the admin in
+#     my $pam = $ws->member('Pam', 'project_manager');
+#     my $r = $ws->api($pam, POST => '/api/v1/projects', json => {...});
+#     $ws->api(undef, GET => ...)                 # anonymous
+#
+# A member is {id, email, name, role, token}; $ws->{admin} is one too.
+sub workspace {
+    my ($self, %o) = @_;
+    return Kanban::Test::Workspace->new($self, $self->signup(%o));
+}
+
+
 sub unique_slug {
     my ($prefix) = @_;
     return sprintf('%s-%d-%d-%03d', $prefix, $$, ++$slug_serial,
@@ -827,4 +841,72 @@ sub destroy_private {
 }
 
 
+
+
+###########################################################################
+# a workspace and its members, signed in
+
+package Kanban::Test::Workspace;
+
+use Carp qw(croak);
+
+our $PASSWORD = 'correct horse battery staple';
+
+sub new {
+    my ($class, $t, $slug) = @_;
+    my $self = bless { t => $t, slug => $slug }, $class;
+    $self->{admin} = $self->login("admin\@$slug.example");
+    return $self;
+}
+
+sub slug { $_[0]{slug} }
+sub admin { $_[0]{admin} }
+sub dbh { $_[0]{dbh} //= $_[0]{t}->tenant_dbh($_[0]{slug}) }
+
+# {id, email, name, role, token} of a signed-in user
+sub login {
+    my ($self, $email, $password) = @_;
+    my $r = $self->{t}->req(POST => '/api/v1/auth/login', host => $self->{slug},
+                            json => { email => $email,
+                                      password => $password // $PASSWORD });
+    croak "login of $email: $r->{status} $r->{body}" unless $r->{status} == 200;
+    return { %{ $r->{json}{user} }, token => $r->{json}{access_token} };
+}
+
+# a new user of that role (contributor by default), signed in
+sub member {
+    my ($self, $name, $role) = @_;
+    my $email = lc($name =~ s/\W+/./gr) . "\@$self->{slug}.example";
+    my $r = $self->api($self->{admin}, POST => '/api/v1/users', json => {
+        email => $email, name => $name, role => $role // 'contributor',
+        password => $PASSWORD });
+    croak "create $name: $r->{status} $r->{body}" unless $r->{status} == 201;
+    return $self->login($email);
+}
+
+# a team of these members; returns the team
+sub team {
+    my ($self, $name, @members) = @_;
+    my $r = $self->api($self->{admin}, POST => '/api/v1/teams',
+                       json => { name => $name });
+    croak "team $name: $r->{status} $r->{body}" unless $r->{status} == 201;
+    my $team = $r->{json};
+    for my $m (@members) {
+        $r = $self->api($self->{admin},
+                        PUT => "/api/v1/teams/$team->{id}/members/$m->{id}");
+        croak "member of $name: $r->{status}" unless $r->{status} == 204;
+    }
+    return $team;
+}
+
+# api(MEMBER or undef, METHOD => path, json/body/headers/host...)
+sub api {
+    my ($self, $who, $method, $path, %o) = @_;
+    my %headers = %{ delete $o{headers} // {} };
+    $headers{Authorization} //= "Bearer $who->{token}" if $who;
+    return $self->{t}->req($method => $path, host => $self->{slug},
+                           headers => \%headers, %o);
+}
+
 1;
+
