@@ -36,6 +36,10 @@
 #define NGX_KANBAN_ERR_CREDENTIALS        16
 #define NGX_KANBAN_ERR_TOKEN_REUSED       17
 #define NGX_KANBAN_ERR_INVALID_TOKEN      18
+#define NGX_KANBAN_ERR_DEPENDENCY_CYCLE   19
+#define NGX_KANBAN_ERR_WIP_LIMIT          20
+#define NGX_KANBAN_ERR_LOCKED             21
+#define NGX_KANBAN_ERR_GONE               22
 
 /* roles, in the order of what they may do */
 #define NGX_KANBAN_ROLE_NONE              0

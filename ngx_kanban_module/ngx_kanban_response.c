@@ -36,7 +36,9 @@ static ngx_kanban_error_t  ngx_kanban_errors[] = {
     { 401, "token_reused", "This refresh token was used before." },
     { 401, "invalid_token", "The token is not valid." },
     { 422, "dependency_cycle", "This would make tasks wait on each other." },
-    { 409, "wip_limit_reached", "The column is at its WIP limit." }
+    { 409, "wip_limit_reached", "The column is at its WIP limit." },
+    { 409, "locked", "It is locked: the week is submitted or approved." },
+    { 410, "gone", "This is no longer available." }
 };
 
 
