@@ -129,6 +129,8 @@ extern ngx_module_t  ngx_http_kanban_tenant_module;
 ngx_kanban_ctx_t *ngx_kanban_ctx(ngx_http_request_t *r);
 ngx_kanban_main_conf_t *ngx_kanban_main_conf(void);
 ngx_str_t *ngx_kanban_arg(ngx_kanban_ctx_t *ctx, char *name);
+ngx_int_t ngx_kanban_tenant_origin(ngx_pool_t *pool, ngx_str_t *slug,
+    char *path, ngx_str_t *url);
 
 /* responses: each returns what the caller passes to finalize_request */
 ngx_int_t ngx_kanban_send_json(ngx_http_request_t *r, ngx_uint_t status,

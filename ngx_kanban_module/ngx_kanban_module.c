@@ -396,3 +396,37 @@ ngx_kanban_exit_process(ngx_cycle_t *cycle)
     ngx_kanban_redis_exit_process(cycle);
     ngx_kanban_pg_exit_process(cycle);
 }
+
+
+/* A workspace's origin from kanban_tenant_url (http://STAR.localhost:8080
+ * with the slug for STAR), followed by path. */
+
+ngx_int_t
+ngx_kanban_tenant_origin(ngx_pool_t *pool, ngx_str_t *slug, char *path,
+    ngx_str_t *url)
+{
+    u_char                  *star, *end, *p;
+    size_t                   len;
+    ngx_kanban_main_conf_t  *kmcf;
+
+    kmcf = ngx_kanban_main_conf();
+
+    end = kmcf->tenant_url.data + kmcf->tenant_url.len;
+    star = ngx_strlchr(kmcf->tenant_url.data, end, '*');
+    len = ngx_strlen(path);
+
+    url->data = ngx_pnalloc(pool, kmcf->tenant_url.len + slug->len + len);
+    if (url->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(url->data, kmcf->tenant_url.data,
+                   star - kmcf->tenant_url.data);
+    p = ngx_cpymem(p, slug->data, slug->len);
+    p = ngx_cpymem(p, star + 1, end - star - 1);
+    p = ngx_cpymem(p, path, len);
+
+    url->len = p - url->data;
+
+    return NGX_OK;
+}

@@ -73,6 +73,8 @@ static void ngx_kanban_pg_pool_free(ngx_kanban_pg_pool_t *pool);
 static void ngx_kanban_pg_acquire(ngx_kanban_pg_query_t *q);
 static void ngx_kanban_pg_enqueue(ngx_kanban_pg_pool_t *pool,
     ngx_kanban_pg_query_t *q);
+static void ngx_kanban_pg_query_init(ngx_kanban_pg_query_t *q,
+    ngx_pool_t *pool, ngx_log_t *log, ngx_kanban_pg_db_t *db);
 static void ngx_kanban_pg_queue_timeout(ngx_event_t *ev);
 static void ngx_kanban_pg_dispatch(ngx_kanban_pg_pool_t *freed);
 static ngx_int_t ngx_kanban_pg_connect(ngx_kanban_pg_pool_t *pool,
@@ -128,17 +130,55 @@ ngx_kanban_pg_query(ngx_http_request_t *r, ngx_kanban_pg_db_t *db)
     cln->data = q;
 
     q->request = r;
+    ngx_kanban_pg_query_init(q, r->pool, r->connection->log, db);
+
+    return q;
+}
+
+
+/* A query of the worker's own (a timer's, not a request's): its handler
+ * is called with no request; destroying the pool lets go of it. */
+
+ngx_kanban_pg_query_t *
+ngx_kanban_pg_query_background(ngx_pool_t *pool, ngx_kanban_pg_db_t *db)
+{
+    ngx_pool_cleanup_t     *cln;
+    ngx_kanban_pg_query_t  *q;
+
+    q = ngx_pcalloc(pool, sizeof(ngx_kanban_pg_query_t));
+    if (q == NULL) {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    cln->handler = ngx_kanban_pg_cleanup;
+    cln->data = q;
+
+    ngx_kanban_pg_query_init(q, pool, pool->log, db);
+
+    return q;
+}
+
+
+static void
+ngx_kanban_pg_query_init(ngx_kanban_pg_query_t *q, ngx_pool_t *pool,
+    ngx_log_t *log, ngx_kanban_pg_db_t *db)
+{
+    q->pool = pool;
+    q->log = log;
     q->db = *db;
 
     q->timer.handler = ngx_kanban_pg_queue_timeout;
     q->timer.data = q;
-    q->timer.log = r->connection->log;
+    q->timer.log = log;
 
     q->fail.handler = ngx_kanban_pg_fail_handler;
     q->fail.data = q;
-    q->fail.log = r->connection->log;
-
-    return q;
+    q->fail.log = log;
 }
 
 
@@ -168,7 +208,7 @@ ngx_kanban_pg_run(ngx_kanban_pg_query_t *q, ngx_kanban_pg_stmt_t *stmt,
             continue;
         }
 
-        q->values[i] = ngx_pnalloc(q->request->pool, v->len + 1);
+        q->values[i] = ngx_pnalloc(q->pool, v->len + 1);
         if (q->values[i] == NULL) {
             va_end(args);
             return NGX_ERROR;
@@ -202,7 +242,7 @@ ngx_int_t
 ngx_kanban_pg_run_sql(ngx_kanban_pg_query_t *q, ngx_str_t *sql,
     ngx_kanban_pg_handler_pt handler)
 {
-    q->sql.data = ngx_pnalloc(q->request->pool, sql->len + 1);
+    q->sql.data = ngx_pnalloc(q->pool, sql->len + 1);
     if (q->sql.data == NULL) {
         return NGX_ERROR;
     }
@@ -540,7 +580,7 @@ ngx_kanban_pg_enqueue(ngx_kanban_pg_pool_t *pool, ngx_kanban_pg_query_t *q)
     kmcf = ngx_kanban_main_conf();
 
     if (ngx_kanban_pg_worker->waiting >= kmcf->pg_queue_size) {
-        ngx_log_error(NGX_LOG_WARN, q->request->connection->log, 0,
+        ngx_log_error(NGX_LOG_WARN, q->log, 0,
                       "kanban: PostgreSQL wait queue is full");
         ngx_kanban_pg_fail(q, NGX_KANBAN_PG_UNAVAILABLE);
         return;
@@ -576,7 +616,7 @@ ngx_kanban_pg_queue_timeout(ngx_event_t *ev)
 
     q = ev->data;
 
-    ngx_log_error(NGX_LOG_WARN, q->request->connection->log, 0,
+    ngx_log_error(NGX_LOG_WARN, q->log, 0,
                   "kanban: timed out waiting for a PostgreSQL connection "
                   "to \"%V\"", &q->db.name);
 
@@ -1402,11 +1442,17 @@ ngx_kanban_pg_call(ngx_kanban_pg_query_t *q)
     ngx_http_request_t  *r;
 
     r = q->request;
-    c = r->connection;
 
     if (q->error != NGX_KANBAN_PG_OK) {
         q->result = q->error == NGX_KANBAN_PG_SQL ? q->result : NULL;
     }
+
+    if (r == NULL) {
+        q->handler(NULL, q);
+        return;
+    }
+
+    c = r->connection;
 
     q->handler(r, q);
 

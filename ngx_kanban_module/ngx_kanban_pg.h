@@ -51,7 +51,9 @@ typedef struct {
 
 
 struct ngx_kanban_pg_query_s {
-    ngx_http_request_t        *request;
+    ngx_http_request_t        *request;         /* NULL: a background one */
+    ngx_pool_t                *pool;
+    ngx_log_t                 *log;
     ngx_kanban_pg_db_t         db;
     ngx_kanban_pg_conn_t      *conn;
     ngx_kanban_pg_handler_pt   handler;
@@ -74,6 +76,8 @@ struct ngx_kanban_pg_query_s {
 
 
 ngx_kanban_pg_query_t *ngx_kanban_pg_query(ngx_http_request_t *r,
+    ngx_kanban_pg_db_t *db);
+ngx_kanban_pg_query_t *ngx_kanban_pg_query_background(ngx_pool_t *pool,
     ngx_kanban_pg_db_t *db);
 ngx_int_t ngx_kanban_pg_run(ngx_kanban_pg_query_t *q,
     ngx_kanban_pg_stmt_t *stmt, ngx_kanban_pg_handler_pt handler,

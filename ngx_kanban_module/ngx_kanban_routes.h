@@ -43,7 +43,8 @@ struct ngx_kanban_route_s {
  * Parameter sources: "actor" (the caller's user id), "role", "tenant",
  * "arg:NAME" (a path parameter; "uuid:NAME" is 404 unless a UUID), "body"
  * (the JSON body as text), "query:NAME", "hash" (the body's "password"
- * hashed with argon2id first, or NULL), "accept" (the Accept header).
+ * hashed with argon2id first, or NULL), "accept" (the Accept header),
+ * "tenant_url" (the workspace's origin, "http://acme.localhost:8080").
  *
  * A route with an event publishes it to Redis once the statement has
  * committed: {"id": the audit row (4th column), "type", "data": the body,
@@ -72,6 +73,7 @@ ngx_int_t ngx_kanban_workspace_handler(ngx_http_request_t *r,
 
 ngx_int_t ngx_kanban_sql_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
+void ngx_kanban_sql_answer(ngx_http_request_t *r, ngx_kanban_pg_query_t *q);
 ngx_int_t ngx_kanban_login_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
 ngx_int_t ngx_kanban_refresh_handler(ngx_http_request_t *r,
@@ -158,6 +160,23 @@ extern ngx_kanban_sql_t  ngx_kanban_swimlanes_patch;
 extern ngx_kanban_sql_t  ngx_kanban_swimlanes_delete;
 extern ngx_kanban_sql_t  ngx_kanban_custom_fields_patch;
 extern ngx_kanban_sql_t  ngx_kanban_custom_fields_delete;
+
+extern ngx_kanban_field_t  ngx_kanban_share_link_fields[];
+extern ngx_kanban_sql_t  ngx_kanban_share_links_create;
+extern ngx_kanban_sql_t  ngx_kanban_share_links_list;
+extern ngx_kanban_sql_t  ngx_kanban_share_links_get;
+extern ngx_kanban_sql_t  ngx_kanban_share_links_revoke;
+extern ngx_kanban_sql_t  ngx_kanban_share_links_analytics;
+extern ngx_kanban_sql_t  ngx_kanban_share_links_qr;
+extern ngx_kanban_sql_t  ngx_kanban_shared_get;
+ngx_int_t ngx_kanban_share_links_create_handler(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx);
+ngx_int_t ngx_kanban_share_links_revoke_handler(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx);
+ngx_int_t ngx_kanban_share_links_qr_handler(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx);
+ngx_int_t ngx_kanban_shared_handler(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx);
 
 extern ngx_kanban_field_t  ngx_kanban_api_token_fields[];
 

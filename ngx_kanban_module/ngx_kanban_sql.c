@@ -22,8 +22,6 @@ static ngx_int_t ngx_kanban_sql_query(ngx_http_request_t *r, char *source,
     ngx_str_t **value);
 static ngx_int_t ngx_kanban_sql_version(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx, ngx_str_t **value);
-static void ngx_kanban_sql_done(ngx_http_request_t *r,
-    ngx_kanban_pg_query_t *q);
 static ngx_int_t ngx_kanban_sql_etag(ngx_http_request_t *r,
     ngx_str_t *version);
 static ngx_int_t ngx_kanban_sql_send(ngx_http_request_t *r,
@@ -133,7 +131,7 @@ ngx_kanban_sql_run(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
 
     for (n = 0; sql->params[n]; n++) { /* void */ }
 
-    rc = ngx_kanban_pg_run(q, &sql->stmt, ngx_kanban_sql_done, n,
+    rc = ngx_kanban_pg_run(q, &sql->stmt, ngx_kanban_sql_answer, n,
                            v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7],
                            v[8], v[9], v[10], v[11], v[12], v[13], v[14],
                            v[15]);
@@ -177,6 +175,19 @@ ngx_kanban_sql_param(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
 
     if (ngx_strcmp(source, "hash") == 0) {
         *value = hash;
+        return NGX_OK;
+    }
+
+    if (ngx_strcmp(source, "tenant_url") == 0) {
+        s = ngx_palloc(r->pool, sizeof(ngx_str_t));
+        if (s == NULL || ctx->tenant == NULL
+            || ngx_kanban_tenant_origin(r->pool, &ctx->tenant->slug, "", s)
+               != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        *value = s;
         return NGX_OK;
     }
 
@@ -314,8 +325,11 @@ ngx_kanban_sql_version(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
 }
 
 
-static void
-ngx_kanban_sql_done(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
+/* The answer a statement's row gives; handlers of their own whose last
+ * statement follows the convention end with it too. */
+
+void
+ngx_kanban_sql_answer(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 {
     u_char     *d;
     ngx_int_t   status;
@@ -461,7 +475,9 @@ ngx_kanban_sql_publish(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
 
     sql = ctx->route->data;
 
-    if (sql->event == NULL || activity == NULL || ctx->tenant == NULL) {
+    if (sql == NULL || sql->event == NULL || activity == NULL
+        || ctx->tenant == NULL)
+    {
         return;
     }
 

@@ -534,29 +534,12 @@ ngx_kanban_signup_deleted(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 static ngx_int_t
 ngx_kanban_signup_respond(ngx_http_request_t *r, ngx_kanban_signup_t *su)
 {
-    u_char                  *star, *p;
-    ngx_str_t                body, url;
-    ngx_kanban_jw_t          jw;
-    ngx_kanban_main_conf_t  *kmcf;
+    ngx_str_t         body, url;
+    ngx_kanban_jw_t   jw;
 
-    kmcf = ngx_kanban_main_conf();
-
-    star = ngx_strlchr(kmcf->tenant_url.data,
-                       kmcf->tenant_url.data + kmcf->tenant_url.len, '*');
-
-    url.len = kmcf->tenant_url.len - 1 + su->slug.len + 1;
-    url.data = ngx_pnalloc(r->pool, url.len);
-    if (url.data == NULL) {
+    if (ngx_kanban_tenant_origin(r->pool, &su->slug, "/", &url) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    p = ngx_cpymem(url.data, kmcf->tenant_url.data,
-                   star - kmcf->tenant_url.data);
-    p = ngx_cpymem(p, su->slug.data, su->slug.len);
-    p = ngx_cpymem(p, star + 1,
-                   kmcf->tenant_url.data + kmcf->tenant_url.len - star - 1);
-    *p++ = '/';
-    url.len = p - url.data;
 
     if (ngx_kanban_jw_init(&jw, r->pool, 256) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

@@ -67,6 +67,7 @@ sub new {
         ttl       => $o{ttl} // '1s',
         log_level => $o{log_level} // 'info',
         api_rate  => $o{api_rate} // '1000000r/m',
+        share_rate => $o{share_rate},
         port      => free_port(),
     }, $class;
 
@@ -102,6 +103,7 @@ sub write_config {
         # t/limit.t tests the limiter with zones of its own
         API_RATE   => $self->{api_rate},
         SIGNUP_RATE => $self->{api_rate},
+        SHARE_RATE => $self->{share_rate} // $self->{api_rate},
     );
     my $expand = sub {
         my ($text) = @_;

@@ -1,0 +1,95 @@
+
+/*
+ * Share links: what the redirect (/s/{code}), the public read of a shared
+ * task or project and the share-link API have in common.
+ */
+
+#ifndef _NGX_KANBAN_SHARE_H_INCLUDED_
+#define _NGX_KANBAN_SHARE_H_INCLUDED_
+
+
+#include "ngx_kanban_pg.h"
+#include "ngx_kanban_json.h"
+
+
+#ifndef NGX_HTTP_GONE
+#define NGX_HTTP_GONE                 410
+#endif
+
+
+#define NGX_KANBAN_SHARE_CODE_MIN     8
+#define NGX_KANBAN_SHARE_CODE_MAX     32
+#define NGX_KANBAN_SHARE_CODE_LEN     10     /* 59.5 bits */
+
+/* a link's state, as PostgreSQL and the cache know it */
+#define NGX_KANBAN_SHARE_UNKNOWN      0
+#define NGX_KANBAN_SHARE_ACTIVE       1
+#define NGX_KANBAN_SHARE_REVOKED      2
+#define NGX_KANBAN_SHARE_GONE         3      /* its task or project deleted */
+#define NGX_KANBAN_SHARE_USED_UP      4
+#define NGX_KANBAN_SHARE_UNAVAILABLE  5      /* PostgreSQL did not answer */
+
+/* what a visitor may have: the verdict on one request */
+#define NGX_KANBAN_SHARE_OPEN         0
+#define NGX_KANBAN_SHARE_NOT_FOUND    1
+#define NGX_KANBAN_SHARE_EXPIRED      2      /* or revoked, gone, used up */
+#define NGX_KANBAN_SHARE_LOCKED       3      /* needs the password */
+
+#define NGX_KANBAN_SHARE_TARGET_URL   0
+#define NGX_KANBAN_SHARE_TARGET_TASK  1
+#define NGX_KANBAN_SHARE_TARGET_PROJECT  2
+
+
+typedef struct {
+    ngx_uint_t                 state;
+    ngx_uint_t                 target;
+    ngx_str_t                  id;
+    ngx_str_t                  url;            /* a url link's target */
+    ngx_str_t                  password_hash;  /* empty: none */
+    ngx_str_t                  grant_secret;
+    time_t                     expires;        /* 0: never */
+    ngx_uint_t                 max_visits;     /* 0: no limit */
+} ngx_kanban_share_link_t;
+
+
+typedef void (*ngx_kanban_share_resolved_pt)(ngx_http_request_t *r,
+    ngx_kanban_share_link_t *link);
+
+
+typedef struct {
+    ngx_shm_zone_t            *zone;
+    ngx_msec_t                 ttl;
+    ngx_msec_t                 flush;
+    ngx_regex_t               *bots;
+    ngx_uint_t                 cache_used;
+} ngx_kanban_share_main_conf_t;
+
+
+extern ngx_module_t  ngx_http_kanban_share_module;
+
+
+ngx_uint_t ngx_kanban_share_code_valid(ngx_str_t *code);
+ngx_int_t ngx_kanban_share_code_make(u_char *code);
+
+/* the link of a code in the request's workspace: NGX_OK with link filled
+ * (from the cache), NGX_AGAIN when handler will be called (PostgreSQL),
+ * NGX_ERROR */
+ngx_int_t ngx_kanban_share_resolve(ngx_http_request_t *r,
+    ngx_kanban_tenant_t *tenant, ngx_str_t *code,
+    ngx_kanban_share_link_t *link, ngx_kanban_share_resolved_pt handler);
+void ngx_kanban_share_forget(ngx_str_t *slug, ngx_str_t *code);
+ngx_int_t ngx_kanban_share_cache_init_zone(ngx_shm_zone_t *zone, void *data);
+
+ngx_uint_t ngx_kanban_share_judge(ngx_http_request_t *r,
+    ngx_kanban_share_link_t *link, ngx_str_t *code, ngx_uint_t read);
+ngx_int_t ngx_kanban_share_grant(ngx_http_request_t *r,
+    ngx_kanban_share_link_t *link, ngx_str_t *code);
+
+ngx_int_t ngx_kanban_share_visit(ngx_http_request_t *r,
+    ngx_kanban_tenant_t *tenant, ngx_kanban_share_link_t *link,
+    ngx_uint_t counted);
+ngx_int_t ngx_kanban_share_visits_init_process(ngx_cycle_t *cycle);
+char *ngx_kanban_share_bots(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+
+
+#endif /* _NGX_KANBAN_SHARE_H_INCLUDED_ */

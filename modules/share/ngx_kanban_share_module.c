@@ -1,0 +1,1003 @@
+
+/*
+ * ngx_http_kanban_share_module: the short links, /s/{code}, on a
+ * workspace's host.
+ *
+ *   kanban_share_cache zone=share:4m ttl=10s;
+ *   kanban_share_bots  bots.txt;
+ *   kanban_share_flush 1s;
+ *   location /s/ { kanban_share; }
+ *
+ * GET: 302 to the target (a URL, or /shared/{code} for a task or project)
+ * with Cache-Control: private, no-store so that every visit comes here;
+ * unknown 404, revoked, expired, used up or its target deleted 410; with a
+ * password and no grant cookie 401 and a form. Visits are counted in the
+ * worker (ngx_kanban_share_visits.c), except for links with max_visits,
+ * whose every visit PostgreSQL counts before the redirect so that the
+ * limit is exact. POST: the form's (or a JSON body's) password, checked
+ * with argon2id in the thread pool; 5 wrong ones per link and client in
+ * 15 minutes, then 429; right, a grant cookie and 302 back to GET.
+ * Browsers get small HTML pages, clients that accept JSON problems.
+ */
+
+#include "ngx_kanban_share.h"
+
+#include <openssl/sha.h>
+
+
+#define NGX_KANBAN_SHARE_BODY_MAX   4096
+
+
+typedef struct {
+    ngx_flag_t                 enable;
+} ngx_kanban_share_loc_conf_t;
+
+
+typedef struct {
+    ngx_kanban_tenant_t       *tenant;
+    ngx_str_t                  code;
+    ngx_str_t                  password;
+    ngx_str_t                  client;         /* the address, hashed */
+    ngx_kanban_share_link_t    link;
+    ngx_uint_t                 wrong;          /* the form says so */
+} ngx_kanban_share_ctx_t;
+
+
+static ngx_int_t ngx_kanban_share_handler(ngx_http_request_t *r);
+static void ngx_kanban_share_body(ngx_http_request_t *r);
+static ngx_int_t ngx_kanban_share_password_of(ngx_http_request_t *r,
+    ngx_kanban_share_ctx_t *ctx);
+static ngx_int_t ngx_kanban_share_start(ngx_http_request_t *r,
+    ngx_kanban_share_ctx_t *ctx);
+static void ngx_kanban_share_resolved(ngx_http_request_t *r,
+    ngx_kanban_share_link_t *link);
+static ngx_int_t ngx_kanban_share_visit_or_refuse(ngx_http_request_t *r,
+    ngx_kanban_share_ctx_t *ctx);
+static void ngx_kanban_share_taken(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q);
+static ngx_int_t ngx_kanban_share_redirect(ngx_http_request_t *r,
+    ngx_kanban_share_ctx_t *ctx, ngx_uint_t counted);
+static ngx_int_t ngx_kanban_share_unlock(ngx_http_request_t *r,
+    ngx_kanban_share_ctx_t *ctx);
+static void ngx_kanban_share_tries(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q);
+static void ngx_kanban_share_verified(ngx_http_request_t *r,
+    ngx_uint_t match);
+static void ngx_kanban_share_failure_noted(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q);
+static ngx_int_t ngx_kanban_share_refuse(ngx_http_request_t *r,
+    ngx_kanban_share_ctx_t *ctx, ngx_uint_t verdict);
+static ngx_int_t ngx_kanban_share_page(ngx_http_request_t *r,
+    ngx_uint_t status, char *title, char *text, ngx_str_t *form_code,
+    ngx_uint_t wrong);
+static ngx_uint_t ngx_kanban_share_wants_json(ngx_http_request_t *r);
+static ngx_int_t ngx_kanban_share_location(ngx_http_request_t *r,
+    ngx_str_t *url);
+static ngx_int_t ngx_kanban_share_client(ngx_http_request_t *r,
+    ngx_str_t *out);
+
+static char *ngx_kanban_share(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_kanban_share_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static void *ngx_kanban_share_create_main_conf(ngx_conf_t *cf);
+static char *ngx_kanban_share_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_kanban_share_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_kanban_share_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_int_t ngx_kanban_share_init_process(ngx_cycle_t *cycle);
+
+
+static ngx_kanban_pg_stmt_t  ngx_kanban_share_take_stmt =
+    ngx_kanban_pg_stmt("share_take",
+    "SELECT visits FROM share_link_take($1::uuid)");
+
+static ngx_kanban_pg_stmt_t  ngx_kanban_share_tries_stmt =
+    ngx_kanban_pg_stmt("share_tries",
+    "SELECT tries, retry_after FROM share_link_tries_left($1::uuid, $2)");
+
+static ngx_kanban_pg_stmt_t  ngx_kanban_share_failure_stmt =
+    ngx_kanban_pg_stmt("share_failure",
+    "INSERT INTO share_link_failures (link_id, client) VALUES ($1, $2)");
+
+
+static ngx_command_t  ngx_kanban_share_commands[] = {
+
+    { ngx_string("kanban_share"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_kanban_share,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("kanban_share_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_kanban_share_cache_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("kanban_share_bots"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_kanban_share_bots,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("kanban_share_flush"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_kanban_share_main_conf_t, flush),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_kanban_share_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    NULL,                                  /* postconfiguration */
+
+    ngx_kanban_share_create_main_conf,     /* create main configuration */
+    ngx_kanban_share_init_main_conf,       /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_kanban_share_create_loc_conf,      /* create location configuration */
+    ngx_kanban_share_merge_loc_conf        /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_kanban_share_module = {
+    NGX_MODULE_V1,
+    &ngx_kanban_share_module_ctx,          /* module context */
+    ngx_kanban_share_commands,             /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_kanban_share_init_process,         /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_int_t
+ngx_kanban_share_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                rc;
+    ngx_str_t                allow = ngx_string("GET, HEAD, POST");
+    ngx_kanban_share_ctx_t  *ctx;
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_kanban_share_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_kanban_share_module);
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST))) {
+        if (ngx_http_discard_request_body(r) != NGX_OK
+            || ngx_kanban_add_header(r, "Allow", &allow) != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_kanban_problem(r, NGX_KANBAN_ERR_METHOD, NULL);
+    }
+
+    ctx->tenant = ngx_kanban_tenant(r);
+
+    /* "/s/" and the code, nothing more */
+    ctx->code.data = r->uri.data + 3;
+    ctx->code.len = r->uri.len > 3 ? r->uri.len - 3 : 0;
+
+    if (ctx->tenant == NULL || r->uri.len < 3
+        || ngx_strncmp(r->uri.data, "/s/", 3) != 0
+        || !ngx_kanban_share_code_valid(&ctx->code))
+    {
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_kanban_share_refuse(r, ctx, NGX_KANBAN_SHARE_NOT_FOUND);
+    }
+
+    if (r->method != NGX_HTTP_POST) {
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        rc = ngx_kanban_share_start(r, ctx);
+
+        if (rc == NGX_DONE) {
+            r->main->count++;
+        }
+
+        return rc;
+    }
+
+    r->request_body_in_single_buf = 1;
+
+    rc = ngx_http_read_client_request_body(r, ngx_kanban_share_body);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_kanban_share_body(ngx_http_request_t *r)
+{
+    ngx_int_t                rc;
+    ngx_kanban_share_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kanban_share_module);
+
+    rc = ngx_kanban_share_password_of(r, ctx);
+
+    if (rc == NGX_OK) {
+        rc = ngx_kanban_share_start(r, ctx);
+
+        if (rc == NGX_DONE) {
+            return;
+        }
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+/* The password from a form (password=...) or JSON ({"password": ...});
+ * NGX_OK, or what to answer. */
+
+static ngx_int_t
+ngx_kanban_share_password_of(ngx_http_request_t *r,
+    ngx_kanban_share_ctx_t *ctx)
+{
+    u_char             *dst, *src;
+    ngx_buf_t          *b;
+    ngx_str_t           body, value, *type, *s;
+    ngx_kanban_json_t  *root;
+    char               *error;
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL
+        || r->request_body->bufs->next != NULL
+        || r->request_body->bufs->buf->in_file)
+    {
+        return ngx_kanban_problem(r, NGX_KANBAN_ERR_BAD_REQUEST,
+                                  "Send the password.");
+    }
+
+    b = r->request_body->bufs->buf;
+    body.data = b->pos;
+    body.len = b->last - b->pos;
+
+    if (body.len > NGX_KANBAN_SHARE_BODY_MAX) {
+        return ngx_kanban_problem(r, NGX_KANBAN_ERR_TOO_LARGE, NULL);
+    }
+
+    type = r->headers_in.content_type ? &r->headers_in.content_type->value
+                                      : NULL;
+
+    if (type && type->len >= 16
+        && ngx_strncasecmp(type->data, (u_char *) "application/json", 16)
+           == 0)
+    {
+        if (ngx_kanban_json_parse(r->pool, body.data, body.len, &root,
+                                  &error)
+            != NGX_OK
+            || (s = ngx_kanban_json_string(root, "password")) == NULL)
+        {
+            return ngx_kanban_problem(r, NGX_KANBAN_ERR_BAD_REQUEST,
+                                      "Send {\"password\": \"...\"}.");
+        }
+
+        ctx->password = *s;
+        return NGX_OK;
+    }
+
+    if (type == NULL || type->len < 33
+        || ngx_strncasecmp(type->data,
+                           (u_char *) "application/x-www-form-urlencoded",
+                           33) != 0)
+    {
+        return ngx_kanban_problem(r, NGX_KANBAN_ERR_MEDIA_TYPE,
+                                  "Send the password as a form or JSON.");
+    }
+
+    /* ngx_http_arg reads the query string: look for the field by hand */
+    src = body.data;
+
+    while (src < body.data + body.len) {
+        dst = ngx_strlchr(src, body.data + body.len, '&');
+        if (dst == NULL) {
+            dst = body.data + body.len;
+        }
+
+        if (dst - src >= 9 && ngx_strncmp(src, "password=", 9) == 0) {
+            value.len = dst - src - 9;
+            value.data = ngx_pnalloc(r->pool, value.len + 1);
+            if (value.data == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            /* '+' is a space in forms */
+            ngx_memcpy(value.data, src + 9, value.len);
+            for (dst = value.data; dst < value.data + value.len; dst++) {
+                if (*dst == '+') {
+                    *dst = ' ';
+                }
+            }
+
+            dst = value.data;
+            src = value.data;
+            ngx_unescape_uri(&dst, &src, value.len, 0);
+
+            ctx->password.data = value.data;
+            ctx->password.len = dst - value.data;
+            return NGX_OK;
+        }
+
+        src = dst + 1;
+    }
+
+    return ngx_kanban_problem(r, NGX_KANBAN_ERR_BAD_REQUEST,
+                              "Send the password.");
+}
+
+
+static ngx_int_t
+ngx_kanban_share_start(ngx_http_request_t *r, ngx_kanban_share_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_kanban_share_resolve(r, ctx->tenant, &ctx->code, &ctx->link,
+                                  ngx_kanban_share_resolved);
+
+    if (rc == NGX_AGAIN) {
+        return NGX_DONE;
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_kanban_share_visit_or_refuse(r, ctx);
+}
+
+
+static void
+ngx_kanban_share_resolved(ngx_http_request_t *r, ngx_kanban_share_link_t *link)
+{
+    ngx_int_t                rc;
+    ngx_kanban_share_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kanban_share_module);
+
+    rc = ngx_kanban_share_visit_or_refuse(r, ctx);
+
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+    }
+}
+
+
+static ngx_int_t
+ngx_kanban_share_visit_or_refuse(ngx_http_request_t *r,
+    ngx_kanban_share_ctx_t *ctx)
+{
+    ngx_uint_t              verdict;
+    ngx_kanban_pg_db_t      db;
+    ngx_kanban_pg_query_t  *q;
+
+    if (ctx->link.state == NGX_KANBAN_SHARE_UNAVAILABLE) {
+        return ngx_kanban_problem(r, NGX_KANBAN_ERR_UNAVAILABLE, NULL);
+    }
+
+    if (r->method == NGX_HTTP_POST) {
+        return ngx_kanban_share_unlock(r, ctx);
+    }
+
+    verdict = ngx_kanban_share_judge(r, &ctx->link, &ctx->code, 0);
+
+    if (verdict != NGX_KANBAN_SHARE_OPEN) {
+        return ngx_kanban_share_refuse(r, ctx, verdict);
+    }
+
+    if (ctx->link.max_visits == 0) {
+        return ngx_kanban_share_redirect(r, ctx, 0);
+    }
+
+    ngx_kanban_pg_tenant_db(ctx->tenant, &db);
+
+    q = ngx_kanban_pg_query(r, &db);
+    if (q == NULL
+        || ngx_kanban_pg_run(q, &ngx_kanban_share_take_stmt,
+                             ngx_kanban_share_taken, 1, &ctx->link.id)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DONE;
+}
+
+
+/* A visit of a link with max_visits: PostgreSQL counted it, or it was
+ * the one too many (or revoked or expired meanwhile). */
+
+static void
+ngx_kanban_share_taken(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
+{
+    ngx_kanban_share_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kanban_share_module);
+
+    if (q->error != NGX_KANBAN_PG_OK) {
+        ngx_http_finalize_request(r, ngx_kanban_pg_problem(r, q));
+        return;
+    }
+
+    if (PQntuples(q->result) == 0) {
+        ngx_kanban_share_forget(&ctx->tenant->slug, &ctx->code);
+        ngx_http_finalize_request(r,
+            ngx_kanban_share_refuse(r, ctx, NGX_KANBAN_SHARE_EXPIRED));
+        return;
+    }
+
+    ngx_http_finalize_request(r, ngx_kanban_share_redirect(r, ctx, 1));
+}
+
+
+static ngx_int_t
+ngx_kanban_share_redirect(ngx_http_request_t *r, ngx_kanban_share_ctx_t *ctx,
+    ngx_uint_t counted)
+{
+    ngx_int_t  rc;
+    ngx_str_t  target, no_store = ngx_string("private, no-store");
+
+    if (ngx_kanban_share_visit(r, ctx->tenant, &ctx->link, counted)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "kanban: a visit of share link %V not recorded",
+                      &ctx->link.id);
+    }
+
+    if (ctx->link.target == NGX_KANBAN_SHARE_TARGET_URL) {
+        target = ctx->link.url;
+
+    } else {
+        /* the shared page reads the link on this grant, even used up */
+        if (ngx_kanban_share_grant(r, &ctx->link, &ctx->code) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        target.data = ngx_pnalloc(r->pool, sizeof("/shared/") + ctx->code.len);
+        if (target.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        target.len = ngx_sprintf(target.data, "/shared/%V", &ctx->code)
+                     - target.data;
+    }
+
+    if (ngx_kanban_add_header(r, "Cache-Control", &no_store) != NGX_OK
+        || ngx_kanban_share_location(r, &target) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.status = NGX_HTTP_MOVED_TEMPORARILY;
+    r->headers_out.content_length_n = 0;
+    r->header_only = 1;
+
+    rc = ngx_http_send_header(r);
+
+    return rc == NGX_ERROR ? NGX_ERROR : NGX_OK;
+}
+
+
+/* POST: the password of a protected link. */
+
+static ngx_int_t
+ngx_kanban_share_unlock(ngx_http_request_t *r, ngx_kanban_share_ctx_t *ctx)
+{
+    ngx_uint_t              verdict;
+    ngx_str_t               back;
+    ngx_kanban_pg_db_t      db;
+    ngx_kanban_pg_query_t  *q;
+
+    verdict = ngx_kanban_share_judge(r, &ctx->link, &ctx->code, 0);
+
+    if (verdict == NGX_KANBAN_SHARE_NOT_FOUND
+        || verdict == NGX_KANBAN_SHARE_EXPIRED)
+    {
+        return ngx_kanban_share_refuse(r, ctx, verdict);
+    }
+
+    if (ctx->link.password_hash.len == 0) {
+        /* nothing to unlock: on to the link */
+        back.data = r->uri.data;
+        back.len = r->uri.len;
+
+        if (ngx_kanban_share_location(r, &back) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return NGX_HTTP_MOVED_TEMPORARILY;
+    }
+
+    if (ctx->password.len == 0 || ctx->password.len > NGX_KANBAN_PASSWORD_MAX)
+    {
+        ctx->wrong = 1;
+        return ngx_kanban_share_refuse(r, ctx, NGX_KANBAN_SHARE_LOCKED);
+    }
+
+    if (ngx_kanban_share_client(r, &ctx->client) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_kanban_pg_tenant_db(ctx->tenant, &db);
+
+    q = ngx_kanban_pg_query(r, &db);
+    if (q == NULL
+        || ngx_kanban_pg_run(q, &ngx_kanban_share_tries_stmt,
+                             ngx_kanban_share_tries, 2, &ctx->link.id,
+                             &ctx->client)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_kanban_share_tries(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
+{
+    ngx_str_t               *tries, *retry;
+    ngx_kanban_share_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kanban_share_module);
+
+    if (q->error != NGX_KANBAN_PG_OK || PQntuples(q->result) != 1) {
+        ngx_http_finalize_request(r, ngx_kanban_pg_problem(r, q));
+        return;
+    }
+
+    tries = ngx_kanban_pg_value(r, q->result, 0, 0);
+    retry = ngx_kanban_pg_value(r, q->result, 0, 1);
+
+    if (tries == NULL || retry == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (ngx_atoi(tries->data, tries->len) <= 0) {
+        retry->data = ngx_pstrdup(r->pool, retry);
+
+        if (retry->data == NULL
+            || ngx_kanban_add_header(r, "Retry-After", retry) != NGX_OK)
+        {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        ngx_http_finalize_request(r,
+            ngx_kanban_problem(r, NGX_KANBAN_ERR_RATE_LIMITED,
+                               "Too many wrong passwords for this link; "
+                               "try again later."));
+        return;
+    }
+
+    if (ngx_kanban_password_verify(r, &ctx->link.password_hash,
+                                   &ctx->password, ngx_kanban_share_verified)
+        != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+
+static void
+ngx_kanban_share_verified(ngx_http_request_t *r, ngx_uint_t match)
+{
+    ngx_str_t                back;
+    ngx_kanban_pg_db_t       db;
+    ngx_kanban_pg_query_t   *q;
+    ngx_kanban_share_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kanban_share_module);
+
+    if (match) {
+        back.data = r->uri.data;
+        back.len = r->uri.len;
+
+        if (ngx_kanban_share_grant(r, &ctx->link, &ctx->code) != NGX_OK
+            || ngx_kanban_share_location(r, &back) != NGX_OK)
+        {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        ngx_http_finalize_request(r, NGX_HTTP_MOVED_TEMPORARILY);
+        return;
+    }
+
+    ngx_kanban_pg_tenant_db(ctx->tenant, &db);
+
+    q = ngx_kanban_pg_query(r, &db);
+    if (q == NULL
+        || ngx_kanban_pg_run(q, &ngx_kanban_share_failure_stmt,
+                             ngx_kanban_share_failure_noted, 2,
+                             &ctx->link.id, &ctx->client)
+           != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+
+static void
+ngx_kanban_share_failure_noted(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q)
+{
+    ngx_kanban_share_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kanban_share_module);
+
+    if (q->error != NGX_KANBAN_PG_OK) {
+        ngx_http_finalize_request(r, ngx_kanban_pg_problem(r, q));
+        return;
+    }
+
+    ctx->wrong = 1;
+
+    ngx_http_finalize_request(r,
+        ngx_kanban_share_refuse(r, ctx, NGX_KANBAN_SHARE_LOCKED));
+}
+
+
+static ngx_int_t
+ngx_kanban_share_refuse(ngx_http_request_t *r, ngx_kanban_share_ctx_t *ctx,
+    ngx_uint_t verdict)
+{
+    ngx_str_t  no_store = ngx_string("private, no-store");
+
+    if (ngx_kanban_add_header(r, "Cache-Control", &no_store) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    switch (verdict) {
+
+    case NGX_KANBAN_SHARE_EXPIRED:
+        if (ngx_kanban_share_wants_json(r)) {
+            return ngx_kanban_problem(r, NGX_KANBAN_ERR_GONE,
+                                      "This link has expired or was "
+                                      "revoked.");
+        }
+
+        return ngx_kanban_share_page(r, NGX_HTTP_GONE, "Link expired",
+                                     "This link has expired, was used up "
+                                     "or was revoked. Ask whoever sent it "
+                                     "for a new one.", NULL, 0);
+
+    case NGX_KANBAN_SHARE_LOCKED:
+        if (ngx_kanban_share_wants_json(r)) {
+            return ngx_kanban_problem(r, ctx->wrong
+                                         ? NGX_KANBAN_ERR_CREDENTIALS
+                                         : NGX_KANBAN_ERR_UNAUTHORIZED,
+                                      ctx->wrong
+                                      ? "The password is wrong."
+                                      : "This link needs its password: "
+                                        "POST it to this URL.");
+        }
+
+        return ngx_kanban_share_page(r, NGX_HTTP_UNAUTHORIZED,
+                                     "Password required",
+                                     "This link is protected. Enter the "
+                                     "password you were given.",
+                                     &ctx->code, ctx->wrong);
+
+    default:
+        if (ngx_kanban_share_wants_json(r)) {
+            return ngx_kanban_problem(r, NGX_KANBAN_ERR_NOT_FOUND,
+                                      "There is no such link.");
+        }
+
+        return ngx_kanban_share_page(r, NGX_HTTP_NOT_FOUND, "Link not found",
+                                     "There is no such link. Check that "
+                                     "it was copied whole.", NULL, 0);
+    }
+}
+
+
+static ngx_int_t
+ngx_kanban_share_page(ngx_http_request_t *r, ngx_uint_t status, char *title,
+    char *text, ngx_str_t *form_code, ngx_uint_t wrong)
+{
+    u_char     *p;
+    size_t      len;
+    ngx_str_t   body, type = ngx_string("text/html; charset=utf-8");
+
+    static char  head[] =
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n"
+        "<meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, "
+        "initial-scale=1\">\n<meta name=\"robots\" content=\"noindex\">\n"
+        "<title>%s</title>\n<style>\n"
+        "  body { font: 16px/1.5 system-ui, sans-serif; max-width: 26rem;\n"
+        "         margin: 4rem auto; padding: 0 1rem; color: #1f2933; }\n"
+        "  input { font: inherit; padding: .4rem; width: 100%%;\n"
+        "          box-sizing: border-box; margin: .25rem 0 .75rem; }\n"
+        "  button { font: inherit; padding: .4rem 1.2rem; }\n"
+        "  .error { color: #b42318; }\n"
+        "</style>\n</head>\n<body>\n<h1>%s</h1>\n<p>%s</p>\n";
+
+    static char  form[] =
+        "%s<form method=\"post\" action=\"/s/%V\">\n"
+        "<label for=\"password\">Password</label>\n"
+        "<input id=\"password\" name=\"password\" type=\"password\" "
+        "maxlength=\"128\" autocomplete=\"current-password\" required "
+        "autofocus>\n<button type=\"submit\">Open</button>\n</form>\n";
+
+    static char  wrong_text[] = "<p class=\"error\">That password is wrong."
+                                "</p>\n";
+
+    len = sizeof(head) + 2 * ngx_strlen(title) + ngx_strlen(text)
+          + sizeof(form) + sizeof(wrong_text) + NGX_KANBAN_SHARE_CODE_MAX
+          + sizeof("</body>\n</html>\n");
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    body.data = p;
+    p = ngx_sprintf(p, head, title, title, text);
+
+    if (form_code) {
+        p = ngx_sprintf(p, form, wrong ? wrong_text : "", form_code);
+    }
+
+    p = ngx_cpymem(p, "</body>\n</html>\n", sizeof("</body>\n</html>\n") - 1);
+    body.len = p - body.data;
+
+    return ngx_kanban_send_text(r, status, &type, &body);
+}
+
+
+/* Clients that ask for JSON (and not HTML first) get problems. */
+
+static ngx_uint_t
+ngx_kanban_share_wants_json(ngx_http_request_t *r)
+{
+    ngx_str_t  *accept;
+
+    accept = ngx_kanban_header_in(r, "Accept");
+
+    return accept != NULL
+           && ngx_strlcasestrn(accept->data, accept->data + accept->len,
+                               (u_char *) "json", 4 - 1) != NULL
+           && ngx_strlcasestrn(accept->data, accept->data + accept->len,
+                               (u_char *) "text/html", 9 - 1) == NULL;
+}
+
+
+static ngx_int_t
+ngx_kanban_share_location(ngx_http_request_t *r, ngx_str_t *url)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Location");
+    h->value = *url;
+
+    r->headers_out.location = h;
+
+    return NGX_OK;
+}
+
+
+/* The client for the wrong-password count: its address, hashed, so that
+ * the table never holds an address. */
+
+static ngx_int_t
+ngx_kanban_share_client(ngx_http_request_t *r, ngx_str_t *out)
+{
+    u_char  digest[SHA256_DIGEST_LENGTH];
+
+    out->data = ngx_pnalloc(r->pool, 2 * SHA256_DIGEST_LENGTH);
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    SHA256(r->connection->addr_text.data, r->connection->addr_text.len,
+           digest);
+
+    out->len = ngx_hex_dump(out->data, digest, sizeof(digest)) - out->data;
+
+    return NGX_OK;
+}
+
+
+static char *
+ngx_kanban_share(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_kanban_share_loc_conf_t  *slcf = conf;
+
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (slcf->enable != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    slcf->enable = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_kanban_share_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+/* kanban_share_cache zone=name:size [ttl=time] */
+
+static char *
+ngx_kanban_share_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_kanban_share_main_conf_t  *smcf = conf;
+
+    u_char     *p;
+    ssize_t     size;
+    ngx_str_t  *value, name, s;
+    ngx_uint_t  i;
+    void       *cache;
+
+    if (smcf->zone) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    size = 0;
+    ngx_str_null(&name);
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
+            name.data = value[i].data + 5;
+            p = (u_char *) ngx_strchr(name.data, ':');
+
+            if (p == NULL) {
+                return "needs zone=name:size";
+            }
+
+            name.len = p - name.data;
+            s.data = p + 1;
+            s.len = value[i].data + value[i].len - s.data;
+
+            size = ngx_parse_size(&s);
+            if (size == NGX_ERROR || size < (ssize_t) (8 * ngx_pagesize)) {
+                return "has a zone size that is invalid or too small";
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "ttl=", 4) == 0) {
+            s.data = value[i].data + 4;
+            s.len = value[i].len - 4;
+
+            smcf->ttl = ngx_parse_time(&s, 0);
+            if (smcf->ttl == (ngx_msec_t) NGX_ERROR) {
+                return "has an invalid ttl";
+            }
+
+            continue;
+        }
+
+        return "takes zone=name:size and ttl=time";
+    }
+
+    if (name.len == 0) {
+        return "needs zone=name:size";
+    }
+
+    cache = ngx_pcalloc(cf->pool, 2 * sizeof(void *));
+    if (cache == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    smcf->zone = ngx_shared_memory_add(cf, &name, size,
+                                       &ngx_http_kanban_share_module);
+    if (smcf->zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (smcf->zone->data) {
+        return "uses a zone that is in use";
+    }
+
+    smcf->zone->init = ngx_kanban_share_cache_init_zone;
+    smcf->zone->data = cache;
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_kanban_share_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_kanban_share_main_conf_t  *smcf;
+
+    smcf = ngx_pcalloc(cf->pool, sizeof(ngx_kanban_share_main_conf_t));
+    if (smcf == NULL) {
+        return NULL;
+    }
+
+    smcf->ttl = NGX_CONF_UNSET_MSEC;
+    smcf->flush = NGX_CONF_UNSET_MSEC;
+
+    return smcf;
+}
+
+
+static char *
+ngx_kanban_share_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_kanban_share_main_conf_t  *smcf = conf;
+
+    ngx_conf_init_msec_value(smcf->ttl, 10000);
+    ngx_conf_init_msec_value(smcf->flush, 1000);
+
+    if (smcf->flush == 0) {
+        return "kanban_share_flush must be more than 0";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_kanban_share_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_kanban_share_loc_conf_t  *slcf;
+
+    slcf = ngx_pcalloc(cf->pool, sizeof(ngx_kanban_share_loc_conf_t));
+    if (slcf == NULL) {
+        return NULL;
+    }
+
+    slcf->enable = NGX_CONF_UNSET;
+
+    return slcf;
+}
+
+
+static char *
+ngx_kanban_share_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_kanban_share_init_process(ngx_cycle_t *cycle)
+{
+    return ngx_kanban_share_visits_init_process(cycle);
+}
