@@ -267,7 +267,8 @@ problem_is($ws->api($ann, GET => '/api/v1/notifications?unread=maybe'),
 
 # isolation
 my $bobs = inbox($bob)->{unread_count};
-problem_is($ws->api($bob, POST => "/api/v1/notifications/$list->{items}[1]{id}/read"),
+problem_is($ws->api($bob, POST => '/api/v1/notifications/'
+                                  . "$list->{items}[1]{id}/read"),
            404, 'not_found', "another person's notification is not found");
 ok(!defined inbox($ann)->{items}[1]{read_at}, '... and stays unread');
 problem_is($ws->api($bob, POST => "/api/v1/notifications/$nobody/read"),
