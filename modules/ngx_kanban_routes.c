@@ -294,6 +294,17 @@ ngx_kanban_route_t  ngx_kanban_routes[] = {
 
     ngx_kanban_sql_route(NGX_HTTP_DELETE, "/api/v1/custom-fields/{id}",
         NGX_KANBAN_ACCESS_MANAGER, NULL, &ngx_kanban_custom_fields_delete),
+
+    /* notifications */
+
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/notifications",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_notifications_list),
+
+    ngx_kanban_sql_route(NGX_HTTP_POST, "/api/v1/notifications/{id}/read",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_notifications_read),
+
+    ngx_kanban_sql_route(NGX_HTTP_POST, "/api/v1/notifications/read-all",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_notifications_read_all),
 };
 
 

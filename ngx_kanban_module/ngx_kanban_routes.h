@@ -205,5 +205,9 @@ extern ngx_kanban_field_t  ngx_kanban_login_fields[];
 extern ngx_kanban_field_t  ngx_kanban_refresh_fields[];
 extern ngx_kanban_field_t  ngx_kanban_password_fields[];
 
+extern ngx_kanban_sql_t  ngx_kanban_notifications_list;
+extern ngx_kanban_sql_t  ngx_kanban_notifications_read;
+extern ngx_kanban_sql_t  ngx_kanban_notifications_read_all;
+
 
 #endif /* _NGX_KANBAN_ROUTES_H_INCLUDED_ */
