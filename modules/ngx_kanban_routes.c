@@ -266,6 +266,25 @@ ngx_kanban_route_t  ngx_kanban_routes[] = {
 
     ngx_kanban_sql_route(NGX_HTTP_DELETE, "/api/v1/custom-fields/{id}",
         NGX_KANBAN_ACCESS_MANAGER, NULL, &ngx_kanban_custom_fields_delete),
+
+    /* timesheets */
+
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/timesheets/entries",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_time_entries_list),
+
+    ngx_kanban_sql_route(NGX_HTTP_POST, "/api/v1/timesheets/entries",
+        NGX_KANBAN_ACCESS_MEMBER, ngx_kanban_time_entry_fields,
+        &ngx_kanban_time_entries_create),
+
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/timesheets/entries/{id}",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_time_entries_get),
+
+    ngx_kanban_sql_route(NGX_HTTP_PATCH, "/api/v1/timesheets/entries/{id}",
+        NGX_KANBAN_ACCESS_MEMBER, ngx_kanban_time_entry_patch_fields,
+        &ngx_kanban_time_entries_patch),
+
+    ngx_kanban_sql_route(NGX_HTTP_DELETE, "/api/v1/timesheets/entries/{id}",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_time_entries_delete),
 };
 
 

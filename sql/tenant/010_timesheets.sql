@@ -1,0 +1,332 @@
+-- Timesheets: time entries, the one running timer of a person, the weekly
+-- sheet and its approval; productivity and utilisation are computed from
+-- these and from tasks.
+--
+-- All writes of one person's time (entries, timer stops, their week's
+-- submission and its decision) take one advisory transaction lock per
+-- person first (timesheet_lock), then read: of two parallel writes the
+-- second sees the first's rows, so a day's 24 hours and a week's lock hold
+-- under concurrency.
+
+CREATE TABLE time_entries (
+    id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    user_id      uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    task_id      uuid REFERENCES tasks (id) ON DELETE SET NULL,
+    project_id   uuid REFERENCES projects (id) ON DELETE SET NULL,
+    date         date NOT NULL,
+    minutes      integer NOT NULL CHECK (minutes BETWEEN 1 AND 1440),
+    description  text NOT NULL DEFAULT ''
+                 CHECK (length(description) <= 2000),
+    billable     boolean NOT NULL DEFAULT false,
+    started_at   timestamptz,
+    ended_at     timestamptz CHECK (ended_at >= started_at),
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    updated_at   timestamptz NOT NULL DEFAULT now(),
+    version      integer NOT NULL DEFAULT 1
+);
+
+CREATE INDEX time_entries_user_date ON time_entries (user_id, date);
+CREATE INDEX time_entries_project_date ON time_entries (project_id, date);
+CREATE INDEX time_entries_task ON time_entries (task_id);
+
+-- A week with no row is a draft.
+CREATE TABLE timesheet_weeks (
+    user_id       uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    week_start    date NOT NULL CHECK (extract(isodow FROM week_start) = 1),
+    status        text NOT NULL
+                  CHECK (status IN ('submitted', 'approved', 'rejected')),
+    reason        text,
+    submitted_at  timestamptz,
+    decided_at    timestamptz,
+    decided_by    uuid REFERENCES users (id) ON DELETE SET NULL,
+    version       integer NOT NULL DEFAULT 1,
+    PRIMARY KEY (user_id, week_start),
+    CHECK (status <> 'rejected' OR length(reason) > 0)
+);
+
+-- Timers stay as history once stopped (with the entry they wrote) or
+-- discarded (without one); a person has at most one running.
+CREATE TABLE timers (
+    id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    user_id      uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    task_id      uuid REFERENCES tasks (id) ON DELETE SET NULL,
+    project_id   uuid REFERENCES projects (id) ON DELETE SET NULL,
+    description  text NOT NULL DEFAULT ''
+                 CHECK (length(description) <= 2000),
+    started_at   timestamptz NOT NULL DEFAULT now(),
+    stopped_at   timestamptz,
+    entry_id     uuid REFERENCES time_entries (id) ON DELETE SET NULL
+);
+
+CREATE UNIQUE INDEX timers_running ON timers (user_id)
+    WHERE stopped_at IS NULL;
+
+
+-- The Monday of an ISO week "2026-W47", or NULL when it is no such week
+-- (the form is strict; W53 only in years that have 53 weeks).
+CREATE FUNCTION iso_week_start(w text) RETURNS date
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN extract(isoyear FROM s) = y THEN s END
+      FROM (SELECT y, make_date(y, 1, 4)
+                      - (extract(isodow FROM make_date(y, 1, 4))::int - 1)
+                      + 7 * (n - 1) AS s
+              FROM (SELECT substr(w, 1, 4)::int AS y,
+                           substr(w, 7, 2)::int AS n
+                     WHERE w ~ '^[0-9]{4}-W[0-9]{2}$') p
+             WHERE y >= 1 AND n BETWEEN 1 AND 53) q
+$$;
+
+CREATE FUNCTION iso_week(d date) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT to_char(d, 'IYYY-"W"IW')
+$$;
+
+CREATE FUNCTION timesheet_lock(uid uuid) RETURNS void
+LANGUAGE sql AS $$
+    SELECT pg_advisory_xact_lock(hashtextextended('timesheet:' || uid, 0))
+$$;
+
+-- draft, submitted, approved or rejected
+CREATE FUNCTION week_status(uid uuid, d date) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce((SELECT status FROM timesheet_weeks
+                      WHERE user_id = uid
+                        AND week_start = date_trunc('week', d)::date),
+                    'draft')
+$$;
+
+CREATE FUNCTION day_minutes(uid uuid, d date, other_than uuid) RETURNS int
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(sum(minutes), 0)::int FROM time_entries
+     WHERE user_id = uid AND date = d AND id IS DISTINCT FROM other_than
+$$;
+
+-- A project manager of one of the person's teams.
+CREATE FUNCTION manages_user(actor uuid, role text, target uuid)
+RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT role = 'project_manager' AND EXISTS (
+               SELECT 1 FROM team_members a
+                 JOIN team_members b ON b.team_id = a.team_id
+                WHERE a.user_id = actor AND b.user_id = target)
+$$;
+
+-- A person's week as the API shows it.
+CREATE FUNCTION timesheet_week_json(uid uuid, ws date) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'user_id', uid,
+        'week', iso_week(ws),
+        'week_start', ws,
+        'week_end', ws + 6,
+        'status', coalesce(w.status, 'draft'),
+        'reason', w.reason,
+        'submitted_at', w.submitted_at,
+        'decided_at', w.decided_at,
+        'decided_by', w.decided_by,
+        'days', (SELECT jsonb_agg(jsonb_build_object(
+                            'date', d::date,
+                            'minutes', day_minutes(uid, d::date, NULL))
+                            ORDER BY d)
+                   FROM generate_series(ws::timestamp, (ws + 6)::timestamp,
+                                          '1 day') d),
+        'total_minutes', (SELECT coalesce(sum(minutes), 0)
+                            FROM time_entries
+                           WHERE user_id = uid
+                             AND date BETWEEN ws AND ws + 6),
+        'entries', coalesce((SELECT jsonb_agg(to_jsonb(e)
+                                    ORDER BY e.date, e.created_at, e.id)
+                               FROM time_entries e
+                              WHERE e.user_id = uid
+                                AND e.date BETWEEN ws AND ws + 6), '[]'))
+      FROM (SELECT 1) one
+      LEFT JOIN timesheet_weeks w ON w.user_id = uid AND w.week_start = ws
+$$;
+
+
+-- The task and project an entry or timer refers to: the task's project
+-- when there is a task. (NULL, NULL, problem detail) when they do not fit.
+CREATE FUNCTION time_refs(tid uuid, pid uuid, OUT task_id uuid,
+                          OUT project_id uuid, OUT problem text)
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+DECLARE
+    tp  uuid;
+BEGIN
+    IF tid IS NOT NULL THEN
+        SELECT t.project_id INTO tp FROM tasks t WHERE t.id = tid;
+        IF NOT FOUND THEN
+            problem := 'task_id: there is no such task.';
+            RETURN;
+        END IF;
+        IF pid IS NOT NULL AND pid <> tp THEN
+            problem := 'project_id: the task is of another project.';
+            RETURN;
+        END IF;
+        task_id := tid;
+        project_id := tp;
+        RETURN;
+    END IF;
+
+    IF pid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM projects p
+                                        WHERE p.id = pid) THEN
+        problem := 'project_id: there is no such project.';
+        RETURN;
+    END IF;
+
+    project_id := pid;
+END
+$$;
+
+
+-- Creates (eid NULL), changes (b) or removes an entry. People write their
+-- own; admins anyone's. A manager who sees the owner gets 403, anyone else
+-- 404. Every check runs under the owner's lock.
+CREATE FUNCTION time_entry_write(actor uuid, role text, eid uuid, b jsonb,
+                                 expected int, remove boolean)
+RETURNS TABLE (status int, body text, extra text)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    old   time_entries;
+    e     time_entries;
+    refs  record;
+    uid   uuid;
+    d     date;
+    m     int;
+    used  int;
+BEGIN
+    IF eid IS NULL THEN
+        uid := actor;
+    ELSE
+        SELECT * INTO old FROM time_entries WHERE id = eid;
+        IF NOT FOUND OR NOT can_see_user(actor, role, old.user_id) THEN
+            RETURN QUERY SELECT 404, 'not_found', NULL::text;
+            RETURN;
+        END IF;
+        IF role <> 'admin' AND old.user_id <> actor THEN
+            RETURN QUERY SELECT 403, 'forbidden',
+                'Only its owner or an admin changes a time entry.';
+            RETURN;
+        END IF;
+        uid := old.user_id;
+    END IF;
+
+    PERFORM timesheet_lock(uid);
+
+    IF eid IS NOT NULL THEN
+        SELECT * INTO old FROM time_entries WHERE id = eid;
+        IF NOT FOUND THEN
+            RETURN QUERY SELECT 404, 'not_found', NULL::text;
+            RETURN;
+        END IF;
+        IF expected IS NOT NULL AND expected <> old.version THEN
+            RETURN QUERY SELECT 409, 'version_conflict',
+                                'The entry was changed meanwhile.';
+            RETURN;
+        END IF;
+        IF week_status(uid, old.date) IN ('submitted', 'approved') THEN
+            RETURN QUERY SELECT 409, 'locked',
+                'The week ' || iso_week(old.date) || ' is '
+                || week_status(uid, old.date) || '.';
+            RETURN;
+        END IF;
+    END IF;
+
+    IF remove THEN
+        DELETE FROM time_entries WHERE id = eid;
+        INSERT INTO activity_log (actor_id, project_id, entity_type,
+                                  entity_id, action, old_values)
+        VALUES (actor, old.project_id, 'time_entry', eid, 'deleted',
+                to_jsonb(old));
+        RETURN QUERY SELECT 204, NULL::text, NULL::text;
+        RETURN;
+    END IF;
+
+    IF eid IS NULL THEN
+        SELECT * INTO refs
+          FROM time_refs((b->>'task_id')::uuid, (b->>'project_id')::uuid);
+    ELSIF b ? 'task_id' OR b ? 'project_id' THEN
+        SELECT * INTO refs FROM time_refs(
+            CASE WHEN b ? 'task_id' THEN (b->>'task_id')::uuid
+                 ELSE old.task_id END,
+            -- a new task brings its project; no task keeps the project
+            CASE WHEN b ? 'project_id' THEN (b->>'project_id')::uuid
+                 WHEN b->>'task_id' IS NOT NULL THEN NULL
+                 ELSE old.project_id END);
+    ELSE
+        SELECT * INTO refs FROM time_refs(old.task_id, old.project_id);
+    END IF;
+
+    IF refs.problem IS NOT NULL THEN
+        RETURN QUERY SELECT 422, 'validation_failed', refs.problem;
+        RETURN;
+    END IF;
+
+    d := coalesce((b->>'date')::date, old.date);
+    m := coalesce((b->>'minutes')::int, old.minutes);
+
+    IF week_status(uid, d) IN ('submitted', 'approved') THEN
+        RETURN QUERY SELECT 409, 'locked',
+            'The week ' || iso_week(d) || ' is ' || week_status(uid, d)
+            || '.';
+        RETURN;
+    END IF;
+
+    used := day_minutes(uid, d, eid);
+
+    IF used + m > 1440 THEN
+        RETURN QUERY SELECT 422, 'validation_failed',
+            'minutes: a day has 24 hours (1440 minutes); ' || used
+            || ' are logged on ' || d || ', ' || 1440 - used || ' are left.';
+        RETURN;
+    END IF;
+
+    IF eid IS NULL THEN
+        INSERT INTO time_entries (user_id, task_id, project_id, date,
+                                  minutes, description, billable,
+                                  started_at, ended_at)
+        VALUES (uid, refs.task_id, refs.project_id, d, m,
+                coalesce(b->>'description', ''),
+                coalesce((b->>'billable')::boolean, false),
+                (b->>'started_at')::timestamptz,
+                (b->>'ended_at')::timestamptz)
+        RETURNING * INTO e;
+
+        INSERT INTO activity_log (actor_id, project_id, entity_type,
+                                  entity_id, action, new_values)
+        VALUES (actor, e.project_id, 'time_entry', e.id, 'created',
+                to_jsonb(e));
+
+        RETURN QUERY SELECT 201, to_jsonb(e)::text,
+                            '/api/v1/timesheets/entries/' || e.id;
+        RETURN;
+    END IF;
+
+    UPDATE time_entries x
+       SET task_id = refs.task_id, project_id = refs.project_id,
+           date = d, minutes = m,
+           description = CASE WHEN b ? 'description'
+                              THEN coalesce(b->>'description', '')
+                              ELSE x.description END,
+           billable = CASE WHEN b ? 'billable'
+                           THEN coalesce((b->>'billable')::boolean, false)
+                           ELSE x.billable END,
+           started_at = CASE WHEN b ? 'started_at'
+                             THEN (b->>'started_at')::timestamptz
+                             ELSE x.started_at END,
+           ended_at = CASE WHEN b ? 'ended_at'
+                           THEN (b->>'ended_at')::timestamptz
+                           ELSE x.ended_at END,
+           version = x.version + 1, updated_at = now()
+     WHERE x.id = eid
+    RETURNING * INTO e;
+
+    INSERT INTO activity_log (actor_id, project_id, entity_type, entity_id,
+                              action, old_values, new_values)
+    VALUES (actor, e.project_id, 'time_entry', e.id, 'updated',
+            to_jsonb(old), to_jsonb(e));
+
+    RETURN QUERY SELECT 200, to_jsonb(e)::text, e.version::text;
+END
+$$;
