@@ -285,6 +285,19 @@ ngx_kanban_route_t  ngx_kanban_routes[] = {
 
     ngx_kanban_sql_route(NGX_HTTP_DELETE, "/api/v1/timesheets/entries/{id}",
         NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_time_entries_delete),
+
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/timesheets/timer",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_timer_get),
+
+    ngx_kanban_sql_route(NGX_HTTP_DELETE, "/api/v1/timesheets/timer",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_timer_discard),
+
+    ngx_kanban_sql_route(NGX_HTTP_POST, "/api/v1/timesheets/timer/start",
+        NGX_KANBAN_ACCESS_MEMBER, ngx_kanban_timer_fields,
+        &ngx_kanban_timer_start),
+
+    ngx_kanban_sql_route(NGX_HTTP_POST, "/api/v1/timesheets/timer/stop",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_timer_stop),
 };
 
 

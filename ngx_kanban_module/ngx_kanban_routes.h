@@ -188,11 +188,16 @@ extern ngx_kanban_field_t  ngx_kanban_password_fields[];
 
 extern ngx_kanban_field_t  ngx_kanban_time_entry_fields[];
 extern ngx_kanban_field_t  ngx_kanban_time_entry_patch_fields[];
+extern ngx_kanban_field_t  ngx_kanban_timer_fields[];
 extern ngx_kanban_sql_t  ngx_kanban_time_entries_list;
 extern ngx_kanban_sql_t  ngx_kanban_time_entries_get;
 extern ngx_kanban_sql_t  ngx_kanban_time_entries_create;
 extern ngx_kanban_sql_t  ngx_kanban_time_entries_patch;
 extern ngx_kanban_sql_t  ngx_kanban_time_entries_delete;
+extern ngx_kanban_sql_t  ngx_kanban_timer_get;
+extern ngx_kanban_sql_t  ngx_kanban_timer_start;
+extern ngx_kanban_sql_t  ngx_kanban_timer_stop;
+extern ngx_kanban_sql_t  ngx_kanban_timer_discard;
 
 
 #endif /* _NGX_KANBAN_ROUTES_H_INCLUDED_ */

@@ -205,4 +205,68 @@ is(one(q{SELECT count(*) FROM activity_log WHERE entity_type = 'time_entry'
            AND entity_id = ? AND action = 'deleted'}, $cleo_entry->{id}), 1,
    '... with its audit row');
 
+# --- the timer ---------------------------------------------------------------
+
+my $T = '/api/v1/timesheets/timer';
+
+problem_is(api($carl, GET => $T), 404, 'not_found', 'no timer: GET is 404');
+problem_is(api($carl, POST => "$T/stop"), 404, 'not_found',
+           'no timer: stop is 404');
+$r = api($carl, POST => "$T/start", json => { task_id => $task->{id},
+                                              description => 'Timed' });
+is($r->{status}, 201, 'Carl starts a timer');
+is($r->{json}{project_id}, $project->{id}, "... on the task's project");
+problem_is(api($carl, POST => "$T/start", json => {}), 409, 'conflict',
+           'a second start is 409');
+$r = api($carl, GET => $T);
+is($r->{status}, 200, 'GET: the running timer');
+is($r->{json}{description}, 'Timed', '... with its description');
+
+$dbh->do(q{UPDATE timers SET started_at = now() - interval '90.6 minutes'
+            WHERE user_id = ? AND stopped_at IS NULL}, undef, $carl->{id});
+my $start_day = one(q{SELECT to_char((started_at AT TIME ZONE 'UTC')::date,
+                                     'YYYY-MM-DD')
+                        FROM timers WHERE user_id = ?
+                         AND stopped_at IS NULL}, $carl->{id});
+$r = api($carl, POST => "$T/stop");
+is($r->{status}, 201, 'stop writes an entry');
+is($r->{json}{minutes}, 91, '... of 90.6 minutes rounded: 91');
+is($r->{json}{date}, $start_day, '... on the day it started');
+is($r->{json}{task_id}, $task->{id}, '... on its task');
+is($r->{json}{description}, 'Timed', '... with its description');
+ok($r->{json}{started_at} && $r->{json}{ended_at}, '... from and to');
+like($r->{headers}{location}, qr{^$E/}, '... Location of the entry');
+problem_is(api($carl, GET => $T), 404, 'not_found', 'no timer runs now');
+
+made(api($carl, POST => "$T/start", json => {}), 'a short timer');
+$r = api($carl, POST => "$T/stop");
+is($r->{json}{minutes}, 1, 'a timer of seconds logs 1 minute');
+
+# a timer that cannot be written: the day is full
+made(api($carl, POST => "$T/start", json => {}), 'a timer on a full day');
+$dbh->do(q{UPDATE timers SET started_at = '2026-11-16T10:00:00Z'
+            WHERE user_id = ? AND stopped_at IS NULL}, undef, $carl->{id});
+problem_is(api($carl, POST => "$T/stop"), 422, 'validation_failed',
+           'stop past 24 hours of a day is 422');
+is(api($carl, GET => $T)->{status}, 200, '... and the timer still runs');
+is(api($carl, DELETE => $T)->{status}, 204, 'DELETE discards it');
+problem_is(api($carl, GET => $T), 404, 'not_found', '... and none runs');
+problem_is(api($carl, DELETE => $T), 404, 'not_found',
+           'discarding no timer is 404');
+
+# parallel starts: one timer
+{
+    my @c = map {
+        $t->send_req(POST => "$T/start", host => $ws->slug,
+                     headers => { Authorization => "Bearer $cleo->{token}" },
+                     json => {})
+    } 1 .. 3;
+    Kanban::Test::wait_all(\@c, 30);
+    is_deeply([ sort map { $_->response->{status} } @c ], [ 201, 409, 409 ],
+              'three parallel starts: one timer, two 409');
+    is(one('SELECT count(*) FROM timers WHERE user_id = ?
+              AND stopped_at IS NULL', $cleo->{id}), 1, '... one runs');
+    api($cleo, DELETE => $T);
+}
+
 Kanban::Test->done_testing;

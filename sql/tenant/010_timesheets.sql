@@ -330,3 +330,117 @@ BEGIN
     RETURN QUERY SELECT 200, to_jsonb(e)::text, e.version::text;
 END
 $$;
+
+
+CREATE FUNCTION timer_json(t timers) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT (to_jsonb(t) - 'stopped_at' - 'entry_id')
+           || jsonb_build_object('elapsed_minutes',
+                  floor(extract(epoch FROM now() - t.started_at) / 60)::int)
+$$;
+
+CREATE FUNCTION timer_start(actor uuid, b jsonb)
+RETURNS TABLE (status int, body text, extra text)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    refs  record;
+    t     timers;
+BEGIN
+    SELECT * INTO refs
+      FROM time_refs((b->>'task_id')::uuid, (b->>'project_id')::uuid);
+
+    IF refs.problem IS NOT NULL THEN
+        RETURN QUERY SELECT 422, 'validation_failed', refs.problem;
+        RETURN;
+    END IF;
+
+    BEGIN
+        INSERT INTO timers (user_id, task_id, project_id, description)
+        VALUES (actor, refs.task_id, refs.project_id,
+                coalesce(b->>'description', ''))
+        RETURNING * INTO t;
+    EXCEPTION WHEN unique_violation THEN
+        RETURN QUERY SELECT 409, 'conflict',
+                            'A timer is running already: stop it first.';
+        RETURN;
+    END;
+
+    INSERT INTO activity_log (actor_id, project_id, entity_type, entity_id,
+                              action, new_values)
+    VALUES (actor, t.project_id, 'timer', t.id, 'started', to_jsonb(t));
+
+    RETURN QUERY SELECT 201, timer_json(t)::text,
+                        '/api/v1/timesheets/timer'::text;
+END
+$$;
+
+-- Stops the running timer into an entry on the day it started (UTC) of
+-- its minutes rounded to the nearest, at least 1; or discards it.
+CREATE FUNCTION timer_stop(actor uuid, discard boolean)
+RETURNS TABLE (status int, body text, extra text)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    t     timers;
+    e     time_entries;
+    d     date;
+    m     int;
+    used  int;
+BEGIN
+    PERFORM timesheet_lock(actor);
+
+    SELECT * INTO t FROM timers
+     WHERE user_id = actor AND stopped_at IS NULL FOR UPDATE;
+
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 404, 'not_found', 'No timer is running.';
+        RETURN;
+    END IF;
+
+    IF discard THEN
+        UPDATE timers SET stopped_at = now() WHERE id = t.id;
+        INSERT INTO activity_log (actor_id, project_id, entity_type,
+                                  entity_id, action)
+        VALUES (actor, t.project_id, 'timer', t.id, 'discarded');
+        RETURN QUERY SELECT 204, NULL::text, NULL::text;
+        RETURN;
+    END IF;
+
+    d := (t.started_at AT TIME ZONE 'UTC')::date;
+    m := greatest(1, round(extract(epoch FROM now() - t.started_at) / 60));
+
+    IF week_status(actor, d) IN ('submitted', 'approved') THEN
+        RETURN QUERY SELECT 409, 'locked',
+            'The week ' || iso_week(d) || ' is ' || week_status(actor, d)
+            || '; discard the timer (DELETE /api/v1/timesheets/timer).';
+        RETURN;
+    END IF;
+
+    used := day_minutes(actor, d, NULL);
+
+    IF used + m > 1440 THEN
+        RETURN QUERY SELECT 422, 'validation_failed',
+            'minutes: the timer ran ' || m || ' minutes and ' || used
+            || ' are logged on ' || d || ': a day has 1440; discard the'
+            || ' timer (DELETE /api/v1/timesheets/timer) and log by hand.';
+        RETURN;
+    END IF;
+
+    INSERT INTO time_entries (user_id, task_id, project_id, date, minutes,
+                              description, started_at, ended_at)
+    VALUES (actor, t.task_id, t.project_id, d, m, t.description,
+            t.started_at, now())
+    RETURNING * INTO e;
+
+    UPDATE timers SET stopped_at = now(), entry_id = e.id WHERE id = t.id;
+
+    INSERT INTO activity_log (actor_id, project_id, entity_type, entity_id,
+                              action, new_values)
+    VALUES (actor, e.project_id, 'time_entry', e.id, 'created',
+            to_jsonb(e) || jsonb_build_object('timer_id', t.id));
+
+    RETURN QUERY SELECT 201, to_jsonb(e)::text,
+                        '/api/v1/timesheets/entries/' || e.id;
+END
+$$;
