@@ -298,6 +298,21 @@ ngx_kanban_route_t  ngx_kanban_routes[] = {
 
     ngx_kanban_sql_route(NGX_HTTP_POST, "/api/v1/timesheets/timer/stop",
         NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_timer_stop),
+
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/timesheets/weekly",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_week_get),
+
+    ngx_kanban_sql_route(NGX_HTTP_POST, "/api/v1/timesheets/weekly/submit",
+        NGX_KANBAN_ACCESS_MEMBER, ngx_kanban_week_submit_fields,
+        &ngx_kanban_week_submit),
+
+    ngx_kanban_sql_route(NGX_HTTP_POST, "/api/v1/timesheets/weekly/approve",
+        NGX_KANBAN_ACCESS_MANAGER, ngx_kanban_week_approve_fields,
+        &ngx_kanban_week_approve),
+
+    ngx_kanban_sql_route(NGX_HTTP_POST, "/api/v1/timesheets/weekly/reject",
+        NGX_KANBAN_ACCESS_MANAGER, ngx_kanban_week_reject_fields,
+        &ngx_kanban_week_reject),
 };
 
 

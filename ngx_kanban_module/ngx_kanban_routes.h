@@ -189,6 +189,9 @@ extern ngx_kanban_field_t  ngx_kanban_password_fields[];
 extern ngx_kanban_field_t  ngx_kanban_time_entry_fields[];
 extern ngx_kanban_field_t  ngx_kanban_time_entry_patch_fields[];
 extern ngx_kanban_field_t  ngx_kanban_timer_fields[];
+extern ngx_kanban_field_t  ngx_kanban_week_submit_fields[];
+extern ngx_kanban_field_t  ngx_kanban_week_approve_fields[];
+extern ngx_kanban_field_t  ngx_kanban_week_reject_fields[];
 extern ngx_kanban_sql_t  ngx_kanban_time_entries_list;
 extern ngx_kanban_sql_t  ngx_kanban_time_entries_get;
 extern ngx_kanban_sql_t  ngx_kanban_time_entries_create;
@@ -198,6 +201,10 @@ extern ngx_kanban_sql_t  ngx_kanban_timer_get;
 extern ngx_kanban_sql_t  ngx_kanban_timer_start;
 extern ngx_kanban_sql_t  ngx_kanban_timer_stop;
 extern ngx_kanban_sql_t  ngx_kanban_timer_discard;
+extern ngx_kanban_sql_t  ngx_kanban_week_get;
+extern ngx_kanban_sql_t  ngx_kanban_week_submit;
+extern ngx_kanban_sql_t  ngx_kanban_week_approve;
+extern ngx_kanban_sql_t  ngx_kanban_week_reject;
 
 
 #endif /* _NGX_KANBAN_ROUTES_H_INCLUDED_ */

@@ -269,4 +269,259 @@ problem_is(api($carl, DELETE => $T), 404, 'not_found',
     api($cleo, DELETE => $T);
 }
 
+# --- the week ---------------------------------------------------------------------
+
+my $W = '/api/v1/timesheets/weekly';
+my $week = '2026-W47';                 # Monday 16 to Sunday 22 November
+
+# a subscriber to the workspace's events
+my $redis = IO::Socket::UNIX->new(Peer => $t->stack->run . '/redis.sock')
+    or die "redis: $!";
+my $channel = 'kanban:events:' . $ws->slug;
+print $redis "*2\r\n\$9\r\nSUBSCRIBE\r\n\$" . length($channel)
+    . "\r\n$channel\r\n";
+my $rbuf = '';
+sub redis_read {
+    my ($wait) = @_;
+    my $deadline = time + $wait;
+    while (time < $deadline) {
+        last unless IO::Select->new($redis)->can_read($deadline - time);
+        my $n = sysread $redis, my $data, 65536;
+        last unless $n;
+        $rbuf .= $data;
+    }
+}
+redis_read(0.5);
+like($rbuf, qr/subscribe/, 'subscribed to the events');
+$rbuf = '';
+
+sub events {
+    my ($type, $n) = @_;
+    my $deadline = time + 5;
+    my @found;
+    while (time < $deadline) {
+        @found = grep { ($_->{type} // '') eq $type }
+                 map { scalar eval { $JSON->decode($_) } // {} }
+                 $rbuf =~ /^(\{.*\})\r?$/mg;
+        last if @found >= $n;
+        redis_read(0.1);
+    }
+    return @found;
+}
+
+$r = api($carl, GET => "$W?week=$week");
+is($r->{status}, 200, "Carl's week");
+is($r->{json}{status}, 'draft', '... a draft');
+is($r->{json}{week}, $week, '... that week');
+is_deeply([ map { $_->{date} } @{ $r->{json}{days} } ],
+          [ map { "2026-11-$_" } 16 .. 22 ], '... Monday to Sunday');
+is($r->{json}{days}[0]{minutes}, 1440, '... Monday full');
+is($r->{json}{total_minutes},
+   one('SELECT sum(minutes) FROM time_entries WHERE user_id = ?
+          AND date BETWEEN ? AND ?', $carl->{id}, '2026-11-16',
+       '2026-11-22'), '... the total of the week');
+is(scalar @{ $r->{json}{entries} },
+   one('SELECT count(*) FROM time_entries WHERE user_id = ?
+          AND date BETWEEN ? AND ?', $carl->{id}, '2026-11-16',
+       '2026-11-22'), '... with its entries');
+is(api($carl, GET => $W)->{status}, 200, 'no week: this week');
+
+for my $bad (qw(2026-W54 2025-W53 2026-W00 2026-W7 2026W47 2026-w47
+                26-W47 2026-W47x)) {
+    problem_is(api($carl, GET => "$W?week=$bad"), 400, 'bad_request',
+               "week $bad is 400");
+}
+is(api($carl, GET => "$W?week=2026-W53")->{json}{week_start}, '2026-12-28',
+   '2026 has a week 53');
+is(api($carl, GET => "$W?week=2020-W53")->{status}, 200,
+   '2020 has one too');
+for my $bad (qw(2025-W53 2026-W54 2026-W7 2026/W47)) {
+    my $r = api($carl, POST => "$W/submit", json => { week => $bad });
+    problem_is($r, 422, 'validation_failed', "submit $bad: 422");
+    ok(error_for($r, 'week'), '... naming week');
+}
+
+is(api($pam, GET => "$W?week=$week&user_id=$carl->{id}")->{status}, 200,
+   "Pam reads Carl's week");
+is(api($admin, GET => "$W?week=$week&user_id=$carl->{id}")->{status}, 200,
+   "the admin reads Carl's week");
+problem_is(api($quinn, GET => "$W?week=$week&user_id=$carl->{id}"), 403,
+           'forbidden', "Quinn may not read Carl's week");
+problem_is(api($cleo, GET => "$W?week=$week&user_id=$carl->{id}"), 403,
+           'forbidden', "Cleo may not read Carl's week");
+
+my $decide = { user_id => $carl->{id}, week => $week };
+
+problem_is(api($pam, POST => "$W/approve", json => $decide), 409, 'conflict',
+           'approving a draft is 409');
+problem_is(api($pam, POST => "$W/reject", json => { %$decide,
+                                                    reason => 'No' }),
+           409, 'conflict', 'rejecting a draft is 409');
+
+my $mark = one('SELECT max(id) FROM activity_log');
+$r = api($carl, POST => "$W/submit", json => { week => $week });
+is($r->{status}, 200, 'Carl submits');
+is($r->{json}{status}, 'submitted', '... submitted');
+ok($r->{json}{submitted_at}, '... with the time');
+is(one(q{SELECT count(*) FROM activity_log WHERE id > ?
+           AND entity_type = 'timesheet' AND action = 'submitted'
+           AND entity_id = ?}, $mark, $carl->{id}), 1, '... audited');
+my ($ev) = events('timesheet.submitted', 1);
+is($ev->{data}{user_id}, $carl->{id}, '... event timesheet.submitted');
+is($ev->{data}{week}, $week, '... of the week');
+problem_is(api($carl, POST => "$W/submit", json => { week => $week }), 409,
+           'conflict', 'submitting twice is 409');
+
+# a submitted week is locked
+my $before = one('SELECT count(*) FROM time_entries');
+problem_is(api($carl, POST => $E, json => { date => '2026-11-20',
+                                            minutes => 5 }),
+           409, 'locked', 'no new entry in a submitted week');
+problem_is(api($carl, PATCH => "$E/$monday->{id}",
+               json => { description => 'x' }),
+           409, 'locked', 'no change in a submitted week');
+problem_is(api($admin, PATCH => "$E/$monday->{id}",
+               json => { description => 'x' }),
+           409, 'locked', '... not even by an admin');
+problem_is(api($carl, DELETE => "$E/$monday->{id}"), 409, 'locked',
+           'no delete in a submitted week');
+my $later = made(api($carl, POST => $E, json => { date => '2026-11-23',
+                                                  minutes => 60 }),
+                 'an entry of the next week');
+problem_is(api($carl, PATCH => "$E/$later->{id}",
+               json => { date => '2026-11-20' }),
+           409, 'locked', 'no moving an entry into a submitted week');
+made(api($carl, POST => "$T/start", json => {}), 'a timer in W47');
+$dbh->do(q{UPDATE timers SET started_at = '2026-11-20T10:00:00Z'
+            WHERE user_id = ? AND stopped_at IS NULL}, undef, $carl->{id});
+problem_is(api($carl, POST => "$T/stop"), 409, 'locked',
+           'a timer of a submitted week does not stop into it');
+api($carl, DELETE => $T);
+is(one('SELECT count(*) FROM time_entries'), $before + 1,
+   'nothing was written into the week');
+
+# who decides
+problem_is(api($carl, POST => "$W/approve", json => $decide), 403,
+           'forbidden', 'a contributor cannot approve');
+problem_is(api($cleo, POST => "$W/approve", json => $decide), 403,
+           'forbidden', 'another contributor cannot either');
+problem_is(api($quinn, POST => "$W/approve", json => $decide), 403,
+           'forbidden', "the manager of another team cannot approve");
+problem_is(api($quinn, POST => "$W/reject",
+               json => { %$decide, reason => 'No' }),
+           403, 'forbidden', '... nor reject');
+$r = api($pam, POST => "$W/reject", json => $decide);
+problem_is($r, 422, 'validation_failed', 'a rejection needs a reason');
+ok(error_for($r, 'reason'), '... naming reason');
+problem_is(api($pam, POST => "$W/reject", json => { %$decide,
+                                                    reason => '   ' }),
+           422, 'validation_failed', '... not blanks');
+is(api($carl, GET => "$W?week=$week")->{json}{status}, 'submitted',
+   'the refusals left it submitted');
+
+$r = api($pam, POST => "$W/reject", json => { %$decide,
+                                              reason => 'Friday is missing' });
+is($r->{status}, 200, "Pam rejects Carl's week");
+is($r->{json}{status}, 'rejected', '... rejected');
+$r = api($carl, GET => "$W?week=$week");
+is($r->{json}{reason}, 'Friday is missing', 'Carl sees the reason');
+is($r->{json}{decided_by}, $pam->{id}, '... and who decided');
+is(api($carl, PATCH => "$E/$monday->{id}", json => { description => 'ok' })
+       ->{status}, 200, 'a rejected week is editable again');
+my $friday = made(api($carl, POST => $E, json => { date => '2026-11-20',
+                                                   minutes => 420 }),
+                  'Friday');
+is(scalar(events('timesheet.approved', 1)), 0, 'rejecting is no approval');
+
+$r = api($carl, POST => "$W/submit", json => { week => $week });
+is($r->{json}{status}, 'submitted', 'Carl resubmits: submitted');
+is($r->{json}{reason}, undef, '... the reason is gone');
+
+$mark = one('SELECT max(id) FROM activity_log');
+$r = api($pam, POST => "$W/approve", json => $decide);
+is($r->{status}, 200, 'Pam approves');
+is($r->{json}{status}, 'approved', '... approved');
+is(one(q{SELECT count(*) FROM activity_log WHERE id > ? AND actor_id = ?
+           AND entity_type = 'timesheet' AND action = 'approved'},
+       $mark, $pam->{id}), 1, '... audited');
+($ev) = events('timesheet.approved', 1);
+is($ev->{data}{status}, 'approved', '... event timesheet.approved');
+is($ev->{data}{user_id}, $carl->{id}, "... of Carl's week");
+
+problem_is(api($carl, PATCH => "$E/$friday->{id}", json => { minutes => 1 }),
+           409, 'locked', 'an approved week is locked');
+problem_is(api($carl, DELETE => "$E/$friday->{id}"), 409, 'locked',
+           '... for deletes too');
+problem_is(api($carl, POST => "$W/submit", json => { week => $week }), 409,
+           'conflict', 'an approved week is not submitted again');
+problem_is(api($pam, POST => "$W/reject", json => { %$decide,
+                                                    reason => 'late' }),
+           409, 'conflict', '... nor rejected');
+problem_is(api($admin, POST => "$W/approve", json => $decide), 409,
+           'conflict', '... nor approved twice');
+
+# nobody decides on their own week; an admin decides on a manager's
+made(api($pam, POST => "$W/submit", json => { week => $week }),
+     "Pam's week");
+problem_is(api($pam, POST => "$W/approve",
+               json => { user_id => $pam->{id}, week => $week }),
+           403, 'forbidden', 'a manager cannot approve their own week');
+is(api($admin, POST => "$W/approve",
+       json => { user_id => $pam->{id}, week => $week })->{json}{status},
+   'approved', "the admin approves Pam's");
+made(api($admin, POST => "$W/submit", json => { week => $week }),
+     "the admin's week");
+problem_is(api($admin, POST => "$W/approve",
+               json => { user_id => $admin->{id}, week => $week }),
+           403, 'forbidden', 'nor can an admin approve their own');
+problem_is(api($admin, POST => "$W/approve",
+               json => { user_id => '00000000-0000-4000-8000-000000000000',
+                         week => $week }),
+           404, 'not_found', 'approving nobody: 404');
+
+# an admin decides on anyone's; a manager on any of their team's people
+made(api($cleo, POST => "$W/submit", json => { week => '2026-W48' }),
+     "Cleo's W48");
+problem_is(api($pam, POST => "$W/approve",
+               json => { user_id => $cleo->{id}, week => '2026-W48' }),
+           403, 'forbidden', "Pam cannot approve Cleo's");
+is(api($admin, POST => "$W/reject",
+       json => { user_id => $cleo->{id}, week => '2026-W48',
+                 reason => 'Wrong project' })->{json}{status},
+   'rejected', "the admin rejects Cleo's");
+made(api($cleo, POST => "$W/submit", json => { week => '2026-W48' }),
+     "Cleo resubmits");
+is(api($quinn, POST => "$W/approve",
+       json => { user_id => $cleo->{id}, week => '2026-W48' })
+       ->{json}{status}, 'approved', "Quinn approves Cleo's");
+
+problem_is(api(undef, GET => "$W?week=$week"), 401, 'unauthorized',
+           'weekly: no token');
+problem_is(api(undef, POST => "$W/approve", json => $decide), 401,
+           'unauthorized', 'approve: no token');
+
+# --- another workspace ---------------------------------------------------------
+
+my $other = $t->workspace(prefix => 'ts');
+my $stranger = $other->admin;
+
+problem_is($t->req(GET => $E, host => $ws->slug,
+                   headers => { Authorization => "Bearer $stranger->{token}" }),
+           401, 'unauthorized', "B's token on A's host");
+problem_is($other->api($stranger, PATCH => "$E/$later->{id}",
+                       json => { minutes => 1 }),
+           404, 'not_found', "B's admin, A's entry id: 404");
+problem_is($other->api($stranger, DELETE => "$E/$later->{id}"),
+           404, 'not_found', "... nor deletes it");
+problem_is($other->api($stranger, GET => "$W?week=$week&user_id=$carl->{id}"),
+           404, 'not_found', "B's admin, A's user: no week");
+problem_is($other->api($stranger, POST => "$W/approve",
+                       json => { user_id => $cleo->{id},
+                                 week => '2026-W49' }),
+           404, 'not_found', "... nor approves it");
+is(scalar @{ $other->api($stranger, GET => $E)->{json}{items} }, 0,
+   "B's admin lists no entry of A's");
+is(one('SELECT minutes FROM time_entries WHERE id = ?', $later->{id}), 60,
+   "A's entry is unchanged");
+
 Kanban::Test->done_testing;

@@ -444,3 +444,156 @@ BEGIN
                         '/api/v1/timesheets/entries/' || e.id;
 END
 $$;
+
+
+-- GET /weekly: a malformed week is 400 (a query parameter); someone the
+-- caller may not see is 403 (for non-admins whether or not they exist).
+CREATE FUNCTION timesheet_week_get(actor uuid, role text, w text, uid uuid)
+RETURNS TABLE (status int, body text, extra text)
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+DECLARE
+    ws  date;
+BEGIN
+    ws := CASE WHEN w IS NULL THEN date_trunc('week', current_date)::date
+               ELSE iso_week_start(w) END;
+
+    IF ws IS NULL THEN
+        RETURN QUERY SELECT 400, 'bad_request',
+            'week is an ISO week such as 2026-W47 (W53 only in years '
+            'that have it).';
+        RETURN;
+    END IF;
+
+    uid := coalesce(uid, actor);
+
+    IF NOT can_see_user(actor, role, uid) THEN
+        RETURN QUERY SELECT 403, 'forbidden',
+                            'You may not read this person''s time.';
+        RETURN;
+    END IF;
+
+    IF NOT EXISTS (SELECT 1 FROM users u WHERE u.id = uid
+                      AND u.status <> 'erased') THEN
+        RETURN QUERY SELECT 404, 'not_found', NULL::text;
+        RETURN;
+    END IF;
+
+    RETURN QUERY SELECT 200, timesheet_week_json(uid, ws)::text, NULL::text;
+END
+$$;
+
+
+-- The state machine of a week: draft -> submitted -> approved | rejected,
+-- rejected -> submitted. 'submit' is the owner's; 'approve' and 'reject'
+-- an admin's or a project manager's of one of the owner's teams, never
+-- the owner's own (admins included). The fourth column is the audit row.
+CREATE FUNCTION timesheet_week_change(actor uuid, role text, b jsonb,
+                                      action text)
+RETURNS TABLE (status int, body text, extra text, activity bigint)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    uid     uuid;
+    ws      date;
+    cur     text;
+    why     text;
+    aid     bigint;
+BEGIN
+    ws := iso_week_start(b->>'week');
+
+    IF ws IS NULL THEN
+        RETURN QUERY SELECT 422, 'validation_failed',
+            'week: an ISO week such as 2026-W47 (W53 only in years that '
+            'have it).', NULL::bigint;
+        RETURN;
+    END IF;
+
+    IF action = 'submit' THEN
+        uid := actor;
+    ELSE
+        uid := (b->>'user_id')::uuid;
+
+        IF role <> 'admin' AND NOT manages_user(actor, role, uid) THEN
+            RETURN QUERY SELECT 403, 'forbidden',
+                'Only an admin or a project manager of one of their teams '
+                'decides on a week.', NULL::bigint;
+            RETURN;
+        END IF;
+
+        IF uid = actor THEN
+            RETURN QUERY SELECT 403, 'forbidden',
+                'Someone else approves or rejects your own week.',
+                NULL::bigint;
+            RETURN;
+        END IF;
+
+        IF NOT EXISTS (SELECT 1 FROM users u WHERE u.id = uid
+                          AND u.status <> 'erased') THEN
+            RETURN QUERY SELECT 404, 'not_found', NULL::text, NULL::bigint;
+            RETURN;
+        END IF;
+    END IF;
+
+    PERFORM timesheet_lock(uid);
+
+    cur := week_status(uid, ws);
+
+    IF action = 'submit' AND cur NOT IN ('draft', 'rejected') THEN
+        RETURN QUERY SELECT 409, 'conflict',
+            'The week ' || iso_week(ws) || ' is ' || cur || ' already.',
+            NULL::bigint;
+        RETURN;
+    END IF;
+
+    IF action <> 'submit' AND cur <> 'submitted' THEN
+        RETURN QUERY SELECT 409, 'conflict',
+            'Only a submitted week is approved or rejected; '
+            || iso_week(ws) || ' is ' || cur || '.', NULL::bigint;
+        RETURN;
+    END IF;
+
+    IF action = 'reject' THEN
+        why := btrim(b->>'reason');
+        IF coalesce(why, '') = '' THEN
+            RETURN QUERY SELECT 422, 'validation_failed',
+                'reason: say why the week is rejected.', NULL::bigint;
+            RETURN;
+        END IF;
+    END IF;
+
+    IF action = 'submit' THEN
+        INSERT INTO timesheet_weeks AS w (user_id, week_start, status,
+                                          submitted_at)
+        VALUES (uid, ws, 'submitted', now())
+        ON CONFLICT (user_id, week_start) DO UPDATE
+           SET status = 'submitted', submitted_at = now(), reason = NULL,
+               decided_at = NULL, decided_by = NULL,
+               version = w.version + 1;
+    ELSE
+        UPDATE timesheet_weeks w
+           SET status = CASE action WHEN 'approve' THEN 'approved'
+                                    ELSE 'rejected' END,
+               reason = why,
+               decided_at = now(), decided_by = actor,
+               version = w.version + 1
+         WHERE w.user_id = uid AND w.week_start = ws;
+    END IF;
+
+    INSERT INTO activity_log (actor_id, entity_type, entity_id, action,
+                              old_values, new_values)
+    VALUES (actor, 'timesheet', uid,
+            CASE action WHEN 'submit' THEN 'submitted'
+                        WHEN 'approve' THEN 'approved'
+                        ELSE 'rejected' END,
+            jsonb_build_object('user_id', uid, 'week', iso_week(ws),
+                               'status', cur),
+            jsonb_build_object('user_id', uid, 'week', iso_week(ws),
+                               'status', week_status(uid, ws),
+                               'reason', why))
+    RETURNING id INTO aid;
+
+    RETURN QUERY SELECT 200, timesheet_week_json(uid, ws)::text, NULL::text,
+                        aid;
+END
+$$;
