@@ -313,6 +313,17 @@ ngx_kanban_route_t  ngx_kanban_routes[] = {
     ngx_kanban_sql_route(NGX_HTTP_POST, "/api/v1/timesheets/weekly/reject",
         NGX_KANBAN_ACCESS_MANAGER, ngx_kanban_week_reject_fields,
         &ngx_kanban_week_reject),
+
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/timesheets/productivity/me",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_productivity_me),
+
+    ngx_kanban_sql_route(NGX_HTTP_GET,
+        "/api/v1/timesheets/productivity/team/{id}",
+        NGX_KANBAN_ACCESS_MANAGER, NULL, &ngx_kanban_productivity_team),
+
+    ngx_kanban_sql_route(NGX_HTTP_GET,
+        "/api/v1/timesheets/reports/utilization",
+        NGX_KANBAN_ACCESS_MANAGER, NULL, &ngx_kanban_utilization_report),
 };
 
 

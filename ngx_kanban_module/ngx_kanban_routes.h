@@ -205,6 +205,9 @@ extern ngx_kanban_sql_t  ngx_kanban_week_get;
 extern ngx_kanban_sql_t  ngx_kanban_week_submit;
 extern ngx_kanban_sql_t  ngx_kanban_week_approve;
 extern ngx_kanban_sql_t  ngx_kanban_week_reject;
+extern ngx_kanban_sql_t  ngx_kanban_productivity_me;
+extern ngx_kanban_sql_t  ngx_kanban_productivity_team;
+extern ngx_kanban_sql_t  ngx_kanban_utilization_report;
 
 
 #endif /* _NGX_KANBAN_ROUTES_H_INCLUDED_ */

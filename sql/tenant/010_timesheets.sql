@@ -597,3 +597,305 @@ BEGIN
                         aid;
 END
 $$;
+
+
+-- How many minutes a week a person is expected to work (40 h by default);
+-- an admin sets it (PATCH /api/v1/users/{id}).
+ALTER TABLE users
+    ADD COLUMN weekly_capacity_minutes integer NOT NULL DEFAULT 2400
+        CHECK (weekly_capacity_minutes BETWEEN 0 AND 10080);
+
+
+-- Monday to Friday in [f, t].
+CREATE FUNCTION working_days(f date, t date) RETURNS int
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT count(*)::int
+      FROM generate_series(f::timestamp, t::timestamp, '1 day') d
+     WHERE extract(isodow FROM d) < 6
+$$;
+
+-- What productivity and utilisation are made of, per person in [f, t]:
+-- tasks assigned to them completed in the period (completed_at's UTC
+-- date), those of them with a due date and those done by it, minutes
+-- logged, and capacity: their weekly minutes / 5 for each working day.
+CREATE FUNCTION time_figures(uids uuid[], f date, t date)
+RETURNS TABLE (user_id uuid, name text, email text, completed int,
+               with_due int, on_time int, logged int, billable int,
+               capacity int)
+LANGUAGE sql STABLE AS $$
+    SELECT u.id, u.name, u.email,
+           coalesce(c.completed, 0), coalesce(c.with_due, 0),
+           coalesce(c.on_time, 0), coalesce(l.logged, 0),
+           coalesce(l.billable, 0),
+           round(u.weekly_capacity_minutes * working_days(f, t) / 5.0)::int
+      FROM users u
+      LEFT JOIN LATERAL (
+           SELECT count(*)::int AS completed,
+                  count(*) FILTER (WHERE k.due_date IS NOT NULL)::int
+                      AS with_due,
+                  count(*) FILTER (WHERE (k.completed_at AT TIME ZONE 'UTC')
+                                         ::date <= k.due_date)::int
+                      AS on_time
+             FROM task_assignees a JOIN tasks k ON k.id = a.task_id
+            WHERE a.user_id = u.id AND k.completed_at IS NOT NULL
+              AND (k.completed_at AT TIME ZONE 'UTC')::date
+                  BETWEEN f AND t) c ON true
+      LEFT JOIN LATERAL (
+           SELECT sum(e.minutes)::int AS logged,
+                  sum(e.minutes) FILTER (WHERE e.billable)::int AS billable
+             FROM time_entries e
+            WHERE e.user_id = u.id AND e.date BETWEEN f AND t) l ON true
+     WHERE u.id = ANY (uids)
+$$;
+
+-- One person's productivity against the best of their peers: completed
+-- tasks normalised to the best count (0 when nobody completed any), the
+-- on-time rate (NULL with no due dates to judge; 0 in the score), and
+-- utilisation capped at 1.
+CREATE FUNCTION productivity_json(uid uuid, name text, completed int,
+                                  with_due int, on_time int, logged int,
+                                  capacity int, best int)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    norm    numeric;
+    ontime  numeric;
+    util    numeric;
+BEGIN
+    norm := CASE WHEN best > 0 THEN completed::numeric / best ELSE 0 END;
+    ontime := CASE WHEN with_due > 0
+                   THEN on_time::numeric / with_due END;
+    util := CASE WHEN capacity > 0
+                 THEN least(1, logged::numeric / capacity) ELSE 0 END;
+
+    RETURN jsonb_build_object(
+        'user_id', uid,
+        'name', name,
+        'tasks_completed', completed,
+        'tasks_with_due_date', with_due,
+        'tasks_on_time', on_time,
+        'on_time_rate', round(ontime, 4),
+        'logged_minutes', logged,
+        'capacity_minutes', capacity,
+        'utilization_rate', round(util, 4),
+        'completed_normalized', round(norm, 4),
+        'score', round(0.4 * norm + 0.3 * coalesce(ontime, 0) + 0.3 * util,
+                       4));
+END
+$$;
+
+-- The period of ?from&to: by default the 30 days up to today; NULL when
+-- it is backwards or longer than 366 days.
+CREATE FUNCTION report_period(f date, t date, OUT f_out date,
+                              OUT t_out date)
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN tt - ff BETWEEN 0 AND 365 THEN ff END,
+           CASE WHEN tt - ff BETWEEN 0 AND 365 THEN tt END
+      FROM (SELECT coalesce(f, coalesce(t, current_date) - 29) AS ff,
+                   coalesce(t, current_date) AS tt) p
+$$;
+
+-- /productivity/me (team NULL): the caller, normalised to the best of
+-- everyone who shares a team with them (or to themselves alone).
+-- /productivity/team/{id}: the team's members, each and together, for the
+-- team's project managers and admins.
+CREATE FUNCTION productivity(actor uuid, role text, team uuid, f date,
+                             t date)
+RETURNS TABLE (status int, body text, extra text)
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+DECLARE
+    p       record;
+    peers   uuid[];
+    best    int;
+    me      jsonb;
+    members jsonb;
+    agg     record;
+BEGIN
+    SELECT * INTO p FROM report_period(f, t);
+
+    IF p.f_out IS NULL THEN
+        RETURN QUERY SELECT 400, 'bad_request',
+            'from must not be after to, and the period is at most 366 days.';
+        RETURN;
+    END IF;
+
+    IF team IS NULL THEN
+        peers := ARRAY(SELECT DISTINCT b.user_id FROM team_members a
+                         JOIN team_members b ON b.team_id = a.team_id
+                        WHERE a.user_id = actor) || actor;
+    ELSE
+        IF role <> 'admin' AND NOT (role = 'project_manager' AND EXISTS (
+                SELECT 1 FROM team_members tm
+                 WHERE tm.team_id = team AND tm.user_id = actor)) THEN
+            RETURN QUERY SELECT 403, 'forbidden',
+                'Only the team''s project managers and admins read this.';
+            RETURN;
+        END IF;
+
+        IF NOT EXISTS (SELECT 1 FROM teams WHERE id = team) THEN
+            RETURN QUERY SELECT 404, 'not_found', NULL::text;
+            RETURN;
+        END IF;
+
+        peers := ARRAY(SELECT tm.user_id FROM team_members tm
+                         JOIN users u ON u.id = tm.user_id
+                        WHERE tm.team_id = team AND u.status <> 'erased');
+    END IF;
+
+    SELECT coalesce(max(completed), 0) INTO best
+      FROM time_figures(peers, p.f_out, p.t_out);
+
+    IF team IS NULL THEN
+        SELECT productivity_json(x.user_id, x.name, x.completed,
+                                 x.with_due, x.on_time, x.logged,
+                                 x.capacity, best) INTO me
+          FROM time_figures(ARRAY[actor], p.f_out, p.t_out) x;
+
+        RETURN QUERY SELECT 200, (me || jsonb_build_object(
+                                      'from', p.f_out, 'to', p.t_out,
+                                      'best_tasks_completed', best))::text,
+                            NULL::text;
+        RETURN;
+    END IF;
+
+    SELECT coalesce(jsonb_agg(productivity_json(x.user_id, x.name,
+                                  x.completed, x.with_due, x.on_time,
+                                  x.logged, x.capacity, best)
+                              ORDER BY x.name, x.user_id), '[]')
+      INTO members FROM time_figures(peers, p.f_out, p.t_out) x;
+
+    SELECT coalesce(sum(completed), 0)::int AS completed,
+           coalesce(sum(with_due), 0)::int AS with_due,
+           coalesce(sum(on_time), 0)::int AS on_time,
+           coalesce(sum(logged), 0)::int AS logged,
+           coalesce(sum(capacity), 0)::int AS capacity
+      INTO agg FROM time_figures(peers, p.f_out, p.t_out);
+
+    RETURN QUERY SELECT 200, jsonb_build_object(
+        'team_id', team, 'from', p.f_out, 'to', p.t_out,
+        'best_tasks_completed', best,
+        'tasks_completed', agg.completed,
+        'tasks_with_due_date', agg.with_due,
+        'tasks_on_time', agg.on_time,
+        'on_time_rate', CASE WHEN agg.with_due > 0
+                             THEN round(agg.on_time::numeric / agg.with_due,
+                                        4) END,
+        'logged_minutes', agg.logged,
+        'capacity_minutes', agg.capacity,
+        'utilization_rate', CASE WHEN agg.capacity > 0
+                                 THEN round(least(1, agg.logged::numeric
+                                                     / agg.capacity), 4)
+                                 ELSE 0 END,
+        'score', coalesce((SELECT round(avg((r->>'score')::numeric), 4)
+                             FROM jsonb_array_elements(members) r), 0),
+        'members', members)::text, NULL::text;
+END
+$$;
+
+
+-- A CSV cell (RFC 4180): quoted when it holds a quote, comma or line
+-- break; text a spreadsheet would take for a formula (= + - @, tab, CR
+-- first) gets a leading apostrophe.
+CREATE FUNCTION csv_cell(v text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN s ~ '[",\r\n]'
+                THEN '"' || replace(s, '"', '""') || '"' ELSE s END
+      FROM (SELECT CASE WHEN v ~ '^[=+@\t\r-]' THEN '''' || v
+                        ELSE coalesce(v, '') END AS s) x
+$$;
+
+-- Logged against capacity per person in [f, t]; utilisation here is not
+-- capped (overtime shows). A team's for its project managers and admins;
+-- without a team, everyone an admin sees, the people of a manager's
+-- teams for a manager. CSV when the Accept header asks for text/csv.
+CREATE FUNCTION utilization_report(actor uuid, role text, f date, t date,
+                                   team uuid, accept text)
+RETURNS TABLE (status int, body text, extra text, activity bigint,
+               type text, filename text)
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+DECLARE
+    p      record;
+    uids   uuid[];
+    items  jsonb;
+BEGIN
+    SELECT * INTO p FROM report_period(f, t);
+
+    IF p.f_out IS NULL THEN
+        RETURN QUERY SELECT 400, 'bad_request',
+            'from must not be after to, and the period is at most 366 days.',
+            NULL::bigint, NULL::text, NULL::text;
+        RETURN;
+    END IF;
+
+    IF team IS NOT NULL THEN
+        IF role <> 'admin' AND NOT EXISTS (
+                SELECT 1 FROM team_members tm
+                 WHERE tm.team_id = team AND tm.user_id = actor) THEN
+            RETURN QUERY SELECT 403, 'forbidden',
+                'Only the team''s project managers and admins read this.',
+                NULL::bigint, NULL::text, NULL::text;
+            RETURN;
+        END IF;
+
+        IF NOT EXISTS (SELECT 1 FROM teams WHERE id = team) THEN
+            RETURN QUERY SELECT 404, 'not_found', NULL::text, NULL::bigint,
+                                NULL::text, NULL::text;
+            RETURN;
+        END IF;
+
+        uids := ARRAY(SELECT tm.user_id FROM team_members tm
+                        JOIN users u ON u.id = tm.user_id
+                       WHERE tm.team_id = team AND u.status <> 'erased');
+    ELSE
+        uids := ARRAY(SELECT u.id FROM users u
+                       WHERE u.status <> 'erased'
+                         -- qualified: users has a column named role
+                         AND can_see_user(actor, utilization_report.role,
+                                          u.id));
+    END IF;
+
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+               'user_id', x.user_id, 'name', x.name, 'email', x.email,
+               'logged_minutes', x.logged,
+               'billable_minutes', x.billable,
+               'capacity_minutes', x.capacity,
+               'utilization_rate', CASE WHEN x.capacity > 0
+                                        THEN round(x.logged::numeric
+                                                   / x.capacity, 4) END)
+               ORDER BY x.name, x.user_id), '[]')
+      INTO items FROM time_figures(uids, p.f_out, p.t_out) x;
+
+    IF accept ~* 'text/csv' THEN
+        RETURN QUERY SELECT 200,
+            'user_id,name,email,logged_minutes,billable_minutes,'
+            || 'capacity_minutes,utilization_rate' || E'\r\n'
+            || coalesce((SELECT string_agg(
+                   concat_ws(',', csv_cell(i->>'user_id'),
+                             csv_cell(i->>'name'), csv_cell(i->>'email'),
+                             i->>'logged_minutes', i->>'billable_minutes',
+                             i->>'capacity_minutes',
+                             coalesce(i->>'utilization_rate', ''))
+                   || E'\r\n', '' ORDER BY n)
+                   FROM jsonb_array_elements(items) WITH ORDINALITY
+                        AS a(i, n)), ''),
+            NULL::text, NULL::bigint, 'text/csv; charset=utf-8'::text,
+            'utilization-' || p.f_out || '-' || p.t_out || '.csv';
+        RETURN;
+    END IF;
+
+    RETURN QUERY SELECT 200, jsonb_build_object(
+        'from', p.f_out, 'to', p.t_out, 'team_id', team,
+        'working_days', working_days(p.f_out, p.t_out),
+        'items', items,
+        'total', jsonb_build_object(
+            'logged_minutes', (SELECT coalesce(sum((i->>'logged_minutes')
+                                                   ::int), 0)
+                                 FROM jsonb_array_elements(items) i),
+            'capacity_minutes', (SELECT coalesce(sum((i->>'capacity_minutes')
+                                                     ::int), 0)
+                                   FROM jsonb_array_elements(items) i)))::text,
+        NULL::text, NULL::bigint, NULL::text, NULL::text;
+END
+$$;
