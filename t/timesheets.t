@@ -269,7 +269,7 @@ problem_is(api($carl, DELETE => $T), 404, 'not_found',
     api($cleo, DELETE => $T);
 }
 
-# --- the week ---------------------------------------------------------------------
+# --- the week ----------------------------------------------------------------
 
 my $W = '/api/v1/timesheets/weekly';
 my $week = '2026-W47';                 # Monday 16 to Sunday 22 November
@@ -500,7 +500,7 @@ problem_is(api(undef, GET => "$W?week=$week"), 401, 'unauthorized',
 problem_is(api(undef, POST => "$W/approve", json => $decide), 401,
            'unauthorized', 'approve: no token');
 
-# --- another workspace ---------------------------------------------------------
+# --- another workspace -------------------------------------------------------
 
 my $other = $t->workspace(prefix => 'ts');
 my $stranger = $other->admin;

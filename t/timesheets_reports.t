@@ -9,12 +9,12 @@
 # The period is Monday 16 to Friday 20 November 2026: 5 working days, so
 # the default capacity is 2400 minutes.
 #
-#            completed  with due  on time  logged  capacity  score
-#   Dan          4         3         2      1500     1200    0.4*4/4 + 0.3*2/3 + 0.3*1   = 0.9
-#   Eve          2         2         1      1200     2400    0.4*2/4 + 0.3*1/2 + 0.3*0.5 = 0.5
-#   Gina         0         0         -         0     2400    0
-#   team         6         5         3      2700     6000    mean 0.4667, on time 0.6,
-#                                                            utilisation 0.45
+#         done  due  on time  logged  capacity  score
+#   Dan     4     3     2      1500     1200    .4*4/4 + .3*2/3 + .3*1   = 0.9
+#   Eve     2     2     1      1200     2400    .4*2/4 + .3*1/2 + .3*0.5 = 0.5
+#   Gina    0     0     -         0     2400    0
+#   team    6     5     3      2700     6000    mean 0.4667; on time 0.6,
+#                                               utilisation 0.45
 
 use strict;
 use warnings;
@@ -48,7 +48,7 @@ my $P = '/api/v1/timesheets/productivity';
 my $U = '/api/v1/timesheets/reports/utilization';
 my $period = 'from=2026-11-16&to=2026-11-20';
 
-# --- capacity: admins set it ----------------------------------------------------
+# --- capacity: admins set it -------------------------------------------------
 
 is(made(api($dan, GET => "/api/v1/users/$dan->{id}"), 'Dan')
        ->{weekly_capacity_minutes}, 2400, 'capacity: 40 hours by default');
@@ -66,7 +66,7 @@ is(made(api($admin, PATCH => "/api/v1/users/$dan->{id}",
             json => { weekly_capacity_minutes => 1200 }), 'capacity')
        ->{weekly_capacity_minutes}, 1200, 'an admin sets Dan to 20 hours');
 
-# --- the fixture ---------------------------------------------------------------
+# --- the fixture -------------------------------------------------------------
 
 my $project = made(api($admin, POST => '/api/v1/projects', json => {
     key => 'PROD', name => 'Productivity', team_id => $gamma->{id} }),
@@ -116,7 +116,7 @@ log_time($dan, '2026-11-18', 300);
 log_time($dan, '2026-11-23', 480);           # after the period
 log_time($eve, '2026-11-19', 1200);
 
-# --- productivity ---------------------------------------------------------------
+# --- productivity ------------------------------------------------------------
 
 sub near {
     my ($got, $want, $name) = @_;
@@ -180,7 +180,7 @@ problem_is(api($dan, GET => "$P/me?from=soon"), 400, 'bad_request',
 problem_is(api(undef, GET => "$P/me"), 401, 'unauthorized', 'no token: 401');
 is(api($dan, GET => "$P/me")->{status}, 200, 'no period: the last 30 days');
 
-# --- the utilisation report ----------------------------------------------------
+# --- the utilisation report --------------------------------------------------
 
 # a name a spreadsheet would run as a formula, with a comma and quotes
 my $evil = '=HYPERLINK("http://x.example","Eve"), Jr';
@@ -293,7 +293,7 @@ problem_is(api($gina, GET => "$U?from=2026-11-20&to=2026-11-16"), 400,
            'bad_request', 'a backwards period: 400');
 problem_is(api(undef, GET => $U), 401, 'unauthorized', 'no token: 401');
 
-# --- another workspace ---------------------------------------------------------
+# --- another workspace -------------------------------------------------------
 
 my $b = $t->workspace(prefix => 'tsr');
 problem_is($b->api($b->admin, GET => "$P/team/$gamma->{id}"), 404,
