@@ -36,6 +36,8 @@ ngx_kanban_field_t  ngx_kanban_user_patch_fields[] = {
       ngx_kanban_check_user_status },
     { "password", NGX_KANBAN_FIELD_STRING, 0, NGX_KANBAN_PASSWORD_MIN,
       NGX_KANBAN_PASSWORD_MAX, NULL, ngx_kanban_password_check },
+    { "weekly_capacity_minutes", NGX_KANBAN_FIELD_INTEGER, 0, 0, 10080,
+      NULL, NULL },
     { "version", NGX_KANBAN_FIELD_INTEGER, 0, 1, 0, NULL, NULL },
     { NULL, 0, 0, 0, 0, NULL, NULL }
 };
@@ -132,7 +134,8 @@ ngx_kanban_sql_t  ngx_kanban_users_patch = {
     "              AND can_see_user($1::uuid, $2, id)),"
     "     ok AS (SELECT $2 = 'admin'"
     "                   OR (t.id = $1::uuid AND NOT (j ? 'role'"
-    "                       OR j ? 'status' OR j ? 'password')) AS yes"
+    "                       OR j ? 'status' OR j ? 'password'"
+    "                       OR j ? 'weekly_capacity_minutes')) AS yes"
     "              FROM t, b),"
     "     u AS (UPDATE users x"
     "              SET email = coalesce(j->>'email', x.email),"
@@ -140,6 +143,9 @@ ngx_kanban_sql_t  ngx_kanban_users_patch = {
     "                  role = coalesce(j->>'role', x.role),"
     "                  status = coalesce(j->>'status', x.status),"
     "                  password_hash = coalesce($5, x.password_hash),"
+    "                  weekly_capacity_minutes = coalesce("
+    "                      (j->>'weekly_capacity_minutes')::int,"
+    "                      x.weekly_capacity_minutes),"
     "                  version = x.version + 1, updated_at = now()"
     "             FROM b, t"
     "            WHERE x.id = t.id AND x.version = t.version"
