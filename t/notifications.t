@@ -367,4 +367,22 @@ is(count_of($gone), 1, 'Gus is mentioned');
 $dbh->do('DELETE FROM users WHERE id = ?', undef, $gone->{id});
 is(count_of($gone), 0, 'a deleted person takes their notifications along');
 
+# --- approved: a manager approves Ann's week --------------------------------
+
+my $team = $ws->team('Approvers', $pam, $ann);
+my $week = '2026-W40';
+made($ws->api($ann, POST => '/api/v1/timesheets/entries',
+              json => { date => '2026-09-29', minutes => 60 }), 'entry');
+made($ws->api($ann, POST => '/api/v1/timesheets/weekly/submit',
+              json => { week => $week }), 'submit');
+is(latest($ann, 1)->[0][0] // '', 'commented',
+   'submitting one\'s own week notifies no one');
+made($ws->api($pam, POST => '/api/v1/timesheets/weekly/approve',
+              json => { user_id => $ann->{id}, week => $week }), 'approve');
+my $approved = inbox($ann, 'limit=1')->{items}[0];
+is($approved->{kind}, 'approved', 'Ann hears her week was approved');
+is($approved->{actor}{name}, 'Pam', '... by Pam');
+is($approved->{data}{week}, $week, '... which week');
+is($approved->{task}, undef, '... about no task');
+
 $t->done_testing;
