@@ -182,6 +182,11 @@ ngx_kanban_route_t  ngx_kanban_routes[] = {
 
     ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/tasks/{id}/activity",
         NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_tasks_activity),
+    /* attachments, export and import */
+
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/projects/{id}/export",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_projects_export),
+
     /* comments, dependencies, milestones, sprints */
 
     ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/tasks/{id}/comments",

@@ -121,6 +121,9 @@ extern ngx_kanban_sql_t  ngx_kanban_tasks_delete;
 extern ngx_kanban_sql_t  ngx_kanban_tasks_move;
 extern ngx_kanban_sql_t  ngx_kanban_tasks_activity;
 
+/* attachments, export and import */
+extern ngx_kanban_sql_t  ngx_kanban_projects_export;
+
 extern ngx_kanban_field_t  ngx_kanban_comment_fields[];
 extern ngx_kanban_field_t  ngx_kanban_dependency_fields[];
 extern ngx_kanban_field_t  ngx_kanban_milestone_fields[];
