@@ -43,7 +43,9 @@ struct ngx_kanban_route_s {
  * Parameter sources: "actor" (the caller's user id), "role", "tenant",
  * "arg:NAME" (a path parameter; "uuid:NAME" is 404 unless a UUID), "body"
  * (the JSON body as text), "query:NAME", "hash" (the body's "password"
- * hashed with argon2id first, or NULL), "accept" (the Accept header).
+ * hashed with argon2id first, or NULL), "accept" (the Accept header),
+ * "header:NAME" (any request header), "bytes" (a raw body, sent as
+ * binary: a bytea that keeps every byte).
  *
  * A route with an event publishes it to Redis once the statement has
  * committed: {"id": the audit row (4th column), "type", "data": the body,
@@ -55,6 +57,10 @@ typedef struct {
     char                      *event;      /* published after a success */
 } ngx_kanban_sql_t;
 
+
+/* A route's body spec that takes the body as it is sent, of any media
+ * type, unparsed (ctx->raw_body); an empty one is 422. */
+extern ngx_kanban_field_t  ngx_kanban_raw_body[];
 
 extern ngx_kanban_route_t  ngx_kanban_routes[];
 extern ngx_uint_t          ngx_kanban_nroutes;
