@@ -128,6 +128,13 @@ extern ngx_kanban_sql_t  ngx_kanban_tasks_move;
 extern ngx_kanban_sql_t  ngx_kanban_tasks_activity;
 
 /* attachments, export and import */
+ngx_int_t ngx_kanban_attachment_upload_handler(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx);
+ngx_int_t ngx_kanban_attachment_download_handler(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx);
+extern ngx_kanban_sql_t  ngx_kanban_attachments_create;
+extern ngx_kanban_sql_t  ngx_kanban_attachments_list;
+extern ngx_kanban_sql_t  ngx_kanban_attachments_delete;
 extern ngx_kanban_sql_t  ngx_kanban_projects_export;
 
 extern ngx_kanban_field_t  ngx_kanban_comment_fields[];

@@ -140,3 +140,136 @@ BEGIN
                         NULL::text, NULL::text;
 END
 $$;
+
+
+-- Attachments ---------------------------------------------------------------
+
+-- Files of a task, in the workspace's own database: its isolation, its
+-- transactions and its backups hold for them too, and every nginx node
+-- reaches them. The bytes are read only to download them.
+CREATE TABLE attachments (
+    id            uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    task_id       uuid NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+    filename      text NOT NULL
+                  CHECK (octet_length(filename) BETWEEN 1 AND 255
+                         AND filename !~ '[/\\[:cntrl:]]'
+                         AND filename NOT IN ('.', '..')),
+    content_type  text NOT NULL
+                  CHECK (length(content_type) <= 255
+                         AND content_type !~ '[[:cntrl:]]'),
+    size          bigint NOT NULL CHECK (size BETWEEN 1 AND 10485760),
+    sha256        text NOT NULL,
+    data          bytea NOT NULL,
+    uploaded_by   uuid REFERENCES users (id) ON DELETE SET NULL,
+    created_at    timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE INDEX attachments_task ON attachments (task_id, created_at);
+
+-- What the API shows of one, from its columns only: a whole-row value
+-- would read (and detoast) the bytes.
+CREATE VIEW attachment_docs AS
+SELECT a.id, a.task_id, a.created_at,
+       jsonb_build_object('id', a.id, 'task_id', a.task_id,
+                          'filename', a.filename,
+                          'content_type', a.content_type, 'size', a.size,
+                          'sha256', a.sha256, 'uploaded_by', a.uploaded_by,
+                          'created_at', a.created_at) AS doc
+  FROM attachments a;
+
+
+-- Those who may change the task attach files to it. The file's name and
+-- bytes come checked by the module; the media type is the request's, or
+-- application/octet-stream.
+CREATE FUNCTION attachment_create(actor uuid, role text, tid uuid,
+                                  fname text, ctype text, bytes bytea)
+RETURNS TABLE (status int, body text, extra text)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    t    tasks;
+    aid  uuid;
+    doc  jsonb;
+BEGIN
+    SELECT * INTO t FROM tasks WHERE id = tid;
+
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 404, 'not_found', NULL::text;
+        RETURN;
+    END IF;
+
+    IF NOT can_change_task(actor, role, tid) THEN
+        RETURN QUERY SELECT 403, 'forbidden',
+            'Those who may change the task attach files to it.';
+        RETURN;
+    END IF;
+
+    ctype := coalesce(nullif(btrim(ctype), ''), 'application/octet-stream');
+
+    IF ctype !~ ('^[!#$%&''*+.^_`|~0-9A-Za-z-]+/[!#$%&''*+.^_`|~0-9A-Za-z-]+'
+                 '(\s*;[^[:cntrl:]]*)?$')
+       OR length(ctype) > 255
+    THEN
+        RETURN QUERY SELECT 422, 'validation_failed',
+                            'Content-Type is not a media type.';
+        RETURN;
+    END IF;
+
+    INSERT INTO attachments (task_id, filename, content_type, size, sha256,
+                             data, uploaded_by)
+    VALUES (tid, fname, ctype, length(bytes),
+            encode(sha256(bytes), 'hex'), bytes, actor)
+    RETURNING id INTO aid;
+
+    SELECT d.doc INTO doc FROM attachment_docs d WHERE d.id = aid;
+
+    -- in the task's trail, where people look for it
+    INSERT INTO activity_log (actor_id, project_id, entity_type, entity_id,
+                              action, new_values)
+    VALUES (actor, t.project_id, 'task', tid, 'attachment_added', doc);
+
+    RETURN QUERY SELECT 201, doc::text, '/api/v1/attachments/' || aid;
+END
+$$;
+
+
+-- Its uploader, those who may change its task, and admins remove it.
+CREATE FUNCTION attachment_delete(actor uuid, role text, aid uuid)
+RETURNS TABLE (status int, body text, extra text)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    tid   uuid;
+    pid   uuid;
+    who   uuid;
+    doc   jsonb;
+BEGIN
+    SELECT a.task_id, a.uploaded_by, t.project_id INTO tid, who, pid
+      FROM attachments a JOIN tasks t ON t.id = a.task_id
+     WHERE a.id = aid FOR UPDATE OF a;
+
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 404, 'not_found', NULL::text;
+        RETURN;
+    END IF;
+
+    IF role <> 'admin' AND who IS DISTINCT FROM actor
+       AND NOT can_change_task(actor, role, tid)
+    THEN
+        RETURN QUERY SELECT 403, 'forbidden',
+            'Its uploader, those who may change the task and admins '
+            'remove an attachment.';
+        RETURN;
+    END IF;
+
+    SELECT d.doc INTO doc FROM attachment_docs d WHERE d.id = aid;
+
+    DELETE FROM attachments WHERE id = aid;
+
+    INSERT INTO activity_log (actor_id, project_id, entity_type, entity_id,
+                              action, old_values)
+    VALUES (actor, pid, 'task', tid, 'attachment_deleted', doc);
+
+    RETURN QUERY SELECT 204, NULL::text, NULL::text;
+END
+$$;
