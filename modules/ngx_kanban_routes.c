@@ -201,6 +201,10 @@ ngx_kanban_route_t  ngx_kanban_routes[] = {
     ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/projects/{id}/export",
         NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_projects_export),
 
+    { NGX_HTTP_POST, "/api/v1/projects/import", NGX_KANBAN_HOST_TENANT,
+      NGX_KANBAN_ACCESS_MANAGER, ngx_kanban_import_handler,
+      ngx_kanban_raw_body, ngx_null_string, &ngx_kanban_projects_import },
+
     /* comments, dependencies, milestones, sprints */
 
     ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/tasks/{id}/comments",

@@ -135,7 +135,10 @@ ngx_int_t ngx_kanban_attachment_download_handler(ngx_http_request_t *r,
 extern ngx_kanban_sql_t  ngx_kanban_attachments_create;
 extern ngx_kanban_sql_t  ngx_kanban_attachments_list;
 extern ngx_kanban_sql_t  ngx_kanban_attachments_delete;
+ngx_int_t ngx_kanban_import_handler(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx);
 extern ngx_kanban_sql_t  ngx_kanban_projects_export;
+extern ngx_kanban_sql_t  ngx_kanban_projects_import;
 
 extern ngx_kanban_field_t  ngx_kanban_comment_fields[];
 extern ngx_kanban_field_t  ngx_kanban_dependency_fields[];

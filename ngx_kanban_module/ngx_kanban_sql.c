@@ -575,6 +575,11 @@ ngx_kanban_sql_failed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 
     msg = PQresultErrorField(q->result, PG_DIAG_MESSAGE_PRIMARY);
 
+    if (ngx_kanban_pg_sqlstate(q, "KB422") && msg) {
+        /* a statement's own words for what is wrong with the input */
+        return ngx_kanban_problem(r, NGX_KANBAN_ERR_VALIDATION, msg);
+    }
+
     if (ngx_kanban_pg_sqlstate(q, "23514") && msg
         && ngx_strncmp(msg, "custom fields: ", 15) == 0)
     {
