@@ -210,6 +210,29 @@ ngx_kanban_route_t  ngx_kanban_routes[] = {
 
     ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/tasks/{id}/activity",
         NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_tasks_activity),
+    /* attachments, export and import */
+
+    { NGX_HTTP_POST, "/api/v1/tasks/{id}/attachments", NGX_KANBAN_HOST_TENANT,
+      NGX_KANBAN_ACCESS_MEMBER, ngx_kanban_attachment_upload_handler,
+      ngx_kanban_raw_body, ngx_null_string, &ngx_kanban_attachments_create },
+
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/tasks/{id}/attachments",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_attachments_list),
+
+    { NGX_HTTP_GET, "/api/v1/attachments/{id}", NGX_KANBAN_HOST_TENANT,
+      NGX_KANBAN_ACCESS_MEMBER, ngx_kanban_attachment_download_handler,
+      NULL, ngx_null_string, NULL },
+
+    ngx_kanban_sql_route(NGX_HTTP_DELETE, "/api/v1/attachments/{id}",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_attachments_delete),
+
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/projects/{id}/export",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_projects_export),
+
+    { NGX_HTTP_POST, "/api/v1/projects/import", NGX_KANBAN_HOST_TENANT,
+      NGX_KANBAN_ACCESS_MANAGER, ngx_kanban_import_handler,
+      ngx_kanban_raw_body, ngx_null_string, &ngx_kanban_projects_import },
+
     /* comments, dependencies, milestones, sprints */
 
     ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/tasks/{id}/comments",

@@ -2,7 +2,8 @@
 /*
  * kanban_api: the content handler of API locations. It routes the
  * request, reads and checks its body (media type, JSON, the route's field
- * list), then hands it to the route's handler, which either answers at
+ * list; or, for a route of ngx_kanban_raw_body, the bytes as they came),
+ * then hands it to the route's handler, which either answers at
  * once or returns NGX_DONE and finalizes the request when its work is done.
  */
 
@@ -10,6 +11,7 @@
 
 
 static void ngx_kanban_api_body_ready(ngx_http_request_t *r);
+static void ngx_kanban_api_raw_ready(ngx_http_request_t *r);
 static ngx_int_t ngx_kanban_api_body(ngx_http_request_t *r, ngx_str_t *body);
 static ngx_int_t ngx_kanban_api_dispatch(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
@@ -20,6 +22,13 @@ static ngx_int_t ngx_kanban_api_refuse(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
 static ngx_uint_t ngx_kanban_api_scope_allows(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx, ngx_kanban_identity_t *id);
+
+
+/* The sentinel body spec of routes that take any bytes (attachments,
+ * imports); only its address matters. */
+ngx_kanban_field_t  ngx_kanban_raw_body[] = {
+    { NULL, 0, 0, 0, 0, NULL, NULL }
+};
 
 
 ngx_int_t
@@ -82,6 +91,18 @@ ngx_kanban_api_handler(ngx_http_request_t *r)
         return rc;
     }
 
+    r->request_body_in_single_buf = 1;
+
+    if (ctx->route->body == ngx_kanban_raw_body) {
+        rc = ngx_http_read_client_request_body(r, ngx_kanban_api_raw_ready);
+
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            return rc;
+        }
+
+        return NGX_DONE;
+    }
+
     if (r->headers_in.content_length_n <= 0 && !r->headers_in.chunked) {
         return ngx_kanban_problem(r, NGX_KANBAN_ERR_BAD_REQUEST,
                                   "This request needs a JSON body.");
@@ -95,8 +116,6 @@ ngx_kanban_api_handler(ngx_http_request_t *r)
         return ngx_kanban_problem(r, NGX_KANBAN_ERR_MEDIA_TYPE,
                                   "Send the body as application/json.");
     }
-
-    r->request_body_in_single_buf = 1;
 
     rc = ngx_http_read_client_request_body(r, ngx_kanban_api_body_ready);
 
@@ -252,6 +271,40 @@ ngx_kanban_api_body_ready(ngx_http_request_t *r)
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
+
+    rc = ngx_kanban_api_dispatch(r, ctx);
+
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+    }
+}
+
+
+/* A body taken as it is: its media type and contents are the handler's
+ * to judge. */
+
+static void
+ngx_kanban_api_raw_ready(ngx_http_request_t *r)
+{
+    ngx_int_t          rc;
+    ngx_str_t          body;
+    ngx_kanban_ctx_t  *ctx;
+
+    ctx = ngx_kanban_ctx(r);
+
+    if (ngx_kanban_api_body(r, &body) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (body.len == 0) {
+        ngx_http_finalize_request(r,
+            ngx_kanban_problem(r, NGX_KANBAN_ERR_VALIDATION,
+                               "The body is empty."));
+        return;
+    }
+
+    ctx->raw_body = body;
 
     rc = ngx_kanban_api_dispatch(r, ctx);
 

@@ -203,8 +203,20 @@ ngx_kanban_pg_run(ngx_kanban_pg_query_t *q, ngx_kanban_pg_stmt_t *stmt,
     for (i = 0; i < nparams; i++) {
         v = va_arg(args, ngx_str_t *);
 
+        q->lengths[i] = 0;
+        q->formats[i] = 0;
+
         if (v == NULL || v->data == NULL) {
             q->values[i] = NULL;
+            continue;
+        }
+
+        if (q->binary & ((ngx_uint_t) 1 << i)) {
+            /* bytes with a length, NULs and all: the caller keeps them
+             * (in the request's pool) until the query is done */
+            q->values[i] = (char *) v->data;
+            q->lengths[i] = (int) v->len;
+            q->formats[i] = 1;
             continue;
         }
 
@@ -978,7 +990,9 @@ ngx_kanban_pg_send(ngx_kanban_pg_conn_t *conn)
     } else if (stmt) {
         ok = PQsendQueryPrepared(conn->pg, stmt->name, (int) q->nparams,
                                  (const char * const *) q->values,
-                                 NULL, NULL, 0);
+                                 q->binary ? q->lengths : NULL,
+                                 q->binary ? q->formats : NULL,
+                                 q->binary_result);
         conn->state = NGX_KANBAN_PG_BUSY;
 
     } else {

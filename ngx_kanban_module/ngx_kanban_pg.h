@@ -64,6 +64,13 @@ struct ngx_kanban_pg_query_s {
     ngx_uint_t                 nparams;
     char                      *values[NGX_KANBAN_PG_MAX_PARAMS];
 
+    /* set before ngx_kanban_pg_run: the parameters (a bit each) that go
+     * as bytes, not text (a bytea), and results as bytes (a bytea's
+     * value as it is; text is text, numbers are binary then) */
+    ngx_uint_t                 binary;
+    int                        lengths[NGX_KANBAN_PG_MAX_PARAMS];
+    int                        formats[NGX_KANBAN_PG_MAX_PARAMS];
+
     PGresult                  *result;          /* valid in the handler */
     ngx_uint_t                 error;
 
@@ -72,6 +79,7 @@ struct ngx_kanban_pg_query_s {
     ngx_event_t                fail;            /* failure reported later */
 
     unsigned                   queued:1;
+    unsigned                   binary_result:1;
 };
 
 

@@ -44,7 +44,9 @@ struct ngx_kanban_route_s {
  * "arg:NAME" (a path parameter; "uuid:NAME" is 404 unless a UUID), "body"
  * (the JSON body as text), "query:NAME", "hash" (the body's "password"
  * hashed with argon2id first, or NULL), "accept" (the Accept header),
- * "tenant_url" (the workspace's origin, "http://acme.localhost:8080").
+ * "tenant_url" (the workspace's origin, "http://acme.localhost:8080"),
+ * "header:NAME" (any request header), "bytes" (a raw body, sent as
+ * binary: a bytea that keeps every byte).
  *
  * A route with an event publishes it to Redis once the statement has
  * committed: {"id": the audit row (4th column), "type", "data": the body,
@@ -56,6 +58,10 @@ typedef struct {
     char                      *event;      /* published after a success */
 } ngx_kanban_sql_t;
 
+
+/* A route's body spec that takes the body as it is sent, of any media
+ * type, unparsed (ctx->raw_body); an empty one is 422. */
+extern ngx_kanban_field_t  ngx_kanban_raw_body[];
 
 extern ngx_kanban_route_t  ngx_kanban_routes[];
 extern ngx_uint_t          ngx_kanban_nroutes;
@@ -122,6 +128,19 @@ extern ngx_kanban_sql_t  ngx_kanban_tasks_patch;
 extern ngx_kanban_sql_t  ngx_kanban_tasks_delete;
 extern ngx_kanban_sql_t  ngx_kanban_tasks_move;
 extern ngx_kanban_sql_t  ngx_kanban_tasks_activity;
+
+/* attachments, export and import */
+ngx_int_t ngx_kanban_attachment_upload_handler(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx);
+ngx_int_t ngx_kanban_attachment_download_handler(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx);
+extern ngx_kanban_sql_t  ngx_kanban_attachments_create;
+extern ngx_kanban_sql_t  ngx_kanban_attachments_list;
+extern ngx_kanban_sql_t  ngx_kanban_attachments_delete;
+ngx_int_t ngx_kanban_import_handler(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx);
+extern ngx_kanban_sql_t  ngx_kanban_projects_export;
+extern ngx_kanban_sql_t  ngx_kanban_projects_import;
 
 extern ngx_kanban_field_t  ngx_kanban_comment_fields[];
 extern ngx_kanban_field_t  ngx_kanban_dependency_fields[];

@@ -129,7 +129,11 @@ ngx_kanban_sql_run(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    for (n = 0; sql->params[n]; n++) { /* void */ }
+    for (n = 0; sql->params[n]; n++) {
+        if (ngx_strcmp(sql->params[n], "bytes") == 0) {
+            q->binary |= (ngx_uint_t) 1 << n;
+        }
+    }
 
     rc = ngx_kanban_pg_run(q, &sql->stmt, ngx_kanban_sql_answer, n,
                            v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7],
@@ -170,6 +174,16 @@ ngx_kanban_sql_param(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
 
     if (ngx_strcmp(source, "body") == 0) {
         *value = ctx->raw_body.len ? &ctx->raw_body : NULL;
+        return NGX_OK;
+    }
+
+    if (ngx_strcmp(source, "bytes") == 0) {
+        *value = ctx->raw_body.len ? &ctx->raw_body : NULL;
+        return NGX_OK;
+    }
+
+    if (ngx_strncmp(source, "header:", 7) == 0) {
+        *value = ngx_kanban_header_in(r, source + 7);
         return NGX_OK;
     }
 
@@ -577,6 +591,11 @@ ngx_kanban_sql_failed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 
     msg = PQresultErrorField(q->result, PG_DIAG_MESSAGE_PRIMARY);
 
+    if (ngx_kanban_pg_sqlstate(q, "KB422") && msg) {
+        /* a statement's own words for what is wrong with the input */
+        return ngx_kanban_problem(r, NGX_KANBAN_ERR_VALIDATION, msg);
+    }
+
     if (ngx_kanban_pg_sqlstate(q, "23514") && msg
         && ngx_strncmp(msg, "custom fields: ", 15) == 0)
     {
@@ -587,6 +606,7 @@ ngx_kanban_sql_failed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     if (ngx_kanban_pg_sqlstate(q, "23514")
         || ngx_kanban_pg_sqlstate(q, "21000")
         || ngx_kanban_pg_sqlstate(q, "22P02")
+        || ngx_kanban_pg_sqlstate(q, "22021")
         || ngx_kanban_pg_sqlstate(q, "22007")
         || ngx_kanban_pg_sqlstate(q, "22008")
         || ngx_kanban_pg_sqlstate(q, "22003"))

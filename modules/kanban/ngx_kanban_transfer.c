@@ -1,0 +1,413 @@
+
+/*
+ * A project's tasks out and in: GET /api/v1/projects/{id}/export (JSON, or
+ * CSV as a download) and POST /api/v1/projects/import (a Trello board's
+ * JSON export, our own JSON export, or CSV with the export's header).
+ * PostgreSQL builds the export and does the whole import in its one
+ * statement, so a bad row leaves nothing behind. CSV is read here, into
+ * the JSON rows the statement takes.
+ */
+
+#include "ngx_kanban_routes.h"
+
+
+#define NGX_KANBAN_IMPORT_MAX_ROWS  5000
+#define NGX_KANBAN_CSV_MAX_FIELDS   64
+
+
+typedef struct {
+    u_char                    *pos;
+    u_char                    *end;
+    ngx_uint_t                 row;        /* as a spreadsheet counts */
+    ngx_str_t                  fields[NGX_KANBAN_CSV_MAX_FIELDS];
+    ngx_uint_t                 nfields;
+    char                      *error;
+} ngx_kanban_csv_t;
+
+
+static ngx_int_t ngx_kanban_import_media(ngx_http_request_t *r, char *type);
+static ngx_int_t ngx_kanban_import_json(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx);
+static ngx_int_t ngx_kanban_import_csv(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx);
+static ngx_int_t ngx_kanban_csv_record(ngx_pool_t *pool,
+    ngx_kanban_csv_t *csv);
+static ngx_uint_t ngx_kanban_utf8_valid(u_char *p, size_t len);
+
+
+ngx_kanban_sql_t  ngx_kanban_projects_export = {
+    ngx_kanban_pg_stmt("projects_export",
+    "SELECT * FROM project_export($1::uuid, $2, $3)"),
+    { "uuid:id", "query:format", "accept", NULL },
+    NULL
+};
+
+ngx_kanban_sql_t  ngx_kanban_projects_import = {
+    ngx_kanban_pg_stmt("projects_import",
+    "SELECT f.*, CASE WHEN f.status < 300"
+    "            THEN currval('activity_log_id_seq') END"
+    "  FROM project_import($1::uuid, $2, $3, $4, $5::jsonb) f"),
+    { "actor", "role", "query:key", "query:name", "body", NULL },
+    "project.imported"
+};
+
+
+/* The body is JSON (checked here: 400 when it is not) or CSV (turned into
+ * JSON rows); the statement judges what they say. */
+
+ngx_int_t
+ngx_kanban_import_handler(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
+{
+    if (ngx_kanban_import_media(r, "application/json")) {
+        return ngx_kanban_import_json(r, ctx);
+    }
+
+    if (ngx_kanban_import_media(r, "text/csv")) {
+        return ngx_kanban_import_csv(r, ctx);
+    }
+
+    return ngx_kanban_problem(r, NGX_KANBAN_ERR_MEDIA_TYPE,
+                              "Send a Trello board export or a JSON export "
+                              "as application/json, or CSV as text/csv.");
+}
+
+
+/* the type, with parameters or none */
+
+static ngx_int_t
+ngx_kanban_import_media(ngx_http_request_t *r, char *type)
+{
+    size_t      n;
+    ngx_str_t  *v;
+
+    if (r->headers_in.content_type == NULL) {
+        return 0;
+    }
+
+    v = &r->headers_in.content_type->value;
+    n = ngx_strlen(type);
+
+    return v->len >= n
+           && ngx_strncasecmp(v->data, (u_char *) type, n) == 0
+           && (v->len == n || v->data[n] == ';' || v->data[n] == ' ');
+}
+
+
+static ngx_int_t
+ngx_kanban_import_json(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
+{
+    char               *error;
+    ngx_int_t           rc;
+    ngx_kanban_json_t  *root;
+
+    rc = ngx_kanban_json_parse(r->pool, ctx->raw_body.data,
+                               ctx->raw_body.len, &root, &error);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_kanban_problem(r, NGX_KANBAN_ERR_BAD_REQUEST, error);
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (root->type != NGX_KANBAN_JSON_OBJECT) {
+        return ngx_kanban_problem(r, NGX_KANBAN_ERR_VALIDATION,
+                                  "The body is a JSON object: a Trello "
+                                  "board or a project's export.");
+    }
+
+    ctx->body = root;
+
+    return ngx_kanban_sql_handler(r, ctx);
+}
+
+
+/* RFC 4180, leniently: LF alone ends a line too, a UTF-8 byte order mark
+ * is skipped, blank lines are. The header names the fields; a row may
+ * have fewer (the rest are empty), never more. */
+
+static ngx_int_t
+ngx_kanban_import_csv(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
+{
+    u_char            *p, **names;
+    ngx_int_t          rc;
+    ngx_str_t          out;
+    ngx_uint_t         i, nnames, rows, title;
+    ngx_kanban_jw_t    jw;
+    ngx_kanban_csv_t   csv;
+
+    u_char             detail[128];
+
+    if (!ngx_kanban_utf8_valid(ctx->raw_body.data, ctx->raw_body.len)) {
+        return ngx_kanban_problem(r, NGX_KANBAN_ERR_BAD_REQUEST,
+                                  "The CSV is not UTF-8.");
+    }
+
+    ngx_memzero(&csv, sizeof(ngx_kanban_csv_t));
+    csv.pos = ctx->raw_body.data;
+    csv.end = ctx->raw_body.data + ctx->raw_body.len;
+
+    if (csv.end - csv.pos >= 3
+        && ngx_strncmp(csv.pos, "\xef\xbb\xbf", 3) == 0)
+    {
+        csv.pos += 3;
+    }
+
+    rc = ngx_kanban_csv_record(r->pool, &csv);
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_DECLINED || csv.nfields == 0) {
+        goto invalid;
+    }
+
+    nnames = csv.nfields;
+    title = 0;
+
+    names = ngx_palloc(r->pool, nnames * sizeof(u_char *));
+    if (names == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    for (i = 0; i < nnames; i++) {
+        names[i] = ngx_pnalloc(r->pool, csv.fields[i].len + 1);
+        if (names[i] == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        /* "Title " and "title" name the same */
+        p = ngx_cpymem(names[i], csv.fields[i].data, csv.fields[i].len);
+        while (p > names[i] && (p[-1] == ' ' || p[-1] == '\t')) {
+            p--;
+        }
+        *p = '\0';
+
+        ngx_strlow(names[i], names[i], p - names[i]);
+
+        if (ngx_strcmp(names[i], "title") == 0) {
+            title = 1;
+        }
+    }
+
+    if (!title) {
+        return ngx_kanban_problem(r, NGX_KANBAN_ERR_VALIDATION,
+                                  "The CSV's header row has no title "
+                                  "column.");
+    }
+
+    if (ngx_kanban_jw_init(&jw, r->pool, ctx->raw_body.len * 2 + 256)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_kanban_jw_open(&jw, '{');
+    ngx_kanban_jw_key(&jw, "format");
+    ngx_kanban_jw_cstring(&jw, "csv");
+    ngx_kanban_jw_key(&jw, "tasks");
+    ngx_kanban_jw_open(&jw, '[');
+
+    for (rows = 0; /* void */ ; rows++) {
+
+        rc = ngx_kanban_csv_record(r->pool, &csv);
+
+        if (rc == NGX_ERROR) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (rc == NGX_DONE) {
+            break;
+        }
+
+        if (rc == NGX_DECLINED) {
+            goto invalid;
+        }
+
+        if (csv.nfields > nnames) {
+            csv.error = "it has more fields than the header";
+            goto invalid;
+        }
+
+        if (rows == NGX_KANBAN_IMPORT_MAX_ROWS) {
+            return ngx_kanban_problem(r, NGX_KANBAN_ERR_VALIDATION,
+                                      "An import has at most 5,000 cards "
+                                      "or rows.");
+        }
+
+        ngx_kanban_jw_open(&jw, '{');
+        ngx_kanban_jw_key(&jw, "_row");
+        ngx_kanban_jw_int(&jw, csv.row);
+
+        for (i = 0; i < csv.nfields; i++) {
+            ngx_kanban_jw_key(&jw, (char *) names[i]);
+            ngx_kanban_jw_string(&jw, &csv.fields[i]);
+        }
+
+        ngx_kanban_jw_close(&jw, '}');
+    }
+
+    ngx_kanban_jw_close(&jw, ']');
+    ngx_kanban_jw_close(&jw, '}');
+
+    if (ngx_kanban_jw_result(&jw, &out) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->raw_body = out;
+
+    return ngx_kanban_sql_handler(r, ctx);
+
+invalid:
+
+    p = ngx_snprintf(detail, sizeof(detail) - 1, "import: row %ui: %s",
+                     csv.row, csv.error ? csv.error : "it is empty");
+    *p = '\0';
+
+    return ngx_kanban_problem(r, NGX_KANBAN_ERR_VALIDATION, (char *) detail);
+}
+
+
+/* The next record's fields, NGX_DONE at the end, NGX_DECLINED with
+ * csv->error when it is malformed. A quoted field with "" in it is copied
+ * to the pool; the others point into the body. */
+
+static ngx_int_t
+ngx_kanban_csv_record(ngx_pool_t *pool, ngx_kanban_csv_t *csv)
+{
+    u_char     *p, *q, *start, *d;
+    ngx_str_t  *f;
+
+    p = csv->pos;
+
+    /* blank lines are no records */
+    while (p < csv->end && (*p == '\r' || *p == '\n')) {
+        if (*p == '\n') {
+            csv->row++;
+        }
+        p++;
+    }
+
+    if (p == csv->end) {
+        csv->pos = p;
+        return NGX_DONE;
+    }
+
+    csv->row++;
+    csv->nfields = 0;
+
+    for ( ;; ) {
+
+        if (csv->nfields == NGX_KANBAN_CSV_MAX_FIELDS) {
+            csv->error = "it has too many fields";
+            return NGX_DECLINED;
+        }
+
+        f = &csv->fields[csv->nfields++];
+
+        if (p < csv->end && *p == '"') {
+            start = ++p;
+            d = NULL;
+
+            for ( ;; ) {
+                q = ngx_strlchr(p, csv->end, '"');
+
+                if (q == NULL) {
+                    csv->error = "a quoted field does not end";
+                    return NGX_DECLINED;
+                }
+
+                if (q + 1 < csv->end && q[1] == '"') {
+                    /* "" is one quote: the field is copied without them */
+                    if (d == NULL) {
+                        f->data = ngx_pnalloc(pool, csv->end - start);
+                        if (f->data == NULL) {
+                            return NGX_ERROR;
+                        }
+                        d = f->data;
+                        d = ngx_cpymem(d, start, q - start);
+
+                    } else {
+                        d = ngx_cpymem(d, p, q - p);
+                    }
+
+                    *d++ = '"';
+                    p = q + 2;
+                    continue;
+                }
+
+                if (d == NULL) {
+                    f->data = start;
+                    f->len = q - start;
+
+                } else {
+                    d = ngx_cpymem(d, p, q - p);
+                    f->len = d - f->data;
+                }
+
+                p = q + 1;
+                break;
+            }
+
+            if (p < csv->end && *p != ',' && *p != '\r' && *p != '\n') {
+                csv->error = "text follows a closing quote";
+                return NGX_DECLINED;
+            }
+
+        } else {
+            start = p;
+
+            while (p < csv->end && *p != ',' && *p != '\r' && *p != '\n') {
+                if (*p == '"') {
+                    csv->error = "a quote inside an unquoted field";
+                    return NGX_DECLINED;
+                }
+                p++;
+            }
+
+            f->data = start;
+            f->len = p - start;
+        }
+
+        if (p < csv->end && *p == ',') {
+            p++;
+            continue;
+        }
+
+        /* the record ends: CRLF, LF, or the body's end */
+        if (p < csv->end && *p == '\r') {
+            p++;
+        }
+
+        if (p < csv->end && *p == '\n') {
+            p++;
+        }
+
+        csv->pos = p;
+
+        return NGX_OK;
+    }
+}
+
+
+static ngx_uint_t
+ngx_kanban_utf8_valid(u_char *p, size_t len)
+{
+    u_char  *end;
+
+    end = p + len;
+
+    while (p < end) {
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+
+        if (ngx_utf8_decode(&p, end - p) > 0x10ffff) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
