@@ -71,6 +71,15 @@ ngx_kanban_route_t  ngx_kanban_routes[] = {
       NGX_KANBAN_ACCESS_PUBLIC, ngx_kanban_shared_handler,
       NULL, ngx_null_string, &ngx_kanban_shared_get },
 
+    /* analytics */
+
+    ngx_kanban_sql_route(NGX_HTTP_GET,
+        "/api/v1/analytics/projects/{id}/overview",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_analytics_project),
+
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/analytics/tenant",
+        NGX_KANBAN_ACCESS_ADMIN, NULL, &ngx_kanban_analytics_tenant),
+
     /* people */
 
     ngx_kanban_sql_route(NGX_HTTP_POST, "/api/v1/auth/register",

@@ -180,6 +180,9 @@ extern ngx_kanban_sql_t  ngx_kanban_swimlanes_delete;
 extern ngx_kanban_sql_t  ngx_kanban_custom_fields_patch;
 extern ngx_kanban_sql_t  ngx_kanban_custom_fields_delete;
 
+extern ngx_kanban_sql_t  ngx_kanban_analytics_project;
+extern ngx_kanban_sql_t  ngx_kanban_analytics_tenant;
+
 extern ngx_kanban_field_t  ngx_kanban_share_link_fields[];
 extern ngx_kanban_sql_t  ngx_kanban_share_links_create;
 extern ngx_kanban_sql_t  ngx_kanban_share_links_list;
