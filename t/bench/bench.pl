@@ -17,7 +17,10 @@
 #      beside nginx serving the same bytes itself (the board from a file:
 #      it is longer than a configuration token may be), and task moves per
 #      second with 20 clients beside pgbench's TPC-B-like rate on the same
-#      PostgreSQL.
+#      PostgreSQL;
+#  (e) the share-link redirect, GET /s/{code}, beside nginx's own return 302
+#      to the same URL, and the visits PostgreSQL has counted afterwards
+#      beside the redirects wrk saw.
 
 use strict;
 use warnings;
@@ -71,6 +74,9 @@ my $board_path = "/api/v1/projects/$project->{id}/kanban";
 my $task_path = "/api/v1/tasks/$tasks[0]";
 my $board = api($setup, GET => $board_path, $token)->{body};
 my $task = api($setup, GET => $task_path, $token)->{body};
+my $target = 'https://example.com/bench/target?from=kanban';
+my $link = api($setup, POST => '/api/v1/share-links', $token,
+               json => { url => $target })->{json};
 $setup->stop;
 
 die "the workspace answers nothing to copy\n" unless length $body;
@@ -82,7 +88,13 @@ $on_board += @{ $_->{tasks} }
     for @{ $Kanban::Test::JSON->decode($board)->{columns} };
 die "the board shows $on_board tasks, not 50\n" unless $on_board == 50;
 
-my $t = Kanban::Test->new(log_level => 'warn', tenant => <<"EOF_CONF");
+my $t = Kanban::Test->new(log_level => 'warn', share_rate => '1000000r/s',
+                          share_burst => 1000000,
+                          tenant => <<"EOF_CONF");
+location = /bench/redirect {
+    add_header Cache-Control "private, no-store";
+    return 302 '$target';
+}
 location = /bench/static {
     default_type application/json;
     return 200 '$body';
@@ -314,6 +326,19 @@ my %pgbench;
 ($pgbench{failed}) = $pgbench_out =~ /number of failed transactions: (\d+)/;
 die "no tps in pgbench's output: $pgbench_out" unless defined $pgbench{rps};
 
+print "(e) the share-link redirect beside nginx's return 302\n";
+
+my $visits_of = sub {
+    my ($n) = $t->tenant_dbh($fast)->selectrow_array(
+        'SELECT visits FROM share_links WHERE id = ?', undef, $link->{id});
+    return $n;
+};
+my $nginx_302 = wrk(quote(@WRK, '-H', $host{$fast}, "$base/bench/redirect"));
+my $visits_before = $visits_of->();
+my $share_302 = wrk(quote(@WRK, '-H', $host{$fast}, "$base/s/$link->{code}"));
+sleep 3;                # the workers' last batches reach PostgreSQL
+my $visits_counted = $visits_of->() - $visits_before;
+
 # The table.
 
 sub row {
@@ -369,6 +394,14 @@ printf "  %-46s %10.0f %9.2fms %9s\n", 'pgbench TPC-B-like, -c20 -j2 (tps; avg)'
     $pgbench{rps}, $pgbench{latency} // 0, $pgbench{failed} // '?';
 printf "  %-46s %10.2f\n", 'moves / pgbench tps',
     ($moves->{rps} // 0) / ($pgbench{rps} || 1);
+print "\n";
+row('GET /bench/redirect (nginx return 302)', $nginx_302);
+row('GET /s/{code} (share link, cached)', $share_302);
+printf "  %-46s %10.2f %9.2fx\n", 'redirect / nginx (req/s; p99)',
+    ($share_302->{rps} // 0) / ($nginx_302->{rps} || 1),
+    ($share_302->{p99} // 0) / ($nginx_302->{p99} || 1);
+printf "  %-46s %10s\n", 'redirects wrk saw', $share_302->{requests} // '?';
+printf "  %-46s %10s\n", 'visits counted in PostgreSQL', $visits_counted;
 print "\n";
 
 my @bad = Kanban::Test::stop_all();

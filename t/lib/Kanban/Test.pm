@@ -68,6 +68,7 @@ sub new {
         log_level => $o{log_level} // 'info',
         api_rate  => $o{api_rate} // '1000000r/m',
         share_rate => $o{share_rate},
+        share_burst => $o{share_burst},
         port      => free_port(),
     }, $class;
 
@@ -103,7 +104,11 @@ sub write_config {
         # t/limit.t tests the limiter with zones of its own
         API_RATE   => $self->{api_rate},
         SIGNUP_RATE => $self->{api_rate},
+        # share links: the shipped burst with a rate of the test's own,
+        # else no limit a test would notice
         SHARE_RATE => $self->{share_rate} // $self->{api_rate},
+        SHARE_BURST => $self->{share_burst}
+                       // ($self->{share_rate} ? 30 : 1000000),
     );
     my $expand = sub {
         my ($text) = @_;
