@@ -142,3 +142,50 @@ BEGIN
     END LOOP;
 END
 $$;
+
+
+-- Time: the Infrastructure team's last two weeks. Lena's last week waits
+-- for Priya's approval; Omar's week before was approved.
+DO $$
+DECLARE
+    priya    uuid := (SELECT id FROM users WHERE email = 'priya@demo.example');
+    monday   date := date_trunc('week', current_date)::date;
+    who      record;
+    d        int;
+    tasks    uuid[];
+BEGIN
+    IF EXISTS (SELECT 1 FROM time_entries) THEN
+        RETURN;
+    END IF;
+
+    SELECT array_agg(t.id ORDER BY t.number) INTO tasks
+      FROM tasks t JOIN projects p ON p.id = t.project_id
+     WHERE p.key IN ('VULN', 'CLOUD');
+
+    FOR who IN
+        SELECT u.id, u.email FROM users u
+         WHERE u.email IN ('lena@demo.example', 'omar@demo.example')
+    LOOP
+        FOR d IN 0 .. 9 LOOP
+            INSERT INTO time_entries (user_id, task_id, project_id, date,
+                                      minutes, description, billable)
+            SELECT who.id, t.id, t.project_id,
+                   monday - 14 + (d / 5) * 7 + d % 5,
+                   360 + (d * 37) % 150, 'Work on ' || t.title, d % 3 = 0
+              FROM tasks t
+             WHERE t.id = tasks[1 + (d + length(who.email))
+                                    % array_length(tasks, 1)];
+        END LOOP;
+    END LOOP;
+
+    INSERT INTO timesheet_weeks (user_id, week_start, status, submitted_at,
+                                 decided_at, decided_by)
+    SELECT id, monday - 7, 'submitted', now() - interval '2 days', NULL,
+           NULL
+      FROM users WHERE email = 'lena@demo.example'
+    UNION ALL
+    SELECT id, monday - 14, 'approved', now() - interval '9 days',
+           now() - interval '8 days', priya
+      FROM users WHERE email = 'omar@demo.example';
+END
+$$;
