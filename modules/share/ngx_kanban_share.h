@@ -61,7 +61,6 @@ typedef struct {
     ngx_msec_t                 ttl;
     ngx_msec_t                 flush;
     ngx_regex_t               *bots;
-    ngx_uint_t                 cache_used;
 } ngx_kanban_share_main_conf_t;
 
 
@@ -78,7 +77,6 @@ ngx_int_t ngx_kanban_share_resolve(ngx_http_request_t *r,
     ngx_kanban_tenant_t *tenant, ngx_str_t *code,
     ngx_kanban_share_link_t *link, ngx_kanban_share_resolved_pt handler);
 void ngx_kanban_share_forget(ngx_str_t *slug, ngx_str_t *code);
-ngx_int_t ngx_kanban_share_cache_init_zone(ngx_shm_zone_t *zone, void *data);
 
 ngx_uint_t ngx_kanban_share_judge(ngx_http_request_t *r,
     ngx_kanban_share_link_t *link, ngx_str_t *code, ngx_uint_t read);

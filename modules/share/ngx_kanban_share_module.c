@@ -21,6 +21,7 @@
  */
 
 #include "ngx_kanban_share.h"
+#include "ngx_kanban_cache.h"
 
 #include <openssl/sha.h>
 
@@ -863,80 +864,8 @@ ngx_kanban_share_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_kanban_share_main_conf_t  *smcf = conf;
 
-    u_char     *p;
-    ssize_t     size;
-    ngx_str_t  *value, name, s;
-    ngx_uint_t  i;
-    void       *cache;
-
-    if (smcf->zone) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-    size = 0;
-    ngx_str_null(&name);
-
-    for (i = 1; i < cf->args->nelts; i++) {
-
-        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
-            name.data = value[i].data + 5;
-            p = (u_char *) ngx_strchr(name.data, ':');
-
-            if (p == NULL) {
-                return "needs zone=name:size";
-            }
-
-            name.len = p - name.data;
-            s.data = p + 1;
-            s.len = value[i].data + value[i].len - s.data;
-
-            size = ngx_parse_size(&s);
-            if (size == NGX_ERROR || size < (ssize_t) (8 * ngx_pagesize)) {
-                return "has a zone size that is invalid or too small";
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "ttl=", 4) == 0) {
-            s.data = value[i].data + 4;
-            s.len = value[i].len - 4;
-
-            smcf->ttl = ngx_parse_time(&s, 0);
-            if (smcf->ttl == (ngx_msec_t) NGX_ERROR) {
-                return "has an invalid ttl";
-            }
-
-            continue;
-        }
-
-        return "takes zone=name:size and ttl=time";
-    }
-
-    if (name.len == 0) {
-        return "needs zone=name:size";
-    }
-
-    cache = ngx_pcalloc(cf->pool, 2 * sizeof(void *));
-    if (cache == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    smcf->zone = ngx_shared_memory_add(cf, &name, size,
-                                       &ngx_http_kanban_share_module);
-    if (smcf->zone == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    if (smcf->zone->data) {
-        return "uses a zone that is in use";
-    }
-
-    smcf->zone->init = ngx_kanban_share_cache_init_zone;
-    smcf->zone->data = cache;
-
-    return NGX_CONF_OK;
+    return ngx_kanban_cache_conf(cf, &ngx_http_kanban_share_module,
+                                 &smcf->zone, &smcf->ttl);
 }
 
 

@@ -11,28 +11,12 @@
  */
 
 #include "ngx_kanban_pg.h"
+#include "ngx_kanban_cache.h"
 
 
 #define NGX_KANBAN_TENANT_UNKNOWN    0
 #define NGX_KANBAN_TENANT_ACTIVE     1
 #define NGX_KANBAN_TENANT_SUSPENDED  2
-
-
-typedef struct {
-    ngx_rbtree_node_t          node;
-    ngx_queue_t                lru;
-    ngx_msec_t                 expires;        /* wall clock, ms */
-    ngx_uint_t                 status;
-    u_short                    len[5];         /* slug id name db dsn */
-    u_char                     data[1];
-} ngx_kanban_tenant_node_t;
-
-
-typedef struct {
-    ngx_rbtree_t               tree;
-    ngx_rbtree_node_t          sentinel;
-    ngx_queue_t                lru;
-} ngx_kanban_tenant_shctx_t;
 
 
 typedef struct {
@@ -55,11 +39,6 @@ typedef struct {
 } ngx_kanban_tenant_ctx_t;
 
 
-typedef struct {
-    ngx_kanban_tenant_shctx_t  *sh;
-    ngx_slab_pool_t            *shpool;
-} ngx_kanban_tenant_cache_t;
-
 
 static ngx_int_t ngx_kanban_tenant_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_kanban_tenant_answer(ngx_http_request_t *r,
@@ -69,15 +48,8 @@ static void ngx_kanban_tenant_resolved(ngx_http_request_t *r,
 static ngx_int_t ngx_kanban_tenant_cache_get(ngx_http_request_t *r,
     ngx_str_t *slug, ngx_kanban_tenant_ctx_t *ctx);
 static void ngx_kanban_tenant_cache_put(ngx_kanban_tenant_ctx_t *ctx);
-static ngx_kanban_tenant_node_t *ngx_kanban_tenant_lookup(
-    ngx_kanban_tenant_cache_t *cache, ngx_str_t *slug, uint32_t hash);
-static ngx_msec_t ngx_kanban_tenant_now(void);
 static ngx_int_t ngx_kanban_tenant_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
-static ngx_int_t ngx_kanban_tenant_init_zone(ngx_shm_zone_t *zone,
-    void *data);
-static void ngx_kanban_tenant_rbtree_insert(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static char *ngx_kanban_tenant_cache(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_kanban_tenant_value(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -358,59 +330,36 @@ ngx_kanban_tenant_resolved(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 }
 
 
+/* A workspace in the cache: its id, name, database and server, and its
+ * status (unknown slugs are kept too). */
+
 static ngx_int_t
 ngx_kanban_tenant_cache_get(ngx_http_request_t *r, ngx_str_t *slug,
     ngx_kanban_tenant_ctx_t *ctx)
 {
-    u_char                         *p;
-    uint32_t                        hash;
-    ngx_uint_t                      i;
-    ngx_str_t                      *fields[5];
-    ngx_kanban_tenant_node_t       *node;
-    ngx_kanban_tenant_cache_t      *cache;
+    ngx_int_t                       rc;
+    ngx_kanban_cache_value_t        v;
     ngx_kanban_tenant_main_conf_t  *tmcf;
 
     tmcf = ngx_http_get_module_main_conf(r, ngx_http_kanban_tenant_module);
-    cache = tmcf->zone->data;
 
-    hash = ngx_crc32_short(slug->data, slug->len);
+    rc = ngx_kanban_cache_get(tmcf->zone, slug, r->pool, &v);
 
-    ngx_shmtx_lock(&cache->shpool->mutex);
-
-    node = ngx_kanban_tenant_lookup(cache, slug, hash);
-
-    if (node == NULL || node->expires < ngx_kanban_tenant_now()) {
-        ngx_shmtx_unlock(&cache->shpool->mutex);
-        return NGX_DECLINED;
+    if (rc != NGX_OK || v.nfields != 4 || v.nnumbers != 1) {
+        return rc == NGX_ERROR ? NGX_ERROR : NGX_DECLINED;
     }
 
-    ngx_queue_remove(&node->lru);
-    ngx_queue_insert_head(&cache->sh->lru, &node->lru);
-
-    fields[0] = &ctx->tenant.slug;
-    fields[1] = &ctx->tenant.id;
-    fields[2] = &ctx->tenant.name;
-    fields[3] = &ctx->tenant.db_name;
-    fields[4] = &ctx->tenant.db_dsn;
-
-    ctx->status = node->status;
-    p = node->data;
-
-    for (i = 0; i < 5; i++) {
-        fields[i]->len = node->len[i];
-        fields[i]->data = ngx_pnalloc(r->pool, node->len[i] + 1);
-
-        if (fields[i]->data == NULL) {
-            ngx_shmtx_unlock(&cache->shpool->mutex);
-            return NGX_ERROR;
-        }
-
-        ngx_memcpy(fields[i]->data, p, node->len[i]);
-        fields[i]->data[node->len[i]] = '\0';
-        p += node->len[i];
+    ctx->tenant.slug.data = ngx_pstrdup(r->pool, slug);
+    if (ctx->tenant.slug.data == NULL) {
+        return NGX_ERROR;
     }
 
-    ngx_shmtx_unlock(&cache->shpool->mutex);
+    ctx->tenant.slug.len = slug->len;
+    ctx->tenant.id = v.fields[0];
+    ctx->tenant.name = v.fields[1];
+    ctx->tenant.db_name = v.fields[2];
+    ctx->tenant.db_dsn = v.fields[3];
+    ctx->status = (ngx_uint_t) v.numbers[0];
 
     return NGX_OK;
 }
@@ -419,80 +368,21 @@ ngx_kanban_tenant_cache_get(ngx_http_request_t *r, ngx_str_t *slug,
 static void
 ngx_kanban_tenant_cache_put(ngx_kanban_tenant_ctx_t *ctx)
 {
-    u_char                         *p;
-    size_t                          size;
-    uint32_t                        hash;
-    ngx_uint_t                      i;
-    ngx_queue_t                    *q;
-    ngx_str_t                      *fields[5];
-    ngx_kanban_tenant_node_t       *node;
-    ngx_kanban_tenant_cache_t      *cache;
+    ngx_kanban_cache_value_t        v;
     ngx_kanban_tenant_main_conf_t  *tmcf;
 
     tmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
                                                ngx_http_kanban_tenant_module);
-    cache = tmcf->zone->data;
 
-    fields[0] = &ctx->tenant.slug;
-    fields[1] = &ctx->tenant.id;
-    fields[2] = &ctx->tenant.name;
-    fields[3] = &ctx->tenant.db_name;
-    fields[4] = &ctx->tenant.db_dsn;
+    v.fields[0] = ctx->tenant.id;
+    v.fields[1] = ctx->tenant.name;
+    v.fields[2] = ctx->tenant.db_name;
+    v.fields[3] = ctx->tenant.db_dsn;
+    v.nfields = 4;
+    v.numbers[0] = ctx->status;
+    v.nnumbers = 1;
 
-    size = offsetof(ngx_kanban_tenant_node_t, data);
-    for (i = 0; i < 5; i++) {
-        if (fields[i]->len > 0xffff) {
-            return;
-        }
-        size += fields[i]->len;
-    }
-
-    hash = ngx_crc32_short(ctx->tenant.slug.data, ctx->tenant.slug.len);
-
-    ngx_shmtx_lock(&cache->shpool->mutex);
-
-    node = ngx_kanban_tenant_lookup(cache, &ctx->tenant.slug, hash);
-    if (node) {
-        ngx_queue_remove(&node->lru);
-        ngx_rbtree_delete(&cache->sh->tree, &node->node);
-        ngx_slab_free_locked(cache->shpool, node);
-    }
-
-    node = ngx_slab_alloc_locked(cache->shpool, size);
-
-    /* full: the least recently used entries make room */
-    for (i = 0; node == NULL && i < 16 && !ngx_queue_empty(&cache->sh->lru);
-         i++)
-    {
-        q = ngx_queue_last(&cache->sh->lru);
-        ngx_queue_remove(q);
-
-        node = ngx_queue_data(q, ngx_kanban_tenant_node_t, lru);
-        ngx_rbtree_delete(&cache->sh->tree, &node->node);
-        ngx_slab_free_locked(cache->shpool, node);
-
-        node = ngx_slab_alloc_locked(cache->shpool, size);
-    }
-
-    if (node == NULL) {
-        ngx_shmtx_unlock(&cache->shpool->mutex);
-        return;
-    }
-
-    node->node.key = hash;
-    node->expires = ngx_kanban_tenant_now() + tmcf->ttl;
-    node->status = ctx->status;
-
-    p = node->data;
-    for (i = 0; i < 5; i++) {
-        node->len[i] = (u_short) fields[i]->len;
-        p = ngx_cpymem(p, fields[i]->data, fields[i]->len);
-    }
-
-    ngx_rbtree_insert(&cache->sh->tree, &node->node);
-    ngx_queue_insert_head(&cache->sh->lru, &node->lru);
-
-    ngx_shmtx_unlock(&cache->shpool->mutex);
+    ngx_kanban_cache_put(tmcf->zone, &ctx->tenant.slug, tmcf->ttl, &v);
 }
 
 
@@ -502,9 +392,6 @@ ngx_kanban_tenant_cache_put(ngx_kanban_tenant_ctx_t *ctx)
 void
 ngx_kanban_tenant_forget(ngx_str_t *slug)
 {
-    uint32_t                        hash;
-    ngx_kanban_tenant_node_t       *node;
-    ngx_kanban_tenant_cache_t      *cache;
     ngx_kanban_tenant_main_conf_t  *tmcf;
 
     tmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
@@ -513,64 +400,7 @@ ngx_kanban_tenant_forget(ngx_str_t *slug)
         return;
     }
 
-    cache = tmcf->zone->data;
-    hash = ngx_crc32_short(slug->data, slug->len);
-
-    ngx_shmtx_lock(&cache->shpool->mutex);
-
-    node = ngx_kanban_tenant_lookup(cache, slug, hash);
-    if (node) {
-        ngx_queue_remove(&node->lru);
-        ngx_rbtree_delete(&cache->sh->tree, &node->node);
-        ngx_slab_free_locked(cache->shpool, node);
-    }
-
-    ngx_shmtx_unlock(&cache->shpool->mutex);
-}
-
-
-static ngx_kanban_tenant_node_t *
-ngx_kanban_tenant_lookup(ngx_kanban_tenant_cache_t *cache, ngx_str_t *slug,
-    uint32_t hash)
-{
-    ngx_int_t                  rc;
-    ngx_rbtree_node_t         *node, *sentinel;
-    ngx_kanban_tenant_node_t  *tn;
-
-    node = cache->sh->tree.root;
-    sentinel = cache->sh->tree.sentinel;
-
-    while (node != sentinel) {
-
-        if (hash != node->key) {
-            node = (hash < node->key) ? node->left : node->right;
-            continue;
-        }
-
-        tn = (ngx_kanban_tenant_node_t *) node;
-
-        rc = ngx_memn2cmp(slug->data, tn->data, slug->len, tn->len[0]);
-        if (rc == 0) {
-            return tn;
-        }
-
-        node = (rc < 0) ? node->left : node->right;
-    }
-
-    return NULL;
-}
-
-
-/* Shared by every worker, so a clock every worker reads the same way. */
-
-static ngx_msec_t
-ngx_kanban_tenant_now(void)
-{
-    ngx_time_t  *tp;
-
-    tp = ngx_timeofday();
-
-    return (ngx_msec_t) tp->sec * 1000 + tp->msec;
+    ngx_kanban_cache_forget(tmcf->zone, slug);
 }
 
 
@@ -597,92 +427,6 @@ ngx_kanban_tenant_variable(ngx_http_request_t *r,
 }
 
 
-static ngx_int_t
-ngx_kanban_tenant_init_zone(ngx_shm_zone_t *zone, void *data)
-{
-    ngx_kanban_tenant_cache_t  *ocache = data;
-
-    size_t                      len;
-    ngx_kanban_tenant_cache_t  *cache;
-
-    cache = zone->data;
-
-    if (ocache) {
-        cache->sh = ocache->sh;
-        cache->shpool = ocache->shpool;
-        return NGX_OK;
-    }
-
-    cache->shpool = (ngx_slab_pool_t *) zone->shm.addr;
-
-    if (zone->shm.exists) {
-        cache->sh = cache->shpool->data;
-        return NGX_OK;
-    }
-
-    cache->sh = ngx_slab_alloc(cache->shpool,
-                               sizeof(ngx_kanban_tenant_shctx_t));
-    if (cache->sh == NULL) {
-        return NGX_ERROR;
-    }
-
-    cache->shpool->data = cache->sh;
-
-    ngx_rbtree_init(&cache->sh->tree, &cache->sh->sentinel,
-                    ngx_kanban_tenant_rbtree_insert);
-    ngx_queue_init(&cache->sh->lru);
-
-    len = sizeof(" in kanban_tenant_cache zone \"\"") + zone->shm.name.len;
-
-    cache->shpool->log_ctx = ngx_slab_alloc(cache->shpool, len);
-    if (cache->shpool->log_ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_sprintf(cache->shpool->log_ctx, " in kanban_tenant_cache zone \"%V\"%Z",
-                &zone->shm.name);
-
-    cache->shpool->log_nomem = 0;
-
-    return NGX_OK;
-}
-
-
-static void
-ngx_kanban_tenant_rbtree_insert(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
-{
-    ngx_rbtree_node_t         **p;
-    ngx_kanban_tenant_node_t   *a, *b;
-
-    for ( ;; ) {
-
-        if (node->key != temp->key) {
-            p = (node->key < temp->key) ? &temp->left : &temp->right;
-
-        } else {
-            a = (ngx_kanban_tenant_node_t *) node;
-            b = (ngx_kanban_tenant_node_t *) temp;
-
-            p = (ngx_memn2cmp(a->data, b->data, a->len[0], b->len[0]) < 0)
-                ? &temp->left : &temp->right;
-        }
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
-}
-
-
 /* kanban_tenant_cache zone=name:size ttl=time */
 
 static char *
@@ -690,98 +434,8 @@ ngx_kanban_tenant_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_kanban_tenant_main_conf_t  *tmcf = conf;
 
-    u_char                     *p;
-    ssize_t                     size;
-    ngx_str_t                  *value, name, s;
-    ngx_uint_t                  i;
-    ngx_kanban_tenant_cache_t  *cache;
-
-    if (tmcf->zone) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-    size = 0;
-    ngx_str_null(&name);
-
-    for (i = 1; i < cf->args->nelts; i++) {
-
-        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
-            name.data = value[i].data + 5;
-            p = (u_char *) ngx_strchr(name.data, ':');
-
-            if (p == NULL) {
-                goto invalid;
-            }
-
-            name.len = p - name.data;
-
-            s.data = p + 1;
-            s.len = value[i].data + value[i].len - s.data;
-
-            size = ngx_parse_size(&s);
-            if (size == NGX_ERROR || name.len == 0) {
-                goto invalid;
-            }
-
-            if (size < (ssize_t) (8 * ngx_pagesize)) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "zone \"%V\" is too small", &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "ttl=", 4) == 0) {
-            s.data = value[i].data + 4;
-            s.len = value[i].len - 4;
-
-            tmcf->ttl = ngx_parse_time(&s, 0);
-            if (tmcf->ttl == (ngx_msec_t) NGX_ERROR) {
-                goto invalid;
-            }
-
-            continue;
-        }
-
-        goto invalid;
-    }
-
-    if (name.len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%V\" must have the \"zone\" parameter",
-                           &cmd->name);
-        return NGX_CONF_ERROR;
-    }
-
-    cache = ngx_pcalloc(cf->pool, sizeof(ngx_kanban_tenant_cache_t));
-    if (cache == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    tmcf->zone = ngx_shared_memory_add(cf, &name, size,
-                                       &ngx_http_kanban_tenant_module);
-    if (tmcf->zone == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    if (tmcf->zone->data) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "zone \"%V\" is already used", &name);
-        return NGX_CONF_ERROR;
-    }
-
-    tmcf->zone->init = ngx_kanban_tenant_init_zone;
-    tmcf->zone->data = cache;
-
-    return NGX_CONF_OK;
-
-invalid:
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid parameter \"%V\"", &value[i]);
-    return NGX_CONF_ERROR;
+    return ngx_kanban_cache_conf(cf, &ngx_http_kanban_tenant_module,
+                                 &tmcf->zone, &tmcf->ttl);
 }
 
 

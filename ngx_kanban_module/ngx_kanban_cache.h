@@ -1,0 +1,42 @@
+
+/*
+ * A cache in shared memory, one for every worker: entries by string key
+ * (an rbtree by the key's hash), each a few numbers and strings, stale
+ * after their ttl; when the zone is full the least recently used make
+ * room. The workspaces' lookups and the share codes are kept this way.
+ */
+
+#ifndef _NGX_KANBAN_CACHE_H_INCLUDED_
+#define _NGX_KANBAN_CACHE_H_INCLUDED_
+
+
+#include "ngx_kanban.h"
+
+
+#define NGX_KANBAN_CACHE_MAX_FIELDS   8
+#define NGX_KANBAN_CACHE_MAX_NUMBERS  8
+
+
+/* What an entry holds besides its key. */
+typedef struct {
+    ngx_str_t                  fields[NGX_KANBAN_CACHE_MAX_FIELDS];
+    ngx_uint_t                 nfields;
+    int64_t                    numbers[NGX_KANBAN_CACHE_MAX_NUMBERS];
+    ngx_uint_t                 nnumbers;
+} ngx_kanban_cache_value_t;
+
+
+/* "zone=name:size [ttl=time]": the zone (tagged for its module) */
+char *ngx_kanban_cache_conf(ngx_conf_t *cf, void *tag, ngx_shm_zone_t **zone,
+    ngx_msec_t *ttl);
+
+/* NGX_OK with the value's strings copied into pool; NGX_DECLINED when
+ * there is none or it is stale */
+ngx_int_t ngx_kanban_cache_get(ngx_shm_zone_t *zone, ngx_str_t *key,
+    ngx_pool_t *pool, ngx_kanban_cache_value_t *value);
+void ngx_kanban_cache_put(ngx_shm_zone_t *zone, ngx_str_t *key,
+    ngx_msec_t ttl, ngx_kanban_cache_value_t *value);
+void ngx_kanban_cache_forget(ngx_shm_zone_t *zone, ngx_str_t *key);
+
+
+#endif /* _NGX_KANBAN_CACHE_H_INCLUDED_ */
