@@ -15,8 +15,9 @@
  * worker (ngx_kanban_share_visits.c), except for links with max_visits,
  * whose every visit PostgreSQL counts before the redirect so that the
  * limit is exact. POST: the form's (or a JSON body's) password, checked
- * with argon2id in the thread pool; 5 wrong ones per link and client in
- * 15 minutes, then 429; right, a grant cookie and 302 back to GET.
+ * with argon2id in the thread pool; 5 tries per link and client in 15
+ * minutes (a right one takes them back), then 429; right, a grant cookie
+ * and 302 back to GET.
  * Browsers get small HTML pages, clients that accept JSON problems.
  */
 
@@ -64,7 +65,7 @@ static void ngx_kanban_share_tries(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static void ngx_kanban_share_verified(ngx_http_request_t *r,
     ngx_uint_t match);
-static void ngx_kanban_share_failure_noted(ngx_http_request_t *r,
+static void ngx_kanban_share_granted(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static ngx_int_t ngx_kanban_share_refuse(ngx_http_request_t *r,
     ngx_kanban_share_ctx_t *ctx, ngx_uint_t verdict);
@@ -93,13 +94,13 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_share_take_stmt =
     ngx_kanban_pg_stmt("share_take",
     "SELECT visits FROM share_link_take($1::uuid)");
 
-static ngx_kanban_pg_stmt_t  ngx_kanban_share_tries_stmt =
-    ngx_kanban_pg_stmt("share_tries",
-    "SELECT tries, retry_after FROM share_link_tries_left($1::uuid, $2)");
+static ngx_kanban_pg_stmt_t  ngx_kanban_share_try_stmt =
+    ngx_kanban_pg_stmt("share_try",
+    "SELECT allowed, retry_after FROM share_link_try($1::uuid, $2)");
 
-static ngx_kanban_pg_stmt_t  ngx_kanban_share_failure_stmt =
-    ngx_kanban_pg_stmt("share_failure",
-    "INSERT INTO share_link_failures (link_id, client) VALUES ($1, $2)");
+static ngx_kanban_pg_stmt_t  ngx_kanban_share_tries_clear_stmt =
+    ngx_kanban_pg_stmt("share_tries_clear",
+    "SELECT share_link_tries_clear($1::uuid, $2)");
 
 
 static ngx_command_t  ngx_kanban_share_commands[] = {
@@ -551,7 +552,7 @@ ngx_kanban_share_unlock(ngx_http_request_t *r, ngx_kanban_share_ctx_t *ctx)
 
     q = ngx_kanban_pg_query(r, &db);
     if (q == NULL
-        || ngx_kanban_pg_run(q, &ngx_kanban_share_tries_stmt,
+        || ngx_kanban_pg_run(q, &ngx_kanban_share_try_stmt,
                              ngx_kanban_share_tries, 2, &ctx->link.id,
                              &ctx->client)
            != NGX_OK)
@@ -566,7 +567,7 @@ ngx_kanban_share_unlock(ngx_http_request_t *r, ngx_kanban_share_ctx_t *ctx)
 static void
 ngx_kanban_share_tries(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 {
-    ngx_str_t               *tries, *retry;
+    ngx_str_t               *allowed, *retry;
     ngx_kanban_share_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_kanban_share_module);
@@ -576,15 +577,15 @@ ngx_kanban_share_tries(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
         return;
     }
 
-    tries = ngx_kanban_pg_value(r, q->result, 0, 0);
+    allowed = ngx_kanban_pg_value(r, q->result, 0, 0);
     retry = ngx_kanban_pg_value(r, q->result, 0, 1);
 
-    if (tries == NULL || retry == NULL) {
+    if (allowed == NULL || retry == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    if (ngx_atoi(tries->data, tries->len) <= 0) {
+    if (allowed->data[0] != 't') {
         retry->data = ngx_pstrdup(r->pool, retry);
 
         if (retry->data == NULL
@@ -610,28 +611,22 @@ ngx_kanban_share_tries(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 }
 
 
+/* Right: this client's tries are taken back, then the grant. Wrong:
+ * the try stays counted. */
+
 static void
 ngx_kanban_share_verified(ngx_http_request_t *r, ngx_uint_t match)
 {
-    ngx_str_t                back;
     ngx_kanban_pg_db_t       db;
     ngx_kanban_pg_query_t   *q;
     ngx_kanban_share_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_kanban_share_module);
 
-    if (match) {
-        back.data = r->uri.data;
-        back.len = r->uri.len;
-
-        if (ngx_kanban_share_grant(r, &ctx->link, &ctx->code) != NGX_OK
-            || ngx_kanban_share_location(r, &back) != NGX_OK)
-        {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return;
-        }
-
-        ngx_http_finalize_request(r, NGX_HTTP_MOVED_TEMPORARILY);
+    if (!match) {
+        ctx->wrong = 1;
+        ngx_http_finalize_request(r,
+            ngx_kanban_share_refuse(r, ctx, NGX_KANBAN_SHARE_LOCKED));
         return;
     }
 
@@ -639,9 +634,9 @@ ngx_kanban_share_verified(ngx_http_request_t *r, ngx_uint_t match)
 
     q = ngx_kanban_pg_query(r, &db);
     if (q == NULL
-        || ngx_kanban_pg_run(q, &ngx_kanban_share_failure_stmt,
-                             ngx_kanban_share_failure_noted, 2,
-                             &ctx->link.id, &ctx->client)
+        || ngx_kanban_pg_run(q, &ngx_kanban_share_tries_clear_stmt,
+                             ngx_kanban_share_granted, 2, &ctx->link.id,
+                             &ctx->client)
            != NGX_OK)
     {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -650,9 +645,9 @@ ngx_kanban_share_verified(ngx_http_request_t *r, ngx_uint_t match)
 
 
 static void
-ngx_kanban_share_failure_noted(ngx_http_request_t *r,
-    ngx_kanban_pg_query_t *q)
+ngx_kanban_share_granted(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 {
+    ngx_str_t                back;
     ngx_kanban_share_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_kanban_share_module);
@@ -662,10 +657,17 @@ ngx_kanban_share_failure_noted(ngx_http_request_t *r,
         return;
     }
 
-    ctx->wrong = 1;
+    back.data = r->uri.data;
+    back.len = r->uri.len;
 
-    ngx_http_finalize_request(r,
-        ngx_kanban_share_refuse(r, ctx, NGX_KANBAN_SHARE_LOCKED));
+    if (ngx_kanban_share_grant(r, &ctx->link, &ctx->code) != NGX_OK
+        || ngx_kanban_share_location(r, &back) != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_finalize_request(r, NGX_HTTP_MOVED_TEMPORARILY);
 }
 
 

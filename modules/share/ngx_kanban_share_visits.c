@@ -21,7 +21,7 @@
 
 
 #define NGX_KANBAN_SHARE_BATCH_MAX    (1024 * 1024)
-#define NGX_KANBAN_SHARE_PENDING_MAX  (16 * 1024 * 1024)
+#define NGX_KANBAN_SHARE_PENDING_MAX  262144            /* visits */
 #define NGX_KANBAN_SHARE_HEADER_MAX   512
 
 
@@ -91,7 +91,7 @@ ngx_kanban_share_visit(ngx_http_request_t *r, ngx_kanban_tenant_t *tenant,
     ngx_kanban_jw_t           *jw;
     ngx_kanban_share_batch_t  *b;
 
-    if (ngx_kanban_share_npending >= NGX_KANBAN_SHARE_PENDING_MAX / 64) {
+    if (ngx_kanban_share_npending >= NGX_KANBAN_SHARE_PENDING_MAX) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "kanban: share visit not recorded: %ui visits wait "
                       "for PostgreSQL", ngx_kanban_share_npending);

@@ -253,16 +253,42 @@ LANGUAGE sql AS $$
 $$;
 
 
--- Wrong passwords: at most 5 per link and client in 15 minutes.
-CREATE FUNCTION share_link_tries_left(link uuid, who text)
-RETURNS TABLE (tries integer, retry_after integer)
+-- Password tries: at most 5 per link and client in 15 minutes. A try is
+-- written before the password is checked, under a lock of its link and
+-- client, so that parallel tries cannot pass the count together; a right
+-- password takes that client's tries back (share_link_tries_clear).
+CREATE FUNCTION share_link_try(link uuid, who text)
+RETURNS TABLE (allowed boolean, retry_after integer)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    n       integer;
+    oldest  timestamptz;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtextextended(link::text || who, 0));
+
+    DELETE FROM share_link_failures f
+     WHERE f.at < now() - interval '15 minutes';
+
+    SELECT count(*), min(f.at) INTO n, oldest
+      FROM share_link_failures f
+     WHERE f.link_id = link AND f.client = who;
+
+    IF n >= 5 THEN
+        RETURN QUERY SELECT false,
+            greatest(1, ceil(extract(epoch FROM
+                oldest + interval '15 minutes' - now())))::integer;
+        RETURN;
+    END IF;
+
+    INSERT INTO share_link_failures (link_id, client) VALUES (link, who);
+
+    RETURN QUERY SELECT true, 0;
+END
+$$;
+
+CREATE FUNCTION share_link_tries_clear(link uuid, who text)
+RETURNS void
 LANGUAGE sql AS $$
-    WITH old AS (DELETE FROM share_link_failures
-                  WHERE at < now() - interval '15 minutes')
-    SELECT greatest(0, 5 - count(*))::int,
-           coalesce(ceil(extract(epoch FROM
-                min(at) + interval '15 minutes' - now()))::int, 0)
-      FROM share_link_failures
-     WHERE link_id = link AND client = who
-       AND at >= now() - interval '15 minutes'
+    DELETE FROM share_link_failures WHERE link_id = link AND client = who
 $$;
