@@ -554,6 +554,20 @@ $r = from('127.0.0.9', POST => "/s/$guard->{code}",
           body => 'password=right+one', headers => $form_type);
 is($r->{status}, 302, 'the same link from another client: 302');
 
+# the 5 hold when the guesses come all at once
+my $rush = link_for($ann, url => $secret_url, password => 'right one');
+my @rush = map {
+    $t->send_req(POST => "/s/$rush->{code}", host => $slug,
+                 body => "password=guess$_", headers => $form_type)
+} 1 .. 20;
+Kanban::Test::wait_all(\@rush, 60);
+my %rush;
+$rush{ $_->response->{status} }++ for @rush;
+cmp_ok($rush{401} // 0, '<=', 5,
+       '20 wrong passwords at once: at most 5 are tried (401)')
+    or diag(explain \%rush);
+is($rush{429} // 0, 20 - ($rush{401} // 0), 'the others: 429');
+
 
 ###########################################################################
 # the shared JSON
