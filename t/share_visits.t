@@ -209,8 +209,9 @@ SKIP: {
                   "Mozilla \xc0\xaf overlong");
     for my $ua (@agents) {
         my $r = from('127.0.0.1', GET => "/s/$bad->{code}", host => $w->slug,
-                     headers => { 'User-Agent' => $ua,
-                                  Referer => "https://r.example/\xed\xbf\xbf" });
+                     headers => {
+                         'User-Agent' => $ua,
+                         Referer => "https://r.example/\xed\xbf\xbf" });
         is($r->{status}, 302, 'a visit with invalid UTF-8: 302');
     }
     from('127.0.0.1', GET => "/s/$good->{code}", host => $w->slug,
