@@ -439,6 +439,7 @@ ngx_kanban_share_visit_or_refuse(ngx_http_request_t *r,
 static void
 ngx_kanban_share_taken(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 {
+    ngx_str_t               *visits;
     ngx_kanban_share_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_kanban_share_module);
@@ -453,6 +454,17 @@ ngx_kanban_share_taken(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
         ngx_http_finalize_request(r,
             ngx_kanban_share_refuse(r, ctx, NGX_KANBAN_SHARE_EXPIRED));
         return;
+    }
+
+    /* the last visit: the cache must not keep the link open to reads
+     * without a grant (/api/v1/shared) */
+    visits = ngx_kanban_pg_value(r, q->result, 0, 0);
+
+    if (visits == NULL
+        || ngx_atoi(visits->data, visits->len)
+           >= (ngx_int_t) ctx->link.max_visits)
+    {
+        ngx_kanban_share_forget(&ctx->tenant->slug, &ctx->code);
     }
 
     ngx_http_finalize_request(r, ngx_kanban_share_redirect(r, ctx, 1));

@@ -379,7 +379,7 @@ ngx_kanban_share_arm(void)
 static void
 ngx_kanban_share_clean(ngx_pool_t *pool, ngx_str_t *in, ngx_str_t *out)
 {
-    u_char    *p, *s, *end, *next;
+    u_char    *p, *q, *s, *end, *next;
     uint32_t   c;
 
     out->data = ngx_pnalloc(pool, NGX_KANBAN_SHARE_HEADER_MAX);
@@ -395,6 +395,19 @@ ngx_kanban_share_clean(ngx_pool_t *pool, ngx_str_t *in, ngx_str_t *out)
     while (s < end) {
         next = s;
         c = (*s < 0x80) ? *next++ : ngx_utf8_decode(&next, end - s);
+
+        /* ngx_utf8_decode takes any byte past 0x7f for a continuation
+         * and lets surrogates through: PostgreSQL takes neither, and
+         * would refuse the whole batch */
+        for (q = s + 1; c <= 0x10ffff && q < next; q++) {
+            if ((*q & 0xc0) != 0x80) {
+                c = 0xffffffff;
+            }
+        }
+
+        if (c >= 0xd800 && c <= 0xdfff) {
+            c = 0xffffffff;
+        }
 
         if (c > 0x10ffff || c < 0x20 || c == 0x7f) {
             /* a byte that does not start a character, or a control */

@@ -145,10 +145,23 @@ BEGIN
         RETURN;
     END IF;
 
+    IF b ? 'expires_at' AND b->>'expires_at' !~
+       '^\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)$'
+    THEN
+        RETURN QUERY SELECT 422, 'validation_failed',
+            'expires_at must be an RFC 3339 time.', NULL::bigint;
+        RETURN;
+    END IF;
+
+    -- Whole seconds, as nginx judges expiry: an expires_at ends at the
+    -- start of its second, expires_in_seconds at the end of its last one,
+    -- and the link shows the moment it really ends.
     expires := CASE
-        WHEN b ? 'expires_at' THEN (b->>'expires_at')::timestamptz
+        WHEN b ? 'expires_at'
+        THEN date_trunc('second', (b->>'expires_at')::timestamptz)
         WHEN b ? 'expires_in_seconds'
-        THEN now() + make_interval(secs => (b->>'expires_in_seconds')::int)
+        THEN date_trunc('second', now() + interval '999999 microseconds'
+                 + make_interval(secs => (b->>'expires_in_seconds')::int))
     END;
 
     IF expires IS NOT NULL AND expires <= now() THEN
