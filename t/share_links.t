@@ -600,8 +600,16 @@ my $keys = keys_deep($r->{json});
 ok(!grep({ /email|comment|password|secret/ } keys %$keys),
    'no key of email, comment or password');
 
-$r = $ws->api(undef, GET => "/api/v1/shared/$pl->{code}");
-is($r->{status}, 200, 'a project link: its JSON, 200');
+problem_is($ws->api(undef, GET => "/api/v1/shared/$pl->{code}"), 401,
+           'unauthorized',
+           'a project link that counts visits: not read before a visit');
+$r = visit($pl->{code});
+my ($pgrant) = map { /^([^;]+)/ }
+               grep { /^kanban_grant_\Q$pl->{code}\E=/ }
+               @{ $r->{header_list}{'set-cookie'} // [] };
+$r = $ws->api(undef, GET => "/api/v1/shared/$pl->{code}",
+              headers => { Cookie => $pgrant // '' });
+is($r->{status}, 200, 'a project link: its JSON after a visit, 200');
 is($r->{json}{project}{name}, 'Shared things', 'with the project');
 unlike($r->{body}, qr/\@|\Q$hidden\E/, 'no email, no comment');
 

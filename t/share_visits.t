@@ -267,6 +267,23 @@ is_deeply($a->{user_agents},
 is(visits_shown($an) + 0, 7, 'the link shows 7 visits, as the analytics')
     or diag('bots are counted in the link\'s visits');
 
+# a chat's link preview at a one-time link: neither uses it up nor sees
+# where it leads
+my $once = link_for($ws, url => 'https://example.com/secret-target',
+                    max_visits => 1);
+$r = visit($once->{code}, headers => { 'User-Agent' => $slack });
+is($r->{status}, 200, 'a crawler at a one-time link: 200, a page');
+unlike($r->{body}, qr/secret-target/, '... that does not show the target');
+is($r->{headers}{'cache-control'}, 'private, no-store', '... not cached');
+$r = visit($once->{code}, headers => { 'User-Agent' => $firefox });
+is($r->{status}, 302, 'the person it was sent to still gets through');
+is($r->{headers}{location}, 'https://example.com/secret-target',
+   '... to the target');
+is(visit($once->{code}, headers => { 'User-Agent' => $firefox })->{status},
+   410, '... once');
+is(settled($once, 2), 2, 'both visits stored');
+is(visits_shown($once) + 0, 1, '... the link shows the one by a person');
+
 my $empty = link_for($ws, url => 'https://example.com/none');
 $r = $ws->api($admin, GET => "/api/v1/share-links/$empty->{id}/analytics");
 is_deeply([ @{ $r->{json} }{qw(visits unique_visitors bots by_day

@@ -34,6 +34,7 @@
 #define NGX_KANBAN_SHARE_NOT_FOUND    1
 #define NGX_KANBAN_SHARE_EXPIRED      2      /* or revoked, gone, used up */
 #define NGX_KANBAN_SHARE_LOCKED       3      /* needs the password */
+#define NGX_KANBAN_SHARE_VISIT_FIRST  4      /* a read of a counted link */
 
 #define NGX_KANBAN_SHARE_TARGET_URL   0
 #define NGX_KANBAN_SHARE_TARGET_TASK  1
@@ -86,6 +87,7 @@ ngx_int_t ngx_kanban_share_grant(ngx_http_request_t *r,
 ngx_int_t ngx_kanban_share_visit(ngx_http_request_t *r,
     ngx_kanban_tenant_t *tenant, ngx_kanban_share_link_t *link,
     ngx_uint_t counted);
+ngx_uint_t ngx_kanban_share_is_bot(ngx_http_request_t *r);
 ngx_int_t ngx_kanban_share_visits_init_process(ngx_cycle_t *cycle);
 char *ngx_kanban_share_bots(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 

@@ -78,9 +78,10 @@ ngx_kanban_share_code_make(u_char *code)
 }
 
 
-/* What this request may have of the link. A read (the shared page) is
- * let through on a grant even when the link is used up; a visit is not,
- * it is counted against max_visits. */
+/* What this request may have of the link. A read (the shared page) of
+ * a link that counts its visits needs the grant a visit gives, and is
+ * let through on it even once the link is used up; a visit never is, it
+ * is counted against max_visits. */
 
 ngx_uint_t
 ngx_kanban_share_judge(ngx_http_request_t *r, ngx_kanban_share_link_t *link,
@@ -113,6 +114,10 @@ ngx_kanban_share_judge(ngx_http_request_t *r, ngx_kanban_share_link_t *link,
 
     if (link->password_hash.len && !granted) {
         return NGX_KANBAN_SHARE_LOCKED;
+    }
+
+    if (read && link->max_visits && !granted) {
+        return NGX_KANBAN_SHARE_VISIT_FIRST;
     }
 
     return NGX_KANBAN_SHARE_OPEN;

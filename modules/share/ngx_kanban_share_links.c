@@ -758,6 +758,11 @@ ngx_kanban_shared_read(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
         return ngx_kanban_problem(r, NGX_KANBAN_ERR_UNAUTHORIZED,
                                   "This link needs its password.");
 
+    case NGX_KANBAN_SHARE_VISIT_FIRST:
+        return ngx_kanban_problem(r, NGX_KANBAN_ERR_UNAUTHORIZED,
+                                  "This link counts its visits: open it "
+                                  "(/s/{code}) first.");
+
     default:
         return ngx_kanban_problem(r, NGX_KANBAN_ERR_NOT_FOUND, NULL);
     }

@@ -9,7 +9,8 @@
  *   location /s/ { kanban_share; }
  *
  * GET: 302 to the target (a URL, or /shared/{code} for a task or project)
- * with Cache-Control: private, no-store so that every visit comes here;
+ * with Cache-Control: private, no-store so that every visit comes here
+ * (crawlers get a page without the target from links that count visits);
  * unknown 404, revoked, expired, used up or its target deleted 410; with a
  * password and no grant cookie 401 and a form. Visits are counted in the
  * worker (ngx_kanban_share_visits.c), except for links with max_visits,
@@ -59,6 +60,8 @@ static void ngx_kanban_share_taken(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static ngx_int_t ngx_kanban_share_redirect(ngx_http_request_t *r,
     ngx_kanban_share_ctx_t *ctx, ngx_uint_t counted);
+static ngx_int_t ngx_kanban_share_preview(ngx_http_request_t *r,
+    ngx_kanban_share_ctx_t *ctx);
 static ngx_int_t ngx_kanban_share_unlock(ngx_http_request_t *r,
     ngx_kanban_share_ctx_t *ctx);
 static void ngx_kanban_share_tries(ngx_http_request_t *r,
@@ -418,6 +421,10 @@ ngx_kanban_share_visit_or_refuse(ngx_http_request_t *r,
         return ngx_kanban_share_redirect(r, ctx, 0);
     }
 
+    if (ngx_kanban_share_is_bot(r)) {
+        return ngx_kanban_share_preview(r, ctx);
+    }
+
     ngx_kanban_pg_tenant_db(ctx->tenant, &db);
 
     q = ngx_kanban_pg_query(r, &db);
@@ -517,6 +524,32 @@ ngx_kanban_share_redirect(ngx_http_request_t *r, ngx_kanban_share_ctx_t *ctx,
     rc = ngx_http_send_header(r);
 
     return rc == NGX_ERROR ? NGX_ERROR : NGX_OK;
+}
+
+
+/* A crawler (a chat's link preview) at a link that counts its visits:
+ * a page without the target, so that it neither uses the link up for
+ * the person it was sent to nor gets past the limit by its name. */
+
+static ngx_int_t
+ngx_kanban_share_preview(ngx_http_request_t *r, ngx_kanban_share_ctx_t *ctx)
+{
+    ngx_str_t  no_store = ngx_string("private, no-store");
+
+    if (ngx_kanban_share_visit(r, ctx->tenant, &ctx->link, 0) != NGX_OK) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "kanban: a visit of share link %V not recorded",
+                      &ctx->link.id);
+    }
+
+    if (ngx_kanban_add_header(r, "Cache-Control", &no_store) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_kanban_share_page(r, NGX_HTTP_OK, "A link shared with you",
+                                 "Open it in a browser to see what it "
+                                 "leads to; it opens a limited number of "
+                                 "times.", NULL, 0);
 }
 
 

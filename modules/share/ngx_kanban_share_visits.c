@@ -49,7 +49,6 @@ static void ngx_kanban_share_clean(ngx_pool_t *pool, ngx_str_t *in,
     ngx_str_t *out);
 static ngx_int_t ngx_kanban_share_address(ngx_http_request_t *r,
     ngx_str_t *out);
-static ngx_uint_t ngx_kanban_share_is_bot(ngx_str_t *agent);
 
 
 static ngx_kanban_pg_stmt_t  ngx_kanban_share_visits_stmt =
@@ -136,7 +135,7 @@ ngx_kanban_share_visit(ngx_http_request_t *r, ngx_kanban_tenant_t *tenant,
     ngx_kanban_jw_key(jw, "u");
     ngx_kanban_jw_string(jw, agent.len ? &agent : NULL);
     ngx_kanban_jw_key(jw, "b");
-    ngx_kanban_jw_raw(jw, ngx_kanban_share_is_bot(&agent) ? &yes : &no);
+    ngx_kanban_jw_raw(jw, ngx_kanban_share_is_bot(r) ? &yes : &no);
     ngx_kanban_jw_key(jw, "i");
     ngx_kanban_jw_string(jw, address.len ? &address : NULL);
     ngx_kanban_jw_key(jw, "c");
@@ -485,19 +484,23 @@ ngx_kanban_share_address(ngx_http_request_t *r, ngx_str_t *out)
 }
 
 
-static ngx_uint_t
-ngx_kanban_share_is_bot(ngx_str_t *agent)
+/* A crawler, by its User-Agent (kanban_share_bots). */
+
+ngx_uint_t
+ngx_kanban_share_is_bot(ngx_http_request_t *r)
 {
     ngx_kanban_share_main_conf_t  *smcf;
 
     smcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
                                                ngx_http_kanban_share_module);
 
-    if (smcf->bots == NULL || agent->len == 0) {
+    if (smcf->bots == NULL || r->headers_in.user_agent == NULL) {
         return 0;
     }
 
-    return ngx_regex_exec(smcf->bots, agent, NULL, 0) >= 0;
+    return ngx_regex_exec(smcf->bots, &r->headers_in.user_agent->value,
+                          NULL, 0)
+           >= 0;
 }
 
 

@@ -228,6 +228,8 @@ $$;
 
 -- A batch of visits from one nginx worker: [{l: link, t: time, r:
 -- referrer, u: user agent, b: bot, i: address, c: already counted}].
+-- A link's visits are people's: crawlers are stored, flagged, and not
+-- counted.
 -- Returns one audit row per link visited, for the share_link.visited
 -- events.
 CREATE FUNCTION share_visits_add(batch json)
@@ -245,7 +247,8 @@ LANGUAGE sql AS $$
     ), per_link AS (
         SELECT l, count(*) AS n,
                count(*) FILTER (WHERE b) AS bots,
-               count(*) FILTER (WHERE NOT coalesce(c, false)) AS uncounted
+               count(*) FILTER (WHERE NOT coalesce(c, false)
+                                  AND NOT coalesce(b, false)) AS uncounted
           FROM v GROUP BY l
     ), counted AS (
         UPDATE share_links s SET visits = s.visits + p.uncounted
