@@ -21,7 +21,8 @@ PACKAGES := build-essential nginx nginx-dev libpq-dev libhiredis-dev \
     libyajl-dev libpcre2-dev libssl-dev libcurl4-openssl-dev libargon2-dev libqrencode-dev \
     zlib1g-dev postgresql postgresql-contrib redis-server wrk curl openssl \
     libjson-xs-perl libdbd-pg-perl libipc-run-perl libtest-base-perl \
-    libwww-perl john-data
+    libwww-perl john-data \
+    chromium nodejs npm
 
 .PHONY: all deps module ui run stop status migrate test bench clean
 
@@ -34,11 +35,18 @@ ui:
 
 # apt-get update is slow and needs the network: only when something is
 # missing. dpkg -s alone would count a removed package's leftover config.
+# A package another installed one provides counts as there: NodeSource's
+# nodejs provides (and conflicts with) npm, and installing Debian's npm
+# beside it is impossible.
 deps:
-	@missing=; \
+	@provided=" $$(dpkg-query -W -f='$${db:Status-Abbrev}$${Provides}\n' \
+	    2>/dev/null | sed -n 's/^ii *//p' | tr ',' '\n' \
+	    | sed 's/(.*//; s/:any//; s/ //g' | tr '\n' ' ') "; \
+	missing=; \
 	for p in $(PACKAGES); do \
 	    [ "$$(dpkg-query -W -f='$${Status}' $$p 2>/dev/null)" = \
-	      "install ok installed" ] || missing="$$missing $$p"; \
+	      "install ok installed" ] || [[ "$$provided" == *" $$p "* ]] \
+	    || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	    echo "deps: installing$$missing"; \

@@ -1,0 +1,155 @@
+#!/usr/bin/perl
+
+# The browser tests: an nginx of this file's own (Kanban::Test, against
+# t/run's PostgreSQL and Redis), a workspace with a project, tasks and
+# share links made through the API, then t/browser/*.test.mjs in node's
+# test runner, driving Debian's Chromium headless through playwright-core.
+# Each of their tests is one line of TAP here.
+#
+# Chromium, node and npm come from make deps; t/run installs
+# t/browser/node_modules (npm ci) when it is missing.
+
+use strict;
+use warnings;
+
+use File::Temp qw(tempdir);
+use IPC::Run qw(run timeout);
+use JSON::XS;
+use Test::More;
+
+use lib 't/lib';
+use Kanban::Test;
+
+my $ROOT = $Kanban::Test::ROOT;
+my $CHROMIUM = $ENV{KANBAN_CHROMIUM} // '/usr/bin/chromium';
+my $TIMEOUT = 120;         # the whole node run, Chromium's start included
+
+my ($node) = grep { -x } map { "$_/node" } split /:/, $ENV{PATH} // '';
+plan skip_all => "no node in PATH (make deps installs nodejs)"
+    unless $node;
+plan skip_all => "no Chromium at $CHROMIUM (make deps installs chromium)"
+    unless -x $CHROMIUM;
+
+my @files = sort glob "$ROOT/t/browser/*.test.mjs";
+BAIL_OUT('no t/browser/*.test.mjs') unless @files;
+
+unless (-e "$ROOT/t/browser/node_modules/playwright-core/package.json") {
+    fail('playwright-core is installed');
+    diag("t/browser/node_modules is missing: npm ci --prefix t/browser "
+         . "(t/run does it)");
+    Kanban::Test::done_testing();
+    exit;
+}
+
+
+unless (-e "$ROOT/html/dist/shared.html") {
+    fail('the web UI is built');
+    diag('html/dist/shared.html is missing: make ui (make test does it)');
+    Kanban::Test::done_testing();
+    exit;
+}
+
+
+my $t = Kanban::Test->new->run;
+my $ws = $t->workspace(prefix => 'br');
+my $admin = $ws->admin;
+my $carl = $ws->member('Carl Contributor');
+
+sub made {
+    my ($r, $what) = @_;
+    die "$what: $r->{status} $r->{body}\n" unless $r->{status} =~ /^20[01]$/;
+    return $r->{json};
+}
+
+my $project = made($ws->api($admin, POST => '/api/v1/projects', json => {
+    key => 'SHR', name => 'Shared roadmap',
+    description => 'What we tell the auditors.' }), 'project');
+my %column = map { $_->{category} => $_ } @{ made($ws->api($admin,
+    GET => "/api/v1/projects/$project->{id}/columns"), 'columns')->{items} };
+
+# A title with markup in it: the page must show it as text.
+my %task;
+for ([ main => 'Patch <b>openssl</b> & "friends"', 'in_progress',
+       assignee_ids => [ $carl->{id}, $admin->{id} ],
+       labels => [ 'security' ], description => 'Before the audit.' ],
+     [ keys => 'Rotate keys', 'todo' ],
+     [ book => 'Write the runbook', 'backlog' ],
+     [ wall => 'Audit firewall rules', 'todo' ],
+     [ done => 'Retire the old VPN', 'done' ])
+{
+    my ($name, $title, $category, %more) = @$_;
+    $task{$name} = made($ws->api($admin,
+        POST => "/api/v1/projects/$project->{id}/tasks",
+        json => { title => $title, column_id => $column{$category}{id},
+                  %more }), "task $title");
+}
+
+my $password = 'open sesame 42';
+my $task_link = made($ws->api($carl, POST => '/api/v1/share-links',
+    json => { task_id => $task{main}{id}, password => $password }),
+    'task link');
+my $project_link = made($ws->api($admin, POST => '/api/v1/share-links',
+    json => { project_id => $project->{id} }), 'project link');
+my $revoked = made($ws->api($carl, POST => '/api/v1/share-links',
+    json => { task_id => $task{keys}{id} }), 'link to revoke');
+is($ws->api($carl, DELETE => "/api/v1/share-links/$revoked->{id}")
+       ->{status}, 204, 'a link revoked');
+
+my @columns = sort { $a->{position} <=> $b->{position} } values %column;
+
+my $fixture = {
+    base => 'http://' . $ws->slug . '.localhost:' . $t->port,
+    chromium => $CHROMIUM,
+    emails => [ $admin->{email}, $carl->{email} ],
+    task => {
+        code => $task_link->{code}, password => $password,
+        title => $task{main}{title}, key => $task{main}{key},
+        column => $column{in_progress}{name}, category => 'in_progress',
+        project => $project->{name},
+        assignees => [ $carl->{name}, $admin->{name} ],
+    },
+    project => {
+        code => $project_link->{code}, name => $project->{name},
+        columns => [ map {
+            my $c = $_;
+            { name => $c->{name},
+              tasks => [ map { $_->{title} }
+                         grep { $_->{column_id} eq $c->{id} } values %task ] }
+        } @columns ],
+    },
+    revoked => { code => $revoked->{code} },
+};
+
+my $dir = tempdir('browser-XXXXXX', DIR => $Kanban::Test::TMP,
+                  CLEANUP => !$ENV{KANBAN_TEST_LEAVE});
+Kanban::Test::write_file("$dir/fixture.json",
+                         JSON::XS->new->utf8->canonical->encode($fixture));
+
+local $ENV{KANBAN_BROWSER_FIXTURE} = "$dir/fixture.json";
+local $ENV{TMPDIR} = $dir;         # Chromium's profile, playwright's files
+
+my ($out, $err) = ('', '');
+my $started = time;
+my $ran = eval {
+    run([ $node, '--test', '--test-reporter=tap', @files ],
+        '<', \undef, '>', \$out, '2>', \$err, timeout($TIMEOUT));
+    1;
+};
+my $status = $ran ? $? >> 8 : "killed after ${TIMEOUT}s: $@";
+
+# node's top-level tests as our own lines; the details of a failure are in
+# its indented YAML, printed below.
+my $seen = 0;
+for (split /\n/, $out) {
+    next unless /^(not )?ok \d+ - (.*?)(?: # (SKIP|TODO).*)?$/;
+    $seen++;
+    ok(!$1, "browser: $2");
+}
+ok($seen, 'the browser tests ran');
+is($status, 0, 'node --test ' . join(' ', map { s{.*/t/}{t/}r } @files)
+               . ' succeeded')
+    or diag("node --test said:\n$out\n$err");
+note("node --test took " . (time - $started) . "s");
+note("node --test said:\n$out\n$err") if !$status;
+
+Kanban::Test::done_testing();
