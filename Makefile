@@ -18,7 +18,8 @@ CTL := KANBAN_VAR=$(KANBAN_VAR) KANBAN_HTTP_PORT=$(KANBAN_HTTP_PORT) \
        KANBAN_PG_PORT=$(KANBAN_PG_PORT) conf/kanbanctl
 
 PACKAGES := build-essential nginx nginx-dev libpq-dev libhiredis-dev \
-    libyajl-dev libpcre2-dev libssl-dev libcurl4-openssl-dev libargon2-dev libqrencode-dev \
+    libyajl-dev libpcre2-dev libssl-dev libcurl4-openssl-dev libargon2-dev \
+    libqrencode-dev \
     zlib1g-dev postgresql postgresql-contrib redis-server wrk curl openssl \
     libjson-xs-perl libdbd-pg-perl libipc-run-perl libtest-base-perl \
     libwww-perl john-data \
