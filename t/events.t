@@ -444,6 +444,29 @@ is($entity && $entity->{column_id}, $col{in_progress}{id},
               "... and none of this one's");
 }
 
+# --- share_link.visited: one event a link and batch of visits, after they are stored ---------
+
+{
+    my $link = made(api(POST => '/api/v1/share-links', $ct,
+                        json => { task_id => $task->{id} }), 'share link');
+    quiet_for($sub, 0.2);
+    for (1 .. 3) {
+        my $r = $t->req(GET => "/s/$link->{code}", host => $slug);
+        die "visit: $r->{status}" unless $r->{status} == 302;
+    }
+    my @seen = grep { ($_->{event}{type} // '') eq 'share_link.visited' }
+               quiet_for($sub, 2.5);
+    ok(@seen >= 1 && !grep({ $_->{event}{data}{id} ne $link->{id} } @seen),
+       'visits of a share link: share_link.visited with the link\'s id')
+        or diag explain \@seen;
+    is($seen[-1] && $seen[-1]{event}{data}{visits}, 3,
+       '... the link\'s visits so far');
+    my $row = @seen && activity_row($seen[-1]{event}{id});
+    ok($row && $row->{entity_type} eq 'share_link'
+       && $row->{action} eq 'visited' && $row->{entity_id} eq $link->{id},
+       '... its id the audit row of the visits');
+}
+
 # --- Redis away: writes go on, the audit trail keeps every change ------------------------------
 
 {
