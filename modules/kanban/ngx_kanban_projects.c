@@ -109,18 +109,11 @@ ngx_kanban_sql_t  ngx_kanban_projects_delete = {
 };
 
 /* The board in one round trip: columns in order, each with its tasks in
- * rank order. */
+ * rank order, built by PostgreSQL, or as it was last built when nothing
+ * on it has changed since (board_json, sql/tenant/014_board_cache.sql). */
 ngx_kanban_sql_t  ngx_kanban_projects_kanban = {
     ngx_kanban_pg_stmt("projects_kanban",
-    "SELECT 200, json_build_object("
-    "  'project', project_json(p),"
-    "  'columns', coalesce((SELECT json_agg(column_json(c)"
-    "      || jsonb_build_object('tasks', coalesce((SELECT jsonb_agg("
-    "             d.doc ORDER BY d.rank) FROM task_docs d"
-    "            WHERE d.column_id = c.id), '[]'))"
-    "      ORDER BY c.position, c.id)"
-    "    FROM columns c WHERE c.project_id = p.id), '[]'::json))"
-    "  FROM projects p WHERE p.id = $1::uuid"),
+    "SELECT 200, b FROM board_json($1::uuid) b WHERE b IS NOT NULL"),
     { "uuid:id", NULL },
     NULL
 };
