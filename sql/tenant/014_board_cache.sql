@@ -5,7 +5,9 @@
 -- board shows moves its generation on and drops the kept one (triggers,
 -- in the write's transaction). A read keeps what it built only if the
 -- generation it saw before building is still the current one, so a board
--- built while a write was under way is never kept.
+-- built while a write was under way is never kept. The triggers run as
+-- the write commits (deferred), so that writes to one project hold the
+-- kept board's row for a moment only, not for their whole transaction.
 
 CREATE TABLE board_cache (
     -- no foreign key: a project's cascade may touch this before it goes
@@ -41,12 +43,14 @@ BEGIN
 END
 $$;
 
-CREATE TRIGGER tasks_board_stale
+CREATE CONSTRAINT TRIGGER tasks_board_stale
     AFTER INSERT OR UPDATE OR DELETE ON tasks
+    DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW EXECUTE FUNCTION board_stale_by_project();
 
-CREATE TRIGGER columns_board_stale
+CREATE CONSTRAINT TRIGGER columns_board_stale
     AFTER INSERT OR UPDATE OR DELETE ON columns
+    DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW EXECUTE FUNCTION board_stale_by_project();
 
 
@@ -61,8 +65,9 @@ BEGIN
 END
 $$;
 
-CREATE TRIGGER task_assignees_board_stale
+CREATE CONSTRAINT TRIGGER task_assignees_board_stale
     AFTER INSERT OR UPDATE OR DELETE ON task_assignees
+    DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW EXECUTE FUNCTION board_stale_by_task();
 
 
@@ -79,8 +84,9 @@ BEGIN
 END
 $$;
 
-CREATE TRIGGER projects_board_stale
+CREATE CONSTRAINT TRIGGER projects_board_stale
     AFTER UPDATE OR DELETE ON projects
+    DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW EXECUTE FUNCTION board_stale_project();
 
 
