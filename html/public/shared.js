@@ -25,7 +25,8 @@
   function task(data) {
     const t = data.task;
     const facts = el('dl', {},
-      el('dt', {}, 'Status'), el('dd', {}, t.column + ' (' + t.category + ')'),
+      el('dt', {}, 'Status'),
+      el('dd', {}, t.column + (t.completed_at ? ' · done' : '')),
       el('dt', {}, 'Priority'), el('dd', {}, t.priority),
       el('dt', {}, 'Assignees'),
       el('dd', {}, t.assignees.length ? t.assignees.join(', ') : '—'),
