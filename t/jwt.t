@@ -603,6 +603,9 @@ for my $alg (sort keys %asym) {
     accepted(whoami($n, $A, token(key => $key, tid => $A, claims => {
                  sub => "$alg-user" }, header => { kid => $key->{kid} })),
              "$alg-user", "$alg token with the key's kid");
+    # the worker remembers the signature it verified; the claims are
+    # still checked each time
+    accepted(whoami($n, $A, $tok), "$alg-user", "$alg token, again");
     rejected(whoami($n, $B, $tok), "$alg: A's token on B's host");
 
     my ($h, $p, $s) = split /\./, $tok;
