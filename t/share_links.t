@@ -677,4 +677,20 @@ is($ws->api($ann, GET => "/api/v1/share-links/$tl->{id}/qr.svg")->{body},
 problem_is($ws->api($ann, GET => "/api/v1/share-links/$nobody/qr.svg"),
            404, 'not_found', 'an unknown link: 404');
 
+# --- the audit trail keeps links to their makers -----------------------------
+
+{
+    my $r = $ws->api($bob, GET => "/api/v1/projects/$project->{id}/activity");
+    is($r->{status}, 200, "the project's activity, read by a contributor");
+    ok(!grep({ $_->{entity_type} eq 'share_link' }
+             @{ $r->{json}{items} // [] }),
+       '... shows no one\'s share links');
+    my ($codes) = $ws->dbh->selectrow_array(
+        q{SELECT count(*) FROM activity_log
+           WHERE entity_type = 'share_link'
+             AND (new_values->'code' IS NOT NULL
+                  OR old_values->'code' IS NOT NULL)});
+    is($codes, 0, 'no code in the audit trail');
+}
+
 $t->done_testing;

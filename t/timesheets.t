@@ -524,4 +524,15 @@ is(scalar @{ $other->api($stranger, GET => $E)->{json}{items} }, 0,
 is(one('SELECT minutes FROM time_entries WHERE id = ?', $later->{id}), 60,
    "A's entry is unchanged");
 
+# --- one's time stays out of the project's activity ----------------------------
+
+{
+    my $r = api($cleo, GET => "/api/v1/projects/$project->{id}/activity");
+    is($r->{status}, 200, "the project's activity, read by another "
+                          . 'contributor');
+    ok(!grep({ $_->{entity_type} =~ /^(time_entry|timer|timesheet)$/ }
+             @{ $r->{json}{items} // [] }),
+       '... shows no one\'s time entries or timers');
+}
+
 Kanban::Test->done_testing;

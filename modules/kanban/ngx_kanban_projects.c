@@ -151,6 +151,9 @@ ngx_kanban_sql_t  ngx_kanban_columns_delete = {
     NULL
 };
 
+/* The project's shared work only: people's time and their share links
+ * are audited under the project too, and are theirs (and their
+ * managers') to see, through the timesheet and share-link routes. */
 ngx_kanban_sql_t  ngx_kanban_projects_activity = {
     ngx_kanban_pg_stmt("projects_activity",
     "SELECT 200, json_build_object('items', coalesce((SELECT json_agg("
@@ -160,6 +163,9 @@ ngx_kanban_sql_t  ngx_kanban_projects_activity = {
     "               'old_values', a.old_values, 'new_values', a.new_values,"
     "               'created_at', a.created_at) ORDER BY a.id DESC)"
     "      FROM (SELECT * FROM activity_log WHERE project_id = p.id"
+    "               AND entity_type IN ('project', 'task', 'column',"
+    "                                   'comment', 'milestone', 'sprint',"
+    "                                   'swimlane')"
     "             ORDER BY id DESC LIMIT 200) a"
     "      LEFT JOIN users u ON u.id = a.actor_id), '[]'::json),"
     "    'next_cursor', NULL)"

@@ -131,8 +131,7 @@ ngx_kanban_sql_t  ngx_kanban_share_links_revoke = {
     "     a AS (INSERT INTO activity_log (actor_id, project_id, entity_type,"
     "                                     entity_id, action, old_values)"
     "           SELECT $1::uuid, coalesce(l.project_id, t.project_id),"
-    "                  'share_link', l.id, 'revoked',"
-    "                  jsonb_build_object('code', l.code)"
+    "                  'share_link', l.id, 'revoked', NULL"
     "             FROM l LEFT JOIN tasks t ON t.id = l.task_id)"
     " SELECT 204, NULL, l.code FROM l"),
     { "actor", "role", "uuid:id", NULL },

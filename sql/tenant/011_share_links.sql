@@ -182,7 +182,8 @@ BEGIN
     VALUES (actor, coalesce(l.project_id, (SELECT project_id FROM tasks
                                             WHERE id = l.task_id)),
             'share_link', l.id, 'created',
-            share_link_json(l, base) - 'short_url')
+            -- the code opens the link: it stays out of the audit trail
+            share_link_json(l, base) - 'short_url' - 'code')
     RETURNING id INTO a;
 
     RETURN QUERY SELECT 201, share_link_json(l, base)::text,
