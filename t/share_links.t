@@ -693,4 +693,19 @@ problem_is($ws->api($ann, GET => "/api/v1/share-links/$nobody/qr.svg"),
     is($codes, 0, 'no code in the audit trail');
 }
 
+# --- a password sent in chunks ------------------------------------------------
+
+{
+    my $l = link_for($admin, url => 'https://example.com/chunked',
+                     password => 'secret words');
+    my $r = $t->req(POST => "/s/$l->{code}", host => $slug,
+                    body => 'password=secret+words', chunked => 5,
+                    headers => { 'Content-Type' =>
+                                 'application/x-www-form-urlencoded' });
+    is($r->{status}, 302, 'a chunked form with the password: 302');
+    ok(grep({ /^kanban_grant_\Q$l->{code}\E=/ }
+            @{ $r->{header_list}{'set-cookie'} // [] }),
+       '... with the grant');
+}
+
 $t->done_testing;

@@ -284,6 +284,23 @@ is(visit($once->{code}, headers => { 'User-Agent' => $firefox })->{status},
 is(settled($once, 2), 2, 'both visits stored');
 is(visits_shown($once) + 0, 1, '... the link shows the one by a person');
 
+# HEAD (link checkers, mail scanners) is no visit
+my $checked = link_for($ws, url => 'https://example.com/checked',
+                       max_visits => 1);
+$r = $t->req(HEAD => "/s/$checked->{code}", host => $slug);
+is($r->{status}, 200, 'HEAD of a one-time link: 200, no target');
+ok(!$r->{headers}{location}, '... no Location');
+$r = visit($checked->{code});
+is($r->{status}, 302, '... and the link is still there for its person');
+my $plain = link_for($ws, url => 'https://example.com/free');
+$r = $t->req(HEAD => "/s/$plain->{code}", host => $slug);
+is($r->{status}, 302, 'HEAD of an unlimited link: 302');
+is($r->{headers}{location}, 'https://example.com/free', '... to the target');
+visit($plain->{code});
+is(settled($plain, 1), 1, '... recorded: the GET');
+sleep 1.5;
+is(rows($plain), 1, '... and not the HEAD');
+
 my $empty = link_for($ws, url => 'https://example.com/none');
 $r = $ws->api($admin, GET => "/api/v1/share-links/$empty->{id}/analytics");
 is_deeply([ @{ $r->{json} }{qw(visits unique_visitors bots by_day

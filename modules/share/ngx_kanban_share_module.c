@@ -270,23 +270,40 @@ ngx_kanban_share_password_of(ngx_http_request_t *r,
     u_char             *dst, *src;
     ngx_buf_t          *b;
     ngx_str_t           body, value, *type, *s;
+    ngx_chain_t        *cl;
     ngx_kanban_json_t  *root;
     char               *error;
 
-    if (r->request_body == NULL || r->request_body->bufs == NULL
-        || r->request_body->bufs->next != NULL
-        || r->request_body->bufs->buf->in_file)
-    {
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
         return ngx_kanban_problem(r, NGX_KANBAN_ERR_BAD_REQUEST,
                                   "Send the password.");
     }
 
-    b = r->request_body->bufs->buf;
-    body.data = b->pos;
-    body.len = b->last - b->pos;
+    /* a chunked body comes in several buffers, all in memory (4k) */
+    body.len = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        if (cl->buf->in_file) {
+            return ngx_kanban_problem(r, NGX_KANBAN_ERR_TOO_LARGE, NULL);
+        }
+
+        body.len += cl->buf->last - cl->buf->pos;
+    }
 
     if (body.len > NGX_KANBAN_SHARE_BODY_MAX) {
         return ngx_kanban_problem(r, NGX_KANBAN_ERR_TOO_LARGE, NULL);
+    }
+
+    body.data = ngx_pnalloc(r->pool, body.len + 1);
+    if (body.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    dst = body.data;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+        dst = ngx_cpymem(dst, b->pos, b->last - b->pos);
     }
 
     type = r->headers_in.content_type ? &r->headers_in.content_type->value
@@ -417,6 +434,14 @@ ngx_kanban_share_visit_or_refuse(ngx_http_request_t *r,
         return ngx_kanban_share_refuse(r, ctx, verdict);
     }
 
+    /* HEAD (link checkers, mail scanners) is not a visit: nothing is
+     * counted or recorded, and a link that counts its visits shows no
+     * target to it */
+    if (r->method == NGX_HTTP_HEAD) {
+        return ctx->link.max_visits ? ngx_kanban_share_preview(r, ctx)
+                                    : ngx_kanban_share_redirect(r, ctx, 0);
+    }
+
     if (ctx->link.max_visits == 0) {
         return ngx_kanban_share_redirect(r, ctx, 0);
     }
@@ -485,8 +510,9 @@ ngx_kanban_share_redirect(ngx_http_request_t *r, ngx_kanban_share_ctx_t *ctx,
     ngx_int_t  rc;
     ngx_str_t  target, no_store = ngx_string("private, no-store");
 
-    if (ngx_kanban_share_visit(r, ctx->tenant, &ctx->link, counted)
-        != NGX_OK)
+    if (r->method != NGX_HTTP_HEAD
+        && ngx_kanban_share_visit(r, ctx->tenant, &ctx->link, counted)
+           != NGX_OK)
     {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "kanban: a visit of share link %V not recorded",
@@ -536,7 +562,9 @@ ngx_kanban_share_preview(ngx_http_request_t *r, ngx_kanban_share_ctx_t *ctx)
 {
     ngx_str_t  no_store = ngx_string("private, no-store");
 
-    if (ngx_kanban_share_visit(r, ctx->tenant, &ctx->link, 0) != NGX_OK) {
+    if (r->method != NGX_HTTP_HEAD
+        && ngx_kanban_share_visit(r, ctx->tenant, &ctx->link, 0) != NGX_OK)
+    {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "kanban: a visit of share link %V not recorded",
                       &ctx->link.id);
