@@ -6,8 +6,10 @@
  * grows past NGX_KANBAN_SHARE_BATCH_MAX. The flush timer is not
  * cancelable, so a worker that is told to quit (a reload, nginx -s quit)
  * stays until its last batch is stored. A batch PostgreSQL could not take
- * is kept and tried again; past NGX_KANBAN_SHARE_PENDING_MAX visits are
- * dropped, with a warning, rather than memory.
+ * for a passing reason is kept and tried again (for a few minutes; a
+ * quitting worker, a few seconds); past NGX_KANBAN_SHARE_PENDING_MAX
+ * waiting visits new ones are dropped, with a warning, rather than
+ * memory.
  *
  * What a visit records: time, referrer, user agent (valid UTF-8, at most
  * 512 bytes each), whether the agent is a crawler (kanban_share_bots, one
@@ -24,6 +26,11 @@
 #define NGX_KANBAN_SHARE_PENDING_MAX  262144            /* visits */
 #define NGX_KANBAN_SHARE_HEADER_MAX   512
 
+/* how often a batch is tried before it is given up: for five minutes of
+ * an outage; a worker that quits waits a few seconds only */
+#define NGX_KANBAN_SHARE_ATTEMPTS     300
+#define NGX_KANBAN_SHARE_ATTEMPTS_EXITING  5
+
 
 typedef struct {
     ngx_queue_t                queue;
@@ -33,6 +40,7 @@ typedef struct {
     ngx_kanban_jw_t            jw;
     ngx_str_t                  json;           /* once sealed */
     ngx_uint_t                 count;
+    ngx_uint_t                 attempts;
 } ngx_kanban_share_batch_t;
 
 
@@ -45,6 +53,7 @@ static void ngx_kanban_share_flushed(ngx_http_request_t *r,
 static void ngx_kanban_share_publish(ngx_kanban_share_batch_t *b,
     PGresult *res);
 static void ngx_kanban_share_arm(void);
+static ngx_uint_t ngx_kanban_share_transient(ngx_kanban_pg_query_t *q);
 static void ngx_kanban_share_clean(ngx_pool_t *pool, ngx_str_t *in,
     ngx_str_t *out);
 static ngx_int_t ngx_kanban_share_address(ngx_http_request_t *r,
@@ -289,33 +298,66 @@ failed:
 static void
 ngx_kanban_share_flushed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 {
+    ngx_uint_t                 limit;
     ngx_kanban_share_batch_t  *b;
 
     b = q->data;
 
-    if (q->error == NGX_KANBAN_PG_UNAVAILABLE) {
+    if (q->error == NGX_KANBAN_PG_OK) {
+        ngx_kanban_share_publish(b, q->result);
+        goto done;
+    }
+
+    limit = ngx_exiting ? NGX_KANBAN_SHARE_ATTEMPTS_EXITING
+                        : NGX_KANBAN_SHARE_ATTEMPTS;
+
+    if (ngx_kanban_share_transient(q) && ++b->attempts < limit) {
         ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                      "kanban: %ui share visits of \"%V\" wait: PostgreSQL "
-                      "is unavailable", b->count, &b->slug);
+                      "kanban: %ui share visits of \"%V\" wait: %s",
+                      b->count, &b->slug,
+                      q->result ? PQresultErrorMessage(q->result)
+                                : "PostgreSQL is unavailable");
 
         ngx_queue_insert_tail(&ngx_kanban_share_retry, &b->queue);
         ngx_kanban_share_arm();
         return;
     }
 
-    if (q->error == NGX_KANBAN_PG_SQL) {
-        /* the data itself is refused: trying again would not help */
-        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                      "kanban: %ui share visits of \"%V\" refused: %s",
-                      b->count, &b->slug,
-                      q->result ? PQresultErrorMessage(q->result) : "");
+    ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                  "kanban: %ui share visits of \"%V\" lost after %ui "
+                  "tries: %s", b->count, &b->slug, b->attempts + 1,
+                  q->result ? PQresultErrorMessage(q->result)
+                            : "PostgreSQL is unavailable");
 
-    } else {
-        ngx_kanban_share_publish(b, q->result);
-    }
+done:
 
     ngx_kanban_share_npending -= b->count;
     ngx_destroy_pool(b->pool);
+}
+
+
+/* Worth another try: PostgreSQL away, or the statement undone by
+ * something passing (a deadlock, a serialization failure, a timeout, a
+ * lock not granted, resources short); anything else is in the data. */
+
+static ngx_uint_t
+ngx_kanban_share_transient(ngx_kanban_pg_query_t *q)
+{
+    char  *state;
+
+    if (q->error == NGX_KANBAN_PG_UNAVAILABLE) {
+        return 1;
+    }
+
+    state = q->result ? PQresultErrorField(q->result, PG_DIAG_SQLSTATE)
+                      : NULL;
+
+    return state == NULL
+           || ngx_strncmp(state, "40", 2) == 0
+           || ngx_strncmp(state, "53", 2) == 0
+           || ngx_strncmp(state, "08", 2) == 0
+           || ngx_strcmp(state, "57014") == 0
+           || ngx_strcmp(state, "55P03") == 0;
 }
 
 

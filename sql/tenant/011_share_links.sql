@@ -251,10 +251,16 @@ LANGUAGE sql AS $$
                count(*) FILTER (WHERE NOT coalesce(c, false)
                                   AND NOT coalesce(b, false)) AS uncounted
           FROM v GROUP BY l
+    ), locked AS MATERIALIZED (
+        -- every worker locks its links in one order: no deadlocks
+        SELECT s.id FROM share_links s
+         WHERE s.id IN (SELECT l FROM per_link)
+         ORDER BY s.id
+           FOR UPDATE
     ), counted AS (
         UPDATE share_links s SET visits = s.visits + p.uncounted
           FROM per_link p
-         WHERE s.id = p.l
+         WHERE s.id = p.l AND (SELECT count(*) FROM locked) >= 0
         RETURNING s.id, s.project_id, s.task_id, s.visits, p.n, p.bots
     ), a AS (
         INSERT INTO activity_log (project_id, entity_type, entity_id, action,
