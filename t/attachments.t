@@ -179,6 +179,9 @@ for my $bad (['', 'required', 'no name'],
              ["a\nb.txt", 'invalid_format', 'a line break'],
              ["a\x7fb", 'invalid_format', 'DEL'],
              ['..', 'invalid_format', '..'],
+             ["a\x{202e}fdp.exe", 'invalid_format',
+              'a right-to-left override'],
+             ["a\x{2067}b.txt", 'invalid_format', 'a direction isolate'],
              ['é' x 128, 'too_long', '256 bytes'])
 {
     my ($n, $code, $what) = @$bad;

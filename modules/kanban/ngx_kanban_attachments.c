@@ -162,8 +162,13 @@ ngx_kanban_attachment_filename(ngx_http_request_t *r, ngx_str_t *name,
 
         c = ngx_utf8_decode(&p, end - p);
 
-        if (c > 0x10ffff || (c >= 0x80 && c < 0xa0)) {
-            /* not UTF-8, or a C1 control character */
+        if (c > 0x10ffff || (c >= 0x80 && c < 0xa0)
+            || c == 0x200e || c == 0x200f
+            || (c >= 0x202a && c <= 0x202e)
+            || (c >= 0x2066 && c <= 0x2069))
+        {
+            /* not UTF-8, a C1 control character, or a direction mark
+             * that would show "a<RLO>fdp.exe" as "aexe.pdf" */
             return NGX_DECLINED;
         }
     }

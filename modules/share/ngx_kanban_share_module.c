@@ -890,21 +890,53 @@ ngx_kanban_share_location(ngx_http_request_t *r, ngx_str_t *url)
 }
 
 
-/* The client for the wrong-password count: its address, hashed, so that
- * the table never holds an address. */
+/* The client for the password tries: its IPv4 address or its IPv6 /64
+ * (one host's share of addresses), hashed, so that the table never holds
+ * an address. */
 
 static ngx_int_t
 ngx_kanban_share_client(ngx_http_request_t *r, ngx_str_t *out)
 {
-    u_char  digest[SHA256_DIGEST_LENGTH];
+    u_char               digest[SHA256_DIGEST_LENGTH], *a;
+    size_t               len;
+    struct sockaddr_in  *sin;
+#if (NGX_HAVE_INET6)
+    struct sockaddr_in6  *sin6;
+#endif
+
+    switch (r->connection->sockaddr->sa_family) {
+
+    case AF_INET:
+        sin = (struct sockaddr_in *) r->connection->sockaddr;
+        a = (u_char *) &sin->sin_addr.s_addr;
+        len = 4;
+        break;
+
+#if (NGX_HAVE_INET6)
+    case AF_INET6:
+        sin6 = (struct sockaddr_in6 *) r->connection->sockaddr;
+        a = sin6->sin6_addr.s6_addr;
+        len = 8;
+
+        if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+            a += 12;
+            len = 4;
+        }
+
+        break;
+#endif
+
+    default:
+        a = r->connection->addr_text.data;
+        len = r->connection->addr_text.len;
+    }
 
     out->data = ngx_pnalloc(r->pool, 2 * SHA256_DIGEST_LENGTH);
     if (out->data == NULL) {
         return NGX_ERROR;
     }
 
-    SHA256(r->connection->addr_text.data, r->connection->addr_text.len,
-           digest);
+    SHA256(a, len, digest);
 
     out->len = ngx_hex_dump(out->data, digest, sizeof(digest)) - out->data;
 
