@@ -33,6 +33,9 @@ typedef struct {
 } ngx_kanban_cache_t;
 
 
+static void ngx_kanban_cache_store(ngx_shm_zone_t *zone, ngx_str_t *key,
+    ngx_msec_t ttl, ngx_kanban_cache_value_t *value, ngx_int_t keep,
+    int64_t n);
 static ngx_int_t ngx_kanban_cache_init_zone(ngx_shm_zone_t *zone, void *data);
 static ngx_kanban_cache_node_t *ngx_kanban_cache_lookup(
     ngx_kanban_cache_t *cache, ngx_str_t *key, uint32_t hash);
@@ -110,6 +113,26 @@ void
 ngx_kanban_cache_put(ngx_shm_zone_t *zone, ngx_str_t *key, ngx_msec_t ttl,
     ngx_kanban_cache_value_t *value)
 {
+    ngx_kanban_cache_store(zone, key, ttl, value, -1, 0);
+}
+
+
+void
+ngx_kanban_cache_put_unless(ngx_shm_zone_t *zone, ngx_str_t *key,
+    ngx_msec_t ttl, ngx_kanban_cache_value_t *value, ngx_uint_t i, int64_t n)
+{
+    ngx_kanban_cache_store(zone, key, ttl, value, (ngx_int_t) i, n);
+}
+
+
+/* keep: the index of a number that, equal to n in a fresh entry, keeps
+ * that entry; -1 for none */
+
+static void
+ngx_kanban_cache_store(ngx_shm_zone_t *zone, ngx_str_t *key, ngx_msec_t ttl,
+    ngx_kanban_cache_value_t *value, ngx_int_t keep, int64_t n)
+{
+    int64_t                   old;
     u_char                   *p;
     size_t                    size;
     uint32_t                  hash;
@@ -145,6 +168,18 @@ ngx_kanban_cache_put(ngx_shm_zone_t *zone, ngx_str_t *key, ngx_msec_t ttl,
 
     node = ngx_kanban_cache_lookup(cache, key, hash);
     if (node) {
+        if (keep >= 0 && keep < node->nnumbers
+            && node->stale >= ngx_kanban_cache_now())
+        {
+            ngx_memcpy(&old, node->data + keep * sizeof(int64_t),
+                       sizeof(int64_t));
+
+            if (old == n) {
+                ngx_shmtx_unlock(&cache->shpool->mutex);
+                return;
+            }
+        }
+
         ngx_kanban_cache_drop(cache, node);
     }
 

@@ -36,6 +36,11 @@ ngx_int_t ngx_kanban_cache_get(ngx_shm_zone_t *zone, ngx_str_t *key,
     ngx_pool_t *pool, ngx_kanban_cache_value_t *value);
 void ngx_kanban_cache_put(ngx_shm_zone_t *zone, ngx_str_t *key,
     ngx_msec_t ttl, ngx_kanban_cache_value_t *value);
+/* the same, unless a fresh entry's numbers[i] is n: a state that no
+ * later answer may undo (a revoked link), put while a lookup was out */
+void ngx_kanban_cache_put_unless(ngx_shm_zone_t *zone, ngx_str_t *key,
+    ngx_msec_t ttl, ngx_kanban_cache_value_t *value, ngx_uint_t i,
+    int64_t n);
 void ngx_kanban_cache_forget(ngx_shm_zone_t *zone, ngx_str_t *key);
 
 

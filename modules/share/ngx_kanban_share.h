@@ -78,6 +78,7 @@ ngx_int_t ngx_kanban_share_resolve(ngx_http_request_t *r,
     ngx_kanban_tenant_t *tenant, ngx_str_t *code,
     ngx_kanban_share_link_t *link, ngx_kanban_share_resolved_pt handler);
 void ngx_kanban_share_forget(ngx_str_t *slug, ngx_str_t *code);
+void ngx_kanban_share_revoke(ngx_str_t *slug, ngx_str_t *code);
 
 ngx_uint_t ngx_kanban_share_judge(ngx_http_request_t *r,
     ngx_kanban_share_link_t *link, ngx_str_t *code, ngx_uint_t read);

@@ -196,7 +196,7 @@ ngx_kanban_share_row(ngx_http_request_t *r, PGresult *res,
 }
 
 
-/* A revoked link, or one used up: the next visit asks PostgreSQL. */
+/* A link used up: the next visit asks PostgreSQL. */
 
 void
 ngx_kanban_share_forget(ngx_str_t *slug, ngx_str_t *code)
@@ -215,6 +215,35 @@ ngx_kanban_share_forget(ngx_str_t *slug, ngx_str_t *code)
     key.len = ngx_sprintf(buf, "%V/%V", slug, code) - buf;
 
     ngx_kanban_cache_forget(smcf->zone, &key);
+}
+
+
+/* A revoked link: kept as such for the cache's ttl, so that a lookup
+ * that was out when it was revoked cannot put it back as it was. */
+
+void
+ngx_kanban_share_revoke(ngx_str_t *slug, ngx_str_t *code)
+{
+    u_char                         buf[64 + NGX_KANBAN_SHARE_CODE_MAX];
+    ngx_str_t                      key;
+    ngx_kanban_cache_value_t       v;
+    ngx_kanban_share_main_conf_t  *smcf;
+
+    smcf = ngx_kanban_share_conf();
+
+    if (smcf->zone == NULL || slug->len + 1 + code->len > sizeof(buf)) {
+        return;
+    }
+
+    key.data = buf;
+    key.len = ngx_sprintf(buf, "%V/%V", slug, code) - buf;
+
+    ngx_memzero(&v, sizeof(ngx_kanban_cache_value_t));
+    v.nfields = 4;
+    v.numbers[0] = NGX_KANBAN_SHARE_REVOKED;
+    v.nnumbers = 4;
+
+    ngx_kanban_cache_put(smcf->zone, &key, smcf->ttl, &v);
 }
 
 
@@ -292,7 +321,9 @@ ngx_kanban_share_cache_put(ngx_str_t *key, ngx_kanban_share_link_t *link)
     v.numbers[3] = link->max_visits;
     v.nnumbers = 4;
 
-    ngx_kanban_cache_put(smcf->zone, key, smcf->ttl, &v);
+    /* a revoke that came while this lookup was out stands */
+    ngx_kanban_cache_put_unless(smcf->zone, key, smcf->ttl, &v, 0,
+                                NGX_KANBAN_SHARE_REVOKED);
 }
 
 

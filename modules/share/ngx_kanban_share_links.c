@@ -518,7 +518,7 @@ ngx_kanban_share_revoked(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
         code = ngx_kanban_pg_value(r, q->result, 0, 2);
 
         if (code) {
-            ngx_kanban_share_forget(&ctx->tenant->slug, code);
+            ngx_kanban_share_revoke(&ctx->tenant->slug, code);
         }
 
         ngx_http_finalize_request(r,
