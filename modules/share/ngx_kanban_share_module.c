@@ -3,7 +3,7 @@
  * ngx_http_kanban_share_module: the short links, /s/{code}, on a
  * workspace's host.
  *
- *   kanban_share_cache zone=share:4m ttl=10s;
+ *   kanban_share_cache zone=share:4m ttl=2s;
  *   kanban_share_bots  bots.txt;
  *   kanban_share_flush 1s;
  *   location /s/ { kanban_share; }
