@@ -708,4 +708,22 @@ problem_is($ws->api($ann, GET => "/api/v1/share-links/$nobody/qr.svg"),
        '... with the grant');
 }
 
+# --- bodies that hold no password: one clear answer each ----------------------
+
+{
+    my $l = link_for($admin, url => 'https://example.com/bodies',
+                     password => 'open sesame');
+    my $post = sub {
+        my ($type, $body) = @_;
+        return $ws->api(undef, POST => "/s/$l->{code}", body => $body,
+                        headers => { 'Content-Type' => $type });
+    };
+    problem_is($post->('application/x-www-form-urlencoded', 'nothing=here'),
+               400, 'bad_request', 'a form without a password: 400');
+    problem_is($post->('text/plain', 'password=open+sesame'), 415,
+               'unsupported_media_type', 'plain text: 415');
+    problem_is($post->('application/json', '{"pass": "open sesame"}'), 400,
+               'bad_request', 'JSON without a password: 400');
+}
+
 $t->done_testing;

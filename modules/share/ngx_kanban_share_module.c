@@ -43,6 +43,8 @@ typedef struct {
     ngx_str_t                  client;         /* the address, hashed */
     ngx_kanban_share_link_t    link;
     ngx_uint_t                 wrong;          /* the form says so */
+    ngx_uint_t                 error;          /* a body refused */
+    char                      *detail;
 } ngx_kanban_share_ctx_t;
 
 
@@ -50,6 +52,8 @@ static ngx_int_t ngx_kanban_share_handler(ngx_http_request_t *r);
 static void ngx_kanban_share_body(ngx_http_request_t *r);
 static ngx_int_t ngx_kanban_share_password_of(ngx_http_request_t *r,
     ngx_kanban_share_ctx_t *ctx);
+static ngx_int_t ngx_kanban_share_bad_body(ngx_kanban_share_ctx_t *ctx,
+    ngx_uint_t error, char *detail);
 static ngx_int_t ngx_kanban_share_start(ngx_http_request_t *r,
     ngx_kanban_share_ctx_t *ctx);
 static void ngx_kanban_share_resolved(ngx_http_request_t *r,
@@ -248,7 +252,10 @@ ngx_kanban_share_body(ngx_http_request_t *r)
 
     rc = ngx_kanban_share_password_of(r, ctx);
 
-    if (rc == NGX_OK) {
+    if (rc == NGX_DECLINED) {
+        rc = ngx_kanban_problem(r, ctx->error, ctx->detail);
+
+    } else if (rc == NGX_OK) {
         rc = ngx_kanban_share_start(r, ctx);
 
         if (rc == NGX_DONE) {
@@ -260,8 +267,20 @@ ngx_kanban_share_body(ngx_http_request_t *r)
 }
 
 
-/* The password from a form (password=...) or JSON ({"password": ...});
- * NGX_OK, or what to answer. */
+static ngx_int_t
+ngx_kanban_share_bad_body(ngx_kanban_share_ctx_t *ctx, ngx_uint_t error,
+    char *detail)
+{
+    ctx->error = error;
+    ctx->detail = detail;
+
+    return NGX_DECLINED;
+}
+
+
+/* The password from a form (password=...) or JSON ({"password": ...}):
+ * NGX_OK; NGX_DECLINED with the problem in ctx->error and ctx->detail;
+ * or an error status. */
 
 static ngx_int_t
 ngx_kanban_share_password_of(ngx_http_request_t *r,
@@ -275,8 +294,8 @@ ngx_kanban_share_password_of(ngx_http_request_t *r,
     char               *error;
 
     if (r->request_body == NULL || r->request_body->bufs == NULL) {
-        return ngx_kanban_problem(r, NGX_KANBAN_ERR_BAD_REQUEST,
-                                  "Send the password.");
+        return ngx_kanban_share_bad_body(ctx, NGX_KANBAN_ERR_BAD_REQUEST,
+                                         "Send the password.");
     }
 
     /* a chunked body comes in several buffers, all in memory (4k) */
@@ -284,14 +303,16 @@ ngx_kanban_share_password_of(ngx_http_request_t *r,
 
     for (cl = r->request_body->bufs; cl; cl = cl->next) {
         if (cl->buf->in_file) {
-            return ngx_kanban_problem(r, NGX_KANBAN_ERR_TOO_LARGE, NULL);
+            return ngx_kanban_share_bad_body(ctx, NGX_KANBAN_ERR_TOO_LARGE,
+                                             NULL);
         }
 
         body.len += cl->buf->last - cl->buf->pos;
     }
 
     if (body.len > NGX_KANBAN_SHARE_BODY_MAX) {
-        return ngx_kanban_problem(r, NGX_KANBAN_ERR_TOO_LARGE, NULL);
+        return ngx_kanban_share_bad_body(ctx, NGX_KANBAN_ERR_TOO_LARGE,
+                                         NULL);
     }
 
     body.data = ngx_pnalloc(r->pool, body.len + 1);
@@ -318,8 +339,8 @@ ngx_kanban_share_password_of(ngx_http_request_t *r,
             != NGX_OK
             || (s = ngx_kanban_json_string(root, "password")) == NULL)
         {
-            return ngx_kanban_problem(r, NGX_KANBAN_ERR_BAD_REQUEST,
-                                      "Send {\"password\": \"...\"}.");
+            return ngx_kanban_share_bad_body(ctx, NGX_KANBAN_ERR_BAD_REQUEST,
+                                             "Send {\"password\": \"...\"}.");
         }
 
         ctx->password = *s;
@@ -331,8 +352,9 @@ ngx_kanban_share_password_of(ngx_http_request_t *r,
                            (u_char *) "application/x-www-form-urlencoded",
                            33) != 0)
     {
-        return ngx_kanban_problem(r, NGX_KANBAN_ERR_MEDIA_TYPE,
-                                  "Send the password as a form or JSON.");
+        return ngx_kanban_share_bad_body(ctx, NGX_KANBAN_ERR_MEDIA_TYPE,
+                                         "Send the password as a form or "
+                                         "JSON.");
     }
 
     /* ngx_http_arg reads the query string: look for the field by hand */
@@ -371,8 +393,8 @@ ngx_kanban_share_password_of(ngx_http_request_t *r,
         src = dst + 1;
     }
 
-    return ngx_kanban_problem(r, NGX_KANBAN_ERR_BAD_REQUEST,
-                              "Send the password.");
+    return ngx_kanban_share_bad_body(ctx, NGX_KANBAN_ERR_BAD_REQUEST,
+                                         "Send the password.");
 }
 
 
