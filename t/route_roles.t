@@ -1,0 +1,74 @@
+#!/usr/bin/perl
+
+# Every route of the table (modules/ngx_kanban_routes.c), called as nobody,
+# as a contributor and as a project manager: a route for members is 401
+# without a token, one for managers 403 to a contributor, one for admins
+# 403 to a manager, whatever its body or ids, and before anything runs
+# (no audit row). Public routes answer without a token. A route added to
+# the table is covered here without a line more.
+
+use strict;
+use warnings;
+
+use Test::More;
+use Kanban::Test qw(problem_is);
+
+my $table = Kanban::Test::read_file("$Kanban::Test::ROOT/modules/"
+                                    . 'ngx_kanban_routes.c');
+my @routes;
+while ($table =~ /(?:ngx_kanban_sql_route\(|\{ )NGX_HTTP_(\w+),\s*"([^"]+)",
+                  (?:\s*NGX_KANBAN_HOST_(\w+),)?
+                  \s*NGX_KANBAN_ACCESS_(\w+)/gx)
+{
+    push @routes, { method => $1, path => $2, host => $3 // 'TENANT',
+                    access => $4 };
+}
+cmp_ok(scalar @routes, '>', 90, 'the route table read: ' . @routes
+                                . ' routes');
+
+my $t = Kanban::Test->new->run;
+my $ws = $t->workspace(prefix => 'roles');
+my $carl = $ws->member('Carl');
+my $pam = $ws->member('Pam', 'project_manager');
+my $dbh = $ws->dbh;
+
+my $id = '00000000-0000-4000-8000-000000000000';
+sub path_of {
+    my ($p) = @_;
+    $p =~ s/\{code\}/AAAAAAAAAA/g;
+    $p =~ s/\{[a-z_]+\}/$id/g;
+    return $p;
+}
+
+my ($mark) = $dbh->selectrow_array(
+    'SELECT coalesce(max(id), 0) FROM activity_log');
+
+for my $r (grep { $_->{host} eq 'TENANT' } @routes) {
+    my ($method, $path) = ($r->{method}, path_of($r->{path}));
+    my $name = "$method $r->{path}";
+
+    if ($r->{access} eq 'PUBLIC') {
+        my $res = $ws->api(undef, $method => $path);
+        isnt($res->{status}, 401, "$name: public, no 401");
+        next;
+    }
+
+    problem_is($ws->api(undef, $method => $path), 401, 'unauthorized',
+               "$name: nobody");
+
+    if ($r->{access} eq 'MANAGER' || $r->{access} eq 'ADMIN') {
+        problem_is($ws->api($carl, $method => $path), 403, 'forbidden',
+                   "$name: a contributor");
+    }
+
+    if ($r->{access} eq 'ADMIN') {
+        problem_is($ws->api($pam, $method => $path), 403, 'forbidden',
+                   "$name: a project manager");
+    }
+}
+
+my ($after) = $dbh->selectrow_array(
+    'SELECT count(*) FROM activity_log WHERE id > ?', undef, $mark);
+is($after, 0, 'no refused call left an audit row');
+
+$t->done_testing;
