@@ -17,33 +17,10 @@ use Kanban::Test qw(problem_is error_for);
 
 my $t = Kanban::Test->new->run;
 
-my $slug = $t->signup(prefix => 'kanban');
-my $dbh = $t->tenant_dbh($slug);
-my $password = 'correct horse battery staple';
+my $ws = $t->workspace(prefix => 'kanban');
+my $slug = $ws->slug;
+my $dbh = $ws->dbh;
 my $nobody = '00000000-0000-4000-8000-000000000000';
-
-sub login {
-    my ($email, $pw, $host) = @_;
-    return $t->req(POST => '/api/v1/auth/login', host => $host // $slug,
-                   json => { email => $email, password => $pw // $password });
-}
-
-sub token {
-    my $r = login(@_);
-    die "login of $_[0]: $r->{status} $r->{body}" unless $r->{status} == 200;
-    return $r->{json};
-}
-
-# api(METHOD, path, token, json => ..., host => ..., headers => ...)
-sub api {
-    my ($method, $path, $token, %o) = @_;
-    return $t->req($method => $path, host => $o{host} // $slug,
-                   headers => { $token ? (Authorization => "Bearer $token")
-                                       : (),
-                                %{ $o{headers} // {} } },
-                   map { exists $o{$_} ? ($_ => $o{$_}) : () }
-                   qw(json body));
-}
 
 sub uri_escape {
     my ($s) = @_;
@@ -94,40 +71,28 @@ sub ids { [ map { $_->{id} } @{ $_[0] } ] }
 
 # --- people -------------------------------------------------------------------
 
-my $admin = token("admin\@$slug.example");
-my $at = $admin->{access_token};
-my $admin_id = $admin->{user}{id};
+my $admin = $ws->admin;
+my $at = $admin->{token};
+my $admin_id = $admin->{id};
 
-sub make_user {
-    my ($name, $role) = @_;
-    my $r = api(POST => '/api/v1/users', $at, json => {
-        email => lc($name) . "\@$slug.example", name => $name,
-        role => $role, password => $password });
-    die "create $name: $r->{status} $r->{body}" unless $r->{status} == 201;
-    return $r->{json};
-}
+my $pam = $ws->member('Pam', 'project_manager');    # manages team Red
+my $pete = $ws->member('Pete', 'project_manager');  # manages team Blue
+my $carl = $ws->member('Carl', 'contributor');      # in team Red
+my $cora = $ws->member('Cora', 'contributor');
 
-my $pam = make_user('Pam', 'project_manager');      # manages team Red
-my $pete = make_user('Pete', 'project_manager');    # manages team Blue
-my $carl = make_user('Carl', 'contributor');        # in team Red
-my $cora = make_user('Cora', 'contributor');
+my $red = $ws->team('Red', $pam, $carl);
+my $blue = $ws->team('Blue', $pete);
 
-my $red = api(POST => '/api/v1/teams', $at, json => { name => 'Red' })->{json};
-my $blue = api(POST => '/api/v1/teams', $at, json => { name => 'Blue' })->{json};
-for ([$red, $pam], [$red, $carl], [$blue, $pete]) {
-    my $r = api(PUT => "/api/v1/teams/$_->[0]{id}/members/$_->[1]{id}", $at);
-    die "member: $r->{status} $r->{body}" unless $r->{status} == 204;
-}
-
-my $pt = token("pam\@$slug.example")->{access_token};
-my $pet = token("pete\@$slug.example")->{access_token};
-my $ct = token("carl\@$slug.example")->{access_token};
-my $cot = token("cora\@$slug.example")->{access_token};
+# signed in again, now in their teams
+my $pt = $ws->login($pam->{email})->{token};
+my $pet = $ws->login($pete->{email})->{token};
+my $ct = $ws->login($carl->{email})->{token};
+my $cot = $ws->login($cora->{email})->{token};
 
 # --- projects: create -------------------------------------------------------------
 
 my $mark = last_activity_id();
-my $r = api(POST => '/api/v1/projects', $at, json => {
+my $r = $ws->api($at, POST => '/api/v1/projects', json => {
     key => 'vuln', name => 'Vulnerability management',
     description => 'patch all the things',
     start_date => '2026-01-05', due_date => '2026-06-30' });
@@ -147,7 +112,7 @@ is($vuln->{progress}, 0, '... progress 0');
 is($vuln->{version}, 1, '... version 1');
 audited($mark, 'created', 'project', $vuln->{id}, $admin_id, 'create');
 
-$r = api(GET => "/api/v1/projects/$vuln->{id}/columns", $at);
+$r = $ws->api($at, GET => "/api/v1/projects/$vuln->{id}/columns");
 is($r->{status}, 200, 'list its columns: 200');
 is_deeply([ map { [ @$_{qw(name category position)} ] }
             @{ $r->{json}{items} } ],
@@ -180,49 +145,49 @@ my %bad_project = (
                                      owner_id => $nobody },
 );
 for my $what (sort keys %bad_project) {
-    rejected(api(POST => '/api/v1/projects', $at,
-                 json => $bad_project{$what}),
+    rejected($ws->api($at, POST => '/api/v1/projects',
+                      json => $bad_project{$what}),
              $mark, 422, 'validation_failed', "create a project with $what");
 }
-$r = api(POST => '/api/v1/projects', $at, json => { key => 'NONAME' });
+$r = $ws->api($at, POST => '/api/v1/projects', json => { key => 'NONAME' });
 is(error_for($r, 'name')->{code}, 'required', '... name is required');
 
-rejected(api(POST => '/api/v1/projects', $at,
-             json => { key => 'Vuln', name => 'Another' }),
+rejected($ws->api($at, POST => '/api/v1/projects',
+                  json => { key => 'Vuln', name => 'Another' }),
          $mark, 409, 'already_exists', 'a duplicate key in another case');
 my ($projects) = $dbh->selectrow_array('SELECT count(*) FROM projects');
 is($projects, 1, 'none of the rejected projects exists');
 
 # roles: admins all; managers their teams' or no team's; contributors none
-$r = api(POST => '/api/v1/projects', $pt, json => {
+$r = $ws->api($pt, POST => '/api/v1/projects', json => {
     key => 'REDOPS', name => 'Red operations', team_id => $red->{id} });
 is($r->{status}, 201, "a manager creates a project of their team");
 my $redops = $r->{json};
 is($redops->{team_id}, $red->{id}, '... of that team');
 is($redops->{owner_id}, $pam->{id}, '... owned by the manager');
 
-$r = api(POST => '/api/v1/projects', $pt, json => {
+$r = $ws->api($pt, POST => '/api/v1/projects', json => {
     key => 'PAMX', name => 'Pam without a team' });
 is($r->{status}, 201, 'a manager creates a project without a team');
 my $pamx = $r->{json};
 
-$r = api(POST => '/api/v1/projects', $pet, json => {
+$r = $ws->api($pet, POST => '/api/v1/projects', json => {
     key => 'BLUE', name => 'Blue things', team_id => $blue->{id} });
 is($r->{status}, 201, "the other team's manager creates theirs");
 my $bluep = $r->{json};
 
 $mark = last_activity_id();
-rejected(api(POST => '/api/v1/projects', $pt, json => {
-             key => 'STEAL', name => 'x', team_id => $blue->{id} }),
+rejected($ws->api($pt, POST => '/api/v1/projects', json => {
+                  key => 'STEAL', name => 'x', team_id => $blue->{id} }),
          $mark, 403, 'forbidden', "a manager creating another team's project");
-rejected(api(POST => '/api/v1/projects', $ct, json => {
-             key => 'CARL', name => 'x' }),
+rejected($ws->api($ct, POST => '/api/v1/projects', json => {
+                  key => 'CARL', name => 'x' }),
          $mark, 403, 'forbidden', 'a contributor creating a project');
-rejected(api(POST => '/api/v1/projects', $ct, json => {
-             key => 'CARL', name => 'x', team_id => $red->{id} }),
+rejected($ws->api($ct, POST => '/api/v1/projects', json => {
+                  key => 'CARL', name => 'x', team_id => $red->{id} }),
          $mark, 403, 'forbidden', "... even one of their own team's");
-$r = api(POST => '/api/v1/projects', undef, json => { key => 'ANON',
-                                                     name => 'x' });
+$r = $ws->api(undef, POST => '/api/v1/projects', json => { key => 'ANON',
+                                                          name => 'x' });
 rejected($r, $mark, 401, 'unauthorized', 'create a project without a token');
 like($r->{headers}{'www-authenticate'} // '', qr/^Bearer/,
      '... with a Bearer challenge');
@@ -232,52 +197,52 @@ is($steal, 0, '... none of them exists');
 
 # --- projects: read and list ---------------------------------------------------------
 
-$r = api(GET => "/api/v1/projects/$vuln->{id}", $at);
+$r = $ws->api($at, GET => "/api/v1/projects/$vuln->{id}");
 is($r->{status}, 200, 'read a project');
 is($r->{json}{key}, 'VULN', '... the project');
 is($r->{headers}{etag}, '"1"', '... ETag "1"');
 is($r->{json}{progress}, 0, '... progress');
-is(api(GET => "/api/v1/projects/$bluep->{id}", $ct)->{status}, 200,
+is($ws->api($ct, GET => "/api/v1/projects/$bluep->{id}")->{status}, 200,
    "a contributor reads any project, even another team's");
-problem_is(api(GET => "/api/v1/projects/$vuln->{id}", undef), 401,
+problem_is($ws->api(undef, GET => "/api/v1/projects/$vuln->{id}"), 401,
            'unauthorized', 'read a project without a token');
-problem_is(api(GET => "/api/v1/projects/$nobody", $at), 404, 'not_found',
+problem_is($ws->api($at, GET => "/api/v1/projects/$nobody"), 404, 'not_found',
            'read an unknown project');
-problem_is(api(GET => '/api/v1/projects/not-a-uuid', $at), 404, 'not_found',
-           'read a non-UUID project id');
+problem_is($ws->api($at, GET => '/api/v1/projects/not-a-uuid'), 404,
+           'not_found', 'read a non-UUID project id');
 
 my $all_projects = $dbh->selectcol_arrayref(
     'SELECT id FROM projects ORDER BY id');
-$r = api(GET => '/api/v1/projects', $ct);
+$r = $ws->api($ct, GET => '/api/v1/projects');
 is($r->{status}, 200, 'a contributor lists projects');
 is_deeply(ids($r->{json}{items}), $all_projects, '... all four, by id');
 ok(exists $r->{json}{next_cursor} && !defined $r->{json}{next_cursor},
    '... next_cursor null');
-problem_is(api(GET => '/api/v1/projects', undef), 401, 'unauthorized',
+problem_is($ws->api(undef, GET => '/api/v1/projects'), 401, 'unauthorized',
            'list projects without a token');
 
-$r = api(GET => "/api/v1/projects?team_id=$red->{id}", $at);
+$r = $ws->api($at, GET => "/api/v1/projects?team_id=$red->{id}");
 is_deeply(ids($r->{json}{items}), [ $redops->{id} ], 'filter by team_id');
 
 {
     my (@seen, $cursor);
     for (1 .. 10) {
-        my $r = api(GET => '/api/v1/projects?limit=3'
-                           . (defined $cursor ? "&cursor=$cursor" : ''), $at);
+        my $r = $ws->api($at, GET => '/api/v1/projects?limit=3'
+                                . (defined $cursor ? "&cursor=$cursor" : ''));
         last unless $r->{status} == 200 && @{ $r->{json}{items} } <= 3;
         push @seen, @{ ids($r->{json}{items}) };
         $cursor = $r->{json}{next_cursor} // last;
     }
     is_deeply(\@seen, $all_projects, 'limit=3: each project once, in order');
 }
-problem_is(api(GET => '/api/v1/projects?cursor=zz', $at), 400, 'bad_request',
-           'a cursor that is not ours: 400');
+problem_is($ws->api($at, GET => '/api/v1/projects?cursor=zz'), 400,
+           'bad_request', 'a cursor that is not ours: 400');
 
 # --- projects: patch -----------------------------------------------------------------
 
 $mark = last_activity_id();
-$r = api(PATCH => "/api/v1/projects/$vuln->{id}", $at,
-         json => { status => 'active', version => 1 });
+$r = $ws->api($at, PATCH => "/api/v1/projects/$vuln->{id}",
+              json => { status => 'active', version => 1 });
 is($r->{status}, 200, 'patch a project: 200');
 is($r->{json}{status}, 'active', '... changed');
 is($r->{json}{name}, 'Vulnerability management', '... the rest kept');
@@ -289,79 +254,80 @@ is(decode($row->{old_values})->{status}, 'planning', '... old status');
 is(decode($row->{new_values})->{status}, 'active', '... new status');
 
 $mark = last_activity_id();
-rejected(api(PATCH => "/api/v1/projects/$vuln->{id}", $at,
-             json => { name => 'Stale', version => 1 }),
+rejected($ws->api($at, PATCH => "/api/v1/projects/$vuln->{id}",
+                  json => { name => 'Stale', version => 1 }),
          $mark, 409, 'version_conflict', 'patch with a stale version');
-rejected(api(PATCH => "/api/v1/projects/$vuln->{id}", $at,
-             headers => { 'If-Match' => '"1"' }, json => { name => 'Stale' }),
+rejected($ws->api($at, PATCH => "/api/v1/projects/$vuln->{id}",
+                  headers => { 'If-Match' => '"1"' },
+                  json => { name => 'Stale' }),
          $mark, 409, 'version_conflict', 'patch with a stale If-Match');
-rejected(api(PATCH => "/api/v1/projects/$vuln->{id}", $at,
-             json => { due_date => '2025-12-31' }),
+rejected($ws->api($at, PATCH => "/api/v1/projects/$vuln->{id}",
+                  json => { due_date => '2025-12-31' }),
          $mark, 422, 'validation_failed', 'patch due before start');
-rejected(api(PATCH => "/api/v1/projects/$vuln->{id}", $at,
-             json => { status => 'dormant' }),
+rejected($ws->api($at, PATCH => "/api/v1/projects/$vuln->{id}",
+                  json => { status => 'dormant' }),
          $mark, 422, 'validation_failed', 'patch to an unknown status');
-rejected(api(PATCH => "/api/v1/projects/$vuln->{id}", $at,
-             json => { owner_id => $nobody }),
+rejected($ws->api($at, PATCH => "/api/v1/projects/$vuln->{id}",
+                  json => { owner_id => $nobody }),
          $mark, 422, 'validation_failed', 'patch to an unknown owner');
-rejected(api(PATCH => "/api/v1/projects/$vuln->{id}", $at,
-             json => { colour => 'red' }),
+rejected($ws->api($at, PATCH => "/api/v1/projects/$vuln->{id}",
+                  json => { colour => 'red' }),
          $mark, 422, 'validation_failed', 'patch an unknown field');
-rejected(api(PATCH => "/api/v1/projects/$nobody", $at,
-             json => { name => 'x' }),
+rejected($ws->api($at, PATCH => "/api/v1/projects/$nobody",
+                  json => { name => 'x' }),
          $mark, 404, 'not_found', 'patch an unknown project');
-$r = api(GET => "/api/v1/projects/$vuln->{id}", $at);
+$r = $ws->api($at, GET => "/api/v1/projects/$vuln->{id}");
 is($r->{json}{name}, 'Vulnerability management', '... the name unchanged');
 is($r->{json}{due_date}, '2026-06-30', '... the due date unchanged');
 is($r->{json}{version}, 2, '... still version 2');
 
-$r = api(PATCH => "/api/v1/projects/$vuln->{id}", $at,
-         headers => { 'If-Match' => '"2"' },
-         json => { description => 'the current If-Match' });
+$r = $ws->api($at, PATCH => "/api/v1/projects/$vuln->{id}",
+              headers => { 'If-Match' => '"2"' },
+              json => { description => 'the current If-Match' });
 is($r->{status}, 200, 'patch with the current If-Match: 200');
 is($r->{json}{version}, 3, '... version 3');
 
-$r = api(PATCH => "/api/v1/projects/$vuln->{id}", $at,
-         json => { due_date => undef });
+$r = $ws->api($at, PATCH => "/api/v1/projects/$vuln->{id}",
+              json => { due_date => undef });
 is($r->{status}, 200, 'patch due_date to null');
 is($r->{json}{due_date}, undef, '... clears it (merge patch)');
 is($r->{json}{start_date}, '2026-01-05', '... and leaves the rest');
 
 $mark = last_activity_id();
-$r = api(PATCH => "/api/v1/projects/$redops->{id}", $pt,
-         json => { status => 'active' });
+$r = $ws->api($pt, PATCH => "/api/v1/projects/$redops->{id}",
+              json => { status => 'active' });
 is($r->{status}, 200, "a manager patches their team's project");
 audited($mark, 'updated', 'project', $redops->{id}, $pam->{id},
         "manager's patch");
-is(api(PATCH => "/api/v1/projects/$pamx->{id}", $pt,
-       json => { name => 'Pam X' })->{status}, 200,
+is($ws->api($pt, PATCH => "/api/v1/projects/$pamx->{id}",
+            json => { name => 'Pam X' })->{status}, 200,
    '... and a project without a team');
 
 $mark = last_activity_id();
-rejected(api(PATCH => "/api/v1/projects/$bluep->{id}", $pt,
-             json => { name => 'Red now' }),
+rejected($ws->api($pt, PATCH => "/api/v1/projects/$bluep->{id}",
+                  json => { name => 'Red now' }),
          $mark, 403, 'forbidden', "a manager patching another team's project");
-rejected(api(PATCH => "/api/v1/projects/$redops->{id}", $pt,
-             json => { team_id => $blue->{id} }),
+rejected($ws->api($pt, PATCH => "/api/v1/projects/$redops->{id}",
+                  json => { team_id => $blue->{id} }),
          $mark, 403, 'forbidden',
          "a manager handing their project to another team");
-rejected(api(PATCH => "/api/v1/projects/$redops->{id}", $pet,
-             json => { name => 'Blue now' }),
+rejected($ws->api($pet, PATCH => "/api/v1/projects/$redops->{id}",
+                  json => { name => 'Blue now' }),
          $mark, 403, 'forbidden', "the other team's manager patching it");
-rejected(api(PATCH => "/api/v1/projects/$redops->{id}", $ct,
-             json => { name => 'Carl was here' }),
+rejected($ws->api($ct, PATCH => "/api/v1/projects/$redops->{id}",
+                  json => { name => 'Carl was here' }),
          $mark, 403, 'forbidden',
          "a contributor patching their own team's project");
-rejected(api(PATCH => "/api/v1/projects/$redops->{id}", undef,
-             json => { name => 'x' }),
+rejected($ws->api(undef, PATCH => "/api/v1/projects/$redops->{id}",
+                  json => { name => 'x' }),
          $mark, 401, 'unauthorized', 'patch a project without a token');
-$r = api(GET => "/api/v1/projects/$redops->{id}", $at);
+$r = $ws->api($at, GET => "/api/v1/projects/$redops->{id}");
 is($r->{json}{name}, 'Red operations', '... the name unchanged');
 is($r->{json}{team_id}, $red->{id}, '... the team unchanged');
-is(api(GET => "/api/v1/projects/$bluep->{id}", $at)->{json}{name},
+is($ws->api($at, GET => "/api/v1/projects/$bluep->{id}")->{json}{name},
    'Blue things', "... the other team's project unchanged");
 
-$r = api(GET => '/api/v1/projects?status=active', $at);
+$r = $ws->api($at, GET => '/api/v1/projects?status=active');
 is_deeply([ sort @{ ids($r->{json}{items}) } ],
           [ sort $vuln->{id}, $redops->{id} ], 'filter by status');
 
@@ -369,7 +335,7 @@ is_deeply([ sort @{ ids($r->{json}{items}) } ],
 
 sub columns_of {
     my ($pid) = @_;
-    my $r = api(GET => "/api/v1/projects/$pid/columns", $at);
+    my $r = $ws->api($at, GET => "/api/v1/projects/$pid/columns");
     return $r->{json}{items} // [];
 }
 
@@ -379,8 +345,8 @@ sub column_order {
 }
 
 $mark = last_activity_id();
-$r = api(POST => "/api/v1/projects/$vuln->{id}/columns", $at,
-         json => { name => 'QA', category => 'review', position => 3 });
+$r = $ws->api($at, POST => "/api/v1/projects/$vuln->{id}/columns",
+              json => { name => 'QA', category => 'review', position => 3 });
 is($r->{status}, 201, 'add a column at position 3: 201');
 my $qa = $r->{json};
 is($r->{headers}{location}, "/api/v1/columns/$qa->{id}", '... Location');
@@ -393,56 +359,58 @@ is(column_order($vuln->{id}),
    '0:Backlog 1:To Do 2:In Progress 3:QA 4:Review 5:Done',
    '... the columns after it move one down');
 
-$r = api(POST => "/api/v1/projects/$vuln->{id}/columns", $at,
-         json => { name => 'Archive', category => 'done', wip_limit => 5 });
+$r = $ws->api($at, POST => "/api/v1/projects/$vuln->{id}/columns",
+              json => { name => 'Archive', category => 'done',
+                        wip_limit => 5 });
 is($r->{status}, 201, 'add a column without a position');
 is($r->{json}{position}, 6, '... it goes last');
 is($r->{json}{wip_limit}, 5, '... with its WIP limit');
 my $archive = $r->{json};
 
 $mark = last_activity_id();
-rejected(api(POST => "/api/v1/projects/$vuln->{id}/columns", $at,
-             json => { name => 'Odd', category => 'limbo' }),
+rejected($ws->api($at, POST => "/api/v1/projects/$vuln->{id}/columns",
+                  json => { name => 'Odd', category => 'limbo' }),
          $mark, 422, 'validation_failed', 'a column of an unknown category');
-rejected(api(POST => "/api/v1/projects/$vuln->{id}/columns", $at,
-             json => { category => 'todo' }),
+rejected($ws->api($at, POST => "/api/v1/projects/$vuln->{id}/columns",
+                  json => { category => 'todo' }),
          $mark, 422, 'validation_failed', 'a column without a name');
-rejected(api(POST => "/api/v1/projects/$vuln->{id}/columns", $at,
-             json => { name => 'Zero', wip_limit => 0 }),
+rejected($ws->api($at, POST => "/api/v1/projects/$vuln->{id}/columns",
+                  json => { name => 'Zero', wip_limit => 0 }),
          $mark, 422, 'validation_failed', 'a WIP limit of 0');
-rejected(api(POST => "/api/v1/projects/$nobody/columns", $at,
-             json => { name => 'Lost' }),
+rejected($ws->api($at, POST => "/api/v1/projects/$nobody/columns",
+                  json => { name => 'Lost' }),
          $mark, 404, 'not_found', 'a column of an unknown project');
-rejected(api(POST => "/api/v1/projects/$redops->{id}/columns", $ct,
-             json => { name => 'Mine' }),
+rejected($ws->api($ct, POST => "/api/v1/projects/$redops->{id}/columns",
+                  json => { name => 'Mine' }),
          $mark, 403, 'forbidden', 'a contributor adding a column');
-rejected(api(POST => "/api/v1/projects/$bluep->{id}/columns", $pt,
-             json => { name => 'Mine' }),
+rejected($ws->api($pt, POST => "/api/v1/projects/$bluep->{id}/columns",
+                  json => { name => 'Mine' }),
          $mark, 403, 'forbidden',
          "a manager adding a column to another team's project");
-rejected(api(POST => "/api/v1/projects/$redops->{id}/columns", undef,
-             json => { name => 'Mine' }),
+rejected($ws->api(undef, POST => "/api/v1/projects/$redops->{id}/columns",
+                  json => { name => 'Mine' }),
          $mark, 401, 'unauthorized', 'add a column without a token');
 is(scalar @{ columns_of($bluep->{id}) }, 5, "... the other team's board has five");
 is(scalar @{ columns_of($redops->{id}) }, 5, '... and so has the own one');
 
-$r = api(POST => "/api/v1/projects/$redops->{id}/columns", $pt,
-         json => { name => 'Triage', category => 'backlog', position => 0 });
+$r = $ws->api($pt, POST => "/api/v1/projects/$redops->{id}/columns",
+              json => { name => 'Triage', category => 'backlog',
+                        position => 0 });
 is($r->{status}, 201, "a manager adds a column to their team's project");
 is(column_order($redops->{id}),
    '0:Triage 1:Backlog 2:To Do 3:In Progress 4:Review 5:Done',
    '... at the top');
-problem_is(api(GET => "/api/v1/projects/$nobody/columns", $at), 404,
+problem_is($ws->api($at, GET => "/api/v1/projects/$nobody/columns"), 404,
            'not_found', 'columns of an unknown project');
-problem_is(api(GET => "/api/v1/projects/$vuln->{id}/columns", undef), 401,
+problem_is($ws->api(undef, GET => "/api/v1/projects/$vuln->{id}/columns"), 401,
            'unauthorized', 'columns without a token');
-is(api(GET => "/api/v1/projects/$vuln->{id}/columns", $ct)->{status}, 200,
+is($ws->api($ct, GET => "/api/v1/projects/$vuln->{id}/columns")->{status}, 200,
    'a contributor reads the columns');
 
 # patch
 $mark = last_activity_id();
-$r = api(PATCH => "/api/v1/columns/$qa->{id}", $at,
-         json => { position => 0, version => $qa->{version} });
+$r = $ws->api($at, PATCH => "/api/v1/columns/$qa->{id}",
+              json => { position => 0, version => $qa->{version} });
 is($r->{status}, 200, 'move a column to the top: 200');
 is($r->{json}{position}, 0, '... position 0');
 is($r->{json}{version}, $qa->{version} + 1, '... the version one up');
@@ -452,8 +420,8 @@ is(column_order($vuln->{id}),
    '0:QA 1:Backlog 2:To Do 3:In Progress 4:Review 5:Done 6:Archive',
    '... the others reordered behind it');
 
-$r = api(PATCH => "/api/v1/columns/$qa->{id}", $at,
-         json => { position => 4, name => 'Quality', wip_limit => 2 });
+$r = $ws->api($at, PATCH => "/api/v1/columns/$qa->{id}",
+              json => { position => 4, name => 'Quality', wip_limit => 2 });
 is($r->{status}, 200, 'rename, limit and move down');
 is($r->{json}{name}, 'Quality', '... renamed');
 is($r->{json}{wip_limit}, 2, '... limited');
@@ -462,54 +430,54 @@ is(column_order($vuln->{id}),
    '... and placed at 4');
 my $qa_version = $r->{json}{version};
 
-$r = api(PATCH => "/api/v1/columns/$qa->{id}", $at,
-         json => { position => 99 });
+$r = $ws->api($at, PATCH => "/api/v1/columns/$qa->{id}",
+              json => { position => 99 });
 is($r->{json}{position}, 6, 'a position past the end puts it last');
 is(column_order($vuln->{id}),
    '0:Backlog 1:To Do 2:In Progress 3:Review 4:Done 5:Archive 6:Quality',
    '... the others closing up');
-api(PATCH => "/api/v1/columns/$qa->{id}", $at, json => { position => 4 });
+$ws->api($at, PATCH => "/api/v1/columns/$qa->{id}", json => { position => 4 });
 is(column_order($vuln->{id}),
    '0:Backlog 1:To Do 2:In Progress 3:Review 4:Quality 5:Done 6:Archive',
    '... and back to 4');
-$qa_version = api(PATCH => "/api/v1/columns/$qa->{id}", $at,
-                  json => { wip_limit => 2 })->{json}{version};
+$qa_version = $ws->api($at, PATCH => "/api/v1/columns/$qa->{id}",
+                       json => { wip_limit => 2 })->{json}{version};
 
-$r = api(PATCH => "/api/v1/columns/$qa->{id}", $at,
-         json => { wip_limit => undef });
+$r = $ws->api($at, PATCH => "/api/v1/columns/$qa->{id}",
+              json => { wip_limit => undef });
 is($r->{status}, 200, 'wip_limit null');
 is($r->{json}{wip_limit}, undef, '... clears the limit');
 is($r->{json}{name}, 'Quality', '... and keeps the name');
 
 $mark = last_activity_id();
-rejected(api(PATCH => "/api/v1/columns/$qa->{id}", $at,
-             json => { name => 'Stale', version => $qa_version }),
+rejected($ws->api($at, PATCH => "/api/v1/columns/$qa->{id}",
+                  json => { name => 'Stale', version => $qa_version }),
          $mark, 409, 'version_conflict', 'patch a column with a stale version');
-rejected(api(PATCH => "/api/v1/columns/$qa->{id}", $at,
-             headers => { 'If-Match' => "\"$qa_version\"" },
-             json => { name => 'Stale' }),
+rejected($ws->api($at, PATCH => "/api/v1/columns/$qa->{id}",
+                  headers => { 'If-Match' => "\"$qa_version\"" },
+                  json => { name => 'Stale' }),
          $mark, 409, 'version_conflict', '... or a stale If-Match');
-rejected(api(PATCH => "/api/v1/columns/$qa->{id}", $at,
-             json => { category => 'limbo' }),
+rejected($ws->api($at, PATCH => "/api/v1/columns/$qa->{id}",
+                  json => { category => 'limbo' }),
          $mark, 422, 'validation_failed', 'patch to an unknown category');
-rejected(api(PATCH => "/api/v1/columns/$qa->{id}", $ct,
-             json => { name => 'Carl' }),
+rejected($ws->api($ct, PATCH => "/api/v1/columns/$qa->{id}",
+                  json => { name => 'Carl' }),
          $mark, 403, 'forbidden', 'a contributor patching a column');
-rejected(api(PATCH => "/api/v1/columns/$qa->{id}", undef,
-             json => { name => 'Anon' }),
+rejected($ws->api(undef, PATCH => "/api/v1/columns/$qa->{id}",
+                  json => { name => 'Anon' }),
          $mark, 401, 'unauthorized', 'patch a column without a token');
-rejected(api(PATCH => "/api/v1/columns/$nobody", $at,
-             json => { name => 'x' }),
+rejected($ws->api($at, PATCH => "/api/v1/columns/$nobody",
+                  json => { name => 'x' }),
          $mark, 404, 'not_found', 'patch an unknown column');
 my $blue_todo = (grep { $_->{category} eq 'todo' } @{ columns_of($bluep->{id}) })[0];
-rejected(api(PATCH => "/api/v1/columns/$blue_todo->{id}", $pt,
-             json => { name => 'Red To Do' }),
+rejected($ws->api($pt, PATCH => "/api/v1/columns/$blue_todo->{id}",
+                  json => { name => 'Red To Do' }),
          $mark, 403, 'forbidden',
          "a manager patching another team's column");
-rejected(api(DELETE => "/api/v1/columns/$blue_todo->{id}", $pt),
+rejected($ws->api($pt, DELETE => "/api/v1/columns/$blue_todo->{id}"),
          $mark, 403, 'forbidden', "... or deleting it");
-is(api(PATCH => "/api/v1/columns/$blue_todo->{id}", $pet,
-       json => { name => 'Blue To Do' })->{status}, 200,
+is($ws->api($pet, PATCH => "/api/v1/columns/$blue_todo->{id}",
+            json => { name => 'Blue To Do' })->{status}, 200,
    "its own team's manager may");
 is(column_order($vuln->{id}),
    '0:Backlog 1:To Do 2:In Progress 3:Review 4:Quality 5:Done 6:Archive',
@@ -518,8 +486,8 @@ is(column_order($vuln->{id}),
 # --- tasks: create ---------------------------------------------------------------------
 
 $mark = last_activity_id();
-$r = api(POST => "/api/v1/projects/$vuln->{id}/tasks", $ct,
-         json => { title => 'Patch openssl' });
+$r = $ws->api($ct, POST => "/api/v1/projects/$vuln->{id}/tasks",
+              json => { title => 'Patch openssl' });
 is($r->{status}, 201, 'a contributor creates a task: 201');
 my $t1 = $r->{json};
 is($r->{headers}{location}, "/api/v1/tasks/$t1->{id}", '... Location');
@@ -543,7 +511,7 @@ $row = audited($mark, 'created', 'task', $t1->{id}, $carl->{id},
                'create a task');
 is($row->{project_id}, $vuln->{id}, '... the row names the project');
 
-$r = api(POST => "/api/v1/projects/$vuln->{id}/tasks", $at, json => {
+$r = $ws->api($at, POST => "/api/v1/projects/$vuln->{id}/tasks", json => {
     title => 'Rotate keys', description => 'all of them',
     column_id => $vcol{todo}{id}, priority => 'high',
     assignee_ids => [ $carl->{id} ], labels => [ 'security', 'infra' ],
@@ -569,8 +537,8 @@ is($t2->{reporter_id}, $admin_id, '... reported by the admin');
 $mark = last_activity_id();
 my $redops_todo = (grep { $_->{category} eq 'todo' }
                    @{ columns_of($redops->{id}) })[0];
-my $red_task = api(POST => "/api/v1/projects/$redops->{id}/tasks", $at,
-                   json => { title => 'Red task' })->{json};
+my $red_task = $ws->api($at, POST => "/api/v1/projects/$redops->{id}/tasks",
+                        json => { title => 'Red task' })->{json};
 $mark = last_activity_id();
 my %bad_task = (
     'no title'                  => { description => 'x' },
@@ -590,28 +558,28 @@ my %bad_task = (
     'an unknown field'          => { title => 'x', colour => 'red' },
 );
 for my $what (sort keys %bad_task) {
-    rejected(api(POST => "/api/v1/projects/$vuln->{id}/tasks", $at,
-                 json => $bad_task{$what}),
+    rejected($ws->api($at, POST => "/api/v1/projects/$vuln->{id}/tasks",
+                      json => $bad_task{$what}),
              $mark, 422, 'validation_failed', "create a task with $what");
 }
-rejected(api(POST => "/api/v1/projects/$nobody/tasks", $at,
-             json => { title => 'x' }),
+rejected($ws->api($at, POST => "/api/v1/projects/$nobody/tasks",
+                  json => { title => 'x' }),
          $mark, 404, 'not_found', 'a task in an unknown project');
-rejected(api(POST => "/api/v1/projects/$vuln->{id}/tasks", undef,
-             json => { title => 'x' }),
+rejected($ws->api(undef, POST => "/api/v1/projects/$vuln->{id}/tasks",
+                  json => { title => 'x' }),
          $mark, 401, 'unauthorized', 'create a task without a token');
 my ($vuln_tasks) = $dbh->selectrow_array(
     'SELECT count(*) FROM tasks WHERE project_id = ?', undef, $vuln->{id});
 is($vuln_tasks, 2, 'none of the rejected tasks exists');
 
-$r = api(POST => "/api/v1/projects/$vuln->{id}/tasks", $at, json => {
+$r = $ws->api($at, POST => "/api/v1/projects/$vuln->{id}/tasks", json => {
     title => 'Audit firewall', column_id => $vcol{todo}{id},
     labels => [ 'security' ], due_date => '2026-03-01' });
 is($r->{json}{key}, 'VULN-3',
    'the next task is VULN-3: rejected ones took no number');
 my $t3 = $r->{json};
 
-$r = api(POST => "/api/v1/projects/$vuln->{id}/tasks", $pt, json => {
+$r = $ws->api($pt, POST => "/api/v1/projects/$vuln->{id}/tasks", json => {
     title => 'Order the HSM', parent_id => $t2->{id} });
 is($r->{status}, 201, 'a subtask (by a manager): 201');
 my $sub1 = $r->{json};
@@ -620,19 +588,20 @@ is($sub1->{key}, 'VULN-4', '... VULN-4');
 
 # --- tasks: read and list ---------------------------------------------------------------
 
-$r = api(GET => "/api/v1/tasks/$t2->{id}", $ct);
+$r = $ws->api($ct, GET => "/api/v1/tasks/$t2->{id}");
 is($r->{status}, 200, 'read a task');
 is($r->{json}{key}, 'VULN-2', '... the task');
 is($r->{headers}{etag}, '"1"', '... ETag "1"');
 is_deeply($r->{json}, $t2, '... as it was created');
-problem_is(api(GET => "/api/v1/tasks/$nobody", $at), 404, 'not_found',
+problem_is($ws->api($at, GET => "/api/v1/tasks/$nobody"), 404, 'not_found',
            'read an unknown task');
-problem_is(api(GET => "/api/v1/tasks/$t2->{id}", undef), 401, 'unauthorized',
-           'read a task without a token');
+problem_is($ws->api(undef, GET => "/api/v1/tasks/$t2->{id}"), 401,
+           'unauthorized', 'read a task without a token');
 
 sub task_ids {
     my ($pid, $query, $token) = @_;
-    my $r = api(GET => "/api/v1/projects/$pid/tasks?$query", $token // $at);
+    my $r = $ws->api($token // $at,
+                     GET => "/api/v1/projects/$pid/tasks?$query");
     return "$r->{status} $r->{body}" unless $r->{status} == 200;
     return ids($r->{json}{items});
 }
@@ -665,26 +634,27 @@ is_deeply(task_ids($vuln->{id}, 'q=zebra'), [], '... q matching nothing');
 is_deeply(task_ids($vuln->{id}, 'label=security&column_id='
                                 . $vcol{todo}{id} . '&due_before=2026-12-31'),
           sorted($t2->{id}, $t3->{id}), '... filters combined');
-problem_is(api(GET => "/api/v1/projects/$nobody/tasks", $at), 404,
+problem_is($ws->api($at, GET => "/api/v1/projects/$nobody/tasks"), 404,
            'not_found', 'tasks of an unknown project');
-problem_is(api(GET => "/api/v1/projects/$vuln->{id}/tasks", undef), 401,
+problem_is($ws->api(undef, GET => "/api/v1/projects/$vuln->{id}/tasks"), 401,
            'unauthorized', 'list tasks without a token');
-problem_is(api(GET => "/api/v1/projects/$vuln->{id}/tasks?limit=x", $at),
+problem_is($ws->api($at, GET => "/api/v1/projects/$vuln->{id}/tasks?limit=x"),
            400, 'bad_request', 'a limit that is no number');
-problem_is(api(GET => "/api/v1/projects/$vuln->{id}/tasks?due_before=soon",
-               $at), 400, 'bad_request', 'a due_before that is no date');
+problem_is($ws->api($at, GET => "/api/v1/projects/$vuln->{id}/tasks"
+                              . '?due_before=soon'),
+           400, 'bad_request', 'a due_before that is no date');
 
-$r = api(GET => "/api/v1/tasks/$t2->{id}/subtasks", $ct);
+$r = $ws->api($ct, GET => "/api/v1/tasks/$t2->{id}/subtasks");
 is($r->{status}, 200, 'subtasks');
 is_deeply(ids($r->{json}{items}), [ $sub1->{id} ], '... the one child');
-problem_is(api(GET => "/api/v1/tasks/$nobody/subtasks", $at), 404,
+problem_is($ws->api($at, GET => "/api/v1/tasks/$nobody/subtasks"), 404,
            'not_found', 'subtasks of an unknown task');
 
 # --- tasks: patch ----------------------------------------------------------------------
 
 $mark = last_activity_id();
-$r = api(PATCH => "/api/v1/tasks/$t1->{id}", $ct,
-         json => { title => 'Patch openssl 3.x', version => 1 });
+$r = $ws->api($ct, PATCH => "/api/v1/tasks/$t1->{id}",
+              json => { title => 'Patch openssl 3.x', version => 1 });
 is($r->{status}, 200, 'a contributor patches a task they reported');
 is($r->{json}{title}, 'Patch openssl 3.x', '... changed');
 is($r->{json}{version}, 2, '... version 2');
@@ -694,8 +664,9 @@ $row = audited($mark, 'updated', 'task', $t1->{id}, $carl->{id},
 is(decode($row->{old_values})->{title}, 'Patch openssl', '... old title');
 is(decode($row->{new_values})->{title}, 'Patch openssl 3.x', '... new title');
 
-$r = api(PATCH => "/api/v1/tasks/$t2->{id}", $ct,
-         json => { blocked => JSON::XS::false(), blocked_reason => undef });
+$r = $ws->api($ct, PATCH => "/api/v1/tasks/$t2->{id}",
+              json => { blocked => JSON::XS::false(),
+                        blocked_reason => undef });
 is($r->{status}, 200, 'a contributor patches a task assigned to them');
 ok(!$r->{json}{blocked}, '... unblocked');
 is($r->{json}{blocked_reason}, undef, '... the reason cleared by null');
@@ -703,49 +674,50 @@ is($r->{json}{title}, 'Rotate keys', '... the rest kept');
 is_deeply($r->{json}{assignee_ids}, [ $carl->{id} ], '... assignees kept');
 
 $mark = last_activity_id();
-rejected(api(PATCH => "/api/v1/tasks/$t3->{id}", $ct,
-             json => { title => 'Not mine' }),
+rejected($ws->api($ct, PATCH => "/api/v1/tasks/$t3->{id}",
+                  json => { title => 'Not mine' }),
          $mark, 403, 'forbidden',
          'a contributor patching a task neither theirs nor assigned');
-rejected(api(PATCH => "/api/v1/tasks/$t1->{id}", $cot,
-             json => { title => "Cora's now" }),
+rejected($ws->api($cot, PATCH => "/api/v1/tasks/$t1->{id}",
+                  json => { title => "Cora's now" }),
          $mark, 403, 'forbidden', "a contributor patching another's task");
-rejected(api(DELETE => "/api/v1/tasks/$t1->{id}", $cot),
+rejected($ws->api($cot, DELETE => "/api/v1/tasks/$t1->{id}"),
          $mark, 403, 'forbidden', "... deleting it");
-rejected(api(PATCH => "/api/v1/tasks/$t1->{id}/move", $cot,
-             json => { column_id => $vcol{todo}{id} }),
+rejected($ws->api($cot, PATCH => "/api/v1/tasks/$t1->{id}/move",
+                  json => { column_id => $vcol{todo}{id} }),
          $mark, 403, 'forbidden', '... moving it');
-rejected(api(PATCH => "/api/v1/tasks/$t1->{id}", undef,
-             json => { title => 'Anon' }),
+rejected($ws->api(undef, PATCH => "/api/v1/tasks/$t1->{id}",
+                  json => { title => 'Anon' }),
          $mark, 401, 'unauthorized', 'patch a task without a token');
-rejected(api(PATCH => "/api/v1/tasks/$t1->{id}", $at,
-             json => { title => 'Stale', version => 1 }),
+rejected($ws->api($at, PATCH => "/api/v1/tasks/$t1->{id}",
+                  json => { title => 'Stale', version => 1 }),
          $mark, 409, 'version_conflict', 'patch a task with a stale version');
-rejected(api(PATCH => "/api/v1/tasks/$t1->{id}", $at,
-             headers => { 'If-Match' => '"1"' }, json => { title => 'Stale' }),
+rejected($ws->api($at, PATCH => "/api/v1/tasks/$t1->{id}",
+                  headers => { 'If-Match' => '"1"' },
+                  json => { title => 'Stale' }),
          $mark, 409, 'version_conflict', '... or a stale If-Match');
-rejected(api(PATCH => "/api/v1/tasks/$t1->{id}", $at,
-             json => { column_id => $vcol{done}{id} }),
+rejected($ws->api($at, PATCH => "/api/v1/tasks/$t1->{id}",
+                  json => { column_id => $vcol{done}{id} }),
          $mark, 422, 'validation_failed', 'column_id is not patched (move)');
-rejected(api(PATCH => "/api/v1/tasks/$t1->{id}", $at,
-             json => { priority => 'whenever' }),
+rejected($ws->api($at, PATCH => "/api/v1/tasks/$t1->{id}",
+                  json => { priority => 'whenever' }),
          $mark, 422, 'validation_failed', 'patch to an unknown priority');
-rejected(api(PATCH => "/api/v1/tasks/$t1->{id}", $at,
-             json => { assignee_ids => [ $nobody ] }),
+rejected($ws->api($at, PATCH => "/api/v1/tasks/$t1->{id}",
+                  json => { assignee_ids => [ $nobody ] }),
          $mark, 422, 'validation_failed', 'patch to an unknown assignee');
-rejected(api(PATCH => "/api/v1/tasks/$nobody", $at,
-             json => { title => 'x' }),
+rejected($ws->api($at, PATCH => "/api/v1/tasks/$nobody",
+                  json => { title => 'x' }),
          $mark, 404, 'not_found', 'patch an unknown task');
-$r = api(GET => "/api/v1/tasks/$t1->{id}", $at);
+$r = $ws->api($at, GET => "/api/v1/tasks/$t1->{id}");
 is($r->{json}{title}, 'Patch openssl 3.x', '... the title unchanged');
 is($r->{json}{priority}, 'medium', '... the priority unchanged');
 is_deeply($r->{json}{assignee_ids}, [], '... no assignee added');
 is($r->{json}{column_id}, $vcol{backlog}{id}, '... the column unchanged');
 is($r->{json}{version}, 2, '... still version 2');
-is(api(GET => "/api/v1/tasks/$t3->{id}", $at)->{json}{title},
+is($ws->api($at, GET => "/api/v1/tasks/$t3->{id}")->{json}{title},
    'Audit firewall', "... the contributor's target unchanged");
 
-$r = api(PATCH => "/api/v1/tasks/$t3->{id}", $pt, json => {
+$r = $ws->api($pt, PATCH => "/api/v1/tasks/$t3->{id}", json => {
     assignee_ids => [ $cora->{id}, $carl->{id} ], labels => [ 'network' ],
     due_date => undef, priority => 'urgent' });
 is($r->{status}, 200, 'a manager patches any task');
@@ -754,62 +726,63 @@ is_deeply($r->{json}{assignee_ids}, sorted($cora->{id}, $carl->{id}),
 is_deeply($r->{json}{labels}, [ 'network' ], '... labels replaced');
 is($r->{json}{due_date}, undef, '... due_date cleared');
 is($r->{json}{priority}, 'urgent', '... priority');
-is(api(PATCH => "/api/v1/tasks/$t3->{id}", $ct,
-       json => { description => 'now assigned to me' })->{status}, 200,
+is($ws->api($ct, PATCH => "/api/v1/tasks/$t3->{id}",
+            json => { description => 'now assigned to me' })->{status}, 200,
    '... and now the assigned contributor may patch it');
-$r = api(PATCH => "/api/v1/tasks/$t3->{id}", $pt,
-         json => { assignee_ids => [] });
+$r = $ws->api($pt, PATCH => "/api/v1/tasks/$t3->{id}",
+              json => { assignee_ids => [] });
 is_deeply($r->{json}{assignee_ids}, [], 'an empty assignee list clears them');
 is_deeply(task_ids($vuln->{id}, "assignee_id=$cora->{id}"), [],
           '... the assignee filter agrees');
 
 # parents: never the task itself nor one of its subtasks
-my $grand = api(POST => "/api/v1/projects/$vuln->{id}/tasks", $at,
-                json => { title => 'Grandchild', parent_id => $sub1->{id} })
+my $grand = $ws->api($at, POST => "/api/v1/projects/$vuln->{id}/tasks",
+                     json => { title => 'Grandchild',
+                               parent_id => $sub1->{id} })
             ->{json};
 $mark = last_activity_id();
-rejected(api(PATCH => "/api/v1/tasks/$t2->{id}", $at,
-             json => { parent_id => $t2->{id} }),
+rejected($ws->api($at, PATCH => "/api/v1/tasks/$t2->{id}",
+                  json => { parent_id => $t2->{id} }),
          $mark, 422, 'validation_failed', 'a task as its own parent');
-rejected(api(PATCH => "/api/v1/tasks/$t2->{id}", $at,
-             json => { parent_id => $sub1->{id} }),
+rejected($ws->api($at, PATCH => "/api/v1/tasks/$t2->{id}",
+                  json => { parent_id => $sub1->{id} }),
          $mark, 422, 'validation_failed', 'a child as the parent');
-rejected(api(PATCH => "/api/v1/tasks/$t2->{id}", $at,
-             json => { parent_id => $grand->{id} }),
+rejected($ws->api($at, PATCH => "/api/v1/tasks/$t2->{id}",
+                  json => { parent_id => $grand->{id} }),
          $mark, 422, 'validation_failed', 'a grandchild as the parent');
-rejected(api(PATCH => "/api/v1/tasks/$t2->{id}", $at,
-             json => { parent_id => $red_task->{id} }),
+rejected($ws->api($at, PATCH => "/api/v1/tasks/$t2->{id}",
+                  json => { parent_id => $red_task->{id} }),
          $mark, 422, 'validation_failed', "another project's task as parent");
-is(api(GET => "/api/v1/tasks/$t2->{id}", $at)->{json}{parent_id}, undef,
+is($ws->api($at, GET => "/api/v1/tasks/$t2->{id}")->{json}{parent_id}, undef,
    '... the task is still top-level');
 
-$r = api(PATCH => "/api/v1/tasks/$grand->{id}", $at,
-         json => { parent_id => $t3->{id} });
+$r = $ws->api($at, PATCH => "/api/v1/tasks/$grand->{id}",
+              json => { parent_id => $t3->{id} });
 is($r->{status}, 200, 'reparent a task');
 is($r->{json}{parent_id}, $t3->{id}, '... the new parent');
 is_deeply(task_ids($vuln->{id}, "parent_id=$t3->{id}"), [ $grand->{id} ],
           '... listed under it');
-$r = api(PATCH => "/api/v1/tasks/$grand->{id}", $at,
-         json => { parent_id => undef });
+$r = $ws->api($at, PATCH => "/api/v1/tasks/$grand->{id}",
+              json => { parent_id => undef });
 is($r->{json}{parent_id}, undef, 'parent_id null makes it top-level');
 
 # --- moves --------------------------------------------------------------------------------
 
-my $mv = api(POST => '/api/v1/projects', $at,
-             json => { key => 'MV', name => 'Moves' })->{json};
+my $mv = $ws->api($at, POST => '/api/v1/projects',
+                  json => { key => 'MV', name => 'Moves' })->{json};
 my %col = map { $_->{category} => $_ } @{ columns_of($mv->{id}) };
 
 sub new_task {
     my ($pid, $title, %o) = @_;
-    my $r = api(POST => "/api/v1/projects/$pid/tasks", $o{token} // $at,
-                json => { title => $title, %{ $o{json} // {} } });
+    my $r = $ws->api($o{token} // $at, POST => "/api/v1/projects/$pid/tasks",
+                     json => { title => $title, %{ $o{json} // {} } });
     die "create $title: $r->{status} $r->{body}" unless $r->{status} == 201;
     return $r->{json};
 }
 
 sub board {
     my ($pid) = @_;
-    my $r = api(GET => "/api/v1/projects/$pid/kanban", $at);
+    my $r = $ws->api($at, GET => "/api/v1/projects/$pid/kanban");
     die "kanban: $r->{status} $r->{body}" unless $r->{status} == 200;
     return $r->{json};
 }
@@ -824,8 +797,8 @@ sub lane {
 sub move {
     my ($task, %body) = @_;
     my $token = delete $body{token} // $at;
-    return api(PATCH => "/api/v1/tasks/$task->{id}/move", $token,
-               json => \%body);
+    return $ws->api($token, PATCH => "/api/v1/tasks/$task->{id}/move",
+                    json => \%body);
 }
 
 my %mt = map { $_ => new_task($mv->{id}, $_,
@@ -840,11 +813,11 @@ is_deeply([ map { $_->{name} } @{ $r->{columns} } ],
           '... its columns by position');
 ok(!grep({ !exists $_->{wip_limit} || !exists $_->{version} }
          @{ $r->{columns} }), '... each with wip_limit and version');
-problem_is(api(GET => "/api/v1/projects/$nobody/kanban", $at), 404,
+problem_is($ws->api($at, GET => "/api/v1/projects/$nobody/kanban"), 404,
            'not_found', 'the board of an unknown project');
-problem_is(api(GET => "/api/v1/projects/$mv->{id}/kanban", undef), 401,
+problem_is($ws->api(undef, GET => "/api/v1/projects/$mv->{id}/kanban"), 401,
            'unauthorized', 'the board without a token');
-is(api(GET => "/api/v1/projects/$mv->{id}/kanban", $cot)->{status}, 200,
+is($ws->api($cot, GET => "/api/v1/projects/$mv->{id}/kanban")->{status}, 200,
    'a contributor reads the board');
 
 $mark = last_activity_id();
@@ -883,7 +856,7 @@ is(lane($mv->{id}, 'in_progress'), 'B', '... in In Progress');
 is(move($mt{C}, column_id => $col{in_progress}{id}, before_id => $mt{B}{id})
    ->{status}, 200, 'move C into that column before B');
 is(lane($mv->{id}, 'in_progress'), 'C B', '... C B');
-is(api(GET => "/api/v1/tasks/$mt{C}{id}", $at)->{json}{category},
+is($ws->api($at, GET => "/api/v1/tasks/$mt{C}{id}")->{json}{category},
    'in_progress', '... and reading it says so');
 
 $r = move($mt{B}, column_id => $col{done}{id});
@@ -891,25 +864,26 @@ is($r->{status}, 200, 'move B to Done');
 is($r->{json}{category}, 'done', '... category done');
 like($r->{json}{completed_at} // '', qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/,
      '... completed_at set');
-is(api(GET => "/api/v1/projects/$mv->{id}", $at)->{json}{progress}, 33,
+is($ws->api($at, GET => "/api/v1/projects/$mv->{id}")->{json}{progress}, 33,
    '... one of three done: progress 33');
 new_task($mv->{id}, 'sub of B', json => { parent_id => $mt{B}{id} });
-is(api(GET => "/api/v1/projects/$mv->{id}", $at)->{json}{progress}, 33,
+is($ws->api($at, GET => "/api/v1/projects/$mv->{id}")->{json}{progress}, 33,
    '... subtasks do not count');
 is(board($mv->{id})->{project}{progress}, 33, '... the board says so too');
 is(move($mt{C}, column_id => $col{done}{id})->{status}, 200, 'C to Done');
-is(api(GET => "/api/v1/projects/$mv->{id}", $at)->{json}{progress}, 67,
+is($ws->api($at, GET => "/api/v1/projects/$mv->{id}")->{json}{progress}, 67,
    '... two of three: 67');
 
 $r = move($mt{B}, column_id => $col{review}{id});
 is($r->{status}, 200, 'B back to Review');
 is($r->{json}{completed_at}, undef, '... completed_at cleared');
 is($r->{json}{category}, 'review', '... category review');
-is(api(GET => "/api/v1/projects/$mv->{id}", $at)->{json}{progress}, 33,
+is($ws->api($at, GET => "/api/v1/projects/$mv->{id}")->{json}{progress}, 33,
    '... progress 33 again');
 
 $mark = last_activity_id();
-my $a_version = api(GET => "/api/v1/tasks/$mt{A}{id}", $at)->{json}{version};
+my $a_version = $ws->api($at, GET => "/api/v1/tasks/$mt{A}{id}")
+    ->{json}{version};
 rejected(move($mt{A}, column_id => $col{todo}{id},
               before_id => $mt{B}{id}),
          $mark, 422, 'validation_failed', 'an anchor in another column');
@@ -928,22 +902,22 @@ rejected(move($mt{A}, after_id => $mt{C}{id}),
     rejected(move($x, column_id => $col{review}{id}, before_id => $mt{B}{id},
                   after_id => $mt{B}{id}),
              $m, 422, 'validation_failed', 'a move with before_id and after_id');
-    api(DELETE => "/api/v1/tasks/$x->{id}", $at);
+    $ws->api($at, DELETE => "/api/v1/tasks/$x->{id}");
     $mark = last_activity_id();
 }
-rejected(api(PATCH => "/api/v1/tasks/$mt{A}{id}/move", $at,
-             headers => { 'If-Match' => '"' . ($a_version - 1) . '"' },
-             json => { column_id => $col{review}{id} }),
+rejected($ws->api($at, PATCH => "/api/v1/tasks/$mt{A}{id}/move",
+                  headers => { 'If-Match' => '"' . ($a_version - 1) . '"' },
+                  json => { column_id => $col{review}{id} }),
          $mark, 409, 'version_conflict', 'a move with a stale If-Match');
 rejected(move($mt{A}, column_id => $col{review}{id},
               version => $a_version - 1),
          $mark, 409, 'version_conflict', 'a move with a stale version');
 rejected(move({ id => $nobody }, column_id => $col{review}{id}),
          $mark, 404, 'not_found', 'move an unknown task');
-rejected(api(PATCH => "/api/v1/tasks/$mt{A}{id}/move", undef,
-             json => { column_id => $col{review}{id} }),
+rejected($ws->api(undef, PATCH => "/api/v1/tasks/$mt{A}{id}/move",
+                  json => { column_id => $col{review}{id} }),
          $mark, 401, 'unauthorized', 'a move without a token');
-$r = api(GET => "/api/v1/tasks/$mt{A}{id}", $at);
+$r = $ws->api($at, GET => "/api/v1/tasks/$mt{A}{id}");
 is($r->{json}{column_id}, $col{todo}{id}, '... A is still in To Do');
 is($r->{json}{version}, $a_version, '... at its version');
 
@@ -953,12 +927,12 @@ is($r->{status}, 200, 'a move with the current version');
 is($r->{json}{version}, $a_version + 1, '... one up');
 is(lane($mv->{id}, 'review'), 'B A', '... after B');
 
-$r = api(POST => "/api/v1/projects/$mv->{id}/tasks", $at,
-         json => { title => 'Born done', column_id => $col{done}{id} });
+$r = $ws->api($at, POST => "/api/v1/projects/$mv->{id}/tasks",
+              json => { title => 'Born done', column_id => $col{done}{id} });
 is($r->{json}{category}, 'done', 'a task created in Done');
 like($r->{json}{completed_at} // '', qr/^\d{4}-\d\d-\d\dT/,
      '... is completed at once');
-api(DELETE => "/api/v1/tasks/$r->{json}{id}", $at);
+$ws->api($at, DELETE => "/api/v1/tasks/$r->{json}{id}");
 
 # a contributor moves their own and assigned tasks only
 my $own = new_task($mv->{id}, 'Carl own', token => $ct);
@@ -971,21 +945,21 @@ is(move($given, column_id => $col{todo}{id}, token => $ct)->{status}, 200,
 $mark = last_activity_id();
 rejected(move($mt{A}, column_id => $col{todo}{id}, token => $ct),
          $mark, 403, 'forbidden', '... not any other');
-is(api(GET => "/api/v1/tasks/$mt{A}{id}", $at)->{json}{column_id},
+is($ws->api($at, GET => "/api/v1/tasks/$mt{A}{id}")->{json}{column_id},
    $col{review}{id}, '... which stays where it was');
 
 # WIP limits
-my $wip = api(PATCH => "/api/v1/columns/$col{review}{id}", $at,
-              json => { wip_limit => 2 });
+my $wip = $ws->api($at, PATCH => "/api/v1/columns/$col{review}{id}",
+                   json => { wip_limit => 2 });
 is($wip->{status}, 200, 'Review limited to 2 (it holds B and A)');
 $mark = last_activity_id();
 rejected(move($mt{C}, column_id => $col{review}{id}),
          $mark, 409, 'wip_limit_reached', 'moving into a full column');
-rejected(api(POST => "/api/v1/projects/$mv->{id}/tasks", $at,
-             json => { title => 'One too many',
-                       column_id => $col{review}{id} }),
+rejected($ws->api($at, POST => "/api/v1/projects/$mv->{id}/tasks",
+                  json => { title => 'One too many',
+                            column_id => $col{review}{id} }),
          $mark, 409, 'wip_limit_reached', 'creating in a full column');
-is(api(GET => "/api/v1/tasks/$mt{C}{id}", $at)->{json}{column_id},
+is($ws->api($at, GET => "/api/v1/tasks/$mt{C}{id}")->{json}{column_id},
    $col{done}{id}, '... C stays in Done');
 is(lane($mv->{id}, 'review'), 'B A', '... Review holds B and A');
 $r = move($mt{A}, column_id => $col{review}{id}, before_id => $mt{B}{id});
@@ -997,36 +971,36 @@ my ($max_number) = $dbh->selectrow_array(
     q{SELECT max(number) FROM tasks WHERE project_id = ? AND id <> ?},
     undef, $mv->{id}, $next->{id});
 is($next->{key}, 'MV-' . ($max_number + 1), '... takes the next number');
-api(PATCH => "/api/v1/columns/$col{review}{id}", $at,
-    json => { wip_limit => undef });
+$ws->api($at, PATCH => "/api/v1/columns/$col{review}{id}",
+         json => { wip_limit => undef });
 is(move($mt{C}, column_id => $col{review}{id})->{status}, 200,
    'the limit cleared: the move goes through');
 
 # --- column deletion ----------------------------------------------------------------------
 
 $mark = last_activity_id();
-rejected(api(DELETE => "/api/v1/columns/$col{review}{id}", $at),
+rejected($ws->api($at, DELETE => "/api/v1/columns/$col{review}{id}"),
          $mark, 409, 'conflict', 'delete a column with tasks');
 is(scalar @{ columns_of($mv->{id}) }, 5, '... it stays');
-rejected(api(DELETE => "/api/v1/columns/$archive->{id}", $ct),
+rejected($ws->api($ct, DELETE => "/api/v1/columns/$archive->{id}"),
          $mark, 403, 'forbidden', 'a contributor deleting a column');
-rejected(api(DELETE => "/api/v1/columns/$archive->{id}", undef),
+rejected($ws->api(undef, DELETE => "/api/v1/columns/$archive->{id}"),
          $mark, 401, 'unauthorized', 'delete a column without a token');
-$r = api(DELETE => "/api/v1/columns/$archive->{id}", $at);
+$r = $ws->api($at, DELETE => "/api/v1/columns/$archive->{id}");
 is($r->{status}, 204, 'delete an empty column: 204');
 audited($mark, 'deleted', 'column', $archive->{id}, $admin_id,
         'delete a column');
 ok(!grep({ $_->{id} eq $archive->{id} } @{ columns_of($vuln->{id}) }),
    '... it is gone');
 $mark = last_activity_id();
-rejected(api(DELETE => "/api/v1/columns/$archive->{id}", $at),
+rejected($ws->api($at, DELETE => "/api/v1/columns/$archive->{id}"),
          $mark, 404, 'not_found', 'delete it again');
 
 # a column's category carries its tasks along
-$r = api(PATCH => "/api/v1/columns/$col{todo}{id}", $at,
-         json => { category => 'in_progress' });
+$r = $ws->api($at, PATCH => "/api/v1/columns/$col{todo}{id}",
+              json => { category => 'in_progress' });
 is($r->{status}, 200, 'To Do becomes an in_progress column');
-is(api(GET => "/api/v1/tasks/$own->{id}", $at)->{json}{category},
+is($ws->api($at, GET => "/api/v1/tasks/$own->{id}")->{json}{category},
    'in_progress', "... its tasks' category follows");
 
 # --- subtree deletion ---------------------------------------------------------------------
@@ -1038,46 +1012,46 @@ my $gkid = new_task($vuln->{id}, 'Grandkid',
                     json => { parent_id => $kid1->{id} });
 my $bystander = new_task($vuln->{id}, 'Bystander');
 
-$r = api(GET => "/api/v1/tasks/$root->{id}/subtasks", $at);
+$r = $ws->api($at, GET => "/api/v1/tasks/$root->{id}/subtasks");
 is_deeply([ sort @{ ids($r->{json}{items}) } ],
           sorted($kid1->{id}, $kid2->{id}),
           'subtasks are the direct children only');
 
 $mark = last_activity_id();
-rejected(api(DELETE => "/api/v1/tasks/$root->{id}", $ct),
+rejected($ws->api($ct, DELETE => "/api/v1/tasks/$root->{id}"),
          $mark, 403, 'forbidden', "a contributor deleting someone's tree");
-$r = api(DELETE => "/api/v1/tasks/$root->{id}", $at);
+$r = $ws->api($at, DELETE => "/api/v1/tasks/$root->{id}");
 is($r->{status}, 204, 'delete a task with two levels below it: 204');
 is($r->{body}, '', '... no body');
 for ([ root => $root ], [ child => $kid1 ], [ 'second child' => $kid2 ],
      [ grandchild => $gkid ]) {
-    problem_is(api(GET => "/api/v1/tasks/$_->[1]{id}", $at), 404,
+    problem_is($ws->api($at, GET => "/api/v1/tasks/$_->[1]{id}"), 404,
                'not_found', "... the $_->[0] is gone");
 }
 my ($left) = $dbh->selectrow_array(
     'SELECT count(*) FROM tasks WHERE id IN (?, ?, ?, ?)', undef,
     map { $_->{id} } $root, $kid1, $kid2, $gkid);
 is($left, 0, '... no row of the tree is left');
-is(api(GET => "/api/v1/tasks/$bystander->{id}", $at)->{status}, 200,
+is($ws->api($at, GET => "/api/v1/tasks/$bystander->{id}")->{status}, 200,
    '... a task beside it stays');
 my $rows = activity_since($mark);
 is_deeply([ sort map { "$_->{action} $_->{entity_id}" } @$rows ],
           [ sort map { "deleted $_->{id}" } $root, $kid1, $kid2, $gkid ],
           '... a deleted row for each of the four');
 $mark = last_activity_id();
-rejected(api(DELETE => "/api/v1/tasks/$root->{id}", $at),
+rejected($ws->api($at, DELETE => "/api/v1/tasks/$root->{id}"),
          $mark, 404, 'not_found', 'delete it again');
-rejected(api(DELETE => "/api/v1/tasks/$bystander->{id}", undef),
+rejected($ws->api(undef, DELETE => "/api/v1/tasks/$bystander->{id}"),
          $mark, 401, 'unauthorized', 'delete a task without a token');
 
 $mark = last_activity_id();
-$r = api(DELETE => "/api/v1/tasks/$t1->{id}", $ct);
+$r = $ws->api($ct, DELETE => "/api/v1/tasks/$t1->{id}");
 is($r->{status}, 204, 'a contributor deletes a task they reported');
 audited($mark, 'deleted', 'task', $t1->{id}, $carl->{id}, "... ");
 
 # --- the audit trail over HTTP --------------------------------------------------------------
 
-$r = api(GET => "/api/v1/tasks/$t3->{id}/activity", $ct);
+$r = $ws->api($ct, GET => "/api/v1/tasks/$t3->{id}/activity");
 is($r->{status}, 200, "a task's activity");
 my $db_rows = $dbh->selectall_arrayref(
     q{SELECT id, action FROM activity_log
@@ -1094,16 +1068,16 @@ is_deeply($r->{json}{items}[1]{old_values}{labels}, [ 'security' ],
           '... the old values');
 is_deeply($r->{json}{items}[1]{new_values}{labels}, [ 'network' ],
           '... and the new');
-problem_is(api(GET => "/api/v1/tasks/$nobody/activity", $at), 404,
+problem_is($ws->api($at, GET => "/api/v1/tasks/$nobody/activity"), 404,
            'not_found', 'activity of an unknown task');
 
-$r = api(GET => "/api/v1/tasks/$mt{A}{id}/activity", $at);
+$r = $ws->api($at, GET => "/api/v1/tasks/$mt{A}{id}/activity");
 my @moves = grep { $_->{action} eq 'moved' } @{ $r->{json}{items} };
 cmp_ok(scalar @moves, '>=', 4, "a moved task's activity has its moves");
 is($moves[-1]{new_values}{column_id}, $col{review}{id},
    '... the last one into Review');
 
-$r = api(GET => "/api/v1/projects/$mv->{id}/activity", $cot);
+$r = $ws->api($cot, GET => "/api/v1/projects/$mv->{id}/activity");
 is($r->{status}, 200, "a project's activity");
 my $mv_rows = $dbh->selectcol_arrayref(
     'SELECT id FROM activity_log WHERE project_id = ? ORDER BY id DESC',
@@ -1112,21 +1086,21 @@ is_deeply([ map { $_->{id} } @{ $r->{json}{items} } ], $mv_rows,
           '... every row of the project, newest first');
 ok((grep { $_->{action} eq 'created' && $_->{entity_id} eq $mv->{id} }
     @{ $r->{json}{items} }), '... its creation among them');
-problem_is(api(GET => "/api/v1/projects/$nobody/activity", $at), 404,
+problem_is($ws->api($at, GET => "/api/v1/projects/$nobody/activity"), 404,
            'not_found', 'activity of an unknown project');
-problem_is(api(GET => "/api/v1/projects/$mv->{id}/activity", undef), 401,
+problem_is($ws->api(undef, GET => "/api/v1/projects/$mv->{id}/activity"), 401,
            'unauthorized', 'activity without a token');
 
 # --- paging that holds while tasks are added ---------------------------------------------------
 
 {
-    my $pg = api(POST => '/api/v1/projects', $at,
-                 json => { key => 'PAGE', name => 'Paging' })->{json};
+    my $pg = $ws->api($at, POST => '/api/v1/projects',
+                      json => { key => 'PAGE', name => 'Paging' })->{json};
     my @orig = map { new_task($pg->{id}, "orig $_")->{id} } 1 .. 12;
     my (%count, @sizes, $cursor, $pages, $extra);
     while (1) {
-        my $r = api(GET => "/api/v1/projects/$pg->{id}/tasks?limit=4"
-                           . (defined $cursor ? "&cursor=$cursor" : ''), $at);
+        my $r = $ws->api($at, GET => "/api/v1/projects/$pg->{id}/tasks?limit=4"
+                                . (defined $cursor ? "&cursor=$cursor" : ''));
         last unless $r->{status} == 200;
         push @sizes, scalar @{ $r->{json}{items} };
         $count{$_}++ for @{ ids($r->{json}{items}) };
@@ -1145,13 +1119,13 @@ problem_is(api(GET => "/api/v1/projects/$mv->{id}/activity", undef), 401,
 # --- SQL-looking input is data -----------------------------------------------------------------
 
 my $sqlish = q{'; DROP TABLE tasks; --};
-$r = api(POST => "/api/v1/projects/$vuln->{id}/tasks", $at,
-         json => { title => $sqlish, labels => [ "x'); --" ],
-                   description => q{" OR 1=1 --} });
+$r = $ws->api($at, POST => "/api/v1/projects/$vuln->{id}/tasks",
+              json => { title => $sqlish, labels => [ "x'); --" ],
+                        description => q{" OR 1=1 --} });
 is($r->{status}, 201, 'a task titled like an injection: 201');
 my $inj = $r->{json};
 is($inj->{title}, $sqlish, '... the title as sent');
-is(api(GET => "/api/v1/tasks/$inj->{id}", $at)->{json}{title}, $sqlish,
+is($ws->api($at, GET => "/api/v1/tasks/$inj->{id}")->{json}{title}, $sqlish,
    '... read back as sent');
 my ($stored) = $dbh->selectrow_array('SELECT title FROM tasks WHERE id = ?',
                                      undef, $inj->{id});
@@ -1175,21 +1149,23 @@ is_deeply(task_ids($vuln->{id}, 'q=' . uri_escape('100%')), [ $pct->{id} ],
 is_deeply(task_ids($vuln->{id}, 'q=' . uri_escape('o_b')), [ $under->{id} ],
           'q=o_b matches the underscore literally');
 
-$r = api(POST => '/api/v1/projects', $at,
-         json => { key => 'SQLI', name => q{Robert'); DROP TABLE projects;--} });
+$r = $ws->api($at, POST => '/api/v1/projects',
+              json => { key => 'SQLI',
+                        name => q{Robert'); DROP TABLE projects;--} });
 is($r->{status}, 201, 'a project named like an injection');
-is(api(GET => "/api/v1/projects/$r->{json}{id}", $at)->{json}{name},
+is($ws->api($at, GET => "/api/v1/projects/$r->{json}{id}")->{json}{name},
    q{Robert'); DROP TABLE projects;--}, '... read back as sent');
 
 # --- another workspace sees nothing of this one ----------------------------------------------
 
 {
-    my $other = $t->signup(prefix => 'kanban');
-    my $bt = token("admin\@$other.example", undef, $other)->{access_token};
-    my $before = api(GET => "/api/v1/projects/$mv->{id}/kanban", $at)->{body};
-    my $vbefore = api(GET => "/api/v1/projects/$vuln->{id}", $at)->{body};
+    my $ows = $t->workspace(prefix => 'kanban');
+    my $other = $ows->slug;
+    my $before = $ws->api($at, GET => "/api/v1/projects/$mv->{id}/kanban")
+        ->{body};
+    my $vbefore = $ws->api($at, GET => "/api/v1/projects/$vuln->{id}")->{body};
     my $amark = last_activity_id();
-    my $b = sub { api(@_[0, 1], $bt, host => $other, @_[2 .. $#_]) };
+    my $b = sub { $ows->api($ows->admin, @_) };
 
     my @probes = (
         [ GET => "/api/v1/projects/$mv->{id}" ],
@@ -1219,15 +1195,16 @@ is(api(GET => "/api/v1/projects/$r->{json}{id}", $at)->{json}{name},
         problem_is($b->($method, $path, %o), 404, 'not_found',
                    "another workspace's admin: $method $path is 404");
     }
-    is(api(GET => "/api/v1/projects/$mv->{id}/kanban", $at)->{body}, $before,
-       "... this workspace's board is unchanged");
-    is(api(GET => "/api/v1/projects/$vuln->{id}", $at)->{body}, $vbefore,
+    is($ws->api($at, GET => "/api/v1/projects/$mv->{id}/kanban")->{body},
+       $before, "... this workspace's board is unchanged");
+    is($ws->api($at, GET => "/api/v1/projects/$vuln->{id}")->{body}, $vbefore,
        '... and so is its other project');
     is(last_activity_id(), $amark, '... and its audit trail');
 
-    problem_is(api(GET => "/api/v1/projects/$mv->{id}", $at, host => $other),
+    problem_is($ws->api($at, GET => "/api/v1/projects/$mv->{id}",
+                        host => $other),
                401, 'unauthorized', "this workspace's token on the other host");
-    problem_is(api(GET => "/api/v1/projects/$mv->{id}", $bt), 401,
+    problem_is($ws->api($ows->admin, GET => "/api/v1/projects/$mv->{id}"), 401,
                'unauthorized', "the other's token on this host");
 
     $r = $b->(POST => '/api/v1/projects', json => { key => 'VULN',
@@ -1240,35 +1217,35 @@ is(api(GET => "/api/v1/projects/$r->{json}{id}", $at)->{json}{name},
 # --- project deletion ------------------------------------------------------------------------
 
 $mark = last_activity_id();
-rejected(api(DELETE => "/api/v1/projects/$bluep->{id}", $pt),
+rejected($ws->api($pt, DELETE => "/api/v1/projects/$bluep->{id}"),
          $mark, 403, 'forbidden', "a manager deleting another team's project");
-rejected(api(DELETE => "/api/v1/projects/$redops->{id}", $ct),
+rejected($ws->api($ct, DELETE => "/api/v1/projects/$redops->{id}"),
          $mark, 403, 'forbidden', 'a contributor deleting a project');
-rejected(api(DELETE => "/api/v1/projects/$redops->{id}", undef),
+rejected($ws->api(undef, DELETE => "/api/v1/projects/$redops->{id}"),
          $mark, 401, 'unauthorized', 'delete a project without a token');
-rejected(api(DELETE => "/api/v1/projects/$nobody", $at),
+rejected($ws->api($at, DELETE => "/api/v1/projects/$nobody"),
          $mark, 404, 'not_found', 'delete an unknown project');
-is(api(GET => "/api/v1/projects/$bluep->{id}", $at)->{status}, 200,
+is($ws->api($at, GET => "/api/v1/projects/$bluep->{id}")->{status}, 200,
    '... the projects are all there');
 
-$r = api(DELETE => "/api/v1/projects/$redops->{id}", $pt);
+$r = $ws->api($pt, DELETE => "/api/v1/projects/$redops->{id}");
 is($r->{status}, 204, "a manager deletes their team's project");
 audited($mark, 'deleted', 'project', $redops->{id}, $pam->{id},
         'delete a project');
-is(api(DELETE => "/api/v1/projects/$bluep->{id}", $pet)->{status}, 204,
+is($ws->api($pet, DELETE => "/api/v1/projects/$bluep->{id}")->{status}, 204,
    '... and the other manager theirs');
-is(api(DELETE => "/api/v1/projects/$pamx->{id}", $pt)->{status}, 204,
+is($ws->api($pt, DELETE => "/api/v1/projects/$pamx->{id}")->{status}, 204,
    '... and a manager one without a team');
 
 $mark = last_activity_id();
-$r = api(DELETE => "/api/v1/projects/$mv->{id}", $at);
+$r = $ws->api($at, DELETE => "/api/v1/projects/$mv->{id}");
 is($r->{status}, 204, 'an admin deletes a project with tasks: 204');
-problem_is(api(GET => "/api/v1/projects/$mv->{id}", $at), 404, 'not_found',
+problem_is($ws->api($at, GET => "/api/v1/projects/$mv->{id}"), 404, 'not_found',
            '... it is gone');
-problem_is(api(GET => "/api/v1/tasks/$mt{A}{id}", $at), 404, 'not_found',
+problem_is($ws->api($at, GET => "/api/v1/tasks/$mt{A}{id}"), 404, 'not_found',
            '... and its tasks');
-problem_is(api(PATCH => "/api/v1/columns/$col{done}{id}", $at,
-               json => { name => 'x' }), 404, 'not_found',
+problem_is($ws->api($at, PATCH => "/api/v1/columns/$col{done}{id}",
+                    json => { name => 'x' }), 404, 'not_found',
            '... and its columns');
 my ($rest) = $dbh->selectrow_array(
     q{SELECT (SELECT count(*) FROM tasks WHERE project_id = $1)
@@ -1279,10 +1256,10 @@ ok((grep { $_->{action} eq 'deleted' && $_->{entity_type} eq 'project'
            && $_->{entity_id} eq $mv->{id} } @{ activity_since($mark) }),
    '... an audit row says it was deleted');
 $mark = last_activity_id();
-rejected(api(DELETE => "/api/v1/projects/$mv->{id}", $at),
+rejected($ws->api($at, DELETE => "/api/v1/projects/$mv->{id}"),
          $mark, 404, 'not_found', 'delete it again');
 ok(!grep({ $_ eq $mv->{id} }
-         @{ ids(api(GET => '/api/v1/projects', $at)->{json}{items}) }),
+         @{ ids($ws->api($at, GET => '/api/v1/projects')->{json}{items}) }),
    'the list has it no more');
 
 Kanban::Test->done_testing;

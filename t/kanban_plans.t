@@ -17,29 +17,10 @@ use Kanban::Test qw(problem_is error_for);
 
 my $t = Kanban::Test->new->run;
 
-my $slug = $t->signup(prefix => 'plans');
-my $dbh = $t->tenant_dbh($slug);
-my $password = 'correct horse battery staple';
+my $ws = $t->workspace(prefix => 'plans');
+my $slug = $ws->slug;
+my $dbh = $ws->dbh;
 my $nobody = '00000000-0000-4000-8000-000000000000';
-
-sub login {
-    my ($email, $host) = @_;
-    my $r = $t->req(POST => '/api/v1/auth/login', host => $host // $slug,
-                    json => { email => $email, password => $password });
-    die "login of $email: $r->{status} $r->{body}" unless $r->{status} == 200;
-    return $r->{json};
-}
-
-# api(METHOD, path, token, json => ..., host => ..., headers => ...)
-sub api {
-    my ($method, $path, $token, %o) = @_;
-    return $t->req($method => $path, host => $o{host} // $slug,
-                   headers => { $token ? (Authorization => "Bearer $token")
-                                       : (),
-                                %{ $o{headers} // {} } },
-                   map { exists $o{$_} ? ($_ => $o{$_}) : () }
-                   qw(json body));
-}
 
 # the body of a write that must succeed, or the file stops here
 sub made {
@@ -107,53 +88,41 @@ sub day {
 
 # --- people and projects -------------------------------------------------------
 
-my $admin = login("admin\@$slug.example");
-my $at = $admin->{access_token};
-my $admin_id = $admin->{user}{id};
+my $admin = $ws->admin;
+my $at = $admin->{token};
+my $admin_id = $admin->{id};
 
-sub make_user {
-    my ($name, $role) = @_;
-    return made(api(POST => '/api/v1/users', $at, json => {
-        email => lc($name) . "\@$slug.example", name => $name,
-        role => $role, password => $password }), "create $name");
-}
+my $pam = $ws->member('Pam', 'project_manager');    # manages team Red
+my $pete = $ws->member('Pete', 'project_manager');  # manages team Blue
+my $carl = $ws->member('Carl', 'contributor');      # in team Red
+my $cora = $ws->member('Cora', 'contributor');
 
-my $pam = make_user('Pam', 'project_manager');      # manages team Red
-my $pete = make_user('Pete', 'project_manager');    # manages team Blue
-my $carl = make_user('Carl', 'contributor');        # in team Red
-my $cora = make_user('Cora', 'contributor');
+my $red = $ws->team('Red', $pam, $carl);
+my $blue = $ws->team('Blue', $pete);
 
-my $red = made(api(POST => '/api/v1/teams', $at, json => { name => 'Red' }),
-               'team Red');
-my $blue = made(api(POST => '/api/v1/teams', $at, json => { name => 'Blue' }),
-                'team Blue');
-for ([$red, $pam], [$red, $carl], [$blue, $pete]) {
-    my $r = api(PUT => "/api/v1/teams/$_->[0]{id}/members/$_->[1]{id}", $at);
-    die "member: $r->{status} $r->{body}" unless $r->{status} == 204;
-}
-
-my $pt = login("pam\@$slug.example")->{access_token};
-my $pet = login("pete\@$slug.example")->{access_token};
-my $ct = login("carl\@$slug.example")->{access_token};
-my $cot = login("cora\@$slug.example")->{access_token};
+# signed in again, now in their teams
+my $pt = $ws->login($pam->{email})->{token};
+my $pet = $ws->login($pete->{email})->{token};
+my $ct = $ws->login($carl->{email})->{token};
+my $cot = $ws->login($cora->{email})->{token};
 
 sub project {
     my ($token, %o) = @_;
-    return made(api(POST => '/api/v1/projects', $token, json => \%o),
+    return made($ws->api($token, POST => '/api/v1/projects', json => \%o),
                 "project $o{key}");
 }
 
 sub columns {
     my ($pid) = @_;
-    my $r = api(GET => "/api/v1/projects/$pid/columns", $at);
+    my $r = $ws->api($at, GET => "/api/v1/projects/$pid/columns");
     return { map { $_->{category} => $_ } @{ $r->{json}{items} // [] } };
 }
 
 sub task {
     my ($pid, $title, %o) = @_;
-    return made(api(POST => "/api/v1/projects/$pid/tasks",
-                    delete $o{token} // $at,
-                    json => { title => $title, %o }), "task $title");
+    return made($ws->api(delete $o{token} // $at,
+                         POST => "/api/v1/projects/$pid/tasks",
+                         json => { title => $title, %o }), "task $title");
 }
 
 my $plan = project($pt, key => 'PLAN', name => 'Release planning',
@@ -174,8 +143,8 @@ my ($r, $mark);
 # --- comments -------------------------------------------------------------------
 
 $mark = last_activity_id();
-$r = api(POST => "/api/v1/tasks/$tk{A}{id}/comments", $ct,
-         json => { body => 'First: the build is red' });
+$r = $ws->api($ct, POST => "/api/v1/tasks/$tk{A}{id}/comments",
+              json => { body => 'First: the build is red' });
 is($r->{status}, 201, "a contributor comments on a task not theirs: 201");
 my $c1 = $r->{json};
 like($c1->{id} // '', qr/^[0-9a-f]{8}-[0-9a-f]{4}-/, '... with a UUID');
@@ -185,20 +154,21 @@ is($c1->{author_id}, $carl->{id}, '... the caller is its author');
 is($c1->{task_id}, $tk{A}{id}, '... on that task');
 audited($mark, 'created', 'comment', $c1->{id}, $carl->{id}, 'comment');
 
-my $c2 = made(api(POST => "/api/v1/tasks/$tk{A}{id}/comments", $cot,
-                  json => { body => "Second: «ça marche» ✓" }), 'comment 2');
-my $c3 = made(api(POST => "/api/v1/tasks/$tk{A}{id}/comments", $at,
-                  json => { body => 'Third' }), 'comment 3');
-my $long = made(api(POST => "/api/v1/tasks/$tk{B}{id}/comments", $pt,
-                    json => { body => 'x' x 20000 }), 'a long comment');
+my $c2 = made($ws->api($cot, POST => "/api/v1/tasks/$tk{A}{id}/comments",
+                       json => { body => "Second: «ça marche» ✓" }),
+              'comment 2');
+my $c3 = made($ws->api($at, POST => "/api/v1/tasks/$tk{A}{id}/comments",
+                       json => { body => 'Third' }), 'comment 3');
+my $long = made($ws->api($pt, POST => "/api/v1/tasks/$tk{B}{id}/comments",
+                         json => { body => 'x' x 20000 }), 'a long comment');
 is(length($long->{body}), 20000, 'a comment of 20000 characters: 201');
-$r = api(POST => "/api/v1/tasks/$tk{B}{id}/comments", $pt,
-         json => { body => 'é' x 20000 });
+$r = $ws->api($pt, POST => "/api/v1/tasks/$tk{B}{id}/comments",
+              json => { body => 'é' x 20000 });
 is($r->{status}, 201, '... of 20000 two-byte characters: 201 (characters, '
                       . 'not bytes)');
 is(length($r->{json}{body} // ''), 20000, '... all of them kept');
 
-$r = api(GET => "/api/v1/tasks/$tk{A}{id}/comments", $cot);
+$r = $ws->api($cot, GET => "/api/v1/tasks/$tk{A}{id}/comments");
 is($r->{status}, 200, "list a task's comments: 200");
 is_deeply(ids($r->{json}{items}), [ $c1->{id}, $c2->{id}, $c3->{id} ],
           '... oldest first');
@@ -206,7 +176,7 @@ is_deeply([ map { $_->{author_name} } @{ $r->{json}{items} } ],
           [ 'Carl', 'Cora', 'Ada Admin' ], "... with their authors' names");
 is($r->{json}{items}[1]{body}, "Second: «ça marche» ✓",
    '... the text as written, UTF-8 and all');
-is_deeply(ids(api(GET => "/api/v1/tasks/$tk{C}{id}/comments", $at)
+is_deeply(ids($ws->api($at, GET => "/api/v1/tasks/$tk{C}{id}/comments")
               ->{json}{items}), [], 'a task without comments: an empty list');
 
 $mark = last_activity_id();
@@ -220,93 +190,94 @@ my %bad_comment = (
 );
 for my $what (sort keys %bad_comment) {
     $mark = last_activity_id();
-    rejected(api(POST => "/api/v1/tasks/$tk{A}{id}/comments", $at,
-                 json => $bad_comment{$what}),
+    rejected($ws->api($at, POST => "/api/v1/tasks/$tk{A}{id}/comments",
+                      json => $bad_comment{$what}),
              $mark, 422, 'validation_failed', "a comment with $what");
 }
-rejected(api(POST => "/api/v1/tasks/$nobody/comments", $at,
-             json => { body => 'hello?' }),
+rejected($ws->api($at, POST => "/api/v1/tasks/$nobody/comments",
+                  json => { body => 'hello?' }),
          $mark, 404, 'not_found', 'a comment on an unknown task');
-rejected(api(POST => "/api/v1/tasks/$tk{A}{id}/comments", undef,
-             json => { body => 'anonymous' }),
+rejected($ws->api(undef, POST => "/api/v1/tasks/$tk{A}{id}/comments",
+                  json => { body => 'anonymous' }),
          $mark, 401, 'unauthorized', 'a comment without a token');
-problem_is(api(GET => "/api/v1/tasks/$nobody/comments", $at), 404,
+problem_is($ws->api($at, GET => "/api/v1/tasks/$nobody/comments"), 404,
            'not_found', 'the comments of an unknown task');
-is(scalar @{ api(GET => "/api/v1/tasks/$tk{A}{id}/comments", $at)
+is(scalar @{ $ws->api($at, GET => "/api/v1/tasks/$tk{A}{id}/comments")
              ->{json}{items} }, 3, '... the task still has three comments');
 
 # change and remove: the author or an admin
 $mark = last_activity_id();
-$r = api(PATCH => "/api/v1/comments/$c1->{id}", $ct,
-         json => { body => 'First: the build is green again' });
+$r = $ws->api($ct, PATCH => "/api/v1/comments/$c1->{id}",
+              json => { body => 'First: the build is green again' });
 is($r->{status}, 200, 'the author edits their comment: 200');
 is($r->{json}{body}, 'First: the build is green again', '... the new text');
 audited($mark, 'updated', 'comment', $c1->{id}, $carl->{id},
         'edit a comment');
 
 $mark = last_activity_id();
-rejected(api(PATCH => "/api/v1/comments/$c1->{id}", $cot,
-             json => { body => 'Cora was here' }),
+rejected($ws->api($cot, PATCH => "/api/v1/comments/$c1->{id}",
+                  json => { body => 'Cora was here' }),
          $mark, 403, 'forbidden', "a contributor editing another's comment");
-rejected(api(PATCH => "/api/v1/comments/$c1->{id}", $pt,
-             json => { body => 'Pam was here' }),
+rejected($ws->api($pt, PATCH => "/api/v1/comments/$c1->{id}",
+                  json => { body => 'Pam was here' }),
          $mark, 403, 'forbidden', "a manager editing another's comment");
-rejected(api(PATCH => "/api/v1/comments/$c1->{id}", $ct,
-             json => { body => '' }),
+rejected($ws->api($ct, PATCH => "/api/v1/comments/$c1->{id}",
+                  json => { body => '' }),
          $mark, 422, 'validation_failed', 'the author emptying a comment');
-rejected(api(PATCH => "/api/v1/comments/$nobody", $at,
-             json => { body => 'x' }),
+rejected($ws->api($at, PATCH => "/api/v1/comments/$nobody",
+                  json => { body => 'x' }),
          $mark, 404, 'not_found', 'edit an unknown comment');
-rejected(api(PATCH => "/api/v1/comments/$c1->{id}", undef,
-             json => { body => 'x' }),
+rejected($ws->api(undef, PATCH => "/api/v1/comments/$c1->{id}",
+                  json => { body => 'x' }),
          $mark, 401, 'unauthorized', 'edit a comment without a token');
-rejected(api(DELETE => "/api/v1/comments/$c1->{id}", $cot),
+rejected($ws->api($cot, DELETE => "/api/v1/comments/$c1->{id}"),
          $mark, 403, 'forbidden', "a contributor deleting another's comment");
-rejected(api(DELETE => "/api/v1/comments/$c2->{id}", $pt),
+rejected($ws->api($pt, DELETE => "/api/v1/comments/$c2->{id}"),
          $mark, 403, 'forbidden', "a manager deleting another's comment");
-rejected(api(DELETE => "/api/v1/comments/$nobody", $at),
+rejected($ws->api($at, DELETE => "/api/v1/comments/$nobody"),
          $mark, 404, 'not_found', 'delete an unknown comment');
-is(api(GET => "/api/v1/tasks/$tk{A}{id}/comments", $at)->{json}{items}[0]{body},
+is($ws->api($at, GET => "/api/v1/tasks/$tk{A}{id}/comments")
+       ->{json}{items}[0]{body},
    'First: the build is green again', '... the comment is as its author left it');
 
 $mark = last_activity_id();
-$r = api(PATCH => "/api/v1/comments/$c2->{id}", $at,
-         json => { body => 'Moderated' });
+$r = $ws->api($at, PATCH => "/api/v1/comments/$c2->{id}",
+              json => { body => 'Moderated' });
 is($r->{status}, 200, "an admin edits another's comment: 200");
 is($r->{json}{body}, 'Moderated', '... the new text');
 audited($mark, 'updated', 'comment', $c2->{id}, $admin_id,
         "admin's edit");
 
 $mark = last_activity_id();
-is(api(DELETE => "/api/v1/comments/$c1->{id}", $ct)->{status}, 204,
+is($ws->api($ct, DELETE => "/api/v1/comments/$c1->{id}")->{status}, 204,
    'the author deletes their comment: 204');
 audited($mark, 'deleted', 'comment', $c1->{id}, $carl->{id},
         'delete a comment');
 $mark = last_activity_id();
-is(api(DELETE => "/api/v1/comments/$c2->{id}", $at)->{status}, 204,
+is($ws->api($at, DELETE => "/api/v1/comments/$c2->{id}")->{status}, 204,
    "an admin deletes another's comment: 204");
 audited($mark, 'deleted', 'comment', $c2->{id}, $admin_id,
         "admin's delete");
-is_deeply(ids(api(GET => "/api/v1/tasks/$tk{A}{id}/comments", $at)
+is_deeply(ids($ws->api($at, GET => "/api/v1/tasks/$tk{A}{id}/comments")
               ->{json}{items}), [ $c3->{id} ], '... one comment is left');
 $mark = last_activity_id();
-rejected(api(DELETE => "/api/v1/comments/$c1->{id}", $ct),
+rejected($ws->api($ct, DELETE => "/api/v1/comments/$c1->{id}"),
          $mark, 404, 'not_found', 'delete a deleted comment');
-rejected(api(PATCH => "/api/v1/comments/$c1->{id}", $ct,
-             json => { body => 'back?' }),
+rejected($ws->api($ct, PATCH => "/api/v1/comments/$c1->{id}",
+                  json => { body => 'back?' }),
          $mark, 404, 'not_found', 'edit a deleted comment');
 
 # --- dependencies ---------------------------------------------------------------
 
 sub depend {
     my ($token, $task, $on) = @_;
-    return api(POST => "/api/v1/tasks/$task->{id}/dependencies", $token,
-               json => { depends_on_id => ref $on ? $on->{id} : $on });
+    return $ws->api($token, POST => "/api/v1/tasks/$task->{id}/dependencies",
+                    json => { depends_on_id => ref $on ? $on->{id} : $on });
 }
 
 sub deps_of {
     my ($pid) = @_;
-    my $r = api(GET => "/api/v1/projects/$pid/timeline", $at);
+    my $r = $ws->api($at, GET => "/api/v1/projects/$pid/timeline");
     return { map { $_->{id} => [ sort @{ $_->{dependencies} // [] } ] }
              @{ $r->{json}{tasks} // [] } };
 }
@@ -339,8 +310,8 @@ rejected(depend($at, $tk{A}, $nobody), $mark, 422, 'validation_failed',
          'a dependency on an unknown task');
 rejected(depend($at, $tk{A}, 'not-a-uuid'), $mark, 422, 'validation_failed',
          'a dependency on something that is no id');
-rejected(api(POST => "/api/v1/tasks/$tk{A}{id}/dependencies", $at,
-             json => {}),
+rejected($ws->api($at, POST => "/api/v1/tasks/$tk{A}{id}/dependencies",
+                  json => {}),
          $mark, 422, 'validation_failed', 'a dependency without depends_on_id');
 rejected(depend($at, { id => $nobody }, $tk{A}), $mark, 404, 'not_found',
          'a dependency of an unknown task');
@@ -364,28 +335,31 @@ is(depend($ct, $assigned, $tk{D})->{status}, 201,
 
 # removal
 $mark = last_activity_id();
-rejected(api(DELETE => "/api/v1/tasks/$tk{B}{id}/dependencies/$tk{C}{id}",
-             $ct),
+rejected($ws->api($ct,
+                  DELETE => "/api/v1/tasks/$tk{B}{id}/dependencies/$tk{C}{id}"),
          $mark, 403, 'forbidden', "a contributor removing another's dependency");
-rejected(api(DELETE => "/api/v1/tasks/$tk{B}{id}/dependencies/$tk{D}{id}",
-             $at),
+rejected($ws->api($at,
+                  DELETE => "/api/v1/tasks/$tk{B}{id}/dependencies/$tk{D}{id}"),
          $mark, 404, 'not_found', 'remove a dependency that is not there');
-rejected(api(DELETE => "/api/v1/tasks/$tk{B}{id}/dependencies/$nobody", $at),
+rejected($ws->api($at,
+                  DELETE => "/api/v1/tasks/$tk{B}{id}/dependencies/$nobody"),
          $mark, 404, 'not_found', 'remove a dependency on an unknown task');
-rejected(api(DELETE => "/api/v1/tasks/$nobody/dependencies/$tk{B}{id}", $at),
+rejected($ws->api($at,
+                  DELETE => "/api/v1/tasks/$nobody/dependencies/$tk{B}{id}"),
          $mark, 404, 'not_found', 'remove a dependency of an unknown task');
-rejected(api(DELETE => "/api/v1/tasks/$tk{B}{id}/dependencies/$tk{C}{id}",
-             undef),
+rejected($ws->api(undef,
+                  DELETE => "/api/v1/tasks/$tk{B}{id}/dependencies/$tk{C}{id}"),
          $mark, 401, 'unauthorized', 'remove a dependency without a token');
 
-$r = api(DELETE => "/api/v1/tasks/$tk{B}{id}/dependencies/$tk{C}{id}", $pt);
+$r = $ws->api($pt,
+              DELETE => "/api/v1/tasks/$tk{B}{id}/dependencies/$tk{C}{id}");
 is($r->{status}, 204, 'remove B on C: 204');
 audited($mark, 'dependency_removed', 'task', $tk{B}{id}, $pam->{id},
         'remove a dependency');
 is_deeply(deps_of($plan->{id})->{ $tk{B}{id} }, [], '... B depends on nothing');
 $mark = last_activity_id();
-rejected(api(DELETE => "/api/v1/tasks/$tk{B}{id}/dependencies/$tk{C}{id}",
-             $pt),
+rejected($ws->api($pt,
+                  DELETE => "/api/v1/tasks/$tk{B}{id}/dependencies/$tk{C}{id}"),
          $mark, 404, 'not_found', '... removing it again');
 is(depend($at, $tk{C}, $tk{B})->{status}, 201,
    '... and C on B, a cycle before, is allowed now');
@@ -397,13 +371,13 @@ rejected(depend($at, $tk{B}, $tk{E}), $mark, 422, 'dependency_cycle',
 
 sub milestone_names {
     my ($pid) = @_;
-    my $r = api(GET => "/api/v1/projects/$pid/milestones", $ct);
+    my $r = $ws->api($ct, GET => "/api/v1/projects/$pid/milestones");
     return [ map { $_->{name} } @{ $r->{json}{items} // [] } ];
 }
 
 $mark = last_activity_id();
-$r = api(POST => "/api/v1/projects/$plan->{id}/milestones", $pt,
-         json => { name => 'Beta', due_date => '2026-09-30' });
+$r = $ws->api($pt, POST => "/api/v1/projects/$plan->{id}/milestones",
+              json => { name => 'Beta', due_date => '2026-09-30' });
 is($r->{status}, 201, "a manager adds a milestone to their team's project");
 my $beta = $r->{json};
 is($r->{headers}{location}, "/api/v1/milestones/$beta->{id}", '... Location');
@@ -415,16 +389,16 @@ is($beta->{version}, 1, '... version 1');
 audited($mark, 'created', 'milestone', $beta->{id}, $pam->{id},
         'add a milestone');
 
-$r = api(POST => "/api/v1/projects/$plan->{id}/milestones", $at, json => {
+$r = $ws->api($at, POST => "/api/v1/projects/$plan->{id}/milestones", json => {
     name => 'Alpha', due_date => '2026-06-30', status => 'achieved',
     description => 'internal users only' });
 is($r->{status}, 201, 'an admin adds an achieved milestone');
 my $alpha = $r->{json};
 is($alpha->{status}, 'achieved', '... achieved');
 is($alpha->{description}, 'internal users only', '... its description');
-is(api(POST => "/api/v1/projects/$loose->{id}/milestones", $pet,
-       json => { name => 'Loose end', due_date => '2026-12-01' })->{status},
-   201, 'any manager adds one to a project without a team');
+is($ws->api($pet, POST => "/api/v1/projects/$loose->{id}/milestones",
+            json => { name => 'Loose end', due_date => '2026-12-01' })
+       ->{status}, 201, 'any manager adds one to a project without a team');
 
 $mark = last_activity_id();
 my %bad_milestone = (
@@ -439,38 +413,39 @@ my %bad_milestone = (
 );
 for my $what (sort keys %bad_milestone) {
     $mark = last_activity_id();
-    rejected(api(POST => "/api/v1/projects/$plan->{id}/milestones", $at,
-                 json => $bad_milestone{$what}),
+    rejected($ws->api($at, POST => "/api/v1/projects/$plan->{id}/milestones",
+                      json => $bad_milestone{$what}),
              $mark, 422, 'validation_failed', "a milestone with $what");
 }
 # API.md: dates are YYYY-MM-DD; 01/10/2026 is January or October
 $mark = last_activity_id();
-rejected(api(POST => "/api/v1/projects/$loose->{id}/milestones", $at,
-             json => { name => 'GA', due_date => '01/10/2026' }),
+rejected($ws->api($at, POST => "/api/v1/projects/$loose->{id}/milestones",
+                  json => { name => 'GA', due_date => '01/10/2026' }),
          $mark, 422, 'validation_failed', 'a milestone dated 01/10/2026');
 $mark = last_activity_id();
 my $ga = { name => 'GA', due_date => '2026-10-01' };
-rejected(api(POST => "/api/v1/projects/$plan->{id}/milestones", $pet,
-             json => $ga),
+rejected($ws->api($pet, POST => "/api/v1/projects/$plan->{id}/milestones",
+                  json => $ga),
          $mark, 403, 'forbidden', "another team's manager adding a milestone");
-rejected(api(POST => "/api/v1/projects/$plan->{id}/milestones", $ct,
-             json => $ga),
+rejected($ws->api($ct, POST => "/api/v1/projects/$plan->{id}/milestones",
+                  json => $ga),
          $mark, 403, 'forbidden', 'a contributor adding a milestone');
-rejected(api(POST => "/api/v1/projects/$plan->{id}/milestones", undef,
-             json => $ga),
+rejected($ws->api(undef, POST => "/api/v1/projects/$plan->{id}/milestones",
+                  json => $ga),
          $mark, 401, 'unauthorized', 'a milestone without a token');
-rejected(api(POST => "/api/v1/projects/$nobody/milestones", $at, json => $ga),
+rejected($ws->api($at, POST => "/api/v1/projects/$nobody/milestones",
+                  json => $ga),
          $mark, 404, 'not_found', 'a milestone of an unknown project');
 
 is_deeply(milestone_names($plan->{id}), [ 'Alpha', 'Beta' ],
           'a contributor lists the milestones, by due date');
-problem_is(api(GET => "/api/v1/projects/$nobody/milestones", $at), 404,
+problem_is($ws->api($at, GET => "/api/v1/projects/$nobody/milestones"), 404,
            'not_found', 'the milestones of an unknown project');
 
 # patch with versions
 $mark = last_activity_id();
-$r = api(PATCH => "/api/v1/milestones/$beta->{id}", $pt,
-         json => { due_date => '2026-10-15', version => 1 });
+$r = $ws->api($pt, PATCH => "/api/v1/milestones/$beta->{id}",
+              json => { due_date => '2026-10-15', version => 1 });
 is($r->{status}, 200, 'a manager moves a milestone with the current version');
 is($r->{json}{due_date}, '2026-10-15', '... the new due date');
 is($r->{json}{name}, 'Beta', '... the rest unchanged');
@@ -480,60 +455,62 @@ audited($mark, 'updated', 'milestone', $beta->{id}, $pam->{id},
         'patch a milestone');
 
 $mark = last_activity_id();
-rejected(api(PATCH => "/api/v1/milestones/$beta->{id}", $pt,
-             json => { name => 'Beta 1' }, headers => { 'If-Match' => '"1"' }),
+rejected($ws->api($pt, PATCH => "/api/v1/milestones/$beta->{id}",
+                  json => { name => 'Beta 1' },
+                  headers => { 'If-Match' => '"1"' }),
          $mark, 409, 'version_conflict', 'patch a milestone with a stale If-Match');
-rejected(api(PATCH => "/api/v1/milestones/$beta->{id}", $pt,
-             json => { name => 'Beta 1', version => 1 }),
+rejected($ws->api($pt, PATCH => "/api/v1/milestones/$beta->{id}",
+                  json => { name => 'Beta 1', version => 1 }),
          $mark, 409, 'version_conflict', 'patch a milestone with a stale version');
-rejected(api(PATCH => "/api/v1/milestones/$beta->{id}", $pt,
-             json => { status => 'late' }),
+rejected($ws->api($pt, PATCH => "/api/v1/milestones/$beta->{id}",
+                  json => { status => 'late' }),
          $mark, 422, 'validation_failed', 'patch a milestone to an unknown status');
-rejected(api(PATCH => "/api/v1/milestones/$beta->{id}", $pt,
-             json => { due_date => 'soon' }),
+rejected($ws->api($pt, PATCH => "/api/v1/milestones/$beta->{id}",
+                  json => { due_date => 'soon' }),
          $mark, 422, 'validation_failed', 'patch a milestone to no date');
-rejected(api(PATCH => "/api/v1/milestones/$beta->{id}", $pet,
-             json => { name => 'Blue beta' }),
+rejected($ws->api($pet, PATCH => "/api/v1/milestones/$beta->{id}",
+                  json => { name => 'Blue beta' }),
          $mark, 403, 'forbidden', "another team's manager patching a milestone");
-rejected(api(PATCH => "/api/v1/milestones/$beta->{id}", $ct,
-             json => { status => 'achieved' }),
+rejected($ws->api($ct, PATCH => "/api/v1/milestones/$beta->{id}",
+                  json => { status => 'achieved' }),
          $mark, 403, 'forbidden', 'a contributor patching a milestone');
-rejected(api(PATCH => "/api/v1/milestones/$nobody", $at,
-             json => { name => 'x' }),
+rejected($ws->api($at, PATCH => "/api/v1/milestones/$nobody",
+                  json => { name => 'x' }),
          $mark, 404, 'not_found', 'patch an unknown milestone');
-$r = api(GET => "/api/v1/projects/$plan->{id}/milestones", $at);
+$r = $ws->api($at, GET => "/api/v1/projects/$plan->{id}/milestones");
 my ($beta_now) = grep { $_->{id} eq $beta->{id} } @{ $r->{json}{items} };
 is_deeply([ @{ $beta_now // {} }{qw(name status due_date version)} ],
           [ 'Beta', 'upcoming', '2026-10-15', 2 ],
           '... the milestone is as the last good patch left it');
 
-$r = api(PATCH => "/api/v1/milestones/$beta->{id}", $pt,
-         json => { status => 'achieved' }, headers => { 'If-Match' => '"2"' });
+$r = $ws->api($pt, PATCH => "/api/v1/milestones/$beta->{id}",
+              json => { status => 'achieved' },
+              headers => { 'If-Match' => '"2"' });
 is($r->{status}, 200, 'patch with the current If-Match: 200');
 is($r->{json}{status}, 'achieved', '... achieved');
 is($r->{json}{version}, 3, '... version 3');
 
 # delete
 $mark = last_activity_id();
-rejected(api(DELETE => "/api/v1/milestones/$alpha->{id}", $ct),
+rejected($ws->api($ct, DELETE => "/api/v1/milestones/$alpha->{id}"),
          $mark, 403, 'forbidden', 'a contributor deleting a milestone');
-rejected(api(DELETE => "/api/v1/milestones/$alpha->{id}", $pet),
+rejected($ws->api($pet, DELETE => "/api/v1/milestones/$alpha->{id}"),
          $mark, 403, 'forbidden', "another team's manager deleting a milestone");
-rejected(api(DELETE => "/api/v1/milestones/$nobody", $at),
+rejected($ws->api($at, DELETE => "/api/v1/milestones/$nobody"),
          $mark, 404, 'not_found', 'delete an unknown milestone');
-is(api(DELETE => "/api/v1/milestones/$alpha->{id}", $pt)->{status}, 204,
+is($ws->api($pt, DELETE => "/api/v1/milestones/$alpha->{id}")->{status}, 204,
    'a manager deletes a milestone: 204');
 audited($mark, 'deleted', 'milestone', $alpha->{id}, $pam->{id},
         'delete a milestone');
 is_deeply(milestone_names($plan->{id}), [ 'Beta' ], '... it is gone');
 $mark = last_activity_id();
-rejected(api(DELETE => "/api/v1/milestones/$alpha->{id}", $pt),
+rejected($ws->api($pt, DELETE => "/api/v1/milestones/$alpha->{id}"),
          $mark, 404, 'not_found', 'delete it again');
 
 # --- sprints and the backlog ------------------------------------------------------
 
 $mark = last_activity_id();
-$r = api(POST => "/api/v1/projects/$plan->{id}/sprints", $pt, json => {
+$r = $ws->api($pt, POST => "/api/v1/projects/$plan->{id}/sprints", json => {
     name => 'Sprint 1', goal => 'ship the beta',
     start_date => '2026-09-01', end_date => '2026-09-14' });
 is($r->{status}, 201, "a manager plans a sprint: 201");
@@ -545,14 +522,15 @@ is_deeply([ @$s1{qw(name goal start_date end_date state project_id)} ],
             'planned', $plan->{id} ], '... as sent, planned by default');
 audited($mark, 'created', 'sprint', $s1->{id}, $pam->{id}, 'plan a sprint');
 
-my $s2 = made(api(POST => "/api/v1/projects/$plan->{id}/sprints", $at,
-                  json => { name => 'Sprint 2', state => 'active',
-                            start_date => '2026-09-15',
-                            end_date => '2026-09-15' }),
+my $s2 = made($ws->api($at, POST => "/api/v1/projects/$plan->{id}/sprints",
+                       json => { name => 'Sprint 2', state => 'active',
+                                 start_date => '2026-09-15',
+                                 end_date => '2026-09-15' }),
               'sprint 2');
 is($s2->{state}, 'active', 'a one-day sprint, active');
-my $blue_sprint = made(api(POST => "/api/v1/projects/$blues->{id}/sprints",
-                           $pet, json => { name => 'Blue sprint' }),
+my $blue_sprint = made($ws->api($pet,
+                                POST => "/api/v1/projects/$blues->{id}/sprints",
+                                json => { name => 'Blue sprint' }),
                        'blue sprint');
 is($blue_sprint->{start_date}, undef, 'a sprint without dates');
 
@@ -567,23 +545,23 @@ my %bad_sprint = (
 );
 for my $what (sort keys %bad_sprint) {
     $mark = last_activity_id();
-    rejected(api(POST => "/api/v1/projects/$plan->{id}/sprints", $at,
-                 json => $bad_sprint{$what}),
+    rejected($ws->api($at, POST => "/api/v1/projects/$plan->{id}/sprints",
+                      json => $bad_sprint{$what}),
              $mark, 422, 'validation_failed', "a sprint with $what");
 }
-rejected(api(POST => "/api/v1/projects/$plan->{id}/sprints", $ct,
-             json => { name => 'Mine' }),
+rejected($ws->api($ct, POST => "/api/v1/projects/$plan->{id}/sprints",
+                  json => { name => 'Mine' }),
          $mark, 403, 'forbidden', 'a contributor planning a sprint');
-rejected(api(POST => "/api/v1/projects/$plan->{id}/sprints", $pet,
-             json => { name => 'Mine' }),
+rejected($ws->api($pet, POST => "/api/v1/projects/$plan->{id}/sprints",
+                  json => { name => 'Mine' }),
          $mark, 403, 'forbidden', "another team's manager planning a sprint");
-rejected(api(POST => "/api/v1/projects/$nobody/sprints", $at,
-             json => { name => 'Lost' }),
+rejected($ws->api($at, POST => "/api/v1/projects/$nobody/sprints",
+                  json => { name => 'Lost' }),
          $mark, 404, 'not_found', 'a sprint of an unknown project');
 
 $mark = last_activity_id();
-$r = api(PATCH => "/api/v1/sprints/$s1->{id}", $pt,
-         json => { state => 'active', goal => 'ship the beta, really' });
+$r = $ws->api($pt, PATCH => "/api/v1/sprints/$s1->{id}",
+              json => { state => 'active', goal => 'ship the beta, really' });
 is($r->{status}, 200, 'a manager starts a sprint: 200');
 is($r->{json}{state}, 'active', '... active');
 is($r->{json}{goal}, 'ship the beta, really', '... the new goal');
@@ -591,62 +569,62 @@ is($r->{json}{end_date}, '2026-09-14', '... the rest unchanged');
 audited($mark, 'updated', 'sprint', $s1->{id}, $pam->{id}, 'patch a sprint');
 
 $mark = last_activity_id();
-rejected(api(PATCH => "/api/v1/sprints/$s1->{id}", $pt,
-             json => { end_date => '2026-08-31' }),
+rejected($ws->api($pt, PATCH => "/api/v1/sprints/$s1->{id}",
+                  json => { end_date => '2026-08-31' }),
          $mark, 422, 'validation_failed', 'patch a sprint to end before it starts');
-rejected(api(PATCH => "/api/v1/sprints/$s1->{id}", $pt,
-             json => { state => 'paused' }),
+rejected($ws->api($pt, PATCH => "/api/v1/sprints/$s1->{id}",
+                  json => { state => 'paused' }),
          $mark, 422, 'validation_failed', 'patch a sprint to an unknown state');
-rejected(api(PATCH => "/api/v1/sprints/$s1->{id}", $ct,
-             json => { state => 'closed' }),
+rejected($ws->api($ct, PATCH => "/api/v1/sprints/$s1->{id}",
+                  json => { state => 'closed' }),
          $mark, 403, 'forbidden', 'a contributor closing a sprint');
-rejected(api(PATCH => "/api/v1/sprints/$s1->{id}", $pet,
-             json => { state => 'closed' }),
+rejected($ws->api($pet, PATCH => "/api/v1/sprints/$s1->{id}",
+                  json => { state => 'closed' }),
          $mark, 403, 'forbidden', "another team's manager closing a sprint");
-rejected(api(PATCH => "/api/v1/sprints/$nobody", $at,
-             json => { state => 'closed' }),
+rejected($ws->api($at, PATCH => "/api/v1/sprints/$nobody",
+                  json => { state => 'closed' }),
          $mark, 404, 'not_found', 'patch an unknown sprint');
 
 # tasks in sprints and milestones
 $mark = last_activity_id();
-$r = api(POST => "/api/v1/projects/$plan->{id}/tasks", $ct, json => {
+$r = $ws->api($ct, POST => "/api/v1/projects/$plan->{id}/tasks", json => {
     title => 'Sprinting', sprint_id => $s1->{id},
     milestone_id => $beta->{id} });
 is($r->{status}, 201, 'a task created in a sprint and for a milestone');
 my $sprinting = $r->{json};
 is($sprinting->{sprint_id}, $s1->{id}, '... its sprint');
 is($sprinting->{milestone_id}, $beta->{id}, '... its milestone');
-$r = api(PATCH => "/api/v1/tasks/$tk{A}{id}", $at,
-         json => { sprint_id => $s1->{id} });
+$r = $ws->api($at, PATCH => "/api/v1/tasks/$tk{A}{id}",
+              json => { sprint_id => $s1->{id} });
 is($r->{status}, 200, 'a task patched into a sprint');
 is($r->{json}{sprint_id}, $s1->{id}, '... its sprint');
-$r = api(PATCH => "/api/v1/tasks/$tk{B}{id}", $at,
-         json => { sprint_id => $s2->{id}, milestone_id => $beta->{id} });
+$r = $ws->api($at, PATCH => "/api/v1/tasks/$tk{B}{id}",
+              json => { sprint_id => $s2->{id}, milestone_id => $beta->{id} });
 is($r->{json}{sprint_id}, $s2->{id}, 'another into the second sprint');
 is($r->{json}{milestone_id}, $beta->{id}, '... and for the milestone');
 
 $mark = last_activity_id();
-rejected(api(POST => "/api/v1/projects/$plan->{id}/tasks", $at,
-             json => { title => 'x', sprint_id => $blue_sprint->{id} }),
+rejected($ws->api($at, POST => "/api/v1/projects/$plan->{id}/tasks",
+                  json => { title => 'x', sprint_id => $blue_sprint->{id} }),
          $mark, 422, 'validation_failed', "a task in another project's sprint");
-rejected(api(POST => "/api/v1/projects/$plan->{id}/tasks", $at,
-             json => { title => 'x', sprint_id => $nobody }),
+rejected($ws->api($at, POST => "/api/v1/projects/$plan->{id}/tasks",
+                  json => { title => 'x', sprint_id => $nobody }),
          $mark, 422, 'validation_failed', 'a task in an unknown sprint');
-rejected(api(POST => "/api/v1/projects/$blues->{id}/tasks", $at,
-             json => { title => 'x', milestone_id => $beta->{id} }),
+rejected($ws->api($at, POST => "/api/v1/projects/$blues->{id}/tasks",
+                  json => { title => 'x', milestone_id => $beta->{id} }),
          $mark, 422, 'validation_failed', "a task for another project's milestone");
-rejected(api(PATCH => "/api/v1/tasks/$tk{C}{id}", $at,
-             json => { sprint_id => $blue_sprint->{id} }),
+rejected($ws->api($at, PATCH => "/api/v1/tasks/$tk{C}{id}",
+                  json => { sprint_id => $blue_sprint->{id} }),
          $mark, 422, 'validation_failed', "a task patched into another project's sprint");
-rejected(api(PATCH => "/api/v1/tasks/$foreign->{id}", $at,
-             json => { milestone_id => $beta->{id} }),
+rejected($ws->api($at, PATCH => "/api/v1/tasks/$foreign->{id}",
+                  json => { milestone_id => $beta->{id} }),
          $mark, 422, 'validation_failed',
          "a task patched for another project's milestone");
-is(api(GET => "/api/v1/tasks/$tk{C}{id}", $at)->{json}{sprint_id}, undef,
+is($ws->api($at, GET => "/api/v1/tasks/$tk{C}{id}")->{json}{sprint_id}, undef,
    '... the task is still in the backlog');
 
 my $plan_tasks = 8;     # A..E, two of Carl's, Sprinting
-$r = api(GET => "/api/v1/projects/$plan->{id}/sprints", $ct);
+$r = $ws->api($ct, GET => "/api/v1/projects/$plan->{id}/sprints");
 is($r->{status}, 200, "a contributor lists a project's sprints");
 my %sprint = map { $_->{id} => $_ } @{ $r->{json}{items} // [] };
 is_deeply([ sort keys %sprint ], [ sort $s1->{id}, $s2->{id} ],
@@ -656,15 +634,16 @@ is($sprint{ $s2->{id} }{task_count}, 1, '... one in the second');
 is($r->{json}{backlog_count}, $plan_tasks - 3,
    '... the backlog is every task without a sprint');
 
-$r = api(PATCH => "/api/v1/tasks/$tk{A}{id}", $at, json => { sprint_id => undef });
+$r = $ws->api($at, PATCH => "/api/v1/tasks/$tk{A}{id}",
+              json => { sprint_id => undef });
 is($r->{status}, 200, 'a task patched out of its sprint (null)');
 is($r->{json}{sprint_id}, undef, '... no sprint');
-$r = api(GET => "/api/v1/projects/$plan->{id}/sprints", $at);
+$r = $ws->api($at, GET => "/api/v1/projects/$plan->{id}/sprints");
 is($r->{json}{backlog_count}, $plan_tasks - 2, '... it is back in the backlog');
 is_deeply([ map { $_->{task_count} }
             sort { $a->{name} cmp $b->{name} } @{ $r->{json}{items} } ],
           [ 1, 1 ], '... and no longer counted in the sprint');
-problem_is(api(GET => "/api/v1/projects/$nobody/sprints", $at), 404,
+problem_is($ws->api($at, GET => "/api/v1/projects/$nobody/sprints"), 404,
            'not_found', 'the sprints of an unknown project');
 
 # --- timeline -------------------------------------------------------------------
@@ -673,8 +652,9 @@ problem_is(api(GET => "/api/v1/projects/$nobody/sprints", $at), 404,
     my $tl = project($at, key => 'GANTT', name => 'Timeline',
                      start_date => '2026-03-02', due_date => '2026-05-29');
     my %col = %{ columns($tl->{id}) };
-    my $m = made(api(POST => "/api/v1/projects/$tl->{id}/milestones", $at,
-                     json => { name => 'Launch', due_date => '2026-05-15' }),
+    my $m = made($ws->api($at, POST => "/api/v1/projects/$tl->{id}/milestones",
+                          json => { name => 'Launch',
+                                    due_date => '2026-05-15' }),
                  'milestone Launch');
     my %x;
     for my $cat (qw(backlog todo in_progress review done)) {
@@ -691,7 +671,7 @@ problem_is(api(GET => "/api/v1/projects/$nobody/sprints", $at), 404,
     made(depend($at, $x{review}, $x{in_progress}), 'dependency');
     made(depend($at, $x{review}, $x{todo}), 'dependency');
 
-    $r = api(GET => "/api/v1/projects/$tl->{id}/timeline", $cot);
+    $r = $ws->api($cot, GET => "/api/v1/projects/$tl->{id}/timeline");
     is($r->{status}, 200, 'a contributor reads the timeline: 200');
     my $j = $r->{json};
     is($j->{project}{id}, $tl->{id}, '... of the project');
@@ -722,16 +702,16 @@ problem_is(api(GET => "/api/v1/projects/$nobody/sprints", $at), 404,
     is_deeply(ids($j->{milestones}), [ $m->{id} ], '... and the milestones');
 
     # a subtask finished moves its parent
-    made(api(PATCH => "/api/v1/tasks/$sub[1]{id}/move", $at,
-             json => { column_id => $col{done}{id} }), 'move');
-    $r = api(GET => "/api/v1/projects/$tl->{id}/timeline", $at);
+    made($ws->api($at, PATCH => "/api/v1/tasks/$sub[1]{id}/move",
+                  json => { column_id => $col{done}{id} }), 'move');
+    $r = $ws->api($at, GET => "/api/v1/projects/$tl->{id}/timeline");
     my ($p2) = grep { $_->{id} eq $parent->{id} } @{ $r->{json}{tasks} };
     is($p2->{progress}, 50, '... two subtasks of four done: 50');
 
-    problem_is(api(GET => "/api/v1/projects/$nobody/timeline", $at), 404,
+    problem_is($ws->api($at, GET => "/api/v1/projects/$nobody/timeline"), 404,
                'not_found', 'the timeline of an unknown project');
-    problem_is(api(GET => "/api/v1/projects/$tl->{id}/timeline", undef), 401,
-               'unauthorized', 'the timeline without a token');
+    problem_is($ws->api(undef, GET => "/api/v1/projects/$tl->{id}/timeline"),
+               401, 'unauthorized', 'the timeline without a token');
 }
 
 # --- search ---------------------------------------------------------------------
@@ -745,15 +725,16 @@ problem_is(api(GET => "/api/v1/projects/$nobody/sprints", $at), 404,
     my $once = task($sp->{id}, 'Aquarium upkeep',
                     description => 'check on the zebrafish');
     my $none = task($sp->{id}, 'Goldfish', description => 'not that one');
-    my $cm = made(api(POST => "/api/v1/tasks/$none->{id}/comments", $cot,
-                      json => { body => 'the zebrafish look hungry' }),
+    my $cm = made($ws->api($cot, POST => "/api/v1/tasks/$none->{id}/comments",
+                           json => { body => 'the zebrafish look hungry' }),
                   'comment');
 
     sub search {
         my ($q, $token, %o) = @_;
-        return api(GET => '/api/v1/search' . (defined $q ? '?q=' . uri_escape($q)
-                                                         : ''),
-                   $token // $at, %o);
+        return $ws->api($token // $at,
+                        GET => '/api/v1/search'
+                               . (defined $q ? '?q=' . uri_escape($q) : ''),
+                        %o);
     }
 
     $r = search('zebrafish', $cot);
@@ -811,7 +792,7 @@ problem_is(api(GET => "/api/v1/projects/$nobody/sprints", $at), 404,
        'a q of 500 two-byte characters: 200');
     problem_is(search('é' x 501), 400, 'bad_request',
                'a q of 501 two-byte characters');
-    problem_is(api(GET => '/api/v1/search?q=zebrafish', undef), 401,
+    problem_is($ws->api(undef, GET => '/api/v1/search?q=zebrafish'), 401,
                'unauthorized', 'search without a token');
 
     my ($tasks_before) = $dbh->selectrow_array('SELECT count(*) FROM tasks');
@@ -837,10 +818,10 @@ problem_is(api(GET => "/api/v1/projects/$nobody/sprints", $at), 404,
 
 {
     # a workspace of its own, so that every project in it is known
-    my $ws = $t->signup(prefix => 'risk');
-    my $wdb = $t->tenant_dbh($ws);
-    my $wt = login("admin\@$ws.example", $ws)->{access_token};
-    my $w = sub { my ($m, $p, %o) = @_; api($m, $p, $wt, host => $ws, %o) };
+    my $rw = $t->workspace(prefix => 'risk');
+    my $wdb = $rw->dbh;
+    my $wt = $rw->admin->{token};
+    my $w = sub { $rw->api($wt, @_) };
     my $d = sub { day($_[0], $wdb) };
 
     my %p;
@@ -997,19 +978,19 @@ problem_is(api(GET => "/api/v1/projects/$nobody/sprints", $at), 404,
     is($row{BLK}{blocked_tasks}, 2, '... two blocked now');
     is($r->{json}{projects_by_status}{completed}, 2, '... two completed now');
 
-    problem_is(api(GET => '/api/v1/portfolio/overview', undef, host => $ws),
+    problem_is($rw->api(undef, GET => '/api/v1/portfolio/overview'),
                401, 'unauthorized', 'the overview without a token');
 
     # the first workspace's projects are not in this one's, and back
-    $r = api(GET => '/api/v1/portfolio/overview', $at);
+    $r = $ws->api($at, GET => '/api/v1/portfolio/overview');
     is_deeply([ sort map { $_->{key} } @{ $r->{json}{projects} // [] } ],
               [ qw(BLUES FISH GANTT LOOSE PLAN) ],
               "another workspace's overview has only its own projects");
-    is_deeply(search('zebrafish', $wt, host => $ws)->{json}{items}, [],
+    is_deeply(search('zebrafish', $wt, host => $rw->slug)->{json}{items}, [],
               "... and its search finds nothing of this one's");
 
     my $amark = last_activity_id();
-    my ($c_any) = @{ api(GET => "/api/v1/tasks/$tk{B}{id}/comments", $at)
+    my ($c_any) = @{ $ws->api($at, GET => "/api/v1/tasks/$tk{B}{id}/comments")
                      ->{json}{items} };
     for my $probe (
         [ GET => "/api/v1/tasks/$tk{A}{id}/comments" ],

@@ -15,39 +15,16 @@ use Kanban::Test qw(problem_is error_for);
 
 my $t = Kanban::Test->new->run;
 
-my $slug = $t->signup(prefix => 'users');
-my $dbh = $t->tenant_dbh($slug);
-my $password = 'correct horse battery staple';
+my $ws = $t->workspace(prefix => 'users');
+my $slug = $ws->slug;
+my $dbh = $ws->dbh;
 my $admin_email = "admin\@$slug.example";
 my $nobody = '00000000-0000-4000-8000-000000000000';
 
-sub login {
-    my ($email, $pw, $host) = @_;
-    return $t->req(POST => '/api/v1/auth/login', host => $host // $slug,
-                   json => { email => $email, password => $pw // $password });
-}
-
-sub token {
-    my $r = login(@_);
-    die "login of $_[0]: $r->{status} $r->{body}" unless $r->{status} == 200;
-    return $r->{json};
-}
-
-# api(METHOD, path, token, json => ..., host => ...)
-sub api {
-    my ($method, $path, $token, %o) = @_;
-    return $t->req($method => $path, host => $o{host} // $slug,
-                   headers => { $token ? (Authorization => "Bearer $token")
-                                       : (),
-                                %{ $o{headers} // {} } },
-                   map { exists $o{$_} ? ($_ => $o{$_}) : () }
-                   qw(json body));
-}
-
 sub refresh {
     my ($refresh) = @_;
-    return $t->req(POST => '/api/v1/auth/refresh', host => $slug,
-                   json => { refresh_token => $refresh });
+    return $ws->api(undef, POST => '/api/v1/auth/refresh',
+                    json => { refresh_token => $refresh });
 }
 
 sub last_activity_id {
@@ -75,14 +52,14 @@ sub rejected {
     is(scalar @{ activity_since($mark) }, 0, "$name: no audit row");
 }
 
-my $admin = token($admin_email);
-my $admin_id = $admin->{user}{id};
-my $at = $admin->{access_token};
+my $admin = $ws->admin;
+my $admin_id = $admin->{id};
+my $at = $admin->{token};
 
 # --- create -----------------------------------------------------------------
 
 my $mark = last_activity_id();
-my $r = api(POST => '/api/v1/users', $at, json => {
+my $r = $ws->api($at, POST => '/api/v1/users', json => {
     email => "carl\@$slug.example", name => 'Carl Contributor',
     password => 'carl has a long passphrase' });
 is($r->{status}, 201, 'create a user: 201');
@@ -103,10 +80,10 @@ is($rows->[0]{entity_type}, 'user', '... of a user');
 is($rows->[0]{entity_id}, $carl->{id}, '... that user');
 is($rows->[0]{actor_id}, $admin_id, '... by the admin');
 
-is(login("carl\@$slug.example", 'carl has a long passphrase')->{status}, 200,
-   'the new user logs in with their password');
+is($ws->try_login("carl\@$slug.example", 'carl has a long passphrase')
+       ->{status}, 200, 'the new user logs in with their password');
 
-$r = api(POST => '/api/v1/users', $at, json => {
+$r = $ws->api($at, POST => '/api/v1/users', json => {
     email => "pam\@$slug.example", name => 'Pam Manager',
     role => 'project_manager', password => 'pam has a long passphrase' });
 is($r->{status}, 201, 'create a project manager: 201');
@@ -114,36 +91,36 @@ is($r->{json}{role}, 'project_manager', '... with that role');
 my $pam = $r->{json};
 
 $mark = last_activity_id();
-rejected(api(POST => '/api/v1/users', $at, json => {
-             email => uc("carl\@$slug.example"), name => 'Carl Again',
-             password => 'another long passphrase' }),
+rejected($ws->api($at, POST => '/api/v1/users', json => {
+                  email => uc("carl\@$slug.example"), name => 'Carl Again',
+                  password => 'another long passphrase' }),
          $mark, 409, 'already_exists', 'a duplicate email in another case');
 
-$r = api(POST => '/api/v1/users', $at, json => {
+$r = $ws->api($at, POST => '/api/v1/users', json => {
     email => "rex\@$slug.example", name => 'Rex', role => 'superuser',
     password => 'rex has a long passphrase' });
 rejected($r, $mark, 422, 'validation_failed', 'an unknown role');
 is(error_for($r, 'role')->{code}, 'invalid_value', '... invalid_value on role');
 
-$r = api(POST => '/api/v1/users', $at, json => {
+$r = $ws->api($at, POST => '/api/v1/users', json => {
     email => 'not an email', name => 'Rex',
     password => 'rex has a long passphrase' });
 rejected($r, $mark, 422, 'validation_failed', 'a bad email');
 ok(error_for($r, 'email'), '... the error is on email');
 
 for my $common ('basketball', '1234567890') {
-    $r = api(POST => '/api/v1/users', $at, json => {
+    $r = $ws->api($at, POST => '/api/v1/users', json => {
         email => "rex\@$slug.example", name => 'Rex', password => $common });
     rejected($r, $mark, 422, 'validation_failed', "a common password $common");
     is(error_for($r, 'password')->{code}, 'too_common', '... too_common');
 }
 
-$r = api(POST => '/api/v1/users', $at, json => {
+$r = $ws->api($at, POST => '/api/v1/users', json => {
     email => "rex\@$slug.example", password => 'rex has a long passphrase' });
 rejected($r, $mark, 422, 'validation_failed', 'no name');
 is(error_for($r, 'name')->{code}, 'required', '... name is required');
 
-$r = api(POST => '/api/v1/users', $at, json => {
+$r = $ws->api($at, POST => '/api/v1/users', json => {
     email => "rex\@$slug.example", name => 'Rex', admin => JSON::XS::true() });
 rejected($r, $mark, 422, 'validation_failed', 'an unknown field');
 
@@ -154,7 +131,7 @@ is($rex, 0, 'none of the rejected users exists');
 # --- invitations ------------------------------------------------------------
 
 $mark = last_activity_id();
-$r = api(POST => '/api/v1/users', $at, json => {
+$r = $ws->api($at, POST => '/api/v1/users', json => {
     email => "ivy\@$slug.example", name => 'Ivy Invited' });
 is($r->{status}, 201, 'invite (no password): 201');
 my $ivy = $r->{json};
@@ -166,12 +143,12 @@ my ($stored) = $dbh->selectrow_array(
        WHERE invite_hash = ? OR password_hash = ?}, undef, $invite, $invite);
 is($stored, 0, '... which the database does not keep as such');
 
-$r = api(GET => "/api/v1/users/$ivy->{id}", $at);
+$r = $ws->api($at, GET => "/api/v1/users/$ivy->{id}");
 is($r->{json}{status}, 'invited', 'an invited user reads as invited');
 ok(!exists $r->{json}{invite_token}, '... without the token');
 
-problem_is(login("ivy\@$slug.example", 'ivy will choose this one'), 401,
-           'invalid_credentials', 'an invited user cannot log in yet');
+problem_is($ws->try_login("ivy\@$slug.example", 'ivy will choose this one'),
+           401, 'invalid_credentials', 'an invited user cannot log in yet');
 
 $mark = last_activity_id();
 $r = $t->req(POST => '/api/v1/auth/accept-invite', host => $slug,
@@ -185,8 +162,8 @@ $r = $t->req(POST => '/api/v1/auth/accept-invite', host => $slug,
 is($r->{status}, 200, 'accept the invitation: 200');
 is($r->{json}{id}, $ivy->{id}, '... the invited user');
 is($r->{json}{status}, 'active', '... now active');
-is(login("ivy\@$slug.example", 'ivy will choose this one')->{status}, 200,
-   '... who logs in with the chosen password');
+is($ws->try_login("ivy\@$slug.example", 'ivy will choose this one')
+       ->{status}, 200, '... who logs in with the chosen password');
 $rows = activity_since($mark);
 is(join(',', map { $_->{action} } @$rows), 'invite_accepted',
    '... one audit row, invite_accepted');
@@ -195,7 +172,7 @@ $r = $t->req(POST => '/api/v1/auth/accept-invite', host => $slug,
              json => { invite_token => $invite,
                        password => 'somebody else now' });
 problem_is($r, 404, 'not_found', 'the invite token a second time: 404');
-is(login("ivy\@$slug.example", 'somebody else now')->{status}, 401,
+is($ws->try_login("ivy\@$slug.example", 'somebody else now')->{status}, 401,
    '... and the password was not changed by it');
 
 problem_is($t->req(POST => '/api/v1/auth/accept-invite', host => $slug,
@@ -210,7 +187,7 @@ rejected($t->req(POST => '/api/v1/auth/register', host => $slug,
                  json => { email => "otto\@$slug.example", name => 'Otto',
                            password => 'otto likes long ones' }),
          $mark, 403, 'forbidden', 'register when invite only: 403');
-is(login("otto\@$slug.example", 'otto likes long ones')->{status}, 401,
+is($ws->try_login("otto\@$slug.example", 'otto likes long ones')->{status}, 401,
    '... and there is no such user');
 
 $dbh->do(q{UPDATE settings SET value = 'true' WHERE key = 'open_registration'});
@@ -222,7 +199,7 @@ is($r->{status}, 201, 'register when open: 201');
 is($r->{json}{role}, 'contributor', '... as a contributor');
 my $otto = $r->{json};
 is($r->{headers}{location}, "/api/v1/users/$otto->{id}", '... Location');
-is(login("otto\@$slug.example", 'otto likes long ones')->{status}, 200,
+is($ws->try_login("otto\@$slug.example", 'otto likes long ones')->{status}, 200,
    '... who logs in');
 $rows = activity_since($mark);
 is(scalar @$rows, 1, '... one audit row');
@@ -251,28 +228,28 @@ problem_is($t->req(POST => '/api/v1/auth/register', host => $slug,
 
 # --- read ---------------------------------------------------------------------
 
-my $carl_s = token("carl\@$slug.example", 'carl has a long passphrase');
-my $ct = $carl_s->{access_token};
+my $carl_s = $ws->login("carl\@$slug.example", 'carl has a long passphrase');
+my $ct = $carl_s->{token};
 
-$r = api(GET => "/api/v1/users/$carl->{id}", $at);
+$r = $ws->api($at, GET => "/api/v1/users/$carl->{id}");
 is($r->{status}, 200, 'an admin reads a user');
 is($r->{json}{email}, "carl\@$slug.example", '... email');
 is($r->{json}{name}, 'Carl Contributor', '... name');
 
-is(api(GET => "/api/v1/users/$carl->{id}", $ct)->{status}, 200,
+is($ws->api($ct, GET => "/api/v1/users/$carl->{id}")->{status}, 200,
    'a contributor reads themself');
-problem_is(api(GET => "/api/v1/users/$admin_id", $ct), 404, 'not_found',
+problem_is($ws->api($ct, GET => "/api/v1/users/$admin_id"), 404, 'not_found',
            "a contributor reading someone else: 404, not 403");
-problem_is(api(GET => "/api/v1/users/$nobody", $at), 404, 'not_found',
+problem_is($ws->api($at, GET => "/api/v1/users/$nobody"), 404, 'not_found',
            'an unknown id: 404');
-problem_is(api(GET => '/api/v1/users/not-a-uuid', $at), 404, 'not_found',
+problem_is($ws->api($at, GET => '/api/v1/users/not-a-uuid'), 404, 'not_found',
            'a non-UUID id: 404');
 
 # --- me, teams and skills -----------------------------------------------------
 
 $mark = last_activity_id();
-$r = api(POST => '/api/v1/teams', $at,
-         json => { name => 'Red Team', description => 'the red ones' });
+$r = $ws->api($at, POST => '/api/v1/teams',
+              json => { name => 'Red Team', description => 'the red ones' });
 is($r->{status}, 201, 'create a team: 201');
 my $red = $r->{json};
 is($r->{headers}{location}, "/api/v1/teams/$red->{id}", '... Location');
@@ -285,25 +262,25 @@ is(scalar @$rows, 1, '... one audit row');
 is($rows->[0]{entity_type}, 'team', '... about a team');
 
 $mark = last_activity_id();
-rejected(api(POST => '/api/v1/teams', $at, json => { name => 'RED TEAM' }),
+rejected($ws->api($at, POST => '/api/v1/teams', json => { name => 'RED TEAM' }),
          $mark, 409, 'already_exists', 'a duplicate team name in another case');
-rejected(api(POST => '/api/v1/teams', $at, json => { description => 'x' }),
+rejected($ws->api($at, POST => '/api/v1/teams', json => { description => 'x' }),
          $mark, 422, 'validation_failed', 'a team without a name');
 
-$r = api(POST => '/api/v1/teams', $at, json => { name => 'Blue Team' });
+$r = $ws->api($at, POST => '/api/v1/teams', json => { name => 'Blue Team' });
 is($r->{status}, 201, 'a second team');
 my $blue = $r->{json};
 is($blue->{description}, '', '... description defaults to empty');
 
-$r = api(PUT => "/api/v1/teams/$red->{id}/members/$carl->{id}", $at);
+$r = $ws->api($at, PUT => "/api/v1/teams/$red->{id}/members/$carl->{id}");
 is($r->{status}, 204, 'add a member: 204');
 is($r->{body}, '', '... no body');
-is(api(PUT => "/api/v1/teams/$red->{id}/members/$carl->{id}", $at)->{status},
-   204, 'add the same member again: 204');
-is(api(PUT => "/api/v1/teams/$red->{id}/members/$pam->{id}", $at)->{status},
-   204, 'add the manager');
+is($ws->api($at, PUT => "/api/v1/teams/$red->{id}/members/$carl->{id}")
+       ->{status}, 204, 'add the same member again: 204');
+is($ws->api($at, PUT => "/api/v1/teams/$red->{id}/members/$pam->{id}")
+       ->{status}, 204, 'add the manager');
 
-$r = api(GET => "/api/v1/teams/$red->{id}", $at);
+$r = $ws->api($at, GET => "/api/v1/teams/$red->{id}");
 is($r->{status}, 200, 'read a team');
 is_deeply([ sort map { $_->{id} } @{ $r->{json}{members} } ],
           [ sort $carl->{id}, $pam->{id} ], '... its members, each once');
@@ -311,31 +288,31 @@ is_deeply([ sort map { $_->{name} } @{ $r->{json}{members} } ],
           [ 'Carl Contributor', 'Pam Manager' ], '... with their names');
 
 $mark = last_activity_id();
-rejected(api(PUT => "/api/v1/teams/$nobody/members/$carl->{id}", $at),
+rejected($ws->api($at, PUT => "/api/v1/teams/$nobody/members/$carl->{id}"),
          $mark, 404, 'not_found', 'add to an unknown team');
-rejected(api(PUT => "/api/v1/teams/$red->{id}/members/$nobody", $at),
+rejected($ws->api($at, PUT => "/api/v1/teams/$red->{id}/members/$nobody"),
          $mark, 404, 'not_found', 'add an unknown user');
-problem_is(api(PUT => "/api/v1/teams/$red->{id}/members/nope", $at),
+problem_is($ws->api($at, PUT => "/api/v1/teams/$red->{id}/members/nope"),
            404, 'not_found', 'add a non-UUID user');
 
-$r = api(GET => '/api/v1/teams', $at);
+$r = $ws->api($at, GET => '/api/v1/teams');
 is($r->{status}, 200, 'list teams');
 is_deeply([ map { $_->{name} } @{ $r->{json}{items} } ],
           [ 'Blue Team', 'Red Team' ], '... an admin sees all');
 ok(exists $r->{json}{next_cursor} && !defined $r->{json}{next_cursor},
    '... next_cursor null');
 
-$r = api(GET => '/api/v1/teams', $ct);
+$r = $ws->api($ct, GET => '/api/v1/teams');
 is_deeply([ map { $_->{name} } @{ $r->{json}{items} } ], [ 'Red Team' ],
           "a contributor sees the teams they belong to");
-problem_is(api(GET => "/api/v1/teams/$blue->{id}", $ct), 404, 'not_found',
+problem_is($ws->api($ct, GET => "/api/v1/teams/$blue->{id}"), 404, 'not_found',
            "... and not another team");
-is(api(GET => "/api/v1/teams/$red->{id}", $ct)->{status}, 200,
+is($ws->api($ct, GET => "/api/v1/teams/$red->{id}")->{status}, 200,
    '... but their own');
 
 $mark = last_activity_id();
-$r = api(PATCH => "/api/v1/teams/$blue->{id}", $at,
-         json => { description => 'calm', version => 1 });
+$r = $ws->api($at, PATCH => "/api/v1/teams/$blue->{id}",
+              json => { description => 'calm', version => 1 });
 is($r->{status}, 200, 'patch a team: 200');
 is($r->{json}{description}, 'calm', '... changed');
 is($r->{json}{name}, 'Blue Team', '... the rest kept');
@@ -343,39 +320,42 @@ is($r->{json}{version}, 2, '... version 2');
 is(scalar @{ activity_since($mark) }, 1, '... one audit row');
 
 $mark = last_activity_id();
-rejected(api(PATCH => "/api/v1/teams/$blue->{id}", $at,
-             json => { description => 'stale', version => 1 }),
+rejected($ws->api($at, PATCH => "/api/v1/teams/$blue->{id}",
+                  json => { description => 'stale', version => 1 }),
          $mark, 409, 'version_conflict', 'patch a team with a stale version');
-is(api(GET => "/api/v1/teams/$blue->{id}", $at)->{json}{description}, 'calm',
-   '... unchanged');
-rejected(api(PATCH => "/api/v1/teams/$blue->{id}", $at,
-             json => { name => 'red team' }),
+is($ws->api($at, GET => "/api/v1/teams/$blue->{id}")->{json}{description},
+   'calm', '... unchanged');
+rejected($ws->api($at, PATCH => "/api/v1/teams/$blue->{id}",
+                  json => { name => 'red team' }),
          $mark, 409, 'already_exists', 'rename a team to a taken name');
-rejected(api(PATCH => "/api/v1/teams/$nobody", $at, json => { name => 'X' }),
+rejected($ws->api($at, PATCH => "/api/v1/teams/$nobody",
+                  json => { name => 'X' }),
          $mark, 404, 'not_found', 'patch an unknown team');
 
 # skills
 $mark = last_activity_id();
-$r = api(POST => '/api/v1/skills', $at, json => { name => 'Perl' });
+$r = $ws->api($at, POST => '/api/v1/skills', json => { name => 'Perl' });
 is($r->{status}, 201, 'create a skill: 201');
 my $perl = $r->{json};
 is($perl->{name}, 'Perl', '... name');
 ok($r->{headers}{location}, '... Location');
 is(scalar @{ activity_since($mark) }, 1, '... one audit row');
-my $c_skill = api(POST => '/api/v1/skills', $at, json => { name => 'C' })->{json};
-my $sql_skill = api(POST => '/api/v1/skills', $at, json => { name => 'SQL' })->{json};
+my $c_skill = $ws->api($at, POST => '/api/v1/skills',
+                       json => { name => 'C' })->{json};
+my $sql_skill = $ws->api($at, POST => '/api/v1/skills',
+                         json => { name => 'SQL' })->{json};
 
 $mark = last_activity_id();
-rejected(api(POST => '/api/v1/skills', $at, json => { name => 'perl' }),
+rejected($ws->api($at, POST => '/api/v1/skills', json => { name => 'perl' }),
          $mark, 409, 'already_exists', 'a duplicate skill name');
 
-$r = api(GET => '/api/v1/skills', $ct);
+$r = $ws->api($ct, GET => '/api/v1/skills');
 is($r->{status}, 200, 'a contributor lists skills');
 is_deeply([ sort map { $_->{name} } @{ $r->{json}{items} } ],
           [ 'C', 'Perl', 'SQL' ], '... all of them');
 
 $mark = last_activity_id();
-$r = api(PUT => "/api/v1/users/$carl->{id}/skills", $at, json => [
+$r = $ws->api($at, PUT => "/api/v1/users/$carl->{id}/skills", json => [
     { skill_id => $perl->{id}, level => 3 },
     { skill_id => $c_skill->{id}, level => 5 } ]);
 is($r->{status}, 200, "set a user's skills: 200");
@@ -385,7 +365,7 @@ is_deeply([ sort { $a->{name} cmp $b->{name} } @{ $r->{json} // [] } ],
           '... the set with names and levels');
 is(scalar @{ activity_since($mark) }, 1, '... one audit row');
 
-$r = api(PUT => "/api/v1/users/$carl->{id}/skills", $at, json => [
+$r = $ws->api($at, PUT => "/api/v1/users/$carl->{id}/skills", json => [
     { skill_id => $perl->{id}, level => 4 },
     { skill_id => $sql_skill->{id}, level => 1 } ]);
 is_deeply([ sort { $a->{name} cmp $b->{name} } @{ $r->{json} // [] } ],
@@ -397,30 +377,30 @@ my ($n) = $dbh->selectrow_array(
 is($n, 2, '... two rows in the database');
 
 $mark = last_activity_id();
-$r = api(PUT => "/api/v1/users/$carl->{id}/skills", $at, json => [
+$r = $ws->api($at, PUT => "/api/v1/users/$carl->{id}/skills", json => [
     { skill_id => $perl->{id}, level => 9 } ]);
 rejected($r, $mark, 422, 'validation_failed', 'level 9');
 ok(error_for($r, '[0].level'), '... the error is on [0].level');
-rejected(api(PUT => "/api/v1/users/$carl->{id}/skills", $at,
-             json => { skill_id => $perl->{id}, level => 2 }),
+rejected($ws->api($at, PUT => "/api/v1/users/$carl->{id}/skills",
+                  json => { skill_id => $perl->{id}, level => 2 }),
          $mark, 422, 'validation_failed', 'a body that is no array');
-rejected(api(PUT => "/api/v1/users/$carl->{id}/skills", $at,
-             json => [ { skill_id => $nobody, level => 2 } ]),
+rejected($ws->api($at, PUT => "/api/v1/users/$carl->{id}/skills",
+                  json => [ { skill_id => $nobody, level => 2 } ]),
          $mark, 422, 'validation_failed', 'an unknown skill');
-rejected(api(PUT => "/api/v1/users/$nobody/skills", $at,
-             json => [ { skill_id => $perl->{id}, level => 2 } ]),
+rejected($ws->api($at, PUT => "/api/v1/users/$nobody/skills",
+                  json => [ { skill_id => $perl->{id}, level => 2 } ]),
          $mark, 404, 'not_found', 'skills of an unknown user');
-$r = api(GET => '/api/v1/auth/me', $ct);
+$r = $ws->api($ct, GET => '/api/v1/auth/me');
 is_deeply([ sort map { "$_->{name}:$_->{level}" } @{ $r->{json}{skills} } ],
           [ 'Perl:4', 'SQL:1' ], '... the rejected ones changed nothing');
 
-$r = api(PUT => "/api/v1/users/$carl->{id}/skills", $ct, json => [
+$r = $ws->api($ct, PUT => "/api/v1/users/$carl->{id}/skills", json => [
     { skill_id => $perl->{id}, level => 5 } ]);
 is($r->{status}, 200, 'a user sets their own skills');
 is_deeply($r->{json}, [ { skill_id => $perl->{id}, name => 'Perl',
                           level => 5 } ], '... replaced');
 
-$r = api(GET => '/api/v1/auth/me', $ct);
+$r = $ws->api($ct, GET => '/api/v1/auth/me');
 is($r->{status}, 200, 'me');
 is($r->{json}{id}, $carl->{id}, '... the user');
 is_deeply([ map { $_->{name} } @{ $r->{json}{teams} } ], [ 'Red Team' ],
@@ -428,40 +408,40 @@ is_deeply([ map { $_->{name} } @{ $r->{json}{teams} } ], [ 'Red Team' ],
 is_deeply([ map { "$_->{name}:$_->{level}" } @{ $r->{json}{skills} } ],
           [ 'Perl:5' ], '... and skills');
 
-$r = api(PUT => "/api/v1/users/$carl->{id}/skills", $ct, json => []);
+$r = $ws->api($ct, PUT => "/api/v1/users/$carl->{id}/skills", json => []);
 is($r->{status}, 200, 'an empty set');
 is_deeply($r->{json}, [], '... clears the skills');
-is_deeply(api(GET => '/api/v1/auth/me', $ct)->{json}{skills}, [],
+is_deeply($ws->api($ct, GET => '/api/v1/auth/me')->{json}{skills}, [],
           '... as me shows');
 
 # member removal and team deletion
 $mark = last_activity_id();
-is(api(DELETE => "/api/v1/teams/$red->{id}/members/$pam->{id}", $at)
+is($ws->api($at, DELETE => "/api/v1/teams/$red->{id}/members/$pam->{id}")
        ->{status}, 204, 'remove a member: 204');
 is(scalar @{ activity_since($mark) }, 1, '... one audit row');
 $mark = last_activity_id();
-rejected(api(DELETE => "/api/v1/teams/$red->{id}/members/$pam->{id}", $at),
+rejected($ws->api($at, DELETE => "/api/v1/teams/$red->{id}/members/$pam->{id}"),
          $mark, 404, 'not_found', 'remove them again: 404');
-is_deeply([ map { $_->{id} } @{ api(GET => "/api/v1/teams/$red->{id}", $at)
+is_deeply([ map { $_->{id} } @{ $ws->api($at, GET => "/api/v1/teams/$red->{id}")
                                     ->{json}{members} } ],
           [ $carl->{id} ], '... the team has the one member left');
-is(api(PUT => "/api/v1/teams/$red->{id}/members/$pam->{id}", $at)->{status},
-   204, '(the manager back in the team)');
+is($ws->api($at, PUT => "/api/v1/teams/$red->{id}/members/$pam->{id}")
+       ->{status}, 204, '(the manager back in the team)');
 
-my $green = api(POST => '/api/v1/teams', $at,
-                json => { name => 'Green Team' })->{json};
-api(PUT => "/api/v1/teams/$green->{id}/members/$carl->{id}", $at);
+my $green = $ws->api($at, POST => '/api/v1/teams',
+                     json => { name => 'Green Team' })->{json};
+$ws->api($at, PUT => "/api/v1/teams/$green->{id}/members/$carl->{id}");
 $mark = last_activity_id();
-is(api(DELETE => "/api/v1/teams/$green->{id}", $at)->{status}, 204,
+is($ws->api($at, DELETE => "/api/v1/teams/$green->{id}")->{status}, 204,
    'delete a team: 204');
 is(scalar @{ activity_since($mark) }, 1, '... one audit row');
-problem_is(api(GET => "/api/v1/teams/$green->{id}", $at), 404, 'not_found',
+problem_is($ws->api($at, GET => "/api/v1/teams/$green->{id}"), 404, 'not_found',
            '... it is gone');
-is_deeply([ map { $_->{name} } @{ api(GET => '/api/v1/auth/me', $ct)
+is_deeply([ map { $_->{name} } @{ $ws->api($ct, GET => '/api/v1/auth/me')
                                       ->{json}{teams} } ],
           [ 'Red Team' ], "... from its members' teams too");
 $mark = last_activity_id();
-rejected(api(DELETE => "/api/v1/teams/$green->{id}", $at),
+rejected($ws->api($at, DELETE => "/api/v1/teams/$green->{id}"),
          $mark, 404, 'not_found', 'delete it again: 404');
 
 # --- list: visibility and paging ----------------------------------------------
@@ -471,7 +451,7 @@ sub list_ids {
     my (@ids, $cursor, $pages);
     while (1) {
         my $q = "?limit=$limit" . (defined $cursor ? "&cursor=$cursor" : '');
-        my $r = api(GET => "/api/v1/users$q", $token);
+        my $r = $ws->api($token, GET => "/api/v1/users$q");
         return "$r->{status} $r->{body}" unless $r->{status} == 200;
         return "more than $limit items" if @{ $r->{json}{items} } > $limit;
         push @ids, map { $_->{id} } @{ $r->{json}{items} };
@@ -486,7 +466,7 @@ my $all = $dbh->selectcol_arrayref(
     q{SELECT id FROM users WHERE status <> 'erased' ORDER BY id});
 is(scalar @$all, 5, 'the workspace has five people now');
 
-$r = api(GET => '/api/v1/users', $at);
+$r = $ws->api($at, GET => '/api/v1/users');
 is($r->{status}, 200, 'list users');
 is_deeply([ map { $_->{id} } @{ $r->{json}{items} } ], $all,
           '... an admin sees everyone, ordered by id');
@@ -495,31 +475,33 @@ is($r->{json}{next_cursor}, undef, '... one page');
 is_deeply(list_ids($at, 2), $all,
           'limit=2: each user exactly once across the pages');
 
-my $pam_s = token("pam\@$slug.example", 'pam has a long passphrase');
-my $pt = $pam_s->{access_token};
+my $pam_s = $ws->login("pam\@$slug.example", 'pam has a long passphrase');
+my $pt = $pam_s->{token};
 is_deeply(list_ids($pt, 1), [ sort $pam->{id}, $carl->{id} ],
           'a manager sees themself and the members of their teams');
 is_deeply(list_ids($ct, 2), [ $carl->{id} ], 'a contributor only themself');
 
-problem_is(api(GET => '/api/v1/users?limit=abc', $at), 400, 'bad_request',
+problem_is($ws->api($at, GET => '/api/v1/users?limit=abc'), 400, 'bad_request',
            'a limit that is no number: 400');
-problem_is(api(GET => '/api/v1/users?cursor=zz', $at), 400, 'bad_request',
+problem_is($ws->api($at, GET => '/api/v1/users?cursor=zz'), 400, 'bad_request',
            'a cursor that is not ours: 400');
 
 # paging over 5 people in a workspace of their own
 {
-    my $s2 = $t->signup(prefix => 'page');
-    my $a2 = token("admin\@$s2.example", undef, $s2)->{access_token};
+    my $ws2 = $t->workspace(prefix => 'page');
+    my $s2 = $ws2->slug;
+    my $a2 = $ws2->admin->{token};
     for my $i (1 .. 4) {
-        my $r = api(POST => '/api/v1/users', $a2, host => $s2,
-                    json => { email => "p$i\@$s2.example", name => "P $i" });
+        my $r = $ws->api($a2, POST => '/api/v1/users', host => $s2,
+                         json => { email => "p$i\@$s2.example",
+                                   name => "P $i" });
         die "create: $r->{status}" unless $r->{status} == 201;
     }
     my (@ids, @pages, $cursor);
     for (1 .. 10) {
-        my $r = api(GET => '/api/v1/users?limit=2'
-                           . (defined $cursor ? "&cursor=$cursor" : ''),
-                    $a2, host => $s2);
+        my $r = $ws->api($a2, GET => '/api/v1/users?limit=2'
+                                . (defined $cursor ? "&cursor=$cursor" : ''),
+                         host => $s2);
         last unless $r->{status} == 200;
         push @pages, scalar @{ $r->{json}{items} };
         push @ids, map { $_->{id} } @{ $r->{json}{items} };
@@ -537,18 +519,18 @@ problem_is(api(GET => '/api/v1/users?cursor=zz', $at), 400, 'bad_request',
     $t->tenant_dbh($s2)->do(q{INSERT INTO users (email, name)
         SELECT 'bulk' || i || '@x.example', 'Bulk ' || i
           FROM generate_series(1, 250) i});
-    $r = api(GET => '/api/v1/users', $a2, host => $s2);
+    $r = $ws->api($a2, GET => '/api/v1/users', host => $s2);
     is(scalar @{ $r->{json}{items} }, 50, 'by default 50 a page');
     ok(defined $r->{json}{next_cursor}, '... and a cursor to more');
-    $r = api(GET => '/api/v1/users?limit=1000', $a2, host => $s2);
+    $r = $ws->api($a2, GET => '/api/v1/users?limit=1000', host => $s2);
     is(scalar @{ $r->{json}{items} }, 200, 'at most 200 a page');
 }
 
 # --- patch ----------------------------------------------------------------------
 
 $mark = last_activity_id();
-$r = api(PATCH => "/api/v1/users/$carl->{id}", $at,
-         json => { name => 'Carl C.', version => 1 });
+$r = $ws->api($at, PATCH => "/api/v1/users/$carl->{id}",
+              json => { name => 'Carl C.', version => 1 });
 is($r->{status}, 200, 'an admin patches a name: 200');
 is($r->{json}{name}, 'Carl C.', '... changed');
 is($r->{json}{email}, "carl\@$slug.example", '... the rest kept');
@@ -561,159 +543,168 @@ is(decode($rows->[0]{old_values})->{name}, 'Carl Contributor',
 is(decode($rows->[0]{new_values})->{name}, 'Carl C.', '... and the new');
 
 $mark = last_activity_id();
-rejected(api(PATCH => "/api/v1/users/$carl->{id}", $at,
-             json => { name => 'Stale', version => 1 }),
+rejected($ws->api($at, PATCH => "/api/v1/users/$carl->{id}",
+                  json => { name => 'Stale', version => 1 }),
          $mark, 409, 'version_conflict', 'a stale version');
-is(api(GET => "/api/v1/users/$carl->{id}", $at)->{json}{name}, 'Carl C.',
+is($ws->api($at, GET => "/api/v1/users/$carl->{id}")->{json}{name}, 'Carl C.',
    '... the name unchanged');
 
 # the same with If-Match, as API.md's conventions have it
-$r = api(GET => "/api/v1/users/$carl->{id}", $at);
+$r = $ws->api($at, GET => "/api/v1/users/$carl->{id}");
 ok($r->{headers}{etag}, 'a user carries an ETag');
-rejected(api(PATCH => "/api/v1/users/$carl->{id}", $at,
-             headers => { 'If-Match' => '"1"' }, json => { name => 'Stale' }),
+rejected($ws->api($at, PATCH => "/api/v1/users/$carl->{id}",
+                  headers => { 'If-Match' => '"1"' },
+                  json => { name => 'Stale' }),
          $mark, 409, 'version_conflict', 'a stale If-Match');
-is(api(GET => "/api/v1/users/$carl->{id}", $at)->{json}{name}, 'Carl C.',
+is($ws->api($at, GET => "/api/v1/users/$carl->{id}")->{json}{name}, 'Carl C.',
    '... the name unchanged');
-api(PATCH => "/api/v1/users/$carl->{id}", $at, json => { name => 'Carl C.' })
-    if api(GET => "/api/v1/users/$carl->{id}", $at)->{json}{name} ne 'Carl C.';
+$ws->api($at, PATCH => "/api/v1/users/$carl->{id}",
+         json => { name => 'Carl C.' })
+    if $ws->api($at, GET => "/api/v1/users/$carl->{id}")->{json}{name}
+       ne 'Carl C.';
 $mark = last_activity_id();
-my $v = api(GET => "/api/v1/users/$carl->{id}", $at)->{json}{version};
+my $v = $ws->api($at, GET => "/api/v1/users/$carl->{id}")->{json}{version};
 
-$r = api(PATCH => "/api/v1/users/$carl->{id}", $ct,
-         json => { name => 'Carl Himself', email => "carl2\@$slug.example" });
+$r = $ws->api($ct, PATCH => "/api/v1/users/$carl->{id}",
+              json => { name => 'Carl Himself',
+                        email => "carl2\@$slug.example" });
 is($r->{status}, 200, 'a user changes their own name and email');
 is($r->{json}{name}, 'Carl Himself', '... name');
 is($r->{json}{email}, "carl2\@$slug.example", '... email');
 is($r->{json}{version}, $v + 1, '... the version one up');
-is(login("carl2\@$slug.example", 'carl has a long passphrase')->{status},
-   200, '... and logs in with the new email');
-is(login("carl\@$slug.example", 'carl has a long passphrase')->{status},
-   401, '... not the old one');
+is($ws->try_login("carl2\@$slug.example", 'carl has a long passphrase')
+       ->{status}, 200, '... and logs in with the new email');
+is($ws->try_login("carl\@$slug.example", 'carl has a long passphrase')
+       ->{status}, 401, '... not the old one');
 
 $mark = last_activity_id();
 for my $patch ({ role => 'admin' }, { status => 'disabled' },
                { password => 'my very own new one' }) {
     my ($k) = keys %$patch;
-    rejected(api(PATCH => "/api/v1/users/$carl->{id}", $ct, json => $patch),
+    rejected($ws->api($ct, PATCH => "/api/v1/users/$carl->{id}",
+                      json => $patch),
              $mark, 403, 'forbidden', "a contributor changing their own $k");
 }
-$r = api(GET => "/api/v1/users/$carl->{id}", $at);
+$r = $ws->api($at, GET => "/api/v1/users/$carl->{id}");
 is($r->{json}{role}, 'contributor', '... the role unchanged');
 is($r->{json}{version}, $v + 1, '... nothing changed');
 
-rejected(api(PATCH => "/api/v1/users/$admin_id", $ct,
-             json => { name => 'Hacked' }),
+rejected($ws->api($ct, PATCH => "/api/v1/users/$admin_id",
+                  json => { name => 'Hacked' }),
          $mark, 404, 'not_found', "a contributor patching someone unseen: 404");
-rejected(api(PATCH => "/api/v1/users/$carl->{id}", $pt,
-             json => { name => 'By Pam' }),
+rejected($ws->api($pt, PATCH => "/api/v1/users/$carl->{id}",
+                  json => { name => 'By Pam' }),
          $mark, 403, 'forbidden', "a manager patching a team member's name");
-rejected(api(PATCH => "/api/v1/users/$carl->{id}", $at,
-             json => { role => 'boss' }),
+rejected($ws->api($at, PATCH => "/api/v1/users/$carl->{id}",
+                  json => { role => 'boss' }),
          $mark, 422, 'validation_failed', 'patch to an unknown role');
-rejected(api(PATCH => "/api/v1/users/$carl->{id}", $at,
-             json => { status => 'erased' }),
+rejected($ws->api($at, PATCH => "/api/v1/users/$carl->{id}",
+                  json => { status => 'erased' }),
          $mark, 422, 'validation_failed', 'patch to a status not allowed');
-rejected(api(PATCH => "/api/v1/users/$carl->{id}", $at,
-             json => { email => uc "pam\@$slug.example" }),
+rejected($ws->api($at, PATCH => "/api/v1/users/$carl->{id}",
+                  json => { email => uc "pam\@$slug.example" }),
          $mark, 409, 'already_exists', "patch to someone else's email");
-rejected(api(PATCH => "/api/v1/users/$nobody", $at, json => { name => 'X' }),
+rejected($ws->api($at, PATCH => "/api/v1/users/$nobody",
+                  json => { name => 'X' }),
          $mark, 404, 'not_found', 'patch an unknown user');
-is(api(GET => "/api/v1/users/$admin_id", $at)->{json}{name}, 'Ada Admin',
+is($ws->api($at, GET => "/api/v1/users/$admin_id")->{json}{name}, 'Ada Admin',
    "the admin's name unchanged");
 
 # a password change by an admin ends the user's sessions
-my $carl_session = token("carl2\@$slug.example", 'carl has a long passphrase');
-$r = api(PATCH => "/api/v1/users/$carl->{id}", $at,
-         json => { password => 'set by the admin today' });
+my $carl_session = $ws->login("carl2\@$slug.example",
+                              'carl has a long passphrase');
+$r = $ws->api($at, PATCH => "/api/v1/users/$carl->{id}",
+              json => { password => 'set by the admin today' });
 is($r->{status}, 200, 'an admin sets a password');
-problem_is(refresh($carl_session->{refresh_token}), 401, 'invalid_token',
+problem_is(refresh($carl_session->{refresh}), 401, 'invalid_token',
            "... the user's refresh token died");
-is(login("carl2\@$slug.example", 'carl has a long passphrase')->{status}, 401,
-   '... the old password fails');
-is(login("carl2\@$slug.example", 'set by the admin today')->{status}, 200,
-   '... the new one works');
-problem_is(api(PATCH => "/api/v1/users/$carl->{id}", $at,
-               json => { password => 'basketball' }),
+is($ws->try_login("carl2\@$slug.example", 'carl has a long passphrase')
+       ->{status}, 401, '... the old password fails');
+is($ws->try_login("carl2\@$slug.example", 'set by the admin today')
+       ->{status}, 200, '... the new one works');
+problem_is($ws->api($at, PATCH => "/api/v1/users/$carl->{id}",
+                    json => { password => 'basketball' }),
            422, 'validation_failed', 'an admin sets a common password: 422');
 
 # a role change too
-$carl_session = token("carl2\@$slug.example", 'set by the admin today');
-$r = api(PATCH => "/api/v1/users/$carl->{id}", $at,
-         json => { role => 'project_manager' });
+$carl_session = $ws->login("carl2\@$slug.example", 'set by the admin today');
+$r = $ws->api($at, PATCH => "/api/v1/users/$carl->{id}",
+              json => { role => 'project_manager' });
 is($r->{status}, 200, 'an admin changes a role');
 is($r->{json}{role}, 'project_manager', '... changed');
-problem_is(refresh($carl_session->{refresh_token}), 401, 'invalid_token',
+problem_is(refresh($carl_session->{refresh}), 401, 'invalid_token',
            "... the user's refresh token died");
-is(token("carl2\@$slug.example", 'set by the admin today')->{user}{role},
+is($ws->login("carl2\@$slug.example", 'set by the admin today')->{role},
    'project_manager', '... a new login carries the new role');
-api(PATCH => "/api/v1/users/$carl->{id}", $at, json => { role => 'contributor' });
+$ws->api($at, PATCH => "/api/v1/users/$carl->{id}",
+         json => { role => 'contributor' });
 
 # a name change does not
-$carl_session = token("carl2\@$slug.example", 'set by the admin today');
-api(PATCH => "/api/v1/users/$carl->{id}", $at, json => { name => 'Carl' });
-is(refresh($carl_session->{refresh_token})->{status}, 200,
+$carl_session = $ws->login("carl2\@$slug.example", 'set by the admin today');
+$ws->api($at, PATCH => "/api/v1/users/$carl->{id}", json => { name => 'Carl' });
+is(refresh($carl_session->{refresh})->{status}, 200,
    'a name change leaves the sessions alone');
 
 # disabling
-$carl_session = token("carl2\@$slug.example", 'set by the admin today');
-$r = api(PATCH => "/api/v1/users/$carl->{id}", $at,
-         json => { status => 'disabled' });
+$carl_session = $ws->login("carl2\@$slug.example", 'set by the admin today');
+$r = $ws->api($at, PATCH => "/api/v1/users/$carl->{id}",
+              json => { status => 'disabled' });
 is($r->{status}, 200, 'an admin disables a user');
 is($r->{json}{status}, 'disabled', '... disabled');
-problem_is(refresh($carl_session->{refresh_token}), 401, 'invalid_token',
+problem_is(refresh($carl_session->{refresh}), 401, 'invalid_token',
            "... the user's refresh token died");
-problem_is(login("carl2\@$slug.example", 'set by the admin today'), 401,
-           'invalid_credentials', '... and they cannot log in');
-is(api(PATCH => "/api/v1/users/$carl->{id}", $at,
-       json => { status => 'active' })->{status}, 200, 'enabled again');
-$ct = token("carl2\@$slug.example", 'set by the admin today')->{access_token};
+problem_is($ws->try_login("carl2\@$slug.example", 'set by the admin today'),
+           401, 'invalid_credentials', '... and they cannot log in');
+is($ws->api($at, PATCH => "/api/v1/users/$carl->{id}",
+            json => { status => 'active' })->{status}, 200, 'enabled again');
+$ct = $ws->login("carl2\@$slug.example", 'set by the admin today')->{token};
 ok($ct, '... they log in');
 
 # --- delete ---------------------------------------------------------------------
 
-my $dan = api(POST => '/api/v1/users', $at, json => {
+my $dan = $ws->api($at, POST => '/api/v1/users', json => {
     email => "dan\@$slug.example", name => 'Dan',
     password => 'dan has a long passphrase' })->{json};
-my $dan_session = token("dan\@$slug.example", 'dan has a long passphrase');
+my $dan_session = $ws->login("dan\@$slug.example", 'dan has a long passphrase');
 
 $mark = last_activity_id();
-$r = api(DELETE => "/api/v1/users/$dan->{id}", $at);
+$r = $ws->api($at, DELETE => "/api/v1/users/$dan->{id}");
 is($r->{status}, 204, 'delete a user: 204');
-is(api(GET => "/api/v1/users/$dan->{id}", $at)->{json}{status}, 'disabled',
+is($ws->api($at, GET => "/api/v1/users/$dan->{id}")->{json}{status}, 'disabled',
    '... who is disabled');
-problem_is(refresh($dan_session->{refresh_token}), 401, 'invalid_token',
+problem_is(refresh($dan_session->{refresh}), 401, 'invalid_token',
            '... whose refresh token died');
-problem_is(login("dan\@$slug.example", 'dan has a long passphrase'), 401,
-           'invalid_credentials', '... and who cannot log in');
+problem_is($ws->try_login("dan\@$slug.example", 'dan has a long passphrase'),
+           401, 'invalid_credentials', '... and who cannot log in');
 $rows = activity_since($mark);
 is(scalar @$rows, 1, '... one audit row');
 is($rows->[0]{entity_id}, $dan->{id}, '... about them');
 
 $mark = last_activity_id();
-rejected(api(DELETE => "/api/v1/users/$admin_id", $at),
+rejected($ws->api($at, DELETE => "/api/v1/users/$admin_id"),
          $mark, 409, 'conflict', 'an admin deleting themself');
-rejected(api(DELETE => "/api/v1/users/$admin_id?erase=true", $at),
+rejected($ws->api($at, DELETE => "/api/v1/users/$admin_id?erase=true"),
          $mark, 409, 'conflict', '... or erasing themself');
-is(login($admin_email)->{status}, 200, '... still logs in');
-rejected(api(DELETE => "/api/v1/users/$nobody", $at),
+is($ws->try_login($admin_email)->{status}, 200, '... still logs in');
+rejected($ws->api($at, DELETE => "/api/v1/users/$nobody"),
          $mark, 404, 'not_found', 'delete an unknown user');
-rejected(api(DELETE => "/api/v1/users/$pam->{id}", $ct),
+rejected($ws->api($ct, DELETE => "/api/v1/users/$pam->{id}"),
          $mark, 403, 'forbidden', 'a contributor deleting someone');
 
 # --- GDPR export and erasure ------------------------------------------------------
 
-my $eve = api(POST => '/api/v1/users', $at, json => {
+my $eve = $ws->api($at, POST => '/api/v1/users', json => {
     email => "eve\@$slug.example", name => 'Eve Erasable',
     password => 'eve has a long passphrase' })->{json};
-api(PUT => "/api/v1/teams/$red->{id}/members/$eve->{id}", $at);
-api(PUT => "/api/v1/users/$eve->{id}/skills", $at,
-    json => [ { skill_id => $sql_skill->{id}, level => 2 } ]);
-my $eve_session = token("eve\@$slug.example", 'eve has a long passphrase');
-my $et = $eve_session->{access_token};
-api(PATCH => "/api/v1/users/$eve->{id}", $et, json => { name => 'Eve E.' });
+$ws->api($at, PUT => "/api/v1/teams/$red->{id}/members/$eve->{id}");
+$ws->api($at, PUT => "/api/v1/users/$eve->{id}/skills",
+         json => [ { skill_id => $sql_skill->{id}, level => 2 } ]);
+my $eve_session = $ws->login("eve\@$slug.example", 'eve has a long passphrase');
+my $et = $eve_session->{token};
+$ws->api($et, PATCH => "/api/v1/users/$eve->{id}",
+         json => { name => 'Eve E.' });
 
-$r = api(GET => "/api/v1/users/$eve->{id}/export", $at);
+$r = $ws->api($at, GET => "/api/v1/users/$eve->{id}/export");
 is($r->{status}, 200, 'an admin exports a user');
 my $x = $r->{json};
 like($x->{exported_at} // '', qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/,
@@ -733,12 +724,12 @@ my %actions = map { $_->{action} => 1 } @{ $x->{activity} };
 ok($actions{created} && $actions{updated}, '... and their activity')
     or diag explain $x->{activity};
 
-$r = api(GET => "/api/v1/users/$eve->{id}/export", $et);
+$r = $ws->api($et, GET => "/api/v1/users/$eve->{id}/export");
 is($r->{status}, 200, 'a user exports themself');
 is($r->{json}{user}{id}, $eve->{id}, '... their own data');
-problem_is(api(GET => "/api/v1/users/$eve->{id}/export", $ct), 404,
+problem_is($ws->api($ct, GET => "/api/v1/users/$eve->{id}/export"), 404,
            'not_found', "a contributor exporting someone else: 404");
-problem_is(api(GET => "/api/v1/users/$eve->{id}/export", $pt), 404,
+problem_is($ws->api($pt, GET => "/api/v1/users/$eve->{id}/export"), 404,
            'not_found', "a manager exporting a team member: 404");
 
 my ($audit_before) = $dbh->selectrow_array(
@@ -747,7 +738,7 @@ my ($audit_before) = $dbh->selectrow_array(
 cmp_ok($audit_before, '>=', 3, 'eve has audit rows');
 
 $mark = last_activity_id();
-$r = api(DELETE => "/api/v1/users/$eve->{id}?erase=true", $at);
+$r = $ws->api($at, DELETE => "/api/v1/users/$eve->{id}?erase=true");
 is($r->{status}, 204, 'erase a user: 204');
 
 my $row = $dbh->selectrow_hashref('SELECT * FROM users WHERE id = ?', undef,
@@ -782,25 +773,27 @@ my ($named) = $dbh->selectrow_array(
     undef, $eve->{id});
 is($named, 0, '... none names them');
 
-problem_is(api(GET => "/api/v1/users/$eve->{id}", $at), 404, 'not_found',
+problem_is($ws->api($at, GET => "/api/v1/users/$eve->{id}"), 404, 'not_found',
            'an erased user: GET 404');
 ok(!grep({ $_ eq $eve->{id} } @{ list_ids($at, 200) }), '... not listed');
 ok(!grep({ $_->{id} eq $eve->{id} }
-         @{ api(GET => "/api/v1/teams/$red->{id}", $at)->{json}{members} }),
+         @{ $ws->api($at, GET => "/api/v1/teams/$red->{id}")
+                ->{json}{members} }),
    '... not a team member');
-problem_is(api(GET => "/api/v1/users/$eve->{id}/export", $at), 404,
+problem_is($ws->api($at, GET => "/api/v1/users/$eve->{id}/export"), 404,
            'not_found', '... no export');
-problem_is(login("eve\@$slug.example", 'eve has a long passphrase'), 401,
-           'invalid_credentials', '... no login');
-problem_is(refresh($eve_session->{refresh_token}), 401, 'invalid_token',
+problem_is($ws->try_login("eve\@$slug.example", 'eve has a long passphrase'),
+           401, 'invalid_credentials', '... no login');
+problem_is(refresh($eve_session->{refresh}), 401, 'invalid_token',
            '... no refresh');
-problem_is(api(PATCH => "/api/v1/users/$eve->{id}", $at,
-               json => { name => 'Back' }), 404, 'not_found', '... no patch');
-problem_is(api(DELETE => "/api/v1/users/$eve->{id}?erase=true", $at),
+problem_is($ws->api($at, PATCH => "/api/v1/users/$eve->{id}",
+                    json => { name => 'Back' }),
+           404, 'not_found', '... no patch');
+problem_is($ws->api($at, DELETE => "/api/v1/users/$eve->{id}?erase=true"),
            404, 'not_found', '... erased once only');
-is(api(POST => '/api/v1/users', $at, json => {
-       email => "eve\@$slug.example", name => 'Another Eve',
-       password => 'new eve has a long one' })->{status}, 201,
+is($ws->api($at, POST => '/api/v1/users', json => {
+            email => "eve\@$slug.example", name => 'Another Eve',
+            password => 'new eve has a long one' })->{status}, 201,
    '... and the email is free again');
 
 Kanban::Test->done_testing;

@@ -440,8 +440,12 @@ sub signup {
 #     my $pam = $ws->member('Pam', 'project_manager');
 #     my $r = $ws->api($pam, POST => '/api/v1/projects', json => {...});
 #     $ws->api(undef, GET => ...)                 # anonymous
+#     $ws->api($token, GET => ...)                # a bare access/API token
+#     my $r = $ws->try_login($email, $pw);        # the response, 401 or not
 #
-# A member is {id, email, name, role, token}; $ws->{admin} is one too.
+# A member is {id, email, name, role, token, refresh}; $ws->{admin} is one
+# too.  $ws->login($email, $pw) signs in one who exists (the password is
+# the admin's unless given).
 sub workspace {
     my ($self, %o) = @_;
     return Kanban::Test::Workspace->new($self, $self->signup(%o));
@@ -870,14 +874,21 @@ sub slug { $_[0]{slug} }
 sub admin { $_[0]{admin} }
 sub dbh { $_[0]{dbh} //= $_[0]{t}->tenant_dbh($_[0]{slug}) }
 
-# {id, email, name, role, token} of a signed-in user
+# {id, email, name, role, token, refresh} of a signed-in user
 sub login {
     my ($self, $email, $password) = @_;
-    my $r = $self->{t}->req(POST => '/api/v1/auth/login', host => $self->{slug},
-                            json => { email => $email,
-                                      password => $password // $PASSWORD });
+    my $r = $self->try_login($email, $password);
     croak "login of $email: $r->{status} $r->{body}" unless $r->{status} == 200;
-    return { %{ $r->{json}{user} }, token => $r->{json}{access_token} };
+    return { %{ $r->{json}{user} }, token => $r->{json}{access_token},
+             refresh => $r->{json}{refresh_token} };
+}
+
+# the response of a login that may fail
+sub try_login {
+    my ($self, $email, $password) = @_;
+    return $self->{t}->req(POST => '/api/v1/auth/login', host => $self->{slug},
+                           json => { email => $email,
+                                     password => $password // $PASSWORD });
 }
 
 # a new user of that role (contributor by default), signed in
@@ -906,11 +917,12 @@ sub team {
     return $team;
 }
 
-# api(MEMBER or undef, METHOD => path, json/body/headers/host...)
+# api(MEMBER, TOKEN or undef, METHOD => path, json/body/headers/host...)
 sub api {
     my ($self, $who, $method, $path, %o) = @_;
     my %headers = %{ delete $o{headers} // {} };
-    $headers{Authorization} //= "Bearer $who->{token}" if $who;
+    $headers{Authorization} //= 'Bearer ' . (ref $who ? $who->{token} : $who)
+        if $who;
     return $self->{t}->req($method => $path, host => $self->{slug},
                            headers => \%headers, %o);
 }
