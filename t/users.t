@@ -704,6 +704,20 @@ my $et = $eve_session->{token};
 $ws->api($et, PATCH => "/api/v1/users/$eve->{id}",
          json => { name => 'Eve E.' });
 
+# what else is hers: time, a comment, a share link, a notification
+my $eproj = $ws->api($at, POST => '/api/v1/projects',
+                     json => { key => 'EVE', name => 'Eve\'s' })->{json};
+my $etask = $ws->api($at, POST => "/api/v1/projects/$eproj->{id}/tasks",
+                     json => { title => 'Hers', assignee_ids => [ $eve->{id} ]
+                             })->{json};
+$ws->api($et, POST => '/api/v1/timesheets/entries',
+         json => { date => '2026-11-16', minutes => 90,
+                   description => 'eve worked', task_id => $etask->{id} });
+$ws->api($et, POST => "/api/v1/tasks/$etask->{id}/comments",
+         json => { body => 'eve says hi' });
+$ws->api($et, POST => '/api/v1/share-links',
+         json => { task_id => $etask->{id}, password => 'a long secret' });
+
 $r = $ws->api($at, GET => "/api/v1/users/$eve->{id}/export");
 is($r->{status}, 200, 'an admin exports a user');
 my $x = $r->{json};
@@ -720,6 +734,17 @@ is_deeply([ map { "$_->{name}:$_->{level}" } @{ $x->{skills} } ], [ 'SQL:2' ],
 cmp_ok(scalar @{ $x->{sessions} }, '>=', 1, '... their sessions');
 ok(!grep({ /token|hash/ } map { keys %$_ } @{ $x->{sessions} }),
    '... without the secrets');
+is_deeply([ map { $_->{description} } @{ $x->{time_entries} } ],
+          [ 'eve worked' ], '... their time entries');
+is_deeply([ map { $_->{body} } @{ $x->{comments} } ], [ 'eve says hi' ],
+          '... their comments');
+is(scalar @{ $x->{share_links} }, 1, '... their share links');
+ok(!grep({ /hash|secret/ } map { keys %$_ } @{ $x->{share_links} }),
+   '... without their password hashes or keys');
+is_deeply([ map { $_->{kind} } @{ $x->{notifications} } ], [ 'assigned' ],
+          '... their notifications');
+is_deeply($x->{timesheets}, [], '... their weeks (none submitted)');
+is_deeply($x->{attachments}, [], '... their attachments (none)');
 my %actions = map { $_->{action} => 1 } @{ $x->{activity} };
 ok($actions{created} && $actions{updated}, '... and their activity')
     or diag explain $x->{activity};
