@@ -189,3 +189,67 @@ BEGIN
       FROM users WHERE email = 'omar@demo.example';
 END
 $$;
+
+
+-- The portfolio's history: the tasks were made over the projects' days
+-- so far and finished along the way, not all this minute, so that the
+-- analytics (throughput, cycle time, cumulative flow) have a past to show.
+-- Each task's audit rows follow its dates.
+DO $$
+DECLARE
+    t       record;
+    m       record;
+    made    timestamptz;
+    done    timestamptz;
+    n       int;
+    i       int;
+BEGIN
+    IF EXISTS (SELECT 1 FROM tasks
+                WHERE created_at < now() - interval '1 day') THEN
+        RETURN;
+    END IF;
+
+    FOR t IN
+        SELECT tk.id, tk.number, c.category, p.start_date
+          FROM tasks tk
+          JOIN columns c ON c.id = tk.column_id
+          JOIN projects p ON p.id = tk.project_id
+         WHERE p.start_date < current_date
+    LOOP
+        -- spread over the project's days so far, in the order of keys
+        made := (t.start_date
+                 + (t.number * 7) % greatest(current_date - t.start_date - 3,
+                                             1))::timestamp AT TIME ZONE 'UTC'
+                + make_interval(hours => 9 + t.number % 8);
+        done := least(made + make_interval(days => 2 + (t.number * 7) % 12,
+                                           hours => t.number % 5),
+                      now() - interval '2 hours');
+
+        UPDATE tasks SET created_at = made, updated_at = done,
+                         completed_at = CASE WHEN t.category = 'done'
+                                             THEN done END
+         WHERE id = t.id;
+
+        UPDATE activity_log SET created_at = made
+         WHERE entity_type = 'task' AND entity_id = t.id
+           AND action = 'created';
+
+        -- its moves, spread evenly from its start to its end
+        SELECT count(*) INTO n FROM activity_log
+         WHERE entity_type = 'task' AND entity_id = t.id AND action = 'moved';
+
+        i := 0;
+        FOR m IN
+            SELECT a.id FROM activity_log a
+             WHERE a.entity_type = 'task' AND a.entity_id = t.id
+               AND a.action = 'moved'
+             ORDER BY a.id
+        LOOP
+            i := i + 1;
+            UPDATE activity_log
+               SET created_at = made + (done - made) * i / n
+             WHERE id = m.id;
+        END LOOP;
+    END LOOP;
+END
+$$;
