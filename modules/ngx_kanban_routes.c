@@ -373,6 +373,9 @@ ngx_kanban_route_t  ngx_kanban_routes[] = {
     ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/timesheets/weekly",
         NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_week_get),
 
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/timesheets/weeks",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_weeks_list),
+
     ngx_kanban_sql_route(NGX_HTTP_POST, "/api/v1/timesheets/weekly/submit",
         NGX_KANBAN_ACCESS_MEMBER, ngx_kanban_week_submit_fields,
         &ngx_kanban_week_submit),

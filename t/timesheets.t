@@ -535,4 +535,52 @@ is(one('SELECT minutes FROM time_entries WHERE id = ?', $later->{id}), 60,
        '... shows no one\'s time entries or timers');
 }
 
+# --- the weeks waiting for a decision ------------------------------------------
+
+{
+    for my $who ($carl, $cleo) {
+        made(api($who, POST => $E, json => { date => '2026-07-21',
+                                             minutes => 120 }), 'entry');
+        made(api($who, POST => '/api/v1/timesheets/weekly/submit',
+                 json => { week => '2026-W30' }), 'submit');
+    }
+    my $W = '/api/v1/timesheets/weeks';
+    my $queue = sub {
+        my ($who, $query) = @_;
+        my $r = api($who, GET => $W . ($query ? "?$query" : ''));
+        die "weeks: $r->{status} $r->{body}" unless $r->{status} == 200;
+        return [ map { "$_->{user}{name} $_->{week}" }
+                 grep { $_->{week} eq '2026-W30' } @{ $r->{json}{items} } ];
+    };
+    is_deeply($queue->($pam), [ 'Carl 2026-W30' ],
+              "a manager's queue: their team's submitted weeks");
+    is_deeply($queue->($quinn), [ 'Cleo 2026-W30' ], '... and another\'s');
+    is_deeply([ sort @{ $queue->($admin, 'limit=200') } ],
+              [ 'Carl 2026-W30', 'Cleo 2026-W30' ], "an admin's: everyone's");
+    is_deeply($queue->($admin, "team_id=$beta->{id}&limit=200"),
+              [ 'Cleo 2026-W30' ], '... or one team\'s');
+    is_deeply($queue->($cleo), [ 'Cleo 2026-W30' ],
+              'a contributor: their own');
+    my $r = api($admin, GET => "$W?limit=1");
+    is(scalar @{ $r->{json}{items} }, 1, 'pages of ?limit=');
+    my $next = $r->{json}{next_cursor};
+    ok($next, '... with a next_cursor');
+    my $r2 = api($admin, GET => "$W?limit=1&cursor=$next");
+    ok($r2->{json}{items}[0]
+       && "$r2->{json}{items}[0]{user}{id} $r2->{json}{items}[0]{week}" ne
+          "$r->{json}{items}[0]{user}{id} $r->{json}{items}[0]{week}",
+       '... the next page goes on');
+    made(api($pam, POST => '/api/v1/timesheets/weekly/approve',
+             json => { user_id => $carl->{id}, week => '2026-W30' }),
+         'approve');
+    is_deeply($queue->($pam), [], 'approved: out of the queue');
+    is_deeply($queue->($pam, 'status=approved'), [ 'Carl 2026-W30' ],
+              '... and among the approved');
+    problem_is(api($pam, GET => "$W?status=lost"), 400, 'bad_request',
+               'an unknown status: 400');
+    problem_is(api($pam, GET => "$W?cursor=nonsense"), 400, 'bad_request',
+               'a cursor this list did not give: 400');
+    problem_is(api(undef, GET => $W), 401, 'unauthorized', 'no token: 401');
+}
+
 Kanban::Test->done_testing;

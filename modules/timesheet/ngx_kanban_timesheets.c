@@ -49,6 +49,65 @@ ngx_kanban_sql_t  ngx_kanban_week_get = {
     NULL
 };
 
+/* The weeks a caller decides on (or their own): ?status= submitted by
+ * default (a manager's queue), approved or rejected; ?team_id=; pages of
+ * ?limit= in week order, ?cursor= the last item's "week_start/user_id". */
+ngx_kanban_sql_t  ngx_kanban_weeks_list = {
+    ngx_kanban_pg_stmt("timesheet_weeks_list",
+    "WITH q AS (SELECT coalesce($3, 'submitted') AS status,"
+    "                  least(greatest(coalesce($4::int, 50), 1), 200) AS n,"
+    "                  CASE WHEN $6 ~ '^\\d{4}-\\d\\d-\\d\\d/[0-9a-f-]{36}$'"
+    "                       THEN split_part($6, '/', 1) END AS after_week,"
+    "                  CASE WHEN $6 ~ '^\\d{4}-\\d\\d-\\d\\d/[0-9a-f-]{36}$'"
+    "                       THEN split_part($6, '/', 2) END AS after_user),"
+    "     page AS (SELECT w.*, u.name"
+    "                FROM timesheet_weeks w JOIN users u ON u.id = w.user_id,"
+    "                     q"
+    "               WHERE w.status = q.status"
+    "                 AND ($2 = 'admin' OR w.user_id = $1::uuid"
+    "                      OR manages_user($1::uuid, $2, w.user_id))"
+    "                 AND ($5::uuid IS NULL OR EXISTS ("
+    "                        SELECT 1 FROM team_members tm"
+    "                         WHERE tm.team_id = $5::uuid"
+    "                           AND tm.user_id = w.user_id))"
+    "                 AND ($6 IS NULL"
+    "                      OR (w.week_start, w.user_id)"
+    "                         > (q.after_week::date, q.after_user::uuid))"
+    "               ORDER BY w.week_start, w.user_id"
+    "               LIMIT (SELECT n FROM q))"
+    " SELECT CASE WHEN q.status NOT IN ('submitted', 'approved', 'rejected')"
+    "               OR ($6 IS NOT NULL AND q.after_week IS NULL)"
+    "             THEN 400 ELSE 200 END,"
+    "        CASE WHEN q.status NOT IN ('submitted', 'approved', 'rejected')"
+    "               OR ($6 IS NOT NULL AND q.after_week IS NULL)"
+    "             THEN 'bad_request'"
+    "             ELSE json_build_object("
+    "          'items', coalesce((SELECT json_agg(json_build_object("
+    "              'user', json_build_object('id', p.user_id,"
+    "                                        'name', p.name),"
+    "              'week', iso_week(p.week_start),"
+    "              'status', p.status,"
+    "              'total_minutes', (SELECT coalesce(sum(e.minutes), 0)"
+    "                                  FROM time_entries e"
+    "                                 WHERE e.user_id = p.user_id"
+    "                                   AND e.date BETWEEN p.week_start"
+    "                                                  AND p.week_start + 6),"
+    "              'submitted_at', p.submitted_at,"
+    "              'decided_at', p.decided_at,"
+    "              'reason', p.reason)"
+    "              ORDER BY p.week_start, p.user_id) FROM page p), '[]'),"
+    "          'next_cursor', CASE WHEN (SELECT count(*) FROM page) = q.n"
+    "                              THEN (SELECT p.week_start || '/'"
+    "                                           || p.user_id FROM page p"
+    "                                     ORDER BY p.week_start DESC,"
+    "                                              p.user_id DESC LIMIT 1)"
+    "                         END)::text END"
+    "   FROM q"),
+    { "actor", "role", "query:status", "query_int:limit",
+      "query_uuid:team_id", "query:cursor", NULL },
+    NULL
+};
+
 ngx_kanban_sql_t  ngx_kanban_week_submit = {
     ngx_kanban_pg_stmt("timesheet_week_submit",
     "SELECT * FROM timesheet_week_change($1::uuid, $2, $3::jsonb,"
