@@ -4,8 +4,9 @@
  * redirect is the product's hottest path, so a code is looked up in
  * PostgreSQL once per ttl and workspace (unknown codes too, so guessing
  * costs the database nothing more), and every worker answers from the
- * same entries. A revoked link is forgotten at once on this node; other
- * nodes see it within ttl. Expiry needs no forgetting: it is judged
+ * same entries. A revoked link is cached as revoked at once on this
+ * node (and stays so: a lookup already under way cannot put it back);
+ * other nodes see it within ttl. Expiry needs no forgetting: it is judged
  * against the clock on every visit.
  */
 
