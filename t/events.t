@@ -21,7 +21,6 @@ use Time::HiRes qw(sleep time);
 use Kanban::Test qw(problem_is);
 
 my $JSON = $Kanban::Test::JSON;
-my $password = 'correct horse battery staple';
 my $nobody = '00000000-0000-4000-8000-000000000000';
 
 # --- a Redis subscriber, by hand ---------------------------------------------------
@@ -147,26 +146,9 @@ sub complete_response {
 my $t = Kanban::Test->new->run;
 my $redis_sock = $t->stack->run . '/redis.sock';
 
-my $slug = $t->signup(prefix => 'events');
-my $dbh = $t->tenant_dbh($slug);
-
-sub login {
-    my ($t, $slug, $email) = @_;
-    my $r = $t->req(POST => '/api/v1/auth/login', host => $slug,
-                    json => { email => $email, password => $password });
-    die "login of $email: $r->{status} $r->{body}" unless $r->{status} == 200;
-    return $r->{json};
-}
-
-sub api_on {
-    my ($t, $slug, $method, $path, $token, %o) = @_;
-    return $t->req($method => $path, host => $slug,
-                   headers => { $token ? (Authorization => "Bearer $token")
-                                       : () },
-                   map { exists $o{$_} ? ($_ => $o{$_}) : () } qw(json body));
-}
-
-sub api { api_on($t, $slug, @_) }
+my $ws = $t->workspace(prefix => 'events');
+my $slug = $ws->slug;
+my $dbh = $ws->dbh;
 
 sub made {
     my ($r, $what) = @_;
@@ -189,12 +171,8 @@ sub activity_row {
           WHERE id = ?', undef, $id);
 }
 
-my $admin = login($t, $slug, "admin\@$slug.example");
-my $at = $admin->{access_token};
-my $carl = made(api(POST => '/api/v1/users', $at, json => {
-    email => "carl\@$slug.example", name => 'Carl', role => 'contributor',
-    password => $password }), 'user Carl');
-my $ct = login($t, $slug, "carl\@$slug.example")->{access_token};
+my $at = $ws->admin->{token};
+my $ct = $ws->member('Carl', 'contributor')->{token};
 
 my $channel = "kanban:events:$slug";
 my $sub = subscribe($redis_sock, $channel);
@@ -202,8 +180,8 @@ ok($sub, "a subscriber on $channel");
 
 # --- project.created: id, type and data -----------------------------------------------
 
-my $r = api(POST => '/api/v1/projects', $at,
-            json => { key => 'EVT', name => 'Events' });
+my $r = $ws->api($at, POST => '/api/v1/projects',
+                 json => { key => 'EVT', name => 'Events' });
 is($r->{status}, 201, 'create a project');
 my $project = $r->{json};
 my ($e) = next_events($sub, 1);
@@ -219,7 +197,7 @@ ok(defined $created_row && ($e->{event}{id} // 0) == $created_row,
 like($e->{raw} // '', qr/^\{"id":\d+,/, '... a number, not a string');
 
 my %col = map { $_->{category} => $_ }
-          @{ api(GET => "/api/v1/projects/$project->{id}/columns", $at)
+          @{ $ws->api($at, GET => "/api/v1/projects/$project->{id}/columns")
              ->{json}{items} };
 
 # --- a write and its event, watched together ------------------------------------------
@@ -229,11 +207,9 @@ my %col = map { $_->{category} => $_ }
 # looks up the message's activity row: a subscriber that reacts at once
 # must find the change committed.
 sub watched {
-    my ($method, $path, $token, %o) = @_;
+    my ($token, $method, $path, %o) = @_;
 
-    my $c = $t->send_req($method => $path, host => $slug,
-                         headers => { Authorization => "Bearer $token" },
-                         %o);
+    my $c = $ws->send_api($token, $method => $path, %o);
     my ($event, $answered, $row, $entity);
     my $deadline = time + 5;
 
@@ -258,7 +234,7 @@ sub watched {
 }
 
 my ($resp, $ev, $answered, $row, $entity) =
-    watched(POST => "/api/v1/projects/$project->{id}/tasks", $at,
+    watched($at, POST => "/api/v1/projects/$project->{id}/tasks",
             json => { title => 'Watched', column_id => $col{todo}{id} });
 is($resp->{status}, 201, 'create a task: 201');
 my $task = $resp->{json};
@@ -273,7 +249,7 @@ is($entity && $entity->{title}, 'Watched',
    '... and so is the task itself');
 
 ($resp, $ev, $answered, $row, $entity) =
-    watched(PATCH => "/api/v1/tasks/$task->{id}/move", $at,
+    watched($at, PATCH => "/api/v1/tasks/$task->{id}/move",
             json => { column_id => $col{in_progress}{id} });
 is($resp->{status}, 200, 'move the task: 200');
 is($ev->{event}{type}, 'task.moved', '... task.moved');
@@ -293,7 +269,7 @@ is($entity && $entity->{column_id}, $col{in_progress}{id},
     my @writes;         # [type, response, entity type, entity id, action]
     my $w = sub {
         my ($type, $etype, $action, $method, $path, %o) = @_;
-        my $r = api($method, $path, $at, %o);
+        my $r = $ws->api($at, $method => $path, %o);
         my $id = $r->{json} && $r->{json}{id};
         push @writes, [ $type, $r, $etype, $id, $action ];
         return $r;
@@ -319,12 +295,12 @@ is($entity && $entity->{column_id}, $col{in_progress}{id},
     $w->('task.moved', 'task', 'moved',
          PATCH => "/api/v1/tasks/$task->{id}/move",
          json => { column_id => $col{review}{id} });
-    my $r = api(DELETE => "/api/v1/tasks/$t2->{id}", $at);
+    my $r = $ws->api($at, DELETE => "/api/v1/tasks/$t2->{id}");
     push @writes, [ 'task.deleted', $r, 'task', $t2->{id}, 'deleted' ];
-    my $gone = made(api(POST => '/api/v1/projects', $at,
-                        json => { key => 'GONE', name => 'Short-lived' }),
+    my $gone = made($ws->api($at, POST => '/api/v1/projects',
+                             json => { key => 'GONE', name => 'Short-lived' }),
                     'project GONE');
-    $r = api(DELETE => "/api/v1/projects/$gone->{id}", $at);
+    $r = $ws->api($at, DELETE => "/api/v1/projects/$gone->{id}");
     push @writes, [ 'project.deleted', $r, 'project', $gone->{id}, 'deleted' ];
 
     ok(!grep({ $_->[1]{status} >= 300 } @writes), 'nine writes succeed')
@@ -361,9 +337,8 @@ is($entity && $entity->{column_id}, $col{in_progress}{id},
 
 {
     my @conns = map {
-        $t->send_req(POST => "/api/v1/projects/$project->{id}/tasks",
-                     host => $slug, headers => { Authorization => "Bearer $at" },
-                     json => { title => "Burst $_" })
+        $ws->send_api($at, POST => "/api/v1/projects/$project->{id}/tasks",
+                      json => { title => "Burst $_" })
     } 1 .. 12;
     Kanban::Test::wait_all(\@conns, 10);
     my @made = map { $_->response } @conns;
@@ -388,8 +363,9 @@ is($entity && $entity->{column_id}, $col{in_progress}{id},
 # --- nothing for a rejected write, a read, or another workspace ---------------------------------
 
 {
-    my $other = $t->signup(prefix => 'events');
-    my $ot = login($t, $other, "admin\@$other.example")->{access_token};
+    my $ows = $t->workspace(prefix => 'events');
+    my $other = $ows->slug;
+    my $ot = $ows->admin->{token};
     my $osub = subscribe($redis_sock, "kanban:events:$other");
     my $mark = last_activity_id();
 
@@ -420,18 +396,18 @@ is($entity && $entity->{column_id}, $col{in_progress}{id},
     );
     my @got = map {
         my ($want, $method, $path, $token, %o) = @$_;
-        api($method, $path, $token, %o)->{status} . " $method $path";
+        $ws->api($token, $method => $path, %o)->{status} . " $method $path";
     } @rejected;
     is_deeply(\@got, [ map { "$_->[0] $_->[1] $_->[2]" } @rejected ],
               'rejected writes and reads answer as they should');
     is(last_activity_id(), $mark, '... and change nothing');
 
-    my $theirs = made(api_on($t, $other, POST => '/api/v1/projects', $ot,
-                             json => { key => 'OTHER', name => 'Theirs' }),
+    my $theirs = made($ows->api($ot, POST => '/api/v1/projects',
+                                json => { key => 'OTHER', name => 'Theirs' }),
                       'their project');
-    my $sentinel = made(api(POST => "/api/v1/projects/$project->{id}/tasks",
-                            $at, json => { title => 'Sentinel' }),
-                        'sentinel');
+    my $sentinel = made(
+        $ws->api($at, POST => "/api/v1/projects/$project->{id}/tasks",
+                 json => { title => 'Sentinel' }), 'sentinel');
     my ($next) = next_events($sub, 1);
     is($next && $next->{event}{data}{id}, $sentinel->{id},
        'the next event after them is the next write\'s: none for the '
@@ -447,11 +423,11 @@ is($entity && $entity->{column_id}, $col{in_progress}{id},
 # --- share_link.visited: one event a link and batch of visits, after they are stored ---------
 
 {
-    my $link = made(api(POST => '/api/v1/share-links', $ct,
-                        json => { task_id => $task->{id} }), 'share link');
+    my $link = made($ws->api($ct, POST => '/api/v1/share-links',
+                             json => { task_id => $task->{id} }), 'share link');
     quiet_for($sub, 0.2);
     for (1 .. 3) {
-        my $r = $t->req(GET => "/s/$link->{code}", host => $slug);
+        my $r = $ws->api(undef, GET => "/s/$link->{code}");
         die "visit: $r->{status}" unless $r->{status} == 302;
     }
     my @seen = grep { ($_->{event}{type} // '') eq 'share_link.visited' }
@@ -472,10 +448,11 @@ is($entity && $entity->{column_id}, $col{in_progress}{id},
 {
     my $stack = Kanban::Test::Stack->private;
     my $pt = Kanban::Test->new(stack => $stack)->run;
-    my $ps = $pt->signup(prefix => 'events');
-    my $pdb = $pt->tenant_dbh($ps);
-    my $ptok = login($pt, $ps, "admin\@$ps.example")->{access_token};
-    my $p = sub { api_on($pt, $ps, @_[0, 1], $ptok, @_[2 .. $#_]) };
+    my $pws = $pt->workspace(prefix => 'events');
+    my $ps = $pws->slug;
+    my $pdb = $pws->dbh;
+    my $ptok = $pws->admin->{token};
+    my $p = sub { $pws->api($ptok, @_) };
     my $sock = $stack->run . '/redis.sock';
 
     my $proj = made($p->(POST => '/api/v1/projects',

@@ -18,35 +18,12 @@ use Time::HiRes qw(time);
 
 my $t = Kanban::Test->new->run;
 
-my $slug = $t->signup(prefix => 'race');
-my $dbh = $t->tenant_dbh($slug);
-my $password = 'correct horse battery staple';
+my $ws = $t->workspace(prefix => 'race');
+my $dbh = $ws->dbh;
 
 srand($ENV{KANBAN_TEST_SEED} // time);
 my $seed = srand;
 note("random seed $seed (KANBAN_TEST_SEED to repeat)");
-
-sub token {
-    my ($email) = @_;
-    my $r = $t->req(POST => '/api/v1/auth/login', host => $slug,
-                    json => { email => $email, password => $password });
-    die "login of $email: $r->{status} $r->{body}" unless $r->{status} == 200;
-    return $r->{json};
-}
-
-sub api {
-    my ($method, $path, $token, %o) = @_;
-    return $t->req($method => $path, host => $slug,
-                   headers => { Authorization => "Bearer $token" },
-                   exists $o{json} ? (json => $o{json}) : ());
-}
-
-sub send_api {
-    my ($method, $path, $token, %o) = @_;
-    return $t->send_req($method => $path, host => $slug,
-                        headers => { Authorization => "Bearer $token" },
-                        exists $o{json} ? (json => $o{json}) : ());
-}
 
 sub last_activity_id {
     my ($id) = $dbh->selectrow_array(
@@ -77,43 +54,33 @@ sub statuses {
     return join ', ', map { "$n{$_} x $_" } sort keys %n;
 }
 
-my $admin = token("admin\@$slug.example");
-my $at = $admin->{access_token};
-
-my $r = api(POST => '/api/v1/users', $at, json => {
-    email => "pam\@$slug.example", name => 'Pam', role => 'project_manager',
-    password => $password });
-die "pam: $r->{status}" unless $r->{status} == 201;
-$r = api(POST => '/api/v1/users', $at, json => {
-    email => "carl\@$slug.example", name => 'Carl', role => 'contributor',
-    password => $password });
-die "carl: $r->{status}" unless $r->{status} == 201;
-my $pt = token("pam\@$slug.example")->{access_token};
-my $ct = token("carl\@$slug.example")->{access_token};
+my $at = $ws->admin->{token};
+my $pt = $ws->member('Pam', 'project_manager')->{token};
+my $ct = $ws->member('Carl', 'contributor')->{token};
 my @tokens = ($at, $pt, $ct);
 
 sub project {
     my ($key) = @_;
-    my $r = api(POST => '/api/v1/projects', $at,
-                json => { key => $key, name => "Project $key" });
+    my $r = $ws->api($at, POST => '/api/v1/projects',
+                     json => { key => $key, name => "Project $key" });
     die "project $key: $r->{status} $r->{body}" unless $r->{status} == 201;
     my $p = $r->{json};
-    $r = api(GET => "/api/v1/projects/$p->{id}/columns", $at);
+    $r = $ws->api($at, GET => "/api/v1/projects/$p->{id}/columns");
     $p->{col} = { map { $_->{category} => $_ } @{ $r->{json}{items} } };
     return $p;
 }
 
 sub board {
     my ($p) = @_;
-    my $r = api(GET => "/api/v1/projects/$p->{id}/kanban", $at);
+    my $r = $ws->api($at, GET => "/api/v1/projects/$p->{id}/kanban");
     die "kanban: $r->{status} $r->{body}" unless $r->{status} == 200;
     return $r->{json};
 }
 
 sub new_task {
     my ($p, $title, %json) = @_;
-    my $r = api(POST => "/api/v1/projects/$p->{id}/tasks", $at,
-                json => { title => $title, %json });
+    my $r = $ws->api($at, POST => "/api/v1/projects/$p->{id}/tasks",
+                     json => { title => $title, %json });
     die "task $title: $r->{status} $r->{body}" unless $r->{status} == 201;
     return $r->{json};
 }
@@ -155,8 +122,8 @@ sub lane {
 my $kp = project('KEYS');
 my $mark = last_activity_id();
 my @res = all_at_once(map {
-    send_api(POST => "/api/v1/projects/$kp->{id}/tasks", $tokens[$_ % 3],
-             json => { title => "concurrent $_" })
+    $ws->send_api($tokens[$_ % 3], POST => "/api/v1/projects/$kp->{id}/tasks",
+                  json => { title => "concurrent $_" })
 } 1 .. 40);
 
 is(scalar(grep { $_->{status} == 201 } @res), 40,
@@ -180,13 +147,14 @@ is_deeply([ board_problems($board) ], [],
 # a second wave where a quarter is refused: the others still leave no gap
 $mark = last_activity_id();
 @res = all_at_once(map {
-    send_api(POST => "/api/v1/projects/$kp->{id}/tasks", $tokens[$_ % 3],
-             json => { title => "wave 2 $_",
-                       column_id => $kp->{col}{ (qw(todo review done))[$_ % 3] }{id},
-                       $_ % 4 == 0
-                         ? (assignee_ids =>
-                                [ '00000000-0000-4000-8000-000000000000' ])
-                         : () })
+    my $cat = (qw(todo review done))[$_ % 3];
+    $ws->send_api($tokens[$_ % 3], POST => "/api/v1/projects/$kp->{id}/tasks",
+                  json => { title => "wave 2 $_",
+                            column_id => $kp->{col}{$cat}{id},
+                            $_ % 4 == 0
+                              ? (assignee_ids =>
+                                     [ '00000000-0000-4000-8000-000000000000' ])
+                              : () })
 } 1 .. 20);
 is(statuses(@res), '15 x 201, 5 x 422 validation_failed',
    '20 more at once, 5 with an unknown assignee: 15 made, 5 refused');
@@ -238,8 +206,9 @@ sub next_move {
 
     return { client => $client, id => $id, cat => $cat, body => \%body,
              send_seq => $seq++,
-             conn => send_api(PATCH => "/api/v1/tasks/$id/move",
-                              $tokens[ $client % 2 ], json => \%body) };
+             conn => $ws->send_api($tokens[ $client % 2 ],
+                                   PATCH => "/api/v1/tasks/$id/move",
+                                   json => \%body) };
 }
 
 for my $i (0 .. $clients - 1) {
@@ -347,9 +316,9 @@ my $q_task = new_task($gp, 'Q', column_id => $gp->{col}{review}{id});
 my @movers = map { new_task($gp, "m$_") } 1 .. 20;
 
 @res = all_at_once(map {
-    send_api(PATCH => "/api/v1/tasks/$_->{id}/move", $at,
-             json => { column_id => $gp->{col}{review}{id},
-                       after_id => $p_task->{id} })
+    $ws->send_api($at, PATCH => "/api/v1/tasks/$_->{id}/move",
+                  json => { column_id => $gp->{col}{review}{id},
+                            after_id => $p_task->{id} })
 } @movers);
 is(statuses(@res), '20 x 200', '20 moves at once, each just below P: all 200');
 my @lane = map { $_->{title} } @{ lane(board($gp), 'review') };
@@ -365,9 +334,9 @@ is_deeply({ map { $_->{id} => $_->{rank} } @{ lane(board($gp), 'review') } },
           '... each at the rank its answer gave');
 
 @res = all_at_once(map {
-    send_api(PATCH => "/api/v1/tasks/$_->{id}/move", $pt,
-             json => { column_id => $gp->{col}{review}{id},
-                       before_id => $p_task->{id} })
+    $ws->send_api($pt, PATCH => "/api/v1/tasks/$_->{id}/move",
+                  json => { column_id => $gp->{col}{review}{id},
+                            before_id => $p_task->{id} })
 } @movers[0 .. 9]);
 is(statuses(@res), '10 x 200', '10 of them at once just above P: all 200');
 @lane = map { $_->{title} } @{ lane(board($gp), 'review') };
@@ -382,14 +351,14 @@ is_deeply([ board_problems(board($gp)) ], [],
 # --- WIP limits and versions when requests race ----------------------------------------
 
 my $wp = project('WIP');
-my $lim = api(PATCH => "/api/v1/columns/$wp->{col}{in_progress}{id}", $at,
-              json => { wip_limit => 3 });
+my $lim = $ws->api($at, PATCH => "/api/v1/columns/$wp->{col}{in_progress}{id}",
+                   json => { wip_limit => 3 });
 is($lim->{status}, 200, 'In Progress limited to 3');
 my @wt = map { new_task($wp, "w$_") } 1 .. 12;
 $mark = last_activity_id();
 @res = all_at_once(map {
-    send_api(PATCH => "/api/v1/tasks/$_->{id}/move", $at,
-             json => { column_id => $wp->{col}{in_progress}{id} })
+    $ws->send_api($at, PATCH => "/api/v1/tasks/$_->{id}/move",
+                  json => { column_id => $wp->{col}{in_progress}{id} })
 } @wt);
 is(statuses(@res), '3 x 200, 9 x 409 wip_limit_reached',
    '12 moves at once into a column limited to 3: 3 go in');
@@ -397,15 +366,15 @@ is(scalar @{ lane(board($wp), 'in_progress') }, 3,
    '... the column holds 3');
 is(count_activity($mark, 'moved', $wp->{id}), 3, '... 3 moved audit rows');
 
-api(PATCH => "/api/v1/columns/$wp->{col}{review}{id}", $at,
-    json => { wip_limit => 4 });
+$ws->api($at, PATCH => "/api/v1/columns/$wp->{col}{review}{id}",
+         json => { wip_limit => 4 });
 my ($before_max) = $dbh->selectrow_array(
     'SELECT max(number) FROM tasks WHERE project_id = ?', undef, $wp->{id});
 $mark = last_activity_id();
 @res = all_at_once(map {
-    send_api(POST => "/api/v1/projects/$wp->{id}/tasks", $tokens[$_ % 3],
-             json => { title => "into review $_",
-                       column_id => $wp->{col}{review}{id} })
+    $ws->send_api($tokens[$_ % 3], POST => "/api/v1/projects/$wp->{id}/tasks",
+                  json => { title => "into review $_",
+                            column_id => $wp->{col}{review}{id} })
 } 1 .. 10);
 is(statuses(@res), '4 x 201, 6 x 409 wip_limit_reached',
    '10 creates at once into a column limited to 4: 4 made');
@@ -417,17 +386,17 @@ is_deeply([ sort { $a <=> $b } map { $_->{json}{key} =~ /-(\d+)$/ ? $1 : -1 }
 is(count_activity($mark, 'created', $wp->{id}), 4, '... 4 audit rows');
 
 my $vt = $wt[-1];
-my $v = api(GET => "/api/v1/tasks/$vt->{id}", $at)->{json}{version};
+my $v = $ws->api($at, GET => "/api/v1/tasks/$vt->{id}")->{json}{version};
 $mark = last_activity_id();
 @res = all_at_once(map {
-    send_api(PATCH => "/api/v1/tasks/$vt->{id}/move", $at,
-             json => { column_id => $wp->{col}{ $cats[$_ % 5] }{id},
-                       version => $v })
+    $ws->send_api($at, PATCH => "/api/v1/tasks/$vt->{id}/move",
+                  json => { column_id => $wp->{col}{ $cats[$_ % 5] }{id},
+                            version => $v })
 } 0 .. 9);
 is(statuses(@res), '1 x 200, 9 x 409 version_conflict',
    '10 moves of one task at once, all with its version: one wins');
 my ($winner) = grep { $_->{status} == 200 } @res;
-$r = api(GET => "/api/v1/tasks/$vt->{id}", $at);
+my $r = $ws->api($at, GET => "/api/v1/tasks/$vt->{id}");
 is($r->{json}{version}, $v + 1, '... the version went up once');
 is($r->{json}{column_id}, $winner->{json}{column_id},
    "... the task is where the winner put it");
@@ -436,13 +405,13 @@ is(count_activity($mark, 'moved', $wp->{id}), 1, '... one audit row');
 $v = $r->{json}{version};
 $mark = last_activity_id();
 @res = all_at_once(map {
-    send_api(PATCH => "/api/v1/tasks/$vt->{id}", $tokens[$_ % 2],
-             json => { title => "edit $_", version => $v })
+    $ws->send_api($tokens[$_ % 2], PATCH => "/api/v1/tasks/$vt->{id}",
+                  json => { title => "edit $_", version => $v })
 } 1 .. 10);
 is(statuses(@res), '1 x 200, 9 x 409 version_conflict',
    '10 edits at once with the same version: one wins');
 ($winner) = grep { $_->{status} == 200 } @res;
-$r = api(GET => "/api/v1/tasks/$vt->{id}", $at);
+$r = $ws->api($at, GET => "/api/v1/tasks/$vt->{id}");
 is($r->{json}{title}, $winner->{json}{title}, "... the winner's title stays");
 is($r->{json}{version}, $v + 1, '... the version went up once');
 is(count_activity($mark, 'updated', $wp->{id}), 1, '... one audit row');

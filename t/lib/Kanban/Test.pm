@@ -442,10 +442,13 @@ sub signup {
 #     $ws->api(undef, GET => ...)                 # anonymous
 #     $ws->api($token, GET => ...)                # a bare access/API token
 #     my $r = $ws->try_login($email, $pw);        # the response, 401 or not
+#     my $conn = $ws->send_api($pam, PATCH => ..., json => {...});
 #
 # A member is {id, email, name, role, token, refresh}; $ws->{admin} is one
 # too.  $ws->login($email, $pw) signs in one who exists (the password is
-# the admin's unless given).
+# the admin's unless given).  $ws->send_api takes what $ws->api takes but,
+# like $t->send_req, only sends the request: it returns the connection, for
+# Kanban::Test::wait_all or pump, then ->response.
 sub workspace {
     my ($self, %o) = @_;
     return Kanban::Test::Workspace->new($self, $self->signup(%o));
@@ -920,11 +923,26 @@ sub team {
 # api(MEMBER, TOKEN or undef, METHOD => path, json/body/headers/host...)
 sub api {
     my ($self, $who, $method, $path, %o) = @_;
-    my %headers = %{ delete $o{headers} // {} };
+    return $self->{t}->req($method => $path, host => $self->{slug},
+                           headers => _headers($who, delete $o{headers}),
+                           %o);
+}
+
+# send_api(the same): the request sent, not waited for; a Kanban::Test::Conn
+sub send_api {
+    my ($self, $who, $method, $path, %o) = @_;
+    return $self->{t}->send_req($method => $path, host => $self->{slug},
+                                headers => _headers($who, delete $o{headers}),
+                                %o);
+}
+
+# the headers given, with the Authorization of $who unless they have one
+sub _headers {
+    my ($who, $given) = @_;
+    my %headers = %{ $given // {} };
     $headers{Authorization} //= 'Bearer ' . (ref $who ? $who->{token} : $who)
         if $who;
-    return $self->{t}->req($method => $path, host => $self->{slug},
-                           headers => \%headers, %o);
+    return \%headers;
 }
 
 1;
