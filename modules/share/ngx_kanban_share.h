@@ -20,6 +20,7 @@
 #define NGX_KANBAN_SHARE_CODE_MIN     8
 #define NGX_KANBAN_SHARE_CODE_MAX     32
 #define NGX_KANBAN_SHARE_CODE_LEN     10     /* 59.5 bits */
+#define NGX_KANBAN_SHARE_BODY_MAX     4096   /* a password's form */
 
 /* a link's state, as PostgreSQL and the cache know it */
 #define NGX_KANBAN_SHARE_UNKNOWN      0
@@ -51,6 +52,19 @@ typedef struct {
     time_t                     expires;        /* 0: never */
     ngx_uint_t                 max_visits;     /* 0: no limit */
 } ngx_kanban_share_link_t;
+
+
+/* a visit or a password on its way through /s/{code} */
+typedef struct {
+    ngx_kanban_tenant_t       *tenant;
+    ngx_str_t                  code;
+    ngx_str_t                  password;
+    ngx_str_t                  client;         /* the address, hashed */
+    ngx_kanban_share_link_t    link;
+    ngx_uint_t                 wrong;          /* the form says so */
+    ngx_uint_t                 error;          /* a body refused */
+    char                      *detail;
+} ngx_kanban_share_ctx_t;
 
 
 typedef void (*ngx_kanban_share_resolved_pt)(ngx_http_request_t *r,
@@ -89,6 +103,17 @@ ngx_int_t ngx_kanban_share_visit(ngx_http_request_t *r,
     ngx_kanban_tenant_t *tenant, ngx_kanban_share_link_t *link,
     ngx_uint_t counted);
 ngx_uint_t ngx_kanban_share_is_bot(ngx_http_request_t *r);
+
+/* the /s/{code} handler's steps (ngx_kanban_share_module.c) and its
+ * password (ngx_kanban_share_password.c) */
+ngx_int_t ngx_kanban_share_start(ngx_http_request_t *r,
+    ngx_kanban_share_ctx_t *ctx);
+ngx_int_t ngx_kanban_share_refuse(ngx_http_request_t *r,
+    ngx_kanban_share_ctx_t *ctx, ngx_uint_t verdict);
+ngx_int_t ngx_kanban_share_location(ngx_http_request_t *r, ngx_str_t *url);
+void ngx_kanban_share_body(ngx_http_request_t *r);
+ngx_int_t ngx_kanban_share_unlock(ngx_http_request_t *r,
+    ngx_kanban_share_ctx_t *ctx);
 ngx_int_t ngx_kanban_share_visits_init_process(ngx_cycle_t *cycle);
 char *ngx_kanban_share_bots(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
