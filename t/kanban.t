@@ -14,12 +14,14 @@ use utf8;
 
 use Test::More;
 use Kanban::Test qw(problem_is error_for);
+use Kanban::Audit qw(last_activity_id activity_since rejected audited);
 
 my $t = Kanban::Test->new->run;
 
 my $ws = $t->workspace(prefix => 'kanban');
 my $slug = $ws->slug;
 my $dbh = $ws->dbh;
+Kanban::Audit::watch($dbh);
 my $nobody = '00000000-0000-4000-8000-000000000000';
 
 sub uri_escape {
@@ -29,43 +31,7 @@ sub uri_escape {
     return $s;
 }
 
-sub last_activity_id {
-    my ($id) = $dbh->selectrow_array(
-        'SELECT coalesce(max(id), 0) FROM activity_log');
-    return $id;
-}
-
-sub activity_since {
-    my ($mark) = @_;
-    return $dbh->selectall_arrayref(
-        q{SELECT id, actor_id, project_id, entity_type, entity_id, action,
-                 old_values::text AS old_values, new_values::text AS new_values
-            FROM activity_log WHERE id > ? ORDER BY id},
-        { Slice => {} }, $mark);
-}
-
 sub decode { $Kanban::Test::JSON->decode($_[0] // 'null') }
-
-# a rejected write: the status and code, and no audit row
-sub rejected {
-    my ($r, $mark, $status, $code, $name) = @_;
-    problem_is($r, $status, $code, $name);
-    my $rows = activity_since($mark);
-    is(scalar @$rows, 0, "$name: no audit row") or diag explain $rows;
-}
-
-# a write: exactly one audit row, that action on that entity by that actor
-sub audited {
-    my ($mark, $action, $type, $id, $actor, $name) = @_;
-    my $rows = activity_since($mark);
-    my $row = $rows->[0] // {};
-    ok(@$rows == 1 && ($row->{action} // '') eq $action
-       && $row->{entity_type} eq $type && ($row->{entity_id} // '') eq $id
-       && ($row->{actor_id} // '') eq $actor,
-       "$name: one audit row, $type $action by its actor")
-        or diag explain $rows;
-    return $row;
-}
 
 sub ids { [ map { $_->{id} } @{ $_[0] } ] }
 

@@ -12,12 +12,14 @@ use utf8;
 
 use Test::More;
 use Kanban::Test qw(problem_is error_for);
+use Kanban::Audit qw(last_activity_id activity_since rejected);
 
 my $t = Kanban::Test->new->run;
 
 my $ws = $t->workspace(prefix => 'users');
 my $slug = $ws->slug;
 my $dbh = $ws->dbh;
+Kanban::Audit::watch($dbh);
 my $admin_email = "admin\@$slug.example";
 my $nobody = '00000000-0000-4000-8000-000000000000';
 
@@ -27,30 +29,7 @@ sub refresh {
                     json => { refresh_token => $refresh });
 }
 
-sub last_activity_id {
-    my ($id) = $dbh->selectrow_array(
-        'SELECT coalesce(max(id), 0) FROM activity_log');
-    return $id;
-}
-
-# the audit rows written after $mark
-sub activity_since {
-    my ($mark) = @_;
-    return $dbh->selectall_arrayref(
-        q{SELECT actor_id, entity_type, entity_id, action,
-                 old_values::text AS old_values, new_values::text AS new_values
-            FROM activity_log WHERE id > ? ORDER BY id},
-        { Slice => {} }, $mark);
-}
-
 sub decode { $Kanban::Test::JSON->decode($_[0]) }
-
-# a rejected write: the status and code, and no audit row
-sub rejected {
-    my ($r, $mark, $status, $code, $name) = @_;
-    problem_is($r, $status, $code, $name);
-    is(scalar @{ activity_since($mark) }, 0, "$name: no audit row");
-}
 
 my $admin = $ws->admin;
 my $admin_id = $admin->{id};
