@@ -1,0 +1,87 @@
+
+/*
+ * The rate-limit module's parts shared by its two files: the zones and
+ * their entries, and the configuration (ngx_kanban_limit_conf.c) that
+ * makes them.
+ */
+
+#ifndef _NGX_KANBAN_LIMIT_H_INCLUDED_
+#define _NGX_KANBAN_LIMIT_H_INCLUDED_
+
+
+#include "ngx_kanban_redis.h"
+#include "ngx_kanban_jwt.h"
+
+
+#define NGX_KANBAN_LIMIT_MAX       1000000     /* requests, burst */
+#define NGX_KANBAN_LIMIT_KEY_MAX   65535
+#define NGX_KANBAN_LIMIT_WINDOW_MIN  1000            /* ms */
+#define NGX_KANBAN_LIMIT_WINDOW_MAX  86400000
+
+
+typedef struct {
+    ngx_rbtree_node_t          node;
+    ngx_queue_t                queue;
+    uint64_t                   tat;            /* us, ngx_current_msec's */
+    uint64_t                   fallback_tat;
+    uint64_t                   window;         /* the one cur counts */
+    uint32_t                   cur;            /* cluster-wide, from Redis */
+    uint32_t                   prev;           /* ... in the window before */
+    uint32_t                   pending;        /* ours, not yet answered */
+    ngx_uint_t                 count;          /* requests holding it */
+    u_short                    len;
+    u_char                     data[1];
+} ngx_kanban_limit_node_t;
+
+
+typedef struct {
+    ngx_rbtree_t               rbtree;
+    ngx_rbtree_node_t          sentinel;
+    ngx_queue_t                queue;
+} ngx_kanban_limit_shctx_t;
+
+
+typedef struct {
+    ngx_kanban_limit_shctx_t  *sh;
+    ngx_slab_pool_t           *shpool;
+    ngx_str_t                  name;
+    uint64_t                   interval;       /* us from one request on */
+    ngx_uint_t                 burst;
+    ngx_flag_t                 redis;
+    uint64_t                   window;         /* ms: burst intervals */
+    uint64_t                   fallback_interval;  /* 0: none */
+    ngx_uint_t                 fallback_burst;
+} ngx_kanban_limit_zone_t;
+
+
+typedef struct {
+    ngx_shm_zone_t            *shm_zone;
+    ngx_http_complex_value_t  *key;            /* NULL: user or address */
+    ngx_uint_t                 burst;
+} ngx_kanban_limit_t;
+
+
+typedef struct {
+    ngx_array_t                zones;          /* ngx_shm_zone_t * */
+} ngx_kanban_limit_main_conf_t;
+
+
+typedef struct {
+    ngx_array_t               *limits;         /* ngx_kanban_limit_t */
+} ngx_kanban_limit_loc_conf_t;
+
+
+extern ngx_module_t  ngx_http_kanban_limit_module;
+
+
+char *ngx_kanban_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_kanban_limit(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+void *ngx_kanban_limit_create_main_conf(ngx_conf_t *cf);
+void *ngx_kanban_limit_create_loc_conf(ngx_conf_t *cf);
+char *ngx_kanban_limit_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+
+
+#endif /* _NGX_KANBAN_LIMIT_H_INCLUDED_ */
