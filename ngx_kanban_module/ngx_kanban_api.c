@@ -34,7 +34,7 @@ ngx_kanban_field_t  ngx_kanban_raw_body[] = {
 ngx_int_t
 ngx_kanban_api_handler(ngx_http_request_t *r)
 {
-    ngx_int_t          rc;
+    ngx_int_t          rc, found;
     ngx_str_t          allow;
     ngx_uint_t         host;
     ngx_kanban_ctx_t  *ctx;
@@ -50,12 +50,14 @@ ngx_kanban_api_handler(ngx_http_request_t *r)
     rc = ngx_kanban_route_find(r, ctx, host, &allow);
 
     if (rc != NGX_OK) {
+        found = rc;
+
         rc = ngx_kanban_discard_body(r);
         if (rc != NGX_OK) {
             return rc;
         }
 
-        if (rc == NGX_HTTP_NOT_ALLOWED) {
+        if (found == NGX_HTTP_NOT_ALLOWED) {
             if (ngx_kanban_add_header(r, "Allow", &allow) != NGX_OK) {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
@@ -63,7 +65,7 @@ ngx_kanban_api_handler(ngx_http_request_t *r)
             return ngx_kanban_problem(r, NGX_KANBAN_ERR_METHOD, NULL);
         }
 
-        if (rc == NGX_HTTP_NOT_FOUND) {
+        if (found == NGX_HTTP_NOT_FOUND) {
             return ngx_kanban_problem(r, NGX_KANBAN_ERR_NOT_FOUND, NULL);
         }
 
