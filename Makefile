@@ -26,7 +26,8 @@ PACKAGES := build-essential nginx nginx-dev libpq-dev libhiredis-dev \
     libwww-perl john-data faketime \
     chromium nodejs npm
 
-.PHONY: all deps module ui run stop status migrate test test-clock bench clean
+.PHONY: all deps module ui run stop status migrate test test-clock bench \
+        clean lint-api fuzz-api
 
 all: deps module ui
 
@@ -113,6 +114,15 @@ test-clock: all
 
 bench: all
 	bash t/bench/run
+
+# The OpenAPI document: redocly's recommended rules (also in make test,
+# t/openapi.t); the generative test with many cases an operation.
+lint-api:
+	npm ci --prefix t/openapi --no-audit --no-fund --loglevel=error
+	cd t/openapi && npx redocly lint --config redocly.yaml ../../html/openapi.yaml
+
+fuzz-api: all
+	API_FUZZ_CASES=$${API_FUZZ_CASES:-200} bash t/run t/api_fuzz.t
 
 clean:
 	rm -rf $(BUILD)
