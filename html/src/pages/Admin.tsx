@@ -1,0 +1,3 @@
+export default function Admin() {
+  return <div className="page"><h1>Admin</h1></div>;
+}

@@ -1,0 +1,3 @@
+export default function Portfolio() {
+  return <div className="page"><h1>Portfolio</h1></div>;
+}

@@ -1,0 +1,3 @@
+export default function Sprints() {
+  return <div className="page"><h1>Sprints</h1></div>;
+}
