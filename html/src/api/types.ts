@@ -83,5 +83,5 @@ export type Weekly = {
   entries: TimeEntry[]; week_start: string; week_end: string; reason: string | null;
   submitted_at: string | null; decided_at: string | null;
 };
-export type Team = { id: string; name: string; description?: string; members?: unknown[] };
+export type Team = { id: string; name: string; description?: string; members?: { id: string; name: string }[] };
 export type Skill = { id: string; name: string };
