@@ -59,7 +59,7 @@ export default function Landing() {
               ? <p role="status">If that address belongs to a workspace, an email with sign-in links is on its way.</p>
               : (
                 <div className="row">
-                  <input name="email" type="email" required placeholder="you@company.com" aria-label="Your email" />
+                  <input name="email" type="email" required placeholder="you@company.com" aria-label="The email you signed up with" />
                   <button className="btn">Email me my workspaces</button>
                 </div>
               )}

@@ -207,7 +207,7 @@ function HoursInput({ value, disabled, label, onCommit }: { value: number; disab
     <input className={bad ? 'cell-in invalid' : 'cell-in'} inputMode="decimal" aria-label={label} value={v} disabled={disabled}
       aria-invalid={bad} placeholder="–"
       onChange={(e) => setV(e.target.value)}
-      onBlur={() => { if (!bad) onCommit(parsed!); }}
+      onBlur={() => { if (parsed !== null) { onCommit(parsed); setV(show(value)); } }}
       onKeyDown={(e) => { if (e.key === 'Enter') (e.target as HTMLInputElement).blur(); if (e.key === 'Escape') setV(show(value)); }} />
   );
 }
