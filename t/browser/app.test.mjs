@@ -160,7 +160,7 @@ async function signIn(page, email = ADMIN, password = PASSWORD) {
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.locator('.sidebar').waitFor();
+  await page.locator('.topbar').waitFor();
 }
 
 const card = (page, title) => page.locator('[data-task-id]', { hasText: title });
@@ -263,6 +263,7 @@ test('board: a card dragged to another column is there after a reload; ' +
     await toast.waitFor();
     assert.match(await toast.innerText(), /WIP limit of 2/);
     await cell(page, p, 'todo').locator('[data-task-id]', { hasText: 'Stay in place' }).waitFor();
+    await page.waitForTimeout(400);          // the cards' settling animation
     await shot(page, '05-board-wip-limit');
     await assertClean(page, log, 'the board', [/status of 409/]);
   } finally {
@@ -332,7 +333,7 @@ test('task detail: title, priority, labels, a comment with an @mention, ' +
     const box = panel.getByLabel('Write a comment');
     await box.click();
     await box.pressSequentially('Please look, @car');
-    await page.getByRole('option', { name: /Carl/ }).click();
+    await page.locator('.mention-list [role=option]', { hasText: 'Carl' }).click();
     await box.pressSequentially('thanks');
     await panel.getByRole('button', { name: 'Comment', exact: true }).click();
     await panel.locator('.comment .mention').first().waitFor();
@@ -340,7 +341,7 @@ test('task detail: title, priority, labels, a comment with an @mention, ' +
     await panel.locator('input[type=file]').setInputFiles({
       name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello from the browser test\n'),
     });
-    await panel.getByRole('button', { name: 'notes.txt' }).waitFor();
+    await panel.getByRole('button', { name: 'notes.txt', exact: true }).waitFor();
     await shot(page, '06-task-detail');
 
     const stored = await api('GET', `/api/v1/tasks/${t.id}`);
@@ -572,8 +573,7 @@ test('a phone: the navigation is a drawer, the board scrolls sideways, ' +
     await signIn(page);
     await page.goto(`${fx.base}/projects/${p.id}`);
     await card(page, 'Small screens too').waitFor();
-    assert.ok(!(await page.locator('.sidebar').isVisible()) ||
-              (await page.locator('.sidebar').boundingBox()).x < 0, 'the sidebar is out of the way');
+    assert.ok(!(await page.locator('.sidebar').isVisible()), 'the sidebar is out of the way');
     await shot(page, '15-phone-board');
     await page.getByRole('button', { name: 'Menu' }).click();
     await page.waitForTimeout(300);

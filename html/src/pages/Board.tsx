@@ -399,7 +399,7 @@ function FilterBar({ filters, setFilters, people, labels, shown, total }: {
         <option value="none">No due date</option>
       </select>
       {any && <button type="button" className="btn ghost small" onClick={() => setFilters(NO_FILTERS)}>Clear</button>}
-      <span className="muted small filter-count">{any ? `${shown} of ${total} cards` : `${total} cards`}</span>
+      <span className="muted small filter-count">{any ? `${shown} of ${total} cards` : `${total} card${total === 1 ? '' : 's'}`}</span>
     </div>
   );
 }
