@@ -75,7 +75,7 @@ export default function ShareDialog({ task, onClose }: { task: Task; onClose: ()
                   <li key={l.id}>
                     <button type="button" className={shown?.id === l.id ? 'link-row sel' : 'link-row'} onClick={() => setShown(l)}>
                       <code>{l.code}</code>
-                      <span className="muted small">{l.visits} visits{l.has_password ? ' · 🔒' : ''}{l.expires_at ? ` · until ${shortDate(l.expires_at)}` : ''}</span>
+                      <span className="muted small">{l.visits} visits{l.has_password ? ' · password' : ''}{l.expires_at ? ` · until ${shortDate(l.expires_at)}` : ''}</span>
                     </button>
                   </li>
                 ))}

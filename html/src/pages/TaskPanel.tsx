@@ -520,9 +520,9 @@ function Comments({ task, people, byId }: { task: Task; people: User[]; byId: Ma
                 <div>
                   <div className="small"><strong>{who}</strong> <span className="muted">{ago(c.created_at)}</span>
                     {(c.author_id === user?.id || user?.role === 'admin') && (
-                      <button type="button" className="link small muted" onClick={async () => {
+                      <button type="button" className="link small muted gap-left" onClick={async () => {
                         try { await del(`/api/v1/comments/${c.id}`); setItems((l) => (l || []).filter((x) => x.id !== c.id)); } catch (err) { setError(err); }
-                      }}> Delete</button>
+                      }}>Delete</button>
                     )}
                   </div>
                   <p className="comment-body"><Mentions text={c.body} /></p>
@@ -589,11 +589,20 @@ function ActivityList({ taskId, refresh }: { taskId: string; refresh: number }) 
   );
 }
 
-const SKIP = new Set(['version', 'updated_at', 'rank', 'id', 'created_at', 'category', 'completed_at']);
+const SKIP = new Set(['version', 'updated_at', 'rank', 'id', 'created_at', 'category', 'completed_at', 'key', 'project_id']);
 function describe(a: Activity) {
   if (a.action === 'created') return 'created the task';
-  if (a.action === 'moved') return `moved it${a.new_values?.category ? ` to ${label(String(a.new_values.category))}` : ''}`;
-  const keys = Object.keys(a.new_values || {}).filter((k) => !SKIP.has(k));
-  if (a.action === 'updated' && keys.length) return `changed ${keys.map((k) => label(k).toLowerCase()).join(', ')}`;
+  const o = a.old_values || {}, n = a.new_values || {};
+  const changed = Object.keys(n).filter((k) => !SKIP.has(k) && JSON.stringify(o[k]) !== JSON.stringify(n[k]));
+  if (a.action === 'moved' || changed.includes('column_id')) {
+    return `moved it${n.category ? ` to ${label(String(n.category))}` : ''}`;
+  }
+  if (changed.length === 1) {
+    const k = changed[0], v = n[k];
+    const shown = v == null || v === '' ? 'nothing' : Array.isArray(v) ? (v.length ? v.join(', ') : 'nothing')
+      : typeof v === 'object' ? '' : String(v).length > 60 ? '' : `“${v}”`;
+    return `set ${label(k).replace(/ ids?$/, 's').toLowerCase()}${shown ? ` to ${shown}` : ''}`;
+  }
+  if (changed.length) return `changed ${changed.map((k) => label(k).toLowerCase()).join(', ')}`;
   return a.action.replace(/_/g, ' ');
 }

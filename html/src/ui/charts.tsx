@@ -36,7 +36,7 @@ export function BarChart({ data, title, unit = '', height = 180, max: fixedMax, 
               <title>{d.label}: {fmtN(d.value)}{unit}</title>
             </rect>
             <text x={pad.l + i * bw + bw / 2} y={height - pad.b + 14} className="axis" textAnchor="middle">
-              {d.label.length > 8 ? d.label.slice(0, 7) + '…' : d.label}
+              {short(d.label, Math.max(3, Math.floor(bw / 6.5)))}
             </text>
           </g>
         ))}
@@ -138,3 +138,5 @@ export function Donut({ data, title, size = 150 }: { data: Datum[]; title: strin
 function fmtN(v: number) {
   return Math.abs(v) >= 100 || Number.isInteger(v) ? String(Math.round(v)) : v.toFixed(1);
 }
+
+const short = (s: string, n: number) => (s.length > n ? s.slice(0, n - 1) + '…' : s);
