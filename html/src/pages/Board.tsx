@@ -17,9 +17,11 @@ import { CardBody, SortableCard } from '../board/Card';
 import { NO_LANE, cellColumn, cellId, cellLane, columnCount, findCell, fromBoard, remove, upsert, type State } from '../board/model';
 import { ProjectTabs } from './ProjectTabs';
 import { addDays, today } from '../ui/format';
+import { canManage, useAuth } from '../auth';
 import { Empty, ErrorNote, Spinner, useToast } from '../ui/kit';
 
 const TaskPanel = lazy(() => import('./TaskPanel'));
+const BoardSettings = lazy(() => import('../board/Settings'));
 
 type Filters = { assignee: string; label: string; priority: string; due: string; q: string };
 const NO_FILTERS: Filters = { assignee: '', label: '', priority: '', due: '', q: '' };
@@ -41,6 +43,8 @@ export default function BoardPage() {
   const [filters, setFilters] = useState<Filters>(NO_FILTERS);
   const [activeId, setActiveId] = useState<string | null>(null);
   const [generation, setGeneration] = useState(0);
+  const [settings, setSettings] = useState(false);
+  const { user } = useAuth();
   const stateRef = useRef(state);
   stateRef.current = state;
   const before = useRef<State | null>(null);
@@ -238,8 +242,11 @@ export default function BoardPage() {
   return (
     <div className="page board-page">
       <ProjectTabs project={board.project} tab="board" extra={
-        <span className={`live-pill s-${live.s}`} title={live.detail} role="status">
-          {live.s === 'live' ? 'Live' : live.s === 'unavailable' ? 'Not live' : live.s === 'retrying' ? 'Reconnecting…' : 'Connecting…'}
+        <span className="row">
+          <span className={`live-pill s-${live.s}`} title={live.detail} role="status">
+            {live.s === 'live' ? 'Live' : live.s === 'unavailable' ? 'Not live' : live.s === 'retrying' ? 'Reconnecting…' : 'Connecting…'}
+          </span>
+          {canManage(user) && <button type="button" className="btn small" onClick={() => setSettings(true)}>Board settings</button>}
         </span>} />
       <FilterBar filters={filters} setFilters={setFilters} people={people} labels={allLabels}
         shown={visible ? visible.size : state.tasks.size} total={state.tasks.size} />
@@ -281,6 +288,11 @@ export default function BoardPage() {
             onChanged={(t) => setState((s) => upsert(s, t))}
             onDeleted={(id) => setState((s) => remove(s, id))}
             onNavigate={(id) => nav(`/tasks/${id}`)} />
+        </Suspense>
+      )}
+      {settings && (
+        <Suspense fallback={null}>
+          <BoardSettings projectId={projectId!} columns={columns} lanes={lanes} onClose={() => setSettings(false)} onChanged={load} />
         </Suspense>
       )}
       <div className="sr-only" aria-live="polite" id="board-announce" />
