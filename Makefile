@@ -31,10 +31,22 @@ PACKAGES := build-essential nginx nginx-dev libpq-dev libhiredis-dev \
 
 all: deps module ui
 
-# The web UI's build output. Until the UI has a build of its own, its
-# static files are copied as they are (what a Vite build does with public/).
-ui:
-	@mkdir -p html/dist && cp -r html/public/. html/dist/
+# The web UI (html/): npm ci when node_modules is missing or the lock file
+# changed, then tsc and Vite build html/dist (API types generated from
+# html/openapi.yaml first), when a source is newer than the last build.
+UI_SRC := $(shell find html/src html/public -type f 2>/dev/null) \
+    html/index.html html/openapi.yaml html/vite.config.ts html/tsconfig.json \
+    html/package.json
+
+ui: html/dist/index.html
+
+html/node_modules/.package-lock.json: html/package-lock.json | deps
+	cd html && npm ci --no-audit --no-fund
+	@touch $@
+
+html/dist/index.html: html/node_modules/.package-lock.json $(UI_SRC)
+	cd html && npm run --silent build
+	@touch $@
 
 # apt-get update is slow and needs the network: only when something is
 # missing. dpkg -s alone would count a removed package's leftover config.
