@@ -13,8 +13,8 @@ export type Problem = {
   errors?: { field?: string; code?: string; message?: string }[];
 };
 
-export type SessionUser = components['schemas']['User'];
 type Session = components['schemas']['Session'];
+export type SessionUser = NonNullable<Session['user']>;
 
 export class ApiError extends Error {
   problem: Problem;
