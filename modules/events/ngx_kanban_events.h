@@ -66,6 +66,7 @@ struct ngx_kanban_events_sub_s {
     unsigned                   has_project:1;
     unsigned                   live:1;         /* caught up: fed live */
     unsigned                   querying:1;
+    unsigned                   paused:1;       /* a replay, for the client */
     unsigned                   done:1;
 };
 
@@ -92,6 +93,7 @@ ngx_int_t ngx_kanban_events_feed_init_process(ngx_cycle_t *cycle);
 ngx_kanban_events_feed_t *ngx_kanban_events_feed_get(
     ngx_kanban_tenant_t *tenant);
 void ngx_kanban_events_feed_leave(ngx_kanban_events_sub_t *sub);
+void ngx_kanban_events_resume(ngx_kanban_events_sub_t *sub);
 void ngx_kanban_events_feed_start(ngx_kanban_events_sub_t *sub,
     int64_t after, ngx_uint_t resume);
 void ngx_kanban_events_feed_hint(ngx_str_t *slug);

@@ -277,6 +277,15 @@ ngx_kanban_events_replayed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
             continue;
         }
 
+        if (sub->unsent > sub->conf->buffer / 2) {
+            /* a replay goes at the client's pace: the rest once it has
+             * read half of what waits (ngx_kanban_events_resume) */
+            ngx_kanban_metrics_events(0, delivered, 0);
+            ngx_kanban_events_query_done(eq);
+            sub->paused = 1;
+            return;
+        }
+
         ev = ngx_kanban_events_encode(q->result, i);
         if (ev == NULL) {
             ngx_kanban_events_query_done(eq);
@@ -304,6 +313,18 @@ ngx_kanban_events_replayed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     ngx_kanban_events_query_done(eq);
 
     ngx_kanban_events_continue(sub, n == NGX_KANBAN_EVENTS_BATCH);
+}
+
+
+/* A paused replay goes on when its client has read enough. */
+
+void
+ngx_kanban_events_resume(ngx_kanban_events_sub_t *sub)
+{
+    if (sub->paused && sub->unsent <= sub->conf->buffer / 4) {
+        sub->paused = 0;
+        ngx_kanban_events_continue(sub, 1);
+    }
 }
 
 

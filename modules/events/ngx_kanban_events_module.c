@@ -184,6 +184,22 @@ ngx_kanban_events_handler(ngx_http_request_t *r)
         return ngx_kanban_problem(r, NGX_KANBAN_ERR_FORBIDDEN, NULL);
     }
 
+    /* a token past its exp, which calls accept within the leeway, opens
+     * no stream: the stream would end at once, and its client reconnect
+     * with it again and again */
+    claims = ngx_kanban_jwt_claims_of(r);
+
+    if (claims && claims->exp && claims->exp <= ngx_time()) {
+        if (ngx_kanban_add_header(r, "WWW-Authenticate", &challenge)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_kanban_problem(r, NGX_KANBAN_ERR_UNAUTHORIZED,
+                                  "The access token has expired.");
+    }
+
     elcf = ngx_http_get_module_loc_conf(r, ngx_http_kanban_events_module);
 
     sub = ngx_pcalloc(r->pool, sizeof(ngx_kanban_events_sub_t));
@@ -266,8 +282,6 @@ ngx_kanban_events_handler(ngx_http_request_t *r)
     r->write_event_handler = ngx_kanban_events_write_handler;
 
     /* an access token's stream ends when the token does */
-    claims = ngx_kanban_jwt_claims_of(r);
-
     if (claims && claims->exp) {
         sub->expiry.handler = ngx_kanban_events_expired;
         sub->expiry.data = sub;
@@ -540,7 +554,9 @@ ngx_kanban_events_write_handler(ngx_http_request_t *r)
         return;
     }
 
-    (void) ngx_kanban_events_flush(sub);
+    if (ngx_kanban_events_flush(sub) == NGX_OK) {
+        ngx_kanban_events_resume(sub);
+    }
 }
 
 
