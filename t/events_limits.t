@@ -90,7 +90,15 @@ EOF
     ok(grep({ /event stream dropped: \d+ bytes unread/ }
             split /\n/, Kanban::Test::read_file($t->var . '/log/error.log')),
        '... the drop logged');
+
+    # a replay waits for its client, and a quitting worker still ends it
+    my $stuck = Kanban::SSE->open($port, $ws->slug, $at, rcvbuf => 2048,
+                                  last_event_id => $had[0]{id} // 0);
+    is($stuck->status, 200, 'a client that resumes and does not read');
+    sleep 1;
+    my $t0 = time;
     $t->stop;
+    cmp_ok(time - $t0, '<', 5, '... does not keep nginx from quitting');
 }
 
 # --- an expiring token -----------------------------------------------------------------------

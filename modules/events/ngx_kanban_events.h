@@ -57,6 +57,8 @@ struct ngx_kanban_events_sub_s {
     ngx_chain_t               *busy;           /* handed to nginx, unsent */
     ngx_chain_t              **busy_tail;
     ngx_chain_t               *free;
+    ngx_chain_t               *out;            /* queued, not yet written */
+    ngx_chain_t               *out_last;
     size_t                     unsent;
 
     ngx_msec_t                 written;        /* when it last got bytes */
@@ -64,6 +66,7 @@ struct ngx_kanban_events_sub_s {
 
     unsigned                   admin:1;
     unsigned                   has_project:1;
+    unsigned                   joined:1;       /* in its feed's subs */
     unsigned                   live:1;         /* caught up: fed live */
     unsigned                   querying:1;
     unsigned                   paused:1;       /* a replay, for the client */
@@ -75,7 +78,7 @@ struct ngx_kanban_events_sub_s {
  * log stands for them. */
 struct ngx_kanban_events_feed_s {
     ngx_str_node_t             node;           /* by slug */
-    ngx_queue_t                subs;
+    ngx_queue_t                subs;           /* its streams, all */
     ngx_kanban_pg_db_t         db;
     int64_t                    last;           /* -1: not known yet */
     ngx_uint_t                 nsubs;          /* its streams */
@@ -102,6 +105,8 @@ void ngx_kanban_events_feed_each_sub(void (*fn)(ngx_kanban_events_sub_t *));
 
 /* the stream (ngx_kanban_events_module.c) */
 ngx_int_t ngx_kanban_events_send(ngx_kanban_events_sub_t *sub,
+    ngx_kanban_events_event_t *ev);
+ngx_int_t ngx_kanban_events_queue(ngx_kanban_events_sub_t *sub,
     ngx_kanban_events_event_t *ev);
 ngx_int_t ngx_kanban_events_flush(ngx_kanban_events_sub_t *sub);
 ngx_uint_t ngx_kanban_events_may_see(ngx_kanban_events_sub_t *sub,

@@ -139,6 +139,11 @@ ngx_kanban_events_feed_start(ngx_kanban_events_sub_t *sub, int64_t after,
 {
     sub->last = resume ? after : -1;
 
+    /* in the feed from now on (a quitting worker ends every stream of
+     * its feeds), fed live once it has caught up */
+    ngx_queue_insert_tail(&sub->feed->subs, &sub->queue);
+    sub->joined = 1;
+
     if (ngx_kanban_events_query(sub->feed, sub, &ngx_kanban_events_span_stmt,
                                 after, ngx_kanban_events_started)
         != NGX_OK)
@@ -232,7 +237,6 @@ ngx_kanban_events_continue(ngx_kanban_events_sub_t *sub, ngx_uint_t more)
     }
 
     sub->live = 1;
-    ngx_queue_insert_tail(&feed->subs, &sub->queue);
 }
 
 
@@ -282,7 +286,12 @@ ngx_kanban_events_replayed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
              * read half of what waits (ngx_kanban_events_resume) */
             ngx_kanban_metrics_events(0, delivered, 0);
             ngx_kanban_events_query_done(eq);
-            sub->paused = 1;
+
+            if (ngx_kanban_events_flush(sub) == NGX_OK) {
+                sub->paused = 1;
+                ngx_kanban_events_resume(sub);     /* sent at once? */
+            }
+
             return;
         }
 
@@ -298,7 +307,7 @@ ngx_kanban_events_replayed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
         if (ngx_kanban_events_may_see(sub, ev)) {
             delivered++;
 
-            if (ngx_kanban_events_send(sub, ev) != NGX_OK) {
+            if (ngx_kanban_events_queue(sub, ev) != NGX_OK) {
                 ngx_kanban_events_release(ev);
                 ngx_kanban_metrics_events(0, delivered, 0);
                 ngx_kanban_events_query_done(eq);
@@ -311,6 +320,10 @@ ngx_kanban_events_replayed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 
     ngx_kanban_metrics_events(0, delivered, 0);
     ngx_kanban_events_query_done(eq);
+
+    if (ngx_kanban_events_flush(sub) != NGX_OK) {
+        return;
+    }
 
     ngx_kanban_events_continue(sub, n == NGX_KANBAN_EVENTS_BATCH);
 }
@@ -340,8 +353,10 @@ ngx_kanban_events_feed_leave(ngx_kanban_events_sub_t *sub)
         sub->querying = 0;
     }
 
-    if (sub->live) {
-        sub->live = 0;
+    sub->live = 0;
+
+    if (sub->joined) {
+        sub->joined = 0;
         ngx_queue_remove(&sub->queue);
     }
 
@@ -506,7 +521,7 @@ ngx_kanban_events_fetched(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
             next = ngx_queue_next(qu);
             sub = ngx_queue_data(qu, ngx_kanban_events_sub_t, queue);
 
-            if (id <= sub->last) {
+            if (!sub->live || id <= sub->last) {
                 continue;
             }
 
@@ -514,11 +529,24 @@ ngx_kanban_events_fetched(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 
             if (ngx_kanban_events_may_see(sub, ev)) {
                 delivered++;
-                (void) ngx_kanban_events_send(sub, ev);
+                (void) ngx_kanban_events_queue(sub, ev);
             }
         }
 
         ngx_kanban_events_release(ev);
+    }
+
+    /* each stream's events of the batch in one write */
+    for (qu = ngx_queue_head(&feed->subs);
+         qu != ngx_queue_sentinel(&feed->subs);
+         qu = next)
+    {
+        next = ngx_queue_next(qu);
+        sub = ngx_queue_data(qu, ngx_kanban_events_sub_t, queue);
+
+        if (sub->out) {
+            (void) ngx_kanban_events_flush(sub);
+        }
     }
 
     ngx_kanban_metrics_events(0, delivered, 0);

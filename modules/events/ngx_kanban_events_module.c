@@ -32,7 +32,8 @@
 
 /* a buffer of one stream pointing at a shared event */
 typedef struct {
-    ngx_chain_t                cl;
+    ngx_chain_t                cl;             /* in the stream's busy */
+    ngx_chain_t                out;            /* in its next write */
     ngx_buf_t                  buf;
     ngx_kanban_events_event_t *ev;
 } ngx_kanban_events_link_t;
@@ -369,15 +370,29 @@ invalid:
 }
 
 
-/* One event to one stream: a buffer of the stream's pointing at the
- * shared bytes. NGX_OK, or NGX_ERROR when the stream has ended (the
- * caller must not touch it again). */
+/* One event to one stream, sent now. NGX_OK, or NGX_ERROR when the stream
+ * has ended (the caller must not touch it again). */
 
 ngx_int_t
 ngx_kanban_events_send(ngx_kanban_events_sub_t *sub,
     ngx_kanban_events_event_t *ev)
 {
-    ngx_chain_t                out;
+    if (ngx_kanban_events_queue(sub, ev) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_kanban_events_flush(sub);
+}
+
+
+/* One event to one stream, sent with the next flush: a buffer of the
+ * stream's pointing at the shared bytes. A batch of events goes out in
+ * one write. */
+
+ngx_int_t
+ngx_kanban_events_queue(ngx_kanban_events_sub_t *sub,
+    ngx_kanban_events_event_t *ev)
+{
     ngx_http_request_t        *r;
     ngx_kanban_events_link_t  *ln;
 
@@ -409,6 +424,8 @@ ngx_kanban_events_send(ngx_kanban_events_sub_t *sub,
     ln->buf.tag = (ngx_buf_tag_t) &ngx_http_kanban_events_module;
     ln->cl.buf = &ln->buf;
     ln->cl.next = NULL;
+    ln->out.buf = &ln->buf;
+    ln->out.next = NULL;
     ln->ev = ev;
 
     if (!ev->fixed) {
@@ -420,23 +437,34 @@ ngx_kanban_events_send(ngx_kanban_events_sub_t *sub,
     sub->unsent += ev->len;
     sub->written = ngx_current_msec;
 
-    out.buf = &ln->buf;
-    out.next = NULL;
+    if (sub->out == NULL) {
+        sub->out = &ln->out;
 
-    return ngx_kanban_events_output(sub, &out);
+    } else {
+        sub->out_last->next = &ln->out;
+    }
+
+    sub->out_last = &ln->out;
+
+    return NGX_OK;
 }
 
 
-/* What is still unsent, on its way. */
+/* What is queued and what is still unsent, on its way. */
 
 ngx_int_t
 ngx_kanban_events_flush(ngx_kanban_events_sub_t *sub)
 {
+    ngx_chain_t  *out;
+
     if (sub->done) {
         return NGX_ERROR;
     }
 
-    return ngx_kanban_events_output(sub, NULL);
+    out = sub->out;
+    sub->out = NULL;
+
+    return ngx_kanban_events_output(sub, out);
 }
 
 
@@ -619,6 +647,7 @@ void
 ngx_kanban_events_end(ngx_kanban_events_sub_t *sub, ngx_uint_t dropped)
 {
     ngx_int_t            rc;
+    ngx_connection_t    *c;
     ngx_http_request_t  *r;
 
     if (sub->done) {
@@ -629,15 +658,27 @@ ngx_kanban_events_end(ngx_kanban_events_sub_t *sub, ngx_uint_t dropped)
 
     ngx_kanban_events_close(sub);
 
+    c = r->connection;
+
     if (dropped) {
         ngx_kanban_metrics_events(0, 0, 1);
-        ngx_http_finalize_request(r, NGX_HTTP_CLOSE);
-        return;
+        rc = NGX_HTTP_CLOSE;
+
+    } else {
+        rc = ngx_http_send_special(r, NGX_HTTP_LAST);
+
+        /* a quitting worker does not wait for a client that does not
+         * read: its last bytes would hold the worker for send_timeout */
+        rc = (rc == NGX_ERROR
+              || (rc == NGX_AGAIN && (ngx_exiting || ngx_quit)))
+             ? NGX_HTTP_CLOSE : NGX_OK;
     }
 
-    rc = ngx_http_send_special(r, NGX_HTTP_LAST);
+    ngx_http_finalize_request(r, rc);
 
-    ngx_http_finalize_request(r, rc == NGX_ERROR ? NGX_HTTP_CLOSE : NGX_OK);
+    /* from a timer or a query's answer, nobody else runs them: a request
+     * being terminated is a posted one */
+    ngx_http_run_posted_requests(c);
 }
 
 
@@ -735,11 +776,27 @@ ngx_kanban_events_beat(ngx_kanban_events_sub_t *sub)
 }
 
 
+/* A stream whose client has not read what it was sent is closed: the
+ * clean end would wait for it, and keep the worker. */
+
 static void
 ngx_kanban_events_quit(ngx_kanban_events_sub_t *sub)
 {
-    ngx_log_error(NGX_LOG_INFO, sub->request->connection->log, 0,
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    r = sub->request;
+    c = r->connection;
+
+    ngx_log_error(NGX_LOG_INFO, c->log, 0,
                   "kanban: event stream ends: the worker quits");
+
+    if (sub->unsent || (c->buffered & NGX_HTTP_WRITE_BUFFERED)) {
+        ngx_kanban_events_close(sub);
+        ngx_http_finalize_request(r, NGX_HTTP_CLOSE);
+        ngx_http_run_posted_requests(c);
+        return;
+    }
 
     ngx_kanban_events_end(sub, 0);
 }
