@@ -44,6 +44,7 @@ typedef struct {
 /* A stream: one per request, in its workspace's feed. */
 struct ngx_kanban_events_sub_s {
     ngx_queue_t                queue;          /* in its feed */
+    ngx_queue_t                write_queue;    /* a batch to write */
     ngx_http_request_t        *request;
     ngx_kanban_events_feed_t  *feed;
     ngx_kanban_events_conf_t  *conf;
@@ -70,6 +71,7 @@ struct ngx_kanban_events_sub_s {
     unsigned                   live:1;         /* caught up: fed live */
     unsigned                   querying:1;
     unsigned                   paused:1;       /* a replay, for the client */
+    unsigned                   writing:1;      /* in write_queue */
     unsigned                   done:1;
 };
 
