@@ -87,6 +87,8 @@ for my $run (@RUNS) {
     my $res = <$out> // '';
     waitpid $pid, 0;
     my %k = $res =~ /(\w+)=([\d.]+)/g;
+    $k{dropped} = $t->metric('kanban_events_dropped_total');
+    print "    $res";
     push @rows, { n => $n, rate => $rate, %k, busy_p99 => $busy_p99,
                   busy_rps => $busy_rps };
     sleep 2;                            # the streams close
@@ -117,8 +119,10 @@ for my $x (@rows) {
 }
 for my $x (@rows) {
     printf "  %d x %d: %d writes sent (%d answered 201), %d ms behind schedule "
-           . "skipped, streams %d\n", $x->{n}, $x->{rate}, $x->{writes} // 0,
-           $x->{written} // 0, $x->{behind} // 0, $x->{streams} // 0;
+           . "skipped, streams %d (closed by nginx meanwhile %d; slow "
+           . "clients dropped so far %d)\n", $x->{n}, $x->{rate},
+           $x->{writes} // 0, $x->{written} // 0, $x->{behind} // 0,
+           $x->{streams} // 0, $x->{closed} // 0, $x->{dropped} // 0;
 }
 
 $t->stop;

@@ -48,6 +48,7 @@ static unsigned   got[MAX_WRITES];
 static uint64_t   hist[2][BUCKETS + 1];     /* writes of each half */
 static uint64_t   deliveries, half_deliveries[2], max_us;
 static long       split = MAX_WRITES;
+static int        complaints, closed_later;
 
 static const char  *host, *token, *project;
 static int          port;
@@ -160,7 +161,9 @@ stream_data(conn_t *c, double t)
             return;
         }
         if (strncmp(p, "HTTP/1.1 200", 12) != 0) {
-            fprintf(stderr, "stream refused: %.40s\n", p);
+            if (++complaints <= 3) {
+                fprintf(stderr, "stream refused: %.40s\n", p);
+            }
             c->ready = -1;
             c->len = 0;
             return;
@@ -320,7 +323,9 @@ main(int argc, char **argv)
             c = &conns[open_subs];
             c->fd = connect_to();
             if (c->fd < 0) {
-                fprintf(stderr, "connect: %s\n", strerror(errno));
+                if (++complaints <= 3) {
+                    fprintf(stderr, "connect: %s\n", strerror(errno));
+                }
                 refused++;
                 continue;
             }
@@ -446,7 +451,14 @@ main(int argc, char **argv)
         for (i = 0; i < n; i++) {
             c = evs[i].data.ptr;
             ssize_t k = read(c->fd, c->buf + c->len, CARRY - 1 - c->len);
-            if (k <= 0) {
+            if (k == 0 || (k < 0 && errno != EAGAIN)) {
+                if (c->kind == 0) {
+                    closed_later++;
+                }
+                epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+                continue;
+            }
+            if (k < 0) {
                 continue;
             }
             c->len += k;
@@ -455,6 +467,7 @@ main(int argc, char **argv)
                 stream_data(c, t);
                 continue;
             }
+
 
             /* a writer's answer: its head and Content-Length bytes */
             c->buf[c->len] = '\0';
@@ -491,7 +504,7 @@ main(int argc, char **argv)
                "p50_ms=%.2f p99_ms=%.2f max_ms=%.2f p50b_ms=%.2f "
                "p99b_ms=%.2f last_p50_ms=%.2f "
                "last_p99_ms=%.2f rss_before_kb=%ld rss_after_kb=%ld "
-               "kb_per_stream=%.2f\n",
+               "kb_per_stream=%.2f closed=%d\n",
                ready, refused, seq, done_writes, behind,
                seq / duration, (unsigned long long) deliveries,
                (unsigned long long) seq * ready, complete,
@@ -499,7 +512,8 @@ main(int argc, char **argv)
                pct(1, 0.50), pct(1, 0.99),
                seq ? last[seq / 2] * 1000 : 0,
                seq ? last[(long) (seq * 0.99)] * 1000 : 0,
-               rss0, rss1, ready ? (double) (rss1 - rss0) / ready : 0);
+               rss0, rss1, ready ? (double) (rss1 - rss0) / ready : 0,
+               closed_later);
     }
 
     /* reset, not closed: 10,000 sockets in TIME_WAIT would leave the next
