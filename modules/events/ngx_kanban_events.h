@@ -35,6 +35,15 @@ typedef struct {
 } ngx_kanban_events_event_t;
 
 
+/* a buffer of one stream pointing at a shared event */
+typedef struct {
+    ngx_chain_t                cl;             /* in the stream's busy */
+    ngx_chain_t                out;            /* in its next write */
+    ngx_buf_t                  buf;
+    ngx_kanban_events_event_t *ev;
+} ngx_kanban_events_link_t;
+
+
 typedef struct {
     ngx_msec_t                 heartbeat;
     size_t                     buffer;         /* unsent bytes, then drop */
@@ -45,7 +54,10 @@ typedef struct {
 struct ngx_kanban_events_sub_s {
     ngx_queue_t                queue;          /* in its feed */
     ngx_queue_t                write_queue;    /* a batch to write */
-    ngx_http_request_t        *request;
+    ngx_http_request_t        *request;        /* NULL once taken over */
+    ngx_connection_t          *connection;
+    ngx_pool_t                *pool;           /* its buffers' */
+    ngx_msec_t                 send_timeout;
     ngx_kanban_events_feed_t  *feed;
     ngx_kanban_events_conf_t  *conf;
 
@@ -73,6 +85,7 @@ struct ngx_kanban_events_sub_s {
     unsigned                   paused:1;       /* a replay, for the client */
     unsigned                   writing:1;      /* in write_queue */
     unsigned                   done:1;
+    unsigned                   raw:1;          /* on its own connection */
 };
 
 
@@ -115,6 +128,14 @@ ngx_uint_t ngx_kanban_events_may_see(ngx_kanban_events_sub_t *sub,
     ngx_kanban_events_event_t *ev);
 void ngx_kanban_events_end(ngx_kanban_events_sub_t *sub, ngx_uint_t dropped);
 void ngx_kanban_events_release(ngx_kanban_events_event_t *ev);
+void ngx_kanban_events_reap(ngx_kanban_events_sub_t *sub);
+
+/* the stream on its own connection (ngx_kanban_events_conn.c) */
+ngx_kanban_events_sub_t *ngx_kanban_events_take_over(
+    ngx_kanban_events_sub_t *sub);
+ngx_int_t ngx_kanban_events_conn_output(ngx_kanban_events_sub_t *sub);
+void ngx_kanban_events_conn_close(ngx_kanban_events_sub_t *sub,
+    ngx_uint_t dropped);
 
 /* the worker's subscription (ngx_kanban_events_redis.c) */
 ngx_int_t ngx_kanban_events_redis_init_process(ngx_cycle_t *cycle);

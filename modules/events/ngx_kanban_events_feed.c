@@ -211,6 +211,13 @@ ngx_kanban_events_started(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
         }
     }
 
+    /* the request has done its part: the stream goes on with its
+     * connection alone */
+    sub = ngx_kanban_events_take_over(sub);
+    if (sub == NULL) {
+        return;
+    }
+
     if (sub->last < 0) {
         sub->last = newest;
 

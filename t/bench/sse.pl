@@ -50,7 +50,7 @@ system('cc', '-O2', '-o', $client, "$root/t/bench/sse_load.c") == 0
 
 my $master = $t->pid;
 my @workers = grep {
-    (Kanban::Test::read_file("/proc/$_/stat") // '') =~ /^\d+ \(.*?\) \S (\d+)/
+    (eval { Kanban::Test::read_file("/proc/$_/stat") } // '') =~ /^\d+ \(.*?\) \S (\d+)/
         && $1 == $master
 } map { m{/proc/(\d+)$} ? $1 : () } glob '/proc/[0-9]*';
 die "no workers of nginx $master\n" unless @workers;
