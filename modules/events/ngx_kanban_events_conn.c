@@ -204,6 +204,18 @@ ngx_kanban_events_conn_close(ngx_kanban_events_sub_t *sub,
                           sizeof(struct linger));
     }
 
+#if (NGX_HTTP_SSL)
+    if (c->ssl) {
+        c->ssl->no_wait_shutdown = 1;
+        (void) ngx_ssl_shutdown(c);
+    }
+#endif
+
+#if (NGX_STAT_STUB)
+    (void) ngx_atomic_fetch_add(ngx_stat_active, -1);
+#endif
+
+    /* what ngx_http_close_connection does, the request gone before */
     pool = c->pool;
 
     ngx_close_connection(c);
