@@ -76,6 +76,7 @@ struct ngx_kanban_events_sub_s {
 
     ngx_msec_t                 written;        /* when it last got bytes */
     ngx_event_t                expiry;         /* its token's */
+    ngx_event_t                start;          /* posted: started at once */
 
     unsigned                   admin:1;
     unsigned                   has_project:1;

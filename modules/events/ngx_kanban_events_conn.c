@@ -83,6 +83,7 @@ ngx_kanban_events_take_over(ngx_kanban_events_sub_t *sub)
     s->expiry.handler = sub->expiry.handler;
     s->expiry.data = s;
     s->expiry.log = c->log;
+    ngx_memzero(&s->start, sizeof(ngx_event_t));
 
     if (expiry) {
         ngx_add_timer(&s->expiry, expiry);

@@ -35,6 +35,7 @@ static ngx_int_t ngx_kanban_events_query(ngx_kanban_events_feed_t *feed,
     int64_t after, ngx_kanban_pg_handler_pt handler);
 static void ngx_kanban_events_started(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
+static void ngx_kanban_events_start_now(ngx_event_t *ev);
 static void ngx_kanban_events_replayed(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static void ngx_kanban_events_continue(ngx_kanban_events_sub_t *sub,
@@ -157,6 +158,19 @@ ngx_kanban_events_feed_start(ngx_kanban_events_sub_t *sub, int64_t after,
     ngx_queue_insert_tail(&sub->feed->subs, &sub->queue);
     sub->joined = 1;
 
+    if (sub->feed->last >= 0 && (!resume || after == sub->feed->last)) {
+        /* the feed knows where the log stands: no query (thousands of
+         * clients reconnecting at once after a reload ask nothing) */
+        sub->last = sub->feed->last;
+
+        sub->start.handler = ngx_kanban_events_start_now;
+        sub->start.data = sub;
+        sub->start.log = sub->connection->log;
+
+        ngx_post_event(&sub->start, &ngx_posted_events);
+        return;
+    }
+
     if (ngx_kanban_events_query(sub->feed, sub, &ngx_kanban_events_span_stmt,
                                 after, ngx_kanban_events_started)
         != NGX_OK)
@@ -228,6 +242,22 @@ ngx_kanban_events_started(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
         }
 
         sub->last = newest;
+    }
+
+    ngx_kanban_events_continue(sub, 0);
+}
+
+
+/* after the content handler has returned */
+
+static void
+ngx_kanban_events_start_now(ngx_event_t *ev)
+{
+    ngx_kanban_events_sub_t  *sub = ev->data;
+
+    sub = ngx_kanban_events_take_over(sub);
+    if (sub == NULL) {
+        return;
     }
 
     ngx_kanban_events_continue(sub, 0);

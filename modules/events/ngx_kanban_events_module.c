@@ -696,6 +696,10 @@ ngx_kanban_events_close(ngx_kanban_events_sub_t *sub)
         ngx_del_timer(&sub->expiry);
     }
 
+    if (sub->start.posted) {
+        ngx_delete_posted_event(&sub->start);
+    }
+
     ngx_kanban_metrics_events(-1, 0, 0);
 }
 
