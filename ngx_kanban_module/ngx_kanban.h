@@ -40,6 +40,8 @@
 #define NGX_KANBAN_ERR_WIP_LIMIT          20
 #define NGX_KANBAN_ERR_LOCKED             21
 #define NGX_KANBAN_ERR_GONE               22
+#define NGX_KANBAN_ERR_URI_TOO_LONG       23
+#define NGX_KANBAN_ERR_HEADERS_TOO_LARGE  24
 
 /* roles, in the order of what they may do */
 #define NGX_KANBAN_ROLE_NONE              0

@@ -22,8 +22,10 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_workspace_get = ngx_kanban_pg_stmt(
 
 /* the time zone is checked against PostgreSQL's IANA database */
 ngx_kanban_field_t  ngx_kanban_workspace_patch_fields[] = {
-    { "open_registration", NGX_KANBAN_FIELD_BOOLEAN, 0, 0, 0, NULL, NULL },
-    { "time_zone", NGX_KANBAN_FIELD_STRING, 0, 1, 64, NULL, NULL },
+    { "open_registration", NGX_KANBAN_FIELD_BOOLEAN,
+      NGX_KANBAN_NOT_NULL, 0, 0, NULL, NULL },
+    { "time_zone", NGX_KANBAN_FIELD_STRING,
+      NGX_KANBAN_NOT_NULL, 1, 64, NULL, NULL },
     { NULL, 0, 0, 0, 0, NULL, NULL }
 };
 
