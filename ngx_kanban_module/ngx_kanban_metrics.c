@@ -37,6 +37,7 @@ typedef struct {
     ngx_atomic_t               tenant_hit;
     ngx_atomic_t               tenant_miss;
     ngx_atomic_t               rate_limited;
+    ngx_atomic_t               share_visits_lost;
     ngx_kanban_metrics_worker_t  workers[NGX_KANBAN_METRICS_WORKERS];
 } ngx_kanban_metrics_t;
 
@@ -206,6 +207,15 @@ ngx_kanban_metrics_rate_limited(void)
 {
     if (ngx_kanban_metrics) {
         ngx_atomic_fetch_add(&ngx_kanban_metrics->rate_limited, 1);
+    }
+}
+
+
+void
+ngx_kanban_metrics_share_visits_lost(ngx_uint_t n)
+{
+    if (ngx_kanban_metrics) {
+        ngx_atomic_fetch_add(&ngx_kanban_metrics->share_visits_lost, n);
     }
 }
 
@@ -405,8 +415,14 @@ ngx_kanban_metrics_handler(ngx_http_request_t *r)
             "# HELP kanban_rate_limited_total Requests refused by a rate "
             "limit.\n"
             "# TYPE kanban_rate_limited_total counter\n"
-            "kanban_rate_limited_total %uA\n",
-            m->tenant_hit, m->tenant_miss, up ? 1 : 0, m->rate_limited);
+            "kanban_rate_limited_total %uA\n"
+            "# HELP kanban_share_visits_lost_total Share-link visits "
+            "PostgreSQL could not store (their data, or an outage longer "
+            "than the tries).\n"
+            "# TYPE kanban_share_visits_lost_total counter\n"
+            "kanban_share_visits_lost_total %uA\n",
+            m->tenant_hit, m->tenant_miss, up ? 1 : 0, m->rate_limited,
+            m->share_visits_lost);
 
     body.len = p - body.data;
 
