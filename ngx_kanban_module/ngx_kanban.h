@@ -100,6 +100,7 @@ typedef struct {
     ngx_str_t                  raw_body;       /* its text */
     ngx_kanban_tenant_t       *tenant;
     struct ngx_kanban_identity_s  *identity;   /* NULL on public routes */
+    ngx_str_t                 *cors;           /* the workspace's origins */
     ngx_uint_t                 metric;         /* a metrics row */
     void                      *data;           /* the handler's own state */
 } ngx_kanban_ctx_t;
@@ -229,6 +230,12 @@ struct ngx_kanban_tenant_s {
 ngx_kanban_tenant_t *ngx_kanban_tenant(ngx_http_request_t *r);
 ngx_uint_t ngx_kanban_slug_valid(ngx_str_t *slug);
 void ngx_kanban_tenant_forget(ngx_str_t *slug);
+ngx_shm_zone_t *ngx_kanban_tenant_cache_zone(void);
+
+/* CORS: the origins a workspace lists (modules/tenant/ngx_kanban_cors.c) */
+ngx_int_t ngx_kanban_cors(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx);
+char *ngx_kanban_cors_origin_check(ngx_str_t *value, char **message);
+void ngx_kanban_cors_forget(ngx_http_request_t *r, ngx_str_t *slug);
 
 
 #endif /* _NGX_KANBAN_H_INCLUDED_ */
