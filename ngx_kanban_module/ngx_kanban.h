@@ -81,6 +81,7 @@ typedef struct {
     ngx_flag_t                 headers;
     size_t                     body_limit;
     ngx_uint_t                 content;        /* api, health or metrics */
+    ngx_str_t                  problem_prefix; /* kanban_problem's */
 } ngx_kanban_loc_conf_t;
 
 

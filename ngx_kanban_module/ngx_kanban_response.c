@@ -47,7 +47,8 @@ static ngx_kanban_error_t  ngx_kanban_errors[] = {
 };
 
 
-static ngx_uint_t ngx_kanban_problem_api_uri(ngx_http_request_t *r);
+static ngx_uint_t ngx_kanban_problem_for(ngx_http_request_t *r,
+    ngx_str_t *prefix);
 
 
 ngx_int_t
@@ -244,17 +245,22 @@ ngx_kanban_problem_errors(ngx_http_request_t *r, ngx_uint_t error,
 
 /* The error_page target of API locations and of servers (kanban_problem):
  * nginx's own errors (a body over client_max_body_size, a malformed
- * request line, headers too large) leave in the same shape as ours. A
- * server's errors that are not the API's keep nginx's own page. */
+ * request line, headers too large) leave in the same shape as ours. With
+ * a prefix (a server's error_page), requests for other paths keep nginx's
+ * own page. */
 
 ngx_int_t
 ngx_kanban_problem_handler(ngx_http_request_t *r)
 {
-    ngx_uint_t  status, error;
+    ngx_uint_t              status, error;
+    ngx_kanban_loc_conf_t  *klcf;
 
     status = r->err_status ? r->err_status : r->headers_out.status;
+    klcf = ngx_http_get_module_loc_conf(r, ngx_http_kanban_module);
 
-    if (!ngx_kanban_problem_api_uri(r)) {
+    if (klcf->problem_prefix.len
+        && !ngx_kanban_problem_for(r, &klcf->problem_prefix))
+    {
         /* r->error_page is set: nginx's own page is sent */
         return status == NGX_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE
                ? NGX_HTTP_REQUEST_HEADER_TOO_LARGE : status;
@@ -294,13 +300,13 @@ ngx_kanban_problem_handler(ngx_http_request_t *r)
 }
 
 
-/* Whether the request was for /api/, by its request line: the error page
- * is an internal redirect, and nginx may have refused the line before
- * it made a URI of it (%00, too long). The line is in the connection's
- * buffer or in one of its large header buffers. */
+/* Whether the request was for a path under prefix, by its request line:
+ * the error page is an internal redirect, and nginx may have refused the
+ * line before it made a URI of it (%00, too long). The line is in the
+ * connection's buffer or in one of its large header buffers. */
 
 static ngx_uint_t
-ngx_kanban_problem_api_uri(ngx_http_request_t *r)
+ngx_kanban_problem_for(ngx_http_request_t *r, ngx_str_t *prefix)
 {
     u_char                  *p;
     ngx_buf_t               *b;
@@ -318,8 +324,8 @@ ngx_kanban_problem_api_uri(ngx_http_request_t *r)
     cl = hc->busy;
 
     for ( ;; ) {
-        if (b && p >= b->start && p + 5 <= b->last) {
-            return ngx_strncmp(p, "/api/", 5) == 0;
+        if (b && p >= b->start && p + prefix->len <= b->last) {
+            return ngx_strncmp(p, prefix->data, prefix->len) == 0;
         }
 
         if (cl == NULL) {
