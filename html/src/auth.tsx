@@ -3,7 +3,7 @@
 import { createContext, useContext, useEffect, useState, type ReactNode } from 'react';
 import { get, me, onSessionChange, refresh, type SessionUser } from './api/client';
 
-export type Workspace = { slug: string; name: string; open_registration?: boolean; [k: string]: unknown };
+import type { Workspace } from './api/types';
 type Auth = {
   user: SessionUser | null;
   workspace: Workspace | null;      // null on the platform host

@@ -2,19 +2,15 @@
 // token in its HttpOnly cookie (cookie mode), X-Kanban-CSRF on every
 // state-changing request, a silent refresh before the token expires and
 // once on a 401. Errors are thrown as ApiError carrying the problem+json.
-import type { components } from './schema';
+import type { Me, Schemas } from './types';
 
-export type Problem = {
-  type?: string;
-  title?: string;
-  status: number;
-  code?: string;
-  detail?: string;
-  errors?: { field?: string; code?: string; message?: string }[];
-};
+// The document's Problem, every field but status optional: the client makes
+// problems of its own for answers that are not problem+json (a proxy's 502,
+// a network error, an upload's plain-text answer).
+export type Problem = Partial<Omit<Schemas['Problem'], 'code'>> & { status: number; code?: string };
 
-type Session = components['schemas']['Session'];
-export type SessionUser = NonNullable<Session['user']>;
+type Session = Schemas['Session'];
+export type SessionUser = Session['user'];
 
 export class ApiError extends Error {
   problem: Problem;
@@ -73,8 +69,8 @@ async function parseProblem(r: Response): Promise<Problem> {
   const type = r.headers.get('Content-Type') || '';
   if (/json/.test(type)) {
     try {
-      const body = await r.json();
-      return { status: r.status, ...body };
+      const body: unknown = await r.json();
+      if (body && typeof body === 'object') return { ...body, status: r.status };
     } catch { /* fall through */ }
   }
   return {
@@ -116,20 +112,20 @@ export async function request(method: string, path: string, o: Opts = {}): Promi
   return r;
 }
 
-export async function api<T = any>(method: string, path: string, o: Opts = {}): Promise<T> {
+export async function api<T = unknown>(method: string, path: string, o: Opts = {}): Promise<T> {
   const r = await request(method, path, o);
   if (r.status === 204) return undefined as T;
   const type = r.headers.get('Content-Type') || '';
   return (/json/.test(type) ? r.json() : r.text()) as Promise<T>;
 }
 
-export const get = <T = any>(path: string, signal?: AbortSignal) =>
+export const get = <T = unknown>(path: string, signal?: AbortSignal) =>
   api<T>('GET', path, { signal });
-export const post = <T = any>(path: string, body?: unknown) =>
+export const post = <T = unknown>(path: string, body?: unknown) =>
   api<T>('POST', path, { body: body ?? {} });
-export const patch = <T = any>(path: string, body: unknown) =>
+export const patch = <T = unknown>(path: string, body: unknown) =>
   api<T>('PATCH', path, { body });
-export const put = <T = any>(path: string, body: unknown) =>
+export const put = <T = unknown>(path: string, body: unknown) =>
   api<T>('PUT', path, { body });
 export const del = (path: string) => api('DELETE', path);
 
@@ -164,14 +160,15 @@ export function refresh(): Promise<boolean> {
       return false;
     }
   };
-  const locks = (navigator as any).locks;
+  // Web Locks are in every browser this app supports, but not in old ones
+  const locks: LockManager | undefined = navigator.locks;
   refreshing = (locks ? locks.request('kanban-refresh', run) : run())
-    .finally(() => { refreshing = null; }) as Promise<boolean>;
+    .finally(() => { refreshing = null; });
   return refreshing;
 }
 
-export async function me(): Promise<SessionUser> {
-  return get<SessionUser>('/api/v1/auth/me');
+export async function me(): Promise<Me> {
+  return get<Me>('/api/v1/auth/me');
 }
 
 export async function logout() {
@@ -197,7 +194,7 @@ export async function download(path: string, filename: string, accept?: string) 
 }
 
 // An upload with progress (fetch has none for request bodies).
-export function upload(path: string, file: File, onProgress: (f: number) => void): Promise<any> {
+export function upload<T>(path: string, file: File, onProgress: (f: number) => void): Promise<T> {
   return new Promise((resolve, reject) => {
     const x = new XMLHttpRequest();
     x.open('POST', path);
@@ -207,10 +204,12 @@ export function upload(path: string, file: File, onProgress: (f: number) => void
     x.setRequestHeader('Content-Type', file.type || 'application/octet-stream');
     x.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); };
     x.onload = () => {
-      let body: any = null;
+      let body: unknown = null;
       try { body = JSON.parse(x.responseText); } catch { /* not JSON */ }
-      if (x.status >= 200 && x.status < 300) resolve(body);
-      else reject(new ApiError({ status: x.status, ...(body || { title: `Upload failed (${x.status}).` }) }));
+      // the caller names the answer's type, as with get<T>(); it is JSON
+      if (x.status >= 200 && x.status < 300) resolve(body as T);
+      else reject(new ApiError(body && typeof body === 'object'
+        ? { ...body, status: x.status } : { status: x.status, title: `Upload failed (${x.status}).` }));
     };
     x.onerror = () => reject(new Error('Failed to fetch'));
     x.send(file);

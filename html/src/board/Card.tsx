@@ -4,12 +4,12 @@
 import { memo } from 'react';
 import { useSortable } from '@dnd-kit/sortable';
 import { CSS } from '@dnd-kit/utilities';
-import type { Task, User } from '../api/types';
+import type { Task, Person } from '../api/types';
 import { shortDate, today } from '../ui/format';
 import { Avatar } from '../ui/kit';
 
 export const SortableCard = memo(function SortableCard({ task, people, onOpen }: {
-  task: Task; people: Map<string, User>; onOpen: (id: string) => void;
+  task: Task; people: Map<string, Person>; onOpen: (id: string) => void;
 }) {
   const { attributes, listeners, setNodeRef, transform, transition, isDragging } =
     useSortable({ id: task.id, data: { type: 'card' } });
@@ -31,7 +31,7 @@ export const SortableCard = memo(function SortableCard({ task, people, onOpen }:
   );
 });
 
-export const CardBody = memo(function CardBody({ task, people }: { task: Task; people: Map<string, User> }) {
+export const CardBody = memo(function CardBody({ task, people }: { task: Task; people: Map<string, Person> }) {
   const overdue = task.due_date && !task.completed_at && task.due_date < today();
   return (
     <article className={`card prio-${task.priority}${task.blocked ? ' blocked' : ''}`}>

@@ -3,7 +3,7 @@
 import { useState, type FormEvent } from 'react';
 import { NavLink, Navigate, Route, Routes } from 'react-router-dom';
 import { del, errorMessage, get, patch, post, put } from '../api/client';
-import type { Page, Skill, Team, User } from '../api/types';
+import type { ApiToken, ApiTokenCreated, ApiTokenRequest, Page, Skill, Team, User, UserCreated } from '../api/types';
 import { useAuth } from '../auth';
 import { label, longDate } from '../ui/format';
 import { Avatar, Empty, ErrorNote, Field, Modal, Spinner, useLoad, useToast } from '../ui/kit';
@@ -90,7 +90,7 @@ function InviteForm({ onClose, onDone }: { onClose: () => void; onDone: (u: User
     e.preventDefault();
     const f = new FormData(e.currentTarget);
     try {
-      const u = await post<User & { invite_token?: string }>('/api/v1/users', { name: f.get('name'), email: f.get('email'), role: f.get('role') });
+      const u = await post<UserCreated>('/api/v1/users', { name: f.get('name'), email: f.get('email'), role: f.get('role') });
       onDone(u, u.invite_token);
     } catch (err) { setError(err); }
   };
@@ -113,10 +113,8 @@ function InviteForm({ onClose, onDone }: { onClose: () => void; onDone: (u: User
   );
 }
 
-type TeamFull = Team & { members?: { id: string; name: string }[] };
-
 function Teams() {
-  const { data, error, loading, reload } = useLoad((s) => get<Page<TeamFull>>('/api/v1/teams', s), []);
+  const { data, error, loading, reload } = useLoad((s) => get<Page<Team>>('/api/v1/teams', s), []);
   const people = useLoad((s) => get<Page<User>>('/api/v1/users?limit=200', s), []);
   const toast = useToast();
   const create = async (e: FormEvent<HTMLFormElement>) => {
@@ -125,7 +123,7 @@ function Teams() {
     const f = new FormData(form);
     try { await post('/api/v1/teams', { name: f.get('name') }); form.reset(); reload(); } catch (err) { toast(errorMessage(err), 'error'); }
   };
-  const member = async (t: TeamFull, userId: string, add: boolean) => {
+  const member = async (t: Team, userId: string, add: boolean) => {
     try {
       if (add) await put(`/api/v1/teams/${t.id}/members/${userId}`, undefined);
       else await del(`/api/v1/teams/${t.id}/members/${userId}`);
@@ -150,14 +148,14 @@ function Teams() {
                 }}>Delete</button></div>
               {t.description && <p className="muted small">{t.description}</p>}
               <ul className="plain-list">
-                {(t.members || []).map((m) => (
+                {t.members.map((m) => (
                   <li key={m.id} className="row between"><span className="row"><Avatar name={m.name} /> {m.name}</span>
                     <button type="button" className="icon-btn small" aria-label={`Take ${m.name} out of ${t.name}`} onClick={() => member(t, m.id, false)}>✕</button></li>
                 ))}
               </ul>
               <select aria-label={`Add someone to ${t.name}`} value="" onChange={(e) => e.target.value && member(t, e.target.value, true)}>
                 <option value="">+ Add a member…</option>
-                {(people.data?.items || []).filter((p) => !(t.members || []).some((m) => m.id === p.id)).map((p) => <option key={p.id} value={p.id}>{p.name}</option>)}
+                {(people.data?.items || []).filter((p) => !t.members.some((m) => m.id === p.id)).map((p) => <option key={p.id} value={p.id}>{p.name}</option>)}
               </select>
             </div>
           ))}
@@ -188,10 +186,12 @@ function Skills() {
   );
 }
 
-type Token = { id: string; name: string; scopes: string[]; created_at: string; expires_at: string | null; revoked_at: string | null };
+type Scope = ApiTokenRequest['scopes'][number];
+const SCOPES: Scope[] = ['read', 'write', 'admin'];
+const isScope = (v: unknown): v is Scope => SCOPES.some((s) => s === v);
 
 function Tokens() {
-  const { data, error, loading, reload } = useLoad((s) => get<Page<Token>>('/api/v1/api-tokens', s), []);
+  const { data, error, loading, reload } = useLoad((s) => get<Page<ApiToken>>('/api/v1/api-tokens', s), []);
   const [shown, setShown] = useState<string | null>(null);
   const [formError, setFormError] = useState<unknown>(null);
   const toast = useToast();
@@ -199,10 +199,10 @@ function Tokens() {
     e.preventDefault();
     const form = e.currentTarget;
     const f = new FormData(form);
-    const body: Record<string, unknown> = { name: f.get('name'), scopes: f.getAll('scopes') };
+    const body: ApiTokenRequest = { name: String(f.get('name')), scopes: f.getAll('scopes').filter(isScope) };
     if (f.get('expires_at')) body.expires_at = `${f.get('expires_at')}T23:59:59Z`;
     try {
-      const t = await post<Token & { token: string }>('/api/v1/api-tokens', body);
+      const t = await post<ApiTokenCreated>('/api/v1/api-tokens', body);
       setShown(t.token); form.reset(); setFormError(null); reload();
     } catch (err) { setFormError(err); }
   };
@@ -216,7 +216,7 @@ function Tokens() {
           <Field label="Expires (optional)"><input name="expires_at" type="date" /></Field>
         </div>
         <div className="row" role="group" aria-label="Scopes">
-          {['read', 'write', 'admin'].map((s) => <label key={s} className="check"><input type="checkbox" name="scopes" value={s} defaultChecked={s === 'read'} /> {s}</label>)}
+          {SCOPES.map((s) => <label key={s} className="check"><input type="checkbox" name="scopes" value={s} defaultChecked={s === 'read'} /> {s}</label>)}
         </div>
         <div><button className="btn primary">Create token</button></div>
       </form>

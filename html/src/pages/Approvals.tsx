@@ -2,24 +2,23 @@
 // opened to its days, approved, or rejected with a reason.
 import { useState } from 'react';
 import { errorMessage, get, post, qs } from '../api/client';
-import type { Weekly } from '../api/types';
+import type { Week, WeekList, WeekSummary } from '../api/types';
 import { dayName, hours, shortDate } from '../ui/format';
 import { Avatar, Empty, ErrorNote, Field, Modal, Spinner, useLoad, useToast } from '../ui/kit';
 
-type Week = {
-  user: { id: string; name: string }; week: string; status: string; total_minutes: number;
-  submitted_at: string | null; decided_at: string | null; reason: string | null;
-};
+// WeekSummary's `reason` has no type in the document (`{}`); the server
+// sends a string or null.
+const reasonOf = (w: WeekSummary) => (typeof w.reason === 'string' ? w.reason : '');
 
 export default function Approvals() {
   const [status, setStatus] = useState('submitted');
   const { data, error, loading, reload } = useLoad((s) =>
-    get<{ items: Week[] }>(`/api/v1/timesheets/weeks${qs({ status, limit: 200 })}`, s), [status]);
-  const [open, setOpen] = useState<Week | null>(null);
-  const [rejecting, setRejecting] = useState<Week | null>(null);
+    get<WeekList>(`/api/v1/timesheets/weeks${qs({ status, limit: 200 })}`, s), [status]);
+  const [open, setOpen] = useState<WeekSummary | null>(null);
+  const [rejecting, setRejecting] = useState<WeekSummary | null>(null);
   const toast = useToast();
 
-  const approve = async (w: Week) => {
+  const approve = async (w: WeekSummary) => {
     try {
       await post('/api/v1/timesheets/weekly/approve', { user_id: w.user.id, week: w.week });
       toast(`${w.user.name}'s ${w.week} approved.`);
@@ -53,7 +52,7 @@ export default function Approvals() {
                   <td>{w.week}</td>
                   <td className="num">{hours(w.total_minutes)}</td>
                   <td>{w.submitted_at ? shortDate(w.submitted_at) : '—'}</td>
-                  <td className="muted">{w.reason || ''}</td>
+                  <td className="muted">{reasonOf(w)}</td>
                   <td className="row end">
                     <button type="button" className="btn small" onClick={() => setOpen(w)}>Open</button>
                     {status === 'submitted' && <>
@@ -74,8 +73,8 @@ export default function Approvals() {
   );
 }
 
-function WeekDetail({ w, onClose, onApprove, onReject }: { w: Week; onClose: () => void; onApprove?: () => void; onReject?: () => void }) {
-  const { data, error } = useLoad((s) => get<Weekly>(`/api/v1/timesheets/weekly${qs({ week: w.week, user_id: w.user.id })}`, s), [w.week, w.user.id]);
+function WeekDetail({ w, onClose, onApprove, onReject }: { w: WeekSummary; onClose: () => void; onApprove?: () => void; onReject?: () => void }) {
+  const { data, error } = useLoad((s) => get<Week>(`/api/v1/timesheets/weekly${qs({ week: w.week, user_id: w.user.id })}`, s), [w.week, w.user.id]);
   return (
     <Modal title={`${w.user.name} · ${w.week}`} onClose={onClose} wide>
       <ErrorNote error={error} />
@@ -102,7 +101,7 @@ function WeekDetail({ w, onClose, onApprove, onReject }: { w: Week; onClose: () 
   );
 }
 
-function Reject({ w, onClose, onDone }: { w: Week; onClose: () => void; onDone: () => void }) {
+function Reject({ w, onClose, onDone }: { w: WeekSummary; onClose: () => void; onDone: () => void }) {
   const [error, setError] = useState<unknown>(null);
   const toast = useToast();
   return (

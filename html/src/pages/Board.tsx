@@ -10,9 +10,9 @@ import {
 } from '@dnd-kit/core';
 import { SortableContext, arrayMove, sortableKeyboardCoordinates, verticalListSortingStrategy } from '@dnd-kit/sortable';
 import { ApiError, errorMessage, get, patch, post } from '../api/client';
-import { openStream, type StreamState } from '../api/events';
+import { eventId, eventTask, openStream, type StreamState } from '../api/events';
 import { peopleById, usePeople } from '../api/people';
-import type { Board, Column, Page, Swimlane, Task, User } from '../api/types';
+import type { Board, Column, Page, Person, Swimlane, Task, TaskCreate, TaskMove } from '../api/types';
 import { CardBody, SortableCard } from '../board/Card';
 import { NO_LANE, cellColumn, cellId, cellLane, columnCount, findCell, fromBoard, remove, upsert, type State } from '../board/model';
 import { ProjectTabs } from './ProjectTabs';
@@ -73,21 +73,20 @@ export default function BoardPage() {
       projectId,
       onState: (s, detail) => setLive({ s, detail }),
       onEvent: (e) => {
-        const d = e.data && typeof e.data === 'object' ? (e.data.task || e.data) : null;
         if (e.type === 'reset') { void load(); return; }
-        if (!d) return;
-        if (d.project_id && d.project_id !== projectId) return;
         if (e.type === 'task.created' || e.type === 'task.updated' || e.type === 'task.moved') {
-          if (!d.column_id || !d.rank) return;
+          const d = eventTask(e);
+          if (!d || d.project_id !== projectId) return;
           const cur = stateRef.current.tasks.get(d.id);
           if (cur && cur.version > d.version) return;          // we know newer
           setState((s) => {
-            const next = upsert(s, { ...(s.tasks.get(d.id) || {}), ...d });
+            const next = upsert(s, d);
             if (!findCell(next, d.id)) void load();
             return next;
           });
         } else if (e.type === 'task.deleted') {
-          setState((s) => remove(s, d.id));
+          const id = eventId(e);
+          if (id) setState((s) => remove(s, id));
         }
       },
     });
@@ -175,7 +174,7 @@ export default function BoardPage() {
     // the neighbours the person sees: above, below (filters hide some)
     const seen = ids.filter((x) => x === id || !visible || visible.has(x));
     const i = seen.indexOf(id);
-    const body: Record<string, unknown> = { column_id: columnId };
+    const body: TaskMove = { column_id: columnId };
     if (seen[i + 1]) body.before_id = seen[i + 1];
     else if (seen[i - 1]) body.after_id = seen[i - 1];
     const column = columnsById.get(columnId)!;
@@ -308,7 +307,7 @@ function announce(text: string) {
 
 const LaneRow = memo(function LaneRow({ lane, many, columns, state, visible, people, onOpen, projectId, onCreated }: {
   lane: Swimlane | null; many: boolean; columns: Column[]; state: State; visible: Set<string> | null;
-  people: Map<string, User>; onOpen: (id: string) => void; projectId: string; onCreated: (t: Task) => void;
+  people: Map<string, Person>; onOpen: (id: string) => void; projectId: string; onCreated: (t: Task) => void;
 }) {
   return (
     <>
@@ -327,7 +326,7 @@ const LaneRow = memo(function LaneRow({ lane, many, columns, state, visible, peo
 
 function Cell({ id, ids, tasks, visible, people, onOpen, label, quickAdd }: {
   id: string; ids: string[]; tasks: Map<string, Task>; visible: Set<string> | null;
-  people: Map<string, User>; onOpen: (id: string) => void; label: string;
+  people: Map<string, Person>; onOpen: (id: string) => void; label: string;
   quickAdd: { projectId: string; columnId: string; laneId: string | null; onCreated: (t: Task) => void } | null;
 }) {
   const { setNodeRef, isOver } = useDroppable({ id });
@@ -359,7 +358,7 @@ function QuickAdd({ projectId, columnId, laneId, onCreated }: {
     if (!title) return;
     setBusy(true);
     try {
-      const body: Record<string, unknown> = { title, column_id: columnId };
+      const body: TaskCreate = { title, column_id: columnId };
       if (laneId) body.swimlane_id = laneId;
       onCreated(await post<Task>(`/api/v1/projects/${projectId}/tasks`, body));
       form.reset();
@@ -381,7 +380,7 @@ function QuickAdd({ projectId, columnId, laneId, onCreated }: {
 }
 
 function FilterBar({ filters, setFilters, people, labels, shown, total }: {
-  filters: Filters; setFilters: (f: Filters) => void; people: User[]; labels: string[]; shown: number; total: number;
+  filters: Filters; setFilters: (f: Filters) => void; people: Person[]; labels: string[]; shown: number; total: number;
 }) {
   const set = (k: keyof Filters) => (e: { target: { value: string } }) => {
     const f = { ...filters, [k]: e.target.value };

@@ -1,6 +1,7 @@
 // The platform host: sign up a workspace, or find the ones you belong to.
 import { useState, type FormEvent } from 'react';
 import { post } from '../api/client';
+import type { Tenant } from '../api/types';
 import { ErrorNote, Field } from '../ui/kit';
 
 export default function Landing() {
@@ -16,7 +17,7 @@ export default function Landing() {
     setBusy(true);
     setError(null);
     try {
-      const t = await post<{ url: string; name: string }>('/api/v1/tenants', {
+      const t = await post<Tenant>('/api/v1/tenants', {
         slug: f.get('slug'), name: f.get('name'),
         admin: { name: f.get('admin_name'), email: f.get('email'), password: f.get('password') },
       });

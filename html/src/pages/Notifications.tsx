@@ -1,16 +1,16 @@
 import { useState } from 'react';
 import { get, post } from '../api/client';
-import type { Notification } from '../api/types';
+import type { Notification, NotificationList } from '../api/types';
 import { NotificationItem } from '../Layout';
 import { Empty, ErrorNote, Spinner, useLoad } from '../ui/kit';
 
 export default function Notifications() {
   const [pages, setPages] = useState<Notification[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
-  const first = useLoad((s) => get<{ items: Notification[]; unread_count: number; next_cursor: string | null }>('/api/v1/notifications?limit=50', s)
+  const first = useLoad((s) => get<NotificationList>('/api/v1/notifications?limit=50', s)
     .then((r) => { setPages([]); setCursor(r.next_cursor); return r; }), []);
   const more = async () => {
-    const r = await get<{ items: Notification[]; next_cursor: string | null }>(`/api/v1/notifications?limit=50&cursor=${encodeURIComponent(cursor!)}`);
+    const r = await get<NotificationList>(`/api/v1/notifications?limit=50&cursor=${encodeURIComponent(cursor!)}`);
     setPages((p) => [...p, ...r.items]);
     setCursor(r.next_cursor);
   };

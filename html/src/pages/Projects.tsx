@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { Link, useNavigate } from 'react-router-dom';
 import { get, post } from '../api/client';
-import type { Page, Project } from '../api/types';
+import type { Page, Project, ProjectCreate } from '../api/types';
 import { canManage, useAuth } from '../auth';
 import { label, longDate } from '../ui/format';
 import { Empty, ErrorNote, Field, Modal, Progress, Spinner, useLoad } from '../ui/kit';
@@ -63,8 +63,8 @@ function NewProject({ onClose }: { onClose: () => void }) {
   const submit = async (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     const f = new FormData(e.currentTarget);
-    const body: Record<string, unknown> = { name, key };
-    for (const k of ['description', 'start_date', 'due_date']) if (f.get(k)) body[k] = f.get(k);
+    const opt = (k: string) => (f.get(k) ? String(f.get(k)) : undefined);
+    const body: ProjectCreate = { name, key, description: opt('description'), start_date: opt('start_date'), due_date: opt('due_date') };
     try {
       const p = await post<Project>('/api/v1/projects', body);
       nav(`/projects/${p.id}`);

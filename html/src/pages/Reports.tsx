@@ -2,17 +2,12 @@
 // report, as charts, with the CSV the API gives.
 import { useState } from 'react';
 import { download, get, qs } from '../api/client';
-import type { Page, Team } from '../api/types';
+import type { Page, Productivity, Team, TeamProductivity, UtilizationReport } from '../api/types';
 import { canManage, useAuth } from '../auth';
 import { BarChart } from '../ui/charts';
 import { addDays, hours, today } from '../ui/format';
 import { Empty, ErrorNote, Spinner, useLoad } from '../ui/kit';
 
-type Prod = {
-  score: number; tasks_completed: number; on_time_rate: number | null; utilization_rate: number;
-  logged_minutes: number; capacity_minutes: number; name?: string; user_id?: string;
-};
-type Util = { items: { name: string; user_id: string; logged_minutes: number; billable_minutes: number; capacity_minutes: number; utilization_rate: number }[] };
 
 const pct = (x: number | null | undefined) => (x == null ? '—' : `${Math.round(x * 100)}%`);
 
@@ -22,11 +17,11 @@ export default function Reports() {
   const [to, setTo] = useState(today());
   const [team, setTeam] = useState('');
   const manager = canManage(user);
-  const me = useLoad((s) => get<Prod>(`/api/v1/timesheets/productivity/me${qs({ from, to })}`, s), [from, to]);
-  const teams = useLoad((s) => manager ? get<Page<Team>>('/api/v1/teams', s) : Promise.resolve({ items: [], next_cursor: null }), [manager]);
-  const teamProd = useLoad((s) => team ? get<any>(`/api/v1/timesheets/productivity/team/${team}${qs({ from, to })}`, s) : Promise.resolve(null), [team, from, to]);
-  const util = useLoad((s) => manager ? get<Util>(`/api/v1/timesheets/reports/utilization${qs({ from, to, team_id: team })}`, s) : Promise.resolve(null), [from, to, team, manager]);
-  const members: Prod[] = teamProd.data?.members || teamProd.data?.items || [];
+  const me = useLoad((s) => get<Productivity>(`/api/v1/timesheets/productivity/me${qs({ from, to })}`, s), [from, to]);
+  const teams = useLoad((s) => manager ? get<Page<Team>>('/api/v1/teams', s) : Promise.resolve<Page<Team>>({ items: [], next_cursor: null }), [manager]);
+  const teamProd = useLoad((s) => team ? get<TeamProductivity>(`/api/v1/timesheets/productivity/team/${team}${qs({ from, to })}`, s) : Promise.resolve(null), [team, from, to]);
+  const util = useLoad((s) => manager ? get<UtilizationReport>(`/api/v1/timesheets/reports/utilization${qs({ from, to, team_id: team })}`, s) : Promise.resolve(null), [from, to, team, manager]);
+  const members = teamProd.data?.members || [];
 
   return (
     <div className="page">
@@ -88,7 +83,7 @@ export default function Reports() {
               {teamProd.loading ? <Spinner /> : members.length > 0 && (
                 <div className="box">
                   <BarChart title="Productivity score by person" max={100}
-                    data={members.map((m) => ({ label: (m.name || '').split(' ')[0], value: Math.round(m.score * 100) }))} />
+                    data={members.map((m) => ({ label: m.name.split(' ')[0], value: Math.round(m.score * 100) }))} />
                 </div>
               )}
             </>

@@ -3,7 +3,7 @@
 import { useMemo, useState, type FormEvent } from 'react';
 import { useParams } from 'react-router-dom';
 import { errorMessage, get, patch, post } from '../api/client';
-import type { Board, Page, Sprint, Task } from '../api/types';
+import type { Board, Sprint, SprintCreate, SprintList, Task } from '../api/types';
 import { canManage, useAuth } from '../auth';
 import { LineChart } from '../ui/charts';
 import { addDays, label, shortDate, today } from '../ui/format';
@@ -15,7 +15,7 @@ export default function Sprints() {
   const { user } = useAuth();
   const toast = useToast();
   const board = useLoad((s) => get<Board>(`/api/v1/projects/${id}/kanban`, s), [id]);
-  const sprints = useLoad((s) => get<Page<Sprint> & { backlog_count: number }>(`/api/v1/projects/${id}/sprints`, s), [id]);
+  const sprints = useLoad((s) => get<SprintList>(`/api/v1/projects/${id}/sprints`, s), [id]);
   const [chosen, setChosen] = useState<string | null>(null);
   const [creating, setCreating] = useState(false);
 
@@ -113,8 +113,10 @@ function NewSprint({ projectId, onClose, onDone }: { projectId: string; onClose:
   const submit = async (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     const f = new FormData(e.currentTarget);
-    const body: Record<string, unknown> = {};
-    for (const k of ['name', 'goal', 'start_date', 'end_date']) if (f.get(k)) body[k] = f.get(k);
+    const opt = (k: string) => (f.get(k) ? String(f.get(k)) : undefined);
+    const body: SprintCreate = {
+      name: String(f.get('name')), goal: opt('goal'), start_date: opt('start_date'), end_date: opt('end_date'),
+    };
     try { onDone(await post<Sprint>(`/api/v1/projects/${projectId}/sprints`, body)); } catch (err) { setError(err); }
   };
   return (

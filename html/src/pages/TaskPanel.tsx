@@ -5,19 +5,24 @@ import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type
 import { Link } from 'react-router-dom';
 import { ApiError, del, download, errorMessage, get, patch, post, upload } from '../api/client';
 import { peopleById, usePeople } from '../api/people';
-import type { Activity, Attachment, Column, Comment, CustomField, Page, Task, User } from '../api/types';
+import type { Activity, Attachment, Column, Comment, CustomField, Page, Person, Priority, Task, TaskPatch, Timeline, TimelineTask } from '../api/types';
 import { ago, label, longDate } from '../ui/format';
 import { Avatar, ErrorNote, Spinner, useToast } from '../ui/kit';
 import { useAuth } from '../auth';
 
 const ShareDialog = lazy(() => import('./ShareDialog'));
 
+// A change to a task: the fields TaskPatch takes, with the values a Task
+// has, so that it is both the PATCH body and the optimistic update.
+const PRIORITIES: Priority[] = ['urgent', 'high', 'medium', 'low'];
+
+type TaskChange = Partial<Pick<Task, keyof TaskPatch & keyof Task>>;
+
 type Props = {
   taskId: string; onClose: () => void; asPage?: boolean;
   onChanged?: (t: Task) => void; onDeleted?: (id: string) => void; onNavigate?: (id: string) => void;
 };
 
-type TimelineTask = { id: string; key: string; title: string; dependencies: string[] };
 
 export default function TaskPanel({ taskId, onClose, asPage, onChanged, onDeleted, onNavigate }: Props) {
   const toast = useToast();
@@ -54,12 +59,13 @@ export default function TaskPanel({ taskId, onClose, asPage, onChanged, onDelete
     return () => { document.removeEventListener('keydown', esc); prev?.focus?.(); };
   }, [asPage, onClose]);
 
-  const save = useCallback(async (change: Partial<Task>) => {
+  const save = useCallback(async (change: TaskChange) => {
     if (!task) return;
     const old = task;
     setTask({ ...task, ...change });
     try {
-      const t = await patch<Task>(`/api/v1/tasks/${task.id}`, { ...change, version: old.version });
+      const body: TaskPatch = { ...change, version: old.version };
+      const t = await patch<Task>(`/api/v1/tasks/${task.id}`, body);
       setTask(t);
       onChanged?.(t);
       setRefresh((n) => n + 1);
@@ -174,8 +180,8 @@ function Description({ value, onSave }: { value: string; onSave: (v: string) => 
 }
 
 function Properties({ task, columns, people, fields, onSave, onMove }: {
-  task: Task; columns: Column[]; people: User[]; fields: CustomField[];
-  onSave: (c: Partial<Task>) => void; onMove: (columnId: string) => void;
+  task: Task; columns: Column[]; people: Person[]; fields: CustomField[];
+  onSave: (c: TaskChange) => void; onMove: (columnId: string) => void;
 }) {
   const [labels, setLabels] = useState(task.labels.join(', '));
   useEffect(() => setLabels(task.labels.join(', ')), [task.labels]);
@@ -189,8 +195,11 @@ function Properties({ task, columns, people, fields, onSave, onMove }: {
         </select>
       </Prop>
       <Prop label="Priority">
-        <select aria-label="Priority" value={task.priority} onChange={(e) => onSave({ priority: e.target.value as Task['priority'] })}>
-          {['urgent', 'high', 'medium', 'low'].map((p) => <option key={p} value={p}>{label(p)}</option>)}
+        <select aria-label="Priority" value={task.priority} onChange={(e) => {
+          const p = PRIORITIES.find((x) => x === e.target.value);
+          if (p) onSave({ priority: p });
+        }}>
+          {PRIORITIES.map((p) => <option key={p} value={p}>{label(p)}</option>)}
         </select>
       </Prop>
       <Prop label="Assignees">
@@ -245,7 +254,7 @@ function Properties({ task, columns, people, fields, onSave, onMove }: {
       {fields.map((f) => (
         <Prop key={f.id} label={f.name}>
           <CustomInput field={f} value={task.custom_fields?.[f.id]} people={people}
-            onSave={(v) => onSave({ custom_fields: { [f.id]: v } } as Partial<Task>)} />
+            onSave={(v) => onSave({ custom_fields: { ...task.custom_fields, [f.id]: v } })} />
         </Prop>
       ))}
       <p className="muted small">Created {longDate(task.created_at)}{task.completed_at ? ` · done ${longDate(task.completed_at)}` : ''}</p>
@@ -254,7 +263,7 @@ function Properties({ task, columns, people, fields, onSave, onMove }: {
 }
 
 function CustomInput({ field, value, people, onSave }: {
-  field: CustomField; value: unknown; people: User[]; onSave: (v: unknown) => void;
+  field: CustomField; value: unknown; people: Person[]; onSave: (v: unknown) => void;
 }) {
   const v = value == null ? '' : String(value);
   const commit = (x: string) => {
@@ -346,7 +355,7 @@ function Dependencies({ task, onOpen }: { task: Task; onOpen?: (id: string) => v
   const [error, setError] = useState<unknown>(null);
   const [n, setN] = useState(0);
   useEffect(() => {
-    get<{ tasks: TimelineTask[] }>(`/api/v1/projects/${task.project_id}/timeline`)
+    get<Timeline>(`/api/v1/projects/${task.project_id}/timeline`)
       .then((r) => setTasks(r.tasks), setError);
   }, [task.project_id, n]);
   const me = tasks?.find((t) => t.id === task.id);
@@ -413,7 +422,7 @@ function Attachments({ task }: { task: Task }) {
       if (file.size > 10 * 1024 * 1024) { setError(new Error(`${file.name} is over 10 MB, the largest file a task takes.`)); continue; }
       setProgress({ name: file.name, f: 0 });
       try {
-        const a = await upload(`/api/v1/tasks/${task.id}/attachments?filename=${encodeURIComponent(file.name)}`, file,
+        const a = await upload<Attachment>(`/api/v1/tasks/${task.id}/attachments?filename=${encodeURIComponent(file.name)}`, file,
           (f) => setProgress({ name: file.name, f }));
         setItems((l) => [...(l || []), a]);
         setError(null);
@@ -461,7 +470,7 @@ function Attachments({ task }: { task: Task }) {
 
 const size = (n: number) => n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(0)} KB` : `${(n / 1048576).toFixed(1)} MB`;
 
-function Comments({ task, people, byId }: { task: Task; people: User[]; byId: Map<string, User> }) {
+function Comments({ task, people, byId }: { task: Task; people: Person[]; byId: Map<string, Person> }) {
   const { user } = useAuth();
   const [items, setItems] = useState<Comment[] | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -473,7 +482,7 @@ function Comments({ task, people, byId }: { task: Task; people: User[]; byId: Ma
     get<Page<Comment>>(`/api/v1/tasks/${task.id}/comments`).then((r) => setItems(r.items), setError);
   }, [task.id]);
 
-  const handle = (p: User) => (p.email || '').split('@')[0];
+  const handle = (p: Person) => (p.email || '').split('@')[0];
   const matches = mention
     ? people.filter((p) => `${p.name} ${p.email}`.toLowerCase().includes(mention.q.toLowerCase())).slice(0, 6) : [];
 
@@ -483,7 +492,7 @@ function Comments({ task, people, byId }: { task: Task; people: User[]; byId: Ma
     setMention(m ? { q: m[2], at: caret - m[2].length - 1 } : null);
     setSel(0);
   };
-  const pick = (p: User) => {
+  const pick = (p: Person) => {
     if (!mention) return;
     const caret = area.current?.selectionStart ?? text.length;
     const next = `${text.slice(0, mention.at)}@${handle(p)} ${text.slice(caret)}`;
@@ -513,7 +522,7 @@ function Comments({ task, people, byId }: { task: Task; people: User[]; byId: Ma
         <ol className="comments">
           {items.length === 0 && <li className="muted small">No comments yet. Ask a question, or @mention someone to bring them in.</li>}
           {items.map((c) => {
-            const who = c.author_name || byId.get(c.author_id)?.name || 'Someone';
+            const who = c.author_name || (c.author_id && byId.get(c.author_id)?.name) || 'Someone';
             return (
               <li key={c.id} className="comment">
                 <Avatar name={who} size={28} />
@@ -592,7 +601,10 @@ function ActivityList({ taskId, refresh }: { taskId: string; refresh: number }) 
 const SKIP = new Set(['version', 'updated_at', 'rank', 'id', 'created_at', 'category', 'completed_at', 'key', 'project_id']);
 function describe(a: Activity) {
   if (a.action === 'created') return 'created the task';
-  const o = a.old_values || {}, n = a.new_values || {};
+  // old_values and new_values are objects of any fields in the document
+  // (no properties): read them as unknown values
+  const o: Record<string, unknown> = a.old_values || {};
+  const n: Record<string, unknown> = a.new_values || {};
   const changed = Object.keys(n).filter((k) => !SKIP.has(k) && JSON.stringify(o[k]) !== JSON.stringify(n[k]));
   if (a.action === 'moved' || changed.includes('column_id')) {
     return `moved it${n.category ? ` to ${label(String(n.category))}` : ''}`;

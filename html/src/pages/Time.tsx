@@ -3,17 +3,16 @@
 // and submits the week for approval.
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { ApiError, del, errorMessage, get, patch, post } from '../api/client';
-import type { Page, Project, Task, TimeEntry, Weekly } from '../api/types';
+import type { Page, Project, Task, TimeEntry, Timer, Week } from '../api/types';
 import { dayName, hours, isoWeek, shiftWeek, shortDate, today } from '../ui/format';
 import { ErrorNote, Spinner, useToast } from '../ui/kit';
 
 type Row = { key: string; project_id: string | null; task_id: string | null };
 const rowKey = (p: string | null, t: string | null) => `${p || ''}/${t || ''}`;
-type Timer = { id: string; task_id: string | null; project_id: string | null; description: string | null; started_at: string };
 
 export default function Time() {
   const [week, setWeek] = useState(() => isoWeek(new Date()));
-  const [sheet, setSheet] = useState<Weekly | null>(null);
+  const [sheet, setSheet] = useState<Week | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [projects, setProjects] = useState<Project[]>([]);
   const [tasks, setTasks] = useState<Map<string, Task[]>>(new Map());
@@ -23,7 +22,7 @@ export default function Time() {
 
   const load = useCallback(async () => {
     try {
-      setSheet(await get<Weekly>(`/api/v1/timesheets/weekly?week=${week}`));
+      setSheet(await get<Week>(`/api/v1/timesheets/weekly?week=${week}`));
       setError(null);
     } catch (e) { setError(e); }
   }, [week]);
@@ -92,7 +91,7 @@ export default function Time() {
 
   const submit = async () => {
     try {
-      setSheet(await post<Weekly>('/api/v1/timesheets/weekly/submit', { week }));
+      setSheet(await post<Week>('/api/v1/timesheets/weekly/submit', { week }));
       toast(`Week ${week} submitted for approval.`);
     } catch (e) { toast(errorMessage(e), 'error'); }
   };
@@ -179,7 +178,7 @@ export default function Time() {
   );
 }
 
-function StatusBanner({ sheet }: { sheet: Weekly }) {
+function StatusBanner({ sheet }: { sheet: Week }) {
   if (sheet.status === 'submitted') return <div className="banner info" role="status">Submitted{sheet.submitted_at ? ` ${shortDate(sheet.submitted_at)}` : ''}: waiting for your manager. The week is locked.</div>;
   if (sheet.status === 'approved') return <div className="banner ok" role="status">Approved{sheet.decided_at ? ` ${shortDate(sheet.decided_at)}` : ''}. The week is locked.</div>;
   if (sheet.status === 'rejected') return <div className="banner bad" role="alert">Rejected{sheet.reason ? `: “${sheet.reason}”` : ''}. Correct the week and submit it again.</div>;
