@@ -485,6 +485,67 @@ test('portfolio: tiles, charts and every project with its progress', { timeout: 
   }
 });
 
+test('admin settings: the time zone picked from a searchable list and ' +
+     'saved; due dates follow the workspace\'s today; a zone the server ' +
+     'does not know is its 422', { timeout: 60_000 }, async () => {
+  // a zone on another day than UTC's (the browser's) at this hour: UTC+14
+  // from 10:00 UTC, UTC-11 before 11:00
+  const ahead = new Date().getUTCHours() >= 10;
+  const zone = ahead ? 'Pacific/Kiritimati' : 'Pacific/Pago_Pago';
+  const dayIn = (tz) => new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+  const p = await project(`Zone ${run}`, `ZN${run}`.slice(0, 8));
+  const { context, page, log } = await open();
+  try {
+    await signIn(page);
+    await page.goto(`${fx.base}/admin/settings`);
+    await page.getByRole('heading', { name: 'Workspace settings' }).waitFor();
+    await page.getByLabel('Search time zones').fill(ahead ? 'kiritim' : 'pago');
+    await page.getByRole('listbox', { name: 'Time zone' }).selectOption(zone);
+    await page.getByText(/now \w+/).first().waitFor();
+    await shot(page, '21-admin-settings');
+    const saved = page.waitForResponse((r) => r.url().endsWith('/api/v1/workspace') && r.request().method() === 'PATCH');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    assert.equal((await saved).status(), 200);
+    await page.locator('.toast', { hasText: 'Settings saved' }).waitFor();
+    const ws = await api('GET', '/api/v1/workspace');
+    assert.equal(ws.time_zone, zone, 'the server has the zone');
+
+    // due today in the workspace's zone, whatever the browser's is
+    // the browser's today (UTC) would call these the other way round
+    const today = dayIn(zone), utc = dayIn('UTC');
+    assert.notEqual(today, utc, 'the zone is on another day than UTC');
+    await task(p, 'Due in the zone today', 'todo', { due_date: today });
+    await task(p, 'Due on UTC today', 'todo', { due_date: utc });
+    await page.goto(`${fx.base}/projects/${p.id}`);
+    await card(page, 'Due in the zone today').locator('.due.today', { hasText: 'Today' }).waitFor();
+    const other = card(page, 'Due on UTC today').locator('.due');
+    await other.waitFor();
+    assert.equal(await other.getAttribute('class'), ahead ? 'due overdue' : 'due', 'UTC\'s today is not the workspace\'s');
+    await shot(page, '22-board-due-today-in-zone');
+    await assertClean(page, log, 'settings');
+  } finally {
+    await context.close();
+  }
+
+  // a browser that cannot list zones gets a text field; the server's 422
+  const t = await open();
+  try {
+    await t.context.addInitScript(() => { delete Intl.supportedValuesOf; });
+    await signIn(t.page);
+    await t.page.goto(`${fx.base}/admin/settings`);
+    await t.page.getByLabel('Time zone').fill('Mars/Olympus_Mons');
+    await t.page.getByRole('button', { name: 'Save settings' }).click();
+    const alert = t.page.getByRole('alert');
+    await alert.waitFor();
+    assert.match(await alert.innerText(), /time_zone/i, 'the 422 names the field');
+    await shot(t.page, '23-admin-settings-422');
+    await assertClean(t.page, t.log, 'settings 422', [/status of 422/]);
+  } finally {
+    await t.context.close();
+    await api('PATCH', '/api/v1/workspace', { time_zone: 'UTC' });
+  }
+});
+
 test('a board of 500 tasks: renders, filters and moves a card quickly', { timeout: 90_000 }, async () => {
   const key = `BIG${run}`.slice(0, 8);
   const rows = ['title,column,priority,labels'];

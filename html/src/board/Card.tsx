@@ -32,7 +32,11 @@ export const SortableCard = memo(function SortableCard({ task, people, onOpen }:
 });
 
 export const CardBody = memo(function CardBody({ task, people }: { task: Task; people: Map<string, Person> }) {
-  const overdue = task.due_date && !task.completed_at && task.due_date < today();
+  // "today" is the workspace's (its time zone), as the server's overdue is
+  const now = today();
+  const due = task.completed_at ? null : task.due_date;
+  const overdue = !!due && due < now;
+  const dueToday = due === now;
   return (
     <article className={`card prio-${task.priority}${task.blocked ? ' blocked' : ''}`}>
       <div className="card-top">
@@ -48,7 +52,7 @@ export const CardBody = memo(function CardBody({ task, people }: { task: Task; p
       )}
       <div className="card-foot">
         {task.due_date
-          ? <span className={overdue ? 'due overdue' : 'due'}>{overdue ? 'Overdue · ' : ''}{shortDate(task.due_date)}</span>
+          ? <span className={overdue ? 'due overdue' : dueToday ? 'due today' : 'due'}>{overdue ? 'Overdue · ' : dueToday ? 'Today · ' : ''}{shortDate(task.due_date)}</span>
           : <span />}
         <span className="avatars">
           {task.assignee_ids.slice(0, 3).map((id) => <Avatar key={id} name={people.get(id)?.name || 'Someone'} size={20} />)}

@@ -1,9 +1,10 @@
 // The workspace's administration: people (invite, roles, deactivate),
-// teams and their members, skills, API tokens.
-import { useState, type FormEvent } from 'react';
+// teams and their members, skills, API tokens, and the workspace's
+// settings (time zone, open registration).
+import { useMemo, useState, type FormEvent } from 'react';
 import { NavLink, Navigate, Route, Routes } from 'react-router-dom';
 import { del, errorMessage, get, patch, post, put } from '../api/client';
-import type { ApiToken, ApiTokenCreated, ApiTokenRequest, Page, Skill, Team, User, UserCreated } from '../api/types';
+import type { ApiToken, ApiTokenCreated, ApiTokenRequest, Page, Skill, Team, User, UserCreated, Workspace, WorkspacePatch } from '../api/types';
 import { useAuth } from '../auth';
 import { label, longDate } from '../ui/format';
 import { Avatar, Empty, ErrorNote, Field, Modal, Spinner, useLoad, useToast } from '../ui/kit';
@@ -18,6 +19,7 @@ export default function Admin() {
         <NavLink to="/admin/teams">Teams</NavLink>
         <NavLink to="/admin/skills">Skills</NavLink>
         <NavLink to="/admin/tokens">API tokens</NavLink>
+        {user?.role === 'admin' && <NavLink to="/admin/settings">Settings</NavLink>}
       </nav>
       <Routes>
         <Route path="/" element={<Navigate to={user?.role === 'admin' ? 'users' : 'tokens'} replace />} />
@@ -25,6 +27,7 @@ export default function Admin() {
         <Route path="teams" element={<Teams />} />
         <Route path="skills" element={<Skills />} />
         <Route path="tokens" element={<Tokens />} />
+        <Route path="settings" element={<Settings />} />
       </Routes>
     </div>
   );
@@ -241,5 +244,89 @@ function Tokens() {
         </div>
       )}
     </>
+  );
+}
+
+// The zones this browser knows (and so can show "today" in), UTC first;
+// none when it cannot list them, and then a text field takes any name.
+function knownZones(): string[] {
+  if (typeof Intl.supportedValuesOf !== 'function') return [];
+  try {
+    const z = Intl.supportedValuesOf('timeZone');
+    return z.includes('UTC') ? z : ['UTC', ...z];
+  } catch { return []; }
+}
+
+function Settings() {
+  const { workspace, setWorkspace } = useAuth();
+  if (!workspace) return <Spinner />;
+  // keyed so that the form starts again from what the server saved
+  return <SettingsForm key={`${workspace.time_zone}/${workspace.open_registration}`} ws={workspace} onSaved={setWorkspace} />;
+}
+
+function SettingsForm({ ws, onSaved }: { ws: Workspace; onSaved: (w: Workspace) => void }) {
+  const zones = useMemo(knownZones, []);
+  const [zone, setZone] = useState(ws.time_zone);
+  const [search, setSearch] = useState('');
+  const [open, setOpen] = useState(ws.open_registration);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const toast = useToast();
+  const shown = useMemo(() => {
+    const q = search.trim().toLowerCase().replace(/\s+/g, '_');
+    const list = q ? zones.filter((z) => z.toLowerCase().includes(q)) : zones;
+    // the chosen zone stays in the list, known to this browser or not
+    return list.includes(zone) ? list : [zone, ...list];
+  }, [zones, search, zone]);
+  const changed = zone !== ws.time_zone || open !== ws.open_registration;
+  const save = async (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const body: WorkspacePatch = {};
+    if (zone !== ws.time_zone) body.time_zone = zone.trim();
+    if (open !== ws.open_registration) body.open_registration = open;
+    setBusy(true);
+    try {
+      const w = await patch<Workspace>('/api/v1/workspace', body);
+      setError(null);
+      toast('Settings saved.');
+      onSaved(w);
+    } catch (err) { setError(err); } finally { setBusy(false); }
+  };
+  let now = '';
+  try {
+    now = new Intl.DateTimeFormat(undefined, { timeZone: zone, weekday: 'long', hour: '2-digit', minute: '2-digit' }).format(new Date());
+  } catch { /* a zone this browser does not know: the server decides */ }
+  return (
+    <form className="box stack settings-form" onSubmit={save} aria-labelledby="ws-settings-title">
+      <h2 id="ws-settings-title">Workspace settings</h2>
+      <ErrorNote error={error} />
+      {zones.length > 0 ? (
+        <fieldset className="stack tz-picker">
+          <legend className="field-label">Time zone</legend>
+          <input type="search" aria-label="Search time zones" placeholder="Search: Berlin, New_York, Tokyo…"
+            value={search} onChange={(e) => setSearch(e.target.value)} />
+          <select aria-label="Time zone" size={8} value={zone} onChange={(e) => setZone(e.target.value)}>
+            {shown.map((z) => <option key={z} value={z}>{z.replace(/_/g, ' ')}</option>)}
+          </select>
+          <span className="field-hint">
+            {zone}{now ? ` · now ${now}` : ''}. Decides which day is today, and where days and weeks begin,
+            for every report, due date, rule and timesheet of the workspace.
+          </span>
+        </fieldset>
+      ) : (
+        <Field label="Time zone" hint="An IANA name such as Europe/Berlin or America/New_York. Decides which day is today for the whole workspace.">
+          <input name="time_zone" value={zone} onChange={(e) => setZone(e.target.value)} required maxLength={64} />
+        </Field>
+      )}
+      <label className="check">
+        <input type="checkbox" checked={open} onChange={(e) => setOpen(e.target.checked)} />
+        Open registration: anyone who reaches this workspace's sign-in page may create an account (otherwise invitations only)
+      </label>
+      <div className="row end">
+        <button type="button" className="btn" disabled={!changed || busy}
+          onClick={() => { setZone(ws.time_zone); setOpen(ws.open_registration); setError(null); }}>Undo</button>
+        <button className="btn primary" disabled={!changed || busy}>{busy ? 'Saving…' : 'Save settings'}</button>
+      </div>
+    </form>
   );
 }

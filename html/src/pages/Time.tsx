@@ -4,14 +4,14 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { ApiError, del, errorMessage, get, patch, post } from '../api/client';
 import type { Page, Project, Task, TimeEntry, Timer, Week } from '../api/types';
-import { dayName, hours, isoWeek, shiftWeek, shortDate, today } from '../ui/format';
+import { dayName, hours, shiftWeek, shortDate, thisWeek, today } from '../ui/format';
 import { ErrorNote, Spinner, useToast } from '../ui/kit';
 
 type Row = { key: string; project_id: string | null; task_id: string | null };
 const rowKey = (p: string | null, t: string | null) => `${p || ''}/${t || ''}`;
 
 export default function Time() {
-  const [week, setWeek] = useState(() => isoWeek(new Date()));
+  const [week, setWeek] = useState(() => thisWeek());
   const [sheet, setSheet] = useState<Week | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [projects, setProjects] = useState<Project[]>([]);
@@ -111,7 +111,7 @@ export default function Time() {
           <button type="button" className="btn small" onClick={() => setWeek((w) => shiftWeek(w, -1))} aria-label="Previous week">←</button>
           <strong aria-live="polite">{week}{sheet ? ` · ${shortDate(sheet.week_start)} – ${shortDate(sheet.week_end)}` : ''}</strong>
           <button type="button" className="btn small" onClick={() => setWeek((w) => shiftWeek(w, 1))} aria-label="Next week">→</button>
-          {week !== isoWeek(new Date()) && <button type="button" className="btn ghost small" onClick={() => setWeek(isoWeek(new Date()))}>This week</button>}
+          {week !== thisWeek() && <button type="button" className="btn ghost small" onClick={() => setWeek(thisWeek())}>This week</button>}
         </div>
       </div>
       <TimerBox projects={projects} onStopped={load} />

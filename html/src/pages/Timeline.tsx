@@ -4,7 +4,7 @@ import { useMemo } from 'react';
 import { useNavigate, useParams } from 'react-router-dom';
 import { get } from '../api/client';
 import type { Timeline as TimelineData, TimelineTask } from '../api/types';
-import { addDays, isoDate, longDate, parseDate, shortDate, today } from '../ui/format';
+import { addDays, longDate, parseDate, shortDate, today } from '../ui/format';
 import { Empty, ErrorNote, Spinner, useLoad } from '../ui/kit';
 import { ProjectTabs } from './ProjectTabs';
 
@@ -98,7 +98,7 @@ export default function Timeline() {
                 }))}
               </svg>
             </div>
-            <p className="muted small">Today: {longDate(isoDate(new Date()))}</p>
+            <p className="muted small">Today: {longDate(today())}</p>
           </>
         );
       })()}
