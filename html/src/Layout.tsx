@@ -3,7 +3,7 @@
 import { useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { Link, NavLink, useLocation, useNavigate } from 'react-router-dom';
 import { get, logout, post } from './api/client';
-import { openStream } from './api/events';
+import { eventNotification, subscribe } from './api/events';
 import type { Notification, NotificationList } from './api/types';
 import { canManage, useAuth } from './auth';
 import { ago } from './ui/format';
@@ -85,10 +85,13 @@ function Bell() {
   useEffect(() => {
     void load();
     const t = setInterval(load, 60_000);
-    const stop = openStream({
-      onEvent: (e) => {
-        if (e.type === 'notification.created') { setUnread((n) => n + 1); void load(); }
-      },
+    // live: a new notification counts at once, and heads the list
+    const stop = subscribe((e) => {
+      if (e.type === 'reset') { void load(); return; }
+      const n = eventNotification(e);
+      if (e.type !== 'notification.created' || !n) return;
+      setItems((l) => (l?.some((x) => x.id === n.id) ? l : [n, ...(l || [])].slice(0, 10)));
+      if (!n.read_at) setUnread((u) => u + 1);
     });
     return () => { clearInterval(t); stop(); };
   }, []);

@@ -616,6 +616,20 @@ test('two browsers: a drag in one moves the card in the other (the event ' +
     await drag(a.page, card(a.page, 'Watch me move'), cell(a.page, p, 'review'));
     await cell(b.page, p, 'review').locator('[data-task-id]', { hasText: 'Watch me move' }).waitFor({ timeout: 5000 });
     await shot(b.page, '14-live-other-browser');
+
+    // a comment written in A appears in B's open task panel, and its
+    // @mention is in B's bell at once (notification.created)
+    const bell = b.page.locator('.bell .icon-btn');
+    const unread = Number((await bell.getAttribute('aria-label')).match(/(\d+) unread/)[1]);
+    await card(b.page, 'Watch me move').click();
+    await b.page.getByLabel('Write a comment').waitFor();
+    await card(a.page, 'Watch me move').click();
+    const handle = CARL.split('@')[0];
+    await a.page.getByLabel('Write a comment').fill(`Over to you, @${handle} — live`);
+    await a.page.getByRole('button', { name: 'Comment', exact: true }).click();
+    await b.page.locator('.comment-body', { hasText: 'Over to you' }).waitFor({ timeout: 5000 });
+    await b.page.locator(`.bell .icon-btn[aria-label="Notifications, ${unread + 1} unread"]`).waitFor({ timeout: 5000 });
+    await shot(b.page, '14b-live-comment-and-bell');
     await assertClean(a.page, a.log, 'live A');
     await assertClean(b.page, b.log, 'live B');
   } finally {

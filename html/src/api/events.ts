@@ -137,3 +137,46 @@ async function read(body: ReadableStream<Uint8Array>, emit: (e: StreamEvent) => 
     }
   }
 }
+
+// One stream per tab, shared: the board, the open task's comments and the
+// bell all listen to the same connection (each would otherwise hold one of
+// the browser's few connections to the host, and count against the rate
+// limit when it opens). Every event of the workspace comes; each listener
+// keeps what concerns it. The stream closes a moment after the last
+// listener leaves (a route change does not reconnect).
+type Listener = { onEvent: (e: StreamEvent) => void; onState?: (s: StreamState, detail?: string) => void };
+const listeners = new Set<Listener>();
+let close: (() => void) | null = null;
+let closing: number | undefined;
+let current: { s: StreamState; detail?: string } = { s: 'connecting' };
+
+export function subscribe(onEvent: Listener['onEvent'], onState?: Listener['onState']): () => void {
+  const l: Listener = { onEvent, onState };
+  listeners.add(l);
+  window.clearTimeout(closing);
+  onState?.(current.s, current.detail);
+  if (!close) {
+    close = openStream({
+      onEvent: (e) => {
+        for (const x of [...listeners]) {
+          // one listener's mistake is reported, and the others still hear
+          try { x.onEvent(e); } catch (err) { setTimeout(() => { throw err; }); }
+        }
+      },
+      onState: (s, detail) => {
+        current = { s, detail };
+        for (const x of [...listeners]) x.onState?.(s, detail);
+      },
+    });
+  }
+  return () => {
+    listeners.delete(l);
+    if (listeners.size) return;
+    closing = window.setTimeout(() => {
+      if (listeners.size || !close) return;
+      close();
+      close = null;
+      current = { s: 'connecting' };
+    }, 2000);
+  };
+}

@@ -10,7 +10,7 @@ import {
 } from '@dnd-kit/core';
 import { SortableContext, arrayMove, sortableKeyboardCoordinates, verticalListSortingStrategy } from '@dnd-kit/sortable';
 import { ApiError, errorMessage, get, patch, post } from '../api/client';
-import { eventId, eventTask, openStream, type StreamState } from '../api/events';
+import { eventId, eventTask, subscribe, type StreamState } from '../api/events';
 import { peopleById, usePeople } from '../api/people';
 import type { Board, Column, Page, Person, Swimlane, Task, TaskCreate, TaskMove } from '../api/types';
 import { CardBody, SortableCard } from '../board/Card';
@@ -69,10 +69,8 @@ export default function BoardPage() {
   // Live: everyone's changes to this project.
   useEffect(() => {
     if (!projectId) return;
-    return openStream({
-      projectId,
-      onState: (s, detail) => setLive({ s, detail }),
-      onEvent: (e) => {
+    return subscribe(
+      (e) => {
         if (e.type === 'reset') { void load(); return; }
         if (e.type === 'task.created' || e.type === 'task.updated' || e.type === 'task.moved') {
           const d = eventTask(e);
@@ -85,11 +83,12 @@ export default function BoardPage() {
             return next;
           });
         } else if (e.type === 'task.deleted') {
-          const id = eventId(e);
+          const id = eventId(e);        // {id} only: gone from this board if it was here
           if (id) setState((s) => remove(s, id));
         }
       },
-    });
+      (s, detail) => setLive({ s, detail }),
+    );
   }, [projectId, load]);
 
   const columns: Column[] = useMemo(() => [...(board?.columns || [])].sort((a, z) => a.position - z.position), [board]);

@@ -4,6 +4,7 @@
 import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { Link } from 'react-router-dom';
 import { ApiError, del, download, errorMessage, get, patch, post, upload } from '../api/client';
+import { eventComment, eventId, eventTask, subscribe } from '../api/events';
 import { peopleById, usePeople } from '../api/people';
 import type { Activity, Attachment, Column, Comment, CustomField, Page, Person, Priority, Task, TaskPatch, Timeline, TimelineTask } from '../api/types';
 import { ago, label, longDate } from '../ui/format';
@@ -47,6 +48,14 @@ export default function TaskPanel({ taskId, onClose, asPage, onChanged, onDelete
     }, (e) => { if (!c.signal.aborted) setError(e); });
     return () => c.abort();
   }, [taskId]);
+
+  // live: someone else's change to this task shows at once (a newer version)
+  useEffect(() => subscribe((e) => {
+    if (e.type === 'task.deleted' && eventId(e) === taskId) { setError(new Error('This task was deleted.')); setTask(null); return; }
+    const t = eventTask(e);
+    if (!t || t.id !== taskId) return;
+    setTask((cur) => (cur && cur.version < t.version ? t : cur));
+  }), [taskId]);
 
   useEffect(() => {
     if (asPage) return;
@@ -470,9 +479,13 @@ function Attachments({ task }: { task: Task }) {
 
 const size = (n: number) => n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(0)} KB` : `${(n / 1048576).toFixed(1)} MB`;
 
+// A comment as shown: the API's Comment, or one that arrived on the event
+// stream (the stored row, without author_name or version).
+type ShownComment = Pick<Comment, 'id' | 'author_id' | 'body' | 'created_at'> & { author_name?: string };
+
 function Comments({ task, people, byId }: { task: Task; people: Person[]; byId: Map<string, Person> }) {
   const { user } = useAuth();
-  const [items, setItems] = useState<Comment[] | null>(null);
+  const [items, setItems] = useState<ShownComment[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [text, setText] = useState('');
   const [mention, setMention] = useState<{ q: string; at: number } | null>(null);
@@ -480,6 +493,12 @@ function Comments({ task, people, byId }: { task: Task; people: Person[]; byId: 
   const area = useRef<HTMLTextAreaElement>(null);
   useEffect(() => {
     get<Page<Comment>>(`/api/v1/tasks/${task.id}/comments`).then((r) => setItems(r.items), setError);
+    // live: others' comments on this task appear as they are written
+    return subscribe((e) => {
+      const c = e.type === 'comment.created' ? eventComment(e) : null;
+      if (!c || c.task_id !== task.id) return;
+      setItems((l) => (l === null || l.some((x) => x.id === c.id) ? l : [...l, c]));
+    });
   }, [task.id]);
 
   const handle = (p: Person) => (p.email || '').split('@')[0];
@@ -509,7 +528,7 @@ function Comments({ task, people, byId }: { task: Task; people: Person[]; byId: 
     if (!text.trim()) return;
     try {
       const c = await post<Comment>(`/api/v1/tasks/${task.id}/comments`, { body: text });
-      setItems((l) => [...(l || []), c]);
+      setItems((l) => (l?.some((x) => x.id === c.id) ? l : [...(l || []), c]));
       setText('');
       setError(null);
     } catch (err) { setError(err); }
