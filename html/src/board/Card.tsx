@@ -1,7 +1,7 @@
 // A card on the board. The sortable wrapper re-renders while dragging; the
 // body is memoised and re-renders only when its task changes, so a board
 // of hundreds of cards stays smooth.
-import { memo } from 'react';
+import { memo, useEffect, useRef, useState } from 'react';
 import { useSortable } from '@dnd-kit/sortable';
 import { CSS } from '@dnd-kit/utilities';
 import type { Task, Person } from '../api/types';
@@ -59,5 +59,42 @@ export const CardBody = memo(function CardBody({ task, people }: { task: Task; p
         </span>
       </div>
     </article>
+  );
+});
+
+// A long column mounts its first cards at once and the others as they come
+// near the screen (600 px ahead), and keeps them. A card that is not
+// mounted is a placeholder: no sortable, no droppable, so a drag on a
+// board of hundreds of cards measures and re-renders only those in reach.
+// It can still be reached by Tab (it mounts on focus).
+const near = new Map<Element, () => void>();
+let watcher: IntersectionObserver | null = null;
+function watch(el: Element, onNear: () => void) {
+  watcher ||= new IntersectionObserver((entries) => {
+    for (const e of entries) {
+      if (!e.isIntersecting) continue;
+      near.get(e.target)?.();
+    }
+  }, { rootMargin: '600px 600px' });
+  near.set(el, onNear);
+  watcher.observe(el);
+  return () => { near.delete(el); watcher?.unobserve(el); };
+}
+
+export const LAZY_EAGER = 24;
+
+export const LazyCard = memo(function LazyCard({ task, people, onOpen, eager }: {
+  task: Task; people: Map<string, Person>; onOpen: (id: string) => void; eager: boolean;
+}) {
+  const [mounted, setMounted] = useState(eager);
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (mounted || !ref.current) return;
+    return watch(ref.current, () => setMounted(true));
+  }, [mounted]);
+  if (mounted || eager) return <SortableCard task={task} people={people} onOpen={onOpen} />;
+  return (
+    <div ref={ref} className="card-wrap card-placeholder" data-task-id={task.id} tabIndex={0}
+      aria-label={`${task.key} ${task.title}`} onFocus={() => setMounted(true)} />
   );
 });
