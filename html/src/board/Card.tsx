@@ -87,14 +87,23 @@ export const LazyCard = memo(function LazyCard({ task, people, onOpen, eager }: 
   task: Task; people: Map<string, Person>; onOpen: (id: string) => void; eager: boolean;
 }) {
   const [mounted, setMounted] = useState(eager);
+  const focused = useRef(false);
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
-    if (mounted || !ref.current) return;
+    if (mounted) {
+      // reached by Tab: the card takes the placeholder's focus
+      if (focused.current) {
+        focused.current = false;
+        document.querySelector<HTMLElement>(`.card-wrap[data-task-id="${task.id}"]`)?.focus();
+      }
+      return;
+    }
+    if (!ref.current) return;
     return watch(ref.current, () => setMounted(true));
-  }, [mounted]);
+  }, [mounted, task.id]);
   if (mounted || eager) return <SortableCard task={task} people={people} onOpen={onOpen} />;
   return (
     <div ref={ref} className="card-wrap card-placeholder" data-task-id={task.id} tabIndex={0}
-      aria-label={`${task.key} ${task.title}`} onFocus={() => setMounted(true)} />
+      aria-label={`${task.key} ${task.title}`} onFocus={() => { focused.current = true; setMounted(true); }} />
   );
 });
