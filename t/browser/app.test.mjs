@@ -627,7 +627,7 @@ test('two browsers: a drag in one moves the card in the other (the event ' +
 
     // a comment written in A appears in B's open task panel, and its
     // @mention is in B's bell at once (notification.created)
-    const bell = b.page.locator('.bell .icon-btn');
+    const bell = b.page.locator('.bell[data-loaded] .icon-btn');
     const unread = Number((await bell.getAttribute('aria-label')).match(/(\d+) unread/)[1]);
     await card(b.page, 'Watch me move').click();
     await b.page.getByLabel('Write a comment').waitFor();
