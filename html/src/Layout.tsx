@@ -2,9 +2,9 @@
 // the notifications bell with its unread count, the person's menu.
 import { useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { Link, NavLink, useLocation, useNavigate } from 'react-router-dom';
-import { get, logout, post } from './api/client';
+import { logout, post, read } from './api/client';
 import { eventNotification, subscribe } from './api/events';
-import type { Notification, NotificationList } from './api/types';
+import type { Notification } from './api/types';
 import { canManage, useAuth } from './auth';
 import { ago } from './ui/format';
 import { Avatar } from './ui/kit';
@@ -78,7 +78,7 @@ function Bell() {
   const [items, setItems] = useState<Notification[] | null>(null);
   const ref = useRef<HTMLDivElement>(null);
 
-  const load = () => get<NotificationList>('/api/v1/notifications?limit=10')
+  const load = () => read('/api/v1/notifications', {}, { query: { limit: 10 } })
     .then((r) => { setUnread(r.unread_count); setItems(r.items); })
     .catch(() => {});
 

@@ -1,7 +1,7 @@
 // Who is signed in. On load, a silent refresh from the HttpOnly cookie
 // restores the session; the access token never leaves memory.
 import { createContext, useCallback, useContext, useEffect, useState, type ReactNode } from 'react';
-import { get, me, onSessionChange, refresh, type SessionUser } from './api/client';
+import { me, onSessionChange, read, refresh, type SessionUser } from './api/client';
 
 import type { Workspace } from './api/types';
 import { setTimeZone } from './ui/format';
@@ -33,7 +33,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       const platform = h === 'localhost' || /^[\d.]+$|^\[/.test(h);
       try {
         if (platform) throw new Error('platform host');
-        const ws = await get<Workspace>('/api/v1/workspace');
+        const ws = await read('/api/v1/workspace', {});
         setTimeZone(ws.time_zone);
         setWorkspace(ws);
       } catch {

@@ -215,3 +215,27 @@ export function upload<T>(path: string, file: File, onProgress: (f: number) => v
     x.send(file);
   });
 }
+
+// ---- calls typed by the OpenAPI document's paths ----------------------
+// `read('/api/v1/projects/{id}/kanban', { id })` answers what the
+// document says that path's GET answers (its 200's JSON), takes the path's
+// parameters by name and its query as the document types them: a path, a
+// parameter or an answer the document changes breaks `make ui` here.
+type Paths = import('./schema').paths;
+type JsonOf<R> = R extends { content: { 'application/json': infer J } } ? J : never;
+type GetOp<P extends keyof Paths> = Paths[P] extends { get: infer O } ? O : never;
+export type Readable = { [P in keyof Paths]: Paths[P] extends { get: { responses: { 200: unknown } } } ? P : never }[keyof Paths];
+export type ReadResult<P extends Readable> = GetOp<P> extends { responses: { 200: infer R } } ? JsonOf<R> : never;
+type PathParams<P extends Readable> = GetOp<P> extends { parameters: { path: infer X extends object } } ? X : Record<string, never>;
+type QueryParams<P extends Readable> = GetOp<P> extends { parameters: { query?: infer Q } } ? NonNullable<Q> : never;
+
+export function read<P extends Readable>(path: P, params: PathParams<P>,
+  o: { query?: QueryParams<P>; signal?: AbortSignal } = {}): Promise<ReadResult<P>> {
+  const named = new Map<string, unknown>(Object.entries(params));
+  const url = path.replace(/\{(\w+)\}/g, (_, k: string) => encodeURIComponent(String(named.get(k))));
+  const query: Record<string, string | number | boolean | null | undefined> = {};
+  for (const [k, v] of Object.entries(o.query || {})) {
+    if (v === undefined || v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') query[k] = v;
+  }
+  return api<ReadResult<P>>('GET', url + qs(query), { signal: o.signal });
+}

@@ -2,16 +2,16 @@
 // cards, assignee pickers, @mentions. A contributor may only read
 // themselves; then the list is just them.
 import { useEffect, useState } from 'react';
-import { get } from './client';
-import type { Me, Person, UserList } from './types';
+import { read } from './client';
+import type { Person } from './types';
 
 let cache: Promise<Person[]> | null = null;
 
 export function loadPeople(): Promise<Person[]> {
   if (!cache) {
-    cache = get<UserList>('/api/v1/users?limit=200')
+    cache = read('/api/v1/users', {}, { query: { limit: 200 } })
       .then((r): Person[] => r.items)
-      .catch(() => get<Me>('/api/v1/auth/me').then((u): Person[] => [u]).catch(() => []));
+      .catch(() => read('/api/v1/auth/me', {}).then((u): Person[] => [u]).catch(() => []));
   }
   return cache;
 }

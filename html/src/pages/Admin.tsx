@@ -3,8 +3,8 @@
 // settings (time zone, open registration).
 import { useMemo, useState, type FormEvent } from 'react';
 import { NavLink, Navigate, Route, Routes } from 'react-router-dom';
-import { del, errorMessage, get, patch, post, put } from '../api/client';
-import type { ApiToken, ApiTokenCreated, ApiTokenRequest, Page, Skill, Team, User, UserCreated, Workspace, WorkspacePatch } from '../api/types';
+import { del, errorMessage, patch, post, put, read } from '../api/client';
+import type { ApiTokenCreated, ApiTokenRequest, Team, User, UserCreated, Workspace, WorkspacePatch } from '../api/types';
 import { useAuth } from '../auth';
 import { label, longDate } from '../ui/format';
 import { Avatar, Empty, ErrorNote, Field, Modal, Spinner, useLoad, useToast } from '../ui/kit';
@@ -34,7 +34,7 @@ export default function Admin() {
 }
 
 function Users() {
-  const { data, error, loading, reload } = useLoad((s) => get<Page<User>>('/api/v1/users?limit=200', s), []);
+  const { data, error, loading, reload } = useLoad((s) => read('/api/v1/users', {}, { query: { limit: 200 }, signal: s }), []);
   const [inviting, setInviting] = useState(false);
   const [invite, setInvite] = useState<{ name: string; url: string } | null>(null);
   const toast = useToast();
@@ -117,8 +117,8 @@ function InviteForm({ onClose, onDone }: { onClose: () => void; onDone: (u: User
 }
 
 function Teams() {
-  const { data, error, loading, reload } = useLoad((s) => get<Page<Team>>('/api/v1/teams', s), []);
-  const people = useLoad((s) => get<Page<User>>('/api/v1/users?limit=200', s), []);
+  const { data, error, loading, reload } = useLoad((s) => read('/api/v1/teams', {}, { signal: s }), []);
+  const people = useLoad((s) => read('/api/v1/users', {}, { query: { limit: 200 }, signal: s }), []);
   const toast = useToast();
   const create = async (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
@@ -169,7 +169,7 @@ function Teams() {
 }
 
 function Skills() {
-  const { data, error, loading, reload } = useLoad((s) => get<Page<Skill>>('/api/v1/skills', s), []);
+  const { data, error, loading, reload } = useLoad((s) => read('/api/v1/skills', {}, { signal: s }), []);
   const toast = useToast();
   return (
     <>
@@ -194,7 +194,7 @@ const SCOPES: Scope[] = ['read', 'write', 'admin'];
 const isScope = (v: unknown): v is Scope => SCOPES.some((s) => s === v);
 
 function Tokens() {
-  const { data, error, loading, reload } = useLoad((s) => get<Page<ApiToken>>('/api/v1/api-tokens', s), []);
+  const { data, error, loading, reload } = useLoad((s) => read('/api/v1/api-tokens', {}, { signal: s }), []);
   const [shown, setShown] = useState<string | null>(null);
   const [formError, setFormError] = useState<unknown>(null);
   const toast = useToast();

@@ -1,8 +1,8 @@
 // The manager's queue: submitted weeks of the people of their teams, each
 // opened to its days, approved, or rejected with a reason.
 import { useState } from 'react';
-import { errorMessage, get, post, qs } from '../api/client';
-import type { Week, WeekList, WeekSummary } from '../api/types';
+import { errorMessage, post, read } from '../api/client';
+import type { WeekSummary } from '../api/types';
 import { dayName, hours, shortDate } from '../ui/format';
 import { Avatar, Empty, ErrorNote, Field, Modal, Spinner, useLoad, useToast } from '../ui/kit';
 
@@ -10,10 +10,13 @@ import { Avatar, Empty, ErrorNote, Field, Modal, Spinner, useLoad, useToast } fr
 // sends a string or null.
 const reasonOf = (w: WeekSummary) => (typeof w.reason === 'string' ? w.reason : '');
 
+type Shown = Exclude<WeekSummary['status'], 'draft'>;
+const SHOWN: Shown[] = ['submitted', 'approved', 'rejected'];
+
 export default function Approvals() {
-  const [status, setStatus] = useState('submitted');
+  const [status, setStatus] = useState<Shown>('submitted');
   const { data, error, loading, reload } = useLoad((s) =>
-    get<WeekList>(`/api/v1/timesheets/weeks${qs({ status, limit: 200 })}`, s), [status]);
+    read('/api/v1/timesheets/weeks', {}, { query: { status, limit: 200 }, signal: s }), [status]);
   const [open, setOpen] = useState<WeekSummary | null>(null);
   const [rejecting, setRejecting] = useState<WeekSummary | null>(null);
   const toast = useToast();
@@ -31,7 +34,7 @@ export default function Approvals() {
     <div className="page">
       <div className="page-head"><h1>Approvals</h1></div>
       <div className="sub-tabs" role="tablist">
-        {['submitted', 'approved', 'rejected'].map((s) => (
+        {SHOWN.map((s) => (
           <button key={s} type="button" role="tab" aria-selected={status === s} className={status === s ? 'active' : ''}
             onClick={() => setStatus(s)}>{s === 'submitted' ? 'Waiting' : s[0].toUpperCase() + s.slice(1)}</button>
         ))}
@@ -74,7 +77,7 @@ export default function Approvals() {
 }
 
 function WeekDetail({ w, onClose, onApprove, onReject }: { w: WeekSummary; onClose: () => void; onApprove?: () => void; onReject?: () => void }) {
-  const { data, error } = useLoad((s) => get<Week>(`/api/v1/timesheets/weekly${qs({ week: w.week, user_id: w.user.id })}`, s), [w.week, w.user.id]);
+  const { data, error } = useLoad((s) => read('/api/v1/timesheets/weekly', {}, { query: { week: w.week, user_id: w.user.id }, signal: s }), [w.week, w.user.id]);
   return (
     <Modal title={`${w.user.name} · ${w.week}`} onClose={onClose} wide>
       <ErrorNote error={error} />

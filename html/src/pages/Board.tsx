@@ -10,10 +10,10 @@ import {
   type DragStartEvent,
 } from '@dnd-kit/core';
 import { SortableContext, arrayMove, sortableKeyboardCoordinates, verticalListSortingStrategy } from '@dnd-kit/sortable';
-import { ApiError, errorMessage, get, patch, post } from '../api/client';
+import { ApiError, errorMessage, patch, post, read } from '../api/client';
 import { eventId, eventTask, subscribe, type StreamState } from '../api/events';
 import { peopleById, usePeople } from '../api/people';
-import type { Board, Column, Page, Person, Swimlane, Task, TaskCreate, TaskMove } from '../api/types';
+import type { Board, Column, Person, Swimlane, Task, TaskCreate, TaskMove } from '../api/types';
 import { CardBody, LAZY_EAGER, LazyCard } from '../board/Card';
 import { NO_LANE, cellColumn, cellId, cellLane, columnCount, findCell, fromBoard, remove, upsert, type State } from '../board/model';
 import { ProjectTabs } from './ProjectTabs';
@@ -67,8 +67,8 @@ export default function BoardPage() {
   const load = useCallback(async () => {
     try {
       const [b, sl] = await Promise.all([
-        get<Board>(`/api/v1/projects/${projectId}/kanban`),
-        get<Page<Swimlane>>(`/api/v1/projects/${projectId}/swimlanes`).catch(() => ({ items: [] as Swimlane[], next_cursor: null })),
+        read('/api/v1/projects/{id}/kanban', { id: projectId! }),
+        read('/api/v1/projects/{id}/swimlanes', { id: projectId! }).catch(() => ({ items: [] as Swimlane[], next_cursor: null })),
       ]);
       const ls = [...sl.items].sort((a, z) => a.position - z.position);
       setBoard(b);

@@ -1,16 +1,16 @@
 import { useState } from 'react';
-import { get, post } from '../api/client';
-import type { Notification, NotificationList } from '../api/types';
+import { post, read } from '../api/client';
+import type { Notification } from '../api/types';
 import { NotificationItem } from '../Layout';
 import { Empty, ErrorNote, Spinner, useLoad } from '../ui/kit';
 
 export default function Notifications() {
   const [pages, setPages] = useState<Notification[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
-  const first = useLoad((s) => get<NotificationList>('/api/v1/notifications?limit=50', s)
+  const first = useLoad((s) => read('/api/v1/notifications', {}, { query: { limit: 50 }, signal: s })
     .then((r) => { setPages([]); setCursor(r.next_cursor); return r; }), []);
   const more = async () => {
-    const r = await get<NotificationList>(`/api/v1/notifications?limit=50&cursor=${encodeURIComponent(cursor!)}`);
+    const r = await read('/api/v1/notifications', {}, { query: { limit: 50, cursor: cursor! } });
     setPages((p) => [...p, ...r.items]);
     setCursor(r.next_cursor);
   };

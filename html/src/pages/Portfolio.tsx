@@ -3,8 +3,8 @@
 // latest insights with a button that asks for a new analysis.
 import { useEffect, useState } from 'react';
 import { Link } from 'react-router-dom';
-import { ApiError, errorMessage, get, post } from '../api/client';
-import type { PortfolioMilestone, PortfolioOverview, Project } from '../api/types';
+import { ApiError, errorMessage, get, post, read } from '../api/client';
+import type { PortfolioMilestone, Project } from '../api/types';
 import { BarChart, Donut } from '../ui/charts';
 import { label, longDate, parseDate, shortDate, today } from '../ui/format';
 import { Empty, ErrorNote, Progress, Spinner, useLoad } from '../ui/kit';
@@ -19,7 +19,7 @@ function timeGone(p: Pick<Project, 'start_date' | 'due_date'>) {
 }
 
 export default function Portfolio() {
-  const { data, error, loading, reload } = useLoad((s) => get<PortfolioOverview>('/api/v1/portfolio/overview', s), []);
+  const { data, error, loading, reload } = useLoad((s) => read('/api/v1/portfolio/overview', {}, { signal: s }), []);
   if (loading && !data) return <div className="page"><h1>Portfolio</h1><Spinner /></div>;
   if (!data) return <div className="page"><h1>Portfolio</h1><ErrorNote error={error} onRetry={reload} /></div>;
   const ps = data.projects;

@@ -1,14 +1,14 @@
 import { useState, type FormEvent } from 'react';
 import { Link, useNavigate } from 'react-router-dom';
-import { get, post } from '../api/client';
-import type { Page, Project, ProjectCreate } from '../api/types';
+import { post, read } from '../api/client';
+import type { Project, ProjectCreate } from '../api/types';
 import { canManage, useAuth } from '../auth';
 import { label, longDate } from '../ui/format';
 import { Empty, ErrorNote, Field, Modal, Progress, Spinner, useLoad } from '../ui/kit';
 
 export default function Projects() {
   const { user } = useAuth();
-  const { data, error, loading, reload } = useLoad((s) => get<Page<Project>>('/api/v1/projects?limit=200', s), []);
+  const { data, error, loading, reload } = useLoad((s) => read('/api/v1/projects', {}, { query: { limit: 200 }, signal: s }), []);
   const [creating, setCreating] = useState(false);
   const [filter, setFilter] = useState('');
   const items = (data?.items || []).filter((p) => !filter || p.status === filter);

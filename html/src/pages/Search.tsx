@@ -1,9 +1,8 @@
 import { useState } from 'react';
 import { Link, useSearchParams } from 'react-router-dom';
-import { get } from '../api/client';
-import type { SearchHit as Hit, SearchResults } from '../api/types';
+import { read } from '../api/client';
+import type { SearchHit as Hit } from '../api/types';
 import { Empty, ErrorNote, Spinner, useLoad } from '../ui/kit';
-
 
 // « and » mark the matches in plain text: made into <mark>, never HTML.
 function Highlight({ text }: { text: string }) {
@@ -14,7 +13,7 @@ export default function Search() {
   const [params, setParams] = useSearchParams();
   const q = params.get('q') || '';
   const [text, setText] = useState(q);
-  const { data, error, loading } = useLoad((s) => q ? get<SearchResults>(`/api/v1/search?q=${encodeURIComponent(q)}`, s) : Promise.resolve(null), [q]);
+  const { data, error, loading } = useLoad((s) => q ? read('/api/v1/search', {}, { query: { q }, signal: s }) : Promise.resolve(null), [q]);
   // a comment's hit names no task (SearchHit has its project only)
   const href = (h: Hit) => h.type === 'task' ? `/tasks/${h.id}` : `/projects/${h.project_id}`;
   return (

@@ -1,19 +1,18 @@
 // Share a task: a short link with an expiry, a password, a visit cap; copy
 // it, show its QR code, see who came (per day, referrers, bots); revoke.
 import { useEffect, useState, type FormEvent } from 'react';
-import { api, del, errorMessage, get, post } from '../api/client';
-import type { Page, ShareLink, ShareLinkAnalytics, ShareLinkCreate, Task } from '../api/types';
+import { api, del, errorMessage, post, read } from '../api/client';
+import type { ShareLink, ShareLinkAnalytics, ShareLinkCreate, Task } from '../api/types';
 import { BarChart } from '../ui/charts';
 import { ago, longDate, shortDate } from '../ui/format';
 import { Empty, ErrorNote, Field, Modal, Spinner } from '../ui/kit';
-
 
 export default function ShareDialog({ task, onClose }: { task: Task; onClose: () => void }) {
   const [links, setLinks] = useState<ShareLink[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [shown, setShown] = useState<ShareLink | null>(null);
   useEffect(() => {
-    get<Page<ShareLink>>(`/api/v1/share-links?task_id=${task.id}`).then((r) => {
+    read('/api/v1/share-links', {}, { query: { task_id: task.id } }).then((r) => {
       const live = r.items.filter((l) => !l.revoked_at);
       setLinks(live);
       setShown(live[0] || null);
@@ -97,7 +96,7 @@ function LinkView({ link, onRevoked }: { link: ShareLink; onRevoked: (id: string
     // image the CSP allows
     api<string>('GET', `/api/v1/share-links/${link.id}/qr.svg`, { accept: 'image/svg+xml' })
       .then((svg) => setQr(`data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`)).catch(setError);
-    get<ShareLinkAnalytics>(`/api/v1/share-links/${link.id}/analytics`).then(setStats).catch(setError);
+    read('/api/v1/share-links/{id}/analytics', { id: link.id }).then(setStats).catch(setError);
   }, [link.id]);
   const copy = async () => {
     try { await navigator.clipboard.writeText(link.short_url); setCopied(true); setTimeout(() => setCopied(false), 2000); }

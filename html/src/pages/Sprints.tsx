@@ -2,8 +2,8 @@
 // sprint) to plan from, and the burndown of the sprint chosen.
 import { useMemo, useState, type FormEvent } from 'react';
 import { useParams } from 'react-router-dom';
-import { errorMessage, get, patch, post } from '../api/client';
-import type { Board, Sprint, SprintCreate, SprintList, Task } from '../api/types';
+import { errorMessage, patch, post, read } from '../api/client';
+import type { Sprint, SprintCreate, Task } from '../api/types';
 import { canManage, useAuth } from '../auth';
 import { LineChart } from '../ui/charts';
 import { addDays, label, shortDate, today } from '../ui/format';
@@ -14,8 +14,8 @@ export default function Sprints() {
   const { id } = useParams();
   const { user } = useAuth();
   const toast = useToast();
-  const board = useLoad((s) => get<Board>(`/api/v1/projects/${id}/kanban`, s), [id]);
-  const sprints = useLoad((s) => get<SprintList>(`/api/v1/projects/${id}/sprints`, s), [id]);
+  const board = useLoad((s) => read('/api/v1/projects/{id}/kanban', { id: id! }, { signal: s }), [id]);
+  const sprints = useLoad((s) => read('/api/v1/projects/{id}/sprints', { id: id! }, { signal: s }), [id]);
   const [chosen, setChosen] = useState<string | null>(null);
   const [creating, setCreating] = useState(false);
 

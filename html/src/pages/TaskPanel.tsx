@@ -3,10 +3,10 @@
 // @mentions, attachments with upload progress, the activity, sharing.
 import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { Link } from 'react-router-dom';
-import { ApiError, del, download, errorMessage, get, patch, post, upload } from '../api/client';
+import { ApiError, del, download, errorMessage, patch, post, read, upload } from '../api/client';
 import { eventComment, eventId, eventTask, subscribe } from '../api/events';
 import { peopleById, usePeople } from '../api/people';
-import type { Activity, Attachment, Column, Comment, CustomField, Page, Person, Priority, Task, TaskPatch, Timeline, TimelineTask } from '../api/types';
+import type { Activity, Attachment, Column, Comment, CustomField, Person, Priority, Task, TaskPatch, TimelineTask } from '../api/types';
 import { ago, label, longDate } from '../ui/format';
 import { Avatar, ErrorNote, Spinner, useToast } from '../ui/kit';
 import { useAuth } from '../auth';
@@ -24,7 +24,6 @@ type Props = {
   onChanged?: (t: Task) => void; onDeleted?: (id: string) => void; onNavigate?: (id: string) => void;
 };
 
-
 export default function TaskPanel({ taskId, onClose, asPage, onChanged, onDeleted, onNavigate }: Props) {
   const toast = useToast();
   const people = usePeople();
@@ -41,10 +40,10 @@ export default function TaskPanel({ taskId, onClose, asPage, onChanged, onDelete
     setTask(null);
     setError(null);
     const c = new AbortController();
-    get<Task>(`/api/v1/tasks/${taskId}`, c.signal).then((t) => {
+    read('/api/v1/tasks/{id}', { id: taskId }, { signal: c.signal }).then((t) => {
       setTask(t);
-      get<Page<Column>>(`/api/v1/projects/${t.project_id}/columns`, c.signal).then((r) => setColumns(r.items)).catch(() => {});
-      get<Page<CustomField>>(`/api/v1/custom-fields?project_id=${t.project_id}`, c.signal).then((r) => setFields(r.items)).catch(() => {});
+      read('/api/v1/projects/{id}/columns', { id: t.project_id }, { signal: c.signal }).then((r) => setColumns(r.items)).catch(() => {});
+      read('/api/v1/custom-fields', {}, { query: { project_id: t.project_id }, signal: c.signal }).then((r) => setFields(r.items)).catch(() => {});
     }, (e) => { if (!c.signal.aborted) setError(e); });
     return () => c.abort();
   }, [taskId]);
@@ -82,7 +81,7 @@ export default function TaskPanel({ taskId, onClose, asPage, onChanged, onDelete
       setTask(old);
       if (e instanceof ApiError && e.code === 'version_conflict') {
         toast('Someone else changed this task meanwhile: here it is as it is now. Make your change again.', 'error');
-        const t = await get<Task>(`/api/v1/tasks/${task.id}`);
+        const t = await read('/api/v1/tasks/{id}', { id: task.id });
         setTask(t);
         onChanged?.(t);
       } else {
@@ -310,7 +309,7 @@ function Subtasks({ task, columns, onOpen }: { task: Task; columns: Column[]; on
   const [items, setItems] = useState<Task[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
-    get<Page<Task>>(`/api/v1/tasks/${task.id}/subtasks`).then((r) => setItems(r.items), setError);
+    read('/api/v1/tasks/{id}/subtasks', { id: task.id }).then((r) => setItems(r.items), setError);
   }, [task.id]);
   const add = async (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
@@ -364,7 +363,7 @@ function Dependencies({ task, onOpen }: { task: Task; onOpen?: (id: string) => v
   const [error, setError] = useState<unknown>(null);
   const [n, setN] = useState(0);
   useEffect(() => {
-    get<Timeline>(`/api/v1/projects/${task.project_id}/timeline`)
+    read('/api/v1/projects/{id}/timeline', { id: task.project_id })
       .then((r) => setTasks(r.tasks), setError);
   }, [task.project_id, n]);
   const me = tasks?.find((t) => t.id === task.id);
@@ -424,7 +423,7 @@ function Attachments({ task }: { task: Task }) {
   const [progress, setProgress] = useState<{ name: string; f: number } | null>(null);
   const input = useRef<HTMLInputElement>(null);
   useEffect(() => {
-    get<Page<Attachment>>(`/api/v1/tasks/${task.id}/attachments`).then((r) => setItems(r.items), setError);
+    read('/api/v1/tasks/{id}/attachments', { id: task.id }).then((r) => setItems(r.items), setError);
   }, [task.id]);
   const send = async (files: FileList | null) => {
     for (const file of Array.from(files || [])) {
@@ -492,7 +491,7 @@ function Comments({ task, people, byId }: { task: Task; people: Person[]; byId: 
   const [sel, setSel] = useState(0);
   const area = useRef<HTMLTextAreaElement>(null);
   useEffect(() => {
-    get<Page<Comment>>(`/api/v1/tasks/${task.id}/comments`).then((r) => setItems(r.items), setError);
+    read('/api/v1/tasks/{id}/comments', { id: task.id }).then((r) => setItems(r.items), setError);
     // live: others' comments on this task appear as they are written
     return subscribe((e) => {
       const c = e.type === 'comment.created' ? eventComment(e) : null;
@@ -599,7 +598,7 @@ function Mentions({ text }: { text: string }) {
 function ActivityList({ taskId, refresh }: { taskId: string; refresh: number }) {
   const [items, setItems] = useState<Activity[] | null>(null);
   useEffect(() => {
-    get<Page<Activity>>(`/api/v1/tasks/${taskId}/activity`).then((r) => setItems(r.items)).catch(() => setItems([]));
+    read('/api/v1/tasks/{id}/activity', { id: taskId }).then((r) => setItems(r.items)).catch(() => setItems([]));
   }, [taskId, refresh]);
   return (
     <section className="block">

@@ -2,8 +2,8 @@
 // person types hours, with the 24-hour day checked before the server does,
 // and submits the week for approval.
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import { ApiError, del, errorMessage, get, patch, post } from '../api/client';
-import type { Page, Project, Task, TimeEntry, Timer, Week } from '../api/types';
+import { ApiError, del, errorMessage, patch, post, read } from '../api/client';
+import type { Project, Task, TimeEntry, Timer, Week } from '../api/types';
 import { dayName, hours, shiftWeek, shortDate, thisWeek, today } from '../ui/format';
 import { ErrorNote, Spinner, useToast } from '../ui/kit';
 
@@ -22,17 +22,17 @@ export default function Time() {
 
   const load = useCallback(async () => {
     try {
-      setSheet(await get<Week>(`/api/v1/timesheets/weekly?week=${week}`));
+      setSheet(await read('/api/v1/timesheets/weekly', {}, { query: { week } }));
       setError(null);
     } catch (e) { setError(e); }
   }, [week]);
   useEffect(() => { setSheet(null); setExtra([]); void load(); }, [load]);
-  useEffect(() => { get<Page<Project>>('/api/v1/projects?limit=200').then((r) => setProjects(r.items)).catch(() => {}); }, []);
+  useEffect(() => { read('/api/v1/projects', {}, { query: { limit: 200 } }).then((r) => setProjects(r.items)).catch(() => {}); }, []);
 
   const loadTasks = useCallback(async (projectId: string) => {
     if (tasks.has(projectId)) return;
     try {
-      const r = await get<Page<Task>>(`/api/v1/projects/${projectId}/tasks?limit=200`);
+      const r = await read('/api/v1/projects/{id}/tasks', { id: projectId }, { query: { limit: 200 } });
       setTasks((m) => new Map(m).set(projectId, r.items));
     } catch { /* the project row still works */ }
   }, [tasks]);
@@ -238,7 +238,7 @@ function TimerBox({ projects, onStopped }: { projects: Project[]; onStopped: () 
   const [desc, setDesc] = useState('');
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
-    get<Timer>('/api/v1/timesheets/timer').then(setTimer, (e) => setTimer(e instanceof ApiError && e.status === 404 ? null : (setError(e), null)));
+    read('/api/v1/timesheets/timer', {}).then(setTimer, (e) => setTimer(e instanceof ApiError && e.status === 404 ? null : (setError(e), null)));
   }, []);
   useEffect(() => {
     if (!timer) return;

@@ -2,19 +2,18 @@
 // filled in), milestones as diamonds, dependencies as arrows, today.
 import { useMemo } from 'react';
 import { useNavigate, useParams } from 'react-router-dom';
-import { get } from '../api/client';
-import type { Timeline as TimelineData, TimelineTask } from '../api/types';
+import { read } from '../api/client';
+import type { TimelineTask } from '../api/types';
 import { addDays, longDate, parseDate, shortDate, today } from '../ui/format';
 import { Empty, ErrorNote, Spinner, useLoad } from '../ui/kit';
 import { ProjectTabs } from './ProjectTabs';
-
 
 const ROW = 28, LEFT = 260, TOP = 44;
 
 export default function Timeline() {
   const { id } = useParams();
   const nav = useNavigate();
-  const { data, error, reload } = useLoad((s) => get<TimelineData>(`/api/v1/projects/${id}/timeline`, s), [id]);
+  const { data, error, reload } = useLoad((s) => read('/api/v1/projects/{id}/timeline', { id: id! }, { signal: s }), [id]);
 
   const layout = useMemo(() => {
     if (!data) return null;
