@@ -239,3 +239,24 @@ export function read<P extends Readable>(path: P, params: PathParams<P>,
   }
   return api<ReadResult<P>>('GET', url + qs(query), { signal: o.signal });
 }
+
+// `write('patch', '/api/v1/tasks/{id}/move', { id }, body)`: the body as the
+// document's request schema, the answer as its 200 or 201 (nothing for a
+// 204), the path and its parameters the document's.
+type WriteMethod = 'post' | 'patch' | 'put' | 'delete';
+type WriteOp<P extends keyof Paths, M extends WriteMethod> = Paths[P] extends { [K in M]: infer O } ? O : never;
+export type Writable<M extends WriteMethod> =
+  { [P in keyof Paths]: Paths[P] extends { [K in M]: { responses: unknown } } ? P : never }[keyof Paths];
+type Answer<O> = O extends { responses: infer R }
+  ? R extends { 200: infer X } ? JsonOf<X> : R extends { 201: infer X } ? JsonOf<X> : undefined
+  : never;
+type BodyOf<O> = O extends { requestBody: { content: { 'application/json': infer B } } } ? B
+  : O extends { requestBody?: { content: { 'application/json': infer B } } } ? B | undefined : undefined;
+type WriteParams<O> = O extends { parameters: { path: infer X extends object } } ? X : Record<string, never>;
+
+export function write<M extends WriteMethod, P extends Writable<M>>(method: M, path: P,
+  params: WriteParams<WriteOp<P, M>>, body: BodyOf<WriteOp<P, M>>): Promise<Answer<WriteOp<P, M>>> {
+  const named = new Map<string, unknown>(Object.entries(params));
+  const url = path.replace(/\{(\w+)\}/g, (_, k: string) => encodeURIComponent(String(named.get(k))));
+  return api<Answer<WriteOp<P, M>>>(method.toUpperCase(), url, body === undefined ? {} : { body });
+}

@@ -1,7 +1,7 @@
 // The board's settings for managers: columns' names and WIP limits, and
 // swimlanes.
 import { useState, type FormEvent } from 'react';
-import { errorMessage, patch, post } from '../api/client';
+import { errorMessage, patch, write } from '../api/client';
 import type { Column, Swimlane } from '../api/types';
 import { ErrorNote, Modal, useToast } from '../ui/kit';
 
@@ -23,7 +23,7 @@ export default function BoardSettings({ projectId, columns, lanes, onClose, onCh
     const name = String(new FormData(form).get('name')).trim();
     if (!name) return;
     try {
-      await post(`/api/v1/projects/${projectId}/swimlanes`, { name, position: lanes.length });
+      await write('post', '/api/v1/projects/{id}/swimlanes', { id: projectId }, { name, position: lanes.length });
       form.reset();
       onChanged();
     } catch (err) { setError(err); }

@@ -3,8 +3,8 @@
 // settings (time zone, open registration).
 import { useMemo, useState, type FormEvent } from 'react';
 import { NavLink, Navigate, Route, Routes } from 'react-router-dom';
-import { del, errorMessage, patch, post, put, read } from '../api/client';
-import type { ApiTokenCreated, ApiTokenRequest, Team, User, UserCreated, Workspace, WorkspacePatch } from '../api/types';
+import { del, errorMessage, patch, post, put, read, write } from '../api/client';
+import type { ApiTokenRequest, Team, User, UserCreated, Workspace, WorkspacePatch } from '../api/types';
 import { useAuth } from '../auth';
 import { label, longDate } from '../ui/format';
 import { Avatar, Empty, ErrorNote, Field, Modal, Spinner, useLoad, useToast } from '../ui/kit';
@@ -205,7 +205,7 @@ function Tokens() {
     const body: ApiTokenRequest = { name: String(f.get('name')), scopes: f.getAll('scopes').filter(isScope) };
     if (f.get('expires_at')) body.expires_at = `${f.get('expires_at')}T23:59:59Z`;
     try {
-      const t = await post<ApiTokenCreated>('/api/v1/api-tokens', body);
+      const t = await write('post', '/api/v1/api-tokens', {}, body);
       setShown(t.token); form.reset(); setFormError(null); reload();
     } catch (err) { setFormError(err); }
   };
@@ -286,7 +286,7 @@ function SettingsForm({ ws, onSaved }: { ws: Workspace; onSaved: (w: Workspace) 
     if (open !== ws.open_registration) body.open_registration = open;
     setBusy(true);
     try {
-      const w = await patch<Workspace>('/api/v1/workspace', body);
+      const w = await write('patch', '/api/v1/workspace', {}, body);
       setError(null);
       toast('Settings saved.');
       onSaved(w);

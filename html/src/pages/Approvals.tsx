@@ -1,7 +1,7 @@
 // The manager's queue: submitted weeks of the people of their teams, each
 // opened to its days, approved, or rejected with a reason.
 import { useState } from 'react';
-import { errorMessage, post, read } from '../api/client';
+import { errorMessage, read, write } from '../api/client';
 import type { WeekSummary } from '../api/types';
 import { dayName, hours, shortDate } from '../ui/format';
 import { Avatar, Empty, ErrorNote, Field, Modal, Spinner, useLoad, useToast } from '../ui/kit';
@@ -23,7 +23,7 @@ export default function Approvals() {
 
   const approve = async (w: WeekSummary) => {
     try {
-      await post('/api/v1/timesheets/weekly/approve', { user_id: w.user.id, week: w.week });
+      await write('post', '/api/v1/timesheets/weekly/approve', {}, { user_id: w.user.id, week: w.week });
       toast(`${w.user.name}'s ${w.week} approved.`);
       setOpen(null);
       reload();
@@ -113,7 +113,7 @@ function Reject({ w, onClose, onDone }: { w: WeekSummary; onClose: () => void; o
         e.preventDefault();
         const reason = String(new FormData(e.currentTarget).get('reason')).trim();
         try {
-          await post('/api/v1/timesheets/weekly/reject', { user_id: w.user.id, week: w.week, reason });
+          await write('post', '/api/v1/timesheets/weekly/reject', {}, { user_id: w.user.id, week: w.week, reason });
           toast(`${w.user.name}'s ${w.week} sent back.`);
           onDone();
         } catch (err) { setError(err); }

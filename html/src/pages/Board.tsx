@@ -10,7 +10,7 @@ import {
   type DragStartEvent,
 } from '@dnd-kit/core';
 import { SortableContext, arrayMove, sortableKeyboardCoordinates, verticalListSortingStrategy } from '@dnd-kit/sortable';
-import { ApiError, errorMessage, patch, post, read } from '../api/client';
+import { ApiError, errorMessage, read, write } from '../api/client';
 import { eventId, eventTask, subscribe, type StreamState } from '../api/events';
 import { peopleById, usePeople } from '../api/people';
 import type { Board, Column, Person, Swimlane, Task, TaskCreate, TaskMove } from '../api/types';
@@ -193,10 +193,10 @@ export default function BoardPage() {
     const column = columnsById.get(columnId)!;
     try {
       if ((task.swimlane_id || null) !== laneId) {
-        const t = await patch<Task>(`/api/v1/tasks/${id}`, { swimlane_id: laneId });
+        const t = await write('patch', '/api/v1/tasks/{id}', { id }, { swimlane_id: laneId });
         task.version = t.version;
       }
-      const moved = await patch<Task>(`/api/v1/tasks/${id}/move`, body);
+      const moved = await write('patch', '/api/v1/tasks/{id}/move', { id }, body);
       setState((s) => {
         const tasks = new Map(s.tasks);
         tasks.set(id, { ...task, ...moved });
@@ -392,7 +392,7 @@ function QuickAdd({ projectId, columnId, laneId, onCreated }: {
     try {
       const body: TaskCreate = { title, column_id: columnId };
       if (laneId) body.swimlane_id = laneId;
-      onCreated(await post<Task>(`/api/v1/projects/${projectId}/tasks`, body));
+      onCreated(await write('post', '/api/v1/projects/{id}/tasks', { id: projectId }, body));
       form.reset();
       setError(null);
     } catch (err) { setError(err); } finally { setBusy(false); }

@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { Link, useNavigate } from 'react-router-dom';
-import { post, read } from '../api/client';
-import type { Project, ProjectCreate } from '../api/types';
+import { read, write } from '../api/client';
+import type { ProjectCreate } from '../api/types';
 import { canManage, useAuth } from '../auth';
 import { label, longDate } from '../ui/format';
 import { Empty, ErrorNote, Field, Modal, Progress, Spinner, useLoad } from '../ui/kit';
@@ -66,7 +66,7 @@ function NewProject({ onClose }: { onClose: () => void }) {
     const opt = (k: string) => (f.get(k) ? String(f.get(k)) : undefined);
     const body: ProjectCreate = { name, key, description: opt('description'), start_date: opt('start_date'), due_date: opt('due_date') };
     try {
-      const p = await post<Project>('/api/v1/projects', body);
+      const p = await write('post', '/api/v1/projects', {}, body);
       nav(`/projects/${p.id}`);
     } catch (err) { setError(err); }
   };

@@ -1,7 +1,7 @@
 // Share a task: a short link with an expiry, a password, a visit cap; copy
 // it, show its QR code, see who came (per day, referrers, bots); revoke.
 import { useEffect, useState, type FormEvent } from 'react';
-import { api, del, errorMessage, post, read } from '../api/client';
+import { api, del, errorMessage, read, write } from '../api/client';
 import type { ShareLink, ShareLinkAnalytics, ShareLinkCreate, Task } from '../api/types';
 import { BarChart } from '../ui/charts';
 import { ago, longDate, shortDate } from '../ui/format';
@@ -28,7 +28,7 @@ export default function ShareDialog({ task, onClose }: { task: Task; onClose: ()
     if (f.get('password')) body.password = String(f.get('password'));
     if (f.get('max_visits')) body.max_visits = Number(f.get('max_visits'));
     try {
-      const l = await post<ShareLink>('/api/v1/share-links', body);
+      const l = await write('post', '/api/v1/share-links', {}, body);
       setLinks((x) => [l, ...(x || [])]);
       setShown(l);
       setError(null);

@@ -2,7 +2,7 @@
 // sprint) to plan from, and the burndown of the sprint chosen.
 import { useMemo, useState, type FormEvent } from 'react';
 import { useParams } from 'react-router-dom';
-import { errorMessage, patch, post, read } from '../api/client';
+import { errorMessage, read, write } from '../api/client';
 import type { Sprint, SprintCreate, Task } from '../api/types';
 import { canManage, useAuth } from '../auth';
 import { LineChart } from '../ui/charts';
@@ -25,12 +25,12 @@ export default function Sprints() {
 
   const assign = async (t: Task, sprintId: string | null) => {
     try {
-      await patch(`/api/v1/tasks/${t.id}`, { sprint_id: sprintId, version: t.version });
+      await write('patch', '/api/v1/tasks/{id}', { id: t.id }, { sprint_id: sprintId, version: t.version });
       board.reload(); sprints.reload();
     } catch (e) { toast(errorMessage(e), 'error'); }
   };
   const setState = async (s: Sprint, state: Sprint['state']) => {
-    try { await patch(`/api/v1/sprints/${s.id}`, { state }); sprints.reload(); } catch (e) { toast(errorMessage(e), 'error'); }
+    try { await write('patch', '/api/v1/sprints/{id}', { id: s.id }, { state }); sprints.reload(); } catch (e) { toast(errorMessage(e), 'error'); }
   };
 
   if (!board.data) return <div className="page">{board.error ? <ErrorNote error={board.error} onRetry={board.reload} /> : <Spinner />}</div>;
@@ -117,7 +117,7 @@ function NewSprint({ projectId, onClose, onDone }: { projectId: string; onClose:
     const body: SprintCreate = {
       name: String(f.get('name')), goal: opt('goal'), start_date: opt('start_date'), end_date: opt('end_date'),
     };
-    try { onDone(await post<Sprint>(`/api/v1/projects/${projectId}/sprints`, body)); } catch (err) { setError(err); }
+    try { onDone(await write('post', '/api/v1/projects/{id}/sprints', { id: projectId }, body)); } catch (err) { setError(err); }
   };
   return (
     <Modal title="New sprint" onClose={onClose}>

@@ -3,7 +3,7 @@
 // @mentions, attachments with upload progress, the activity, sharing.
 import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { Link } from 'react-router-dom';
-import { ApiError, del, download, errorMessage, patch, post, read, upload } from '../api/client';
+import { ApiError, del, download, errorMessage, read, upload, write } from '../api/client';
 import { eventComment, eventId, eventTask, subscribe } from '../api/events';
 import { peopleById, usePeople } from '../api/people';
 import type { Activity, Attachment, Column, Comment, CustomField, Person, Priority, Task, TaskPatch, TimelineTask } from '../api/types';
@@ -73,7 +73,7 @@ export default function TaskPanel({ taskId, onClose, asPage, onChanged, onDelete
     setTask({ ...task, ...change });
     try {
       const body: TaskPatch = { ...change, version: old.version };
-      const t = await patch<Task>(`/api/v1/tasks/${task.id}`, body);
+      const t = await write('patch', '/api/v1/tasks/{id}', { id: task.id }, body);
       setTask(t);
       onChanged?.(t);
       setRefresh((n) => n + 1);
@@ -93,7 +93,7 @@ export default function TaskPanel({ taskId, onClose, asPage, onChanged, onDelete
   const moveTo = async (columnId: string) => {
     if (!task) return;
     try {
-      const t = await patch<Task>(`/api/v1/tasks/${task.id}/move`, { column_id: columnId });
+      const t = await write('patch', '/api/v1/tasks/{id}/move', { id: task.id }, { column_id: columnId });
       setTask(t);
       onChanged?.(t);
       setRefresh((n) => n + 1);
@@ -108,7 +108,7 @@ export default function TaskPanel({ taskId, onClose, asPage, onChanged, onDelete
   const remove = async () => {
     if (!task || !confirm(`Delete ${task.key} “${task.title}” and its subtasks?`)) return;
     try {
-      await del(`/api/v1/tasks/${task.id}`);
+      await write('delete', '/api/v1/tasks/{id}', { id: task.id }, undefined);
       onDeleted?.(task.id);
       onClose();
     } catch (e) { toast(errorMessage(e), 'error'); }
@@ -318,7 +318,7 @@ function Subtasks({ task, columns, onOpen }: { task: Task; columns: Column[]; on
     if (!title) return;
     try {
       const first = columns.find((c) => c.category === 'todo') || columns[0];
-      const t = await post<Task>(`/api/v1/projects/${task.project_id}/tasks`,
+      const t = await write('post', '/api/v1/projects/{id}/tasks', { id: task.project_id },
         { title, parent_id: task.id, ...(first ? { column_id: first.id } : {}) });
       setItems((l) => [...(l || []), t]);
       form.reset();
@@ -329,7 +329,7 @@ function Subtasks({ task, columns, onOpen }: { task: Task; columns: Column[]; on
     const target = columns.find((c) => c.category === (s.completed_at ? 'todo' : 'done'));
     if (!target) return;
     try {
-      const t = await patch<Task>(`/api/v1/tasks/${s.id}/move`, { column_id: target.id });
+      const t = await write('patch', '/api/v1/tasks/{id}/move', { id: s.id }, { column_id: target.id });
       setItems((l) => (l || []).map((x) => (x.id === s.id ? t : x)));
     } catch (err) { setError(err); }
   };
@@ -372,7 +372,7 @@ function Dependencies({ task, onOpen }: { task: Task; onOpen?: (id: string) => v
   const add = async (id: string) => {
     if (!id) return;
     try {
-      await post(`/api/v1/tasks/${task.id}/dependencies`, { depends_on_id: id });
+      await write('post', '/api/v1/tasks/{id}/dependencies', { id: task.id }, { depends_on_id: id });
       setError(null);
       setN((x) => x + 1);
     } catch (err) {
@@ -526,7 +526,7 @@ function Comments({ task, people, byId }: { task: Task; people: Person[]; byId: 
     e?.preventDefault();
     if (!text.trim()) return;
     try {
-      const c = await post<Comment>(`/api/v1/tasks/${task.id}/comments`, { body: text });
+      const c = await write('post', '/api/v1/tasks/{id}/comments', { id: task.id }, { body: text });
       setItems((l) => (l?.some((x) => x.id === c.id) ? l : [...(l || []), c]));
       setText('');
       setError(null);

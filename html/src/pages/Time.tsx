@@ -2,8 +2,8 @@
 // person types hours, with the 24-hour day checked before the server does,
 // and submits the week for approval.
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import { ApiError, del, errorMessage, patch, post, read } from '../api/client';
-import type { Project, Task, TimeEntry, Timer, Week } from '../api/types';
+import { ApiError, del, errorMessage, post, read, write } from '../api/client';
+import type { Project, Task, Timer, Week } from '../api/types';
 import { dayName, hours, shiftWeek, shortDate, thisWeek, today } from '../ui/format';
 import { ErrorNote, Spinner, useToast } from '../ui/kit';
 
@@ -65,7 +65,7 @@ export default function Time() {
     setSaving((n) => n + 1);
     try {
       if (list.length === 0) {
-        await post<TimeEntry>('/api/v1/timesheets/entries', {
+        await write('post', '/api/v1/timesheets/entries', {}, {
           date: d, minutes, ...(r.task_id ? { task_id: r.task_id } : { project_id: r.project_id }),
         });
       } else {
@@ -74,10 +74,10 @@ export default function Time() {
         if (minutes === 0) {
           for (const e of list) await del(`/api/v1/timesheets/entries/${e.id}`);
         } else if (minutes - rest > 0) {
-          await patch(`/api/v1/timesheets/entries/${first.id}`, { minutes: minutes - rest, version: first.version });
+          await write('patch', '/api/v1/timesheets/entries/{id}', { id: first.id }, { minutes: minutes - rest, version: first.version });
         } else {
           for (const e of list.slice(1)) await del(`/api/v1/timesheets/entries/${e.id}`);
-          await patch(`/api/v1/timesheets/entries/${first.id}`, { minutes, version: first.version });
+          await write('patch', '/api/v1/timesheets/entries/{id}', { id: first.id }, { minutes, version: first.version });
         }
       }
     } catch (e) {
@@ -91,7 +91,7 @@ export default function Time() {
 
   const submit = async () => {
     try {
-      setSheet(await post<Week>('/api/v1/timesheets/weekly/submit', { week }));
+      setSheet(await write('post', '/api/v1/timesheets/weekly/submit', {}, { week }));
       toast(`Week ${week} submitted for approval.`);
     } catch (e) { toast(errorMessage(e), 'error'); }
   };
