@@ -1,7 +1,7 @@
 // The board's settings for managers: columns' names and WIP limits, and
 // swimlanes.
 import { useState, type FormEvent } from 'react';
-import { errorMessage, patch, write } from '../api/client';
+import { errorMessage, write } from '../api/client';
 import type { Column, Swimlane } from '../api/types';
 import { ErrorNote, Modal, useToast } from '../ui/kit';
 
@@ -12,7 +12,7 @@ export default function BoardSettings({ projectId, columns, lanes, onClose, onCh
   const [error, setError] = useState<unknown>(null);
   const saveColumn = async (c: Column, change: Partial<Column>) => {
     try {
-      await patch(`/api/v1/columns/${c.id}`, change);
+      await write('patch', '/api/v1/columns/{id}', { id: c.id }, change);
       onChanged();
       toast(`${change.name || c.name} saved.`);
     } catch (e) { setError(new Error(errorMessage(e))); }

@@ -3,8 +3,8 @@
 // settings (time zone, open registration).
 import { useMemo, useState, type FormEvent } from 'react';
 import { NavLink, Navigate, Route, Routes } from 'react-router-dom';
-import { del, errorMessage, patch, post, put, read, write } from '../api/client';
-import type { ApiTokenRequest, Team, User, UserCreated, Workspace, WorkspacePatch } from '../api/types';
+import { errorMessage, read, write } from '../api/client';
+import type { Role, ApiTokenRequest, Team, User, Workspace, WorkspacePatch } from '../api/types';
 import { useAuth } from '../auth';
 import { label, longDate } from '../ui/format';
 import { Avatar, Empty, ErrorNote, Field, Modal, Spinner, useLoad, useToast } from '../ui/kit';
@@ -33,17 +33,21 @@ export default function Admin() {
   );
 }
 
+const ROLES: Role[] = ['admin', 'project_manager', 'contributor'];
+
 function Users() {
   const { data, error, loading, reload } = useLoad((s) => read('/api/v1/users', {}, { query: { limit: 200 }, signal: s }), []);
   const [inviting, setInviting] = useState(false);
   const [invite, setInvite] = useState<{ name: string; url: string } | null>(null);
   const toast = useToast();
-  const setRole = async (u: User, role: string) => {
-    try { await patch(`/api/v1/users/${u.id}`, { role, version: u.version }); reload(); } catch (e) { toast(errorMessage(e), 'error'); }
+  const setRole = async (u: User, value: string) => {
+    const role = ROLES.find((r) => r === value);
+    if (!role) return;
+    try { await write('patch', '/api/v1/users/{id}', { id: u.id }, { role, version: u.version }); reload(); } catch (e) { toast(errorMessage(e), 'error'); }
   };
   const remove = async (u: User) => {
     if (!confirm(`Remove ${u.name} from the workspace? Their tasks and comments stay.`)) return;
-    try { await del(`/api/v1/users/${u.id}`); reload(); } catch (e) { toast(errorMessage(e), 'error'); }
+    try { await write('delete', '/api/v1/users/{id}', { id: u.id }, undefined); reload(); } catch (e) { toast(errorMessage(e), 'error'); }
   };
   return (
     <>
@@ -93,7 +97,7 @@ function InviteForm({ onClose, onDone }: { onClose: () => void; onDone: (u: User
     e.preventDefault();
     const f = new FormData(e.currentTarget);
     try {
-      const u = await post<UserCreated>('/api/v1/users', { name: f.get('name'), email: f.get('email'), role: f.get('role') });
+      const u = await write('post', '/api/v1/users', {}, { name: String(f.get('name')), email: String(f.get('email')), role: ROLES.find((r) => r === f.get('role')) });
       onDone(u, u.invite_token);
     } catch (err) { setError(err); }
   };
@@ -124,12 +128,12 @@ function Teams() {
     e.preventDefault();
     const form = e.currentTarget;
     const f = new FormData(form);
-    try { await post('/api/v1/teams', { name: f.get('name') }); form.reset(); reload(); } catch (err) { toast(errorMessage(err), 'error'); }
+    try { await write('post', '/api/v1/teams', {}, { name: String(f.get('name')) }); form.reset(); reload(); } catch (err) { toast(errorMessage(err), 'error'); }
   };
   const member = async (t: Team, userId: string, add: boolean) => {
     try {
-      if (add) await put(`/api/v1/teams/${t.id}/members/${userId}`, undefined);
-      else await del(`/api/v1/teams/${t.id}/members/${userId}`);
+      if (add) await write('put', '/api/v1/teams/{id}/members/{user_id}', { id: t.id, user_id: userId }, undefined);
+      else await write('delete', '/api/v1/teams/{id}/members/{user_id}', { id: t.id, user_id: userId }, undefined);
       reload();
     } catch (err) { toast(errorMessage(err), 'error'); }
   };
@@ -147,7 +151,7 @@ function Teams() {
               <div className="row between"><h2>{t.name}</h2>
                 <button type="button" className="btn small danger-ghost" onClick={async () => {
                   if (!confirm(`Delete the team ${t.name}?`)) return;
-                  try { await del(`/api/v1/teams/${t.id}`); reload(); } catch (err) { toast(errorMessage(err), 'error'); }
+                  try { await write('delete', '/api/v1/teams/{id}', { id: t.id }, undefined); reload(); } catch (err) { toast(errorMessage(err), 'error'); }
                 }}>Delete</button></div>
               {t.description && <p className="muted small">{t.description}</p>}
               <ul className="plain-list">
@@ -176,7 +180,7 @@ function Skills() {
       <form className="row" onSubmit={async (e) => {
         e.preventDefault();
         const form = e.currentTarget;
-        try { await post('/api/v1/skills', { name: new FormData(form).get('name') }); form.reset(); reload(); } catch (err) { toast(errorMessage(err), 'error'); }
+        try { await write('post', '/api/v1/skills', {}, { name: String(new FormData(form).get('name')) }); form.reset(); reload(); } catch (err) { toast(errorMessage(err), 'error'); }
       }}>
         <input name="name" required placeholder="A skill, e.g. PostgreSQL" aria-label="New skill" />
         <button className="btn primary">Add skill</button>
@@ -235,7 +239,7 @@ function Tokens() {
                   <td>{t.name}</td><td>{t.scopes.join(', ')}</td><td>{longDate(t.created_at)}</td>
                   <td>{t.revoked_at ? 'Revoked' : t.expires_at ? longDate(t.expires_at) : 'Never'}</td>
                   <td>{!t.revoked_at && <button type="button" className="btn small danger-ghost" onClick={async () => {
-                    try { await del(`/api/v1/api-tokens/${t.id}`); reload(); } catch (err) { toast(errorMessage(err), 'error'); }
+                    try { await write('delete', '/api/v1/api-tokens/{id}', { id: t.id }, undefined); reload(); } catch (err) { toast(errorMessage(err), 'error'); }
                   }}>Revoke</button>}</td>
                 </tr>
               ))}

@@ -1,7 +1,6 @@
 // The platform host: sign up a workspace, or find the ones you belong to.
 import { useState, type FormEvent } from 'react';
-import { post } from '../api/client';
-import type { Tenant } from '../api/types';
+import { post, write } from '../api/client';
 import { ErrorNote, Field } from '../ui/kit';
 
 export default function Landing() {
@@ -17,9 +16,10 @@ export default function Landing() {
     setBusy(true);
     setError(null);
     try {
-      const t = await post<Tenant>('/api/v1/tenants', {
-        slug: f.get('slug'), name: f.get('name'),
-        admin: { name: f.get('admin_name'), email: f.get('email'), password: f.get('password') },
+      const v = (k: string) => String(f.get(k) ?? '');
+      const t = await write('post', '/api/v1/tenants', {}, {
+        slug: v('slug'), name: v('name'),
+        admin: { name: v('admin_name'), email: v('email'), password: v('password') },
       });
       setMade(t);
     } catch (err) {

@@ -1,7 +1,7 @@
 // Share a task: a short link with an expiry, a password, a visit cap; copy
 // it, show its QR code, see who came (per day, referrers, bots); revoke.
 import { useEffect, useState, type FormEvent } from 'react';
-import { api, del, errorMessage, read, write } from '../api/client';
+import { api, errorMessage, read, write } from '../api/client';
 import type { ShareLink, ShareLinkAnalytics, ShareLinkCreate, Task } from '../api/types';
 import { BarChart } from '../ui/charts';
 import { ago, longDate, shortDate } from '../ui/format';
@@ -147,7 +147,7 @@ function LinkView({ link, onRevoked }: { link: ShareLink; onRevoked: (id: string
       <div className="row end">
         <button type="button" className="btn danger-ghost" onClick={async () => {
           if (!confirm('Revoke this link? It stops working at once.')) return;
-          try { await del(`/api/v1/share-links/${link.id}`); onRevoked(link.id); } catch (e) { setError(new Error(errorMessage(e))); }
+          try { await write('delete', '/api/v1/share-links/{id}', { id: link.id }, undefined); onRevoked(link.id); } catch (e) { setError(new Error(errorMessage(e))); }
         }}>Revoke link</button>
       </div>
     </div>

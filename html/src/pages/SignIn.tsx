@@ -1,6 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import { login, me, post } from '../api/client';
-import type { User } from '../api/types';
+import { login, me, write } from '../api/client';
 import { useAuth } from '../auth';
 import { ErrorNote, Field } from '../ui/kit';
 
@@ -62,7 +61,7 @@ export function AcceptInvite() {
     setBusy(true);
     setError(null);
     try {
-      const u = await post<User>('/api/v1/auth/accept-invite', { invite_token: token, password });
+      const u = await write('post', '/api/v1/auth/accept-invite', {}, { invite_token: token, password });
       await login(u.email, password);
       try { setUser(await me()); } catch { /* fine */ }
       history.replaceState(null, '', '/projects');

@@ -3,7 +3,7 @@
 // @mentions, attachments with upload progress, the activity, sharing.
 import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { Link } from 'react-router-dom';
-import { ApiError, del, download, errorMessage, read, upload, write } from '../api/client';
+import { ApiError, download, errorMessage, read, upload, write } from '../api/client';
 import { eventComment, eventId, eventTask, subscribe } from '../api/events';
 import { peopleById, usePeople } from '../api/people';
 import type { Activity, Attachment, Column, Comment, CustomField, Person, Priority, Task, TaskPatch, TimelineTask } from '../api/types';
@@ -381,7 +381,7 @@ function Dependencies({ task, onOpen }: { task: Task; onOpen?: (id: string) => v
     }
   };
   const drop = async (id: string) => {
-    try { await del(`/api/v1/tasks/${task.id}/dependencies/${id}`); setN((x) => x + 1); } catch (err) { setError(err); }
+    try { await write('delete', '/api/v1/tasks/{id}/dependencies/{other_id}', { id: task.id, other_id: id }, undefined); setN((x) => x + 1); } catch (err) { setError(err); }
   };
   return (
     <section className="block">
@@ -455,7 +455,7 @@ function Attachments({ task }: { task: Task }) {
               <span className="muted small">{size(a.size)} · {ago(a.created_at)}</span>
               <button type="button" className="icon-btn small" aria-label={`Remove ${a.filename}`} onClick={async () => {
                 if (!confirm(`Remove ${a.filename}?`)) return;
-                try { await del(`/api/v1/attachments/${a.id}`); setItems((l) => (l || []).filter((x) => x.id !== a.id)); } catch (err) { setError(err); }
+                try { await write('delete', '/api/v1/attachments/{id}', { id: a.id }, undefined); setItems((l) => (l || []).filter((x) => x.id !== a.id)); } catch (err) { setError(err); }
               }}>✕</button>
             </li>
           ))}
@@ -548,7 +548,7 @@ function Comments({ task, people, byId }: { task: Task; people: Person[]; byId: 
                   <div className="small"><strong>{who}</strong> <span className="muted">{ago(c.created_at)}</span>
                     {(c.author_id === user?.id || user?.role === 'admin') && (
                       <button type="button" className="link small muted gap-left" onClick={async () => {
-                        try { await del(`/api/v1/comments/${c.id}`); setItems((l) => (l || []).filter((x) => x.id !== c.id)); } catch (err) { setError(err); }
+                        try { await write('delete', '/api/v1/comments/{id}', { id: c.id }, undefined); setItems((l) => (l || []).filter((x) => x.id !== c.id)); } catch (err) { setError(err); }
                       }}>Delete</button>
                     )}
                   </div>

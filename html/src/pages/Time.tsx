@@ -2,7 +2,7 @@
 // person types hours, with the 24-hour day checked before the server does,
 // and submits the week for approval.
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import { ApiError, del, errorMessage, post, read, write } from '../api/client';
+import { ApiError, errorMessage, post, read, write } from '../api/client';
 import type { Project, Task, Timer, Week } from '../api/types';
 import { dayName, hours, shiftWeek, shortDate, thisWeek, today } from '../ui/format';
 import { ErrorNote, Spinner, useToast } from '../ui/kit';
@@ -72,11 +72,11 @@ export default function Time() {
         const rest = list.slice(1).reduce((a, e) => a + e.minutes, 0);
         const first = list[0];
         if (minutes === 0) {
-          for (const e of list) await del(`/api/v1/timesheets/entries/${e.id}`);
+          for (const e of list) await write('delete', '/api/v1/timesheets/entries/{id}', { id: e.id }, undefined);
         } else if (minutes - rest > 0) {
           await write('patch', '/api/v1/timesheets/entries/{id}', { id: first.id }, { minutes: minutes - rest, version: first.version });
         } else {
-          for (const e of list.slice(1)) await del(`/api/v1/timesheets/entries/${e.id}`);
+          for (const e of list.slice(1)) await write('delete', '/api/v1/timesheets/entries/{id}', { id: e.id }, undefined);
           await write('patch', '/api/v1/timesheets/entries/{id}', { id: first.id }, { minutes, version: first.version });
         }
       }
@@ -247,7 +247,7 @@ function TimerBox({ projects, onStopped }: { projects: Project[]; onStopped: () 
   }, [timer]);
   const start = async () => {
     try {
-      setTimer(await post<Timer>('/api/v1/timesheets/timer/start', { ...(project ? { project_id: project } : {}), ...(desc ? { description: desc } : {}) }));
+      setTimer(await write('post', '/api/v1/timesheets/timer/start', {}, { ...(project ? { project_id: project } : {}), ...(desc ? { description: desc } : {}) }));
       setError(null);
     } catch (e) { setError(e); }
   };
@@ -255,7 +255,7 @@ function TimerBox({ projects, onStopped }: { projects: Project[]; onStopped: () 
     try { await post('/api/v1/timesheets/timer/stop'); setTimer(null); setError(null); onStopped(); } catch (e) { setError(e); }
   };
   const discard = async () => {
-    try { await del('/api/v1/timesheets/timer'); setTimer(null); } catch (e) { setError(e); }
+    try { await write('delete', '/api/v1/timesheets/timer', {}, undefined); setTimer(null); } catch (e) { setError(e); }
   };
   const s = timer ? Math.max(0, Math.floor((now - new Date(timer.started_at).getTime()) / 1000)) : 0;
   const clock = `${Math.floor(s / 3600)}:${String(Math.floor(s / 60) % 60).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
