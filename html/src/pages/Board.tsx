@@ -242,7 +242,9 @@ export default function BoardPage() {
   const created = useCallback((t: Task) => setState((s) => upsert(s, t)), []);
 
   const open = useCallback((id: string) => {
-    if (Date.now() - dragEnded.current < 300) return;
+    // the click (or Enter) that ends a drag is not an open; one a moment
+    // later is (a person, or a test, may well click the card just dropped)
+    if (Date.now() - dragEnded.current < 80) return;
     setParams((p) => { p.set('task', id); return p; });
   }, [setParams]);
 
