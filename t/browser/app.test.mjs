@@ -637,7 +637,13 @@ test('two browsers: a drag in one moves the card in the other (the event ' +
     await a.page.getByRole('button', { name: 'Comment', exact: true }).click();
     await b.page.locator('.comment-body', { hasText: 'Over to you' }).waitFor({ timeout: 5000 });
     await b.page.locator(`.bell .icon-btn[aria-label="Notifications, ${unread + 1} unread"]`).waitFor({ timeout: 5000 });
-    await shot(b.page, '14b-live-comment-and-bell');
+    // the author's name, though a contributor cannot list the people
+    await b.page.locator('.comment', { hasText: 'Over to you' }).getByText(admin.user.name).first().waitFor();
+    await shot(b.page, '14b-live-comment');
+    await b.page.keyboard.press('Escape');
+    await b.page.locator('.bell .icon-btn').click();
+    await b.page.locator('.popover .notif', { hasText: 'mentioned you' }).first().waitFor();
+    await shot(b.page, '14c-live-bell');
     await assertClean(a.page, a.log, 'live A');
     await assertClean(b.page, b.log, 'live B');
   } finally {

@@ -492,11 +492,14 @@ function Comments({ task, people, byId }: { task: Task; people: Person[]; byId: 
   const area = useRef<HTMLTextAreaElement>(null);
   useEffect(() => {
     read('/api/v1/tasks/{id}/comments', { id: task.id }).then((r) => setItems(r.items), setError);
-    // live: others' comments on this task appear as they are written
+    // live: others' comments on this task appear as they are written; the
+    // event's comment has no author_name (and a contributor may not read
+    // the people), so the list is read again for the names
     return subscribe((e) => {
       const c = e.type === 'comment.created' ? eventComment(e) : null;
       if (!c || c.task_id !== task.id) return;
       setItems((l) => (l === null || l.some((x) => x.id === c.id) ? l : [...l, c]));
+      read('/api/v1/tasks/{id}/comments', { id: task.id }).then((r) => setItems(r.items)).catch(() => {});
     });
   }, [task.id]);
 
