@@ -191,6 +191,8 @@ void ngx_kanban_metrics_pg_worker(ngx_uint_t idle, ngx_uint_t busy,
 void ngx_kanban_metrics_redis(ngx_uint_t up);
 void ngx_kanban_metrics_route(ngx_http_request_t *r, ngx_uint_t health);
 void ngx_kanban_metrics_rate_limited(void);
+void ngx_kanban_metrics_events(ngx_int_t subscribers, ngx_uint_t delivered,
+    ngx_uint_t dropped);
 
 /* redis */
 ngx_int_t ngx_kanban_redis_init_process(ngx_cycle_t *cycle);

@@ -37,6 +37,9 @@ typedef struct {
     ngx_atomic_t               tenant_hit;
     ngx_atomic_t               tenant_miss;
     ngx_atomic_t               rate_limited;
+    ngx_atomic_t               events_subscribers;
+    ngx_atomic_t               events_delivered;
+    ngx_atomic_t               events_dropped;
     ngx_kanban_metrics_worker_t  workers[NGX_KANBAN_METRICS_WORKERS];
 } ngx_kanban_metrics_t;
 
@@ -206,6 +209,33 @@ ngx_kanban_metrics_rate_limited(void)
 {
     if (ngx_kanban_metrics) {
         ngx_atomic_fetch_add(&ngx_kanban_metrics->rate_limited, 1);
+    }
+}
+
+
+/* The event stream's figures: subscribers come and go (+1, -1), events
+ * delivered to them, slow ones dropped. */
+
+void
+ngx_kanban_metrics_events(ngx_int_t subscribers, ngx_uint_t delivered,
+    ngx_uint_t dropped)
+{
+    if (ngx_kanban_metrics == NULL) {
+        return;
+    }
+
+    if (subscribers) {
+        ngx_atomic_fetch_add(&ngx_kanban_metrics->events_subscribers,
+                             subscribers);
+    }
+
+    if (delivered) {
+        ngx_atomic_fetch_add(&ngx_kanban_metrics->events_delivered,
+                             delivered);
+    }
+
+    if (dropped) {
+        ngx_atomic_fetch_add(&ngx_kanban_metrics->events_dropped, dropped);
     }
 }
 
@@ -407,6 +437,21 @@ ngx_kanban_metrics_handler(ngx_http_request_t *r)
             "# TYPE kanban_rate_limited_total counter\n"
             "kanban_rate_limited_total %uA\n",
             m->tenant_hit, m->tenant_miss, up ? 1 : 0, m->rate_limited);
+
+    p = ngx_slprintf(p, end,
+            "# HELP kanban_events_subscribers Open event streams.\n"
+            "# TYPE kanban_events_subscribers gauge\n"
+            "kanban_events_subscribers %A\n"
+            "# HELP kanban_events_delivered_total Events sent to "
+            "subscribers.\n"
+            "# TYPE kanban_events_delivered_total counter\n"
+            "kanban_events_delivered_total %uA\n"
+            "# HELP kanban_events_dropped_total Streams closed because "
+            "their client read too slowly.\n"
+            "# TYPE kanban_events_dropped_total counter\n"
+            "kanban_events_dropped_total %uA\n",
+            (ngx_atomic_int_t) m->events_subscribers, m->events_delivered,
+            m->events_dropped);
 
     body.len = p - body.data;
 

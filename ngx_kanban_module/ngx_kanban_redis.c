@@ -128,6 +128,31 @@ ngx_kanban_redis_configured(void)
 static void
 ngx_kanban_redis_connect(void)
 {
+    redisAsyncContext  *ac;
+
+    ac = ngx_kanban_redis_open();
+
+    if (ac == NULL) {
+        ngx_kanban_redis_down();
+        return;
+    }
+
+    ngx_kanban_redis->ac = ac;
+    ngx_kanban_redis->c = ac->ev.data;
+
+    redisAsyncSetConnectCallback(ac, ngx_kanban_redis_on_connect);
+    redisAsyncSetDisconnectCallback(ac, ngx_kanban_redis_on_disconnect);
+}
+
+
+/* A new connection to kanban_redis on nginx's events, connecting; the
+ * caller sets its callbacks. Another part of the product that needs a
+ * link of its own (a subscription, which can send nothing else) opens
+ * it here too. NULL when it cannot even start. */
+
+redisAsyncContext *
+ngx_kanban_redis_open(void)
+{
     u_char                  *p, host[NGX_MAXHOSTNAMELEN + 128];
     ngx_int_t                port;
     redisAsyncContext       *ac;
@@ -136,8 +161,8 @@ ngx_kanban_redis_connect(void)
 
     kmcf = ngx_kanban_main_conf();
 
-    if (kmcf->redis.len >= sizeof(host)) {
-        return;
+    if (kmcf->redis.len == 0 || kmcf->redis.len >= sizeof(host)) {
+        return NULL;
     }
 
     ngx_memcpy(host, kmcf->redis.data, kmcf->redis.len);
@@ -160,21 +185,20 @@ ngx_kanban_redis_connect(void)
     }
 
     if (ac == NULL) {
-        return;
+        return NULL;
     }
 
     if (ac->err) {
-        ngx_kanban_redis_down();
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                        "kanban redis: connect failed: %s", ac->errstr);
         redisAsyncFree(ac);
-        return;
+        return NULL;
     }
 
     c = ngx_get_connection(ac->c.fd, ngx_cycle->log);
     if (c == NULL) {
         redisAsyncFree(ac);
-        return;
+        return NULL;
     }
 
     c->data = ac;
@@ -183,9 +207,6 @@ ngx_kanban_redis_connect(void)
     c->read->log = c->log;
     c->write->log = c->log;
 
-    ngx_kanban_redis->ac = ac;
-    ngx_kanban_redis->c = c;
-
     ac->ev.data = c;
     ac->ev.addRead = ngx_kanban_redis_add_read;
     ac->ev.delRead = ngx_kanban_redis_del_read;
@@ -193,11 +214,10 @@ ngx_kanban_redis_connect(void)
     ac->ev.delWrite = ngx_kanban_redis_del_write;
     ac->ev.cleanup = ngx_kanban_redis_cleanup;
 
-    redisAsyncSetConnectCallback(ac, ngx_kanban_redis_on_connect);
-    redisAsyncSetDisconnectCallback(ac, ngx_kanban_redis_on_disconnect);
-
     /* the connect completes when the socket turns writable */
     ngx_kanban_redis_add_write(c);
+
+    return ac;
 }
 
 

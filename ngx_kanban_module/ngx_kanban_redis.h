@@ -16,6 +16,7 @@
 
 ngx_int_t ngx_kanban_redis_command(redisCallbackFn *fn, void *privdata,
     const char *format, ...);
+redisAsyncContext *ngx_kanban_redis_open(void);
 
 
 #endif /* _NGX_KANBAN_REDIS_H_INCLUDED_ */

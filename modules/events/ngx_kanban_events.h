@@ -1,0 +1,148 @@
+
+/*
+ * The event stream (GET /api/v1/events): what its content handler, the
+ * worker's feeds of each workspace's events and the worker's Redis
+ * subscription share.
+ */
+
+#ifndef _NGX_KANBAN_EVENTS_H_INCLUDED_
+#define _NGX_KANBAN_EVENTS_H_INCLUDED_
+
+
+#include "ngx_kanban_pg.h"
+
+
+#define NGX_KANBAN_EVENTS_UUID_LEN   36
+#define NGX_KANBAN_EVENTS_BATCH      500     /* rows a query reads at most */
+
+
+typedef struct ngx_kanban_events_feed_s  ngx_kanban_events_feed_t;
+typedef struct ngx_kanban_events_sub_s   ngx_kanban_events_sub_t;
+
+
+/* One event as the stream sends it, encoded once and shared by every
+ * subscriber it goes to: freed when the last has sent it. */
+typedef struct {
+    ngx_uint_t                 refs;
+    int64_t                    id;
+    u_char                     project[NGX_KANBAN_EVENTS_UUID_LEN];
+    ngx_str_t                  readers;        /* "{uuid,...}"; empty: all */
+    unsigned                   admins:1;
+    unsigned                   has_project:1;
+    unsigned                   fixed:1;        /* static: never freed */
+    size_t                     len;
+    u_char                    *text;           /* "id: ..\n\n" */
+} ngx_kanban_events_event_t;
+
+
+/* a buffer of one stream pointing at a shared event */
+typedef struct {
+    ngx_chain_t                cl;             /* in the stream's busy */
+    ngx_chain_t                out;            /* in its next write */
+    ngx_buf_t                  buf;
+    ngx_kanban_events_event_t *ev;
+} ngx_kanban_events_link_t;
+
+
+typedef struct {
+    ngx_msec_t                 heartbeat;
+    size_t                     buffer;         /* unsent bytes, then drop */
+} ngx_kanban_events_conf_t;
+
+
+/* A stream: one per request, in its workspace's feed. */
+struct ngx_kanban_events_sub_s {
+    ngx_queue_t                queue;          /* in its feed */
+    ngx_queue_t                write_queue;    /* a batch to write */
+    ngx_http_request_t        *request;        /* NULL once taken over */
+    ngx_connection_t          *connection;
+    ngx_pool_t                *pool;           /* its buffers' */
+    ngx_msec_t                 send_timeout;
+    ngx_kanban_events_feed_t  *feed;
+    ngx_kanban_events_conf_t  *conf;
+
+    int64_t                    last;           /* the last id it has had */
+    ngx_str_t                  user_id;
+    u_char                     project[NGX_KANBAN_EVENTS_UUID_LEN];
+
+    void                      *query;          /* in flight, when querying */
+
+    ngx_chain_t               *busy;           /* handed to nginx, unsent */
+    ngx_chain_t              **busy_tail;
+    ngx_chain_t               *free;
+    ngx_chain_t               *out;            /* queued, not yet written */
+    ngx_chain_t               *out_last;
+    size_t                     unsent;
+
+    ngx_msec_t                 written;        /* when it last got bytes */
+    ngx_event_t                expiry;         /* its token's */
+    ngx_event_t                start;          /* posted: started at once */
+
+    unsigned                   admin:1;
+    unsigned                   has_project:1;
+    unsigned                   joined:1;       /* in its feed's subs */
+    unsigned                   live:1;         /* caught up: fed live */
+    unsigned                   querying:1;
+    unsigned                   paused:1;       /* a replay, for the client */
+    unsigned                   writing:1;      /* in write_queue */
+    unsigned                   done:1;
+    unsigned                   raw:1;          /* on its own connection */
+};
+
+
+/* A workspace's events in this worker: its subscribers and where the
+ * log stands for them. */
+struct ngx_kanban_events_feed_s {
+    ngx_str_node_t             node;           /* by slug */
+    ngx_queue_t                subs;           /* its streams, all */
+    ngx_kanban_pg_db_t         db;
+    int64_t                    last;           /* -1: not known yet */
+    ngx_uint_t                 nsubs;          /* its streams */
+    ngx_uint_t                 queries;        /* in flight */
+    unsigned                   fetching:1;
+    unsigned                   again:1;
+};
+
+
+extern ngx_module_t  ngx_http_kanban_events_module;
+
+
+/* feeds (ngx_kanban_events_feed.c) */
+ngx_int_t ngx_kanban_events_feed_init_process(ngx_cycle_t *cycle);
+ngx_kanban_events_feed_t *ngx_kanban_events_feed_get(
+    ngx_kanban_tenant_t *tenant);
+void ngx_kanban_events_feed_leave(ngx_kanban_events_sub_t *sub);
+void ngx_kanban_events_resume(ngx_kanban_events_sub_t *sub);
+void ngx_kanban_events_feed_start(ngx_kanban_events_sub_t *sub,
+    int64_t after, ngx_uint_t resume);
+void ngx_kanban_events_feed_hint(ngx_str_t *slug);
+void ngx_kanban_events_feed_all(void);
+void ngx_kanban_events_feed_each_sub(void (*fn)(ngx_kanban_events_sub_t *));
+
+/* the stream (ngx_kanban_events_module.c) */
+ngx_int_t ngx_kanban_events_send(ngx_kanban_events_sub_t *sub,
+    ngx_kanban_events_event_t *ev);
+ngx_int_t ngx_kanban_events_queue(ngx_kanban_events_sub_t *sub,
+    ngx_kanban_events_event_t *ev);
+ngx_int_t ngx_kanban_events_flush(ngx_kanban_events_sub_t *sub);
+ngx_uint_t ngx_kanban_events_may_see(ngx_kanban_events_sub_t *sub,
+    ngx_kanban_events_event_t *ev);
+void ngx_kanban_events_end(ngx_kanban_events_sub_t *sub, ngx_uint_t dropped);
+void ngx_kanban_events_release(ngx_kanban_events_event_t *ev);
+void ngx_kanban_events_reap(ngx_kanban_events_sub_t *sub);
+
+/* the stream on its own connection (ngx_kanban_events_conn.c) */
+ngx_kanban_events_sub_t *ngx_kanban_events_take_over(
+    ngx_kanban_events_sub_t *sub);
+ngx_int_t ngx_kanban_events_conn_output(ngx_kanban_events_sub_t *sub);
+void ngx_kanban_events_conn_close(ngx_kanban_events_sub_t *sub,
+    ngx_uint_t dropped);
+
+/* the worker's subscription (ngx_kanban_events_redis.c) */
+ngx_int_t ngx_kanban_events_redis_init_process(ngx_cycle_t *cycle);
+void ngx_kanban_events_redis_exit_process(ngx_cycle_t *cycle);
+void ngx_kanban_events_redis_tick(void);
+ngx_uint_t ngx_kanban_events_redis_up(void);
+
+
+#endif /* _NGX_KANBAN_EVENTS_H_INCLUDED_ */
