@@ -50,6 +50,10 @@ export default function TaskPanel({ taskId, onClose, asPage, onChanged, onDelete
 
   // live: someone else's change to this task shows at once (a newer version)
   useEffect(() => subscribe((e) => {
+    if (e.type === 'reset') {
+      read('/api/v1/tasks/{id}', { id: taskId }).then((t) => setTask((cur) => (cur && cur.version < t.version ? t : cur))).catch(() => {});
+      return;
+    }
     if (e.type === 'task.deleted' && eventId(e) === taskId) { setError(new Error('This task was deleted.')); setTask(null); return; }
     const t = eventTask(e);
     if (!t || t.id !== taskId) return;
@@ -496,6 +500,10 @@ function Comments({ task, people, byId }: { task: Task; people: Person[]; byId: 
     // event's comment has no author_name (and a contributor may not read
     // the people), so the list is read again for the names
     return subscribe((e) => {
+      if (e.type === 'reset') {            // the stream lost its place: read again
+        read('/api/v1/tasks/{id}/comments', { id: task.id }).then((r) => setItems(r.items)).catch(() => {});
+        return;
+      }
       const c = e.type === 'comment.created' ? eventComment(e) : null;
       if (!c || c.task_id !== task.id) return;
       setItems((l) => (l === null || l.some((x) => x.id === c.id) ? l : [...l, c]));
