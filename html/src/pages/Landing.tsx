@@ -1,11 +1,12 @@
 // The platform host: sign up a workspace, or find the ones you belong to.
 import { useState, type FormEvent } from 'react';
 import { post, write } from '../api/client';
+import type { Tenant } from '../api/types';
 import { ErrorNote, Field } from '../ui/kit';
 
 export default function Landing() {
   const [error, setError] = useState<unknown>(null);
-  const [made, setMade] = useState<{ url: string; name: string } | null>(null);
+  const [made, setMade] = useState<Tenant | null>(null);
   const [busy, setBusy] = useState(false);
   const [slug, setSlug] = useState('');
   const [found, setFound] = useState(false);
