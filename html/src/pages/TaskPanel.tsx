@@ -58,6 +58,7 @@ export default function TaskPanel({ taskId, onClose, asPage, onChanged, onDelete
     const t = eventTask(e);
     if (!t || t.id !== taskId) return;
     setTask((cur) => (cur && cur.version < t.version ? t : cur));
+    setRefresh((n) => n + 1);              // its activity has a new line
   }), [taskId]);
 
   useEffect(() => {
