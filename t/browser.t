@@ -146,7 +146,10 @@ delete local $ENV{LD_PRELOAD};
 my ($out, $err) = ('', '');
 my $started = time;
 my $ran = eval {
-    run([ $node, '--test', '--test-reporter=tap', @files ],
+    # KANBAN_BROWSER_ONLY=regex runs only the tests whose names match
+    my @only = $ENV{KANBAN_BROWSER_ONLY}
+        ? ("--test-name-pattern=$ENV{KANBAN_BROWSER_ONLY}") : ();
+    run([ $node, '--test', '--test-reporter=tap', @only, @files ],
         '<', \undef, '>', \$out, '2>', \$err, timeout($TIMEOUT));
     1;
 };
