@@ -731,6 +731,11 @@ test('the platform host: a new workspace signed up from the landing page', { tim
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByText('No projects yet.').waitFor();
     await shot(page, '20-new-workspace-empty');
+    // back on the platform host, its name leads to it
+    await page.goto(`${platform}/`);
+    await page.getByLabel('Workspace to open').fill(slug);
+    await page.getByRole('button', { name: 'Go', exact: true }).click();
+    await page.waitForURL(new RegExp(`^http://${slug}\\.`));
     await assertClean(page, log, 'sign-up');
   } finally {
     await context.close();

@@ -1,6 +1,6 @@
 // The platform host: sign up a workspace, or find the ones you belong to.
 import { useState, type FormEvent } from 'react';
-import { post, write } from '../api/client';
+import { write } from '../api/client';
 import type { Tenant } from '../api/types';
 import { ErrorNote, Field } from '../ui/kit';
 
@@ -9,7 +9,7 @@ export default function Landing() {
   const [made, setMade] = useState<Tenant | null>(null);
   const [busy, setBusy] = useState(false);
   const [slug, setSlug] = useState('');
-  const [found, setFound] = useState(false);
+  const [where, setWhere] = useState('');
 
   const submit = async (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
@@ -30,13 +30,12 @@ export default function Landing() {
     }
   };
 
-  const find = async (e: FormEvent<HTMLFormElement>) => {
+  // Until the portal can email a person their workspaces (issue 22), a
+  // person who knows their workspace's name goes straight to it.
+  const go = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
-    const f = new FormData(e.currentTarget);
-    try {
-      await post('/api/v1/portal/find-workspaces', { email: f.get('email') });
-    } catch { /* the same answer either way */ }
-    setFound(true);
+    const name = where.trim().toLowerCase();
+    if (name) window.location.assign(`${location.protocol}//${name}.${location.host}/`);
   };
 
   return (
@@ -55,16 +54,16 @@ export default function Landing() {
             <li>Portfolio dashboard with risk flags</li>
             <li>Share a task with a link, a password and a QR code</li>
           </ul>
-          <form className="card pad" onSubmit={find} aria-labelledby="find-title">
+          <form className="card pad" onSubmit={go} aria-labelledby="find-title">
             <h2 id="find-title">Already have a workspace?</h2>
-            {found
-              ? <p role="status">If that address belongs to a workspace, an email with sign-in links is on its way.</p>
-              : (
-                <div className="row">
-                  <input name="email" type="email" required placeholder="you@company.com" aria-label="The email you signed up with" />
-                  <button className="btn">Email me my workspaces</button>
-                </div>
-              )}
+            <div className="row">
+              <input name="workspace" required pattern="[a-z][a-z0-9\-]{1,30}[a-z0-9]"
+                value={where} onChange={(e) => setWhere(e.target.value)}
+                placeholder="acme" aria-label="Workspace to open"
+                title="The name before the dot in your workspace's address" />
+              <span className="muted">.{location.host}</span>
+              <button className="btn">Go</button>
+            </div>
           </form>
         </section>
         {made ? (
