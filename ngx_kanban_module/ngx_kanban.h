@@ -72,6 +72,7 @@ typedef struct {
 
     ngx_shm_zone_t            *metrics_zone;
     ngx_array_t               *blocklist;      /* common passwords, sorted */
+    ngx_array_t               *route_tables;   /* ngx_kanban_route_table_t */
 } ngx_kanban_main_conf_t;
 
 

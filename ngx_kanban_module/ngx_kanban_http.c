@@ -154,7 +154,8 @@ ngx_kanban_http_header(ngx_kanban_http_req_t *hr, char *name,
         return NGX_ERROR;
     }
 
-    ngx_sprintf(line, "%s: %V%Z", name, value);
+    /* "Name:" alone: curl sends no such header, not even its own */
+    ngx_sprintf(line, value->len ? "%s: %V%Z" : "%s:%Z", name, value);
 
     list = curl_slist_append(hr->header_list, (char *) line);
     if (list == NULL) {
