@@ -41,6 +41,9 @@
 #define NGX_KANBAN_ERR_LOCKED             21
 #define NGX_KANBAN_ERR_GONE               22
 
+/* rows of the requests' metrics: every route's, and three more */
+#define NGX_KANBAN_METRICS_ROWS           192
+
 /* roles, in the order of what they may do */
 #define NGX_KANBAN_ROLE_NONE              0
 #define NGX_KANBAN_ROLE_CONTRIBUTOR       1

@@ -47,6 +47,7 @@ static ngx_int_t ngx_kanban_http_append(ngx_kanban_http_req_t *hr,
 
 
 static CURLM        *ngx_kanban_http_multi;
+static ngx_queue_t   ngx_kanban_http_conns;      /* curl's sockets, watched */
 static ngx_event_t   ngx_kanban_http_timer_event;
 static ngx_uint_t    ngx_kanban_http_nrunning;
 
@@ -66,6 +67,8 @@ ngx_kanban_http_init_process(ngx_cycle_t *cycle)
                       "kanban: curl_multi_init() failed");
         return NGX_ERROR;
     }
+
+    ngx_queue_init(&ngx_kanban_http_conns);
 
     curl_multi_setopt(ngx_kanban_http_multi, CURLMOPT_SOCKETFUNCTION,
                       ngx_kanban_http_socket);
@@ -87,6 +90,9 @@ ngx_kanban_http_init_process(ngx_cycle_t *cycle)
 void
 ngx_kanban_http_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_queue_t       *q;
+    ngx_connection_t  *c;
+
     if (ngx_kanban_http_multi == NULL) {
         return;
     }
@@ -95,7 +101,16 @@ ngx_kanban_http_exit_process(ngx_cycle_t *cycle)
         ngx_del_timer(&ngx_kanban_http_timer_event);
     }
 
-    /* the requests still in flight are freed by their pools */
+    /* nginx lets go of curl's sockets; curl closes them */
+    while (!ngx_queue_empty(&ngx_kanban_http_conns)) {
+        q = ngx_queue_head(&ngx_kanban_http_conns);
+        c = ngx_queue_data(q, ngx_connection_t, queue);
+        curl_multi_assign(ngx_kanban_http_multi, c->fd, NULL);
+        ngx_kanban_http_release(c);
+    }
+
+    curl_multi_cleanup(ngx_kanban_http_multi);
+    ngx_kanban_http_multi = NULL;
 }
 
 
@@ -369,6 +384,7 @@ ngx_kanban_http_socket(CURL *easy, curl_socket_t s, int what, void *userp,
         c->write->log = ngx_cycle->log;
 
         curl_multi_assign(ngx_kanban_http_multi, s, c);
+        ngx_queue_insert_tail(&ngx_kanban_http_conns, &c->queue);
     }
 
     if (what & CURL_POLL_IN) {
@@ -398,6 +414,8 @@ ngx_kanban_http_socket(CURL *easy, curl_socket_t s, int what, void *userp,
 static void
 ngx_kanban_http_release(ngx_connection_t *c)
 {
+    ngx_queue_remove(&c->queue);
+
     if (c->read->active) {
         ngx_del_event(c->read, NGX_READ_EVENT, 0);
     }

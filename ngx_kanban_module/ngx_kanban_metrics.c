@@ -9,14 +9,13 @@
 #include "ngx_kanban_routes.h"
 
 
-#define NGX_KANBAN_METRICS_ROWS     128
 #define NGX_KANBAN_METRICS_WORKERS  64
 #define NGX_KANBAN_METRICS_BUCKETS  12
 
 /* rows after the route table's */
-#define NGX_KANBAN_ROW_HEALTH       (ngx_kanban_nroutes)
-#define NGX_KANBAN_ROW_METRICS      (ngx_kanban_nroutes + 1)
-#define NGX_KANBAN_ROW_OTHER        (ngx_kanban_nroutes + 2)
+#define NGX_KANBAN_ROW_HEALTH       (ngx_kanban_routes_count())
+#define NGX_KANBAN_ROW_METRICS      (ngx_kanban_routes_count() + 1)
+#define NGX_KANBAN_ROW_OTHER        (ngx_kanban_routes_count() + 2)
 
 
 typedef struct {
@@ -323,7 +322,7 @@ ngx_kanban_metrics_handler(ngx_http_request_t *r)
                                             ngx_core_module);
 
     ncols = sizeof(ngx_kanban_statuses) / sizeof(ngx_uint_t);
-    rows = ngx_kanban_nroutes + 3;
+    rows = ngx_kanban_routes_count() + 3;
 
     size = 4096 + rows * (ncols + 1) * 160
            + NGX_KANBAN_METRICS_WORKERS * 5 * 80;
@@ -341,7 +340,8 @@ ngx_kanban_metrics_handler(ngx_http_request_t *r)
             "# TYPE kanban_http_requests_total counter\n");
 
     for (i = 0; i < rows; i++) {
-        name = (i < ngx_kanban_nroutes) ? &ngx_kanban_routes[i].name
+        name = (i < ngx_kanban_routes_count())
+               ? &ngx_kanban_route_at(i)->name
                : (i == NGX_KANBAN_ROW_HEALTH) ? &health
                : (i == NGX_KANBAN_ROW_METRICS) ? &metrics : &other;
 

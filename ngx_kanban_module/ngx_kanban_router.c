@@ -18,6 +18,10 @@ static ngx_uint_t ngx_kanban_route_match(ngx_kanban_route_t *route,
     ngx_str_t *path, ngx_kanban_ctx_t *ctx);
 
 
+/* routes in all tables: each route's index is its place among them */
+static ngx_uint_t  ngx_kanban_routes_total;
+
+
 static struct {
     ngx_uint_t                 method;
     char                      *name;
@@ -54,6 +58,8 @@ ngx_kanban_routes_init(ngx_conf_t *cf)
     t->routes = ngx_kanban_routes;
     t->n = ngx_kanban_nroutes;
 
+    ngx_kanban_routes_total = 0;
+
     return ngx_kanban_routes_name(cf, t->routes, t->n);
 }
 
@@ -81,7 +87,17 @@ ngx_kanban_routes_add(ngx_conf_t *cf, ngx_kanban_route_t *routes,
     t->routes = routes;
     t->n = n;
 
-    return ngx_kanban_routes_name(cf, routes, n);
+    if (ngx_kanban_routes_name(cf, routes, n) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_kanban_routes_total + 3 > NGX_KANBAN_METRICS_ROWS) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "kanban: too many routes for the metrics zone");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -96,6 +112,7 @@ ngx_kanban_routes_name(ngx_conf_t *cf, ngx_kanban_route_t *routes,
 
     for (i = 0; i < n; i++) {
         route = &routes[i];
+        ngx_kanban_routes_total++;
 
         for (m = 0; ngx_kanban_methods[m].name; m++) {
             if (ngx_kanban_methods[m].method == route->method) {
@@ -124,17 +141,47 @@ ngx_kanban_routes_name(ngx_conf_t *cf, ngx_kanban_route_t *routes,
 }
 
 
+ngx_uint_t
+ngx_kanban_routes_count(void)
+{
+    return ngx_kanban_routes_total;
+}
+
+
+ngx_kanban_route_t *
+ngx_kanban_route_at(ngx_uint_t index)
+{
+    ngx_uint_t                 k;
+    ngx_kanban_main_conf_t    *kmcf;
+    ngx_kanban_route_table_t  *t;
+
+    kmcf = ngx_kanban_main_conf();
+    t = kmcf->route_tables->elts;
+
+    for (k = 0; k < kmcf->route_tables->nelts; k++) {
+        if (index < t[k].n) {
+            return &t[k].routes[index];
+        }
+
+        index -= t[k].n;
+    }
+
+    return NULL;
+}
+
+
 ngx_int_t
 ngx_kanban_route_find(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
     ngx_uint_t host, ngx_str_t *allow)
 {
     u_char                    *p;
-    ngx_uint_t                 i, k, methods;
+    ngx_uint_t                 i, k, methods, index;
     ngx_kanban_route_t        *route;
     ngx_kanban_main_conf_t    *kmcf;
     ngx_kanban_route_table_t  *t;
 
     methods = 0;
+    index = 0;
     kmcf = ngx_kanban_main_conf();
     t = kmcf->route_tables->elts;
 
@@ -153,11 +200,14 @@ ngx_kanban_route_find(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
                     && route->method == NGX_HTTP_GET))
             {
                 ctx->route = route;
+                ctx->metric = index + i;      /* its row of the metrics */
                 return NGX_OK;
             }
 
             methods |= route->method;
         }
+
+        index += t[k].n;
     }
 
     if (methods == 0) {

@@ -77,6 +77,8 @@ extern ngx_uint_t          ngx_kanban_nroutes;
 ngx_int_t ngx_kanban_routes_init(ngx_conf_t *cf);
 ngx_int_t ngx_kanban_routes_add(ngx_conf_t *cf, ngx_kanban_route_t *routes,
     ngx_uint_t n);
+ngx_uint_t ngx_kanban_routes_count(void);
+ngx_kanban_route_t *ngx_kanban_route_at(ngx_uint_t index);
 ngx_int_t ngx_kanban_route_find(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
     ngx_uint_t host, ngx_str_t *allow);
 

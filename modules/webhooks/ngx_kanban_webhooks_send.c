@@ -289,6 +289,11 @@ ngx_kanban_webhooks_ws(ngx_str_t *slug, ngx_str_t *name, ngx_str_t *dsn)
         return ws;
     }
 
+    if (dsn->len == 0) {
+        /* the catalog's server */
+        dsn = &ngx_kanban_main_conf()->catalog;
+    }
+
     ws = ngx_pcalloc(ngx_kanban_webhooks_pool,
                      sizeof(ngx_kanban_webhooks_ws_t));
     p = ngx_pnalloc(ngx_kanban_webhooks_pool,
