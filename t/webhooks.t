@@ -272,7 +272,8 @@ is(scalar(keys %{{ map { $_->{headers}{'x-kanban-delivery'} => 1 } @flaky }}),
 is_deeply([ map { $_->{headers}{'x-kanban-attempt'} } @flaky ], [1, 2, 3],
           '... numbered');
 ok(@flaky == 3 && $flaky[2]{body} eq $flaky[0]{body}, '... the same body');
-ok(@flaky == 3 && $flaky[2]{at} - $flaky[1]{at} > $flaky[1]{at} - $flaky[0]{at} * 1,
+note(join " ", map { sprintf "%.3f", $_->{at} - $flaky[0]{at} } @flaky);
+ok(@flaky == 3 && $flaky[2]{at} - $flaky[1]{at} > $flaky[1]{at} - $flaky[0]{at},
    '... backing off');
 
 my @stall = $rcv->wait_for(sub {

@@ -56,6 +56,8 @@ typedef struct {
 
 
 static void ngx_kanban_webhooks_tick(ngx_event_t *ev);
+static void ngx_kanban_webhooks_due(ngx_kanban_webhooks_ws_t *ws,
+    ngx_msec_t wait);
 static void ngx_kanban_webhooks_list(void);
 static void ngx_kanban_webhooks_listed(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
@@ -208,6 +210,36 @@ ngx_kanban_webhooks_tick(ngx_event_t *ev)
     }
 
     ngx_add_timer(ev, NGX_KANBAN_WEBHOOKS_TICK);
+}
+
+
+/* The workspace is asked again in wait ms: sooner than the next tick
+ * when a retry is due sooner. */
+
+static void
+ngx_kanban_webhooks_due(ngx_kanban_webhooks_ws_t *ws, ngx_msec_t wait)
+{
+    ngx_msec_int_t  left;
+
+    ws->next = ngx_current_msec + wait;
+
+    if (!ngx_kanban_webhooks_running) {
+        return;
+    }
+
+    left = ngx_kanban_webhooks_timer.timer_set
+           ? (ngx_msec_int_t) (ngx_kanban_webhooks_timer.timer.key
+                               - ngx_current_msec)
+           : NGX_KANBAN_WEBHOOKS_TICK;
+
+    if ((ngx_msec_int_t) wait < left) {
+        /* not ngx_add_timer() alone: it keeps a timer within 300 ms */
+        if (ngx_kanban_webhooks_timer.timer_set) {
+            ngx_del_timer(&ngx_kanban_webhooks_timer);
+        }
+
+        ngx_add_timer(&ngx_kanban_webhooks_timer, wait ? wait : 1);
+    }
 }
 
 
@@ -483,7 +515,7 @@ ngx_kanban_webhooks_polled(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 
 done:
 
-    ws->next = ngx_current_msec + wait;
+    ngx_kanban_webhooks_due(ws, wait);
 
     ngx_destroy_pool(q->pool);
 
@@ -709,11 +741,16 @@ failed:
 static void
 ngx_kanban_webhooks_recorded(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 {
+    double                           wait;
+    ngx_str_t                        hook;
+    ngx_uint_t                       more;
+    ngx_queue_t                     *qu;
     ngx_kanban_webhooks_ws_t        *ws;
-    ngx_kanban_webhooks_delivery_t  *d;
+    ngx_kanban_webhooks_delivery_t  *d, *o;
 
     d = q->data;
     ws = d->ws;
+    wait = -1;
 
     if (q->error != NGX_KANBAN_PG_OK) {
         /* the lease ends and the delivery is sent again, same id */
@@ -722,17 +759,44 @@ ngx_kanban_webhooks_recorded(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
                       "recorded: %s", &d->id,
                       q->result ? PQresultErrorMessage(q->result)
                                 : "PostgreSQL is unavailable");
+
+    } else if (PQntuples(q->result) == 1 && !PQgetisnull(q->result, 0, 0)) {
+        wait = strtod(PQgetvalue(q->result, 0, 0), NULL) * 1000;
     }
 
     ngx_queue_remove(&d->queue);
-    ngx_destroy_pool(d->pool);
 
-    /* its webhook may have more; the others were not held up */
-    if (ngx_queue_empty(&ws->inflight)
-        || (ngx_msec_int_t) (ngx_current_msec - ws->next) >= 0)
+    /* the retry's time, when sooner than the workspace's next look */
+    if (wait >= 0
+        && (ngx_msec_int_t) (ngx_current_msec + (ngx_msec_t) wait - ws->next)
+           < 0)
     {
+        ngx_kanban_webhooks_due(ws, (ngx_msec_t) wait);
+    }
+
+    hook = d->webhook_id;
+    more = 0;
+
+    for (qu = ngx_queue_head(&ws->inflight);
+         qu != ngx_queue_sentinel(&ws->inflight);
+         qu = ngx_queue_next(qu))
+    {
+        o = ngx_queue_data(qu, ngx_kanban_webhooks_delivery_t, queue);
+
+        if (o->webhook_id.len == hook.len
+            && ngx_strncmp(o->webhook_id.data, hook.data, hook.len) == 0)
+        {
+            more = 1;
+            break;
+        }
+    }
+
+    /* its webhook's batch is done: it may have more queued */
+    if (!more) {
         ngx_kanban_webhooks_poll(ws);
     }
+
+    ngx_destroy_pool(d->pool);
 }
 
 

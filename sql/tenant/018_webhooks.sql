@@ -182,11 +182,12 @@ $$;
 -- One attempt's outcome: code the receiver's status (NULL: none), err
 -- what went wrong. A 2xx is done; anything else is tried again after
 -- base * 2^(attempts - 1) seconds (at most an hour), give or take a
--- quarter, until the delivery is older than win seconds.
+-- quarter, until the delivery is older than win seconds. Returns in how
+-- many seconds it is tried again (NULL: never).
 CREATE FUNCTION webhook_attempted(did uuid, code integer, ms integer,
                                   err text, base double precision,
                                   win double precision)
-RETURNS void
+RETURNS double precision
 LANGUAGE plpgsql AS $$
 DECLARE
     d     webhook_deliveries;
@@ -196,7 +197,7 @@ DECLARE
 BEGIN
     SELECT * INTO d FROM webhook_deliveries x WHERE x.id = did FOR UPDATE;
     IF NOT FOUND OR d.status <> 'pending' THEN
-        RETURN;
+        RETURN NULL;
     END IF;
 
     IF ok THEN
@@ -208,7 +209,7 @@ BEGIN
 
         UPDATE webhooks SET failing_since = NULL
          WHERE id = d.webhook_id AND failing_since IS NOT NULL;
-        RETURN;
+        RETURN NULL;
     END IF;
 
     wait := least(base * 2 ^ least(d.attempts - 1, 30), 3600)
@@ -250,6 +251,9 @@ BEGIN
                                      coalesce(err, 'HTTP ' || code)))
            FROM users u WHERE u.role = 'admin' AND u.status = 'active';
     END IF;
+
+    RETURN CASE WHEN d.created_at + make_interval(secs => win) <= now()
+                THEN NULL ELSE wait END;
 END
 $$;
 
