@@ -12,7 +12,6 @@
 use strict;
 use warnings;
 
-use File::Temp qw(tempfile);
 use Test::More;
 use Time::HiRes qw(sleep time);
 use Kanban::Test qw(problem_is);
@@ -20,16 +19,12 @@ use Kanban::Receiver;
 
 my $JSON = $Kanban::Test::JSON;
 
-my (undef, $key) = tempfile('webhooks-key-XXXXXX', TMPDIR => 1, UNLINK => 1);
-Kanban::Test::write_file($key, 'k' x 40);
-
 my $t = Kanban::Test->new(http => <<"EOF")->run;
 kanban_webhooks_allow_private on;
 kanban_webhooks_timeout 1500ms;
 kanban_webhooks_backoff 300ms;
 kanban_webhooks_sweep 1s;
 kanban_webhooks_concurrency 2;
-kanban_webhooks_key $key;
 EOF
 
 my $ws = $t->workspace(prefix => 'hook');
