@@ -196,6 +196,12 @@ void ngx_kanban_metrics_route(ngx_http_request_t *r, ngx_uint_t health);
 void ngx_kanban_metrics_rate_limited(void);
 void ngx_kanban_metrics_events(ngx_int_t subscribers, ngx_uint_t delivered,
     ngx_uint_t dropped);
+void ngx_kanban_metrics_webhook(ngx_uint_t result);
+
+#define NGX_KANBAN_WEBHOOK_DELIVERED     0
+#define NGX_KANBAN_WEBHOOK_REJECTED      1     /* answered, not 2xx */
+#define NGX_KANBAN_WEBHOOK_UNREACHABLE   2
+#define NGX_KANBAN_WEBHOOK_FORBIDDEN     3     /* its address */
 
 /* redis */
 ngx_int_t ngx_kanban_redis_init_process(ngx_cycle_t *cycle);

@@ -39,6 +39,7 @@ typedef struct {
     ngx_atomic_t               events_subscribers;
     ngx_atomic_t               events_delivered;
     ngx_atomic_t               events_dropped;
+    ngx_atomic_t               webhooks[4];    /* by NGX_KANBAN_WEBHOOK_* */
     ngx_kanban_metrics_worker_t  workers[NGX_KANBAN_METRICS_WORKERS];
 } ngx_kanban_metrics_t;
 
@@ -208,6 +209,17 @@ ngx_kanban_metrics_rate_limited(void)
 {
     if (ngx_kanban_metrics) {
         ngx_atomic_fetch_add(&ngx_kanban_metrics->rate_limited, 1);
+    }
+}
+
+
+/* One webhook attempt's outcome. */
+
+void
+ngx_kanban_metrics_webhook(ngx_uint_t result)
+{
+    if (ngx_kanban_metrics && result < 4) {
+        ngx_atomic_fetch_add(&ngx_kanban_metrics->webhooks[result], 1);
     }
 }
 
@@ -452,6 +464,20 @@ ngx_kanban_metrics_handler(ngx_http_request_t *r)
             "kanban_events_dropped_total %uA\n",
             (ngx_atomic_int_t) m->events_subscribers, m->events_delivered,
             m->events_dropped);
+
+    p = ngx_slprintf(p, end,
+            "# HELP kanban_webhook_attempts_total Webhook deliveries tried, "
+            "by outcome: a 2xx, another answer, no answer (refused, timed "
+            "out, failed), or an address not allowed.\n"
+            "# TYPE kanban_webhook_attempts_total counter\n"
+            "kanban_webhook_attempts_total{result=\"delivered\"} %uA\n"
+            "kanban_webhook_attempts_total{result=\"rejected\"} %uA\n"
+            "kanban_webhook_attempts_total{result=\"unreachable\"} %uA\n"
+            "kanban_webhook_attempts_total{result=\"forbidden\"} %uA\n",
+            m->webhooks[NGX_KANBAN_WEBHOOK_DELIVERED],
+            m->webhooks[NGX_KANBAN_WEBHOOK_REJECTED],
+            m->webhooks[NGX_KANBAN_WEBHOOK_UNREACHABLE],
+            m->webhooks[NGX_KANBAN_WEBHOOK_FORBIDDEN]);
 
     body.len = p - body.data;
 

@@ -315,6 +315,13 @@ ok(!grep({ $_->{path} eq '/ok/redirected' } $rcv->requests),
 
 api($admin, DELETE => "/api/v1/webhooks/$_->{id}") for $flaky, $stall, $redir;
 
+for (['delivered', 'a 2xx'], ['rejected', 'another answer'],
+     ['unreachable', 'no answer in time'])
+{
+    cmp_ok($t->metric('kanban_webhook_attempts_total', result => $_->[0]) // 0,
+           '>', 0, "/metrics counts attempts answered by $_->[1]");
+}
+
 # --- a slow receiver holds up no write and no other receiver ----------------------
 
 my $slow = made(api($admin, POST => '/api/v1/webhooks',

@@ -105,6 +105,8 @@ EOF
     }
     is(scalar(grep { $_->{path} eq '/ok/ssrf' } $rcv->requests), 0,
        'the receiver on loopback heard nothing');
+    cmp_ok($t->metric('kanban_webhook_attempts_total', result => 'forbidden')
+           // 0, '>=', scalar @hooks, '/metrics counts them');
 
     $ws->api($admin, DELETE => "/api/v1/webhooks/$_->{id}") for @hooks;
     $t->stop;

@@ -670,6 +670,12 @@ ngx_kanban_webhooks_sent(ngx_kanban_http_req_t *hr)
 
     d = hr->data;
 
+    ngx_kanban_metrics_webhook(
+        hr->error == NGX_KANBAN_HTTP_REFUSED ? NGX_KANBAN_WEBHOOK_FORBIDDEN
+        : hr->error != NGX_KANBAN_HTTP_OK ? NGX_KANBAN_WEBHOOK_UNREACHABLE
+        : hr->status >= 200 && hr->status < 300 ? NGX_KANBAN_WEBHOOK_DELIVERED
+        : NGX_KANBAN_WEBHOOK_REJECTED);
+
     if (hr->error != NGX_KANBAN_HTTP_OK) {
         ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
                       "kanban: webhook delivery %V to %V failed: %V",
