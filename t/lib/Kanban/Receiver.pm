@@ -13,6 +13,10 @@ package Kanban::Receiver;
 #   /flaky/N/...    500 to the first N attempts of a delivery, then 200
 #   /stall/N/...    the first attempt of a delivery waits N s, then 200
 #   /redirect/...   302 to /ok/redirected
+#   /llm/...        an OpenAI-compatible chat completion, as mode() says:
+#                   ok (a valid answer), slow (the same after 5 s),
+#                   garbage (not JSON), shape (JSON, not the shape asked
+#                   for), down (the connection closed, no answer), 500
 #
 #     my $rcv = Kanban::Receiver->new;
 #     my $url = $rcv->url('/ok/a');
@@ -102,6 +106,15 @@ sub wait_for {
 }
 
 
+# How /llm/ answers from now on.
+sub mode {
+    my ($self, $mode) = @_;
+    open my $fh, '>', "$self->{log}.mode" or die;
+    print $fh $mode;
+    close $fh;
+}
+
+
 # Does the signature verify with this secret?
 sub signed {
     my ($class, $r, $secret) = @_;
@@ -116,6 +129,7 @@ sub stop {
     kill 'TERM', $self->{pid};
     waitpid $self->{pid}, 0;
     delete $self->{pid};
+    unlink "$self->{log}.mode";
 }
 
 sub DESTROY { $_[0]->stop }
@@ -155,7 +169,9 @@ sub _serve {
     close $fh;
 
     my ($status, $extra) = (200, '');
-    if ($path =~ m{^/fail/}) {
+    if ($path =~ m{^/llm/}) {
+        return $self->_llm($c);
+    } elsif ($path =~ m{^/fail/}) {
         $status = 500;
     } elsif ($path =~ m{^/slow/(\d+(?:\.\d+)?)/}) {
         sleep $1;
@@ -172,6 +188,38 @@ sub _serve {
     print $c "HTTP/1.1 $status X\r\nContent-Type: text/plain\r\n$extra"
              . "Content-Length: " . length($answer) . "\r\n"
              . "Connection: close\r\n\r\n$answer";
+    close $c;
+}
+
+sub _llm {
+    my ($self, $c) = @_;
+
+    my $mode = 'ok';
+    if (open my $fh, '<', "$self->{log}.mode") {
+        $mode = <$fh> // 'ok';
+    }
+    return close $c if $mode eq 'down';
+    sleep 5 if $mode eq 'slow';
+
+    my $content = $JSON->encode({
+        summary => 'Two of three projects are on track; Payments slips.',
+        risks => [ { title => 'Payments slips', severity => 'high',
+                     rationale => 'Most of its time is gone, little work '
+                                  . 'is done.' } ],
+        recommendations => [ 'Unblock the blocked Payments tasks first.' ],
+    });
+    $content = $JSON->encode({ summary => 42 }) if $mode eq 'shape';
+    my $body = $JSON->encode({
+        id => 'chatcmpl-1', object => 'chat.completion', model => 'fake',
+        choices => [ { index => 0, finish_reason => 'stop',
+                       message => { role => 'assistant',
+                                    content => $content } } ] });
+    $body = '<html>Bad gateway, sort of</html>' if $mode eq 'garbage';
+    my $status = $mode eq '500' ? 500 : 200;
+
+    print $c "HTTP/1.1 $status X\r\nContent-Type: application/json\r\n"
+             . "Content-Length: " . length($body) . "\r\n"
+             . "Connection: close\r\n\r\n$body";
     close $c;
 }
 
