@@ -268,8 +268,9 @@ is_deeply([ map { $_->{headers}{'x-kanban-attempt'} } @flaky ], [1, 2, 3],
           '... numbered');
 ok(@flaky == 3 && $flaky[2]{body} eq $flaky[0]{body}, '... the same body');
 note(join " ", map { sprintf "%.3f", $_->{at} - $flaky[0]{at} } @flaky);
-ok(@flaky == 3 && $flaky[2]{at} - $flaky[1]{at} > $flaky[1]{at} - $flaky[0]{at},
-   '... backing off');
+# the waits: 300 ms, then 600 ms, each give or take a quarter
+ok(@flaky == 3 && $flaky[1]{at} - $flaky[0]{at} >= 0.22
+   && $flaky[2]{at} - $flaky[1]{at} >= 0.44, '... backing off');
 
 my @stall = $rcv->wait_for(sub {
     my @r = grep { $_->{path} eq '/stall/3/a' } @_;

@@ -445,20 +445,20 @@ ngx_kanban_webhooks_url_check(ngx_str_t *value, char **message)
 
     } else {
         *message = "A URL is http:// or https://.";
-        return "invalid";
+        return "invalid_format";
     }
 
     for (host = p; p < end; p++) {
         if (*p <= ' ' || *p == 0x7f) {
             *message = "A URL has no blanks or control characters.";
-            return "invalid";
+            return "invalid_format";
         }
     }
 
     for (p = host; p < end && *p != '/' && *p != '?' && *p != '#'; p++) {
         if (*p == '@') {
             *message = "A URL names no user or password.";
-            return "invalid";
+            return "invalid_format";
         }
     }
 
@@ -468,7 +468,7 @@ ngx_kanban_webhooks_url_check(ngx_str_t *value, char **message)
         p = ngx_strlchr(host, end, ']');
         if (p == NULL) {
             *message = "The URL's address is malformed.";
-            return "invalid";
+            return "invalid_format";
         }
 
         host++;
@@ -481,7 +481,7 @@ ngx_kanban_webhooks_url_check(ngx_str_t *value, char **message)
 
     if (len == 0) {
         *message = "A URL names a host.";
-        return "invalid";
+        return "invalid_format";
     }
 
     whcf = ngx_kanban_webhooks_conf();
