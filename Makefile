@@ -3,6 +3,7 @@
 #   make          install what is missing, build build/ngx_http_kanban_module.so
 #   make run      ... and start PostgreSQL, Redis and nginx under var/
 #   make test     ... and run the test suite (t/run)
+#   make test-clock  the suite again with the calendar moved (libfaketime)
 
 SHELL      := /bin/bash
 NGINX_SRC  := /usr/share/nginx/src
@@ -22,17 +23,30 @@ PACKAGES := build-essential nginx nginx-dev libpq-dev libhiredis-dev \
     libqrencode-dev \
     zlib1g-dev postgresql postgresql-contrib redis-server wrk curl openssl \
     libjson-xs-perl libdbd-pg-perl libipc-run-perl libtest-base-perl \
-    libwww-perl john-data \
+    libwww-perl john-data faketime \
     chromium nodejs npm
 
-.PHONY: all deps module ui run stop status migrate test bench clean
+.PHONY: all deps module ui run stop status migrate test test-clock bench \
+        clean lint-api fuzz-api
 
 all: deps module ui
 
-# The web UI's build output. Until the UI has a build of its own, its
-# static files are copied as they are (what a Vite build does with public/).
-ui:
-	@mkdir -p html/dist && cp -r html/public/. html/dist/
+# The web UI (html/): npm ci when node_modules is missing or the lock file
+# changed, then tsc and Vite build html/dist (API types generated from
+# html/openapi.yaml first), when a source is newer than the last build.
+UI_SRC := $(shell find html/src html/public -type f 2>/dev/null) \
+    html/index.html html/openapi.yaml html/vite.config.ts html/tsconfig.json \
+    html/package.json
+
+ui: html/dist/index.html
+
+html/node_modules/.package-lock.json: html/package-lock.json | deps
+	cd html && npm ci --no-audit --no-fund
+	@touch $@
+
+html/dist/index.html: html/node_modules/.package-lock.json $(UI_SRC)
+	cd html && npm run --silent build
+	@touch $@
 
 # apt-get update is slow and needs the network: only when something is
 # missing. dpkg -s alone would count a removed package's leftover config.
@@ -95,8 +109,32 @@ stop status migrate:
 test: all
 	bash t/run
 
+# The suite on other days: a year ahead, a year back, and the last evening
+# of a year in ISO week 53. libfaketime moves the clock of nginx,
+# PostgreSQL and the tests alike (Redis and the browser keep the real one,
+# see conf/kanbanctl and t/browser.t). CLOCK_SHIFTS and CLOCK_TESTS narrow
+# it: make test-clock CLOCK_SHIFTS=-365d CLOCK_TESTS="t/analytics.t"
+CLOCK_SHIFTS ?= +365d -365d @2026-12-31T22:00:00
+CLOCK_TESTS  ?=
+
+test-clock: all
+	@for shift in $(CLOCK_SHIFTS); do \
+	    echo "== make test-clock: $$shift"; \
+	    FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f "$${shift/T/ }" \
+	        bash t/run $(CLOCK_TESTS) || exit 1; \
+	done
+
 bench: all
 	bash t/bench/run
+
+# The OpenAPI document: redocly's recommended rules (also in make test,
+# t/openapi.t); the generative test with many cases an operation.
+lint-api:
+	npm ci --prefix t/openapi --no-audit --no-fund --loglevel=error
+	cd t/openapi && npx redocly lint --config redocly.yaml ../../html/openapi.yaml
+
+fuzz-api: all
+	API_FUZZ_CASES=$${API_FUZZ_CASES:-200} bash t/run t/api_fuzz.t
 
 clean:
 	rm -rf $(BUILD)

@@ -143,6 +143,7 @@ ngx_int_t ngx_kanban_send_text(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *type, ngx_str_t *body);
 ngx_int_t ngx_kanban_problem(ngx_http_request_t *r, ngx_uint_t error,
     char *detail);
+ngx_int_t ngx_kanban_discard_body(ngx_http_request_t *r);
 ngx_int_t ngx_kanban_problem_code(ngx_http_request_t *r, ngx_str_t *code,
     char *detail);
 ngx_int_t ngx_kanban_problem_errors(ngx_http_request_t *r, ngx_uint_t error,

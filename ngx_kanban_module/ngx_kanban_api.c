@@ -34,7 +34,7 @@ ngx_kanban_field_t  ngx_kanban_raw_body[] = {
 ngx_int_t
 ngx_kanban_api_handler(ngx_http_request_t *r)
 {
-    ngx_int_t          rc;
+    ngx_int_t          rc, found;
     ngx_str_t          allow;
     ngx_uint_t         host;
     ngx_kanban_ctx_t  *ctx;
@@ -50,11 +50,14 @@ ngx_kanban_api_handler(ngx_http_request_t *r)
     rc = ngx_kanban_route_find(r, ctx, host, &allow);
 
     if (rc != NGX_OK) {
-        if (ngx_http_discard_request_body(r) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        found = rc;
+
+        rc = ngx_kanban_discard_body(r);
+        if (rc != NGX_OK) {
+            return rc;
         }
 
-        if (rc == NGX_HTTP_NOT_ALLOWED) {
+        if (found == NGX_HTTP_NOT_ALLOWED) {
             if (ngx_kanban_add_header(r, "Allow", &allow) != NGX_OK) {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
@@ -62,7 +65,7 @@ ngx_kanban_api_handler(ngx_http_request_t *r)
             return ngx_kanban_problem(r, NGX_KANBAN_ERR_METHOD, NULL);
         }
 
-        if (rc == NGX_HTTP_NOT_FOUND) {
+        if (found == NGX_HTTP_NOT_FOUND) {
             return ngx_kanban_problem(r, NGX_KANBAN_ERR_NOT_FOUND, NULL);
         }
 
@@ -76,8 +79,9 @@ ngx_kanban_api_handler(ngx_http_request_t *r)
     }
 
     if (ctx->route->body == NULL) {
-        if (ngx_http_discard_request_body(r) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        rc = ngx_kanban_discard_body(r);
+        if (rc != NGX_OK) {
+            return rc;
         }
 
         rc = ngx_kanban_api_dispatch(r, ctx);
@@ -107,8 +111,9 @@ ngx_kanban_api_handler(ngx_http_request_t *r)
     }
 
     if (!ngx_kanban_api_is_json(r)) {
-        if (ngx_http_discard_request_body(r) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        rc = ngx_kanban_discard_body(r);
+        if (rc != NGX_OK) {
+            return rc;
         }
 
         return ngx_kanban_problem(r, NGX_KANBAN_ERR_MEDIA_TYPE,
@@ -175,13 +180,15 @@ ngx_kanban_api_authorized(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
 static ngx_int_t
 ngx_kanban_api_refuse(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
 {
+    ngx_int_t               rc;
     ngx_str_t               challenge = ngx_string("Bearer realm=\"kanban\"");
     ngx_kanban_identity_t  *id;
 
     id = ngx_kanban_identity(r);
 
-    if (ngx_http_discard_request_body(r) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    rc = ngx_kanban_discard_body(r);
+    if (rc != NGX_OK) {
+        return rc;
     }
 
     if (id == NULL) {

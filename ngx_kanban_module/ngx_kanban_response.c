@@ -98,6 +98,31 @@ ngx_kanban_send_text(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
+/* A body nobody reads is still read to its end (discarded). Framing that
+ * is not valid chunked encoding is the client's error: a 400 problem, and
+ * the connection closes after it, since where a next request would start
+ * is unknown. NGX_OK, else what the handler returns. */
+
+ngx_int_t
+ngx_kanban_discard_body(ngx_http_request_t *r)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc == NGX_OK) {
+        return NGX_OK;
+    }
+
+    if (rc == NGX_HTTP_BAD_REQUEST) {
+        r->keepalive = 0;
+        return ngx_kanban_problem(r, NGX_KANBAN_ERR_BAD_REQUEST,
+                                  "The body's chunked framing is malformed.");
+    }
+
+    return rc;
+}
+
 ngx_int_t
 ngx_kanban_problem(ngx_http_request_t *r, ngx_uint_t error, char *detail)
 {

@@ -276,10 +276,6 @@ ngx_kanban_validate_array(ngx_array_t *errors, ngx_str_t *path,
         return;
     }
 
-    if (f->fields == NULL) {
-        return;
-    }
-
     n = 0;
     for (m = v->first; m; m = m->next, n++) {
         p = ngx_pnalloc(errors->pool, path->len + NGX_INT_T_LEN + 2);
@@ -289,6 +285,17 @@ ngx_kanban_validate_array(ngx_array_t *errors, ngx_str_t *path,
 
         item.data = p;
         item.len = ngx_sprintf(p, "%V[%ui]", path, n) - p;
+
+        if (f->fields == NULL) {
+            /* a list without item fields is a list of strings: labels,
+             * ids, scopes, options */
+            if (m->type != NGX_KANBAN_JSON_STRING) {
+                ngx_kanban_field_error(errors, &item, "", "invalid_type",
+                                       "Each item must be a string.");
+            }
+
+            continue;
+        }
 
         if (m->type != NGX_KANBAN_JSON_OBJECT) {
             ngx_kanban_field_error(errors, &item, "", "invalid_type",

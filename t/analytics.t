@@ -1,8 +1,10 @@
 #!/usr/bin/perl
 
 # Analytics against a fixture whose history is known: four tasks made and
-# moved through the API, their audit rows and dates then set to a week in
-# November, so that every figure of the project overview (categories,
+# moved through the API, their audit rows and dates then set to a week
+# three to four weeks before today (Sunday to Saturday, so that the
+# finished tasks fall in one ISO week and the week lies within the default
+# "last 30 days" on any date), so that every figure of the project overview (categories,
 # created and completed per day, throughput per ISO week, cycle time p50
 # and p85, cumulative flow, overdue) can be worked out by hand. The
 # workspace figures count people, tasks and human share-link visits.
@@ -13,6 +15,7 @@ use strict;
 use warnings;
 
 use Test::More;
+use Kanban::Clock qw(today days_from monday iso_week);
 use Kanban::Test qw(problem_is);
 
 my $t = Kanban::Test->new->run;
@@ -21,6 +24,10 @@ my $ws = $t->workspace(prefix => 'stats');
 my $dbh = $ws->dbh;
 my $admin = $ws->admin;
 my $carl = $ws->member('Carl');
+
+# day(1) is a Sunday 21 to 27 days ago; day(7) the Saturday after it
+my $sunday = days_from(monday(days_from(today(), -20)), -1);
+sub day { days_from($sunday, $_[0] - 1) }
 
 sub made {
     my ($r, $what) = @_;
@@ -40,7 +47,7 @@ for my $name (qw(A B C D)) {
     $task{$name} = made($ws->api($admin,
         POST => "/api/v1/projects/$project->{id}/tasks",
         json => { title => "Task $name",
-                  $name eq 'D' ? (due_date => '2026-11-06') : () }),
+                  $name eq 'D' ? (due_date => day(6)) : () }),
         "task $name");
 }
 
@@ -56,10 +63,10 @@ move(A => 'done');
 move(B => 'in_progress');
 move(C => 'done');
 
-# The history, in UTC: A made Nov 1 10:00, started Nov 2 10:00, done Nov 4
-# 10:00 (48 h from start); C made Nov 2 00:00, done Nov 3 12:00 without
-# being started (36 h from creation); B made Nov 3 09:00, started Nov 5
-# 09:00; D made Nov 5 09:00, due Nov 6, never moved.
+# The history, in UTC: A made day 1 10:00, started day 2 10:00, done day 4
+# 10:00 (48 h from start); C made day 2 00:00, done day 3 12:00 without
+# being started (36 h from creation); B made day 3 09:00, started day 5
+# 09:00; D made day 5 09:00, due day 6, never moved.
 sub at {
     my ($name, $action, $category, $time) = @_;
     my $n = $dbh->do(
@@ -70,10 +77,10 @@ sub at {
     die "no $action row of $name into $category" unless $n == 1;
 }
 
-for (['A', '2026-11-01 10:00Z', undef],
-     ['B', '2026-11-03 09:00Z', undef],
-     ['C', '2026-11-02 00:00Z', '2026-11-03 12:00Z'],
-     ['D', '2026-11-05 09:00Z', undef])
+for (['A', day(1) . ' 10:00Z', undef],
+     ['B', day(3) . ' 09:00Z', undef],
+     ['C', day(2) . ' 00:00Z', day(3) . ' 12:00Z'],
+     ['D', day(5) . ' 09:00Z', undef])
 {
     my ($name, $created, $completed) = @$_;
     $dbh->do(q{UPDATE tasks SET created_at = ?::timestamptz WHERE id = ?},
@@ -82,17 +89,17 @@ for (['A', '2026-11-01 10:00Z', undef],
     $dbh->do(q{UPDATE tasks SET completed_at = ?::timestamptz WHERE id = ?},
              undef, $completed, $task{$name}{id}) if $completed;
 }
-at(A => 'moved', 'in_progress', '2026-11-02 10:00Z');
-at(A => 'moved', 'done', '2026-11-04 10:00Z');
-$dbh->do(q{UPDATE tasks SET completed_at = '2026-11-04 10:00Z' WHERE id = ?},
-         undef, $task{A}{id});
-at(B => 'moved', 'in_progress', '2026-11-05 09:00Z');
-at(C => 'moved', 'done', '2026-11-03 12:00Z');
+at(A => 'moved', 'in_progress', day(2) . ' 10:00Z');
+at(A => 'moved', 'done', day(4) . ' 10:00Z');
+$dbh->do(q{UPDATE tasks SET completed_at = ?::timestamptz WHERE id = ?},
+         undef, day(4) . ' 10:00Z', $task{A}{id});
+at(B => 'moved', 'in_progress', day(5) . ' 09:00Z');
+at(C => 'moved', 'done', day(3) . ' 12:00Z');
 
 # --- the project overview ------------------------------------------------------
 
 my $path = "/api/v1/analytics/projects/$project->{id}/overview";
-my $r = $ws->api($carl, GET => "$path?from=2026-11-01&to=2026-11-07");
+my $r = $ws->api($carl, GET => "$path?from=" . day(1) . "&to=" . day(7));
 is($r->{status}, 200, 'a contributor reads the overview of a week');
 my $o = $r->{json};
 
@@ -107,16 +114,16 @@ sub per_day {
 }
 
 is_deeply(per_day($o->{created_per_day}),
-          { '2026-11-01' => 1, '2026-11-02' => 1, '2026-11-03' => 1,
-            '2026-11-04' => 0, '2026-11-05' => 1, '2026-11-06' => 0,
-            '2026-11-07' => 0 },
+          { day(1) => 1, day(2) => 1, day(3) => 1,
+            day(4) => 0, day(5) => 1, day(6) => 0,
+            day(7) => 0 },
           'created per day, every day of the period');
 is_deeply(per_day($o->{completed_per_day}),
-          { '2026-11-01' => 0, '2026-11-02' => 0, '2026-11-03' => 1,
-            '2026-11-04' => 1, '2026-11-05' => 0, '2026-11-06' => 0,
-            '2026-11-07' => 0 },
+          { day(1) => 0, day(2) => 0, day(3) => 1,
+            day(4) => 1, day(5) => 0, day(6) => 0,
+            day(7) => 0 },
           'completed per day');
-is_deeply($o->{throughput_per_week}, [ { week => '2026-W45', completed => 2 } ],
+is_deeply($o->{throughput_per_week}, [ { week => iso_week(day(2)), completed => 2 } ],
           'throughput per ISO week');
 is_deeply($o->{cycle_time_hours}, { p50 => 42, p85 => 46.2, tasks => 2 },
           'cycle time: p50 and p85 of 48 h and 36 h');
@@ -130,18 +137,18 @@ sub flow_is {
     delete $got{date};
     is_deeply(\%got, \%all, "cumulative flow on $date");
 }
-flow_is('2026-11-01', backlog => 1);
-flow_is('2026-11-02', backlog => 1, in_progress => 1);
-flow_is('2026-11-03', backlog => 1, in_progress => 1, done => 1);
-flow_is('2026-11-04', backlog => 1, done => 2);
-flow_is('2026-11-05', backlog => 1, in_progress => 1, done => 2);
-flow_is('2026-11-07', backlog => 1, in_progress => 1, done => 2);
+flow_is(day(1), backlog => 1);
+flow_is(day(2), backlog => 1, in_progress => 1);
+flow_is(day(3), backlog => 1, in_progress => 1, done => 1);
+flow_is(day(4), backlog => 1, done => 2);
+flow_is(day(5), backlog => 1, in_progress => 1, done => 2);
+flow_is(day(7), backlog => 1, in_progress => 1, done => 2);
 is(scalar @{ $o->{cumulative_flow} }, 7, '... one entry a day');
 
 is($o->{overdue}{count}, 1, 'one task overdue');
 is($o->{overdue}{tasks}[0]{key}, 'STA-4', '... D, by its key');
 
-$r = $ws->api($carl, GET => "$path?from=2026-11-05&to=2026-11-07");
+$r = $ws->api($carl, GET => "$path?from=" . day(5) . "&to=" . day(7));
 is_deeply($r->{json}{cycle_time_hours}, { p50 => undef, p85 => undef,
                                           tasks => 0 },
           'no task finished in a period: no cycle time');
@@ -150,7 +157,7 @@ $r = $ws->api($carl, GET => $path);
 is(scalar @{ $r->{json}{created_per_day} }, 30,
    'by default the last 30 days');
 
-problem_is($ws->api($carl, GET => "$path?from=2026-11-07&to=2026-11-01"),
+problem_is($ws->api($carl, GET => "$path?from=" . day(7) . "&to=" . day(1)),
            400, 'bad_request', 'a period that ends before it starts: 400');
 problem_is($ws->api($carl, GET => "$path?from=2025-01-01&to=2026-11-01"),
            400, 'bad_request', 'a period over 366 days: 400');
@@ -190,8 +197,8 @@ is($tenant->{tasks_created}, 4, '... four tasks made in the last 30 days');
 my ($today) = grep { $_->{link_visits} } @{ $tenant->{per_day} };
 ok($today && $today->{link_visits} == 2, '... per day');
 
-$r = $ws->api($admin, GET => '/api/v1/analytics/tenant?from=2026-11-01'
-                             . '&to=2026-11-07');
+$r = $ws->api($admin, GET => '/api/v1/analytics/tenant?from=' . day(1)
+                             . '&to=' . day(7));
 is($r->{json}{tasks_created}, 4, 'in the fixture week: four tasks made');
 is($r->{json}{tasks_completed}, 2, '... two finished');
 

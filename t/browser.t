@@ -128,6 +128,11 @@ Kanban::Test::write_file("$dir/fixture.json",
 local $ENV{KANBAN_BROWSER_FIXTURE} = "$dir/fixture.json";
 local $ENV{TMPDIR} = $dir;         # Chromium's profile, playwright's files
 
+# Under make test-clock the server's calendar is moved by libfaketime;
+# Chromium stalls under it, and a browser's clock is its user's anyway
+# (cookies carry Max-Age, never Expires): the browser keeps the real one.
+delete local $ENV{LD_PRELOAD};
+
 my ($out, $err) = ('', '');
 my $started = time;
 my $ran = eval {

@@ -340,5 +340,9 @@ ok(Kanban::Test::wait_until([], sub {
        ($t->metric('kanban_events_subscribers') // -1) == 0 }, 5),
    'streams closed by their clients leave the gauge')
     or diag $t->metric('kanban_events_subscribers');
+ok(grep({ /event stream closed by the client/ }
+        split /\n/, Kanban::Test::read_file($t->var . '/log/error.log')),
+   '... streams its connection had taken over (the request freed once '
+   . 'the stream started)');
 
 Kanban::Test->done_testing;

@@ -70,7 +70,7 @@ sub statuses { join ' ', map { "$_ x$_[0]{$_}" } sort keys %{ $_[0] } }
 
 sub redis_cli {
     my @args = map { "'$_'" } @_;
-    my $out = `redis-cli -s '${\ $stack->run}/redis.sock' --raw @args 2>&1`;
+    my $out = `env -u LD_PRELOAD redis-cli -s '${\ $stack->run}/redis.sock' --raw @args 2>&1`;
     return split /\n/, $out;
 }
 

@@ -35,6 +35,15 @@ typedef struct {
 } ngx_kanban_events_event_t;
 
 
+/* a buffer of one stream pointing at a shared event */
+typedef struct {
+    ngx_chain_t                cl;             /* in the stream's busy */
+    ngx_chain_t                out;            /* in its next write */
+    ngx_buf_t                  buf;
+    ngx_kanban_events_event_t *ev;
+} ngx_kanban_events_link_t;
+
+
 typedef struct {
     ngx_msec_t                 heartbeat;
     size_t                     buffer;         /* unsent bytes, then drop */
@@ -44,7 +53,11 @@ typedef struct {
 /* A stream: one per request, in its workspace's feed. */
 struct ngx_kanban_events_sub_s {
     ngx_queue_t                queue;          /* in its feed */
-    ngx_http_request_t        *request;
+    ngx_queue_t                write_queue;    /* a batch to write */
+    ngx_http_request_t        *request;        /* NULL once taken over */
+    ngx_connection_t          *connection;
+    ngx_pool_t                *pool;           /* its buffers' */
+    ngx_msec_t                 send_timeout;
     ngx_kanban_events_feed_t  *feed;
     ngx_kanban_events_conf_t  *conf;
 
@@ -63,6 +76,7 @@ struct ngx_kanban_events_sub_s {
 
     ngx_msec_t                 written;        /* when it last got bytes */
     ngx_event_t                expiry;         /* its token's */
+    ngx_event_t                start;          /* posted: started at once */
 
     unsigned                   admin:1;
     unsigned                   has_project:1;
@@ -70,7 +84,9 @@ struct ngx_kanban_events_sub_s {
     unsigned                   live:1;         /* caught up: fed live */
     unsigned                   querying:1;
     unsigned                   paused:1;       /* a replay, for the client */
+    unsigned                   writing:1;      /* in write_queue */
     unsigned                   done:1;
+    unsigned                   raw:1;          /* on its own connection */
 };
 
 
@@ -113,6 +129,14 @@ ngx_uint_t ngx_kanban_events_may_see(ngx_kanban_events_sub_t *sub,
     ngx_kanban_events_event_t *ev);
 void ngx_kanban_events_end(ngx_kanban_events_sub_t *sub, ngx_uint_t dropped);
 void ngx_kanban_events_release(ngx_kanban_events_event_t *ev);
+void ngx_kanban_events_reap(ngx_kanban_events_sub_t *sub);
+
+/* the stream on its own connection (ngx_kanban_events_conn.c) */
+ngx_kanban_events_sub_t *ngx_kanban_events_take_over(
+    ngx_kanban_events_sub_t *sub);
+ngx_int_t ngx_kanban_events_conn_output(ngx_kanban_events_sub_t *sub);
+void ngx_kanban_events_conn_close(ngx_kanban_events_sub_t *sub,
+    ngx_uint_t dropped);
 
 /* the worker's subscription (ngx_kanban_events_redis.c) */
 ngx_int_t ngx_kanban_events_redis_init_process(ngx_cycle_t *cycle);

@@ -1,7 +1,7 @@
 
 /*
  * A worker's feeds: for each workspace that has streams in this worker,
- * where the workspace's event log (sql/tenant/015_events.sql) stands and
+ * where the workspace's event log (sql/tenant/017_events.sql) stands and
  * which streams follow it.
  *
  * Redis only says that a workspace has news (ngx_kanban_events_redis.c);
@@ -35,6 +35,7 @@ static ngx_int_t ngx_kanban_events_query(ngx_kanban_events_feed_t *feed,
     int64_t after, ngx_kanban_pg_handler_pt handler);
 static void ngx_kanban_events_started(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
+static void ngx_kanban_events_start_now(ngx_event_t *ev);
 static void ngx_kanban_events_replayed(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static void ngx_kanban_events_continue(ngx_kanban_events_sub_t *sub,
@@ -49,6 +50,7 @@ static ngx_int_t ngx_kanban_events_reset(ngx_kanban_events_sub_t *sub,
 static void ngx_kanban_events_query_done(ngx_kanban_events_query_t *eq);
 static void ngx_kanban_events_feed_free(ngx_kanban_events_feed_t *feed);
 static int64_t ngx_kanban_events_int(PGresult *res, int row, int col);
+static void ngx_kanban_events_flush_slice(ngx_event_t *ev);
 
 
 static ngx_kanban_pg_stmt_t  ngx_kanban_events_span_stmt =
@@ -61,8 +63,15 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_events_after_stmt =
     " WHERE id > $1::bigint ORDER BY id LIMIT 500");
 
 
+/* streams with a batch to write, a slice of them each turn of the event
+ * loop, so that a fan-out to thousands does not hold other requests */
+#define NGX_KANBAN_EVENTS_SLICE  256
+
+
 static ngx_rbtree_t       ngx_kanban_events_feeds;
 static ngx_rbtree_node_t  ngx_kanban_events_sentinel;
+static ngx_queue_t        ngx_kanban_events_writing;
+static ngx_event_t        ngx_kanban_events_slice;
 
 
 ngx_int_t
@@ -70,6 +79,11 @@ ngx_kanban_events_feed_init_process(ngx_cycle_t *cycle)
 {
     ngx_rbtree_init(&ngx_kanban_events_feeds, &ngx_kanban_events_sentinel,
                     ngx_str_rbtree_insert_value);
+
+    ngx_queue_init(&ngx_kanban_events_writing);
+    ngx_kanban_events_slice.handler = ngx_kanban_events_flush_slice;
+    ngx_kanban_events_slice.log = cycle->log;
+    ngx_kanban_events_slice.data = &ngx_kanban_events_slice;
 
     return NGX_OK;
 }
@@ -144,6 +158,19 @@ ngx_kanban_events_feed_start(ngx_kanban_events_sub_t *sub, int64_t after,
     ngx_queue_insert_tail(&sub->feed->subs, &sub->queue);
     sub->joined = 1;
 
+    if (sub->feed->last >= 0 && (!resume || after == sub->feed->last)) {
+        /* the feed knows where the log stands: no query (thousands of
+         * clients reconnecting at once after a reload ask nothing) */
+        sub->last = sub->feed->last;
+
+        sub->start.handler = ngx_kanban_events_start_now;
+        sub->start.data = sub;
+        sub->start.log = sub->connection->log;
+
+        ngx_post_event(&sub->start, &ngx_posted_events);
+        return;
+    }
+
     if (ngx_kanban_events_query(sub->feed, sub, &ngx_kanban_events_span_stmt,
                                 after, ngx_kanban_events_started)
         != NGX_OK)
@@ -198,6 +225,13 @@ ngx_kanban_events_started(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
         }
     }
 
+    /* the request has done its part: the stream goes on with its
+     * connection alone */
+    sub = ngx_kanban_events_take_over(sub);
+    if (sub == NULL) {
+        return;
+    }
+
     if (sub->last < 0) {
         sub->last = newest;
 
@@ -208,6 +242,22 @@ ngx_kanban_events_started(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
         }
 
         sub->last = newest;
+    }
+
+    ngx_kanban_events_continue(sub, 0);
+}
+
+
+/* after the content handler has returned */
+
+static void
+ngx_kanban_events_start_now(ngx_event_t *ev)
+{
+    ngx_kanban_events_sub_t  *sub = ev->data;
+
+    sub = ngx_kanban_events_take_over(sub);
+    if (sub == NULL) {
+        return;
     }
 
     ngx_kanban_events_continue(sub, 0);
@@ -354,6 +404,11 @@ ngx_kanban_events_feed_leave(ngx_kanban_events_sub_t *sub)
     }
 
     sub->live = 0;
+
+    if (sub->writing) {
+        sub->writing = 0;
+        ngx_queue_remove(&sub->write_queue);
+    }
 
     if (sub->joined) {
         sub->joined = 0;
@@ -536,17 +591,23 @@ ngx_kanban_events_fetched(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
         ngx_kanban_events_release(ev);
     }
 
-    /* each stream's events of the batch in one write */
+    /* each stream's events of the batch in one write, a slice of the
+     * streams now and the rest in the next turns of the event loop */
     for (qu = ngx_queue_head(&feed->subs);
          qu != ngx_queue_sentinel(&feed->subs);
-         qu = next)
+         qu = ngx_queue_next(qu))
     {
-        next = ngx_queue_next(qu);
         sub = ngx_queue_data(qu, ngx_kanban_events_sub_t, queue);
 
-        if (sub->out) {
-            (void) ngx_kanban_events_flush(sub);
+        if (sub->out && !sub->writing) {
+            sub->writing = 1;
+            ngx_queue_insert_tail(&ngx_kanban_events_writing,
+                                  &sub->write_queue);
         }
+    }
+
+    if (!ngx_kanban_events_slice.posted) {
+        ngx_kanban_events_flush_slice(&ngx_kanban_events_slice);
     }
 
     ngx_kanban_metrics_events(0, delivered, 0);
@@ -554,6 +615,33 @@ ngx_kanban_events_fetched(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 
     if (n == NGX_KANBAN_EVENTS_BATCH || feed->again) {
         ngx_kanban_events_fetch(feed);
+    }
+}
+
+
+static void
+ngx_kanban_events_flush_slice(ngx_event_t *ev)
+{
+    ngx_uint_t                n;
+    ngx_queue_t              *q;
+    ngx_kanban_events_sub_t  *sub;
+
+    for (n = 0;
+         n < NGX_KANBAN_EVENTS_SLICE
+         && !ngx_queue_empty(&ngx_kanban_events_writing);
+         n++)
+    {
+        q = ngx_queue_head(&ngx_kanban_events_writing);
+        ngx_queue_remove(q);
+
+        sub = ngx_queue_data(q, ngx_kanban_events_sub_t, write_queue);
+        sub->writing = 0;
+
+        (void) ngx_kanban_events_flush(sub);
+    }
+
+    if (!ngx_queue_empty(&ngx_kanban_events_writing)) {
+        ngx_post_event(ev, &ngx_posted_next_events);
     }
 }
 

@@ -30,15 +30,6 @@
 #define NGX_KANBAN_EVENTS_TICK      1000
 
 
-/* a buffer of one stream pointing at a shared event */
-typedef struct {
-    ngx_chain_t                cl;             /* in the stream's busy */
-    ngx_chain_t                out;            /* in its next write */
-    ngx_buf_t                  buf;
-    ngx_kanban_events_event_t *ev;
-} ngx_kanban_events_link_t;
-
-
 typedef struct {
     ngx_flag_t                 enable;
     ngx_kanban_events_conf_t   conf;
@@ -51,7 +42,6 @@ static char *ngx_kanban_events_args(ngx_http_request_t *r,
 static void ngx_kanban_events_write_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_kanban_events_output(ngx_kanban_events_sub_t *sub,
     ngx_chain_t *out);
-static void ngx_kanban_events_reap(ngx_kanban_events_sub_t *sub);
 static void ngx_kanban_events_detach(void *data);
 static void ngx_kanban_events_cleanup(void *data);
 static void ngx_kanban_events_expired(ngx_event_t *ev);
@@ -209,6 +199,8 @@ ngx_kanban_events_handler(ngx_http_request_t *r)
     }
 
     sub->request = r;
+    sub->connection = r->connection;
+    sub->pool = r->pool;
     sub->conf = &elcf->conf;
     sub->user_id = id->user_id;
     sub->admin = (id->level == NGX_KANBAN_ROLE_ADMIN);
@@ -393,21 +385,18 @@ ngx_int_t
 ngx_kanban_events_queue(ngx_kanban_events_sub_t *sub,
     ngx_kanban_events_event_t *ev)
 {
-    ngx_http_request_t        *r;
     ngx_kanban_events_link_t  *ln;
 
     if (sub->done) {
         return NGX_ERROR;
     }
 
-    r = sub->request;
-
     if (sub->free) {
         ln = (ngx_kanban_events_link_t *) sub->free;
         sub->free = ln->cl.next;
 
     } else {
-        ln = ngx_palloc(r->pool, sizeof(ngx_kanban_events_link_t));
+        ln = ngx_palloc(sub->pool, sizeof(ngx_kanban_events_link_t));
         if (ln == NULL) {
             ngx_kanban_events_end(sub, 0);
             return NGX_ERROR;
@@ -477,6 +466,10 @@ ngx_kanban_events_output(ngx_kanban_events_sub_t *sub, ngx_chain_t *out)
     ngx_http_request_t        *r;
     ngx_http_core_loc_conf_t  *clcf;
 
+    if (sub->raw) {
+        return ngx_kanban_events_conn_output(sub);
+    }
+
     r = sub->request;
     c = r->connection;
     wev = c->write;
@@ -520,7 +513,7 @@ ngx_kanban_events_output(ngx_kanban_events_sub_t *sub, ngx_chain_t *out)
 
 /* The buffers nginx has sent give their events back. */
 
-static void
+void
 ngx_kanban_events_reap(ngx_kanban_events_sub_t *sub)
 {
     ngx_chain_t               *cl;
@@ -654,10 +647,18 @@ ngx_kanban_events_end(ngx_kanban_events_sub_t *sub, ngx_uint_t dropped)
         return;
     }
 
-    r = sub->request;
-
     ngx_kanban_events_close(sub);
 
+    if (sub->raw) {
+        if (dropped) {
+            ngx_kanban_metrics_events(0, 0, 1);
+        }
+
+        ngx_kanban_events_conn_close(sub, dropped);
+        return;
+    }
+
+    r = sub->request;
     c = r->connection;
 
     if (dropped) {
@@ -693,6 +694,10 @@ ngx_kanban_events_close(ngx_kanban_events_sub_t *sub)
 
     if (sub->expiry.timer_set) {
         ngx_del_timer(&sub->expiry);
+    }
+
+    if (sub->start.posted) {
+        ngx_delete_posted_event(&sub->start);
     }
 
     ngx_kanban_metrics_events(-1, 0, 0);
@@ -785,11 +790,17 @@ ngx_kanban_events_quit(ngx_kanban_events_sub_t *sub)
     ngx_connection_t    *c;
     ngx_http_request_t  *r;
 
-    r = sub->request;
-    c = r->connection;
+    c = sub->connection;
 
     ngx_log_error(NGX_LOG_INFO, c->log, 0,
                   "kanban: event stream ends: the worker quits");
+
+    if (sub->raw) {
+        ngx_kanban_events_end(sub, 0);
+        return;
+    }
+
+    r = sub->request;
 
     if (sub->unsent || (c->buffered & NGX_HTTP_WRITE_BUFFERED)) {
         ngx_kanban_events_close(sub);

@@ -570,8 +570,10 @@ ngx_kanban_jwt_reject(ngx_http_request_t *r, ngx_uint_t invalid)
         ngx_str_set(&challenge, "Bearer realm=\"kanban\"");
     }
 
-    if (ngx_http_discard_request_body(r) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    rc = ngx_kanban_discard_body(r);
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, rc);
+        return NGX_DONE;
     }
 
     if (ngx_kanban_add_header(r, "WWW-Authenticate", &challenge) != NGX_OK) {

@@ -72,7 +72,7 @@ ngx_kanban_sql_t  ngx_kanban_custom_fields_list = {
 /* workspace-wide fields are the admins'; a project's, its managers' */
 ngx_kanban_sql_t  ngx_kanban_custom_fields_create = {
     ngx_kanban_pg_stmt("custom_fields_create",
-    "WITH b AS (SELECT $3::jsonb j),"
+    "WITH b AS (SELECT jsonb_strip_nulls($3::jsonb) j),"
     "     ok AS (SELECT CASE WHEN j->>'project_id' IS NULL THEN $2 = 'admin'"
     "                        ELSE coalesce((SELECT can_manage_project("
     "                                 $1::uuid, $2, p.team_id)"

@@ -126,7 +126,8 @@ ngx_kanban_sql_t  ngx_kanban_tasks_create = {
     ngx_kanban_pg_stmt("tasks_create",
     "SELECT f.*, CASE WHEN f.status < 300"
     "            THEN currval('activity_log_id_seq') END"
-    "  FROM task_create($1::uuid, $2, $3::uuid, $4::jsonb) f"),
+    "  FROM task_create($1::uuid, $2, $3::uuid,"
+    "                   task_body($4::jsonb, NULL)) f"),
     { "actor", "role", "uuid:id", "body", NULL },
     "task.created"
 };
@@ -135,8 +136,8 @@ ngx_kanban_sql_t  ngx_kanban_tasks_patch = {
     ngx_kanban_pg_stmt("tasks_patch",
     "SELECT f.*, CASE WHEN f.status < 300"
     "            THEN currval('activity_log_id_seq') END"
-    "  FROM task_update($1::uuid, $2, $3::uuid, $4::jsonb,"
-    "                          $5::int) f"),
+    "  FROM task_update($1::uuid, $2, $3::uuid,"
+    "                   task_body($4::jsonb, $3::uuid), $5::int) f"),
     { "actor", "role", "uuid:id", "body", "version", NULL },
     "task.updated"
 };

@@ -345,8 +345,9 @@ ngx_kanban_limit_reject(ngx_http_request_t *r, ngx_kanban_limit_ctx_t *ctx,
 
     ngx_kanban_metrics_rate_limited();
 
-    if (ngx_http_discard_request_body(r) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    rc = ngx_kanban_discard_body(r);
+    if (rc != NGX_OK) {
+        return rc;
     }
 
     if (ngx_kanban_limit_add_number(r, "Retry-After", ctx->state.retry)

@@ -152,7 +152,7 @@ ngx_kanban_sql_t  ngx_kanban_share_links_analytics = {
     "                         FROM people),"
     "   'bots', (SELECT count(*) FROM v WHERE bot),"
     "   'by_day', coalesce((SELECT json_agg(d ORDER BY d.date) FROM ("
-    "        SELECT (visited_at AT TIME ZONE 'UTC')::date AS date,"
+    "        SELECT local_date(visited_at) AS date,"
     "               count(*) AS visits,"
     "               count(DISTINCT (ip, user_agent)) AS unique_visitors"
     "          FROM people GROUP BY 1) d), '[]'),"

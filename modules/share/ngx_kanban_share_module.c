@@ -142,9 +142,12 @@ ngx_kanban_share_handler(ngx_http_request_t *r)
     ngx_http_set_ctx(r, ctx, ngx_http_kanban_share_module);
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST))) {
-        if (ngx_http_discard_request_body(r) != NGX_OK
-            || ngx_kanban_add_header(r, "Allow", &allow) != NGX_OK)
-        {
+        rc = ngx_kanban_discard_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        if (ngx_kanban_add_header(r, "Allow", &allow) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
@@ -161,16 +164,18 @@ ngx_kanban_share_handler(ngx_http_request_t *r)
         || ngx_strncmp(r->uri.data, "/s/", 3) != 0
         || !ngx_kanban_share_code_valid(&ctx->code))
     {
-        if (ngx_http_discard_request_body(r) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        rc = ngx_kanban_discard_body(r);
+        if (rc != NGX_OK) {
+            return rc;
         }
 
         return ngx_kanban_share_refuse(r, ctx, NGX_KANBAN_SHARE_NOT_FOUND);
     }
 
     if (r->method != NGX_HTTP_POST) {
-        if (ngx_http_discard_request_body(r) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        rc = ngx_kanban_discard_body(r);
+        if (rc != NGX_OK) {
+            return rc;
         }
 
         rc = ngx_kanban_share_start(r, ctx);

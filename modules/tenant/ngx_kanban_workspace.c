@@ -1,8 +1,10 @@
 
 /*
- * GET /api/v1/workspace: the public face of a workspace (its name and
- * whether anyone may register), read from the tenant's own database; the
- * sign-in page shows it before anyone has a token.
+ * GET /api/v1/workspace: the public face of a workspace (its name, whether
+ * anyone may register, its time zone), read from the tenant's own
+ * database; the sign-in page shows it before anyone has a token.
+ * PATCH /api/v1/workspace: an admin's settings of it. Both answer with
+ * workspace_json (sql/tenant/015_workspace_calendar.sql).
  */
 
 #include "ngx_kanban_routes.h"
@@ -15,13 +17,22 @@ static void ngx_kanban_workspace_read(ngx_http_request_t *r,
 
 static ngx_kanban_pg_stmt_t  ngx_kanban_workspace_get = ngx_kanban_pg_stmt(
     "workspace_get",
-    "SELECT json_build_object("
-    "  'slug', $1::text,"
-    "  'name', (SELECT value #>> '{}' FROM settings WHERE key = 'name'),"
-    "  'open_registration', coalesce((SELECT value = 'true'::jsonb"
-    "                                   FROM settings"
-    "                                  WHERE key = 'open_registration'),"
-    "                                false))");
+    "SELECT workspace_json($1::text)");
+
+
+/* the time zone is checked against PostgreSQL's IANA database */
+ngx_kanban_field_t  ngx_kanban_workspace_patch_fields[] = {
+    { "open_registration", NGX_KANBAN_FIELD_BOOLEAN, 0, 0, 0, NULL, NULL },
+    { "time_zone", NGX_KANBAN_FIELD_STRING, 0, 1, 64, NULL, NULL },
+    { NULL, 0, 0, 0, 0, NULL, NULL }
+};
+
+ngx_kanban_sql_t  ngx_kanban_workspace_patch = {
+    ngx_kanban_pg_stmt("workspace_patch",
+    "SELECT * FROM workspace_update($1::uuid, $2, $3::jsonb)"),
+    { "actor", "tenant", "body", NULL },
+    NULL
+};
 
 
 ngx_int_t

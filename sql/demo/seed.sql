@@ -107,7 +107,12 @@ BEGIN
                           people[1 + i % array_length(people, 1)]),
                       'labels', jsonb_build_array(lower(p.key)),
                       'estimate_minutes', 60 * (1 + i % 8),
-                      'due_date', p.start_date + 7 * i,
+                      -- done work was due along the way; open work
+                      -- mostly ahead (one in eight a few days late), and
+                      -- never after its project's end
+                      'due_date', CASE WHEN c = 5 THEN p.start_date + 7 * i
+                                       ELSE least(p.due_date, current_date
+                                                  - 3 + (i * 5) % 40) END,
                       'blocked', c = 3 AND n = 1 AND p.key = 'CLOUD',
                       'blocked_reason', CASE WHEN c = 3 AND n = 1
                                               AND p.key = 'CLOUD'

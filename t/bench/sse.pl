@@ -25,7 +25,10 @@ my $SECONDS = $ENV{BENCH_SSE_SECONDS} // 10;
 
 my $root = $Kanban::Test::ROOT;
 my $t = Kanban::Test->new(log_level => 'warn',
-                          replace => { worker_connections => '16384' })->run;
+                          replace => { worker_connections => '16384' },
+                          $ENV{BENCH_SSE_TENANT_CONF}
+                              ? (tenant => $ENV{BENCH_SSE_TENANT_CONF}) : ())
+    ->run;
 my $slug = $t->signup(prefix => 'ssebench', name => 'SSE Bench');
 my $port = $t->port;
 my $host = "$slug.localhost:$port";
@@ -47,7 +50,7 @@ system('cc', '-O2', '-o', $client, "$root/t/bench/sse_load.c") == 0
 
 my $master = $t->pid;
 my @workers = grep {
-    (Kanban::Test::read_file("/proc/$_/stat") // '') =~ /^\d+ \(.*?\) \S (\d+)/
+    (eval { Kanban::Test::read_file("/proc/$_/stat") } // '') =~ /^\d+ \(.*?\) \S (\d+)/
         && $1 == $master
 } map { m{/proc/(\d+)$} ? $1 : () } glob '/proc/[0-9]*';
 die "no workers of nginx $master\n" unless @workers;
@@ -61,7 +64,7 @@ sub wrk_p99 {
     return (defined $p99 ? $p99 * $unit{$u} : undef, $rps);
 }
 
-my ($quiet_p99, $quiet_rps) = wrk_p99($SECONDS - 2);
+my ($quiet_p99, $quiet_rps) = wrk_p99(int($SECONDS / 2) - 1);
 
 my @rows;
 for my $run (@RUNS) {
@@ -71,32 +74,42 @@ for my $run (@RUNS) {
     my $err = gensym;
     my $pid = open3(my $in, my $out, $err, $client, '-p', $port, '-H', $host,
                     '-t', $token, '-P', $project, '-n', $n, '-r', $rate,
-                    '-d', $SECONDS, '-w', 8, '-m', join(',', @workers));
+                    '-d', $SECONDS, '-w', $rate >= 100 ? 32 : 4,
+                    '-m', join(',', @workers));
     close $in;
     while (my $line = <$err>) {
         last if $line =~ /streams open/;
     }
-    sleep 2.5;                          # the client settles, then writes
-    my ($busy_p99, $busy_rps) = wrk_p99($SECONDS - 2);
+    # the client settles (2 s), writes alone for half the time, then
+    # beside wrk
+    sleep 2 + $SECONDS / 2 + 0.3;
+    my ($busy_p99, $busy_rps) = wrk_p99(int($SECONDS / 2) - 1);
     my $res = <$out> // '';
     waitpid $pid, 0;
     my %k = $res =~ /(\w+)=([\d.]+)/g;
+    $k{dropped} = $t->metric('kanban_events_dropped_total');
+    print "    $res";
     push @rows, { n => $n, rate => $rate, %k, busy_p99 => $busy_p99,
                   busy_rps => $busy_rps };
     sleep 2;                            # the streams close
 }
 
 print "\nThe event stream (one node, 2 workers; $SECONDS s of writes a run):\n";
-printf "  %-34s %10s %10s %10s %10s %10s %8s\n", 'streams x writes/s (achieved)',
-       'deliveries', 'lost', 'p50', 'p99', 'last p99', 'KB/str';
+printf "  %-24s %10s %6s %9s %9s %9s %11s %11s %8s\n", 'streams x writes/s',
+       'deliveries', 'lost', 'p50', 'p99', 'last p50', 'p50 (wrk)',
+       'p99 (wrk)', 'KB/str';
 for my $x (@rows) {
-    printf "  %-34s %10d %10d %9.1fms %9.1fms %9.1fms %8.2f\n",
-        sprintf('%d x %d (%d)', $x->{n}, $x->{rate}, $x->{rate_ach} // $x->{rate}),
+    printf "  %-24s %10d %6d %7.1fms %7.1fms %7.1fms %9.1fms %9.1fms %8.2f\n",
+        sprintf('%d x %d (%.0f)', $x->{n}, $x->{rate},
+                ($x->{written} // 0) / $SECONDS),
         $x->{deliveries} // 0,
         ($x->{expected} // 0) - ($x->{deliveries} // 0),
-        $x->{p50_ms} // -1, $x->{p99_ms} // -1, $x->{last_p99_ms} // -1,
-        $x->{kb_per_stream} // -1;
+        $x->{p50_ms} // -1, $x->{p99_ms} // -1, $x->{last_p50_ms} // -1,
+        $x->{p50b_ms} // -1,
+        $x->{p99b_ms} // -1, $x->{kb_per_stream} // -1;
 }
+print "  (delivery: from the write's request to the client; the first half\n"
+    . "  of the writes alone, the second beside wrk's unrelated GETs)\n";
 printf "\n  unrelated GET /api/v1/workspace (wrk -c10): quiet p99 %.2f ms (%d/s)\n",
        $quiet_p99 // -1, $quiet_rps // 0;
 for my $x (@rows) {
@@ -106,8 +119,10 @@ for my $x (@rows) {
 }
 for my $x (@rows) {
     printf "  %d x %d: %d writes sent (%d answered 201), %d ms behind schedule "
-           . "skipped, streams %d\n", $x->{n}, $x->{rate}, $x->{writes} // 0,
-           $x->{written} // 0, $x->{behind} // 0, $x->{streams} // 0;
+           . "skipped, streams %d (closed by nginx meanwhile %d; slow "
+           . "clients dropped so far %d)\n", $x->{n}, $x->{rate},
+           $x->{writes} // 0, $x->{written} // 0, $x->{behind} // 0,
+           $x->{streams} // 0, $x->{closed} // 0, $x->{dropped} // 0;
 }
 
 $t->stop;

@@ -2,7 +2,7 @@
 
 # Writes that trigger a webhook, to a receiver that answers in 2 s, beside
 # the same writes with no webhook (make bench, after bench.pl; alone:
-# bash t/bench/run webhooks). The write is a change of one of 40 tasks
+# BENCH_ONLY=webhooks bash t/bench/run). The write is a change of one of 40 tasks
 # (PATCH, task.updated goes to the webhook), wrk -t2 -c20; the runs
 # alternate without and with the webhook, twice, and the figure is the
 # mean p99 with it against the mean without. A delivery must never delay

@@ -74,7 +74,10 @@ sub _read {
             last;
         }
         if ($n == 0) {
+            # a response without length ends with the connection: a FIN
+            # is its clean end (a dropped client gets a reset)
             $self->{eof} = 1;
+            $self->{ended} = 1 unless $self->{chunked};
             $self->{closed_at} = time;
             last;
         }
@@ -210,7 +213,7 @@ sub wait_closed {
     return $self->{eof} || $self->{ended};
 }
 
-sub ended { $_[0]{ended} }          # the last chunk came
+sub ended { $_[0]{ended} }          # the last chunk, or a FIN unchunked
 sub eof   { $_[0]{eof} }
 sub comments { $_[0]{comments} }
 

@@ -37,6 +37,8 @@ use JSON::XS;
 use Test::More ();
 use Time::HiRes qw(sleep time);
 
+use Kanban::OpenAPI;
+
 our @EXPORT_OK = qw(problem_is error_for);
 
 our $ROOT = abs_path(dirname(__FILE__) . '/../../..');
@@ -238,8 +240,10 @@ sub _finish {
     my $passing = $tb->is_passing;
     my $planned = !$finished && $tb->has_plan;   # only a failure may be added
 
+    $_->stop for @instances;
+    Kanban::Test::OpenAPI::finish($planned);
+
     for my $t (@instances) {
-        $t->stop;
         next unless -e "$t->{var}/log/error.log";
         my @bad = $t->log_errors;
         next if $planned && !@bad;
@@ -625,6 +629,9 @@ sub new {
 
     my $self = bless { sock => $sock, out => $request, in => '',
                        start => time }, $class;
+    @$self{qw(method target)} = $request =~ m{^(\S+) (\S+) HTTP/}
+        if $request =~ m{^\S+ \S+ HTTP/1\.[01]\r\n};
+    ($self->{host}) = $request =~ m{\r\nHost: ([^\r\n]*)\r\n}i;
     $self->step;
 
     return $self;
@@ -703,7 +710,10 @@ sub response {
         $r{json} = eval { $Kanban::Test::JSON->decode($body) };
     }
 
-    return $self->{response} = \%r if $self->{done};
+    if ($self->{done}) {
+        Kanban::Test::OpenAPI::record($self, \%r);
+        return $self->{response} = \%r;
+    }
     return \%r;
 }
 

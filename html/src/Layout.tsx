@@ -1,0 +1,169 @@
+// The app's frame: the navigation (a drawer on a phone), the search box,
+// the notifications bell with its unread count, the person's menu.
+import { useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { Link, NavLink, useLocation, useNavigate } from 'react-router-dom';
+import { get, logout, post } from './api/client';
+import { openStream } from './api/events';
+import type { Notification } from './api/types';
+import { canManage, useAuth } from './auth';
+import { ago } from './ui/format';
+import { Avatar } from './ui/kit';
+
+export function Layout({ children }: { children: ReactNode }) {
+  const { user, workspace } = useAuth();
+  const [open, setOpen] = useState(false);
+  const loc = useLocation();
+  const nav = useNavigate();
+  const mainRef = useRef<HTMLElement>(null);
+
+  useEffect(() => { setOpen(false); mainRef.current?.focus({ preventScroll: true }); }, [loc.pathname]);
+
+  const search = (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const q = new FormData(e.currentTarget).get('q') as string;
+    if (q.trim()) nav(`/search?q=${encodeURIComponent(q.trim())}`);
+  };
+
+  return (
+    <div className={open ? 'app nav-open' : 'app'}>
+      <a href="#main" className="skip">Skip to content</a>
+      <aside className="sidebar" aria-label="Main">
+        <div className="brand">
+          <span className="logo" aria-hidden="true" />
+          <span className="ws-name">{workspace?.name}</span>
+        </div>
+        <nav>
+          <NavLink to="/projects">Projects</NavLink>
+          <NavLink to="/portfolio">Portfolio</NavLink>
+          <div className="nav-group">Time</div>
+          <NavLink to="/time" end>Timesheet</NavLink>
+          {canManage(user) && <NavLink to="/time/approvals">Approvals</NavLink>}
+          <NavLink to="/time/reports">Reports</NavLink>
+          <div className="nav-group">Workspace</div>
+          <NavLink to="/search">Search</NavLink>
+          <NavLink to="/notifications">Notifications</NavLink>
+          {user?.role === 'admin' && <NavLink to="/admin">Admin</NavLink>}
+        </nav>
+        <div className="me">
+          <Avatar name={user?.name} size={28} />
+          <div className="me-text">
+            <div className="me-name">{user?.name}</div>
+            <div className="muted small">{user?.role?.replace('_', ' ')}</div>
+          </div>
+          <button type="button" className="btn ghost small" onClick={() => { void logout(); }}>
+            Sign out
+          </button>
+        </div>
+      </aside>
+      <div className="scrim" onClick={() => setOpen(false)} aria-hidden="true" />
+      <div className="main-col">
+        <header className="topbar">
+          <button type="button" className="icon-btn menu-btn" aria-label="Menu"
+            aria-expanded={open} onClick={() => setOpen((o) => !o)}>☰</button>
+          <form className="search-box" role="search" onSubmit={search}>
+            <input name="q" type="search" placeholder="Search tasks, projects, comments…"
+              aria-label="Search the workspace" />
+          </form>
+          <Bell />
+        </header>
+        <main id="main" ref={mainRef} tabIndex={-1}>{children}</main>
+      </div>
+    </div>
+  );
+}
+
+function Bell() {
+  const [unread, setUnread] = useState(0);
+  const [open, setOpen] = useState(false);
+  const [items, setItems] = useState<Notification[] | null>(null);
+  const ref = useRef<HTMLDivElement>(null);
+
+  const load = () => get<{ items: Notification[]; unread_count: number }>('/api/v1/notifications?limit=10')
+    .then((r) => { setUnread(r.unread_count ?? 0); setItems(r.items); })
+    .catch(() => {});
+
+  useEffect(() => {
+    void load();
+    const t = setInterval(load, 60_000);
+    const stop = openStream({
+      onEvent: (e) => {
+        if (e.type === 'notification.created') { setUnread((n) => n + 1); void load(); }
+      },
+    });
+    return () => { clearInterval(t); stop(); };
+  }, []);
+
+  useEffect(() => {
+    if (!open) return;
+    const close = (e: MouseEvent) => { if (!ref.current?.contains(e.target as Node)) setOpen(false); };
+    const esc = (e: KeyboardEvent) => { if (e.key === 'Escape') setOpen(false); };
+    document.addEventListener('mousedown', close);
+    document.addEventListener('keydown', esc);
+    return () => { document.removeEventListener('mousedown', close); document.removeEventListener('keydown', esc); };
+  }, [open]);
+
+  return (
+    <div className="bell" ref={ref}>
+      <button type="button" className="icon-btn" aria-haspopup="true" aria-expanded={open}
+        aria-label={`Notifications, ${unread} unread`} onClick={() => { setOpen((o) => !o); void load(); }}>
+        <svg width="20" height="20" viewBox="0 0 24 24" aria-hidden="true"><path fill="currentColor" d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22Zm7-6V11a7 7 0 0 0-5.5-6.84V3.5a1.5 1.5 0 0 0-3 0v.66A7 7 0 0 0 5 11v5l-2 2v1h18v-1l-2-2Z"/></svg>
+        {unread > 0 && <span className="badge" aria-hidden="true">{unread > 99 ? '99+' : unread}</span>}
+      </button>
+      {open && (
+        <div className="popover" role="dialog" aria-label="Notifications">
+          <div className="popover-head">
+            <strong>Notifications</strong>
+            {unread > 0 && (
+              <button type="button" className="btn ghost small"
+                onClick={() => post('/api/v1/notifications/read-all').then(load)}>Mark all read</button>
+            )}
+          </div>
+          {items === null ? <p className="muted pad">Loading…</p>
+            : items.length === 0 ? <p className="muted pad">Nothing new. You will hear here when someone assigns or mentions you.</p>
+            : (
+              <ul className="notif-list">
+                {items.map((n) => <NotificationItem key={n.id} n={n} onRead={load} onGo={() => setOpen(false)} />)}
+              </ul>
+            )}
+          <Link to="/notifications" className="popover-foot" onClick={() => setOpen(false)}>All notifications</Link>
+        </div>
+      )}
+    </div>
+  );
+}
+
+export function notificationText(n: Notification) {
+  const a: any = n;
+  const who = a.actor?.name || 'Someone';
+  const task = a.task ? `${a.task.key} ${a.task.title}` : '';
+  const d: any = n.data || {};
+  switch (n.kind) {
+    case 'assigned': return `${who} assigned you ${task}`;
+    case 'mentioned': return `${who} mentioned you on ${task}${d.excerpt ? `: “${d.excerpt}”` : ''}`;
+    case 'commented': return `${who} commented on ${task}${d.excerpt ? `: “${d.excerpt}”` : ''}`;
+    case 'approved': return `${who} approved your timesheet${d.week ? ` for ${d.week}` : ''}`;
+    case 'rejected': return `${who} rejected your timesheet${d.week ? ` for ${d.week}` : ''}${d.reason ? `: “${d.reason}”` : ''}`;
+    default: return `${(n.kind || 'Update').replace(/_/g, ' ')} ${task}`.trim();
+  }
+}
+
+export function NotificationItem({ n, onRead, onGo }: { n: Notification; onRead: () => void; onGo?: () => void }) {
+  const nav = useNavigate();
+  const unread = !(n.read_at || n.read);
+  const taskId = (n as any).task?.id;
+  const toTime = n.kind === 'approved' || n.kind === 'rejected';
+  return (
+    <li className={unread ? 'notif unread' : 'notif'}>
+      <button type="button" className="notif-btn" onClick={async () => {
+        if (unread) await post(`/api/v1/notifications/${n.id}/read`).catch(() => {});
+        onRead();
+        onGo?.();
+        if (taskId) nav(`/tasks/${taskId}`);
+        else if (toTime) nav('/time');
+      }}>
+        <span className="notif-text">{notificationText(n)}</span>
+        <span className="muted small">{ago(n.created_at)}</span>
+      </button>
+    </li>
+  );
+}

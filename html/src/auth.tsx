@@ -1,0 +1,50 @@
+// Who is signed in. On load, a silent refresh from the HttpOnly cookie
+// restores the session; the access token never leaves memory.
+import { createContext, useContext, useEffect, useState, type ReactNode } from 'react';
+import { get, me, onSessionChange, refresh, type SessionUser } from './api/client';
+
+export type Workspace = { slug: string; name: string; open_registration?: boolean; [k: string]: unknown };
+type Auth = {
+  user: SessionUser | null;
+  workspace: Workspace | null;      // null on the platform host
+  ready: boolean;
+  setUser: (u: SessionUser | null) => void;
+};
+
+const Ctx = createContext<Auth>({ user: null, workspace: null, ready: false, setUser: () => {} });
+export const useAuth = () => useContext(Ctx);
+
+export function AuthProvider({ children }: { children: ReactNode }) {
+  const [user, setUser] = useState<SessionUser | null>(null);
+  const [workspace, setWorkspace] = useState<Workspace | null>(null);
+  const [ready, setReady] = useState(false);
+
+  useEffect(() => onSessionChange((u) => {
+    if (u === null) setUser(null);
+    else setUser((old) => ({ ...old, ...u }));
+  }), []);
+
+  useEffect(() => {
+    (async () => {
+      const h = location.hostname;
+      const platform = h === 'localhost' || /^[\d.]+$|^\[/.test(h);
+      try {
+        if (platform) throw new Error('platform host');
+        setWorkspace(await get<Workspace>('/api/v1/workspace'));
+      } catch {
+        setWorkspace(null);        // the platform host: no workspace here
+        setReady(true);
+        return;
+      }
+      if (await refresh()) {
+        try { setUser(await me()); } catch { /* the refresh's user stands */ }
+      }
+      setReady(true);
+    })();
+  }, []);
+
+  return <Ctx.Provider value={{ user, workspace, ready, setUser }}>{children}</Ctx.Provider>;
+}
+
+export const canManage = (u: SessionUser | null) =>
+  u?.role === 'admin' || u?.role === 'project_manager';

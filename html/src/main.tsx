@@ -1,0 +1,79 @@
+import { StrictMode, Suspense, lazy } from 'react';
+import { createRoot } from 'react-dom/client';
+import { BrowserRouter, Navigate, Route, Routes, useLocation } from 'react-router-dom';
+import { AuthProvider, useAuth } from './auth';
+import { Layout } from './Layout';
+import { SignIn, AcceptInvite } from './pages/SignIn';
+import { Spinner, Toasts } from './ui/kit';
+import './styles.css';
+
+// Every screen but the shell is its own chunk, loaded when first visited.
+const Landing = lazy(() => import('./pages/Landing'));
+const Projects = lazy(() => import('./pages/Projects'));
+const BoardPage = lazy(() => import('./pages/Board'));
+const Timeline = lazy(() => import('./pages/Timeline'));
+const Sprints = lazy(() => import('./pages/Sprints'));
+const Portfolio = lazy(() => import('./pages/Portfolio'));
+const Time = lazy(() => import('./pages/Time'));
+const Approvals = lazy(() => import('./pages/Approvals'));
+const Reports = lazy(() => import('./pages/Reports'));
+const Search = lazy(() => import('./pages/Search'));
+const Notifications = lazy(() => import('./pages/Notifications'));
+const Admin = lazy(() => import('./pages/Admin'));
+const TaskPage = lazy(() => import('./pages/TaskPage'));
+
+function App() {
+  const { ready, user, workspace } = useAuth();
+  const loc = useLocation();
+  if (!ready) return <div className="center"><Spinner /></div>;
+  if (!workspace) {
+    return <Suspense fallback={<Spinner />}><Landing /></Suspense>;
+  }
+  if (loc.pathname === '/accept-invite') return <AcceptInvite />;
+  if (!user) return <SignIn />;
+  return (
+    <Layout>
+      <Suspense fallback={<Spinner />}>
+        <Routes>
+          <Route path="/" element={<Navigate to="/projects" replace />} />
+          <Route path="/signin" element={<Navigate to="/projects" replace />} />
+          <Route path="/projects" element={<Projects />} />
+          <Route path="/projects/:id" element={<BoardPage />} />
+          <Route path="/projects/:id/board" element={<BoardPage />} />
+          <Route path="/projects/:id/timeline" element={<Timeline />} />
+          <Route path="/projects/:id/sprints" element={<Sprints />} />
+          <Route path="/tasks/:id" element={<TaskPage />} />
+          <Route path="/portfolio" element={<Portfolio />} />
+          <Route path="/time" element={<Time />} />
+          <Route path="/time/approvals" element={<Approvals />} />
+          <Route path="/time/reports" element={<Reports />} />
+          <Route path="/search" element={<Search />} />
+          <Route path="/notifications" element={<Notifications />} />
+          <Route path="/admin/*" element={<Admin />} />
+          <Route path="*" element={<NotFound />} />
+        </Routes>
+      </Suspense>
+    </Layout>
+  );
+}
+
+function NotFound() {
+  return (
+    <div className="page">
+      <h1>Nothing is here</h1>
+      <p className="muted">The address does not match a page. Pick one from the menu.</p>
+    </div>
+  );
+}
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <BrowserRouter>
+      <Toasts>
+        <AuthProvider>
+          <App />
+        </AuthProvider>
+      </Toasts>
+    </BrowserRouter>
+  </StrictMode>,
+);

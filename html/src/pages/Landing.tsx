@@ -1,0 +1,95 @@
+// The platform host: sign up a workspace, or find the ones you belong to.
+import { useState, type FormEvent } from 'react';
+import { post } from '../api/client';
+import { ErrorNote, Field } from '../ui/kit';
+
+export default function Landing() {
+  const [error, setError] = useState<unknown>(null);
+  const [made, setMade] = useState<{ url: string; name: string } | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [slug, setSlug] = useState('');
+  const [found, setFound] = useState(false);
+
+  const submit = async (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const f = new FormData(e.currentTarget);
+    setBusy(true);
+    setError(null);
+    try {
+      const t = await post<{ url: string; name: string }>('/api/v1/tenants', {
+        slug: f.get('slug'), name: f.get('name'),
+        admin: { name: f.get('admin_name'), email: f.get('email'), password: f.get('password') },
+      });
+      setMade(t);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const find = async (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const f = new FormData(e.currentTarget);
+    try {
+      await post('/api/v1/portal/find-workspaces', { email: f.get('email') });
+    } catch { /* the same answer either way */ }
+    setFound(true);
+  };
+
+  return (
+    <div className="landing">
+      <header className="landing-head">
+        <div className="brand big"><span className="logo" aria-hidden="true" /> Kanban</div>
+      </header>
+      <div className="landing-grid">
+        <section className="pitch">
+          <h1>Plan, track and ship, together.</h1>
+          <p>Boards that update live for everyone, timesheets your managers approve in a click,
+            and a portfolio view that tells executives where the risk is.</p>
+          <ul className="ticks">
+            <li>Drag-and-drop boards with WIP limits and swimlanes</li>
+            <li>Weekly timesheets, approvals and utilisation</li>
+            <li>Portfolio dashboard with risk flags</li>
+            <li>Share a task with a link, a password and a QR code</li>
+          </ul>
+          <form className="card pad" onSubmit={find} aria-labelledby="find-title">
+            <h2 id="find-title">Already have a workspace?</h2>
+            {found
+              ? <p role="status">If that address belongs to a workspace, an email with sign-in links is on its way.</p>
+              : (
+                <div className="row">
+                  <input name="email" type="email" required placeholder="you@company.com" aria-label="The email you signed up with" />
+                  <button className="btn">Email me my workspaces</button>
+                </div>
+              )}
+          </form>
+        </section>
+        {made ? (
+          <section className="auth-card" role="status">
+            <h2>{made.name} is ready</h2>
+            <p>Your workspace lives at its own address. Sign in there with the email and password you chose.</p>
+            <a className="btn primary block" href={made.url}>Open {made.url.replace(/^https?:\/\//, '')}</a>
+          </section>
+        ) : (
+          <form className="auth-card" onSubmit={submit} aria-labelledby="signup-title">
+            <h2 id="signup-title">Create a workspace</h2>
+            <ErrorNote error={error} />
+            <Field label="Workspace name"><input name="name" required maxLength={100} /></Field>
+            <Field label="Address" hint={`${slug || 'acme'}.${location.host}`}>
+              <input name="slug" required pattern="[a-z][a-z0-9\-]{1,30}[a-z0-9]" value={slug}
+                onChange={(e) => setSlug(e.target.value.toLowerCase())}
+                title="3 to 32 lowercase letters, digits or dashes, starting with a letter" />
+            </Field>
+            <Field label="Your name"><input name="admin_name" required autoComplete="name" /></Field>
+            <Field label="Your email"><input name="email" type="email" required autoComplete="email" /></Field>
+            <Field label="Password" hint="10 to 128 characters, not a common one.">
+              <input name="password" type="password" required minLength={10} maxLength={128} autoComplete="new-password" />
+            </Field>
+            <button className="btn primary block" disabled={busy}>{busy ? 'Creating…' : 'Create workspace'}</button>
+          </form>
+        )}
+      </div>
+    </div>
+  );
+}

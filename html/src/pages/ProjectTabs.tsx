@@ -1,0 +1,26 @@
+import type { ReactNode } from 'react';
+import { Link } from 'react-router-dom';
+import type { Project } from '../api/types';
+import { label } from '../ui/format';
+
+export function ProjectTabs({ project, tab, extra }: { project: Project; tab: string; extra?: ReactNode }) {
+  const tabs = [['board', 'Board'], ['timeline', 'Timeline'], ['sprints', 'Sprints']];
+  return (
+    <div className="project-head">
+      <div className="crumbs">
+        <Link to="/projects">Projects</Link> <span aria-hidden="true">/</span>
+        <span className="key">{project.key}</span>
+      </div>
+      <div className="row between wrap">
+        <h1>{project.name} <span className={`status-pill ${project.status}`}>{label(project.status)}</span></h1>
+        {extra}
+      </div>
+      <nav className="tabs" aria-label="Project views">
+        {tabs.map(([k, t]) => (
+          <Link key={k} to={`/projects/${project.id}/${k}`} className={tab === k ? 'tab active' : 'tab'}
+            aria-current={tab === k ? 'page' : undefined}>{t}</Link>
+        ))}
+      </nav>
+    </div>
+  );
+}

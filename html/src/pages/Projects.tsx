@@ -1,0 +1,98 @@
+import { useState, type FormEvent } from 'react';
+import { Link, useNavigate } from 'react-router-dom';
+import { get, post } from '../api/client';
+import type { Page, Project } from '../api/types';
+import { canManage, useAuth } from '../auth';
+import { label, longDate } from '../ui/format';
+import { Empty, ErrorNote, Field, Modal, Progress, Spinner, useLoad } from '../ui/kit';
+
+export default function Projects() {
+  const { user } = useAuth();
+  const { data, error, loading, reload } = useLoad((s) => get<Page<Project>>('/api/v1/projects?limit=200', s), []);
+  const [creating, setCreating] = useState(false);
+  const [filter, setFilter] = useState('');
+  const items = (data?.items || []).filter((p) => !filter || p.status === filter);
+
+  return (
+    <div className="page">
+      <div className="page-head">
+        <h1>Projects</h1>
+        <div className="row">
+          <label className="sr-only" htmlFor="pstatus">Status</label>
+          <select id="pstatus" value={filter} onChange={(e) => setFilter(e.target.value)}>
+            <option value="">All statuses</option>
+            {['planning', 'active', 'on_hold', 'completed', 'cancelled'].map((s) => <option key={s} value={s}>{label(s)}</option>)}
+          </select>
+          {canManage(user) && <button type="button" className="btn primary" onClick={() => setCreating(true)}>New project</button>}
+        </div>
+      </div>
+      <ErrorNote error={error} onRetry={reload} />
+      {loading && !data ? <Spinner /> : items.length === 0 ? (
+        <Empty title={filter ? 'No project has this status.' : 'No projects yet.'}>
+          {canManage(user) ? 'Create the first one with “New project”.' : 'A project manager creates projects; you will see them here.'}
+        </Empty>
+      ) : (
+        <div className="project-grid">
+          {items.map((p) => (
+            <Link key={p.id} to={`/projects/${p.id}`} className="project-card">
+              <div className="row between">
+                <span className="key">{p.key}</span>
+                <span className={`status-pill ${p.status}`}>{label(p.status)}</span>
+              </div>
+              <h2>{p.name}</h2>
+              {p.description && <p className="muted clamp">{p.description}</p>}
+              <div className="row between small muted">
+                <span>{p.due_date ? `Due ${longDate(p.due_date)}` : 'No due date'}</span>
+                <span>{p.progress}%</span>
+              </div>
+              <Progress value={p.progress} label={`${p.name} progress`} />
+            </Link>
+          ))}
+        </div>
+      )}
+      {creating && <NewProject onClose={() => setCreating(false)} />}
+    </div>
+  );
+}
+
+function NewProject({ onClose }: { onClose: () => void }) {
+  const nav = useNavigate();
+  const [error, setError] = useState<unknown>(null);
+  const [name, setName] = useState('');
+  const [key, setKey] = useState('');
+  const submit = async (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const f = new FormData(e.currentTarget);
+    const body: Record<string, unknown> = { name, key };
+    for (const k of ['description', 'start_date', 'due_date']) if (f.get(k)) body[k] = f.get(k);
+    try {
+      const p = await post<Project>('/api/v1/projects', body);
+      nav(`/projects/${p.id}`);
+    } catch (err) { setError(err); }
+  };
+  return (
+    <Modal title="New project" onClose={onClose}>
+      <form onSubmit={submit} className="stack">
+        <ErrorNote error={error} />
+        <Field label="Name">
+          <input value={name} required autoFocus onChange={(e) => {
+            setName(e.target.value);
+            setKey(e.target.value.split(/\s+/).map((w) => w[0] || '').join('').toUpperCase().replace(/[^A-Z]/g, '').slice(0, 5));
+          }} />
+        </Field>
+        <Field label="Key" hint="Task keys start with it: KEY-12">
+          <input value={key} required pattern="[A-Z][A-Z0-9]{1,9}" onChange={(e) => setKey(e.target.value.toUpperCase())} />
+        </Field>
+        <Field label="Description"><textarea name="description" rows={3} /></Field>
+        <div className="row">
+          <Field label="Start"><input name="start_date" type="date" /></Field>
+          <Field label="Due"><input name="due_date" type="date" /></Field>
+        </div>
+        <div className="row end">
+          <button type="button" className="btn" onClick={onClose}>Cancel</button>
+          <button className="btn primary">Create project</button>
+        </div>
+      </form>
+    </Modal>
+  );
+}

@@ -1,0 +1,102 @@
+import { useState, type FormEvent } from 'react';
+import { login, me, post } from '../api/client';
+import { useAuth } from '../auth';
+import { ErrorNote, Field } from '../ui/kit';
+
+export function SignIn() {
+  const { workspace, setUser } = useAuth();
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  // The OAuth/OIDC buttons, once GET /api/v1/workspace names the providers.
+  const providers = workspace?.oauth_providers as string[] | undefined;
+
+  const submit = async (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const f = new FormData(e.currentTarget);
+    setBusy(true);
+    setError(null);
+    try {
+      await login(String(f.get('email')), String(f.get('password')));
+      try { setUser(await me()); } catch { /* the login's user stands */ }
+      if (location.pathname === '/signin' || location.pathname === '/') history.replaceState(null, '', '/projects');
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div className="auth-page">
+      <form className="auth-card" onSubmit={submit} aria-labelledby="signin-title">
+        <div className="brand big"><span className="logo" aria-hidden="true" /> Kanban</div>
+        <h1 id="signin-title">Sign in to {workspace?.name}</h1>
+        <ErrorNote error={error} />
+        <Field label="Email">
+          <input name="email" type="email" autoComplete="username" required autoFocus />
+        </Field>
+        <Field label="Password">
+          <input name="password" type="password" autoComplete="current-password" required />
+        </Field>
+        <button className="btn primary block" disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
+        {Array.isArray(providers) && providers.length > 0 && (
+          <div className="oauth">
+            <div className="or"><span>or</span></div>
+            {providers.map((p) => (
+              <a key={p} className="btn block" href={`/api/v1/auth/oauth/${encodeURIComponent(p)}/start`}>
+                Continue with {p === 'github' ? 'GitHub' : p.toUpperCase()}
+              </a>
+            ))}
+          </div>
+        )}
+        <p className="muted small center-text">
+          New here? Ask an admin of this workspace for an invitation.
+        </p>
+      </form>
+    </div>
+  );
+}
+
+export function AcceptInvite() {
+  const { setUser } = useAuth();
+  const token = new URLSearchParams(location.search).get('token') || '';
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const f = new FormData(e.currentTarget);
+    const password = String(f.get('password'));
+    if (password !== f.get('again')) { setError(new Error('The two passwords differ.')); return; }
+    setBusy(true);
+    setError(null);
+    try {
+      const u = await post<{ email: string }>('/api/v1/auth/accept-invite', { invite_token: token, password });
+      await login(u.email, password);
+      try { setUser(await me()); } catch { /* fine */ }
+      history.replaceState(null, '', '/projects');
+      location.reload();
+    } catch (err) {
+      setError(err);
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div className="auth-page">
+      <form className="auth-card" onSubmit={submit} aria-labelledby="inv-title">
+        <div className="brand big"><span className="logo" aria-hidden="true" /> Kanban</div>
+        <h1 id="inv-title">Accept your invitation</h1>
+        {!token && <p className="error-note" role="alert">This link has no invitation in it. Ask the admin for a new one.</p>}
+        <ErrorNote error={error} />
+        <Field label="Choose a password" hint="10 to 128 characters, not a common one.">
+          <input name="password" type="password" autoComplete="new-password" minLength={10} maxLength={128} required />
+        </Field>
+        <Field label="The same again">
+          <input name="again" type="password" autoComplete="new-password" required />
+        </Field>
+        <button className="btn primary block" disabled={busy || !token}>{busy ? 'Joining…' : 'Join the workspace'}</button>
+      </form>
+    </div>
+  );
+}

@@ -1,0 +1,67 @@
+export const hours = (min: number) => {
+  const h = Math.floor(min / 60), m = Math.round(min % 60);
+  return m ? `${h}h ${String(m).padStart(2, '0')}m` : `${h}h`;
+};
+export const hoursDecimal = (min: number) => (min / 60).toFixed(min % 60 ? 1 : 0);
+
+export function isoDate(d: Date) {
+  const y = d.getFullYear(), m = d.getMonth() + 1, day = d.getDate();
+  return `${y}-${String(m).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+}
+export const today = () => isoDate(new Date());
+
+export function parseDate(s: string) {
+  const [y, m, d] = s.slice(0, 10).split('-').map(Number);
+  return new Date(y, m - 1, d);
+}
+
+export function addDays(s: string, n: number) {
+  const d = parseDate(s);
+  d.setDate(d.getDate() + n);
+  return isoDate(d);
+}
+
+// ISO 8601 week of a date: "2026-W47"
+export function isoWeek(d: Date) {
+  const t = new Date(Date.UTC(d.getFullYear(), d.getMonth(), d.getDate()));
+  const day = t.getUTCDay() || 7;
+  t.setUTCDate(t.getUTCDate() + 4 - day);
+  const y = t.getUTCFullYear();
+  const week = Math.ceil(((t.getTime() - Date.UTC(y, 0, 1)) / 86400000 + 1) / 7);
+  return `${y}-W${String(week).padStart(2, '0')}`;
+}
+
+export function weekMonday(week: string) {
+  const [y, w] = week.split('-W').map(Number);
+  const jan4 = new Date(y, 0, 4);
+  const mon = new Date(jan4);
+  mon.setDate(jan4.getDate() - ((jan4.getDay() || 7) - 1) + (w - 1) * 7);
+  return mon;
+}
+
+export function shiftWeek(week: string, n: number) {
+  const d = weekMonday(week);
+  d.setDate(d.getDate() + 7 * n);
+  return isoWeek(d);
+}
+
+const fmt = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
+const fmtY = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
+export const shortDate = (s: string | null | undefined) => (s ? fmt.format(parseDate(s)) : '');
+export const longDate = (s: string | null | undefined) => (s ? fmtY.format(parseDate(s)) : '');
+export const dayName = (s: string) =>
+  new Intl.DateTimeFormat(undefined, { weekday: 'short' }).format(parseDate(s));
+
+export function ago(iso: string) {
+  const s = (Date.now() - new Date(iso).getTime()) / 1000;
+  if (s < 60) return 'just now';
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+  if (s < 86400 * 30) return `${Math.floor(s / 86400)} d ago`;
+  return longDate(iso);
+}
+
+export const initials = (name?: string | null) =>
+  (name || '?').split(/\s+/).filter(Boolean).slice(0, 2).map((w) => w[0]!.toUpperCase()).join('');
+
+export const label = (s: string) => s.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());

@@ -1,0 +1,649 @@
+// The web UI in a real browser: Debian's Chromium, headless, driven by
+// playwright-core against the nginx that t/browser.t started, signed in as
+// the people of its workspace (the harness's password). Each flow makes
+// what it needs through the API first, goes through the screens as a
+// person would, checks the result through the API, and leaves a
+// screenshot in t/browser/screenshots/ (KANBAN_SCREENSHOTS to change it).
+//
+// Every page must run clean: no uncaught exception, no CSP violation, no
+// console error but the HTTP errors a flow expects (the silent refresh's
+// 401 before sign-in, the event stream's 404 while the server has none).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import http from 'node:http';
+import { chromium } from 'playwright-core';
+
+const fixtureFile = process.env.KANBAN_BROWSER_FIXTURE;
+if (!fixtureFile) {
+  throw new Error('KANBAN_BROWSER_FIXTURE is not set: run this through ' +
+                  't/browser.t (bash t/run t/browser.t)');
+}
+const fx = JSON.parse(readFileSync(fixtureFile, 'utf8'));
+const PASSWORD = process.env.KANBAN_BROWSER_PASSWORD || 'correct horse battery staple';
+const [ADMIN, CARL] = fx.emails;
+const SHOTS = process.env.KANBAN_SCREENSHOTS ||
+  join(dirname(fileURLToPath(import.meta.url)), 'screenshots');
+mkdirSync(SHOTS, { recursive: true });
+const platform = fx.base.replace(/\/\/[^.]+\./, '//');     // http://localhost:PORT
+const STEP = 15_000;
+const run = Date.now().toString(36).toUpperCase().slice(-4);
+
+let browser;
+let admin;          // { token, user }
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: fx.chromium,
+    headless: true,
+    chromiumSandbox: false,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--disable-dev-shm-usage',
+      '--host-resolver-rules=MAP *.localhost 127.0.0.1',
+    ],
+    timeout: 20_000,
+  });
+  admin = await apiLogin(ADMIN);
+});
+
+after(async () => { await browser?.close(); });
+
+
+// ---- the API, from node ----------------------------------------------
+
+// node:http to 127.0.0.1 with the workspace's Host: node's resolver,
+// unlike Chromium's, does not map *.localhost to loopback.
+function call(token, method, path, body, headers = {}, base = fx.base) {
+  const u = new URL(base + path);
+  const h = { Accept: 'application/json', Host: u.host, ...headers };
+  if (token) h.Authorization = `Bearer ${token}`;
+  let data = body;
+  if (body !== undefined && typeof body !== 'string') {
+    h['Content-Type'] = 'application/json';
+    data = JSON.stringify(body);
+  }
+  if (data !== undefined) h['Content-Length'] = Buffer.byteLength(data);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: u.port, path: u.pathname + u.search, method, headers: h }, (res) => {
+      // an event stream never ends: its status is all we want
+      if (/event-stream/.test(res.headers['content-type'] || '')) {
+        res.destroy();
+        resolve({ status: res.statusCode, json: null, text: '' });
+        return;
+      }
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json = null;
+        try { json = JSON.parse(text); } catch { /* not JSON */ }
+        resolve({ status: res.statusCode, json, text });
+      });
+    });
+    req.on('error', reject);
+    req.setTimeout(20_000, () => req.destroy(new Error(`${method} ${path}: no answer`)));
+    if (data !== undefined) req.write(data);
+    req.end();
+  });
+}
+
+async function made(p, what) {
+  const r = await p;
+  assert.ok(r.status >= 200 && r.status < 300, `${what}: ${r.status} ${r.text}`);
+  return r.json;
+}
+
+async function apiLogin(email) {
+  const s = await made(call(null, 'POST', '/api/v1/auth/login', { email, password: PASSWORD }), `login ${email}`);
+  return { token: s.access_token, user: s.user };
+}
+
+const api = (method, path, body) => made(call(admin.token, method, path, body), `${method} ${path}`);
+
+async function project(name, key) {
+  const p = await api('POST', '/api/v1/projects', { name, key, description: 'Made by the browser tests.' });
+  const cols = (await api('GET', `/api/v1/projects/${p.id}/columns`)).items;
+  const col = Object.fromEntries(cols.map((c) => [c.category, c]));
+  return { ...p, col };
+}
+
+const task = (p, title, category, more = {}) =>
+  api('POST', `/api/v1/projects/${p.id}/tasks`, { title, column_id: p.col[category].id, ...more });
+
+
+// ---- the browser ------------------------------------------------------
+
+async function open(opts = {}) {
+  const context = await browser.newContext({
+    viewport: opts.viewport || { width: 1400, height: 900 },
+    ...(opts.userAgent ? { userAgent: opts.userAgent } : {}),
+    ...(opts.mobile ? { isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : {}),
+  });
+  context.setDefaultTimeout(STEP);
+  context.setDefaultNavigationTimeout(STEP);
+  await context.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.__csp.push(`${e.violatedDirective} blocked ${e.blockedURI}`);
+    });
+  });
+  const page = await context.newPage();
+  const log = { console: [], errors: [] };
+  page.on('console', (m) => log.console.push({ type: m.type(), text: m.text(), url: m.location().url }));
+  page.on('pageerror', (e) => log.errors.push(String(e)));
+  return { context, page, log };
+}
+
+// The HTTP errors a page may log: the first silent refresh (401, nobody
+// signed in yet), the event stream while the server has none (404), and
+// whatever the flow provokes on purpose.
+async function assertClean(page, log, what, allowed = []) {
+  assert.deepEqual(log.errors, [], `${what}: uncaught exceptions`);
+  assert.deepEqual(await page.evaluate(() => window.__csp).catch(() => []), [], `${what}: CSP violations`);
+  const ok = [/status of 401 .*$/, /status of 404/, ...allowed];
+  const errors = log.console.filter((m) => m.type === 'error' &&
+    !(/^Failed to load resource/.test(m.text) && ok.some((re) => re.test(m.text))));
+  assert.deepEqual(errors, [], `${what}: console errors`);
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
+}
+
+async function signIn(page, email = ADMIN, password = PASSWORD) {
+  await page.goto(`${fx.base}/`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('.topbar').waitFor();
+}
+
+const card = (page, title) => page.locator('[data-task-id]', { hasText: title });
+const cell = (page, p, category) => page.locator(`section.cell[data-cell^="${p.col[category].id}|"]`);
+
+async function drag(page, from, to) {
+  const a = await from.boundingBox();
+  const b = await to.boundingBox();
+  await page.mouse.move(a.x + a.width / 2, a.y + 15);
+  await page.mouse.down();
+  await page.mouse.move(a.x + a.width / 2 + 10, a.y + 25, { steps: 4 });
+  await page.mouse.move(b.x + b.width / 2, b.y + Math.min(b.height - 10, 40), { steps: 12 });
+  await page.waitForTimeout(150);
+  await page.mouse.up();
+}
+
+
+// ---- the flows --------------------------------------------------------
+
+test('sign-in: a wrong password is explained, the right one opens the ' +
+     'projects, a reload keeps the session, sign-out ends it', { timeout: 60_000 }, async () => {
+  const { context, page, log } = await open();
+  try {
+    const r = await page.goto(`${fx.base}/`);
+    assert.equal(r.headers()['cache-control'], 'no-cache', 'index.html is revalidated');
+    assert.match(r.headers()['content-security-policy'] || '', /script-src 'self'/);
+    await page.getByLabel('Email').fill(ADMIN);
+    await page.getByLabel('Password').fill('not the password at all');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    assert.match(await alert.innerText(), /\w/, 'the problem\'s message is shown');
+    await shot(page, '01-sign-in-error');
+
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Projects' }).waitFor();
+    assert.equal(await page.evaluate(() => document.cookie), '', 'no cookie readable by scripts');
+    assert.equal(await page.evaluate(() => JSON.stringify(localStorage) + JSON.stringify(sessionStorage)), '{}{}',
+                 'no token in web storage');
+
+    // the access token is in memory only: a reload signs in again from
+    // the HttpOnly refresh cookie
+    const [refresh] = await Promise.all([
+      page.waitForResponse((x) => x.url().endsWith('/api/v1/auth/refresh')),
+      page.reload(),
+    ]);
+    assert.equal(refresh.status(), 200, 'the silent refresh');
+    assert.equal(refresh.request().headers()['x-kanban-csrf'], '1', 'with the CSRF header');
+    await page.getByRole('heading', { name: 'Projects' }).waitFor();
+    await shot(page, '02-projects');
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await page.reload();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await assertClean(page, log, 'sign-in', [/status of 401/]);
+  } finally {
+    await context.close();
+  }
+});
+
+test('board: a card dragged to another column is there after a reload; ' +
+     'a full column sends it back and says why', { timeout: 60_000 }, async () => {
+  const p = await project(`Board ${run}`, `BD${run}`.slice(0, 8));
+  const t1 = await task(p, 'Drag me across', 'todo', { priority: 'high', labels: ['ui'] });
+  await task(p, 'Stay in place', 'todo');
+  await task(p, 'Already in progress', 'in_progress');
+  const { context, page, log } = await open();
+  try {
+    await signIn(page);
+    await page.goto(`${fx.base}/projects/${p.id}`);
+    await card(page, 'Drag me across').waitFor();
+    await shot(page, '03-board');
+
+    const [moved] = await Promise.all([
+      page.waitForResponse((r) => r.url().includes(`/tasks/${t1.id}/move`)),
+      drag(page, card(page, 'Drag me across'), cell(page, p, 'in_progress')),
+    ]);
+    assert.equal(moved.status(), 200, 'the move is stored');
+    const body = JSON.parse(moved.request().postData());
+    assert.equal(body.column_id, p.col.in_progress.id);
+    await cell(page, p, 'in_progress').locator('[data-task-id]', { hasText: 'Drag me across' }).waitFor();
+    const stored = await api('GET', `/api/v1/tasks/${t1.id}`);
+    assert.equal(stored.column_id, p.col.in_progress.id, 'the API has it in In Progress');
+    await page.reload();
+    await cell(page, p, 'in_progress').locator('[data-task-id]', { hasText: 'Drag me across' }).waitFor();
+    await shot(page, '04-board-after-drag');
+
+    // a WIP limit of 2, reached: the next card comes back, explained
+    await api('PATCH', `/api/v1/columns/${p.col.in_progress.id}`, { wip_limit: 2 });
+    await page.reload();
+    await page.locator('.col-count', { hasText: '2 / 2' }).waitFor();
+    const [refused] = await Promise.all([
+      page.waitForResponse((r) => r.url().includes('/move')),
+      drag(page, card(page, 'Stay in place'), cell(page, p, 'in_progress')),
+    ]);
+    assert.equal(refused.status(), 409);
+    const toast = page.locator('.toast.error');
+    await toast.waitFor();
+    assert.match(await toast.innerText(), /WIP limit of 2/);
+    await cell(page, p, 'todo').locator('[data-task-id]', { hasText: 'Stay in place' }).waitFor();
+    await page.waitForTimeout(400);          // the cards' settling animation
+    await shot(page, '05-board-wip-limit');
+    await assertClean(page, log, 'the board', [/status of 409/]);
+  } finally {
+    await context.close();
+  }
+});
+
+test('board: the keyboard moves a card (space, arrows, space)', { timeout: 60_000 }, async () => {
+  const p = await project(`Keys ${run}`, `KY${run}`.slice(0, 8));
+  const t = await task(p, 'Move me by keyboard', 'backlog');
+  const { context, page, log } = await open();
+  try {
+    await signIn(page);
+    await page.goto(`${fx.base}/projects/${p.id}`);
+    const c = card(page, 'Move me by keyboard');
+    await c.focus();
+    await page.keyboard.press('Space');
+    await page.waitForTimeout(200);
+    await page.keyboard.press('ArrowRight');
+    await page.waitForTimeout(300);
+    const [r] = await Promise.all([
+      page.waitForResponse((x) => x.url().includes(`/tasks/${t.id}/move`)),
+      page.keyboard.press('Space'),
+    ]);
+    assert.equal(r.status(), 200);
+    const stored = await api('GET', `/api/v1/tasks/${t.id}`);
+    assert.equal(stored.column_id, p.col.todo.id, 'one column to the right: To Do');
+    await assertClean(page, log, 'keyboard move');
+  } finally {
+    await context.close();
+  }
+});
+
+test('task detail: title, priority, labels, a comment with an @mention, ' +
+     'a subtask and an attachment, all stored', { timeout: 60_000 }, async () => {
+  const p = await project(`Detail ${run}`, `DT${run}`.slice(0, 8));
+  const t = await task(p, 'Edit me in the panel', 'todo');
+  const { context, page, log } = await open();
+  try {
+    await signIn(page);
+    await page.goto(`${fx.base}/projects/${p.id}`);
+    await card(page, 'Edit me in the panel').click();
+    const panel = page.locator('aside.panel');
+    await panel.waitFor();
+
+    const title = panel.getByLabel('Title', { exact: true });
+    await title.fill('Edited in the panel');
+    let saved = page.waitForResponse((r) => r.url().endsWith(`/tasks/${t.id}`) && r.request().method() === 'PATCH');
+    await title.press('Enter');
+    assert.equal((await saved).status(), 200);
+
+    saved = page.waitForResponse((r) => r.url().endsWith(`/tasks/${t.id}`) && r.request().method() === 'PATCH');
+    await panel.getByLabel('Priority').selectOption('urgent');
+    assert.equal((await saved).status(), 200);
+
+    const labels = panel.getByLabel('Labels');
+    await labels.fill('frontend, tested');
+    saved = page.waitForResponse((r) => r.url().endsWith(`/tasks/${t.id}`) && r.request().method() === 'PATCH');
+    await labels.blur();
+    assert.equal((await saved).status(), 200);
+
+    await panel.getByLabel('New subtask title').fill('A subtask');
+    await panel.getByRole('button', { name: 'Add', exact: true }).click();
+    await panel.getByText('A subtask').waitFor();
+
+    // @mention: type @ and a letter, choose Carl from the list
+    const box = panel.getByLabel('Write a comment');
+    await box.click();
+    await box.pressSequentially('Please look, @car');
+    await page.locator('.mention-list [role=option]', { hasText: 'Carl' }).click();
+    await box.pressSequentially('thanks');
+    await panel.getByRole('button', { name: 'Comment', exact: true }).click();
+    await panel.locator('.comment .mention').first().waitFor();
+
+    await panel.locator('input[type=file]').setInputFiles({
+      name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello from the browser test\n'),
+    });
+    await panel.getByRole('button', { name: 'notes.txt', exact: true }).waitFor();
+    await shot(page, '06-task-detail');
+
+    const stored = await api('GET', `/api/v1/tasks/${t.id}`);
+    assert.equal(stored.title, 'Edited in the panel');
+    assert.equal(stored.priority, 'urgent');
+    assert.deepEqual(stored.labels, ['frontend', 'tested']);
+    const comments = (await api('GET', `/api/v1/tasks/${t.id}/comments`)).items;
+    assert.match(comments[0].body, /^Please look, @carl[.\w]* thanks$/);
+    const files = (await api('GET', `/api/v1/tasks/${t.id}/attachments`)).items;
+    assert.equal(files[0].filename, 'notes.txt');
+    assert.equal((await api('GET', `/api/v1/tasks/${t.id}/subtasks`)).items[0].title, 'A subtask');
+
+    // Carl was told
+    const carl = await apiLogin(CARL);
+    const n = await made(call(carl.token, 'GET', '/api/v1/notifications'), 'notifications');
+    assert.ok(n.items.some((x) => x.kind === 'mentioned'), 'Carl has a "mentioned" notification');
+    await assertClean(page, log, 'task detail');
+  } finally {
+    await context.close();
+  }
+});
+
+test('share dialog: a link with a password and its QR code; opened in a ' +
+     'private context it asks for the password, then shows the task', { timeout: 60_000 }, async () => {
+  const p = await project(`Share ${run}`, `SH${run}`.slice(0, 8));
+  const t = await task(p, 'Share me', 'in_progress', { description: 'Read-only for guests.' });
+  const { context, page, log } = await open();
+  try {
+    await signIn(page);
+    await page.goto(`${fx.base}/tasks/${t.id}`);
+    await page.getByRole('button', { name: 'Share' }).click();
+    const dialog = page.getByRole('dialog', { name: /Share/ });
+    await dialog.getByLabel('Password').fill('guest pass 1');
+    await dialog.getByLabel('Max visits').fill('5');
+    await dialog.getByRole('button', { name: 'Create link' }).click();
+    const link = dialog.getByLabel('Short link');
+    await link.waitFor();
+    const url = await link.inputValue();
+    assert.match(url, /\/s\/[A-Za-z0-9]{8,}$/);
+    await dialog.locator('img.qr').waitFor();
+    assert.match(await dialog.locator('img.qr').getAttribute('src'), /^data:image\/svg\+xml/);
+    await shot(page, '07-share-dialog');
+    await assertClean(page, log, 'share dialog');
+
+    // a person's browser: HeadlessChrome is on the crawler list, and a
+    // crawler at a link with max_visits gets a preview page instead
+    const guest = await open({ userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36' });
+    try {
+      const r = await guest.page.goto(url);
+      assert.equal(r.status(), 401, 'the password form');
+      await guest.page.locator('input[name=password]').fill('guest pass 1');
+      await Promise.all([
+        guest.page.waitForURL(/\/shared\//),
+        guest.page.locator('form button[type=submit]').click(),
+      ]);
+      await guest.page.locator('h1', { hasText: 'Share me' }).waitFor();
+      await shot(guest.page, '08-shared-task-page');
+    } finally {
+      await guest.context.close();
+    }
+  } finally {
+    await context.close();
+  }
+});
+
+test('timesheet: hours typed into the week grid, the 24-hour day refused, ' +
+     'the week submitted; the manager rejects it with a reason, and the ' +
+     'person sees why', { timeout: 90_000 }, async () => {
+  const p = await project(`Time ${run}`, `TM${run}`.slice(0, 8));
+  // last week, so that it is whole whatever today is
+  const { context, page, log } = await open();
+  try {
+    await signIn(page, CARL);
+    await page.goto(`${fx.base}/time`);
+    await page.getByRole('button', { name: 'Previous week' }).click();
+    const week = (await page.locator('.week-nav strong').innerText()).split(' ')[0];
+    await page.getByLabel('Project of the new row').selectOption({ label: p.name });
+    await page.getByRole('button', { name: 'Add row' }).click();
+    const cells = page.locator('input.cell-in');
+    for (const [i, h] of ['8', '7.5', '8', '6:30', '8'].entries()) {
+      const saved = page.waitForResponse((r) => r.url().includes('/timesheets/entries') && r.request().method() === 'POST');
+      await cells.nth(i).fill(h);
+      await cells.nth(i).press('Enter');
+      assert.equal((await saved).status(), 201, `day ${i + 1} stored`);
+    }
+    await page.locator('tfoot', { hasText: '38h' }).waitFor();
+
+    // a 25-hour day: refused before it leaves the browser
+    await cells.nth(0).fill('25');
+    await cells.nth(0).press('Enter');
+    await page.locator('.toast.error', { hasText: '24 hours' }).waitFor();
+    await shot(page, '09-timesheet-grid');
+
+    await page.getByRole('button', { name: /Submit week/ }).click();
+    await page.getByText(/Submitted.*waiting for your manager/).waitFor();
+    const sheet = await made(call((await apiLogin(CARL)).token, 'GET', `/api/v1/timesheets/weekly?week=${week}`), 'weekly');
+    assert.equal(sheet.status, 'submitted');
+    assert.equal(sheet.total_minutes, 38 * 60);
+
+    // the manager (the admin here) rejects it with a reason
+    const mgr = await open();
+    try {
+      await signIn(mgr.page, ADMIN);
+      await mgr.page.goto(`${fx.base}/time/approvals`);
+      const row = mgr.page.locator('tr', { hasText: week }).filter({ hasText: 'Carl' });
+      await row.getByRole('button', { name: 'Reject' }).click();
+      await mgr.page.getByLabel('Reason').fill('Thursday is missing the afternoon');
+      await shot(mgr.page, '10-approvals-reject');
+      await mgr.page.getByRole('button', { name: 'Reject week' }).click();
+      await mgr.page.locator('.toast', { hasText: 'sent back' }).waitFor();
+      await assertClean(mgr.page, mgr.log, 'approvals');
+    } finally {
+      await mgr.context.close();
+    }
+
+    await page.reload();
+    await page.getByRole('button', { name: 'Previous week' }).click();
+    await page.getByText('Thursday is missing the afternoon').waitFor();
+    assert.ok(await page.getByRole('button', { name: /Submit again/ }).isVisible(), 'the week can be submitted again');
+    await shot(page, '11-timesheet-rejected');
+    await assertClean(page, log, 'timesheet');
+  } finally {
+    await context.close();
+  }
+});
+
+test('portfolio: tiles, charts and every project with its progress', { timeout: 45_000 }, async () => {
+  const projects = (await api('GET', '/api/v1/portfolio/overview')).projects;
+  const { context, page, log } = await open();
+  try {
+    await signIn(page);
+    await page.goto(`${fx.base}/portfolio`);
+    await page.locator('.tile').first().waitFor();
+    assert.equal(await page.locator('.tile b').first().innerText(), String(projects.length));
+    assert.ok(await page.locator('figure.chart svg').count() >= 3, 'charts');
+    for (const p of projects) await page.locator('table.data a', { hasText: p.name }).first().waitFor();
+    await shot(page, '12-portfolio');
+    await assertClean(page, log, 'portfolio');
+  } finally {
+    await context.close();
+  }
+});
+
+test('a board of 500 tasks: renders, filters and moves a card quickly', { timeout: 90_000 }, async () => {
+  const key = `BIG${run}`.slice(0, 8);
+  const rows = ['title,column,priority,labels'];
+  const cols = ['Backlog', 'To Do', 'In Progress', 'Review', 'Done'];
+  for (let i = 1; i <= 500; i++) rows.push(`Task number ${i},${cols[i % 5]},${['low', 'medium', 'high', 'urgent'][i % 4]},l${i % 7}`);
+  const imported = await made(call(admin.token, 'POST', `/api/v1/projects/import?key=${key}&name=Big%20board%20${run}`,
+    rows.join('\n') + '\n', { 'Content-Type': 'text/csv' }), 'import');
+  assert.equal(imported.imported.tasks, 500);
+  const pid = imported.project.id;
+  const { context, page, log } = await open();
+  try {
+    await signIn(page);
+    const t0 = Date.now();
+    await page.goto(`${fx.base}/projects/${pid}`);
+    await page.locator('[data-task-id]').nth(499).waitFor({ state: 'attached' });
+    const render = Date.now() - t0;
+    assert.equal(await page.locator('[data-task-id]').count(), 500);
+
+    // typing into the filter: every keystroke re-filters 500 cards
+    const f0 = Date.now();
+    await page.getByLabel('Filter by text').pressSequentially('number 42', { delay: 0 });
+    await page.locator('.filter-count', { hasText: /^\d+ of 500 cards$/ }).waitFor();
+    const filter = Date.now() - f0;
+    await page.getByRole('button', { name: 'Clear' }).click();
+
+    // a drag: from the press to the card shown in its new column, with
+    // the main thread's long tasks (over 50 ms) meanwhile
+    await page.evaluate(() => {
+      window.__long = [];
+      new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__long.push(Math.round(e.duration)); })
+        .observe({ type: 'longtask' });
+    });
+    const first = page.locator('section.cell').nth(0).locator('[data-task-id]').first();
+    const title = (await first.locator('.card-title').innerText());
+    const d0 = Date.now();
+    await drag(page, first, page.locator('section.cell').nth(1));
+    await page.locator('section.cell').nth(1).locator('[data-task-id]', { hasText: title }).first().waitFor();
+    const dragMs = Date.now() - d0;
+    const longTasks = await page.evaluate(() => window.__long);
+    await shot(page, '13-board-500');
+    console.log(`# 500 tasks: board shown in ${render} ms, filter typed in ${filter} ms, drag in ${dragMs} ms, long tasks ${JSON.stringify(longTasks)}`);
+    assert.ok(render < 8000, `the board renders in under 8 s (${render} ms)`);
+    assert.ok(dragMs < 5000, `a drag completes in under 5 s (${dragMs} ms)`);
+    await assertClean(page, log, 'big board');
+  } finally {
+    await context.close();
+  }
+});
+
+test('two browsers: a drag in one moves the card in the other (the event ' +
+     'stream)', { timeout: 60_000 }, async (t) => {
+  const probe = await call(admin.token, 'GET', '/api/v1/events?project_id=00000000-0000-0000-0000-000000000000',
+    undefined, { Accept: 'text/event-stream' }).catch(() => ({ status: 0 }));
+  if (probe.status === 404 || probe.status === 405) {
+    t.skip('GET /api/v1/events answers 404: the event stream (the events branch) is not on this server yet');
+    return;
+  }
+  const p = await project(`Live ${run}`, `LV${run}`.slice(0, 8));
+  await task(p, 'Watch me move', 'todo');
+  const a = await open(), b = await open();
+  try {
+    await signIn(a.page);
+    await signIn(b.page, CARL);
+    await a.page.goto(`${fx.base}/projects/${p.id}`);
+    await b.page.goto(`${fx.base}/projects/${p.id}`);
+    await a.page.locator('.live-pill.s-live').waitFor();
+    await b.page.locator('.live-pill.s-live').waitFor();
+    await drag(a.page, card(a.page, 'Watch me move'), cell(a.page, p, 'review'));
+    await cell(b.page, p, 'review').locator('[data-task-id]', { hasText: 'Watch me move' }).waitFor({ timeout: 5000 });
+    await shot(b.page, '14-live-other-browser');
+    await assertClean(a.page, a.log, 'live A');
+    await assertClean(b.page, b.log, 'live B');
+  } finally {
+    await a.context.close();
+    await b.context.close();
+  }
+});
+
+test('a phone: the navigation is a drawer, the board scrolls sideways, ' +
+     'the task panel fills the screen', { timeout: 45_000 }, async () => {
+  const p = await project(`Phone ${run}`, `PH${run}`.slice(0, 8));
+  await task(p, 'Small screens too', 'todo');
+  const { context, page, log } = await open({ viewport: { width: 390, height: 844 }, mobile: true });
+  try {
+    await signIn(page);
+    await page.goto(`${fx.base}/projects/${p.id}`);
+    await card(page, 'Small screens too').waitFor();
+    assert.ok(!(await page.locator('.sidebar').isVisible()), 'the sidebar is out of the way');
+    await shot(page, '15-phone-board');
+    await page.getByRole('button', { name: 'Menu' }).click();
+    await page.waitForTimeout(300);
+    await shot(page, '16-phone-menu');
+    await page.getByRole('link', { name: 'Portfolio' }).click();
+    await page.getByRole('heading', { name: 'Portfolio' }).waitFor();
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 400, `no page-wide sideways scroll on the portfolio (${width} px)`);
+    await shot(page, '17-phone-portfolio');
+    await assertClean(page, log, 'phone');
+  } finally {
+    await context.close();
+  }
+});
+
+test('an invitation: the admin invites, the person sets a password and is ' +
+     'in', { timeout: 45_000 }, async () => {
+  const email = `invitee.${run.toLowerCase()}@example.com`;
+  const { context, page, log } = await open();
+  try {
+    await signIn(page);
+    await page.goto(`${fx.base}/admin/users`);
+    await page.getByRole('button', { name: 'Invite someone' }).click();
+    await page.getByLabel('Name').fill('Ines Invitee');
+    await page.getByLabel('Email').fill(email);
+    await page.getByRole('button', { name: 'Invite', exact: true }).click();
+    const url = await page.locator('.secret').innerText();
+    assert.match(url, /\/accept-invite\?token=/);
+    await shot(page, '18-admin-invite');
+    await assertClean(page, log, 'admin');
+
+    const guest = await open();
+    try {
+      await guest.page.goto(url);
+      await guest.page.getByLabel('Choose a password').fill('a long new password 42');
+      await guest.page.getByLabel('The same again').fill('a long new password 42');
+      await guest.page.getByRole('button', { name: 'Join the workspace' }).click();
+      await guest.page.getByRole('heading', { name: 'Projects' }).waitFor();
+      assert.match(await guest.page.locator('.me-name').innerText(), /Ines Invitee/);
+      await assertClean(guest.page, guest.log, 'invitation');
+    } finally {
+      await guest.context.close();
+    }
+  } finally {
+    await context.close();
+  }
+});
+
+test('the platform host: a new workspace signed up from the landing page', { timeout: 60_000 }, async () => {
+  const slug = `ui-${run.toLowerCase()}-${Math.floor(Math.random() * 1e4)}`;
+  const { context, page, log } = await open();
+  try {
+    await page.goto(`${platform}/`);
+    await page.getByRole('heading', { name: 'Create a workspace' }).waitFor();
+    await page.getByLabel('Workspace name').fill('Browser Test Co');
+    await page.getByLabel('Address').fill(slug);
+    await page.getByLabel('Your name').fill('Bea Founder');
+    await page.getByLabel('Your email').fill(`bea@${slug}.example`);
+    await page.getByLabel('Password').fill('founders keep keys 7');
+    await shot(page, '19-landing');
+    await page.getByRole('button', { name: 'Create workspace' }).click();
+    const go = page.getByRole('link', { name: new RegExp(`Open ${slug}\\.`) });
+    await go.waitFor({ timeout: 30_000 });
+    await go.click();
+    await page.getByLabel('Email').fill(`bea@${slug}.example`);
+    await page.getByLabel('Password').fill('founders keep keys 7');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('No projects yet.').waitFor();
+    await shot(page, '20-new-workspace-empty');
+    await assertClean(page, log, 'sign-up');
+  } finally {
+    await context.close();
+  }
+});
