@@ -25,6 +25,7 @@
 #define NGX_KANBAN_WEBHOOKS_TICK       1000
 #define NGX_KANBAN_WEBHOOKS_BATCH      "100"   /* deliveries a claim takes */
 #define NGX_KANBAN_WEBHOOKS_MARGIN     5000    /* a lease past the timeout */
+#define NGX_KANBAN_WEBHOOKS_HINT_GAP   100     /* ms between polls on hints */
 #define NGX_KANBAN_WEBHOOKS_UUID_LEN   36
 #define NGX_KANBAN_WEBHOOKS_AGENT      "kanban-webhooks/" NGX_KANBAN_VERSION
 
@@ -34,6 +35,7 @@ typedef struct {
     ngx_queue_t                queue;          /* all */
     ngx_kanban_pg_db_t         db;
     ngx_msec_t                 next;           /* ask again then */
+    ngx_msec_t                 polled;         /* last asked then */
     ngx_queue_t                inflight;       /* its deliveries */
     unsigned                   polling:1;
     unsigned                   again:1;
@@ -149,10 +151,25 @@ ngx_kanban_webhooks_hint(ngx_str_t *slug)
     }
 
     ws = ngx_kanban_webhooks_find(slug);
-
-    if (ws) {
-        ngx_kanban_webhooks_poll(ws);
+    if (ws == NULL) {
+        return;
     }
+
+    /* a workspace written to all the time sends a message a write: its
+     * outbox is asked at most every HINT_GAP, not once a write */
+    if (ngx_current_msec - ws->polled < NGX_KANBAN_WEBHOOKS_HINT_GAP) {
+        if ((ngx_msec_int_t) (ws->next - ws->polled
+                              - NGX_KANBAN_WEBHOOKS_HINT_GAP) > 0)
+        {
+            ngx_kanban_webhooks_due(ws, ws->polled
+                                        + NGX_KANBAN_WEBHOOKS_HINT_GAP
+                                        - ngx_current_msec);
+        }
+
+        return;
+    }
+
+    ngx_kanban_webhooks_poll(ws);
 }
 
 
@@ -455,6 +472,7 @@ ngx_kanban_webhooks_poll(ngx_kanban_webhooks_ws_t *ws)
 
     ws->polling = 1;
     ws->again = 0;
+    ws->polled = ngx_current_msec;
 
     return;
 

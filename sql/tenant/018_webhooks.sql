@@ -170,11 +170,17 @@ BEGIN
     RETURNING d.id, d.webhook_id, w.url, w.secret, d.type, d.body,
               d.attempts, NULL::double precision;
 
+    -- each webhook's soonest, from its index: not a scan of all pending
     RETURN QUERY
     SELECT NULL::uuid, NULL::uuid, NULL, NULL, NULL, NULL, NULL::integer,
-           extract(epoch FROM min(d.next_attempt_at) - now())::float8
-      FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-     WHERE d.status = 'pending' AND w.enabled;
+           extract(epoch FROM min(n.at) - now())::float8
+      FROM webhooks w
+      CROSS JOIN LATERAL (
+            SELECT d.next_attempt_at AS at FROM webhook_deliveries d
+             WHERE d.webhook_id = w.id AND d.status = 'pending'
+             ORDER BY d.next_attempt_at
+             LIMIT 1) n
+     WHERE w.enabled;
 END
 $$;
 
