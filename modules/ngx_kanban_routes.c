@@ -23,9 +23,10 @@ ngx_kanban_route_t  ngx_kanban_routes[] = {
       NGX_KANBAN_ACCESS_PUBLIC, ngx_kanban_workspace_handler,
       NULL, ngx_null_string, NULL },
 
-    ngx_kanban_sql_route(NGX_HTTP_PATCH, "/api/v1/workspace",
-        NGX_KANBAN_ACCESS_ADMIN, ngx_kanban_workspace_patch_fields,
-        &ngx_kanban_workspace_patch),
+    { NGX_HTTP_PATCH, "/api/v1/workspace", NGX_KANBAN_HOST_TENANT,
+      NGX_KANBAN_ACCESS_ADMIN, ngx_kanban_workspace_patch_handler,
+      ngx_kanban_workspace_patch_fields, ngx_null_string,
+      &ngx_kanban_workspace_patch },
 
     { NGX_HTTP_POST, "/api/v1/auth/login", NGX_KANBAN_HOST_TENANT,
       NGX_KANBAN_ACCESS_PUBLIC, ngx_kanban_login_handler,

@@ -40,6 +40,8 @@
 #define NGX_KANBAN_ERR_WIP_LIMIT          20
 #define NGX_KANBAN_ERR_LOCKED             21
 #define NGX_KANBAN_ERR_GONE               22
+#define NGX_KANBAN_ERR_URI_TOO_LONG       23
+#define NGX_KANBAN_ERR_HEADERS_TOO_LARGE  24
 
 /* rows of the requests' metrics: every route's, and three more */
 #define NGX_KANBAN_METRICS_ROWS           192
@@ -83,6 +85,7 @@ typedef struct {
     ngx_flag_t                 headers;
     size_t                     body_limit;
     ngx_uint_t                 content;        /* api, health or metrics */
+    ngx_str_t                  problem_prefix; /* kanban_problem's */
 } ngx_kanban_loc_conf_t;
 
 
@@ -102,6 +105,7 @@ typedef struct {
     ngx_str_t                  raw_body;       /* its text */
     ngx_kanban_tenant_t       *tenant;
     struct ngx_kanban_identity_s  *identity;   /* NULL on public routes */
+    ngx_str_t                 *cors;           /* the workspace's origins */
     ngx_uint_t                 metric;         /* a metrics row */
     void                      *data;           /* the handler's own state */
 } ngx_kanban_ctx_t;
@@ -197,6 +201,7 @@ void ngx_kanban_metrics_route(ngx_http_request_t *r, ngx_uint_t health);
 void ngx_kanban_metrics_rate_limited(void);
 void ngx_kanban_metrics_events(ngx_int_t subscribers, ngx_uint_t delivered,
     ngx_uint_t dropped);
+void ngx_kanban_metrics_share_visits_lost(ngx_uint_t n);
 void ngx_kanban_metrics_webhook(ngx_uint_t result);
 
 #define NGX_KANBAN_WEBHOOK_DELIVERED     0
@@ -238,6 +243,12 @@ struct ngx_kanban_tenant_s {
 ngx_kanban_tenant_t *ngx_kanban_tenant(ngx_http_request_t *r);
 ngx_uint_t ngx_kanban_slug_valid(ngx_str_t *slug);
 void ngx_kanban_tenant_forget(ngx_str_t *slug);
+ngx_shm_zone_t *ngx_kanban_tenant_cache_zone(void);
+
+/* CORS: the origins a workspace lists (modules/tenant/ngx_kanban_cors.c) */
+ngx_int_t ngx_kanban_cors(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx);
+char *ngx_kanban_cors_origin_check(ngx_str_t *value, char **message);
+void ngx_kanban_cors_forget(ngx_http_request_t *r, ngx_str_t *slug);
 
 
 #endif /* _NGX_KANBAN_H_INCLUDED_ */

@@ -47,6 +47,18 @@ ngx_kanban_api_handler(ngx_http_request_t *r)
     ctx->tenant = ngx_kanban_tenant(r);
     host = ctx->tenant ? NGX_KANBAN_HOST_TENANT : NGX_KANBAN_HOST_PLATFORM;
 
+    /* another origin's call: its CORS headers, or its preflight answered;
+     * the first of a while waits for the workspace's list */
+    rc = ngx_kanban_cors(r, ctx);
+
+    if (rc != NGX_DECLINED) {
+        if (rc == NGX_DONE) {
+            r->main->count++;
+        }
+
+        return rc;
+    }
+
     rc = ngx_kanban_route_find(r, ctx, host, &allow);
 
     if (rc != NGX_OK) {

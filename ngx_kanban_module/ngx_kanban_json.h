@@ -51,13 +51,20 @@ typedef char *(*ngx_kanban_field_check_pt)(ngx_str_t *value, char **message);
 #define NGX_KANBAN_FIELD_EMAIL    8
 #define NGX_KANBAN_FIELD_DATE     9          /* YYYY-MM-DD */
 
+/* Whether a body's field must be there: a PATCH may leave out a field the
+ * resource cannot be without, but not set it to null. */
+#define NGX_KANBAN_OPTIONAL       0
+#define NGX_KANBAN_REQUIRED       1
+#define NGX_KANBAN_NOT_NULL       2
+
 struct ngx_kanban_field_s {
     char                      *name;
     ngx_uint_t                 type;
     ngx_uint_t                 required;
     ngx_int_t                  min;        /* characters, or the value */
     ngx_int_t                  max;        /* 0: no limit */
-    ngx_kanban_field_t        *fields;     /* an object's, { NULL } ended */
+    ngx_kanban_field_t        *fields;     /* an object's, { NULL } ended;
+                                              a list's items: one, named "" */
     ngx_kanban_field_check_pt  check;      /* a rule of the resource's own */
 };
 

@@ -39,6 +39,7 @@ typedef struct {
     ngx_atomic_t               events_subscribers;
     ngx_atomic_t               events_delivered;
     ngx_atomic_t               events_dropped;
+    ngx_atomic_t               share_visits_lost;
     ngx_atomic_t               webhooks[4];    /* by NGX_KANBAN_WEBHOOK_* */
     ngx_kanban_metrics_worker_t  workers[NGX_KANBAN_METRICS_WORKERS];
 } ngx_kanban_metrics_t;
@@ -252,6 +253,15 @@ ngx_kanban_metrics_events(ngx_int_t subscribers, ngx_uint_t delivered,
 
 
 void
+ngx_kanban_metrics_share_visits_lost(ngx_uint_t n)
+{
+    if (ngx_kanban_metrics) {
+        ngx_atomic_fetch_add(&ngx_kanban_metrics->share_visits_lost, n);
+    }
+}
+
+
+void
 ngx_kanban_metrics_pg_worker(ngx_uint_t idle, ngx_uint_t busy,
     ngx_uint_t connecting, ngx_uint_t waiting)
 {
@@ -447,8 +457,14 @@ ngx_kanban_metrics_handler(ngx_http_request_t *r)
             "# HELP kanban_rate_limited_total Requests refused by a rate "
             "limit.\n"
             "# TYPE kanban_rate_limited_total counter\n"
-            "kanban_rate_limited_total %uA\n",
-            m->tenant_hit, m->tenant_miss, up ? 1 : 0, m->rate_limited);
+            "kanban_rate_limited_total %uA\n"
+            "# HELP kanban_share_visits_lost_total Share-link visits "
+            "PostgreSQL could not store (their data, or an outage longer "
+            "than the tries).\n"
+            "# TYPE kanban_share_visits_lost_total counter\n"
+            "kanban_share_visits_lost_total %uA\n",
+            m->tenant_hit, m->tenant_miss, up ? 1 : 0, m->rate_limited,
+            m->share_visits_lost);
 
     p = ngx_slprintf(p, end,
             "# HELP kanban_events_subscribers Open event streams.\n"

@@ -150,7 +150,7 @@ static ngx_command_t  ngx_kanban_commands[] = {
       NULL },
 
     { ngx_string("kanban_problem"),
-      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
       ngx_kanban_content,
       NGX_HTTP_LOC_CONF_OFFSET,
       NGX_KANBAN_CONTENT_PROBLEM,
@@ -332,6 +332,16 @@ ngx_kanban_content(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         break;
     default:
         clcf->handler = ngx_kanban_problem_handler;
+
+        /* "kanban_problem /api/": only requests for that prefix; others
+         * keep nginx's own page (a server's error_page) */
+        if (cf->args->nelts == 2) {
+            klcf->problem_prefix = ((ngx_str_t *) cf->args->elts)[1];
+        }
+    }
+
+    if (cf->args->nelts == 2 && cmd->offset != NGX_KANBAN_CONTENT_PROBLEM) {
+        return "takes no argument";
     }
 
     return NGX_CONF_OK;

@@ -8,6 +8,9 @@
 #include "ngx_kanban_json.h"
 
 
+#define NGX_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE  431
+
+
 typedef struct {
     ngx_uint_t                 status;
     char                      *code;
@@ -38,8 +41,14 @@ static ngx_kanban_error_t  ngx_kanban_errors[] = {
     { 422, "dependency_cycle", "This would make tasks wait on each other." },
     { 409, "wip_limit_reached", "The column is at its WIP limit." },
     { 409, "locked", "It is locked: the week is submitted or approved." },
-    { 410, "gone", "This is no longer available." }
+    { 410, "gone", "This is no longer available." },
+    { 414, "uri_too_long", "The URI is too long." },
+    { 431, "headers_too_large", "The request's headers are too large." }
 };
+
+
+static ngx_uint_t ngx_kanban_problem_for(ngx_http_request_t *r,
+    ngx_str_t *prefix);
 
 
 ngx_int_t
@@ -234,21 +243,38 @@ ngx_kanban_problem_errors(ngx_http_request_t *r, ngx_uint_t error,
 }
 
 
-/* The error_page target of API locations (kanban_problem): nginx's own
- * errors (a body over client_max_body_size, a malformed request line)
- * leave in the same shape as ours. */
+/* The error_page target of API locations and of servers (kanban_problem):
+ * nginx's own errors (a body over client_max_body_size, a malformed
+ * request line, headers too large) leave in the same shape as ours. With
+ * a prefix (a server's error_page), requests for other paths keep nginx's
+ * own page. */
 
 ngx_int_t
 ngx_kanban_problem_handler(ngx_http_request_t *r)
 {
-    ngx_uint_t  status, error;
+    ngx_uint_t              status, error;
+    ngx_kanban_loc_conf_t  *klcf;
 
     status = r->err_status ? r->err_status : r->headers_out.status;
+    klcf = ngx_http_get_module_loc_conf(r, ngx_http_kanban_module);
+
+    if (klcf->problem_prefix.len
+        && !ngx_kanban_problem_for(r, &klcf->problem_prefix))
+    {
+        /* r->error_page is set: nginx's own page is sent */
+        return status == NGX_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE
+               ? NGX_HTTP_REQUEST_HEADER_TOO_LARGE : status;
+    }
 
     switch (status) {
     case NGX_HTTP_BAD_REQUEST:
-    case NGX_HTTP_REQUEST_URI_TOO_LARGE:
         error = NGX_KANBAN_ERR_BAD_REQUEST;
+        break;
+    case NGX_HTTP_REQUEST_URI_TOO_LARGE:
+        error = NGX_KANBAN_ERR_URI_TOO_LONG;
+        break;
+    case NGX_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE:
+        error = NGX_KANBAN_ERR_HEADERS_TOO_LARGE;
         break;
     case NGX_HTTP_NOT_FOUND:
         error = NGX_KANBAN_ERR_NOT_FOUND;
@@ -271,6 +297,44 @@ ngx_kanban_problem_handler(ngx_http_request_t *r)
     r->err_status = 0;
 
     return ngx_kanban_problem(r, error, NULL);
+}
+
+
+/* Whether the request was for a path under prefix, by its request line:
+ * the error page is an internal redirect, and nginx may have refused the
+ * line before it made a URI of it (%00, too long). The line is in the
+ * connection's buffer or in one of its large header buffers. */
+
+static ngx_uint_t
+ngx_kanban_problem_for(ngx_http_request_t *r, ngx_str_t *prefix)
+{
+    u_char                  *p;
+    ngx_buf_t               *b;
+    ngx_chain_t             *cl;
+    ngx_http_connection_t   *hc;
+
+    p = r->uri_start;
+    hc = r->http_connection;
+
+    if (p == NULL || hc == NULL) {
+        return 0;
+    }
+
+    b = r->connection->buffer;
+    cl = hc->busy;
+
+    for ( ;; ) {
+        if (b && p >= b->start && p + prefix->len <= b->last) {
+            return ngx_strncmp(p, prefix->data, prefix->len) == 0;
+        }
+
+        if (cl == NULL) {
+            return 0;
+        }
+
+        b = cl->buf;
+        cl = cl->next;
+    }
 }
 
 

@@ -85,6 +85,8 @@ ngx_int_t ngx_kanban_route_find(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
 /* the handlers the table names */
 ngx_int_t ngx_kanban_signup_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
+ngx_int_t ngx_kanban_workspace_patch_handler(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx);
 ngx_int_t ngx_kanban_workspace_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
 

@@ -13,13 +13,18 @@
 #include "ngx_kanban_redis.h"
 
 
+#define NGX_KANBAN_SQL_MAX_LIMIT  200
+
+
 static void ngx_kanban_sql_hashed(ngx_http_request_t *r, ngx_str_t *hash);
 static ngx_int_t ngx_kanban_sql_run(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx, ngx_str_t *hash);
 static ngx_int_t ngx_kanban_sql_param(ngx_http_request_t *r,
-    ngx_kanban_ctx_t *ctx, char *source, ngx_str_t *hash, ngx_str_t **value);
+    ngx_kanban_ctx_t *ctx, char *source, ngx_str_t *hash, ngx_str_t **value,
+    ngx_array_t *errors);
 static ngx_int_t ngx_kanban_sql_query(ngx_http_request_t *r, char *source,
-    ngx_str_t **value);
+    ngx_str_t **value, ngx_array_t *errors);
+static ngx_uint_t ngx_kanban_sql_enum(ngx_str_t *value, char *values);
 static ngx_int_t ngx_kanban_sql_version(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx, ngx_str_t **value);
 static ngx_int_t ngx_kanban_sql_etag(ngx_http_request_t *r,
@@ -89,14 +94,21 @@ ngx_kanban_sql_run(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
     ngx_int_t               rc;
     ngx_str_t              *v[NGX_KANBAN_PG_MAX_PARAMS];
     ngx_uint_t              n;
+    ngx_array_t            *errors;
     ngx_kanban_sql_t       *sql;
     ngx_kanban_pg_db_t      db;
     ngx_kanban_pg_query_t  *q;
 
     sql = ctx->route->data;
 
+    errors = ngx_array_create(r->pool, 1, sizeof(ngx_kanban_field_error_t));
+    if (errors == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     for (n = 0; sql->params[n]; n++) {
-        rc = ngx_kanban_sql_param(r, ctx, sql->params[n], hash, &v[n]);
+        rc = ngx_kanban_sql_param(r, ctx, sql->params[n], hash, &v[n],
+                                  errors);
 
         if (rc == NGX_DECLINED) {
             return ngx_kanban_problem(r, NGX_KANBAN_ERR_NOT_FOUND, NULL);
@@ -111,6 +123,12 @@ ngx_kanban_sql_run(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
         if (rc != NGX_OK) {
             return rc;
         }
+    }
+
+    if (errors->nelts) {
+        return ngx_kanban_problem_errors(r, NGX_KANBAN_ERR_VALIDATION,
+                                         "A query parameter is out of "
+                                         "range.", errors);
     }
 
     for ( /* void */ ; n < NGX_KANBAN_PG_MAX_PARAMS; n++) {
@@ -149,7 +167,7 @@ ngx_kanban_sql_run(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
 
 static ngx_int_t
 ngx_kanban_sql_param(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
-    char *source, ngx_str_t *hash, ngx_str_t **value)
+    char *source, ngx_str_t *hash, ngx_str_t **value, ngx_array_t *errors)
 {
     ngx_str_t              *s;
     ngx_kanban_identity_t  *id;
@@ -229,7 +247,7 @@ ngx_kanban_sql_param(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
     }
 
     if (ngx_strncmp(source, "query", 5) == 0) {
-        return ngx_kanban_sql_query(r, source, value);
+        return ngx_kanban_sql_query(r, source, value, errors);
     }
 
     ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
@@ -241,16 +259,23 @@ ngx_kanban_sql_param(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
 
 /* "query:NAME" as sent, decoded; "query_int:NAME" a whole number,
  * "query_uuid:NAME" a UUID, "query_date:NAME" a date, or the request is
- * malformed (NGX_ABORT) */
+ * malformed (NGX_ABORT). "query_limit:NAME" a page size, 1 to
+ * NGX_KANBAN_SQL_MAX_LIMIT, and "query_enum:NAME=a|b|c" one of those
+ * values, or an error in errors (422, as a body's field). */
 
 static ngx_int_t
-ngx_kanban_sql_query(ngx_http_request_t *r, char *source, ngx_str_t **value)
+ngx_kanban_sql_query(ngx_http_request_t *r, char *source, ngx_str_t **value,
+    ngx_array_t *errors)
 {
+    char       *values;
     u_char     *dst, *src;
+    ngx_int_t   n;
     ngx_str_t   name, arg, *s;
 
     name.data = (u_char *) ngx_strchr(source, ':') + 1;
-    name.len = ngx_strlen((char *) name.data);
+    values = ngx_strchr(name.data, '=');
+    name.len = values ? (size_t) ((u_char *) values - name.data)
+                      : ngx_strlen((char *) name.data);
 
     if (ngx_http_arg(r, name.data, name.len, &arg) != NGX_OK) {
         return NGX_OK;
@@ -284,15 +309,76 @@ ngx_kanban_sql_query(ngx_http_request_t *r, char *source, ngx_str_t **value)
         return NGX_ABORT;
     }
 
+    if (ngx_strncmp(source, "query_limit:", 12) == 0) {
+        n = ngx_atoi(s->data, s->len);
+
+        if (n == NGX_ERROR && s->len > 1 && s->data[0] == '-'
+            && ngx_atoi(s->data + 1, s->len - 1) != NGX_ERROR)
+        {
+            n = 0;                  /* a number, below the range */
+        }
+
+        if (n == NGX_ERROR) {
+            return NGX_ABORT;
+        }
+
+        if (n < 1 || n > NGX_KANBAN_SQL_MAX_LIMIT) {
+            return ngx_kanban_field_error(errors, NULL,
+                                          (char *) name.data, "out_of_range",
+                                          "A page holds 1 to 200 items.")
+                   == NGX_OK ? NGX_OK : NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    if (ngx_strncmp(source, "query_enum:", 11) == 0
+        && !ngx_kanban_sql_enum(s, values + 1))
+    {
+        dst = ngx_pnalloc(r->pool, name.len + 1);
+        if (dst == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_cpystrn(dst, name.data, name.len + 1);
+
+        return ngx_kanban_field_error(errors, NULL, (char *) dst,
+                                      "invalid_value",
+                                      "This is not one of the values the "
+                                      "parameter takes.")
+               == NGX_OK ? NGX_OK : NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     *value = s;
 
     return NGX_OK;
 }
 
 
+/* Whether value is one of "a|b|c". */
+
+static ngx_uint_t
+ngx_kanban_sql_enum(ngx_str_t *value, char *values)
+{
+    size_t   len;
+    char    *p, *bar;
+
+    for (p = values; /* void */ ; p = bar + 1) {
+        bar = ngx_strchr(p, '|');
+        len = bar ? (size_t) (bar - p) : ngx_strlen(p);
+
+        if (value->len == len && ngx_strncmp(value->data, p, len) == 0) {
+            return 1;
+        }
+
+        if (bar == NULL) {
+            return 0;
+        }
+    }
+}
+
+
 /* The version a change expects: the body's "version", else If-Match's
  * "N" (consumed here, so nginx does not judge the answer's new ETag by
- * it), else none. */
+ * it), else none; "*" is any version, so none either. */
 
 static ngx_int_t
 ngx_kanban_sql_version(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
@@ -319,6 +405,10 @@ ngx_kanban_sql_version(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
 
     *s = r->headers_in.if_match->value;
     r->headers_in.if_match = NULL;
+
+    if (s->len == 1 && s->data[0] == '*') {
+        return NGX_OK;             /* any current version (RFC 9110) */
+    }
 
     if (s->len >= 2 && s->data[0] == 'W' && s->data[1] == '/') {
         s->data += 2;

@@ -90,10 +90,18 @@ ngx_kanban_validate_object(ngx_array_t *errors, ngx_str_t *prefix,
     for (f = fields; f->name; f++) {
         m = ngx_kanban_json_get(obj, f->name);
 
-        if (m == NULL || m->type == NGX_KANBAN_JSON_NULL) {
-            if (f->required) {
+        if (m == NULL) {
+            if (f->required == NGX_KANBAN_REQUIRED) {
                 ngx_kanban_field_error(errors, prefix, f->name, "required",
                                        "This field is required.");
+            }
+            continue;
+        }
+
+        if (m->type == NGX_KANBAN_JSON_NULL) {
+            if (f->required) {
+                ngx_kanban_field_error(errors, prefix, f->name, "required",
+                                       "This field cannot be null.");
             }
             continue;
         }
@@ -287,13 +295,25 @@ ngx_kanban_validate_array(ngx_array_t *errors, ngx_str_t *path,
         item.len = ngx_sprintf(p, "%V[%ui]", path, n) - p;
 
         if (f->fields == NULL) {
-            /* a list without item fields is a list of strings: labels,
-             * ids, scopes, options */
+            /* a list without item fields is a list of strings: ids,
+             * scopes */
             if (m->type != NGX_KANBAN_JSON_STRING) {
                 ngx_kanban_field_error(errors, &item, "", "invalid_type",
                                        "Each item must be a string.");
             }
 
+            continue;
+        }
+
+        if (f->fields[0].name[0] == '\0') {
+            /* the rule of every item: labels, options */
+            if (m->type == NGX_KANBAN_JSON_NULL) {
+                ngx_kanban_field_error(errors, &item, "", "invalid_type",
+                                       "An item cannot be null.");
+                continue;
+            }
+
+            ngx_kanban_validate_value(errors, &item, m, &f->fields[0]);
             continue;
         }
 

@@ -97,6 +97,12 @@ is($ws->api($carl, DELETE => "/api/v1/share-links/$revoked->{id}")
 
 my @columns = sort { $a->{position} <=> $b->{position} } values %column;
 
+# CORS (t/browser/cors.test.mjs): pages of another origin; one is listed
+my $listed = 'http://app.localhost:' . $t->port;
+is($ws->api($admin, PATCH => '/api/v1/workspace',
+            json => { cors_origins => [ $listed ] })->{status}, 200,
+   'the workspace lists an origin for CORS');
+
 my $fixture = {
     base => 'http://' . $ws->slug . '.localhost:' . $t->port,
     chromium => $CHROMIUM,
@@ -118,6 +124,10 @@ my $fixture = {
         } @columns ],
     },
     revoked => { code => $revoked->{code} },
+    cors => {
+        listed => $listed, unlisted => 'http://elsewhere.localhost:' . $t->port,
+        token => $admin->{token}, task => $task{wall}{id},
+    },
 };
 
 my $dir = tempdir('browser-XXXXXX', DIR => $Kanban::Test::TMP,
@@ -136,7 +146,10 @@ delete local $ENV{LD_PRELOAD};
 my ($out, $err) = ('', '');
 my $started = time;
 my $ran = eval {
-    run([ $node, '--test', '--test-reporter=tap', @files ],
+    # KANBAN_BROWSER_ONLY=regex runs only the tests whose names match
+    my @only = $ENV{KANBAN_BROWSER_ONLY}
+        ? ("--test-name-pattern=$ENV{KANBAN_BROWSER_ONLY}") : ();
+    run([ $node, '--test', '--test-reporter=tap', @only, @files ],
         '<', \undef, '>', \$out, '2>', \$err, timeout($TIMEOUT));
     1;
 };

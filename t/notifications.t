@@ -262,8 +262,9 @@ ok(!grep({ $_->{id} eq $first->{id} } @{ $only->{items} }),
 is(scalar @{ $only->{items} }, $unread - 1, '... and has all the others');
 is(scalar @{ inbox($ann, 'unread=false')->{items} },
    scalar @{ $list->{items} }, '?unread=false is all');
-problem_is($ws->api($ann, GET => '/api/v1/notifications?unread=maybe'),
-           400, 'bad_request', '?unread=maybe is malformed');
+$r = $ws->api($ann, GET => '/api/v1/notifications?unread=maybe');
+problem_is($r, 422, 'validation_failed', '?unread=maybe: 422');
+is($r->{json}{errors}[0]{field}, 'unread', '... naming the parameter');
 
 # isolation
 my $bobs = inbox($bob)->{unread_count};
@@ -340,7 +341,12 @@ problem_is($ws->api($pam, GET => '/api/v1/notifications?cursor=zzz'),
            400, 'bad_request', 'a malformed cursor');
 problem_is($ws->api($pam, GET => '/api/v1/notifications?limit=many'),
            400, 'bad_request', 'a malformed limit');
-is(scalar @{ inbox($pam, 'limit=0')->{items} }, 1, 'limit=0 is one');
+for my $n (0, 201, -1) {
+    my $r = $ws->api($pam, GET => "/api/v1/notifications?limit=$n");
+    problem_is($r, 422, 'validation_failed', "limit=$n: 422");
+    is_deeply([ map { "$_->{field} $_->{code}" } @{ $r->{json}{errors} } ],
+              [ 'limit out_of_range' ], '... naming the parameter');
+}
 
 
 ###########################################################################

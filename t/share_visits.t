@@ -223,6 +223,44 @@ SKIP: {
     is(visits_shown($bad, $w), scalar @agents, 'and counted');
 }
 
+# A visit PostgreSQL refuses for its data, among good ones: the batch is
+# stored one visit at a time, so only that visit is lost, and counted.
+# (A constraint of this workspace's own stands for data a column does
+# not take.) Odd data is cleaned before: a control character, a
+# referrer of 2,000 bytes cut to 512.
+{
+    my $w = $t->workspace(prefix => 'refuse');
+    $w->dbh->do(q{ALTER TABLE share_link_visits ADD CONSTRAINT refuse_test
+                  CHECK (user_agent IS DISTINCT FROM 'Refused/1.0')
+                  NOT VALID});
+    my $link = link_for($w, url => 'https://example.com/mixed');
+    my $lost = $t->metric('kanban_share_visits_lost_total') // 0;
+
+    my @conns;
+    for my $i (1 .. 20) {
+        my $ua = $i == 10 ? 'Refused/1.0' : "$firefox good/$i";
+        push @conns, $t->send_req(GET => "/s/$link->{code}", host => $w->slug,
+            headers => { 'User-Agent' => $ua,
+                         Referer => "https://r.example/\x01" . ('r' x 2000) });
+    }
+    Kanban::Test::wait_all(\@conns, 30);
+    is(scalar(grep { $_->response->{status} == 302 } @conns), 20,
+       '20 visits, one of them refused by PostgreSQL: 20 x 302');
+
+    is(settled($link, 19, 8, $w), 19, 'the 19 good visits are stored');
+    sleep 1.5;
+    is(rows($link, $w), 19, '... and not the refused one');
+    is(($t->metric('kanban_share_visits_lost_total') // 0) - $lost, 1,
+       'the lost visit is counted in /metrics');
+
+    my ($max, $odd) = $w->dbh->selectrow_array(q{
+        SELECT max(octet_length(referrer)),
+               count(*) FILTER (WHERE referrer ~ '[[:cntrl:]]')
+          FROM share_link_visits WHERE link_id = ?}, undef, $link->{id});
+    is($max, 512, 'a referrer of 2,000 bytes is cut to 512');
+    is($odd, 0, '... and its control character replaced');
+}
+
 
 ###########################################################################
 # analytics

@@ -576,8 +576,8 @@ is(one('SELECT minutes FROM time_entries WHERE id = ?', $later->{id}), 60,
     is_deeply($queue->($pam), [], 'approved: out of the queue');
     is_deeply($queue->($pam, 'status=approved'), [ 'Carl 2026-W30' ],
               '... and among the approved');
-    problem_is(api($pam, GET => "$W?status=lost"), 400, 'bad_request',
-               'an unknown status: 400');
+    problem_is(api($pam, GET => "$W?status=lost"), 422,
+               'validation_failed', 'an unknown status: 422');
     problem_is(api($pam, GET => "$W?cursor=nonsense"), 400, 'bad_request',
                'a cursor this list did not give: 400');
     problem_is(api(undef, GET => $W), 401, 'unauthorized', 'no token: 401');

@@ -180,7 +180,7 @@ $r = $ws->api($carl, GET => "/api/v1/projects/$pid/export",
 like($r->{headers}{'content-type'}, qr{^text/csv}, 'Accept: text/csv gives CSV');
 
 problem_is($ws->api($carl, GET => "/api/v1/projects/$pid/export?format=xml"),
-           400, 'bad_request', 'an unknown format: 400');
+           422, 'validation_failed', 'an unknown format: 422');
 problem_is($ws->api(undef, GET => "/api/v1/projects/$pid/export"),
            401, 'unauthorized', 'no token: 401');
 problem_is($ws->api($carl, GET => '/api/v1/projects/'

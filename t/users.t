@@ -501,8 +501,10 @@ problem_is($ws->api($at, GET => '/api/v1/users?cursor=zz'), 400, 'bad_request',
     $r = $ws->api($a2, GET => '/api/v1/users', host => $s2);
     is(scalar @{ $r->{json}{items} }, 50, 'by default 50 a page');
     ok(defined $r->{json}{next_cursor}, '... and a cursor to more');
-    $r = $ws->api($a2, GET => '/api/v1/users?limit=1000', host => $s2);
+    $r = $ws->api($a2, GET => '/api/v1/users?limit=200', host => $s2);
     is(scalar @{ $r->{json}{items} }, 200, 'at most 200 a page');
+    $r = $ws->api($a2, GET => '/api/v1/users?limit=1000', host => $s2);
+    problem_is($r, 422, 'validation_failed', '... more is a 422');
 }
 
 # --- patch ----------------------------------------------------------------------

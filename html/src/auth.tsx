@@ -1,17 +1,20 @@
 // Who is signed in. On load, a silent refresh from the HttpOnly cookie
 // restores the session; the access token never leaves memory.
-import { createContext, useContext, useEffect, useState, type ReactNode } from 'react';
-import { get, me, onSessionChange, refresh, type SessionUser } from './api/client';
+import { createContext, useCallback, useContext, useEffect, useState, type ReactNode } from 'react';
+import { me, onSessionChange, read, refresh, type SessionUser } from './api/client';
 
-export type Workspace = { slug: string; name: string; open_registration?: boolean; [k: string]: unknown };
+import type { Workspace } from './api/types';
+import { setTimeZone } from './ui/format';
 type Auth = {
   user: SessionUser | null;
   workspace: Workspace | null;      // null on the platform host
   ready: boolean;
   setUser: (u: SessionUser | null) => void;
+  // an admin's saved settings: the workspace as the server now has it
+  setWorkspace: (w: Workspace) => void;
 };
 
-const Ctx = createContext<Auth>({ user: null, workspace: null, ready: false, setUser: () => {} });
+const Ctx = createContext<Auth>({ user: null, workspace: null, ready: false, setUser: () => {}, setWorkspace: () => {} });
 export const useAuth = () => useContext(Ctx);
 
 export function AuthProvider({ children }: { children: ReactNode }) {
@@ -30,7 +33,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       const platform = h === 'localhost' || /^[\d.]+$|^\[/.test(h);
       try {
         if (platform) throw new Error('platform host');
-        setWorkspace(await get<Workspace>('/api/v1/workspace'));
+        const ws = await read('/api/v1/workspace', {});
+        setTimeZone(ws.time_zone);
+        setWorkspace(ws);
       } catch {
         setWorkspace(null);        // the platform host: no workspace here
         setReady(true);
@@ -43,7 +48,8 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     })();
   }, []);
 
-  return <Ctx.Provider value={{ user, workspace, ready, setUser }}>{children}</Ctx.Provider>;
+  const changeWorkspace = useCallback((w: Workspace) => { setTimeZone(w.time_zone); setWorkspace(w); }, []);
+  return <Ctx.Provider value={{ user, workspace, ready, setUser, setWorkspace: changeWorkspace }}>{children}</Ctx.Provider>;
 }
 
 export const canManage = (u: SessionUser | null) =>

@@ -3,7 +3,7 @@
  * Insights: the API (ngx_kanban_insights_module.c) and the job each
  * analysis is, run by the worker that was asked for it
  * (ngx_kanban_insights_job.c): the rules and the summary from PostgreSQL
- * (sql/tenant/019_insights.sql), then, when one is configured, an LLM's
+ * (sql/tenant/020_insights.sql), then, when one is configured, an LLM's
  * answer through the worker's HTTP client.
  */
 

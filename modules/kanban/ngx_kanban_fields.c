@@ -14,10 +14,18 @@ ngx_kanban_field_t  ngx_kanban_swimlane_fields[] = {
     { NULL, 0, 0, 0, 0, NULL, NULL }
 };
 
+/* a select's option */
+static ngx_kanban_field_t  ngx_kanban_custom_field_option[] = {
+    { "", NGX_KANBAN_FIELD_STRING, 1, 1, 200, NULL, NULL },
+    { NULL, 0, 0, 0, 0, NULL, NULL }
+};
+
+
 ngx_kanban_field_t  ngx_kanban_custom_field_fields[] = {
     { "name", NGX_KANBAN_FIELD_STRING, 1, 1, 100, NULL, NULL },
     { "type", NGX_KANBAN_FIELD_STRING, 1, 1, 16, NULL, NULL },
-    { "options", NGX_KANBAN_FIELD_ARRAY, 0, 0, 100, NULL, NULL },
+    { "options", NGX_KANBAN_FIELD_ARRAY, 0, 0, 100,
+      ngx_kanban_custom_field_option, NULL },
     { "project_id", NGX_KANBAN_FIELD_UUID, 0, 0, 0, NULL, NULL },
     { NULL, 0, 0, 0, 0, NULL, NULL }
 };
@@ -107,14 +115,18 @@ ngx_kanban_sql_t  ngx_kanban_custom_fields_create = {
 };
 
 ngx_kanban_field_t  ngx_kanban_swimlane_patch_fields[] = {
-    { "name", NGX_KANBAN_FIELD_STRING, 0, 1, 100, NULL, NULL },
-    { "position", NGX_KANBAN_FIELD_INTEGER, 0, 0, 1000, NULL, NULL },
+    { "name", NGX_KANBAN_FIELD_STRING,
+      NGX_KANBAN_NOT_NULL, 1, 100, NULL, NULL },
+    { "position", NGX_KANBAN_FIELD_INTEGER,
+      NGX_KANBAN_NOT_NULL, 0, 1000, NULL, NULL },
     { NULL, 0, 0, 0, 0, NULL, NULL }
 };
 
 ngx_kanban_field_t  ngx_kanban_custom_field_patch_fields[] = {
-    { "name", NGX_KANBAN_FIELD_STRING, 0, 1, 100, NULL, NULL },
-    { "options", NGX_KANBAN_FIELD_ARRAY, 0, 0, 100, NULL, NULL },
+    { "name", NGX_KANBAN_FIELD_STRING,
+      NGX_KANBAN_NOT_NULL, 1, 100, NULL, NULL },
+    { "options", NGX_KANBAN_FIELD_ARRAY, 0, 0, 100,
+      ngx_kanban_custom_field_option, NULL },
     { NULL, 0, 0, 0, 0, NULL, NULL }
 };
 

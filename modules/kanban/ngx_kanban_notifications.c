@@ -44,7 +44,8 @@ ngx_kanban_sql_t  ngx_kanban_notifications_list = {
     "        CASE WHEN yes"
     "        THEN 'unread is true or false; cursor, a next_cursor.' END"
     "   FROM bad"),
-    { "actor", "query_int:limit", "query_uuid:cursor", "query:unread", NULL },
+    { "actor", "query_limit:limit", "query_uuid:cursor",
+      "query_enum:unread=true|false", NULL },
     NULL
 };
 

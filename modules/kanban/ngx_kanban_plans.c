@@ -18,10 +18,13 @@ ngx_kanban_field_t  ngx_kanban_milestone_fields[] = {
 };
 
 ngx_kanban_field_t  ngx_kanban_milestone_patch_fields[] = {
-    { "name", NGX_KANBAN_FIELD_STRING, 0, 1, 200, NULL, NULL },
+    { "name", NGX_KANBAN_FIELD_STRING,
+      NGX_KANBAN_NOT_NULL, 1, 200, NULL, NULL },
     { "description", NGX_KANBAN_FIELD_STRING, 0, 0, 10000, NULL, NULL },
-    { "due_date", NGX_KANBAN_FIELD_DATE, 0, 0, 0, NULL, NULL },
-    { "status", NGX_KANBAN_FIELD_STRING, 0, 1, 16, NULL, NULL },
+    { "due_date", NGX_KANBAN_FIELD_DATE,
+      NGX_KANBAN_NOT_NULL, 0, 0, NULL, NULL },
+    { "status", NGX_KANBAN_FIELD_STRING,
+      NGX_KANBAN_NOT_NULL, 1, 16, NULL, NULL },
     { "version", NGX_KANBAN_FIELD_INTEGER, 0, 1, 0, NULL, NULL },
     { NULL, 0, 0, 0, 0, NULL, NULL }
 };
@@ -36,11 +39,13 @@ ngx_kanban_field_t  ngx_kanban_sprint_fields[] = {
 };
 
 ngx_kanban_field_t  ngx_kanban_sprint_patch_fields[] = {
-    { "name", NGX_KANBAN_FIELD_STRING, 0, 1, 200, NULL, NULL },
+    { "name", NGX_KANBAN_FIELD_STRING,
+      NGX_KANBAN_NOT_NULL, 1, 200, NULL, NULL },
     { "goal", NGX_KANBAN_FIELD_STRING, 0, 0, 2000, NULL, NULL },
     { "start_date", NGX_KANBAN_FIELD_DATE, 0, 0, 0, NULL, NULL },
     { "end_date", NGX_KANBAN_FIELD_DATE, 0, 0, 0, NULL, NULL },
-    { "state", NGX_KANBAN_FIELD_STRING, 0, 1, 16, NULL, NULL },
+    { "state", NGX_KANBAN_FIELD_STRING,
+      NGX_KANBAN_NOT_NULL, 1, 16, NULL, NULL },
     { "version", NGX_KANBAN_FIELD_INTEGER, 0, 1, 0, NULL, NULL },
     { NULL, 0, 0, 0, 0, NULL, NULL }
 };

@@ -22,9 +22,11 @@ ngx_kanban_field_t  ngx_kanban_project_fields[] = {
 };
 
 ngx_kanban_field_t  ngx_kanban_project_patch_fields[] = {
-    { "name", NGX_KANBAN_FIELD_STRING, 0, 1, 200, NULL, NULL },
+    { "name", NGX_KANBAN_FIELD_STRING,
+      NGX_KANBAN_NOT_NULL, 1, 200, NULL, NULL },
     { "description", NGX_KANBAN_FIELD_STRING, 0, 0, 10000, NULL, NULL },
-    { "status", NGX_KANBAN_FIELD_STRING, 0, 1, 32, NULL, NULL },
+    { "status", NGX_KANBAN_FIELD_STRING,
+      NGX_KANBAN_NOT_NULL, 1, 32, NULL, NULL },
     { "team_id", NGX_KANBAN_FIELD_UUID, 0, 0, 0, NULL, NULL },
     { "owner_id", NGX_KANBAN_FIELD_UUID, 0, 0, 0, NULL, NULL },
     { "start_date", NGX_KANBAN_FIELD_DATE, 0, 0, 0, NULL, NULL },
@@ -42,9 +44,12 @@ ngx_kanban_field_t  ngx_kanban_column_fields[] = {
 };
 
 ngx_kanban_field_t  ngx_kanban_column_patch_fields[] = {
-    { "name", NGX_KANBAN_FIELD_STRING, 0, 1, 100, NULL, NULL },
-    { "category", NGX_KANBAN_FIELD_STRING, 0, 1, 32, NULL, NULL },
-    { "position", NGX_KANBAN_FIELD_INTEGER, 0, 0, 1000, NULL, NULL },
+    { "name", NGX_KANBAN_FIELD_STRING,
+      NGX_KANBAN_NOT_NULL, 1, 100, NULL, NULL },
+    { "category", NGX_KANBAN_FIELD_STRING,
+      NGX_KANBAN_NOT_NULL, 1, 32, NULL, NULL },
+    { "position", NGX_KANBAN_FIELD_INTEGER,
+      NGX_KANBAN_NOT_NULL, 0, 1000, NULL, NULL },
     { "wip_limit", NGX_KANBAN_FIELD_INTEGER, 0, 1, 100000, NULL, NULL },
     { "version", NGX_KANBAN_FIELD_INTEGER, 0, 1, 0, NULL, NULL },
     { NULL, 0, 0, 0, 0, NULL, NULL }
@@ -67,7 +72,8 @@ ngx_kanban_sql_t  ngx_kanban_projects_list = {
     "                            = (SELECT n FROM lim)"
     "                       THEN (SELECT (p).id::text FROM page"
     "                              ORDER BY (p).id DESC LIMIT 1) END)"),
-    { "query_int:limit", "query_uuid:cursor", "query:status",
+    { "query_limit:limit", "query_uuid:cursor",
+      "query_enum:status=planning|active|on_hold|completed|cancelled",
       "query_uuid:team_id", NULL },
     NULL
 };

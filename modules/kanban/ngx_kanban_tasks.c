@@ -10,9 +10,16 @@
 #include "ngx_kanban_routes.h"
 
 
+/* a label: a short name, as the board shows it */
+static ngx_kanban_field_t  ngx_kanban_task_label[] = {
+    { "", NGX_KANBAN_FIELD_STRING, 1, 1, 100, NULL, NULL },
+    { NULL, 0, 0, 0, 0, NULL, NULL }
+};
+
+
 ngx_kanban_field_t  ngx_kanban_task_fields[] = {
     { "title", NGX_KANBAN_FIELD_STRING, 1, 1, 500, NULL, NULL },
-    { "description", NGX_KANBAN_FIELD_STRING, 0, 0, 100000, NULL, NULL },
+    { "description", NGX_KANBAN_FIELD_STRING, 0, 0, 20000, NULL, NULL },
     { "column_id", NGX_KANBAN_FIELD_UUID, 0, 0, 0, NULL, NULL },
     { "parent_id", NGX_KANBAN_FIELD_UUID, 0, 0, 0, NULL, NULL },
     { "sprint_id", NGX_KANBAN_FIELD_UUID, 0, 0, 0, NULL, NULL },
@@ -21,7 +28,8 @@ ngx_kanban_field_t  ngx_kanban_task_fields[] = {
     { "custom_fields", NGX_KANBAN_FIELD_OBJECT, 0, 0, 0, NULL, NULL },
     { "priority", NGX_KANBAN_FIELD_STRING, 0, 1, 16, NULL, NULL },
     { "assignee_ids", NGX_KANBAN_FIELD_ARRAY, 0, 0, 50, NULL, NULL },
-    { "labels", NGX_KANBAN_FIELD_ARRAY, 0, 0, 50, NULL, NULL },
+    { "labels", NGX_KANBAN_FIELD_ARRAY, 0, 0, 50, ngx_kanban_task_label,
+      NULL },
     { "start_date", NGX_KANBAN_FIELD_DATE, 0, 0, 0, NULL, NULL },
     { "due_date", NGX_KANBAN_FIELD_DATE, 0, 0, 0, NULL, NULL },
     { "estimate_minutes", NGX_KANBAN_FIELD_INTEGER, 0, 0, 1000000, NULL,
@@ -32,21 +40,25 @@ ngx_kanban_field_t  ngx_kanban_task_fields[] = {
 };
 
 ngx_kanban_field_t  ngx_kanban_task_patch_fields[] = {
-    { "title", NGX_KANBAN_FIELD_STRING, 0, 1, 500, NULL, NULL },
-    { "description", NGX_KANBAN_FIELD_STRING, 0, 0, 100000, NULL, NULL },
+    { "title", NGX_KANBAN_FIELD_STRING,
+      NGX_KANBAN_NOT_NULL, 1, 500, NULL, NULL },
+    { "description", NGX_KANBAN_FIELD_STRING, 0, 0, 20000, NULL, NULL },
     { "parent_id", NGX_KANBAN_FIELD_UUID, 0, 0, 0, NULL, NULL },
     { "sprint_id", NGX_KANBAN_FIELD_UUID, 0, 0, 0, NULL, NULL },
     { "milestone_id", NGX_KANBAN_FIELD_UUID, 0, 0, 0, NULL, NULL },
     { "swimlane_id", NGX_KANBAN_FIELD_UUID, 0, 0, 0, NULL, NULL },
     { "custom_fields", NGX_KANBAN_FIELD_OBJECT, 0, 0, 0, NULL, NULL },
-    { "priority", NGX_KANBAN_FIELD_STRING, 0, 1, 16, NULL, NULL },
+    { "priority", NGX_KANBAN_FIELD_STRING,
+      NGX_KANBAN_NOT_NULL, 1, 16, NULL, NULL },
     { "assignee_ids", NGX_KANBAN_FIELD_ARRAY, 0, 0, 50, NULL, NULL },
-    { "labels", NGX_KANBAN_FIELD_ARRAY, 0, 0, 50, NULL, NULL },
+    { "labels", NGX_KANBAN_FIELD_ARRAY, 0, 0, 50, ngx_kanban_task_label,
+      NULL },
     { "start_date", NGX_KANBAN_FIELD_DATE, 0, 0, 0, NULL, NULL },
     { "due_date", NGX_KANBAN_FIELD_DATE, 0, 0, 0, NULL, NULL },
     { "estimate_minutes", NGX_KANBAN_FIELD_INTEGER, 0, 0, 1000000, NULL,
       NULL },
-    { "blocked", NGX_KANBAN_FIELD_BOOLEAN, 0, 0, 0, NULL, NULL },
+    { "blocked", NGX_KANBAN_FIELD_BOOLEAN,
+      NGX_KANBAN_NOT_NULL, 0, 0, NULL, NULL },
     { "blocked_reason", NGX_KANBAN_FIELD_STRING, 0, 0, 1000, NULL, NULL },
     { "version", NGX_KANBAN_FIELD_INTEGER, 0, 1, 0, NULL, NULL },
     { NULL, 0, 0, 0, 0, NULL, NULL }
@@ -95,8 +107,10 @@ ngx_kanban_sql_t  ngx_kanban_tasks_list = {
     "                                     ORDER BY (t).id DESC LIMIT 1)"
     "                         END)::text"
     "        ELSE 'not_found' END"),
-    { "uuid:id", "query_int:limit", "query_uuid:cursor",
-      "query_uuid:column_id", "query:category", "query_uuid:assignee_id",
+    { "uuid:id", "query_limit:limit", "query_uuid:cursor",
+      "query_uuid:column_id",
+      "query_enum:category=backlog|todo|in_progress|review|done",
+      "query_uuid:assignee_id",
       "query:label", "query_uuid:parent_id", "query_date:due_before",
       "query:q",
       NULL },

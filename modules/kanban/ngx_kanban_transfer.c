@@ -38,7 +38,7 @@ static ngx_uint_t ngx_kanban_utf8_valid(u_char *p, size_t len);
 ngx_kanban_sql_t  ngx_kanban_projects_export = {
     ngx_kanban_pg_stmt("projects_export",
     "SELECT * FROM project_export($1::uuid, $2, $3)"),
-    { "uuid:id", "query:format", "accept", NULL },
+    { "uuid:id", "query_enum:format=json|csv", "accept", NULL },
     NULL
 };
 

@@ -108,8 +108,9 @@ ngx_kanban_sql_t  ngx_kanban_share_links_list = {
     "                       THEN (SELECT (p.l).id::text FROM page p"
     "                              ORDER BY (p.l).created_at, (p.l).id"
     "                              LIMIT 1) END)"),
-    { "actor", "role", "tenant_url", "query_int:limit", "query_uuid:cursor",
-      "query_uuid:task_id", "query_uuid:project_id", NULL },
+    { "actor", "role", "tenant_url", "query_limit:limit",
+      "query_uuid:cursor", "query_uuid:task_id", "query_uuid:project_id",
+      NULL },
     NULL
 };
 

@@ -11,6 +11,11 @@
  * waiting visits new ones are dropped, with a warning, rather than
  * memory.
  *
+ * A batch PostgreSQL refuses for its data (a value a column does not
+ * take) is tried again one visit at a time, so that only the visit it
+ * cannot take is lost: logged, and counted in /metrics
+ * (kanban_share_visits_lost_total).
+ *
  * What a visit records: time, referrer, user agent (valid UTF-8, at most
  * 512 bytes each), whether the agent is a crawler (kanban_share_bots, one
  * signature a line, matched without case), and the address with its last
@@ -39,8 +44,11 @@ typedef struct {
     ngx_kanban_pg_db_t         db;
     ngx_kanban_jw_t            jw;
     ngx_str_t                  json;           /* once sealed */
+    ngx_array_t               *rows;           /* where each visit starts */
     ngx_uint_t                 count;
     ngx_uint_t                 attempts;
+    ngx_uint_t                 one_by_one;     /* refused for its data */
+    ngx_uint_t                 row;            /* the next to store alone */
 } ngx_kanban_share_batch_t;
 
 
@@ -50,6 +58,9 @@ static void ngx_kanban_share_flush_handler(ngx_event_t *ev);
 static void ngx_kanban_share_flush(ngx_kanban_share_batch_t *b);
 static void ngx_kanban_share_flushed(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
+static ngx_int_t ngx_kanban_share_row(ngx_kanban_share_batch_t *b,
+    ngx_str_t *json);
+static void ngx_kanban_share_next(ngx_kanban_share_batch_t *b);
 static void ngx_kanban_share_publish(ngx_kanban_share_batch_t *b,
     PGresult *res);
 static void ngx_kanban_share_arm(void);
@@ -93,6 +104,7 @@ ngx_int_t
 ngx_kanban_share_visit(ngx_http_request_t *r, ngx_kanban_tenant_t *tenant,
     ngx_kanban_share_link_t *link, ngx_uint_t counted)
 {
+    size_t                    *row;
     ngx_str_t                  time, referrer, agent, address;
     ngx_str_t                  yes = ngx_string("true");
     ngx_str_t                  no = ngx_string("false");
@@ -134,6 +146,13 @@ ngx_kanban_share_visit(ngx_http_request_t *r, ngx_kanban_tenant_t *tenant,
 
     jw = &b->jw;
 
+    row = ngx_array_push(b->rows);
+    if (row == NULL) {
+        return NGX_ERROR;
+    }
+
+    *row = jw->pos - jw->start;       /* its comma, when it has one */
+
     ngx_kanban_jw_open(jw, '{');
     ngx_kanban_jw_key(jw, "l");
     ngx_kanban_jw_string(jw, &link->id);
@@ -152,6 +171,7 @@ ngx_kanban_share_visit(ngx_http_request_t *r, ngx_kanban_tenant_t *tenant,
     ngx_kanban_jw_close(jw, '}');
 
     if (jw->failed) {
+        b->rows->nelts--;
         return NGX_ERROR;
     }
 
@@ -202,6 +222,11 @@ ngx_kanban_share_batch(ngx_kanban_tenant_t *tenant)
     }
 
     b->pool = pool;
+
+    b->rows = ngx_array_create(pool, 64, sizeof(size_t));
+    if (b->rows == NULL) {
+        goto failed;
+    }
 
     ngx_kanban_pg_tenant_db(tenant, &db);
 
@@ -260,6 +285,7 @@ ngx_kanban_share_flush_handler(ngx_event_t *ev)
 static void
 ngx_kanban_share_flush(ngx_kanban_share_batch_t *b)
 {
+    ngx_str_t               json;
     ngx_kanban_pg_query_t  *q;
 
     if (b->json.data == NULL) {
@@ -270,6 +296,12 @@ ngx_kanban_share_flush(ngx_kanban_share_batch_t *b)
         }
     }
 
+    json = b->json;
+
+    if (b->one_by_one && ngx_kanban_share_row(b, &json) != NGX_OK) {
+        goto failed;
+    }
+
     q = ngx_kanban_pg_query_background(b->pool, &b->db);
     if (q == NULL) {
         goto failed;
@@ -278,7 +310,7 @@ ngx_kanban_share_flush(ngx_kanban_share_batch_t *b)
     q->data = b;
 
     if (ngx_kanban_pg_run(q, &ngx_kanban_share_visits_stmt,
-                          ngx_kanban_share_flushed, 1, &b->json)
+                          ngx_kanban_share_flushed, 1, &json)
         == NGX_OK)
     {
         return;
@@ -288,50 +320,133 @@ failed:
 
     ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                   "kanban: %ui share visits of \"%V\" lost: no memory",
-                  b->count, &b->slug);
+                  b->count - b->row, &b->slug);
 
-    ngx_kanban_share_npending -= b->count;
+    ngx_kanban_metrics_share_visits_lost(b->count - b->row);
+    ngx_kanban_share_npending -= b->count - b->row;
     ngx_destroy_pool(b->pool);
+}
+
+
+/* The batch's visit b->row alone, as a batch of one: "[{...}]". */
+
+static ngx_int_t
+ngx_kanban_share_row(ngx_kanban_share_batch_t *b, ngx_str_t *json)
+{
+    u_char  *p, *start, *end;
+    size_t  *rows;
+
+    rows = b->rows->elts;
+
+    start = b->json.data + rows[b->row];
+    end = (b->row + 1 < b->rows->nelts) ? b->json.data + rows[b->row + 1]
+                                        : b->json.data + b->json.len - 1;
+
+    if (*start == ',') {
+        start++;
+    }
+
+    p = ngx_pnalloc(b->pool, end - start + 2);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    json->data = p;
+
+    *p++ = '[';
+    p = ngx_cpymem(p, start, end - start);
+    *p++ = ']';
+
+    json->len = p - json->data;
+
+    return NGX_OK;
 }
 
 
 static void
 ngx_kanban_share_flushed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 {
-    ngx_uint_t                 limit;
+    ngx_uint_t                 limit, left;
     ngx_kanban_share_batch_t  *b;
 
     b = q->data;
 
     if (q->error == NGX_KANBAN_PG_OK) {
         ngx_kanban_share_publish(b, q->result);
-        goto done;
+        ngx_kanban_share_next(b);
+        return;
     }
 
     limit = ngx_exiting ? NGX_KANBAN_SHARE_ATTEMPTS_EXITING
                         : NGX_KANBAN_SHARE_ATTEMPTS;
+    left = b->count - b->row;
 
-    if (ngx_kanban_share_transient(q) && ++b->attempts < limit) {
-        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                      "kanban: %ui share visits of \"%V\" wait: %s",
-                      b->count, &b->slug,
+    if (ngx_kanban_share_transient(q)) {
+        if (++b->attempts < limit) {
+            ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                          "kanban: %ui share visits of \"%V\" wait: %s",
+                          left, &b->slug,
+                          q->result ? PQresultErrorMessage(q->result)
+                                    : "PostgreSQL is unavailable");
+
+            ngx_queue_insert_tail(&ngx_kanban_share_retry, &b->queue);
+            ngx_kanban_share_arm();
+            return;
+        }
+
+        /* the outage outlasted the tries: what is left is lost */
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "kanban: %ui share visits of \"%V\" lost after %ui "
+                      "tries: %s", left, &b->slug, b->attempts,
                       q->result ? PQresultErrorMessage(q->result)
                                 : "PostgreSQL is unavailable");
 
-        ngx_queue_insert_tail(&ngx_kanban_share_retry, &b->queue);
-        ngx_kanban_share_arm();
+        ngx_kanban_metrics_share_visits_lost(left);
+        ngx_kanban_share_npending -= left;
+        ngx_destroy_pool(b->pool);
+        return;
+    }
+
+    if (!b->one_by_one && b->count > 1) {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "kanban: %ui share visits of \"%V\" refused, "
+                      "stored one by one: %s", b->count, &b->slug,
+                      PQresultErrorMessage(q->result));
+
+        b->one_by_one = 1;
+        b->attempts = 0;
+        ngx_kanban_share_flush(b);
         return;
     }
 
     ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                  "kanban: %ui share visits of \"%V\" lost after %ui "
-                  "tries: %s", b->count, &b->slug, b->attempts + 1,
-                  q->result ? PQresultErrorMessage(q->result)
-                            : "PostgreSQL is unavailable");
+                  "kanban: a share visit of \"%V\" lost: %s",
+                  &b->slug, PQresultErrorMessage(q->result));
 
-done:
+    ngx_kanban_metrics_share_visits_lost(1);
+    ngx_kanban_share_next(b);
+}
 
-    ngx_kanban_share_npending -= b->count;
+
+/* What was sent is stored (or lost for its data): one by one, the next
+ * visit goes; else the batch is done. */
+
+static void
+ngx_kanban_share_next(ngx_kanban_share_batch_t *b)
+{
+    if (b->one_by_one) {
+        ngx_kanban_share_npending--;
+        b->attempts = 0;
+
+        if (++b->row < b->count) {
+            ngx_kanban_share_flush(b);
+            return;
+        }
+
+    } else {
+        ngx_kanban_share_npending -= b->count;
+    }
+
     ngx_destroy_pool(b->pool);
 }
 

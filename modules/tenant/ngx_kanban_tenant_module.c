@@ -404,6 +404,20 @@ ngx_kanban_tenant_forget(ngx_str_t *slug)
 }
 
 
+/* The cache's zone, for what else is kept per workspace (its CORS list). */
+
+ngx_shm_zone_t *
+ngx_kanban_tenant_cache_zone(void)
+{
+    ngx_kanban_tenant_main_conf_t  *tmcf;
+
+    tmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_kanban_tenant_module);
+
+    return tmcf ? tmcf->zone : NULL;
+}
+
+
 static ngx_int_t
 ngx_kanban_tenant_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)

@@ -3,8 +3,9 @@
  * GET /api/v1/workspace: the public face of a workspace (its name, whether
  * anyone may register, its time zone), read from the tenant's own
  * database; the sign-in page shows it before anyone has a token.
- * PATCH /api/v1/workspace: an admin's settings of it. Both answer with
- * workspace_json (sql/tenant/015_workspace_calendar.sql).
+ * PATCH /api/v1/workspace: an admin's settings of it (the time zone,
+ * open registration, the origins allowed to call the API). Both answer
+ * with workspace_json (sql/tenant/019_cors_origins.sql).
  */
 
 #include "ngx_kanban_routes.h"
@@ -20,10 +21,22 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_workspace_get = ngx_kanban_pg_stmt(
     "SELECT workspace_json($1::text)");
 
 
+/* an origin allowed to call the API (ngx_kanban_cors.c) */
+static ngx_kanban_field_t  ngx_kanban_workspace_origin[] = {
+    { "", NGX_KANBAN_FIELD_STRING, 1, 8, 255, NULL,
+      ngx_kanban_cors_origin_check },
+    { NULL, 0, 0, 0, 0, NULL, NULL }
+};
+
+
 /* the time zone is checked against PostgreSQL's IANA database */
 ngx_kanban_field_t  ngx_kanban_workspace_patch_fields[] = {
-    { "open_registration", NGX_KANBAN_FIELD_BOOLEAN, 0, 0, 0, NULL, NULL },
-    { "time_zone", NGX_KANBAN_FIELD_STRING, 0, 1, 64, NULL, NULL },
+    { "open_registration", NGX_KANBAN_FIELD_BOOLEAN,
+      NGX_KANBAN_NOT_NULL, 0, 0, NULL, NULL },
+    { "time_zone", NGX_KANBAN_FIELD_STRING,
+      NGX_KANBAN_NOT_NULL, 1, 64, NULL, NULL },
+    { "cors_origins", NGX_KANBAN_FIELD_ARRAY, 0, 0, 20,
+      ngx_kanban_workspace_origin, NULL },
     { NULL, 0, 0, 0, 0, NULL, NULL }
 };
 
@@ -33,6 +46,18 @@ ngx_kanban_sql_t  ngx_kanban_workspace_patch = {
     { "actor", "tenant", "body", NULL },
     NULL
 };
+
+
+/* PATCH: the statement, and this node's copy of the CORS list goes */
+
+ngx_int_t
+ngx_kanban_workspace_patch_handler(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx)
+{
+    ngx_kanban_cors_forget(r, &ctx->tenant->slug);
+
+    return ngx_kanban_sql_handler(r, ctx);
+}
 
 
 ngx_int_t

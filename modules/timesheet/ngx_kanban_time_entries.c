@@ -29,10 +29,13 @@ ngx_kanban_field_t  ngx_kanban_time_entry_fields[] = {
 ngx_kanban_field_t  ngx_kanban_time_entry_patch_fields[] = {
     { "task_id", NGX_KANBAN_FIELD_UUID, 0, 0, 0, NULL, NULL },
     { "project_id", NGX_KANBAN_FIELD_UUID, 0, 0, 0, NULL, NULL },
-    { "date", NGX_KANBAN_FIELD_DATE, 0, 0, 0, NULL, NULL },
-    { "minutes", NGX_KANBAN_FIELD_INTEGER, 0, 1, 1440, NULL, NULL },
+    { "date", NGX_KANBAN_FIELD_DATE,
+      NGX_KANBAN_NOT_NULL, 0, 0, NULL, NULL },
+    { "minutes", NGX_KANBAN_FIELD_INTEGER,
+      NGX_KANBAN_NOT_NULL, 1, 1440, NULL, NULL },
     { "description", NGX_KANBAN_FIELD_STRING, 0, 0, 2000, NULL, NULL },
-    { "billable", NGX_KANBAN_FIELD_BOOLEAN, 0, 0, 0, NULL, NULL },
+    { "billable", NGX_KANBAN_FIELD_BOOLEAN,
+      NGX_KANBAN_NOT_NULL, 0, 0, NULL, NULL },
     { "started_at", NGX_KANBAN_FIELD_STRING, 0, 1, 40, NULL, NULL },
     { "ended_at", NGX_KANBAN_FIELD_STRING, 0, 1, 40, NULL, NULL },
     { "version", NGX_KANBAN_FIELD_INTEGER, 0, 1, 0, NULL, NULL },
@@ -78,7 +81,7 @@ ngx_kanban_sql_t  ngx_kanban_time_entries_list = {
     "   FROM ok"),
     { "actor", "role", "query_date:from", "query_date:to",
       "query_uuid:user_id", "query_uuid:project_id", "query_uuid:task_id",
-      "query_int:limit", "query:cursor", NULL },
+      "query_limit:limit", "query:cursor", NULL },
     NULL
 };
 

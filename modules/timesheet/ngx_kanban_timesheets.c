@@ -103,7 +103,8 @@ ngx_kanban_sql_t  ngx_kanban_weeks_list = {
     "                                              p.user_id DESC LIMIT 1)"
     "                         END)::text END"
     "   FROM q"),
-    { "actor", "role", "query:status", "query_int:limit",
+    { "actor", "role", "query_enum:status=submitted|approved|rejected",
+      "query_limit:limit",
       "query_uuid:team_id", "query:cursor", NULL },
     NULL
 };

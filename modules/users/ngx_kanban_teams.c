@@ -15,7 +15,8 @@ ngx_kanban_field_t  ngx_kanban_team_fields[] = {
 };
 
 ngx_kanban_field_t  ngx_kanban_team_patch_fields[] = {
-    { "name", NGX_KANBAN_FIELD_STRING, 0, 1, 200, NULL, NULL },
+    { "name", NGX_KANBAN_FIELD_STRING,
+      NGX_KANBAN_NOT_NULL, 1, 200, NULL, NULL },
     { "description", NGX_KANBAN_FIELD_STRING, 0, 0, 2000, NULL, NULL },
     { "version", NGX_KANBAN_FIELD_INTEGER, 0, 1, 0, NULL, NULL },
     { NULL, 0, 0, 0, 0, NULL, NULL }

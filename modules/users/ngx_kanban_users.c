@@ -28,15 +28,21 @@ ngx_kanban_field_t  ngx_kanban_user_create_fields[] = {
 };
 
 ngx_kanban_field_t  ngx_kanban_user_patch_fields[] = {
-    { "email", NGX_KANBAN_FIELD_EMAIL, 0, 3, 254, NULL, NULL },
-    { "name", NGX_KANBAN_FIELD_STRING, 0, 1, 200, NULL, NULL },
-    { "role", NGX_KANBAN_FIELD_STRING, 0, 0, 32, NULL,
+    { "email", NGX_KANBAN_FIELD_EMAIL,
+      NGX_KANBAN_NOT_NULL, 3, 254, NULL, NULL },
+    { "name", NGX_KANBAN_FIELD_STRING,
+      NGX_KANBAN_NOT_NULL, 1, 200, NULL, NULL },
+    { "role", NGX_KANBAN_FIELD_STRING,
+      NGX_KANBAN_NOT_NULL, 0, 32, NULL,
       ngx_kanban_check_role },
-    { "status", NGX_KANBAN_FIELD_STRING, 0, 0, 32, NULL,
+    { "status", NGX_KANBAN_FIELD_STRING,
+      NGX_KANBAN_NOT_NULL, 0, 32, NULL,
       ngx_kanban_check_user_status },
-    { "password", NGX_KANBAN_FIELD_STRING, 0, NGX_KANBAN_PASSWORD_MIN,
+    { "password", NGX_KANBAN_FIELD_STRING,
+      NGX_KANBAN_NOT_NULL, NGX_KANBAN_PASSWORD_MIN,
       NGX_KANBAN_PASSWORD_MAX, NULL, ngx_kanban_password_check },
-    { "weekly_capacity_minutes", NGX_KANBAN_FIELD_INTEGER, 0, 0, 10080,
+    { "weekly_capacity_minutes", NGX_KANBAN_FIELD_INTEGER,
+      NGX_KANBAN_NOT_NULL, 0, 10080,
       NULL, NULL },
     { "version", NGX_KANBAN_FIELD_INTEGER, 0, 1, 0, NULL, NULL },
     { NULL, 0, 0, 0, 0, NULL, NULL }
@@ -74,7 +80,7 @@ ngx_kanban_sql_t  ngx_kanban_users_list = {
     "                            = (SELECT n FROM lim)"
     "                       THEN (SELECT id::text FROM page"
     "                              ORDER BY id DESC LIMIT 1) END)"),
-    { "actor", "role", "query_int:limit", "query_uuid:cursor", NULL },
+    { "actor", "role", "query_limit:limit", "query_uuid:cursor", NULL },
     NULL
 };
 
@@ -125,7 +131,9 @@ ngx_kanban_sql_t  ngx_kanban_users_create = {
 
 /* A merge patch: admins change anything, people their own name and email.
  * The version check is in the UPDATE's WHERE, so of two racing patches
- * with one version the second finds no row: 409. */
+ * with one version the second finds no row: 409. The last active admin
+ * cannot demote or disable themself (409, as DELETE): the active admins
+ * are locked, so two admins demoting each other at once cannot both. */
 ngx_kanban_sql_t  ngx_kanban_users_patch = {
     ngx_kanban_pg_stmt("users_patch",
     "WITH b AS (SELECT $4::jsonb j),"
@@ -137,6 +145,17 @@ ngx_kanban_sql_t  ngx_kanban_users_patch = {
     "                       OR j ? 'status' OR j ? 'password'"
     "                       OR j ? 'weekly_capacity_minutes')) AS yes"
     "              FROM t, b),"
+    "     adm AS (SELECT id FROM users"
+    "              WHERE role = 'admin' AND status = 'active' FOR UPDATE),"
+    "     last AS (SELECT coalesce(bool_or(t.role = 'admin'"
+    "                     AND t.status = 'active'"
+    "                     AND (coalesce(j->>'role', 'admin') <> 'admin'"
+    "                          OR coalesce(j->>'status', 'active')"
+    "                             <> 'active')"
+    "                     AND NOT EXISTS (SELECT 1 FROM adm"
+    "                                      WHERE adm.id <> t.id)), false)"
+    "                     AS yes"
+    "               FROM t, b),"
     "     u AS (UPDATE users x"
     "              SET email = coalesce(j->>'email', x.email),"
     "                  name = coalesce(j->>'name', x.name),"
@@ -150,7 +169,7 @@ ngx_kanban_sql_t  ngx_kanban_users_patch = {
     "             FROM b, t"
     "            WHERE x.id = t.id AND x.version = t.version"
     "              AND ($6::int IS NULL OR $6::int = x.version)"
-    "              AND (SELECT yes FROM ok)"
+    "              AND (SELECT yes FROM ok) AND NOT (SELECT yes FROM last)"
     "           RETURNING x.*),"
     "     r AS (UPDATE refresh_tokens SET revoked_at = now()"
     "            WHERE user_id IN (SELECT id FROM u"
@@ -167,16 +186,20 @@ ngx_kanban_sql_t  ngx_kanban_users_patch = {
     "             FROM u),"
     "     s AS (SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM t) THEN 404"
     "                       WHEN NOT (SELECT yes FROM ok) THEN 403"
+    "                       WHEN (SELECT yes FROM last) THEN 4090"
     "                       WHEN NOT EXISTS (SELECT 1 FROM u) THEN 409"
     "                       ELSE 200 END AS code)"
-    " SELECT s.code,"
+    " SELECT least(s.code, 409),"
     "        CASE s.code WHEN 200 THEN (SELECT user_public(to_jsonb(u))::text"
     "                                     FROM u)"
     "                    WHEN 404 THEN 'not_found'"
     "                    WHEN 403 THEN 'forbidden'"
+    "                    WHEN 4090 THEN 'conflict'"
     "                    ELSE 'version_conflict' END,"
     "        CASE s.code WHEN 200 THEN (SELECT version::text FROM u)"
     "                    WHEN 403 THEN 'Only an admin changes this.'"
+    "                    WHEN 4090 THEN 'A workspace keeps at least one "
+    "active admin.'"
     "                    WHEN 409 THEN 'The user was changed meanwhile.'"
     "        END"
     "   FROM s"),
@@ -231,7 +254,7 @@ ngx_kanban_sql_t  ngx_kanban_users_delete = {
     "        CASE WHEN EXISTS (SELECT 1 FROM t)"
     "              AND NOT EXISTS (SELECT 1 FROM u)"
     "             THEN 'An admin cannot disable or erase themselves.' END"),
-    { "actor", "uuid:id", "query:erase", NULL },
+    { "actor", "uuid:id", "query_enum:erase=true|false", NULL },
     NULL
 };
 

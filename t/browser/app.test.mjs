@@ -485,6 +485,67 @@ test('portfolio: tiles, charts and every project with its progress', { timeout: 
   }
 });
 
+test('admin settings: the time zone picked from a searchable list and ' +
+     'saved; due dates follow the workspace\'s today; a zone the server ' +
+     'does not know is its 422', { timeout: 60_000 }, async () => {
+  // a zone on another day than UTC's (the browser's) at this hour: UTC+14
+  // from 10:00 UTC, UTC-11 before 11:00
+  const ahead = new Date().getUTCHours() >= 10;
+  const zone = ahead ? 'Pacific/Kiritimati' : 'Pacific/Pago_Pago';
+  const dayIn = (tz) => new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+  const p = await project(`Zone ${run}`, `ZN${run}`.slice(0, 8));
+  const { context, page, log } = await open();
+  try {
+    await signIn(page);
+    await page.goto(`${fx.base}/admin/settings`);
+    await page.getByRole('heading', { name: 'Workspace settings' }).waitFor();
+    await page.getByLabel('Search time zones').fill(ahead ? 'kiritim' : 'pago');
+    await page.getByRole('listbox', { name: 'Time zone' }).selectOption(zone);
+    await page.getByText(/now \w+/).first().waitFor();
+    await shot(page, '21-admin-settings');
+    const saved = page.waitForResponse((r) => r.url().endsWith('/api/v1/workspace') && r.request().method() === 'PATCH');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    assert.equal((await saved).status(), 200);
+    await page.locator('.toast', { hasText: 'Settings saved' }).waitFor();
+    const ws = await api('GET', '/api/v1/workspace');
+    assert.equal(ws.time_zone, zone, 'the server has the zone');
+
+    // due today in the workspace's zone, whatever the browser's is
+    // the browser's today (UTC) would call these the other way round
+    const today = dayIn(zone), utc = dayIn('UTC');
+    assert.notEqual(today, utc, 'the zone is on another day than UTC');
+    await task(p, 'Due in the zone today', 'todo', { due_date: today });
+    await task(p, 'Due on UTC today', 'todo', { due_date: utc });
+    await page.goto(`${fx.base}/projects/${p.id}`);
+    await card(page, 'Due in the zone today').locator('.due.today', { hasText: 'Today' }).waitFor();
+    const other = card(page, 'Due on UTC today').locator('.due');
+    await other.waitFor();
+    assert.equal(await other.getAttribute('class'), ahead ? 'due overdue' : 'due', 'UTC\'s today is not the workspace\'s');
+    await shot(page, '22-board-due-today-in-zone');
+    await assertClean(page, log, 'settings');
+  } finally {
+    await context.close();
+  }
+
+  // a browser that cannot list zones gets a text field; the server's 422
+  const t = await open();
+  try {
+    await t.context.addInitScript(() => { delete Intl.supportedValuesOf; });
+    await signIn(t.page);
+    await t.page.goto(`${fx.base}/admin/settings`);
+    await t.page.getByLabel('Time zone').fill('Mars/Olympus_Mons');
+    await t.page.getByRole('button', { name: 'Save settings' }).click();
+    const alert = t.page.getByRole('alert');
+    await alert.waitFor();
+    assert.match(await alert.innerText(), /time_zone/i, 'the 422 names the field');
+    await shot(t.page, '23-admin-settings-422');
+    await assertClean(t.page, t.log, 'settings 422', [/status of 422/]);
+  } finally {
+    await t.context.close();
+    await api('PATCH', '/api/v1/workspace', { time_zone: 'UTC' });
+  }
+});
+
 test('a board of 500 tasks: renders, filters and moves a card quickly', { timeout: 90_000 }, async () => {
   const key = `BIG${run}`.slice(0, 8);
   const rows = ['title,column,priority,labels'];
@@ -509,13 +570,17 @@ test('a board of 500 tasks: renders, filters and moves a card quickly', { timeou
     await page.locator('.filter-count', { hasText: /^\d+ of 500 cards$/ }).waitFor();
     const filter = Date.now() - f0;
     await page.getByRole('button', { name: 'Clear' }).click();
+    await page.locator('.filter-count', { hasText: /^500 cards$/ }).waitFor();
+    await page.waitForTimeout(500);          // the clear's own work done
 
     // a drag: from the press to the card shown in its new column, with
     // the main thread's long tasks (over 50 ms) meanwhile
     await page.evaluate(() => {
       window.__long = [];
-      new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__long.push(Math.round(e.duration)); })
-        .observe({ type: 'longtask' });
+      window.__t0 = performance.now();
+      new PerformanceObserver((l) => {
+        for (const e of l.getEntries()) if (e.startTime >= window.__t0) window.__long.push(Math.round(e.duration));
+      }).observe({ type: 'longtask' });
     });
     const first = page.locator('section.cell').nth(0).locator('[data-task-id]').first();
     const title = (await first.locator('.card-title').innerText());
@@ -523,11 +588,15 @@ test('a board of 500 tasks: renders, filters and moves a card quickly', { timeou
     await drag(page, first, page.locator('section.cell').nth(1));
     await page.locator('section.cell').nth(1).locator('[data-task-id]', { hasText: title }).first().waitFor();
     const dragMs = Date.now() - d0;
+    await page.waitForTimeout(300);          // the drop's own re-render
     const longTasks = await page.evaluate(() => window.__long);
+    const mounted = await page.locator('.card-wrap[aria-roledescription]').count();
     await shot(page, '13-board-500');
-    console.log(`# 500 tasks: board shown in ${render} ms, filter typed in ${filter} ms, drag in ${dragMs} ms, long tasks ${JSON.stringify(longTasks)}`);
+    console.log(`# 500 tasks: board shown in ${render} ms, filter typed in ${filter} ms, drag in ${dragMs} ms, long tasks ${JSON.stringify(longTasks)} (max ${Math.max(0, ...longTasks)} ms), ${mounted} cards mounted as sortables`);
     assert.ok(render < 8000, `the board renders in under 8 s (${render} ms)`);
     assert.ok(dragMs < 5000, `a drag completes in under 5 s (${dragMs} ms)`);
+    // the cards out of reach are placeholders, still in order and counted
+    assert.ok(mounted < 500, `not every card is a sortable (${mounted})`);
     await assertClean(page, log, 'big board');
   } finally {
     await context.close();
@@ -555,6 +624,26 @@ test('two browsers: a drag in one moves the card in the other (the event ' +
     await drag(a.page, card(a.page, 'Watch me move'), cell(a.page, p, 'review'));
     await cell(b.page, p, 'review').locator('[data-task-id]', { hasText: 'Watch me move' }).waitFor({ timeout: 5000 });
     await shot(b.page, '14-live-other-browser');
+
+    // a comment written in A appears in B's open task panel, and its
+    // @mention is in B's bell at once (notification.created)
+    const bell = b.page.locator('.bell[data-loaded] .icon-btn');
+    const unread = Number((await bell.getAttribute('aria-label')).match(/(\d+) unread/)[1]);
+    await card(b.page, 'Watch me move').click();
+    await b.page.getByLabel('Write a comment').waitFor();
+    await card(a.page, 'Watch me move').click();
+    const handle = CARL.split('@')[0];
+    await a.page.getByLabel('Write a comment').fill(`Over to you, @${handle} — live`);
+    await a.page.getByRole('button', { name: 'Comment', exact: true }).click();
+    await b.page.locator('.comment-body', { hasText: 'Over to you' }).waitFor({ timeout: 5000 });
+    await b.page.locator(`.bell .icon-btn[aria-label="Notifications, ${unread + 1} unread"]`).waitFor({ timeout: 5000 });
+    // the author's name, though a contributor cannot list the people
+    await b.page.locator('.comment', { hasText: 'Over to you' }).getByText(admin.user.name).first().waitFor();
+    await shot(b.page, '14b-live-comment');
+    await b.page.keyboard.press('Escape');
+    await b.page.locator('.bell .icon-btn').click();
+    await b.page.locator('.popover .notif', { hasText: 'mentioned you' }).first().waitFor();
+    await shot(b.page, '14c-live-bell');
     await assertClean(a.page, a.log, 'live A');
     await assertClean(b.page, b.log, 'live B');
   } finally {

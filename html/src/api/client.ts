@@ -2,19 +2,15 @@
 // token in its HttpOnly cookie (cookie mode), X-Kanban-CSRF on every
 // state-changing request, a silent refresh before the token expires and
 // once on a 401. Errors are thrown as ApiError carrying the problem+json.
-import type { components } from './schema';
+import type { Me, Schemas } from './types';
 
-export type Problem = {
-  type?: string;
-  title?: string;
-  status: number;
-  code?: string;
-  detail?: string;
-  errors?: { field?: string; code?: string; message?: string }[];
-};
+// The document's Problem, every field but status optional: the client makes
+// problems of its own for answers that are not problem+json (a proxy's 502,
+// a network error, an upload's plain-text answer).
+export type Problem = Partial<Omit<Schemas['Problem'], 'code'>> & { status: number; code?: string };
 
-type Session = components['schemas']['Session'];
-export type SessionUser = NonNullable<Session['user']>;
+type Session = Schemas['Session'];
+export type SessionUser = Session['user'];
 
 export class ApiError extends Error {
   problem: Problem;
@@ -73,8 +69,8 @@ async function parseProblem(r: Response): Promise<Problem> {
   const type = r.headers.get('Content-Type') || '';
   if (/json/.test(type)) {
     try {
-      const body = await r.json();
-      return { status: r.status, ...body };
+      const body: unknown = await r.json();
+      if (body && typeof body === 'object') return { ...body, status: r.status };
     } catch { /* fall through */ }
   }
   return {
@@ -116,22 +112,19 @@ export async function request(method: string, path: string, o: Opts = {}): Promi
   return r;
 }
 
-export async function api<T = any>(method: string, path: string, o: Opts = {}): Promise<T> {
+export async function api<T = unknown>(method: string, path: string, o: Opts = {}): Promise<T> {
   const r = await request(method, path, o);
   if (r.status === 204) return undefined as T;
   const type = r.headers.get('Content-Type') || '';
   return (/json/.test(type) ? r.json() : r.text()) as Promise<T>;
 }
 
-export const get = <T = any>(path: string, signal?: AbortSignal) =>
+// For what the document does not describe (insights) or a POST without a
+// body; everything else goes through read() and write() below.
+export const get = <T = unknown>(path: string, signal?: AbortSignal) =>
   api<T>('GET', path, { signal });
-export const post = <T = any>(path: string, body?: unknown) =>
+export const post = <T = unknown>(path: string, body?: unknown) =>
   api<T>('POST', path, { body: body ?? {} });
-export const patch = <T = any>(path: string, body: unknown) =>
-  api<T>('PATCH', path, { body });
-export const put = <T = any>(path: string, body: unknown) =>
-  api<T>('PUT', path, { body });
-export const del = (path: string) => api('DELETE', path);
 
 export function qs(params: Record<string, string | number | boolean | null | undefined>) {
   const u = new URLSearchParams();
@@ -164,14 +157,15 @@ export function refresh(): Promise<boolean> {
       return false;
     }
   };
-  const locks = (navigator as any).locks;
+  // Web Locks are in every browser this app supports, but not in old ones
+  const locks: LockManager | undefined = navigator.locks;
   refreshing = (locks ? locks.request('kanban-refresh', run) : run())
-    .finally(() => { refreshing = null; }) as Promise<boolean>;
+    .finally(() => { refreshing = null; });
   return refreshing;
 }
 
-export async function me(): Promise<SessionUser> {
-  return get<SessionUser>('/api/v1/auth/me');
+export async function me(): Promise<Me> {
+  return get<Me>('/api/v1/auth/me');
 }
 
 export async function logout() {
@@ -197,7 +191,7 @@ export async function download(path: string, filename: string, accept?: string) 
 }
 
 // An upload with progress (fetch has none for request bodies).
-export function upload(path: string, file: File, onProgress: (f: number) => void): Promise<any> {
+export function upload<T>(path: string, file: File, onProgress: (f: number) => void): Promise<T> {
   return new Promise((resolve, reject) => {
     const x = new XMLHttpRequest();
     x.open('POST', path);
@@ -207,12 +201,59 @@ export function upload(path: string, file: File, onProgress: (f: number) => void
     x.setRequestHeader('Content-Type', file.type || 'application/octet-stream');
     x.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); };
     x.onload = () => {
-      let body: any = null;
+      let body: unknown = null;
       try { body = JSON.parse(x.responseText); } catch { /* not JSON */ }
-      if (x.status >= 200 && x.status < 300) resolve(body);
-      else reject(new ApiError({ status: x.status, ...(body || { title: `Upload failed (${x.status}).` }) }));
+      // the caller names the answer's type, as with get<T>(); it is JSON
+      if (x.status >= 200 && x.status < 300) resolve(body as T);
+      else reject(new ApiError(body && typeof body === 'object'
+        ? { ...body, status: x.status } : { status: x.status, title: `Upload failed (${x.status}).` }));
     };
     x.onerror = () => reject(new Error('Failed to fetch'));
     x.send(file);
   });
+}
+
+// ---- calls typed by the OpenAPI document's paths ----------------------
+// `read('/api/v1/projects/{id}/kanban', { id })` answers what the
+// document says that path's GET answers (its 200's JSON), takes the path's
+// parameters by name and its query as the document types them: a path, a
+// parameter or an answer the document changes breaks `make ui` here.
+type Paths = import('./schema').paths;
+type JsonOf<R> = R extends { content: { 'application/json': infer J } } ? J : never;
+type GetOp<P extends keyof Paths> = Paths[P] extends { get: infer O } ? O : never;
+export type Readable = { [P in keyof Paths]: Paths[P] extends { get: { responses: { 200: unknown } } } ? P : never }[keyof Paths];
+export type ReadResult<P extends Readable> = GetOp<P> extends { responses: { 200: infer R } } ? JsonOf<R> : never;
+type PathParams<P extends Readable> = GetOp<P> extends { parameters: { path: infer X extends object } } ? X : Record<string, never>;
+type QueryParams<P extends Readable> = GetOp<P> extends { parameters: { query?: infer Q } } ? NonNullable<Q> : never;
+
+export function read<P extends Readable>(path: P, params: PathParams<P>,
+  o: { query?: QueryParams<P>; signal?: AbortSignal } = {}): Promise<ReadResult<P>> {
+  const named = new Map<string, unknown>(Object.entries(params));
+  const url = path.replace(/\{(\w+)\}/g, (_, k: string) => encodeURIComponent(String(named.get(k))));
+  const query: Record<string, string | number | boolean | null | undefined> = {};
+  for (const [k, v] of Object.entries(o.query || {})) {
+    if (v === undefined || v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') query[k] = v;
+  }
+  return api<ReadResult<P>>('GET', url + qs(query), { signal: o.signal });
+}
+
+// `write('patch', '/api/v1/tasks/{id}/move', { id }, body)`: the body as the
+// document's request schema, the answer as its 200 or 201 (nothing for a
+// 204), the path and its parameters the document's.
+type WriteMethod = 'post' | 'patch' | 'put' | 'delete';
+type WriteOp<P extends keyof Paths, M extends WriteMethod> = Paths[P] extends { [K in M]: infer O } ? O : never;
+export type Writable<M extends WriteMethod> =
+  { [P in keyof Paths]: Paths[P] extends { [K in M]: { responses: unknown } } ? P : never }[keyof Paths];
+type Answer<O> = O extends { responses: infer R }
+  ? R extends { 200: infer X } ? JsonOf<X> : R extends { 201: infer X } ? JsonOf<X> : undefined
+  : never;
+type BodyOf<O> = O extends { requestBody: { content: { 'application/json': infer B } } } ? B
+  : O extends { requestBody?: { content: { 'application/json': infer B } } } ? B | undefined : undefined;
+type WriteParams<O> = O extends { parameters: { path: infer X extends object } } ? X : Record<string, never>;
+
+export function write<M extends WriteMethod, P extends Writable<M>>(method: M, path: P,
+  params: WriteParams<WriteOp<P, M>>, body: BodyOf<WriteOp<P, M>>): Promise<Answer<WriteOp<P, M>>> {
+  const named = new Map<string, unknown>(Object.entries(params));
+  const url = path.replace(/\{(\w+)\}/g, (_, k: string) => encodeURIComponent(String(named.get(k))));
+  return api<Answer<WriteOp<P, M>>>(method.toUpperCase(), url, body === undefined ? {} : { body });
 }

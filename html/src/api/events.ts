@@ -3,8 +3,48 @@
 // last id and resumes with Last-Event-ID after a drop, with backoff.
 // `event: reset` means the server cannot replay from our id: reload.
 import { ApiError, request } from './client';
+import type { Notification, Task } from './types';
 
-export type StreamEvent = { id: string | null; type: string; data: any };
+// `data` is JSON whose shape depends on the type; the OpenAPI document
+// describes the stream as text only, so the payloads are checked here, at
+// run time, before the UI uses them.
+export type StreamEvent = { id: string | null; type: string; data: unknown };
+
+type Obj = Record<string, unknown>;
+const isObj = (x: unknown): x is Obj => !!x && typeof x === 'object' && !Array.isArray(x);
+const str = (o: Obj, k: string) => typeof o[k] === 'string';
+
+// task.created, task.updated, task.moved: the task as the write answered
+// (the Task schema).
+function isTask(x: unknown): x is Task {
+  return isObj(x) && str(x, 'id') && str(x, 'project_id') && str(x, 'column_id')
+    && str(x, 'rank') && str(x, 'key') && str(x, 'title') && typeof x.version === 'number'
+    && Array.isArray(x.assignee_ids) && Array.isArray(x.labels);
+}
+export const eventTask = (e: StreamEvent): Task | null => (isTask(e.data) ? e.data : null);
+
+// task.deleted and the like: `{id}` of what is gone.
+export const eventId = (e: StreamEvent): string | null =>
+  (isObj(e.data) && typeof e.data.id === 'string' ? e.data.id : null);
+
+// comment.created: the comment's row as stored, not the document's Comment
+// (no author_name); a narrow type of the fields the UI reads.
+export type EventComment = { id: string; task_id: string; author_id: string | null; body: string; created_at: string };
+export function eventComment(e: StreamEvent): EventComment | null {
+  const d = e.data;
+  if (!isObj(d) || !str(d, 'id') || !str(d, 'task_id') || !str(d, 'body') || !str(d, 'created_at')) return null;
+  return {
+    id: String(d.id), task_id: String(d.task_id), body: String(d.body), created_at: String(d.created_at),
+    author_id: typeof d.author_id === 'string' ? d.author_id : null,
+  };
+}
+
+// notification.created: the Notification schema.
+function isNotification(x: unknown): x is Notification {
+  return isObj(x) && str(x, 'id') && str(x, 'kind') && str(x, 'created_at');
+}
+export const eventNotification = (e: StreamEvent): Notification | null =>
+  (isNotification(e.data) ? e.data : null);
 export type StreamState = 'connecting' | 'live' | 'retrying' | 'unavailable';
 
 export type StreamOptions = {
@@ -76,7 +116,7 @@ async function read(body: ReadableStream<Uint8Array>, emit: (e: StreamEvent) => 
       if (line === '') {
         if (data.length) {
           const text = data.join('\n');
-          let parsed: any = text;
+          let parsed: unknown = text;
           try { parsed = JSON.parse(text); } catch { /* plain text */ }
           emit({ id, type, data: parsed });
         } else if (type === 'reset') {
@@ -96,4 +136,47 @@ async function read(body: ReadableStream<Uint8Array>, emit: (e: StreamEvent) => 
       else if (field === 'id') id = v;
     }
   }
+}
+
+// One stream per tab, shared: the board, the open task's comments and the
+// bell all listen to the same connection (each would otherwise hold one of
+// the browser's few connections to the host, and count against the rate
+// limit when it opens). Every event of the workspace comes; each listener
+// keeps what concerns it. The stream closes a moment after the last
+// listener leaves (a route change does not reconnect).
+type Listener = { onEvent: (e: StreamEvent) => void; onState?: (s: StreamState, detail?: string) => void };
+const listeners = new Set<Listener>();
+let close: (() => void) | null = null;
+let closing: number | undefined;
+let current: { s: StreamState; detail?: string } = { s: 'connecting' };
+
+export function subscribe(onEvent: Listener['onEvent'], onState?: Listener['onState']): () => void {
+  const l: Listener = { onEvent, onState };
+  listeners.add(l);
+  window.clearTimeout(closing);
+  onState?.(current.s, current.detail);
+  if (!close) {
+    close = openStream({
+      onEvent: (e) => {
+        for (const x of [...listeners]) {
+          // one listener's mistake is reported, and the others still hear
+          try { x.onEvent(e); } catch (err) { setTimeout(() => { throw err; }); }
+        }
+      },
+      onState: (s, detail) => {
+        current = { s, detail };
+        for (const x of [...listeners]) x.onState?.(s, detail);
+      },
+    });
+  }
+  return () => {
+    listeners.delete(l);
+    if (listeners.size) return;
+    closing = window.setTimeout(() => {
+      if (listeners.size || !close) return;
+      close();
+      close = null;
+      current = { s: 'connecting' };
+    }, 2000);
+  };
 }

@@ -1,87 +1,97 @@
-// The domain as the API returns it. User and Session come from the
-// generated schema (openapi.yaml); the rest is written from API.md until
-// the OpenAPI document carries their schemas.
+// The domain as the API returns it: every type here is an alias of a schema
+// generated from html/openapi.yaml (openapi-typescript, `npm run api-types`,
+// part of `make ui`), so that a change to the document that breaks the UI
+// breaks the build. Nothing here is written by hand except where the
+// document has no shape to give (see the end of the file).
 import type { components } from './schema';
 
-export type User = components['schemas']['User'] & { weekly_capacity_minutes?: number };
-export type Role = NonNullable<User['role']>;
+export type Schemas = components['schemas'];
+export type Schema<K extends keyof Schemas> = Schemas[K];
+
+// Resources
+export type User = Schemas['User'];
+export type Me = Schemas['Me'];
+// A person as the board, pickers and @mentions need them: what a User (the
+// list, for those who may read it) and Me (a contributor's only view of
+// the people) have in common.
+export type Person = Pick<User, 'id' | 'name' | 'email' | 'role'>;
+export type Role = User['role'];
+export type Project = Schemas['Project'];
+export type Column = Schemas['Column'];
+export type Task = Schemas['Task'];
+export type Category = Task['category'];
+export type Priority = Task['priority'];
+export type Board = Schemas['Board'];
+export type BoardColumn = Board['columns'][number];
+export type Swimlane = Schemas['Swimlane'];
+export type Milestone = Schemas['Milestone'];
+export type Sprint = Schemas['Sprint'];
+export type SprintList = Schemas['SprintList'];
+export type CustomField = Schemas['CustomField'];
+export type Comment = Schemas['Comment'];
+export type Activity = Schemas['Activity'];
+export type Attachment = Schemas['Attachment'];
+export type Notification = Schemas['Notification'];
+export type NotificationList = Schemas['NotificationList'];
+export type ShareLink = Schemas['ShareLink'];
+export type ShareLinkAnalytics = Schemas['ShareLinkAnalytics'];
+export type Shared = Schemas['Shared'];
+export type TimeEntry = Schemas['TimeEntry'];
+export type Timer = Schemas['Timer'];
+export type Week = Schemas['Week'];
+export type WeekSummary = Schemas['WeekSummary'];
+export type WeekList = Schemas['WeekList'];
+export type Team = Schemas['Team'];
+export type Skill = Schemas['Skill'];
+export type ApiToken = Schemas['ApiToken'];
+export type ApiTokenCreated = Schemas['ApiTokenCreated'];
+export type UserCreated = Schemas['UserCreated'];
+export type UserList = Schemas['UserList'];
+export type PortfolioOverview = Schemas['PortfolioOverview'];
+export type PortfolioProject = PortfolioOverview['projects'][number];
+export type PortfolioMilestone = PortfolioOverview['upcoming_milestones'][number];
+export type ProjectAnalytics = Schemas['ProjectAnalytics'];
+export type Timeline = Schemas['Timeline'];
+export type TimelineTask = Timeline['tasks'][number];
+export type SearchResults = Schemas['SearchResults'];
+export type SearchHit = Schemas['SearchHit'];
+export type Productivity = Schemas['Productivity'];
+export type TeamProductivity = Schemas['TeamProductivity'];
+export type UtilizationReport = Schemas['UtilizationReport'];
+export type Workspace = Schemas['Workspace'];
+export type Tenant = Schemas['Tenant'];
+export type Problem = Schemas['Problem'];
+
+// Request bodies
+export type TaskCreate = Schemas['TaskCreate'];
+export type TaskPatch = Schemas['TaskPatch'];
+export type TaskMove = Schemas['TaskMove'];
+export type ProjectCreate = Schemas['ProjectCreate'];
+export type ColumnPatch = Schemas['ColumnPatch'];
+export type SprintCreate = Schemas['SprintCreate'];
+export type SprintPatch = Schemas['SprintPatch'];
+export type ShareLinkCreate = Schemas['ShareLinkCreate'];
+export type TimeEntryCreate = Schemas['TimeEntryCreate'];
+export type TimeEntryPatch = Schemas['TimeEntryPatch'];
+export type UserPatch = Schemas['UserPatch'];
+export type UserCreate = Schemas['UserCreate'];
+export type ApiTokenRequest = Schemas['ApiTokenRequest'];
+export type WorkspacePatch = Schemas['WorkspacePatch'];
+export type SignUp = Schemas['SignUp'];
+
+// A page of a list. Every list schema (TaskList, ProjectList, ...) is
+// exactly this shape; a generic keeps call sites short, and
+// `Page<Task>` is checked against `TaskList` below so that it cannot drift.
 export type Page<T> = { items: T[]; next_cursor: string | null };
-
-export type Category = 'backlog' | 'todo' | 'in_progress' | 'review' | 'done';
-export type Priority = 'low' | 'medium' | 'high' | 'urgent';
-
-export type Project = {
-  id: string; key: string; name: string; description: string;
-  status: 'planning' | 'active' | 'on_hold' | 'completed' | 'cancelled';
-  team_id: string | null; owner_id: string | null;
-  start_date: string | null; due_date: string | null;
-  progress: number; version: number; created_at: string; updated_at: string;
-};
-
-export type Column = {
-  id: string; name: string; category: Category; position: number;
-  wip_limit: number | null; version: number;
-};
-
-export type Task = {
-  id: string; key: string; project_id: string; parent_id: string | null;
-  title: string; description: string; column_id: string; category: Category;
-  priority: Priority; assignee_ids: string[]; reporter_id: string | null;
-  labels: string[]; sprint_id: string | null; milestone_id: string | null;
-  swimlane_id: string | null; start_date: string | null; due_date: string | null;
-  estimate_minutes: number | null; blocked: boolean; blocked_reason: string | null;
-  completed_at: string | null; rank: string; custom_fields: Record<string, unknown>;
-  created_at: string; updated_at: string; version: number;
-};
-
-export type Board = { project: Project; columns: (Column & { tasks: Task[] })[] };
-export type Swimlane = { id: string; name: string; position: number };
-export type Milestone = {
-  id: string; project_id: string; project_key?: string; name: string;
-  description?: string; due_date: string; status: 'upcoming' | 'achieved' | 'missed';
-};
-export type Sprint = {
-  id: string; name: string; start_date: string | null; end_date: string | null;
-  goal: string | null; state: 'planned' | 'active' | 'closed'; version?: number;
-};
-export type CustomField = {
-  id: string; name: string; type: 'text' | 'number' | 'date' | 'select' | 'user';
-  options?: string[] | null; project_id?: string | null;
-};
-export type Comment = {
-  id: string; task_id: string; author_id: string; author_name?: string;
-  body: string; created_at: string; updated_at?: string;
-};
-export type Activity = {
-  id: string; actor_id: string | null; actor_name: string | null; action: string;
-  old_values: Record<string, unknown> | null; new_values: Record<string, unknown> | null;
-  created_at: string;
-};
-export type Attachment = {
-  id: string; filename: string; content_type: string; size: number;
-  created_at: string; uploaded_by?: string;
-};
-export type Notification = {
-  id: string; kind?: string; type?: string; title?: string; body?: string;
-  task_id?: string | null; project_id?: string | null; read_at?: string | null;
-  read?: boolean; created_at: string; data?: Record<string, unknown>;
-};
-export type ShareLink = {
-  id: string; code: string; short_url: string; target_type: 'task' | 'project' | 'url';
-  target_id: string | null; url: string | null; expires_at: string | null;
-  max_visits: number | null; visits: number; has_password: boolean;
-  created_by: string; created_at: string; revoked_at?: string | null;
-};
-export type TimeEntry = {
-  id: string; user_id: string; task_id: string | null; project_id: string | null;
-  date: string; minutes: number; description: string | null; billable: boolean;
-  started_at: string | null; ended_at: string | null; version?: number;
-};
-export type Weekly = {
-  user_id: string; week: string; status: 'draft' | 'submitted' | 'approved' | 'rejected';
-  days: { date: string; minutes: number }[]; total_minutes: number;
-  entries: TimeEntry[]; week_start: string; week_end: string; reason: string | null;
-  submitted_at: string | null; decided_at: string | null;
-};
-export type Team = { id: string; name: string; description?: string; members?: { id: string; name: string }[] };
-export type Skill = { id: string; name: string };
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const pagesMatch: [
+  Same<Page<Task>, Schemas['TaskList']>, Same<Page<Project>, Schemas['ProjectList']>,
+  Same<Page<User>, Schemas['UserList']>, Same<Page<Column>, Schemas['ColumnList']>,
+  Same<Page<Comment>, Schemas['CommentList']>, Same<Page<Activity>, Schemas['ActivityList']>,
+  Same<Page<Attachment>, Schemas['AttachmentList']>, Same<Page<ShareLink>, Schemas['ShareLinkList']>,
+  Same<Page<Team>, Schemas['TeamList']>, Same<Page<Skill>, Schemas['SkillList']>,
+  Same<Page<Swimlane>, Schemas['SwimlaneList']>, Same<Page<CustomField>, Schemas['CustomFieldList']>,
+  Same<Page<ApiToken>, Schemas['ApiTokenList']>, Same<Page<TimeEntry>, Schemas['TimeEntryList']>,
+  Same<Page<Milestone>, Schemas['MilestoneList']>,
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
+void pagesMatch;

@@ -1,7 +1,7 @@
 // The board's settings for managers: columns' names and WIP limits, and
 // swimlanes.
 import { useState, type FormEvent } from 'react';
-import { errorMessage, patch, post } from '../api/client';
+import { errorMessage, write } from '../api/client';
 import type { Column, Swimlane } from '../api/types';
 import { ErrorNote, Modal, useToast } from '../ui/kit';
 
@@ -12,7 +12,7 @@ export default function BoardSettings({ projectId, columns, lanes, onClose, onCh
   const [error, setError] = useState<unknown>(null);
   const saveColumn = async (c: Column, change: Partial<Column>) => {
     try {
-      await patch(`/api/v1/columns/${c.id}`, change);
+      await write('patch', '/api/v1/columns/{id}', { id: c.id }, change);
       onChanged();
       toast(`${change.name || c.name} saved.`);
     } catch (e) { setError(new Error(errorMessage(e))); }
@@ -23,7 +23,7 @@ export default function BoardSettings({ projectId, columns, lanes, onClose, onCh
     const name = String(new FormData(form).get('name')).trim();
     if (!name) return;
     try {
-      await post(`/api/v1/projects/${projectId}/swimlanes`, { name, position: lanes.length });
+      await write('post', '/api/v1/projects/{id}/swimlanes', { id: projectId }, { name, position: lanes.length });
       form.reset();
       onChanged();
     } catch (err) { setError(err); }

@@ -1,9 +1,10 @@
 // The workspace's administration: people (invite, roles, deactivate),
-// teams and their members, skills, API tokens.
-import { useState, type FormEvent } from 'react';
+// teams and their members, skills, API tokens, and the workspace's
+// settings (time zone, open registration).
+import { useMemo, useState, type FormEvent } from 'react';
 import { NavLink, Navigate, Route, Routes } from 'react-router-dom';
-import { del, errorMessage, get, patch, post, put } from '../api/client';
-import type { Page, Skill, Team, User } from '../api/types';
+import { errorMessage, read, write } from '../api/client';
+import type { Role, ApiTokenRequest, Team, User, Workspace, WorkspacePatch } from '../api/types';
 import { useAuth } from '../auth';
 import { label, longDate } from '../ui/format';
 import { Avatar, Empty, ErrorNote, Field, Modal, Spinner, useLoad, useToast } from '../ui/kit';
@@ -18,6 +19,7 @@ export default function Admin() {
         <NavLink to="/admin/teams">Teams</NavLink>
         <NavLink to="/admin/skills">Skills</NavLink>
         <NavLink to="/admin/tokens">API tokens</NavLink>
+        {user?.role === 'admin' && <NavLink to="/admin/settings">Settings</NavLink>}
       </nav>
       <Routes>
         <Route path="/" element={<Navigate to={user?.role === 'admin' ? 'users' : 'tokens'} replace />} />
@@ -25,22 +27,27 @@ export default function Admin() {
         <Route path="teams" element={<Teams />} />
         <Route path="skills" element={<Skills />} />
         <Route path="tokens" element={<Tokens />} />
+        <Route path="settings" element={<Settings />} />
       </Routes>
     </div>
   );
 }
 
+const ROLES: Role[] = ['admin', 'project_manager', 'contributor'];
+
 function Users() {
-  const { data, error, loading, reload } = useLoad((s) => get<Page<User>>('/api/v1/users?limit=200', s), []);
+  const { data, error, loading, reload } = useLoad((s) => read('/api/v1/users', {}, { query: { limit: 200 }, signal: s }), []);
   const [inviting, setInviting] = useState(false);
   const [invite, setInvite] = useState<{ name: string; url: string } | null>(null);
   const toast = useToast();
-  const setRole = async (u: User, role: string) => {
-    try { await patch(`/api/v1/users/${u.id}`, { role, version: u.version }); reload(); } catch (e) { toast(errorMessage(e), 'error'); }
+  const setRole = async (u: User, value: string) => {
+    const role = ROLES.find((r) => r === value);
+    if (!role) return;
+    try { await write('patch', '/api/v1/users/{id}', { id: u.id }, { role, version: u.version }); reload(); } catch (e) { toast(errorMessage(e), 'error'); }
   };
   const remove = async (u: User) => {
     if (!confirm(`Remove ${u.name} from the workspace? Their tasks and comments stay.`)) return;
-    try { await del(`/api/v1/users/${u.id}`); reload(); } catch (e) { toast(errorMessage(e), 'error'); }
+    try { await write('delete', '/api/v1/users/{id}', { id: u.id }, undefined); reload(); } catch (e) { toast(errorMessage(e), 'error'); }
   };
   return (
     <>
@@ -90,7 +97,7 @@ function InviteForm({ onClose, onDone }: { onClose: () => void; onDone: (u: User
     e.preventDefault();
     const f = new FormData(e.currentTarget);
     try {
-      const u = await post<User & { invite_token?: string }>('/api/v1/users', { name: f.get('name'), email: f.get('email'), role: f.get('role') });
+      const u = await write('post', '/api/v1/users', {}, { name: String(f.get('name')), email: String(f.get('email')), role: ROLES.find((r) => r === f.get('role')) });
       onDone(u, u.invite_token);
     } catch (err) { setError(err); }
   };
@@ -113,22 +120,20 @@ function InviteForm({ onClose, onDone }: { onClose: () => void; onDone: (u: User
   );
 }
 
-type TeamFull = Team & { members?: { id: string; name: string }[] };
-
 function Teams() {
-  const { data, error, loading, reload } = useLoad((s) => get<Page<TeamFull>>('/api/v1/teams', s), []);
-  const people = useLoad((s) => get<Page<User>>('/api/v1/users?limit=200', s), []);
+  const { data, error, loading, reload } = useLoad((s) => read('/api/v1/teams', {}, { signal: s }), []);
+  const people = useLoad((s) => read('/api/v1/users', {}, { query: { limit: 200 }, signal: s }), []);
   const toast = useToast();
   const create = async (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     const form = e.currentTarget;
     const f = new FormData(form);
-    try { await post('/api/v1/teams', { name: f.get('name') }); form.reset(); reload(); } catch (err) { toast(errorMessage(err), 'error'); }
+    try { await write('post', '/api/v1/teams', {}, { name: String(f.get('name')) }); form.reset(); reload(); } catch (err) { toast(errorMessage(err), 'error'); }
   };
-  const member = async (t: TeamFull, userId: string, add: boolean) => {
+  const member = async (t: Team, userId: string, add: boolean) => {
     try {
-      if (add) await put(`/api/v1/teams/${t.id}/members/${userId}`, undefined);
-      else await del(`/api/v1/teams/${t.id}/members/${userId}`);
+      if (add) await write('put', '/api/v1/teams/{id}/members/{user_id}', { id: t.id, user_id: userId }, undefined);
+      else await write('delete', '/api/v1/teams/{id}/members/{user_id}', { id: t.id, user_id: userId }, undefined);
       reload();
     } catch (err) { toast(errorMessage(err), 'error'); }
   };
@@ -146,18 +151,18 @@ function Teams() {
               <div className="row between"><h2>{t.name}</h2>
                 <button type="button" className="btn small danger-ghost" onClick={async () => {
                   if (!confirm(`Delete the team ${t.name}?`)) return;
-                  try { await del(`/api/v1/teams/${t.id}`); reload(); } catch (err) { toast(errorMessage(err), 'error'); }
+                  try { await write('delete', '/api/v1/teams/{id}', { id: t.id }, undefined); reload(); } catch (err) { toast(errorMessage(err), 'error'); }
                 }}>Delete</button></div>
               {t.description && <p className="muted small">{t.description}</p>}
               <ul className="plain-list">
-                {(t.members || []).map((m) => (
+                {t.members.map((m) => (
                   <li key={m.id} className="row between"><span className="row"><Avatar name={m.name} /> {m.name}</span>
                     <button type="button" className="icon-btn small" aria-label={`Take ${m.name} out of ${t.name}`} onClick={() => member(t, m.id, false)}>✕</button></li>
                 ))}
               </ul>
               <select aria-label={`Add someone to ${t.name}`} value="" onChange={(e) => e.target.value && member(t, e.target.value, true)}>
                 <option value="">+ Add a member…</option>
-                {(people.data?.items || []).filter((p) => !(t.members || []).some((m) => m.id === p.id)).map((p) => <option key={p.id} value={p.id}>{p.name}</option>)}
+                {(people.data?.items || []).filter((p) => !t.members.some((m) => m.id === p.id)).map((p) => <option key={p.id} value={p.id}>{p.name}</option>)}
               </select>
             </div>
           ))}
@@ -168,14 +173,14 @@ function Teams() {
 }
 
 function Skills() {
-  const { data, error, loading, reload } = useLoad((s) => get<Page<Skill>>('/api/v1/skills', s), []);
+  const { data, error, loading, reload } = useLoad((s) => read('/api/v1/skills', {}, { signal: s }), []);
   const toast = useToast();
   return (
     <>
       <form className="row" onSubmit={async (e) => {
         e.preventDefault();
         const form = e.currentTarget;
-        try { await post('/api/v1/skills', { name: new FormData(form).get('name') }); form.reset(); reload(); } catch (err) { toast(errorMessage(err), 'error'); }
+        try { await write('post', '/api/v1/skills', {}, { name: String(new FormData(form).get('name')) }); form.reset(); reload(); } catch (err) { toast(errorMessage(err), 'error'); }
       }}>
         <input name="name" required placeholder="A skill, e.g. PostgreSQL" aria-label="New skill" />
         <button className="btn primary">Add skill</button>
@@ -188,10 +193,12 @@ function Skills() {
   );
 }
 
-type Token = { id: string; name: string; scopes: string[]; created_at: string; expires_at: string | null; revoked_at: string | null };
+type Scope = ApiTokenRequest['scopes'][number];
+const SCOPES: Scope[] = ['read', 'write', 'admin'];
+const isScope = (v: unknown): v is Scope => SCOPES.some((s) => s === v);
 
 function Tokens() {
-  const { data, error, loading, reload } = useLoad((s) => get<Page<Token>>('/api/v1/api-tokens', s), []);
+  const { data, error, loading, reload } = useLoad((s) => read('/api/v1/api-tokens', {}, { signal: s }), []);
   const [shown, setShown] = useState<string | null>(null);
   const [formError, setFormError] = useState<unknown>(null);
   const toast = useToast();
@@ -199,10 +206,10 @@ function Tokens() {
     e.preventDefault();
     const form = e.currentTarget;
     const f = new FormData(form);
-    const body: Record<string, unknown> = { name: f.get('name'), scopes: f.getAll('scopes') };
+    const body: ApiTokenRequest = { name: String(f.get('name')), scopes: f.getAll('scopes').filter(isScope) };
     if (f.get('expires_at')) body.expires_at = `${f.get('expires_at')}T23:59:59Z`;
     try {
-      const t = await post<Token & { token: string }>('/api/v1/api-tokens', body);
+      const t = await write('post', '/api/v1/api-tokens', {}, body);
       setShown(t.token); form.reset(); setFormError(null); reload();
     } catch (err) { setFormError(err); }
   };
@@ -216,7 +223,7 @@ function Tokens() {
           <Field label="Expires (optional)"><input name="expires_at" type="date" /></Field>
         </div>
         <div className="row" role="group" aria-label="Scopes">
-          {['read', 'write', 'admin'].map((s) => <label key={s} className="check"><input type="checkbox" name="scopes" value={s} defaultChecked={s === 'read'} /> {s}</label>)}
+          {SCOPES.map((s) => <label key={s} className="check"><input type="checkbox" name="scopes" value={s} defaultChecked={s === 'read'} /> {s}</label>)}
         </div>
         <div><button className="btn primary">Create token</button></div>
       </form>
@@ -232,7 +239,7 @@ function Tokens() {
                   <td>{t.name}</td><td>{t.scopes.join(', ')}</td><td>{longDate(t.created_at)}</td>
                   <td>{t.revoked_at ? 'Revoked' : t.expires_at ? longDate(t.expires_at) : 'Never'}</td>
                   <td>{!t.revoked_at && <button type="button" className="btn small danger-ghost" onClick={async () => {
-                    try { await del(`/api/v1/api-tokens/${t.id}`); reload(); } catch (err) { toast(errorMessage(err), 'error'); }
+                    try { await write('delete', '/api/v1/api-tokens/{id}', { id: t.id }, undefined); reload(); } catch (err) { toast(errorMessage(err), 'error'); }
                   }}>Revoke</button>}</td>
                 </tr>
               ))}
@@ -241,5 +248,89 @@ function Tokens() {
         </div>
       )}
     </>
+  );
+}
+
+// The zones this browser knows (and so can show "today" in), UTC first;
+// none when it cannot list them, and then a text field takes any name.
+function knownZones(): string[] {
+  if (typeof Intl.supportedValuesOf !== 'function') return [];
+  try {
+    const z = Intl.supportedValuesOf('timeZone');
+    return z.includes('UTC') ? z : ['UTC', ...z];
+  } catch { return []; }
+}
+
+function Settings() {
+  const { workspace, setWorkspace } = useAuth();
+  if (!workspace) return <Spinner />;
+  // keyed so that the form starts again from what the server saved
+  return <SettingsForm key={`${workspace.time_zone}/${workspace.open_registration}`} ws={workspace} onSaved={setWorkspace} />;
+}
+
+function SettingsForm({ ws, onSaved }: { ws: Workspace; onSaved: (w: Workspace) => void }) {
+  const zones = useMemo(knownZones, []);
+  const [zone, setZone] = useState(ws.time_zone);
+  const [search, setSearch] = useState('');
+  const [open, setOpen] = useState(ws.open_registration);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const toast = useToast();
+  const shown = useMemo(() => {
+    const q = search.trim().toLowerCase().replace(/\s+/g, '_');
+    const list = q ? zones.filter((z) => z.toLowerCase().includes(q)) : zones;
+    // the chosen zone stays in the list, known to this browser or not
+    return list.includes(zone) ? list : [zone, ...list];
+  }, [zones, search, zone]);
+  const changed = zone !== ws.time_zone || open !== ws.open_registration;
+  const save = async (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const body: WorkspacePatch = {};
+    if (zone !== ws.time_zone) body.time_zone = zone.trim();
+    if (open !== ws.open_registration) body.open_registration = open;
+    setBusy(true);
+    try {
+      const w = await write('patch', '/api/v1/workspace', {}, body);
+      setError(null);
+      toast('Settings saved.');
+      onSaved(w);
+    } catch (err) { setError(err); } finally { setBusy(false); }
+  };
+  let now = '';
+  try {
+    now = new Intl.DateTimeFormat(undefined, { timeZone: zone, weekday: 'long', hour: '2-digit', minute: '2-digit' }).format(new Date());
+  } catch { /* a zone this browser does not know: the server decides */ }
+  return (
+    <form className="box stack settings-form" onSubmit={save} aria-labelledby="ws-settings-title">
+      <h2 id="ws-settings-title">Workspace settings</h2>
+      <ErrorNote error={error} />
+      {zones.length > 0 ? (
+        <fieldset className="stack tz-picker">
+          <legend className="field-label">Time zone</legend>
+          <input type="search" aria-label="Search time zones" placeholder="Search: Berlin, New_York, Tokyo…"
+            value={search} onChange={(e) => setSearch(e.target.value)} />
+          <select aria-label="Time zone" size={8} value={zone} onChange={(e) => setZone(e.target.value)}>
+            {shown.map((z) => <option key={z} value={z}>{z.replace(/_/g, ' ')}</option>)}
+          </select>
+          <span className="field-hint">
+            {zone}{now ? ` · now ${now}` : ''}. Decides which day is today, and where days and weeks begin,
+            for every report, due date, rule and timesheet of the workspace.
+          </span>
+        </fieldset>
+      ) : (
+        <Field label="Time zone" hint="An IANA name such as Europe/Berlin or America/New_York. Decides which day is today for the whole workspace.">
+          <input name="time_zone" value={zone} onChange={(e) => setZone(e.target.value)} required maxLength={64} />
+        </Field>
+      )}
+      <label className="check">
+        <input type="checkbox" checked={open} onChange={(e) => setOpen(e.target.checked)} />
+        Open registration: anyone who reaches this workspace's sign-in page may create an account (otherwise invitations only)
+      </label>
+      <div className="row end">
+        <button type="button" className="btn" disabled={!changed || busy}
+          onClick={() => { setZone(ws.time_zone); setOpen(ws.open_registration); setError(null); }}>Undo</button>
+        <button className="btn primary" disabled={!changed || busy}>{busy ? 'Saving…' : 'Save settings'}</button>
+      </div>
+    </form>
   );
 }

@@ -1,27 +1,29 @@
 // The manager's queue: submitted weeks of the people of their teams, each
 // opened to its days, approved, or rejected with a reason.
 import { useState } from 'react';
-import { errorMessage, get, post, qs } from '../api/client';
-import type { Weekly } from '../api/types';
+import { errorMessage, read, write } from '../api/client';
+import type { WeekSummary } from '../api/types';
 import { dayName, hours, shortDate } from '../ui/format';
 import { Avatar, Empty, ErrorNote, Field, Modal, Spinner, useLoad, useToast } from '../ui/kit';
 
-type Week = {
-  user: { id: string; name: string }; week: string; status: string; total_minutes: number;
-  submitted_at: string | null; decided_at: string | null; reason: string | null;
-};
+// WeekSummary's `reason` has no type in the document (`{}`); the server
+// sends a string or null.
+const reasonOf = (w: WeekSummary) => (typeof w.reason === 'string' ? w.reason : '');
+
+type Shown = Exclude<WeekSummary['status'], 'draft'>;
+const SHOWN: Shown[] = ['submitted', 'approved', 'rejected'];
 
 export default function Approvals() {
-  const [status, setStatus] = useState('submitted');
+  const [status, setStatus] = useState<Shown>('submitted');
   const { data, error, loading, reload } = useLoad((s) =>
-    get<{ items: Week[] }>(`/api/v1/timesheets/weeks${qs({ status, limit: 200 })}`, s), [status]);
-  const [open, setOpen] = useState<Week | null>(null);
-  const [rejecting, setRejecting] = useState<Week | null>(null);
+    read('/api/v1/timesheets/weeks', {}, { query: { status, limit: 200 }, signal: s }), [status]);
+  const [open, setOpen] = useState<WeekSummary | null>(null);
+  const [rejecting, setRejecting] = useState<WeekSummary | null>(null);
   const toast = useToast();
 
-  const approve = async (w: Week) => {
+  const approve = async (w: WeekSummary) => {
     try {
-      await post('/api/v1/timesheets/weekly/approve', { user_id: w.user.id, week: w.week });
+      await write('post', '/api/v1/timesheets/weekly/approve', {}, { user_id: w.user.id, week: w.week });
       toast(`${w.user.name}'s ${w.week} approved.`);
       setOpen(null);
       reload();
@@ -32,7 +34,7 @@ export default function Approvals() {
     <div className="page">
       <div className="page-head"><h1>Approvals</h1></div>
       <div className="sub-tabs" role="tablist">
-        {['submitted', 'approved', 'rejected'].map((s) => (
+        {SHOWN.map((s) => (
           <button key={s} type="button" role="tab" aria-selected={status === s} className={status === s ? 'active' : ''}
             onClick={() => setStatus(s)}>{s === 'submitted' ? 'Waiting' : s[0].toUpperCase() + s.slice(1)}</button>
         ))}
@@ -53,7 +55,7 @@ export default function Approvals() {
                   <td>{w.week}</td>
                   <td className="num">{hours(w.total_minutes)}</td>
                   <td>{w.submitted_at ? shortDate(w.submitted_at) : '—'}</td>
-                  <td className="muted">{w.reason || ''}</td>
+                  <td className="muted">{reasonOf(w)}</td>
                   <td className="row end">
                     <button type="button" className="btn small" onClick={() => setOpen(w)}>Open</button>
                     {status === 'submitted' && <>
@@ -74,8 +76,8 @@ export default function Approvals() {
   );
 }
 
-function WeekDetail({ w, onClose, onApprove, onReject }: { w: Week; onClose: () => void; onApprove?: () => void; onReject?: () => void }) {
-  const { data, error } = useLoad((s) => get<Weekly>(`/api/v1/timesheets/weekly${qs({ week: w.week, user_id: w.user.id })}`, s), [w.week, w.user.id]);
+function WeekDetail({ w, onClose, onApprove, onReject }: { w: WeekSummary; onClose: () => void; onApprove?: () => void; onReject?: () => void }) {
+  const { data, error } = useLoad((s) => read('/api/v1/timesheets/weekly', {}, { query: { week: w.week, user_id: w.user.id }, signal: s }), [w.week, w.user.id]);
   return (
     <Modal title={`${w.user.name} · ${w.week}`} onClose={onClose} wide>
       <ErrorNote error={error} />
@@ -102,7 +104,7 @@ function WeekDetail({ w, onClose, onApprove, onReject }: { w: Week; onClose: () 
   );
 }
 
-function Reject({ w, onClose, onDone }: { w: Week; onClose: () => void; onDone: () => void }) {
+function Reject({ w, onClose, onDone }: { w: WeekSummary; onClose: () => void; onDone: () => void }) {
   const [error, setError] = useState<unknown>(null);
   const toast = useToast();
   return (
@@ -111,7 +113,7 @@ function Reject({ w, onClose, onDone }: { w: Week; onClose: () => void; onDone: 
         e.preventDefault();
         const reason = String(new FormData(e.currentTarget).get('reason')).trim();
         try {
-          await post('/api/v1/timesheets/weekly/reject', { user_id: w.user.id, week: w.week, reason });
+          await write('post', '/api/v1/timesheets/weekly/reject', {}, { user_id: w.user.id, week: w.week, reason });
           toast(`${w.user.name}'s ${w.week} sent back.`);
           onDone();
         } catch (err) { setError(err); }

@@ -5,15 +5,16 @@
 import { lazy, memo, Suspense, useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { useNavigate, useParams, useSearchParams } from 'react-router-dom';
 import {
-  DndContext, DragOverlay, KeyboardSensor, PointerSensor, closestCorners, useDroppable,
-  useSensor, useSensors, type Announcements, type DragEndEvent, type DragOverEvent, type DragStartEvent,
+  DndContext, DragOverlay, KeyboardSensor, PointerSensor, closestCorners, pointerWithin, useDroppable,
+  useSensor, useSensors, type Announcements, type CollisionDetection, type DragEndEvent, type DragOverEvent,
+  type DragStartEvent,
 } from '@dnd-kit/core';
 import { SortableContext, arrayMove, sortableKeyboardCoordinates, verticalListSortingStrategy } from '@dnd-kit/sortable';
-import { ApiError, errorMessage, get, patch, post } from '../api/client';
-import { openStream, type StreamState } from '../api/events';
+import { ApiError, errorMessage, read, write } from '../api/client';
+import { eventId, eventTask, subscribe, type StreamState } from '../api/events';
 import { peopleById, usePeople } from '../api/people';
-import type { Board, Column, Page, Swimlane, Task, User } from '../api/types';
-import { CardBody, SortableCard } from '../board/Card';
+import type { Board, Column, Person, Swimlane, Task, TaskCreate, TaskMove } from '../api/types';
+import { CardBody, LAZY_EAGER, LazyCard } from '../board/Card';
 import { NO_LANE, cellColumn, cellId, cellLane, columnCount, findCell, fromBoard, remove, upsert, type State } from '../board/model';
 import { ProjectTabs } from './ProjectTabs';
 import { addDays, today } from '../ui/format';
@@ -22,6 +23,19 @@ import { Empty, ErrorNote, Spinner, useToast } from '../ui/kit';
 
 const TaskPanel = lazy(() => import('./TaskPanel'));
 const BoardSettings = lazy(() => import('../board/Settings'));
+
+// Which cell, then which card in it: the pointer's cell (or the closest),
+// then the closest of that cell's cards only. Comparing the dragged card
+// with every card of a 500-card board on each pointer move is what made
+// long boards stutter.
+const collide: CollisionDetection = (args) => {
+  const cells = args.droppableContainers.filter((c) => String(c.id).includes('|'));
+  const hit = (args.pointerCoordinates && pointerWithin({ ...args, droppableContainers: cells })[0])
+    || closestCorners({ ...args, droppableContainers: cells })[0];
+  if (!hit) return [];
+  const cards = args.droppableContainers.filter((c) => c.data.current?.sortable?.containerId === hit.id);
+  return cards.length ? closestCorners({ ...args, droppableContainers: cards }) : [hit];
+};
 
 type Filters = { assignee: string; label: string; priority: string; due: string; q: string };
 const NO_FILTERS: Filters = { assignee: '', label: '', priority: '', due: '', q: '' };
@@ -53,8 +67,8 @@ export default function BoardPage() {
   const load = useCallback(async () => {
     try {
       const [b, sl] = await Promise.all([
-        get<Board>(`/api/v1/projects/${projectId}/kanban`),
-        get<Page<Swimlane>>(`/api/v1/projects/${projectId}/swimlanes`).catch(() => ({ items: [] as Swimlane[], next_cursor: null })),
+        read('/api/v1/projects/{id}/kanban', { id: projectId! }),
+        read('/api/v1/projects/{id}/swimlanes', { id: projectId! }).catch(() => ({ items: [] as Swimlane[], next_cursor: null })),
       ]);
       const ls = [...sl.items].sort((a, z) => a.position - z.position);
       setBoard(b);
@@ -69,28 +83,26 @@ export default function BoardPage() {
   // Live: everyone's changes to this project.
   useEffect(() => {
     if (!projectId) return;
-    return openStream({
-      projectId,
-      onState: (s, detail) => setLive({ s, detail }),
-      onEvent: (e) => {
-        const d = e.data && typeof e.data === 'object' ? (e.data.task || e.data) : null;
+    return subscribe(
+      (e) => {
         if (e.type === 'reset') { void load(); return; }
-        if (!d) return;
-        if (d.project_id && d.project_id !== projectId) return;
         if (e.type === 'task.created' || e.type === 'task.updated' || e.type === 'task.moved') {
-          if (!d.column_id || !d.rank) return;
+          const d = eventTask(e);
+          if (!d || d.project_id !== projectId) return;
           const cur = stateRef.current.tasks.get(d.id);
           if (cur && cur.version > d.version) return;          // we know newer
           setState((s) => {
-            const next = upsert(s, { ...(s.tasks.get(d.id) || {}), ...d });
+            const next = upsert(s, d);
             if (!findCell(next, d.id)) void load();
             return next;
           });
         } else if (e.type === 'task.deleted') {
-          setState((s) => remove(s, d.id));
+          const id = eventId(e);        // {id} only: gone from this board if it was here
+          if (id) setState((s) => remove(s, id));
         }
       },
-    });
+      (s, detail) => setLive({ s, detail }),
+    );
   }, [projectId, load]);
 
   const columns: Column[] = useMemo(() => [...(board?.columns || [])].sort((a, z) => a.position - z.position), [board]);
@@ -175,16 +187,16 @@ export default function BoardPage() {
     // the neighbours the person sees: above, below (filters hide some)
     const seen = ids.filter((x) => x === id || !visible || visible.has(x));
     const i = seen.indexOf(id);
-    const body: Record<string, unknown> = { column_id: columnId };
+    const body: TaskMove = { column_id: columnId };
     if (seen[i + 1]) body.before_id = seen[i + 1];
     else if (seen[i - 1]) body.after_id = seen[i - 1];
     const column = columnsById.get(columnId)!;
     try {
       if ((task.swimlane_id || null) !== laneId) {
-        const t = await patch<Task>(`/api/v1/tasks/${id}`, { swimlane_id: laneId });
+        const t = await write('patch', '/api/v1/tasks/{id}', { id }, { swimlane_id: laneId });
         task.version = t.version;
       }
-      const moved = await patch<Task>(`/api/v1/tasks/${id}/move`, body);
+      const moved = await write('patch', '/api/v1/tasks/{id}/move', { id }, body);
       setState((s) => {
         const tasks = new Map(s.tasks);
         tasks.set(id, { ...task, ...moved });
@@ -227,8 +239,12 @@ export default function BoardPage() {
     return `${col.name}${pos >= 0 ? `, position ${pos + 1} of ${state.cells[c].length}` : ''}`;
   }
 
+  const created = useCallback((t: Task) => setState((s) => upsert(s, t)), []);
+
   const open = useCallback((id: string) => {
-    if (Date.now() - dragEnded.current < 300) return;
+    // the click (or Enter) that ends a drag is not an open; one a moment
+    // later is (a person, or a test, may well click the card just dropped)
+    if (Date.now() - dragEnded.current < 80) return;
     setParams((p) => { p.set('task', id); return p; });
   }, [setParams]);
 
@@ -252,7 +268,7 @@ export default function BoardPage() {
         shown={visible ? visible.size : state.tasks.size} total={state.tasks.size} />
       <ErrorNote error={error} onRetry={load} />
       {columns.length === 0 ? <Empty title="This project has no columns.">An admin adds them in the project's settings.</Empty> : (
-        <DndContext sensors={sensors} collisionDetection={closestCorners} accessibility={{ announcements }}
+        <DndContext sensors={sensors} collisionDetection={collide} accessibility={{ announcements }}
           onDragStart={onDragStart} onDragOver={onDragOver} onDragEnd={onDragEnd}
           onDragCancel={() => { setActiveId(null); if (before.current) setState(before.current); }}>
           <div className="board" style={{ gridTemplateColumns: `repeat(${columns.length}, minmax(14.5rem, 1fr))` }}>
@@ -274,7 +290,7 @@ export default function BoardPage() {
             {laneRows.map((lane) => (
               <LaneRow key={lane?.id || NO_LANE} lane={lane} many={lanes.length > 0} columns={columns}
                 state={state} visible={visible} people={byId} onOpen={open} projectId={projectId!}
-                onCreated={(t) => setState((s) => upsert(s, t))} />
+                onCreated={created} />
             ))}
           </div>
           <DragOverlay dropAnimation={null}>
@@ -306,9 +322,12 @@ function announce(text: string) {
   if (el) el.textContent = text;
 }
 
+// A row of cells (one swimlane). It re-renders with the board's state, but
+// its cells are memoised: a drag re-renders the two cells it changes, not
+// the hundreds of cards in the others.
 const LaneRow = memo(function LaneRow({ lane, many, columns, state, visible, people, onOpen, projectId, onCreated }: {
   lane: Swimlane | null; many: boolean; columns: Column[]; state: State; visible: Set<string> | null;
-  people: Map<string, User>; onOpen: (id: string) => void; projectId: string; onCreated: (t: Task) => void;
+  people: Map<string, Person>; onOpen: (id: string) => void; projectId: string; onCreated: (t: Task) => void;
 }) {
   return (
     <>
@@ -316,35 +335,49 @@ const LaneRow = memo(function LaneRow({ lane, many, columns, state, visible, peo
       {columns.map((c, i) => {
         const id = cellId(c.id, lane?.id || null);
         return (
-          <Cell key={id} id={id} ids={state.cells[id] || []} tasks={state.tasks} visible={visible}
+          <Cell key={id} id={id} ids={state.cells[id] || NONE} tasks={state.tasks} visible={visible}
             people={people} onOpen={onOpen} label={`${c.name}${lane ? `, ${lane.name}` : ''}`}
-            quickAdd={i === 0 || !many ? { projectId, columnId: c.id, laneId: lane?.id || null, onCreated } : null} />
+            projectId={projectId} columnId={c.id} laneId={lane?.id || null}
+            onCreated={i === 0 || !many ? onCreated : null} />
         );
       })}
     </>
   );
 });
 
-function Cell({ id, ids, tasks, visible, people, onOpen, label, quickAdd }: {
+const NONE: string[] = [];
+
+type CellProps = {
   id: string; ids: string[]; tasks: Map<string, Task>; visible: Set<string> | null;
-  people: Map<string, User>; onOpen: (id: string) => void; label: string;
-  quickAdd: { projectId: string; columnId: string; laneId: string | null; onCreated: (t: Task) => void } | null;
-}) {
+  people: Map<string, Person>; onOpen: (id: string) => void; label: string;
+  projectId: string; columnId: string; laneId: string | null; onCreated: ((t: Task) => void) | null;
+};
+
+// The same cell: the same ids in the same order, and each of its tasks the
+// same object (the board's task map is new after any change anywhere).
+function sameCell(a: CellProps, b: CellProps) {
+  if (a.id !== b.id || a.ids !== b.ids || a.visible !== b.visible || a.people !== b.people
+      || a.onOpen !== b.onOpen || a.label !== b.label || a.projectId !== b.projectId
+      || a.columnId !== b.columnId || a.laneId !== b.laneId || a.onCreated !== b.onCreated) return false;
+  return a.tasks === b.tasks || a.ids.every((x) => a.tasks.get(x) === b.tasks.get(x));
+}
+
+const Cell = memo(function Cell({ id, ids, tasks, visible, people, onOpen, label, projectId, columnId, laneId, onCreated }: CellProps) {
   const { setNodeRef, isOver } = useDroppable({ id });
   const shown = visible ? ids.filter((x) => visible.has(x)) : ids;
   return (
     <section ref={setNodeRef} className={isOver ? 'cell over' : 'cell'} aria-label={label} data-cell={id}>
-      <SortableContext items={shown} strategy={verticalListSortingStrategy}>
-        {shown.map((tid) => {
+      <SortableContext id={id} items={shown} strategy={verticalListSortingStrategy}>
+        {shown.map((tid, i) => {
           const t = tasks.get(tid);
-          return t ? <SortableCard key={tid} task={t} people={people} onOpen={onOpen} /> : null;
+          return t ? <LazyCard key={tid} task={t} people={people} onOpen={onOpen} eager={i < LAZY_EAGER} /> : null;
         })}
       </SortableContext>
       {shown.length === 0 && <div className="cell-empty">{visible && ids.length ? 'Hidden by the filters' : 'Drop cards here'}</div>}
-      {quickAdd && <QuickAdd {...quickAdd} />}
+      {onCreated && <QuickAdd projectId={projectId} columnId={columnId} laneId={laneId} onCreated={onCreated} />}
     </section>
   );
-}
+}, sameCell);
 
 function QuickAdd({ projectId, columnId, laneId, onCreated }: {
   projectId: string; columnId: string; laneId: string | null; onCreated: (t: Task) => void;
@@ -359,9 +392,9 @@ function QuickAdd({ projectId, columnId, laneId, onCreated }: {
     if (!title) return;
     setBusy(true);
     try {
-      const body: Record<string, unknown> = { title, column_id: columnId };
+      const body: TaskCreate = { title, column_id: columnId };
       if (laneId) body.swimlane_id = laneId;
-      onCreated(await post<Task>(`/api/v1/projects/${projectId}/tasks`, body));
+      onCreated(await write('post', '/api/v1/projects/{id}/tasks', { id: projectId }, body));
       form.reset();
       setError(null);
     } catch (err) { setError(err); } finally { setBusy(false); }
@@ -381,7 +414,7 @@ function QuickAdd({ projectId, columnId, laneId, onCreated }: {
 }
 
 function FilterBar({ filters, setFilters, people, labels, shown, total }: {
-  filters: Filters; setFilters: (f: Filters) => void; people: User[]; labels: string[]; shown: number; total: number;
+  filters: Filters; setFilters: (f: Filters) => void; people: Person[]; labels: string[]; shown: number; total: number;
 }) {
   const set = (k: keyof Filters) => (e: { target: { value: string } }) => {
     const f = { ...filters, [k]: e.target.value };

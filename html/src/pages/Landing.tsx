@@ -1,11 +1,12 @@
 // The platform host: sign up a workspace, or find the ones you belong to.
 import { useState, type FormEvent } from 'react';
-import { post } from '../api/client';
+import { post, write } from '../api/client';
+import type { Tenant } from '../api/types';
 import { ErrorNote, Field } from '../ui/kit';
 
 export default function Landing() {
   const [error, setError] = useState<unknown>(null);
-  const [made, setMade] = useState<{ url: string; name: string } | null>(null);
+  const [made, setMade] = useState<Tenant | null>(null);
   const [busy, setBusy] = useState(false);
   const [slug, setSlug] = useState('');
   const [found, setFound] = useState(false);
@@ -16,9 +17,10 @@ export default function Landing() {
     setBusy(true);
     setError(null);
     try {
-      const t = await post<{ url: string; name: string }>('/api/v1/tenants', {
-        slug: f.get('slug'), name: f.get('name'),
-        admin: { name: f.get('admin_name'), email: f.get('email'), password: f.get('password') },
+      const v = (k: string) => String(f.get(k) ?? '');
+      const t = await write('post', '/api/v1/tenants', {}, {
+        slug: v('slug'), name: v('name'),
+        admin: { name: v('admin_name'), email: v('email'), password: v('password') },
       });
       setMade(t);
     } catch (err) {

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { get, post } from '../api/client';
+import { post, read } from '../api/client';
 import type { Notification } from '../api/types';
 import { NotificationItem } from '../Layout';
 import { Empty, ErrorNote, Spinner, useLoad } from '../ui/kit';
@@ -7,10 +7,10 @@ import { Empty, ErrorNote, Spinner, useLoad } from '../ui/kit';
 export default function Notifications() {
   const [pages, setPages] = useState<Notification[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
-  const first = useLoad((s) => get<{ items: Notification[]; unread_count: number; next_cursor: string | null }>('/api/v1/notifications?limit=50', s)
+  const first = useLoad((s) => read('/api/v1/notifications', {}, { query: { limit: 50 }, signal: s })
     .then((r) => { setPages([]); setCursor(r.next_cursor); return r; }), []);
   const more = async () => {
-    const r = await get<{ items: Notification[]; next_cursor: string | null }>(`/api/v1/notifications?limit=50&cursor=${encodeURIComponent(cursor!)}`);
+    const r = await read('/api/v1/notifications', {}, { query: { limit: 50, cursor: cursor! } });
     setPages((p) => [...p, ...r.items]);
     setCursor(r.next_cursor);
   };

@@ -1,14 +1,14 @@
 import { useState, type FormEvent } from 'react';
 import { Link, useNavigate } from 'react-router-dom';
-import { get, post } from '../api/client';
-import type { Page, Project } from '../api/types';
+import { read, write } from '../api/client';
+import type { ProjectCreate } from '../api/types';
 import { canManage, useAuth } from '../auth';
 import { label, longDate } from '../ui/format';
 import { Empty, ErrorNote, Field, Modal, Progress, Spinner, useLoad } from '../ui/kit';
 
 export default function Projects() {
   const { user } = useAuth();
-  const { data, error, loading, reload } = useLoad((s) => get<Page<Project>>('/api/v1/projects?limit=200', s), []);
+  const { data, error, loading, reload } = useLoad((s) => read('/api/v1/projects', {}, { query: { limit: 200 }, signal: s }), []);
   const [creating, setCreating] = useState(false);
   const [filter, setFilter] = useState('');
   const items = (data?.items || []).filter((p) => !filter || p.status === filter);
@@ -63,10 +63,10 @@ function NewProject({ onClose }: { onClose: () => void }) {
   const submit = async (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     const f = new FormData(e.currentTarget);
-    const body: Record<string, unknown> = { name, key };
-    for (const k of ['description', 'start_date', 'due_date']) if (f.get(k)) body[k] = f.get(k);
+    const opt = (k: string) => (f.get(k) ? String(f.get(k)) : undefined);
+    const body: ProjectCreate = { name, key, description: opt('description'), start_date: opt('start_date'), due_date: opt('due_date') };
     try {
-      const p = await post<Project>('/api/v1/projects', body);
+      const p = await write('post', '/api/v1/projects', {}, body);
       nav(`/projects/${p.id}`);
     } catch (err) { setError(err); }
   };

@@ -1,18 +1,12 @@
 // Productivity (mine, and my team's for managers) and the utilisation
 // report, as charts, with the CSV the API gives.
 import { useState } from 'react';
-import { download, get, qs } from '../api/client';
+import { download, qs, read } from '../api/client';
 import type { Page, Team } from '../api/types';
 import { canManage, useAuth } from '../auth';
 import { BarChart } from '../ui/charts';
 import { addDays, hours, today } from '../ui/format';
 import { Empty, ErrorNote, Spinner, useLoad } from '../ui/kit';
-
-type Prod = {
-  score: number; tasks_completed: number; on_time_rate: number | null; utilization_rate: number;
-  logged_minutes: number; capacity_minutes: number; name?: string; user_id?: string;
-};
-type Util = { items: { name: string; user_id: string; logged_minutes: number; billable_minutes: number; capacity_minutes: number; utilization_rate: number }[] };
 
 const pct = (x: number | null | undefined) => (x == null ? '—' : `${Math.round(x * 100)}%`);
 
@@ -22,11 +16,11 @@ export default function Reports() {
   const [to, setTo] = useState(today());
   const [team, setTeam] = useState('');
   const manager = canManage(user);
-  const me = useLoad((s) => get<Prod>(`/api/v1/timesheets/productivity/me${qs({ from, to })}`, s), [from, to]);
-  const teams = useLoad((s) => manager ? get<Page<Team>>('/api/v1/teams', s) : Promise.resolve({ items: [], next_cursor: null }), [manager]);
-  const teamProd = useLoad((s) => team ? get<any>(`/api/v1/timesheets/productivity/team/${team}${qs({ from, to })}`, s) : Promise.resolve(null), [team, from, to]);
-  const util = useLoad((s) => manager ? get<Util>(`/api/v1/timesheets/reports/utilization${qs({ from, to, team_id: team })}`, s) : Promise.resolve(null), [from, to, team, manager]);
-  const members: Prod[] = teamProd.data?.members || teamProd.data?.items || [];
+  const me = useLoad((s) => read('/api/v1/timesheets/productivity/me', {}, { query: { from, to }, signal: s }), [from, to]);
+  const teams = useLoad((s) => manager ? read('/api/v1/teams', {}, { signal: s }) : Promise.resolve<Page<Team>>({ items: [], next_cursor: null }), [manager]);
+  const teamProd = useLoad((s) => team ? read('/api/v1/timesheets/productivity/team/{id}', { id: team }, { query: { from, to }, signal: s }) : Promise.resolve(null), [team, from, to]);
+  const util = useLoad((s) => manager ? read('/api/v1/timesheets/reports/utilization', {}, { query: { from, to, team_id: team || undefined }, signal: s }) : Promise.resolve(null), [from, to, team, manager]);
+  const members = teamProd.data?.members || [];
 
   return (
     <div className="page">
@@ -88,7 +82,7 @@ export default function Reports() {
               {teamProd.loading ? <Spinner /> : members.length > 0 && (
                 <div className="box">
                   <BarChart title="Productivity score by person" max={100}
-                    data={members.map((m) => ({ label: (m.name || '').split(' ')[0], value: Math.round(m.score * 100) }))} />
+                    data={members.map((m) => ({ label: m.name.split(' ')[0], value: Math.round(m.score * 100) }))} />
                 </div>
               )}
             </>

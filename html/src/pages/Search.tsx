@@ -1,9 +1,8 @@
 import { useState } from 'react';
 import { Link, useSearchParams } from 'react-router-dom';
-import { get } from '../api/client';
+import { read } from '../api/client';
+import type { SearchHit as Hit } from '../api/types';
 import { Empty, ErrorNote, Spinner, useLoad } from '../ui/kit';
-
-type Hit = { type: string; id: string; title: string; project_id: string; task_id?: string; rank: number; highlight: string };
 
 // « and » mark the matches in plain text: made into <mark>, never HTML.
 function Highlight({ text }: { text: string }) {
@@ -14,9 +13,9 @@ export default function Search() {
   const [params, setParams] = useSearchParams();
   const q = params.get('q') || '';
   const [text, setText] = useState(q);
-  const { data, error, loading } = useLoad((s) => q ? get<{ items: Hit[] }>(`/api/v1/search?q=${encodeURIComponent(q)}`, s) : Promise.resolve(null), [q]);
-  const href = (h: Hit) => h.type === 'task' ? `/tasks/${h.id}` : h.type === 'project' ? `/projects/${h.id}`
-    : h.task_id ? `/tasks/${h.task_id}` : `/projects/${h.project_id}`;
+  const { data, error, loading } = useLoad((s) => q ? read('/api/v1/search', {}, { query: { q }, signal: s }) : Promise.resolve(null), [q]);
+  // a comment's hit names no task (SearchHit has its project only)
+  const href = (h: Hit) => h.type === 'task' ? `/tasks/${h.id}` : `/projects/${h.project_id}`;
   return (
     <div className="page">
       <h1>Search</h1>

@@ -1,26 +1,18 @@
 // Share a task: a short link with an expiry, a password, a visit cap; copy
 // it, show its QR code, see who came (per day, referrers, bots); revoke.
 import { useEffect, useState, type FormEvent } from 'react';
-import { api, del, errorMessage, get, post } from '../api/client';
-import type { Page, ShareLink, Task } from '../api/types';
+import { api, errorMessage, read, write } from '../api/client';
+import type { ShareLink, ShareLinkAnalytics, ShareLinkCreate, Task } from '../api/types';
 import { BarChart } from '../ui/charts';
 import { ago, longDate, shortDate } from '../ui/format';
 import { Empty, ErrorNote, Field, Modal, Spinner } from '../ui/kit';
-
-type Analytics = {
-  visits: number; unique_visitors: number; bots: number;
-  by_day: { date?: string; day?: string; visits: number }[];
-  top_referrers: { referrer: string | null; visits: number }[];
-  user_agents?: { user_agent: string; visits: number }[];
-  bot_agents?: { user_agent: string; visits: number }[];
-};
 
 export default function ShareDialog({ task, onClose }: { task: Task; onClose: () => void }) {
   const [links, setLinks] = useState<ShareLink[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [shown, setShown] = useState<ShareLink | null>(null);
   useEffect(() => {
-    get<Page<ShareLink>>(`/api/v1/share-links?task_id=${task.id}`).then((r) => {
+    read('/api/v1/share-links', {}, { query: { task_id: task.id } }).then((r) => {
       const live = r.items.filter((l) => !l.revoked_at);
       setLinks(live);
       setShown(live[0] || null);
@@ -30,13 +22,13 @@ export default function ShareDialog({ task, onClose }: { task: Task; onClose: ()
   const create = async (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     const f = new FormData(e.currentTarget);
-    const body: Record<string, unknown> = { task_id: task.id };
-    const exp = String(f.get('expires'));
+    const body: ShareLinkCreate = { task_id: task.id };
+    const exp = String(f.get('expires') || '');
     if (exp) body.expires_in_seconds = Number(exp);
-    if (f.get('password')) body.password = f.get('password');
+    if (f.get('password')) body.password = String(f.get('password'));
     if (f.get('max_visits')) body.max_visits = Number(f.get('max_visits'));
     try {
-      const l = await post<ShareLink>('/api/v1/share-links', body);
+      const l = await write('post', '/api/v1/share-links', {}, body);
       setLinks((x) => [l, ...(x || [])]);
       setShown(l);
       setError(null);
@@ -95,7 +87,7 @@ export default function ShareDialog({ task, onClose }: { task: Task; onClose: ()
 
 function LinkView({ link, onRevoked }: { link: ShareLink; onRevoked: (id: string) => void }) {
   const [qr, setQr] = useState<string | null>(null);
-  const [stats, setStats] = useState<Analytics | null>(null);
+  const [stats, setStats] = useState<ShareLinkAnalytics | null>(null);
   const [copied, setCopied] = useState(false);
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
@@ -104,7 +96,7 @@ function LinkView({ link, onRevoked }: { link: ShareLink; onRevoked: (id: string
     // image the CSP allows
     api<string>('GET', `/api/v1/share-links/${link.id}/qr.svg`, { accept: 'image/svg+xml' })
       .then((svg) => setQr(`data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`)).catch(setError);
-    get<Analytics>(`/api/v1/share-links/${link.id}/analytics`).then(setStats).catch(setError);
+    read('/api/v1/share-links/{id}/analytics', { id: link.id }).then(setStats).catch(setError);
   }, [link.id]);
   const copy = async () => {
     try { await navigator.clipboard.writeText(link.short_url); setCopied(true); setTimeout(() => setCopied(false), 2000); }
@@ -139,7 +131,7 @@ function LinkView({ link, onRevoked }: { link: ShareLink; onRevoked: (id: string
       </div>
       {stats && stats.by_day.length > 0 && (
         <BarChart title="Visits per day" height={140}
-          data={stats.by_day.slice(-14).map((d) => ({ label: shortDate(d.date || d.day || ''), value: d.visits }))} />
+          data={stats.by_day.slice(-14).map((d) => ({ label: shortDate(d.date), value: d.visits }))} />
       )}
       {stats && stats.top_referrers.length > 0 && (
         <div>
@@ -149,13 +141,13 @@ function LinkView({ link, onRevoked }: { link: ShareLink; onRevoked: (id: string
           </ul>
         </div>
       )}
-      {stats && (stats.bot_agents || []).length > 0 && (
-        <p className="muted small">Crawlers seen: {(stats.bot_agents || []).map((b) => b.user_agent).join(', ')}</p>
+      {stats && stats.bot_agents.length > 0 && (
+        <p className="muted small">Crawlers seen: {stats.bot_agents.map((b) => b.user_agent).join(', ')}</p>
       )}
       <div className="row end">
         <button type="button" className="btn danger-ghost" onClick={async () => {
           if (!confirm('Revoke this link? It stops working at once.')) return;
-          try { await del(`/api/v1/share-links/${link.id}`); onRevoked(link.id); } catch (e) { setError(new Error(errorMessage(e))); }
+          try { await write('delete', '/api/v1/share-links/{id}', { id: link.id }, undefined); onRevoked(link.id); } catch (e) { setError(new Error(errorMessage(e))); }
         }}>Revoke link</button>
       </div>
     </div>

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import { login, me, post } from '../api/client';
+import { login, me, write } from '../api/client';
 import { useAuth } from '../auth';
 import { ErrorNote, Field } from '../ui/kit';
 
@@ -7,8 +7,8 @@ export function SignIn() {
   const { workspace, setUser } = useAuth();
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  // The OAuth/OIDC buttons, once GET /api/v1/workspace names the providers.
-  const providers = workspace?.oauth_providers as string[] | undefined;
+  // No OAuth/OIDC buttons: the Workspace schema (GET /api/v1/workspace)
+  // names no providers yet.
 
   const submit = async (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
@@ -39,16 +39,6 @@ export function SignIn() {
           <input name="password" type="password" autoComplete="current-password" required />
         </Field>
         <button className="btn primary block" disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
-        {Array.isArray(providers) && providers.length > 0 && (
-          <div className="oauth">
-            <div className="or"><span>or</span></div>
-            {providers.map((p) => (
-              <a key={p} className="btn block" href={`/api/v1/auth/oauth/${encodeURIComponent(p)}/start`}>
-                Continue with {p === 'github' ? 'GitHub' : p.toUpperCase()}
-              </a>
-            ))}
-          </div>
-        )}
         <p className="muted small center-text">
           New here? Ask an admin of this workspace for an invitation.
         </p>
@@ -71,7 +61,7 @@ export function AcceptInvite() {
     setBusy(true);
     setError(null);
     try {
-      const u = await post<{ email: string }>('/api/v1/auth/accept-invite', { invite_token: token, password });
+      const u = await write('post', '/api/v1/auth/accept-invite', {}, { invite_token: token, password });
       await login(u.email, password);
       try { setUser(await me()); } catch { /* fine */ }
       history.replaceState(null, '', '/projects');

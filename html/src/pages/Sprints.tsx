@@ -2,8 +2,8 @@
 // sprint) to plan from, and the burndown of the sprint chosen.
 import { useMemo, useState, type FormEvent } from 'react';
 import { useParams } from 'react-router-dom';
-import { errorMessage, get, patch, post } from '../api/client';
-import type { Board, Page, Sprint, Task } from '../api/types';
+import { errorMessage, read, write } from '../api/client';
+import type { Sprint, SprintCreate, Task } from '../api/types';
 import { canManage, useAuth } from '../auth';
 import { LineChart } from '../ui/charts';
 import { addDays, label, shortDate, today } from '../ui/format';
@@ -14,8 +14,8 @@ export default function Sprints() {
   const { id } = useParams();
   const { user } = useAuth();
   const toast = useToast();
-  const board = useLoad((s) => get<Board>(`/api/v1/projects/${id}/kanban`, s), [id]);
-  const sprints = useLoad((s) => get<Page<Sprint> & { backlog_count: number }>(`/api/v1/projects/${id}/sprints`, s), [id]);
+  const board = useLoad((s) => read('/api/v1/projects/{id}/kanban', { id: id! }, { signal: s }), [id]);
+  const sprints = useLoad((s) => read('/api/v1/projects/{id}/sprints', { id: id! }, { signal: s }), [id]);
   const [chosen, setChosen] = useState<string | null>(null);
   const [creating, setCreating] = useState(false);
 
@@ -25,12 +25,12 @@ export default function Sprints() {
 
   const assign = async (t: Task, sprintId: string | null) => {
     try {
-      await patch(`/api/v1/tasks/${t.id}`, { sprint_id: sprintId, version: t.version });
+      await write('patch', '/api/v1/tasks/{id}', { id: t.id }, { sprint_id: sprintId, version: t.version });
       board.reload(); sprints.reload();
     } catch (e) { toast(errorMessage(e), 'error'); }
   };
   const setState = async (s: Sprint, state: Sprint['state']) => {
-    try { await patch(`/api/v1/sprints/${s.id}`, { state }); sprints.reload(); } catch (e) { toast(errorMessage(e), 'error'); }
+    try { await write('patch', '/api/v1/sprints/{id}', { id: s.id }, { state }); sprints.reload(); } catch (e) { toast(errorMessage(e), 'error'); }
   };
 
   if (!board.data) return <div className="page">{board.error ? <ErrorNote error={board.error} onRetry={board.reload} /> : <Spinner />}</div>;
@@ -113,9 +113,11 @@ function NewSprint({ projectId, onClose, onDone }: { projectId: string; onClose:
   const submit = async (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     const f = new FormData(e.currentTarget);
-    const body: Record<string, unknown> = {};
-    for (const k of ['name', 'goal', 'start_date', 'end_date']) if (f.get(k)) body[k] = f.get(k);
-    try { onDone(await post<Sprint>(`/api/v1/projects/${projectId}/sprints`, body)); } catch (err) { setError(err); }
+    const opt = (k: string) => (f.get(k) ? String(f.get(k)) : undefined);
+    const body: SprintCreate = {
+      name: String(f.get('name')), goal: opt('goal'), start_date: opt('start_date'), end_date: opt('end_date'),
+    };
+    try { onDone(await write('post', '/api/v1/projects/{id}/sprints', { id: projectId }, body)); } catch (err) { setError(err); }
   };
   return (
     <Modal title="New sprint" onClose={onClose}>

@@ -3,21 +3,26 @@
 // @mentions, attachments with upload progress, the activity, sharing.
 import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { Link } from 'react-router-dom';
-import { ApiError, del, download, errorMessage, get, patch, post, upload } from '../api/client';
+import { ApiError, download, errorMessage, read, upload, write } from '../api/client';
+import { eventComment, eventId, eventTask, subscribe } from '../api/events';
 import { peopleById, usePeople } from '../api/people';
-import type { Activity, Attachment, Column, Comment, CustomField, Page, Task, User } from '../api/types';
+import type { Activity, Attachment, Column, Comment, CustomField, Person, Priority, Task, TaskPatch, TimelineTask } from '../api/types';
 import { ago, label, longDate } from '../ui/format';
 import { Avatar, ErrorNote, Spinner, useToast } from '../ui/kit';
 import { useAuth } from '../auth';
 
 const ShareDialog = lazy(() => import('./ShareDialog'));
 
+// A change to a task: the fields TaskPatch takes, with the values a Task
+// has, so that it is both the PATCH body and the optimistic update.
+const PRIORITIES: Priority[] = ['urgent', 'high', 'medium', 'low'];
+
+type TaskChange = Partial<Pick<Task, keyof TaskPatch & keyof Task>>;
+
 type Props = {
   taskId: string; onClose: () => void; asPage?: boolean;
   onChanged?: (t: Task) => void; onDeleted?: (id: string) => void; onNavigate?: (id: string) => void;
 };
-
-type TimelineTask = { id: string; key: string; title: string; dependencies: string[] };
 
 export default function TaskPanel({ taskId, onClose, asPage, onChanged, onDeleted, onNavigate }: Props) {
   const toast = useToast();
@@ -35,13 +40,26 @@ export default function TaskPanel({ taskId, onClose, asPage, onChanged, onDelete
     setTask(null);
     setError(null);
     const c = new AbortController();
-    get<Task>(`/api/v1/tasks/${taskId}`, c.signal).then((t) => {
+    read('/api/v1/tasks/{id}', { id: taskId }, { signal: c.signal }).then((t) => {
       setTask(t);
-      get<Page<Column>>(`/api/v1/projects/${t.project_id}/columns`, c.signal).then((r) => setColumns(r.items)).catch(() => {});
-      get<Page<CustomField>>(`/api/v1/custom-fields?project_id=${t.project_id}`, c.signal).then((r) => setFields(r.items)).catch(() => {});
+      read('/api/v1/projects/{id}/columns', { id: t.project_id }, { signal: c.signal }).then((r) => setColumns(r.items)).catch(() => {});
+      read('/api/v1/custom-fields', {}, { query: { project_id: t.project_id }, signal: c.signal }).then((r) => setFields(r.items)).catch(() => {});
     }, (e) => { if (!c.signal.aborted) setError(e); });
     return () => c.abort();
   }, [taskId]);
+
+  // live: someone else's change to this task shows at once (a newer version)
+  useEffect(() => subscribe((e) => {
+    if (e.type === 'reset') {
+      read('/api/v1/tasks/{id}', { id: taskId }).then((t) => setTask((cur) => (cur && cur.version < t.version ? t : cur))).catch(() => {});
+      return;
+    }
+    if (e.type === 'task.deleted' && eventId(e) === taskId) { setError(new Error('This task was deleted.')); setTask(null); return; }
+    const t = eventTask(e);
+    if (!t || t.id !== taskId) return;
+    setTask((cur) => (cur && cur.version < t.version ? t : cur));
+    setRefresh((n) => n + 1);              // its activity has a new line
+  }), [taskId]);
 
   useEffect(() => {
     if (asPage) return;
@@ -54,12 +72,13 @@ export default function TaskPanel({ taskId, onClose, asPage, onChanged, onDelete
     return () => { document.removeEventListener('keydown', esc); prev?.focus?.(); };
   }, [asPage, onClose]);
 
-  const save = useCallback(async (change: Partial<Task>) => {
+  const save = useCallback(async (change: TaskChange) => {
     if (!task) return;
     const old = task;
     setTask({ ...task, ...change });
     try {
-      const t = await patch<Task>(`/api/v1/tasks/${task.id}`, { ...change, version: old.version });
+      const body: TaskPatch = { ...change, version: old.version };
+      const t = await write('patch', '/api/v1/tasks/{id}', { id: task.id }, body);
       setTask(t);
       onChanged?.(t);
       setRefresh((n) => n + 1);
@@ -67,7 +86,7 @@ export default function TaskPanel({ taskId, onClose, asPage, onChanged, onDelete
       setTask(old);
       if (e instanceof ApiError && e.code === 'version_conflict') {
         toast('Someone else changed this task meanwhile: here it is as it is now. Make your change again.', 'error');
-        const t = await get<Task>(`/api/v1/tasks/${task.id}`);
+        const t = await read('/api/v1/tasks/{id}', { id: task.id });
         setTask(t);
         onChanged?.(t);
       } else {
@@ -79,7 +98,7 @@ export default function TaskPanel({ taskId, onClose, asPage, onChanged, onDelete
   const moveTo = async (columnId: string) => {
     if (!task) return;
     try {
-      const t = await patch<Task>(`/api/v1/tasks/${task.id}/move`, { column_id: columnId });
+      const t = await write('patch', '/api/v1/tasks/{id}/move', { id: task.id }, { column_id: columnId });
       setTask(t);
       onChanged?.(t);
       setRefresh((n) => n + 1);
@@ -94,7 +113,7 @@ export default function TaskPanel({ taskId, onClose, asPage, onChanged, onDelete
   const remove = async () => {
     if (!task || !confirm(`Delete ${task.key} “${task.title}” and its subtasks?`)) return;
     try {
-      await del(`/api/v1/tasks/${task.id}`);
+      await write('delete', '/api/v1/tasks/{id}', { id: task.id }, undefined);
       onDeleted?.(task.id);
       onClose();
     } catch (e) { toast(errorMessage(e), 'error'); }
@@ -174,8 +193,8 @@ function Description({ value, onSave }: { value: string; onSave: (v: string) => 
 }
 
 function Properties({ task, columns, people, fields, onSave, onMove }: {
-  task: Task; columns: Column[]; people: User[]; fields: CustomField[];
-  onSave: (c: Partial<Task>) => void; onMove: (columnId: string) => void;
+  task: Task; columns: Column[]; people: Person[]; fields: CustomField[];
+  onSave: (c: TaskChange) => void; onMove: (columnId: string) => void;
 }) {
   const [labels, setLabels] = useState(task.labels.join(', '));
   useEffect(() => setLabels(task.labels.join(', ')), [task.labels]);
@@ -189,8 +208,11 @@ function Properties({ task, columns, people, fields, onSave, onMove }: {
         </select>
       </Prop>
       <Prop label="Priority">
-        <select aria-label="Priority" value={task.priority} onChange={(e) => onSave({ priority: e.target.value as Task['priority'] })}>
-          {['urgent', 'high', 'medium', 'low'].map((p) => <option key={p} value={p}>{label(p)}</option>)}
+        <select aria-label="Priority" value={task.priority} onChange={(e) => {
+          const p = PRIORITIES.find((x) => x === e.target.value);
+          if (p) onSave({ priority: p });
+        }}>
+          {PRIORITIES.map((p) => <option key={p} value={p}>{label(p)}</option>)}
         </select>
       </Prop>
       <Prop label="Assignees">
@@ -245,7 +267,7 @@ function Properties({ task, columns, people, fields, onSave, onMove }: {
       {fields.map((f) => (
         <Prop key={f.id} label={f.name}>
           <CustomInput field={f} value={task.custom_fields?.[f.id]} people={people}
-            onSave={(v) => onSave({ custom_fields: { [f.id]: v } } as Partial<Task>)} />
+            onSave={(v) => onSave({ custom_fields: { ...task.custom_fields, [f.id]: v } })} />
         </Prop>
       ))}
       <p className="muted small">Created {longDate(task.created_at)}{task.completed_at ? ` · done ${longDate(task.completed_at)}` : ''}</p>
@@ -254,7 +276,7 @@ function Properties({ task, columns, people, fields, onSave, onMove }: {
 }
 
 function CustomInput({ field, value, people, onSave }: {
-  field: CustomField; value: unknown; people: User[]; onSave: (v: unknown) => void;
+  field: CustomField; value: unknown; people: Person[]; onSave: (v: unknown) => void;
 }) {
   const v = value == null ? '' : String(value);
   const commit = (x: string) => {
@@ -292,7 +314,7 @@ function Subtasks({ task, columns, onOpen }: { task: Task; columns: Column[]; on
   const [items, setItems] = useState<Task[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
-    get<Page<Task>>(`/api/v1/tasks/${task.id}/subtasks`).then((r) => setItems(r.items), setError);
+    read('/api/v1/tasks/{id}/subtasks', { id: task.id }).then((r) => setItems(r.items), setError);
   }, [task.id]);
   const add = async (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
@@ -301,7 +323,7 @@ function Subtasks({ task, columns, onOpen }: { task: Task; columns: Column[]; on
     if (!title) return;
     try {
       const first = columns.find((c) => c.category === 'todo') || columns[0];
-      const t = await post<Task>(`/api/v1/projects/${task.project_id}/tasks`,
+      const t = await write('post', '/api/v1/projects/{id}/tasks', { id: task.project_id },
         { title, parent_id: task.id, ...(first ? { column_id: first.id } : {}) });
       setItems((l) => [...(l || []), t]);
       form.reset();
@@ -312,7 +334,7 @@ function Subtasks({ task, columns, onOpen }: { task: Task; columns: Column[]; on
     const target = columns.find((c) => c.category === (s.completed_at ? 'todo' : 'done'));
     if (!target) return;
     try {
-      const t = await patch<Task>(`/api/v1/tasks/${s.id}/move`, { column_id: target.id });
+      const t = await write('patch', '/api/v1/tasks/{id}/move', { id: s.id }, { column_id: target.id });
       setItems((l) => (l || []).map((x) => (x.id === s.id ? t : x)));
     } catch (err) { setError(err); }
   };
@@ -346,7 +368,7 @@ function Dependencies({ task, onOpen }: { task: Task; onOpen?: (id: string) => v
   const [error, setError] = useState<unknown>(null);
   const [n, setN] = useState(0);
   useEffect(() => {
-    get<{ tasks: TimelineTask[] }>(`/api/v1/projects/${task.project_id}/timeline`)
+    read('/api/v1/projects/{id}/timeline', { id: task.project_id })
       .then((r) => setTasks(r.tasks), setError);
   }, [task.project_id, n]);
   const me = tasks?.find((t) => t.id === task.id);
@@ -355,7 +377,7 @@ function Dependencies({ task, onOpen }: { task: Task; onOpen?: (id: string) => v
   const add = async (id: string) => {
     if (!id) return;
     try {
-      await post(`/api/v1/tasks/${task.id}/dependencies`, { depends_on_id: id });
+      await write('post', '/api/v1/tasks/{id}/dependencies', { id: task.id }, { depends_on_id: id });
       setError(null);
       setN((x) => x + 1);
     } catch (err) {
@@ -364,7 +386,7 @@ function Dependencies({ task, onOpen }: { task: Task; onOpen?: (id: string) => v
     }
   };
   const drop = async (id: string) => {
-    try { await del(`/api/v1/tasks/${task.id}/dependencies/${id}`); setN((x) => x + 1); } catch (err) { setError(err); }
+    try { await write('delete', '/api/v1/tasks/{id}/dependencies/{other_id}', { id: task.id, other_id: id }, undefined); setN((x) => x + 1); } catch (err) { setError(err); }
   };
   return (
     <section className="block">
@@ -406,14 +428,14 @@ function Attachments({ task }: { task: Task }) {
   const [progress, setProgress] = useState<{ name: string; f: number } | null>(null);
   const input = useRef<HTMLInputElement>(null);
   useEffect(() => {
-    get<Page<Attachment>>(`/api/v1/tasks/${task.id}/attachments`).then((r) => setItems(r.items), setError);
+    read('/api/v1/tasks/{id}/attachments', { id: task.id }).then((r) => setItems(r.items), setError);
   }, [task.id]);
   const send = async (files: FileList | null) => {
     for (const file of Array.from(files || [])) {
       if (file.size > 10 * 1024 * 1024) { setError(new Error(`${file.name} is over 10 MB, the largest file a task takes.`)); continue; }
       setProgress({ name: file.name, f: 0 });
       try {
-        const a = await upload(`/api/v1/tasks/${task.id}/attachments?filename=${encodeURIComponent(file.name)}`, file,
+        const a = await upload<Attachment>(`/api/v1/tasks/${task.id}/attachments?filename=${encodeURIComponent(file.name)}`, file,
           (f) => setProgress({ name: file.name, f }));
         setItems((l) => [...(l || []), a]);
         setError(null);
@@ -438,7 +460,7 @@ function Attachments({ task }: { task: Task }) {
               <span className="muted small">{size(a.size)} · {ago(a.created_at)}</span>
               <button type="button" className="icon-btn small" aria-label={`Remove ${a.filename}`} onClick={async () => {
                 if (!confirm(`Remove ${a.filename}?`)) return;
-                try { await del(`/api/v1/attachments/${a.id}`); setItems((l) => (l || []).filter((x) => x.id !== a.id)); } catch (err) { setError(err); }
+                try { await write('delete', '/api/v1/attachments/{id}', { id: a.id }, undefined); setItems((l) => (l || []).filter((x) => x.id !== a.id)); } catch (err) { setError(err); }
               }}>✕</button>
             </li>
           ))}
@@ -461,19 +483,36 @@ function Attachments({ task }: { task: Task }) {
 
 const size = (n: number) => n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(0)} KB` : `${(n / 1048576).toFixed(1)} MB`;
 
-function Comments({ task, people, byId }: { task: Task; people: User[]; byId: Map<string, User> }) {
+// A comment as shown: the API's Comment, or one that arrived on the event
+// stream (the stored row, without author_name or version).
+type ShownComment = Pick<Comment, 'id' | 'author_id' | 'body' | 'created_at'> & { author_name?: string };
+
+function Comments({ task, people, byId }: { task: Task; people: Person[]; byId: Map<string, Person> }) {
   const { user } = useAuth();
-  const [items, setItems] = useState<Comment[] | null>(null);
+  const [items, setItems] = useState<ShownComment[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [text, setText] = useState('');
   const [mention, setMention] = useState<{ q: string; at: number } | null>(null);
   const [sel, setSel] = useState(0);
   const area = useRef<HTMLTextAreaElement>(null);
   useEffect(() => {
-    get<Page<Comment>>(`/api/v1/tasks/${task.id}/comments`).then((r) => setItems(r.items), setError);
+    read('/api/v1/tasks/{id}/comments', { id: task.id }).then((r) => setItems(r.items), setError);
+    // live: others' comments on this task appear as they are written; the
+    // event's comment has no author_name (and a contributor may not read
+    // the people), so the list is read again for the names
+    return subscribe((e) => {
+      if (e.type === 'reset') {            // the stream lost its place: read again
+        read('/api/v1/tasks/{id}/comments', { id: task.id }).then((r) => setItems(r.items)).catch(() => {});
+        return;
+      }
+      const c = e.type === 'comment.created' ? eventComment(e) : null;
+      if (!c || c.task_id !== task.id) return;
+      setItems((l) => (l === null || l.some((x) => x.id === c.id) ? l : [...l, c]));
+      read('/api/v1/tasks/{id}/comments', { id: task.id }).then((r) => setItems(r.items)).catch(() => {});
+    });
   }, [task.id]);
 
-  const handle = (p: User) => (p.email || '').split('@')[0];
+  const handle = (p: Person) => (p.email || '').split('@')[0];
   const matches = mention
     ? people.filter((p) => `${p.name} ${p.email}`.toLowerCase().includes(mention.q.toLowerCase())).slice(0, 6) : [];
 
@@ -483,7 +522,7 @@ function Comments({ task, people, byId }: { task: Task; people: User[]; byId: Ma
     setMention(m ? { q: m[2], at: caret - m[2].length - 1 } : null);
     setSel(0);
   };
-  const pick = (p: User) => {
+  const pick = (p: Person) => {
     if (!mention) return;
     const caret = area.current?.selectionStart ?? text.length;
     const next = `${text.slice(0, mention.at)}@${handle(p)} ${text.slice(caret)}`;
@@ -499,8 +538,8 @@ function Comments({ task, people, byId }: { task: Task; people: User[]; byId: Ma
     e?.preventDefault();
     if (!text.trim()) return;
     try {
-      const c = await post<Comment>(`/api/v1/tasks/${task.id}/comments`, { body: text });
-      setItems((l) => [...(l || []), c]);
+      const c = await write('post', '/api/v1/tasks/{id}/comments', { id: task.id }, { body: text });
+      setItems((l) => (l?.some((x) => x.id === c.id) ? l : [...(l || []), c]));
       setText('');
       setError(null);
     } catch (err) { setError(err); }
@@ -513,7 +552,7 @@ function Comments({ task, people, byId }: { task: Task; people: User[]; byId: Ma
         <ol className="comments">
           {items.length === 0 && <li className="muted small">No comments yet. Ask a question, or @mention someone to bring them in.</li>}
           {items.map((c) => {
-            const who = c.author_name || byId.get(c.author_id)?.name || 'Someone';
+            const who = c.author_name || (c.author_id && byId.get(c.author_id)?.name) || 'Someone';
             return (
               <li key={c.id} className="comment">
                 <Avatar name={who} size={28} />
@@ -521,7 +560,7 @@ function Comments({ task, people, byId }: { task: Task; people: User[]; byId: Ma
                   <div className="small"><strong>{who}</strong> <span className="muted">{ago(c.created_at)}</span>
                     {(c.author_id === user?.id || user?.role === 'admin') && (
                       <button type="button" className="link small muted gap-left" onClick={async () => {
-                        try { await del(`/api/v1/comments/${c.id}`); setItems((l) => (l || []).filter((x) => x.id !== c.id)); } catch (err) { setError(err); }
+                        try { await write('delete', '/api/v1/comments/{id}', { id: c.id }, undefined); setItems((l) => (l || []).filter((x) => x.id !== c.id)); } catch (err) { setError(err); }
                       }}>Delete</button>
                     )}
                   </div>
@@ -571,7 +610,7 @@ function Mentions({ text }: { text: string }) {
 function ActivityList({ taskId, refresh }: { taskId: string; refresh: number }) {
   const [items, setItems] = useState<Activity[] | null>(null);
   useEffect(() => {
-    get<Page<Activity>>(`/api/v1/tasks/${taskId}/activity`).then((r) => setItems(r.items)).catch(() => setItems([]));
+    read('/api/v1/tasks/{id}/activity', { id: taskId }).then((r) => setItems(r.items)).catch(() => setItems([]));
   }, [taskId, refresh]);
   return (
     <section className="block">
@@ -592,7 +631,10 @@ function ActivityList({ taskId, refresh }: { taskId: string; refresh: number }) 
 const SKIP = new Set(['version', 'updated_at', 'rank', 'id', 'created_at', 'category', 'completed_at', 'key', 'project_id']);
 function describe(a: Activity) {
   if (a.action === 'created') return 'created the task';
-  const o = a.old_values || {}, n = a.new_values || {};
+  // old_values and new_values are objects of any fields in the document
+  // (no properties): read them as unknown values
+  const o: Record<string, unknown> = a.old_values || {};
+  const n: Record<string, unknown> = a.new_values || {};
   const changed = Object.keys(n).filter((k) => !SKIP.has(k) && JSON.stringify(o[k]) !== JSON.stringify(n[k]));
   if (a.action === 'moved' || changed.includes('column_id')) {
     return `moved it${n.category ? ` to ${label(String(n.category))}` : ''}`;

@@ -2,18 +2,17 @@
 // person types hours, with the 24-hour day checked before the server does,
 // and submits the week for approval.
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import { ApiError, del, errorMessage, get, patch, post } from '../api/client';
-import type { Page, Project, Task, TimeEntry, Weekly } from '../api/types';
-import { dayName, hours, isoWeek, shiftWeek, shortDate, today } from '../ui/format';
+import { ApiError, errorMessage, post, read, write } from '../api/client';
+import type { Project, Task, Timer, Week } from '../api/types';
+import { dayName, hours, shiftWeek, shortDate, thisWeek, today } from '../ui/format';
 import { ErrorNote, Spinner, useToast } from '../ui/kit';
 
 type Row = { key: string; project_id: string | null; task_id: string | null };
 const rowKey = (p: string | null, t: string | null) => `${p || ''}/${t || ''}`;
-type Timer = { id: string; task_id: string | null; project_id: string | null; description: string | null; started_at: string };
 
 export default function Time() {
-  const [week, setWeek] = useState(() => isoWeek(new Date()));
-  const [sheet, setSheet] = useState<Weekly | null>(null);
+  const [week, setWeek] = useState(() => thisWeek());
+  const [sheet, setSheet] = useState<Week | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [projects, setProjects] = useState<Project[]>([]);
   const [tasks, setTasks] = useState<Map<string, Task[]>>(new Map());
@@ -23,17 +22,17 @@ export default function Time() {
 
   const load = useCallback(async () => {
     try {
-      setSheet(await get<Weekly>(`/api/v1/timesheets/weekly?week=${week}`));
+      setSheet(await read('/api/v1/timesheets/weekly', {}, { query: { week } }));
       setError(null);
     } catch (e) { setError(e); }
   }, [week]);
   useEffect(() => { setSheet(null); setExtra([]); void load(); }, [load]);
-  useEffect(() => { get<Page<Project>>('/api/v1/projects?limit=200').then((r) => setProjects(r.items)).catch(() => {}); }, []);
+  useEffect(() => { read('/api/v1/projects', {}, { query: { limit: 200 } }).then((r) => setProjects(r.items)).catch(() => {}); }, []);
 
   const loadTasks = useCallback(async (projectId: string) => {
     if (tasks.has(projectId)) return;
     try {
-      const r = await get<Page<Task>>(`/api/v1/projects/${projectId}/tasks?limit=200`);
+      const r = await read('/api/v1/projects/{id}/tasks', { id: projectId }, { query: { limit: 200 } });
       setTasks((m) => new Map(m).set(projectId, r.items));
     } catch { /* the project row still works */ }
   }, [tasks]);
@@ -66,19 +65,19 @@ export default function Time() {
     setSaving((n) => n + 1);
     try {
       if (list.length === 0) {
-        await post<TimeEntry>('/api/v1/timesheets/entries', {
+        await write('post', '/api/v1/timesheets/entries', {}, {
           date: d, minutes, ...(r.task_id ? { task_id: r.task_id } : { project_id: r.project_id }),
         });
       } else {
         const rest = list.slice(1).reduce((a, e) => a + e.minutes, 0);
         const first = list[0];
         if (minutes === 0) {
-          for (const e of list) await del(`/api/v1/timesheets/entries/${e.id}`);
+          for (const e of list) await write('delete', '/api/v1/timesheets/entries/{id}', { id: e.id }, undefined);
         } else if (minutes - rest > 0) {
-          await patch(`/api/v1/timesheets/entries/${first.id}`, { minutes: minutes - rest, version: first.version });
+          await write('patch', '/api/v1/timesheets/entries/{id}', { id: first.id }, { minutes: minutes - rest, version: first.version });
         } else {
-          for (const e of list.slice(1)) await del(`/api/v1/timesheets/entries/${e.id}`);
-          await patch(`/api/v1/timesheets/entries/${first.id}`, { minutes, version: first.version });
+          for (const e of list.slice(1)) await write('delete', '/api/v1/timesheets/entries/{id}', { id: e.id }, undefined);
+          await write('patch', '/api/v1/timesheets/entries/{id}', { id: first.id }, { minutes, version: first.version });
         }
       }
     } catch (e) {
@@ -92,7 +91,7 @@ export default function Time() {
 
   const submit = async () => {
     try {
-      setSheet(await post<Weekly>('/api/v1/timesheets/weekly/submit', { week }));
+      setSheet(await write('post', '/api/v1/timesheets/weekly/submit', {}, { week }));
       toast(`Week ${week} submitted for approval.`);
     } catch (e) { toast(errorMessage(e), 'error'); }
   };
@@ -112,7 +111,7 @@ export default function Time() {
           <button type="button" className="btn small" onClick={() => setWeek((w) => shiftWeek(w, -1))} aria-label="Previous week">←</button>
           <strong aria-live="polite">{week}{sheet ? ` · ${shortDate(sheet.week_start)} – ${shortDate(sheet.week_end)}` : ''}</strong>
           <button type="button" className="btn small" onClick={() => setWeek((w) => shiftWeek(w, 1))} aria-label="Next week">→</button>
-          {week !== isoWeek(new Date()) && <button type="button" className="btn ghost small" onClick={() => setWeek(isoWeek(new Date()))}>This week</button>}
+          {week !== thisWeek() && <button type="button" className="btn ghost small" onClick={() => setWeek(thisWeek())}>This week</button>}
         </div>
       </div>
       <TimerBox projects={projects} onStopped={load} />
@@ -179,7 +178,7 @@ export default function Time() {
   );
 }
 
-function StatusBanner({ sheet }: { sheet: Weekly }) {
+function StatusBanner({ sheet }: { sheet: Week }) {
   if (sheet.status === 'submitted') return <div className="banner info" role="status">Submitted{sheet.submitted_at ? ` ${shortDate(sheet.submitted_at)}` : ''}: waiting for your manager. The week is locked.</div>;
   if (sheet.status === 'approved') return <div className="banner ok" role="status">Approved{sheet.decided_at ? ` ${shortDate(sheet.decided_at)}` : ''}. The week is locked.</div>;
   if (sheet.status === 'rejected') return <div className="banner bad" role="alert">Rejected{sheet.reason ? `: “${sheet.reason}”` : ''}. Correct the week and submit it again.</div>;
@@ -239,7 +238,7 @@ function TimerBox({ projects, onStopped }: { projects: Project[]; onStopped: () 
   const [desc, setDesc] = useState('');
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
-    get<Timer>('/api/v1/timesheets/timer').then(setTimer, (e) => setTimer(e instanceof ApiError && e.status === 404 ? null : (setError(e), null)));
+    read('/api/v1/timesheets/timer', {}).then(setTimer, (e) => setTimer(e instanceof ApiError && e.status === 404 ? null : (setError(e), null)));
   }, []);
   useEffect(() => {
     if (!timer) return;
@@ -248,7 +247,7 @@ function TimerBox({ projects, onStopped }: { projects: Project[]; onStopped: () 
   }, [timer]);
   const start = async () => {
     try {
-      setTimer(await post<Timer>('/api/v1/timesheets/timer/start', { ...(project ? { project_id: project } : {}), ...(desc ? { description: desc } : {}) }));
+      setTimer(await write('post', '/api/v1/timesheets/timer/start', {}, { ...(project ? { project_id: project } : {}), ...(desc ? { description: desc } : {}) }));
       setError(null);
     } catch (e) { setError(e); }
   };
@@ -256,7 +255,7 @@ function TimerBox({ projects, onStopped }: { projects: Project[]; onStopped: () 
     try { await post('/api/v1/timesheets/timer/stop'); setTimer(null); setError(null); onStopped(); } catch (e) { setError(e); }
   };
   const discard = async () => {
-    try { await del('/api/v1/timesheets/timer'); setTimer(null); } catch (e) { setError(e); }
+    try { await write('delete', '/api/v1/timesheets/timer', {}, undefined); setTimer(null); } catch (e) { setError(e); }
   };
   const s = timer ? Math.max(0, Math.floor((now - new Date(timer.started_at).getTime()) / 1000)) : 0;
   const clock = `${Math.floor(s / 3600)}:${String(Math.floor(s / 60) % 60).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;

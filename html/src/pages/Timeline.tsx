@@ -2,24 +2,18 @@
 // filled in), milestones as diamonds, dependencies as arrows, today.
 import { useMemo } from 'react';
 import { useNavigate, useParams } from 'react-router-dom';
-import { get } from '../api/client';
-import type { Milestone, Project } from '../api/types';
-import { addDays, isoDate, longDate, parseDate, shortDate, today } from '../ui/format';
+import { read } from '../api/client';
+import type { TimelineTask } from '../api/types';
+import { addDays, longDate, parseDate, shortDate, today } from '../ui/format';
 import { Empty, ErrorNote, Spinner, useLoad } from '../ui/kit';
 import { ProjectTabs } from './ProjectTabs';
-
-type TTask = {
-  id: string; key: string; title: string; start_date: string | null; due_date: string | null;
-  progress: number; category: string; blocked: boolean; dependencies: string[];
-};
-type Data = { project: Project; tasks: TTask[]; milestones: Milestone[] };
 
 const ROW = 28, LEFT = 260, TOP = 44;
 
 export default function Timeline() {
   const { id } = useParams();
   const nav = useNavigate();
-  const { data, error, reload } = useLoad((s) => get<Data>(`/api/v1/projects/${id}/timeline`, s), [id]);
+  const { data, error, reload } = useLoad((s) => read('/api/v1/projects/{id}/timeline', { id: id! }, { signal: s }), [id]);
 
   const layout = useMemo(() => {
     if (!data) return null;
@@ -54,8 +48,8 @@ export default function Timeline() {
           const d = addDays(from, i);
           if (d.endsWith('-01') || i === 0) months.push({ d, label: new Intl.DateTimeFormat(undefined, { month: 'short', year: 'numeric' }).format(parseDate(d)) });
         }
-        const start = (t: TTask) => t.start_date || addDays(t.due_date!, -1);
-        const end = (t: TTask) => addDays(t.due_date || t.start_date!, 1);
+        const start = (t: TimelineTask) => t.start_date || addDays(t.due_date!, -1);
+        const end = (t: TimelineTask) => addDays(t.due_date || t.start_date!, 1);
         return (
           <>
             <p className="muted small">{rows.length} tasks with dates{layout.undated ? `, ${layout.undated} without (not drawn)` : ''}; ◆ milestones; arrows run from a task to the ones waiting for it.</p>
@@ -103,7 +97,7 @@ export default function Timeline() {
                 }))}
               </svg>
             </div>
-            <p className="muted small">Today: {longDate(isoDate(new Date()))}</p>
+            <p className="muted small">Today: {longDate(today())}</p>
           </>
         );
       })()}

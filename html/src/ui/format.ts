@@ -8,7 +8,31 @@ export function isoDate(d: Date) {
   const y = d.getFullYear(), m = d.getMonth() + 1, day = d.getDate();
   return `${y}-${String(m).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
 }
-export const today = () => isoDate(new Date());
+// Which day it is follows the workspace's time zone (GET /api/v1/workspace,
+// an admin's setting), as the server's reports, rules and timesheets do,
+// not the browser's: set once when the workspace is read, and again when
+// an admin changes it. Until then, or for a zone this browser does not
+// know, the browser's own.
+let zoneDay: Intl.DateTimeFormat | null = null;
+let zoneName: string | null = null;
+export function setTimeZone(tz: string | null | undefined) {
+  zoneDay = null;
+  zoneName = null;
+  if (!tz) return;
+  try {
+    zoneDay = new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' });
+    zoneName = tz;
+  } catch { /* RangeError: a zone this browser does not know */ }
+}
+export const timeZone = () => zoneName;
+
+// The date of an instant in the workspace's zone, YYYY-MM-DD.
+export function zonedDate(at: Date): string {
+  if (!zoneDay) return isoDate(at);
+  const p = Object.fromEntries(zoneDay.formatToParts(at).map((x) => [x.type, x.value]));
+  return `${p.year}-${p.month}-${p.day}`;
+}
+export const today = () => zonedDate(new Date());
 
 export function parseDate(s: string) {
   const [y, m, d] = s.slice(0, 10).split('-').map(Number);
@@ -30,6 +54,9 @@ export function isoWeek(d: Date) {
   const week = Math.ceil(((t.getTime() - Date.UTC(y, 0, 1)) / 86400000 + 1) / 7);
   return `${y}-W${String(week).padStart(2, '0')}`;
 }
+
+// The ISO week that holds today in the workspace's zone.
+export const thisWeek = () => isoWeek(parseDate(today()));
 
 export function weekMonday(week: string) {
   const [y, w] = week.split('-W').map(Number);
