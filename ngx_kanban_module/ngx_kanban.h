@@ -43,6 +43,9 @@
 #define NGX_KANBAN_ERR_URI_TOO_LONG       23
 #define NGX_KANBAN_ERR_HEADERS_TOO_LARGE  24
 
+/* rows of the requests' metrics: every route's, and three more */
+#define NGX_KANBAN_METRICS_ROWS           192
+
 /* roles, in the order of what they may do */
 #define NGX_KANBAN_ROLE_NONE              0
 #define NGX_KANBAN_ROLE_CONTRIBUTOR       1
@@ -74,6 +77,7 @@ typedef struct {
 
     ngx_shm_zone_t            *metrics_zone;
     ngx_array_t               *blocklist;      /* common passwords, sorted */
+    ngx_array_t               *route_tables;   /* ngx_kanban_route_table_t */
 } ngx_kanban_main_conf_t;
 
 
@@ -198,6 +202,12 @@ void ngx_kanban_metrics_rate_limited(void);
 void ngx_kanban_metrics_events(ngx_int_t subscribers, ngx_uint_t delivered,
     ngx_uint_t dropped);
 void ngx_kanban_metrics_share_visits_lost(ngx_uint_t n);
+void ngx_kanban_metrics_webhook(ngx_uint_t result);
+
+#define NGX_KANBAN_WEBHOOK_DELIVERED     0
+#define NGX_KANBAN_WEBHOOK_REJECTED      1     /* answered, not 2xx */
+#define NGX_KANBAN_WEBHOOK_UNREACHABLE   2
+#define NGX_KANBAN_WEBHOOK_FORBIDDEN     3     /* its address */
 
 /* redis */
 ngx_int_t ngx_kanban_redis_init_process(ngx_cycle_t *cycle);

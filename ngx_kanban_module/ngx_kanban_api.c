@@ -84,8 +84,6 @@ ngx_kanban_api_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ctx->metric = ctx->route - ngx_kanban_routes;
-
     if (ctx->route->access != NGX_KANBAN_ACCESS_PUBLIC
         && !ngx_kanban_api_authorized(r, ctx))
     {

@@ -9,14 +9,13 @@
 #include "ngx_kanban_routes.h"
 
 
-#define NGX_KANBAN_METRICS_ROWS     128
 #define NGX_KANBAN_METRICS_WORKERS  64
 #define NGX_KANBAN_METRICS_BUCKETS  12
 
 /* rows after the route table's */
-#define NGX_KANBAN_ROW_HEALTH       (ngx_kanban_nroutes)
-#define NGX_KANBAN_ROW_METRICS      (ngx_kanban_nroutes + 1)
-#define NGX_KANBAN_ROW_OTHER        (ngx_kanban_nroutes + 2)
+#define NGX_KANBAN_ROW_HEALTH       (ngx_kanban_routes_count())
+#define NGX_KANBAN_ROW_METRICS      (ngx_kanban_routes_count() + 1)
+#define NGX_KANBAN_ROW_OTHER        (ngx_kanban_routes_count() + 2)
 
 
 typedef struct {
@@ -41,6 +40,7 @@ typedef struct {
     ngx_atomic_t               events_delivered;
     ngx_atomic_t               events_dropped;
     ngx_atomic_t               share_visits_lost;
+    ngx_atomic_t               webhooks[4];    /* by NGX_KANBAN_WEBHOOK_* */
     ngx_kanban_metrics_worker_t  workers[NGX_KANBAN_METRICS_WORKERS];
 } ngx_kanban_metrics_t;
 
@@ -214,6 +214,17 @@ ngx_kanban_metrics_rate_limited(void)
 }
 
 
+/* One webhook attempt's outcome. */
+
+void
+ngx_kanban_metrics_webhook(ngx_uint_t result)
+{
+    if (ngx_kanban_metrics && result < 4) {
+        ngx_atomic_fetch_add(&ngx_kanban_metrics->webhooks[result], 1);
+    }
+}
+
+
 /* The event stream's figures: subscribers come and go (+1, -1), events
  * delivered to them, slow ones dropped. */
 
@@ -333,7 +344,7 @@ ngx_kanban_metrics_handler(ngx_http_request_t *r)
                                             ngx_core_module);
 
     ncols = sizeof(ngx_kanban_statuses) / sizeof(ngx_uint_t);
-    rows = ngx_kanban_nroutes + 3;
+    rows = ngx_kanban_routes_count() + 3;
 
     size = 4096 + rows * (ncols + 1) * 160
            + NGX_KANBAN_METRICS_WORKERS * 5 * 80;
@@ -351,7 +362,8 @@ ngx_kanban_metrics_handler(ngx_http_request_t *r)
             "# TYPE kanban_http_requests_total counter\n");
 
     for (i = 0; i < rows; i++) {
-        name = (i < ngx_kanban_nroutes) ? &ngx_kanban_routes[i].name
+        name = (i < ngx_kanban_routes_count())
+               ? &ngx_kanban_route_at(i)->name
                : (i == NGX_KANBAN_ROW_HEALTH) ? &health
                : (i == NGX_KANBAN_ROW_METRICS) ? &metrics : &other;
 
@@ -468,6 +480,20 @@ ngx_kanban_metrics_handler(ngx_http_request_t *r)
             "kanban_events_dropped_total %uA\n",
             (ngx_atomic_int_t) m->events_subscribers, m->events_delivered,
             m->events_dropped);
+
+    p = ngx_slprintf(p, end,
+            "# HELP kanban_webhook_attempts_total Webhook deliveries tried, "
+            "by outcome: a 2xx, another answer, no answer (refused, timed "
+            "out, failed), or an address not allowed.\n"
+            "# TYPE kanban_webhook_attempts_total counter\n"
+            "kanban_webhook_attempts_total{result=\"delivered\"} %uA\n"
+            "kanban_webhook_attempts_total{result=\"rejected\"} %uA\n"
+            "kanban_webhook_attempts_total{result=\"unreachable\"} %uA\n"
+            "kanban_webhook_attempts_total{result=\"forbidden\"} %uA\n",
+            m->webhooks[NGX_KANBAN_WEBHOOK_DELIVERED],
+            m->webhooks[NGX_KANBAN_WEBHOOK_REJECTED],
+            m->webhooks[NGX_KANBAN_WEBHOOK_UNREACHABLE],
+            m->webhooks[NGX_KANBAN_WEBHOOK_FORBIDDEN]);
 
     body.len = p - body.data;
 

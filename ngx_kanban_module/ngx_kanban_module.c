@@ -7,6 +7,7 @@
 
 #include "ngx_kanban_routes.h"
 #include "ngx_kanban_pg.h"
+#include "ngx_kanban_http.h"
 
 
 #define NGX_KANBAN_CONTENT_API      1
@@ -391,7 +392,8 @@ ngx_kanban_init_process(ngx_cycle_t *cycle)
     }
 
     if (ngx_kanban_pg_init_process(cycle) != NGX_OK
-        || ngx_kanban_password_init_process(cycle) != NGX_OK)
+        || ngx_kanban_password_init_process(cycle) != NGX_OK
+        || ngx_kanban_http_init_process(cycle) != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -403,6 +405,7 @@ ngx_kanban_init_process(ngx_cycle_t *cycle)
 static void
 ngx_kanban_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_kanban_http_exit_process(cycle);
     ngx_kanban_redis_exit_process(cycle);
     ngx_kanban_pg_exit_process(cycle);
 }

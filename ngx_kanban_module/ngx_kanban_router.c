@@ -3,13 +3,23 @@
  * The router: method and path pattern ("/api/v1/tasks/{id}/move") to a
  * route of the table. A path that matches with another method is 405 with
  * Allow; nothing matching is 404.
+ *
+ * The table of modules/ngx_kanban_routes.c comes first; a module may
+ * bring a table of its own at configuration time (ngx_kanban_routes_add),
+ * searched after it in the order the modules registered theirs.
  */
 
 #include "ngx_kanban_routes.h"
 
 
+static ngx_int_t ngx_kanban_routes_name(ngx_conf_t *cf,
+    ngx_kanban_route_t *routes, ngx_uint_t n);
 static ngx_uint_t ngx_kanban_route_match(ngx_kanban_route_t *route,
     ngx_str_t *path, ngx_kanban_ctx_t *ctx);
+
+
+/* routes in all tables: each route's index is its place among them */
+static ngx_uint_t  ngx_kanban_routes_total;
 
 
 static struct {
@@ -29,13 +39,80 @@ static struct {
 ngx_int_t
 ngx_kanban_routes_init(ngx_conf_t *cf)
 {
+    ngx_kanban_main_conf_t     *kmcf;
+    ngx_kanban_route_table_t   *t;
+
+    kmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_kanban_module);
+
+    kmcf->route_tables = ngx_array_create(cf->pool, 4,
+                                          sizeof(ngx_kanban_route_table_t));
+    if (kmcf->route_tables == NULL) {
+        return NGX_ERROR;
+    }
+
+    t = ngx_array_push(kmcf->route_tables);
+    if (t == NULL) {
+        return NGX_ERROR;
+    }
+
+    t->routes = ngx_kanban_routes;
+    t->n = ngx_kanban_nroutes;
+
+    ngx_kanban_routes_total = 0;
+
+    return ngx_kanban_routes_name(cf, t->routes, t->n);
+}
+
+
+/* A module's own table, from its postconfiguration (after the core's). */
+
+ngx_int_t
+ngx_kanban_routes_add(ngx_conf_t *cf, ngx_kanban_route_t *routes,
+    ngx_uint_t n)
+{
+    ngx_kanban_main_conf_t     *kmcf;
+    ngx_kanban_route_table_t   *t;
+
+    kmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_kanban_module);
+
+    if (kmcf == NULL || kmcf->route_tables == NULL) {
+        return NGX_ERROR;
+    }
+
+    t = ngx_array_push(kmcf->route_tables);
+    if (t == NULL) {
+        return NGX_ERROR;
+    }
+
+    t->routes = routes;
+    t->n = n;
+
+    if (ngx_kanban_routes_name(cf, routes, n) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_kanban_routes_total + 3 > NGX_KANBAN_METRICS_ROWS) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "kanban: too many routes for the metrics zone");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_kanban_routes_name(ngx_conf_t *cf, ngx_kanban_route_t *routes,
+    ngx_uint_t n)
+{
     u_char              *p;
     size_t               len;
     ngx_uint_t           i, m;
     ngx_kanban_route_t  *route;
 
-    for (i = 0; i < ngx_kanban_nroutes; i++) {
-        route = &ngx_kanban_routes[i];
+    for (i = 0; i < n; i++) {
+        route = &routes[i];
+        ngx_kanban_routes_total++;
 
         for (m = 0; ngx_kanban_methods[m].name; m++) {
             if (ngx_kanban_methods[m].method == route->method) {
@@ -64,33 +141,73 @@ ngx_kanban_routes_init(ngx_conf_t *cf)
 }
 
 
+ngx_uint_t
+ngx_kanban_routes_count(void)
+{
+    return ngx_kanban_routes_total;
+}
+
+
+ngx_kanban_route_t *
+ngx_kanban_route_at(ngx_uint_t index)
+{
+    ngx_uint_t                 k;
+    ngx_kanban_main_conf_t    *kmcf;
+    ngx_kanban_route_table_t  *t;
+
+    kmcf = ngx_kanban_main_conf();
+    t = kmcf->route_tables->elts;
+
+    for (k = 0; k < kmcf->route_tables->nelts; k++) {
+        if (index < t[k].n) {
+            return &t[k].routes[index];
+        }
+
+        index -= t[k].n;
+    }
+
+    return NULL;
+}
+
+
 ngx_int_t
 ngx_kanban_route_find(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
     ngx_uint_t host, ngx_str_t *allow)
 {
-    u_char              *p;
-    ngx_uint_t           i, methods;
-    ngx_kanban_route_t  *route;
+    u_char                    *p;
+    ngx_uint_t                 i, k, methods, index;
+    ngx_kanban_route_t        *route;
+    ngx_kanban_main_conf_t    *kmcf;
+    ngx_kanban_route_table_t  *t;
 
     methods = 0;
+    index = 0;
+    kmcf = ngx_kanban_main_conf();
+    t = kmcf->route_tables->elts;
 
-    for (i = 0; i < ngx_kanban_nroutes; i++) {
-        route = &ngx_kanban_routes[i];
+    for (k = 0; k < kmcf->route_tables->nelts; k++) {
+        for (i = 0; i < t[k].n; i++) {
+            route = &t[k].routes[i];
 
-        if (route->host != host
-            || !ngx_kanban_route_match(route, &r->uri, ctx))
-        {
-            continue;
+            if (route->host != host
+                || !ngx_kanban_route_match(route, &r->uri, ctx))
+            {
+                continue;
+            }
+
+            if ((route->method & r->method)
+                || (r->method == NGX_HTTP_HEAD
+                    && route->method == NGX_HTTP_GET))
+            {
+                ctx->route = route;
+                ctx->metric = index + i;      /* its row of the metrics */
+                return NGX_OK;
+            }
+
+            methods |= route->method;
         }
 
-        if ((route->method & r->method)
-            || (r->method == NGX_HTTP_HEAD && route->method == NGX_HTTP_GET))
-        {
-            ctx->route = route;
-            return NGX_OK;
-        }
-
-        methods |= route->method;
+        index += t[k].n;
     }
 
     if (methods == 0) {

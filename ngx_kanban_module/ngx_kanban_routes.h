@@ -35,6 +35,13 @@ struct ngx_kanban_route_s {
 };
 
 
+/* A table of routes: the product's, or a module's own. */
+typedef struct {
+    ngx_kanban_route_t        *routes;
+    ngx_uint_t                 n;
+} ngx_kanban_route_table_t;
+
+
 /*
  * A route whose whole work is one statement (ngx_kanban_sql_handler): the
  * statement gets its parameters from the request and answers with one row
@@ -68,6 +75,10 @@ extern ngx_uint_t          ngx_kanban_nroutes;
 
 
 ngx_int_t ngx_kanban_routes_init(ngx_conf_t *cf);
+ngx_int_t ngx_kanban_routes_add(ngx_conf_t *cf, ngx_kanban_route_t *routes,
+    ngx_uint_t n);
+ngx_uint_t ngx_kanban_routes_count(void);
+ngx_kanban_route_t *ngx_kanban_route_at(ngx_uint_t index);
 ngx_int_t ngx_kanban_route_find(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
     ngx_uint_t host, ngx_str_t *allow);
 

@@ -153,6 +153,10 @@ export function notificationText(n: Notification) {
     case 'mentioned': return `${who} mentioned you on ${task}${excerpt ? `: “${excerpt}”` : ''}`;
     case 'commented': return `${who} commented on ${task}${excerpt ? `: “${excerpt}”` : ''}`;
     case 'approved': return `${who} approved your timesheet${week ? ` for ${week}` : ''}`;
+    case 'webhook_disabled': {
+      const url = dataText(n.data, 'url');
+      return `A webhook was disabled: ${url || 'its receiver'} kept failing`;
+    }
     default: {
       // a kind the document does not know yet breaks the build here
       const kind: never = n.kind;

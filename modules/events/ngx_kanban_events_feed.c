@@ -158,9 +158,13 @@ ngx_kanban_events_feed_start(ngx_kanban_events_sub_t *sub, int64_t after,
     ngx_queue_insert_tail(&sub->feed->subs, &sub->queue);
     sub->joined = 1;
 
-    if (sub->feed->last >= 0 && (!resume || after == sub->feed->last)) {
+    if (sub->feed->last >= 0 && sub->feed->nsubs > 1
+        && (!resume || after == sub->feed->last))
+    {
         /* the feed knows where the log stands: no query (thousands of
-         * clients reconnecting at once after a reload ask nothing) */
+         * clients reconnecting at once after a reload ask nothing). Only
+         * while others follow it: a feed nobody followed has stopped
+         * reading its log, and where it stood is past */
         sub->last = sub->feed->last;
 
         sub->start.handler = ngx_kanban_events_start_now;

@@ -13,6 +13,7 @@
 
 #include "ngx_kanban_events.h"
 #include "ngx_kanban_redis.h"
+#include "ngx_kanban_webhooks.h"
 
 
 #define NGX_KANBAN_EVENTS_CHANNEL    "kanban:events:"
@@ -198,4 +199,7 @@ ngx_kanban_events_redis_on_message(redisAsyncContext *ac, void *reply,
     slug.len = channel->len - (sizeof(NGX_KANBAN_EVENTS_CHANNEL) - 1);
 
     ngx_kanban_events_feed_hint(&slug);
+
+    /* the write that published it may have queued webhook deliveries */
+    ngx_kanban_webhooks_hint(&slug);
 }

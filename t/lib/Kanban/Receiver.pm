@@ -1,0 +1,226 @@
+package Kanban::Receiver;
+
+# A webhook receiver for the tests: a real HTTP server on 127.0.0.1, in a
+# process of its own that serves each request in a child, so a slow answer
+# holds up no other. Every request is written down as it arrives (one JSON
+# line: path, arrival time, headers, body) before it is answered, so the
+# test sees what nginx sent, and when.
+#
+# What a path answers:
+#   /ok/...         200
+#   /fail/...       500
+#   /slow/N/...     200 after N seconds
+#   /flaky/N/...    500 to the first N attempts of a delivery, then 200
+#   /stall/N/...    the first attempt of a delivery waits N s, then 200
+#   /redirect/...   302 to /ok/redirected
+#   /llm/...        an OpenAI-compatible chat completion, as mode() says:
+#                   ok (a valid answer), slow (the same after 5 s),
+#                   garbage (not JSON), shape (JSON, not the shape asked
+#                   for), down (the connection closed, no answer), 500
+#
+#     my $rcv = Kanban::Receiver->new;
+#     my $url = $rcv->url('/ok/a');
+#     my @got = $rcv->wait_for(sub { grep { $_->{path} eq '/ok/a' } @_ }, 5);
+
+use strict;
+use warnings;
+
+use Digest::SHA qw(hmac_sha256_hex);
+use Fcntl qw(:flock SEEK_END);
+use File::Temp qw(tempfile);
+use IO::Socket::INET;
+use JSON::XS;
+use POSIX qw(_exit WNOHANG);
+use Time::HiRes qw(sleep time);
+
+my $JSON = JSON::XS->new->canonical;
+
+
+sub new {
+    my ($class) = @_;
+
+    my $listen = IO::Socket::INET->new(LocalAddr => '127.0.0.1:0',
+                                       Listen => 128, ReuseAddr => 1)
+        or die "receiver: $!";
+    my (undef, $log) = tempfile('receiver-XXXXXX', TMPDIR => 1, UNLINK => 1);
+
+    my $self = bless { port => $listen->sockport, log => $log,
+                       parent => $$ }, $class;
+
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        $SIG{CHLD} = 'IGNORE';
+        $SIG{TERM} = sub { _exit(0) };
+        while (1) {
+            my $c = $listen->accept or next;
+            my $child = fork;
+            if (defined $child && $child == 0) {
+                eval { $self->_serve($c) };
+                _exit(0);
+            }
+            close $c;
+        }
+    }
+
+    close $listen;
+    $self->{pid} = $pid;
+    return $self;
+}
+
+
+sub port { $_[0]{port} }
+
+sub url {
+    my ($self, $path) = @_;
+    return "http://127.0.0.1:$self->{port}$path";
+}
+
+
+# Every request so far, oldest first: {path, at, headers (lower-case
+# names), body, json (the body parsed)}.
+sub requests {
+    my ($self) = @_;
+    open my $fh, '<', $self->{log} or return ();
+    my @r;
+    while (my $line = <$fh>) {
+        my $r = eval { $JSON->decode($line) } or next;
+        $r->{json} = eval { $JSON->decode($r->{body}) };
+        push @r, $r;
+    }
+    return @r;
+}
+
+
+# Waits until $cond (given every request) returns true, or $timeout s;
+# what it returned last, as a list.
+sub wait_for {
+    my ($self, $cond, $timeout) = @_;
+    my $deadline = time + ($timeout // 10);
+    my @got;
+    while (1) {
+        @got = $cond->($self->requests);
+        return @got if @got && $got[0];
+        return () if time > $deadline;
+        sleep 0.05;
+    }
+}
+
+
+# How /llm/ answers from now on.
+sub mode {
+    my ($self, $mode) = @_;
+    open my $fh, '>', "$self->{log}.mode" or die;
+    print $fh $mode;
+    close $fh;
+}
+
+
+# Does the signature verify with this secret?
+sub signed {
+    my ($class, $r, $secret) = @_;
+    my $sig = $r->{headers}{'x-kanban-signature'} // '';
+    return $sig eq 'sha256=' . hmac_sha256_hex($r->{body}, $secret);
+}
+
+
+sub stop {
+    my ($self) = @_;
+    return unless $self->{pid} && $$ == $self->{parent};
+    kill 'TERM', $self->{pid};
+    waitpid $self->{pid}, 0;
+    delete $self->{pid};
+    unlink "$self->{log}.mode";
+}
+
+sub DESTROY { $_[0]->stop }
+
+
+sub _serve {
+    my ($self, $c) = @_;
+
+    my $head = '';
+    while ($head !~ /\r\n\r\n/) {
+        my $n = sysread $c, $head, 4096, length $head;
+        return unless $n;
+    }
+    my ($hdr, $body) = split /\r\n\r\n/, $head, 2;
+    my ($line, @lines) = split /\r\n/, $hdr;
+    my ($method, $path) = split / /, $line;
+    my %h;
+    for (@lines) {
+        my ($k, $v) = /^([^:]+):\s*(.*)$/ or next;
+        $h{lc $k} = $v;
+    }
+    my $len = $h{'content-length'} // 0;
+    while (length $body < $len) {
+        my $n = sysread $c, $body, $len - length $body, length $body;
+        last unless $n;
+    }
+
+    my $id = $h{'x-kanban-delivery'} // '';
+    my $before = grep { ($_->{headers}{'x-kanban-delivery'} // '') eq $id
+                        && $_->{path} eq $path } $self->requests;
+
+    open my $fh, '>>', $self->{log} or die;
+    flock $fh, LOCK_EX;
+    seek $fh, 0, SEEK_END;
+    print $fh $JSON->encode({ method => $method, path => $path, at => time,
+                              headers => \%h, body => $body }), "\n";
+    close $fh;
+
+    my ($status, $extra) = (200, '');
+    if ($path =~ m{^/llm/}) {
+        return $self->_llm($c);
+    } elsif ($path =~ m{^/fail/}) {
+        $status = 500;
+    } elsif ($path =~ m{^/slow/(\d+(?:\.\d+)?)/}) {
+        sleep $1;
+    } elsif ($path =~ m{^/flaky/(\d+)/}) {
+        $status = $before < $1 ? 500 : 200;
+    } elsif ($path =~ m{^/stall/(\d+(?:\.\d+)?)/}) {
+        sleep $1 if $before == 0;
+    } elsif ($path =~ m{^/redirect/}) {
+        $status = 302;
+        $extra = "Location: http://127.0.0.1:$self->{port}/ok/redirected\r\n";
+    }
+
+    my $answer = $status == 200 ? 'thanks' : 'no';
+    print $c "HTTP/1.1 $status X\r\nContent-Type: text/plain\r\n$extra"
+             . "Content-Length: " . length($answer) . "\r\n"
+             . "Connection: close\r\n\r\n$answer";
+    close $c;
+}
+
+sub _llm {
+    my ($self, $c) = @_;
+
+    my $mode = 'ok';
+    if (open my $fh, '<', "$self->{log}.mode") {
+        $mode = <$fh> // 'ok';
+    }
+    return close $c if $mode eq 'down';
+    sleep 5 if $mode eq 'slow';
+
+    my $content = $JSON->encode({
+        summary => 'Two of three projects are on track; Payments slips.',
+        risks => [ { title => 'Payments slips', severity => 'high',
+                     rationale => 'Most of its time is gone, little work '
+                                  . 'is done.' } ],
+        recommendations => [ 'Unblock the blocked Payments tasks first.' ],
+    });
+    $content = $JSON->encode({ summary => 42 }) if $mode eq 'shape';
+    my $body = $JSON->encode({
+        id => 'chatcmpl-1', object => 'chat.completion', model => 'fake',
+        choices => [ { index => 0, finish_reason => 'stop',
+                       message => { role => 'assistant',
+                                    content => $content } } ] });
+    $body = '<html>Bad gateway, sort of</html>' if $mode eq 'garbage';
+    my $status = $mode eq '500' ? 500 : 200;
+
+    print $c "HTTP/1.1 $status X\r\nContent-Type: application/json\r\n"
+             . "Content-Length: " . length($body) . "\r\n"
+             . "Connection: close\r\n\r\n$body";
+    close $c;
+}
+
+1;
