@@ -114,13 +114,20 @@ test: all
 # PostgreSQL and the tests alike (Redis and the browser keep the real one,
 # see conf/kanbanctl and t/browser.t). CLOCK_SHIFTS and CLOCK_TESTS narrow
 # it: make test-clock CLOCK_SHIFTS=-365d CLOCK_TESTS="t/analytics.t"
-CLOCK_SHIFTS ?= +365d -365d @2026-12-31T22:00:00
+# A shift @TIME becomes the offset from now to TIME: libfaketime starts
+# each process anew at an absolute time, and nginx, PostgreSQL and the
+# tests, started one after another, must share one clock.
+CLOCK_SHIFTS ?= +365d -365d @2026-12-31T22:00:00Z
 CLOCK_TESTS  ?=
 
 test-clock: all
 	@for shift in $(CLOCK_SHIFTS); do \
 	    echo "== make test-clock: $$shift"; \
-	    FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f "$${shift/T/ }" \
+	    case $$shift in @*) \
+	        secs=$$(( $$(date -d "$${shift#@}" +%s) - $$(date +%s) )); \
+	        if [ $$secs -ge 0 ]; then shift=+$$secs; else shift=$$secs; fi;; \
+	    esac; \
+	    FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f "$$shift" \
 	        bash t/run $(CLOCK_TESTS) || exit 1; \
 	done
 
