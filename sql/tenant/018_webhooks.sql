@@ -236,7 +236,16 @@ BEGIN
      WHERE id = d.webhook_id
     RETURNING * INTO w;
 
-    IF w.enabled AND w.failing_since + make_interval(secs => win) <= now()
+    -- failing for the whole window: since the first failure, or since
+    -- this delivery was made (its first failure comes a little later)
+    -- when none of the webhook's deliveries has succeeded since
+    IF w.enabled
+       AND (w.failing_since + make_interval(secs => win) <= now()
+            OR (d.created_at + make_interval(secs => win) <= now()
+                AND NOT EXISTS (
+                    SELECT 1 FROM webhook_deliveries x
+                     WHERE x.webhook_id = w.id AND x.status = 'delivered'
+                       AND x.delivered_at >= d.created_at)))
     THEN
         UPDATE webhooks
            SET enabled = false, updated_at = now(),
