@@ -229,6 +229,33 @@ like($got->{result}{summary}, qr/First, unblock the blocked tasks/,
      '... a recommendation from the data');
 is(scalar @{ $got->{result}{risks} }, 4, '... the rules stand');
 
+# --- who may ask; an analysis whose worker stopped --------------------------
+
+$r = $plain->req(POST => '/api/v1/insights/analyze', host => $ws->slug,
+                 headers => { Authorization => "Bearer $carl->{token}" },
+                 json => { project_id => 'portfolio',
+                           kind => 'executive_summary' });
+is($r->{status}, 403, 'a contributor reads insights but cannot ask for one');
+
+# as if the worker that took it had been killed: pending ever since
+my ($stuck) = $dbh->selectrow_array(
+    "INSERT INTO insights (project_id, kind, status, started_at, created_at)
+     VALUES (?, 'risk_assessment', 'running', now() - interval '6 minutes',
+             now() - interval '6 minutes') RETURNING id", undef, $pay->{id});
+my ($young) = $dbh->selectrow_array(
+    "INSERT INTO insights (project_id, kind, created_at)
+     VALUES (?, 'risk_assessment', now() - interval '1 minute')
+     RETURNING id", undef, $pay->{id});
+$got = $plain->req(GET => "/api/v1/insights/analyze/$stuck",
+                   host => $ws->slug,
+                   headers => { Authorization => "Bearer $carl->{token}" })
+    ->{json};
+is($got->{status}, 'failed', 'an analysis nobody finished in 5 minutes fails');
+like($got->{result}{error}, qr/interrupted/, '... and says why');
+is($plain->req(GET => "/api/v1/insights/analyze/$young", host => $ws->slug,
+               headers => { Authorization => "Bearer $carl->{token}" })
+   ->{json}{status}, 'pending', 'a young one is left to its worker');
+
 $llm->stop;
 
 Kanban::Test->done_testing;

@@ -1,6 +1,6 @@
 #!/usr/bin/perl
 
-# Every route of the table (modules/ngx_kanban_routes.c), called as nobody,
+# Every route of every route table, called as nobody,
 # as a contributor and as a project manager: a route for members is 401
 # without a token, one for managers 403 to a contributor, one for admins
 # 403 to a manager, whatever its body or ids, and before anything runs
@@ -13,16 +13,47 @@ use warnings;
 use Test::More;
 use Kanban::Test qw(problem_is);
 
-my $table = Kanban::Test::read_file("$Kanban::Test::ROOT/modules/"
-                                    . 'ngx_kanban_routes.c');
+# Every route table: the core's (modules/ngx_kanban_routes.c) and each
+# module's own, handed to the router with ngx_kanban_routes_add. An entry
+# names its method, path, host and access itself, or through a macro of
+# its file whose body does ({ method, pattern, HOST, ACCESS, ...}).
 my @routes;
-while ($table =~ /(?:ngx_kanban_sql_route\(|\{ )NGX_HTTP_(\w+),\s*"([^"]+)",
-                  (?:\s*NGX_KANBAN_HOST_(\w+),)?
-                  \s*NGX_KANBAN_ACCESS_(\w+)/gx)
+for my $file (glob("$Kanban::Test::ROOT/modules/*.c"),
+              glob("$Kanban::Test::ROOT/modules/*/*.c"))
 {
-    push @routes, { method => $1, path => $2, host => $3 // 'TENANT',
-                    access => $4 };
+    my $src = Kanban::Test::read_file($file);
+    my %macro;
+
+    while ($src =~ /\#define\s+(\w+)\(method,\s*pattern,([^)]*)\)\s*\\\s*
+                    \{\s*method,\s*pattern,\s*
+                    (?:NGX_KANBAN_HOST_(\w+),)?\s*
+                    (?:NGX_KANBAN_ACCESS_(\w+)|(access))/gx)
+    {
+        $macro{$1} = { host => $3 // 'TENANT', access => $4 };
+    }
+
+    while ($src =~ /(\w+)\(NGX_HTTP_(\w+),\s*"([^"]+)",
+                    (?:\s*NGX_KANBAN_ACCESS_(\w+))?/gx)
+    {
+        my $m = $macro{$1} or next;
+        push @routes, { method => $2, path => $3, host => $m->{host},
+                        access => $m->{access} // $4 // next };
+    }
+
+    while ($src =~ /\{\s*NGX_HTTP_(\w+),\s*"([^"]+)",
+                    (?:\s*NGX_KANBAN_HOST_(\w+),)?
+                    \s*NGX_KANBAN_ACCESS_(\w+)/gx)
+    {
+        push @routes, { method => $1, path => $2, host => $3 // 'TENANT',
+                        access => $4 };
+    }
 }
+
+my %tables = map { $_->{path} =~ m{^/api/v1/(insights|webhooks)} ? ($1 => 1)
+                                                                  : () }
+             @routes;
+ok($tables{insights} && $tables{webhooks},
+   "the modules' own tables read too");
 cmp_ok(scalar @routes, '>', 90, 'the route table read: ' . @routes
                                 . ' routes');
 

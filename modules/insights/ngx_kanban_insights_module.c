@@ -131,9 +131,10 @@ static ngx_kanban_sql_t  ngx_kanban_insights_create = {
     NULL
 };
 
+/* an analysis its worker never finished is failed here (029) */
 static ngx_kanban_sql_t  ngx_kanban_insights_get = {
     ngx_kanban_pg_stmt("insights_get",
-    "SELECT 200, insight_json(i) FROM insights i WHERE i.id = $1::uuid"),
+    "SELECT 200, j FROM insight_read($1::uuid) j WHERE j IS NOT NULL"),
     { "uuid:id", NULL },
     NULL
 };
@@ -154,30 +155,36 @@ ngx_kanban_insights_latest(risks, "risk_assessment");
 ngx_kanban_insights_latest(progress, "progress_analysis");
 
 
-#define ngx_kanban_insights_route(method, pattern, handler, fields, sql)      \
-    { method, pattern, NGX_KANBAN_HOST_TENANT, NGX_KANBAN_ACCESS_MEMBER,      \
+/* API.md's roles: insights are "full" to managers, "read" to contributors */
+#define ngx_kanban_insights_route(method, pattern, access, handler, fields,   \
+                                  sql)                                        \
+    { method, pattern, NGX_KANBAN_HOST_TENANT, access,                        \
       handler, fields, ngx_null_string, sql }
 
 static ngx_kanban_route_t  ngx_kanban_insights_routes[] = {
 
     ngx_kanban_insights_route(NGX_HTTP_POST, "/api/v1/insights/analyze",
-        ngx_kanban_insights_analyze_handler, ngx_kanban_insights_fields,
-        &ngx_kanban_insights_create),
+        NGX_KANBAN_ACCESS_MANAGER, ngx_kanban_insights_analyze_handler,
+        ngx_kanban_insights_fields, &ngx_kanban_insights_create),
 
     ngx_kanban_insights_route(NGX_HTTP_GET, "/api/v1/insights/analyze/{id}",
-        ngx_kanban_sql_handler, NULL, &ngx_kanban_insights_get),
+        NGX_KANBAN_ACCESS_MEMBER, ngx_kanban_sql_handler, NULL,
+        &ngx_kanban_insights_get),
 
     ngx_kanban_insights_route(NGX_HTTP_GET,
         "/api/v1/insights/projects/{id}/summary",
-        ngx_kanban_sql_handler, NULL, &ngx_kanban_insights_summary),
+        NGX_KANBAN_ACCESS_MEMBER, ngx_kanban_sql_handler, NULL,
+        &ngx_kanban_insights_summary),
 
     ngx_kanban_insights_route(NGX_HTTP_GET,
         "/api/v1/insights/projects/{id}/risks",
-        ngx_kanban_sql_handler, NULL, &ngx_kanban_insights_risks),
+        NGX_KANBAN_ACCESS_MEMBER, ngx_kanban_sql_handler, NULL,
+        &ngx_kanban_insights_risks),
 
     ngx_kanban_insights_route(NGX_HTTP_GET,
         "/api/v1/insights/projects/{id}/progress-insights",
-        ngx_kanban_sql_handler, NULL, &ngx_kanban_insights_progress),
+        NGX_KANBAN_ACCESS_MEMBER, ngx_kanban_sql_handler, NULL,
+        &ngx_kanban_insights_progress),
 };
 
 
@@ -215,6 +222,13 @@ ngx_kanban_insights_init_conf(ngx_conf_t *cf, void *conf)
     ngx_kanban_insights_conf_t  *iscf = conf;
 
     ngx_conf_init_msec_value(iscf->llm_timeout, 20000);
+
+    /* a read gives up an analysis unfinished after 5 minutes (029) */
+    if (iscf->llm_timeout > 240000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "kanban_insights_llm_timeout is at most 240s");
+        return NGX_CONF_ERROR;
+    }
 
     if (iscf->llm_model.len == 0) {
         ngx_str_set(&iscf->llm_model, "gpt-4o-mini");
