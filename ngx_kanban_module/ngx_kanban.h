@@ -222,6 +222,9 @@ typedef struct ngx_kanban_identity_s {
     ngx_uint_t                 level;          /* NGX_KANBAN_ROLE_* */
     ngx_uint_t                 scopes;         /* an API token's bounds */
     ngx_kanban_json_t         *teams;
+    ngx_str_t                  token_id;       /* an API token's; empty for
+                                                  a session's JWT */
+    time_t                     expires;        /* 0: none */
 } ngx_kanban_identity_t;
 
 #define NGX_KANBAN_SCOPE_READ   1

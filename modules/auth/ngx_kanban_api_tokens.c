@@ -98,10 +98,11 @@ ngx_kanban_sql_t  ngx_kanban_api_tokens_revoke = {
     "           RETURNING *),"
     "     a AS (INSERT INTO activity_log (actor_id, entity_type, entity_id,"
     "                                     action)"
-    "           SELECT $1::uuid, 'api_token', t.id, 'revoked' FROM t)"
-    " SELECT 204, NULL FROM t"),
+    "           SELECT $1::uuid, 'api_token', t.id, 'revoked' FROM t"
+    "           RETURNING id)"
+    " SELECT 204, NULL, NULL, (SELECT id FROM a) FROM t"),
     { "actor", "role", "uuid:id", NULL },
-    NULL
+    "api_token.revoked"     /* a hint to the feeds: its streams end (031) */
 };
 
 
@@ -112,7 +113,8 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_api_token_get = ngx_kanban_pg_stmt(
     "                   FROM team_members tm WHERE tm.user_id = u.id),"
     "                '[]'::json),"
     "       'read' = ANY (t.scopes), 'write' = ANY (t.scopes),"
-    "       'admin' = ANY (t.scopes)"
+    "       'admin' = ANY (t.scopes), t.id,"
+    "       extract(epoch FROM t.expires_at)::bigint"
     "  FROM api_tokens t JOIN users u ON u.id = t.user_id"
     " WHERE t.token_hash = $1 AND t.revoked_at IS NULL"
     "   AND (t.expires_at IS NULL OR t.expires_at > now())"
@@ -120,7 +122,8 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_api_token_get = ngx_kanban_pg_stmt(
 
 
 /* Looks the token up in the request's workspace; the handler gets the
- * row (user id, role, teams, read, write, admin) or NULL. */
+ * row (user id, role, teams, read, write, admin, token id, expiry as a
+ * Unix time or NULL) or NULL. */
 
 ngx_int_t
 ngx_kanban_api_token_lookup(ngx_http_request_t *r, ngx_str_t *token,

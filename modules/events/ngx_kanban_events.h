@@ -30,6 +30,8 @@ typedef struct {
     unsigned                   admins:1;
     unsigned                   has_project:1;
     unsigned                   fixed:1;        /* static: never freed */
+    unsigned                   revoke:1;       /* access.revoked: for the
+                                                  feed, sent to nobody */
     size_t                     len;
     u_char                    *text;           /* "id: ..\n\n" */
 } ngx_kanban_events_event_t;
@@ -63,6 +65,7 @@ struct ngx_kanban_events_sub_s {
 
     int64_t                    last;           /* the last id it has had */
     ngx_str_t                  user_id;
+    ngx_str_t                  token_id;       /* an API token's, else "" */
     u_char                     project[NGX_KANBAN_EVENTS_UUID_LEN];
 
     void                      *query;          /* in flight, when querying */
@@ -126,6 +129,8 @@ ngx_int_t ngx_kanban_events_queue(ngx_kanban_events_sub_t *sub,
     ngx_kanban_events_event_t *ev);
 ngx_int_t ngx_kanban_events_flush(ngx_kanban_events_sub_t *sub);
 ngx_uint_t ngx_kanban_events_may_see(ngx_kanban_events_sub_t *sub,
+    ngx_kanban_events_event_t *ev);
+ngx_uint_t ngx_kanban_events_revokes(ngx_kanban_events_sub_t *sub,
     ngx_kanban_events_event_t *ev);
 void ngx_kanban_events_end(ngx_kanban_events_sub_t *sub, ngx_uint_t dropped);
 void ngx_kanban_events_release(ngx_kanban_events_event_t *ev);

@@ -52,7 +52,8 @@ ngx_kanban_events_take_over(ngx_kanban_events_sub_t *sub)
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 
-    len = sizeof(ngx_kanban_events_sub_t) + sub->user_id.len;
+    len = sizeof(ngx_kanban_events_sub_t) + sub->user_id.len
+          + sub->token_id.len;
 
     s = ngx_palloc(c->pool, len);
     if (s == NULL) {
@@ -63,6 +64,9 @@ ngx_kanban_events_take_over(ngx_kanban_events_sub_t *sub)
 
     s->user_id.data = (u_char *) (s + 1);
     ngx_memcpy(s->user_id.data, sub->user_id.data, sub->user_id.len);
+
+    s->token_id.data = s->user_id.data + s->user_id.len;
+    ngx_memcpy(s->token_id.data, sub->token_id.data, sub->token_id.len);
 
     /* the old one's place in its feed, and its timer */
     ngx_queue_remove(&sub->queue);

@@ -358,6 +358,14 @@ ngx_kanban_events_replayed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 
         sub->last = id;
 
+        if (ngx_kanban_events_revokes(sub, ev)) {
+            ngx_kanban_events_release(ev);
+            ngx_kanban_metrics_events(0, delivered, 0);
+            ngx_kanban_events_query_done(eq);
+            ngx_kanban_events_end(sub, 0);
+            return;
+        }
+
         if (ngx_kanban_events_may_see(sub, ev)) {
             delivered++;
 
@@ -586,6 +594,11 @@ ngx_kanban_events_fetched(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 
             sub->last = id;
 
+            if (ngx_kanban_events_revokes(sub, ev)) {
+                ngx_kanban_events_end(sub, 0);
+                continue;
+            }
+
             if (ngx_kanban_events_may_see(sub, ev)) {
                 delivered++;
                 (void) ngx_kanban_events_queue(sub, ev);
@@ -677,6 +690,9 @@ ngx_kanban_events_encode(PGresult *res, int row)
     ev->refs = 1;
     ev->id = ngx_kanban_events_int(res, row, 0);
     ev->admins = (PQgetvalue(res, row, 4)[0] == 't');
+    ev->revoke = (PQgetlength(res, row, 1) == sizeof("access.revoked") - 1
+                  && ngx_strcmp(PQgetvalue(res, row, 1), "access.revoked")
+                     == 0);
 
     if (!PQgetisnull(res, row, 2)
         && PQgetlength(res, row, 2) == NGX_KANBAN_EVENTS_UUID_LEN)

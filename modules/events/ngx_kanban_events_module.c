@@ -24,7 +24,7 @@
  */
 
 #include "ngx_kanban_events.h"
-#include "ngx_kanban_jwt.h"
+#include "ngx_kanban_json.h"
 
 
 #define NGX_KANBAN_EVENTS_TICK      1000
@@ -109,12 +109,12 @@ static u_char  ngx_kanban_events_retry_text[] = "retry: 2000\n\n";
 static u_char  ngx_kanban_events_beat_text[] = ":\n\n";
 
 static ngx_kanban_events_event_t  ngx_kanban_events_retry = {
-    0, 0, "", ngx_null_string, 0, 0, 1,
+    0, 0, "", ngx_null_string, 0, 0, 1, 0,
     sizeof(ngx_kanban_events_retry_text) - 1, ngx_kanban_events_retry_text
 };
 
 static ngx_kanban_events_event_t  ngx_kanban_events_heartbeat = {
-    0, 0, "", ngx_null_string, 0, 0, 1,
+    0, 0, "", ngx_null_string, 0, 0, 1, 0,
     sizeof(ngx_kanban_events_beat_text) - 1, ngx_kanban_events_beat_text
 };
 
@@ -137,7 +137,6 @@ ngx_kanban_events_handler(ngx_http_request_t *r)
     ngx_http_cleanup_t            *hcln;
     ngx_kanban_tenant_t           *tenant;
     ngx_kanban_identity_t         *id;
-    ngx_kanban_jwt_claims_t       *claims;
     ngx_kanban_events_sub_t       *sub;
     ngx_kanban_events_loc_conf_t  *elcf;
 
@@ -178,9 +177,7 @@ ngx_kanban_events_handler(ngx_http_request_t *r)
     /* a token past its exp, which calls accept within the leeway, opens
      * no stream: the stream would end at once, and its client reconnect
      * with it again and again */
-    claims = ngx_kanban_jwt_claims_of(r);
-
-    if (claims && claims->exp && claims->exp <= ngx_time()) {
+    if (id->expires && id->expires <= ngx_time()) {
         if (ngx_kanban_add_header(r, "WWW-Authenticate", &challenge)
             != NGX_OK)
         {
@@ -203,6 +200,7 @@ ngx_kanban_events_handler(ngx_http_request_t *r)
     sub->pool = r->pool;
     sub->conf = &elcf->conf;
     sub->user_id = id->user_id;
+    sub->token_id = id->token_id;
     sub->admin = (id->level == NGX_KANBAN_ROLE_ADMIN);
     sub->busy_tail = &sub->busy;
     sub->last = -1;
@@ -274,15 +272,16 @@ ngx_kanban_events_handler(ngx_http_request_t *r)
     r->read_event_handler = ngx_http_test_reading;
     r->write_event_handler = ngx_kanban_events_write_handler;
 
-    /* an access token's stream ends when the token does */
-    if (claims && claims->exp) {
+    /* a token's stream ends when the token does (an API token's also
+     * when it is revoked: ngx_kanban_events_revoked) */
+    if (id->expires) {
         sub->expiry.handler = ngx_kanban_events_expired;
         sub->expiry.data = sub;
         sub->expiry.log = r->connection->log;
 
         ngx_add_timer(&sub->expiry,
-                      claims->exp > ngx_time()
-                      ? (ngx_msec_t) (claims->exp - ngx_time()) * 1000 : 1);
+                      id->expires > ngx_time()
+                      ? (ngx_msec_t) (id->expires - ngx_time()) * 1000 : 1);
     }
 
     if (ngx_kanban_events_send(sub, &ngx_kanban_events_retry) != NGX_OK) {
@@ -581,6 +580,30 @@ ngx_kanban_events_write_handler(ngx_http_request_t *r)
 }
 
 
+/* An API token's stream ends when the token is revoked or its person
+ * disabled or given another role (sql/tenant/031: the access.revoked
+ * event, {"token_id": ...} or {"user_id": ...}); its client's reconnect
+ * then meets the lookup's 401, or opens with the new role. A session's
+ * stream keeps to its access token's expiry, as its requests do. */
+
+ngx_uint_t
+ngx_kanban_events_revokes(ngx_kanban_events_sub_t *sub,
+    ngx_kanban_events_event_t *ev)
+{
+    if (!ev->revoke || sub->token_id.len == 0) {
+        return 0;
+    }
+
+    return ngx_strlcasestrn(ev->text, ev->text + ev->len,
+                            sub->token_id.data, sub->token_id.len - 1)
+           != NULL
+           || (sub->user_id.len
+               && ngx_strlcasestrn(ev->text, ev->text + ev->len,
+                                   sub->user_id.data, sub->user_id.len - 1)
+                  != NULL);
+}
+
+
 /* Which events a stream's caller may read: their project filter, and an
  * event's readers (ngx_kanban_events_feed.c has them from PostgreSQL). */
 
@@ -589,6 +612,10 @@ ngx_kanban_events_may_see(ngx_kanban_events_sub_t *sub,
     ngx_kanban_events_event_t *ev)
 {
     u_char  *p, *last;
+
+    if (ev->revoke) {
+        return 0;
+    }
 
     if (sub->has_project
         && (!ev->has_project

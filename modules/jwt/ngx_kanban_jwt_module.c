@@ -394,6 +394,11 @@ ngx_kanban_identity(ngx_http_request_t *r)
     id->role = *role;
     id->teams = ctx->claims.teams;
     id->scopes = ctx->scopes;
+    id->expires = ctx->claims.exp;
+
+    if (ctx->api_token.len) {
+        id->token_id = ctx->claims.jti;
+    }
 
     if (role->len == 5 && ngx_strncmp(role->data, "admin", 5) == 0) {
         id->level = NGX_KANBAN_ROLE_ADMIN;
@@ -536,6 +541,19 @@ ngx_kanban_jwt_api_token_found(ngx_http_request_t *r, PGresult *row,
             v = ngx_kanban_pg_value(r, row, 0, 3 + i);
             if (v && v->len == 1 && v->data[0] == 't') {
                 ctx->scopes |= (ngx_uint_t) 1 << i;
+            }
+        }
+
+        /* the token's id as the jti: an event stream follows its revoke */
+        v = ngx_kanban_pg_value(r, row, 0, 6);
+        ctx->claims.jti.data = v ? ngx_pstrdup(r->pool, v) : NULL;
+        ctx->claims.jti.len = v ? v->len : 0;
+
+        v = ngx_kanban_pg_value(r, row, 0, 7);
+        if (v) {
+            ctx->claims.exp = ngx_atotm(v->data, v->len);
+            if (ctx->claims.exp == NGX_ERROR) {
+                ctx->claims.exp = 0;
             }
         }
 

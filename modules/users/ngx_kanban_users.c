@@ -183,7 +183,8 @@ ngx_kanban_sql_t  ngx_kanban_users_patch = {
     "                  (SELECT to_jsonb(t) - 'password_hash' - 'invite_hash'"
     "                     FROM t),"
     "                  to_jsonb(u) - 'password_hash' - 'invite_hash'"
-    "             FROM u),"
+    "             FROM u"
+    "           RETURNING id),"
     "     s AS (SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM t) THEN 404"
     "                       WHEN NOT (SELECT yes FROM ok) THEN 403"
     "                       WHEN (SELECT yes FROM last) THEN 4090"
@@ -201,10 +202,12 @@ ngx_kanban_sql_t  ngx_kanban_users_patch = {
     "                    WHEN 4090 THEN 'A workspace keeps at least one "
     "active admin.'"
     "                    WHEN 409 THEN 'The user was changed meanwhile.'"
-    "        END"
+    "        END,"
+    "        (SELECT id FROM a)"
     "   FROM s"),
     { "actor", "role", "uuid:id", "body", "hash", "version", NULL },
-    NULL
+    "user.updated"      /* a hint to the feeds: a new role or status ends
+                           the person's API-token streams (031) */
 };
 
 /* DELETE disables (an admin cannot lock themselves out); ?erase=true
@@ -245,7 +248,8 @@ ngx_kanban_sql_t  ngx_kanban_users_delete = {
     "                                     action)"
     "           SELECT $1::uuid, 'user', u.id,"
     "                  CASE WHEN u.erase THEN 'erased' ELSE 'disabled' END"
-    "             FROM u)"
+    "             FROM u"
+    "           RETURNING id)"
     " SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM t) THEN 404"
     "             WHEN NOT EXISTS (SELECT 1 FROM u) THEN 409"
     "             ELSE 204 END,"
@@ -253,9 +257,10 @@ ngx_kanban_sql_t  ngx_kanban_users_delete = {
     "             WHEN NOT EXISTS (SELECT 1 FROM u) THEN 'conflict' END,"
     "        CASE WHEN EXISTS (SELECT 1 FROM t)"
     "              AND NOT EXISTS (SELECT 1 FROM u)"
-    "             THEN 'An admin cannot disable or erase themselves.' END"),
+    "             THEN 'An admin cannot disable or erase themselves.' END,"
+    "        (SELECT id FROM a)"),
     { "actor", "uuid:id", "query_enum:erase=true|false", NULL },
-    NULL
+    "user.disabled"     /* a hint to the feeds, as user.updated */
 };
 
 /* GDPR: everything about the person, for them or an admin. */
