@@ -28,6 +28,7 @@ my $false = JSON::XS::false();
 my $t = Kanban::Test->new(http => <<"EOF2")->run;
 kanban_webhooks_allow_private on;
 kanban_oauth_timeout 1500ms;
+kanban_oauth_secret_dir \@VAR\@/oauth-secrets;
 EOF2
 
 my $idp = Kanban::IdP->new(client_id => 'kanban-client',
@@ -67,9 +68,9 @@ $r = api($admin, POST => '/api/v1/auth/providers',
          json => { %oidc, client_secret => undef });
 problem_is($r, 422, 'validation_failed', 'no secret at all: 422');
 $r = api($admin, POST => '/api/v1/auth/providers',
-         json => { %oidc, client_secret => undef, secret_file => 'okta' });
-problem_is($r, 422, 'validation_failed',
-           'a secret file where the operator allows none: 422');
+         json => { %oidc, client_secret => undef,
+                   secret_file => '../etc/passwd' });
+problem_is($r, 422, 'validation_failed', 'a secret file with a path: 422');
 $r = api($admin, POST => '/api/v1/auth/providers',
          json => { %oidc, scopes => 'email profile' });
 problem_is($r, 422, 'validation_failed', 'OIDC scopes without openid: 422');
@@ -367,6 +368,23 @@ $idp->set(gh_id => 778, emails => [
 (undef, $cb) = flow('github');
 is(oauth_error($cb), 'email_unverified',
    'GitHub: a primary address not verified: email_unverified');
+
+# --- a secret the operator keeps in a file ------------------------------------------
+
+mkdir $t->var . '/oauth-secrets';
+Kanban::Test::write_file($t->var . '/oauth-secrets/acme', "the client secret\n");
+$r = api($admin, POST => '/api/v1/auth/providers', json => {
+    %oidc, slug => 'from-file', client_secret => undef,
+    secret_file => 'acme' });
+is($r->{status}, 201, 'a provider whose secret is a file');
+is($r->{json}{client_secret_set}, $false, '... no secret stored');
+$idp->set(sub => 'pam-at-acme', email => $pam->{email}, email_verified => $true);
+(undef, $cb) = flow('from-file');
+ok(me_by_cookie($cb), '... signs in with the secret read from it');
+unlink $t->var . '/oauth-secrets/acme';
+(undef, $cb) = flow('from-file');
+is(oauth_error($cb), 'provider_misconfigured',
+   '... the file gone: provider_misconfigured');
 
 # --- the provider down or slow ---------------------------------------------------------
 
