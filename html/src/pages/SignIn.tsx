@@ -2,13 +2,12 @@ import { useState, type FormEvent } from 'react';
 import { login, me, write } from '../api/client';
 import { useAuth } from '../auth';
 import { ErrorNote, Field } from '../ui/kit';
+import { SignInProviders } from './SignInProviders';
 
 export function SignIn() {
   const { workspace, setUser } = useAuth();
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  // No OAuth/OIDC buttons: the Workspace schema (GET /api/v1/workspace)
-  // names no providers yet.
 
   const submit = async (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
@@ -31,6 +30,7 @@ export function SignIn() {
       <form className="auth-card" onSubmit={submit} aria-labelledby="signin-title">
         <div className="brand big"><span className="logo" aria-hidden="true" /> Kanban</div>
         <h1 id="signin-title">Sign in to {workspace?.name}</h1>
+        <SignInProviders />
         <ErrorNote error={error} />
         <Field label="Email">
           <input name="email" type="email" autoComplete="username" required autoFocus />
