@@ -312,6 +312,16 @@ $idp->set(sub => 'pam-at-acme', rotate => 1);
 (undef, $cb) = flow('acme-sso');
 ok(me_by_cookie($cb), 'the issuer rotated its key: the JWKS is fetched again once');
 
+# nginx runs two workers, each with its cache
+my @asked = $idp->requests;
+my $discovered = grep { $_->{path} eq '/.well-known/openid-configuration' } @asked;
+my $keys = grep { $_->{path} eq '/jwks' } @asked;
+my $signins = grep { $_->{path} eq '/token' } @asked;
+cmp_ok($discovered, '<=', 2, "$signins sign-ins read the discovery document"
+                             . " $discovered times: cached per worker");
+cmp_ok($keys, '<=', 4, "... and the keys $keys times: cached, and fetched"
+                       . ' again once on the new kid');
+
 # --- who may come in --------------------------------------------------------------
 
 $idp->set(sub => 'new-1', email => "carl\@$slug.example", email_verified => $false);

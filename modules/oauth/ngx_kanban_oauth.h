@@ -90,6 +90,7 @@ ngx_int_t ngx_kanban_oauth_callback_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
 ngx_int_t ngx_kanban_oauth_redirect(ngx_http_request_t *r, ngx_str_t *to);
 ngx_int_t ngx_kanban_oauth_fail(ngx_http_request_t *r, char *error);
+ngx_int_t ngx_kanban_oauth_retry(ngx_http_request_t *r);
 ngx_int_t ngx_kanban_oauth_redirect_uri(ngx_http_request_t *r,
     ngx_kanban_oauth_t *oa);
 ngx_int_t ngx_kanban_oauth_cookie(ngx_http_request_t *r, ngx_str_t *handle);

@@ -96,6 +96,16 @@ ngx_kanban_oauth_fail(ngx_http_request_t *r, char *error)
 }
 
 
+/* What went wrong was ours (the database away, memory): the person may
+ * try again. */
+
+ngx_int_t
+ngx_kanban_oauth_retry(ngx_http_request_t *r)
+{
+    return ngx_kanban_oauth_fail(r, "temporarily_unavailable");
+}
+
+
 /* The flow's cookie: SameSite=Lax, since the provider's redirect back is
  * a cross-site navigation that must carry it; NULL clears it. */
 

@@ -76,7 +76,7 @@ ngx_kanban_oauth_callback_handler(ngx_http_request_t *r,
 
     oa = ngx_pcalloc(r->pool, sizeof(ngx_kanban_oauth_t));
     if (oa == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return ngx_kanban_oauth_retry(r);
     }
 
     ctx->data = oa;
@@ -106,7 +106,7 @@ ngx_kanban_oauth_callback_handler(ngx_http_request_t *r,
 
     rc = ngx_kanban_oauth_arg(r, "state", 100, &state);
     if (rc == NGX_ERROR) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return ngx_kanban_oauth_retry(r);
     }
 
     if (rc == NGX_DECLINED) {
@@ -116,7 +116,7 @@ ngx_kanban_oauth_callback_handler(ngx_http_request_t *r,
     rc = ngx_kanban_oauth_arg(r, "code", NGX_KANBAN_OAUTH_CODE_MAX,
                               &oa->code);
     if (rc == NGX_ERROR) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return ngx_kanban_oauth_retry(r);
     }
 
     if (rc == NGX_DECLINED) {
@@ -127,7 +127,7 @@ ngx_kanban_oauth_callback_handler(ngx_http_request_t *r,
     if (ngx_kanban_session_hash(r, &state, &state_hash) != NGX_OK
         || ngx_kanban_session_hash(r, &handle, &oa->session.hash) != NGX_OK)
     {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return ngx_kanban_oauth_retry(r);
     }
 
     ngx_kanban_pg_tenant_db(ctx->tenant, &db);
@@ -138,7 +138,7 @@ ngx_kanban_oauth_callback_handler(ngx_http_request_t *r,
                              ngx_kanban_oauth_consumed, 1, &state_hash)
            != NGX_OK)
     {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return ngx_kanban_oauth_retry(r);
     }
 
     return NGX_DONE;
@@ -156,8 +156,7 @@ ngx_kanban_oauth_consumed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     oa = ngx_kanban_ctx(r)->data;
 
     if (q->error != NGX_KANBAN_PG_OK) {
-        ngx_http_finalize_request(r,
-            ngx_kanban_oauth_fail(r, "temporarily_unavailable"));
+        ngx_http_finalize_request(r, ngx_kanban_oauth_retry(r));
         return;
     }
 
@@ -170,7 +169,7 @@ ngx_kanban_oauth_consumed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     /* what oa takes from the row is used until the request ends */
     res = ngx_kanban_pg_keep(r, q);
     if (res == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_finalize_request(r, ngx_kanban_oauth_retry(r));
         return;
     }
 
@@ -181,7 +180,7 @@ ngx_kanban_oauth_consumed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
             v[i] = &none;               /* a sealed secret, or a file */
 
         } else if (v[i] == NULL) {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_http_finalize_request(r, ngx_kanban_oauth_retry(r));
             return;
         }
     }
@@ -337,7 +336,7 @@ ngx_kanban_oauth_read_secret_done(ngx_http_request_t *r,
     oa->client_secret.len = fj->len;
     oa->client_secret.data = ngx_pnalloc(r->pool, fj->len);
     if (oa->client_secret.data == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_finalize_request(r, ngx_kanban_oauth_retry(r));
         return;
     }
 
@@ -354,14 +353,14 @@ ngx_kanban_oauth_secret_ready(ngx_http_request_t *r, ngx_kanban_oauth_t *oa)
     ngx_int_t  rc;
 
     if (ngx_kanban_oauth_redirect_uri(r, oa) != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_finalize_request(r, ngx_kanban_oauth_retry(r));
         return;
     }
 
     if (ngx_kanban_oauth_is(&oa->kind, "oidc")) {
         rc = ngx_kanban_oauth_oidc_discover(r, oa, ngx_kanban_oauth_exchange);
         if (rc == NGX_ERROR) {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_http_finalize_request(r, ngx_kanban_oauth_retry(r));
         }
 
         return;
@@ -373,7 +372,7 @@ ngx_kanban_oauth_secret_ready(ngx_http_request_t *r, ngx_kanban_oauth_t *oa)
         oa->token_endpoint.data = ngx_pnalloc(r->pool,
                                               oa->token_endpoint.len);
         if (oa->token_endpoint.data == NULL) {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_http_finalize_request(r, ngx_kanban_oauth_retry(r));
             return;
         }
 
@@ -428,7 +427,7 @@ ngx_kanban_oauth_exchange(ngx_http_request_t *r, ngx_kanban_oauth_t *oa,
 
     if (ngx_kanban_oauth_form(r->pool, NULL, names, values, &body) != NGX_OK)
     {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_finalize_request(r, ngx_kanban_oauth_retry(r));
         return;
     }
 
@@ -437,7 +436,7 @@ ngx_kanban_oauth_exchange(ngx_http_request_t *r, ngx_kanban_oauth_t *oa,
     if (hr == NULL
         || ngx_kanban_http_header(hr, "Content-Type", &form_type) != NGX_OK)
     {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_finalize_request(r, ngx_kanban_oauth_retry(r));
         return;
     }
 
@@ -448,7 +447,7 @@ ngx_kanban_oauth_exchange(ngx_http_request_t *r, ngx_kanban_oauth_t *oa,
         pair.data = ngx_pnalloc(r->pool, 3 * (oa->client_id.len
                                               + oa->client_secret.len) + 1);
         if (pair.data == NULL) {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_http_finalize_request(r, ngx_kanban_oauth_retry(r));
             return;
         }
 
@@ -461,7 +460,7 @@ ngx_kanban_oauth_exchange(ngx_http_request_t *r, ngx_kanban_oauth_t *oa,
         auth.len = sizeof("Basic ") - 1 + basic.len;
         auth.data = ngx_pnalloc(r->pool, auth.len);
         if (auth.data == NULL) {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_http_finalize_request(r, ngx_kanban_oauth_retry(r));
             return;
         }
 
@@ -470,13 +469,13 @@ ngx_kanban_oauth_exchange(ngx_http_request_t *r, ngx_kanban_oauth_t *oa,
         auth.len = sizeof("Basic ") - 1 + basic.len;
 
         if (ngx_kanban_http_header(hr, "Authorization", &auth) != NGX_OK) {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_http_finalize_request(r, ngx_kanban_oauth_retry(r));
             return;
         }
     }
 
     if (ngx_kanban_http_send(hr) != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_finalize_request(r, ngx_kanban_oauth_retry(r));
     }
 }
 
@@ -551,7 +550,7 @@ ngx_kanban_oauth_exchanged(ngx_kanban_http_req_t *hr)
     }
 
     if (rc == NGX_ERROR) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_finalize_request(r, ngx_kanban_oauth_retry(r));
     }
 }
 
@@ -577,7 +576,7 @@ ngx_kanban_oauth_identified(ngx_http_request_t *r, ngx_kanban_oauth_t *oa,
     }
 
     if (ngx_kanban_session_create(r, &oa->session) != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_finalize_request(r, ngx_kanban_oauth_retry(r));
         return;
     }
 
@@ -601,7 +600,7 @@ ngx_kanban_oauth_identified(ngx_http_request_t *r, ngx_kanban_oauth_t *oa,
                              &oa->session.hash)
            != NGX_OK)
     {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_finalize_request(r, ngx_kanban_oauth_retry(r));
     }
 }
 
@@ -615,14 +614,13 @@ ngx_kanban_oauth_signed_in(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     oa = ngx_kanban_ctx(r)->data;
 
     if (q->error != NGX_KANBAN_PG_OK || PQntuples(q->result) != 1) {
-        ngx_http_finalize_request(r,
-            ngx_kanban_oauth_fail(r, "temporarily_unavailable"));
+        ngx_http_finalize_request(r, ngx_kanban_oauth_retry(r));
         return;
     }
 
     outcome = ngx_kanban_pg_value(r, q->result, 0, 0);
     if (outcome == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_finalize_request(r, ngx_kanban_oauth_retry(r));
         return;
     }
 
@@ -636,7 +634,7 @@ ngx_kanban_oauth_signed_in(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     if (ngx_kanban_session_cookie(r, &oa->session) != NGX_OK
         || ngx_kanban_oauth_cookie(r, NULL) != NGX_OK)
     {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_finalize_request(r, ngx_kanban_oauth_retry(r));
         return;
     }
 

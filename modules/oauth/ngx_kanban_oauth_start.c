@@ -58,7 +58,7 @@ ngx_kanban_oauth_start_handler(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
 
     st = ngx_pcalloc(r->pool, sizeof(ngx_kanban_oauth_start_t));
     if (st == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return ngx_kanban_oauth_retry(r);
     }
 
     ctx->data = st;
@@ -73,7 +73,7 @@ ngx_kanban_oauth_start_handler(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
     rc = ngx_kanban_oauth_arg(r, "return_to", NGX_KANBAN_OAUTH_RETURN_MAX,
                               &st->oa.return_to);
     if (rc == NGX_ERROR) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return ngx_kanban_oauth_retry(r);
     }
 
     if (rc == NGX_DECLINED || !ngx_kanban_oauth_return_ok(&st->oa.return_to))
@@ -89,7 +89,7 @@ ngx_kanban_oauth_start_handler(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
                              ngx_kanban_oauth_start_found, 1, slug)
            != NGX_OK)
     {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return ngx_kanban_oauth_retry(r);
     }
 
     return NGX_DONE;
@@ -111,8 +111,7 @@ ngx_kanban_oauth_start_found(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     oa = &st->oa;
 
     if (q->error != NGX_KANBAN_PG_OK) {
-        ngx_http_finalize_request(r,
-            ngx_kanban_oauth_fail(r, "temporarily_unavailable"));
+        ngx_http_finalize_request(r, ngx_kanban_oauth_retry(r));
         return;
     }
 
@@ -127,7 +126,7 @@ ngx_kanban_oauth_start_found(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     for (i = 0; i < 5; i++) {
         v[i] = ngx_kanban_pg_value(r, res, 0, i);
         if (v[i] == NULL) {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_http_finalize_request(r, ngx_kanban_oauth_retry(r));
             return;
         }
     }
@@ -146,7 +145,7 @@ ngx_kanban_oauth_start_found(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
         || ngx_kanban_oauth_random(r->pool, 24, &oa->nonce) != NGX_OK
         || ngx_kanban_oauth_redirect_uri(r, oa) != NGX_OK)
     {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_finalize_request(r, ngx_kanban_oauth_retry(r));
         return;
     }
 
@@ -158,7 +157,7 @@ ngx_kanban_oauth_start_found(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     st->challenge.data = ngx_pnalloc(r->pool,
                                      ngx_base64_encoded_length(src.len));
     if (st->challenge.data == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_finalize_request(r, ngx_kanban_oauth_retry(r));
         return;
     }
 
@@ -168,7 +167,7 @@ ngx_kanban_oauth_start_found(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
         rc = ngx_kanban_oauth_oidc_discover(r, oa,
                                             ngx_kanban_oauth_start_discovered);
         if (rc != NGX_OK && rc != NGX_DONE) {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_http_finalize_request(r, ngx_kanban_oauth_retry(r));
         }
 
         return;
@@ -181,7 +180,7 @@ ngx_kanban_oauth_start_found(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
         oa->authorization_endpoint.data =
             ngx_pnalloc(r->pool, oa->authorization_endpoint.len);
         if (oa->authorization_endpoint.data == NULL) {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_http_finalize_request(r, ngx_kanban_oauth_retry(r));
             return;
         }
 
@@ -221,7 +220,7 @@ ngx_kanban_oauth_start_discovered(ngx_http_request_t *r,
     if (ngx_kanban_session_hash(r, &st->state, &state_hash) != NGX_OK
         || ngx_kanban_session_hash(r, &st->handle, &handle_hash) != NGX_OK)
     {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_finalize_request(r, ngx_kanban_oauth_retry(r));
         return;
     }
 
@@ -235,7 +234,7 @@ ngx_kanban_oauth_start_discovered(ngx_http_request_t *r,
                              &oa->nonce, &oa->return_to)
            != NGX_OK)
     {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_finalize_request(r, ngx_kanban_oauth_retry(r));
     }
 }
 
@@ -258,8 +257,7 @@ ngx_kanban_oauth_start_stored(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     oa = &st->oa;
 
     if (q->error != NGX_KANBAN_PG_OK) {
-        ngx_http_finalize_request(r,
-            ngx_kanban_oauth_fail(r, "temporarily_unavailable"));
+        ngx_http_finalize_request(r, ngx_kanban_oauth_retry(r));
         return;
     }
 
@@ -283,7 +281,7 @@ ngx_kanban_oauth_start_stored(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     prefix.len = oa->authorization_endpoint.len + 1;
     prefix.data = ngx_pnalloc(r->pool, prefix.len);
     if (prefix.data == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_finalize_request(r, ngx_kanban_oauth_retry(r));
         return;
     }
 
@@ -294,7 +292,7 @@ ngx_kanban_oauth_start_stored(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     if (ngx_kanban_oauth_form(r->pool, &prefix, names, values, &to) != NGX_OK
         || ngx_kanban_oauth_cookie(r, &st->handle) != NGX_OK)
     {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_finalize_request(r, ngx_kanban_oauth_retry(r));
         return;
     }
 
