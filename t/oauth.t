@@ -421,6 +421,28 @@ $r = $t->req(GET => '/api/v1/auth/oauth/providers', host => $slug);
 ok(!grep({ $_->{slug} eq 'github' } @{ $r->{json}{items} }),
    '... and it is off the sign-in page');
 
+# --- the sign-in policy: passwords off while a provider signs people in -----------
+
+problem_is(api($pam, PUT => '/api/v1/auth/sign-in-policy',
+               json => { password => $false }),
+           403, 'forbidden', 'a project manager may not change the sign-in policy');
+is(api($admin, GET => '/api/v1/auth/sign-in-policy')->{json}{password}, $true,
+   'passwords sign in by default');
+$r = api($admin, PUT => '/api/v1/auth/sign-in-policy',
+         json => { password => $false });
+is($r->{status}, 200, 'an admin turns password sign-in off');
+is($r->{json}{password}, $false, '... and it is off');
+problem_is($ws->try_login($pam->{email}), 403, 'forbidden',
+           '... a password sign-in is refused');
+is($t->req(GET => '/api/v1/auth/oauth/providers', host => $slug)
+       ->{json}{password}, $false, '... and the sign-in page shows no form');
+$idp->set(sub => 'pam-at-acme', email => $pam->{email}, email_verified => $true);
+(undef, $cb) = flow('acme-sso');
+ok(me_by_cookie($cb), '... while the provider still signs Pam in');
+is(api($admin, PUT => '/api/v1/auth/sign-in-policy',
+       json => { password => $true })->{status}, 200, 'passwords back on');
+is($ws->try_login($pam->{email})->{status}, 200, '... and they sign in again');
+
 # --- tenant isolation ---------------------------------------------------------------------
 
 my $other = $t->workspace(prefix => 'oauth2');
@@ -435,6 +457,12 @@ is($other->api($other->admin, GET => '/api/v1/auth/providers')->{json}{items}
        ->@*, 0, "B's admin sees none of A's providers");
 problem_is($other->api($other->admin, GET => "/api/v1/auth/providers/$provider->{id}"),
            404, 'not_found', "... nor one by its id");
+$r = $other->api($other->admin, PUT => '/api/v1/auth/sign-in-policy',
+                 json => { password => $false });
+problem_is($r, 422, 'validation_failed',
+           'B, with no provider, cannot turn passwords off');
+is($t->req(GET => '/api/v1/auth/oauth/providers', host => $other->slug)
+       ->{json}{password}, $true, "... its sign-in page keeps the form");
 
 # --- deleted ------------------------------------------------------------------------------
 
@@ -444,6 +472,17 @@ is(api($admin, DELETE => "/api/v1/auth/providers/$provider->{id}")->{status},
     'SELECT count(*) FROM user_identities WHERE provider_id = ?', undef,
     $provider->{id});
 is($linked, 0, '... and its linked identities');
+
+# the last provider going never locks a workspace out
+is(api($admin, PUT => '/api/v1/auth/sign-in-policy',
+       json => { password => $false })->{status}, 200,
+   'passwords off again, with providers enabled');
+for my $p (@{ api($admin, GET => '/api/v1/auth/providers')->{json}{items} }) {
+    api($admin, PATCH => "/api/v1/auth/providers/$p->{id}",
+        json => { enabled => $false });
+}
+is($ws->try_login($pam->{email})->{status}, 200,
+   'every provider disabled: passwords sign in again');
 
 $idp->stop;
 $t->done_testing;

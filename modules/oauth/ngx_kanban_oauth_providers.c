@@ -2,10 +2,11 @@
 /*
  * The sign-in providers of a workspace: /api/v1/auth/providers for its
  * admins (the client secret is write-only: sealed as webhooks' secrets
- * are, answered only as client_secret_set), and the public list the
- * sign-in page reads, /api/v1/auth/oauth/providers: the enabled ones'
- * slug, kind and name. The routes of the whole flow are in this file's
- * table.
+ * are, answered only as client_secret_set), the sign-in policy
+ * (/api/v1/auth/sign-in-policy: whether passwords still sign in), and the
+ * public list the sign-in page reads, /api/v1/auth/oauth/providers: the
+ * enabled ones' slug, kind and name, and whether to show the password
+ * form. The routes of the whole flow are in this file's table.
  */
 
 #include "ngx_kanban_oauth.h"
@@ -49,6 +50,13 @@ static ngx_kanban_field_t  ngx_kanban_oauth_provider_patch_fields[] = {
 };
 
 
+static ngx_kanban_field_t  ngx_kanban_oauth_policy_fields[] = {
+    { "password", NGX_KANBAN_FIELD_BOOLEAN, NGX_KANBAN_REQUIRED, 0, 0, NULL,
+      NULL },
+    { NULL, 0, 0, 0, 0, NULL, NULL }
+};
+
+
 static ngx_kanban_sql_t  ngx_kanban_oauth_providers_list = {
     ngx_kanban_pg_stmt("oauth_providers_list",
     "SELECT 200, json_build_object('items', coalesce(("
@@ -64,8 +72,48 @@ static ngx_kanban_sql_t  ngx_kanban_oauth_providers_public = {
     "    SELECT json_agg(json_build_object('slug', p.slug, 'kind', p.kind,"
     "                                      'name', p.name)"
     "                    ORDER BY p.name, p.slug)"
-    "      FROM auth_providers p WHERE p.enabled), '[]'::json))"),
+    "      FROM auth_providers p WHERE p.enabled), '[]'::json),"
+    "    'password', sign_in_password_allowed())"),
     { NULL },
+    NULL
+};
+
+static ngx_kanban_sql_t  ngx_kanban_oauth_policy_get = {
+    ngx_kanban_pg_stmt("oauth_policy_get",
+    "SELECT 200, json_build_object('password', coalesce(("
+    "    SELECT value FROM settings WHERE key = 'sign_in_password'),"
+    "    'true'::jsonb))"),
+    { NULL },
+    NULL
+};
+
+/* password off only while a provider is enabled to sign people in */
+static ngx_kanban_sql_t  ngx_kanban_oauth_policy_put = {
+    ngx_kanban_pg_stmt("oauth_policy_put",
+    "WITH b AS (SELECT $2::jsonb j),"
+    "     ok AS (SELECT (j->'password' = 'true'::jsonb"
+    "                    OR EXISTS (SELECT 1 FROM auth_providers"
+    "                                WHERE enabled)) AS yes FROM b),"
+    "     s AS (INSERT INTO settings (key, value, updated_at)"
+    "           SELECT 'sign_in_password', j->'password', now()"
+    "             FROM b, ok WHERE ok.yes"
+    "           ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
+    "                                        updated_at = excluded.updated_at"
+    "           RETURNING value),"
+    "     a AS (INSERT INTO activity_log (actor_id, entity_type, action,"
+    "                                     new_values)"
+    "           SELECT $1::uuid, 'workspace', 'sign_in_policy',"
+    "                  jsonb_build_object('password', s.value) FROM s)"
+    " SELECT CASE WHEN ok.yes THEN 200 ELSE 422 END,"
+    "        CASE WHEN ok.yes"
+    "             THEN json_build_object('password',"
+    "                                    (SELECT value FROM s))::text"
+    "             ELSE 'validation_failed' END,"
+    "        CASE WHEN ok.yes THEN NULL"
+    "             ELSE 'password: password sign-in stays on until a "
+    "provider is enabled to sign people in.' END"
+    "   FROM ok"),
+    { "actor", "body", NULL },
     NULL
 };
 
@@ -179,6 +227,14 @@ ngx_kanban_route_t  ngx_kanban_oauth_routes[] = {
     ngx_kanban_oauth_route(NGX_HTTP_DELETE, "/api/v1/auth/providers/{id}",
         NGX_KANBAN_ACCESS_ADMIN, ngx_kanban_sql_handler, NULL,
         &ngx_kanban_oauth_providers_delete),
+
+    ngx_kanban_oauth_route(NGX_HTTP_GET, "/api/v1/auth/sign-in-policy",
+        NGX_KANBAN_ACCESS_ADMIN, ngx_kanban_sql_handler, NULL,
+        &ngx_kanban_oauth_policy_get),
+
+    ngx_kanban_oauth_route(NGX_HTTP_PUT, "/api/v1/auth/sign-in-policy",
+        NGX_KANBAN_ACCESS_ADMIN, ngx_kanban_sql_handler,
+        ngx_kanban_oauth_policy_fields, &ngx_kanban_oauth_policy_put),
 
     ngx_kanban_oauth_route(NGX_HTTP_GET, "/api/v1/auth/oauth/providers",
         NGX_KANBAN_ACCESS_PUBLIC, ngx_kanban_sql_handler, NULL,

@@ -236,3 +236,15 @@ BEGIN
     RETURN true;
 END
 $$;
+
+
+-- The sign-in policy: the workspace's admins may turn password sign-in
+-- off once a provider signs people in (settings' sign_in_password). It
+-- holds only while one is enabled, so that disabling or deleting the last
+-- provider never leaves a workspace nobody can enter.
+CREATE FUNCTION sign_in_password_allowed() RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT NOT (coalesce((SELECT value = 'false'::jsonb FROM settings
+                           WHERE key = 'sign_in_password'), false)
+                AND EXISTS (SELECT 1 FROM auth_providers WHERE enabled))
+$$;

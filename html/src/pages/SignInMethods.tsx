@@ -15,8 +15,18 @@ const callbackOf = (slug: string) => `${location.origin}/api/v1/auth/oauth/${slu
 
 export function SignInMethods() {
   const { data, error, loading, reload } = useLoad((s) => read('/api/v1/auth/providers', {}, { signal: s }), []);
+  const policy = useLoad((s) => read('/api/v1/auth/sign-in-policy', {}, { signal: s }), []);
   const [editing, setEditing] = useState<Provider | 'new' | null>(null);
   const toast = useToast();
+  const anyEnabled = !!data?.items.some((p) => p.enabled);
+
+  const setPassword = async (on: boolean) => {
+    try {
+      await write('put', '/api/v1/auth/sign-in-policy', {}, { password: on });
+      toast(on ? 'Passwords sign people in again.' : 'Only the providers sign people in now.');
+      policy.reload();
+    } catch (e) { toast(errorMessage(e), 'error'); }
+  };
 
   const toggle = async (p: Provider) => {
     try {
@@ -65,6 +75,14 @@ export function SignInMethods() {
             </tbody>
           </table>
         </div>
+      )}
+      {policy.data && (
+        <label className="check">
+          <input type="checkbox" checked={policy.data.password} disabled={policy.data.password && !anyEnabled}
+            onChange={(e) => setPassword(e.target.checked)} />
+          Email and password sign people in too
+          {!anyEnabled && <span className="muted small"> (they always do while no provider is enabled)</span>}
+        </label>
       )}
       {editing && (
         <ProviderForm provider={editing === 'new' ? null : editing}

@@ -32,17 +32,19 @@ export function oauthErrorMessage(code: string): string {
   return MESSAGES[code] || 'The sign-in did not work. Please try again.';
 }
 
-export function SignInProviders() {
+// onPassword: whether the workspace still takes email and password
+export function SignInProviders({ onPassword }: { onPassword: (on: boolean) => void }) {
   const [providers, setProviders] = useState<Provider[]>([]);
+  const [password, setPassword] = useState(true);
   const [error] = useState(() => new URLSearchParams(location.search).get('oauth_error'));
 
   useEffect(() => {
     const ac = new AbortController();
     read('/api/v1/auth/oauth/providers', {}, { signal: ac.signal })
-      .then((r) => setProviders(r.items))
+      .then((r) => { setProviders(r.items); setPassword(r.password); onPassword(r.password); })
       .catch(() => { /* the password form still works */ });
     return () => ac.abort();
-  }, []);
+  }, [onPassword]);
 
   // the error is shown once; a reload does not bring it back
   useEffect(() => {
@@ -62,7 +64,7 @@ export function SignInProviders() {
               Continue with {p.name}
             </a>
           ))}
-          <p className="muted small center-text">or with your email and password</p>
+          {password && <p className="muted small center-text">or with your email and password</p>}
         </div>
       )}
     </>
