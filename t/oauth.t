@@ -404,6 +404,52 @@ my $t0 = time;
 is(oauth_error($cb), 'provider_timeout', 'a slow token endpoint: provider_timeout');
 cmp_ok(time - $t0, '<', 3, '... after kanban_oauth_timeout, not its answer');
 
+# the workers wait for no provider: while four sign-ins wait on a slow
+# token endpoint (0.6 s each, both workers), other requests are answered
+{
+    $idp->set(sub => 'pam-at-acme', slow => 0.6);
+    my @waiting;
+    for (1 .. 4) {
+        my $s = $t->req(GET => '/api/v1/auth/oauth/acme-sso/start', host => $slug);
+        my $h = cookie_of($s, '__Host-kanban_oauth');
+        my ($q) = ($ua->get($s->{headers}{location})->{headers}{location} // '')
+                  =~ /\?(.*)$/;
+        push @waiting, $t->send_req(GET => "/api/v1/auth/oauth/acme-sso/callback?$q",
+                                    host => $slug,
+                                    headers => { Cookie => "__Host-kanban_oauth=$h" });
+    }
+    my @took;
+    for (1 .. 10) {
+        my $t1 = time;
+        my $w = $t->req(GET => '/api/v1/workspace', host => $slug);
+        push @took, time - $t1 if $w->{status} == 200;
+    }
+    my ($slowest) = sort { $b <=> $a } @took;
+    is(scalar @took, 10, 'ten requests answered while four sign-ins wait on the provider');
+    cmp_ok($slowest, '<', 0.45, sprintf('... the slowest in %.0f ms, not after the provider',
+                                       1000 * ($slowest // 9)));
+    Kanban::Test::wait_all(\@waiting, 10);
+    is(scalar(grep { $_->response->{status} == 302
+                     && ($_->response->{headers}{location} // '') !~ /oauth_error/ }
+              @waiting), 4, '... and then the four are signed in');
+}
+
+# how long a whole sign-in takes here (start, the provider, callback)
+{
+    $idp->set(sub => 'pam-at-acme');
+    my @ms;
+    for (1 .. 20) {
+        my $t1 = time;
+        (undef, $cb) = flow('acme-sso');
+        push @ms, 1000 * (time - $t1) if $cb && $cb->{status} == 302;
+    }
+    @ms = sort { $a <=> $b } @ms;
+    is(scalar @ms, 20, 'twenty sign-ins in a row');
+    note(sprintf('an OIDC sign-in (start, authorize, callback with token and'
+                 . ' ID token): median %.1f ms, slowest %.1f ms of 20',
+                 $ms[9], $ms[-1]));
+}
+
 $r = api($admin, POST => '/api/v1/auth/providers', json => {
     %oidc, slug => 'gone', issuer => 'http://127.0.0.1:9' });
 is($r->{status}, 201, 'a provider whose issuer is not listening');
