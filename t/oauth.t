@@ -157,6 +157,7 @@ sub flow {
     my $at = $ua->get($start->{headers}{location});
     my ($query) = ($at->{headers}{location} // '') =~ /\?(.*)$/;
     $query = $o{query} if defined $o{query};
+    $query =~ s/(^|&)code=[^&]*/$1code=$o{code}/ if defined $o{code};
     my $cookie = exists $o{cookie} ? $o{cookie}
                                    : "__Host-kanban_oauth=$handle";
     my $cb = $t->req(GET => "/api/v1/auth/oauth/$provider/callback?$query",
@@ -259,6 +260,11 @@ is($cb->{status}, 302, 'a good sign-in ...');
 $r = $t->req(GET => "/api/v1/auth/oauth/acme-sso/callback?$query",
              host => $slug, headers => { Cookie => $cookie });
 is(oauth_error($r), 'state_invalid', '... replayed: state_invalid (single use)');
+
+my ($used_code) = $query =~ /(?:^|&)code=([^&]+)/;
+(undef, $cb) = flow('acme-sso', code => $used_code);
+is(oauth_error($cb), 'code_rejected',
+   'a used code with a fresh state: the provider refuses it, code_rejected');
 
 (undef, $cb) = flow('acme-sso', query => 'error=access_denied&state=x');
 is(oauth_error($cb), 'access_denied', 'the person said no: access_denied');

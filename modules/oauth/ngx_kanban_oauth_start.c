@@ -38,10 +38,12 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_oauth_start_provider =
     "SELECT id, kind, coalesce(issuer, ''), client_id, scopes"
     "  FROM auth_providers WHERE slug = $1 AND enabled");
 
-/* states of sign-ins nobody finished go as new ones come */
+/* states of sign-ins nobody finished go as new ones come, an hour after
+ * they expired: until then a late callback is told it was too late */
 static ngx_kanban_pg_stmt_t  ngx_kanban_oauth_start_store =
     ngx_kanban_pg_stmt("oauth_start_store",
-    "WITH old AS (DELETE FROM oauth_states WHERE expires_at < now())"
+    "WITH old AS (DELETE FROM oauth_states"
+    "              WHERE expires_at < now() - interval '1 hour')"
     " INSERT INTO oauth_states (state_hash, binding_hash, provider_id,"
     "                           verifier, nonce, return_to)"
     " VALUES ($1, $2, $3::uuid, $4, $5, $6)");
