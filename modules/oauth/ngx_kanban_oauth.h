@@ -3,7 +3,8 @@
  * Sign-in with GitHub and with any OpenID Connect issuer, per workspace:
  * the providers its admins configure (ngx_kanban_oauth_providers.c), the
  * start of a sign-in (ngx_kanban_oauth_start.c) and its callback
- * (ngx_kanban_oauth_callback.c), OIDC's discovery, keys and ID token
+ * (ngx_kanban_oauth_callback.c), what the browser is sent on the way
+ * (ngx_kanban_oauth_browser.c), OIDC's discovery, keys and ID token
  * (ngx_kanban_oauth_oidc.c, ngx_kanban_oauth_jwk.c), GitHub's user API
  * (ngx_kanban_oauth_github.c), and the module with its directives
  * (ngx_kanban_oauth_module.c). Every call to a provider goes through the

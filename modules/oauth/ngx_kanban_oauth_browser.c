@@ -171,8 +171,8 @@ ngx_kanban_oauth_random(ngx_pool_t *pool, size_t n, ngx_str_t *out)
 u_char *
 ngx_kanban_oauth_escape(u_char *dst, ngx_str_t *src)
 {
-    u_char      c;
-    size_t      i;
+    u_char         c;
+    size_t         i;
     static u_char  hex[] = "0123456789ABCDEF";
 
     for (i = 0; i < src->len; i++) {

@@ -20,14 +20,14 @@ EVP_PKEY *
 ngx_kanban_oauth_jwk_key(ngx_pool_t *pool, ngx_kanban_json_t *jwk,
     ngx_uint_t *alg)
 {
-    u_char              point[65];
-    BIGNUM             *n, *e;
-    EVP_PKEY           *pkey;
-    ngx_str_t          *kty, *crv, *use, *a, nb, eb, xb, yb;
-    OSSL_PARAM         *params;
-    EVP_PKEY_CTX       *pctx;
-    OSSL_PARAM_BLD     *bld;
-    ngx_pool_cleanup_t *cln;
+    u_char               point[65];
+    BIGNUM              *n, *e;
+    EVP_PKEY            *pkey;
+    ngx_str_t           *kty, *crv, *use, *a, nb, eb, xb, yb;
+    OSSL_PARAM          *params;
+    EVP_PKEY_CTX        *pctx;
+    OSSL_PARAM_BLD      *bld;
+    ngx_pool_cleanup_t  *cln;
 
     kty = ngx_kanban_json_string(jwk, "kty");
     use = ngx_kanban_json_string(jwk, "use");
