@@ -19,6 +19,7 @@ use Test::More;
 
 use lib 't/lib';
 use Kanban::Test;
+use Kanban::IdP;
 
 my $ROOT = $Kanban::Test::ROOT;
 my $CHROMIUM = $ENV{KANBAN_CHROMIUM} // '/usr/bin/chromium';
@@ -50,7 +51,8 @@ unless (-e "$ROOT/html/dist/shared.html") {
 }
 
 
-my $t = Kanban::Test->new->run;
+# the fake identity provider of t/browser/oauth.test.mjs is on loopback
+my $t = Kanban::Test->new(http => "kanban_webhooks_allow_private on;\n")->run;
 my $ws = $t->workspace(prefix => 'br');
 my $admin = $ws->admin;
 my $carl = $ws->member('Carl Contributor');
@@ -103,6 +105,16 @@ is($ws->api($admin, PATCH => '/api/v1/workspace',
             json => { cors_origins => [ $listed ] })->{status}, 200,
    'the workspace lists an origin for CORS');
 
+# OIDC sign-in (t/browser/oauth.test.mjs), in a workspace of its own
+my $idp = Kanban::IdP->new(client_id => 'browser', secret => 'browser secret');
+my $ows = $t->workspace(prefix => 'bro');
+made($ows->api($ows->admin, POST => '/api/v1/auth/providers', json => {
+    slug => 'acme', kind => 'oidc', name => 'Acme SSO',
+    issuer => $idp->issuer, client_id => 'browser',
+    client_secret => 'browser secret' }), 'OIDC provider');
+$idp->set(sub => 'browser-admin', email => $ows->admin->{email},
+          email_verified => JSON::XS::true());
+
 my $fixture = {
     base => 'http://' . $ws->slug . '.localhost:' . $t->port,
     chromium => $CHROMIUM,
@@ -124,6 +136,10 @@ my $fixture = {
         } @columns ],
     },
     revoked => { code => $revoked->{code} },
+    oauth => {
+        base => 'http://' . $ows->slug . '.localhost:' . $t->port,
+        name => 'Acme SSO', user => $ows->admin->{name},
+    },
     cors => {
         listed => $listed, unlisted => 'http://elsewhere.localhost:' . $t->port,
         token => $admin->{token}, task => $task{wall}{id},

@@ -1,8 +1,8 @@
 #!/usr/bin/perl
 
 # The OpenAPI document, html/openapi.yaml, is the API's contract: redocly
-# lints it with its recommended rules (t/openapi/redocly.yaml; the one
-# exception is in t/openapi/.redocly.lint-ignore.yaml, with its reason), and
+# lints it with its recommended rules (t/openapi/redocly.yaml; the few
+# exceptions are in t/openapi/.redocly.lint-ignore.yaml, with their reason), and
 # it must come out without an error or a warning.  That every response the
 # tests receive matches it is checked by the harness (Kanban::OpenAPI) in
 # every file; here, what the document itself promises.

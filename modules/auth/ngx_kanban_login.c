@@ -8,7 +8,9 @@
  * and a disabled account all get the same 401 invalid_credentials, and
  * each counts: 5 failures of an account or 20 from one address within 15
  * minutes make further tries 429 until the oldest ages out. The counts
- * live in the workspace's database, so every nginx node sees them.
+ * live in the workspace's database, so every nginx node sees them. A
+ * workspace whose sign-in policy has turned passwords off (while one of
+ * its OAuth/OIDC providers is enabled) answers 403.
  */
 
 #define NGX_KANBAN_LOGIN_ACCOUNT_MAX  5
@@ -61,14 +63,16 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_login_user = ngx_kanban_pg_stmt(
     "       u.password_hash, u.status"
     "  FROM users u WHERE lower(u.email) = lower($1)");
 
-/* failures of this account and of this address within 15 minutes, and
- * the seconds until the oldest that matters ages out */
+/* failures of this account and of this address within 15 minutes, the
+ * seconds until the oldest that matters ages out, and whether the
+ * workspace's sign-in policy lets passwords in at all */
 static ngx_kanban_pg_stmt_t  ngx_kanban_login_throttle = ngx_kanban_pg_stmt(
     "login_throttle",
     "SELECT count(*) FILTER (WHERE lower(email) = lower($1)),"
     "       count(*) FILTER (WHERE addr = $2::inet),"
     "       ceil(extract(epoch FROM min(at) + interval '15 minutes'"
-    "                               - now()))::int"
+    "                               - now()))::int,"
+    "       sign_in_password_allowed()"
     "  FROM login_failures"
     " WHERE at > now() - interval '15 minutes'"
     "   AND (lower(email) = lower($1) OR addr = $2::inet)");
@@ -138,6 +142,16 @@ ngx_kanban_login_counted(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 
     if (q->error != NGX_KANBAN_PG_OK) {
         ngx_http_finalize_request(r, ngx_kanban_pg_problem(r, q));
+        return;
+    }
+
+    v = ngx_kanban_pg_value(r, q->result, 0, 3);
+
+    if (v && v->len == 1 && v->data[0] == 'f') {
+        ngx_http_finalize_request(r,
+            ngx_kanban_problem(r, NGX_KANBAN_ERR_FORBIDDEN,
+                               "This workspace signs in with its sign-in "
+                               "providers, not with passwords."));
         return;
     }
 

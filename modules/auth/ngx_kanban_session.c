@@ -180,6 +180,17 @@ ngx_kanban_session_clear_cookie(ngx_http_request_t *r)
 }
 
 
+/* The refresh cookie alone, for a sign-in that answers with a redirect
+ * (OAuth's callback) instead of a token pair. */
+
+ngx_int_t
+ngx_kanban_session_cookie(ngx_http_request_t *r, ngx_kanban_session_t *s)
+{
+    return ngx_kanban_session_set_cookie(r, &s->refresh,
+                                         NGX_KANBAN_COOKIE_MAX_AGE);
+}
+
+
 /* Origin must be the workspace's own: kanban_tenant_url with its slug. */
 
 static ngx_int_t

@@ -32,6 +32,8 @@ ngx_int_t ngx_kanban_session_send(ngx_http_request_t *r,
 ngx_int_t ngx_kanban_session_presented(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx, ngx_kanban_session_t *s, ngx_str_t *token);
 ngx_int_t ngx_kanban_session_clear_cookie(ngx_http_request_t *r);
+ngx_int_t ngx_kanban_session_cookie(ngx_http_request_t *r,
+    ngx_kanban_session_t *s);
 
 
 /* an API token's row (user id, role, teams, read, write, admin), or NULL;

@@ -8,6 +8,7 @@ import type { Role, ApiTokenRequest, Team, User, Workspace, WorkspacePatch } fro
 import { useAuth } from '../auth';
 import { label, longDate } from '../ui/format';
 import { Avatar, Empty, ErrorNote, Field, Modal, Spinner, useLoad, useToast } from '../ui/kit';
+import { SignInMethods } from './SignInMethods';
 
 export default function Admin() {
   const { user } = useAuth();
@@ -265,7 +266,12 @@ function Settings() {
   const { workspace, setWorkspace } = useAuth();
   if (!workspace) return <Spinner />;
   // keyed so that the form starts again from what the server saved
-  return <SettingsForm key={`${workspace.time_zone}/${workspace.open_registration}`} ws={workspace} onSaved={setWorkspace} />;
+  return (
+    <>
+      <SettingsForm key={`${workspace.time_zone}/${workspace.open_registration}`} ws={workspace} onSaved={setWorkspace} />
+      <SignInMethods />
+    </>
+  );
 }
 
 function SettingsForm({ ws, onSaved }: { ws: Workspace; onSaved: (w: Workspace) => void }) {

@@ -1,14 +1,15 @@
-import { useState, type FormEvent } from 'react';
+import { useCallback, useState, type FormEvent } from 'react';
 import { login, me, write } from '../api/client';
 import { useAuth } from '../auth';
 import { ErrorNote, Field } from '../ui/kit';
+import { SignInProviders } from './SignInProviders';
 
 export function SignIn() {
   const { workspace, setUser } = useAuth();
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  // No OAuth/OIDC buttons: the Workspace schema (GET /api/v1/workspace)
-  // names no providers yet.
+  const [password, setPassword] = useState(true);
+  const onPassword = useCallback((on: boolean) => setPassword(on), []);
 
   const submit = async (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
@@ -31,14 +32,19 @@ export function SignIn() {
       <form className="auth-card" onSubmit={submit} aria-labelledby="signin-title">
         <div className="brand big"><span className="logo" aria-hidden="true" /> Kanban</div>
         <h1 id="signin-title">Sign in to {workspace?.name}</h1>
+        <SignInProviders onPassword={onPassword} />
         <ErrorNote error={error} />
-        <Field label="Email">
-          <input name="email" type="email" autoComplete="username" required autoFocus />
-        </Field>
-        <Field label="Password">
-          <input name="password" type="password" autoComplete="current-password" required />
-        </Field>
-        <button className="btn primary block" disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
+        {password && (
+          <>
+            <Field label="Email">
+              <input name="email" type="email" autoComplete="username" required autoFocus />
+            </Field>
+            <Field label="Password">
+              <input name="password" type="password" autoComplete="current-password" required />
+            </Field>
+            <button className="btn primary block" disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
+          </>
+        )}
         <p className="muted small center-text">
           New here? Ask an admin of this workspace for an invitation.
         </p>
