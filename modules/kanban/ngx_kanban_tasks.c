@@ -117,10 +117,16 @@ ngx_kanban_sql_t  ngx_kanban_tasks_list = {
     NULL
 };
 
+/* The kept document when there is one (sql/tenant/026_task_cache.sql),
+ * a primary-key read; else task_build() makes it from task_docs and keeps
+ * it. LIMIT 1 stops the UNION ALL at the first branch's row. */
 ngx_kanban_sql_t  ngx_kanban_tasks_get = {
     ngx_kanban_pg_stmt("tasks_get",
-    "SELECT 200, task_json(t), t.version FROM tasks t"
-    " WHERE t.id = $1::uuid"),
+    "(SELECT 200, c.body, c.version FROM task_cache c"
+    "  WHERE c.task_id = $1::uuid AND c.body IS NOT NULL)"
+    " UNION ALL"
+    " (SELECT 200, b.body, b.version FROM task_build($1::uuid) b)"
+    " LIMIT 1"),
     { "uuid:id", NULL },
     NULL
 };

@@ -20,6 +20,7 @@ use warnings;
 
 use Kanban::Test;
 use List::Util qw(sum);
+use POSIX ();
 use Time::HiRes qw(sleep);
 
 $Kanban::Test::QUIET = 1;
@@ -205,6 +206,26 @@ sub pgbench_select {
     return { rps => $tps, p99 => undef, avg => $lat, non2xx => 0, errors => 0 };
 }
 
+# a statement alone, as the handler sends it, with the clients wrk uses:
+# what PostgreSQL itself can answer, without HTTP, JWT or JSON in nginx
+my $tenant_db = $t->db_name($slug);
+
+sub pgbench_sql {
+    my ($sql) = @_;
+    $sql =~ s/\@TASK\@/$tid/g;
+    $sql =~ s/\@PROJECT\@/$p50->{id}/g;
+    my $file = $t->var . '/statement.sql';
+    Kanban::Test::write_file($file, "$sql;\n");
+    my $out = `@{[ join ' ', quote('pgbench', '-n', '-M', 'prepared',
+                                   '-f', $file, '-c', $CLIENTS, '-j', '2',
+                                   '-T', seconds($DURATION), @pgconn,
+                                   $tenant_db) ]} 2>&1`;
+    die "pgbench: $out" if $?;
+    my ($tps) = $out =~ /tps = ([\d.]+) \(without initial connection time\)/;
+    die "no tps in pgbench's output: $out" unless defined $tps;
+    return { rps => $tps, p99 => undef, non2xx => 0, errors => 0 };
+}
+
 my $visits_of = sub {
     my ($n) = $t->tenant_dbh($slug)->selectrow_array(
         'SELECT visits FROM share_links WHERE id = ?', undef, $link->{id});
@@ -217,14 +238,22 @@ wrk('wrk', '-t2', "-c$CLIENTS", '-d3s', @host, @auth, "$base$path{task}");
 # name => a measurement; each pair runs back to back, RUNS times
 my @pairs = (
     [workspace => ['nginx', "$base/bench/workspace"],
-                  ['api', "$base$path{workspace}", @auth]],
+                  ['api', "$base$path{workspace}", @auth],
+                  ['sql', "SELECT workspace_json('$slug')"]],
     [projects  => ['nginx', "$base/bench/projects"],
-                  ['api', "$base$path{projects}", @auth]],
+                  ['api', "$base$path{projects}", @auth],
+                  ['sql', $ENV{BENCH_SQL_PROJECTS}
+                          // 'SELECT json_agg(project_json(p) ORDER BY p.id)'
+                             . ' FROM projects p']],
     [task      => ['nginx', "$base/bench/task"],
                   ['api', "$base$path{task}", @auth],
-                  ['pgbench']],
+                  ['pgbench'],
+                  ['sql', $ENV{BENCH_SQL_TASK}
+                          // 'SELECT 200, task_json(t), t.version FROM tasks t'
+                             . " WHERE t.id = '$tid'"]],
     [board50   => ['nginx', "$base/bench/board50"],
-                  ['api', "$base$path{board50}", @auth]],
+                  ['api', "$base$path{board50}", @auth],
+                  ['sql', "SELECT board_json('$p50->{id}')"]],
     [board500  => ['nginx', "$base/bench/board500"],
                   ['api', "$base$path{board500}", @auth]],
     [redirect  => ['nginx', "$base/bench/redirect"],
@@ -235,6 +264,39 @@ my (%runs, @load, $visits_before);
 $visits_before = $visits_of->();
 my $only = $ENV{BENCH_READS} ? qr/^(?:$ENV{BENCH_READS})$/ : qr/./;
 
+# BENCH_PROFILE=DIR: perf (cpu-clock) samples nginx's workers during the
+# first run of each API side; DIR gets each report, symbols by self time
+my $profile = $ENV{BENCH_PROFILE};
+
+sub workers {
+    my $master = $t->pid;
+    return grep { (Kanban::Test::read_file("/proc/$_/stat") =~ /\) \S+ (\d+)/)[0]
+                  == $master } map { m{/proc/(\d+)/} } glob '/proc/[0-9]*/stat';
+}
+
+sub profiled {
+    my ($name, @cmd) = @_;
+    my $data = "$profile/$name.data";
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        open STDOUT, '>', '/dev/null';
+        open STDERR, '>', '/dev/null';
+        { exec 'perf', 'record', '-q', '-F', '999', '-g', '-o', $data,
+             $ENV{BENCH_PROFILE_ALL} ? '-a' : ('-p', join(',', workers())) };
+        POSIX::_exit(127);
+    }
+    sleep 0.5;
+    my $r = wrk(@cmd);
+    kill 'INT', $pid;
+    waitpid $pid, 0;
+    system("perf report -i '$data' --no-children -g none --sort comm,dso "
+           . "--stdio 2>/dev/null | grep '%' | head -30 > '$profile/$name.comm'");
+    system("perf report -i '$data' --no-children -g none --sort dso,symbol "
+           . "--stdio 2>/dev/null | grep -v '^\$' | grep '%' "
+           . "| head -60 > '$profile/$name.txt'");
+    return $r;
+}
+
 for my $run (1 .. $RUNS) {
     for my $pair (@pairs) {
         my ($name, @sides) = @$pair;
@@ -243,6 +305,9 @@ for my $run (1 .. $RUNS) {
             my ($what, $url, @h) = @$side;
             push @{ $runs{$name}{$what} }, $what eq 'pgbench'
                 ? pgbench_select()
+                : $what eq 'sql' ? pgbench_sql($url)
+                : $profile && $run == 1 && $what eq 'api'
+                ? profiled($name, @WRK, @host, @h, $url)
                 : wrk(@WRK, @host, @h, $url);
         }
     }
@@ -273,19 +338,22 @@ sub summary {
 printf "\nwrk -t2 -c%d -d%s, pgbench -S -c%d -j2; median of %d runs; "
        . "load average %s\n\n", $CLIENTS, $DURATION, $CLIENTS, $RUNS,
        join(' ', @load);
-printf "  %-12s %10s %10s %10s %10s %8s %8s %6s\n", '', 'api req/s',
-       'nginx', 'api / ng', 'pgbench', 'api / pg', 'p99 ms', 'bad';
+printf "  %-12s %10s %10s %10s %10s %8s %8s %6s %10s\n", '', 'api req/s',
+       'nginx', 'api / ng', 'pgbench', 'api / pg', 'p99 ms', 'bad',
+       'sql alone';
 for my $pair (@pairs) {
     my $name = $pair->[0];
     next unless $runs{$name};
     my $api = summary($runs{$name}{api});
     my $ng = summary($runs{$name}{nginx});
     my $pgb = $runs{$name}{pgbench} ? summary($runs{$name}{pgbench}) : undef;
-    printf "  %-12s %10.0f %10.0f %10.2f %10s %8s %8.2f %6d\n", $name,
+    my $sql = $runs{$name}{sql} ? summary($runs{$name}{sql}) : undef;
+    printf "  %-12s %10.0f %10.0f %10.2f %10s %8s %8.2f %6d %10s\n", $name,
         $api->{rps}, $ng->{rps}, $api->{rps} / ($ng->{rps} || 1),
         $pgb ? sprintf('%.0f', $pgb->{rps}) : '',
         $pgb ? sprintf('%.2f', $api->{rps} / ($pgb->{rps} || 1)) : '',
-        $api->{p99} // 0, $api->{bad} + $ng->{bad};
+        $api->{p99} // 0, $api->{bad} + $ng->{bad},
+        $sql ? sprintf('%.0f', $sql->{rps}) : '';
     printf "  %-12s %s\n", '  each run',
         join(' ', map { sprintf '%.2f', $runs{$name}{api}[$_]{rps}
                                         / ($runs{$name}{nginx}[$_]{rps} || 1) }
