@@ -108,8 +108,13 @@ for (qw(workspace projects task)) {
     die "cannot quote the $_ body for nginx\n" if $body{$_} =~ /['\$\\]/;
 }
 
+# BENCH_POOL=N: kanban_pg_pool_size N instead of the shipped one
 my $t = Kanban::Test->new(log_level => 'warn', share_rate => '1000000r/s',
-                          share_burst => 1000000, http => <<'EOF_HTTP',
+                          share_burst => 1000000,
+                          replace => +{ $ENV{BENCH_POOL}
+                              ? (kanban_pg_pool_size => $ENV{BENCH_POOL})
+                              : () },
+                          http => <<'EOF_HTTP',
 map $uri $kanban_bench_share { ~^/s/ 1; default 0; }
 EOF_HTTP
                           tenant => <<"EOF_CONF");
@@ -249,8 +254,10 @@ my @pairs = (
                   ['api', "$base$path{task}", @auth],
                   ['pgbench'],
                   ['sql', $ENV{BENCH_SQL_TASK}
-                          // 'SELECT 200, task_json(t), t.version FROM tasks t'
-                             . " WHERE t.id = '$tid'"]],
+                          // "(SELECT 200, c.body, c.version FROM task_cache c"
+                             . " WHERE c.task_id = '$tid' AND c.body IS NOT NULL)"
+                             . " UNION ALL (SELECT 200, b.body, b.version"
+                             . " FROM task_build('$tid') b) LIMIT 1"]],
     [board50   => ['nginx', "$base/bench/board50"],
                   ['api', "$base$path{board50}", @auth],
                   ['sql', "SELECT board_json('$p50->{id}')"]],
