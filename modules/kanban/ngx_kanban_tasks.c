@@ -74,14 +74,18 @@ ngx_kanban_field_t  ngx_kanban_task_move_fields[] = {
 
 
 /* Filters as query parameters; pages by id, so inserts never shift a
- * page already read. */
+ * page already read. The cursor is compared with coalesce, not "$3 IS
+ * NULL OR": the prepared statement's generic plan then still starts the
+ * index scan at the cursor, and the last page of 100,000 tasks costs what
+ * the first does (the OR made it scan every task before the cursor). */
 ngx_kanban_sql_t  ngx_kanban_tasks_list = {
     ngx_kanban_pg_stmt("tasks_list",
     "WITH lim AS (SELECT least(greatest(coalesce($2::int, 50), 1), 200) n),"
     "     page AS (SELECT t FROM tasks t JOIN columns c"
     "                ON c.id = t.column_id"
     "               WHERE t.project_id = $1::uuid"
-    "                 AND ($3::uuid IS NULL OR t.id > $3::uuid)"
+    "                 AND t.id > coalesce($3::uuid,"
+    "                          '00000000-0000-0000-0000-000000000000')"
     "                 AND ($4::uuid IS NULL OR t.column_id = $4::uuid)"
     "                 AND ($5::text IS NULL OR c.category = $5)"
     "                 AND ($6::uuid IS NULL OR EXISTS (SELECT 1"
