@@ -1,3 +1,5 @@
+-- What the hot reads cost PostgreSQL.
+--
 -- The documents the hot reads and every write answer with, as PL/pgSQL:
 -- a SQL function that cannot be inlined (these have subqueries) is parsed
 -- and planned again on every statement that calls it, which cost more
@@ -55,3 +57,9 @@ BEGIN
                    WHERE t.project_id = p.id AND t.parent_id IS NULL), 0));
 END
 $$;
+
+
+-- A kept board is read far more often than written, and tens to hundreds
+-- of kilobytes long: stored out of line but not compressed, a read copies
+-- it instead of decompressing it every time.
+ALTER TABLE board_cache ALTER COLUMN body SET STORAGE EXTERNAL;
