@@ -58,8 +58,3 @@ BEGIN
 END
 $$;
 
-
--- A kept board is read far more often than written, and tens to hundreds
--- of kilobytes long: stored out of line but not compressed, a read copies
--- it instead of decompressing it every time.
-ALTER TABLE board_cache ALTER COLUMN body SET STORAGE EXTERNAL;
