@@ -74,14 +74,18 @@ ngx_kanban_field_t  ngx_kanban_task_move_fields[] = {
 
 
 /* Filters as query parameters; pages by id, so inserts never shift a
- * page already read. */
+ * page already read. The cursor is compared with coalesce, not "$3 IS
+ * NULL OR": the prepared statement's generic plan then still starts the
+ * index scan at the cursor, and the last page of 100,000 tasks costs what
+ * the first does (the OR made it scan every task before the cursor). */
 ngx_kanban_sql_t  ngx_kanban_tasks_list = {
     ngx_kanban_pg_stmt("tasks_list",
     "WITH lim AS (SELECT least(greatest(coalesce($2::int, 50), 1), 200) n),"
     "     page AS (SELECT t FROM tasks t JOIN columns c"
     "                ON c.id = t.column_id"
     "               WHERE t.project_id = $1::uuid"
-    "                 AND ($3::uuid IS NULL OR t.id > $3::uuid)"
+    "                 AND t.id > coalesce($3::uuid,"
+    "                          '00000000-0000-0000-0000-000000000000')"
     "                 AND ($4::uuid IS NULL OR t.column_id = $4::uuid)"
     "                 AND ($5::text IS NULL OR c.category = $5)"
     "                 AND ($6::uuid IS NULL OR EXISTS (SELECT 1"
@@ -117,10 +121,16 @@ ngx_kanban_sql_t  ngx_kanban_tasks_list = {
     NULL
 };
 
+/* The kept document when there is one (sql/tenant/026_task_cache.sql),
+ * a primary-key read; else task_build() makes it from task_docs and keeps
+ * it. LIMIT 1 stops the UNION ALL at the first branch's row. */
 ngx_kanban_sql_t  ngx_kanban_tasks_get = {
     ngx_kanban_pg_stmt("tasks_get",
-    "SELECT 200, task_json(t), t.version FROM tasks t"
-    " WHERE t.id = $1::uuid"),
+    "(SELECT 200, c.body, c.version FROM task_cache c"
+    "  WHERE c.task_id = $1::uuid AND c.body IS NOT NULL)"
+    " UNION ALL"
+    " (SELECT 200, b.body, b.version FROM task_build($1::uuid) b)"
+    " LIMIT 1"),
     { "uuid:id", NULL },
     NULL
 };
