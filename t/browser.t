@@ -50,7 +50,13 @@ unless (-e "$ROOT/html/dist/shared.html") {
 }
 
 
-my $t = Kanban::Test->new->run;
+# Webhooks (Admin -> Webhooks) go to a receiver of the tests' own on
+# loopback, soon.
+my $t = Kanban::Test->new(http => <<"EOF")->run;
+kanban_webhooks_allow_private on;
+kanban_webhooks_sweep 1s;
+kanban_webhooks_backoff 300ms;
+EOF
 my $ws = $t->workspace(prefix => 'br');
 my $admin = $ws->admin;
 my $carl = $ws->member('Carl Contributor');

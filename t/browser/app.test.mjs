@@ -741,3 +741,106 @@ test('the platform host: a new workspace signed up from the landing page', { tim
     await context.close();
   }
 });
+
+// A receiver on loopback (t/browser.t lets its nginx send webhooks to
+// private addresses): answers 200 and remembers what it got.
+function receiver() {
+  const got = [];
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      got.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.end('ok');
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () =>
+    resolve({ url: `http://127.0.0.1:${server.address().port}/hook`, got, close: () => server.close() })));
+}
+
+test('admin → webhooks: made with its secret shown once, a test ping ' +
+     'delivered and listed, edited, disabled, enabled, deleted', { timeout: 60_000 }, async () => {
+  const rx = await receiver();
+  const { context, page, log } = await open();
+  try {
+    await signIn(page);
+    await page.goto(`${fx.base}/admin/webhooks`);
+    await page.getByRole('button', { name: 'New webhook' }).waitFor();
+    if (!(await api('GET', '/api/v1/webhooks')).items.length) {
+      await page.getByText('No webhooks yet.').waitFor();
+      await shot(page, '21-admin-webhooks-empty');
+    }
+
+    // a URL the server refuses: its problem is shown in the form
+    await page.getByRole('button', { name: 'New webhook' }).click();
+    const dialog = page.getByRole('dialog', { name: 'New webhook' });
+    await dialog.getByLabel('URL').fill('ftp://files.example.com/hook');
+    await dialog.getByRole('button', { name: 'Create webhook' }).click();
+    await dialog.getByRole('alert').waitFor();
+    assert.match(await dialog.getByRole('alert').innerText(), /url/i, 'the 422 names the URL');
+
+    await dialog.getByLabel('URL').fill(rx.url);
+    await dialog.getByLabel('Comment created').check();
+    await shot(page, '22-admin-webhook-form');
+    const [made] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/api/v1/webhooks') && r.request().method() === 'POST'),
+      dialog.getByRole('button', { name: 'Create webhook' }).click(),
+    ]);
+    assert.equal(made.status(), 201);
+    const hook = await made.json();
+    assert.deepEqual([...hook.events].sort(), ['comment.created', 'task.created', 'task.moved']);
+    const secret = page.getByTestId('webhook-secret');
+    assert.equal(await secret.innerText(), hook.secret, 'the secret, shown once');
+    assert.match(hook.secret, /^whsec_/);
+
+    // send test: the receiver gets a signed ping; the deliveries say so
+    const row = page.locator(`[data-webhook-id="${hook.id}"]`);
+    await row.getByRole('button', { name: 'Send test' }).click();
+    const deadline = Date.now() + 15_000;
+    while (!rx.got.some((g) => g.headers['x-kanban-event'] === 'ping') && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const pinged = rx.got.find((g) => g.headers['x-kanban-event'] === 'ping');
+    assert.ok(pinged, 'the receiver got the ping');
+    assert.match(pinged.headers['x-kanban-signature'], /^sha256=[0-9a-f]{64}$/);
+    const deliveries = row.getByRole('region', { name: `Deliveries to ${rx.url}` });
+    for (let i = 0; i < 20; i++) {
+      await deliveries.getByRole('button', { name: 'Refresh' }).click();
+      if (await deliveries.locator('tr[data-delivery-status="delivered"]').count()) break;
+      await page.waitForTimeout(500);
+    }
+    const delivered = deliveries.locator('tr[data-delivery-status="delivered"]', { hasText: 'ping' });
+    await delivered.waitFor();
+    assert.match(await delivered.innerText(), /200/, 'the answer\'s code');
+    assert.match(await delivered.innerText(), /\d+ ms/, 'the answer\'s time');
+    await shot(page, '23-admin-webhook-deliveries');
+
+    // edit: all events; then disabled and enabled again
+    await row.getByRole('button', { name: 'Edit' }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit webhook' });
+    await edit.getByLabel('All events').check();
+    const [patched] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith(`/api/v1/webhooks/${hook.id}`) && r.request().method() === 'PATCH'),
+      edit.getByRole('button', { name: 'Save' }).click(),
+    ]);
+    assert.equal(patched.status(), 200);
+    await row.getByText('All events').waitFor();
+    await row.getByRole('button', { name: 'Disable' }).click();
+    await row.getByText('Disabled', { exact: true }).waitFor();
+    assert.equal((await api('GET', `/api/v1/webhooks/${hook.id}`)).enabled, false);
+    await shot(page, '24-admin-webhook-disabled');
+    await row.getByRole('button', { name: 'Enable' }).click();
+    await row.getByText('Enabled', { exact: true }).waitFor();
+    assert.equal((await api('GET', `/api/v1/webhooks/${hook.id}`)).enabled, true);
+
+    page.once('dialog', (d) => d.accept());
+    await row.getByRole('button', { name: 'Delete' }).click();
+    await row.waitFor({ state: 'detached' });
+    assert.equal((await call(admin.token, 'GET', `/api/v1/webhooks/${hook.id}`)).status, 404);
+    await assertClean(page, log, 'webhooks', [/status of 422/]);
+  } finally {
+    await context.close();
+    rx.close();
+  }
+});
