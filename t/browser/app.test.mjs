@@ -844,3 +844,44 @@ test('admin → webhooks: made with its secret shown once, a test ping ' +
     rx.close();
   }
 });
+
+test('portfolio: the latest insights, a new analysis asked for with its ' +
+     'progress, its risks with their evidence', { timeout: 60_000 }, async () => {
+  const p = await project(`Risky ${run}`, `RK${run}`.slice(0, 8));
+  for (const n of [1, 2, 3]) {
+    const t = await task(p, `Blocked thing ${n}`, 'in_progress');
+    await api('PATCH', `/api/v1/tasks/${t.id}`, { blocked: true, blocked_reason: `waiting for vendor ${n}` });
+  }
+  const { context, page, log } = await open();
+  try {
+    await signIn(page);
+    await page.goto(`${fx.base}/portfolio`);
+    const box = page.getByRole('region', { name: 'Insights' });
+    const before = await call(admin.token, 'GET', '/api/v1/insights/portfolio/summary');
+    if (before.status === 404) await box.getByText('No analysis yet.').waitFor();
+    const [asked] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/api/v1/insights/analyze') && r.request().method() === 'POST'),
+      box.getByRole('button', { name: /Analyse the portfolio|Ask for a new analysis/ }).click(),
+    ]);
+    assert.equal(asked.status(), 202);
+    const { id } = await asked.json();
+    await box.locator(`.insight[data-insight-id="${id}"]`).waitFor({ timeout: 15_000 });
+    const latest = await api('GET', '/api/v1/insights/portfolio/summary');
+    assert.equal(latest.id, id, 'the API\'s latest is the one shown');
+    assert.equal(await box.locator('.insight-summary').innerText(), latest.result.summary);
+    // the blocked tasks' rule, opened: its tasks and their reasons
+    const risk = box.locator('.risk', { hasText: p.name }).filter({ hasText: 'Blocked tasks' });
+    await risk.locator('summary').click();
+    await risk.getByText('waiting for vendor 2').waitFor();
+    await risk.getByRole('link', { name: /Blocked thing 3/ }).waitFor();
+    await risk.scrollIntoViewIfNeeded();
+    await shot(page, '25-portfolio-insights');
+
+    // a reload shows the latest at once, without asking again
+    await page.reload();
+    await box.locator(`.insight[data-insight-id="${id}"]`).waitFor();
+    await assertClean(page, log, 'insights');
+  } finally {
+    await context.close();
+  }
+});

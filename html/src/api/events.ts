@@ -3,7 +3,7 @@
 // last id and resumes with Last-Event-ID after a drop, with backoff.
 // `event: reset` means the server cannot replay from our id: reload.
 import { ApiError, request } from './client';
-import type { Notification, Task } from './types';
+import type { Insight, Notification, Task } from './types';
 
 // `data` is JSON whose shape depends on the type; the OpenAPI document
 // describes the stream as text only, so the payloads are checked here, at
@@ -45,6 +45,15 @@ function isNotification(x: unknown): x is Notification {
 }
 export const eventNotification = (e: StreamEvent): Notification | null =>
   (isNotification(e.data) ? e.data : null);
+
+// insight.generated: the Insight schema, completed.
+function isInsight(x: unknown): x is Insight {
+  return isObj(x) && str(x, 'id') && str(x, 'kind') && x.status === 'completed'
+    && (x.project_id === null || str(x, 'project_id')) && isObj(x.result);
+}
+export const eventInsight = (e: StreamEvent): Insight | null =>
+  (e.type === 'insight.generated' && isInsight(e.data) ? e.data : null);
+
 export type StreamState = 'connecting' | 'live' | 'retrying' | 'unavailable';
 
 export type StreamOptions = {
