@@ -885,3 +885,62 @@ test('portfolio: the latest insights, a new analysis asked for with its ' +
     await context.close();
   }
 });
+
+test('notifications: the page updates live, marking one read or all read ' +
+     'keeps the bell\'s count with it and the API\'s', { timeout: 60_000 }, async (t) => {
+  const probe = await call(admin.token, 'GET', '/api/v1/events?project_id=00000000-0000-0000-0000-000000000000',
+    undefined, { Accept: 'text/event-stream' }).catch(() => ({ status: 0 }));
+  if (probe.status === 404 || probe.status === 405) { t.skip('no event stream on this server'); return; }
+  const carl = await apiLogin(CARL);
+  const unreadOf = async () => (await made(call(carl.token, 'GET', '/api/v1/notifications?limit=1'), 'carl notifications')).unread_count;
+  const p = await project(`Notes ${run}`, `NT${run}`.slice(0, 8));
+  const tk = await task(p, 'Talk about me', 'todo');
+  const handle = CARL.split('@')[0];
+  const { context, page, log } = await open();
+  try {
+    await signIn(page, CARL);
+    await page.goto(`${fx.base}/notifications`);
+    await page.getByRole('heading', { name: 'Notifications' }).waitFor();
+    await page.locator('.bell[data-loaded]').waitFor();
+    await page.locator('.unread-count', { hasText: /\d+ unread/ }).waitFor();
+    const bell = page.locator('.bell .icon-btn');
+    const before = await unreadOf();
+    await page.locator(`.bell .icon-btn[aria-label="Notifications, ${before} unread"]`).waitFor();
+    await page.waitForTimeout(500);          // the stream is open
+
+    // two mentions by the admin arrive at the top, live, and count
+    await api('POST', `/api/v1/tasks/${tk.id}/comments`, { body: `First ping, @${handle}` });
+    await api('POST', `/api/v1/tasks/${tk.id}/comments`, { body: `Second ping, @${handle}` });
+    const list = page.getByRole('list', { name: 'Notifications' });
+    await list.locator('.notif.unread', { hasText: 'Second ping' }).waitFor({ timeout: 8000 });
+    await list.locator('.notif.unread', { hasText: 'First ping' }).waitFor();
+    assert.match(await list.locator('.notif').first().innerText(), /Second ping/, 'the newest first');
+    await page.locator(`.bell .icon-btn[aria-label="Notifications, ${before + 2} unread"]`).waitFor();
+    await page.locator('.unread-count', { hasText: `${before + 2} unread` }).waitFor();
+    await shot(page, '26-notifications-live');
+
+    // one marked read: the bell and the API say one fewer
+    const first = list.locator('.notif', { hasText: 'First ping' });
+    const [r] = await Promise.all([
+      page.waitForResponse((x) => /\/api\/v1\/notifications\/[^/]+\/read$/.test(x.url())),
+      first.getByRole('button', { name: /^Mark read/ }).click(),
+    ]);
+    assert.equal(r.status(), 200);
+    await list.locator('.notif:not(.unread)', { hasText: 'First ping' }).waitFor();
+    await page.locator(`.bell .icon-btn[aria-label="Notifications, ${before + 1} unread"]`).waitFor();
+    assert.equal(await unreadOf(), before + 1, 'the API counts one fewer');
+
+    // all read, from the page: the bell shows none
+    await page.getByRole('button', { name: 'Mark all read' }).click();
+    await page.locator('.bell .icon-btn[aria-label="Notifications, 0 unread"]').waitFor();
+    await page.locator('.unread-count', { hasText: '0 unread' }).waitFor();
+    assert.equal(await unreadOf(), 0);
+    assert.equal(await list.locator('.notif.unread').count(), 0);
+    await bell.click();
+    await page.locator('.popover .notif', { hasText: 'Second ping' }).waitFor();
+    await shot(page, '27-notifications-bell-read');
+    await assertClean(page, log, 'notifications');
+  } finally {
+    await context.close();
+  }
+});
