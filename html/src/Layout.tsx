@@ -117,26 +117,17 @@ function Bell() {
   );
 }
 
-// A notification's `data` has no schema in the document (an object whose
-// fields depend on the kind: `excerpt` and `comment_id` for comments and
-// mentions, `week` for approvals); read a field only when it is a string.
-function dataText(d: Record<string, unknown>, k: string): string {
-  const v = d[k];
-  return typeof v === 'string' ? v : '';
-}
-
 export function notificationText(n: Notification) {
   const who = n.actor?.name || 'Someone';
   const task = n.task ? `${n.task.key} ${n.task.title}` : '';
-  const excerpt = dataText(n.data, 'excerpt');
-  const week = dataText(n.data, 'week');
+  const { excerpt, week } = n.data;
   switch (n.kind) {
     case 'assigned': return `${who} assigned you ${task}`;
     case 'mentioned': return `${who} mentioned you on ${task}${excerpt ? `: “${excerpt}”` : ''}`;
     case 'commented': return `${who} commented on ${task}${excerpt ? `: “${excerpt}”` : ''}`;
     case 'approved': return `${who} approved your timesheet${week ? ` for ${week}` : ''}`;
     case 'webhook_disabled': {
-      const url = dataText(n.data, 'url');
+      const { url } = n.data;
       return `A webhook was disabled: ${url || 'its receiver'} kept failing`;
     }
     default: {
