@@ -944,3 +944,54 @@ test('notifications: the page updates live, marking one read or all read ' +
     await context.close();
   }
 });
+
+// Every screen at a desktop's width and at a phone's (375 px): each shown
+// with nothing left loading, no sideways scroll of the page on the phone,
+// and a screenshot of each for a reviewer (tour-<screen>-<width>.png).
+test('every screen, desktop and phone (375 px): shown, no page-wide ' +
+     'sideways scroll on the phone, a screenshot of each', { timeout: 110_000 }, async () => {
+  const p = await project(`Tour ${run}`, `TR${run}`.slice(0, 8));
+  const first = await task(p, 'Look at every screen', 'in_progress', { priority: 'high', labels: ['ui'], due_date: '2030-01-15', start_date: '2029-12-20' });
+  await task(p, 'Then at the phone', 'todo', { due_date: '2030-01-20', start_date: '2030-01-02' });
+  await api('POST', `/api/v1/projects/${p.id}/milestones`, { name: 'Beta', due_date: '2030-01-31' });
+  const screens = [
+    ['projects', '/projects'], ['board', `/projects/${p.id}`], ['panel', `/tasks/${first.id}`],
+    ['timeline', `/projects/${p.id}/timeline`], ['sprints', `/projects/${p.id}/sprints`],
+    ['portfolio', '/portfolio'], ['time', '/time'], ['approvals', '/time/approvals'],
+    ['reports', '/time/reports'], ['search', '/search?q=screen'], ['notifications', '/notifications'],
+    ['admin-users', '/admin/users'], ['admin-teams', '/admin/teams'], ['admin-skills', '/admin/skills'],
+    ['admin-tokens', '/admin/tokens'], ['admin-webhooks', '/admin/webhooks'], ['admin-settings', '/admin/settings'],
+  ];
+  for (const [width, opts] of [[1400, {}], [375, { viewport: { width: 375, height: 812 }, mobile: true }]]) {
+    const { context, page, log } = await open(opts);
+    try {
+      if (width === 375) {
+        await page.goto(`${fx.base}/`);
+        await page.getByLabel('Email').waitFor();
+        await shot(page, 'tour-signin-375');
+      }
+      await signIn(page);
+      const wide = [], stuck = [];
+      for (const [name, path] of screens) {
+        await page.goto(`${fx.base}${path}`);
+        const shown = await page.waitForFunction(() => document.querySelector('main h1, main h2, main .panel-head')
+          && !document.querySelector('.loading'), null, { timeout: 10_000 }).then(() => true, () => false);
+        if (!shown) {
+          stuck.push(`${name}: ${await page.evaluate(() => [...document.querySelectorAll('.loading')]
+            .map((e) => e.closest('section, aside, div.box')?.querySelector('h2, h3')?.textContent || e.textContent).join(', '))}`);
+        }
+        await page.waitForTimeout(150);
+        if (width === 375) {
+          const w = await page.evaluate(() => document.documentElement.scrollWidth);
+          if (w > 380) wide.push(`${name} ${w}px`);
+        }
+        await shot(page, `tour-${name}-${width}`);
+      }
+      assert.deepEqual(stuck, [], 'every screen done loading');
+      assert.deepEqual(wide, [], 'no screen scrolls the whole page sideways on a phone');
+      await assertClean(page, log, `tour at ${width}`);
+    } finally {
+      await context.close();
+    }
+  }
+});
