@@ -27,12 +27,14 @@ function set(next: Partial<NotificationState>) {
 
 // The newest page again, keeping older pages already shown only when they
 // still follow on (a reload after a reset starts over).
+let session = 0;           // bumped at sign-out: a late answer is dropped
 export async function reload() {
+  const mine = session;
   try {
     const r = await read('/api/v1/notifications', {}, { query: { limit: PAGE } });
-    set({ items: r.items, unread: r.unread_count, cursor: r.next_cursor, loaded: true, error: null });
+    if (mine === session) set({ items: r.items, unread: r.unread_count, cursor: r.next_cursor, loaded: true, error: null });
   } catch (error) {
-    set({ error, loaded: true });
+    if (mine === session) set({ error, loaded: true });
   }
 }
 
@@ -72,7 +74,8 @@ function arrived(n: Notification) {
 }
 
 // Live while anything shows it: the first user loads and subscribes, the
-// last one to leave stops listening (the list stays for the next).
+// last one to leave (the app's frame, at sign-out) stops listening and
+// forgets the list, so that the next person to sign in never sees it.
 let users = 0;
 let stop: (() => void) | null = null;
 let poll: number | undefined;
@@ -95,6 +98,8 @@ function end() {
   stop?.();
   stop = null;
   window.clearInterval(poll);
+  session++;
+  set({ items: [], unread: 0, cursor: null, loaded: false, error: null });
 }
 
 export function useNotifications(): NotificationState {
