@@ -68,6 +68,26 @@ $r = $ws->api($admin, PATCH => "/api/v1/tasks/$task->{id}",
 is($r->{status}, 200, 'both null on a task that has neither')
     or diag $r->{body};
 
+# description: null clears it (022_task_description_null.sql); leaving it
+# out keeps it
+
+$r = $ws->api($admin, PATCH => "/api/v1/tasks/$task->{id}",
+              json => { description => 'Something to say.' });
+is($r->{json}{description}, 'Something to say.', 'a description set');
+$r = $ws->api($admin, PATCH => "/api/v1/tasks/$task->{id}",
+              json => { title => 'Still said' });
+is($r->{json}{description}, 'Something to say.', '... kept by a PATCH without it');
+$r = $ws->api($admin, PATCH => "/api/v1/tasks/$task->{id}",
+              json => { description => undef });
+is($r->{status}, 200, 'patch with description: null') or diag $r->{body};
+is($r->{json}{description}, '', '... clears it (merge patch)');
+is($ws->api($admin, GET => "/api/v1/tasks/$task->{id}")->{json}{description},
+   '', '... and it stays cleared');
+$r = $ws->api($admin, POST => "/api/v1/projects/$pid/tasks",
+              json => { title => 'Null description', description => undef });
+is($r->{status}, 201, 'create with description: null') or diag $r->{body};
+is($r->{json}{description}, '', '... has none');
+
 # a chunked body whose framing is broken
 
 my %broken = (

@@ -51,8 +51,14 @@ unless (-e "$ROOT/html/dist/shared.html") {
 }
 
 
-# the fake identity provider of t/browser/oauth.test.mjs is on loopback
-my $t = Kanban::Test->new(http => "kanban_webhooks_allow_private on;\n")->run;
+# Webhooks (Admin -> Webhooks) go to a receiver of the tests' own on
+# loopback, soon; the fake identity provider of t/browser/oauth.test.mjs
+# is on loopback too.
+my $t = Kanban::Test->new(http => <<"EOF")->run;
+kanban_webhooks_allow_private on;
+kanban_webhooks_sweep 1s;
+kanban_webhooks_backoff 300ms;
+EOF
 my $ws = $t->workspace(prefix => 'br');
 my $admin = $ws->admin;
 my $carl = $ws->member('Carl Contributor');

@@ -171,6 +171,8 @@ is($ev, $a->{id}, 'insight.generated is in the event log');
 
 # --- the portfolio, no LLM trouble: the velocity rule ------------------------
 
+is(api($carl, GET => '/api/v1/insights/portfolio/summary')->{status}, 404,
+   'no portfolio summary yet: 404');
 ($r) = analyze(project_id => 'portfolio', kind => 'executive_summary');
 $a = result_of($r->{json}{id});
 is($a->{status}, 'completed', 'the portfolio: completed');
@@ -180,6 +182,12 @@ is($vel && $vel->{project}{key}, 'LED', '... named');
 is_deeply($vel && $vel->{evidence}{figures}{done_per_week}, [3, 2, 1],
           '... 3, 2, 1 done in the last three weeks');
 like($a->{result}{summary}, qr/2 active projects/, 'a portfolio summary');
+
+# the portfolio's latest, as its dashboard reads it first
+my $latest_p = api($carl, GET => '/api/v1/insights/portfolio/summary');
+is($latest_p->{status}, 200, 'the latest portfolio summary, for any member');
+is($latest_p->{json}{id}, $a->{id}, '... is this one');
+is($latest_p->{json}{project_id}, undef, '... of the portfolio');
 
 # --- the LLM slow, down, answering garbage or another shape -------------------
 

@@ -2,12 +2,12 @@
 // the notifications bell with its unread count, the person's menu.
 import { useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { Link, NavLink, useLocation, useNavigate } from 'react-router-dom';
-import { logout, post, read } from './api/client';
-import { eventNotification, subscribe } from './api/events';
+import { errorMessage, logout } from './api/client';
+import { markAllRead, markRead, useNotifications } from './api/notifications';
 import type { Notification } from './api/types';
 import { canManage, useAuth } from './auth';
 import { ago } from './ui/format';
-import { Avatar } from './ui/kit';
+import { Avatar, useToast } from './ui/kit';
 
 export function Layout({ children }: { children: ReactNode }) {
   const { user, workspace } = useAuth();
@@ -73,28 +73,10 @@ export function Layout({ children }: { children: ReactNode }) {
 }
 
 function Bell() {
-  const [unread, setUnread] = useState(0);
+  const { items, unread, loaded } = useNotifications();
   const [open, setOpen] = useState(false);
-  const [items, setItems] = useState<Notification[] | null>(null);
   const ref = useRef<HTMLDivElement>(null);
-
-  const load = () => read('/api/v1/notifications', {}, { query: { limit: 10 } })
-    .then((r) => { setUnread(r.unread_count); setItems(r.items); })
-    .catch(() => {});
-
-  useEffect(() => {
-    void load();
-    const t = setInterval(load, 60_000);
-    // live: a new notification counts at once, and heads the list
-    const stop = subscribe((e) => {
-      if (e.type === 'reset') { void load(); return; }
-      const n = eventNotification(e);
-      if (e.type !== 'notification.created' || !n) return;
-      setItems((l) => (l?.some((x) => x.id === n.id) ? l : [n, ...(l || [])].slice(0, 10)));
-      if (!n.read_at) setUnread((u) => u + 1);
-    });
-    return () => { clearInterval(t); stop(); };
-  }, []);
+  const toast = useToast();
 
   useEffect(() => {
     if (!open) return;
@@ -106,9 +88,9 @@ function Bell() {
   }, [open]);
 
   return (
-    <div className="bell" ref={ref} data-loaded={items !== null || undefined}>
+    <div className="bell" ref={ref} data-loaded={loaded || undefined}>
       <button type="button" className="icon-btn" aria-haspopup="true" aria-expanded={open}
-        aria-label={`Notifications, ${unread} unread`} onClick={() => { setOpen((o) => !o); void load(); }}>
+        aria-label={`Notifications, ${unread} unread`} onClick={() => setOpen((o) => !o)}>
         <svg width="20" height="20" viewBox="0 0 24 24" aria-hidden="true"><path fill="currentColor" d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22Zm7-6V11a7 7 0 0 0-5.5-6.84V3.5a1.5 1.5 0 0 0-3 0v.66A7 7 0 0 0 5 11v5l-2 2v1h18v-1l-2-2Z"/></svg>
         {unread > 0 && <span className="badge" aria-hidden="true">{unread > 99 ? '99+' : unread}</span>}
       </button>
@@ -118,14 +100,14 @@ function Bell() {
             <strong>Notifications</strong>
             {unread > 0 && (
               <button type="button" className="btn ghost small"
-                onClick={() => post('/api/v1/notifications/read-all').then(load)}>Mark all read</button>
+                onClick={() => markAllRead().catch((e) => toast(errorMessage(e), 'error'))}>Mark all read</button>
             )}
           </div>
-          {items === null ? <p className="muted pad">Loading…</p>
+          {!loaded ? <p className="muted pad">Loading…</p>
             : items.length === 0 ? <p className="muted pad">Nothing new. You will hear here when someone assigns or mentions you.</p>
             : (
               <ul className="notif-list">
-                {items.map((n) => <NotificationItem key={n.id} n={n} onRead={load} onGo={() => setOpen(false)} />)}
+                {items.slice(0, 10).map((n) => <NotificationItem key={n.id} n={n} onGo={() => setOpen(false)} />)}
               </ul>
             )}
           <Link to="/notifications" className="popover-foot" onClick={() => setOpen(false)}>All notifications</Link>
@@ -135,26 +117,17 @@ function Bell() {
   );
 }
 
-// A notification's `data` has no schema in the document (an object whose
-// fields depend on the kind: `excerpt` and `comment_id` for comments and
-// mentions, `week` for approvals); read a field only when it is a string.
-function dataText(d: Record<string, unknown>, k: string): string {
-  const v = d[k];
-  return typeof v === 'string' ? v : '';
-}
-
 export function notificationText(n: Notification) {
   const who = n.actor?.name || 'Someone';
   const task = n.task ? `${n.task.key} ${n.task.title}` : '';
-  const excerpt = dataText(n.data, 'excerpt');
-  const week = dataText(n.data, 'week');
+  const { excerpt, week } = n.data;
   switch (n.kind) {
     case 'assigned': return `${who} assigned you ${task}`;
     case 'mentioned': return `${who} mentioned you on ${task}${excerpt ? `: “${excerpt}”` : ''}`;
     case 'commented': return `${who} commented on ${task}${excerpt ? `: “${excerpt}”` : ''}`;
     case 'approved': return `${who} approved your timesheet${week ? ` for ${week}` : ''}`;
     case 'webhook_disabled': {
-      const url = dataText(n.data, 'url');
+      const { url } = n.data;
       return `A webhook was disabled: ${url || 'its receiver'} kept failing`;
     }
     default: {
@@ -165,23 +138,27 @@ export function notificationText(n: Notification) {
   }
 }
 
-export function NotificationItem({ n, onRead, onGo }: { n: Notification; onRead: () => void; onGo?: () => void }) {
+export function NotificationItem({ n, onGo }: { n: Notification; onGo?: () => void }) {
   const nav = useNavigate();
+  const toast = useToast();
   const unread = !n.read_at;
   const taskId = n.task?.id;
   const toTime = n.kind === 'approved';
+  const where = taskId ? `/tasks/${taskId}` : toTime ? '/time' : n.kind === 'webhook_disabled' ? '/admin/webhooks' : null;
   return (
-    <li className={unread ? 'notif unread' : 'notif'}>
-      <button type="button" className="notif-btn" onClick={async () => {
-        if (unread) await post(`/api/v1/notifications/${n.id}/read`).catch(() => {});
-        onRead();
+    <li className={unread ? 'notif unread' : 'notif'} data-notification-id={n.id}>
+      <button type="button" className="notif-btn" onClick={() => {
+        if (unread) markRead(n.id).catch((e) => toast(errorMessage(e), 'error'));
         onGo?.();
-        if (taskId) nav(`/tasks/${taskId}`);
-        else if (toTime) nav('/time');
+        if (where) nav(where);
       }}>
         <span className="notif-text">{notificationText(n)}</span>
-        <span className="muted small">{ago(n.created_at)}</span>
+        <span className="muted small">{ago(n.created_at)}{unread && <span className="sr-only"> (unread)</span>}</span>
       </button>
+      {unread && (
+        <button type="button" className="btn ghost small notif-read" aria-label={`Mark read: ${notificationText(n)}`}
+          onClick={() => markRead(n.id).catch((e) => toast(errorMessage(e), 'error'))}>Mark read</button>
+      )}
     </li>
   );
 }

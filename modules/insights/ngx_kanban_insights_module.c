@@ -154,6 +154,17 @@ ngx_kanban_insights_latest(summary, "executive_summary");
 ngx_kanban_insights_latest(risks, "risk_assessment");
 ngx_kanban_insights_latest(progress, "progress_analysis");
 
+/* the portfolio's own (project_id NULL): what its dashboard shows first */
+static ngx_kanban_sql_t  ngx_kanban_insights_portfolio_summary = {
+    ngx_kanban_pg_stmt("insights_portfolio_summary",
+    "SELECT 200, insight_json(i) FROM insights i"
+    " WHERE i.project_id IS NULL AND i.kind = 'executive_summary'"
+    "   AND i.status = 'completed'"
+    " ORDER BY i.completed_at DESC LIMIT 1"),
+    { NULL },
+    NULL
+};
+
 
 /* API.md's roles: insights are "full" to managers, "read" to contributors */
 #define ngx_kanban_insights_route(method, pattern, access, handler, fields,   \
@@ -170,6 +181,11 @@ static ngx_kanban_route_t  ngx_kanban_insights_routes[] = {
     ngx_kanban_insights_route(NGX_HTTP_GET, "/api/v1/insights/analyze/{id}",
         NGX_KANBAN_ACCESS_MEMBER, ngx_kanban_sql_handler, NULL,
         &ngx_kanban_insights_get),
+
+    ngx_kanban_insights_route(NGX_HTTP_GET,
+        "/api/v1/insights/portfolio/summary",
+        NGX_KANBAN_ACCESS_MEMBER, ngx_kanban_sql_handler, NULL,
+        &ngx_kanban_insights_portfolio_summary),
 
     ngx_kanban_insights_route(NGX_HTTP_GET,
         "/api/v1/insights/projects/{id}/summary",

@@ -741,3 +741,257 @@ test('the platform host: a new workspace signed up from the landing page', { tim
     await context.close();
   }
 });
+
+// A receiver on loopback (t/browser.t lets its nginx send webhooks to
+// private addresses): answers 200 and remembers what it got.
+function receiver() {
+  const got = [];
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      got.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.end('ok');
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () =>
+    resolve({ url: `http://127.0.0.1:${server.address().port}/hook`, got, close: () => server.close() })));
+}
+
+test('admin → webhooks: made with its secret shown once, a test ping ' +
+     'delivered and listed, edited, disabled, enabled, deleted', { timeout: 60_000 }, async () => {
+  const rx = await receiver();
+  const { context, page, log } = await open();
+  try {
+    await signIn(page);
+    await page.goto(`${fx.base}/admin/webhooks`);
+    await page.getByRole('button', { name: 'New webhook' }).waitFor();
+    if (!(await api('GET', '/api/v1/webhooks')).items.length) {
+      await page.getByText('No webhooks yet.').waitFor();
+      await shot(page, '21-admin-webhooks-empty');
+    }
+
+    // a URL the server refuses: its problem is shown in the form
+    await page.getByRole('button', { name: 'New webhook' }).click();
+    const dialog = page.getByRole('dialog', { name: 'New webhook' });
+    await dialog.getByLabel('URL').fill('ftp://files.example.com/hook');
+    await dialog.getByRole('button', { name: 'Create webhook' }).click();
+    await dialog.getByRole('alert').waitFor();
+    assert.match(await dialog.getByRole('alert').innerText(), /url/i, 'the 422 names the URL');
+
+    await dialog.getByLabel('URL').fill(rx.url);
+    await dialog.getByLabel('Comment created').check();
+    await shot(page, '22-admin-webhook-form');
+    const [made] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/api/v1/webhooks') && r.request().method() === 'POST'),
+      dialog.getByRole('button', { name: 'Create webhook' }).click(),
+    ]);
+    assert.equal(made.status(), 201);
+    const hook = await made.json();
+    assert.deepEqual([...hook.events].sort(), ['comment.created', 'task.created', 'task.moved']);
+    const secret = page.getByTestId('webhook-secret');
+    assert.equal(await secret.innerText(), hook.secret, 'the secret, shown once');
+    assert.match(hook.secret, /^whsec_/);
+
+    // send test: the receiver gets a signed ping; the deliveries say so
+    const row = page.locator(`[data-webhook-id="${hook.id}"]`);
+    await row.getByRole('button', { name: 'Send test' }).click();
+    const deadline = Date.now() + 15_000;
+    while (!rx.got.some((g) => g.headers['x-kanban-event'] === 'ping') && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const pinged = rx.got.find((g) => g.headers['x-kanban-event'] === 'ping');
+    assert.ok(pinged, 'the receiver got the ping');
+    assert.match(pinged.headers['x-kanban-signature'], /^sha256=[0-9a-f]{64}$/);
+    const deliveries = row.getByRole('region', { name: `Deliveries to ${rx.url}` });
+    for (let i = 0; i < 20; i++) {
+      await deliveries.getByRole('button', { name: 'Refresh' }).click();
+      if (await deliveries.locator('tr[data-delivery-status="delivered"]').count()) break;
+      await page.waitForTimeout(500);
+    }
+    const delivered = deliveries.locator('tr[data-delivery-status="delivered"]', { hasText: 'ping' });
+    await delivered.waitFor();
+    assert.match(await delivered.innerText(), /200/, 'the answer\'s code');
+    assert.match(await delivered.innerText(), /\d+ ms/, 'the answer\'s time');
+    await shot(page, '23-admin-webhook-deliveries');
+
+    // edit: all events; then disabled and enabled again
+    await row.getByRole('button', { name: 'Edit' }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit webhook' });
+    await edit.getByLabel('All events').check();
+    const [patched] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith(`/api/v1/webhooks/${hook.id}`) && r.request().method() === 'PATCH'),
+      edit.getByRole('button', { name: 'Save' }).click(),
+    ]);
+    assert.equal(patched.status(), 200);
+    await row.getByText('All events').waitFor();
+    await row.getByRole('button', { name: 'Disable' }).click();
+    await row.getByText('Disabled', { exact: true }).waitFor();
+    assert.equal((await api('GET', `/api/v1/webhooks/${hook.id}`)).enabled, false);
+    await shot(page, '24-admin-webhook-disabled');
+    await row.getByRole('button', { name: 'Enable' }).click();
+    await row.getByText('Enabled', { exact: true }).waitFor();
+    assert.equal((await api('GET', `/api/v1/webhooks/${hook.id}`)).enabled, true);
+
+    page.once('dialog', (d) => d.accept());
+    await row.getByRole('button', { name: 'Delete' }).click();
+    await row.waitFor({ state: 'detached' });
+    assert.equal((await call(admin.token, 'GET', `/api/v1/webhooks/${hook.id}`)).status, 404);
+    await assertClean(page, log, 'webhooks', [/status of 422/]);
+  } finally {
+    await context.close();
+    rx.close();
+  }
+});
+
+test('portfolio: the latest insights, a new analysis asked for with its ' +
+     'progress, its risks with their evidence', { timeout: 60_000 }, async () => {
+  const p = await project(`Risky ${run}`, `RK${run}`.slice(0, 8));
+  for (const n of [1, 2, 3]) {
+    const t = await task(p, `Blocked thing ${n}`, 'in_progress');
+    await api('PATCH', `/api/v1/tasks/${t.id}`, { blocked: true, blocked_reason: `waiting for vendor ${n}` });
+  }
+  const { context, page, log } = await open();
+  try {
+    await signIn(page);
+    await page.goto(`${fx.base}/portfolio`);
+    const box = page.getByRole('region', { name: 'Insights' });
+    const before = await call(admin.token, 'GET', '/api/v1/insights/portfolio/summary');
+    if (before.status === 404) await box.getByText('No analysis yet.').waitFor();
+    const [asked] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/api/v1/insights/analyze') && r.request().method() === 'POST'),
+      box.getByRole('button', { name: /Analyse the portfolio|Ask for a new analysis/ }).click(),
+    ]);
+    assert.equal(asked.status(), 202);
+    const { id } = await asked.json();
+    await box.locator(`.insight[data-insight-id="${id}"]`).waitFor({ timeout: 15_000 });
+    const latest = await api('GET', '/api/v1/insights/portfolio/summary');
+    assert.equal(latest.id, id, 'the API\'s latest is the one shown');
+    assert.equal(await box.locator('.insight-summary').innerText(), latest.result.summary);
+    // the blocked tasks' rule, opened: its tasks and their reasons
+    const risk = box.locator('.risk', { hasText: p.name }).filter({ hasText: 'Blocked tasks' });
+    await risk.locator('summary').click();
+    await risk.getByText('waiting for vendor 2').waitFor();
+    await risk.getByRole('link', { name: /Blocked thing 3/ }).waitFor();
+    await risk.scrollIntoViewIfNeeded();
+    await shot(page, '25-portfolio-insights');
+
+    // a reload shows the latest at once, without asking again
+    await page.reload();
+    await box.locator(`.insight[data-insight-id="${id}"]`).waitFor();
+    await assertClean(page, log, 'insights');
+  } finally {
+    await context.close();
+  }
+});
+
+test('notifications: the page updates live, marking one read or all read ' +
+     'keeps the bell\'s count with it and the API\'s', { timeout: 60_000 }, async (t) => {
+  const probe = await call(admin.token, 'GET', '/api/v1/events?project_id=00000000-0000-0000-0000-000000000000',
+    undefined, { Accept: 'text/event-stream' }).catch(() => ({ status: 0 }));
+  if (probe.status === 404 || probe.status === 405) { t.skip('no event stream on this server'); return; }
+  const carl = await apiLogin(CARL);
+  const unreadOf = async () => (await made(call(carl.token, 'GET', '/api/v1/notifications?limit=1'), 'carl notifications')).unread_count;
+  const p = await project(`Notes ${run}`, `NT${run}`.slice(0, 8));
+  const tk = await task(p, 'Talk about me', 'todo');
+  const handle = CARL.split('@')[0];
+  const { context, page, log } = await open();
+  try {
+    await signIn(page, CARL);
+    await page.goto(`${fx.base}/notifications`);
+    await page.getByRole('heading', { name: 'Notifications' }).waitFor();
+    await page.locator('.bell[data-loaded]').waitFor();
+    await page.locator('.unread-count', { hasText: /\d+ unread/ }).waitFor();
+    const bell = page.locator('.bell .icon-btn');
+    const before = await unreadOf();
+    await page.locator(`.bell .icon-btn[aria-label="Notifications, ${before} unread"]`).waitFor();
+    await page.waitForTimeout(500);          // the stream is open
+
+    // two mentions by the admin arrive at the top, live, and count
+    await api('POST', `/api/v1/tasks/${tk.id}/comments`, { body: `First ping, @${handle}` });
+    await api('POST', `/api/v1/tasks/${tk.id}/comments`, { body: `Second ping, @${handle}` });
+    const list = page.getByRole('list', { name: 'Notifications' });
+    await list.locator('.notif.unread', { hasText: 'Second ping' }).waitFor({ timeout: 8000 });
+    await list.locator('.notif.unread', { hasText: 'First ping' }).waitFor();
+    assert.match(await list.locator('.notif').first().innerText(), /Second ping/, 'the newest first');
+    await page.locator(`.bell .icon-btn[aria-label="Notifications, ${before + 2} unread"]`).waitFor();
+    await page.locator('.unread-count', { hasText: `${before + 2} unread` }).waitFor();
+    await shot(page, '26-notifications-live');
+
+    // one marked read: the bell and the API say one fewer
+    const first = list.locator('.notif', { hasText: 'First ping' });
+    const [r] = await Promise.all([
+      page.waitForResponse((x) => /\/api\/v1\/notifications\/[^/]+\/read$/.test(x.url())),
+      first.getByRole('button', { name: /^Mark read/ }).click(),
+    ]);
+    assert.equal(r.status(), 200);
+    await list.locator('.notif:not(.unread)', { hasText: 'First ping' }).waitFor();
+    await page.locator(`.bell .icon-btn[aria-label="Notifications, ${before + 1} unread"]`).waitFor();
+    assert.equal(await unreadOf(), before + 1, 'the API counts one fewer');
+
+    // all read, from the page: the bell shows none
+    await page.getByRole('button', { name: 'Mark all read' }).click();
+    await page.locator('.bell .icon-btn[aria-label="Notifications, 0 unread"]').waitFor();
+    await page.locator('.unread-count', { hasText: '0 unread' }).waitFor();
+    assert.equal(await unreadOf(), 0);
+    assert.equal(await list.locator('.notif.unread').count(), 0);
+    await bell.click();
+    await page.locator('.popover .notif', { hasText: 'Second ping' }).waitFor();
+    await shot(page, '27-notifications-bell-read');
+    await assertClean(page, log, 'notifications');
+  } finally {
+    await context.close();
+  }
+});
+
+// Every screen at a desktop's width and at a phone's (375 px): each shown
+// with nothing left loading, no sideways scroll of the page on the phone,
+// and a screenshot of each for a reviewer (tour-<screen>-<width>.png).
+test('every screen, desktop and phone (375 px): shown, no page-wide ' +
+     'sideways scroll on the phone, a screenshot of each', { timeout: 110_000 }, async () => {
+  const p = await project(`Tour ${run}`, `TR${run}`.slice(0, 8));
+  const first = await task(p, 'Look at every screen', 'in_progress', { priority: 'high', labels: ['ui'], due_date: '2030-01-15', start_date: '2029-12-20' });
+  await task(p, 'Then at the phone', 'todo', { due_date: '2030-01-20', start_date: '2030-01-02' });
+  await api('POST', `/api/v1/projects/${p.id}/milestones`, { name: 'Beta', due_date: '2030-01-31' });
+  const screens = [
+    ['projects', '/projects'], ['board', `/projects/${p.id}`], ['panel', `/tasks/${first.id}`],
+    ['timeline', `/projects/${p.id}/timeline`], ['sprints', `/projects/${p.id}/sprints`],
+    ['portfolio', '/portfolio'], ['time', '/time'], ['approvals', '/time/approvals'],
+    ['reports', '/time/reports'], ['search', '/search?q=screen'], ['notifications', '/notifications'],
+    ['admin-users', '/admin/users'], ['admin-teams', '/admin/teams'], ['admin-skills', '/admin/skills'],
+    ['admin-tokens', '/admin/tokens'], ['admin-webhooks', '/admin/webhooks'], ['admin-settings', '/admin/settings'],
+  ];
+  for (const [width, opts] of [[1400, {}], [375, { viewport: { width: 375, height: 812 }, mobile: true }]]) {
+    const { context, page, log } = await open(opts);
+    try {
+      if (width === 375) {
+        await page.goto(`${fx.base}/`);
+        await page.getByLabel('Email').waitFor();
+        await shot(page, 'tour-signin-375');
+      }
+      await signIn(page);
+      const wide = [], stuck = [];
+      for (const [name, path] of screens) {
+        await page.goto(`${fx.base}${path}`);
+        const shown = await page.waitForFunction(() => document.querySelector('main h1, main h2, main .panel-head')
+          && !document.querySelector('.loading'), null, { timeout: 10_000 }).then(() => true, () => false);
+        if (!shown) {
+          stuck.push(`${name}: ${await page.evaluate(() => [...document.querySelectorAll('.loading')]
+            .map((e) => e.closest('section, aside, div.box')?.querySelector('h2, h3')?.textContent || e.textContent).join(', '))}`);
+        }
+        await page.waitForTimeout(150);
+        if (width === 375) {
+          const w = await page.evaluate(() => document.documentElement.scrollWidth);
+          if (w > 380) wide.push(`${name} ${w}px`);
+        }
+        await shot(page, `tour-${name}-${width}`);
+      }
+      assert.deepEqual(stuck, [], 'every screen done loading');
+      assert.deepEqual(wide, [], 'no screen scrolls the whole page sideways on a phone');
+      await assertClean(page, log, `tour at ${width}`);
+    } finally {
+      await context.close();
+    }
+  }
+});

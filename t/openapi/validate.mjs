@@ -70,7 +70,47 @@ function validatorFor(parts, schema) {
   return validators.get(key);
 }
 
+// An event of the stream: {type, data} is a StreamEvent.
+function judgeEvent(rec) {
+  const where = `event ${rec.event}`;
+  let data;
+  try {
+    data = JSON.parse(rec.body);
+  } catch {
+    return `${where}: the data is not JSON: ${rec.body.slice(0, 200)}`;
+  }
+  const validate = validatorFor(['components', 'schemas', 'StreamEvent'],
+                                { $ref: '#/components/schemas/StreamEvent' });
+  if (!validate) return `${where}: no StreamEvent in the document`;
+  if (validate({ type: rec.event, data })) return 'ok';
+  // oneOf's errors name every branch: the one of this type says why
+  const mine = validate.errors.filter((e) => !/\/type$/.test(e.instancePath)
+    && !(e.keyword === 'const' || e.keyword === 'enum'))
+    .slice(0, 5).map((e) => `${e.instancePath || '/'} ${e.message}`
+      + (e.params && e.params.additionalProperty ? ` (${e.params.additionalProperty})` : ''));
+  return `${where}: ${mine.join('; ') || 'no branch of StreamEvent'}; data: ${rec.body.slice(0, 300)}`;
+}
+
+// A webhook's delivery, as its receiver got it: a WebhookBody.
+function judgeWebhook(rec) {
+  let body;
+  try {
+    body = JSON.parse(rec.body);
+  } catch {
+    return `webhook delivery: the body is not JSON: ${rec.body.slice(0, 200)}`;
+  }
+  const validate = validatorFor(['components', 'schemas', 'WebhookBody'],
+                                { $ref: '#/components/schemas/WebhookBody' });
+  if (!validate) return 'webhook delivery: no WebhookBody in the document';
+  if (validate(body)) return 'ok';
+  const why = validate.errors.filter((e) => !(e.keyword === 'const' || e.keyword === 'enum'))
+    .slice(0, 5).map((e) => `${e.instancePath || '/'} ${e.message}`);
+  return `webhook delivery ${body.type}: ${why.join('; ')}; body: ${rec.body.slice(0, 300)}`;
+}
+
 function judge(rec) {
+  if (rec.webhook) return judgeWebhook(rec);
+  if (rec.event !== undefined) return judgeEvent(rec);
   let path;
   try {
     path = decodeURI(rec.target.split('?')[0]);

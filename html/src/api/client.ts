@@ -238,14 +238,15 @@ export function read<P extends Readable>(path: P, params: PathParams<P>,
 }
 
 // `write('patch', '/api/v1/tasks/{id}/move', { id }, body)`: the body as the
-// document's request schema, the answer as its 200 or 201 (nothing for a
+// document's request schema, the answer as its 200, 201 or 202 (nothing for a
 // 204), the path and its parameters the document's.
 type WriteMethod = 'post' | 'patch' | 'put' | 'delete';
 type WriteOp<P extends keyof Paths, M extends WriteMethod> = Paths[P] extends { [K in M]: infer O } ? O : never;
 export type Writable<M extends WriteMethod> =
   { [P in keyof Paths]: Paths[P] extends { [K in M]: { responses: unknown } } ? P : never }[keyof Paths];
 type Answer<O> = O extends { responses: infer R }
-  ? R extends { 200: infer X } ? JsonOf<X> : R extends { 201: infer X } ? JsonOf<X> : undefined
+  ? R extends { 200: infer X } ? JsonOf<X> : R extends { 201: infer X } ? JsonOf<X>
+    : R extends { 202: infer X } ? JsonOf<X> : undefined
   : never;
 type BodyOf<O> = O extends { requestBody: { content: { 'application/json': infer B } } } ? B
   : O extends { requestBody?: { content: { 'application/json': infer B } } } ? B | undefined : undefined;

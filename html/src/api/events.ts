@@ -3,11 +3,12 @@
 // last id and resumes with Last-Event-ID after a drop, with backoff.
 // `event: reset` means the server cannot replay from our id: reload.
 import { ApiError, request } from './client';
-import type { Notification, Task } from './types';
+import type { Insight, Notification, Schemas, Task } from './types';
 
-// `data` is JSON whose shape depends on the type; the OpenAPI document
-// describes the stream as text only, so the payloads are checked here, at
-// run time, before the UI uses them.
+// `data` is JSON whose shape depends on the type: the document's
+// StreamEvent (which the tests hold every event they read to). What comes
+// over the wire is still checked here, at run time, before the UI uses it:
+// a server older or newer than this page may send another shape.
 export type StreamEvent = { id: string | null; type: string; data: unknown };
 
 type Obj = Record<string, unknown>;
@@ -27,9 +28,9 @@ export const eventTask = (e: StreamEvent): Task | null => (isTask(e.data) ? e.da
 export const eventId = (e: StreamEvent): string | null =>
   (isObj(e.data) && typeof e.data.id === 'string' ? e.data.id : null);
 
-// comment.created: the comment's row as stored, not the document's Comment
-// (no author_name); a narrow type of the fields the UI reads.
-export type EventComment = { id: string; task_id: string; author_id: string | null; body: string; created_at: string };
+// comment.created: the comment's row as stored (the document's
+// EventComment, not its Comment: no author_name); the fields the UI reads.
+export type EventComment = Pick<Schemas['EventComment'], 'id' | 'task_id' | 'author_id' | 'body' | 'created_at'>;
 export function eventComment(e: StreamEvent): EventComment | null {
   const d = e.data;
   if (!isObj(d) || !str(d, 'id') || !str(d, 'task_id') || !str(d, 'body') || !str(d, 'created_at')) return null;
@@ -45,6 +46,15 @@ function isNotification(x: unknown): x is Notification {
 }
 export const eventNotification = (e: StreamEvent): Notification | null =>
   (isNotification(e.data) ? e.data : null);
+
+// insight.generated: the Insight schema, completed.
+function isInsight(x: unknown): x is Insight {
+  return isObj(x) && str(x, 'id') && str(x, 'kind') && x.status === 'completed'
+    && (x.project_id === null || str(x, 'project_id')) && isObj(x.result);
+}
+export const eventInsight = (e: StreamEvent): Insight | null =>
+  (e.type === 'insight.generated' && isInsight(e.data) ? e.data : null);
+
 export type StreamState = 'connecting' | 'live' | 'retrying' | 'unavailable';
 
 export type StreamOptions = {

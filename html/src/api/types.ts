@@ -61,6 +61,13 @@ export type UtilizationReport = Schemas['UtilizationReport'];
 export type Workspace = Schemas['Workspace'];
 export type Tenant = Schemas['Tenant'];
 export type Problem = Schemas['Problem'];
+export type Webhook = Schemas['Webhook'];
+export type WebhookEvent = Webhook['events'][number];
+export type WebhookCreated = Schemas['WebhookCreated'];
+export type WebhookDelivery = Schemas['WebhookDelivery'];
+export type Insight = Schemas['Insight'];
+export type InsightResult = Schemas['InsightResult'];
+export type InsightRisk = InsightResult['risks'][number];
 
 // Request bodies
 export type TaskCreate = Schemas['TaskCreate'];
@@ -78,6 +85,9 @@ export type UserCreate = Schemas['UserCreate'];
 export type ApiTokenRequest = Schemas['ApiTokenRequest'];
 export type WorkspacePatch = Schemas['WorkspacePatch'];
 export type SignUp = Schemas['SignUp'];
+export type WebhookRequest = Schemas['WebhookRequest'];
+export type WebhookPatch = Schemas['WebhookPatch'];
+export type InsightRequest = Schemas['InsightRequest'];
 
 // A page of a list. Every list schema (TaskList, ProjectList, ...) is
 // exactly this shape; a generic keeps call sites short, and

@@ -1,6 +1,6 @@
 // The workspace's administration: people (invite, roles, deactivate),
-// teams and their members, skills, API tokens, and the workspace's
-// settings (time zone, open registration).
+// teams and their members, skills, API tokens, webhooks (AdminWebhooks),
+// and the workspace's settings (time zone, open registration).
 import { useMemo, useState, type FormEvent } from 'react';
 import { NavLink, Navigate, Route, Routes } from 'react-router-dom';
 import { errorMessage, read, write } from '../api/client';
@@ -9,6 +9,7 @@ import { useAuth } from '../auth';
 import { label, longDate } from '../ui/format';
 import { Avatar, Empty, ErrorNote, Field, Modal, Spinner, useLoad, useToast } from '../ui/kit';
 import { SignInMethods } from './SignInMethods';
+import AdminWebhooks from './AdminWebhooks';
 
 export default function Admin() {
   const { user } = useAuth();
@@ -20,6 +21,7 @@ export default function Admin() {
         <NavLink to="/admin/teams">Teams</NavLink>
         <NavLink to="/admin/skills">Skills</NavLink>
         <NavLink to="/admin/tokens">API tokens</NavLink>
+        {user?.role === 'admin' && <NavLink to="/admin/webhooks">Webhooks</NavLink>}
         {user?.role === 'admin' && <NavLink to="/admin/settings">Settings</NavLink>}
       </nav>
       <Routes>
@@ -28,6 +30,7 @@ export default function Admin() {
         <Route path="teams" element={<Teams />} />
         <Route path="skills" element={<Skills />} />
         <Route path="tokens" element={<Tokens />} />
+        <Route path="webhooks" element={<AdminWebhooks />} />
         <Route path="settings" element={<Settings />} />
       </Routes>
     </div>

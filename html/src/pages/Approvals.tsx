@@ -6,9 +6,7 @@ import type { WeekSummary } from '../api/types';
 import { dayName, hours, shortDate } from '../ui/format';
 import { Avatar, Empty, ErrorNote, Field, Modal, Spinner, useLoad, useToast } from '../ui/kit';
 
-// WeekSummary's `reason` has no type in the document (`{}`); the server
-// sends a string or null.
-const reasonOf = (w: WeekSummary) => (typeof w.reason === 'string' ? w.reason : '');
+const reasonOf = (w: WeekSummary) => w.reason ?? '';
 
 type Shown = Exclude<WeekSummary['status'], 'draft'>;
 const SHOWN: Shown[] = ['submitted', 'approved', 'rejected'];

@@ -1,9 +1,9 @@
 // The executive dashboard: projects by status, progress against time,
 // overdue and blocked work, the rule-based risk flags, milestones, and the
 // latest insights with a button that asks for a new analysis.
-import { useEffect, useState } from 'react';
 import { Link } from 'react-router-dom';
-import { ApiError, errorMessage, get, post, read } from '../api/client';
+import { read } from '../api/client';
+import { PortfolioInsights } from './PortfolioInsights';
 import type { PortfolioMilestone, Project } from '../api/types';
 import { BarChart, Donut } from '../ui/charts';
 import { label, longDate, parseDate, shortDate, today } from '../ui/format';
@@ -85,8 +85,8 @@ export default function Portfolio() {
               <h3>Recent milestones</h3>
               <MilestoneList items={data.recent_milestones} empty="No milestone in the last weeks." />
             </div>
-            <Insights />
           </div>
+          <PortfolioInsights />
         </>
       )}
     </div>
@@ -106,77 +106,5 @@ function MilestoneList({ items, empty }: { items: PortfolioMilestone[]; empty: s
         </li>
       ))}
     </ul>
-  );
-}
-
-// Hand-written: /api/v1/insights/* is in API.md but neither in the OpenAPI
-// document nor on the server yet (a 404 shows "not available"). `result`
-// is the analysis as the model or the rules wrote it: read with care.
-type Insight = {
-  id: string; status: 'pending' | 'running' | 'completed' | 'failed';
-  result: unknown; model?: string | null; created_at?: string; completed_at?: string | null;
-};
-
-function InsightResult({ r }: { r: unknown }) {
-  if (typeof r === 'string') return <p>{r}</p>;
-  if (r === null || typeof r !== 'object') return null;
-  const o: Record<string, unknown> = { ...r };
-  const summary = typeof o.summary === 'string' ? o.summary : '';
-  const risks = Array.isArray(o.risks) ? o.risks : null;
-  const riskText = (x: unknown) => {
-    if (typeof x === 'string') return x;
-    if (x && typeof x === 'object') {
-      const f: Record<string, unknown> = { ...x };
-      for (const k of ['detail', 'title']) if (typeof f[k] === 'string') return String(f[k]);
-    }
-    return JSON.stringify(x);
-  };
-  return (
-    <>
-      {summary && <p>{summary}</p>}
-      {risks && <ul>{risks.map((x, i) => <li key={i}>{riskText(x)}</li>)}</ul>}
-      {!summary && !risks && <pre className="small">{JSON.stringify(r, null, 2)}</pre>}
-    </>
-  );
-}
-
-function Insights() {
-  const [job, setJob] = useState<Insight | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [missing, setMissing] = useState(false);
-  useEffect(() => {
-    if (!job || job.status === 'completed' || job.status === 'failed') return;
-    const t = setTimeout(() => {
-      get<Insight>(`/api/v1/insights/analyze/${job.id}`).then(setJob, setError);
-    }, 1500);
-    return () => clearTimeout(t);
-  }, [job]);
-  const ask = async () => {
-    setError(null);
-    try {
-      setJob(await post<Insight>('/api/v1/insights/analyze', { project_id: 'portfolio', kind: 'executive_summary' }));
-    } catch (e) {
-      if (e instanceof ApiError && e.status === 404) setMissing(true); else setError(e);
-    }
-  };
-  return (
-    <div className="box">
-      <div className="row between"><h3>Insights</h3>
-        <button type="button" className="btn small" onClick={ask} disabled={missing || (!!job && job.status !== 'completed' && job.status !== 'failed')}>
-          {job && job.status !== 'completed' && job.status !== 'failed' ? 'Analysing…' : 'New analysis'}
-        </button>
-      </div>
-      {error ? <p className="error-note">{errorMessage(error)}</p> : null}
-      {missing && <p className="muted small">Insights are not available on this server yet; the risk flags above are the rule-based part.</p>}
-      {!job && !missing && <p className="muted small">Ask for an executive summary of the whole portfolio: the rule-based risks, and a language model's reading when one is configured.</p>}
-      {job && job.status !== 'completed' && job.status !== 'failed' && <Spinner label="The analysis runs…" />}
-      {job?.status === 'failed' && <p className="error-note">The analysis failed. Try again later.</p>}
-      {job?.status === 'completed' && (
-        <div className="small">
-          <InsightResult r={job.result} />
-          <p className="muted">{job.model ? `Model: ${job.model}` : 'Rule-based'}</p>
-        </div>
-      )}
-    </div>
   );
 }

@@ -631,10 +631,9 @@ function ActivityList({ taskId, refresh }: { taskId: string; refresh: number }) 
 const SKIP = new Set(['version', 'updated_at', 'rank', 'id', 'created_at', 'category', 'completed_at', 'key', 'project_id']);
 function describe(a: Activity) {
   if (a.action === 'created') return 'created the task';
-  // old_values and new_values are objects of any fields in the document
-  // (no properties): read them as unknown values
-  const o: Record<string, unknown> = a.old_values || {};
-  const n: Record<string, unknown> = a.new_values || {};
+  // the thing's fields before and after, any of them: unknown values
+  const o = a.old_values || {};
+  const n = a.new_values || {};
   const changed = Object.keys(n).filter((k) => !SKIP.has(k) && JSON.stringify(o[k]) !== JSON.stringify(n[k]));
   if (a.action === 'moved' || changed.includes('column_id')) {
     return `moved it${n.category ? ` to ${label(String(n.category))}` : ''}`;

@@ -6,7 +6,9 @@ package Kanban::Test::OpenAPI;
 # each response (Kanban::Test::Conn->response) in a file of this process;
 # at the end of the file t/openapi/validate.mjs (ajv, JSON Schema 2020-12
 # as OpenAPI 3.1 has it) judges them all at once, and the result is one
-# more test of the file: "N responses match html/openapi.yaml".
+# more test of the file: "N responses match html/openapi.yaml". The events
+# a test reads from the stream (Kanban::SSE) are judged as well, each
+# against the document's StreamEvent.
 #
 # KANBAN_TEST_OPENAPI=0 turns the check off (a file that tests nginx
 # itself with a configuration of its own may say so too: off()).  Under
@@ -17,10 +19,11 @@ use strict;
 use warnings;
 
 use File::Path qw(make_path);
+use IO::Handle;
 use JSON::XS;
 
 my $json = JSON::XS->new->utf8->canonical;
-my ($file, $fh, $off, $count);
+my ($file, $fh, $off, $count, $owner);
 
 sub off { $off = 1 }
 
@@ -38,7 +41,10 @@ sub record {
         make_path($Kanban::Test::TMP);
         $file = "$Kanban::Test::TMP/openapi-$$.jsonl";
         open $fh, '>:raw', $file or die "$file: $!";
-        $count = 0;
+        # each record written whole at once: a forked child that exits
+        # flushes no half record of ours into the file
+        $fh->autoflush(1);
+        ($owner, $count) = ($$, 0);
     }
 
     my $type = $r->{headers}{'content-type'} // '';
@@ -55,6 +61,33 @@ sub record {
     $rec{raw} = 1 if $conn->{raw};
 
     print $fh $json->encode(\%rec), "\n";
+    $count++;
+}
+
+# An event of the stream (Kanban::SSE), judged against the document's
+# StreamEvent: its type and its data; or (type undef) a webhook's delivery
+# (Kanban::Receiver), against WebhookBody.
+sub record_webhook { record_event(undef, $_[0], 1) }
+
+sub record_event {
+    my ($type, $data, $webhook) = @_;
+
+    return unless enabled() && (defined $type || $webhook) && defined $data;
+    # the test's own process only (a receiver's child reads requests too)
+    return if $fh && $owner != $$;
+
+    unless ($fh) {
+        make_path($Kanban::Test::TMP);
+        $file = "$Kanban::Test::TMP/openapi-$$.jsonl";
+        open $fh, '>:raw', $file or die "$file: $!";
+        $fh->autoflush(1);
+        ($owner, $count) = ($$, 0);
+    }
+
+    print $fh $json->encode($webhook
+                            ? { webhook => 1, body => $data, file => $0 }
+                            : { event => $type, body => $data, file => $0 }),
+              "\n";
     $count++;
 }
 

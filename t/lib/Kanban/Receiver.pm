@@ -30,6 +30,7 @@ use Fcntl qw(:flock SEEK_END);
 use File::Temp qw(tempfile);
 use IO::Socket::INET;
 use JSON::XS;
+use Kanban::OpenAPI;      # deliveries judged against the document
 use POSIX qw(_exit WNOHANG);
 use Time::HiRes qw(sleep time);
 
@@ -87,6 +88,13 @@ sub requests {
         $r->{json} = eval { $JSON->decode($r->{body}) };
         push @r, $r;
     }
+    # a webhook's delivery, the first time it is read: judged against the
+    # document's WebhookBody (Kanban::OpenAPI)
+    for my $r (@r[($self->{judged} // 0) .. $#r]) {
+        Kanban::Test::OpenAPI::record_webhook($r->{body})
+            if defined $r->{headers}{'x-kanban-delivery'};
+    }
+    $self->{judged} = @r;
     return @r;
 }
 

@@ -19,6 +19,7 @@ use Errno qw(EAGAIN EINTR EWOULDBLOCK EINPROGRESS);
 use IO::Select;
 use IO::Socket::INET;
 use JSON::XS;
+use Kanban::OpenAPI;      # each event judged against the document
 use Socket qw(SOL_SOCKET SO_RCVBUF IPPROTO_TCP inet_aton pack_sockaddr_in);
 use Time::HiRes qw(sleep time);
 
@@ -136,6 +137,7 @@ sub _parse {
         if (@data) {
             $e{data_text} = join "\n", @data;
             $e{data} = eval { $JSON->decode($e{data_text}) };
+            Kanban::Test::OpenAPI::record_event($e{event}, $e{data_text});
         }
         if ($e{comment} && !defined $e{event} && !@data) {
             $self->{comments}++;

@@ -69,6 +69,7 @@ sub new {
         ttl       => $o{ttl} // '1s',
         log_level => $o{log_level} // 'info',
         api_rate  => $o{api_rate} // '1000000r/m',
+        api_burst => $o{api_burst},     # default: the N of api_rate
         share_rate => $o{share_rate},
         share_burst => $o{share_burst},
         port      => free_port(),
@@ -105,6 +106,7 @@ sub write_config {
         # the shipped limits would throttle a test's burst from 127.0.0.1;
         # t/limit.t tests the limiter with zones of its own
         API_RATE   => $self->{api_rate},
+        API_BURST  => $self->{api_burst} // ($self->{api_rate} =~ /^(\d+)/)[0],
         SIGNUP_RATE => $self->{api_rate},
         # share links: the shipped burst with a rate of the test's own,
         # else no limit a test would notice
