@@ -157,6 +157,11 @@ export function notificationText(n: Notification) {
       const url = dataText(n.data, 'url');
       return `A webhook was disabled: ${url || 'its receiver'} kept failing`;
     }
+    case 'health_changed': {
+      const project = dataText(n.data, 'project_name') || 'A project';
+      const to = dataText(n.data, 'to').replace(/_/g, ' ');
+      return `${project} is now ${to}`;
+    }
     default: {
       // a kind the document does not know yet breaks the build here
       const kind: never = n.kind;
