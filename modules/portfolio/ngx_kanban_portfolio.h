@@ -1,9 +1,9 @@
 
 /*
  * Portfolio reporting (issue 19): a project's health from the risk rules
- * with a manager's override (ngx_kanban_portfolio_health.c), and the
- * module that hands its routes to the router
- * (ngx_kanban_portfolio_module.c).
+ * with a manager's override (ngx_kanban_portfolio_health.c), who should
+ * take a task (ngx_kanban_portfolio_suggestions.c), and the module that
+ * hands their routes to the router (ngx_kanban_portfolio_module.c).
  */
 
 #ifndef _NGX_KANBAN_PORTFOLIO_H_INCLUDED_
@@ -17,6 +17,8 @@ extern ngx_module_t  ngx_http_kanban_portfolio_module;
 
 extern ngx_kanban_route_t  ngx_kanban_portfolio_health_routes[];
 extern ngx_uint_t          ngx_kanban_portfolio_health_nroutes;
+extern ngx_kanban_route_t  ngx_kanban_portfolio_suggestions_routes[];
+extern ngx_uint_t          ngx_kanban_portfolio_suggestions_nroutes;
 
 
 #endif /* _NGX_KANBAN_PORTFOLIO_H_INCLUDED_ */

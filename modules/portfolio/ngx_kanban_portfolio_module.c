@@ -45,6 +45,13 @@ ngx_module_t  ngx_http_kanban_portfolio_module = {
 static ngx_int_t
 ngx_kanban_portfolio_postconfiguration(ngx_conf_t *cf)
 {
-    return ngx_kanban_routes_add(cf, ngx_kanban_portfolio_health_routes,
-                                 ngx_kanban_portfolio_health_nroutes);
+    if (ngx_kanban_routes_add(cf, ngx_kanban_portfolio_health_routes,
+                              ngx_kanban_portfolio_health_nroutes)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_kanban_routes_add(cf, ngx_kanban_portfolio_suggestions_routes,
+                                 ngx_kanban_portfolio_suggestions_nroutes);
 }

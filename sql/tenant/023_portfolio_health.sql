@@ -7,8 +7,9 @@
 -- stands until it is deleted.
 --
 -- A change of health is noticed when a write to the project commits (a
--- deferred trigger on its audit rows) and when the health is read (time
--- alone moves it: a milestone becomes overdue overnight). The change is
+-- deferred trigger on its audit rows; at most once a second a project)
+-- and when the health is read (time alone moves it: a milestone becomes
+-- overdue overnight). The change is
 -- kept (project_health_state, project_health_changes), published as
 -- project.health_changed and notified to the project's manager: its
 -- owner, or its team's project managers when it has none.
@@ -44,7 +45,8 @@ CREATE TABLE project_health_overrides (
 CREATE TABLE project_health_state (
     project_id  uuid PRIMARY KEY REFERENCES projects (id) ON DELETE CASCADE,
     health      text NOT NULL,
-    changed_at  timestamptz NOT NULL DEFAULT now()
+    changed_at  timestamptz NOT NULL DEFAULT now(),
+    checked_at  timestamptz NOT NULL DEFAULT now()   -- by a write, last
 );
 
 -- Its changes, the rules that fired with each: a write keeps its one
@@ -68,8 +70,12 @@ ALTER TABLE notifications ADD CONSTRAINT notifications_kind_check
 
 
 -- The people risks of one project, as insight_risks' are.
+-- plpgsql, so that each connection plans its query once: it runs as
+-- writes to the project commit.
 CREATE FUNCTION people_risks(p projects) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
     WITH team AS (
              SELECT u.id, u.name FROM team_members tm
                JOIN users u ON u.id = tm.user_id
@@ -154,7 +160,8 @@ LANGUAGE sql STABLE AS $$
                                'id', a.id, 'name', a.name,
                                'level', a.level)),
                            'tasks', a.tasks))
-              FROM able a WHERE a.n = 0) AS rules (r)
+              FROM able a WHERE a.n = 0) AS rules (r));
+END
 $$;
 
 
@@ -178,32 +185,34 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 -- {health, derived_health, reasons: [{rule, text, evidence}], override?}
+-- The rules run once (plpgsql: a SQL function's CTE could be inlined and
+-- run them again for each use).
 CREATE FUNCTION project_health_json(p projects) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    WITH r AS (SELECT insight_risks(p) AS risks),
-         o AS (SELECT * FROM project_health_overrides
-                WHERE project_id = p.id)
-    SELECT jsonb_build_object(
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    risks    jsonb := insight_risks(p);
+    derived  text := health_of_reasons(jsonb_array_length(risks));
+    o        project_health_overrides;
+BEGIN
+    SELECT * INTO o FROM project_health_overrides WHERE project_id = p.id;
+
+    RETURN jsonb_build_object(
                'project_id', p.id,
-               'health', coalesce((SELECT health FROM o),
-                                  health_of_reasons(
-                                      jsonb_array_length(r.risks))),
-               'derived_health', health_of_reasons(
-                                     jsonb_array_length(r.risks)),
+               'health', coalesce(o.health, derived),
+               'derived_health', derived,
                'reasons', coalesce((
                    SELECT jsonb_agg(jsonb_build_object(
                               'rule', x->>'rule', 'text', x->>'detail',
                               'evidence', x->'evidence'))
-                     FROM jsonb_array_elements(r.risks) x), '[]'))
-           || coalesce((
-               SELECT jsonb_build_object('override', jsonb_build_object(
-                          'health', o.health, 'note', o.note,
-                          'set_by', (SELECT jsonb_build_object(
-                                                'id', u.id, 'name', u.name)
-                                       FROM users u WHERE u.id = o.set_by),
-                          'set_at', o.set_at))
-                 FROM o), '{}')
-      FROM r
+                     FROM jsonb_array_elements(risks) x), '[]'))
+           || CASE WHEN o.project_id IS NULL THEN '{}'::jsonb
+                   ELSE jsonb_build_object('override', jsonb_build_object(
+                            'health', o.health, 'note', o.note,
+                            'set_by', (SELECT jsonb_build_object(
+                                                  'id', u.id, 'name', u.name)
+                                         FROM users u WHERE u.id = o.set_by),
+                            'set_at', o.set_at)) END;
+END
 $$;
 
 
@@ -221,7 +230,9 @@ $$;
 
 
 -- The project's health now; a change from the one last seen is recorded,
--- published and notified. The first sight of a project is no change.
+-- published and notified (not to the actor whose write or override made
+-- it; NULL when time alone did). The first sight of a project is no
+-- change.
 CREATE FUNCTION project_health_check(pid uuid, actor uuid) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -238,8 +249,10 @@ BEGIN
 
     h := project_health_json(p);
 
+    -- no lock while nothing changes: writes to a project do not queue
+    -- here; of two that see the same change, the update tells one
     SELECT s.health INTO old FROM project_health_state s
-     WHERE s.project_id = pid FOR UPDATE;
+     WHERE s.project_id = pid;
 
     IF NOT FOUND THEN
         INSERT INTO project_health_state (project_id, health)
@@ -253,7 +266,11 @@ BEGIN
     END IF;
 
     UPDATE project_health_state SET health = h->>'health', changed_at = now()
-     WHERE project_id = pid;
+     WHERE project_id = pid AND health = old;
+
+    IF NOT FOUND THEN
+        RETURN h;
+    END IF;
 
     INSERT INTO project_health_changes (project_id, health, previous, rules)
     VALUES (pid, h->>'health', old,
@@ -281,7 +298,9 @@ $$;
 
 
 -- Once per project and transaction, as the transaction commits: after
--- all its writes, so the health is the one they leave.
+-- all its writes, so the health is the one they leave. Only the writes
+-- the rules read (tasks, milestones, the project) are looked at; time
+-- logged is seen when the health is next read.
 CREATE FUNCTION activity_log_health() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -293,20 +312,33 @@ BEGIN
 
     PERFORM set_config('kanban.health_seen',
                        seen || ' ' || NEW.project_id::text, true);
-    -- the change is the rules', not the writer's: nobody is left out of
-    -- its notification for having made the write
-    PERFORM project_health_check(NEW.project_id, NULL);
+
+    -- the rules take tens of milliseconds on a large project: a burst of
+    -- writes (a board's moves, an import) is checked once a second; a
+    -- change it makes in between is seen by the next write or read
+    UPDATE project_health_state SET checked_at = clock_timestamp()
+     WHERE project_id = NEW.project_id
+       AND checked_at < clock_timestamp() - interval '1 second';
+
+    IF NOT FOUND AND EXISTS (SELECT 1 FROM project_health_state
+                              WHERE project_id = NEW.project_id)
+    THEN
+        RETURN NULL;
+    END IF;
+    -- a writer is not told of the change their own write made
+    PERFORM project_health_check(NEW.project_id, NEW.actor_id);
 
     RETURN NULL;
 END
 $$;
 
--- y: before the audit rows' events (zz_), after the others
-CREATE CONSTRAINT TRIGGER y_activity_log_health
+-- zzz: after the audit row's own event (zz_), which made the change
+CREATE CONSTRAINT TRIGGER zzz_activity_log_health
     AFTER INSERT ON activity_log
     DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW
-    WHEN (NEW.project_id IS NOT NULL)
+    WHEN (NEW.project_id IS NOT NULL
+          AND NEW.entity_type IN ('task', 'milestone', 'project'))
     EXECUTE FUNCTION activity_log_health();
 
 
