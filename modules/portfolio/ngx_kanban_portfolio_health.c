@@ -20,10 +20,12 @@ static ngx_kanban_field_t  ngx_kanban_portfolio_override_fields[] = {
 };
 
 
-/* no row (404) for a project that is not there */
+/* no row (404) for a project that is not there; the weekly updates'
+ * reminders due are sent on the way */
 static ngx_kanban_sql_t  ngx_kanban_portfolio_health_get = {
     ngx_kanban_pg_stmt("portfolio_health_get",
-    "SELECT 200, h FROM project_health_check($1::uuid, NULL) h"
+    "SELECT 200, h FROM project_health_check($1::uuid, NULL) h,"
+    "       (SELECT project_update_remind()) r"
     " WHERE h IS NOT NULL"),
     { "uuid:id", NULL },
     NULL
