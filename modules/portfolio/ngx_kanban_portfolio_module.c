@@ -59,6 +59,13 @@ ngx_kanban_portfolio_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    return ngx_kanban_routes_add(cf, ngx_kanban_portfolio_updates_routes,
-                                 ngx_kanban_portfolio_updates_nroutes);
+    if (ngx_kanban_routes_add(cf, ngx_kanban_portfolio_updates_routes,
+                              ngx_kanban_portfolio_updates_nroutes)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_kanban_routes_add(cf, ngx_kanban_portfolio_report_routes,
+                                 ngx_kanban_portfolio_report_nroutes);
 }
