@@ -15,6 +15,7 @@ const Timeline = lazy(() => import('./pages/Timeline'));
 const Sprints = lazy(() => import('./pages/Sprints'));
 const Portfolio = lazy(() => import('./pages/Portfolio'));
 const ProjectHealth = lazy(() => import('./pages/ProjectHealth'));
+const PortfolioReport = lazy(() => import('./pages/PortfolioReport'));
 const Time = lazy(() => import('./pages/Time'));
 const Approvals = lazy(() => import('./pages/Approvals'));
 const Reports = lazy(() => import('./pages/Reports'));
@@ -45,6 +46,7 @@ function App() {
           <Route path="/projects/:id/sprints" element={<Sprints />} />
           <Route path="/tasks/:id" element={<TaskPage />} />
           <Route path="/portfolio" element={<Portfolio />} />
+          <Route path="/portfolio/report" element={<PortfolioReport />} />
           <Route path="/projects/:id/health" element={<ProjectHealth />} />
           <Route path="/time" element={<Time />} />
           <Route path="/time/approvals" element={<Approvals />} />
