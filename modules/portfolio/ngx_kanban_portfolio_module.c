@@ -45,27 +45,29 @@ ngx_module_t  ngx_http_kanban_portfolio_module = {
 static ngx_int_t
 ngx_kanban_portfolio_postconfiguration(ngx_conf_t *cf)
 {
-    if (ngx_kanban_routes_add(cf, ngx_kanban_portfolio_health_routes,
-                              ngx_kanban_portfolio_health_nroutes)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
+    ngx_uint_t  i;
+
+    struct {
+        ngx_kanban_route_t    *routes;
+        ngx_uint_t            *n;
+    } tables[] = {
+        { ngx_kanban_portfolio_health_routes,
+          &ngx_kanban_portfolio_health_nroutes },
+        { ngx_kanban_portfolio_suggestions_routes,
+          &ngx_kanban_portfolio_suggestions_nroutes },
+        { ngx_kanban_portfolio_updates_routes,
+          &ngx_kanban_portfolio_updates_nroutes },
+        { ngx_kanban_portfolio_report_routes,
+          &ngx_kanban_portfolio_report_nroutes },
+    };
+
+    for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+        if (ngx_kanban_routes_add(cf, tables[i].routes, *tables[i].n)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
     }
 
-    if (ngx_kanban_routes_add(cf, ngx_kanban_portfolio_suggestions_routes,
-                              ngx_kanban_portfolio_suggestions_nroutes)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    if (ngx_kanban_routes_add(cf, ngx_kanban_portfolio_updates_routes,
-                              ngx_kanban_portfolio_updates_nroutes)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    return ngx_kanban_routes_add(cf, ngx_kanban_portfolio_report_routes,
-                                 ngx_kanban_portfolio_report_nroutes);
+    return NGX_OK;
 }
