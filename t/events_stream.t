@@ -15,6 +15,7 @@ use warnings;
 use Test::More;
 use Time::HiRes qw(sleep time);
 use Kanban::Test qw(problem_is);
+use Kanban::Clock qw(today days_from);
 use Kanban::SSE;
 
 my $JSON = $Kanban::Test::JSON;
@@ -142,7 +143,7 @@ my $comment = w('comment.created', api($admin, POST =>
     json => { body => 'Have a look, @' . (split /\@/, $dora->{email})[0] }));
 w('milestone.updated', api($admin, POST =>
     "/api/v1/projects/$project->{id}/milestones",
-    json => { name => 'Beta', due_date => '2026-12-01' }));
+    json => { name => 'Beta', due_date => days_from(today(), 30) }));
 w('project.updated', api($admin, PATCH => "/api/v1/projects/$project->{id}",
                          json => { status => 'active' }));
 my $gone = made(api($admin, POST => "/api/v1/projects/$project->{id}/tasks",

@@ -15,6 +15,7 @@ use warnings;
 use Test::More;
 use Time::HiRes qw(sleep time);
 use Kanban::Test qw(problem_is);
+use Kanban::Clock qw(today days_from);
 use Kanban::Receiver;
 
 my $JSON = $Kanban::Test::JSON;
@@ -168,7 +169,8 @@ made(api($admin, PATCH => "/api/v1/tasks/$task->{id}/move",
 made(api($admin, POST => "/api/v1/tasks/$task->{id}/comments",
          json => { body => 'Have a look' }), 'comment.created');
 made(api($admin, POST => "/api/v1/projects/$project->{id}/milestones",
-         json => { name => 'Beta', due_date => '2026-12-01' }), 'milestone');
+         json => { name => 'Beta',
+                   due_date => days_from(today(), 30) }), 'milestone');
 made(api($admin, PATCH => "/api/v1/projects/$project->{id}",
          json => { status => 'active' }), 'project.updated');
 my $gone = made(api($admin, POST => "/api/v1/projects/$project->{id}/tasks",

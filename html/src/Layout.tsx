@@ -130,6 +130,15 @@ export function notificationText(n: Notification) {
       const { url } = n.data;
       return `A webhook was disabled: ${url || 'its receiver'} kept failing`;
     }
+    case 'health_changed': {
+      const project = dataText(n.data, 'project_name') || 'A project';
+      const to = dataText(n.data, 'to').replace(/_/g, ' ');
+      return `${project} is now ${to}`;
+    }
+    case 'update_due': {
+      const project = dataText(n.data, 'project_name') || 'A project';
+      return `${project} has no update for ${dataText(n.data, 'week') || 'this week'} yet`;
+    }
     default: {
       // a kind the document does not know yet breaks the build here
       const kind: never = n.kind;

@@ -14,6 +14,8 @@ const BoardPage = lazy(() => import('./pages/Board'));
 const Timeline = lazy(() => import('./pages/Timeline'));
 const Sprints = lazy(() => import('./pages/Sprints'));
 const Portfolio = lazy(() => import('./pages/Portfolio'));
+const ProjectHealth = lazy(() => import('./pages/ProjectHealth'));
+const PortfolioReport = lazy(() => import('./pages/PortfolioReport'));
 const Time = lazy(() => import('./pages/Time'));
 const Approvals = lazy(() => import('./pages/Approvals'));
 const Reports = lazy(() => import('./pages/Reports'));
@@ -44,6 +46,8 @@ function App() {
           <Route path="/projects/:id/sprints" element={<Sprints />} />
           <Route path="/tasks/:id" element={<TaskPage />} />
           <Route path="/portfolio" element={<Portfolio />} />
+          <Route path="/portfolio/report" element={<PortfolioReport />} />
+          <Route path="/projects/:id/health" element={<ProjectHealth />} />
           <Route path="/time" element={<Time />} />
           <Route path="/time/approvals" element={<Approvals />} />
           <Route path="/time/reports" element={<Reports />} />

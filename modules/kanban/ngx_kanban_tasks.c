@@ -17,6 +17,13 @@ static ngx_kanban_field_t  ngx_kanban_task_label[] = {
 };
 
 
+/* a skill the task needs of its assignee, at least at this level */
+static ngx_kanban_field_t  ngx_kanban_task_required_skill_fields[] = {
+    { "skill_id", NGX_KANBAN_FIELD_UUID, 1, 0, 0, NULL, NULL },
+    { "level", NGX_KANBAN_FIELD_INTEGER, 1, 1, 5, NULL, NULL },
+    { NULL, 0, 0, 0, 0, NULL, NULL }
+};
+
 ngx_kanban_field_t  ngx_kanban_task_fields[] = {
     { "title", NGX_KANBAN_FIELD_STRING, 1, 1, 500, NULL, NULL },
     { "description", NGX_KANBAN_FIELD_STRING, 0, 0, 20000, NULL, NULL },
@@ -36,6 +43,8 @@ ngx_kanban_field_t  ngx_kanban_task_fields[] = {
       NULL },
     { "blocked", NGX_KANBAN_FIELD_BOOLEAN, 0, 0, 0, NULL, NULL },
     { "blocked_reason", NGX_KANBAN_FIELD_STRING, 0, 0, 1000, NULL, NULL },
+    { "required_skills", NGX_KANBAN_FIELD_ARRAY, 0, 0, 20,
+      ngx_kanban_task_required_skill_fields, NULL },
     { NULL, 0, 0, 0, 0, NULL, NULL }
 };
 
@@ -60,6 +69,8 @@ ngx_kanban_field_t  ngx_kanban_task_patch_fields[] = {
     { "blocked", NGX_KANBAN_FIELD_BOOLEAN,
       NGX_KANBAN_NOT_NULL, 0, 0, NULL, NULL },
     { "blocked_reason", NGX_KANBAN_FIELD_STRING, 0, 0, 1000, NULL, NULL },
+    { "required_skills", NGX_KANBAN_FIELD_ARRAY, 0, 0, 20,
+      ngx_kanban_task_required_skill_fields, NULL },
     { "version", NGX_KANBAN_FIELD_INTEGER, 0, 1, 0, NULL, NULL },
     { NULL, 0, 0, 0, 0, NULL, NULL }
 };
@@ -122,7 +133,7 @@ ngx_kanban_sql_t  ngx_kanban_tasks_list = {
 };
 
 /* The kept document when there is one (sql/tenant/026_task_cache.sql),
- * a primary-key read; else task_build() makes it from task_docs and keeps
+ * a primary-key read; else task_build() makes it with task_json and keeps
  * it. LIMIT 1 stops the UNION ALL at the first branch's row. */
 ngx_kanban_sql_t  ngx_kanban_tasks_get = {
     ngx_kanban_pg_stmt("tasks_get",
@@ -150,8 +161,7 @@ ngx_kanban_sql_t  ngx_kanban_tasks_create = {
     ngx_kanban_pg_stmt("tasks_create",
     "SELECT f.*, CASE WHEN f.status < 300"
     "            THEN currval('activity_log_id_seq') END"
-    "  FROM task_create($1::uuid, $2, $3::uuid,"
-    "                   task_body($4::jsonb, NULL)) f"),
+    "  FROM task_create_skilled($1::uuid, $2, $3::uuid, $4::jsonb) f"),
     { "actor", "role", "uuid:id", "body", NULL },
     "task.created"
 };
@@ -160,8 +170,8 @@ ngx_kanban_sql_t  ngx_kanban_tasks_patch = {
     ngx_kanban_pg_stmt("tasks_patch",
     "SELECT f.*, CASE WHEN f.status < 300"
     "            THEN currval('activity_log_id_seq') END"
-    "  FROM task_update($1::uuid, $2, $3::uuid,"
-    "                   task_body($4::jsonb, $3::uuid), $5::int) f"),
+    "  FROM task_update_skilled($1::uuid, $2, $3::uuid, $4::jsonb,"
+    "                           $5::int) f"),
     { "actor", "role", "uuid:id", "body", "version", NULL },
     "task.updated"
 };

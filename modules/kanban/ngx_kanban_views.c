@@ -39,9 +39,10 @@ ngx_kanban_sql_t  ngx_kanban_projects_timeline = {
 ngx_kanban_sql_t  ngx_kanban_portfolio_overview = {
     ngx_kanban_pg_stmt("portfolio_overview",
     "SELECT 200, json_build_object("
-    "  'projects_by_status', (SELECT coalesce(json_object_agg(s, n), '{}')"
-    "      FROM (SELECT status s, count(*) n FROM projects GROUP BY status)"
-    "           x),"
+    "  'projects_by_status', (SELECT json_object_agg(s, (SELECT count(*)"
+    "      FROM projects WHERE status = s) ORDER BY o)"
+    "      FROM unnest(ARRAY['planning', 'active', 'on_hold', 'completed',"
+    "                        'cancelled']) WITH ORDINALITY x (s, o)),"
     "  'projects', coalesce((SELECT json_agg(project_json(p)"
     "      || jsonb_build_object("
     "           'overdue_tasks', (SELECT count(*) FROM tasks t"
@@ -50,7 +51,8 @@ ngx_kanban_sql_t  ngx_kanban_portfolio_overview = {
     "           'blocked_tasks', (SELECT count(*) FROM tasks t"
     "                              WHERE t.project_id = p.id AND t.blocked"
     "                                AND t.completed_at IS NULL),"
-    "           'risk_flags', project_risks(p))"
+    "           'risk_flags', project_risks(p),"
+    "           'health', project_health_json(p)->'health')"
     "      ORDER BY p.due_date NULLS LAST, p.key) FROM projects p),"
     "    '[]'::json),"
     "  'recent_milestones', coalesce((SELECT json_agg(to_jsonb(m)"

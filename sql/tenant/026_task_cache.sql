@@ -109,6 +109,46 @@ CREATE CONSTRAINT TRIGGER projects_task_stale
     FOR EACH ROW EXECUTE FUNCTION task_stale_by_project();
 
 
+-- The skills a task requires are in its document (024), with their names.
+CREATE FUNCTION task_stale_by_required_skill() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        PERFORM task_stale(ARRAY[OLD.task_id]);
+    END IF;
+
+    IF TG_OP <> 'DELETE' THEN
+        PERFORM task_stale(ARRAY[NEW.task_id]);
+    END IF;
+
+    RETURN NULL;
+END
+$$;
+
+CREATE CONSTRAINT TRIGGER task_required_skills_task_stale
+    AFTER INSERT OR UPDATE OR DELETE ON task_required_skills
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION task_stale_by_required_skill();
+
+
+CREATE FUNCTION task_stale_by_skill() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.name IS DISTINCT FROM OLD.name THEN
+        PERFORM task_stale(ARRAY(SELECT task_id FROM task_required_skills
+                                  WHERE skill_id = NEW.id));
+    END IF;
+
+    RETURN NULL;
+END
+$$;
+
+CREATE CONSTRAINT TRIGGER skills_task_stale
+    AFTER UPDATE ON skills
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION task_stale_by_skill();
+
+
 -- A task's document and version when none is kept (no row: no such
 -- task), kept for the next read. The generation is read first, in a
 -- statement of its own, so a write that lands while the document is
@@ -124,8 +164,8 @@ BEGIN
     SELECT c.gen INTO g FROM task_cache c WHERE c.task_id = tid;
     known := FOUND;
 
-    SELECT d.doc::text, (d.doc->>'version')::int INTO body, version
-      FROM task_docs d WHERE d.id = tid;
+    SELECT j::text, (j->>'version')::int INTO body, version
+      FROM (SELECT task_json(t) AS j FROM tasks t WHERE t.id = tid) d;
 
     IF NOT FOUND THEN
         RETURN;

@@ -29,7 +29,8 @@ END
 $$;
 
 
-CREATE OR REPLACE FUNCTION task_json(t tasks) RETURNS jsonb
+-- The task's own part (024 made task_json this plus its required skills).
+CREATE OR REPLACE FUNCTION task_json_core(t tasks) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
     RETURN (to_jsonb(t) - 'number')
@@ -41,6 +42,23 @@ BEGIN
                   'assignee_ids', coalesce((
                       SELECT jsonb_agg(a.user_id ORDER BY a.user_id)
                         FROM task_assignees a WHERE a.task_id = t.id), '[]'));
+END
+$$;
+
+
+-- A task as the API shows it: with the skills it requires (024).
+CREATE OR REPLACE FUNCTION task_json(t tasks) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN task_json_core(t) || jsonb_build_object(
+               'required_skills', coalesce((
+                   SELECT jsonb_agg(jsonb_build_object(
+                              'skill_id', r.skill_id, 'name', s.name,
+                              'level', r.level)
+                              ORDER BY lower(s.name), r.skill_id)
+                     FROM task_required_skills r
+                     JOIN skills s ON s.id = r.skill_id
+                    WHERE r.task_id = t.id), '[]'));
 END
 $$;
 

@@ -1,4 +1,4 @@
-// The executive dashboard: projects by status, progress against time,
+// The executive dashboard: projects by status and health, progress against time,
 // overdue and blocked work, the rule-based risk flags, milestones, and the
 // latest insights with a button that asks for a new analysis.
 import { Link } from 'react-router-dom';
@@ -8,6 +8,7 @@ import type { PortfolioMilestone, Project } from '../api/types';
 import { BarChart, Donut } from '../ui/charts';
 import { label, longDate, parseDate, shortDate, today } from '../ui/format';
 import { Empty, ErrorNote, Progress, Spinner, useLoad } from '../ui/kit';
+import { HealthPill } from './ProjectHealth';
 
 const STATUS_COLOR: Record<string, string> = { active: '#10b981', planning: '#4f46e5', on_hold: '#f59e0b', completed: '#64748b', cancelled: '#ef4444' };
 
@@ -23,13 +24,13 @@ export default function Portfolio() {
   if (loading && !data) return <div className="page"><h1>Portfolio</h1><Spinner /></div>;
   if (!data) return <div className="page"><h1>Portfolio</h1><ErrorNote error={error} onRetry={reload} /></div>;
   const ps = data.projects;
-  const atRisk = ps.filter((p) => p.risk_flags.length > 0).length;
+  const atRisk = ps.filter((p) => p.health !== 'on_track').length;
   const overdue = ps.reduce((a, p) => a + p.overdue_tasks, 0);
   const blocked = ps.reduce((a, p) => a + p.blocked_tasks, 0);
   const avg = ps.length ? Math.round(ps.reduce((a, p) => a + p.progress, 0) / ps.length) : 0;
   return (
     <div className="page">
-      <div className="page-head"><h1>Portfolio</h1><button type="button" className="btn small" onClick={reload}>Refresh</button></div>
+      <div className="page-head"><h1>Portfolio</h1><div className="row"><Link className="btn small" to="/portfolio/report">Weekly report</Link><button type="button" className="btn small" onClick={reload}>Refresh</button></div></div>
       <ErrorNote error={error} />
       {ps.length === 0 ? <Empty title="No projects yet.">When projects exist, their progress and risks show here.</Empty> : (
         <>
@@ -55,13 +56,14 @@ export default function Portfolio() {
           <div className="table-wrap">
             <table className="data">
               <caption className="sr-only">Projects with their progress and risks</caption>
-              <thead><tr><th>Project</th><th>Status</th><th>Progress</th><th>Time gone</th><th className="num">Overdue</th><th className="num">Blocked</th><th>Due</th><th>Risks</th></tr></thead>
+              <thead><tr><th>Project</th><th>Health</th><th>Status</th><th>Progress</th><th>Time gone</th><th className="num">Overdue</th><th className="num">Blocked</th><th>Due</th><th>Risks</th></tr></thead>
               <tbody>
                 {ps.map((p) => {
                   const gone = timeGone(p);
                   return (
                     <tr key={p.id}>
                       <td><Link to={`/projects/${p.id}`}>{p.name}</Link> <span className="key">{p.key}</span></td>
+                      <td><Link to={`/projects/${p.id}/health`} aria-label={`${p.name} health: ${label(p.health)}`}><HealthPill health={p.health} /></Link></td>
                       <td><span className={`status-pill ${p.status}`}>{label(p.status)}</span></td>
                       <td className="progress-cell"><span className="row"><Progress value={p.progress} label={`${p.name} progress`} /> {p.progress}%</span></td>
                       <td>{gone == null ? '—' : `${gone}%`}</td>

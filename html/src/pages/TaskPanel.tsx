@@ -6,6 +6,7 @@ import { Link } from 'react-router-dom';
 import { ApiError, download, errorMessage, read, upload, write } from '../api/client';
 import { eventComment, eventId, eventTask, subscribe } from '../api/events';
 import { peopleById, usePeople } from '../api/people';
+import { useSuggestions } from '../api/suggestions';
 import type { Activity, Attachment, Column, Comment, CustomField, Person, Priority, Task, TaskPatch, TimelineTask } from '../api/types';
 import { ago, label, longDate } from '../ui/format';
 import { Avatar, ErrorNote, Spinner, useToast } from '../ui/kit';
@@ -199,6 +200,16 @@ function Properties({ task, columns, people, fields, onSave, onMove }: {
   const [labels, setLabels] = useState(task.labels.join(', '));
   useEffect(() => setLabels(task.labels.join(', ')), [task.labels]);
   const byId = peopleById(people);
+  // the suggested first, best first, with why; then everyone else
+  const [picking, setPicking] = useState(false);
+  const suggested = useSuggestions(task.id, picking, task.version);
+  const ranked = useMemo(() => {
+    const order = new Map(suggested.map((s, i) => [s.user.id, i]));
+    const why = new Map(suggested.map((s) => [s.user.id, s.summary]));
+    return [...people]
+      .sort((a, b) => (order.get(a.id!) ?? Infinity) - (order.get(b.id!) ?? Infinity))
+      .map((p) => ({ p, why: why.get(p.id!) }));
+  }, [people, suggested]);
   return (
     <div className="panel-side">
       <Prop label="Status">
@@ -216,18 +227,19 @@ function Properties({ task, columns, people, fields, onSave, onMove }: {
         </select>
       </Prop>
       <Prop label="Assignees">
-        <details className="picker">
+        <details className="picker" onToggle={(e) => setPicking(e.currentTarget.open)}>
           <summary aria-label="Assignees">
             {task.assignee_ids.length === 0 ? <span className="muted">Nobody</span>
               : task.assignee_ids.map((id) => <span key={id} className="chip"><Avatar name={byId.get(id)?.name} size={20} /> {byId.get(id)?.name || 'Someone'}</span>)}
           </summary>
           <div className="picker-list" role="group" aria-label="Choose assignees">
-            {people.map((p) => (
-              <label key={p.id} className="check">
+            {ranked.map(({ p, why }) => (
+              <label key={p.id} className={why ? 'check suggested' : 'check'}>
                 <input type="checkbox" checked={task.assignee_ids.includes(p.id!)} onChange={(e) => onSave({
                   assignee_ids: e.target.checked ? [...task.assignee_ids, p.id!] : task.assignee_ids.filter((x) => x !== p.id),
                 })} />
                 <Avatar name={p.name} size={20} /> {p.name}
+                {why && <span className="muted small why">{why}</span>}
               </label>
             ))}
           </div>
