@@ -131,13 +131,12 @@ export function notificationText(n: Notification) {
       return `A webhook was disabled: ${url || 'its receiver'} kept failing`;
     }
     case 'health_changed': {
-      const project = dataText(n.data, 'project_name') || 'A project';
-      const to = dataText(n.data, 'to').replace(/_/g, ' ');
-      return `${project} is now ${to}`;
+      const { project_name, to } = n.data;
+      return `${project_name || 'A project'} is now ${(to || 'changed').replace(/_/g, ' ')}`;
     }
     case 'update_due': {
-      const project = dataText(n.data, 'project_name') || 'A project';
-      return `${project} has no update for ${dataText(n.data, 'week') || 'this week'} yet`;
+      const { project_name } = n.data;
+      return `${project_name || 'A project'} has no update for ${week || 'this week'} yet`;
     }
     default: {
       // a kind the document does not know yet breaks the build here
