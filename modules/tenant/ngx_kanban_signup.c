@@ -11,7 +11,9 @@
  *
  * The catalog places the claim on a server (place_workspace(), in
  * sql/catalog/005_servers.sql) and answers with that server's DSN: the
- * database is made, filled and, on failure, dropped there.
+ * database is made, filled and, on failure, dropped there. A spare
+ * database of that server, made ahead from its template (kanbanctl
+ * spares), is taken when there is one: no CREATE DATABASE then.
  */
 
 #include "ngx_kanban_routes.h"
@@ -37,6 +39,9 @@ typedef struct {
 static char *ngx_kanban_signup_check_slug(ngx_str_t *slug, char **message);
 static void ngx_kanban_signup_claimed(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
+static void ngx_kanban_signup_spare(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q);
+static void ngx_kanban_signup_create(ngx_http_request_t *r);
 static void ngx_kanban_signup_created(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static void ngx_kanban_signup_hashed(ngx_http_request_t *r, ngx_str_t *hash);
@@ -102,6 +107,20 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_signup_claim = ngx_kanban_pg_stmt(
     "   WHERE tenants.status = 'provisioning'"
     "     AND tenants.updated_at < now() - interval '10 minutes'"
     " RETURNING id, db_name, db_dsn");
+
+/* The oldest spare of the claim's server becomes its database; SKIP
+ * LOCKED: sign-ups at once take different ones. */
+static ngx_kanban_pg_stmt_t  ngx_kanban_signup_take_spare = ngx_kanban_pg_stmt(
+    "signup_take_spare",
+    "WITH spare AS ("
+    "  DELETE FROM spare_databases WHERE db_name = ("
+    "    SELECT s.db_name FROM spare_databases s"
+    "     WHERE s.server = (SELECT server FROM tenants WHERE id = $1)"
+    "     ORDER BY s.created_at LIMIT 1 FOR UPDATE SKIP LOCKED)"
+    "  RETURNING db_name)"
+    " UPDATE tenants t SET db_name = spare.db_name FROM spare"
+    "  WHERE t.id = $1 AND t.status = 'provisioning'"
+    " RETURNING t.db_name");
 
 static ngx_kanban_pg_stmt_t  ngx_kanban_signup_admin = ngx_kanban_pg_stmt(
     "signup_admin",
@@ -198,11 +217,8 @@ ngx_kanban_signup_check_slug(ngx_str_t *slug, char **message)
 static void
 ngx_kanban_signup_claimed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 {
-    u_char                  *p;
-    ngx_str_t               *id, *db_name, *db_dsn, sql, name, template;
-    ngx_kanban_pg_db_t       db;
-    ngx_kanban_signup_t     *su;
-    ngx_kanban_main_conf_t  *kmcf;
+    ngx_str_t            *id, *db_name, *db_dsn;
+    ngx_kanban_signup_t  *su;
 
     su = ngx_kanban_ctx(r)->data;
 
@@ -239,13 +255,69 @@ ngx_kanban_signup_claimed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
         *ngx_cpymem(su->db_dsn.data, db_dsn->data, db_dsn->len) = '\0';
     }
 
+    if (su->id.data == NULL || su->db_name.data == NULL
+        || su->db_dsn.data == NULL
+        || ngx_kanban_pg_run(q, &ngx_kanban_signup_take_spare,
+                             ngx_kanban_signup_spare, 1, &su->id)
+           != NGX_OK)
+    {
+        ngx_kanban_signup_undo(r, NGX_KANBAN_ERR_INTERNAL);
+    }
+}
+
+
+static void
+ngx_kanban_signup_spare(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
+{
+    ngx_str_t            *db_name;
+    ngx_kanban_signup_t  *su;
+
+    su = ngx_kanban_ctx(r)->data;
+
+    if (q->error != NGX_KANBAN_PG_OK || PQntuples(q->result) != 1) {
+        /* none left (or the catalog hiccuped): make one */
+        ngx_kanban_signup_create(r);
+        return;
+    }
+
+    db_name = ngx_kanban_pg_value(r, q->result, 0, 0);
+    if (db_name == NULL) {
+        ngx_kanban_signup_create(r);
+        return;
+    }
+
+    su->db_name.data = ngx_pstrdup(r->pool, db_name);
+    su->db_name.len = db_name->len;
+
+    /* from here on it is this workspace's: undo drops it */
+    su->database_made = 1;
+
+    if (su->db_name.data == NULL
+        || ngx_kanban_password_hash(r, &su->password,
+                                    ngx_kanban_signup_hashed)
+           != NGX_OK)
+    {
+        ngx_kanban_signup_undo(r, NGX_KANBAN_ERR_INTERNAL);
+    }
+}
+
+
+static void
+ngx_kanban_signup_create(ngx_http_request_t *r)
+{
+    u_char                  *p;
+    ngx_str_t                sql, name, template;
+    ngx_kanban_pg_db_t       db;
+    ngx_kanban_signup_t     *su;
+    ngx_kanban_pg_query_t   *q;
+    ngx_kanban_main_conf_t  *kmcf;
+
+    su = ngx_kanban_ctx(r)->data;
     kmcf = ngx_kanban_main_conf();
 
     /* CREATE DATABASE takes no parameters: both names are quoted
      * identifiers, one made by the catalog, one from the configuration */
-    if (su->id.data == NULL || su->db_name.data == NULL
-        || su->db_dsn.data == NULL
-        || ngx_kanban_signup_quote(r->pool, &su->db_name, &name) != NGX_OK
+    if (ngx_kanban_signup_quote(r->pool, &su->db_name, &name) != NGX_OK
         || ngx_kanban_signup_quote(r->pool, &kmcf->template_db, &template)
            != NGX_OK)
     {
