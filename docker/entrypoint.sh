@@ -38,8 +38,17 @@ catalog_dsn() {
     echo "$dsn"
 }
 
+# host:port -> address:port; unix:/path as it is
+redis_address() {
+    if [[ $KANBAN_REDIS == unix:* ]]; then
+        echo "$KANBAN_REDIS"
+    else
+        echo "$(address "${KANBAN_REDIS%:*}"):${KANBAN_REDIS##*:}"
+    fi
+}
+
 render() {
-    local redis_host=${KANBAN_REDIS%:*} redis_port=${KANBAN_REDIS##*:} conf
+    local conf
     conf=$(<"$ROOT/conf/nginx.conf.in")
     conf=${conf//@MODULE@/"/usr/lib/nginx/modules/ngx_http_kanban_module.so"}
     conf=${conf//@VAR@/"$VAR"}
@@ -55,7 +64,7 @@ render() {
     conf=${conf//'\.localhost$'/"\\.${DOMAIN//./\\.}\$"}
     printf '%s\n' "$conf" |
         sed -e "s|^\(\s*kanban_catalog\s\).*|\1 \"$(catalog_dsn)\";|" \
-            -e "s|^\(\s*kanban_redis\s\).*|\1 $(address "$redis_host"):$redis_port;|" \
+            -e "s|^\(\s*kanban_redis\s\).*|\1 $(redis_address);|" \
             -e "s|^\(\s*kanban_tenant_url\s\).*|\1 http://*.$DOMAIN;|" \
             -e "s|^\(\s*server_name\s\+\)localhost;|\1$DOMAIN;|" \
             -e "s|^\(\s*error_log\s\).*|\1 stderr ${KANBAN_LOG_LEVEL:-warn};|" \

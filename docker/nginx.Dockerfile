@@ -12,7 +12,7 @@
 # Configuration, from the environment (docker/entrypoint.sh renders
 # conf/nginx.conf.in with it):
 #   KANBAN_CATALOG_DSN  libpq conninfo of the catalog (required)
-#   KANBAN_REDIS        host:port of Redis (required)
+#   KANBAN_REDIS        host:port (or unix:/path) of Redis (required)
 #   KANBAN_DOMAIN       workspaces are <slug>.$KANBAN_DOMAIN (kanban.example)
 #   KANBAN_PORT         the port nginx listens on (8080)
 #   KANBAN_TENANT_TTL   the tenant cache's ttl (10s)
