@@ -6,7 +6,8 @@
 # Node: Debian 12's is 18.20 and the toolchain's lock is the host's.
 #
 #   make ui
-#   buildah --storage-driver vfs bud --isolation chroot \
+#   buildah --storage-driver vfs bud --isolation chroot --format docker \
+#       --ignorefile docker/nginx.Dockerfile.dockerignore \
 #       -f docker/nginx.Dockerfile -t kanban-nginx .
 #
 # Configuration, from the environment (docker/entrypoint.sh renders
