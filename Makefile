@@ -27,7 +27,7 @@ PACKAGES := build-essential nginx nginx-dev libpq-dev libhiredis-dev \
     chromium nodejs npm
 
 .PHONY: all deps module ui run stop status migrate test test-clock bench \
-        clean lint-api fuzz-api
+        clean lint-api fuzz-api scale check-k8s
 
 all: deps module ui
 
@@ -133,6 +133,21 @@ test-clock: all
 
 bench: all
 	bash t/bench/run
+
+# Scale-out, not in make test (minutes, and the whole machine): 10,000
+# workspaces in the catalog, 1,000 signed up and active at once on two
+# PostgreSQL clusters (t/scale/workspaces.pl; SCALE_CATALOG,
+# SCALE_WORKSPACES, SCALE_PARALLEL, SCALE_INFLIGHT, SCALE_SECONDS), then a
+# workspace moved while two nodes write to it (t/scale/move.pl). Figures
+# are printed and appended to t/tmp/scale-*.txt.
+scale: all
+	bash t/run t/scale/workspaces.pl t/scale/move.pl
+
+# The Kubernetes manifests of docker/k8s checked against the schemas of
+# their kinds (Kubernetes' and CloudNativePG's, from the npm registry).
+check-k8s:
+	npm ci --prefix docker/k8s/check --no-audit --no-fund --loglevel=error
+	cd docker/k8s/check && node validate.mjs ../*.yaml
 
 # The OpenAPI document: redocly's recommended rules (also in make test,
 # t/openapi.t); the generative test with many cases an operation.

@@ -43,7 +43,9 @@ static ngx_kanban_error_t  ngx_kanban_errors[] = {
     { 409, "locked", "It is locked: the week is submitted or approved." },
     { 410, "gone", "This is no longer available." },
     { 414, "uri_too_long", "The URI is too long." },
-    { 431, "headers_too_large", "The request's headers are too large." }
+    { 431, "headers_too_large", "The request's headers are too large." },
+    { 503, "tenant_moving", "This workspace is moving to another server; "
+                            "writes resume in a few seconds." }
 };
 
 

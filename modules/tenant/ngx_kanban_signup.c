@@ -8,6 +8,12 @@
  * new database, mark the tenant active. A step that fails undoes the
  * earlier ones (DROP DATABASE, DELETE the row), so no half-made tenant is
  * ever visible: tenant lookups skip rows still provisioning.
+ *
+ * The catalog places the claim on a server (place_workspace(), in
+ * sql/catalog/005_servers.sql) and answers with that server's DSN: the
+ * database is made, filled and, on failure, dropped there. A spare
+ * database of that server, made ahead from its template (kanbanctl
+ * spares), is taken when there is one: no CREATE DATABASE then.
  */
 
 #include "ngx_kanban_routes.h"
@@ -23,6 +29,7 @@ typedef struct {
     ngx_str_t                  hash;
     ngx_str_t                  id;
     ngx_str_t                  db_name;
+    ngx_str_t                  db_dsn;         /* of its server */
     ngx_str_t                  version;        /* of the schema copied */
     ngx_uint_t                 error;          /* the problem to report */
     ngx_uint_t                 database_made;
@@ -32,6 +39,9 @@ typedef struct {
 static char *ngx_kanban_signup_check_slug(ngx_str_t *slug, char **message);
 static void ngx_kanban_signup_claimed(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
+static void ngx_kanban_signup_spare(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q);
+static void ngx_kanban_signup_create(ngx_http_request_t *r);
 static void ngx_kanban_signup_created(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static void ngx_kanban_signup_hashed(ngx_http_request_t *r, ngx_str_t *hash);
@@ -54,6 +64,8 @@ static ngx_int_t ngx_kanban_signup_respond(ngx_http_request_t *r,
     ngx_kanban_signup_t *su);
 static ngx_int_t ngx_kanban_signup_quote(ngx_pool_t *pool, ngx_str_t *name,
     ngx_str_t *out);
+static void ngx_kanban_signup_server(ngx_kanban_signup_t *su,
+    ngx_kanban_pg_db_t *db);
 
 
 static ngx_kanban_field_t  ngx_kanban_signup_admin_fields[] = {
@@ -94,7 +106,21 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_signup_claim = ngx_kanban_pg_stmt(
     "       updated_at = now()"
     "   WHERE tenants.status = 'provisioning'"
     "     AND tenants.updated_at < now() - interval '10 minutes'"
-    " RETURNING id, db_name");
+    " RETURNING id, db_name, db_dsn");
+
+/* The oldest spare of the claim's server becomes its database; SKIP
+ * LOCKED: sign-ups at once take different ones. */
+static ngx_kanban_pg_stmt_t  ngx_kanban_signup_take_spare = ngx_kanban_pg_stmt(
+    "signup_take_spare",
+    "WITH spare AS ("
+    "  DELETE FROM spare_databases WHERE db_name = ("
+    "    SELECT s.db_name FROM spare_databases s"
+    "     WHERE s.server = (SELECT server FROM tenants WHERE id = $1)"
+    "     ORDER BY s.created_at LIMIT 1 FOR UPDATE SKIP LOCKED)"
+    "  RETURNING db_name)"
+    " UPDATE tenants t SET db_name = spare.db_name FROM spare"
+    "  WHERE t.id = $1 AND t.status = 'provisioning'"
+    " RETURNING t.db_name");
 
 static ngx_kanban_pg_stmt_t  ngx_kanban_signup_admin = ngx_kanban_pg_stmt(
     "signup_admin",
@@ -191,10 +217,8 @@ ngx_kanban_signup_check_slug(ngx_str_t *slug, char **message)
 static void
 ngx_kanban_signup_claimed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 {
-    u_char                  *p;
-    ngx_str_t               *id, *db_name, sql, name, template;
-    ngx_kanban_signup_t     *su;
-    ngx_kanban_main_conf_t  *kmcf;
+    ngx_str_t            *id, *db_name, *db_dsn;
+    ngx_kanban_signup_t  *su;
 
     su = ngx_kanban_ctx(r)->data;
 
@@ -212,8 +236,9 @@ ngx_kanban_signup_claimed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 
     id = ngx_kanban_pg_value(r, q->result, 0, 0);
     db_name = ngx_kanban_pg_value(r, q->result, 0, 1);
+    db_dsn = ngx_kanban_pg_value(r, q->result, 0, 2);
 
-    if (id == NULL || db_name == NULL) {
+    if (id == NULL || db_name == NULL || db_dsn == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -222,13 +247,77 @@ ngx_kanban_signup_claimed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     su->id.len = id->len;
     su->db_name.data = ngx_pstrdup(r->pool, db_name);
     su->db_name.len = db_name->len;
+    su->db_dsn.data = ngx_pnalloc(r->pool, db_dsn->len + 1);
+    su->db_dsn.len = db_dsn->len;
 
+    if (su->db_dsn.data) {
+        /* libpq reads it as a C string */
+        *ngx_cpymem(su->db_dsn.data, db_dsn->data, db_dsn->len) = '\0';
+    }
+
+    if (su->id.data == NULL || su->db_name.data == NULL
+        || su->db_dsn.data == NULL
+        || ngx_kanban_pg_run(q, &ngx_kanban_signup_take_spare,
+                             ngx_kanban_signup_spare, 1, &su->id)
+           != NGX_OK)
+    {
+        ngx_kanban_signup_undo(r, NGX_KANBAN_ERR_INTERNAL);
+    }
+}
+
+
+static void
+ngx_kanban_signup_spare(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
+{
+    ngx_str_t            *db_name;
+    ngx_kanban_signup_t  *su;
+
+    su = ngx_kanban_ctx(r)->data;
+
+    if (q->error != NGX_KANBAN_PG_OK || PQntuples(q->result) != 1) {
+        /* none left (or the catalog hiccuped): make one */
+        ngx_kanban_signup_create(r);
+        return;
+    }
+
+    db_name = ngx_kanban_pg_value(r, q->result, 0, 0);
+    if (db_name == NULL) {
+        ngx_kanban_signup_create(r);
+        return;
+    }
+
+    su->db_name.data = ngx_pstrdup(r->pool, db_name);
+    su->db_name.len = db_name->len;
+
+    /* from here on it is this workspace's: undo drops it */
+    su->database_made = 1;
+
+    if (su->db_name.data == NULL
+        || ngx_kanban_password_hash(r, &su->password,
+                                    ngx_kanban_signup_hashed)
+           != NGX_OK)
+    {
+        ngx_kanban_signup_undo(r, NGX_KANBAN_ERR_INTERNAL);
+    }
+}
+
+
+static void
+ngx_kanban_signup_create(ngx_http_request_t *r)
+{
+    u_char                  *p;
+    ngx_str_t                sql, name, template;
+    ngx_kanban_pg_db_t       db;
+    ngx_kanban_signup_t     *su;
+    ngx_kanban_pg_query_t   *q;
+    ngx_kanban_main_conf_t  *kmcf;
+
+    su = ngx_kanban_ctx(r)->data;
     kmcf = ngx_kanban_main_conf();
 
     /* CREATE DATABASE takes no parameters: both names are quoted
      * identifiers, one made by the catalog, one from the configuration */
-    if (su->id.data == NULL || su->db_name.data == NULL
-        || ngx_kanban_signup_quote(r->pool, &su->db_name, &name) != NGX_OK
+    if (ngx_kanban_signup_quote(r->pool, &su->db_name, &name) != NGX_OK
         || ngx_kanban_signup_quote(r->pool, &kmcf->template_db, &template)
            != NGX_OK)
     {
@@ -249,7 +338,13 @@ ngx_kanban_signup_claimed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     p = ngx_cpymem(p, " TEMPLATE ", 10);
     ngx_memcpy(p, template.data, template.len);
 
-    if (ngx_kanban_pg_run_sql(q, &sql, ngx_kanban_signup_created) != NGX_OK) {
+    ngx_kanban_signup_server(su, &db);
+
+    q = ngx_kanban_pg_query(r, &db);
+    if (q == NULL
+        || ngx_kanban_pg_run_sql(q, &sql, ngx_kanban_signup_created)
+           != NGX_OK)
+    {
         ngx_kanban_signup_undo(r, NGX_KANBAN_ERR_INTERNAL);
     }
 }
@@ -302,6 +397,7 @@ ngx_kanban_signup_hashed(ngx_http_request_t *r, ngx_str_t *hash)
 
     ngx_memzero(&t, sizeof(ngx_kanban_tenant_t));
     t.db_name = su->db_name;
+    t.db_dsn = su->db_dsn;
 
     ngx_kanban_pg_tenant_db(&t, &db);
 
@@ -454,7 +550,12 @@ ngx_kanban_signup_undo(ngx_http_request_t *r, ngx_uint_t error)
     su = ngx_kanban_ctx(r)->data;
     su->error = error;
 
-    ngx_kanban_pg_catalog(&db);
+    if (su->database_made) {
+        ngx_kanban_signup_server(su, &db);
+
+    } else {
+        ngx_kanban_pg_catalog(&db);
+    }
 
     q = ngx_kanban_pg_query(r, &db);
     if (q == NULL) {
@@ -493,6 +594,7 @@ ngx_kanban_signup_undo(ngx_http_request_t *r, ngx_uint_t error)
 static void
 ngx_kanban_signup_dropped(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 {
+    ngx_kanban_pg_db_t    db;
     ngx_kanban_signup_t  *su;
 
     su = ngx_kanban_ctx(r)->data;
@@ -502,6 +604,17 @@ ngx_kanban_signup_dropped(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
                       "kanban: could not drop the database of the failed "
                       "sign-up \"%V\" (%V); drop it by hand",
                       &su->slug, &su->db_name);
+    }
+
+    if (su->database_made) {
+        /* the claim is the catalog's */
+        ngx_kanban_pg_catalog(&db);
+
+        q = ngx_kanban_pg_query(r, &db);
+        if (q == NULL) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
     }
 
     if (ngx_kanban_pg_run(q, &ngx_kanban_signup_forget,
@@ -600,4 +713,20 @@ ngx_kanban_signup_quote(ngx_pool_t *pool, ngx_str_t *name, ngx_str_t *out)
     out->len = p - out->data;
 
     return NGX_OK;
+}
+
+
+/* The maintenance database of the workspace's server: '' is the
+ * catalog's own server, reached as the catalog. */
+
+static void
+ngx_kanban_signup_server(ngx_kanban_signup_t *su, ngx_kanban_pg_db_t *db)
+{
+    if (su->db_dsn.len == 0) {
+        ngx_kanban_pg_catalog(db);
+        return;
+    }
+
+    db->dsn = su->db_dsn;
+    ngx_str_null(&db->name);
 }

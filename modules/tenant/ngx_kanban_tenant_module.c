@@ -12,11 +12,13 @@
 
 #include "ngx_kanban_pg.h"
 #include "ngx_kanban_cache.h"
+#include "ngx_kanban_tenant_move.h"
 
 
 #define NGX_KANBAN_TENANT_UNKNOWN    0
 #define NGX_KANBAN_TENANT_ACTIVE     1
 #define NGX_KANBAN_TENANT_SUSPENDED  2
+#define NGX_KANBAN_TENANT_MOVING     3     /* reads go on, writes wait */
 
 
 typedef struct {
@@ -45,6 +47,7 @@ static ngx_int_t ngx_kanban_tenant_answer(ngx_http_request_t *r,
     ngx_kanban_tenant_ctx_t *ctx);
 static void ngx_kanban_tenant_resolved(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
+static ngx_uint_t ngx_kanban_tenant_status(ngx_str_t *status);
 static ngx_int_t ngx_kanban_tenant_cache_get(ngx_http_request_t *r,
     ngx_str_t *slug, ngx_kanban_tenant_ctx_t *ctx);
 static void ngx_kanban_tenant_cache_put(ngx_kanban_tenant_ctx_t *ctx);
@@ -111,10 +114,10 @@ ngx_module_t  ngx_http_kanban_tenant_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_kanban_tenant_move_init_process,   /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_kanban_tenant_move_exit_process,   /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -131,7 +134,8 @@ ngx_kanban_tenant(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_kanban_tenant_module);
 
     if (ctx == NULL || !ctx->resolved
-        || ctx->status != NGX_KANBAN_TENANT_ACTIVE)
+        || (ctx->status != NGX_KANBAN_TENANT_ACTIVE
+            && ctx->status != NGX_KANBAN_TENANT_MOVING))
     {
         return NULL;
     }
@@ -266,6 +270,9 @@ ngx_kanban_tenant_answer(ngx_http_request_t *r, ngx_kanban_tenant_ctx_t *ctx)
     case NGX_KANBAN_TENANT_SUSPENDED:
         return ngx_kanban_problem(r, NGX_KANBAN_ERR_TENANT_SUSPENDED, NULL);
 
+    case NGX_KANBAN_TENANT_MOVING:
+        return ngx_kanban_tenant_moving(r);
+
     default:
         return ngx_kanban_problem(r, NGX_KANBAN_ERR_TENANT_NOT_FOUND, NULL);
     }
@@ -310,10 +317,7 @@ ngx_kanban_tenant_resolved(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 
         status = ngx_kanban_pg_value(r, q->result, 0, 5);
 
-        ctx->status = (status && status->len == 6
-                       && ngx_strncmp(status->data, "active", 6) == 0)
-                      ? NGX_KANBAN_TENANT_ACTIVE
-                      : NGX_KANBAN_TENANT_SUSPENDED;
+        ctx->status = ngx_kanban_tenant_status(status);
 
         ngx_kanban_tenant_cache_put(ctx);
 
@@ -327,6 +331,25 @@ ngx_kanban_tenant_resolved(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     r->write_event_handler = ngx_http_core_run_phases;
 
     ngx_http_core_run_phases(r);
+}
+
+
+static ngx_uint_t
+ngx_kanban_tenant_status(ngx_str_t *status)
+{
+    if (status && status->len == 6
+        && ngx_strncmp(status->data, "active", 6) == 0)
+    {
+        return NGX_KANBAN_TENANT_ACTIVE;
+    }
+
+    if (status && status->len == 6
+        && ngx_strncmp(status->data, "moving", 6) == 0)
+    {
+        return NGX_KANBAN_TENANT_MOVING;
+    }
+
+    return NGX_KANBAN_TENANT_SUSPENDED;
 }
 
 

@@ -531,10 +531,14 @@ sub db_name {
 }
 
 
-# A new connection to a tenant's database (a test may hold locks on it).
+# A new connection to a tenant's database (a test may hold locks on it),
+# on whichever server the catalog says holds it.
 sub tenant_dbh {
     my ($self, $slug) = @_;
-    return $self->{stack}->dbh($self->db_name($slug));
+    my ($db, $dsn) = $self->catalog->selectrow_array(
+        'SELECT db_name, db_dsn FROM tenants WHERE slug = ?', undef, $slug);
+    croak "no tenant $slug in the catalog" unless defined $db;
+    return $self->{stack}->dbh($db, $dsn);
 }
 
 
@@ -845,9 +849,34 @@ sub stop_redis {
 }
 
 
+# Another PostgreSQL cluster of this stack for workspace databases,
+# registered in its catalog (kanbanctl server start); its port.
+sub server_start {
+    my ($self, $name) = @_;
+    my $port = Kanban::Test::free_port();
+    $self->ctl("server start $name $port");
+    return $self->{servers}{$name} = $port;
+}
+
+
+# kanbanctl with the arguments given, on this stack; what it printed.
+sub ctl { my ($self, $args) = @_; return $self->_ctl($args) }
+
+
 # Our own connections are named, so that a test can tell nginx's apart.
+# A server's DSN (the catalog's db_dsn, "host=... port=...") reaches a
+# database on another server; none or '' is the catalog's.
 sub dbh {
-    my ($self, $db) = @_;
+    my ($self, $db, $server) = @_;
+    if (defined $server && length $server) {
+        my %kv = $server =~ /(\w+)=(\S+)/g;
+        return DBI->connect("dbi:Pg:dbname=$db;host=$kv{host};"
+                            . "port=$kv{port};"
+                            . "application_name=$Kanban::Test::APP_NAME",
+                            'postgres', '',
+                            { RaiseError => 1, PrintError => 0,
+                              AutoCommit => 1 });
+    }
     return DBI->connect("dbi:Pg:dbname=$db;host=$self->{run};"
                         . "port=$self->{pg_port};"
                         . "application_name=$Kanban::Test::APP_NAME",
