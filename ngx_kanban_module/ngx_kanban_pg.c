@@ -424,7 +424,11 @@ ngx_kanban_pg_pool_get(ngx_kanban_pg_db_t *db)
 
     pool->name.data = pool->dsn.data + db->dsn.len + 1;
     pool->name.len = db->name.len;
-    ngx_memcpy(pool->name.data, db->name.data, db->name.len);
+
+    /* the catalog's has no name: memcpy from NULL is undefined, even of 0 */
+    if (db->name.len) {
+        ngx_memcpy(pool->name.data, db->name.data, db->name.len);
+    }
 
     ngx_queue_init(&pool->idle);
     ngx_queue_init(&pool->waiters);
