@@ -194,11 +194,13 @@ fuzz: sanitize
 	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run $(FUZZ_TARGETS)
 
 # make faults: the stack under load while its parts fail (t/faults/):
-# PostgreSQL restarted and killed -9, Redis restarted, a worker killed,
+# PostgreSQL restarted and killed -9, its disk full (a tmpfs tablespace),
+# Redis restarted, a worker killed,
 # nginx reloaded, slowloris, then a soak of SOAK_SECONDS (60 here; the
 # figure in README is of 600). Bounded loops on loopback, each script
 # saying what it measured. FAULTS narrows it: make faults FAULTS=reload
-FAULTS       ?= pg_kill redis_restart worker_kill reload slowloris soak
+FAULTS       ?= pg_kill disk_full redis_restart worker_kill reload slowloris \
+                soak
 SOAK_SECONDS ?= 60
 
 faults: all
