@@ -1,9 +1,11 @@
 
 /*
  * The body of POST /s/{code} (a protected link's password): a form
- * (password=..., '+' and %XX decoded) or JSON ({"password": ...}), in one
- * buffer or split in two as a chunked body arrives. The first input byte
- * picks the media type and where the body splits.
+ * (password=..., '+' and %XX decoded) or JSON ({"password": ...}), split
+ * in two buffers as a chunked body arrives, and ended as nginx ends one:
+ * by an empty last buffer with no memory at all (pos NULL), which
+ * fuzz/regressions/share_form/ keeps (UBSan's memcpy from NULL, fixed).
+ * The first input byte picks the media type and where the body splits.
  */
 
 #include "../fuzz.h"
@@ -15,9 +17,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     size_t                   split;
     u_char                  *body;
-    ngx_buf_t               *b1, *b2;
+    ngx_buf_t               *b1, *b2, *b3;
     ngx_pool_t              *pool;
-    ngx_chain_t             *c1, *c2;
+    ngx_chain_t             *c1, *c2, *c3;
     ngx_table_elt_t          type;
     ngx_http_request_t      *r;
     ngx_kanban_share_ctx_t  *ctx;
@@ -44,11 +46,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     body = kanban_fuzz_copy(pool, data + 1, size - 1);
     b1 = ngx_calloc_buf(pool);
     b2 = ngx_calloc_buf(pool);
+    b3 = ngx_calloc_buf(pool);
     c1 = ngx_alloc_chain_link(pool);
     c2 = ngx_alloc_chain_link(pool);
+    c3 = ngx_alloc_chain_link(pool);
 
     if (r == NULL || ctx == NULL || r->request_body == NULL || body == NULL
-        || b1 == NULL || b2 == NULL || c1 == NULL || c2 == NULL)
+        || b1 == NULL || b2 == NULL || b3 == NULL || c1 == NULL
+        || c2 == NULL || c3 == NULL)
     {
         goto done;
     }
@@ -69,7 +74,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     c1->buf = b1;
     c1->next = c2;
     c2->buf = b2;
-    c2->next = NULL;
+    c2->next = c3;
+    b3->last_buf = 1;           /* pos and last NULL */
+    c3->buf = b3;
+    c3->next = NULL;
     r->request_body->bufs = c1;
 
     if (ngx_kanban_share_password_of(r, ctx) == NGX_OK
