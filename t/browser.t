@@ -22,7 +22,8 @@ use Kanban::Test;
 
 my $ROOT = $Kanban::Test::ROOT;
 my $CHROMIUM = $ENV{KANBAN_CHROMIUM} // '/usr/bin/chromium';
-my $TIMEOUT = 120;         # the whole node run, Chromium's start included
+my $TIMEOUT = $ENV{KANBAN_BROWSER_TIMEOUT} // 120;   # the whole node run,
+                                                    # Chromium's start included
 
 my ($node) = grep { -x } map { "$_/node" } split /:/, $ENV{PATH} // '';
 plan skip_all => "no node in PATH (make deps installs nodejs)"
