@@ -8,8 +8,11 @@ package Faults;
 use strict;
 use warnings;
 
+use POSIX ();
 use Time::HiRes qw(sleep time);
 use Kanban::Test;
+
+my @children;
 
 # drive(n => in flight, seconds => how long, make => sub { ($conn, $meta) },
 #       at => [[seconds, sub], ...], timeout => per request)
@@ -52,8 +55,30 @@ sub drive {
 
     Kanban::Test::wait_all([map { $_->[0] } @open], $timeout);
     $reap->(1);
+    waitpid $_, 0 for splice @children;
 
     return \@results;
+}
+
+
+# Waits for the faults still running in the background.
+sub settle { waitpid $_, 0 for splice @children }
+
+
+# A fault that takes a while (kanbanctl start migrates every database
+# before it returns) in a child, so that the load goes on meanwhile; the
+# child leaves without the parent's END blocks, which would stop nginx.
+sub background {
+    my ($code) = @_;
+    return sub {
+        my $pid = fork // die "fork: $!";
+        if ($pid == 0) {
+            eval { $code->() };
+            print STDERR "background: $@" if $@;
+            POSIX::_exit($@ ? 1 : 0);
+        }
+        push @children, $pid;
+    };
 }
 
 

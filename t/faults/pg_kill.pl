@@ -51,6 +51,7 @@ my $pg_data = do {
 };
 
 sub kill_pg {
+    Faults::settle();       # the restart before has finished
     open my $fh, '<', "$pg_data/postmaster.pid" or die "postmaster.pid: $!";
     chomp(my $postmaster = <$fh>);
     my @all = ($postmaster, split ' ', `ps -o pid= --ppid $postmaster`);
@@ -72,9 +73,9 @@ my $results = Faults::drive(
     },
     at => [
         [$seconds * 0.2, sub { $stack->stop_pg; diag('PostgreSQL stopped (fast)') }],
-        [$seconds * 0.3, sub { $stack->start; diag('PostgreSQL started') }],
+        [$seconds * 0.3, Faults::background(sub { $stack->start })],
         [$seconds * 0.55, \&kill_pg],
-        [$seconds * 0.65, sub { $stack->start; diag('PostgreSQL recovered and started') }],
+        [$seconds * 0.65, Faults::background(sub { $stack->start })],
     ]);
 
 my %status = map { $_->[0] => $_->[1]{status} } @$results;

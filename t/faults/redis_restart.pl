@@ -39,19 +39,26 @@ my $link = $r->{json};
 my $sse = Kanban::SSE->open($t, $ws->slug, $at);
 is($sse->status, 200, 'an event stream is open');
 
+my $phase = 'before';
+my %sent;
 my $results = Faults::drive(
     n => 8, seconds => $seconds,
     make => sub {
         my ($i) = @_;
+        $sent{$phase}++;
         return $i % 2
             ? ($ws->send_api($at, POST => "/api/v1/projects/$project/tasks",
                              json => { title => "redis $i" }), 'write')
             : ($ws->send_api(undef, GET => "/s/$link->{code}"), 'visit');
     },
     at => [
-        [$seconds * 0.3, sub { $stack->stop_redis; diag('Redis stopped') }],
-        [$seconds * 0.6, sub { $stack->start; diag('Redis started') }],
+        [$seconds * 0.3, sub { $stack->stop_redis; $phase = 'down';
+                               diag('Redis stopped') }],
+        [$seconds * 0.6, sub { $phase = 'after'; diag('Redis starting') }],
+        [$seconds * 0.6, Faults::background(sub { $stack->start })],
     ]);
+diag("requests sent: before $sent{before}, Redis down $sent{down}, "
+     . "after $sent{after}");
 
 my @writes = grep { $_->[0] eq 'write' } @$results;
 my @visits = grep { $_->[0] eq 'visit' } @$results;
