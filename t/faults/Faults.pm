@@ -16,7 +16,7 @@ my @children;
 
 # drive(n => in flight, seconds => how long, make => sub { ($conn, $meta) },
 #       at => [[seconds, sub], ...], timeout => per request)
-# Returns [[$meta, $response], ...] for every request sent.
+# Returns [[$meta, {status, elapsed}], ...] for every request sent.
 sub drive {
     my (%o) = @_;
 
@@ -31,7 +31,10 @@ sub drive {
         my @still;
         for my $q (@open) {
             if ($q->[0]->done || $all || time - $q->[2] > $timeout) {
-                push @results, [$q->[1], $q->[0]->response];
+                # the status alone: a soak's bodies would fill the memory
+                my $r = $q->[0]->response;
+                push @results, [$q->[1], { status => $r->{status},
+                                           elapsed => $r->{elapsed} }];
             } else {
                 push @still, $q;
             }
