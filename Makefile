@@ -27,7 +27,8 @@ PACKAGES := build-essential nginx nginx-dev libpq-dev libhiredis-dev \
     chromium nodejs npm
 
 .PHONY: all deps module ui run stop status migrate test test-clock bench \
-        clean lint-api fuzz-api scale check-k8s
+        clean lint-api fuzz-api scale check-k8s sanitize test-asan \
+        test-valgrind fuzz faults
 
 all: deps module ui
 
@@ -157,6 +158,69 @@ lint-api:
 
 fuzz-api: all
 	API_FUZZ_CASES=$${API_FUZZ_CASES:-200} bash t/run t/api_fuzz.t
+
+# make test-asan: the suite against an nginx and module built by clang
+# with AddressSanitizer and UndefinedBehaviorSanitizer (t/sanitize/). That
+# nginx is built from source (nginx-dev has only headers), the version of
+# Debian's, with Debian's flags, and NGX_DEBUG_PALLOC: every allocation
+# from a pool is a malloc of its own, so that ASan sees a pool's overflows
+# too. The same objects carry libFuzzer's coverage (make fuzz links them).
+# ASAN_TESTS narrows it: make test-asan ASAN_TESTS="t/kanban.t t/jwt.t"
+SANITIZE  := $(BUILD)/sanitize
+SAN_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+             -fsanitize=fuzzer-no-link -DNGX_DEBUG_PALLOC=1 -Wno-error
+ASAN_TESTS ?=
+
+# The module binds its own symbols (-Bsymbolic): its copy of the array
+# ngx_modules (nginx's dynamic-module ABI gives each .so one) would else
+# resolve to the binary's, and ASan, registering the module's 72-byte copy
+# there, would see nginx's own read of it as an overflow at a reload.
+sanitize: deps $(SANITIZE)/nginx/objs/Makefile
+	$(MAKE) -C $(SANITIZE)/nginx -f objs/Makefile -j2 \
+	    LINK='$$(CC) -Wl,-Bsymbolic' binary modules
+
+$(SANITIZE)/nginx/objs/Makefile: config | deps
+	t/sanitize/nginx-source $(SANITIZE)/nginx
+	command -v clang >/dev/null || apt-get install -y clang
+	cd $(SANITIZE)/nginx && . $(NGINX_SRC)/conf_flags && \
+	    ./configure "$${NGX_CONF_FLAGS[@]}" --with-cc=clang \
+	        --with-cc-opt="$(SAN_FLAGS)" \
+	        --with-ld-opt="-fsanitize=address,undefined" \
+	        --add-dynamic-module=$(CURDIR)
+
+test-asan: sanitize ui
+	t/sanitize/asan $(ASAN_TESTS)
+
+# make test-valgrind: some test files against Debian's nginx and the
+# ordinary module under valgrind's memcheck (slow: a few files only).
+VALGRIND_TESTS ?= t/kanban.t t/jwt.t t/share_links.t t/transfer.t
+
+test-valgrind: all
+	t/sanitize/valgrind $(VALGRIND_TESTS)
+
+# make fuzz: libFuzzer targets for every parser of outside input
+# (fuzz/targets/), linked with build/sanitize's objects; each runs over its
+# regression inputs, then FUZZ_SECONDS (30) from its corpus (fuzz/run).
+# FUZZ_TARGETS narrows it: make fuzz FUZZ_TARGETS="json jwt" FUZZ_SECONDS=300
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS ?=
+
+fuzz: sanitize
+	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run $(FUZZ_TARGETS)
+
+# make faults: the stack under load while its parts fail (t/faults/):
+# PostgreSQL restarted and killed -9, its disk full (a tmpfs tablespace),
+# Redis restarted, a worker killed,
+# nginx reloaded, slowloris, then a soak of SOAK_SECONDS (60 here; the
+# figure in README is of 600). Bounded loops on loopback, each script
+# saying what it measured. FAULTS narrows it: make faults FAULTS=reload
+FAULTS       ?= pg_kill disk_full redis_restart worker_kill reload slowloris \
+                soak
+SOAK_SECONDS ?= 60
+
+faults: all
+	SOAK_SECONDS=$(SOAK_SECONDS) bash t/run \
+	    $(patsubst %,t/faults/%.pl,$(FAULTS))
 
 clean:
 	rm -rf $(BUILD)

@@ -217,8 +217,11 @@ ngx_kanban_cache_store(ngx_shm_zone_t *zone, ngx_str_t *key, ngx_msec_t ttl,
 
     p = ngx_cpymem(p, key->data, key->len);
 
+    /* a NULL field has no data: memcpy from NULL is undefined, even of 0 */
     for (i = 0; i < value->nfields; i++) {
-        p = ngx_cpymem(p, value->fields[i].data, value->fields[i].len);
+        if (value->fields[i].len) {
+            p = ngx_cpymem(p, value->fields[i].data, value->fields[i].len);
+        }
     }
 
     ngx_rbtree_insert(&cache->sh->tree, &node->node);

@@ -294,12 +294,15 @@ ngx_kanban_pg_sqlstate(ngx_kanban_pg_query_t *q, char *state)
 
 
 /* The problem for a query that did not succeed: 503 when the database
- * could not be reached, 500 (logged with the server's message) otherwise. */
+ * could not be reached or cannot take the write now (its disk or memory
+ * full, too many connections, shutting down, an I/O error: SQLSTATE
+ * classes 53, 57P and 58, which a retry later may get past), 500 otherwise;
+ * both logged with the server's message. */
 
 ngx_int_t
 ngx_kanban_pg_problem(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 {
-    char  *msg;
+    char  *msg, *state;
 
     if (q->error == NGX_KANBAN_PG_UNAVAILABLE) {
         return ngx_kanban_problem(r, NGX_KANBAN_ERR_UNAVAILABLE,
@@ -312,6 +315,19 @@ ngx_kanban_pg_problem(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                   "kanban: statement \"%s\" failed: %s",
                   q->stmt ? q->stmt->name : "(command)", msg);
+
+    state = q->result ? PQresultErrorField(q->result, PG_DIAG_SQLSTATE)
+                      : NULL;
+
+    if (state != NULL
+        && (ngx_strncmp(state, "53", 2) == 0
+            || ngx_strncmp(state, "57P", 3) == 0
+            || ngx_strncmp(state, "58", 2) == 0))
+    {
+        return ngx_kanban_problem(r, NGX_KANBAN_ERR_UNAVAILABLE,
+                                  "The database cannot take this now; "
+                                  "try again shortly.");
+    }
 
     return ngx_kanban_problem(r, NGX_KANBAN_ERR_INTERNAL, NULL);
 }
@@ -424,7 +440,11 @@ ngx_kanban_pg_pool_get(ngx_kanban_pg_db_t *db)
 
     pool->name.data = pool->dsn.data + db->dsn.len + 1;
     pool->name.len = db->name.len;
-    ngx_memcpy(pool->name.data, db->name.data, db->name.len);
+
+    /* the catalog's has no name: memcpy from NULL is undefined, even of 0 */
+    if (db->name.len) {
+        ngx_memcpy(pool->name.data, db->name.data, db->name.len);
+    }
 
     ngx_queue_init(&pool->idle);
     ngx_queue_init(&pool->waiters);

@@ -23,7 +23,10 @@ use Kanban::IdP;
 
 my $ROOT = $Kanban::Test::ROOT;
 my $CHROMIUM = $ENV{KANBAN_CHROMIUM} // '/usr/bin/chromium';
-my $TIMEOUT = 600;         # the whole node run, Chromium's start included (some 25 flows; minutes on a loaded 2-core machine)
+my $TIMEOUT = $ENV{KANBAN_BROWSER_TIMEOUT} // 600;   # the whole node run,
+                                                    # Chromium's start included
+                                                    # (some 30 flows: minutes on
+                                                    # a loaded 2-core machine)
 
 my ($node) = grep { -x } map { "$_/node" } split /:/, $ENV{PATH} // '';
 plan skip_all => "no node in PATH (make deps installs nodejs)"

@@ -39,6 +39,8 @@ static void ngx_kanban_login_verified(ngx_http_request_t *r,
     ngx_uint_t match);
 static void ngx_kanban_login_stored(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
+static void ngx_kanban_login_log(ngx_http_request_t *r, ngx_uint_t level,
+    ngx_kanban_login_t *lg, char *what);
 
 
 ngx_kanban_field_t  ngx_kanban_login_fields[] = {
@@ -183,9 +185,7 @@ ngx_kanban_login_counted(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
             return;
         }
 
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "kanban: sign-in throttled for \"%V\" from %V",
-                      &lg->email, &lg->addr);
+        ngx_kanban_login_log(r, NGX_LOG_WARN, lg, "throttled");
 
         ngx_http_finalize_request(r,
             ngx_kanban_problem(r, NGX_KANBAN_ERR_RATE_LIMITED,
@@ -263,6 +263,8 @@ ngx_kanban_login_verified(ngx_http_request_t *r, ngx_uint_t match)
     }
 
     if (!match || !lg->active || lg->user == NULL) {
+        ngx_kanban_login_log(r, NGX_LOG_INFO, lg, "refused");
+
         if (ngx_kanban_pg_run(q, &ngx_kanban_login_failed,
                               ngx_kanban_login_refused, 2, &lg->email,
                               &lg->addr)
@@ -313,6 +315,48 @@ ngx_kanban_login_stored(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
         return;
     }
 
+    ngx_kanban_login_log(r, NGX_LOG_INFO, lg, "succeeded");
+
     ngx_http_finalize_request(r,
         ngx_kanban_session_send(r, &lg->session, lg->user, NGX_HTTP_OK));
+}
+
+
+/* Every sign-in is logged with its account and address (ASVS 16.3.1),
+ * never its password. The email is as the client sent it: control
+ * characters, quotes and backslashes are written as \xHH, so that it
+ * cannot forge a line of the log or end its quotes. */
+
+static void
+ngx_kanban_login_log(ngx_http_request_t *r, ngx_uint_t level,
+    ngx_kanban_login_t *lg, char *what)
+{
+    u_char     *p, *s;
+    ngx_str_t   email;
+
+    if (r->connection->log->log_level < level) {
+        return;
+    }
+
+    email.data = ngx_pnalloc(r->pool, lg->email.len * 4);
+    if (email.data == NULL) {
+        return;
+    }
+
+    p = email.data;
+
+    for (s = lg->email.data; s < lg->email.data + lg->email.len; s++) {
+        if (*s < 0x20 || *s == 0x7f || *s == '"' || *s == '\\') {
+            p = ngx_sprintf(p, "\\x%02xi", (ngx_int_t) *s);
+
+        } else {
+            *p++ = *s;
+        }
+    }
+
+    email.len = p - email.data;
+
+    ngx_log_error(level, r->connection->log, 0,
+                  "kanban: sign-in %s for \"%V\" from %V",
+                  what, &email, &lg->addr);
 }

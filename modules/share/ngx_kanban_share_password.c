@@ -116,7 +116,11 @@ ngx_kanban_share_password_of(ngx_http_request_t *r,
 
     for (cl = r->request_body->bufs; cl; cl = cl->next) {
         b = cl->buf;
-        dst = ngx_cpymem(dst, b->pos, b->last - b->pos);
+
+        /* an empty body's buffer has no memory: no memcpy from NULL */
+        if (b->last != b->pos) {
+            dst = ngx_cpymem(dst, b->pos, b->last - b->pos);
+        }
     }
 
     type = r->headers_in.content_type ? &r->headers_in.content_type->value

@@ -27,7 +27,7 @@ use Cwd qw(abs_path);
 use DBI;
 use Errno qw(EAGAIN EINTR EWOULDBLOCK);
 use Exporter qw(import);
-use File::Basename qw(dirname);
+use File::Basename qw(basename dirname);
 use File::Path qw(make_path remove_tree);
 use File::Temp qw(tempdir);
 use IO::Select;
@@ -253,6 +253,8 @@ sub _finish {
             or Test::More::diag(join "\n", @bad[0 .. ($#bad > 19 ? 19 : $#bad)]);
     }
 
+    sanitizer_reports_are_none($planned);
+
     $passing &&= Test::More->builder->is_passing;
 
     for my $t (@instances) {
@@ -266,6 +268,23 @@ sub _finish {
     @instances = ();
 
     Kanban::Test::Stack->destroy_private;
+}
+
+
+# make test-asan, make test-valgrind: each process of nginx writes its
+# reports to a file of its own in KANBAN_SANITIZER_LOGS (log_path=); any
+# file there fails the test file that was running, which moves it aside
+# so that the next file starts clean.
+sub sanitizer_reports_are_none {
+    my ($planned) = @_;
+    my $dir = $ENV{KANBAN_SANITIZER_LOGS} // return;
+    my @reports = grep { -f && -s } glob("$dir/*");
+    return if $planned && !@reports;    # only a failure may be added
+    Test::More::ok(!@reports, "no sanitizer reports in $dir")
+        or Test::More::diag(map { "$_:\n" . substr(read_file($_), 0, 8000) }
+                            @reports[0 .. ($#reports > 2 ? 2 : $#reports)]);
+    make_path("$dir/reported");
+    rename $_, "$dir/reported/" . basename($_) for @reports;
 }
 
 
