@@ -1,7 +1,7 @@
 // A task in full, as a side panel over the board (or a page of its own):
 // every field editable in place, subtasks, dependencies, comments with
 // @mentions, attachments with upload progress, the activity, sharing.
-import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { Link } from 'react-router-dom';
 import { ApiError, download, errorMessage, read, upload, write } from '../api/client';
 import { eventComment, eventId, eventTask, subscribe } from '../api/events';
@@ -534,17 +534,24 @@ function Comments({ task, people, byId }: { task: Task; people: Person[]; byId: 
     setMention(m ? { q: m[2], at: caret - m[2].length - 1 } : null);
     setSel(0);
   };
+  // the caret after a picked mention, put there as the new text is in the
+  // DOM (a layout effect): set any later, a fast typist's next letters
+  // would land before it
+  const caretAfter = useRef<number | null>(null);
+  useLayoutEffect(() => {
+    const pos = caretAfter.current;
+    if (pos === null || !area.current) return;
+    caretAfter.current = null;
+    area.current.focus();
+    area.current.setSelectionRange(pos, pos);
+  }, [text]);
   const pick = (p: Person) => {
     if (!mention) return;
     const caret = area.current?.selectionStart ?? text.length;
     const next = `${text.slice(0, mention.at)}@${handle(p)} ${text.slice(caret)}`;
+    caretAfter.current = mention.at + handle(p).length + 2;
     setText(next);
     setMention(null);
-    requestAnimationFrame(() => {
-      const pos = mention.at + handle(p).length + 2;
-      area.current?.focus();
-      area.current?.setSelectionRange(pos, pos);
-    });
   };
   const submit = async (e?: FormEvent) => {
     e?.preventDefault();
