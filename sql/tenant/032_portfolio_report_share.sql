@@ -177,3 +177,13 @@ BEGIN
 END
 $$;
 
+
+-- What an LLM is given to draft a project's weekly update (issue 19): the
+-- insights' compact digest (figures and rule names: no people, no task
+-- titles, no emails) with the rules' health and the week.
+CREATE FUNCTION project_update_digest(p projects) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT insight_digest_compact(insight_digest(p.id))
+           || jsonb_build_object('health', project_health_json(p)->'health',
+                                 'week', iso_week(workspace_today()))
+$$;
