@@ -24,7 +24,7 @@ PACKAGES := build-essential nginx nginx-dev libpq-dev libhiredis-dev \
     zlib1g-dev postgresql postgresql-contrib redis-server wrk curl openssl \
     libjson-xs-perl libdbd-pg-perl libipc-run-perl libtest-base-perl \
     libwww-perl john-data faketime \
-    chromium nodejs npm
+    chromium nodejs npm poppler-utils
 
 .PHONY: all deps module ui run stop status migrate test test-clock bench \
         clean lint-api fuzz-api scale check-k8s sanitize test-asan \

@@ -1,4 +1,5 @@
-// The read-only page of a shared task or project: /shared/{code} reads
+// The read-only page of a shared task, project or week's portfolio report:
+// /shared/{code} reads
 // /api/v1/shared/{code} with the grant cookie the short link gave, and
 // shows it. Text goes in as text, never as HTML.
 'use strict';
@@ -66,6 +67,52 @@
     ];
   }
 
+  const HEALTH = { on_track: 'On track', at_risk: 'At risk',
+                   off_track: 'Off track' };
+
+  function milestones(list) {
+    return (list || []).map((m) => m.name + ' (' + m.due_date + ')')
+      .join(', ') || '—';
+  }
+
+  // One section a project, as the report page prints it.
+  function report(data) {
+    const w = data.report;
+    const sections = w.projects.map((p) => {
+      const u = p.latest_update;
+      const rate = p.utilisation.rate;
+      return el('section', { class: 'report-project' },
+        el('h2', {}, p.key + ' · ' + p.name + ' — ' +
+           (HEALTH[p.health] || p.health)),
+        el('dl', {},
+          el('dt', {}, 'Progress'),
+          el('dd', {}, p.progress.work_done_pct + '% done' +
+             (p.progress.time_elapsed_pct === null ? ''
+               : ', ' + p.progress.time_elapsed_pct + '% of the time')),
+          el('dt', {}, 'Milestones done'),
+          el('dd', {}, milestones(p.milestones.done)),
+          el('dt', {}, 'Missed'), el('dd', {}, milestones(p.milestones.missed)),
+          el('dt', {}, 'Next'), el('dd', {}, milestones(p.milestones.next)),
+          el('dt', {}, 'This week'),
+          el('dd', {}, p.changes.tasks_done + ' tasks done, ' +
+             p.changes.tasks_created + ' created'),
+          el('dt', {}, 'Utilisation'),
+          el('dd', {}, rate === null ? '—' : Math.round(rate * 100) + '%')),
+        p.top_risks.length ? el('h3', {}, 'Top risks') : null,
+        p.top_risks.length
+          ? el('ul', {}, ...p.top_risks.map((t) => el('li', {}, t))) : null,
+        u ? el('h3', {}, 'Latest update') : null,
+        u ? el('p', { class: 'description' }, u.text) : null);
+    });
+    return [
+      el('p', { class: 'muted' }, w.from + ' → ' + w.to +
+         (w.frozen ? ' · final' : ' · live, this week')),
+      el('h1', {}, 'Portfolio report ' + w.week),
+      ...(sections.length ? sections
+        : [el('p', {}, 'No active projects this week.')]),
+    ];
+  }
+
   function show(parts) {
     main.replaceChildren(...parts.filter((p) => p !== null));
   }
@@ -75,9 +122,11 @@
     .then((r) => r.json().then((body) => ({ status: r.status, body })))
     .then(({ status, body }) => {
       if (status === 200) {
-        document.title = (body.task ? body.task.title : body.project.name) +
-                         ' · shared';
-        show(body.type === 'task' ? task(body) : project(body));
+        document.title = (body.task ? body.task.title
+          : body.report ? 'Portfolio report ' + body.report.week
+          : body.project.name) + ' · shared';
+        show(body.type === 'task' ? task(body)
+          : body.type === 'report' ? report(body) : project(body));
       } else if (status === 401) {
         location.replace('/s/' + encodeURIComponent(code));
       } else {

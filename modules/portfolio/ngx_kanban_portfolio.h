@@ -3,7 +3,8 @@
  * Portfolio reporting (issue 19): a project's health from the risk rules
  * with a manager's override (ngx_kanban_portfolio_health.c), who should
  * take a task (ngx_kanban_portfolio_suggestions.c), the weekly updates
- * (ngx_kanban_portfolio_updates.c), the weekly status report
+ * (ngx_kanban_portfolio_updates.c) and their draft, by an LLM when one
+ * is configured (ngx_kanban_portfolio_draft.c), the weekly status report
  * (ngx_kanban_portfolio_report.c), and the module that
  * hands their routes to the router (ngx_kanban_portfolio_module.c).
  */
@@ -23,6 +24,8 @@ extern ngx_kanban_route_t  ngx_kanban_portfolio_suggestions_routes[];
 extern ngx_uint_t          ngx_kanban_portfolio_suggestions_nroutes;
 extern ngx_kanban_route_t  ngx_kanban_portfolio_updates_routes[];
 extern ngx_uint_t          ngx_kanban_portfolio_updates_nroutes;
+extern ngx_kanban_route_t  ngx_kanban_portfolio_draft_routes[];
+extern ngx_uint_t          ngx_kanban_portfolio_draft_nroutes;
 extern ngx_kanban_route_t  ngx_kanban_portfolio_report_routes[];
 extern ngx_uint_t          ngx_kanban_portfolio_report_nroutes;
 

@@ -57,6 +57,8 @@ ngx_kanban_portfolio_postconfiguration(ngx_conf_t *cf)
           &ngx_kanban_portfolio_suggestions_nroutes },
         { ngx_kanban_portfolio_updates_routes,
           &ngx_kanban_portfolio_updates_nroutes },
+        { ngx_kanban_portfolio_draft_routes,
+          &ngx_kanban_portfolio_draft_nroutes },
         { ngx_kanban_portfolio_report_routes,
           &ngx_kanban_portfolio_report_nroutes },
     };

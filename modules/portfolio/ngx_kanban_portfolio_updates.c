@@ -1,10 +1,11 @@
 
 /*
  * Weekly updates: a project manager of the project posts one (health,
- * text) and everyone reads the project's history; a draft written from
- * the rules' facts; the weekday by which each active project should have
- * this week's update, and the reminders to managers who have not posted
- * one, sent when the portfolio is read (025_portfolio_updates.sql).
+ * text) and everyone reads the project's history (the draft to start
+ * from: ngx_kanban_portfolio_draft.c); the weekday by which each active
+ * project should have this week's update, and the reminders to managers
+ * who have not posted one, sent when the portfolio is read
+ * (025_portfolio_updates.sql).
  */
 
 #include "ngx_kanban_portfolio.h"
@@ -46,14 +47,6 @@ static ngx_kanban_sql_t  ngx_kanban_portfolio_updates_post = {
     NULL
 };
 
-static ngx_kanban_sql_t  ngx_kanban_portfolio_updates_draft = {
-    ngx_kanban_pg_stmt("portfolio_updates_draft",
-    "SELECT 200, project_update_draft(p) FROM projects p"
-    " WHERE p.id = $1::uuid"),
-    { "uuid:id", NULL },
-    NULL
-};
-
 static ngx_kanban_sql_t  ngx_kanban_portfolio_settings_get = {
     ngx_kanban_pg_stmt("portfolio_settings_get",
     "SELECT 200, json_build_object('update_weekday', s.update_weekday)"
@@ -89,10 +82,6 @@ ngx_kanban_route_t  ngx_kanban_portfolio_updates_routes[] = {
     ngx_kanban_portfolio_route(NGX_HTTP_POST, "/api/v1/projects/{id}/updates",
         NGX_KANBAN_ACCESS_MANAGER, ngx_kanban_portfolio_update_fields,
         &ngx_kanban_portfolio_updates_post),
-
-    ngx_kanban_portfolio_route(NGX_HTTP_GET,
-        "/api/v1/projects/{id}/updates/draft",
-        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_portfolio_updates_draft),
 
     ngx_kanban_portfolio_route(NGX_HTTP_GET, "/api/v1/portfolio/settings",
         NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_portfolio_settings_get),

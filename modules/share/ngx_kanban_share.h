@@ -40,6 +40,7 @@
 #define NGX_KANBAN_SHARE_TARGET_URL   0
 #define NGX_KANBAN_SHARE_TARGET_TASK  1
 #define NGX_KANBAN_SHARE_TARGET_PROJECT  2
+#define NGX_KANBAN_SHARE_TARGET_REPORT   3  /* a week's portfolio report */
 
 
 typedef struct {

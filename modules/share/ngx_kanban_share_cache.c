@@ -141,7 +141,9 @@ ngx_kanban_share_row(ngx_http_request_t *r, PGresult *res,
                    ? NGX_KANBAN_SHARE_TARGET_TASK
                    : ngx_strcmp(target, "project") == 0
                      ? NGX_KANBAN_SHARE_TARGET_PROJECT
-                     : NGX_KANBAN_SHARE_TARGET_URL;
+                     : ngx_strcmp(target, "report") == 0
+                       ? NGX_KANBAN_SHARE_TARGET_REPORT
+                       : NGX_KANBAN_SHARE_TARGET_URL;
 
     s = ngx_kanban_pg_value(r, res, 0, 0);
     if (s == NULL) {

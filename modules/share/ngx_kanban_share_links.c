@@ -2,7 +2,7 @@
 /*
  * The share-link API: /api/v1/share-links (create, list, one, revoke,
  * analytics, QR code) and /api/v1/shared/{code}, the public read of a
- * shared task or project.
+ * shared task, project or week's portfolio report.
  *
  * Creating one is several steps: the password (if any) is hashed in the
  * thread pool, a code is reserved in the catalog (which keeps codes
@@ -62,6 +62,7 @@ ngx_kanban_field_t  ngx_kanban_share_link_fields[] = {
     { "password", NGX_KANBAN_FIELD_STRING, 0, 4, NGX_KANBAN_PASSWORD_MAX,
       NULL, NULL },
     { "max_visits", NGX_KANBAN_FIELD_INTEGER, 0, 1, 1000000000, NULL, NULL },
+    { "report_week", NGX_KANBAN_FIELD_STRING, 0, 8, 8, NULL, NULL },
     { NULL, 0, 0, 0, 0, NULL, NULL }
 };
 
@@ -84,6 +85,12 @@ ngx_kanban_sql_t  ngx_kanban_share_links_create = {
     NULL
 };
 
+/* a week's report: its own checks (032_portfolio_report_share.sql) */
+static ngx_kanban_pg_stmt_t  ngx_kanban_share_links_create_report =
+    ngx_kanban_pg_stmt("share_links_create_report",
+    "SELECT * FROM share_link_create_report($1::uuid, $2, $3, $4, $5, $6,"
+    "                                       $7::jsonb)");
+
 ngx_kanban_sql_t  ngx_kanban_share_links_list = {
     ngx_kanban_pg_stmt("share_links_list",
     "WITH lim AS (SELECT least(greatest(coalesce($4::int, 50), 1), 200) n),"
@@ -96,6 +103,7 @@ ngx_kanban_sql_t  ngx_kanban_share_links_list = {
     "                                                  FROM after))"
     "                 AND ($6::uuid IS NULL OR l.task_id = $6::uuid)"
     "                 AND ($7::uuid IS NULL OR l.project_id = $7::uuid)"
+    "                 AND ($8::text IS NULL OR l.report_week = $8)"
     "               ORDER BY l.created_at DESC, l.id DESC"
     "               LIMIT (SELECT n FROM lim))"
     " SELECT 200, json_build_object("
@@ -110,7 +118,7 @@ ngx_kanban_sql_t  ngx_kanban_share_links_list = {
     "                              LIMIT 1) END)"),
     { "actor", "role", "tenant_url", "query_limit:limit",
       "query_uuid:cursor", "query_uuid:task_id", "query_uuid:project_id",
-      NULL },
+      "query:report_week", NULL },
     NULL
 };
 
@@ -215,6 +223,7 @@ ngx_kanban_sql_t  ngx_kanban_shared_get = {
     "                               '[]')))"
     "      FROM tasks t JOIN projects p ON p.id = t.project_id"
     "      JOIN columns c ON c.id = t.column_id WHERE t.id = l.task_id)"
+    "  WHEN 'report' THEN share_link_report_json(l)::json"
     "  ELSE (SELECT json_build_object("
     "      'type', 'project',"
     "      'expires_at', l.expires_at,"
@@ -240,7 +249,7 @@ ngx_kanban_sql_t  ngx_kanban_shared_get = {
     "      FROM projects p WHERE p.id = l.project_id)"
     "  END"
     "  FROM share_links l WHERE l.id = $1::uuid"
-    "   AND l.target_type IN ('task', 'project')"),
+    "   AND l.target_type IN ('task', 'project', 'report')"),
     { NULL },
     NULL
 };
@@ -357,6 +366,7 @@ ngx_kanban_share_reserved(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     ngx_str_t                code, secret, url;
     ngx_kanban_ctx_t        *ctx;
     ngx_kanban_pg_db_t       db;
+    ngx_kanban_pg_stmt_t    *create;
     ngx_kanban_share_new_t  *sn;
 
     ctx = ngx_kanban_ctx(r);
@@ -389,12 +399,15 @@ ngx_kanban_share_reserved(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
         return;
     }
 
+    create = ngx_kanban_json_string(ctx->body, "report_week")
+             ? &ngx_kanban_share_links_create_report
+             : &ngx_kanban_share_links_create.stmt;
+
     ngx_kanban_pg_tenant_db(ctx->tenant, &db);
 
     q = ngx_kanban_pg_query(r, &db);
     if (q == NULL
-        || ngx_kanban_pg_run(q, &ngx_kanban_share_links_create.stmt,
-                             ngx_kanban_share_created, 7,
+        || ngx_kanban_pg_run(q, create, ngx_kanban_share_created, 7,
                              &ctx->identity->user_id, &ctx->identity->role,
                              &url, &code, &secret,
                              sn->hash.len ? &sn->hash : NULL, &ctx->raw_body)

@@ -3,12 +3,16 @@
 // week's changes, its latest update, its team's utilisation), A4
 // landscape with the print stylesheet; the browser's "Save as PDF" gives
 // the committee its file. Last week's and older are frozen on the server.
+import { lazy, Suspense, useState } from 'react';
 import { Link, useSearchParams } from 'react-router-dom';
 import { download, read, type ReadResult } from '../api/client';
 import { BarChart } from '../ui/charts';
 import { label, longDate, shiftWeek, thisWeek } from '../ui/format';
 import { ErrorNote, Spinner, useLoad } from '../ui/kit';
 import { HealthPill } from './ProjectHealth';
+import { useAuth } from '../auth';
+
+const ShareDialog = lazy(() => import('./ShareDialog'));
 
 type Report = ReadResult<'/api/v1/portfolio/report'>;
 type ReportProject = Report['projects'][number];
@@ -19,6 +23,9 @@ export default function PortfolioReport() {
   const { data, error, loading, reload } = useLoad(
     (s) => read('/api/v1/portfolio/report', {}, { query: { week }, signal: s }), [week]);
   const go = (n: number) => setParams({ week: shiftWeek(week, n) });
+  const [sharing, setSharing] = useState(false);
+  const role = useAuth().user?.role;
+  const mayShare = role === 'admin' || role === 'project_manager';
   return (
     <div className="page report">
       <div className="page-head no-print">
@@ -27,9 +34,15 @@ export default function PortfolioReport() {
           <button type="button" className="btn small" onClick={() => go(-1)}>← Previous week</button>
           <button type="button" className="btn small" onClick={() => go(1)} disabled={week >= thisWeek()}>Next week →</button>
           <button type="button" className="btn small" onClick={() => download(`/api/v1/portfolio/report?week=${week}&format=csv`, `portfolio-${week}.csv`)}>CSV</button>
+          {mayShare && <button type="button" className="btn small" onClick={() => setSharing(true)}>Share</button>}
           <button type="button" className="btn primary small" onClick={() => window.print()}>Print</button>
         </div>
       </div>
+      {sharing && (
+        <Suspense fallback={null}>
+          <ShareDialog week={week} onClose={() => setSharing(false)} />
+        </Suspense>
+      )}
       {loading && !data ? <Spinner /> : !data ? <ErrorNote error={error} onRetry={reload} /> : (
         <>
           <header className="report-cover">

@@ -1,5 +1,6 @@
-// Share a task: a short link with an expiry, a password, a visit cap; copy
-// it, show its QR code, see who came (per day, referrers, bots); revoke.
+// Share a task or a week's portfolio report: a short link with an expiry,
+// a password, a visit cap; copy it, show its QR code, see who came (per
+// day, referrers, bots); revoke.
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, errorMessage, read, write } from '../api/client';
 import type { ShareLink, ShareLinkAnalytics, ShareLinkCreate, Task } from '../api/types';
@@ -7,22 +8,27 @@ import { BarChart } from '../ui/charts';
 import { ago, longDate, shortDate } from '../ui/format';
 import { Empty, ErrorNote, Field, Modal, Spinner } from '../ui/kit';
 
-export default function ShareDialog({ task, onClose }: { task: Task; onClose: () => void }) {
+// What is shared: a task, or the portfolio report of one ISO week.
+type Shared = { task: Task; week?: undefined } | { task?: undefined; week: string };
+
+export default function ShareDialog({ task, week, onClose }: Shared & { onClose: () => void }) {
+  const what = task ? task.key : `the report of ${week}`;
   const [links, setLinks] = useState<ShareLink[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [shown, setShown] = useState<ShareLink | null>(null);
   useEffect(() => {
-    read('/api/v1/share-links', {}, { query: { task_id: task.id } }).then((r) => {
+    const query = task ? { task_id: task.id } : { report_week: week };
+    read('/api/v1/share-links', {}, { query }).then((r) => {
       const live = r.items.filter((l) => !l.revoked_at);
       setLinks(live);
       setShown(live[0] || null);
     }, setError);
-  }, [task.id]);
+  }, [task?.id, week]);
 
   const create = async (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     const f = new FormData(e.currentTarget);
-    const body: ShareLinkCreate = { task_id: task.id };
+    const body: ShareLinkCreate = task ? { task_id: task.id } : { report_week: week };
     const exp = String(f.get('expires') || '');
     if (exp) body.expires_in_seconds = Number(exp);
     if (f.get('password')) body.password = String(f.get('password'));
@@ -37,12 +43,14 @@ export default function ShareDialog({ task, onClose }: { task: Task; onClose: ()
   };
 
   return (
-    <Modal title={`Share ${task.key}`} onClose={onClose} wide>
+    <Modal title={`Share ${what}`} onClose={onClose} wide>
       <ErrorNote error={error} />
       <div className="share-grid">
         <form onSubmit={create} className="stack">
           <h3>New link</h3>
-          <p className="muted small">Anyone with the link sees this task read-only: no comments, no email addresses.</p>
+          <p className="muted small">{task
+            ? 'Anyone with the link sees this task read-only: no comments, no email addresses.'
+            : 'Anyone with the link reads this week\'s report read-only (live until the week ends, then final): no ids, no email addresses.'}</p>
           <Field label="Expires">
             <select name="expires" defaultValue="604800">
               <option value="3600">in an hour</option>
@@ -61,7 +69,7 @@ export default function ShareDialog({ task, onClose }: { task: Task; onClose: ()
           <button className="btn primary">Create link</button>
           {links && links.length > 0 && (
             <>
-              <h3>Links to this task</h3>
+              <h3>Links to this {task ? 'task' : 'report'}</h3>
               <ul className="plain-list">
                 {links.map((l) => (
                   <li key={l.id}>

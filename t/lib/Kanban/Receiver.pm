@@ -217,6 +217,10 @@ sub _llm {
         recommendations => [ 'Unblock the blocked Payments tasks first.' ],
     });
     $content = $JSON->encode({ summary => 42 }) if $mode eq 'shape';
+    # a weekly update's draft (portfolio_draft.t)
+    $content = $JSON->encode({ text => 'Payments is at risk: 3 tasks are '
+                                       . 'blocked. The bank answers Monday.' })
+        if $mode eq 'draft';
     my $body = $JSON->encode({
         id => 'chatcmpl-1', object => 'chat.completion', model => 'fake',
         choices => [ { index => 0, finish_reason => 'stop',
