@@ -6,16 +6,20 @@
  * family, in one transaction. The spend is an UPDATE ... WHERE spent_at IS
  * NULL, so of two concurrent refreshes with one token only one succeeds;
  * the other, like anyone presenting a spent token, revokes the whole
- * family (401 token_reused): a stolen token dies with its family. Logout
+ * family (401 token_reused): a stolen token dies with its family. A
+ * family ends kanban_session_lifetime after its sign-in however often it
+ * is refreshed; its tokens are then refused like expired ones. Logout
  * revokes the family of the token it is given.
  */
 
 #include "ngx_kanban_session.h"
+#include "ngx_kanban_jwt.h"
 
 
 typedef struct {
     ngx_kanban_session_t       session;        /* the successor */
     ngx_str_t                  presented;      /* hash of the one given */
+    ngx_str_t                  lifetime;       /* of a family, seconds */
     PGresult                  *user;
     ngx_uint_t                 error;
 } ngx_kanban_refresh_t;
@@ -53,20 +57,24 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_refresh_spend = ngx_kanban_pg_stmt(
     "WITH s AS (UPDATE refresh_tokens SET spent_at = now()"
     "            WHERE token_hash = $1 AND spent_at IS NULL"
     "              AND revoked_at IS NULL AND expires_at > now()"
-    "           RETURNING user_id, family_id)"
+    "              AND signed_in_at > now() - make_interval(secs => $2::int)"
+    "           RETURNING user_id, family_id, signed_in_at)"
     " SELECT u.id, u.role,"
     "        coalesce((SELECT json_agg(tm.team_id ORDER BY tm.team_id)"
     "                    FROM team_members tm WHERE tm.user_id = u.id),"
     "                 '[]'::json),"
     "        json_build_object('id', u.id, 'email', u.email,"
     "                          'name', u.name, 'role', u.role),"
-    "        s.family_id"
+    "        s.family_id, s.signed_in_at"
     "   FROM s JOIN users u ON u.id = s.user_id AND u.status = 'active'");
 
 static ngx_kanban_pg_stmt_t  ngx_kanban_refresh_store = ngx_kanban_pg_stmt(
     "refresh_store",
-    "INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at)"
-    " VALUES ($1, $2, $3, now() + interval '" NGX_KANBAN_REFRESH_DAYS "')");
+    "INSERT INTO refresh_tokens"
+    "            (user_id, family_id, token_hash, signed_in_at, expires_at)"
+    " VALUES ($1, $2, $3, $4,"
+    "         least(now() + interval '" NGX_KANBAN_REFRESH_DAYS "',"
+    "               $4::timestamptz + make_interval(secs => $5::int)))");
 
 /* no live token: was it spent (reuse: the family goes) or never good? */
 static ngx_kanban_pg_stmt_t  ngx_kanban_refresh_reuse = ngx_kanban_pg_stmt(
@@ -104,6 +112,15 @@ ngx_kanban_refresh_handler(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
     if (ngx_kanban_session_create(r, &rf->session) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    rf->lifetime.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    if (rf->lifetime.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rf->lifetime.len = ngx_sprintf(rf->lifetime.data, "%T",
+                                   ngx_kanban_jwt_session_lifetime(r))
+                       - rf->lifetime.data;
 
     ngx_kanban_pg_tenant_db(ctx->tenant, &db);
 
@@ -207,7 +224,8 @@ ngx_kanban_refresh_begun(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 
     if (q->error != NGX_KANBAN_PG_OK
         || ngx_kanban_pg_run(q, &ngx_kanban_refresh_spend,
-                             ngx_kanban_refresh_spent, 1, &rf->presented)
+                             ngx_kanban_refresh_spent, 2, &rf->presented,
+                             &rf->lifetime)
            != NGX_OK)
     {
         ngx_http_finalize_request(r, ngx_kanban_pg_problem(r, q));
@@ -238,10 +256,12 @@ ngx_kanban_refresh_spent(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
         rc = rf->user == NULL
              ? NGX_ERROR
              : ngx_kanban_pg_run(q, &ngx_kanban_refresh_store,
-                                 ngx_kanban_refresh_stored, 3,
+                                 ngx_kanban_refresh_stored, 5,
                                  ngx_kanban_pg_value(r, rf->user, 0, 0),
                                  ngx_kanban_pg_value(r, rf->user, 0, 4),
-                                 &rf->session.hash);
+                                 &rf->session.hash,
+                                 ngx_kanban_pg_value(r, rf->user, 0, 5),
+                                 &rf->lifetime);
     }
 
     if (rc != NGX_OK) {
