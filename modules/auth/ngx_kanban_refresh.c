@@ -13,13 +13,11 @@
  */
 
 #include "ngx_kanban_session.h"
-#include "ngx_kanban_jwt.h"
 
 
 typedef struct {
     ngx_kanban_session_t       session;        /* the successor */
     ngx_str_t                  presented;      /* hash of the one given */
-    ngx_str_t                  lifetime;       /* of a family, seconds */
     PGresult                  *user;
     ngx_uint_t                 error;
 } ngx_kanban_refresh_t;
@@ -71,10 +69,12 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_refresh_spend = ngx_kanban_pg_stmt(
 static ngx_kanban_pg_stmt_t  ngx_kanban_refresh_store = ngx_kanban_pg_stmt(
     "refresh_store",
     "INSERT INTO refresh_tokens"
-    "            (user_id, family_id, token_hash, signed_in_at, expires_at)"
+    "            (user_id, family_id, token_hash, signed_in_at, expires_at,"
+    "             user_agent, address)"
     " VALUES ($1, $2, $3, $4,"
     "         least(now() + interval '" NGX_KANBAN_REFRESH_DAYS "',"
-    "               $4::timestamptz + make_interval(secs => $5::int)))");
+    "               $4::timestamptz + make_interval(secs => $5::int)),"
+    "         left($6, " NGX_KANBAN_SESSION_AGENT_MAX "), $7::inet)");
 
 /* no live token: was it spent (reuse: the family goes) or never good? */
 static ngx_kanban_pg_stmt_t  ngx_kanban_refresh_reuse = ngx_kanban_pg_stmt(
@@ -112,15 +112,6 @@ ngx_kanban_refresh_handler(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
     if (ngx_kanban_session_create(r, &rf->session) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    rf->lifetime.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
-    if (rf->lifetime.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    rf->lifetime.len = ngx_sprintf(rf->lifetime.data, "%T",
-                                   ngx_kanban_jwt_session_lifetime(r))
-                       - rf->lifetime.data;
 
     ngx_kanban_pg_tenant_db(ctx->tenant, &db);
 
@@ -225,7 +216,7 @@ ngx_kanban_refresh_begun(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     if (q->error != NGX_KANBAN_PG_OK
         || ngx_kanban_pg_run(q, &ngx_kanban_refresh_spend,
                              ngx_kanban_refresh_spent, 2, &rf->presented,
-                             &rf->lifetime)
+                             &rf->session.lifetime)
            != NGX_OK)
     {
         ngx_http_finalize_request(r, ngx_kanban_pg_problem(r, q));
@@ -256,12 +247,13 @@ ngx_kanban_refresh_spent(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
         rc = rf->user == NULL
              ? NGX_ERROR
              : ngx_kanban_pg_run(q, &ngx_kanban_refresh_store,
-                                 ngx_kanban_refresh_stored, 5,
+                                 ngx_kanban_refresh_stored, 7,
                                  ngx_kanban_pg_value(r, rf->user, 0, 0),
                                  ngx_kanban_pg_value(r, rf->user, 0, 4),
                                  &rf->session.hash,
                                  ngx_kanban_pg_value(r, rf->user, 0, 5),
-                                 &rf->lifetime);
+                                 &rf->session.lifetime,
+                                 rf->session.user_agent, rf->session.addr);
     }
 
     if (rc != NGX_OK) {
