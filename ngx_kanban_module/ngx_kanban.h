@@ -183,6 +183,15 @@ ngx_int_t ngx_kanban_password_init_process(ngx_cycle_t *cycle);
 char *ngx_kanban_password_blocklist(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_kanban_password_check(ngx_str_t *password, char **message);
+ngx_int_t ngx_kanban_password_words(ngx_str_t *password, ngx_str_t *words,
+    ngx_uint_t n);
+void ngx_kanban_password_email_word(ngx_str_t *email, ngx_str_t *word);
+ngx_int_t ngx_kanban_password_context(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx, ngx_array_t *errors);
+
+#define NGX_KANBAN_PASSWORD_GUESSABLE                                         \
+    "This password contains the workspace's name or address, or your "       \
+    "email's name; choose another."
 
 /* the content handlers of the platform */
 ngx_int_t ngx_kanban_api_handler(ngx_http_request_t *r);

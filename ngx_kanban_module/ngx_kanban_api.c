@@ -277,6 +277,10 @@ ngx_kanban_api_body_ready(ngx_http_request_t *r)
 
     rc = ngx_kanban_validate(r->pool, ctx->body, ctx->route->body, &errors);
 
+    if (rc == NGX_OK) {
+        rc = ngx_kanban_password_context(r, ctx, errors);
+    }
+
     if (rc == NGX_DECLINED) {
         ngx_http_finalize_request(r,
             ngx_kanban_problem_errors(r, NGX_KANBAN_ERR_VALIDATION,

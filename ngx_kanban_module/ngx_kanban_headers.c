@@ -4,6 +4,12 @@
  * on): X-Request-Id, nosniff, the referrer policy; on HTML a strict
  * Content-Security-Policy; on TLS, HSTS. A header filter, so that static
  * files and nginx's own error pages carry them too.
+ *
+ * Whatever the setting, an answer to an authenticated API request carries
+ * a person's data and is kept by no cache: Cache-Control: no-store, or,
+ * when it has an ETag, "private, no-cache": no-store would forbid the
+ * browser to keep the copy its If-None-Match revalidates, and no-cache
+ * still has it ask every time (a 304 when nothing changed).
  */
 
 #include "ngx_kanban.h"
@@ -16,6 +22,7 @@ static ngx_int_t ngx_kanban_headers_filter(ngx_http_request_t *r);
 static u_char *ngx_kanban_log_handler(ngx_http_request_t *r,
     ngx_http_request_t *sr, u_char *buf, size_t len);
 static ngx_uint_t ngx_kanban_request_id_sane(ngx_str_t *id);
+static ngx_int_t ngx_kanban_headers_private(ngx_http_request_t *r);
 
 
 static ngx_http_output_header_filter_pt  ngx_kanban_next_header_filter;
@@ -126,6 +133,10 @@ ngx_kanban_headers_filter(ngx_http_request_t *r)
     ngx_str_t               *id, v;
     ngx_kanban_loc_conf_t   *klcf;
 
+    if (r == r->main && ngx_kanban_headers_private(r) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     klcf = ngx_http_get_module_loc_conf(r, ngx_http_kanban_module);
 
     if (r != r->main || klcf == NULL || !klcf->headers) {
@@ -201,4 +212,56 @@ ngx_kanban_request_id_sane(ngx_str_t *id)
     }
 
     return 1;
+}
+
+
+/* An authenticated API answer: kept by no cache (see the top), unless its
+ * handler said otherwise. */
+
+static ngx_int_t
+ngx_kanban_headers_private(ngx_http_request_t *r)
+{
+    ngx_str_t          v;
+    ngx_uint_t         i;
+    ngx_list_part_t   *part;
+    ngx_table_elt_t   *h;
+    ngx_kanban_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kanban_module);
+
+    if (ctx == NULL || ctx->identity == NULL) {
+        return NGX_OK;
+    }
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash && h[i].key.len == sizeof("Cache-Control") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Cache-Control",
+                               sizeof("Cache-Control") - 1) == 0)
+        {
+            return NGX_OK;
+        }
+    }
+
+    if (r->headers_out.etag) {
+        ngx_str_set(&v, "private, no-cache");
+
+    } else {
+        ngx_str_set(&v, "no-store");
+    }
+
+    return ngx_kanban_add_header(r, "Cache-Control", &v);
 }

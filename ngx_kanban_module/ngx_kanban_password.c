@@ -4,10 +4,12 @@
  * lane), hashed and verified in the thread pool so a worker never stalls
  * on one. A sign-in for an unknown account verifies against a hash made at
  * the worker's start, so it costs what a known one costs. New passwords
- * are refused when they are in kanban_password_blocklist (one a line).
+ * are refused when they are in kanban_password_blocklist (one a line),
+ * or when they contain a word an attacker would try first: the
+ * workspace's slug or name, the local part of the person's email.
  */
 
-#include "ngx_kanban.h"
+#include "ngx_kanban_routes.h"
 #include <argon2.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -346,4 +348,186 @@ ngx_kanban_password_cmp(const void *a, const void *b)
     const ngx_str_t  *x = a, *y = b;
 
     return (int) ngx_memn2cmp(x->data, y->data, x->len, y->len);
+}
+
+
+/*
+ * Words shorter than this are not held against a password: "al" of
+ * al@example.com would refuse a good share of all passphrases.
+ */
+#define NGX_KANBAN_PASSWORD_WORD_MIN  3
+
+
+static ngx_int_t ngx_kanban_password_in_object(ngx_kanban_json_t *obj,
+    ngx_kanban_field_t *fields, ngx_str_t *prefix, ngx_str_t *words,
+    ngx_uint_t n, ngx_array_t *errors);
+
+
+/* NGX_DECLINED when the password contains one of the words (case aside) */
+
+ngx_int_t
+ngx_kanban_password_words(ngx_str_t *password, ngx_str_t *words,
+    ngx_uint_t n)
+{
+    u_char      low[NGX_KANBAN_PASSWORD_MAX * 4];
+    size_t      len;
+    ngx_uint_t  i;
+
+    for (i = 0; i < n; i++) {
+        len = words[i].len;
+
+        if (len < NGX_KANBAN_PASSWORD_WORD_MIN || len > sizeof(low)
+            || len > password->len)
+        {
+            continue;
+        }
+
+        ngx_strlow(low, words[i].data, len);
+
+        if (ngx_strlcasestrn(password->data, password->data + password->len,
+                             low, len - 1)
+            != NULL)
+        {
+            return NGX_DECLINED;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* The part of an email before its last '@'. */
+
+void
+ngx_kanban_password_email_word(ngx_str_t *email, ngx_str_t *word)
+{
+    size_t  i;
+
+    *word = *email;
+
+    for (i = email->len; i > 0; i--) {
+        if (email->data[i - 1] == '@') {
+            word->len = i - 1;
+            return;
+        }
+    }
+}
+
+
+/*
+ * After a body's validation: each new password in it (a field checked by
+ * ngx_kanban_password_check, at the top or in an object of the top) must
+ * not contain the workspace's slug or name (the request's, or for a new
+ * workspace the body's "slug" and "name"), nor the local part of the
+ * "email" beside it. NGX_DECLINED with the error added.
+ */
+
+ngx_int_t
+ngx_kanban_password_context(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
+    ngx_array_t *errors)
+{
+    ngx_int_t            rc;
+    ngx_str_t            words[2], prefix = ngx_null_string, *s;
+    ngx_uint_t           n, i;
+    ngx_kanban_field_t  *f;
+
+    if (ctx->body == NULL || ctx->route->body == NULL
+        || ctx->route->body[0].name == NULL
+        || ctx->route->body[0].name[0] == '\0')
+    {
+        return NGX_OK;
+    }
+
+    n = 0;
+
+    if (ctx->tenant) {
+        words[n++] = ctx->tenant->slug;
+        words[n++] = ctx->tenant->name;
+
+    } else {
+        s = ngx_kanban_json_string(ctx->body, "slug");
+        if (s) {
+            words[n++] = *s;
+        }
+
+        s = ngx_kanban_json_string(ctx->body, "name");
+        if (s) {
+            words[n++] = *s;
+        }
+    }
+
+    rc = ngx_kanban_password_in_object(ctx->body, ctx->route->body, &prefix,
+                                       words, n, errors);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    /* one level down: signup's "admin" */
+    for (f = ctx->route->body, i = 0; f[i].name; i++) {
+        if (f[i].type != NGX_KANBAN_FIELD_OBJECT || f[i].fields == NULL) {
+            continue;
+        }
+
+        prefix.data = (u_char *) f[i].name;
+        prefix.len = ngx_strlen(f[i].name);
+
+        rc = ngx_kanban_password_in_object(
+                 ngx_kanban_json_get(ctx->body, f[i].name), f[i].fields,
+                 &prefix, words, n, errors);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_kanban_password_in_object(ngx_kanban_json_t *obj,
+    ngx_kanban_field_t *fields, ngx_str_t *prefix, ngx_str_t *words,
+    ngx_uint_t n, ngx_array_t *errors)
+{
+    ngx_str_t    all[3], *password, *email;
+    ngx_uint_t   i, m;
+
+    if (obj == NULL || obj->type != NGX_KANBAN_JSON_OBJECT) {
+        return NGX_OK;
+    }
+
+    for (i = 0; fields[i].name; i++) {
+        if (fields[i].check != ngx_kanban_password_check) {
+            continue;
+        }
+
+        password = ngx_kanban_json_string(obj, fields[i].name);
+        if (password == NULL) {
+            continue;
+        }
+
+        for (m = 0; m < n; m++) {
+            all[m] = words[m];
+        }
+
+        email = ngx_kanban_json_string(obj, "email");
+        if (email) {
+            ngx_kanban_password_email_word(email, &all[m++]);
+        }
+
+        if (ngx_kanban_password_words(password, all, m) == NGX_OK) {
+            continue;
+        }
+
+        if (ngx_kanban_field_error(errors, prefix->len ? prefix : NULL,
+                                   fields[i].name, "guessable",
+                                   NGX_KANBAN_PASSWORD_GUESSABLE)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
 }

@@ -40,7 +40,7 @@ my $at = $admin->{token};
 my $mark = last_activity_id();
 my $r = $ws->api($at, POST => '/api/v1/users', json => {
     email => "carl\@$slug.example", name => 'Carl Contributor',
-    password => 'carl has a long passphrase' });
+    password => 'Kay has a long passphrase' });
 is($r->{status}, 201, 'create a user: 201');
 my $carl = $r->{json};
 like($carl->{id} // '', qr/^[0-9a-f]{8}-[0-9a-f]{4}-/, '... with a UUID');
@@ -59,12 +59,12 @@ is($rows->[0]{entity_type}, 'user', '... of a user');
 is($rows->[0]{entity_id}, $carl->{id}, '... that user');
 is($rows->[0]{actor_id}, $admin_id, '... by the admin');
 
-is($ws->try_login("carl\@$slug.example", 'carl has a long passphrase')
+is($ws->try_login("carl\@$slug.example", 'Kay has a long passphrase')
        ->{status}, 200, 'the new user logs in with their password');
 
 $r = $ws->api($at, POST => '/api/v1/users', json => {
     email => "pam\@$slug.example", name => 'Pam Manager',
-    role => 'project_manager', password => 'pam has a long passphrase' });
+    role => 'project_manager', password => 'Pem has a long passphrase' });
 is($r->{status}, 201, 'create a project manager: 201');
 is($r->{json}{role}, 'project_manager', '... with that role');
 my $pam = $r->{json};
@@ -77,13 +77,13 @@ rejected($ws->api($at, POST => '/api/v1/users', json => {
 
 $r = $ws->api($at, POST => '/api/v1/users', json => {
     email => "rex\@$slug.example", name => 'Rex', role => 'superuser',
-    password => 'rex has a long passphrase' });
+    password => 'Rax has a long passphrase' });
 rejected($r, $mark, 422, 'validation_failed', 'an unknown role');
 is(error_for($r, 'role')->{code}, 'invalid_value', '... invalid_value on role');
 
 $r = $ws->api($at, POST => '/api/v1/users', json => {
     email => 'not an email', name => 'Rex',
-    password => 'rex has a long passphrase' });
+    password => 'Rax has a long passphrase' });
 rejected($r, $mark, 422, 'validation_failed', 'a bad email');
 ok(error_for($r, 'email'), '... the error is on email');
 
@@ -95,7 +95,7 @@ for my $common ('basketball', '1234567890') {
 }
 
 $r = $ws->api($at, POST => '/api/v1/users', json => {
-    email => "rex\@$slug.example", password => 'rex has a long passphrase' });
+    email => "rex\@$slug.example", password => 'Rax has a long passphrase' });
 rejected($r, $mark, 422, 'validation_failed', 'no name');
 is(error_for($r, 'name')->{code}, 'required', '... name is required');
 
@@ -126,7 +126,7 @@ $r = $ws->api($at, GET => "/api/v1/users/$ivy->{id}");
 is($r->{json}{status}, 'invited', 'an invited user reads as invited');
 ok(!exists $r->{json}{invite_token}, '... without the token');
 
-problem_is($ws->try_login("ivy\@$slug.example", 'ivy will choose this one'),
+problem_is($ws->try_login("ivy\@$slug.example", 'she will choose this one'),
            401, 'invalid_credentials', 'an invited user cannot log in yet');
 
 $mark = last_activity_id();
@@ -137,11 +137,11 @@ rejected($r, $mark, 422, 'validation_failed',
 
 $r = $t->req(POST => '/api/v1/auth/accept-invite', host => $slug,
              json => { invite_token => $invite,
-                       password => 'ivy will choose this one' });
+                       password => 'she will choose this one' });
 is($r->{status}, 200, 'accept the invitation: 200');
 is($r->{json}{id}, $ivy->{id}, '... the invited user');
 is($r->{json}{status}, 'active', '... now active');
-is($ws->try_login("ivy\@$slug.example", 'ivy will choose this one')
+is($ws->try_login("ivy\@$slug.example", 'she will choose this one')
        ->{status}, 200, '... who logs in with the chosen password');
 $rows = activity_since($mark);
 is(join(',', map { $_->{action} } @$rows), 'invite_accepted',
@@ -164,21 +164,21 @@ problem_is($t->req(POST => '/api/v1/auth/accept-invite', host => $slug,
 $mark = last_activity_id();
 rejected($t->req(POST => '/api/v1/auth/register', host => $slug,
                  json => { email => "otto\@$slug.example", name => 'Otto',
-                           password => 'otto likes long ones' }),
+                           password => 'Oto likes long ones' }),
          $mark, 403, 'forbidden', 'register when invite only: 403');
-is($ws->try_login("otto\@$slug.example", 'otto likes long ones')->{status}, 401,
+is($ws->try_login("otto\@$slug.example", 'Oto likes long ones')->{status}, 401,
    '... and there is no such user');
 
 $dbh->do(q{UPDATE settings SET value = 'true' WHERE key = 'open_registration'});
 
 $r = $t->req(POST => '/api/v1/auth/register', host => $slug,
              json => { email => "otto\@$slug.example", name => 'Otto',
-                       password => 'otto likes long ones' });
+                       password => 'Oto likes long ones' });
 is($r->{status}, 201, 'register when open: 201');
 is($r->{json}{role}, 'contributor', '... as a contributor');
 my $otto = $r->{json};
 is($r->{headers}{location}, "/api/v1/users/$otto->{id}", '... Location');
-is($ws->try_login("otto\@$slug.example", 'otto likes long ones')->{status}, 200,
+is($ws->try_login("otto\@$slug.example", 'Oto likes long ones')->{status}, 200,
    '... who logs in');
 $rows = activity_since($mark);
 is(scalar @$rows, 1, '... one audit row');
@@ -187,11 +187,11 @@ is($rows->[0]{entity_id}, $otto->{id}, '... about the new user');
 $mark = last_activity_id();
 rejected($t->req(POST => '/api/v1/auth/register', host => $slug,
                  json => { email => "OTTO\@$slug.example", name => 'Otto 2',
-                           password => 'otto likes long ones' }),
+                           password => 'Oto likes long ones' }),
          $mark, 409, 'already_exists', 'register a taken email');
 rejected($t->req(POST => '/api/v1/auth/register', host => $slug,
                  json => { email => "olga\@$slug.example", name => 'Olga',
-                           password => 'olga likes long ones',
+                           password => 'Ola likes long ones',
                            role => 'admin' }),
          $mark, 422, 'validation_failed', 'register cannot choose a role');
 rejected($t->req(POST => '/api/v1/auth/register', host => $slug,
@@ -202,12 +202,12 @@ rejected($t->req(POST => '/api/v1/auth/register', host => $slug,
 $dbh->do(q{UPDATE settings SET value = 'false' WHERE key = 'open_registration'});
 problem_is($t->req(POST => '/api/v1/auth/register', host => $slug,
                    json => { email => "olga\@$slug.example", name => 'Olga',
-                             password => 'olga likes long ones' }),
+                             password => 'Ola likes long ones' }),
            403, 'forbidden', 'closed again: 403');
 
 # --- read ---------------------------------------------------------------------
 
-my $carl_s = $ws->login("carl\@$slug.example", 'carl has a long passphrase');
+my $carl_s = $ws->login("carl\@$slug.example", 'Kay has a long passphrase');
 my $ct = $carl_s->{token};
 
 $r = $ws->api($at, GET => "/api/v1/users/$carl->{id}");
@@ -454,7 +454,7 @@ is($r->{json}{next_cursor}, undef, '... one page');
 is_deeply(list_ids($at, 2), $all,
           'limit=2: each user exactly once across the pages');
 
-my $pam_s = $ws->login("pam\@$slug.example", 'pam has a long passphrase');
+my $pam_s = $ws->login("pam\@$slug.example", 'Pem has a long passphrase');
 my $pt = $pam_s->{token};
 is_deeply(list_ids($pt, 1), [ sort $pam->{id}, $carl->{id} ],
           'a manager sees themself and the members of their teams');
@@ -553,9 +553,9 @@ is($r->{status}, 200, 'a user changes their own name and email');
 is($r->{json}{name}, 'Carl Himself', '... name');
 is($r->{json}{email}, "carl2\@$slug.example", '... email');
 is($r->{json}{version}, $v + 1, '... the version one up');
-is($ws->try_login("carl2\@$slug.example", 'carl has a long passphrase')
+is($ws->try_login("carl2\@$slug.example", 'Kay has a long passphrase')
        ->{status}, 200, '... and logs in with the new email');
-is($ws->try_login("carl\@$slug.example", 'carl has a long passphrase')
+is($ws->try_login("carl\@$slug.example", 'Kay has a long passphrase')
        ->{status}, 401, '... not the old one');
 
 $mark = last_activity_id();
@@ -593,13 +593,13 @@ is($ws->api($at, GET => "/api/v1/users/$admin_id")->{json}{name}, 'Ada Admin',
 
 # a password change by an admin ends the user's sessions
 my $carl_session = $ws->login("carl2\@$slug.example",
-                              'carl has a long passphrase');
+                              'Kay has a long passphrase');
 $r = $ws->api($at, PATCH => "/api/v1/users/$carl->{id}",
               json => { password => 'set by the admin today' });
 is($r->{status}, 200, 'an admin sets a password');
 problem_is(refresh($carl_session->{refresh}), 401, 'invalid_token',
            "... the user's refresh token died");
-is($ws->try_login("carl2\@$slug.example", 'carl has a long passphrase')
+is($ws->try_login("carl2\@$slug.example", 'Kay has a long passphrase')
        ->{status}, 401, '... the old password fails');
 is($ws->try_login("carl2\@$slug.example", 'set by the admin today')
        ->{status}, 200, '... the new one works');
@@ -645,8 +645,8 @@ ok($ct, '... they log in');
 
 my $dan = $ws->api($at, POST => '/api/v1/users', json => {
     email => "dan\@$slug.example", name => 'Dan',
-    password => 'dan has a long passphrase' })->{json};
-my $dan_session = $ws->login("dan\@$slug.example", 'dan has a long passphrase');
+    password => 'Don has a long passphrase' })->{json};
+my $dan_session = $ws->login("dan\@$slug.example", 'Don has a long passphrase');
 
 $mark = last_activity_id();
 $r = $ws->api($at, DELETE => "/api/v1/users/$dan->{id}");
@@ -655,7 +655,7 @@ is($ws->api($at, GET => "/api/v1/users/$dan->{id}")->{json}{status}, 'disabled',
    '... who is disabled');
 problem_is(refresh($dan_session->{refresh}), 401, 'invalid_token',
            '... whose refresh token died');
-problem_is($ws->try_login("dan\@$slug.example", 'dan has a long passphrase'),
+problem_is($ws->try_login("dan\@$slug.example", 'Don has a long passphrase'),
            401, 'invalid_credentials', '... and who cannot log in');
 $rows = activity_since($mark);
 is(scalar @$rows, 1, '... one audit row');
@@ -676,11 +676,11 @@ rejected($ws->api($ct, DELETE => "/api/v1/users/$pam->{id}"),
 
 my $eve = $ws->api($at, POST => '/api/v1/users', json => {
     email => "eve\@$slug.example", name => 'Eve Erasable',
-    password => 'eve has a long passphrase' })->{json};
+    password => 'Ava has a long passphrase' })->{json};
 $ws->api($at, PUT => "/api/v1/teams/$red->{id}/members/$eve->{id}");
 $ws->api($at, PUT => "/api/v1/users/$eve->{id}/skills",
          json => [ { skill_id => $sql_skill->{id}, level => 2 } ]);
-my $eve_session = $ws->login("eve\@$slug.example", 'eve has a long passphrase');
+my $eve_session = $ws->login("eve\@$slug.example", 'Ava has a long passphrase');
 my $et = $eve_session->{token};
 $ws->api($et, PATCH => "/api/v1/users/$eve->{id}",
          json => { name => 'Eve E.' });
@@ -741,7 +741,7 @@ problem_is($ws->api($pt, GET => "/api/v1/users/$eve->{id}/export"), 404,
 my ($audit_before) = $dbh->selectrow_array(
     q{SELECT count(*) FROM activity_log
        WHERE entity_type = 'user' AND entity_id = ?}, undef, $eve->{id});
-cmp_ok($audit_before, '>=', 3, 'eve has audit rows');
+cmp_ok($audit_before, '>=', 3, 'Ava has audit rows');
 
 $mark = last_activity_id();
 $r = $ws->api($at, DELETE => "/api/v1/users/$eve->{id}?erase=true");
@@ -788,7 +788,7 @@ ok(!grep({ $_->{id} eq $eve->{id} }
    '... not a team member');
 problem_is($ws->api($at, GET => "/api/v1/users/$eve->{id}/export"), 404,
            'not_found', '... no export');
-problem_is($ws->try_login("eve\@$slug.example", 'eve has a long passphrase'),
+problem_is($ws->try_login("eve\@$slug.example", 'Ava has a long passphrase'),
            401, 'invalid_credentials', '... no login');
 problem_is(refresh($eve_session->{refresh}), 401, 'invalid_token',
            '... no refresh');
@@ -799,7 +799,7 @@ problem_is($ws->api($at, DELETE => "/api/v1/users/$eve->{id}?erase=true"),
            404, 'not_found', '... erased once only');
 is($ws->api($at, POST => '/api/v1/users', json => {
             email => "eve\@$slug.example", name => 'Another Eve',
-            password => 'new eve has a long one' })->{status}, 201,
+            password => 'a new one, long enough' })->{status}, 201,
    '... and the email is free again');
 
 Kanban::Test->done_testing;

@@ -47,7 +47,7 @@ export function Layout({ children }: { children: ReactNode }) {
         <div className="me">
           <Avatar name={user?.name} size={28} />
           <div className="me-text">
-            <div className="me-name">{user?.name}</div>
+            <Link to="/profile" className="me-name" title="Your profile and sessions">{user?.name}</Link>
             <div className="muted small">{user?.role?.replace('_', ' ')}</div>
           </div>
           <button type="button" className="btn ghost small" onClick={() => { void logout(); }}>

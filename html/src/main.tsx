@@ -23,6 +23,7 @@ const Search = lazy(() => import('./pages/Search'));
 const Notifications = lazy(() => import('./pages/Notifications'));
 const Admin = lazy(() => import('./pages/Admin'));
 const TaskPage = lazy(() => import('./pages/TaskPage'));
+const Profile = lazy(() => import('./pages/Profile'));
 
 function App() {
   const { ready, user, workspace } = useAuth();
@@ -53,6 +54,7 @@ function App() {
           <Route path="/time/reports" element={<Reports />} />
           <Route path="/search" element={<Search />} />
           <Route path="/notifications" element={<Notifications />} />
+          <Route path="/profile" element={<Profile />} />
           <Route path="/admin/*" element={<Admin />} />
           <Route path="*" element={<NotFound />} />
         </Routes>

@@ -89,9 +89,12 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_login_store = ngx_kanban_pg_stmt(
     "login_store",
     "WITH ok AS (DELETE FROM login_failures"
     "             WHERE lower(email) = lower($3))"
-    " INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at)"
+    " INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at,"
+    "                             user_agent, address)"
     " VALUES ($1, gen_random_uuid(), $2,"
-    "         now() + interval '" NGX_KANBAN_REFRESH_DAYS "')");
+    "         now() + least(interval '" NGX_KANBAN_REFRESH_DAYS "',"
+    "                       make_interval(secs => $4::int)),"
+    "         left($5, " NGX_KANBAN_SESSION_AGENT_MAX "), $6::inet)");
 
 
 ngx_int_t
@@ -281,8 +284,10 @@ ngx_kanban_login_verified(ngx_http_request_t *r, ngx_uint_t match)
     if (id == NULL
         || ngx_kanban_session_create(r, &lg->session) != NGX_OK
         || ngx_kanban_pg_run(q, &ngx_kanban_login_store,
-                             ngx_kanban_login_stored, 3, id,
-                             &lg->session.hash, &lg->email)
+                             ngx_kanban_login_stored, 6, id,
+                             &lg->session.hash, &lg->email,
+                             &lg->session.lifetime, lg->session.user_agent,
+                             lg->session.addr)
            != NGX_OK)
     {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);

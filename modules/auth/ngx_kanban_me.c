@@ -12,6 +12,7 @@ typedef struct {
     ngx_str_t                  current;
     ngx_str_t                  next;
     ngx_str_t                  hash;
+    ngx_str_t                  email;          /* the person's, copied */
 } ngx_kanban_password_change_t;
 
 
@@ -60,7 +61,7 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_me_get = ngx_kanban_pg_stmt(
 
 static ngx_kanban_pg_stmt_t  ngx_kanban_password_get = ngx_kanban_pg_stmt(
     "password_get",
-    "SELECT password_hash FROM users"
+    "SELECT password_hash, email FROM users"
     " WHERE id = $1::uuid AND status = 'active'");
 
 static ngx_kanban_pg_stmt_t  ngx_kanban_password_set = ngx_kanban_pg_stmt(
@@ -164,6 +165,7 @@ ngx_kanban_password_change_handler(ngx_http_request_t *r,
 static void
 ngx_kanban_password_found(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 {
+    ngx_str_t                     *email;
     ngx_kanban_password_change_t  *pc;
 
     pc = ngx_kanban_ctx(r)->data;
@@ -171,6 +173,18 @@ ngx_kanban_password_found(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     if (q->error != NGX_KANBAN_PG_OK) {
         ngx_http_finalize_request(r, ngx_kanban_pg_problem(r, q));
         return;
+    }
+
+    email = ngx_kanban_pg_value(r, q->result, 0, 1);
+
+    if (email) {
+        pc->email.data = ngx_pstrdup(r->pool, email);
+        if (pc->email.data == NULL) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        pc->email.len = email->len;
     }
 
     /* verify copies the hash: the result may go after this handler */
@@ -187,7 +201,7 @@ ngx_kanban_password_found(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 static void
 ngx_kanban_password_verified(ngx_http_request_t *r, ngx_uint_t match)
 {
-    ngx_str_t                      none = ngx_null_string;
+    ngx_str_t                      none = ngx_null_string, word;
     ngx_array_t                   *errors;
     ngx_kanban_password_change_t  *pc;
 
@@ -210,6 +224,28 @@ ngx_kanban_password_verified(ngx_http_request_t *r, ngx_uint_t match)
             ngx_kanban_problem_errors(r, NGX_KANBAN_ERR_VALIDATION,
                                       "The current password is wrong.",
                                       errors));
+        return;
+    }
+
+    /* the workspace's words were checked with the body; the email's here */
+    ngx_kanban_password_email_word(&pc->email, &word);
+
+    if (ngx_kanban_password_words(&pc->next, &word, 1) != NGX_OK) {
+        errors = ngx_array_create(r->pool, 1,
+                                  sizeof(ngx_kanban_field_error_t));
+        if (errors == NULL
+            || ngx_kanban_field_error(errors, &none, "new_password",
+                                      "guessable",
+                                      NGX_KANBAN_PASSWORD_GUESSABLE)
+               != NGX_OK)
+        {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        ngx_http_finalize_request(r,
+            ngx_kanban_problem_errors(r, NGX_KANBAN_ERR_VALIDATION,
+                                      "Some fields are not valid.", errors));
         return;
     }
 

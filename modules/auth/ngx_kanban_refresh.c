@@ -6,7 +6,9 @@
  * family, in one transaction. The spend is an UPDATE ... WHERE spent_at IS
  * NULL, so of two concurrent refreshes with one token only one succeeds;
  * the other, like anyone presenting a spent token, revokes the whole
- * family (401 token_reused): a stolen token dies with its family. Logout
+ * family (401 token_reused): a stolen token dies with its family. A
+ * family ends kanban_session_lifetime after its sign-in however often it
+ * is refreshed; its tokens are then refused like expired ones. Logout
  * revokes the family of the token it is given.
  */
 
@@ -53,20 +55,26 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_refresh_spend = ngx_kanban_pg_stmt(
     "WITH s AS (UPDATE refresh_tokens SET spent_at = now()"
     "            WHERE token_hash = $1 AND spent_at IS NULL"
     "              AND revoked_at IS NULL AND expires_at > now()"
-    "           RETURNING user_id, family_id)"
+    "              AND signed_in_at > now() - make_interval(secs => $2::int)"
+    "           RETURNING user_id, family_id, signed_in_at)"
     " SELECT u.id, u.role,"
     "        coalesce((SELECT json_agg(tm.team_id ORDER BY tm.team_id)"
     "                    FROM team_members tm WHERE tm.user_id = u.id),"
     "                 '[]'::json),"
     "        json_build_object('id', u.id, 'email', u.email,"
     "                          'name', u.name, 'role', u.role),"
-    "        s.family_id"
+    "        s.family_id, s.signed_in_at"
     "   FROM s JOIN users u ON u.id = s.user_id AND u.status = 'active'");
 
 static ngx_kanban_pg_stmt_t  ngx_kanban_refresh_store = ngx_kanban_pg_stmt(
     "refresh_store",
-    "INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at)"
-    " VALUES ($1, $2, $3, now() + interval '" NGX_KANBAN_REFRESH_DAYS "')");
+    "INSERT INTO refresh_tokens"
+    "            (user_id, family_id, token_hash, signed_in_at, expires_at,"
+    "             user_agent, address)"
+    " VALUES ($1, $2, $3, $4,"
+    "         least(now() + interval '" NGX_KANBAN_REFRESH_DAYS "',"
+    "               $4::timestamptz + make_interval(secs => $5::int)),"
+    "         left($6, " NGX_KANBAN_SESSION_AGENT_MAX "), $7::inet)");
 
 /* no live token: was it spent (reuse: the family goes) or never good? */
 static ngx_kanban_pg_stmt_t  ngx_kanban_refresh_reuse = ngx_kanban_pg_stmt(
@@ -207,7 +215,8 @@ ngx_kanban_refresh_begun(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 
     if (q->error != NGX_KANBAN_PG_OK
         || ngx_kanban_pg_run(q, &ngx_kanban_refresh_spend,
-                             ngx_kanban_refresh_spent, 1, &rf->presented)
+                             ngx_kanban_refresh_spent, 2, &rf->presented,
+                             &rf->session.lifetime)
            != NGX_OK)
     {
         ngx_http_finalize_request(r, ngx_kanban_pg_problem(r, q));
@@ -238,10 +247,13 @@ ngx_kanban_refresh_spent(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
         rc = rf->user == NULL
              ? NGX_ERROR
              : ngx_kanban_pg_run(q, &ngx_kanban_refresh_store,
-                                 ngx_kanban_refresh_stored, 3,
+                                 ngx_kanban_refresh_stored, 7,
                                  ngx_kanban_pg_value(r, rf->user, 0, 0),
                                  ngx_kanban_pg_value(r, rf->user, 0, 4),
-                                 &rf->session.hash);
+                                 &rf->session.hash,
+                                 ngx_kanban_pg_value(r, rf->user, 0, 5),
+                                 &rf->session.lifetime,
+                                 rf->session.user_agent, rf->session.addr);
     }
 
     if (rc != NGX_OK) {

@@ -40,6 +40,20 @@ ngx_kanban_session_create(ngx_http_request_t *r, ngx_kanban_session_t *s)
 
     ngx_encode_base64url(&s->refresh, &src);
 
+    /* what the person's list of sessions shows of this one */
+    s->user_agent = r->headers_in.user_agent
+                    ? &r->headers_in.user_agent->value : NULL;
+    s->addr = &r->connection->addr_text;
+
+    s->lifetime.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    if (s->lifetime.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    s->lifetime.len = ngx_sprintf(s->lifetime.data, "%T",
+                                  ngx_kanban_jwt_session_lifetime(r))
+                      - s->lifetime.data;
+
     return ngx_kanban_session_hash(r, &s->refresh, &s->hash);
 }
 

@@ -15,11 +15,17 @@
 
 #define NGX_KANBAN_REFRESH_DAYS  "30 days"
 
+/* characters of a User-Agent kept for the list of sessions */
+#define NGX_KANBAN_SESSION_AGENT_MAX  "256"
+
 
 typedef struct {
     ngx_str_t                  refresh;        /* what the client gets */
     ngx_str_t                  hash;           /* what the database keeps */
     ngx_uint_t                 cookie;
+    ngx_str_t                  lifetime;       /* of a sign-in, seconds */
+    ngx_str_t                 *user_agent;     /* as sent, or NULL */
+    ngx_str_t                 *addr;           /* the client's address */
 } ngx_kanban_session_t;
 
 

@@ -57,6 +57,7 @@ ngx_kanban_jwt_claims_t *ngx_kanban_jwt_claims_of(ngx_http_request_t *r);
 ngx_kanban_jwt_claims_t *ngx_kanban_jwt_identify(ngx_http_request_t *r);
 ngx_int_t ngx_kanban_jwt_issue(ngx_http_request_t *r, ngx_str_t *user_id,
     ngx_str_t *role, ngx_str_t *teams, ngx_str_t *token, time_t *ttl);
+time_t ngx_kanban_jwt_session_lifetime(ngx_http_request_t *r);
 
 ngx_int_t ngx_kanban_jwt_key_load(ngx_conf_t *cf, ngx_str_t *file,
     ngx_kanban_jwt_key_t *key);

@@ -27,6 +27,7 @@ typedef struct {
     ngx_kanban_jwt_verifier_t  verifier;
     ngx_kanban_jwt_key_t      *signing;
     time_t                     ttl;
+    time_t                     session_lifetime;   /* of a sign-in, at most */
 } ngx_kanban_jwt_main_conf_t;
 
 
@@ -133,6 +134,13 @@ static ngx_command_t  ngx_kanban_jwt_commands[] = {
       offsetof(ngx_kanban_jwt_main_conf_t, ttl),
       NULL },
 
+    { ngx_string("kanban_session_lifetime"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_kanban_jwt_main_conf_t, session_lifetime),
+      NULL },
+
     { ngx_string("kanban_jwks"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_kanban_jwks,
@@ -203,6 +211,20 @@ ngx_kanban_jwt_claims_of(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_kanban_jwt_module);
 
     return (ctx && ctx->valid) ? &ctx->claims : NULL;
+}
+
+
+/* How long a sign-in's refresh tokens may be renewed, from the sign-in
+ * on, however often they are used (kanban_session_lifetime). */
+
+time_t
+ngx_kanban_jwt_session_lifetime(ngx_http_request_t *r)
+{
+    ngx_kanban_jwt_main_conf_t  *jmcf;
+
+    jmcf = ngx_http_get_module_main_conf(r, ngx_http_kanban_jwt_module);
+
+    return jmcf->session_lifetime;
 }
 
 
@@ -777,6 +799,7 @@ ngx_kanban_jwt_create_main_conf(ngx_conf_t *cf)
 
     jmcf->verifier.leeway = NGX_CONF_UNSET;
     jmcf->ttl = NGX_CONF_UNSET;
+    jmcf->session_lifetime = NGX_CONF_UNSET;
 
     return jmcf;
 }
@@ -792,6 +815,7 @@ ngx_kanban_jwt_init_main_conf(ngx_conf_t *cf, void *conf)
 
     ngx_conf_init_value(jmcf->verifier.leeway, 30);
     ngx_conf_init_value(jmcf->ttl, 900);
+    ngx_conf_init_value(jmcf->session_lifetime, 30 * 86400);
 
     if (jmcf->verifier.issuer.data == NULL) {
         ngx_str_set(&jmcf->verifier.issuer, "kanban");

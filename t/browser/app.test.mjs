@@ -948,6 +948,48 @@ test('notifications: the page updates live, marking one read or all read ' +
 // Every screen at a desktop's width and at a phone's (375 px): each shown
 // with nothing left loading, no sideways scroll of the page on the phone,
 // and a screenshot of each for a reviewer (tour-<screen>-<width>.png).
+test('profile → sessions: this browser marked, another sign-in ended, ' +
+     'then signed out everywhere', { timeout: 60_000 }, async () => {
+  const email = `sid.${run.toLowerCase()}@example.com`;
+  await api('POST', '/api/v1/users', { email, name: 'Sid Sessions', password: PASSWORD });
+  const cli = await made(call(null, 'POST', '/api/v1/auth/login', { email, password: PASSWORD },
+    { 'User-Agent': 'kanban-cli/1.0' }), 'the CLI signs in');
+  const { context, page, log } = await open();
+  page.on('dialog', (d) => { void d.accept(); });
+  try {
+    await signIn(page, email);
+    await page.getByRole('link', { name: 'Sid Sessions' }).click();
+    await page.getByRole('heading', { name: 'Your profile' }).waitFor();
+    const block = page.locator('section.sessions');
+    await block.getByRole('heading', { name: 'Sessions' }).waitFor();
+    const rows = block.locator('li.session');
+    await rows.nth(1).waitFor();
+    assert.equal(await rows.count(), 2, 'two sign-ins listed');
+    const mine = rows.filter({ hasText: 'This browser' });
+    assert.equal(await mine.count(), 1, 'this browser marked');
+    assert.match(await mine.innerText(), /HeadlessChrome|Chrome/, '... with its user agent');
+    assert.match(await rows.filter({ hasText: 'kanban-cli/1.0' }).innerText(), /127\.0\.0\.1/,
+                 'the other with its user agent and address');
+    await shot(page, 'profile-sessions');
+
+    await block.getByRole('button', { name: 'Sign out kanban-cli/1.0' }).click();
+    await rows.filter({ hasText: 'kanban-cli/1.0' }).waitFor({ state: 'detached' });
+    assert.equal(await rows.count(), 1, 'one session left');
+    const gone = await call(null, 'POST', '/api/v1/auth/refresh', { refresh_token: cli.refresh_token });
+    assert.equal(gone.status, 401, "the CLI's refresh token is refused");
+
+    await block.getByRole('button', { name: 'Sign out everywhere' }).click();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    const left = await made(call(cli.access_token, 'GET', '/api/v1/auth/sessions'), 'sessions');
+    assert.deepEqual(left.items, [], 'no session of Sid is left');
+    await page.reload();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await assertClean(page, log, 'sessions', [/status of 401/]);
+  } finally {
+    await context.close();
+  }
+});
+
 test('every screen, desktop and phone (375 px): shown, no page-wide ' +
      'sideways scroll on the phone, a screenshot of each', { timeout: 110_000 }, async () => {
   const p = await project(`Tour ${run}`, `TR${run}`.slice(0, 8));
@@ -961,6 +1003,7 @@ test('every screen, desktop and phone (375 px): shown, no page-wide ' +
     ['reports', '/time/reports'], ['search', '/search?q=screen'], ['notifications', '/notifications'],
     ['admin-users', '/admin/users'], ['admin-teams', '/admin/teams'], ['admin-skills', '/admin/skills'],
     ['admin-tokens', '/admin/tokens'], ['admin-webhooks', '/admin/webhooks'], ['admin-settings', '/admin/settings'],
+    ['profile', '/profile'],
   ];
   for (const [width, opts] of [[1400, {}], [375, { viewport: { width: 375, height: 812 }, mobile: true }]]) {
     const { context, page, log } = await open(opts);

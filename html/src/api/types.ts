@@ -87,6 +87,7 @@ export type WorkspacePatch = Schemas['WorkspacePatch'];
 export type SignUp = Schemas['SignUp'];
 export type WebhookRequest = Schemas['WebhookRequest'];
 export type WebhookPatch = Schemas['WebhookPatch'];
+export type SessionInfo = Schemas['SessionInfo'];
 export type InsightRequest = Schemas['InsightRequest'];
 
 // A page of a list. Every list schema (TaskList, ProjectList, ...) is

@@ -1,0 +1,18 @@
+// The person's own settings: who they are in this workspace, and their
+// sessions (pages/Sessions.tsx).
+import { useAuth } from '../auth';
+import Sessions from './Sessions';
+
+export default function Profile() {
+  const { user } = useAuth();
+  return (
+    <div className="page profile">
+      <div className="page-head"><h1>Your profile</h1></div>
+      <section className="box">
+        <div className="profile-name">{user?.name}</div>
+        <div className="muted">{user?.email} · {user?.role?.replace('_', ' ')}</div>
+      </section>
+      <Sessions />
+    </div>
+  );
+}
