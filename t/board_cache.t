@@ -186,4 +186,53 @@ my ($left) = $dbh->selectrow_array(
     $project->{id});
 is($left, 0, 'a deleted project leaves no kept board behind');
 
+
+# --- a read racing its project's delete ---------------------------------------------
+# The read builds the board while the project is there and keeps it only
+# after the delete has committed (held back by a lock on board_cache, as
+# a slow reader would be). Nothing may be kept of the deleted project: its
+# board answers 404 afterwards, not the board of before.
+
+my $doomed = made($ws->api($admin, POST => '/api/v1/projects',
+                           json => { key => 'DEL', name => 'Deleted' }),
+                  'project');
+made($ws->api($admin, POST => "/api/v1/projects/$doomed->{id}/tasks",
+              json => { title => 'Gone soon' }), 'task');
+my $doomed_path = "/api/v1/projects/$doomed->{id}/kanban";
+$dbh->do('DELETE FROM board_cache WHERE project_id = ?', undef, $doomed->{id});
+
+my $holder = $t->tenant_dbh($ws->slug);
+$holder->begin_work;
+$holder->do('LOCK board_cache IN EXCLUSIVE MODE');
+
+sub waiting {
+    my ($n) = @_;
+    my ($waits) = $dbh->selectrow_array(
+        q{SELECT count(*) FROM pg_stat_activity
+           WHERE datname = current_database() AND wait_event_type = 'Lock'
+             AND application_name <> ?}, undef, $Kanban::Test::APP_NAME);
+    return $waits >= $n;
+}
+
+my $auth = { Authorization => "Bearer $admin->{token}" };
+my $read = $t->send_req(GET => $doomed_path, host => $ws->slug,
+                        headers => $auth);
+ok(Kanban::Test::wait_until([$read], sub { waiting(1) }, 20),
+   'race with a delete: the read waits to keep its board');
+my $delete = $t->send_req(DELETE => "/api/v1/projects/$doomed->{id}",
+                          host => $ws->slug, headers => $auth);
+ok(Kanban::Test::wait_until([$read, $delete], sub { waiting(2) }, 20),
+   '... and the delete is under way');
+$holder->commit;
+Kanban::Test::wait_all([$read, $delete], 30);
+is($read->response->{status}, 200, '... the read answers the board it built');
+is($delete->response->{status}, 204, '... the delete answers 204');
+problem_is($ws->api($admin, GET => $doomed_path), 404, 'not_found',
+           '... and afterwards the board is 404, not the one kept before');
+my ($orphans) = $dbh->selectrow_array(
+    'SELECT count(*) FROM board_cache WHERE project_id = ?', undef,
+    $doomed->{id});
+is($orphans, 0, '... and nothing of it is kept');
+$holder->disconnect;
+
 $t->done_testing;

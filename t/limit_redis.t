@@ -120,6 +120,37 @@ my @ttl = map { (redis_cli('PTTL', $_))[0] // -2 } @keys;
 is(scalar(grep { $_ <= 0 || $_ > 2 * 3600_000 + 1000 } @ttl), 0,
    '... to expire after the window after it') or diag("@ttl");
 
+# Batched: a key has one count in flight from a node at a time; the hits
+# that pass meanwhile go as one INCRBY when its reply comes. Redis held
+# still for a moment: the first hit's count waits in it, the next nine
+# pass without waiting and are sent together after it, and Redis ends
+# with all ten.
+
+redis_cli('CONFIG', 'RESETSTAT');
+redis_cli('CLIENT', 'PAUSE', 700, 'ALL');
+my $batch_start = time;
+my $batched = 0;
+for (1 .. 10) {
+    $batched++ if hit(0, 'c', 'batch')->{status} == 200;
+}
+my $batch_took = time - $batch_start;
+is($batched, 10, 'Redis held still: ten hits of one key pass');
+cmp_ok($batch_took, '<', 0.6, sprintf('... without waiting for it '
+                                      . '(%.3f s)', $batch_took));
+my $in_redis = 0;
+my $deadline = time + 5;
+while (time < $deadline) {
+    $in_redis = (redis_cli('GET', (redis_cli('KEYS', 'kanban:rl:{c:batch}:*'))[0]
+                                  // 'none'))[0] // 0;
+    last if $in_redis == 10;
+    sleep 0.1;
+}
+is($in_redis, 10, '... and Redis counts all ten once it answers');
+my ($evals) = map { /calls=(\d+)/ ? $1 : () }
+              grep { /^cmdstat_eval:/ } redis_cli('INFO', 'commandstats');
+cmp_ok($evals // 0, '<=', 3, '... in two or three counts, not ten ('
+                             . ($evals // 0) . ')');
+
 # A fallback rate does not apply while Redis is up.
 
 my @s = map { hit(0, 'f', 'f-up')->{status} } 1 .. $N + 10;

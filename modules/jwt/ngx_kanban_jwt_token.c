@@ -56,6 +56,11 @@ static char  *ngx_kanban_jwt_alg_names[] = {
 
 static ngx_kanban_jwt_memo_t  ngx_kanban_jwt_memo[NGX_KANBAN_JWT_MEMO_SIZE];
 
+/* The memo's SHA-256, made once a worker: a context made and freed, and
+ * the digest looked up again, on every request cost more than the hash. */
+static EVP_MD_CTX            *ngx_kanban_jwt_memo_ctx;
+static const EVP_MD          *ngx_kanban_jwt_memo_sha256;
+
 
 ngx_int_t
 ngx_kanban_jwt_verify(ngx_pool_t *pool, ngx_kanban_jwt_verifier_t *v,
@@ -281,18 +286,31 @@ ngx_kanban_jwt_check_signature(ngx_kanban_jwt_key_t *key, ngx_str_t *input,
         return ngx_kanban_jwt_verify_signature(key, input, sig);
     }
 
-    md = EVP_MD_CTX_new();
-    if (md == NULL) {
-        return NGX_ERROR;
+    if (ngx_kanban_jwt_memo_sha256 == NULL) {
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+        ngx_kanban_jwt_memo_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+#else
+        ngx_kanban_jwt_memo_sha256 = EVP_sha256();
+#endif
+        if (ngx_kanban_jwt_memo_sha256 == NULL) {
+            return NGX_ERROR;
+        }
     }
 
-    ok = EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1
+    if (ngx_kanban_jwt_memo_ctx == NULL) {
+        ngx_kanban_jwt_memo_ctx = EVP_MD_CTX_new();
+        if (ngx_kanban_jwt_memo_ctx == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    md = ngx_kanban_jwt_memo_ctx;
+
+    ok = EVP_DigestInit_ex(md, ngx_kanban_jwt_memo_sha256, NULL) == 1
          && EVP_DigestUpdate(md, input->data, input->len) == 1
          && EVP_DigestUpdate(md, ".", 1) == 1
          && EVP_DigestUpdate(md, sig->data, sig->len) == 1
          && EVP_DigestFinal_ex(md, digest, NULL) == 1;
-
-    EVP_MD_CTX_free(md);
 
     if (!ok) {
         return NGX_ERROR;

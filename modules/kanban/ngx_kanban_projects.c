@@ -116,10 +116,17 @@ ngx_kanban_sql_t  ngx_kanban_projects_delete = {
 
 /* The board in one round trip: columns in order, each with its tasks in
  * rank order, built by PostgreSQL, or as it was last built when nothing
- * on it has changed since (board_json, sql/tenant/014_board_cache.sql). */
+ * on it has changed since (board_json, sql/tenant/014_board_cache.sql).
+ * The kept board is read here, a primary-key read, not through the
+ * PL/pgSQL function, which would copy its tens of kilobytes once more;
+ * LIMIT 1 stops the UNION ALL at the first branch's row. */
 ngx_kanban_sql_t  ngx_kanban_projects_kanban = {
     ngx_kanban_pg_stmt("projects_kanban",
-    "SELECT 200, b FROM board_json($1::uuid) b WHERE b IS NOT NULL"),
+    "(SELECT 200, c.body FROM board_cache c"
+    "  WHERE c.project_id = $1::uuid AND c.body IS NOT NULL)"
+    " UNION ALL"
+    " (SELECT 200, b FROM board_json($1::uuid) b WHERE b IS NOT NULL)"
+    " LIMIT 1"),
     { "uuid:id", NULL },
     NULL
 };

@@ -28,6 +28,8 @@ typedef struct {
     uint32_t                   cur;            /* cluster-wide, from Redis */
     uint32_t                   prev;           /* ... in the window before */
     uint32_t                   pending;        /* ours, not yet answered */
+    uint32_t                   unsent;         /* ... nor yet sent */
+    uint64_t                   sending;        /* ms a count went, 0: none */
     ngx_uint_t                 count;          /* requests holding it */
     u_short                    len;
     u_char                     data[1];

@@ -20,8 +20,13 @@
  *
  * Cluster-wide (redis=on), the local decision still applies, and each
  * request that passes is counted in Redis per key and fixed window of
- * burst intervals (one script: INCR, PEXPIRE, and the window before),
- * never waited for: the replies leave the cluster-wide counts in the
+ * burst intervals (one script: INCRBY, PEXPIRE, and the window before),
+ * never waited for. A key has at most one count in flight from a node:
+ * the requests that pass meanwhile go as one INCRBY when its reply comes,
+ * so a busy key costs Redis one round trip at a time, not one a request,
+ * and other nodes learn of a node's hits at most one round trip late
+ * (the node itself counts them at once). The replies leave the
+ * cluster-wide counts in the
  * entry, and the next request is refused when the sliding estimate
  * (the window before, weighed by how much of it is still within one
  * window of now, plus this one's count and the hits not yet answered)
@@ -60,11 +65,17 @@ typedef struct {
 } ngx_kanban_limit_ctx_t;
 
 
-/* A hit counted in Redis: what its reply needs to find the entry again
+/* A count in flight this long is taken as lost (its worker gone with
+ * it), and the key's next hit sends again. */
+#define NGX_KANBAN_LIMIT_SEND_LOST  1000            /* ms */
+
+
+/* Hits counted in Redis: what the reply needs to find the entry again
  * (which may have gone meanwhile). */
 typedef struct {
     ngx_kanban_limit_zone_t   *zone;
     uint64_t                   window;
+    uint32_t                   n;              /* hits in this count */
     uint32_t                   hash;
     size_t                     len;
     u_char                     data[1];
@@ -107,8 +118,9 @@ static void ngx_kanban_limit_redis_hit(ngx_http_request_t *r,
     ngx_kanban_limit_clock_t *clock);
 static void ngx_kanban_limit_redis_reply(redisAsyncContext *ac, void *reply,
     void *privdata);
-static void ngx_kanban_limit_redis_counted(ngx_kanban_limit_zone_t *zone,
-    ngx_str_t *key, uint32_t hash, uint64_t window, redisReply *rr);
+static ngx_int_t ngx_kanban_limit_redis_send(ngx_kanban_limit_hit_t *hit);
+static ngx_uint_t ngx_kanban_limit_redis_counted(ngx_kanban_limit_hit_t *hit,
+    redisReply *rr);
 static ngx_kanban_limit_node_t *ngx_kanban_limit_find(
     ngx_kanban_limit_zone_t *zone, ngx_str_t *key, uint32_t hash);
 static void ngx_kanban_limit_expire(ngx_kanban_limit_zone_t *zone,
@@ -180,10 +192,12 @@ ngx_module_t  ngx_http_kanban_limit_module = {
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 
 
-/* KEYS: this window's counter, the window before's; ARGV: the ttl, ms */
+/* KEYS: this window's counter, the window before's; ARGV: the ttl, ms,
+ * and the hits; a counter that had none is new and gets its ttl */
 static char  ngx_kanban_limit_script[] =
-    "local n = redis.call('INCR', KEYS[1]) "
-    "if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end "
+    "local n = redis.call('INCRBY', KEYS[1], ARGV[2]) "
+    "if n == tonumber(ARGV[2]) then "
+    "redis.call('PEXPIRE', KEYS[1], ARGV[1]) end "
     "return {n, tonumber(redis.call('GET', KEYS[2]) or 0)}";
 
 
@@ -485,6 +499,8 @@ ngx_kanban_limit_lookup(ngx_http_request_t *r, ngx_kanban_limit_t *limit,
         node->cur = 0;
         node->prev = 0;
         node->pending = 0;
+        node->unsent = 0;
+        node->sending = 0;
         node->count = 0;
         node->len = (u_short) key->len;
         ngx_memcpy(node->data, key->data, key->len);
@@ -619,6 +635,7 @@ ngx_kanban_limit_take(ngx_kanban_limit_zone_t *zone,
 
     /* the hit goes to Redis once every limit passed */
     node->pending++;
+    node->unsent++;
 
     if (zone->fallback_interval) {
         /*
@@ -738,6 +755,8 @@ ngx_kanban_limit_roll(ngx_kanban_limit_node_t *node, uint64_t window)
                                               : 0;
     node->cur = 0;
     node->pending = 0;
+    /* those not sent yet count here only, in the window before */
+    node->unsent = 0;
     node->window = window;
 }
 
@@ -758,73 +777,124 @@ ngx_kanban_limit_nearest(ngx_kanban_limit_state_t *best,
 }
 
 
-/* Counts a request that passed in Redis; the reply, whenever it comes,
- * brings the cluster-wide counts into the entry. */
+/* Counts a request that passed in Redis, with the key's others not yet
+ * sent, unless a count of the key is in flight: its reply sends them. */
 
 static void
 ngx_kanban_limit_redis_hit(ngx_http_request_t *r, ngx_kanban_limit_t *limit,
     ngx_str_t *key, ngx_kanban_limit_clock_t *clock)
 {
-    u_char                   *cur, *prev, ttl[NGX_INT64_LEN + 1];
-    size_t                    len, cur_len, prev_len;
-    uint32_t                  hash;
+    uint32_t                  hash, n;
     uint64_t                  window;
     ngx_kanban_limit_hit_t   *hit;
+    ngx_kanban_limit_node_t  *node;
     ngx_kanban_limit_zone_t  *zone;
 
     zone = limit->shm_zone->data;
     window = clock->wall / zone->window;
     hash = ngx_crc32_short(key->data, key->len);
+    n = 0;
 
-    /* kanban:rl:{zone:key}:window; the braces keep a key's windows on
-     * one node of a Redis Cluster, as the script needs */
+    ngx_shmtx_lock(&zone->shpool->mutex);
 
-    len = sizeof("kanban:rl:{:}:") - 1 + zone->name.len + key->len
-          + NGX_INT64_LEN;
+    node = ngx_kanban_limit_find(zone, key, hash);
 
-    cur = ngx_pnalloc(r->pool, 2 * len);
-    if (cur == NULL) {
-        goto failed;
+    if (node && node->window == window && node->unsent
+        && (node->sending == 0
+            || clock->wall - node->sending >= NGX_KANBAN_LIMIT_SEND_LOST))
+    {
+        n = node->unsent;
+        node->unsent = 0;
+        node->sending = ngx_max(clock->wall, 1);
     }
 
-    prev = cur + len;
+    ngx_shmtx_unlock(&zone->shpool->mutex);
 
-    cur_len = ngx_sprintf(cur, "kanban:rl:{%V:%V}:%uL", &zone->name, key,
-                          window)
-              - cur;
-    prev_len = ngx_sprintf(prev, "kanban:rl:{%V:%V}:%uL", &zone->name, key,
-                           window - 1)
-               - prev;
-
-    /* the window before is read during the next one */
-    (void) ngx_sprintf(ttl, "%uL%Z", 2 * zone->window + 1000);
+    if (n == 0) {
+        return;
+    }
 
     hit = ngx_alloc(offsetof(ngx_kanban_limit_hit_t, data) + key->len,
                     r->connection->log);
     if (hit == NULL) {
-        goto failed;
+        /* counted here only */
+        ngx_shmtx_lock(&zone->shpool->mutex);
+
+        node = ngx_kanban_limit_find(zone, key, hash);
+        if (node) {
+            node->sending = 0;
+            node->pending -= ngx_min(node->pending, n);
+        }
+
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return;
     }
 
     hit->zone = zone;
     hit->window = window;
+    hit->n = n;
     hit->hash = hash;
     hit->len = key->len;
     ngx_memcpy(hit->data, key->data, key->len);
 
-    if (ngx_kanban_redis_command(ngx_kanban_limit_redis_reply, hit,
-                                 "EVAL %s 2 %b %b %s",
-                                 ngx_kanban_limit_script,
-                                 cur, cur_len, prev, prev_len, ttl)
-        == NGX_OK)
-    {
+    if (ngx_kanban_limit_redis_send(hit) == NGX_OK) {
         return;
     }
 
-    ngx_free(hit);
+    if (!ngx_kanban_limit_redis_counted(hit, NULL)) {
+        ngx_free(hit);
+    }
+}
 
-failed:
 
-    ngx_kanban_limit_redis_counted(zone, key, hash, window, NULL);
+/* kanban:rl:{zone:key}:window; the braces keep a key's windows on one
+ * node of a Redis Cluster, as the script needs. The reply handler owns
+ * hit when this returns NGX_OK. */
+
+static ngx_int_t
+ngx_kanban_limit_redis_send(ngx_kanban_limit_hit_t *hit)
+{
+    u_char                   *cur, *prev, ttl[NGX_INT64_LEN + 1];
+    u_char                    hits[NGX_INT32_LEN + 1];
+    size_t                    len, cur_len, prev_len;
+    ngx_int_t                 rc;
+    ngx_str_t                 key;
+    ngx_kanban_limit_zone_t  *zone;
+
+    zone = hit->zone;
+    key.data = hit->data;
+    key.len = hit->len;
+
+    len = sizeof("kanban:rl:{:}:") - 1 + zone->name.len + key.len
+          + NGX_INT64_LEN;
+
+    cur = ngx_alloc(2 * len, ngx_cycle->log);
+    if (cur == NULL) {
+        return NGX_ERROR;
+    }
+
+    prev = cur + len;
+
+    cur_len = ngx_sprintf(cur, "kanban:rl:{%V:%V}:%uL", &zone->name, &key,
+                          hit->window)
+              - cur;
+    prev_len = ngx_sprintf(prev, "kanban:rl:{%V:%V}:%uL", &zone->name, &key,
+                           hit->window - 1)
+               - prev;
+
+    /* the window before is read during the next one */
+    (void) ngx_sprintf(ttl, "%uL%Z", 2 * zone->window + 1000);
+    (void) ngx_sprintf(hits, "%uD%Z", hit->n);
+
+    /* hiredis copies the command: the keys are ours to free */
+    rc = ngx_kanban_redis_command(ngx_kanban_limit_redis_reply, hit,
+                                  "EVAL %s 2 %b %b %s %s",
+                                  ngx_kanban_limit_script,
+                                  cur, cur_len, prev, prev_len, ttl, hits);
+
+    ngx_free(cur);
+
+    return rc;
 }
 
 
@@ -834,32 +904,36 @@ ngx_kanban_limit_redis_reply(redisAsyncContext *ac, void *reply,
 {
     ngx_kanban_limit_hit_t  *hit = privdata;
 
-    ngx_str_t  key;
-
-    key.data = hit->data;
-    key.len = hit->len;
-
-    ngx_kanban_limit_redis_counted(hit->zone, &key, hit->hash, hit->window,
-                                   reply);
-
-    ngx_free(hit);
+    if (!ngx_kanban_limit_redis_counted(hit, reply)) {
+        ngx_free(hit);
+    }
 }
 
 
-/* A hit's reply: {this window's count, the window before's}; NULL when
- * it never reached Redis or the link dropped first. */
+/* A count's reply: {this window's count, the window before's}; NULL when
+ * it never reached Redis or the link dropped first. The key's hits that
+ * passed meanwhile go next, in hit again: returns 1 then (hit is the
+ * reply handler's once more), 0 when hit is done with. */
 
-static void
-ngx_kanban_limit_redis_counted(ngx_kanban_limit_zone_t *zone,
-    ngx_str_t *key, uint32_t hash, uint64_t window, redisReply *rr)
+static ngx_uint_t
+ngx_kanban_limit_redis_counted(ngx_kanban_limit_hit_t *hit, redisReply *rr)
 {
     uint32_t                  cur, prev;
-    ngx_uint_t                counted;
+    uint64_t                  wall;
+    ngx_str_t                 key;
+    ngx_uint_t                counted, more;
+    ngx_time_t               *tp;
     ngx_kanban_limit_node_t  *node;
+    ngx_kanban_limit_zone_t  *zone;
+
+    zone = hit->zone;
+    key.data = hit->data;
+    key.len = hit->len;
 
     counted = 0;
     cur = 0;
     prev = 0;
+    more = 0;
 
     if (rr && rr->type == REDIS_REPLY_ARRAY && rr->elements == 2
         && rr->element[0]->type == REDIS_REPLY_INTEGER
@@ -877,26 +951,52 @@ ngx_kanban_limit_redis_counted(ngx_kanban_limit_zone_t *zone,
                       "kanban_limit_zone \"%V\": %s", &zone->name, rr->str);
     }
 
+    tp = ngx_timeofday();
+    wall = (uint64_t) tp->sec * 1000 + tp->msec;
+
     ngx_shmtx_lock(&zone->shpool->mutex);
 
-    node = ngx_kanban_limit_find(zone, key, hash);
+    node = ngx_kanban_limit_find(zone, &key, hit->hash);
 
-    if (node && node->window == window) {
-        if (node->pending) {
-            node->pending--;
-        }
+    if (node) {
+        node->sending = 0;
+    }
+
+    if (node && node->window == hit->window) {
+        node->pending -= ngx_min(node->pending, hit->n);
 
         if (counted) {
             node->cur = ngx_max(node->cur, cur);
             node->prev = ngx_max(node->prev, prev);
         }
 
-    } else if (node && counted && node->window == window + 1) {
+    } else if (node && counted && node->window == hit->window + 1) {
         /* answered after the window turned */
         node->prev = ngx_max(node->prev, cur);
     }
 
+    /* the next count only after a reply: not while Redis fails them */
+    if (node && counted && node->unsent
+        && node->window == wall / zone->window)
+    {
+        hit->window = node->window;
+        hit->n = node->unsent;
+        node->unsent = 0;
+        node->sending = ngx_max(wall, 1);
+        more = 1;
+    }
+
     ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    if (!more) {
+        return 0;
+    }
+
+    if (ngx_kanban_limit_redis_send(hit) == NGX_OK) {
+        return 1;
+    }
+
+    return ngx_kanban_limit_redis_counted(hit, NULL);
 }
 
 
