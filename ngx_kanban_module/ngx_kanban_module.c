@@ -73,7 +73,7 @@ static ngx_command_t  ngx_kanban_commands[] = {
       NULL },
 
     { ngx_string("kanban_password_blocklist"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
       ngx_kanban_password_blocklist,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,

@@ -4,8 +4,8 @@
  * lane), hashed and verified in the thread pool so a worker never stalls
  * on one. A sign-in for an unknown account verifies against a hash made at
  * the worker's start, so it costs what a known one costs. New passwords
- * are refused when they are in kanban_password_blocklist (one a line),
- * or when they contain a word an attacker would try first: the
+ * are refused when they are in kanban_password_blocklist
+ * (ngx_kanban_password_list.c), or when they contain a word an attacker would try first: the
  * workspace's slug or name, the local part of the person's email.
  */
 
@@ -37,7 +37,6 @@ static void ngx_kanban_password_hash_done(ngx_http_request_t *r,
 static void ngx_kanban_password_verify_work(ngx_kanban_job_t *job);
 static void ngx_kanban_password_verify_done(ngx_http_request_t *r,
     ngx_kanban_job_t *job);
-static int ngx_kanban_password_cmp(const void *a, const void *b);
 
 
 /* a hash of nothing anyone knows, for accounts that do not exist */
@@ -215,139 +214,6 @@ ngx_kanban_password_init_process(ngx_cycle_t *cycle)
     }
 
     return NGX_OK;
-}
-
-
-/* kanban_password_blocklist file: read once, lowercased and sorted. */
-
-char *
-ngx_kanban_password_blocklist(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_kanban_main_conf_t  *kmcf = conf;
-
-    u_char       *p, *start, *end;
-    ssize_t       n;
-    ngx_fd_t      fd;
-    ngx_str_t    *value, *word, file, data;
-    ngx_file_info_t  fi;
-
-    if (kmcf->blocklist) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-    file = value[1];
-
-    if (ngx_conf_full_name(cf->cycle, &file, 1) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    fd = ngx_open_file(file.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_open_file_n " \"%V\" failed", &file);
-        return NGX_CONF_ERROR;
-    }
-
-    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR
-        || ngx_file_size(&fi) > 64 * 1024 * 1024)
-    {
-        ngx_close_file(fd);
-        return "is unreadable or larger than 64m";
-    }
-
-    data.len = ngx_file_size(&fi);
-    data.data = ngx_pnalloc(cf->pool, data.len + 1);
-    if (data.data == NULL) {
-        ngx_close_file(fd);
-        return NGX_CONF_ERROR;
-    }
-
-    n = ngx_read_fd(fd, data.data, data.len);
-    ngx_close_file(fd);
-
-    if (n != (ssize_t) data.len) {
-        return "could not be read";
-    }
-
-    kmcf->blocklist = ngx_array_create(cf->pool, 4096, sizeof(ngx_str_t));
-    if (kmcf->blocklist == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    end = data.data + data.len;
-
-    for (start = data.data; start < end; start = p + 1) {
-        p = ngx_strlchr(start, end, '\n');
-        if (p == NULL) {
-            p = end;
-        }
-
-        n = p - start;
-        if (n && start[n - 1] == '\r') {
-            n--;
-        }
-
-        if (n == 0 || (n >= 9 && ngx_strncmp(start, "#!comment", 9) == 0)) {
-            continue;
-        }
-
-        word = ngx_array_push(kmcf->blocklist);
-        if (word == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        ngx_strlow(start, start, n);
-        word->data = start;
-        word->len = n;
-    }
-
-    ngx_qsort(kmcf->blocklist->elts, kmcf->blocklist->nelts,
-              sizeof(ngx_str_t), ngx_kanban_password_cmp);
-
-    return NGX_CONF_OK;
-}
-
-
-/* A field check for new passwords (see ngx_kanban_field_t). */
-
-char *
-ngx_kanban_password_check(ngx_str_t *password, char **message)
-{
-    u_char                   buf[NGX_KANBAN_PASSWORD_MAX * 4];
-    ngx_str_t                low;
-    ngx_array_t             *list;
-    ngx_kanban_main_conf_t  *kmcf;
-
-    kmcf = ngx_kanban_main_conf();
-    list = kmcf ? kmcf->blocklist : NULL;
-
-    if (list == NULL || password->len > sizeof(buf)) {
-        return NULL;
-    }
-
-    ngx_strlow(buf, password->data, password->len);
-    low.data = buf;
-    low.len = password->len;
-
-    if (bsearch(&low, list->elts, list->nelts, sizeof(ngx_str_t),
-                ngx_kanban_password_cmp)
-        != NULL)
-    {
-        *message = "This password is too common; choose another.";
-        return "too_common";
-    }
-
-    return NULL;
-}
-
-
-static int
-ngx_kanban_password_cmp(const void *a, const void *b)
-{
-    const ngx_str_t  *x = a, *y = b;
-
-    return (int) ngx_memn2cmp(x->data, y->data, x->len, y->len);
 }
 
 

@@ -66,6 +66,21 @@ typedef struct {
 } ngx_kanban_sql_t;
 
 
+/*
+ * A one-statement route that sets someone's password when the body has
+ * not their email (an admin's PATCH, an invitation's acceptance): owner is
+ * a statement whose one value is that email, its parameters from
+ * owner_params (as params), so that a password containing its name is
+ * refused before it is hashed (ngx_kanban_sql_owned_handler; the route's
+ * data points at sql).
+ */
+typedef struct {
+    ngx_kanban_sql_t           sql;
+    ngx_kanban_pg_stmt_t      *owner;
+    char                      *owner_params[4];
+} ngx_kanban_sql_owned_t;
+
+
 /* A route's body spec that takes the body as it is sent, of any media
  * type, unparsed (ctx->raw_body); an empty one is 422. */
 extern ngx_kanban_field_t  ngx_kanban_raw_body[];
@@ -91,6 +106,8 @@ ngx_int_t ngx_kanban_workspace_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
 
 ngx_int_t ngx_kanban_sql_handler(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx);
+ngx_int_t ngx_kanban_sql_owned_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
 void ngx_kanban_sql_answer(ngx_http_request_t *r, ngx_kanban_pg_query_t *q);
 ngx_int_t ngx_kanban_login_handler(ngx_http_request_t *r,
@@ -224,11 +241,11 @@ extern ngx_kanban_sql_t  ngx_kanban_api_tokens_revoke;
 extern ngx_kanban_sql_t  ngx_kanban_users_list;
 extern ngx_kanban_sql_t  ngx_kanban_users_get;
 extern ngx_kanban_sql_t  ngx_kanban_users_create;
-extern ngx_kanban_sql_t  ngx_kanban_users_patch;
+extern ngx_kanban_sql_owned_t  ngx_kanban_users_patch;
 extern ngx_kanban_sql_t  ngx_kanban_users_delete;
 extern ngx_kanban_sql_t  ngx_kanban_users_export;
 extern ngx_kanban_sql_t  ngx_kanban_users_register;
-extern ngx_kanban_sql_t  ngx_kanban_users_accept_invite;
+extern ngx_kanban_sql_owned_t  ngx_kanban_users_accept_invite;
 extern ngx_kanban_sql_t  ngx_kanban_teams_list;
 extern ngx_kanban_sql_t  ngx_kanban_teams_get;
 extern ngx_kanban_sql_t  ngx_kanban_teams_create;

@@ -16,6 +16,8 @@
 #define NGX_KANBAN_SQL_MAX_LIMIT  200
 
 
+static void ngx_kanban_sql_owner_found(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q);
 static void ngx_kanban_sql_hashed(ngx_http_request_t *r, ngx_str_t *hash);
 static ngx_int_t ngx_kanban_sql_run(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx, ngx_str_t *hash);
@@ -66,6 +68,119 @@ ngx_kanban_sql_handler(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
     }
 
     return ngx_kanban_sql_run(r, ctx, NULL);
+}
+
+
+/* The email of the person whose password the body sets, asked first
+ * (see ngx_kanban_sql_owned_t). */
+
+ngx_int_t
+ngx_kanban_sql_owned_handler(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
+{
+    ngx_int_t                rc;
+    ngx_str_t               *v[3];
+    ngx_uint_t               n;
+    ngx_array_t             *errors;
+    ngx_kanban_pg_db_t       db;
+    ngx_kanban_pg_query_t   *q;
+    ngx_kanban_sql_owned_t  *sql;
+
+    sql = ctx->route->data;
+
+    if (ngx_kanban_json_string(ctx->body, "password") == NULL
+        || ngx_kanban_json_string(ctx->body, "email") != NULL)
+    {
+        /* no password, or the email beside it was checked with the body */
+        return ngx_kanban_sql_handler(r, ctx);
+    }
+
+    errors = ngx_array_create(r->pool, 1, sizeof(ngx_kanban_field_error_t));
+    if (errors == NULL || ctx->tenant == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    v[0] = v[1] = v[2] = NULL;
+
+    for (n = 0; n < 3 && sql->owner_params[n]; n++) {
+        rc = ngx_kanban_sql_param(r, ctx, sql->owner_params[n], NULL, &v[n],
+                                  errors);
+
+        if (rc == NGX_DECLINED) {
+            return ngx_kanban_problem(r, NGX_KANBAN_ERR_NOT_FOUND, NULL);
+        }
+
+        if (rc != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    ngx_kanban_pg_tenant_db(ctx->tenant, &db);
+
+    q = ngx_kanban_pg_query(r, &db);
+    if (q == NULL
+        || ngx_kanban_pg_run(q, sql->owner, ngx_kanban_sql_owner_found, n,
+                             v[0], v[1], v[2])
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DONE;
+}
+
+
+/* No row (no such person, a spent invitation): the statement says so. */
+
+static void
+ngx_kanban_sql_owner_found(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
+{
+    ngx_str_t          *email, word, none = ngx_null_string;
+    ngx_array_t        *errors;
+    ngx_kanban_ctx_t   *ctx;
+
+    ctx = ngx_kanban_ctx(r);
+
+    if (q->error != NGX_KANBAN_PG_OK) {
+        ngx_http_finalize_request(r, ngx_kanban_pg_problem(r, q));
+        return;
+    }
+
+    email = ngx_kanban_pg_value(r, q->result, 0, 0);
+
+    if (email) {
+        ngx_kanban_password_email_word(email, &word);
+
+        if (ngx_kanban_password_words(
+                ngx_kanban_json_string(ctx->body, "password"), &word, 1)
+            != NGX_OK)
+        {
+            errors = ngx_array_create(r->pool, 1,
+                                      sizeof(ngx_kanban_field_error_t));
+            if (errors == NULL
+                || ngx_kanban_field_error(errors, &none, "password",
+                                          "guessable",
+                                          NGX_KANBAN_PASSWORD_GUESSABLE)
+                   != NGX_OK)
+            {
+                ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+                return;
+            }
+
+            ngx_http_finalize_request(r,
+                ngx_kanban_problem_errors(r, NGX_KANBAN_ERR_VALIDATION,
+                                          "Some fields are not valid.",
+                                          errors));
+            return;
+        }
+    }
+
+    if (ngx_kanban_password_hash(r, ngx_kanban_json_string(ctx->body,
+                                                           "password"),
+                                 ngx_kanban_sql_hashed)
+        != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
 }
 
 

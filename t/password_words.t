@@ -4,8 +4,9 @@
 # 422 (validation_failed, the field's code guessable): the workspace's
 # slug or name, or the local part of the person's email, case aside; at
 # sign-up, on creating a user, at open registration, at accepting an
-# invitation and on changing one's password. Words shorter than three
-# characters do not count.
+# invitation, on changing one's password and when an admin sets another's
+# (the person's email from their account or invitation, when the body has
+# none). Words shorter than three characters do not count.
 
 use strict;
 use warnings;
@@ -97,5 +98,36 @@ $r = $ws->api(undef, POST => '/api/v1/auth/accept-invite', json => {
     invite_token => $r->{json}{invite_token},
     password => "welcome to $ws_slug" });
 guessable($r, 'password', "accepting an invitation: the workspace's slug");
+
+# ... and the invited person's email, which only the invitation knows
+$r = $ws->api($admin, POST => '/api/v1/users', json => {
+    email => "Evangeline.Moss\@$ws_slug.example", name => 'Eve' });
+my $token = $r->{json}{invite_token};
+$r = $ws->api(undef, POST => '/api/v1/auth/accept-invite', json => {
+    invite_token => $token, password => 'evangeline.moss says hi' });
+guessable($r, 'password', "accepting an invitation: the invitee's email");
+$r = $ws->api(undef, POST => '/api/v1/auth/accept-invite', json => {
+    invite_token => $token, password => 'a password of her very own' });
+is($r->{status}, 200, '... and with a password of her own: 200');
+
+# an admin setting another's password: that person's email, from the account
+my ($bart_id) = $ws->dbh->selectrow_array(
+    'SELECT id FROM users WHERE lower(email) = lower(?)', undef,
+    "Bartholomew\@$ws_slug.example");
+$r = $ws->api($admin, PATCH => "/api/v1/users/$bart_id", json => {
+    password => 'Bartholomew reset by admin' });
+guessable($r, 'password', "an admin sets a password: the person's email");
+$r = $ws->api($admin, PATCH => "/api/v1/users/$bart_id", json => {
+    password => "reset on $ws_slug today" });
+guessable($r, 'password', "an admin sets a password: the workspace's slug");
+$r = $ws->api($admin, PATCH => "/api/v1/users/$bart_id", json => {
+    email => "bart.new\@$ws_slug.example", password => 'hello bart.new 42' });
+guessable($r, 'password', '... and the new email when the body changes it');
+$r = $ws->api($admin, PATCH => "/api/v1/users/$bart_id", json => {
+    password => 'a freshly chosen passphrase' });
+is($r->{status}, 200, '... one of his own: 200');
+is($ws->login("Bartholomew\@$ws_slug.example",
+              'a freshly chosen passphrase') ? 1 : 0, 1,
+   '... and he signs in with it');
 
 $t->done_testing;

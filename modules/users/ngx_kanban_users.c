@@ -134,7 +134,23 @@ ngx_kanban_sql_t  ngx_kanban_users_create = {
  * with one version the second finds no row: 409. The last active admin
  * cannot demote or disable themself (409, as DELETE): the active admins
  * are locked, so two admins demoting each other at once cannot both. */
-ngx_kanban_sql_t  ngx_kanban_users_patch = {
+/* whose password a PATCH or an invitation's acceptance sets: their email
+ * must not be in it (ngx_kanban_sql_t's owner) */
+static ngx_kanban_pg_stmt_t  ngx_kanban_users_password_owner =
+    ngx_kanban_pg_stmt("users_password_owner",
+    "SELECT email FROM users"
+    " WHERE id = $3::uuid AND status <> 'erased'"
+    "   AND can_see_user($1::uuid, $2, id)");
+
+static ngx_kanban_pg_stmt_t  ngx_kanban_users_invitee =
+    ngx_kanban_pg_stmt("users_invitee",
+    "SELECT email FROM users"
+    " WHERE invite_hash = encode(sha256(convert_to("
+    "                       $1::jsonb->>'invite_token', 'UTF8')), 'hex')"
+    "   AND invite_expires_at > now() AND status = 'invited'");
+
+
+ngx_kanban_sql_owned_t  ngx_kanban_users_patch = { {
     ngx_kanban_pg_stmt("users_patch",
     "WITH b AS (SELECT $4::jsonb j),"
     "     t AS (SELECT * FROM users WHERE id = $3::uuid"
@@ -208,6 +224,9 @@ ngx_kanban_sql_t  ngx_kanban_users_patch = {
     { "actor", "role", "uuid:id", "body", "hash", "version", NULL },
     "user.updated"      /* a hint to the feeds: a new role or status ends
                            the person's API-token streams (031) */
+    },
+    &ngx_kanban_users_password_owner,
+    { "actor", "role", "uuid:id", NULL }
 };
 
 /* DELETE disables (an admin cannot lock themselves out); ?erase=true
@@ -365,7 +384,7 @@ ngx_kanban_sql_t  ngx_kanban_users_register = {
     NULL
 };
 
-ngx_kanban_sql_t  ngx_kanban_users_accept_invite = {
+ngx_kanban_sql_owned_t  ngx_kanban_users_accept_invite = { {
     ngx_kanban_pg_stmt("users_accept_invite",
     "WITH u AS (UPDATE users SET status = 'active', password_hash = $2,"
     "                  invite_hash = NULL, invite_expires_at = NULL,"
@@ -381,6 +400,9 @@ ngx_kanban_sql_t  ngx_kanban_users_accept_invite = {
     " SELECT 200, user_public(to_jsonb(u)) FROM u"),
     { "body", "hash", NULL },
     NULL
+    },
+    &ngx_kanban_users_invitee,
+    { "body", NULL, NULL, NULL }
 };
 
 
