@@ -5,12 +5,14 @@
  * any media type (?filename= names it); it is stored as a bytea in the
  * workspace's database, sent to PostgreSQL as a binary parameter and read
  * back as a binary result, so every byte survives and none is re-encoded.
- * A download is served as an attachment with the stored media type, in a
- * sandbox: an uploaded page or image runs no script on the workspace's
- * origin.
+ * The type sent must fit the file's first bytes, and programs are
+ * refused (ngx_kanban_attachment_type.c). A download is served as an
+ * attachment with the stored media type, or application/octet-stream for
+ * one a browser would render as a page, in a sandbox: an uploaded page or
+ * image runs no script on the workspace's origin.
  */
 
-#include "ngx_kanban_routes.h"
+#include "ngx_kanban_attachment_type.h"
 
 
 #define NGX_KANBAN_FILENAME_MAX  255
@@ -70,15 +72,27 @@ ngx_int_t
 ngx_kanban_attachment_upload_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx)
 {
-    char         *code, *message;
+    char         *code, *message, *field, *detail;
     ngx_int_t     rc;
     ngx_str_t     name;
     ngx_array_t  *errors;
 
+    field = "filename";
+    detail = "The file name is not valid.";
+
     rc = ngx_kanban_attachment_filename(r, &name, &code, &message);
 
     if (rc == NGX_OK) {
-        return ngx_kanban_sql_handler(r, ctx);
+        field = "content_type";
+        detail = "The file is not of a type that may be attached.";
+
+        rc = ngx_kanban_attachment_type_check(
+                 ngx_kanban_header_in(r, "Content-Type"), &ctx->raw_body,
+                 &code, &message);
+
+        if (rc == NGX_OK) {
+            return ngx_kanban_sql_handler(r, ctx);
+        }
     }
 
     if (rc != NGX_DECLINED) {
@@ -87,14 +101,14 @@ ngx_kanban_attachment_upload_handler(ngx_http_request_t *r,
 
     errors = ngx_array_create(r->pool, 1, sizeof(ngx_kanban_field_error_t));
     if (errors == NULL
-        || ngx_kanban_field_error(errors, NULL, "filename", code, message)
+        || ngx_kanban_field_error(errors, NULL, field, code, message)
            != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_kanban_problem_errors(r, NGX_KANBAN_ERR_VALIDATION,
-                                     "The file name is not valid.", errors);
+    return ngx_kanban_problem_errors(r, NGX_KANBAN_ERR_VALIDATION, detail,
+                                     errors);
 }
 
 
@@ -243,7 +257,7 @@ static ngx_int_t
 ngx_kanban_attachment_send(ngx_http_request_t *r, PGresult *res)
 {
     ngx_str_t         csp = ngx_string("sandbox; default-src 'none'");
-    ngx_str_t        *type, *name, *sha, *data;
+    ngx_str_t        *type, *name, *sha, *data, served;
     ngx_table_elt_t  *h;
 
     type = ngx_kanban_pg_value(r, res, 0, 0);
@@ -279,7 +293,9 @@ ngx_kanban_attachment_send(ngx_http_request_t *r, PGresult *res)
                    - h->value.data;
     r->headers_out.etag = h;
 
-    return ngx_kanban_send_text(r, NGX_HTTP_OK, type, data);
+    ngx_kanban_attachment_type_served(type, &served);
+
+    return ngx_kanban_send_text(r, NGX_HTTP_OK, &served, data);
 }
 
 
