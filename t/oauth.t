@@ -162,7 +162,9 @@ sub flow {
                                    : "__Host-kanban_oauth=$handle";
     my $cb = $t->req(GET => "/api/v1/auth/oauth/$provider/callback?$query",
                      host => $o{host} // $host,
-                     headers => { $cookie ? (Cookie => $cookie) : () });
+                     headers => { $cookie ? (Cookie => $cookie) : (),
+                                  $o{agent} ? ('User-Agent' => $o{agent})
+                                            : () });
     return ($start, $cb, $query, $cookie);
 }
 
@@ -189,7 +191,8 @@ sub me_by_cookie {
 # Pam signs in with OIDC: her address is verified there.
 $idp->set(sub => 'pam-at-acme', email => $pam->{email},
           email_verified => $true, name => 'Pam');
-my ($start, $cb) = flow('acme-sso', return_to => '/projects');
+my ($start, $cb) = flow('acme-sso', return_to => '/projects',
+                        agent => "Firefox on Pam's laptop");
 is($start->{status}, 302, 'start: 302');
 my $to = $start->{headers}{location} // '';
 like($to, qr/^\Q${\$idp->issuer}\E\/authorize\?/, '... to the authorization endpoint');
@@ -209,6 +212,12 @@ like($flow_cookie // '', qr/Max-Age=600/, '... for ten minutes');
 
 is($cb->{status}, 302, 'callback: 302');
 is($cb->{headers}{location}, "$origin/projects", '... to return_to, on this origin');
+# the session records its browser and address, as a password sign-in's
+my ($agent, $address) = $dbh->selectrow_array(
+    q{SELECT user_agent, host(address) FROM refresh_tokens
+       WHERE user_id = ? ORDER BY created_at DESC LIMIT 1}, undef, $pam->{id});
+is($agent, "Firefox on Pam's laptop", "... the session has the browser's User-Agent");
+is($address, '127.0.0.1', '... and its address');
 my $me = me_by_cookie($cb);
 is($me && $me->{email}, $pam->{email},
    'the refresh cookie is a session: /auth/me is Pam');

@@ -60,7 +60,8 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_oauth_consume =
 static ngx_kanban_pg_stmt_t  ngx_kanban_oauth_sign_in =
     ngx_kanban_pg_stmt("oauth_sign_in",
     "SELECT outcome, user_id"
-    "  FROM oauth_sign_in($1::uuid, $2, $3, $4::boolean, $5, $6)");
+    "  FROM oauth_sign_in($1::uuid, $2, $3, $4::boolean, $5, $6,"
+    "                     $7, $8::inet, $9::int)");
 
 
 ngx_int_t
@@ -595,9 +596,10 @@ ngx_kanban_oauth_identified(ngx_http_request_t *r, ngx_kanban_oauth_t *oa,
     q = ngx_kanban_pg_query(r, &db);
     if (q == NULL
         || ngx_kanban_pg_run(q, &ngx_kanban_oauth_sign_in,
-                             ngx_kanban_oauth_signed_in, 6, &oa->id,
+                             ngx_kanban_oauth_signed_in, 9, &oa->id,
                              &oa->subject, email, &verified, &oa->name,
-                             &oa->session.hash)
+                             &oa->session.hash, oa->session.user_agent,
+                             oa->session.addr, &oa->session.lifetime)
            != NGX_OK)
     {
         ngx_http_finalize_request(r, ngx_kanban_oauth_retry(r));
