@@ -84,7 +84,7 @@ ngx_kanban_password_blocklist(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     list->mask = size - 1;
     list->slots = ngx_pcalloc(cf->pool, size * sizeof(uint32_t));
-    buf = ngx_pnalloc(cf->pool, total + 1);
+    buf = ngx_pnalloc(cf->temp_pool, total + 1);
 
     if (list->slots == NULL || buf == NULL) {
         return NGX_CONF_ERROR;
@@ -123,11 +123,19 @@ ngx_kanban_password_blocklist(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
 
+    /* what is kept is a fraction of the files: copied out of temp_pool */
+    list->words = ngx_pnalloc(cf->pool, p - buf);
+    if (list->words == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memcpy(list->words, buf, p - buf);
+
     kmcf->blocklist = list;
 
     ngx_conf_log_error(NGX_LOG_INFO, cf, 0,
-                       "password blocklist: %ui words of %ui lines",
-                       list->n, lines);
+                       "password blocklist: %ui words kept, %uz bytes",
+                       list->n, (size_t) (p - buf) + size * sizeof(uint32_t));
 
     return NGX_CONF_OK;
 }
@@ -187,14 +195,20 @@ ngx_kanban_password_list_read(ngx_conf_t *cf, ngx_str_t *name,
 static ngx_uint_t
 ngx_kanban_password_list_lines(ngx_str_t *data)
 {
-    u_char      *p, *end;
+    u_char      *p, *start, *end;
     ngx_uint_t   n;
 
-    n = 1;
+    n = 0;
     end = data->data + data->len;
 
-    for (p = data->data; p < end; p++) {
-        n += (*p == '\n');
+    /* the lines long enough to be kept, CRs and comments aside */
+    for (start = data->data; start < end; start = p + 1) {
+        p = ngx_strlchr(start, end, '\n');
+        if (p == NULL) {
+            p = end;
+        }
+
+        n += ((size_t) (p - start) >= NGX_KANBAN_PASSWORD_MIN);
     }
 
     return n;
