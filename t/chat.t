@@ -183,6 +183,8 @@ problem_is($r, 409, 'conflict', "a direct conversation's people are fixed");
 $r = api($ann, GET => "/api/v1/chat/channels/$secret->{id}/members");
 is($r->{status}, 200, 'members listed');
 is(scalar @{ $r->{json}{items} }, 2, '... two');
+is_deeply([ sort map { $_->{handle} } @{ $r->{json}{items} } ], ['ann', 'bob'],
+          '... each with the handle that mentions them');
 
 # --- messages: validation, order, cursor ---------------------------------------
 

@@ -383,7 +383,19 @@ END
 $$;
 
 
--- GET /api/v1/chat/channels/{id}/members
+-- How to @mention a person (comment_mentions' rule): the part of their
+-- email before "@" when no other active member shares it, else the email.
+CREATE FUNCTION chat_handle(u users) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN (SELECT count(*) FROM users v
+                       WHERE v.status = 'active'
+                         AND lower(split_part(v.email, '@', 1))
+                             = lower(split_part(u.email, '@', 1))) = 1
+                THEN split_part(u.email, '@', 1) ELSE u.email END
+$$;
+
+
+-- GET /api/v1/chat/channels/{id}/members: with each one's @handle
 CREATE FUNCTION chat_members_list(actor uuid, cid uuid)
 RETURNS TABLE (status int, body text, extra text)
 LANGUAGE sql STABLE AS $$
@@ -392,6 +404,7 @@ LANGUAGE sql STABLE AS $$
                jsonb_build_object('items', coalesce((
                    SELECT jsonb_agg(jsonb_build_object(
                               'id', u.id, 'name', u.name,
+                              'handle', chat_handle(u),
                               'joined_at', m.joined_at)
                               ORDER BY u.name, u.id)
                      FROM chat_members m JOIN users u ON u.id = m.user_id
