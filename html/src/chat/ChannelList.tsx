@@ -9,6 +9,14 @@ import { usePeople } from '../api/people';
 import { useAuth } from '../auth';
 import { Field, Modal } from '../ui/kit';
 
+// drawn, not typed: a font without the glyph would show a box
+const Plus = () => (
+  <svg width="14" height="14" viewBox="0 0 16 16" aria-hidden="true"><path d="M8 3v10M3 8h10" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" /></svg>
+);
+const Lock = () => (
+  <svg className="lock" width="11" height="11" viewBox="0 0 16 16" aria-hidden="true"><path fill="currentColor" d="M4 7V5a4 4 0 1 1 8 0v2h.5A1.5 1.5 0 0 1 14 8.5v5a1.5 1.5 0 0 1-1.5 1.5h-9A1.5 1.5 0 0 1 2 13.5v-5A1.5 1.5 0 0 1 3.5 7H4Zm2 0h4V5a2 2 0 1 0-4 0v2Z" /></svg>
+);
+
 export function ChannelList() {
   const { user } = useAuth();
   const { channels, loaded } = useChat(user?.id);
@@ -20,13 +28,13 @@ export function ChannelList() {
     <nav className="chat-channels" aria-label="Channels">
       <div className="chat-group">
         <h3>Channels</h3>
-        <button type="button" className="icon-btn" aria-label="New channel" title="New channel" onClick={() => setMaking('channel')}>＋</button>
+        <button type="button" className="icon-btn" aria-label="New channel" title="New channel" onClick={() => setMaking('channel')}><Plus /></button>
       </div>
       {loaded && rooms.length === 0 && <p className="muted small pad-x">No channels yet.</p>}
       {rooms.map((c) => <Item key={c.id} c={c} me={user?.id} />)}
       <div className="chat-group">
         <h3>Direct messages</h3>
-        <button type="button" className="icon-btn" aria-label="New direct message" title="New direct message" onClick={() => setMaking('direct')}>＋</button>
+        <button type="button" className="icon-btn" aria-label="New direct message" title="New direct message" onClick={() => setMaking('direct')}><Plus /></button>
       </div>
       {loaded && direct.length === 0 && <p className="muted small pad-x">Nobody yet.</p>}
       {direct.map((c) => <Item key={c.id} c={c} me={user?.id} />)}
@@ -40,7 +48,7 @@ function Item({ c, me }: { c: Channel; me?: string | null }) {
   return (
     <NavLink to={`/chat/${c.id}`} className={unread ? 'chat-item unread' : 'chat-item'} data-channel={c.name || 'direct'}>
       <span className="chat-item-name">
-        {c.direct ? channelLabel(c, me) : <>{c.private ? <span aria-label="private" title="Private">🔒︎</span> : <span className="hash">#</span>}{c.name}</>}
+        {c.direct ? channelLabel(c, me) : <>{c.private ? <span className="hash" title="Private"><Lock /><span className="sr-only">private</span></span> : <span className="hash">#</span>}{c.name}</>}
       </span>
       {unread > 0 && <span className="count" aria-label={`${unread} unread`}>{unread > 99 ? '99+' : unread}</span>}
     </NavLink>

@@ -25,7 +25,7 @@ export default function Chat() {
         {!loaded ? <Spinner label="Loading channels…" />
           : channel ? <Room channel={channel} />
           : id ? <Empty title="No such channel">It may be private, or gone. Pick one from the list.</Empty>
-          : <Empty title="No channels yet">Make the first one with ＋ beside Channels.</Empty>}
+          : <Empty title="No channels yet">Make the first one with + beside Channels.</Empty>}
       </div>
     </div>
   );
