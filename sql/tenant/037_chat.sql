@@ -133,14 +133,18 @@ LANGUAGE sql STABLE AS $$
                                 WHERE r.parent_id = m.id),
                'last_reply_at', (SELECT max(r.created_at) FROM chat_messages r
                                   WHERE r.parent_id = m.id),
-               'mentions', coalesce((SELECT jsonb_agg(jsonb_build_object(
+               -- the patterns run only on a text that may hold one: a
+               -- page of messages is read often
+               'mentions', CASE WHEN strpos(m.body, '@') = 0 THEN '[]'
+                   ELSE coalesce((SELECT jsonb_agg(jsonb_build_object(
                                           'id', u.id, 'name', u.name)
                                           ORDER BY u.name, u.id)
-                                       FROM users u
-                                      WHERE u.id IN (SELECT chat_mentions(
-                                                         m.body, m.channel_id))),
-                                    '[]'),
-               'tasks', chat_task_refs(m.body))
+                                    FROM users u
+                                   WHERE u.id IN (SELECT chat_mentions(
+                                                      m.body, m.channel_id))),
+                                 '[]') END,
+               'tasks', CASE WHEN m.body ~ '[A-Z][A-Z0-9]+-[0-9]'
+                             THEN chat_task_refs(m.body) ELSE '[]' END)
 $$;
 
 
