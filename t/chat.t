@@ -396,4 +396,30 @@ is($ev[-1]{data}{body}, 'welcome Cat', '... and gets its messages from then on')
 
 $_->close for $sb, $sc, $sa, $sr, $sd;
 
+# another node: Bob's browser on node 2 gets what Ann writes on node 1,
+# and a stream there resumed from before it catches up; the admin's,
+# resumed from the same point, gets nothing of the private channel
+my $n2 = Kanban::Test->new->run;
+my ($mark) = $ws->dbh->selectrow_array('SELECT max(id) FROM events');
+my $s2 = Kanban::SSE->open($n2, $slug, $bob->{token}, last_event_id => $mark);
+is($s2->status, 200, "Bob's stream on another node");
+my $across = post($ann, $secret, 'across the nodes');
+@ev = $s2->until(sub { ($_[0]{data}{id} // '') eq $across->{id} }, 10);
+is(@ev && $ev[-1]{data}{body}, 'across the nodes',
+   '... gets the private message written on node 1');
+$s2->close;
+my $later = post($ann, $secret, 'while Bob was away');
+my $s3 = Kanban::SSE->open($n2, $slug, $bob->{token}, last_event_id => $mark);
+@ev = $s3->until(sub { ($_[0]{data}{id} // '') eq $later->{id} }, 10);
+is_deeply([ map { $_->{data}{body} } grep { $_->{event} eq 'chat.message.created' } @ev ],
+          ['across the nodes', 'while Bob was away'],
+          '... and, resumed there, both, in order');
+my $sx = Kanban::SSE->open($n2, $slug, $admin->{token}, last_event_id => $mark);
+post($bob, $general, 'a public one after');
+my @seen = $sx->until(sub { ($_[0]{data}{channel_id} // '') eq $general->{id} }, 5);
+ok(@seen && !(grep { ($_->{data}{channel_id} // '') eq $secret->{id} } @seen),
+   "the admin's stream there, resumed from the same point, gets the public "
+   . "message and nothing of the private channel");
+$_->close for $s3, $sx;
+
 $t->done_testing;
