@@ -268,4 +268,17 @@ test('chat: the panel beside the board makes the project\'s channel and ' +
   } finally {
     await a.context.close();
   }
+
+  // on a phone: the channels above, the conversation below
+  const m = await open({ width: 375, height: 740 });
+  try {
+    await signIn(m.page, ADMIN);
+    await m.page.goto(`${fx.base}/chat`);
+    await m.page.locator('.chat-room').waitFor();
+    await m.page.locator('.chat-list .chat-msg').first().waitFor();
+    await shot(m.page, 'chat-375');
+    await assertClean(m.page, m.log, 'chat on a phone');
+  } finally {
+    await m.context.close();
+  }
 });
