@@ -3,6 +3,7 @@
 import { useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { Link, NavLink, useLocation, useNavigate } from 'react-router-dom';
 import { errorMessage, logout } from './api/client';
+import { totalUnread, useChat } from './api/chat';
 import { markAllRead, markRead, useNotifications } from './api/notifications';
 import type { Notification } from './api/types';
 import { canManage, useAuth } from './auth';
@@ -35,6 +36,7 @@ export function Layout({ children }: { children: ReactNode }) {
         <nav>
           <NavLink to="/projects">Projects</NavLink>
           <NavLink to="/portfolio">Portfolio</NavLink>
+          <ChatLink />
           <div className="nav-group">Time</div>
           <NavLink to="/time" end>Timesheet</NavLink>
           {canManage(user) && <NavLink to="/time/approvals">Approvals</NavLink>}
@@ -69,6 +71,17 @@ export function Layout({ children }: { children: ReactNode }) {
         <main id="main" ref={mainRef} tabIndex={-1}>{children}</main>
       </div>
     </div>
+  );
+}
+
+// Chat, with the person's unread messages across channels
+function ChatLink() {
+  const { user } = useAuth();
+  const n = totalUnread(useChat(user?.id));
+  return (
+    <NavLink to="/chat" className="nav-chat">
+      Chat{n > 0 && <span className="count" aria-label={`${n} unread`}>{n > 99 ? '99+' : n}</span>}
+    </NavLink>
   );
 }
 
@@ -123,7 +136,7 @@ export function notificationText(n: Notification) {
   const { excerpt, week } = n.data;
   switch (n.kind) {
     case 'assigned': return `${who} assigned you ${task}`;
-    case 'mentioned': return `${who} mentioned you on ${task}${excerpt ? `: “${excerpt}”` : ''}`;
+    case 'mentioned': return `${who} mentioned you ${n.data.message_id ? 'in chat' : `on ${task}`}${excerpt ? `: “${excerpt}”` : ''}`;
     case 'commented': return `${who} commented on ${task}${excerpt ? `: “${excerpt}”` : ''}`;
     case 'approved': return `${who} approved your timesheet${week ? ` for ${week}` : ''}`;
     case 'webhook_disabled': {
@@ -152,7 +165,8 @@ export function NotificationItem({ n, onGo }: { n: Notification; onGo?: () => vo
   const unread = !n.read_at;
   const taskId = n.task?.id;
   const toTime = n.kind === 'approved';
-  const where = taskId ? `/tasks/${taskId}` : toTime ? '/time' : n.kind === 'webhook_disabled' ? '/admin/webhooks' : null;
+  const where = taskId ? `/tasks/${taskId}` : n.data.channel_id ? `/chat/${n.data.channel_id}`
+    : toTime ? '/time' : n.kind === 'webhook_disabled' ? '/admin/webhooks' : null;
   return (
     <li className={unread ? 'notif unread' : 'notif'} data-notification-id={n.id}>
       <button type="button" className="notif-btn" onClick={() => {

@@ -24,6 +24,7 @@ const Notifications = lazy(() => import('./pages/Notifications'));
 const Admin = lazy(() => import('./pages/Admin'));
 const TaskPage = lazy(() => import('./pages/TaskPage'));
 const Profile = lazy(() => import('./pages/Profile'));
+const Chat = lazy(() => import('./pages/Chat'));
 
 function App() {
   const { ready, user, workspace } = useAuth();
@@ -54,6 +55,8 @@ function App() {
           <Route path="/time/reports" element={<Reports />} />
           <Route path="/search" element={<Search />} />
           <Route path="/notifications" element={<Notifications />} />
+          <Route path="/chat" element={<Chat />} />
+          <Route path="/chat/:id" element={<Chat />} />
           <Route path="/profile" element={<Profile />} />
           <Route path="/admin/*" element={<Admin />} />
           <Route path="*" element={<NotFound />} />

@@ -26,7 +26,10 @@ typedef struct {
     ngx_uint_t                 refs;
     int64_t                    id;
     u_char                     project[NGX_KANBAN_EVENTS_UUID_LEN];
-    ngx_str_t                  readers;        /* "{uuid,...}"; empty: all */
+    u_char                    *readers;        /* uuids, lower case, 36
+                                                  bytes each, sorted */
+    ngx_uint_t                 nreaders;
+    unsigned                   restricted:1;   /* readers named: else all */
     unsigned                   admins:1;
     unsigned                   has_project:1;
     unsigned                   fixed:1;        /* static: never freed */

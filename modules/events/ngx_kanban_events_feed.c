@@ -43,6 +43,7 @@ static void ngx_kanban_events_continue(ngx_kanban_events_sub_t *sub,
 static void ngx_kanban_events_fetch(ngx_kanban_events_feed_t *feed);
 static void ngx_kanban_events_fetched(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
+static int ngx_kanban_events_uuid_cmp(const void *a, const void *b);
 static ngx_kanban_events_event_t *ngx_kanban_events_encode(PGresult *res,
     int row);
 static ngx_int_t ngx_kanban_events_reset(ngx_kanban_events_sub_t *sub,
@@ -669,7 +670,7 @@ ngx_kanban_events_flush_slice(ngx_event_t *ev)
 static ngx_kanban_events_event_t *
 ngx_kanban_events_encode(PGresult *res, int row)
 {
-    u_char                     *p;
+    u_char                     *p, *s, *src, *last;
     size_t                      len, rlen;
     ngx_kanban_events_event_t  *ev;
 
@@ -710,13 +711,38 @@ ngx_kanban_events_encode(PGresult *res, int row)
                     PQgetvalue(res, row, 5));
     ev->len = p - ev->text;
 
-    ev->readers.data = p;
-    ev->readers.len = rlen;
-    ngx_memcpy(p, PQgetvalue(res, row, 3), rlen);
+    /* "{uuid,uuid}" as sorted fixed-width keys, once a worker, so that
+     * each of many streams finds its person by halves (a private chat
+     * channel's event names all its members) */
+    ev->restricted = !PQgetisnull(res, row, 3);
+    ev->readers = p;
+
+    src = (u_char *) PQgetvalue(res, row, 3);
+    last = src + rlen;
+
+    for (s = src + 1; last - s > NGX_KANBAN_EVENTS_UUID_LEN;
+         s += NGX_KANBAN_EVENTS_UUID_LEN + 1)
+    {
+        ngx_strlow(p, s, NGX_KANBAN_EVENTS_UUID_LEN);
+        p += NGX_KANBAN_EVENTS_UUID_LEN;
+        ev->nreaders++;
+    }
+
+    if (ev->nreaders > 1) {
+        ngx_qsort(ev->readers, ev->nreaders, NGX_KANBAN_EVENTS_UUID_LEN,
+                  ngx_kanban_events_uuid_cmp);
+    }
 
     return ev;
 }
 
+
+
+static int
+ngx_kanban_events_uuid_cmp(const void *a, const void *b)
+{
+    return ngx_memcmp(a, b, NGX_KANBAN_EVENTS_UUID_LEN);
+}
 
 /* The client's event is no longer in the log (or never was): it is told
  * to load what it shows anew, and goes on from the newest event. */

@@ -109,12 +109,12 @@ static u_char  ngx_kanban_events_retry_text[] = "retry: 2000\n\n";
 static u_char  ngx_kanban_events_beat_text[] = ":\n\n";
 
 static ngx_kanban_events_event_t  ngx_kanban_events_retry = {
-    0, 0, "", ngx_null_string, 0, 0, 1, 0,
+    0, 0, "", NULL, 0, 0, 0, 0, 1, 0,
     sizeof(ngx_kanban_events_retry_text) - 1, ngx_kanban_events_retry_text
 };
 
 static ngx_kanban_events_event_t  ngx_kanban_events_heartbeat = {
-    0, 0, "", ngx_null_string, 0, 0, 1, 0,
+    0, 0, "", NULL, 0, 0, 0, 0, 1, 0,
     sizeof(ngx_kanban_events_beat_text) - 1, ngx_kanban_events_beat_text
 };
 
@@ -611,7 +611,9 @@ ngx_uint_t
 ngx_kanban_events_may_see(ngx_kanban_events_sub_t *sub,
     ngx_kanban_events_event_t *ev)
 {
-    u_char  *p, *last;
+    u_char      *p, key[NGX_KANBAN_EVENTS_UUID_LEN];
+    ngx_int_t    rc;
+    ngx_uint_t   lo, hi, mid;
 
     if (ev->revoke) {
         return 0;
@@ -625,7 +627,7 @@ ngx_kanban_events_may_see(ngx_kanban_events_sub_t *sub,
         return 0;
     }
 
-    if (ev->readers.len == 0) {
+    if (!ev->restricted) {
         return 1;
     }
 
@@ -637,21 +639,27 @@ ngx_kanban_events_may_see(ngx_kanban_events_sub_t *sub,
         return 0;
     }
 
-    /* "{uuid,uuid}": PostgreSQL writes uuids in lower case, as tokens
-     * carry them */
-    p = ev->readers.data;
-    last = ev->readers.data + ev->readers.len;
+    /* the readers are sorted, in lower case (ngx_kanban_events_encode) */
+    ngx_strlow(key, sub->user_id.data, NGX_KANBAN_EVENTS_UUID_LEN);
 
-    while (last - p > NGX_KANBAN_EVENTS_UUID_LEN) {
-        p++;                                        /* '{' or ',' */
+    lo = 0;
+    hi = ev->nreaders;
 
-        if (ngx_strncasecmp(p, sub->user_id.data,
-                            NGX_KANBAN_EVENTS_UUID_LEN) == 0)
-        {
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+        p = ev->readers + mid * NGX_KANBAN_EVENTS_UUID_LEN;
+        rc = ngx_memcmp(p, key, NGX_KANBAN_EVENTS_UUID_LEN);
+
+        if (rc == 0) {
             return 1;
         }
 
-        p += NGX_KANBAN_EVENTS_UUID_LEN;
+        if (rc < 0) {
+            lo = mid + 1;
+
+        } else {
+            hi = mid;
+        }
     }
 
     return 0;

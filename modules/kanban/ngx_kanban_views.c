@@ -86,7 +86,8 @@ ngx_kanban_sql_t  ngx_kanban_search = {
     "              ts_rank(to_tsvector('simple', t.title || ' '"
     "                                  || t.description), q.q) AS rank,"
     "              ts_headline('simple', t.title || ' ' || t.description,"
-    "                          q.q, 'StartSel=«, StopSel=»') AS highlight"
+    "                          q.q, 'StartSel=«, StopSel=»') AS highlight,"
+    "              NULL::uuid AS channel_id"
     "         FROM tasks t JOIN projects p ON p.id = t.project_id, q"
     "        WHERE to_tsvector('simple', t.title || ' ' || t.description)"
     "              @@ q.q"
@@ -95,7 +96,8 @@ ngx_kanban_sql_t  ngx_kanban_search = {
     "              ts_rank(to_tsvector('simple', p.name || ' '"
     "                                  || p.description), q.q),"
     "              ts_headline('simple', p.name || ' ' || p.description,"
-    "                          q.q, 'StartSel=«, StopSel=»')"
+    "                          q.q, 'StartSel=«, StopSel=»'),"
+    "              NULL::uuid"
     "         FROM projects p, q"
     "        WHERE to_tsvector('simple', p.name || ' ' || p.description)"
     "              @@ q.q"
@@ -104,10 +106,14 @@ ngx_kanban_sql_t  ngx_kanban_search = {
     "              || t.number, t.project_id,"
     "              ts_rank(to_tsvector('simple', c.body), q.q),"
     "              ts_headline('simple', c.body, q.q,"
-    "                          'StartSel=«, StopSel=»')"
+    "                          'StartSel=«, StopSel=»'),"
+    "              NULL::uuid"
     "         FROM comments c JOIN tasks t ON t.id = c.task_id"
     "         JOIN projects p ON p.id = t.project_id, q"
-    "        WHERE to_tsvector('simple', c.body) @@ q.q)"
+    "        WHERE to_tsvector('simple', c.body) @@ q.q"
+    /* chat messages: only of the channels the caller may see */
+    "       UNION ALL"
+    "       SELECT h.* FROM q, chat_search(q.q, $2::uuid) h)"
     " SELECT CASE WHEN coalesce(length($1), 0) BETWEEN 1 AND 500 THEN 200"
     "             ELSE 400 END,"
     "        CASE WHEN coalesce(length($1), 0) BETWEEN 1 AND 500"
@@ -118,6 +124,6 @@ ngx_kanban_sql_t  ngx_kanban_search = {
     "                  'next_cursor', NULL)::text"
     "             ELSE 'bad_request' END,"
     "        'Search with q: 1 to 500 characters.'"),
-    { "query:q", NULL },
+    { "query:q", "actor", NULL },
     NULL
 };

@@ -349,7 +349,9 @@ ngx_kanban_sql_t  ngx_kanban_users_export = {
     "                                 'created_at', a.created_at)"
     "                                 ORDER BY a.created_at)"
     "                             FROM attachments a"
-    "                            WHERE a.uploaded_by = u.id), '[]'))"
+    "                            WHERE a.uploaded_by = u.id), '[]'),"
+    /* chat: the person's messages, in channels the one asking may see */
+    "  'chat_messages', chat_export(u.id, $1::uuid))"
     "  FROM users u"
     " WHERE u.id = $3::uuid AND u.status <> 'erased'"
     "   AND ($2 = 'admin' OR u.id = $1::uuid)"),

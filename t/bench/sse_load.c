@@ -5,7 +5,11 @@
  * write was sent to the moment epoll returned the bytes that carried it.
  *
  *   sse_load -p PORT -H HOST -t TOKEN -P PROJECT -n SUBS -r WRITES/S
- *            -d SECONDS [-w WRITERS] [-m PID,PID]
+ *            -d SECONDS [-w WRITERS] [-m PID,PID] [-C CHANNEL] [-T FILE]
+ *
+ * -C: the writes are chat messages to that channel ("body": "b N"), not
+ * tasks (t/bench/chat.pl); -T: a file of access tokens, one a line, the
+ * streams taking them in turn (each stream a person of its own).
  *
  * With -m, the RSS of those processes (nginx's workers) is read before
  * the streams open and once they are all open. Prints one line of
@@ -50,7 +54,9 @@ static uint64_t   deliveries, half_deliveries[2], max_us;
 static long       split = MAX_WRITES;
 static int        complaints, closed_later;
 
-static const char  *host, *token, *project;
+static const char  *host, *token, *project, *channel;
+static char       **stream_tokens;
+static int          nstream_tokens;
 static int          port;
 
 
@@ -182,15 +188,29 @@ stream_data(conn_t *c, double t)
             continue;
         }
 
-        tt = memmem(line, nl - line, "\"title\": \"b ", 12);
-        if (tt == NULL) {
-            tt = memmem(line, nl - line, "\"title\":\"b ", 11);
+        if (channel) {
+            tt = memmem(line, nl - line, "\"body\": \"b ", 11);
             if (tt == NULL) {
-                continue;
+                tt = memmem(line, nl - line, "\"body\":\"b ", 10);
+                if (tt == NULL) {
+                    continue;
+                }
+                tt += 10;
+            } else {
+                tt += 11;
             }
-            tt += 11;
+
         } else {
-            tt += 12;
+            tt = memmem(line, nl - line, "\"title\": \"b ", 12);
+            if (tt == NULL) {
+                tt = memmem(line, nl - line, "\"title\":\"b ", 11);
+                if (tt == NULL) {
+                    continue;
+                }
+                tt += 11;
+            } else {
+                tt += 12;
+            }
         }
 
         seq = strtol(tt, NULL, 10);
@@ -271,7 +291,7 @@ main(int argc, char **argv)
     struct rlimit        rl;
     struct epoll_event   ev, evs[4096];
 
-    while ((opt = getopt(argc, argv, "p:H:t:P:n:r:d:w:m:")) != -1) {
+    while ((opt = getopt(argc, argv, "p:H:t:P:n:r:d:w:m:C:T:")) != -1) {
         switch (opt) {
         case 'p': port = atoi(optarg); break;
         case 'H': host = optarg; break;
@@ -282,6 +302,26 @@ main(int argc, char **argv)
         case 'd': duration = atof(optarg); break;
         case 'w': nwriters = atoi(optarg); break;
         case 'm': pids = optarg; break;
+        case 'C': channel = optarg; break;
+        case 'T': {
+            FILE  *f = fopen(optarg, "r");
+            char   line[4096];
+            if (f == NULL) {
+                perror(optarg);
+                return 2;
+            }
+            while (fgets(line, sizeof(line), f)) {
+                line[strcspn(line, "\r\n")] = '\0';
+                if (line[0] == '\0') {
+                    continue;
+                }
+                stream_tokens = realloc(stream_tokens,
+                                        (nstream_tokens + 1) * sizeof(char *));
+                stream_tokens[nstream_tokens++] = strdup(line);
+            }
+            fclose(f);
+            break;
+        }
         default:
             fprintf(stderr, "usage: see the comment at the top\n");
             return 2;
@@ -342,7 +382,17 @@ main(int argc, char **argv)
             c = evs[i].data.ptr;
 
             if (evs[i].events & EPOLLOUT) {
-                send_all(c->fd, req, strlen(req));
+                if (nstream_tokens) {
+                    char  own[2048];
+                    snprintf(own, sizeof(own),
+                        "GET /api/v1/events HTTP/1.0\r\nHost: %s\r\n"
+                        "Authorization: Bearer %s\r\n"
+                        "Accept: text/event-stream\r\n\r\n", host,
+                        stream_tokens[(c - conns) % nstream_tokens]);
+                    send_all(c->fd, own, strlen(own));
+                } else {
+                    send_all(c->fd, req, strlen(req));
+                }
                 ev.events = EPOLLIN;
                 ev.data.ptr = c;
                 epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
@@ -427,13 +477,17 @@ main(int argc, char **argv)
                     behind++;
                     break;
                 }
-                n = snprintf(body, sizeof(body), "{\"title\":\"b %ld\"}", seq);
+                n = snprintf(body, sizeof(body),
+                             channel ? "{\"body\":\"b %ld\"}"
+                                     : "{\"title\":\"b %ld\"}", seq);
                 int m = snprintf(req, sizeof(req),
-                    "POST /api/v1/projects/%s/tasks HTTP/1.1\r\nHost: %s\r\n"
+                    "POST /api/v1/%s/%s/%s HTTP/1.1\r\nHost: %s\r\n"
                     "Authorization: Bearer %s\r\n"
                     "Content-Type: application/json\r\n"
                     "Content-Length: %d\r\n\r\n%s",
-                    project, host, token, n, body);
+                    channel ? "chat/channels" : "projects",
+                    channel ? channel : project,
+                    channel ? "messages" : "tasks", host, token, n, body);
                 sent_at[seq] = now();
                 send_all(c->fd, req, m);
                 c->busy = 1;

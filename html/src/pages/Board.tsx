@@ -17,6 +17,8 @@ import type { Board, Column, Person, Swimlane, Task, TaskCreate, TaskMove } from
 import { CardBody, LAZY_EAGER, LazyCard } from '../board/Card';
 import { NO_LANE, cellColumn, cellId, cellLane, columnCount, findCell, fromBoard, remove, upsert, type State } from '../board/model';
 import { ProjectTabs } from './ProjectTabs';
+import { ChatPanel } from '../chat/ChatPanel';
+import { useChat } from '../api/chat';
 import { addDays, today } from '../ui/format';
 import { canManage, useAuth } from '../auth';
 import { Empty, ErrorNote, Spinner, useToast } from '../ui/kit';
@@ -58,6 +60,7 @@ export default function BoardPage() {
   const [activeId, setActiveId] = useState<string | null>(null);
   const [generation, setGeneration] = useState(0);
   const [settings, setSettings] = useState(false);
+  const chatOpen = params.get('chat') === '1';
   const { user } = useAuth();
   const stateRef = useRef(state);
   stateRef.current = state;
@@ -256,12 +259,16 @@ export default function BoardPage() {
   const activeCol = activeId ? cellColumn(findCell(state, activeId) || '') : null;
 
   return (
-    <div className="page board-page">
+    <div className={chatOpen ? 'page board-page with-chat' : 'page board-page'}>
       <ProjectTabs project={board.project} tab="board" extra={
         <span className="row">
           <span className={`live-pill s-${live.s}`} title={live.detail} role="status">
             {live.s === 'live' ? 'Live' : live.s === 'unavailable' ? 'Not live' : live.s === 'retrying' ? 'Reconnecting…' : 'Connecting…'}
           </span>
+          <ChatToggle projectId={board.project.id} open={chatOpen} onToggle={() => setParams((p) => {
+            if (chatOpen) p.delete('chat'); else p.set('chat', '1');
+            return p;
+          })} />
           {canManage(user) && <button type="button" className="btn small" onClick={() => setSettings(true)}>Board settings</button>}
         </span>} />
       <FilterBar filters={filters} setFilters={setFilters} people={people} labels={allLabels}
@@ -311,9 +318,23 @@ export default function BoardPage() {
           <BoardSettings projectId={projectId!} columns={columns} lanes={lanes} onClose={() => setSettings(false)} onChanged={load} />
         </Suspense>
       )}
+      {chatOpen && <ChatPanel project={board.project}
+        onClose={() => setParams((p) => { p.delete('chat'); return p; })} />}
       <div className="sr-only" aria-live="polite" id="board-announce" />
       <button type="button" className="sr-only" onClick={() => setGeneration((g) => g + 1)}>Reload the board</button>
     </div>
+  );
+}
+
+// the project channel's unread count on the button that opens it
+function ChatToggle({ projectId, open, onToggle }: { projectId: string; open: boolean; onToggle: () => void }) {
+  const { user } = useAuth();
+  const c = useChat(user?.id).channels.find((x) => x.project_id === projectId);
+  const n = c?.member ? c.unread_count ?? 0 : 0;
+  return (
+    <button type="button" className={open ? 'btn small on' : 'btn small'} aria-pressed={open} onClick={onToggle}>
+      Chat{n > 0 && <span className="count" aria-label={`${n} unread`}>{n}</span>}
+    </button>
   );
 }
 

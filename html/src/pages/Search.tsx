@@ -15,7 +15,8 @@ export default function Search() {
   const [text, setText] = useState(q);
   const { data, error, loading } = useLoad((s) => q ? read('/api/v1/search', {}, { query: { q }, signal: s }) : Promise.resolve(null), [q]);
   // a comment's hit names no task (SearchHit has its project only)
-  const href = (h: Hit) => h.type === 'task' ? `/tasks/${h.id}` : `/projects/${h.project_id}`;
+  const href = (h: Hit) => h.type === 'task' ? `/tasks/${h.id}`
+    : h.type === 'message' ? `/chat/${h.channel_id}` : `/projects/${h.project_id}`;
   return (
     <div className="page">
       <h1>Search</h1>
