@@ -55,6 +55,12 @@ ngx_int_t ngx_kanban_platform_setup_finish_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
 ngx_int_t ngx_kanban_platform_workspace_patch_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
+ngx_int_t ngx_kanban_platform_delete_handler(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx);
+ngx_int_t ngx_kanban_platform_restore_handler(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx);
+ngx_int_t ngx_kanban_platform_workspace_change(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx, ngx_kanban_pg_stmt_t *stmt);
 
 extern ngx_kanban_route_t  ngx_kanban_platform_routes[];
 extern ngx_uint_t          ngx_kanban_platform_nroutes;

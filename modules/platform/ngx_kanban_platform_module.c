@@ -54,6 +54,14 @@ ngx_kanban_route_t  ngx_kanban_platform_routes[] = {
         ngx_kanban_platform_workspace_patch_fields,
         &ngx_kanban_platform_workspaces_patch),
 
+    ngx_kanban_platform_route(NGX_HTTP_DELETE,
+        "/api/v1/platform/workspaces/{slug}",
+        ngx_kanban_platform_delete_handler, NULL, NULL),
+
+    ngx_kanban_platform_route(NGX_HTTP_POST,
+        "/api/v1/platform/workspaces/{slug}/restore",
+        ngx_kanban_platform_restore_handler, NULL, NULL),
+
     ngx_kanban_platform_route(NGX_HTTP_GET, "/api/v1/platform/audit",
         ngx_kanban_platform_sql_handler, NULL,
         &ngx_kanban_platform_audit_list),

@@ -18,7 +18,7 @@
 
 static ngx_int_t ngx_kanban_platform_workspace_patch_run(
     ngx_http_request_t *r, ngx_kanban_ctx_t *ctx);
-static void ngx_kanban_platform_workspace_patched(ngx_http_request_t *r,
+static void ngx_kanban_platform_workspace_changed(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static char *ngx_kanban_platform_status_check(ngx_str_t *value,
     char **message);
@@ -101,7 +101,8 @@ ngx_kanban_sql_t  ngx_kanban_platform_workspaces_list = {
     "                      AND EXISTS (SELECT 1 FROM r r2"
     "                                   WHERE r2.n = o.lim + 1)),"
     "   'total', (SELECT count(*) FROM w))"),
-    { "query_enum:status=provisioning|active|suspended|moving",
+    { "query_enum:status=provisioning|active|suspended|moving|"
+      "deleting|deleted",
       "query:server", "query:q",
       "query_enum:sort=created_at|-created_at|last_active_at|"
       "-last_active_at|size|-size|users|-users|tasks|-tasks",
@@ -212,6 +213,19 @@ static ngx_int_t
 ngx_kanban_platform_workspace_patch_run(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx)
 {
+    return ngx_kanban_platform_workspace_change(r, ctx,
+               &ngx_kanban_platform_workspaces_patch.stmt);
+}
+
+
+/* A change of a workspace's catalog row by stmt ($1 operator, $2 address,
+ * $3 slug, $4 the body when there is one), answered as ngx_kanban_sql_t
+ * statements are, and followed by every node. */
+
+ngx_int_t
+ngx_kanban_platform_workspace_change(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx, ngx_kanban_pg_stmt_t *stmt)
+{
     ngx_str_t              *slug;
     ngx_kanban_pg_db_t      db;
     ngx_kanban_pg_query_t  *q;
@@ -226,8 +240,8 @@ ngx_kanban_platform_workspace_patch_run(ngx_http_request_t *r,
 
     q = ngx_kanban_pg_query(r, &db);
     if (q == NULL
-        || ngx_kanban_pg_run(q, &ngx_kanban_platform_workspaces_patch.stmt,
-                             ngx_kanban_platform_workspace_patched, 4,
+        || ngx_kanban_pg_run(q, stmt, ngx_kanban_platform_workspace_changed,
+                             ctx->raw_body.len ? 4 : 3,
                              &ctx->identity->user_id,
                              &r->connection->addr_text, slug,
                              &ctx->raw_body)
@@ -244,7 +258,7 @@ ngx_kanban_platform_workspace_patch_run(ngx_http_request_t *r,
  * once even without Redis), then the statement's answer. */
 
 static void
-ngx_kanban_platform_workspace_patched(ngx_http_request_t *r,
+ngx_kanban_platform_workspace_changed(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q)
 {
     ngx_str_t  *status, *slug;

@@ -186,6 +186,19 @@ test('operators: setup link with TOTP, sign-in with password and code, ' +
     const again = await call(fx.base, 'POST', '/api/v1/auth/login', { email: ADMIN, password: PASSWORD });
     assert.equal(again.status, 200, 'resumed: its admin signs in again');
 
+    // deleted (confirmed), refused with 410, restored
+    page.once('dialog', (d) => d.accept());
+    await dialog.getByRole('button', { name: 'Delete…' }).click();
+    await dialog.getByRole('button', { name: 'Restore' }).waitFor();
+    const gone = await call(fx.base, 'POST', '/api/v1/auth/login', { email: ADMIN, password: PASSWORD });
+    assert.equal(gone.status, 410, 'the deleted workspace answers 410');
+    assert.equal(gone.json?.code, 'tenant_deleted');
+    await shot(page, 'operators-deleted');
+    await dialog.getByRole('button', { name: 'Restore' }).click();
+    await dialog.getByRole('button', { name: 'Suspend' }).waitFor();
+    assert.equal((await call(fx.base, 'POST', '/api/v1/auth/login', { email: ADMIN, password: PASSWORD })).status,
+                 200, 'restored: its admin signs in again');
+
     // limits
     await dialog.getByLabel('Max users').fill('40');
     await dialog.getByRole('button', { name: 'Save plan and limits' }).click();
@@ -196,6 +209,7 @@ test('operators: setup link with TOTP, sign-in with password and code, ' +
     await page.getByRole('link', { name: 'Audit log' }).click();
     await page.getByRole('heading', { name: 'Audit log' }).waitFor();
     for (const action of ['workspace.suspended', 'workspace.resumed', 'workspace.updated',
+                          'workspace.deleted', 'workspace.restored',
                           'operator.signed_in', 'operator.sign_in_failed', 'operator.set_up']) {
       await page.locator('table.data tbody code', { hasText: action }).first().waitFor();
     }

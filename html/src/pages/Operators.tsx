@@ -165,6 +165,8 @@ function Workspaces() {
           <option value="suspended">Suspended</option>
           <option value="moving">Moving</option>
           <option value="provisioning">Provisioning</option>
+          <option value="deleting">Deleting (restorable)</option>
+          <option value="deleted">Deleted</option>
         </select>
         <input placeholder="Server" value={server} aria-label="Server"
           onChange={(e) => setServer(e.target.value.trim())} />
@@ -193,7 +195,7 @@ function Workspaces() {
                   <button className="linkish" onClick={() => setOpen(w)}>{w.name}</button>
                   <div className="muted small">{w.slug}</div>
                 </th>
-                <td><span className={`status-pill ${w.status === 'suspended' ? 'cancelled' : w.status}`}>{w.status}</span></td>
+                <td><span className={`status-pill ${w.status === 'active' ? 'active' : 'cancelled'}`}>{w.status}</span></td>
                 <td>{w.plan}</td>
                 <td>{w.server}</td>
                 <td className="num">{w.schema_version}</td>
@@ -252,12 +254,32 @@ function WorkspaceDetail({ w, onClose, onChanged }: {
   };
 
   const suspended = w.status === 'suspended';
+  const deleting = w.status === 'deleting';
+
+  const lifecycle = async (how: 'delete' | 'restore') => {
+    if (how === 'delete' && !window.confirm(`Delete ${w.name}? Its users are refused at once; `
+        + 'it can be restored for 30 days, then its database is dropped.')) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const path = `/api/v1/platform/workspaces/${encodeURIComponent(w.slug)}`;
+      const next = how === 'delete'
+        ? await api<PlatformWorkspace>('DELETE', path)
+        : await api<PlatformWorkspace>('POST', `${path}/restore`);
+      onChanged(next);
+      toast(how === 'delete' ? `${w.name} is deleted; restorable for 30 days` : `${w.name} is restored`);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
 
   return (
     <Modal title={w.name} onClose={onClose} wide>
       <dl className="op-figures">
         <div><dt>Address</dt><dd>{w.slug}</dd></div>
-        <div><dt>Status</dt><dd><span className={`status-pill ${suspended ? 'cancelled' : w.status}`}>{w.status}</span></dd></div>
+        <div><dt>Status</dt><dd><span className={`status-pill ${w.status === 'active' ? 'active' : 'cancelled'}`}>{w.status}</span></dd></div>
         <div><dt>Users</dt><dd>{w.users}</dd></div>
         <div><dt>Tasks</dt><dd>{w.tasks}</dd></div>
         <div><dt>Size</dt><dd>{bytes(w.size_bytes)}</dd></div>
@@ -269,6 +291,13 @@ function WorkspaceDetail({ w, onClose, onChanged }: {
       <p className="muted small">Figures as measured {w.figures_at ? `on ${day(w.figures_at)}` : 'never yet'} (kanbanctl figures).
         An operator sees figures only, never a workspace's tasks.</p>
       <ErrorNote error={error} />
+      {deleting ? (
+        <div className="op-actions">
+          <button className="btn primary" disabled={busy} onClick={() => lifecycle('restore')}>Restore</button>
+          <span className="muted small">Deleted: its users get 410 until it is restored
+            {w.purge_after ? `; its database is dropped after ${day(w.purge_after)}` : ''}.</span>
+        </div>
+      ) : (
       <div className="op-actions">
         {suspended ? (
           <button className="btn primary" disabled={busy}
@@ -280,7 +309,10 @@ function WorkspaceDetail({ w, onClose, onChanged }: {
         <span className="muted small">{suspended
           ? 'Its users are refused (403 tenant_suspended) until it is resumed; nothing is lost.'
           : 'Suspending refuses its users at once; resuming brings everything back.'}</span>
+        <button className="btn danger-ghost op-delete" disabled={busy || w.status === 'deleted'}
+          onClick={() => lifecycle('delete')}>Delete…</button>
       </div>
+      )}
       <form className="op-limits" onSubmit={saveLimits} aria-label="Plan and limits">
         <Field label="Plan"><input name="plan" defaultValue={w.plan} required pattern="[a-z][a-z0-9_\-]{0,31}" /></Field>
         <Field label="Max users" hint="empty: no limit">
