@@ -100,6 +100,8 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_platform_login_store =
     "           RETURNING id, email),"
     "     ok AS (DELETE FROM operator_login_failures f USING o"
     "             WHERE lower(f.email) = lower(o.email)),"
+    "     old AS (DELETE FROM operator_sessions"
+    "              WHERE expires_at < now() - interval '1 day'),"
     "     s AS (INSERT INTO operator_sessions (token_hash, operator_id,"
     "                                          address, user_agent,"
     "                                          expires_at)"

@@ -74,7 +74,7 @@ ngx_int_t
 ngx_kanban_platform_guard(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
     ngx_kanban_handler_pt next)
 {
-    ngx_str_t                       token;
+    ngx_str_t                       token, *csrf;
     ngx_kanban_pg_db_t              db;
     ngx_kanban_pg_query_t          *q;
     ngx_kanban_platform_session_t  *ps;
@@ -92,7 +92,7 @@ ngx_kanban_platform_guard(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
     }
 
     if (ps->cookie && !(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        ngx_str_t  *csrf = ngx_kanban_header_in(r, "X-Kanban-CSRF");
+        csrf = ngx_kanban_header_in(r, "X-Kanban-CSRF");
 
         if (csrf == NULL || csrf->len != 1 || csrf->data[0] != '1'
             || ngx_kanban_platform_origin_ok(r) != NGX_OK)
@@ -191,8 +191,8 @@ static ngx_int_t
 ngx_kanban_platform_presented(ngx_http_request_t *r, ngx_str_t *token,
     ngx_uint_t *cookie)
 {
-    ngx_str_t   name = ngx_string(NGX_KANBAN_PLATFORM_COOKIE), *auth;
     size_t      plen;
+    ngx_str_t   name = ngx_string(NGX_KANBAN_PLATFORM_COOKIE), *auth;
 
     plen = sizeof(NGX_KANBAN_PLATFORM_TOKEN_PREFIX) - 1;
     *cookie = 0;

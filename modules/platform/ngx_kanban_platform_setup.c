@@ -169,9 +169,9 @@ static void
 ngx_kanban_platform_setup_shown(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q)
 {
-    u_char                       *p;
-    ngx_str_t                    *sealed, *email, secret, body;
-    ngx_kanban_jw_t               jw;
+    u_char           *p;
+    ngx_str_t        *sealed, *email, secret, body;
+    ngx_kanban_jw_t   jw;
 
     if (q->error != NGX_KANBAN_PG_OK) {
         ngx_http_finalize_request(r, ngx_kanban_pg_problem(r, q));
