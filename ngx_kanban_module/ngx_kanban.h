@@ -43,6 +43,7 @@
 #define NGX_KANBAN_ERR_URI_TOO_LONG       23
 #define NGX_KANBAN_ERR_HEADERS_TOO_LARGE  24
 #define NGX_KANBAN_ERR_TENANT_MOVING      25
+#define NGX_KANBAN_ERR_TENANT_DELETED     26
 
 /* rows of the requests' metrics: every route's, and three more */
 #define NGX_KANBAN_METRICS_ROWS           192

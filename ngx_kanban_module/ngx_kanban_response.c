@@ -45,7 +45,8 @@ static ngx_kanban_error_t  ngx_kanban_errors[] = {
     { 414, "uri_too_long", "The URI is too long." },
     { 431, "headers_too_large", "The request's headers are too large." },
     { 503, "tenant_moving", "This workspace is moving to another server; "
-                            "writes resume in a few seconds." }
+                            "writes resume in a few seconds." },
+    { 410, "tenant_deleted", "This workspace has been deleted." }
 };
 
 

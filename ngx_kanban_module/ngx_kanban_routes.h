@@ -52,8 +52,8 @@ typedef struct {
  * (the JSON body as text), "query:NAME", "hash" (the body's "password"
  * hashed with argon2id first, or NULL), "accept" (the Accept header),
  * "tenant_url" (the workspace's origin, "http://acme.localhost:8080"),
- * "header:NAME" (any request header), "bytes" (a raw body, sent as
- * binary: a bytea that keeps every byte).
+ * "header:NAME" (any request header), "addr" (the client's address),
+ * "bytes" (a raw body, sent as binary: a bytea that keeps every byte).
  *
  * A route with an event publishes it to Redis once the statement has
  * committed: {"id": the audit row (4th column), "type", "data": the body,

@@ -315,6 +315,11 @@ ngx_kanban_sql_param(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
         return NGX_OK;
     }
 
+    if (ngx_strcmp(source, "addr") == 0) {
+        *value = &r->connection->addr_text;
+        return NGX_OK;
+    }
+
     if (ngx_strncmp(source, "header:", 7) == 0) {
         *value = ngx_kanban_header_in(r, source + 7);
         return NGX_OK;

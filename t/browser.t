@@ -124,6 +124,13 @@ made($ows->api($ows->admin, POST => '/api/v1/auth/providers', json => {
 $idp->set(sub => 'browser-admin', email => $ows->admin->{email},
           email_verified => JSON::XS::true());
 
+# The operators' console (t/browser/operators.test.mjs): a setup link,
+# as kanbanctl prints it, for the browser to go through.
+my $ops_email = "console-$$\@ops.example";
+my $ops_out = `$ROOT/conf/kanbanctl operator add '$ops_email' 2>&1`;
+my ($ops_token) = $ops_out =~ m{#token=([A-Za-z0-9_-]+)};
+ok($ops_token, 'kanbanctl operator add printed a setup link') or diag($ops_out);
+
 my $fixture = {
     base => 'http://' . $ws->slug . '.localhost:' . $t->port,
     chromium => $CHROMIUM,
@@ -149,6 +156,8 @@ my $fixture = {
         base => 'http://' . $ows->slug . '.localhost:' . $t->port,
         name => 'Acme SSO', user => $ows->admin->{name},
     },
+    operator => { email => $ops_email, token => $ops_token,
+                  workspace => $ws->slug },
     cors => {
         listed => $listed, unlisted => 'http://elsewhere.localhost:' . $t->port,
         token => $admin->{token}, task => $task{wall}{id},

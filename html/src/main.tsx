@@ -9,6 +9,8 @@ import './styles.css';
 
 // Every screen but the shell is its own chunk, loaded when first visited.
 const Landing = lazy(() => import('./pages/Landing'));
+const Operators = lazy(() => import('./pages/Operators'));
+const OperatorSetup = lazy(() => import('./pages/OperatorSetup'));
 const Projects = lazy(() => import('./pages/Projects'));
 const BoardPage = lazy(() => import('./pages/Board'));
 const Timeline = lazy(() => import('./pages/Timeline'));
@@ -31,7 +33,10 @@ function App() {
   const loc = useLocation();
   if (!ready) return <div className="center"><Spinner /></div>;
   if (!workspace) {
-    return <Suspense fallback={<Spinner />}><Landing /></Suspense>;
+    // the platform host: sign-up, and the operators' console
+    const page = loc.pathname === '/operators/setup' ? <OperatorSetup />
+      : loc.pathname.startsWith('/operators') ? <Operators /> : <Landing />;
+    return <Suspense fallback={<Spinner />}>{page}</Suspense>;
   }
   if (loc.pathname === '/accept-invite') return <AcceptInvite />;
   if (!user) return <SignIn />;

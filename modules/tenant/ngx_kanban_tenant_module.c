@@ -7,7 +7,8 @@
  * kanban_tenant_cache's ttl, unknown slugs too, so that a flood of made-up
  * hosts costs the catalog one query per slug and ttl and never touches a
  * tenant database. Unknown is 404 tenant_not_found, suspended 403
- * tenant_suspended.
+ * tenant_suspended, deleted (within its grace period or after) 410
+ * tenant_deleted.
  */
 
 #include "ngx_kanban_pg.h"
@@ -19,6 +20,7 @@
 #define NGX_KANBAN_TENANT_ACTIVE     1
 #define NGX_KANBAN_TENANT_SUSPENDED  2
 #define NGX_KANBAN_TENANT_MOVING     3     /* reads go on, writes wait */
+#define NGX_KANBAN_TENANT_DELETED    4     /* deleting or deleted: 410 */
 
 
 typedef struct {
@@ -273,6 +275,9 @@ ngx_kanban_tenant_answer(ngx_http_request_t *r, ngx_kanban_tenant_ctx_t *ctx)
     case NGX_KANBAN_TENANT_MOVING:
         return ngx_kanban_tenant_moving(r);
 
+    case NGX_KANBAN_TENANT_DELETED:
+        return ngx_kanban_problem(r, NGX_KANBAN_ERR_TENANT_DELETED, NULL);
+
     default:
         return ngx_kanban_problem(r, NGX_KANBAN_ERR_TENANT_NOT_FOUND, NULL);
     }
@@ -347,6 +352,15 @@ ngx_kanban_tenant_status(ngx_str_t *status)
         && ngx_strncmp(status->data, "moving", 6) == 0)
     {
         return NGX_KANBAN_TENANT_MOVING;
+    }
+
+    if (status
+        && ((status->len == 8
+             && ngx_strncmp(status->data, "deleting", 8) == 0)
+            || (status->len == 7
+                && ngx_strncmp(status->data, "deleted", 7) == 0)))
+    {
+        return NGX_KANBAN_TENANT_DELETED;
     }
 
     return NGX_KANBAN_TENANT_SUSPENDED;

@@ -106,3 +106,14 @@ const pagesMatch: [
   Same<Page<Milestone>, Schemas['MilestoneList']>,
 ] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
 void pagesMatch;
+
+// The operators' console (platform host)
+export type Operator = Schemas['Operator'];
+export type OperatorSession = Schemas['OperatorSession'];
+export type OperatorSetup = Schemas['OperatorSetup'];
+export type PlatformWorkspace = Schemas['PlatformWorkspace'];
+export type PlatformWorkspaceList = Schemas['PlatformWorkspaceList'];
+export type PlatformWorkspacePatch = Schemas['PlatformWorkspacePatch'];
+export type WorkspaceLimits = Schemas['WorkspaceLimits'];
+export type PlatformAuditEntry = Schemas['PlatformAuditEntry'];
+export type PlatformAuditList = Schemas['PlatformAuditList'];

@@ -1,0 +1,110 @@
+
+/*
+ * ngx_http_kanban_platform_module: the operators' routes on the platform
+ * host, a table of the module's own given to the router at configuration
+ * time. The sign-in and setup routes are public (rate limited by the
+ * location's zone, throttled per account); every other runs behind the
+ * operator's session (ngx_kanban_platform_guard), never a workspace's
+ * token.
+ */
+
+#include "ngx_kanban_platform.h"
+
+
+static ngx_int_t ngx_kanban_platform_postconfiguration(ngx_conf_t *cf);
+
+
+#define ngx_kanban_platform_route(method, pattern, handler, fields, sql)      \
+    { method, pattern, NGX_KANBAN_HOST_PLATFORM, NGX_KANBAN_ACCESS_PUBLIC,    \
+      handler, fields, ngx_null_string, sql }
+
+ngx_kanban_route_t  ngx_kanban_platform_routes[] = {
+
+    ngx_kanban_platform_route(NGX_HTTP_POST, "/api/v1/platform/auth/login",
+        ngx_kanban_platform_login_handler, ngx_kanban_platform_login_fields,
+        NULL),
+
+    ngx_kanban_platform_route(NGX_HTTP_POST, "/api/v1/platform/auth/logout",
+        ngx_kanban_platform_logout_handler, NULL, NULL),
+
+    ngx_kanban_platform_route(NGX_HTTP_POST, "/api/v1/platform/auth/setup",
+        ngx_kanban_platform_setup_start_handler,
+        ngx_kanban_platform_setup_start_fields, NULL),
+
+    ngx_kanban_platform_route(NGX_HTTP_POST,
+        "/api/v1/platform/auth/setup/finish",
+        ngx_kanban_platform_setup_finish_handler,
+        ngx_kanban_platform_setup_finish_fields, NULL),
+
+    ngx_kanban_platform_route(NGX_HTTP_GET, "/api/v1/platform/me",
+        ngx_kanban_platform_sql_handler, NULL, &ngx_kanban_platform_me),
+
+    ngx_kanban_platform_route(NGX_HTTP_GET, "/api/v1/platform/workspaces",
+        ngx_kanban_platform_sql_handler, NULL,
+        &ngx_kanban_platform_workspaces_list),
+
+    ngx_kanban_platform_route(NGX_HTTP_GET,
+        "/api/v1/platform/workspaces/{slug}",
+        ngx_kanban_platform_sql_handler, NULL,
+        &ngx_kanban_platform_workspaces_get),
+
+    ngx_kanban_platform_route(NGX_HTTP_PATCH,
+        "/api/v1/platform/workspaces/{slug}",
+        ngx_kanban_platform_workspace_patch_handler,
+        ngx_kanban_platform_workspace_patch_fields,
+        &ngx_kanban_platform_workspaces_patch),
+
+    ngx_kanban_platform_route(NGX_HTTP_DELETE,
+        "/api/v1/platform/workspaces/{slug}",
+        ngx_kanban_platform_delete_handler, NULL, NULL),
+
+    ngx_kanban_platform_route(NGX_HTTP_POST,
+        "/api/v1/platform/workspaces/{slug}/restore",
+        ngx_kanban_platform_restore_handler, NULL, NULL),
+
+    ngx_kanban_platform_route(NGX_HTTP_GET, "/api/v1/platform/audit",
+        ngx_kanban_platform_sql_handler, NULL,
+        &ngx_kanban_platform_audit_list),
+};
+
+ngx_uint_t  ngx_kanban_platform_nroutes =
+    sizeof(ngx_kanban_platform_routes) / sizeof(ngx_kanban_route_t);
+
+
+static ngx_http_module_t  ngx_kanban_platform_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_kanban_platform_postconfiguration, /* postconfiguration */
+
+    NULL,                                  /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    NULL,                                  /* create location configuration */
+    NULL                                   /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_kanban_platform_module = {
+    NGX_MODULE_V1,
+    &ngx_kanban_platform_module_ctx,       /* module context */
+    NULL,                                  /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_int_t
+ngx_kanban_platform_postconfiguration(ngx_conf_t *cf)
+{
+    return ngx_kanban_routes_add(cf, ngx_kanban_platform_routes,
+                                 ngx_kanban_platform_nroutes);
+}

@@ -1,0 +1,225 @@
+// The operators' console in a real browser (issue 22): Debian's Chromium,
+// headless, driven by playwright-core against the nginx t/browser.t
+// started, on the platform host.
+//
+// An operator opens the setup link kanbanctl printed, reads the TOTP
+// secret off the page, sets a password with the first code; signs in
+// with password and the next code; sorts and filters the workspaces;
+// suspends one (its admin is refused at once) and resumes it; reads it all
+// in the audit log. Screenshots: t/browser/screenshots/operators-*.png.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import http from 'node:http';
+import { chromium } from 'playwright-core';
+
+const fixtureFile = process.env.KANBAN_BROWSER_FIXTURE;
+if (!fixtureFile) {
+  throw new Error('KANBAN_BROWSER_FIXTURE is not set: run this through ' +
+                  't/browser.t (bash t/run t/browser.t)');
+}
+const fx = JSON.parse(readFileSync(fixtureFile, 'utf8'));
+const PASSWORD = process.env.KANBAN_BROWSER_PASSWORD || 'correct horse battery staple';
+const [ADMIN] = fx.emails;
+const OP = fx.operator;
+const OP_PASSWORD = 'the console is mine to keep';
+const SHOTS = process.env.KANBAN_SCREENSHOTS ||
+  join(dirname(fileURLToPath(import.meta.url)), 'screenshots');
+mkdirSync(SHOTS, { recursive: true });
+const platform = fx.base.replace(/\/\/[^.]+\./, '//');     // http://localhost:PORT
+const STEP = 15_000;
+
+let browser;
+
+// RFC 6238, from the RFC: HMAC-SHA1 of the 30-second step, 6 digits
+function base32(text) {
+  const abc = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of text.replace(/[\s=]/g, '').toUpperCase()) bits += abc.indexOf(c).toString(2).padStart(5, '0');
+  const bytes = [];
+  for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(parseInt(bits.slice(i, i + 8), 2));
+  return Buffer.from(bytes);
+}
+const stepNow = () => Math.floor(Date.now() / 1000 / 30);
+function totp(secret, step) {
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac('sha1', base32(secret)).update(msg).digest();
+  const o = mac[mac.length - 1] & 15;
+  return String((mac.readUInt32BE(o) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
+
+// node:http to 127.0.0.1 with the Host given (node's resolver does not map
+// *.localhost to loopback, unlike Chromium's)
+function call(base, method, path, body, token) {
+  const url = new URL(base + path);
+  const data = body === undefined ? null : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: '127.0.0.1', port: url.port, method, path: url.pathname + url.search,
+      headers: {
+        Host: url.host, Accept: 'application/json',
+        ...(token ? { Authorization: `Bearer ${token}` } : {}),
+        ...(data ? { 'Content-Type': 'application/json' } : {}),
+      },
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => { text += c; });
+      res.on('end', () => {
+        let json = null;
+        try { json = JSON.parse(text); } catch { /* not JSON */ }
+        resolve({ status: res.statusCode, text, json });
+      });
+    });
+    req.on('error', reject);
+    if (data) req.write(data);
+    req.end();
+  });
+}
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: fx.chromium,
+    headless: true,
+    chromiumSandbox: false,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--disable-dev-shm-usage',
+      '--host-resolver-rules=MAP *.localhost 127.0.0.1',
+    ],
+    timeout: 20_000,
+  });
+});
+
+after(async () => { await browser?.close(); });
+
+async function open() {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  context.setDefaultTimeout(STEP);
+  context.setDefaultNavigationTimeout(STEP);
+  await context.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.__csp.push(`${e.violatedDirective} blocked ${e.blockedURI}`);
+    });
+  });
+  const page = await context.newPage();
+  const log = { console: [], errors: [] };
+  page.on('console', (m) => log.console.push({ type: m.type(), text: m.text() }));
+  page.on('pageerror', (e) => log.errors.push(String(e)));
+  return { context, page, log };
+}
+
+async function assertClean(page, log, what) {
+  assert.deepEqual(log.errors, [], `${what}: uncaught exceptions`);
+  assert.deepEqual(await page.evaluate(() => window.__csp).catch(() => []), [], `${what}: CSP violations`);
+  // the console's first look for a session: 401 before sign-in
+  const errors = log.console.filter((m) => m.type === 'error'
+    && !/^Failed to load resource: .*status of 401/.test(m.text));
+  assert.deepEqual(errors, [], `${what}: console errors`);
+}
+
+const shot = (page, name) => page.screenshot({ path: join(SHOTS, `${name}.png`) });
+
+test('operators: setup link with TOTP, sign-in with password and code, ' +
+     'workspaces sorted and filtered, suspend and resume, the audit log', { timeout: 150_000 }, async () => {
+  const { context, page, log } = await open();
+  try {
+    // the setup link: the secret on the page, a password and the first code
+    await page.goto(`${platform}/operators/setup#token=${OP.token}`);
+    await page.getByRole('heading', { name: `Set up ${OP.email}` }).waitFor();
+    const secret = (await page.getByLabel('TOTP secret').innerText()).replace(/\s/g, '');
+    assert.match(secret, /^[A-Z2-7]{32}$/, 'the secret is shown');
+    await shot(page, 'operators-setup');
+    const first = stepNow();
+    await page.getByLabel('Password').fill(OP_PASSWORD);
+    await page.getByLabel('Code from the app').fill(totp(secret, first));
+    await page.getByRole('button', { name: 'Finish setup' }).click();
+    await page.getByRole('heading', { name: 'You are set up' }).waitFor();
+
+    // sign-in: a replayed code is refused, the next one opens the console
+    await page.getByRole('link', { name: 'Open the console' }).click();
+    await page.getByRole('heading', { name: 'Operator sign-in' }).waitFor();
+    await page.getByLabel('Email').fill(OP.email);
+    await page.getByLabel('Password').fill(OP_PASSWORD);
+    await page.getByLabel('Code').fill(totp(secret, first));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'not right' }).waitFor();
+    await shot(page, 'operators-signin');
+    await page.getByLabel('Code').fill(totp(secret, first + 1));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: /^Workspaces/ }).waitFor();
+    await page.locator('table.op-table tbody tr').first().waitFor();
+    assert.ok(await page.locator('table.op-table tbody tr').count() >= 2, 'every workspace listed');
+
+    // sorted by size, largest first, then smallest first
+    const sizeHead = page.getByRole('columnheader', { name: /Size/ });
+    await sizeHead.getByRole('button').click();
+    await page.waitForFunction(() => document.querySelector('th[aria-sort="descending"]')?.textContent?.includes('Size'));
+    await sizeHead.getByRole('button').click();
+    await page.waitForFunction(() => document.querySelector('th[aria-sort="ascending"]')?.textContent?.includes('Size'));
+    await shot(page, 'operators-workspaces');
+
+    // filtered to one, opened, suspended: its admin is refused at once
+    await page.getByLabel('Search workspaces').fill(OP.workspace);
+    await page.waitForFunction((slug) => {
+      const rows = [...document.querySelectorAll('table.op-table tbody tr')];
+      return rows.length === 1 && rows[0].textContent.includes(slug);
+    }, OP.workspace);
+    await page.locator('table.op-table tbody tr').first().getByRole('button').click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('button', { name: 'Suspend' }).click();
+    await dialog.getByRole('button', { name: 'Resume' }).waitFor();
+    await shot(page, 'operators-suspended');
+    const login = await call(fx.base, 'POST', '/api/v1/auth/login', { email: ADMIN, password: PASSWORD });
+    assert.equal(login.status, 403, 'the suspended workspace refuses its admin');
+    assert.equal(login.json?.code, 'tenant_suspended');
+
+    await dialog.getByRole('button', { name: 'Resume' }).click();
+    await dialog.getByRole('button', { name: 'Suspend' }).waitFor();
+    const again = await call(fx.base, 'POST', '/api/v1/auth/login', { email: ADMIN, password: PASSWORD });
+    assert.equal(again.status, 200, 'resumed: its admin signs in again');
+
+    // deleted (confirmed), refused with 410, restored
+    page.once('dialog', (d) => d.accept());
+    await dialog.getByRole('button', { name: 'Delete…' }).click();
+    await dialog.getByRole('button', { name: 'Restore' }).waitFor();
+    const gone = await call(fx.base, 'POST', '/api/v1/auth/login', { email: ADMIN, password: PASSWORD });
+    assert.equal(gone.status, 410, 'the deleted workspace answers 410');
+    assert.equal(gone.json?.code, 'tenant_deleted');
+    await shot(page, 'operators-deleted');
+    await dialog.getByRole('button', { name: 'Restore' }).click();
+    await dialog.getByRole('button', { name: 'Suspend' }).waitFor();
+    assert.equal((await call(fx.base, 'POST', '/api/v1/auth/login', { email: ADMIN, password: PASSWORD })).status,
+                 200, 'restored: its admin signs in again');
+
+    // limits
+    await dialog.getByLabel('Max users').fill('40');
+    await dialog.getByRole('button', { name: 'Save plan and limits' }).click();
+    await page.getByText('Plan and limits saved').waitFor();
+    await dialog.getByRole('button', { name: 'Close' }).click().catch(() => page.keyboard.press('Escape'));
+
+    // the audit log: every action, who and from where
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await page.getByRole('heading', { name: 'Audit log' }).waitFor();
+    for (const action of ['workspace.suspended', 'workspace.resumed', 'workspace.updated',
+                          'workspace.deleted', 'workspace.restored',
+                          'operator.signed_in', 'operator.sign_in_failed', 'operator.set_up']) {
+      await page.locator('table.data tbody code', { hasText: action }).first().waitFor();
+    }
+    await shot(page, 'operators-audit');
+    await assertClean(page, log, 'the console');
+
+    // signed out: the console asks again
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Operator sign-in' }).waitFor();
+  } finally {
+    await context.close();
+  }
+});
