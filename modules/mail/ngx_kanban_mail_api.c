@@ -66,9 +66,8 @@ static ngx_kanban_sql_t  ngx_kanban_mail_reset_confirm = {
     "     a AS (INSERT INTO activity_log (actor_id, entity_type, entity_id,"
     "                                     action)"
     "           SELECT id, 'user', id, 'password_reset' FROM u)"
-    " SELECT CASE WHEN EXISTS (SELECT 1 FROM u) THEN 204 ELSE 400 END,"
-    "        CASE WHEN EXISTS (SELECT 1 FROM u) THEN NULL"
-    "             ELSE 'invalid_token' END,"
+    " SELECT CASE WHEN EXISTS (SELECT 1 FROM u) THEN 204 ELSE 410 END,"
+    "        CASE WHEN EXISTS (SELECT 1 FROM u) THEN NULL ELSE 'gone' END,"
     "        'This link is not valid: it was used, it expired, or a newer"
     " one was sent. Ask for a new one.'"),
     { "body", "hash", NULL },
@@ -262,14 +261,14 @@ ngx_kanban_mail_unsubscribe_handler(ngx_http_request_t *r,
         || !ngx_kanban_mail_uuid(&u) || k.len == 0 || k.len > 32
         || s.len != 64)
     {
-        return ngx_kanban_problem(r, NGX_HTTP_BAD_REQUEST,
+        return ngx_kanban_problem(r, NGX_KANBAN_ERR_BAD_REQUEST,
                                   "The unsubscribe link is incomplete.");
     }
 
     if (ngx_kanban_mail_sign(&ctx->tenant->slug, &u, &k, sig) != NGX_OK
         || CRYPTO_memcmp(sig, s.data, 64) != 0)
     {
-        return ngx_kanban_problem(r, NGX_HTTP_FORBIDDEN,
+        return ngx_kanban_problem(r, NGX_KANBAN_ERR_FORBIDDEN,
                                   "The unsubscribe link is not valid.");
     }
 
@@ -311,7 +310,7 @@ ngx_kanban_mail_unsubscribe_done(ngx_http_request_t *r,
     if (PQntuples(q->result) != 1
         || ngx_strcmp(PQgetvalue(q->result, 0, 0), "t") != 0)
     {
-        ngx_http_finalize_request(r, ngx_kanban_problem(r, NGX_HTTP_NOT_FOUND,
+        ngx_http_finalize_request(r, ngx_kanban_problem(r, NGX_KANBAN_ERR_NOT_FOUND,
                                   "Nobody to unsubscribe."));
         return;
     }
