@@ -376,4 +376,40 @@ like($all[0]{text}, qr/\Q$_\E/, "it lists '$_'") for @titles;
 like($all[0]{headers}{'list-unsubscribe'}, qr{k=all&s=},
      'its unsubscribe link stops every kind');
 
+# --- STARTTLS and AUTH, and the per-client limit on resets ---------------------
+
+$t->stop;
+
+my $tls_dir = File::Temp::tempdir('mail-tls-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+system('openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1',
+       '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1',
+       '-keyout', "$tls_dir/key.pem", '-out', "$tls_dir/cert.pem") == 0
+    or die 'openssl could not make a certificate';
+my $tls = Kanban::SMTP->new(auth => 'kanban:s3cret-pw',
+                            tls => [ "$tls_dir/cert.pem", "$tls_dir/key.pem" ]);
+my $tls_port = $tls->port;
+my $t2 = Kanban::Test->new(reset_rate => '2r/m', http => <<"EOF")->run;
+kanban_mail_server smtp://127.0.0.1:$tls_port;
+kanban_mail_starttls on;
+kanban_mail_ca $tls_dir/cert.pem;
+kanban_mail_credentials $creds;
+kanban_mail_from noreply\@kanban.test;
+kanban_mail_sweep 300ms;
+EOF
+my $ws2 = $t2->workspace(prefix => 'mailtls');
+my $tina = "tina\@" . $ws2->slug . '.example';
+$ws2->api($ws2->admin, POST => '/api/v1/users',
+          json => { email => $tina, name => 'Tina TLS' });
+my ($tm) = $tls->wait_for(sub { grep { $_->{to} eq $tina } @_ }, 10);
+ok($tm, 'with kanban_mail_starttls the message is sent');
+ok($tm && $tm->{envelope}{tls}, 'over STARTTLS');
+ok($tm && $tm->{envelope}{auth}, 'and AUTH after it');
+
+my @codes = map {
+    $t2->req(POST => '/api/v1/auth/password-reset', host => $ws2->slug,
+             json => { email => "x$_\@example.com" })->{status}
+} 1 .. 7;
+is_deeply([ @codes[0 .. 4] ], [ (202) x 5 ], 'a client may ask a few times');
+is($codes[-1], 429, 'then it is limited') or diag "@codes";
+
 done_testing;
