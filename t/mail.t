@@ -326,6 +326,10 @@ like($lu, qr{^<\Q$origin\E/api/v1/mail/unsubscribe\?u=\Q$carl->{id}\E&k=assigned
      'List-Unsubscribe: a signed link for this kind');
 is($note->{headers}{'list-unsubscribe-post'}, 'List-Unsubscribe=One-Click',
    'List-Unsubscribe-Post for one click (RFC 8058)');
+like($note->{text}, qr{Stop these emails: \Q$origin\E/unsubscribe\?u=\Q$carl->{id}\E&k=assigned&s=[0-9a-f]{64}\n},
+     "the text ends with the web UI's unsubscribe page, signed the same");
+like($note->{html}, qr{<a href="\Q$origin\E/unsubscribe\?u=\Q$carl->{id}\E&amp;k=assigned&amp;s=[0-9a-f]{64}">Unsubscribe</a></p></body></html>},
+     'and so does the HTML');
 
 problem_is(api($carl, PUT => '/api/v1/me/mail-preferences',
                json => { kinds => { assigned => 'sometimes' } }),

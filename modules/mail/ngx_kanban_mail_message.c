@@ -18,7 +18,10 @@
 #define NGX_KANBAN_MAIL_WORD   45      /* bytes an encoded word carries */
 
 
+static ngx_int_t ngx_kanban_mail_footer(ngx_pool_t *pool,
+    ngx_kanban_mail_msg_t *m, u_char *sig);
 static ngx_uint_t ngx_kanban_mail_address_ok(ngx_str_t *a);
+static ngx_uint_t ngx_kanban_mail_plain(ngx_str_t *v);
 static u_char *ngx_kanban_mail_clean(ngx_pool_t *pool, ngx_str_t *v,
     ngx_str_t *out);
 static size_t ngx_kanban_mail_header_len(ngx_str_t *v);
@@ -79,7 +82,8 @@ ngx_kanban_mail_compose(ngx_pool_t *pool, ngx_kanban_mail_msg_t *m,
                     &m->user_id, &m->unsubscribe, (size_t) 64, sig);
 
         if (ngx_kanban_tenant_origin(pool, &m->slug, (char *) path, &unsub)
-            != NGX_OK)
+            != NGX_OK
+            || ngx_kanban_mail_footer(pool, m, sig) != NGX_OK)
         {
             return NGX_ERROR;
         }
@@ -156,6 +160,72 @@ ngx_kanban_mail_compose(ngx_pool_t *pool, ngx_kanban_mail_msg_t *m,
     p = ngx_sprintf(p, "--=_kanban_%V--\r\n", &m->id);
 
     out->len = p - out->data;
+
+    return NGX_OK;
+}
+
+
+/* The bodies end with a link to the unsubscribe page of the web UI, for
+ * a reader whose client does not offer List-Unsubscribe: the same signed
+ * link, and one click there. */
+
+static ngx_int_t
+ngx_kanban_mail_footer(ngx_pool_t *pool, ngx_kanban_mail_msg_t *m,
+    u_char *sig)
+{
+    u_char     *p, path[512];
+    size_t      tail;
+    ngx_str_t   page, href;
+
+    ngx_sprintf(path, "/unsubscribe?u=%V&k=%V&s=%*s%Z", &m->user_id,
+                &m->unsubscribe, (size_t) 64, sig);
+
+    if (ngx_kanban_tenant_origin(pool, &m->slug, (char *) path, &page)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /* the same in an HTML attribute */
+    ngx_sprintf(path, "/unsubscribe?u=%V&amp;k=%V&amp;s=%*s%Z", &m->user_id,
+                &m->unsubscribe, (size_t) 64, sig);
+
+    if (ngx_kanban_tenant_origin(pool, &m->slug, (char *) path, &href)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(pool, m->text.len + page.len + 64);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    m->text.len = ngx_sprintf(p, "%V\n--\nStop these emails: %V\n",
+                              &m->text, &page) - p;
+    m->text.data = p;
+
+    /* inside the frame's body, when the HTML has the frame */
+    tail = sizeof("</body></html>") - 1;
+
+    if (m->html.len < tail
+        || ngx_strncmp(m->html.data + m->html.len - tail, "</body></html>",
+                       tail) != 0)
+    {
+        tail = 0;
+    }
+
+    p = ngx_pnalloc(pool, m->html.len + href.len + 128);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    m->html.len = ngx_sprintf(p, "%*s<p style=\"color:#666;font-size:12px\">"
+                              "<a href=\"%V\">Unsubscribe</a></p>%*s",
+                              m->html.len - tail, m->html.data, &href,
+                              tail, m->html.data + m->html.len - tail)
+                  - p;
+    m->html.data = p;
 
     return NGX_OK;
 }
