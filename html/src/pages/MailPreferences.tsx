@@ -26,13 +26,18 @@ export default function MailPreferences() {
     (s) => read('/api/v1/me/mail-preferences', {}, { signal: s }), []);
   const toast = useToast();
 
+  // shown at once, then saved; a refusal puts back what is stored
   const change = async (kind: string, mode: string) => {
+    set((d) => ({ kinds: { ...(d?.kinds || {}), [kind]: mode as Mode } }));
     try {
       const next = await write('put', '/api/v1/me/mail-preferences', {},
         { kinds: { [kind]: mode as Mode } });
       set(() => next);
       toast('Saved.');
-    } catch (e) { toast(errorMessage(e), 'error'); }
+    } catch (e) {
+      toast(errorMessage(e), 'error');
+      reload();
+    }
   };
 
   return (
