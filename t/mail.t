@@ -380,6 +380,20 @@ like($all[0]{text}, qr/\Q$_\E/, "it lists '$_'") for @titles;
 like($all[0]{headers}{'list-unsubscribe'}, qr{k=all&s=},
      'its unsubscribe link stops every kind');
 
+# --- erasure: a person's mail goes with them ---------------------------------
+
+my ($ann_rows) = $dbh->selectrow_array(
+    'SELECT count(*) FROM mail_outbox WHERE user_id = ?', undef, $ann->{id});
+ok($ann_rows > 0, 'Ann has messages in the outbox');
+is(api($admin, DELETE => "/api/v1/users/$ann->{id}?erase=true")->{status}, 204,
+   'Ann is erased');
+is_deeply($dbh->selectrow_arrayref(q{
+    SELECT (SELECT count(*) FROM mail_outbox WHERE user_id = $1)
+         + (SELECT count(*) FROM mail_outbox WHERE to_addr = $2)
+         + (SELECT count(*) FROM password_resets WHERE user_id = $1)},
+    undef, $ann->{id}, $ann->{email}), [ 0 ],
+   'and so are her messages and reset links');
+
 # --- STARTTLS and AUTH, and the per-client limit on resets ---------------------
 
 $t->stop;

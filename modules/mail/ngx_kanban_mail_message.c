@@ -304,10 +304,11 @@ ngx_kanban_mail_plain(ngx_str_t *v)
 static size_t
 ngx_kanban_mail_header_len(ngx_str_t *v)
 {
-    /* quoted: each byte escaped at worst; encoded: words of WORD bytes,
-     * each "=?UTF-8?B?" "?=" and a fold */
+    /* quoted: each byte escaped at worst; encoded: words of WORD bytes
+     * (3 fewer when cut before a character), each "=?UTF-8?B?" "?=" and
+     * a fold */
     return ngx_max(2 * v->len + 2,
-                   (v->len / NGX_KANBAN_MAIL_WORD + 1)
+                   (v->len / (NGX_KANBAN_MAIL_WORD - 3) + 1)
                    * (ngx_base64_encoded_length(NGX_KANBAN_MAIL_WORD) + 15));
 }
 

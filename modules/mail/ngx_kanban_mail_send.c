@@ -659,6 +659,7 @@ ngx_kanban_mail_sent(ngx_kanban_http_req_t *hr)
 
     code.data = ngx_pnalloc(job->pool, NGX_INT_T_LEN);
     if (code.data == NULL) {
+        ngx_kanban_mail_record(job, NULL, &hr->error_text);
         return;
     }
 

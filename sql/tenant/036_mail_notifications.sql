@@ -200,3 +200,25 @@ BEGIN
     RETURN true;
 END
 $$;
+
+
+-- An erased person's mail goes with the rest of them (the row of an
+-- erased user stays, so no cascade does it): the outbox's messages to
+-- them (their address, name and links), their reset links, choices and
+-- digest clock.
+CREATE FUNCTION users_erase_mail() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM mail_outbox WHERE user_id = NEW.id;
+    DELETE FROM password_resets WHERE user_id = NEW.id;
+    DELETE FROM mail_preferences WHERE user_id = NEW.id;
+    DELETE FROM mail_digests WHERE user_id = NEW.id;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER users_erase_mail
+    AFTER UPDATE OF status ON users
+    FOR EACH ROW
+    WHEN (NEW.status = 'erased' AND OLD.status <> 'erased')
+    EXECUTE FUNCTION users_erase_mail();
