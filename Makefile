@@ -23,7 +23,7 @@ PACKAGES := build-essential nginx nginx-dev libpq-dev libhiredis-dev \
     libqrencode-dev \
     zlib1g-dev postgresql postgresql-contrib redis-server wrk curl openssl \
     libjson-xs-perl libdbd-pg-perl libipc-run-perl libtest-base-perl \
-    libwww-perl john-data faketime \
+    libwww-perl john-data faketime python3-aiosmtpd \
     chromium nodejs npm poppler-utils
 
 .PHONY: all deps module ui passwords run stop status migrate test test-clock bench \

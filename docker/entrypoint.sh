@@ -61,6 +61,10 @@ render() {
     conf=${conf//@SIGNUP_RATE@/"${KANBAN_SIGNUP_RATE:-10r/m}"}
     conf=${conf//@SHARE_RATE@/"${KANBAN_SHARE_RATE:-600r/m}"}
     conf=${conf//@SHARE_BURST@/"${KANBAN_SHARE_BURST:-30}"}
+    conf=${conf//@RESET_RATE@/"${KANBAN_RESET_RATE:-5r/m}"}
+    # without a mail key among the secrets, mail has no unsubscribe links
+    [[ -s $SECRETS/mail.key ]] \
+        || conf=$(sed '/^\s*kanban_mail_key\s/d' <<<"$conf")
     conf=${conf//'\.localhost$'/"\\.${DOMAIN//./\\.}\$"}
     printf '%s\n' "$conf" |
         sed -e "s|^\(\s*kanban_catalog\s\).*|\1 \"$(catalog_dsn)\";|" \

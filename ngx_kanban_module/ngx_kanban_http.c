@@ -44,6 +44,11 @@ static size_t ngx_kanban_http_write_header(char *ptr, size_t size, size_t n,
     void *userdata);
 static ngx_int_t ngx_kanban_http_append(ngx_kanban_http_req_t *hr,
     ngx_buf_t **bp, u_char *data, size_t len, size_t max);
+static ngx_int_t ngx_kanban_http_smtp(ngx_kanban_http_req_t *hr,
+    CURL *easy);
+static size_t ngx_kanban_http_read(char *buf, size_t size, size_t n,
+    void *userdata);
+static char *ngx_kanban_http_cstr(ngx_pool_t *pool, ngx_str_t *s);
 
 
 static CURLM        *ngx_kanban_http_multi;
@@ -232,15 +237,30 @@ ngx_kanban_http_send(ngx_kanban_http_req_t *hr)
     curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION,
                      ngx_kanban_http_write_header);
     curl_easy_setopt(easy, CURLOPT_HEADERDATA, hr);
-    curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method);
+    if ((hr->url.len > 7 && ngx_strncasecmp(hr->url.data,
+                                             (u_char *) "smtp://", 7) == 0)
+        || (hr->url.len > 8 && ngx_strncasecmp(hr->url.data,
+                                               (u_char *) "smtps://", 8) == 0))
+    {
+        if (ngx_kanban_http_smtp(hr, easy) != NGX_OK) {
+            ngx_kanban_http_forget(hr);
+            return NGX_ERROR;
+        }
 
-    if (hr->body.len || ngx_strcmp(method, "POST") == 0) {
+    } else {
+        curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method);
+    }
+
+    if (hr->smtp) {
+        /* the message is uploaded, not posted */
+
+    } else if (hr->body.len || ngx_strcmp(method, "POST") == 0) {
         curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, (long) hr->body.len);
         curl_easy_setopt(easy, CURLOPT_POSTFIELDS,
                          hr->body.len ? (char *) hr->body.data : "");
     }
 
-    if (hr->header_list) {
+    if (hr->header_list && !hr->smtp) {
         curl_easy_setopt(easy, CURLOPT_HTTPHEADER, hr->header_list);
     }
 
@@ -538,10 +558,13 @@ ngx_kanban_http_finish(ngx_kanban_http_req_t *hr, CURLcode code)
         hr->status = status;
 
     } else {
+        /* a mail server's refusal is an answer: its code is kept */
+        status = hr->smtp ? status : 0;
+
         hr->error = hr->refused ? NGX_KANBAN_HTTP_REFUSED
                     : code == CURLE_OPERATION_TIMEDOUT
                       ? NGX_KANBAN_HTTP_TIMEDOUT : NGX_KANBAN_HTTP_FAILED;
-        hr->status = 0;
+        hr->status = status;
 
         if (hr->refused) {
             ngx_str_set(&hr->error_text,
@@ -703,7 +726,9 @@ ngx_kanban_http_write_header(char *ptr, size_t size, size_t n,
 {
     ngx_kanban_http_req_t  *hr = userdata;
 
-    if (size * n > 5 && ngx_strncmp(ptr, "HTTP/", 5) == 0 && hr->hbuf) {
+    if (!hr->smtp && size * n > 5 && ngx_strncmp(ptr, "HTTP/", 5) == 0
+        && hr->hbuf)
+    {
         hr->hbuf->last = hr->hbuf->pos;
     }
 
@@ -758,4 +783,106 @@ ngx_kanban_http_append(ngx_kanban_http_req_t *hr, ngx_buf_t **bp,
     b->last = ngx_cpymem(b->last, data, len);
 
     return NGX_OK;
+}
+
+
+/* An SMTP transfer: the envelope, TLS (smtps://, or STARTTLS required on
+ * smtp:// when asked), AUTH when a user is given, and the message as the
+ * upload. */
+
+static ngx_int_t
+ngx_kanban_http_smtp(ngx_kanban_http_req_t *hr, CURL *easy)
+{
+    char               *from, *rcpt, *v;
+    struct curl_slist  *list;
+
+    if (hr->mail_from.len == 0 || hr->rcpt.len == 0) {
+        return NGX_ERROR;
+    }
+
+    from = ngx_kanban_http_cstr(hr->pool, &hr->mail_from);
+    rcpt = ngx_kanban_http_cstr(hr->pool, &hr->rcpt);
+    if (from == NULL || rcpt == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* the list is freed with the request's headers (never sent as such) */
+    list = curl_slist_append(hr->header_list, rcpt);
+    if (list == NULL) {
+        return NGX_ERROR;
+    }
+
+    hr->header_list = list;
+    hr->smtp = 1;
+
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    curl_easy_setopt(easy, CURLOPT_MAIL_FROM, from);
+    curl_easy_setopt(easy, CURLOPT_MAIL_RCPT, list);
+    curl_easy_setopt(easy, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(easy, CURLOPT_INFILESIZE_LARGE,
+                     (curl_off_t) hr->body.len);
+    curl_easy_setopt(easy, CURLOPT_READFUNCTION, ngx_kanban_http_read);
+    curl_easy_setopt(easy, CURLOPT_READDATA, hr);
+    curl_easy_setopt(easy, CURLOPT_USE_SSL,
+                     hr->starttls ? CURLUSESSL_ALL : CURLUSESSL_TRY);
+
+    if (hr->ca_file.len) {
+        v = ngx_kanban_http_cstr(hr->pool, &hr->ca_file);
+        if (v == NULL) {
+            return NGX_ERROR;
+        }
+
+        curl_easy_setopt(easy, CURLOPT_CAINFO, v);
+    }
+
+    if (hr->user.len) {
+        v = ngx_kanban_http_cstr(hr->pool, &hr->user);
+        if (v == NULL) {
+            return NGX_ERROR;
+        }
+
+        curl_easy_setopt(easy, CURLOPT_USERNAME, v);
+
+        v = ngx_kanban_http_cstr(hr->pool, &hr->password);
+        if (v == NULL) {
+            return NGX_ERROR;
+        }
+
+        curl_easy_setopt(easy, CURLOPT_PASSWORD, v);
+    }
+
+    return NGX_OK;
+}
+
+
+static size_t
+ngx_kanban_http_read(char *buf, size_t size, size_t n, void *userdata)
+{
+    ngx_kanban_http_req_t  *hr = userdata;
+
+    size_t  len;
+
+    len = ngx_min(size * n, hr->body.len - hr->uploaded);
+
+    ngx_memcpy(buf, hr->body.data + hr->uploaded, len);
+    hr->uploaded += len;
+
+    return len;
+}
+
+
+static char *
+ngx_kanban_http_cstr(ngx_pool_t *pool, ngx_str_t *s)
+{
+    u_char  *p;
+
+    p = ngx_pnalloc(pool, s->len + 1);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    ngx_memcpy(p, s->data, s->len);
+    p[s->len] = '\0';
+
+    return (char *) p;
 }

@@ -8,6 +8,11 @@
  *
  * A request lives in a pool of its caller's; destroying that pool before
  * the answer cancels the request (the handler is then not called).
+ *
+ * The same client sends mail: an smtp:// or smtps:// url, the envelope in
+ * mail_from and rcpt, the whole message (headers and body) in body. The
+ * status is then the server's last reply code, kept on a failure too, and
+ * headers hold the server's replies, so a refusal's text can be kept.
  */
 
 #ifndef _NGX_KANBAN_HTTP_H_INCLUDED_
@@ -45,6 +50,15 @@ struct ngx_kanban_http_req_s {
     ngx_kanban_http_handler_pt   handler;
     void                        *data;
 
+    /* SMTP only */
+    ngx_str_t                    mail_from;       /* the envelope sender */
+    ngx_str_t                    rcpt;            /* one recipient */
+    ngx_str_t                    user;            /* AUTH when not empty */
+    ngx_str_t                    password;
+    ngx_str_t                    ca_file;         /* trust these, not the
+                                                     system's */
+    ngx_uint_t                   starttls;        /* smtp://: required */
+
     /* the answer, in the handler */
     ngx_uint_t                   error;           /* NGX_KANBAN_HTTP_* */
     ngx_str_t                    error_text;
@@ -60,6 +74,8 @@ struct ngx_kanban_http_req_s {
     ngx_buf_t                   *hbuf;
     ngx_buf_t                   *bbuf;
     u_char                      *errbuf;
+    size_t                       uploaded;        /* of body, SMTP */
+    unsigned                     smtp:1;
     unsigned                     running:1;
     unsigned                     refused:1;
 };

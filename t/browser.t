@@ -20,6 +20,7 @@ use Test::More;
 use lib 't/lib';
 use Kanban::Test;
 use Kanban::IdP;
+use Kanban::SMTP;
 
 my $ROOT = $Kanban::Test::ROOT;
 my $CHROMIUM = $ENV{KANBAN_CHROMIUM} // '/usr/bin/chromium';
@@ -57,10 +58,16 @@ unless (-e "$ROOT/html/dist/shared.html") {
 # Webhooks (Admin -> Webhooks) go to a receiver of the tests' own on
 # loopback, soon; the fake identity provider of t/browser/oauth.test.mjs
 # is on loopback too.
+# Mail (t/browser/mail.test.mjs) goes to a real SMTP server on loopback,
+# which writes each message to a directory the browser tests read.
+my $smtp = Kanban::SMTP->new;
+my $smtp_port = $smtp->port;
 my $t = Kanban::Test->new(http => <<"EOF")->run;
 kanban_webhooks_allow_private on;
 kanban_webhooks_sweep 1s;
 kanban_webhooks_backoff 300ms;
+kanban_mail_server smtp://127.0.0.1:$smtp_port;
+kanban_mail_sweep 300ms;
 EOF
 my $ws = $t->workspace(prefix => 'br');
 my $admin = $ws->admin;
@@ -131,7 +138,16 @@ my $ops_out = `$ROOT/conf/kanbanctl operator add '$ops_email' 2>&1`;
 my ($ops_token) = $ops_out =~ m{#token=([A-Za-z0-9_-]+)};
 ok($ops_token, 'kanbanctl operator add printed a setup link') or diag($ops_out);
 
+# mail: one who resets a password, one who sets preferences
+my $rita = $ws->member('Rita Reset');
+my $pete = $ws->member('Pete Prefs');
+
 my $fixture = {
+    mail => {
+        dir => $smtp->dir, reset => $rita->{email}, prefs => $pete->{email},
+        password => $Kanban::Test::Workspace::PASSWORD,
+        notified => $carl->{email},     # assigned the main task: mailed
+    },
     base => 'http://' . $ws->slug . '.localhost:' . $t->port,
     chromium => $CHROMIUM,
     emails => [ $admin->{email}, $carl->{email} ],

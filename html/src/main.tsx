@@ -4,6 +4,7 @@ import { BrowserRouter, Navigate, Route, Routes, useLocation } from 'react-route
 import { AuthProvider, useAuth } from './auth';
 import { Layout } from './Layout';
 import { SignIn, AcceptInvite } from './pages/SignIn';
+import { ForgotPassword, ResetPassword, Unsubscribe } from './pages/PasswordReset';
 import { Spinner, Toasts } from './ui/kit';
 import './styles.css';
 
@@ -39,6 +40,10 @@ function App() {
     return <Suspense fallback={<Spinner />}>{page}</Suspense>;
   }
   if (loc.pathname === '/accept-invite') return <AcceptInvite />;
+  // reached from a message, signed in or not
+  if (loc.pathname === '/reset-password') return <ResetPassword />;
+  if (loc.pathname === '/unsubscribe') return <Unsubscribe />;
+  if (loc.pathname === '/forgot-password' && !user) return <ForgotPassword />;
   if (!user) return <SignIn />;
   return (
     <Layout>

@@ -1,6 +1,8 @@
-// The person's own settings: who they are in this workspace, and their
-// sessions (pages/Sessions.tsx).
+// The person's own settings: who they are in this workspace, their
+// notification email (pages/MailPreferences.tsx) and their sessions
+// (pages/Sessions.tsx).
 import { useAuth } from '../auth';
+import MailPreferences from './MailPreferences';
 import Sessions from './Sessions';
 
 export default function Profile() {
@@ -12,6 +14,7 @@ export default function Profile() {
         <div className="profile-name">{user?.name}</div>
         <div className="muted">{user?.email} · {user?.role?.replace('_', ' ')}</div>
       </section>
+      <MailPreferences />
       <Sessions />
     </div>
   );

@@ -2,6 +2,7 @@ import { useCallback, useState, type FormEvent } from 'react';
 import { login, me, write } from '../api/client';
 import { useAuth } from '../auth';
 import { ErrorNote, Field } from '../ui/kit';
+import { linkToken } from './PasswordReset';
 import { SignInProviders } from './SignInProviders';
 
 export function SignIn() {
@@ -43,6 +44,7 @@ export function SignIn() {
               <input name="password" type="password" autoComplete="current-password" required />
             </Field>
             <button className="btn primary block" disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
+            <p className="small center-text"><a href="/forgot-password">Forgot your password?</a></p>
           </>
         )}
         <p className="muted small center-text">
@@ -55,7 +57,7 @@ export function SignIn() {
 
 export function AcceptInvite() {
   const { setUser } = useAuth();
-  const token = new URLSearchParams(location.search).get('token') || '';
+  const token = linkToken();     // the mailed link has it in the fragment
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
 

@@ -72,6 +72,7 @@ sub new {
         api_burst => $o{api_burst},     # default: the N of api_rate
         share_rate => $o{share_rate},
         share_burst => $o{share_burst},
+        reset_rate => $o{reset_rate},   # password resets asked per client
         port      => free_port(),
     }, $class;
 
@@ -113,6 +114,7 @@ sub write_config {
         SHARE_RATE => $self->{share_rate} // $self->{api_rate},
         SHARE_BURST => $self->{share_burst}
                        // ($self->{share_rate} ? 30 : 1000000),
+        RESET_RATE => $self->{reset_rate} // $self->{api_rate},
     );
     my $expand = sub {
         my ($text) = @_;
