@@ -7,12 +7,6 @@
 #include "ngx_kanban_routes.h"
 
 
-/* a workspace's route that is one statement */
-#define ngx_kanban_sql_route(method, pattern, access, fields, sql)            \
-    { method, pattern, NGX_KANBAN_HOST_TENANT, access,                        \
-      ngx_kanban_sql_handler, fields, ngx_null_string, sql }
-
-
 ngx_kanban_route_t  ngx_kanban_routes[] = {
 
     { NGX_HTTP_POST, "/api/v1/tenants", NGX_KANBAN_HOST_PLATFORM,

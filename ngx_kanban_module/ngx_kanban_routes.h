@@ -66,6 +66,12 @@ typedef struct {
 } ngx_kanban_sql_t;
 
 
+/* A workspace's route whose whole work is one statement. */
+#define ngx_kanban_sql_route(method, pattern, access, fields, sql)            \
+    { method, pattern, NGX_KANBAN_HOST_TENANT, access,                        \
+      ngx_kanban_sql_handler, fields, ngx_null_string, sql }
+
+
 /* A route's body spec that takes the body as it is sent, of any media
  * type, unparsed (ctx->raw_body); an empty one is 422. */
 extern ngx_kanban_field_t  ngx_kanban_raw_body[];
