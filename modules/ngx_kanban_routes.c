@@ -9,19 +9,6 @@
 
 ngx_kanban_route_t  ngx_kanban_routes[] = {
 
-    { NGX_HTTP_POST, "/api/v1/tenants", NGX_KANBAN_HOST_PLATFORM,
-      NGX_KANBAN_ACCESS_PUBLIC, ngx_kanban_signup_handler,
-      ngx_kanban_signup_fields, ngx_null_string, NULL },
-
-    { NGX_HTTP_GET, "/api/v1/workspace", NGX_KANBAN_HOST_TENANT,
-      NGX_KANBAN_ACCESS_PUBLIC, ngx_kanban_workspace_handler,
-      NULL, ngx_null_string, NULL },
-
-    { NGX_HTTP_PATCH, "/api/v1/workspace", NGX_KANBAN_HOST_TENANT,
-      NGX_KANBAN_ACCESS_ADMIN, ngx_kanban_workspace_patch_handler,
-      ngx_kanban_workspace_patch_fields, ngx_null_string,
-      &ngx_kanban_workspace_patch },
-
     { NGX_HTTP_POST, "/api/v1/auth/login", NGX_KANBAN_HOST_TENANT,
       NGX_KANBAN_ACCESS_PUBLIC, ngx_kanban_login_handler,
       ngx_kanban_login_fields, ngx_null_string, NULL },

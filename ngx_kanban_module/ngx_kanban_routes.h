@@ -89,12 +89,6 @@ ngx_int_t ngx_kanban_route_find(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
     ngx_uint_t host, ngx_str_t *allow);
 
 /* the handlers the table names */
-ngx_int_t ngx_kanban_signup_handler(ngx_http_request_t *r,
-    ngx_kanban_ctx_t *ctx);
-ngx_int_t ngx_kanban_workspace_patch_handler(ngx_http_request_t *r,
-    ngx_kanban_ctx_t *ctx);
-ngx_int_t ngx_kanban_workspace_handler(ngx_http_request_t *r,
-    ngx_kanban_ctx_t *ctx);
 
 ngx_int_t ngx_kanban_sql_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
@@ -109,9 +103,6 @@ ngx_int_t ngx_kanban_me_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
 ngx_int_t ngx_kanban_password_change_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
-
-extern ngx_kanban_field_t  ngx_kanban_signup_fields[];
-extern ngx_kanban_field_t  ngx_kanban_workspace_patch_fields[];
 extern ngx_kanban_field_t  ngx_kanban_user_create_fields[];
 extern ngx_kanban_field_t  ngx_kanban_user_patch_fields[];
 extern ngx_kanban_field_t  ngx_kanban_register_fields[];
@@ -128,8 +119,6 @@ extern ngx_kanban_field_t  ngx_kanban_column_patch_fields[];
 extern ngx_kanban_field_t  ngx_kanban_task_fields[];
 extern ngx_kanban_field_t  ngx_kanban_task_patch_fields[];
 extern ngx_kanban_field_t  ngx_kanban_task_move_fields[];
-
-extern ngx_kanban_sql_t  ngx_kanban_workspace_patch;
 
 extern ngx_kanban_sql_t  ngx_kanban_projects_list;
 extern ngx_kanban_sql_t  ngx_kanban_projects_get;

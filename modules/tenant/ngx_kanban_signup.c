@@ -16,7 +16,7 @@
  * spares), is taken when there is one: no CREATE DATABASE then.
  */
 
-#include "ngx_kanban_routes.h"
+#include "ngx_kanban_tenant_routes.h"
 #include "ngx_kanban_pg.h"
 
 

@@ -8,7 +8,7 @@
  * with workspace_json (sql/tenant/019_cors_origins.sql).
  */
 
-#include "ngx_kanban_routes.h"
+#include "ngx_kanban_tenant_routes.h"
 #include "ngx_kanban_pg.h"
 
 
