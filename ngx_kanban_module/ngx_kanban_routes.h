@@ -93,16 +93,6 @@ ngx_int_t ngx_kanban_route_find(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
 ngx_int_t ngx_kanban_sql_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
 void ngx_kanban_sql_answer(ngx_http_request_t *r, ngx_kanban_pg_query_t *q);
-ngx_int_t ngx_kanban_login_handler(ngx_http_request_t *r,
-    ngx_kanban_ctx_t *ctx);
-ngx_int_t ngx_kanban_refresh_handler(ngx_http_request_t *r,
-    ngx_kanban_ctx_t *ctx);
-ngx_int_t ngx_kanban_logout_handler(ngx_http_request_t *r,
-    ngx_kanban_ctx_t *ctx);
-ngx_int_t ngx_kanban_me_handler(ngx_http_request_t *r,
-    ngx_kanban_ctx_t *ctx);
-ngx_int_t ngx_kanban_password_change_handler(ngx_http_request_t *r,
-    ngx_kanban_ctx_t *ctx);
 extern ngx_kanban_field_t  ngx_kanban_user_create_fields[];
 extern ngx_kanban_field_t  ngx_kanban_user_patch_fields[];
 extern ngx_kanban_field_t  ngx_kanban_register_fields[];
@@ -210,12 +200,6 @@ ngx_int_t ngx_kanban_share_links_qr_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
 ngx_int_t ngx_kanban_shared_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
-
-extern ngx_kanban_field_t  ngx_kanban_api_token_fields[];
-
-extern ngx_kanban_sql_t  ngx_kanban_api_tokens_list;
-extern ngx_kanban_sql_t  ngx_kanban_api_tokens_create;
-extern ngx_kanban_sql_t  ngx_kanban_api_tokens_revoke;
 extern ngx_kanban_sql_t  ngx_kanban_users_list;
 extern ngx_kanban_sql_t  ngx_kanban_users_get;
 extern ngx_kanban_sql_t  ngx_kanban_users_create;
@@ -234,9 +218,6 @@ extern ngx_kanban_sql_t  ngx_kanban_team_member_delete;
 extern ngx_kanban_sql_t  ngx_kanban_skills_list;
 extern ngx_kanban_sql_t  ngx_kanban_skills_create;
 extern ngx_kanban_sql_t  ngx_kanban_user_skills_put;
-extern ngx_kanban_field_t  ngx_kanban_login_fields[];
-extern ngx_kanban_field_t  ngx_kanban_refresh_fields[];
-extern ngx_kanban_field_t  ngx_kanban_password_fields[];
 
 extern ngx_kanban_sql_t  ngx_kanban_notifications_list;
 extern ngx_kanban_sql_t  ngx_kanban_notifications_read;

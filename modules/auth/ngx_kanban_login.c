@@ -17,6 +17,7 @@
 #define NGX_KANBAN_LOGIN_ADDR_MAX     20
 
 #include "ngx_kanban_session.h"
+#include "ngx_kanban_auth_routes.h"
 
 
 typedef struct {
