@@ -183,23 +183,6 @@ extern ngx_kanban_sql_t  ngx_kanban_custom_fields_delete;
 
 extern ngx_kanban_sql_t  ngx_kanban_analytics_project;
 extern ngx_kanban_sql_t  ngx_kanban_analytics_tenant;
-
-extern ngx_kanban_field_t  ngx_kanban_share_link_fields[];
-extern ngx_kanban_sql_t  ngx_kanban_share_links_create;
-extern ngx_kanban_sql_t  ngx_kanban_share_links_list;
-extern ngx_kanban_sql_t  ngx_kanban_share_links_get;
-extern ngx_kanban_sql_t  ngx_kanban_share_links_revoke;
-extern ngx_kanban_sql_t  ngx_kanban_share_links_analytics;
-extern ngx_kanban_sql_t  ngx_kanban_share_links_qr;
-extern ngx_kanban_sql_t  ngx_kanban_shared_get;
-ngx_int_t ngx_kanban_share_links_create_handler(ngx_http_request_t *r,
-    ngx_kanban_ctx_t *ctx);
-ngx_int_t ngx_kanban_share_links_revoke_handler(ngx_http_request_t *r,
-    ngx_kanban_ctx_t *ctx);
-ngx_int_t ngx_kanban_share_links_qr_handler(ngx_http_request_t *r,
-    ngx_kanban_ctx_t *ctx);
-ngx_int_t ngx_kanban_shared_handler(ngx_http_request_t *r,
-    ngx_kanban_ctx_t *ctx);
 extern ngx_kanban_sql_t  ngx_kanban_users_list;
 extern ngx_kanban_sql_t  ngx_kanban_users_get;
 extern ngx_kanban_sql_t  ngx_kanban_users_create;

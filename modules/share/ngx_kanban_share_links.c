@@ -10,7 +10,7 @@
  * is written with its audit row; a link that fails gives its code back.
  */
 
-#include "ngx_kanban_routes.h"
+#include "ngx_kanban_share_routes.h"
 #include "ngx_kanban_share.h"
 
 #include <openssl/rand.h>
