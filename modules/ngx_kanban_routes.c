@@ -13,13 +13,6 @@ ngx_kanban_route_t  ngx_kanban_routes[] = {
 
     /* analytics */
 
-    ngx_kanban_sql_route(NGX_HTTP_GET,
-        "/api/v1/analytics/projects/{id}/overview",
-        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_analytics_project),
-
-    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/analytics/tenant",
-        NGX_KANBAN_ACCESS_ADMIN, NULL, &ngx_kanban_analytics_tenant),
-
     /* people */
 
     ngx_kanban_sql_route(NGX_HTTP_POST, "/api/v1/auth/register",

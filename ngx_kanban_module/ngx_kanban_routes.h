@@ -180,9 +180,6 @@ extern ngx_kanban_sql_t  ngx_kanban_swimlanes_patch;
 extern ngx_kanban_sql_t  ngx_kanban_swimlanes_delete;
 extern ngx_kanban_sql_t  ngx_kanban_custom_fields_patch;
 extern ngx_kanban_sql_t  ngx_kanban_custom_fields_delete;
-
-extern ngx_kanban_sql_t  ngx_kanban_analytics_project;
-extern ngx_kanban_sql_t  ngx_kanban_analytics_tenant;
 extern ngx_kanban_sql_t  ngx_kanban_users_list;
 extern ngx_kanban_sql_t  ngx_kanban_users_get;
 extern ngx_kanban_sql_t  ngx_kanban_users_create;
