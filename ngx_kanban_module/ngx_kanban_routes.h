@@ -93,14 +93,6 @@ ngx_int_t ngx_kanban_route_find(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
 ngx_int_t ngx_kanban_sql_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
 void ngx_kanban_sql_answer(ngx_http_request_t *r, ngx_kanban_pg_query_t *q);
-extern ngx_kanban_field_t  ngx_kanban_user_create_fields[];
-extern ngx_kanban_field_t  ngx_kanban_user_patch_fields[];
-extern ngx_kanban_field_t  ngx_kanban_register_fields[];
-extern ngx_kanban_field_t  ngx_kanban_accept_invite_fields[];
-extern ngx_kanban_field_t  ngx_kanban_team_fields[];
-extern ngx_kanban_field_t  ngx_kanban_team_patch_fields[];
-extern ngx_kanban_field_t  ngx_kanban_skill_fields[];
-extern ngx_kanban_field_t  ngx_kanban_user_skills_fields[];
 
 extern ngx_kanban_field_t  ngx_kanban_project_fields[];
 extern ngx_kanban_field_t  ngx_kanban_project_patch_fields[];
@@ -180,24 +172,6 @@ extern ngx_kanban_sql_t  ngx_kanban_swimlanes_patch;
 extern ngx_kanban_sql_t  ngx_kanban_swimlanes_delete;
 extern ngx_kanban_sql_t  ngx_kanban_custom_fields_patch;
 extern ngx_kanban_sql_t  ngx_kanban_custom_fields_delete;
-extern ngx_kanban_sql_t  ngx_kanban_users_list;
-extern ngx_kanban_sql_t  ngx_kanban_users_get;
-extern ngx_kanban_sql_t  ngx_kanban_users_create;
-extern ngx_kanban_sql_t  ngx_kanban_users_patch;
-extern ngx_kanban_sql_t  ngx_kanban_users_delete;
-extern ngx_kanban_sql_t  ngx_kanban_users_export;
-extern ngx_kanban_sql_t  ngx_kanban_users_register;
-extern ngx_kanban_sql_t  ngx_kanban_users_accept_invite;
-extern ngx_kanban_sql_t  ngx_kanban_teams_list;
-extern ngx_kanban_sql_t  ngx_kanban_teams_get;
-extern ngx_kanban_sql_t  ngx_kanban_teams_create;
-extern ngx_kanban_sql_t  ngx_kanban_teams_patch;
-extern ngx_kanban_sql_t  ngx_kanban_teams_delete;
-extern ngx_kanban_sql_t  ngx_kanban_team_member_put;
-extern ngx_kanban_sql_t  ngx_kanban_team_member_delete;
-extern ngx_kanban_sql_t  ngx_kanban_skills_list;
-extern ngx_kanban_sql_t  ngx_kanban_skills_create;
-extern ngx_kanban_sql_t  ngx_kanban_user_skills_put;
 
 extern ngx_kanban_sql_t  ngx_kanban_notifications_list;
 extern ngx_kanban_sql_t  ngx_kanban_notifications_read;

@@ -5,7 +5,7 @@
  * reads the teams they belong to and the skill catalogue.
  */
 
-#include "ngx_kanban_routes.h"
+#include "ngx_kanban_users_routes.h"
 
 
 ngx_kanban_field_t  ngx_kanban_team_fields[] = {

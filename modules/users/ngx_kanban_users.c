@@ -10,7 +10,7 @@
  * body, the password's hash, as each statement lists.
  */
 
-#include "ngx_kanban_routes.h"
+#include "ngx_kanban_users_routes.h"
 
 
 static char *ngx_kanban_check_role(ngx_str_t *v, char **message);
