@@ -10,7 +10,7 @@
  * origin.
  */
 
-#include "ngx_kanban_routes.h"
+#include "ngx_kanban_kanban_routes.h"
 
 
 #define NGX_KANBAN_FILENAME_MAX  255

@@ -7,7 +7,7 @@
  * dependency_cycle.
  */
 
-#include "ngx_kanban_routes.h"
+#include "ngx_kanban_kanban_routes.h"
 
 
 ngx_kanban_field_t  ngx_kanban_comment_fields[] = {

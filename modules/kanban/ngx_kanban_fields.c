@@ -5,7 +5,7 @@
  * custom_fields, checked by a trigger on every write).
  */
 
-#include "ngx_kanban_routes.h"
+#include "ngx_kanban_kanban_routes.h"
 
 
 ngx_kanban_field_t  ngx_kanban_swimlane_fields[] = {

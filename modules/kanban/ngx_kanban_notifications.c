@@ -7,7 +7,7 @@
  * them, in the transaction of the write that causes them.
  */
 
-#include "ngx_kanban_routes.h"
+#include "ngx_kanban_kanban_routes.h"
 
 
 /* Newest first; pages by the last item's id (its place in the order,

@@ -6,7 +6,7 @@
  * everyone reads them. The backlog is the tasks with no sprint.
  */
 
-#include "ngx_kanban_routes.h"
+#include "ngx_kanban_kanban_routes.h"
 
 
 ngx_kanban_field_t  ngx_kanban_milestone_fields[] = {

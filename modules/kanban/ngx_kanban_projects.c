@@ -6,7 +6,7 @@
  * which check who may, change the rows and write the audit row at once.
  */
 
-#include "ngx_kanban_routes.h"
+#include "ngx_kanban_kanban_routes.h"
 
 
 ngx_kanban_field_t  ngx_kanban_project_fields[] = {

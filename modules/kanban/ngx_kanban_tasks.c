@@ -7,7 +7,7 @@
  * take turns and never share a rank.
  */
 
-#include "ngx_kanban_routes.h"
+#include "ngx_kanban_kanban_routes.h"
 
 
 /* a label: a short name, as the board shows it */

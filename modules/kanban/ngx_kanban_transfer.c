@@ -8,7 +8,7 @@
  * the JSON rows the statement takes.
  */
 
-#include "ngx_kanban_routes.h"
+#include "ngx_kanban_kanban_routes.h"
 
 
 #define NGX_KANBAN_IMPORT_MAX_ROWS  5000

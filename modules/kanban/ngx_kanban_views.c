@@ -5,7 +5,7 @@
  * full-text search over tasks, projects and comments.
  */
 
-#include "ngx_kanban_routes.h"
+#include "ngx_kanban_kanban_routes.h"
 
 
 ngx_kanban_sql_t  ngx_kanban_projects_timeline = {
