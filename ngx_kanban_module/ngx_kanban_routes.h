@@ -95,29 +95,6 @@ ngx_int_t ngx_kanban_sql_handler(ngx_http_request_t *r,
 void ngx_kanban_sql_answer(ngx_http_request_t *r, ngx_kanban_pg_query_t *q);
 
 /* attachments, export and import */
-extern ngx_kanban_field_t  ngx_kanban_time_entry_fields[];
-extern ngx_kanban_field_t  ngx_kanban_time_entry_patch_fields[];
-extern ngx_kanban_field_t  ngx_kanban_timer_fields[];
-extern ngx_kanban_field_t  ngx_kanban_week_submit_fields[];
-extern ngx_kanban_field_t  ngx_kanban_week_approve_fields[];
-extern ngx_kanban_field_t  ngx_kanban_week_reject_fields[];
-extern ngx_kanban_sql_t  ngx_kanban_time_entries_list;
-extern ngx_kanban_sql_t  ngx_kanban_time_entries_get;
-extern ngx_kanban_sql_t  ngx_kanban_time_entries_create;
-extern ngx_kanban_sql_t  ngx_kanban_time_entries_patch;
-extern ngx_kanban_sql_t  ngx_kanban_time_entries_delete;
-extern ngx_kanban_sql_t  ngx_kanban_timer_get;
-extern ngx_kanban_sql_t  ngx_kanban_timer_start;
-extern ngx_kanban_sql_t  ngx_kanban_timer_stop;
-extern ngx_kanban_sql_t  ngx_kanban_timer_discard;
-extern ngx_kanban_sql_t  ngx_kanban_week_get;
-extern ngx_kanban_sql_t  ngx_kanban_weeks_list;
-extern ngx_kanban_sql_t  ngx_kanban_week_submit;
-extern ngx_kanban_sql_t  ngx_kanban_week_approve;
-extern ngx_kanban_sql_t  ngx_kanban_week_reject;
-extern ngx_kanban_sql_t  ngx_kanban_productivity_me;
-extern ngx_kanban_sql_t  ngx_kanban_productivity_team;
-extern ngx_kanban_sql_t  ngx_kanban_utilization_report;
 
 
 #endif /* _NGX_KANBAN_ROUTES_H_INCLUDED_ */

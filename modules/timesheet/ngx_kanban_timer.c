@@ -9,7 +9,7 @@
  * stop and DELETE are 404.
  */
 
-#include "ngx_kanban_routes.h"
+#include "ngx_kanban_timesheet_routes.h"
 
 
 ngx_kanban_field_t  ngx_kanban_timer_fields[] = {

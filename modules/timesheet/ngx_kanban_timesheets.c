@@ -11,7 +11,7 @@
  * timesheet.approved after commit; every step has its audit row.
  */
 
-#include "ngx_kanban_routes.h"
+#include "ngx_kanban_timesheet_routes.h"
 
 
 static char *ngx_kanban_check_iso_week(ngx_str_t *v, char **message);
