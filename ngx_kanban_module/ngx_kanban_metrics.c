@@ -91,12 +91,6 @@ ngx_kanban_metrics_init(ngx_conf_t *cf)
     ngx_http_handler_pt        *h;
     ngx_http_core_main_conf_t  *cmcf;
 
-    if (ngx_kanban_nroutes + 3 > NGX_KANBAN_METRICS_ROWS) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "kanban: too many routes for the metrics zone");
-        return NGX_ERROR;
-    }
-
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
     h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);

@@ -1,7 +1,9 @@
 
 /*
- * The route table: every endpoint, its method, path pattern, host (the
- * platform's or a workspace's), who may call it, its handler and its body.
+ * A route: its method, path pattern, host (the platform's or a
+ * workspace's), who may call it, its handler and its body. Each module
+ * owns a table of its routes and hands it to the router at configuration
+ * time (ngx_kanban_routes_add); the core knows none of them.
  */
 
 #ifndef _NGX_KANBAN_ROUTES_H_INCLUDED_
@@ -35,7 +37,7 @@ struct ngx_kanban_route_s {
 };
 
 
-/* A table of routes: the product's, or a module's own. */
+/* A table of routes: a module's own. */
 typedef struct {
     ngx_kanban_route_t        *routes;
     ngx_uint_t                 n;
@@ -76,9 +78,6 @@ typedef struct {
  * type, unparsed (ctx->raw_body); an empty one is 422. */
 extern ngx_kanban_field_t  ngx_kanban_raw_body[];
 
-extern ngx_kanban_route_t  ngx_kanban_routes[];
-extern ngx_uint_t          ngx_kanban_nroutes;
-
 
 ngx_int_t ngx_kanban_routes_init(ngx_conf_t *cf);
 ngx_int_t ngx_kanban_routes_add(ngx_conf_t *cf, ngx_kanban_route_t *routes,
@@ -88,13 +87,10 @@ ngx_kanban_route_t *ngx_kanban_route_at(ngx_uint_t index);
 ngx_int_t ngx_kanban_route_find(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
     ngx_uint_t host, ngx_str_t *allow);
 
-/* the handlers the table names */
-
+/* the handler of routes that are one statement (ngx_kanban_sql.c) */
 ngx_int_t ngx_kanban_sql_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
 void ngx_kanban_sql_answer(ngx_http_request_t *r, ngx_kanban_pg_query_t *q);
-
-/* attachments, export and import */
 
 
 #endif /* _NGX_KANBAN_ROUTES_H_INCLUDED_ */
