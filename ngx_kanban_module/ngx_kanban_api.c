@@ -47,9 +47,9 @@ ngx_kanban_api_handler(ngx_http_request_t *r)
     ctx->tenant = ngx_kanban_tenant(r);
     host = ctx->tenant ? NGX_KANBAN_HOST_TENANT : NGX_KANBAN_HOST_PLATFORM;
 
-    /* another origin's call: its CORS headers, or its preflight answered;
-     * the first of a while waits for the workspace's list */
-    rc = ngx_kanban_cors(r, ctx);
+    /* what a module answers before routing (CORS: another origin's
+     * preflight, or its headers once the workspace's list is read) */
+    rc = ngx_kanban_preroute(r, ctx);
 
     if (rc != NGX_DECLINED) {
         if (rc == NGX_DONE) {

@@ -20,6 +20,7 @@
 #include "ngx_kanban_routes.h"
 #include "ngx_kanban_pg.h"
 #include "ngx_kanban_cache.h"
+#include "ngx_kanban_tenant_module.h"
 
 
 #define NGX_KANBAN_CORS_TTL         5000

@@ -18,6 +18,7 @@
 
 #include "ngx_kanban_tenant_routes.h"
 #include "ngx_kanban_pg.h"
+#include "ngx_kanban_tenant_module.h"
 
 
 typedef struct {

@@ -17,6 +17,7 @@
 #include "ngx_kanban_pg.h"
 #include "ngx_kanban_redis.h"
 #include "ngx_kanban_tenant_move.h"
+#include "ngx_kanban_tenant_module.h"
 
 
 #define NGX_KANBAN_TENANT_CHANNEL    "kanban:tenant:"

@@ -10,6 +10,7 @@
 
 #include "ngx_kanban_tenant_routes.h"
 #include "ngx_kanban_pg.h"
+#include "ngx_kanban_tenant_module.h"
 
 
 static void ngx_kanban_workspace_read(ngx_http_request_t *r,
