@@ -7,6 +7,7 @@
  * (sql/tenant/013_analytics.sql).
  */
 
+/* SQL: sql/tenant/015_workspace_calendar.sql */
 #include "ngx_kanban_analytics_routes.h"
 
 

@@ -11,6 +11,7 @@
  * read (GET), write (any method), admin (the admin-only routes).
  */
 
+/* SQL: sql/tenant/001_users.sql, 002_auth.sql, 004_access.sql */
 #include "ngx_kanban_session.h"
 #include "ngx_kanban_auth_routes.h"
 

@@ -6,6 +6,7 @@
  * time: an endpoint of the module is added here and nowhere else.
  */
 
+/* SQL: none of its own */
 #include "ngx_kanban_auth_routes.h"
 
 

@@ -5,6 +5,7 @@
  * ends every session of the user (their refresh tokens are revoked).
  */
 
+/* SQL: sql/tenant/001_users.sql, 002_auth.sql */
 #include "ngx_kanban_session.h"
 #include "ngx_kanban_auth_routes.h"
 

@@ -15,6 +15,7 @@
  * Nothing here waits: PostgreSQL and the LLM are both on the event loop.
  */
 
+/* SQL: sql/tenant/020_insights.sql */
 #include "ngx_kanban_insights.h"
 #include "ngx_kanban_json.h"
 #include "ngx_kanban_redis.h"

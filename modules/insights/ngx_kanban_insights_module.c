@@ -12,6 +12,8 @@
  * that has committed, this worker runs it (ngx_kanban_insights_job.c).
  */
 
+/* SQL: sql/tenant/005_kanban.sql, 020_insights.sql,
+ * 029_insights_interrupted.sql */
 #include "ngx_kanban_insights.h"
 
 

@@ -9,6 +9,7 @@
  * as a JWKS.
  */
 
+/* SQL: none of its own */
 #include "ngx_kanban_jwt.h"
 #include <openssl/core_names.h>
 #include <openssl/pem.h>

@@ -15,6 +15,7 @@
  * token says the caller is goes to the API phase through the same seam.
  */
 
+/* SQL: none of its own */
 #include "ngx_kanban_jwt.h"
 #include "ngx_kanban_pg.h"
 #include <openssl/rand.h>

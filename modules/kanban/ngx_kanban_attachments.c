@@ -10,6 +10,7 @@
  * origin.
  */
 
+/* SQL: sql/tenant/005_kanban.sql, 009_attachments.sql */
 #include "ngx_kanban_kanban_routes.h"
 
 

@@ -7,6 +7,7 @@
  * dependency_cycle.
  */
 
+/* SQL: sql/tenant/001_users.sql, 005_kanban.sql, 006_planning.sql */
 #include "ngx_kanban_kanban_routes.h"
 
 

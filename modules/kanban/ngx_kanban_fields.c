@@ -5,6 +5,7 @@
  * custom_fields, checked by a trigger on every write).
  */
 
+/* SQL: sql/tenant/001_users.sql, 005_kanban.sql */
 #include "ngx_kanban_kanban_routes.h"
 
 

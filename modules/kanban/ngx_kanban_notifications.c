@@ -7,6 +7,7 @@
  * them, in the transaction of the write that causes them.
  */
 
+/* SQL: sql/tenant/008_notifications.sql */
 #include "ngx_kanban_kanban_routes.h"
 
 

@@ -6,6 +6,7 @@
  * everyone reads them. The backlog is the tasks with no sprint.
  */
 
+/* SQL: sql/tenant/005_kanban.sql, 006_planning.sql */
 #include "ngx_kanban_kanban_routes.h"
 
 

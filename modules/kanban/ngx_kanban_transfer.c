@@ -8,6 +8,7 @@
  * the JSON rows the statement takes.
  */
 
+/* SQL: sql/tenant/009_attachments.sql */
 #include "ngx_kanban_kanban_routes.h"
 
 

@@ -5,6 +5,7 @@
  * (the zones a location applies, with their keys).
  */
 
+/* SQL: none of its own */
 #include "ngx_kanban_limit.h"
 
 

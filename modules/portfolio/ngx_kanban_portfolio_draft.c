@@ -10,6 +10,8 @@
  * llm {status, error?} whenever one is configured.
  */
 
+/* SQL: sql/tenant/005_kanban.sql, 025_portfolio_updates.sql,
+ * 032_portfolio_report_share.sql */
 #include "ngx_kanban_portfolio.h"
 #include "ngx_kanban_insights.h"
 

@@ -23,6 +23,7 @@
  * kept.
  */
 
+/* SQL: sql/tenant/011_share_links.sql */
 #include "ngx_kanban_share.h"
 #include "ngx_kanban_redis.h"
 

@@ -17,6 +17,7 @@
  * PATCH forgets the key at once on this node.
  */
 
+/* SQL: sql/tenant/019_cors_origins.sql */
 #include "ngx_kanban_routes.h"
 #include "ngx_kanban_pg.h"
 #include "ngx_kanban_cache.h"

@@ -10,6 +10,7 @@
  * tenant_suspended.
  */
 
+/* SQL: sql/catalog/001_tenants.sql */
 #include "ngx_kanban_pg.h"
 #include "ngx_kanban_cache.h"
 #include "ngx_kanban_tenant_move.h"

@@ -14,6 +14,7 @@
  * the catalog again. Without Redis a node follows within the cache's ttl.
  */
 
+/* SQL: none of its own */
 #include "ngx_kanban_pg.h"
 #include "ngx_kanban_redis.h"
 #include "ngx_kanban_tenant_move.h"

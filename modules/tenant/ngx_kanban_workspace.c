@@ -8,6 +8,7 @@
  * with workspace_json (sql/tenant/019_cors_origins.sql).
  */
 
+/* SQL: sql/tenant/019_cors_origins.sql, 027_hot_reads.sql */
 #include "ngx_kanban_tenant_routes.h"
 #include "ngx_kanban_pg.h"
 #include "ngx_kanban_tenant_module.h"

@@ -17,6 +17,7 @@
  * utilisation is not capped; Accept: text/csv makes it a CSV download.
  */
 
+/* SQL: sql/tenant/010_timesheets.sql */
 #include "ngx_kanban_timesheet_routes.h"
 
 

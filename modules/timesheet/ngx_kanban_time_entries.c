@@ -11,6 +11,7 @@
  * a manager who sees them, 404 for anyone else.
  */
 
+/* SQL: sql/tenant/003_people.sql, 010_timesheets.sql */
 #include "ngx_kanban_timesheet_routes.h"
 
 

@@ -9,6 +9,7 @@
  * stop and DELETE are 404.
  */
 
+/* SQL: sql/tenant/010_timesheets.sql, 015_workspace_calendar.sql */
 #include "ngx_kanban_timesheet_routes.h"
 
 

@@ -11,6 +11,8 @@
  * timesheet.approved after commit; every step has its audit row.
  */
 
+/* SQL: sql/tenant/001_users.sql, 002_auth.sql, 010_timesheets.sql,
+ * 015_workspace_calendar.sql */
 #include "ngx_kanban_timesheet_routes.h"
 
 

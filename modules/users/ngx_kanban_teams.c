@@ -5,6 +5,7 @@
  * reads the teams they belong to and the skill catalogue.
  */
 
+/* SQL: sql/tenant/001_users.sql, 002_auth.sql, 003_people.sql */
 #include "ngx_kanban_users_routes.h"
 
 
