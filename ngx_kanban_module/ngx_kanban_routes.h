@@ -74,6 +74,29 @@ typedef struct {
       ngx_kanban_sql_handler, fields, ngx_null_string, sql }
 
 
+/*
+ * An nginx module whose whole work is to hand a route table to the router
+ * at configuration time: a feature module's routes file ends with one.
+ */
+#define ngx_kanban_routes_module(module, table)                               \
+                                                                              \
+static ngx_int_t                                                              \
+module##_init(ngx_conf_t *cf)                                                 \
+{                                                                             \
+    return ngx_kanban_routes_add(cf, table,                                   \
+                                 sizeof(table) / sizeof(ngx_kanban_route_t)); \
+}                                                                             \
+                                                                              \
+static ngx_http_module_t  module##_ctx = {                                    \
+    NULL, module##_init, NULL, NULL, NULL, NULL, NULL, NULL                   \
+};                                                                            \
+                                                                              \
+ngx_module_t  module = {                                                      \
+    NGX_MODULE_V1, &module##_ctx, NULL, NGX_HTTP_MODULE,                      \
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NGX_MODULE_V1_PADDING           \
+}
+
+
 /* A route's body spec that takes the body as it is sent, of any media
  * type, unparsed (ctx->raw_body); an empty one is 422. */
 extern ngx_kanban_field_t  ngx_kanban_raw_body[];
