@@ -33,7 +33,6 @@ static ngx_int_t ngx_kanban_import_csv(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
 static ngx_int_t ngx_kanban_csv_record(ngx_pool_t *pool,
     ngx_kanban_csv_t *csv);
-static ngx_uint_t ngx_kanban_utf8_valid(u_char *p, size_t len);
 
 
 ngx_kanban_sql_t  ngx_kanban_projects_export = {
@@ -389,26 +388,4 @@ ngx_kanban_csv_record(ngx_pool_t *pool, ngx_kanban_csv_t *csv)
 
         return NGX_OK;
     }
-}
-
-
-static ngx_uint_t
-ngx_kanban_utf8_valid(u_char *p, size_t len)
-{
-    u_char  *end;
-
-    end = p + len;
-
-    while (p < end) {
-        if (*p < 0x80) {
-            p++;
-            continue;
-        }
-
-        if (ngx_utf8_decode(&p, end - p) > 0x10ffff) {
-            return 0;
-        }
-    }
-
-    return 1;
 }
