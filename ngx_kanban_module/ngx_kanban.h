@@ -204,6 +204,16 @@ ngx_int_t ngx_kanban_health_handler(ngx_http_request_t *r);
 ngx_int_t ngx_kanban_metrics_handler(ngx_http_request_t *r);
 ngx_int_t ngx_kanban_problem_handler(ngx_http_request_t *r);
 
+/* a file a directive names, read whole (ngx_kanban_conf_file.c) */
+ngx_int_t ngx_kanban_conf_read_file(ngx_conf_t *cf, ngx_str_t *name,
+    size_t max, ngx_pool_t *pool, ngx_str_t *data);
+
+/* shared-memory zones (ngx_kanban_shm.c) */
+ngx_int_t ngx_kanban_shm_zone_param(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_str_t *name, ssize_t *size);
+void *ngx_kanban_shm_header(ngx_shm_zone_t *zone, size_t size, char *what,
+    ngx_uint_t *fresh);
+
 /* metrics */
 ngx_int_t ngx_kanban_metrics_init_zone(ngx_conf_t *cf,
     ngx_kanban_main_conf_t *kmcf);

@@ -227,9 +227,7 @@ ngx_kanban_password_blocklist(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     u_char       *p, *start, *end;
     ssize_t       n;
-    ngx_fd_t      fd;
     ngx_str_t    *value, *word, file, data;
-    ngx_file_info_t  fi;
 
     if (kmcf->blocklist) {
         return "is duplicate";
@@ -238,36 +236,11 @@ ngx_kanban_password_blocklist(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
     file = value[1];
 
-    if (ngx_conf_full_name(cf->cycle, &file, 1) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    fd = ngx_open_file(file.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_open_file_n " \"%V\" failed", &file);
-        return NGX_CONF_ERROR;
-    }
-
-    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR
-        || ngx_file_size(&fi) > 64 * 1024 * 1024)
+    if (ngx_kanban_conf_read_file(cf, &file, 64 * 1024 * 1024, cf->pool,
+                                  &data)
+        != NGX_OK)
     {
-        ngx_close_file(fd);
-        return "is unreadable or larger than 64m";
-    }
-
-    data.len = ngx_file_size(&fi);
-    data.data = ngx_pnalloc(cf->pool, data.len + 1);
-    if (data.data == NULL) {
-        ngx_close_file(fd);
         return NGX_CONF_ERROR;
-    }
-
-    n = ngx_read_fd(fd, data.data, data.len);
-    ngx_close_file(fd);
-
-    if (n != (ssize_t) data.len) {
-        return "could not be read";
     }
 
     kmcf->blocklist = ngx_array_create(cf->pool, 4096, sizeof(ngx_str_t));

@@ -35,53 +35,18 @@ ngx_kanban_jwt_key_load(ngx_conf_t *cf, ngx_str_t *file,
 {
     BIO                 *bio;
     size_t               glen;
-    ssize_t              n;
-    ngx_fd_t             fd;
     ngx_str_t            data;
-    ngx_file_info_t      fi;
     ngx_pool_cleanup_t  *cln;
     char                 gname[64];
 
     ngx_memzero(key, sizeof(ngx_kanban_jwt_key_t));
 
-    if (ngx_conf_full_name(cf->cycle, file, 1) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    fd = ngx_open_file(file->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_open_file_n " \"%V\" failed", file);
-        return NGX_ERROR;
-    }
-
-    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR
-        || ngx_file_size(&fi) > NGX_KANBAN_JWT_KEY_MAX)
+    if (ngx_kanban_conf_read_file(cf, file, NGX_KANBAN_JWT_KEY_MAX, cf->pool,
+                                  &data)
+        != NGX_OK)
     {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "key file \"%V\" is unreadable or too large",
-                           file);
-        ngx_close_file(fd);
         return NGX_ERROR;
     }
-
-    data.len = ngx_file_size(&fi);
-    data.data = ngx_pnalloc(cf->pool, data.len + 1);
-    if (data.data == NULL) {
-        ngx_close_file(fd);
-        return NGX_ERROR;
-    }
-
-    n = ngx_read_fd(fd, data.data, data.len);
-    ngx_close_file(fd);
-
-    if (n != (ssize_t) data.len) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "reading \"%V\" failed", file);
-        return NGX_ERROR;
-    }
-
-    data.data[data.len] = '\0';
 
     if (ngx_strstrn(data.data, "-----BEGIN", 10 - 1) == NULL) {
 
