@@ -23,6 +23,12 @@
 static ngx_int_t ngx_kanban_jwt_key_id(ngx_pool_t *pool,
     ngx_kanban_jwt_key_t *key);
 static void ngx_kanban_jwt_key_free(void *data);
+static ngx_int_t ngx_kanban_jwt_key_secret(ngx_conf_t *cf, ngx_str_t *file,
+    ngx_str_t *data, ngx_kanban_jwt_key_t *key);
+static ngx_int_t ngx_kanban_jwt_key_pem(ngx_conf_t *cf, ngx_str_t *file,
+    ngx_str_t *data, ngx_kanban_jwt_key_t *key);
+static ngx_int_t ngx_kanban_jwt_key_alg(ngx_conf_t *cf, ngx_str_t *file,
+    ngx_kanban_jwt_key_t *key);
 static ngx_int_t ngx_kanban_jwt_jwk_param(ngx_pool_t *pool, EVP_PKEY *pkey,
     const char *name, size_t width, ngx_str_t *out);
 static ngx_int_t ngx_kanban_jwt_b64url(ngx_pool_t *pool, u_char *data,
@@ -33,11 +39,7 @@ ngx_int_t
 ngx_kanban_jwt_key_load(ngx_conf_t *cf, ngx_str_t *file,
     ngx_kanban_jwt_key_t *key)
 {
-    BIO                 *bio;
-    size_t               glen;
-    ngx_str_t            data;
-    ngx_pool_cleanup_t  *cln;
-    char                 gname[64];
+    ngx_str_t  data;
 
     ngx_memzero(key, sizeof(ngx_kanban_jwt_key_t));
 
@@ -49,29 +51,57 @@ ngx_kanban_jwt_key_load(ngx_conf_t *cf, ngx_str_t *file,
     }
 
     if (ngx_strstrn(data.data, "-----BEGIN", 10 - 1) == NULL) {
-
-        /* a secret: taken as it is, a trailing newline aside */
-        while (data.len && (data.data[data.len - 1] == '\n'
-                            || data.data[data.len - 1] == '\r'))
-        {
-            data.len--;
-        }
-
-        if (data.len < NGX_KANBAN_JWT_SECRET_MIN) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "the HS256 secret in \"%V\" is shorter than "
-                               "%d bytes", file, NGX_KANBAN_JWT_SECRET_MIN);
-            return NGX_ERROR;
-        }
-
-        key->alg = NGX_KANBAN_JWT_HS256;
-        key->secret = data;
-        key->can_sign = 1;
-
-        return ngx_kanban_jwt_key_id(cf->pool, key);
+        return ngx_kanban_jwt_key_secret(cf, file, &data, key);
     }
 
-    bio = BIO_new_mem_buf(data.data, (int) data.len);
+    if (ngx_kanban_jwt_key_pem(cf, file, &data, key) != NGX_OK
+        || ngx_kanban_jwt_key_alg(cf, file, key) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_kanban_jwt_key_id(cf->pool, key);
+}
+
+
+/* An HS256 secret: the file as it is, a trailing newline aside. */
+
+static ngx_int_t
+ngx_kanban_jwt_key_secret(ngx_conf_t *cf, ngx_str_t *file, ngx_str_t *data,
+    ngx_kanban_jwt_key_t *key)
+{
+    while (data->len && (data->data[data->len - 1] == '\n'
+                         || data->data[data->len - 1] == '\r'))
+    {
+        data->len--;
+    }
+
+    if (data->len < NGX_KANBAN_JWT_SECRET_MIN) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "the HS256 secret in \"%V\" is shorter than "
+                           "%d bytes", file, NGX_KANBAN_JWT_SECRET_MIN);
+        return NGX_ERROR;
+    }
+
+    key->alg = NGX_KANBAN_JWT_HS256;
+    key->secret = *data;
+    key->can_sign = 1;
+
+    return ngx_kanban_jwt_key_id(cf->pool, key);
+}
+
+
+/* A PEM private key (it signs) or public key (it only verifies), freed
+ * with the configuration; the file's bytes are wiped once read. */
+
+static ngx_int_t
+ngx_kanban_jwt_key_pem(ngx_conf_t *cf, ngx_str_t *file, ngx_str_t *data,
+    ngx_kanban_jwt_key_t *key)
+{
+    BIO                 *bio;
+    ngx_pool_cleanup_t  *cln;
+
+    bio = BIO_new_mem_buf(data->data, (int) data->len);
     if (bio == NULL) {
         return NGX_ERROR;
     }
@@ -87,7 +117,7 @@ ngx_kanban_jwt_key_load(ngx_conf_t *cf, ngx_str_t *file,
     }
 
     BIO_free(bio);
-    ngx_explicit_memzero(data.data, data.len);
+    ngx_explicit_memzero(data->data, data->len);
 
     if (key->pkey == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -104,6 +134,20 @@ ngx_kanban_jwt_key_load(ngx_conf_t *cf, ngx_str_t *file,
     cln->handler = ngx_kanban_jwt_key_free;
     cln->data = key->pkey;
 
+    return NGX_OK;
+}
+
+
+/* The algorithm the key is for: ES256 (P-256 only), RS256 (2048 bits at
+ * least) or EdDSA (Ed25519). */
+
+static ngx_int_t
+ngx_kanban_jwt_key_alg(ngx_conf_t *cf, ngx_str_t *file,
+    ngx_kanban_jwt_key_t *key)
+{
+    size_t  glen;
+    char    gname[64];
+
     switch (EVP_PKEY_get_base_id(key->pkey)) {
 
     case EVP_PKEY_EC:
@@ -116,7 +160,7 @@ ngx_kanban_jwt_key_load(ngx_conf_t *cf, ngx_str_t *file,
         }
 
         key->alg = NGX_KANBAN_JWT_ES256;
-        break;
+        return NGX_OK;
 
     case EVP_PKEY_RSA:
         if (EVP_PKEY_get_bits(key->pkey) < 2048) {
@@ -127,11 +171,11 @@ ngx_kanban_jwt_key_load(ngx_conf_t *cf, ngx_str_t *file,
         }
 
         key->alg = NGX_KANBAN_JWT_RS256;
-        break;
+        return NGX_OK;
 
     case EVP_PKEY_ED25519:
         key->alg = NGX_KANBAN_JWT_EDDSA;
-        break;
+        return NGX_OK;
 
     default:
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -139,8 +183,6 @@ ngx_kanban_jwt_key_load(ngx_conf_t *cf, ngx_str_t *file,
                            "supported", file);
         return NGX_ERROR;
     }
-
-    return ngx_kanban_jwt_key_id(cf->pool, key);
 }
 
 
