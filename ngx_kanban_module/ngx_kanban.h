@@ -81,6 +81,12 @@ typedef struct {
     ngx_shm_zone_t            *metrics_zone;
     ngx_kanban_password_list_t *blocklist;     /* common and breached */
     ngx_array_t               *route_tables;   /* ngx_kanban_route_table_t */
+
+    /* the seams, registered by the modules (ngx_kanban_seams.c) */
+    ngx_kanban_tenant_t     *(*tenant_of)(ngx_http_request_t *r);
+    ngx_array_t               *identify;       /* ngx_kanban_identity_pt */
+    ngx_array_t               *token_kinds;
+    ngx_array_t               *preroute;       /* ngx_kanban_preroute_pt */
 } ngx_kanban_main_conf_t;
 
 
@@ -133,7 +139,6 @@ struct ngx_kanban_job_s {
 
 
 extern ngx_module_t  ngx_http_kanban_module;
-extern ngx_module_t  ngx_http_kanban_tenant_module;
 
 
 /* configuration and context */
@@ -201,6 +206,16 @@ ngx_int_t ngx_kanban_health_handler(ngx_http_request_t *r);
 ngx_int_t ngx_kanban_metrics_handler(ngx_http_request_t *r);
 ngx_int_t ngx_kanban_problem_handler(ngx_http_request_t *r);
 
+/* a file a directive names, read whole (ngx_kanban_conf_file.c) */
+ngx_int_t ngx_kanban_conf_read_file(ngx_conf_t *cf, ngx_str_t *name,
+    size_t max, ngx_pool_t *pool, ngx_str_t *data);
+
+/* shared-memory zones (ngx_kanban_shm.c) */
+ngx_int_t ngx_kanban_shm_zone_param(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_str_t *name, ssize_t *size);
+void *ngx_kanban_shm_header(ngx_shm_zone_t *zone, size_t size, char *what,
+    ngx_uint_t *fresh);
+
 /* metrics */
 ngx_int_t ngx_kanban_metrics_init_zone(ngx_conf_t *cf,
     ngx_kanban_main_conf_t *kmcf);
@@ -227,7 +242,7 @@ void ngx_kanban_redis_exit_process(ngx_cycle_t *cycle);
 ngx_uint_t ngx_kanban_redis_up(void);
 ngx_uint_t ngx_kanban_redis_configured(void);
 
-/* who is calling: from a verified token (the JWT module) */
+/* who is calling: from a verified token (the identity seam, below) */
 typedef struct ngx_kanban_identity_s {
     ngx_str_t                  user_id;
     ngx_str_t                  role;
@@ -244,9 +259,7 @@ typedef struct ngx_kanban_identity_s {
 #define NGX_KANBAN_SCOPE_ADMIN  4
 #define NGX_KANBAN_SCOPE_ALL    7
 
-ngx_kanban_identity_t *ngx_kanban_identity(ngx_http_request_t *r);
-
-/* tenant */
+/* a workspace, as the module that resolves them found it */
 struct ngx_kanban_tenant_s {
     ngx_str_t                  id;
     ngx_str_t                  slug;
@@ -255,15 +268,45 @@ struct ngx_kanban_tenant_s {
     ngx_str_t                  db_dsn;
 };
 
-ngx_kanban_tenant_t *ngx_kanban_tenant(ngx_http_request_t *r);
-ngx_uint_t ngx_kanban_slug_valid(ngx_str_t *slug);
-void ngx_kanban_tenant_forget(ngx_str_t *slug);
-ngx_shm_zone_t *ngx_kanban_tenant_cache_zone(void);
+/*
+ * The seams (ngx_kanban_seams.c): what the API phase asks and a module
+ * answers, registered from the module's postconfiguration. The core
+ * calls them; it knows no module.
+ */
 
-/* CORS: the origins a workspace lists (modules/tenant/ngx_kanban_cors.c) */
-ngx_int_t ngx_kanban_cors(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx);
-char *ngx_kanban_cors_origin_check(ngx_str_t *value, char **message);
-void ngx_kanban_cors_forget(ngx_http_request_t *r, ngx_str_t *slug);
+/* which workspace the request is for: NULL on the platform's host */
+typedef ngx_kanban_tenant_t *(*ngx_kanban_tenant_pt)(ngx_http_request_t *r);
+
+/* who calls, once known (a verified bearer token): NULL, not known */
+typedef ngx_kanban_identity_t *(*ngx_kanban_identity_pt)(
+    ngx_http_request_t *r);
+
+/* A bearer token of a kind kept in storage, looked up: found gets who it
+ * stands for (NULL: unknown, revoked or expired; unavailable: storage
+ * could not be asked). The lookup answers NGX_OK (found will be called),
+ * NGX_DECLINED (not here) or NGX_ERROR. */
+typedef void (*ngx_kanban_token_found_pt)(ngx_http_request_t *r,
+    ngx_kanban_identity_t *id, ngx_uint_t unavailable);
+typedef ngx_int_t (*ngx_kanban_token_lookup_pt)(ngx_http_request_t *r,
+    ngx_str_t *token, ngx_kanban_token_found_pt found);
+
+/* before routing: NGX_DECLINED goes on, else the request's answer */
+typedef ngx_int_t (*ngx_kanban_preroute_pt)(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx);
+
+ngx_int_t ngx_kanban_tenant_seam(ngx_conf_t *cf, ngx_kanban_tenant_pt resolve);
+ngx_int_t ngx_kanban_identity_seam(ngx_conf_t *cf,
+    ngx_kanban_identity_pt identify);
+ngx_int_t ngx_kanban_token_seam(ngx_conf_t *cf, char *prefix,
+    ngx_kanban_token_lookup_pt lookup);
+ngx_int_t ngx_kanban_preroute_seam(ngx_conf_t *cf,
+    ngx_kanban_preroute_pt handler);
+
+ngx_kanban_tenant_t *ngx_kanban_tenant(ngx_http_request_t *r);
+ngx_kanban_identity_t *ngx_kanban_identity(ngx_http_request_t *r);
+ngx_kanban_token_lookup_pt ngx_kanban_token_kind(ngx_http_request_t *r,
+    ngx_str_t *token);
+ngx_int_t ngx_kanban_preroute(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx);
 
 
 #endif /* _NGX_KANBAN_H_INCLUDED_ */

@@ -13,6 +13,8 @@
 static void ngx_kanban_api_body_ready(ngx_http_request_t *r);
 static void ngx_kanban_api_raw_ready(ngx_http_request_t *r);
 static ngx_int_t ngx_kanban_api_body(ngx_http_request_t *r, ngx_str_t *body);
+static ngx_int_t ngx_kanban_api_read_body(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx);
 static ngx_int_t ngx_kanban_api_dispatch(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
 static ngx_uint_t ngx_kanban_api_is_json(ngx_http_request_t *r);
@@ -47,9 +49,9 @@ ngx_kanban_api_handler(ngx_http_request_t *r)
     ctx->tenant = ngx_kanban_tenant(r);
     host = ctx->tenant ? NGX_KANBAN_HOST_TENANT : NGX_KANBAN_HOST_PLATFORM;
 
-    /* another origin's call: its CORS headers, or its preflight answered;
-     * the first of a while waits for the workspace's list */
-    rc = ngx_kanban_cors(r, ctx);
+    /* what a module answers before routing (CORS: another origin's
+     * preflight, or its headers once the workspace's list is read) */
+    rc = ngx_kanban_preroute(r, ctx);
 
     if (rc != NGX_DECLINED) {
         if (rc == NGX_DONE) {
@@ -104,6 +106,18 @@ ngx_kanban_api_handler(ngx_http_request_t *r)
 
         return rc;
     }
+
+    return ngx_kanban_api_read_body(r, ctx);
+}
+
+
+/* The route's body: as it comes for a raw one, else JSON (media type
+ * checked first); the handler runs once it is read. */
+
+static ngx_int_t
+ngx_kanban_api_read_body(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
+{
+    ngx_int_t  rc;
 
     r->request_body_in_single_buf = 1;
 

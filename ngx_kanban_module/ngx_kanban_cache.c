@@ -355,7 +355,7 @@ ngx_kanban_cache_init_zone(ngx_shm_zone_t *zone, void *data)
 {
     ngx_kanban_cache_t  *ocache = data;
 
-    size_t               len;
+    ngx_uint_t           fresh;
     ngx_kanban_cache_t  *cache;
 
     cache = zone->data;
@@ -367,34 +367,17 @@ ngx_kanban_cache_init_zone(ngx_shm_zone_t *zone, void *data)
     }
 
     cache->shpool = (ngx_slab_pool_t *) zone->shm.addr;
-
-    if (zone->shm.exists) {
-        cache->sh = cache->shpool->data;
-        return NGX_OK;
-    }
-
-    cache->sh = ngx_slab_alloc(cache->shpool, sizeof(ngx_kanban_cache_sh_t));
+    cache->sh = ngx_kanban_shm_header(zone, sizeof(ngx_kanban_cache_sh_t),
+                                      "kanban cache zone", &fresh);
     if (cache->sh == NULL) {
         return NGX_ERROR;
     }
 
-    cache->shpool->data = cache->sh;
-
-    ngx_rbtree_init(&cache->sh->tree, &cache->sh->sentinel,
-                    ngx_kanban_cache_rbtree_insert);
-    ngx_queue_init(&cache->sh->lru);
-
-    len = sizeof(" in kanban cache zone \"\"") + zone->shm.name.len;
-
-    cache->shpool->log_ctx = ngx_slab_alloc(cache->shpool, len);
-    if (cache->shpool->log_ctx == NULL) {
-        return NGX_ERROR;
+    if (fresh) {
+        ngx_rbtree_init(&cache->sh->tree, &cache->sh->sentinel,
+                        ngx_kanban_cache_rbtree_insert);
+        ngx_queue_init(&cache->sh->lru);
     }
-
-    ngx_sprintf(cache->shpool->log_ctx, " in kanban cache zone \"%V\"%Z",
-                &zone->shm.name);
-
-    cache->shpool->log_nomem = 0;
 
     return NGX_OK;
 }
@@ -406,8 +389,8 @@ char *
 ngx_kanban_cache_conf(ngx_conf_t *cf, void *tag, ngx_shm_zone_t **zone,
     ngx_msec_t *ttl)
 {
-    u_char              *p;
     ssize_t              size;
+    ngx_int_t            rc;
     ngx_str_t           *value, name, s;
     ngx_uint_t           i;
     ngx_kanban_cache_t  *cache;
@@ -422,31 +405,18 @@ ngx_kanban_cache_conf(ngx_conf_t *cf, void *tag, ngx_shm_zone_t **zone,
 
     for (i = 1; i < cf->args->nelts; i++) {
 
-        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
-            name.data = value[i].data + 5;
-            p = (u_char *) ngx_strchr(name.data, ':');
+        rc = ngx_kanban_shm_zone_param(cf, &value[i], &name, &size);
 
-            if (p == NULL) {
-                goto invalid;
-            }
-
-            name.len = p - name.data;
-
-            s.data = p + 1;
-            s.len = value[i].data + value[i].len - s.data;
-
-            size = ngx_parse_size(&s);
-            if (size == NGX_ERROR || name.len == 0) {
-                goto invalid;
-            }
-
-            if (size < (ssize_t) (8 * ngx_pagesize)) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "zone \"%V\" is too small", &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
+        if (rc == NGX_OK) {
             continue;
+        }
+
+        if (rc == NGX_ERROR) {
+            goto invalid;
+        }
+
+        if (rc == NGX_ABORT) {
+            return NGX_CONF_ERROR;
         }
 
         if (ngx_strncmp(value[i].data, "ttl=", 4) == 0) {

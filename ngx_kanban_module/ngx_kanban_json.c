@@ -19,7 +19,6 @@ typedef struct {
 } ngx_kanban_json_parser_t;
 
 
-static ngx_uint_t ngx_kanban_utf8_valid(const u_char *p, size_t len);
 static ngx_kanban_json_t *ngx_kanban_json_add(ngx_kanban_json_parser_t *p,
     ngx_uint_t type);
 static int ngx_kanban_json_on_null(void *ctx);
@@ -321,7 +320,7 @@ ngx_kanban_json_on_end(void *ctx)
 /* UTF-8 as RFC 3629 has it: yajl lets overlong forms, surrogates and code
  * points past U+10FFFF through, and PostgreSQL would refuse them later. */
 
-static ngx_uint_t
+ngx_uint_t
 ngx_kanban_utf8_valid(const u_char *p, size_t len)
 {
     u_char        c;

@@ -89,6 +89,9 @@ typedef struct {
 } ngx_kanban_jw_t;
 
 
+/* RFC 3629's UTF-8: no overlong forms, surrogates or code points past
+ * U+10FFFF (what PostgreSQL would refuse) */
+ngx_uint_t ngx_kanban_utf8_valid(const u_char *p, size_t len);
 ngx_int_t ngx_kanban_json_parse(ngx_pool_t *pool, u_char *data, size_t len,
     ngx_kanban_json_t **root, char **error);
 ngx_kanban_json_t *ngx_kanban_json_get(ngx_kanban_json_t *obj, char *key);

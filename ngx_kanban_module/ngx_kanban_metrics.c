@@ -49,6 +49,14 @@ static ngx_int_t ngx_kanban_metrics_init_shm(ngx_shm_zone_t *zone,
     void *data);
 static ngx_int_t ngx_kanban_metrics_log(ngx_http_request_t *r);
 static ngx_kanban_metrics_worker_t *ngx_kanban_metrics_self(void);
+static u_char *ngx_kanban_metrics_requests(ngx_kanban_metrics_t *m,
+    u_char *p, u_char *end, ngx_uint_t rows, ngx_uint_t ncols);
+static u_char *ngx_kanban_metrics_latency(ngx_kanban_metrics_t *m,
+    u_char *p, u_char *end);
+static u_char *ngx_kanban_metrics_workers(ngx_kanban_metrics_t *m,
+    u_char *p, u_char *end);
+static u_char *ngx_kanban_metrics_counters(ngx_kanban_metrics_t *m,
+    u_char *p, u_char *end);
 
 
 /* the statuses counted one by one; the last column is "other" */
@@ -90,12 +98,6 @@ ngx_kanban_metrics_init(ngx_conf_t *cf)
 {
     ngx_http_handler_pt        *h;
     ngx_http_core_main_conf_t  *cmcf;
-
-    if (ngx_kanban_nroutes + 3 > NGX_KANBAN_METRICS_ROWS) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "kanban: too many routes for the metrics zone");
-        return NGX_ERROR;
-    }
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
@@ -311,18 +313,12 @@ ngx_kanban_metrics_self(void)
 ngx_int_t
 ngx_kanban_metrics_handler(ngx_http_request_t *r)
 {
-    u_char                       *p, *end;
-    ngx_str_t                     body, type, *name;
-    ngx_int_t                     rc;
-    ngx_uint_t                    i, j, n, ncols, rows, up;
-    ngx_atomic_uint_t             v, cumulative;
-    ngx_kanban_metrics_t         *m;
-    ngx_kanban_metrics_worker_t  *w;
-    ngx_core_conf_t              *ccf;
-    ngx_str_t                     health = ngx_string("GET /health");
-    ngx_str_t                     metrics = ngx_string("GET /metrics");
-    ngx_str_t                     other = ngx_string("other");
-    size_t                        size;
+    u_char                *p, *end;
+    size_t                 size;
+    ngx_str_t              body, type;
+    ngx_int_t              rc;
+    ngx_uint_t             ncols, rows;
+    ngx_kanban_metrics_t  *m;
 
     if (r->method != NGX_HTTP_GET && r->method != NGX_HTTP_HEAD) {
         return NGX_HTTP_NOT_ALLOWED;
@@ -340,9 +336,6 @@ ngx_kanban_metrics_handler(ngx_http_request_t *r)
         return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
 
-    ccf = (ngx_core_conf_t *) ngx_get_conf(ngx_cycle->conf_ctx,
-                                            ngx_core_module);
-
     ncols = sizeof(ngx_kanban_statuses) / sizeof(ngx_uint_t);
     rows = ngx_kanban_routes_count() + 3;
 
@@ -356,6 +349,33 @@ ngx_kanban_metrics_handler(ngx_http_request_t *r)
 
     body.data = p;
     end = p + size;
+
+    p = ngx_kanban_metrics_requests(m, p, end, rows, ncols);
+    p = ngx_kanban_metrics_latency(m, p, end);
+    p = ngx_kanban_metrics_workers(m, p, end);
+    p = ngx_kanban_metrics_counters(m, p, end);
+
+    body.len = p - body.data;
+
+    ngx_str_set(&type, "text/plain; version=0.0.4");
+
+    return ngx_kanban_send_text(r, NGX_HTTP_OK, &type, &body);
+}
+
+
+/* kanban_http_requests_total: a row a route (then /health, /metrics and
+ * the rest), a column a status; the counts that are not 0. */
+
+static u_char *
+ngx_kanban_metrics_requests(ngx_kanban_metrics_t *m, u_char *p, u_char *end,
+    ngx_uint_t rows, ngx_uint_t ncols)
+{
+    ngx_str_t          *name;
+    ngx_uint_t          i, j;
+    ngx_atomic_uint_t   v;
+    ngx_str_t           health = ngx_string("GET /health");
+    ngx_str_t           metrics = ngx_string("GET /metrics");
+    ngx_str_t           other = ngx_string("other");
 
     p = ngx_slprintf(p, end,
             "# HELP kanban_http_requests_total Requests by route and status.\n"
@@ -385,6 +405,18 @@ ngx_kanban_metrics_handler(ngx_http_request_t *r)
         }
     }
 
+    return p;
+}
+
+
+/* kanban_http_request_duration_seconds: the histogram of latency. */
+
+static u_char *
+ngx_kanban_metrics_latency(ngx_kanban_metrics_t *m, u_char *p, u_char *end)
+{
+    ngx_uint_t         i;
+    ngx_atomic_uint_t  cumulative;
+
     p = ngx_slprintf(p, end,
             "# HELP kanban_http_request_duration_seconds Request latency.\n"
             "# TYPE kanban_http_request_duration_seconds histogram\n");
@@ -400,42 +432,57 @@ ngx_kanban_metrics_handler(ngx_http_request_t *r)
 
     cumulative += m->buckets[NGX_KANBAN_METRICS_BUCKETS];
 
-    p = ngx_slprintf(p, end,
+    return ngx_slprintf(p, end,
             "kanban_http_request_duration_seconds_bucket{le=\"+Inf\"} %uA\n"
             "kanban_http_request_duration_seconds_sum %uA.%06uA\n"
             "kanban_http_request_duration_seconds_count %uA\n",
             cumulative, m->sum_us / 1000000, m->sum_us % 1000000, m->count);
+}
+
+
+/* What each worker reports of itself, summed: its PostgreSQL connections
+ * by state, the requests waiting for one, and whether it reaches Redis
+ * (kanban_redis_up, written with the counters). */
+
+static u_char *
+ngx_kanban_metrics_workers(ngx_kanban_metrics_t *m, u_char *p, u_char *end)
+{
+    ngx_uint_t                    i, n;
+    ngx_uint_t                    idle, busy, connecting, waiting;
+    ngx_core_conf_t              *ccf;
+    ngx_kanban_metrics_worker_t  *w;
 
     p = ngx_slprintf(p, end,
             "# HELP kanban_pg_connections PostgreSQL connections by state.\n"
             "# TYPE kanban_pg_connections gauge\n");
 
+    ccf = (ngx_core_conf_t *) ngx_get_conf(ngx_cycle->conf_ctx,
+                                            ngx_core_module);
+
     n = ccf ? (ngx_uint_t) ccf->worker_processes : 1;
     n = ngx_min(n, NGX_KANBAN_METRICS_WORKERS);
 
-    {
-        ngx_uint_t  idle = 0, busy = 0, connecting = 0, waiting = 0;
+    idle = 0;
+    busy = 0;
+    connecting = 0;
+    waiting = 0;
 
-        up = 0;
-
-        for (i = 0; i < n; i++) {
-            w = &m->workers[i];
-            idle += w->idle;
-            busy += w->busy;
-            connecting += w->connecting;
-            waiting += w->waiting;
-            up |= w->redis_up;
-        }
-
-        p = ngx_slprintf(p, end,
-                "kanban_pg_connections{state=\"idle\"} %ui\n"
-                "kanban_pg_connections{state=\"busy\"} %ui\n"
-                "kanban_pg_connections{state=\"connecting\"} %ui\n"
-                "# HELP kanban_pg_waiting Requests waiting for a connection.\n"
-                "# TYPE kanban_pg_waiting gauge\n"
-                "kanban_pg_waiting %ui\n",
-                idle, busy, connecting, waiting);
+    for (i = 0; i < n; i++) {
+        w = &m->workers[i];
+        idle += w->idle;
+        busy += w->busy;
+        connecting += w->connecting;
+        waiting += w->waiting;
     }
+
+    p = ngx_slprintf(p, end,
+            "kanban_pg_connections{state=\"idle\"} %ui\n"
+            "kanban_pg_connections{state=\"busy\"} %ui\n"
+            "kanban_pg_connections{state=\"connecting\"} %ui\n"
+            "# HELP kanban_pg_waiting Requests waiting for a connection.\n"
+            "# TYPE kanban_pg_waiting gauge\n"
+            "kanban_pg_waiting %ui\n",
+            idle, busy, connecting, waiting);
 
     if (ngx_kanban_main_conf()) {
         p = ngx_slprintf(p, end,
@@ -444,6 +491,31 @@ ngx_kanban_metrics_handler(ngx_http_request_t *r)
                 "# TYPE kanban_pg_connections_max gauge\n"
                 "kanban_pg_connections_max %ui\n",
                 ngx_kanban_main_conf()->pg_max_connections * n);
+    }
+
+    return p;
+}
+
+
+/* The counters and gauges of the rest: tenant lookups, Redis, rate
+ * limits, share visits, event streams, webhooks. */
+
+static u_char *
+ngx_kanban_metrics_counters(ngx_kanban_metrics_t *m, u_char *p, u_char *end)
+{
+    ngx_uint_t        i, n, up;
+    ngx_core_conf_t  *ccf;
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(ngx_cycle->conf_ctx,
+                                            ngx_core_module);
+
+    n = ccf ? (ngx_uint_t) ccf->worker_processes : 1;
+    n = ngx_min(n, NGX_KANBAN_METRICS_WORKERS);
+
+    up = 0;
+
+    for (i = 0; i < n; i++) {
+        up |= m->workers[i].redis_up;
     }
 
     p = ngx_slprintf(p, end,
@@ -481,7 +553,7 @@ ngx_kanban_metrics_handler(ngx_http_request_t *r)
             (ngx_atomic_int_t) m->events_subscribers, m->events_delivered,
             m->events_dropped);
 
-    p = ngx_slprintf(p, end,
+    return ngx_slprintf(p, end,
             "# HELP kanban_webhook_attempts_total Webhook deliveries tried, "
             "by outcome: a 2xx, another answer, no answer (refused, timed "
             "out, failed), or an address not allowed.\n"
@@ -494,10 +566,4 @@ ngx_kanban_metrics_handler(ngx_http_request_t *r)
             m->webhooks[NGX_KANBAN_WEBHOOK_REJECTED],
             m->webhooks[NGX_KANBAN_WEBHOOK_UNREACHABLE],
             m->webhooks[NGX_KANBAN_WEBHOOK_FORBIDDEN]);
-
-    body.len = p - body.data;
-
-    ngx_str_set(&type, "text/plain; version=0.0.4");
-
-    return ngx_kanban_send_text(r, NGX_HTTP_OK, &type, &body);
 }

@@ -333,6 +333,35 @@ ngx_kanban_pg_problem(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 }
 
 
+/* A read whose answer is one JSON document (row 0, column 0), sent 200:
+ * the request's status to finalize with, or NGX_DECLINED when the row has
+ * none (the caller says what that means). The result is freed after the
+ * query's handler: the body is sent now, and a copy is kept in case the
+ * client's socket is slow. */
+
+ngx_int_t
+ngx_kanban_pg_send_document(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
+{
+    ngx_str_t  *json;
+
+    if (q->error != NGX_KANBAN_PG_OK) {
+        return ngx_kanban_pg_problem(r, q);
+    }
+
+    json = ngx_kanban_pg_value(r, q->result, 0, 0);
+    if (json == NULL) {
+        return NGX_DECLINED;
+    }
+
+    json->data = ngx_pstrdup(r->pool, json);
+    if (json->data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_kanban_send_json(r, NGX_HTTP_OK, json);
+}
+
+
 void
 ngx_kanban_pg_catalog(ngx_kanban_pg_db_t *db)
 {

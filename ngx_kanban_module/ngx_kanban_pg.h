@@ -105,6 +105,8 @@ ngx_str_t *ngx_kanban_pg_value(ngx_http_request_t *r, PGresult *res,
 ngx_int_t ngx_kanban_pg_sqlstate(ngx_kanban_pg_query_t *q, char *state);
 ngx_int_t ngx_kanban_pg_problem(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
+ngx_int_t ngx_kanban_pg_send_document(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q);
 
 void ngx_kanban_pg_catalog(ngx_kanban_pg_db_t *db);
 void ngx_kanban_pg_tenant_db(ngx_kanban_tenant_t *t, ngx_kanban_pg_db_t *db);

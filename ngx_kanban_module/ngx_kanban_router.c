@@ -4,9 +4,10 @@
  * route of the table. A path that matches with another method is 405 with
  * Allow; nothing matching is 404.
  *
- * The table of modules/ngx_kanban_routes.c comes first; a module may
- * bring a table of its own at configuration time (ngx_kanban_routes_add),
- * searched after it in the order the modules registered theirs.
+ * Every module brings a table of its own at configuration time
+ * (ngx_kanban_routes_add); they are searched in the order the modules
+ * registered them, and no two routes of them overlap, so that order
+ * decides nothing but the rows of the metrics.
  */
 
 #include "ngx_kanban_routes.h"
@@ -39,32 +40,24 @@ static struct {
 ngx_int_t
 ngx_kanban_routes_init(ngx_conf_t *cf)
 {
-    ngx_kanban_main_conf_t     *kmcf;
-    ngx_kanban_route_table_t   *t;
+    ngx_kanban_main_conf_t  *kmcf;
 
     kmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_kanban_module);
 
-    kmcf->route_tables = ngx_array_create(cf->pool, 4,
+    kmcf->route_tables = ngx_array_create(cf->pool, 16,
                                           sizeof(ngx_kanban_route_table_t));
     if (kmcf->route_tables == NULL) {
         return NGX_ERROR;
     }
 
-    t = ngx_array_push(kmcf->route_tables);
-    if (t == NULL) {
-        return NGX_ERROR;
-    }
-
-    t->routes = ngx_kanban_routes;
-    t->n = ngx_kanban_nroutes;
-
     ngx_kanban_routes_total = 0;
 
-    return ngx_kanban_routes_name(cf, t->routes, t->n);
+    return NGX_OK;
 }
 
 
-/* A module's own table, from its postconfiguration (after the core's). */
+/* A module's own table, from its postconfiguration (after the core's,
+ * which readies the list). */
 
 ngx_int_t
 ngx_kanban_routes_add(ngx_conf_t *cf, ngx_kanban_route_t *routes,

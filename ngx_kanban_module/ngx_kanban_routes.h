@@ -1,7 +1,9 @@
 
 /*
- * The route table: every endpoint, its method, path pattern, host (the
- * platform's or a workspace's), who may call it, its handler and its body.
+ * A route: its method, path pattern, host (the platform's or a
+ * workspace's), who may call it, its handler and its body. Each module
+ * owns a table of its routes and hands it to the router at configuration
+ * time (ngx_kanban_routes_add); the core knows none of them.
  */
 
 #ifndef _NGX_KANBAN_ROUTES_H_INCLUDED_
@@ -35,7 +37,7 @@ struct ngx_kanban_route_s {
 };
 
 
-/* A table of routes: the product's, or a module's own. */
+/* A table of routes: a module's own. */
 typedef struct {
     ngx_kanban_route_t        *routes;
     ngx_uint_t                 n;
@@ -81,12 +83,43 @@ typedef struct {
 } ngx_kanban_sql_owned_t;
 
 
+/* A workspace's route whose whole work is one statement. */
+#define ngx_kanban_sql_route(method, pattern, access, fields, sql)            \
+    { method, pattern, NGX_KANBAN_HOST_TENANT, access,                        \
+      ngx_kanban_sql_handler, fields, ngx_null_string, sql }
+
+/* one that sets a password and asks first whose (ngx_kanban_sql_owned_t) */
+#define ngx_kanban_sql_owned_route(method, pattern, access, fields, owned)    \
+    { method, pattern, NGX_KANBAN_HOST_TENANT, access,                        \
+      ngx_kanban_sql_owned_handler, fields, ngx_null_string, &(owned)->sql }
+
+
+/*
+ * An nginx module whose whole work is to hand a route table to the router
+ * at configuration time: a feature module's routes file ends with one.
+ */
+#define ngx_kanban_routes_module(module, table)                               \
+                                                                              \
+static ngx_int_t                                                              \
+module##_init(ngx_conf_t *cf)                                                 \
+{                                                                             \
+    return ngx_kanban_routes_add(cf, table,                                   \
+                                 sizeof(table) / sizeof(ngx_kanban_route_t)); \
+}                                                                             \
+                                                                              \
+static ngx_http_module_t  module##_ctx = {                                    \
+    NULL, module##_init, NULL, NULL, NULL, NULL, NULL, NULL                   \
+};                                                                            \
+                                                                              \
+ngx_module_t  module = {                                                      \
+    NGX_MODULE_V1, &module##_ctx, NULL, NGX_HTTP_MODULE,                      \
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NGX_MODULE_V1_PADDING           \
+}
+
+
 /* A route's body spec that takes the body as it is sent, of any media
  * type, unparsed (ctx->raw_body); an empty one is 422. */
 extern ngx_kanban_field_t  ngx_kanban_raw_body[];
-
-extern ngx_kanban_route_t  ngx_kanban_routes[];
-extern ngx_uint_t          ngx_kanban_nroutes;
 
 
 ngx_int_t ngx_kanban_routes_init(ngx_conf_t *cf);
@@ -97,195 +130,12 @@ ngx_kanban_route_t *ngx_kanban_route_at(ngx_uint_t index);
 ngx_int_t ngx_kanban_route_find(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
     ngx_uint_t host, ngx_str_t *allow);
 
-/* the handlers the table names */
-ngx_int_t ngx_kanban_signup_handler(ngx_http_request_t *r,
-    ngx_kanban_ctx_t *ctx);
-ngx_int_t ngx_kanban_workspace_patch_handler(ngx_http_request_t *r,
-    ngx_kanban_ctx_t *ctx);
-ngx_int_t ngx_kanban_workspace_handler(ngx_http_request_t *r,
-    ngx_kanban_ctx_t *ctx);
-
+/* the handler of routes that are one statement (ngx_kanban_sql.c) */
 ngx_int_t ngx_kanban_sql_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
 ngx_int_t ngx_kanban_sql_owned_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
 void ngx_kanban_sql_answer(ngx_http_request_t *r, ngx_kanban_pg_query_t *q);
-ngx_int_t ngx_kanban_login_handler(ngx_http_request_t *r,
-    ngx_kanban_ctx_t *ctx);
-ngx_int_t ngx_kanban_refresh_handler(ngx_http_request_t *r,
-    ngx_kanban_ctx_t *ctx);
-ngx_int_t ngx_kanban_logout_handler(ngx_http_request_t *r,
-    ngx_kanban_ctx_t *ctx);
-ngx_int_t ngx_kanban_me_handler(ngx_http_request_t *r,
-    ngx_kanban_ctx_t *ctx);
-ngx_int_t ngx_kanban_password_change_handler(ngx_http_request_t *r,
-    ngx_kanban_ctx_t *ctx);
-
-extern ngx_kanban_field_t  ngx_kanban_signup_fields[];
-extern ngx_kanban_field_t  ngx_kanban_workspace_patch_fields[];
-extern ngx_kanban_field_t  ngx_kanban_user_create_fields[];
-extern ngx_kanban_field_t  ngx_kanban_user_patch_fields[];
-extern ngx_kanban_field_t  ngx_kanban_register_fields[];
-extern ngx_kanban_field_t  ngx_kanban_accept_invite_fields[];
-extern ngx_kanban_field_t  ngx_kanban_team_fields[];
-extern ngx_kanban_field_t  ngx_kanban_team_patch_fields[];
-extern ngx_kanban_field_t  ngx_kanban_skill_fields[];
-extern ngx_kanban_field_t  ngx_kanban_user_skills_fields[];
-
-extern ngx_kanban_field_t  ngx_kanban_project_fields[];
-extern ngx_kanban_field_t  ngx_kanban_project_patch_fields[];
-extern ngx_kanban_field_t  ngx_kanban_column_fields[];
-extern ngx_kanban_field_t  ngx_kanban_column_patch_fields[];
-extern ngx_kanban_field_t  ngx_kanban_task_fields[];
-extern ngx_kanban_field_t  ngx_kanban_task_patch_fields[];
-extern ngx_kanban_field_t  ngx_kanban_task_move_fields[];
-
-extern ngx_kanban_sql_t  ngx_kanban_workspace_patch;
-
-extern ngx_kanban_sql_t  ngx_kanban_projects_list;
-extern ngx_kanban_sql_t  ngx_kanban_projects_get;
-extern ngx_kanban_sql_t  ngx_kanban_projects_create;
-extern ngx_kanban_sql_t  ngx_kanban_projects_patch;
-extern ngx_kanban_sql_t  ngx_kanban_projects_delete;
-extern ngx_kanban_sql_t  ngx_kanban_projects_kanban;
-extern ngx_kanban_sql_t  ngx_kanban_columns_list;
-extern ngx_kanban_sql_t  ngx_kanban_columns_create;
-extern ngx_kanban_sql_t  ngx_kanban_columns_patch;
-extern ngx_kanban_sql_t  ngx_kanban_columns_delete;
-extern ngx_kanban_sql_t  ngx_kanban_projects_activity;
-extern ngx_kanban_sql_t  ngx_kanban_tasks_list;
-extern ngx_kanban_sql_t  ngx_kanban_tasks_get;
-extern ngx_kanban_sql_t  ngx_kanban_tasks_subtasks;
-extern ngx_kanban_sql_t  ngx_kanban_tasks_create;
-extern ngx_kanban_sql_t  ngx_kanban_tasks_patch;
-extern ngx_kanban_sql_t  ngx_kanban_tasks_delete;
-extern ngx_kanban_sql_t  ngx_kanban_tasks_move;
-extern ngx_kanban_sql_t  ngx_kanban_tasks_activity;
-
-/* attachments, export and import */
-ngx_int_t ngx_kanban_attachment_upload_handler(ngx_http_request_t *r,
-    ngx_kanban_ctx_t *ctx);
-ngx_int_t ngx_kanban_attachment_download_handler(ngx_http_request_t *r,
-    ngx_kanban_ctx_t *ctx);
-extern ngx_kanban_sql_t  ngx_kanban_attachments_create;
-extern ngx_kanban_sql_t  ngx_kanban_attachments_list;
-extern ngx_kanban_sql_t  ngx_kanban_attachments_delete;
-ngx_int_t ngx_kanban_import_handler(ngx_http_request_t *r,
-    ngx_kanban_ctx_t *ctx);
-extern ngx_kanban_sql_t  ngx_kanban_projects_export;
-extern ngx_kanban_sql_t  ngx_kanban_projects_import;
-
-extern ngx_kanban_field_t  ngx_kanban_comment_fields[];
-extern ngx_kanban_field_t  ngx_kanban_dependency_fields[];
-extern ngx_kanban_field_t  ngx_kanban_milestone_fields[];
-extern ngx_kanban_field_t  ngx_kanban_milestone_patch_fields[];
-extern ngx_kanban_field_t  ngx_kanban_sprint_fields[];
-extern ngx_kanban_field_t  ngx_kanban_sprint_patch_fields[];
-
-extern ngx_kanban_sql_t  ngx_kanban_comments_list;
-extern ngx_kanban_sql_t  ngx_kanban_comments_create;
-extern ngx_kanban_sql_t  ngx_kanban_comments_patch;
-extern ngx_kanban_sql_t  ngx_kanban_comments_delete;
-extern ngx_kanban_sql_t  ngx_kanban_dependencies_add;
-extern ngx_kanban_sql_t  ngx_kanban_dependencies_delete;
-extern ngx_kanban_sql_t  ngx_kanban_milestones_list;
-extern ngx_kanban_sql_t  ngx_kanban_milestones_create;
-extern ngx_kanban_sql_t  ngx_kanban_milestones_patch;
-extern ngx_kanban_sql_t  ngx_kanban_milestones_delete;
-extern ngx_kanban_sql_t  ngx_kanban_sprints_list;
-extern ngx_kanban_sql_t  ngx_kanban_sprints_create;
-extern ngx_kanban_sql_t  ngx_kanban_sprints_patch;
-
-extern ngx_kanban_sql_t  ngx_kanban_projects_timeline;
-extern ngx_kanban_sql_t  ngx_kanban_portfolio_overview;
-extern ngx_kanban_sql_t  ngx_kanban_search;
-
-extern ngx_kanban_field_t  ngx_kanban_swimlane_fields[];
-extern ngx_kanban_field_t  ngx_kanban_custom_field_fields[];
-extern ngx_kanban_sql_t  ngx_kanban_swimlanes_list;
-extern ngx_kanban_sql_t  ngx_kanban_swimlanes_create;
-extern ngx_kanban_sql_t  ngx_kanban_custom_fields_list;
-extern ngx_kanban_sql_t  ngx_kanban_custom_fields_create;
-extern ngx_kanban_field_t  ngx_kanban_swimlane_patch_fields[];
-extern ngx_kanban_field_t  ngx_kanban_custom_field_patch_fields[];
-extern ngx_kanban_sql_t  ngx_kanban_swimlanes_patch;
-extern ngx_kanban_sql_t  ngx_kanban_swimlanes_delete;
-extern ngx_kanban_sql_t  ngx_kanban_custom_fields_patch;
-extern ngx_kanban_sql_t  ngx_kanban_custom_fields_delete;
-
-extern ngx_kanban_sql_t  ngx_kanban_analytics_project;
-extern ngx_kanban_sql_t  ngx_kanban_analytics_tenant;
-
-extern ngx_kanban_field_t  ngx_kanban_share_link_fields[];
-extern ngx_kanban_sql_t  ngx_kanban_share_links_create;
-extern ngx_kanban_sql_t  ngx_kanban_share_links_list;
-extern ngx_kanban_sql_t  ngx_kanban_share_links_get;
-extern ngx_kanban_sql_t  ngx_kanban_share_links_revoke;
-extern ngx_kanban_sql_t  ngx_kanban_share_links_analytics;
-extern ngx_kanban_sql_t  ngx_kanban_share_links_qr;
-extern ngx_kanban_sql_t  ngx_kanban_shared_get;
-ngx_int_t ngx_kanban_share_links_create_handler(ngx_http_request_t *r,
-    ngx_kanban_ctx_t *ctx);
-ngx_int_t ngx_kanban_share_links_revoke_handler(ngx_http_request_t *r,
-    ngx_kanban_ctx_t *ctx);
-ngx_int_t ngx_kanban_share_links_qr_handler(ngx_http_request_t *r,
-    ngx_kanban_ctx_t *ctx);
-ngx_int_t ngx_kanban_shared_handler(ngx_http_request_t *r,
-    ngx_kanban_ctx_t *ctx);
-
-extern ngx_kanban_field_t  ngx_kanban_api_token_fields[];
-
-extern ngx_kanban_sql_t  ngx_kanban_api_tokens_list;
-extern ngx_kanban_sql_t  ngx_kanban_api_tokens_create;
-extern ngx_kanban_sql_t  ngx_kanban_api_tokens_revoke;
-extern ngx_kanban_sql_t  ngx_kanban_users_list;
-extern ngx_kanban_sql_t  ngx_kanban_users_get;
-extern ngx_kanban_sql_t  ngx_kanban_users_create;
-extern ngx_kanban_sql_owned_t  ngx_kanban_users_patch;
-extern ngx_kanban_sql_t  ngx_kanban_users_delete;
-extern ngx_kanban_sql_t  ngx_kanban_users_export;
-extern ngx_kanban_sql_t  ngx_kanban_users_register;
-extern ngx_kanban_sql_owned_t  ngx_kanban_users_accept_invite;
-extern ngx_kanban_sql_t  ngx_kanban_teams_list;
-extern ngx_kanban_sql_t  ngx_kanban_teams_get;
-extern ngx_kanban_sql_t  ngx_kanban_teams_create;
-extern ngx_kanban_sql_t  ngx_kanban_teams_patch;
-extern ngx_kanban_sql_t  ngx_kanban_teams_delete;
-extern ngx_kanban_sql_t  ngx_kanban_team_member_put;
-extern ngx_kanban_sql_t  ngx_kanban_team_member_delete;
-extern ngx_kanban_sql_t  ngx_kanban_skills_list;
-extern ngx_kanban_sql_t  ngx_kanban_skills_create;
-extern ngx_kanban_sql_t  ngx_kanban_user_skills_put;
-extern ngx_kanban_field_t  ngx_kanban_login_fields[];
-extern ngx_kanban_field_t  ngx_kanban_refresh_fields[];
-extern ngx_kanban_field_t  ngx_kanban_password_fields[];
-
-extern ngx_kanban_sql_t  ngx_kanban_notifications_list;
-extern ngx_kanban_sql_t  ngx_kanban_notifications_read;
-extern ngx_kanban_sql_t  ngx_kanban_notifications_read_all;
-extern ngx_kanban_field_t  ngx_kanban_time_entry_fields[];
-extern ngx_kanban_field_t  ngx_kanban_time_entry_patch_fields[];
-extern ngx_kanban_field_t  ngx_kanban_timer_fields[];
-extern ngx_kanban_field_t  ngx_kanban_week_submit_fields[];
-extern ngx_kanban_field_t  ngx_kanban_week_approve_fields[];
-extern ngx_kanban_field_t  ngx_kanban_week_reject_fields[];
-extern ngx_kanban_sql_t  ngx_kanban_time_entries_list;
-extern ngx_kanban_sql_t  ngx_kanban_time_entries_get;
-extern ngx_kanban_sql_t  ngx_kanban_time_entries_create;
-extern ngx_kanban_sql_t  ngx_kanban_time_entries_patch;
-extern ngx_kanban_sql_t  ngx_kanban_time_entries_delete;
-extern ngx_kanban_sql_t  ngx_kanban_timer_get;
-extern ngx_kanban_sql_t  ngx_kanban_timer_start;
-extern ngx_kanban_sql_t  ngx_kanban_timer_stop;
-extern ngx_kanban_sql_t  ngx_kanban_timer_discard;
-extern ngx_kanban_sql_t  ngx_kanban_week_get;
-extern ngx_kanban_sql_t  ngx_kanban_weeks_list;
-extern ngx_kanban_sql_t  ngx_kanban_week_submit;
-extern ngx_kanban_sql_t  ngx_kanban_week_approve;
-extern ngx_kanban_sql_t  ngx_kanban_week_reject;
-extern ngx_kanban_sql_t  ngx_kanban_productivity_me;
-extern ngx_kanban_sql_t  ngx_kanban_productivity_team;
-extern ngx_kanban_sql_t  ngx_kanban_utilization_report;
 
 
 #endif /* _NGX_KANBAN_ROUTES_H_INCLUDED_ */

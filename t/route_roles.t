@@ -13,15 +13,13 @@ use warnings;
 use Test::More;
 use Kanban::Test qw(problem_is);
 
-# Every route table: the core's (modules/ngx_kanban_routes.c) and each
-# module's own, handed to the router with ngx_kanban_routes_add. An entry
-# names its method, path, host and access itself, or through a macro of
-# its file whose body does ({ method, pattern, HOST, ACCESS, ...}).
-my @routes;
-for my $file (glob("$Kanban::Test::ROOT/modules/*.c"),
-              glob("$Kanban::Test::ROOT/modules/*/*.c"))
-{
-    my $src = Kanban::Test::read_file($file);
+# Every route table: each module's own, handed to the router with
+# ngx_kanban_routes_add. An entry names its method, path, host and access
+# itself, or through a macro whose body does ({ method, pattern, HOST,
+# ACCESS, ...}): one of its file's, or one of the core's route header
+# (ngx_kanban_sql_route).
+sub route_macros {
+    my ($src) = @_;
     my %macro;
 
     while ($src =~ /\#define\s+(\w+)\(method,\s*pattern,([^)]*)\)\s*\\\s*
@@ -31,6 +29,20 @@ for my $file (glob("$Kanban::Test::ROOT/modules/*.c"),
     {
         $macro{$1} = { host => $3 // 'TENANT', access => $4 };
     }
+
+    return %macro;
+}
+
+my %core_macro = route_macros(Kanban::Test::read_file(
+    "$Kanban::Test::ROOT/ngx_kanban_module/ngx_kanban_routes.h"));
+ok($core_macro{ngx_kanban_sql_route}, "the core's route macro read");
+
+my @routes;
+for my $file (glob("$Kanban::Test::ROOT/modules/*.c"),
+              glob("$Kanban::Test::ROOT/modules/*/*.c"))
+{
+    my $src = Kanban::Test::read_file($file);
+    my %macro = (%core_macro, route_macros($src));
 
     while ($src =~ /(\w+)\(NGX_HTTP_(\w+),\s*"([^"]+)",
                     (?:\s*NGX_KANBAN_ACCESS_(\w+))?/gx)

@@ -1,21 +1,30 @@
 
 /*
  * The router's path matching: a request path against every pattern of
- * the product's route table, as ngx_kanban_route_find tries them; every
+ * every module's route table, as ngx_kanban_route_find tries them; every
  * path parameter it takes must lie inside the path.
  */
 
 #include "../fuzz.h"
 #include "../../ngx_kanban_module/ngx_kanban_router.c"
+#include "../../modules/tenant/ngx_kanban_tenant_routes.c"
+#include "../../modules/auth/ngx_kanban_auth_routes.c"
+#include "../../modules/share/ngx_kanban_share_routes.c"
+#include "../../modules/analytics/ngx_kanban_analytics_routes.c"
+#include "../../modules/users/ngx_kanban_users_routes.c"
+#include "../../modules/kanban/ngx_kanban_kanban_routes.c"
+#include "../../modules/timesheet/ngx_kanban_timesheet_routes.c"
+#include "../routes.h"
 
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    ngx_str_t          path;
-    ngx_uint_t         i, k;
-    ngx_pool_t        *pool;
-    ngx_kanban_ctx_t   ctx;
+    ngx_str_t            path;
+    ngx_uint_t           i, k, t;
+    ngx_pool_t          *pool;
+    ngx_kanban_ctx_t     ctx;
+    ngx_kanban_route_t  *route;
 
     pool = ngx_create_pool(1024, kanban_fuzz_init());
     if (pool == NULL) {
@@ -28,30 +37,33 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         goto done;
     }
 
-    for (i = 0; i < ngx_kanban_nroutes; i++) {
-        ngx_memzero(&ctx, sizeof(ngx_kanban_ctx_t));
+    for (t = 0; t < kanban_fuzz_ntables; t++) {
+        for (i = 0; i < kanban_fuzz_tables[t].n; i++) {
+            route = &kanban_fuzz_tables[t].routes[i];
+            ngx_memzero(&ctx, sizeof(ngx_kanban_ctx_t));
 
-        if (!ngx_kanban_route_match(&ngx_kanban_routes[i], &path, &ctx)) {
-            continue;
-        }
+            if (!ngx_kanban_route_match(route, &path, &ctx)) {
+                continue;
+            }
 
-        if (ctx.nargs > 4) {
-            __builtin_trap();
-        }
-
-        for (k = 0; k < ctx.nargs; k++) {
-            if (ctx.args[k].value.len == 0
-                || ctx.args[k].value.data < path.data
-                || ctx.args[k].value.data + ctx.args[k].value.len
-                   > path.data + path.len
-                || ngx_strlchr(ctx.args[k].value.data,
-                               ctx.args[k].value.data
-                               + ctx.args[k].value.len, '/'))
-            {
+            if (ctx.nargs > 4) {
                 __builtin_trap();
             }
 
-            (void) ngx_kanban_arg(&ctx, "id");
+            for (k = 0; k < ctx.nargs; k++) {
+                if (ctx.args[k].value.len == 0
+                    || ctx.args[k].value.data < path.data
+                    || ctx.args[k].value.data + ctx.args[k].value.len
+                       > path.data + path.len
+                    || ngx_strlchr(ctx.args[k].value.data,
+                                   ctx.args[k].value.data
+                                   + ctx.args[k].value.len, '/'))
+                {
+                    __builtin_trap();
+                }
+
+                (void) ngx_kanban_arg(&ctx, "id");
+            }
         }
     }
 

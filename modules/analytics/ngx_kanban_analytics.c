@@ -7,7 +7,8 @@
  * (sql/tenant/013_analytics.sql).
  */
 
-#include "ngx_kanban_routes.h"
+/* SQL: sql/tenant/015_workspace_calendar.sql */
+#include "ngx_kanban_analytics_routes.h"
 
 
 ngx_kanban_sql_t  ngx_kanban_analytics_project = {

@@ -1,7 +1,9 @@
 
 /*
- * API tokens: /api/v1/api-tokens, and their lookup for the JWT module when
- * a request presents "Authorization: Bearer kbt_...".
+ * API tokens: /api/v1/api-tokens, and their lookup when a request presents
+ * "Authorization: Bearer kbt_...": a kind of bearer token this module
+ * registers with the core's identity seam (ngx_http_kanban_api_tokens_module,
+ * below), which the verifier of bearer tokens asks without knowing it.
  *
  * A token is "kbt_" and 64 hex digits (244 random bits from two
  * gen_random_uuid()); it is shown once, at creation, and kept as its
@@ -9,16 +11,23 @@
  * read (GET), write (any method), admin (the admin-only routes).
  */
 
+/* SQL: sql/tenant/001_users.sql, 002_auth.sql, 004_access.sql */
 #include "ngx_kanban_session.h"
+#include "ngx_kanban_auth_routes.h"
 
 
 typedef struct {
-    ngx_kanban_api_token_pt    handler;
+    ngx_kanban_token_found_pt  handler;
 } ngx_kanban_api_token_lookup_t;
 
 
+static ngx_int_t ngx_kanban_api_token_lookup(ngx_http_request_t *r,
+    ngx_str_t *token, ngx_kanban_token_found_pt handler);
 static void ngx_kanban_api_token_found(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
+static ngx_kanban_identity_t *ngx_kanban_api_token_identity(
+    ngx_http_request_t *r, PGresult *row);
+static ngx_int_t ngx_kanban_api_tokens_init(ngx_conf_t *cf);
 
 
 ngx_kanban_field_t  ngx_kanban_api_token_fields[] = {
@@ -121,13 +130,12 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_api_token_get = ngx_kanban_pg_stmt(
     "   AND u.status = 'active'");
 
 
-/* Looks the token up in the request's workspace; the handler gets the
- * row (user id, role, teams, read, write, admin, token id, expiry as a
- * Unix time or NULL) or NULL. */
+/* Looks the token up in the request's workspace; the handler gets who it
+ * stands for, or NULL. */
 
-ngx_int_t
+static ngx_int_t
 ngx_kanban_api_token_lookup(ngx_http_request_t *r, ngx_str_t *token,
-    ngx_kanban_api_token_pt handler)
+    ngx_kanban_token_found_pt handler)
 {
     ngx_str_t                       hash;
     ngx_kanban_pg_db_t              db;
@@ -175,6 +183,104 @@ ngx_kanban_api_token_found(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
         return;
     }
 
-    lk->handler(r, PQntuples(q->result) == 1 ? q->result : NULL, 0);
+    lk->handler(r, PQntuples(q->result) == 1
+                   ? ngx_kanban_api_token_identity(r, q->result) : NULL, 0);
+}
+
+
+/* The row (user id, role, teams, read, write, admin, token id, expiry as
+ * a Unix time or NULL) as an identity; its level is the verifier's to
+ * judge from the role. NULL: a row without a user or role. */
+
+static ngx_kanban_identity_t *
+ngx_kanban_api_token_identity(ngx_http_request_t *r, PGresult *row)
+{
+    char                   *error;
+    ngx_str_t              *v;
+    ngx_uint_t              i;
+    ngx_kanban_identity_t  *id;
+
+    id = ngx_pcalloc(r->pool, sizeof(ngx_kanban_identity_t));
+    if (id == NULL) {
+        return NULL;
+    }
+
+    v = ngx_kanban_pg_value(r, row, 0, 0);
+    id->user_id.data = v ? ngx_pstrdup(r->pool, v) : NULL;
+    id->user_id.len = v ? v->len : 0;
+
+    v = ngx_kanban_pg_value(r, row, 0, 1);
+    id->role.data = v ? ngx_pstrdup(r->pool, v) : NULL;
+    id->role.len = v ? v->len : 0;
+
+    v = ngx_kanban_pg_value(r, row, 0, 2);
+    if (v) {
+        (void) ngx_kanban_json_parse(r->pool, v->data, v->len, &id->teams,
+                                     &error);
+    }
+
+    for (i = 0; i < 3; i++) {
+        v = ngx_kanban_pg_value(r, row, 0, 3 + i);
+        if (v && v->len == 1 && v->data[0] == 't') {
+            id->scopes |= (ngx_uint_t) 1 << i;
+        }
+    }
+
+    /* the token's id: an event stream follows its revoke */
+    v = ngx_kanban_pg_value(r, row, 0, 6);
+    id->token_id.data = v ? ngx_pstrdup(r->pool, v) : NULL;
+    id->token_id.len = v ? v->len : 0;
+
+    v = ngx_kanban_pg_value(r, row, 0, 7);
+    if (v) {
+        id->expires = ngx_atotm(v->data, v->len);
+        if (id->expires == NGX_ERROR) {
+            id->expires = 0;
+        }
+    }
+
+    if (id->user_id.data == NULL || id->role.data == NULL) {
+        return NULL;
+    }
+
+    return id;
+}
+
+
+static ngx_http_module_t  ngx_kanban_api_tokens_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_kanban_api_tokens_init,            /* postconfiguration */
+
+    NULL,                                  /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    NULL,                                  /* create location configuration */
+    NULL                                   /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_kanban_api_tokens_module = {
+    NGX_MODULE_V1,
+    &ngx_kanban_api_tokens_module_ctx,     /* module context */
+    NULL,                                  /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_int_t
+ngx_kanban_api_tokens_init(ngx_conf_t *cf)
+{
+    return ngx_kanban_token_seam(cf, "kbt_", ngx_kanban_api_token_lookup);
 }
 

@@ -16,7 +16,10 @@
 #define NGX_KANBAN_LOGIN_ACCOUNT_MAX  5
 #define NGX_KANBAN_LOGIN_ADDR_MAX     20
 
+/* SQL: sql/tenant/001_users.sql, 002_auth.sql, 004_access.sql,
+ * 021_sign_in_providers.sql */
 #include "ngx_kanban_session.h"
+#include "ngx_kanban_auth_routes.h"
 
 
 typedef struct {

@@ -5,7 +5,9 @@
  * ends every session of the user (their refresh tokens are revoked).
  */
 
+/* SQL: sql/tenant/001_users.sql, 002_auth.sql */
 #include "ngx_kanban_session.h"
+#include "ngx_kanban_auth_routes.h"
 
 
 typedef struct {
@@ -102,30 +104,17 @@ ngx_kanban_me_handler(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
 static void
 ngx_kanban_me_read(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 {
-    ngx_str_t  *json;
+    ngx_int_t  rc;
 
-    if (q->error != NGX_KANBAN_PG_OK) {
-        ngx_http_finalize_request(r, ngx_kanban_pg_problem(r, q));
-        return;
-    }
+    rc = ngx_kanban_pg_send_document(r, q);
 
-    json = ngx_kanban_pg_value(r, q->result, 0, 0);
-
-    if (json == NULL) {
+    if (rc == NGX_DECLINED) {
         /* a valid token of a user since disabled or erased */
-        ngx_http_finalize_request(r,
-            ngx_kanban_problem(r, NGX_KANBAN_ERR_UNAUTHORIZED,
-                               "This account is no longer active."));
-        return;
+        rc = ngx_kanban_problem(r, NGX_KANBAN_ERR_UNAUTHORIZED,
+                                "This account is no longer active.");
     }
 
-    json->data = ngx_pstrdup(r->pool, json);
-    if (json->data == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    ngx_http_finalize_request(r, ngx_kanban_send_json(r, NGX_HTTP_OK, json));
+    ngx_http_finalize_request(r, rc);
 }
 
 

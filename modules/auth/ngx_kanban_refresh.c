@@ -12,7 +12,9 @@
  * revokes the family of the token it is given.
  */
 
+/* SQL: sql/tenant/001_users.sql, 002_auth.sql */
 #include "ngx_kanban_session.h"
+#include "ngx_kanban_auth_routes.h"
 
 
 typedef struct {

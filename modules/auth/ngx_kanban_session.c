@@ -5,6 +5,7 @@
  * the __Host- cookie, guarded by a CSRF header and the Origin check).
  */
 
+/* SQL: none of its own */
 #include "ngx_kanban_session.h"
 #include "ngx_kanban_jwt.h"
 #include <openssl/rand.h>

@@ -42,13 +42,4 @@ ngx_int_t ngx_kanban_session_cookie(ngx_http_request_t *r,
     ngx_kanban_session_t *s);
 
 
-/* an API token's row (user id, role, teams, read, write, admin), or NULL;
- * unavailable: the database could not be asked */
-typedef void (*ngx_kanban_api_token_pt)(ngx_http_request_t *r,
-    PGresult *row, ngx_uint_t unavailable);
-
-ngx_int_t ngx_kanban_api_token_lookup(ngx_http_request_t *r,
-    ngx_str_t *token, ngx_kanban_api_token_pt handler);
-
-
 #endif /* _NGX_KANBAN_SESSION_H_INCLUDED_ */

@@ -14,6 +14,7 @@
  * of the module's own, given to the router at configuration time.
  */
 
+/* SQL: sql/tenant/001_users.sql, 002_auth.sql, 033_sessions.sql */
 #include "ngx_kanban_session.h"
 
 

@@ -17,6 +17,7 @@
  * for reading too slowly, with a reset.
  */
 
+/* SQL: none of its own */
 #include "ngx_kanban_events.h"
 
 

@@ -19,6 +19,7 @@
  * an event that commits late.
  */
 
+/* SQL: sql/tenant/017_events.sql */
 #include "ngx_kanban_events.h"
 
 

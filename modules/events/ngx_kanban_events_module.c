@@ -23,6 +23,7 @@
  * (ngx_kanban_events_feed.c).
  */
 
+/* SQL: none of its own */
 #include "ngx_kanban_events.h"
 #include "ngx_kanban_json.h"
 

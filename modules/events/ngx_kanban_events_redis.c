@@ -11,6 +11,7 @@
  * reads what it missed. Streams stay open throughout.
  */
 
+/* SQL: none of its own */
 #include "ngx_kanban_events.h"
 #include "ngx_kanban_redis.h"
 #include "ngx_kanban_webhooks.h"

@@ -15,6 +15,7 @@
  * Nothing here waits: PostgreSQL and the LLM are both on the event loop.
  */
 
+/* SQL: sql/tenant/020_insights.sql */
 #include "ngx_kanban_insights.h"
 #include "ngx_kanban_json.h"
 #include "ngx_kanban_redis.h"
@@ -197,92 +198,23 @@ ngx_kanban_insights_started(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 }
 
 
-/* POST {model, response_format: json_object, messages: [the prompt, the
- * digest]} to the chat completions endpoint. */
+/* The digest to the operator's LLM (ngx_kanban_insights_llm.c). */
 
 static ngx_int_t
 ngx_kanban_insights_ask(ngx_kanban_insights_job_t *job)
 {
-    ngx_str_t                    v;
-    ngx_kanban_jw_t              jw;
-    ngx_kanban_http_req_t       *hr;
-    ngx_kanban_insights_conf_t  *iscf;
+    ngx_kanban_http_req_t  *hr;
 
-    iscf = ngx_kanban_insights_conf();
-
-    if (ngx_kanban_jw_init(&jw, job->pool, job->digest.len + 2048)
-        != NGX_OK)
-    {
+    hr = ngx_kanban_insights_llm_request(job->pool, ngx_cycle->log,
+                                         NGX_KANBAN_INSIGHTS_PROMPT,
+                                         &job->digest,
+                                         job->digest.len + 2048, 256 * 1024);
+    if (hr == NULL) {
         return NGX_ERROR;
     }
-
-    ngx_kanban_jw_open(&jw, '{');
-    ngx_kanban_jw_key(&jw, "model");
-    ngx_kanban_jw_string(&jw, &iscf->llm_model);
-    ngx_kanban_jw_key(&jw, "temperature");
-    ngx_str_set(&v, "0.2");
-    ngx_kanban_jw_raw(&jw, &v);
-    ngx_kanban_jw_key(&jw, "response_format");
-    ngx_kanban_jw_open(&jw, '{');
-    ngx_kanban_jw_key(&jw, "type");
-    ngx_kanban_jw_cstring(&jw, "json_object");
-    ngx_kanban_jw_close(&jw, '}');
-    ngx_kanban_jw_key(&jw, "messages");
-    ngx_kanban_jw_open(&jw, '[');
-    ngx_kanban_jw_open(&jw, '{');
-    ngx_kanban_jw_key(&jw, "role");
-    ngx_kanban_jw_cstring(&jw, "system");
-    ngx_kanban_jw_key(&jw, "content");
-    ngx_kanban_jw_cstring(&jw, NGX_KANBAN_INSIGHTS_PROMPT);
-    ngx_kanban_jw_close(&jw, '}');
-    ngx_kanban_jw_open(&jw, '{');
-    ngx_kanban_jw_key(&jw, "role");
-    ngx_kanban_jw_cstring(&jw, "user");
-    ngx_kanban_jw_key(&jw, "content");
-    ngx_kanban_jw_string(&jw, &job->digest);
-    ngx_kanban_jw_close(&jw, '}');
-    ngx_kanban_jw_close(&jw, ']');
-    ngx_kanban_jw_close(&jw, '}');
-
-    hr = ngx_kanban_http_create(job->pool, ngx_cycle->log);
-    if (hr == NULL || ngx_kanban_jw_result(&jw, &hr->body) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    ngx_str_set(&hr->method, "POST");
-    hr->url = iscf->llm_url;
-    hr->timeout = iscf->llm_timeout;
-    hr->max_body = 256 * 1024;
-
-    /* the operator's endpoint, not a user's: it may be on the network */
-    hr->allow_private = 1;
 
     hr->handler = ngx_kanban_insights_answered;
     hr->data = job;
-
-    ngx_str_set(&v, "application/json");
-    if (ngx_kanban_http_header(hr, "Content-Type", &v) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    ngx_str_null(&v);
-    if (ngx_kanban_http_header(hr, "Expect", &v) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    if (iscf->llm_key.len) {
-        v.len = sizeof("Bearer ") - 1 + iscf->llm_key.len;
-        v.data = ngx_pnalloc(job->pool, v.len);
-        if (v.data == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_sprintf(v.data, "Bearer %V", &iscf->llm_key);
-
-        if (ngx_kanban_http_header(hr, "Authorization", &v) != NGX_OK) {
-            return NGX_ERROR;
-        }
-    }
 
     return ngx_kanban_http_send(hr);
 }

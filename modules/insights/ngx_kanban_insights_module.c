@@ -12,6 +12,8 @@
  * that has committed, this worker runs it (ngx_kanban_insights_job.c).
  */
 
+/* SQL: sql/tenant/005_kanban.sql, 020_insights.sql,
+ * 029_insights_interrupted.sql */
 #include "ngx_kanban_insights.h"
 
 
@@ -270,48 +272,29 @@ ngx_kanban_insights_key_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_kanban_insights_conf_t  *iscf = conf;
 
-    u_char      *p;
-    ssize_t      n;
-    ngx_str_t   *value, name;
-    ngx_file_t   file;
+    ngx_str_t   *value, name, data;
 
     value = cf->args->elts;
     name = value[1];
 
-    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+    if (ngx_kanban_conf_read_file(cf, &name, 64 * 1024, cf->pool, &data)
+        != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
-    ngx_memzero(&file, sizeof(ngx_file_t));
-    file.name = name;
-    file.log = cf->log;
-
-    file.fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (file.fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_open_file_n " \"%V\" failed", &name);
-        return NGX_CONF_ERROR;
-    }
-
-    p = ngx_pnalloc(cf->pool, 1024);
-    if (p == NULL) {
-        ngx_close_file(file.fd);
-        return NGX_CONF_ERROR;
-    }
-
-    n = ngx_read_file(&file, p, 1024, 0);
-    ngx_close_file(file.fd);
-
-    if (n <= 0) {
+    if (data.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" is empty", &name);
         return NGX_CONF_ERROR;
     }
 
-    iscf->llm_key.data = p;
+    /* its first line, at most 1024 bytes */
+    iscf->llm_key.data = data.data;
     iscf->llm_key.len = 0;
 
-    while ((ssize_t) iscf->llm_key.len < n
-           && p[iscf->llm_key.len] != '\n' && p[iscf->llm_key.len] != '\r')
+    while (iscf->llm_key.len < ngx_min(data.len, 1024)
+           && data.data[iscf->llm_key.len] != '\n'
+           && data.data[iscf->llm_key.len] != '\r')
     {
         iscf->llm_key.len++;
     }

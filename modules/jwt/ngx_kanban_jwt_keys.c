@@ -9,6 +9,7 @@
  * as a JWKS.
  */
 
+/* SQL: none of its own */
 #include "ngx_kanban_jwt.h"
 #include <openssl/core_names.h>
 #include <openssl/pem.h>
@@ -22,6 +23,12 @@
 static ngx_int_t ngx_kanban_jwt_key_id(ngx_pool_t *pool,
     ngx_kanban_jwt_key_t *key);
 static void ngx_kanban_jwt_key_free(void *data);
+static ngx_int_t ngx_kanban_jwt_key_secret(ngx_conf_t *cf, ngx_str_t *file,
+    ngx_str_t *data, ngx_kanban_jwt_key_t *key);
+static ngx_int_t ngx_kanban_jwt_key_pem(ngx_conf_t *cf, ngx_str_t *file,
+    ngx_str_t *data, ngx_kanban_jwt_key_t *key);
+static ngx_int_t ngx_kanban_jwt_key_alg(ngx_conf_t *cf, ngx_str_t *file,
+    ngx_kanban_jwt_key_t *key);
 static ngx_int_t ngx_kanban_jwt_jwk_param(ngx_pool_t *pool, EVP_PKEY *pkey,
     const char *name, size_t width, ngx_str_t *out);
 static ngx_int_t ngx_kanban_jwt_b64url(ngx_pool_t *pool, u_char *data,
@@ -32,80 +39,69 @@ ngx_int_t
 ngx_kanban_jwt_key_load(ngx_conf_t *cf, ngx_str_t *file,
     ngx_kanban_jwt_key_t *key)
 {
-    BIO                 *bio;
-    size_t               glen;
-    ssize_t              n;
-    ngx_fd_t             fd;
-    ngx_str_t            data;
-    ngx_file_info_t      fi;
-    ngx_pool_cleanup_t  *cln;
-    char                 gname[64];
+    ngx_str_t  data;
 
     ngx_memzero(key, sizeof(ngx_kanban_jwt_key_t));
 
-    if (ngx_conf_full_name(cf->cycle, file, 1) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    fd = ngx_open_file(file->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_open_file_n " \"%V\" failed", file);
-        return NGX_ERROR;
-    }
-
-    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR
-        || ngx_file_size(&fi) > NGX_KANBAN_JWT_KEY_MAX)
+    if (ngx_kanban_conf_read_file(cf, file, NGX_KANBAN_JWT_KEY_MAX, cf->pool,
+                                  &data)
+        != NGX_OK)
     {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "key file \"%V\" is unreadable or too large",
-                           file);
-        ngx_close_file(fd);
         return NGX_ERROR;
     }
-
-    data.len = ngx_file_size(&fi);
-    data.data = ngx_pnalloc(cf->pool, data.len + 1);
-    if (data.data == NULL) {
-        ngx_close_file(fd);
-        return NGX_ERROR;
-    }
-
-    n = ngx_read_fd(fd, data.data, data.len);
-    ngx_close_file(fd);
-
-    if (n != (ssize_t) data.len) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "reading \"%V\" failed", file);
-        return NGX_ERROR;
-    }
-
-    data.data[data.len] = '\0';
 
     if (ngx_strstrn(data.data, "-----BEGIN", 10 - 1) == NULL) {
-
-        /* a secret: taken as it is, a trailing newline aside */
-        while (data.len && (data.data[data.len - 1] == '\n'
-                            || data.data[data.len - 1] == '\r'))
-        {
-            data.len--;
-        }
-
-        if (data.len < NGX_KANBAN_JWT_SECRET_MIN) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "the HS256 secret in \"%V\" is shorter than "
-                               "%d bytes", file, NGX_KANBAN_JWT_SECRET_MIN);
-            return NGX_ERROR;
-        }
-
-        key->alg = NGX_KANBAN_JWT_HS256;
-        key->secret = data;
-        key->can_sign = 1;
-
-        return ngx_kanban_jwt_key_id(cf->pool, key);
+        return ngx_kanban_jwt_key_secret(cf, file, &data, key);
     }
 
-    bio = BIO_new_mem_buf(data.data, (int) data.len);
+    if (ngx_kanban_jwt_key_pem(cf, file, &data, key) != NGX_OK
+        || ngx_kanban_jwt_key_alg(cf, file, key) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_kanban_jwt_key_id(cf->pool, key);
+}
+
+
+/* An HS256 secret: the file as it is, a trailing newline aside. */
+
+static ngx_int_t
+ngx_kanban_jwt_key_secret(ngx_conf_t *cf, ngx_str_t *file, ngx_str_t *data,
+    ngx_kanban_jwt_key_t *key)
+{
+    while (data->len && (data->data[data->len - 1] == '\n'
+                         || data->data[data->len - 1] == '\r'))
+    {
+        data->len--;
+    }
+
+    if (data->len < NGX_KANBAN_JWT_SECRET_MIN) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "the HS256 secret in \"%V\" is shorter than "
+                           "%d bytes", file, NGX_KANBAN_JWT_SECRET_MIN);
+        return NGX_ERROR;
+    }
+
+    key->alg = NGX_KANBAN_JWT_HS256;
+    key->secret = *data;
+    key->can_sign = 1;
+
+    return ngx_kanban_jwt_key_id(cf->pool, key);
+}
+
+
+/* A PEM private key (it signs) or public key (it only verifies), freed
+ * with the configuration; the file's bytes are wiped once read. */
+
+static ngx_int_t
+ngx_kanban_jwt_key_pem(ngx_conf_t *cf, ngx_str_t *file, ngx_str_t *data,
+    ngx_kanban_jwt_key_t *key)
+{
+    BIO                 *bio;
+    ngx_pool_cleanup_t  *cln;
+
+    bio = BIO_new_mem_buf(data->data, (int) data->len);
     if (bio == NULL) {
         return NGX_ERROR;
     }
@@ -121,7 +117,7 @@ ngx_kanban_jwt_key_load(ngx_conf_t *cf, ngx_str_t *file,
     }
 
     BIO_free(bio);
-    ngx_explicit_memzero(data.data, data.len);
+    ngx_explicit_memzero(data->data, data->len);
 
     if (key->pkey == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -138,6 +134,20 @@ ngx_kanban_jwt_key_load(ngx_conf_t *cf, ngx_str_t *file,
     cln->handler = ngx_kanban_jwt_key_free;
     cln->data = key->pkey;
 
+    return NGX_OK;
+}
+
+
+/* The algorithm the key is for: ES256 (P-256 only), RS256 (2048 bits at
+ * least) or EdDSA (Ed25519). */
+
+static ngx_int_t
+ngx_kanban_jwt_key_alg(ngx_conf_t *cf, ngx_str_t *file,
+    ngx_kanban_jwt_key_t *key)
+{
+    size_t  glen;
+    char    gname[64];
+
     switch (EVP_PKEY_get_base_id(key->pkey)) {
 
     case EVP_PKEY_EC:
@@ -150,7 +160,7 @@ ngx_kanban_jwt_key_load(ngx_conf_t *cf, ngx_str_t *file,
         }
 
         key->alg = NGX_KANBAN_JWT_ES256;
-        break;
+        return NGX_OK;
 
     case EVP_PKEY_RSA:
         if (EVP_PKEY_get_bits(key->pkey) < 2048) {
@@ -161,11 +171,11 @@ ngx_kanban_jwt_key_load(ngx_conf_t *cf, ngx_str_t *file,
         }
 
         key->alg = NGX_KANBAN_JWT_RS256;
-        break;
+        return NGX_OK;
 
     case EVP_PKEY_ED25519:
         key->alg = NGX_KANBAN_JWT_EDDSA;
-        break;
+        return NGX_OK;
 
     default:
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -173,8 +183,6 @@ ngx_kanban_jwt_key_load(ngx_conf_t *cf, ngx_str_t *file,
                            "supported", file);
         return NGX_ERROR;
     }
-
-    return ngx_kanban_jwt_key_id(cf->pool, key);
 }
 
 

@@ -9,12 +9,15 @@
  * $jwt_claim_<name>; its tid must be the workspace the host resolved to.
  * Any fault gives the same 401 with WWW-Authenticate: Bearer
  * error="invalid_token"; the reason goes to the error log at info level.
- * An API token (kbt_...) is looked up in the workspace's database instead,
- * without blocking: the phase waits for the answer.
+ * A bearer token of a kind kept in storage (an API token, kbt_...: a kind
+ * another module registers with the core's identity seam) is looked up
+ * instead, without blocking: the phase waits for the answer. Who the
+ * token says the caller is goes to the API phase through the same seam.
  */
 
+/* SQL: none of its own */
 #include "ngx_kanban_jwt.h"
-#include "ngx_kanban_session.h"
+#include "ngx_kanban_pg.h"
 #include <openssl/rand.h>
 
 
@@ -44,6 +47,7 @@ typedef struct {
     ngx_kanban_identity_t      identity;
 
     ngx_str_t                  api_token;      /* kbt_..., to look up */
+    ngx_kanban_token_lookup_pt lookup_token;   /* its kind's lookup */
     ngx_uint_t                 lookup;         /* 1 asked, 2 answered */
     ngx_uint_t                 unavailable;
 } ngx_kanban_jwt_ctx_t;
@@ -55,7 +59,8 @@ static ngx_int_t ngx_kanban_jwt_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_kanban_jwt_api_token(ngx_http_request_t *r,
     ngx_kanban_jwt_ctx_t *ctx);
 static void ngx_kanban_jwt_api_token_found(ngx_http_request_t *r,
-    PGresult *row, ngx_uint_t unavailable);
+    ngx_kanban_identity_t *id, ngx_uint_t unavailable);
+static ngx_kanban_identity_t *ngx_kanban_jwt_identity(ngx_http_request_t *r);
 static ngx_int_t ngx_kanban_jwt_reject(ngx_http_request_t *r,
     ngx_uint_t invalid);
 static ngx_int_t ngx_kanban_jwt_variable(ngx_http_request_t *r,
@@ -346,7 +351,9 @@ ngx_kanban_jwt_authenticate(ngx_http_request_t *r)
         token.len--;
     }
 
-    if (token.len > 4 && ngx_strncmp(token.data, "kbt_", 4) == 0) {
+    ctx->lookup_token = ngx_kanban_token_kind(r, &token);
+
+    if (ctx->lookup_token) {
         /* looked up by the ACCESS handler, which may wait */
         ctx->api_token = token;
         return ctx;
@@ -390,10 +397,11 @@ ngx_kanban_jwt_authenticate(ngx_http_request_t *r)
 
 
 /* Who the verified token says the caller is, for the route table's roles
- * and the handlers' finer rules. */
+ * and the handlers' finer rules: this module's answer to the core's
+ * identity seam (ngx_kanban_identity()). */
 
-ngx_kanban_identity_t *
-ngx_kanban_identity(ngx_http_request_t *r)
+static ngx_kanban_identity_t *
+ngx_kanban_jwt_identity(ngx_http_request_t *r)
 {
     ngx_str_t                *role;
     ngx_kanban_jwt_ctx_t     *ctx;
@@ -505,8 +513,8 @@ ngx_kanban_jwt_api_token(ngx_http_request_t *r, ngx_kanban_jwt_ctx_t *ctx)
         return NGX_DONE;            /* woken before the answer came */
     }
 
-    rc = ngx_kanban_api_token_lookup(r, &ctx->api_token,
-                                     ngx_kanban_jwt_api_token_found);
+    rc = ctx->lookup_token(r, &ctx->api_token,
+                           ngx_kanban_jwt_api_token_found);
 
     if (rc == NGX_DECLINED) {
         return ngx_kanban_jwt_reject(r, 1);
@@ -527,12 +535,9 @@ ngx_kanban_jwt_api_token(ngx_http_request_t *r, ngx_kanban_jwt_ctx_t *ctx)
 
 
 static void
-ngx_kanban_jwt_api_token_found(ngx_http_request_t *r, PGresult *row,
-    ngx_uint_t unavailable)
+ngx_kanban_jwt_api_token_found(ngx_http_request_t *r,
+    ngx_kanban_identity_t *id, ngx_uint_t unavailable)
 {
-    char                  *error;
-    ngx_str_t             *v;
-    ngx_uint_t             i;
     ngx_kanban_tenant_t   *tenant;
     ngx_kanban_jwt_ctx_t  *ctx;
 
@@ -542,44 +547,18 @@ ngx_kanban_jwt_api_token_found(ngx_http_request_t *r, PGresult *row,
     ctx->lookup = 2;
     ctx->unavailable = unavailable;
 
-    if (row && tenant) {
-        v = ngx_kanban_pg_value(r, row, 0, 0);
-        ctx->claims.sub.data = v ? ngx_pstrdup(r->pool, v) : NULL;
-        ctx->claims.sub.len = v ? v->len : 0;
-
-        v = ngx_kanban_pg_value(r, row, 0, 1);
-        ctx->claims.role.data = v ? ngx_pstrdup(r->pool, v) : NULL;
-        ctx->claims.role.len = v ? v->len : 0;
-
+    if (id && tenant) {
+        ctx->claims.sub = id->user_id;
+        ctx->claims.role = id->role;
         ctx->claims.tid = tenant->slug;
-
-        v = ngx_kanban_pg_value(r, row, 0, 2);
-        if (v) {
-            (void) ngx_kanban_json_parse(r->pool, v->data, v->len,
-                                         &ctx->claims.teams, &error);
-        }
-
-        for (i = 0; i < 3; i++) {
-            v = ngx_kanban_pg_value(r, row, 0, 3 + i);
-            if (v && v->len == 1 && v->data[0] == 't') {
-                ctx->scopes |= (ngx_uint_t) 1 << i;
-            }
-        }
+        ctx->claims.teams = id->teams;
+        ctx->scopes = id->scopes;
 
         /* the token's id as the jti: an event stream follows its revoke */
-        v = ngx_kanban_pg_value(r, row, 0, 6);
-        ctx->claims.jti.data = v ? ngx_pstrdup(r->pool, v) : NULL;
-        ctx->claims.jti.len = v ? v->len : 0;
+        ctx->claims.jti = id->token_id;
+        ctx->claims.exp = id->expires;
 
-        v = ngx_kanban_pg_value(r, row, 0, 7);
-        if (v) {
-            ctx->claims.exp = ngx_atotm(v->data, v->len);
-            if (ctx->claims.exp == NGX_ERROR) {
-                ctx->claims.exp = 0;
-            }
-        }
-
-        ctx->valid = ctx->claims.sub.data && ctx->claims.role.data;
+        ctx->valid = 1;
     }
 
     if (!ctx->valid && !unavailable) {
@@ -897,5 +876,5 @@ ngx_kanban_jwt_init(ngx_conf_t *cf)
 
     *h = ngx_kanban_jwt_handler;
 
-    return NGX_OK;
+    return ngx_kanban_identity_seam(cf, ngx_kanban_jwt_identity);
 }

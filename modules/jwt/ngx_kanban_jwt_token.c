@@ -16,6 +16,7 @@
  * same key are not verified twice. The claims are checked every time.
  */
 
+/* SQL: none of its own */
 #include "ngx_kanban_jwt.h"
 #include <openssl/crypto.h>
 #include <openssl/ec.h>

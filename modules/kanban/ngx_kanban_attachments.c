@@ -12,6 +12,8 @@
  * image runs no script on the workspace's origin.
  */
 
+/* SQL: sql/tenant/005_kanban.sql, 009_attachments.sql */
+#include "ngx_kanban_kanban_routes.h"
 #include "ngx_kanban_attachment_type.h"
 
 

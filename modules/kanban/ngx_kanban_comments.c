@@ -7,7 +7,8 @@
  * dependency_cycle.
  */
 
-#include "ngx_kanban_routes.h"
+/* SQL: sql/tenant/001_users.sql, 005_kanban.sql, 006_planning.sql */
+#include "ngx_kanban_kanban_routes.h"
 
 
 ngx_kanban_field_t  ngx_kanban_comment_fields[] = {

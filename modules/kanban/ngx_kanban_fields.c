@@ -5,7 +5,8 @@
  * custom_fields, checked by a trigger on every write).
  */
 
-#include "ngx_kanban_routes.h"
+/* SQL: sql/tenant/001_users.sql, 005_kanban.sql */
+#include "ngx_kanban_kanban_routes.h"
 
 
 ngx_kanban_field_t  ngx_kanban_swimlane_fields[] = {

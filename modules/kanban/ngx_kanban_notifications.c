@@ -7,7 +7,8 @@
  * them, in the transaction of the write that causes them.
  */
 
-#include "ngx_kanban_routes.h"
+/* SQL: sql/tenant/008_notifications.sql */
+#include "ngx_kanban_kanban_routes.h"
 
 
 /* Newest first; pages by the last item's id (its place in the order,

@@ -6,7 +6,8 @@
  * everyone reads them. The backlog is the tasks with no sprint.
  */
 
-#include "ngx_kanban_routes.h"
+/* SQL: sql/tenant/005_kanban.sql, 006_planning.sql */
+#include "ngx_kanban_kanban_routes.h"
 
 
 ngx_kanban_field_t  ngx_kanban_milestone_fields[] = {

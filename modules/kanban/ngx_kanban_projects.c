@@ -6,7 +6,9 @@
  * which check who may, change the rows and write the audit row at once.
  */
 
-#include "ngx_kanban_routes.h"
+/* SQL: sql/tenant/001_users.sql, 005_kanban.sql, 014_board_cache.sql,
+ * 027_hot_reads.sql, 034_board_kept_after_delete.sql */
+#include "ngx_kanban_kanban_routes.h"
 
 
 ngx_kanban_field_t  ngx_kanban_project_fields[] = {

@@ -7,7 +7,9 @@
  * take turns and never share a rank.
  */
 
-#include "ngx_kanban_routes.h"
+/* SQL: sql/tenant/001_users.sql, 005_kanban.sql, 007_reads.sql,
+ * 024_portfolio_assignment.sql, 026_task_cache.sql, 027_hot_reads.sql */
+#include "ngx_kanban_kanban_routes.h"
 
 
 /* a label: a short name, as the board shows it */

@@ -8,7 +8,8 @@
  * the JSON rows the statement takes.
  */
 
-#include "ngx_kanban_routes.h"
+/* SQL: sql/tenant/009_attachments.sql */
+#include "ngx_kanban_kanban_routes.h"
 
 
 #define NGX_KANBAN_IMPORT_MAX_ROWS  5000
@@ -30,9 +31,13 @@ static ngx_int_t ngx_kanban_import_json(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
 static ngx_int_t ngx_kanban_import_csv(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
+static ngx_int_t ngx_kanban_csv_header(ngx_pool_t *pool,
+    ngx_kanban_csv_t *csv, u_char ***names, ngx_uint_t *nnames,
+    ngx_uint_t *title);
+static ngx_int_t ngx_kanban_csv_rows(ngx_pool_t *pool, ngx_kanban_csv_t *csv,
+    u_char **names, ngx_uint_t nnames, size_t size, ngx_str_t *out);
 static ngx_int_t ngx_kanban_csv_record(ngx_pool_t *pool,
     ngx_kanban_csv_t *csv);
-static ngx_uint_t ngx_kanban_utf8_valid(u_char *p, size_t len);
 
 
 ngx_kanban_sql_t  ngx_kanban_projects_export = {
@@ -133,8 +138,7 @@ ngx_kanban_import_csv(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
     u_char            *p, **names;
     ngx_int_t          rc;
     ngx_str_t          out;
-    ngx_uint_t         i, nnames, rows, title;
-    ngx_kanban_jw_t    jw;
+    ngx_uint_t         nnames, title;
     ngx_kanban_csv_t   csv;
 
     u_char             detail[128];
@@ -154,41 +158,14 @@ ngx_kanban_import_csv(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
         csv.pos += 3;
     }
 
-    rc = ngx_kanban_csv_record(r->pool, &csv);
+    rc = ngx_kanban_csv_header(r->pool, &csv, &names, &nnames, &title);
+
     if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (rc == NGX_DECLINED || csv.nfields == 0) {
+    if (rc == NGX_DECLINED) {
         goto invalid;
-    }
-
-    nnames = csv.nfields;
-    title = 0;
-
-    names = ngx_palloc(r->pool, nnames * sizeof(u_char *));
-    if (names == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    for (i = 0; i < nnames; i++) {
-        names[i] = ngx_pnalloc(r->pool, csv.fields[i].len + 1);
-        if (names[i] == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        /* "Title " and "title" name the same */
-        p = ngx_cpymem(names[i], csv.fields[i].data, csv.fields[i].len);
-        while (p > names[i] && (p[-1] == ' ' || p[-1] == '\t')) {
-            p--;
-        }
-        *p = '\0';
-
-        ngx_strlow(names[i], names[i], p - names[i]);
-
-        if (ngx_strcmp(names[i], "title") == 0) {
-            title = 1;
-        }
     }
 
     if (!title) {
@@ -197,62 +174,21 @@ ngx_kanban_import_csv(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
                                   "column.");
     }
 
-    if (ngx_kanban_jw_init(&jw, r->pool, ctx->raw_body.len * 2 + 256)
-        != NGX_OK)
-    {
+    rc = ngx_kanban_csv_rows(r->pool, &csv, names, nnames,
+                             ctx->raw_body.len * 2 + 256, &out);
+
+    if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_kanban_jw_open(&jw, '{');
-    ngx_kanban_jw_key(&jw, "format");
-    ngx_kanban_jw_cstring(&jw, "csv");
-    ngx_kanban_jw_key(&jw, "tasks");
-    ngx_kanban_jw_open(&jw, '[');
-
-    for (rows = 0; /* void */ ; rows++) {
-
-        rc = ngx_kanban_csv_record(r->pool, &csv);
-
-        if (rc == NGX_ERROR) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        if (rc == NGX_DONE) {
-            break;
-        }
-
-        if (rc == NGX_DECLINED) {
-            goto invalid;
-        }
-
-        if (csv.nfields > nnames) {
-            csv.error = "it has more fields than the header";
-            goto invalid;
-        }
-
-        if (rows == NGX_KANBAN_IMPORT_MAX_ROWS) {
-            return ngx_kanban_problem(r, NGX_KANBAN_ERR_VALIDATION,
-                                      "An import has at most 5,000 cards "
-                                      "or rows.");
-        }
-
-        ngx_kanban_jw_open(&jw, '{');
-        ngx_kanban_jw_key(&jw, "_row");
-        ngx_kanban_jw_int(&jw, csv.row);
-
-        for (i = 0; i < csv.nfields; i++) {
-            ngx_kanban_jw_key(&jw, (char *) names[i]);
-            ngx_kanban_jw_string(&jw, &csv.fields[i]);
-        }
-
-        ngx_kanban_jw_close(&jw, '}');
+    if (rc == NGX_DECLINED) {
+        goto invalid;
     }
 
-    ngx_kanban_jw_close(&jw, ']');
-    ngx_kanban_jw_close(&jw, '}');
-
-    if (ngx_kanban_jw_result(&jw, &out) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    if (rc == NGX_ABORT) {
+        return ngx_kanban_problem(r, NGX_KANBAN_ERR_VALIDATION,
+                                  "An import has at most 5,000 cards "
+                                  "or rows.");
     }
 
     ctx->raw_body = out;
@@ -266,6 +202,126 @@ invalid:
     *p = '\0';
 
     return ngx_kanban_problem(r, NGX_KANBAN_ERR_VALIDATION, (char *) detail);
+}
+
+
+/* The header row: its names, trimmed and lowercased ("Title " and
+ * "title" name the same), and whether one is "title". NGX_DECLINED: no
+ * header (csv->error says why, or it is empty). */
+
+static ngx_int_t
+ngx_kanban_csv_header(ngx_pool_t *pool, ngx_kanban_csv_t *csv,
+    u_char ***names, ngx_uint_t *nnames, ngx_uint_t *title)
+{
+    u_char      *p, **n;
+    ngx_int_t    rc;
+    ngx_uint_t   i;
+
+    rc = ngx_kanban_csv_record(pool, csv);
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (rc == NGX_DECLINED || csv->nfields == 0) {
+        return NGX_DECLINED;
+    }
+
+    *nnames = csv->nfields;
+    *title = 0;
+
+    n = ngx_palloc(pool, *nnames * sizeof(u_char *));
+    if (n == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < *nnames; i++) {
+        n[i] = ngx_pnalloc(pool, csv->fields[i].len + 1);
+        if (n[i] == NULL) {
+            return NGX_ERROR;
+        }
+
+        p = ngx_cpymem(n[i], csv->fields[i].data, csv->fields[i].len);
+        while (p > n[i] && (p[-1] == ' ' || p[-1] == '\t')) {
+            p--;
+        }
+        *p = '\0';
+
+        ngx_strlow(n[i], n[i], p - n[i]);
+
+        if (ngx_strcmp(n[i], "title") == 0) {
+            *title = 1;
+        }
+    }
+
+    *names = n;
+
+    return NGX_OK;
+}
+
+
+/* The rows after the header as the import's JSON, {"format": "csv",
+ * "tasks": [{"_row": N, name: value, ...}, ...]}. NGX_DECLINED: a row is
+ * not valid (csv->error says why); NGX_ABORT: too many rows. */
+
+static ngx_int_t
+ngx_kanban_csv_rows(ngx_pool_t *pool, ngx_kanban_csv_t *csv, u_char **names,
+    ngx_uint_t nnames, size_t size, ngx_str_t *out)
+{
+    ngx_int_t        rc;
+    ngx_uint_t       i, rows;
+    ngx_kanban_jw_t  jw;
+
+    if (ngx_kanban_jw_init(&jw, pool, size) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_kanban_jw_open(&jw, '{');
+    ngx_kanban_jw_key(&jw, "format");
+    ngx_kanban_jw_cstring(&jw, "csv");
+    ngx_kanban_jw_key(&jw, "tasks");
+    ngx_kanban_jw_open(&jw, '[');
+
+    for (rows = 0; /* void */ ; rows++) {
+
+        rc = ngx_kanban_csv_record(pool, csv);
+
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (rc == NGX_DONE) {
+            break;
+        }
+
+        if (rc == NGX_DECLINED) {
+            return NGX_DECLINED;
+        }
+
+        if (csv->nfields > nnames) {
+            csv->error = "it has more fields than the header";
+            return NGX_DECLINED;
+        }
+
+        if (rows == NGX_KANBAN_IMPORT_MAX_ROWS) {
+            return NGX_ABORT;
+        }
+
+        ngx_kanban_jw_open(&jw, '{');
+        ngx_kanban_jw_key(&jw, "_row");
+        ngx_kanban_jw_int(&jw, csv->row);
+
+        for (i = 0; i < csv->nfields; i++) {
+            ngx_kanban_jw_key(&jw, (char *) names[i]);
+            ngx_kanban_jw_string(&jw, &csv->fields[i]);
+        }
+
+        ngx_kanban_jw_close(&jw, '}');
+    }
+
+    ngx_kanban_jw_close(&jw, ']');
+    ngx_kanban_jw_close(&jw, '}');
+
+    return ngx_kanban_jw_result(&jw, out) == NGX_OK ? NGX_OK : NGX_ERROR;
 }
 
 
@@ -388,26 +444,4 @@ ngx_kanban_csv_record(ngx_pool_t *pool, ngx_kanban_csv_t *csv)
 
         return NGX_OK;
     }
-}
-
-
-static ngx_uint_t
-ngx_kanban_utf8_valid(u_char *p, size_t len)
-{
-    u_char  *end;
-
-    end = p + len;
-
-    while (p < end) {
-        if (*p < 0x80) {
-            p++;
-            continue;
-        }
-
-        if (ngx_utf8_decode(&p, end - p) > 0x10ffff) {
-            return 0;
-        }
-    }
-
-    return 1;
 }

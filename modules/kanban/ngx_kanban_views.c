@@ -5,7 +5,10 @@
  * full-text search over tasks, projects and comments.
  */
 
-#include "ngx_kanban_routes.h"
+/* SQL: sql/tenant/005_kanban.sql, 006_planning.sql, 007_reads.sql,
+ * 015_workspace_calendar.sql, 020_insights.sql, 023_portfolio_health.sql,
+ * 027_hot_reads.sql */
+#include "ngx_kanban_kanban_routes.h"
 
 
 ngx_kanban_sql_t  ngx_kanban_projects_timeline = {

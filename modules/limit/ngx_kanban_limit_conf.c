@@ -5,7 +5,22 @@
  * (the zones a location applies, with their keys).
  */
 
+/* SQL: none of its own */
 #include "ngx_kanban_limit.h"
+
+
+/* What kanban_limit_zone's parameters say, before they are checked. */
+typedef struct {
+    ngx_str_t                 name;
+    ssize_t                   size;
+    ngx_uint_t                count;
+    uint64_t                  interval;
+    ngx_uint_t                burst;
+    ngx_flag_t                redis;
+    ngx_uint_t                fallback_count;
+    uint64_t                  fallback_interval;
+    ngx_uint_t                fallback_burst;
+} ngx_kanban_limit_params_t;
 
 
 static ngx_int_t ngx_kanban_limit_init_zone(ngx_shm_zone_t *shm_zone,
@@ -16,6 +31,15 @@ static ngx_int_t ngx_kanban_limit_parse_rate(ngx_str_t *s,
     ngx_uint_t *count, uint64_t *interval);
 static ngx_int_t ngx_kanban_limit_parse_burst(ngx_str_t *s,
     ngx_uint_t *burst);
+static char *ngx_kanban_limit_zone_params(ngx_conf_t *cf,
+    ngx_kanban_limit_params_t *lp);
+static char *ngx_kanban_limit_zone_check(ngx_conf_t *cf, ngx_command_t *cmd,
+    ngx_kanban_limit_params_t *lp);
+static char *ngx_kanban_limit_zone_window(ngx_conf_t *cf,
+    ngx_kanban_limit_zone_t *zone);
+static char *ngx_kanban_limit_zone_add(ngx_conf_t *cf,
+    ngx_kanban_limit_main_conf_t *lmcf, ngx_kanban_limit_zone_t *zone,
+    ssize_t size);
 
 
 static ngx_int_t
@@ -23,7 +47,7 @@ ngx_kanban_limit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
     ngx_kanban_limit_zone_t  *ozone = data;
 
-    size_t                    len;
+    ngx_uint_t                fresh;
     ngx_kanban_limit_zone_t  *zone;
 
     zone = shm_zone->data;
@@ -36,34 +60,18 @@ ngx_kanban_limit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     }
 
     zone->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    if (shm_zone->shm.exists) {
-        zone->sh = zone->shpool->data;
-        return NGX_OK;
-    }
-
-    zone->sh = ngx_slab_alloc(zone->shpool, sizeof(ngx_kanban_limit_shctx_t));
+    zone->sh = ngx_kanban_shm_header(shm_zone,
+                                     sizeof(ngx_kanban_limit_shctx_t),
+                                     "kanban_limit_zone", &fresh);
     if (zone->sh == NULL) {
         return NGX_ERROR;
     }
 
-    zone->shpool->data = zone->sh;
-
-    ngx_rbtree_init(&zone->sh->rbtree, &zone->sh->sentinel,
-                    ngx_kanban_limit_rbtree_insert);
-    ngx_queue_init(&zone->sh->queue);
-
-    len = sizeof(" in kanban_limit_zone \"\"") + shm_zone->shm.name.len;
-
-    zone->shpool->log_ctx = ngx_slab_alloc(zone->shpool, len);
-    if (zone->shpool->log_ctx == NULL) {
-        return NGX_ERROR;
+    if (fresh) {
+        ngx_rbtree_init(&zone->sh->rbtree, &zone->sh->sentinel,
+                        ngx_kanban_limit_rbtree_insert);
+        ngx_queue_init(&zone->sh->queue);
     }
-
-    ngx_sprintf(zone->shpool->log_ctx, " in kanban_limit_zone \"%V\"%Z",
-                &shm_zone->shm.name);
-
-    zone->shpool->log_nomem = 0;
 
     return NGX_OK;
 }
@@ -178,62 +186,78 @@ ngx_kanban_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_kanban_limit_main_conf_t  *lmcf = conf;
 
-    u_char                   *p;
-    ssize_t                   size;
-    uint64_t                  interval, fallback_interval, window;
-    ngx_str_t                *value, name, s;
-    ngx_flag_t                redis;
-    ngx_uint_t                i, count, burst, fallback_count;
-    ngx_uint_t                fallback_burst;
-    ngx_shm_zone_t           *shm_zone, **pz;
-    ngx_kanban_limit_zone_t  *zone;
+    char                       *rv;
+    ngx_kanban_limit_zone_t    *zone;
+    ngx_kanban_limit_params_t   lp;
+
+    rv = ngx_kanban_limit_zone_params(cf, &lp);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    rv = ngx_kanban_limit_zone_check(cf, cmd, &lp);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    zone = ngx_pcalloc(cf->pool, sizeof(ngx_kanban_limit_zone_t));
+    if (zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    zone->name = lp.name;
+    zone->interval = lp.interval;
+    zone->burst = lp.burst ? lp.burst : lp.count;
+    zone->redis = lp.redis;
+    zone->fallback_interval = lp.fallback_interval;
+    zone->fallback_burst = lp.fallback_burst ? lp.fallback_burst
+                                             : lp.fallback_count;
+
+    if (lp.redis) {
+        rv = ngx_kanban_limit_zone_window(cf, zone);
+        if (rv != NGX_CONF_OK) {
+            return rv;
+        }
+    }
+
+    return ngx_kanban_limit_zone_add(cf, lmcf, zone, lp.size);
+}
+
+
+/* The parameters as they come, each parsed; NGX_CONF_ERROR names the
+ * first that is not one of them or not valid. */
+
+static char *
+ngx_kanban_limit_zone_params(ngx_conf_t *cf, ngx_kanban_limit_params_t *lp)
+{
+    ngx_int_t    rc;
+    ngx_str_t   *value, s;
+    ngx_uint_t   i;
 
     value = cf->args->elts;
-
-    size = 0;
-    count = 0;
-    burst = 0;
-    interval = 0;
-    redis = 0;
-    fallback_count = 0;
-    fallback_burst = 0;
-    fallback_interval = 0;
-    ngx_str_null(&name);
+    ngx_memzero(lp, sizeof(ngx_kanban_limit_params_t));
 
     for (i = 1; i < cf->args->nelts; i++) {
 
-        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
-            name.data = value[i].data + 5;
+        rc = ngx_kanban_shm_zone_param(cf, &value[i], &lp->name, &lp->size);
 
-            p = (u_char *) ngx_strchr(name.data, ':');
-            if (p == NULL) {
-                goto invalid;
-            }
-
-            name.len = p - name.data;
-
-            s.data = p + 1;
-            s.len = value[i].data + value[i].len - s.data;
-
-            size = ngx_parse_size(&s);
-            if (size == NGX_ERROR || name.len == 0) {
-                goto invalid;
-            }
-
-            if (size < (ssize_t) (8 * ngx_pagesize)) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "zone \"%V\" is too small", &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
+        if (rc == NGX_OK) {
             continue;
+        }
+
+        if (rc == NGX_ABORT) {
+            return NGX_CONF_ERROR;
+        }
+
+        if (rc == NGX_ERROR) {
+            goto invalid;
         }
 
         if (ngx_strncmp(value[i].data, "rate=", 5) == 0) {
             s.data = value[i].data + 5;
             s.len = value[i].len - 5;
 
-            if (ngx_kanban_limit_parse_rate(&s, &count, &interval)
+            if (ngx_kanban_limit_parse_rate(&s, &lp->count, &lp->interval)
                 != NGX_OK)
             {
                 goto invalid;
@@ -246,7 +270,7 @@ ngx_kanban_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             s.data = value[i].data + 6;
             s.len = value[i].len - 6;
 
-            if (ngx_kanban_limit_parse_burst(&s, &burst) != NGX_OK) {
+            if (ngx_kanban_limit_parse_burst(&s, &lp->burst) != NGX_OK) {
                 goto invalid;
             }
 
@@ -254,12 +278,12 @@ ngx_kanban_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
         if (ngx_strcmp(value[i].data, "redis=on") == 0) {
-            redis = 1;
+            lp->redis = 1;
             continue;
         }
 
         if (ngx_strcmp(value[i].data, "redis=off") == 0) {
-            redis = 0;
+            lp->redis = 0;
             continue;
         }
 
@@ -267,8 +291,8 @@ ngx_kanban_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             s.data = value[i].data + 9;
             s.len = value[i].len - 9;
 
-            if (ngx_kanban_limit_parse_rate(&s, &fallback_count,
-                                            &fallback_interval)
+            if (ngx_kanban_limit_parse_rate(&s, &lp->fallback_count,
+                                            &lp->fallback_interval)
                 != NGX_OK)
             {
                 goto invalid;
@@ -281,7 +305,8 @@ ngx_kanban_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             s.data = value[i].data + 15;
             s.len = value[i].len - 15;
 
-            if (ngx_kanban_limit_parse_burst(&s, &fallback_burst) != NGX_OK)
+            if (ngx_kanban_limit_parse_burst(&s, &lp->fallback_burst)
+                != NGX_OK)
             {
                 goto invalid;
             }
@@ -292,62 +317,89 @@ ngx_kanban_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         goto invalid;
     }
 
-    if (name.len == 0) {
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\"", &value[i]);
+    return NGX_CONF_ERROR;
+}
+
+
+/* The parameters that must be there, and those that need another. */
+
+static char *
+ngx_kanban_limit_zone_check(ngx_conf_t *cf, ngx_command_t *cmd,
+    ngx_kanban_limit_params_t *lp)
+{
+    if (lp->name.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"%V\" must have the \"zone\" parameter",
                            &cmd->name);
         return NGX_CONF_ERROR;
     }
 
-    if (count == 0) {
+    if (lp->count == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"%V\" must have the \"rate\" parameter",
                            &cmd->name);
         return NGX_CONF_ERROR;
     }
 
-    if (fallback_burst && fallback_count == 0) {
+    if (lp->fallback_burst && lp->fallback_count == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"fallback_burst\" needs \"fallback\"");
         return NGX_CONF_ERROR;
     }
 
-    if (fallback_count && !redis) {
+    if (lp->fallback_count && !lp->redis) {
         /* without Redis, the rate itself is the only limit there is */
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"fallback\" needs \"redis=on\"");
         return NGX_CONF_ERROR;
     }
 
-    zone = ngx_pcalloc(cf->pool, sizeof(ngx_kanban_limit_zone_t));
-    if (zone == NULL) {
+    return NGX_CONF_OK;
+}
+
+
+/* The cluster-wide window of a zone counted in Redis: burst requests at
+ * the rate. */
+
+static char *
+ngx_kanban_limit_zone_window(ngx_conf_t *cf, ngx_kanban_limit_zone_t *zone)
+{
+    uint64_t  window;
+
+    window = zone->burst * zone->interval / 1000;
+
+    if (window < NGX_KANBAN_LIMIT_WINDOW_MIN
+        || window > NGX_KANBAN_LIMIT_WINDOW_MAX)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "the cluster-wide window of zone \"%V\", "
+                           "burst requests at the rate, is %uLms; "
+                           "it must be 1s to 24h", &zone->name, window);
         return NGX_CONF_ERROR;
     }
 
-    zone->name = name;
-    zone->interval = interval;
-    zone->burst = burst ? burst : count;
-    zone->redis = redis;
-    zone->fallback_interval = fallback_interval;
-    zone->fallback_burst = fallback_burst ? fallback_burst : fallback_count;
+    zone->window = window;
 
-    if (redis) {
-        window = zone->burst * interval / 1000;
+    return NGX_CONF_OK;
+}
 
-        if (window < NGX_KANBAN_LIMIT_WINDOW_MIN
-            || window > NGX_KANBAN_LIMIT_WINDOW_MAX)
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "the cluster-wide window of zone \"%V\", "
-                               "burst requests at the rate, is %uLms; "
-                               "it must be 1s to 24h", &name, window);
-            return NGX_CONF_ERROR;
-        }
 
-        zone->window = window;
-    }
+/* The zone's shared memory, and its place in the module's list. */
 
-    shm_zone = ngx_shared_memory_add(cf, &name, size,
+static char *
+ngx_kanban_limit_zone_add(ngx_conf_t *cf,
+    ngx_kanban_limit_main_conf_t *lmcf, ngx_kanban_limit_zone_t *zone,
+    ssize_t size)
+{
+    ngx_shm_zone_t  *shm_zone, **pz;
+
+    shm_zone = ngx_shared_memory_add(cf, &zone->name, size,
                                      &ngx_http_kanban_limit_module);
     if (shm_zone == NULL) {
         return NGX_CONF_ERROR;
@@ -355,7 +407,7 @@ ngx_kanban_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (shm_zone->data) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "zone \"%V\" is already declared", &name);
+                           "zone \"%V\" is already declared", &zone->name);
         return NGX_CONF_ERROR;
     }
 
@@ -370,12 +422,6 @@ ngx_kanban_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     *pz = shm_zone;
 
     return NGX_CONF_OK;
-
-invalid:
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid parameter \"%V\"", &value[i]);
-    return NGX_CONF_ERROR;
 }
 
 

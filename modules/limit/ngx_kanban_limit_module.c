@@ -35,6 +35,7 @@
  * option.
  */
 
+/* SQL: none of its own */
 #include "ngx_kanban_limit.h"
 
 

@@ -7,6 +7,7 @@
  * percent-encoding, a query argument, the callback's own URL.
  */
 
+/* SQL: none of its own */
 #include "ngx_kanban_oauth.h"
 #include <openssl/rand.h>
 

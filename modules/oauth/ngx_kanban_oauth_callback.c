@@ -12,6 +12,7 @@
  * token. Any failure is a redirect to the sign-in page with its code.
  */
 
+/* SQL: sql/tenant/021_sign_in_providers.sql */
 #include "ngx_kanban_oauth.h"
 #include "ngx_kanban_webhooks.h"
 

@@ -6,6 +6,7 @@
  * a provider whose issuer is its URL; its API is under /api/v3.
  */
 
+/* SQL: none of its own */
 #include "ngx_kanban_oauth.h"
 
 

@@ -5,6 +5,7 @@
  * Other kinds, curves and private parts are no key here.
  */
 
+/* SQL: none of its own */
 #include "ngx_kanban_oauth.h"
 #include <openssl/bn.h>
 #include <openssl/core_names.h>

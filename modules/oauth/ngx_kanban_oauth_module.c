@@ -7,6 +7,7 @@
  * addresses only where kanban_webhooks_allow_private says so.
  */
 
+/* SQL: none of its own */
 #include "ngx_kanban_oauth.h"
 #include "ngx_kanban_webhooks.h"
 

@@ -10,6 +10,7 @@
  * it is fetched again; a sign-in copies what it uses into its request.
  */
 
+/* SQL: none of its own */
 #include "ngx_kanban_oauth.h"
 
 

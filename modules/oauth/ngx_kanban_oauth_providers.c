@@ -9,6 +9,7 @@
  * form. The routes of the whole flow are in this file's table.
  */
 
+/* SQL: sql/tenant/001_users.sql, 021_sign_in_providers.sql */
 #include "ngx_kanban_oauth.h"
 #include "ngx_kanban_webhooks.h"
 

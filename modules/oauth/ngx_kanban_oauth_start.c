@@ -8,6 +8,7 @@
  * HttpOnly cookie. return_to is a path of this origin, or "/".
  */
 
+/* SQL: sql/tenant/021_sign_in_providers.sql */
 #include "ngx_kanban_oauth.h"
 #include <openssl/sha.h>
 

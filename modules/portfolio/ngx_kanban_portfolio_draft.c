@@ -10,6 +10,8 @@
  * llm {status, error?} whenever one is configured.
  */
 
+/* SQL: sql/tenant/005_kanban.sql, 025_portfolio_updates.sql,
+ * 032_portfolio_report_share.sql */
 #include "ngx_kanban_portfolio.h"
 #include "ngx_kanban_insights.h"
 
@@ -161,86 +163,18 @@ static ngx_int_t
 ngx_kanban_portfolio_draft_ask(ngx_http_request_t *r,
     ngx_kanban_portfolio_draft_t *d)
 {
-    ngx_str_t                    v;
-    ngx_kanban_jw_t              jw;
-    ngx_kanban_http_req_t       *hr;
-    ngx_kanban_insights_conf_t  *iscf;
+    ngx_kanban_http_req_t  *hr;
 
-    iscf = ngx_kanban_insights_conf();
-
-    if (ngx_kanban_jw_init(&jw, r->pool, 2 * d->digest.len + 2048)
-        != NGX_OK)
-    {
+    hr = ngx_kanban_insights_llm_request(r->pool, r->connection->log,
+                                         NGX_KANBAN_PORTFOLIO_DRAFT_PROMPT,
+                                         &d->digest, 2 * d->digest.len + 2048,
+                                         64 * 1024);
+    if (hr == NULL) {
         return NGX_ERROR;
     }
-
-    ngx_kanban_jw_open(&jw, '{');
-    ngx_kanban_jw_key(&jw, "model");
-    ngx_kanban_jw_string(&jw, &iscf->llm_model);
-    ngx_kanban_jw_key(&jw, "temperature");
-    ngx_str_set(&v, "0.2");
-    ngx_kanban_jw_raw(&jw, &v);
-    ngx_kanban_jw_key(&jw, "response_format");
-    ngx_kanban_jw_open(&jw, '{');
-    ngx_kanban_jw_key(&jw, "type");
-    ngx_kanban_jw_cstring(&jw, "json_object");
-    ngx_kanban_jw_close(&jw, '}');
-    ngx_kanban_jw_key(&jw, "messages");
-    ngx_kanban_jw_open(&jw, '[');
-    ngx_kanban_jw_open(&jw, '{');
-    ngx_kanban_jw_key(&jw, "role");
-    ngx_kanban_jw_cstring(&jw, "system");
-    ngx_kanban_jw_key(&jw, "content");
-    ngx_kanban_jw_cstring(&jw, NGX_KANBAN_PORTFOLIO_DRAFT_PROMPT);
-    ngx_kanban_jw_close(&jw, '}');
-    ngx_kanban_jw_open(&jw, '{');
-    ngx_kanban_jw_key(&jw, "role");
-    ngx_kanban_jw_cstring(&jw, "user");
-    ngx_kanban_jw_key(&jw, "content");
-    ngx_kanban_jw_string(&jw, &d->digest);
-    ngx_kanban_jw_close(&jw, '}');
-    ngx_kanban_jw_close(&jw, ']');
-    ngx_kanban_jw_close(&jw, '}');
-
-    hr = ngx_kanban_http_create(r->pool, r->connection->log);
-    if (hr == NULL || ngx_kanban_jw_result(&jw, &hr->body) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    ngx_str_set(&hr->method, "POST");
-    hr->url = iscf->llm_url;
-    hr->timeout = iscf->llm_timeout;
-    hr->max_body = 64 * 1024;
-
-    /* the operator's endpoint, not a user's: it may be on the network */
-    hr->allow_private = 1;
 
     hr->handler = ngx_kanban_portfolio_draft_answered;
     hr->data = r;
-
-    ngx_str_set(&v, "application/json");
-    if (ngx_kanban_http_header(hr, "Content-Type", &v) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    ngx_str_null(&v);
-    if (ngx_kanban_http_header(hr, "Expect", &v) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    if (iscf->llm_key.len) {
-        v.len = sizeof("Bearer ") - 1 + iscf->llm_key.len;
-        v.data = ngx_pnalloc(r->pool, v.len);
-        if (v.data == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_sprintf(v.data, "Bearer %V", &iscf->llm_key);
-
-        if (ngx_kanban_http_header(hr, "Authorization", &v) != NGX_OK) {
-            return NGX_ERROR;
-        }
-    }
 
     ngx_http_set_ctx(r, d, ngx_http_kanban_portfolio_module);
 

@@ -8,6 +8,7 @@
  * that became overdue overnight).
  */
 
+/* SQL: sql/tenant/023_portfolio_health.sql, 025_portfolio_updates.sql */
 #include "ngx_kanban_portfolio.h"
 
 

@@ -5,6 +5,7 @@
  * router.
  */
 
+/* SQL: none of its own */
 #include "ngx_kanban_portfolio.h"
 
 

@@ -7,6 +7,7 @@
  * 025_portfolio_updates.sql).
  */
 
+/* SQL: sql/tenant/025_portfolio_updates.sql */
 #include "ngx_kanban_portfolio.h"
 
 

@@ -6,6 +6,7 @@
  * reasons in words (assignee_suggestions(), 024_portfolio_assignment.sql).
  */
 
+/* SQL: sql/tenant/024_portfolio_assignment.sql */
 #include "ngx_kanban_portfolio.h"
 
 

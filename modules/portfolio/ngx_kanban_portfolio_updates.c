@@ -8,6 +8,7 @@
  * (025_portfolio_updates.sql).
  */
 
+/* SQL: sql/tenant/001_users.sql, 005_kanban.sql, 025_portfolio_updates.sql */
 #include "ngx_kanban_portfolio.h"
 
 

@@ -10,6 +10,7 @@
  * against the clock on every visit.
  */
 
+/* SQL: sql/tenant/011_share_links.sql */
 #include "ngx_kanban_share.h"
 #include "ngx_kanban_cache.h"
 

@@ -7,6 +7,7 @@
  * keeps the shared page until EXP, and nothing of it is stored.
  */
 
+/* SQL: none of its own */
 #include "ngx_kanban_share.h"
 
 #include <openssl/crypto.h>

@@ -10,7 +10,10 @@
  * is written with its audit row; a link that fails gives its code back.
  */
 
-#include "ngx_kanban_routes.h"
+/* SQL: sql/catalog/002_share_codes.sql; sql/tenant/001_users.sql,
+ * 005_kanban.sql, 011_share_links.sql, 015_workspace_calendar.sql,
+ * 027_hot_reads.sql, 032_portfolio_report_share.sql */
+#include "ngx_kanban_share_routes.h"
 #include "ngx_kanban_share.h"
 
 #include <openssl/rand.h>

@@ -20,6 +20,7 @@
  * that accept JSON problems.
  */
 
+/* SQL: sql/tenant/011_share_links.sql */
 #include "ngx_kanban_share.h"
 #include "ngx_kanban_cache.h"
 

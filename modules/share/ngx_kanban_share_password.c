@@ -8,6 +8,7 @@
  * link.
  */
 
+/* SQL: sql/tenant/011_share_links.sql */
 #include "ngx_kanban_share.h"
 
 #include <openssl/sha.h>

@@ -23,6 +23,7 @@
  * kept.
  */
 
+/* SQL: sql/tenant/011_share_links.sql */
 #include "ngx_kanban_share.h"
 #include "ngx_kanban_redis.h"
 
@@ -672,11 +673,8 @@ ngx_kanban_share_bots(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     u_char               *p, *line, *end, *next, errstr[NGX_MAX_CONF_ERRSTR];
     size_t                size;
-    ssize_t               n;
-    ngx_str_t            *value, file;
-    ngx_file_t            f;
+    ngx_str_t            *value, file, data;
     ngx_uint_t            count;
-    ngx_file_info_t       fi;
     ngx_regex_compile_t   rc;
 
     if (smcf->bots) {
@@ -686,45 +684,19 @@ ngx_kanban_share_bots(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
     file = value[1];
 
-    if (ngx_conf_full_name(cf->cycle, &file, 1) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_memzero(&f, sizeof(ngx_file_t));
-    f.name = file;
-    f.log = cf->log;
-
-    f.fd = ngx_open_file(file.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (f.fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_open_file_n " \"%V\" failed", &file);
-        return NGX_CONF_ERROR;
-    }
-
-    if (ngx_fd_info(f.fd, &fi) == NGX_FILE_ERROR
-        || ngx_file_size(&fi) > 1024 * 1024)
+    if (ngx_kanban_conf_read_file(cf, &file, 1024 * 1024, cf->temp_pool,
+                                  &data)
+        != NGX_OK)
     {
-        ngx_close_file(f.fd);
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%V\" is not a readable list of at most 1 MB",
-                           &file);
         return NGX_CONF_ERROR;
     }
 
-    size = ngx_file_size(&fi);
+    size = data.len;
+    line = data.data;
 
-    line = ngx_pnalloc(cf->temp_pool, size + 1);
     /* every byte may need a backslash, and a "|" between lines */
     p = ngx_pnalloc(cf->pool, 2 * size + 1);
-    if (line == NULL || p == NULL) {
-        ngx_close_file(f.fd);
-        return NGX_CONF_ERROR;
-    }
-
-    n = ngx_read_file(&f, line, size, 0);
-    ngx_close_file(f.fd);
-
-    if (n != (ssize_t) size) {
+    if (p == NULL) {
         return NGX_CONF_ERROR;
     }
 

@@ -17,9 +17,11 @@
  * PATCH forgets the key at once on this node.
  */
 
+/* SQL: sql/tenant/019_cors_origins.sql */
 #include "ngx_kanban_routes.h"
 #include "ngx_kanban_pg.h"
 #include "ngx_kanban_cache.h"
+#include "ngx_kanban_tenant_module.h"
 
 
 #define NGX_KANBAN_CORS_TTL         5000

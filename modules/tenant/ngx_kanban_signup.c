@@ -16,8 +16,11 @@
  * spares), is taken when there is one: no CREATE DATABASE then.
  */
 
-#include "ngx_kanban_routes.h"
+/* SQL: sql/catalog/001_tenants.sql, 006_spare_databases.sql;
+ * sql/tenant/001_users.sql */
+#include "ngx_kanban_tenant_routes.h"
 #include "ngx_kanban_pg.h"
+#include "ngx_kanban_tenant_module.h"
 
 
 typedef struct {

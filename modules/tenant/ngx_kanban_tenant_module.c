@@ -11,9 +11,11 @@
  * tenant_deleted.
  */
 
+/* SQL: sql/catalog/001_tenants.sql */
 #include "ngx_kanban_pg.h"
 #include "ngx_kanban_cache.h"
 #include "ngx_kanban_tenant_move.h"
+#include "ngx_kanban_tenant_module.h"
 
 
 #define NGX_KANBAN_TENANT_UNKNOWN    0
@@ -66,6 +68,7 @@ static char *ngx_kanban_tenant_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_kanban_tenant_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_kanban_tenant_init(ngx_conf_t *cf);
+static ngx_kanban_tenant_t *ngx_kanban_tenant_of(ngx_http_request_t *r);
 
 
 static ngx_kanban_pg_stmt_t  ngx_kanban_tenant_by_slug = ngx_kanban_pg_stmt(
@@ -128,8 +131,10 @@ ngx_module_t  ngx_http_kanban_tenant_module = {
 static ngx_str_t  ngx_kanban_tenant_var_name = ngx_string("kanban_tenant");
 
 
-ngx_kanban_tenant_t *
-ngx_kanban_tenant(ngx_http_request_t *r)
+/* The request's workspace, for the core's seam (ngx_kanban_tenant()). */
+
+static ngx_kanban_tenant_t *
+ngx_kanban_tenant_of(ngx_http_request_t *r)
 {
     ngx_kanban_tenant_ctx_t  *ctx;
 
@@ -597,5 +602,11 @@ ngx_kanban_tenant_init(ngx_conf_t *cf)
 
     *h = ngx_kanban_tenant_handler;
 
-    return NGX_OK;
+    /* the API phase asks this module for the workspace, and lets CORS
+     * answer another origin's call before routing */
+    if (ngx_kanban_tenant_seam(cf, ngx_kanban_tenant_of) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_kanban_preroute_seam(cf, ngx_kanban_cors);
 }

@@ -14,9 +14,11 @@
  * the catalog again. Without Redis a node follows within the cache's ttl.
  */
 
+/* SQL: none of its own */
 #include "ngx_kanban_pg.h"
 #include "ngx_kanban_redis.h"
 #include "ngx_kanban_tenant_move.h"
+#include "ngx_kanban_tenant_module.h"
 
 
 #define NGX_KANBAN_TENANT_CHANNEL    "kanban:tenant:"

@@ -8,8 +8,10 @@
  * with workspace_json (sql/tenant/019_cors_origins.sql).
  */
 
-#include "ngx_kanban_routes.h"
+/* SQL: sql/tenant/019_cors_origins.sql, 027_hot_reads.sql */
+#include "ngx_kanban_tenant_routes.h"
 #include "ngx_kanban_pg.h"
+#include "ngx_kanban_tenant_module.h"
 
 
 static void ngx_kanban_workspace_read(ngx_http_request_t *r,
@@ -84,26 +86,10 @@ ngx_kanban_workspace_handler(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
 static void
 ngx_kanban_workspace_read(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 {
-    ngx_str_t  *json;
+    ngx_int_t  rc;
 
-    if (q->error != NGX_KANBAN_PG_OK) {
-        ngx_http_finalize_request(r, ngx_kanban_pg_problem(r, q));
-        return;
-    }
+    rc = ngx_kanban_pg_send_document(r, q);
 
-    json = ngx_kanban_pg_value(r, q->result, 0, 0);
-    if (json == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    /* the result is freed after this handler: the body is sent now, and
-     * a copy is kept in case the client's socket is slow */
-    json->data = ngx_pstrdup(r->pool, json);
-    if (json->data == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    ngx_http_finalize_request(r, ngx_kanban_send_json(r, NGX_HTTP_OK, json));
+    ngx_http_finalize_request(r, rc == NGX_DECLINED
+                                 ? NGX_HTTP_INTERNAL_SERVER_ERROR : rc);
 }

@@ -17,7 +17,8 @@
  * utilisation is not capped; Accept: text/csv makes it a CSV download.
  */
 
-#include "ngx_kanban_routes.h"
+/* SQL: sql/tenant/010_timesheets.sql */
+#include "ngx_kanban_timesheet_routes.h"
 
 
 ngx_kanban_sql_t  ngx_kanban_productivity_me = {

@@ -11,7 +11,8 @@
  * a manager who sees them, 404 for anyone else.
  */
 
-#include "ngx_kanban_routes.h"
+/* SQL: sql/tenant/003_people.sql, 010_timesheets.sql */
+#include "ngx_kanban_timesheet_routes.h"
 
 
 ngx_kanban_field_t  ngx_kanban_time_entry_fields[] = {

@@ -9,7 +9,8 @@
  * stop and DELETE are 404.
  */
 
-#include "ngx_kanban_routes.h"
+/* SQL: sql/tenant/010_timesheets.sql, 015_workspace_calendar.sql */
+#include "ngx_kanban_timesheet_routes.h"
 
 
 ngx_kanban_field_t  ngx_kanban_timer_fields[] = {

@@ -11,7 +11,9 @@
  * timesheet.approved after commit; every step has its audit row.
  */
 
-#include "ngx_kanban_routes.h"
+/* SQL: sql/tenant/001_users.sql, 002_auth.sql, 010_timesheets.sql,
+ * 015_workspace_calendar.sql */
+#include "ngx_kanban_timesheet_routes.h"
 
 
 static char *ngx_kanban_check_iso_week(ngx_str_t *v, char **message);

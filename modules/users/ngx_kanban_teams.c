@@ -5,7 +5,8 @@
  * reads the teams they belong to and the skill catalogue.
  */
 
-#include "ngx_kanban_routes.h"
+/* SQL: sql/tenant/001_users.sql, 002_auth.sql, 003_people.sql */
+#include "ngx_kanban_users_routes.h"
 
 
 ngx_kanban_field_t  ngx_kanban_team_fields[] = {

@@ -10,7 +10,10 @@
  * body, the password's hash, as each statement lists.
  */
 
-#include "ngx_kanban_routes.h"
+/* SQL: sql/tenant/001_users.sql, 002_auth.sql, 003_people.sql,
+ * 006_planning.sql, 008_notifications.sql, 009_attachments.sql,
+ * 010_timesheets.sql, 011_share_links.sql, 032_portfolio_report_share.sql */
+#include "ngx_kanban_users_routes.h"
 
 
 static char *ngx_kanban_check_role(ngx_str_t *v, char **message);

@@ -7,6 +7,8 @@
  * table, which the router takes at configuration time.
  */
 
+/* SQL: sql/catalog/003_webhook_tenants.sql; sql/tenant/001_users.sql,
+ * 018_webhooks.sql, 023_portfolio_health.sql */
 #include "ngx_kanban_webhooks.h"
 #include <openssl/rand.h>
 

@@ -10,6 +10,7 @@
  * without a key they are stored as they are.
  */
 
+/* SQL: none of its own */
 #include "ngx_kanban_webhooks.h"
 #include <openssl/evp.h>
 #include <openssl/rand.h>

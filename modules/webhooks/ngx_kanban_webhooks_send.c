@@ -18,6 +18,8 @@
  * worker went away is due again, with the same id, when the lease ends.
  */
 
+/* SQL: sql/catalog/001_tenants.sql, 003_webhook_tenants.sql;
+ * sql/tenant/018_webhooks.sql */
 #include "ngx_kanban_webhooks.h"
 #include <openssl/hmac.h>
 

@@ -1,0 +1,28 @@
+
+/*
+ * What the tenant module's files share: the workspace's slug, the tenant
+ * cache, and CORS (the origins a workspace lists, ngx_kanban_cors.c).
+ * The rest of the product asks for the request's workspace through the
+ * core's seam, ngx_kanban_tenant().
+ */
+
+#ifndef _NGX_KANBAN_TENANT_MODULE_H_INCLUDED_
+#define _NGX_KANBAN_TENANT_MODULE_H_INCLUDED_
+
+
+#include "ngx_kanban.h"
+
+
+extern ngx_module_t  ngx_http_kanban_tenant_module;
+
+
+ngx_uint_t ngx_kanban_slug_valid(ngx_str_t *slug);
+void ngx_kanban_tenant_forget(ngx_str_t *slug);
+ngx_shm_zone_t *ngx_kanban_tenant_cache_zone(void);
+
+ngx_int_t ngx_kanban_cors(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx);
+char *ngx_kanban_cors_origin_check(ngx_str_t *value, char **message);
+void ngx_kanban_cors_forget(ngx_http_request_t *r, ngx_str_t *slug);
+
+
+#endif /* _NGX_KANBAN_TENANT_MODULE_H_INCLUDED_ */
