@@ -14,6 +14,7 @@
 
 #include "ngx_kanban_platform.h"
 #include "ngx_kanban_redis.h"
+#include "ngx_kanban_tenant_module.h"
 
 
 static ngx_int_t ngx_kanban_platform_workspace_patch_run(
