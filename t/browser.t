@@ -141,6 +141,7 @@ ok($ops_token, 'kanbanctl operator add printed a setup link') or diag($ops_out);
 # mail: one who resets a password, one who sets preferences
 my $rita = $ws->member('Rita Reset');
 my $pete = $ws->member('Pete Prefs');
+my $mona = $ws->member('Mona Twofactor');
 
 my $fixture = {
     mail => {
@@ -172,6 +173,8 @@ my $fixture = {
         base => 'http://' . $ows->slug . '.localhost:' . $t->port,
         name => 'Acme SSO', user => $ows->admin->{name},
     },
+    mfa => { email => $mona->{email},
+             password => $Kanban::Test::Workspace::PASSWORD },
     operator => { email => $ops_email, token => $ops_token,
                   workspace => $ws->slug },
     cors => {
