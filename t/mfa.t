@@ -262,6 +262,17 @@ problem_is($ws->api($admin, DELETE => '/api/v1/users/'
 problem_is($other->api($other->admin, DELETE => "/api/v1/users/$pam->{id}/mfa"),
            404, 'not_found', "reset from another workspace: 404");
 
+# --- an erased person keeps no second factor -------------------------------
+
+my $eve = $ws->member('Eve Erased');
+enrol($eve);
+is($ws->api($admin, DELETE => "/api/v1/users/$eve->{id}?erase=true")->{status},
+   204, 'a member with two-factor sign-in erased');
+is($ws->dbh->selectrow_array(
+       q{SELECT (SELECT count(*) FROM user_mfa WHERE user_id = $1)
+              + (SELECT count(*) FROM mfa_recovery_codes WHERE user_id = $1)},
+       undef, $eve->{id}), 0, '... and the secret and recovery codes with them');
+
 # --- turning it off --------------------------------------------------------
 
 $r = $ws->api($admin, DELETE => '/api/v1/me/mfa/totp',

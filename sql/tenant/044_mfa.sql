@@ -128,3 +128,20 @@ BEGIN
                                 'name', u.name, 'role', u.role);
 END
 $$;
+
+
+-- An erased person (GDPR, DELETE /api/v1/users/{id}?erase=true) keeps
+-- no second factor: the users module need not know of this one.
+CREATE FUNCTION mfa_forget_erased() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM user_mfa WHERE user_id = NEW.id;
+    DELETE FROM mfa_recovery_codes WHERE user_id = NEW.id;
+    DELETE FROM mfa_challenges WHERE user_id = NEW.id;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER users_erased_mfa AFTER UPDATE OF status ON users
+    FOR EACH ROW WHEN (NEW.status = 'erased')
+    EXECUTE FUNCTION mfa_forget_erased();
