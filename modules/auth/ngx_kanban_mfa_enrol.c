@@ -48,9 +48,10 @@ static void ngx_kanban_mfa_enrol_found(ngx_http_request_t *r,
 static void ngx_kanban_mfa_enrol_verified(ngx_http_request_t *r,
     ngx_uint_t match);
 static ngx_int_t ngx_kanban_mfa_enrol_code(ngx_http_request_t *r,
-    ngx_kanban_mfa_enrol_t *me);
+    ngx_kanban_pg_query_t *q, ngx_kanban_mfa_enrol_t *me);
 static ngx_int_t ngx_kanban_mfa_enrol_run(ngx_http_request_t *r,
-    ngx_kanban_pg_stmt_t *stmt, ngx_uint_t n, ngx_str_t *a, ngx_str_t *b);
+    ngx_kanban_pg_query_t *q, ngx_kanban_pg_stmt_t *stmt, ngx_uint_t n,
+    ngx_str_t *a, ngx_str_t *b);
 static void ngx_kanban_mfa_enrol_done(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static ngx_int_t ngx_kanban_mfa_enrol_show(ngx_http_request_t *r,
@@ -264,7 +265,7 @@ ngx_kanban_mfa_enrol_found(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
             return;
         }
 
-        rc = ngx_kanban_mfa_enrol_code(r, me);
+        rc = ngx_kanban_mfa_enrol_code(r, q, me);
         if (rc != NGX_DONE) {
             ngx_http_finalize_request(r, rc);
         }
@@ -313,7 +314,7 @@ ngx_kanban_mfa_enrol_verified(ngx_http_request_t *r, ngx_uint_t match)
     }
 
     if (me->stage == NGX_KANBAN_MFA_DISABLE) {
-        rc = ngx_kanban_mfa_enrol_code(r, me);
+        rc = ngx_kanban_mfa_enrol_code(r, NULL, me);
 
     } else if (ngx_kanban_totp_secret(r->pool, &me->secret) != NGX_OK
                || ngx_kanban_webhooks_seal(r->pool, &me->secret, &me->sealed)
@@ -322,8 +323,8 @@ ngx_kanban_mfa_enrol_verified(ngx_http_request_t *r, ngx_uint_t match)
         rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
 
     } else {
-        rc = ngx_kanban_mfa_enrol_run(r, &ngx_kanban_mfa_enrol_store, 2,
-                                      user, &me->sealed);
+        rc = ngx_kanban_mfa_enrol_run(r, NULL, &ngx_kanban_mfa_enrol_store,
+                                      2, user, &me->sealed);
     }
 
     if (rc != NGX_DONE) {
@@ -333,10 +334,12 @@ ngx_kanban_mfa_enrol_verified(ngx_http_request_t *r, ngx_uint_t match)
 
 
 /* confirm and disable: the code must be right, then the change is made
- * only if no other request took its step meanwhile */
+ * only if no other request took its step meanwhile; q: the query whose
+ * handler this runs in, or NULL */
 
 static ngx_int_t
-ngx_kanban_mfa_enrol_code(ngx_http_request_t *r, ngx_kanban_mfa_enrol_t *me)
+ngx_kanban_mfa_enrol_code(ngx_http_request_t *r, ngx_kanban_pg_query_t *q,
+    ngx_kanban_mfa_enrol_t *me)
 {
     ngx_int_t   rc;
     ngx_str_t  *user;
@@ -357,34 +360,37 @@ ngx_kanban_mfa_enrol_code(ngx_http_request_t *r, ngx_kanban_mfa_enrol_t *me)
     }
 
     if (me->stage == NGX_KANBAN_MFA_DISABLE) {
-        return ngx_kanban_mfa_enrol_run(r, &ngx_kanban_mfa_enrol_disable, 2,
-                                        user, &me->step);
+        return ngx_kanban_mfa_enrol_run(r, q, &ngx_kanban_mfa_enrol_disable,
+                                        2, user, &me->step);
     }
 
     if (ngx_kanban_mfa_recovery_codes(r, &me->recovery) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_kanban_mfa_enrol_run(r, &ngx_kanban_mfa_enrol_enable, 3,
+    return ngx_kanban_mfa_enrol_run(r, q, &ngx_kanban_mfa_enrol_enable, 3,
                                     user, &me->step);
 }
 
 
+/* the statement on q, or on a new query after the thread pool's work */
+
 static ngx_int_t
-ngx_kanban_mfa_enrol_run(ngx_http_request_t *r, ngx_kanban_pg_stmt_t *stmt,
-    ngx_uint_t n, ngx_str_t *a, ngx_str_t *b)
+ngx_kanban_mfa_enrol_run(ngx_http_request_t *r, ngx_kanban_pg_query_t *q,
+    ngx_kanban_pg_stmt_t *stmt, ngx_uint_t n, ngx_str_t *a, ngx_str_t *b)
 {
     ngx_kanban_ctx_t        *ctx;
     ngx_kanban_pg_db_t       db;
-    ngx_kanban_pg_query_t   *q;
     ngx_kanban_mfa_enrol_t  *me;
 
     ctx = ngx_kanban_ctx(r);
     me = ctx->data;
 
-    ngx_kanban_pg_tenant_db(ctx->tenant, &db);
+    if (q == NULL) {
+        ngx_kanban_pg_tenant_db(ctx->tenant, &db);
+        q = ngx_kanban_pg_query(r, &db);
+    }
 
-    q = ngx_kanban_pg_query(r, &db);
     if (q == NULL
         || ngx_kanban_pg_run(q, stmt, ngx_kanban_mfa_enrol_done, n, a, b,
                              &me->recovery)
