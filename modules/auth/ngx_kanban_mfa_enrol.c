@@ -43,6 +43,8 @@ typedef struct {
 
 static ngx_int_t ngx_kanban_mfa_enrol_begin(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx, ngx_kanban_mfa_stage_e stage);
+static ngx_str_t *ngx_kanban_mfa_enrol_copy(ngx_http_request_t *r,
+    PGresult *res, int col, ngx_str_t *dst);
 static void ngx_kanban_mfa_enrol_found(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static void ngx_kanban_mfa_enrol_verified(ngx_http_request_t *r,
@@ -193,6 +195,9 @@ ngx_kanban_mfa_enrol_begin(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
     return NGX_DONE;
 }
 
+
+/* a value of the row into the request's pool: the row is freed when its
+ * handler returns */
 
 static ngx_str_t *
 ngx_kanban_mfa_enrol_copy(ngx_http_request_t *r, PGresult *res, int col,

@@ -29,11 +29,12 @@ typedef struct {
 } ngx_kanban_mfa_login_t;
 
 
+static void ngx_kanban_mfa_challenge_stored(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q);
+static ngx_int_t ngx_kanban_mfa_login_dead(ngx_http_request_t *r);
 static void ngx_kanban_mfa_login_found(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static void ngx_kanban_mfa_login_decided(ngx_http_request_t *r,
-    ngx_kanban_pg_query_t *q);
-static void ngx_kanban_mfa_challenge_stored(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 
 
@@ -74,8 +75,8 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_mfa_login_decide = ngx_kanban_pg_stmt(
 ngx_int_t
 ngx_kanban_mfa_challenge(ngx_http_request_t *r, ngx_str_t *user_id)
 {
-    u_char                   raw[32];
-    ngx_str_t                src, hash, ttl = ngx_string("300");
+    u_char                   raw[32], ttl_text[NGX_INT_T_LEN];
+    ngx_str_t                src, hash, ttl;
     ngx_kanban_ctx_t        *ctx;
     ngx_kanban_pg_db_t       db;
     ngx_kanban_pg_query_t   *q;
@@ -105,6 +106,10 @@ ngx_kanban_mfa_challenge(ngx_http_request_t *r, ngx_str_t *user_id)
 
     ngx_encode_base64url(&ml->token, &src);
     ngx_explicit_memzero(raw, sizeof(raw));
+
+    ttl.data = ttl_text;
+    ttl.len = ngx_sprintf(ttl_text, "%d", NGX_KANBAN_MFA_CHALLENGE_TTL)
+              - ttl_text;
 
     ngx_kanban_pg_tenant_db(ctx->tenant, &db);
 
@@ -234,6 +239,8 @@ ngx_kanban_mfa_login_handler(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
     return NGX_DONE;
 }
 
+
+/* used, expired, dead after 5 wrong codes, or of another workspace */
 
 static ngx_int_t
 ngx_kanban_mfa_login_dead(ngx_http_request_t *r)
