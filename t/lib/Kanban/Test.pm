@@ -72,6 +72,7 @@ sub new {
         api_burst => $o{api_burst},     # default: the N of api_rate
         share_rate => $o{share_rate},
         share_burst => $o{share_burst},
+        spares    => $o{spares},
         port      => free_port(),
     }, $class;
 
@@ -102,6 +103,8 @@ sub write_config {
         HTTP_PORT  => $self->{port},
         PG_PORT    => $self->{stack}->pg_port,
         TENANT_TTL => $self->{ttl},
+        # spare databases nginx keeps a server: none unless a test asks
+        SPARES     => $self->{spares} // 0,
         LOG_LEVEL  => $self->{log_level},
         # the shipped limits would throttle a test's burst from 127.0.0.1;
         # t/limit.t tests the limiter with zones of its own
