@@ -57,6 +57,9 @@ static void ngx_kanban_signup_created(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static void ngx_kanban_signup_hashed(ngx_http_request_t *r, ngx_str_t *hash);
 static void ngx_kanban_signup_admin(ngx_http_request_t *r);
+static void ngx_kanban_signup_connect(ngx_kanban_signup_t *su);
+static void ngx_kanban_signup_connected(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q);
 static void ngx_kanban_signup_admin_inserted(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static void ngx_kanban_signup_admin_made(ngx_http_request_t *r,
@@ -268,6 +271,7 @@ ngx_kanban_signup_claimed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
         /* from here on it is this workspace's: undo drops it */
         su->database_made = 1;
         su->database = su->claimed;
+        ngx_kanban_signup_connect(su);
         ngx_kanban_signup_admin(r);
         return;
     }
@@ -346,7 +350,73 @@ ngx_kanban_signup_created(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     su->database_made = 1;
     su->database = ngx_current_msec - su->start;
 
+    ngx_kanban_signup_connect(su);
     ngx_kanban_signup_admin(r);
+}
+
+
+/* While the password is still being hashed, the pool connects to the new
+ * database (a backend started, a round trip): the admin's statement then
+ * finds the connection made. A query of its own, not the request's: the
+ * request may end first. */
+
+static void
+ngx_kanban_signup_connect(ngx_kanban_signup_t *su)
+{
+    ngx_str_t               sql = ngx_string("SELECT 1");
+    ngx_pool_t             *pool;
+    ngx_kanban_tenant_t     t;
+    ngx_kanban_pg_db_t      db;
+    ngx_kanban_pg_query_t  *q;
+
+    if (!su->hashing) {
+        return;
+    }
+
+    pool = ngx_create_pool(512, ngx_cycle->log);
+    if (pool == NULL) {
+        return;
+    }
+
+    ngx_memzero(&t, sizeof(ngx_kanban_tenant_t));
+    /* with its '\0': libpq reads it as a C string */
+    t.db_dsn.data = ngx_pnalloc(pool, su->db_dsn.len + 1);
+    t.db_dsn.len = su->db_dsn.len;
+
+    if (t.db_dsn.data) {
+        ngx_memcpy(t.db_dsn.data, su->db_dsn.data, su->db_dsn.len + 1);
+    }
+
+    t.db_name.data = ngx_pstrdup(pool, &su->db_name);
+    t.db_name.len = su->db_name.len;
+
+    if (t.db_dsn.data == NULL || t.db_name.data == NULL) {
+        ngx_destroy_pool(pool);
+        return;
+    }
+
+    ngx_kanban_pg_tenant_db(&t, &db);
+
+    q = ngx_kanban_pg_query_background(pool, &db);
+    if (q == NULL) {
+        ngx_destroy_pool(pool);
+        return;
+    }
+
+    q->data = pool;
+
+    if (ngx_kanban_pg_run_sql(q, &sql, ngx_kanban_signup_connected)
+        != NGX_OK)
+    {
+        ngx_destroy_pool(pool);
+    }
+}
+
+
+static void
+ngx_kanban_signup_connected(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
+{
+    ngx_destroy_pool(q->data);
 }
 
 
