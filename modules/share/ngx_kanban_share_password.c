@@ -18,6 +18,10 @@ static ngx_int_t ngx_kanban_share_bad_body(ngx_kanban_share_ctx_t *ctx,
     ngx_uint_t error, char *detail);
 static ngx_int_t ngx_kanban_share_password_of(ngx_http_request_t *r,
     ngx_kanban_share_ctx_t *ctx);
+static ngx_int_t ngx_kanban_share_body_text(ngx_http_request_t *r,
+    ngx_kanban_share_ctx_t *ctx, ngx_str_t *body);
+static ngx_int_t ngx_kanban_share_form_password(ngx_http_request_t *r,
+    ngx_kanban_share_ctx_t *ctx, ngx_str_t *body);
 static void ngx_kanban_share_tries(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static void ngx_kanban_share_verified(ngx_http_request_t *r, ngx_uint_t match);
@@ -79,49 +83,14 @@ static ngx_int_t
 ngx_kanban_share_password_of(ngx_http_request_t *r,
     ngx_kanban_share_ctx_t *ctx)
 {
-    u_char             *dst, *src;
-    ngx_buf_t          *b;
-    ngx_str_t           body, value, *type, *s;
-    ngx_chain_t        *cl;
-    ngx_kanban_json_t  *root;
     char               *error;
+    ngx_int_t           rc;
+    ngx_str_t           body, *type, *s;
+    ngx_kanban_json_t  *root;
 
-    if (r->request_body == NULL || r->request_body->bufs == NULL) {
-        return ngx_kanban_share_bad_body(ctx, NGX_KANBAN_ERR_BAD_REQUEST,
-                                         "Send the password.");
-    }
-
-    /* a chunked body comes in several buffers, all in memory (4k) */
-    body.len = 0;
-
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        if (cl->buf->in_file) {
-            return ngx_kanban_share_bad_body(ctx, NGX_KANBAN_ERR_TOO_LARGE,
-                                             NULL);
-        }
-
-        body.len += cl->buf->last - cl->buf->pos;
-    }
-
-    if (body.len > NGX_KANBAN_SHARE_BODY_MAX) {
-        return ngx_kanban_share_bad_body(ctx, NGX_KANBAN_ERR_TOO_LARGE,
-                                         NULL);
-    }
-
-    body.data = ngx_pnalloc(r->pool, body.len + 1);
-    if (body.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    dst = body.data;
-
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        b = cl->buf;
-
-        /* an empty body's buffer has no memory: no memcpy from NULL */
-        if (b->last != b->pos) {
-            dst = ngx_cpymem(dst, b->pos, b->last - b->pos);
-        }
+    rc = ngx_kanban_share_body_text(r, ctx, &body);
+    if (rc != NGX_OK) {
+        return rc;
     }
 
     type = r->headers_in.content_type ? &r->headers_in.content_type->value
@@ -154,13 +123,75 @@ ngx_kanban_share_password_of(ngx_http_request_t *r,
                                          "JSON.");
     }
 
-    /* ngx_http_arg reads the query string: look for the field by hand */
-    src = body.data;
+    return ngx_kanban_share_form_password(r, ctx, &body);
+}
 
-    while (src < body.data + body.len) {
-        dst = ngx_strlchr(src, body.data + body.len, '&');
+
+/* the body in one piece of memory, NUL-terminated space included; a
+ * chunked body comes in several buffers, all in memory (4k) */
+static ngx_int_t
+ngx_kanban_share_body_text(ngx_http_request_t *r, ngx_kanban_share_ctx_t *ctx,
+    ngx_str_t *body)
+{
+    u_char       *dst;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return ngx_kanban_share_bad_body(ctx, NGX_KANBAN_ERR_BAD_REQUEST,
+                                         "Send the password.");
+    }
+
+    body->len = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        if (cl->buf->in_file) {
+            return ngx_kanban_share_bad_body(ctx, NGX_KANBAN_ERR_TOO_LARGE,
+                                             NULL);
+        }
+
+        body->len += cl->buf->last - cl->buf->pos;
+    }
+
+    if (body->len > NGX_KANBAN_SHARE_BODY_MAX) {
+        return ngx_kanban_share_bad_body(ctx, NGX_KANBAN_ERR_TOO_LARGE,
+                                         NULL);
+    }
+
+    body->data = ngx_pnalloc(r->pool, body->len + 1);
+    if (body->data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    dst = body->data;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        /* an empty body's buffer has no memory: no memcpy from NULL */
+        if (b->last != b->pos) {
+            dst = ngx_cpymem(dst, b->pos, b->last - b->pos);
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* ngx_http_arg reads the query string: the form's field found by hand */
+static ngx_int_t
+ngx_kanban_share_form_password(ngx_http_request_t *r,
+    ngx_kanban_share_ctx_t *ctx, ngx_str_t *body)
+{
+    u_char     *dst, *src;
+    ngx_str_t   value;
+
+    src = body->data;
+
+    while (src < body->data + body->len) {
+        dst = ngx_strlchr(src, body->data + body->len, '&');
         if (dst == NULL) {
-            dst = body.data + body.len;
+            dst = body->data + body->len;
         }
 
         if (dst - src >= 9 && ngx_strncmp(src, "password=", 9) == 0) {
@@ -191,7 +222,7 @@ ngx_kanban_share_password_of(ngx_http_request_t *r,
     }
 
     return ngx_kanban_share_bad_body(ctx, NGX_KANBAN_ERR_BAD_REQUEST,
-                                         "Send the password.");
+                                     "Send the password.");
 }
 
 
