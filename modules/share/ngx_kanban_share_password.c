@@ -16,15 +16,12 @@
 
 static ngx_int_t ngx_kanban_share_bad_body(ngx_kanban_share_ctx_t *ctx,
     ngx_uint_t error, char *detail);
-static ngx_int_t ngx_kanban_share_password_of(ngx_http_request_t *r,
-    ngx_kanban_share_ctx_t *ctx);
 static ngx_int_t ngx_kanban_share_body_text(ngx_http_request_t *r,
     ngx_kanban_share_ctx_t *ctx, ngx_str_t *body);
 static ngx_int_t ngx_kanban_share_form_password(ngx_http_request_t *r,
     ngx_kanban_share_ctx_t *ctx, ngx_str_t *body);
 static void ngx_kanban_share_tries(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
-static void ngx_kanban_share_verified(ngx_http_request_t *r, ngx_uint_t match);
 static void ngx_kanban_share_granted(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static ngx_int_t ngx_kanban_share_client(ngx_http_request_t *r,
@@ -38,30 +35,6 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_share_try_stmt =
 static ngx_kanban_pg_stmt_t  ngx_kanban_share_tries_clear_stmt =
     ngx_kanban_pg_stmt("share_tries_clear",
     "SELECT share_link_tries_clear($1::uuid, $2)");
-
-void
-ngx_kanban_share_body(ngx_http_request_t *r)
-{
-    ngx_int_t                rc;
-    ngx_kanban_share_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_kanban_share_module);
-
-    rc = ngx_kanban_share_password_of(r, ctx);
-
-    if (rc == NGX_DECLINED) {
-        rc = ngx_kanban_problem(r, ctx->error, ctx->detail);
-
-    } else if (rc == NGX_OK) {
-        rc = ngx_kanban_share_start(r, ctx);
-
-        if (rc == NGX_DONE) {
-            return;
-        }
-    }
-
-    ngx_http_finalize_request(r, rc);
-}
 
 
 static ngx_int_t
@@ -79,8 +52,8 @@ ngx_kanban_share_bad_body(ngx_kanban_share_ctx_t *ctx, ngx_uint_t error,
  * NGX_OK; NGX_DECLINED with the problem in ctx->error and ctx->detail;
  * or an error status. */
 
-static ngx_int_t
-ngx_kanban_share_password_of(ngx_http_request_t *r,
+ngx_int_t
+ngx_kanban_share_password_read(ngx_http_request_t *r,
     ngx_kanban_share_ctx_t *ctx)
 {
     char               *error;
@@ -226,10 +199,13 @@ ngx_kanban_share_form_password(ngx_http_request_t *r,
 }
 
 
-/* POST: the password of a protected link. */
+/* POST: the password of a protected link. The argon2id check answers
+ * verified, the caller's, which hands the request's ctx back to
+ * ngx_kanban_share_checked. */
 
 ngx_int_t
-ngx_kanban_share_unlock(ngx_http_request_t *r, ngx_kanban_share_ctx_t *ctx)
+ngx_kanban_share_unlock(ngx_http_request_t *r, ngx_kanban_share_ctx_t *ctx,
+    ngx_kanban_verified_pt verified)
 {
     ngx_uint_t              verdict;
     ngx_str_t               back;
@@ -266,14 +242,21 @@ ngx_kanban_share_unlock(ngx_http_request_t *r, ngx_kanban_share_ctx_t *ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    ctx->verified = verified;
+
     ngx_kanban_pg_tenant_db(ctx->tenant, &db);
 
     q = ngx_kanban_pg_query(r, &db);
-    if (q == NULL
-        || ngx_kanban_pg_run(q, &ngx_kanban_share_try_stmt,
-                             ngx_kanban_share_tries, 2, &ctx->link.id,
-                             &ctx->client)
-           != NGX_OK)
+    if (q == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    q->data = ctx;
+
+    if (ngx_kanban_pg_run(q, &ngx_kanban_share_try_stmt,
+                          ngx_kanban_share_tries, 2, &ctx->link.id,
+                          &ctx->client)
+        != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -288,7 +271,7 @@ ngx_kanban_share_tries(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     ngx_str_t               *allowed, *retry;
     ngx_kanban_share_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_kanban_share_module);
+    ctx = q->data;
 
     if (q->error != NGX_KANBAN_PG_OK || PQntuples(q->result) != 1) {
         ngx_http_finalize_request(r, ngx_kanban_pg_problem(r, q));
@@ -321,7 +304,7 @@ ngx_kanban_share_tries(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     }
 
     if (ngx_kanban_password_verify(r, &ctx->link.password_hash,
-                                   &ctx->password, ngx_kanban_share_verified)
+                                   &ctx->password, ctx->verified)
         != NGX_OK)
     {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -332,14 +315,12 @@ ngx_kanban_share_tries(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 /* Right: this client's tries are taken back, then the grant. Wrong:
  * the try stays counted. */
 
-static void
-ngx_kanban_share_verified(ngx_http_request_t *r, ngx_uint_t match)
+void
+ngx_kanban_share_checked(ngx_http_request_t *r, ngx_kanban_share_ctx_t *ctx,
+    ngx_uint_t match)
 {
-    ngx_kanban_pg_db_t       db;
-    ngx_kanban_pg_query_t   *q;
-    ngx_kanban_share_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_kanban_share_module);
+    ngx_kanban_pg_db_t      db;
+    ngx_kanban_pg_query_t  *q;
 
     if (!match) {
         ctx->wrong = 1;
@@ -351,11 +332,17 @@ ngx_kanban_share_verified(ngx_http_request_t *r, ngx_uint_t match)
     ngx_kanban_pg_tenant_db(ctx->tenant, &db);
 
     q = ngx_kanban_pg_query(r, &db);
-    if (q == NULL
-        || ngx_kanban_pg_run(q, &ngx_kanban_share_tries_clear_stmt,
-                             ngx_kanban_share_granted, 2, &ctx->link.id,
-                             &ctx->client)
-           != NGX_OK)
+    if (q == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    q->data = ctx;
+
+    if (ngx_kanban_pg_run(q, &ngx_kanban_share_tries_clear_stmt,
+                          ngx_kanban_share_granted, 2, &ctx->link.id,
+                          &ctx->client)
+        != NGX_OK)
     {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
     }
@@ -368,7 +355,7 @@ ngx_kanban_share_granted(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     ngx_str_t                back;
     ngx_kanban_share_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_kanban_share_module);
+    ctx = q->data;
 
     if (q->error != NGX_KANBAN_PG_OK) {
         ngx_http_finalize_request(r, ngx_kanban_pg_problem(r, q));
