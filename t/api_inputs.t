@@ -88,6 +88,36 @@ $r = $ws->api($admin, POST => "/api/v1/projects/$pid/tasks",
 is($r->{status}, 201, 'create with description: null') or diag $r->{body};
 is($r->{json}{description}, '', '... has none');
 
+# the same for a project's and a milestone's description and a sprint's
+# goal (056_patch_null_clears_text.sql): null clears, leaving it out keeps
+
+my @texts = (
+    [ project   => "/api/v1/projects/$pid", description => undef ],
+    [ milestone => "/api/v1/projects/$pid/milestones", description =>
+      { name => 'Beta', due_date => '2027-03-01' } ],
+    [ sprint    => "/api/v1/projects/$pid/sprints", goal =>
+      { name => 'Sprint 1' } ],
+);
+for my $case (@texts) {
+    my ($what, $path, $field, $create) = @$case;
+    if ($create) {
+        $r = $ws->api($admin, POST => $path, json => $create);
+        is($r->{status}, 201, "a $what") or diag $r->{body};
+        $path = $r->{headers}{location};
+    }
+    $r = $ws->api($admin, PATCH => $path,
+                  json => { $field => 'Something to say.' });
+    is($r->{json}{$field}, 'Something to say.', "a ${what}'s $field set");
+    $r = $ws->api($admin, PATCH => $path, json => { name => 'Renamed' });
+    is($r->{json}{$field}, 'Something to say.',
+       '... kept by a PATCH without it');
+    $r = $ws->api($admin, PATCH => $path, json => { $field => undef });
+    is($r->{status}, 200, "... PATCH with $field: null") or diag $r->{body};
+    is($r->{json}{$field}, '', '... clears it');
+    $r = $ws->api($admin, PATCH => $path, json => { name => 'Again' });
+    is($r->{json}{$field}, '', '... and it stays cleared');
+}
+
 # a chunked body whose framing is broken
 
 my %broken = (

@@ -6,7 +6,8 @@
  * everyone reads them. The backlog is the tasks with no sprint.
  */
 
-/* SQL: sql/tenant/005_kanban.sql, 006_planning.sql */
+/* SQL: sql/tenant/005_kanban.sql, 006_planning.sql,
+ * 056_patch_null_clears_text.sql */
 #include "ngx_kanban_kanban_routes.h"
 
 
@@ -77,8 +78,9 @@ ngx_kanban_sql_t  ngx_kanban_milestones_patch = {
     ngx_kanban_pg_stmt("milestones_patch",
     "SELECT f.*, CASE WHEN f.status < 300"
     "            THEN currval('activity_log_id_seq') END"
-    "  FROM plan_item_write($1::uuid, $2, 'milestone', NULL,"
-    "                              $3::uuid, $4::jsonb, $5::int, false) f"),
+    "  FROM plan_item_write($1::uuid, $2, 'milestone', NULL, $3::uuid,"
+    "       patch_text_nulls_cleared($4::jsonb, 'description'), $5::int,"
+    "       false) f"),
     { "actor", "role", "uuid:id", "body", "version", NULL },
     "milestone.updated"
 };
@@ -119,8 +121,8 @@ ngx_kanban_sql_t  ngx_kanban_sprints_create = {
 
 ngx_kanban_sql_t  ngx_kanban_sprints_patch = {
     ngx_kanban_pg_stmt("sprints_patch",
-    "SELECT * FROM plan_item_write($1::uuid, $2, 'sprint', NULL,"
-    "                              $3::uuid, $4::jsonb, $5::int, false)"),
+    "SELECT * FROM plan_item_write($1::uuid, $2, 'sprint', NULL, $3::uuid,"
+    "       patch_text_nulls_cleared($4::jsonb, 'goal'), $5::int, false)"),
     { "actor", "role", "uuid:id", "body", "version", NULL },
     NULL
 };

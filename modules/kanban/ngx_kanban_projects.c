@@ -7,7 +7,8 @@
  */
 
 /* SQL: sql/tenant/001_users.sql, 005_kanban.sql, 014_board_cache.sql,
- * 027_hot_reads.sql, 034_board_kept_after_delete.sql */
+ * 027_hot_reads.sql, 034_board_kept_after_delete.sql,
+ * 056_patch_null_clears_text.sql */
 #include "ngx_kanban_kanban_routes.h"
 
 
@@ -106,8 +107,8 @@ ngx_kanban_sql_t  ngx_kanban_projects_patch = {
     ngx_kanban_pg_stmt("projects_patch",
     "SELECT f.*, CASE WHEN f.status < 300"
     "            THEN currval('activity_log_id_seq') END"
-    "  FROM project_update($1::uuid, $2, $3::uuid, $4::jsonb,"
-    "                             $5::int) f"),
+    "  FROM project_update($1::uuid, $2, $3::uuid,"
+    "       patch_text_nulls_cleared($4::jsonb, 'description'), $5::int) f"),
     { "actor", "role", "uuid:id", "body", "version", NULL },
     "project.updated"
 };
