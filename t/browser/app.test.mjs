@@ -476,7 +476,14 @@ test('portfolio: tiles, charts and every project with its progress', { timeout: 
     await page.goto(`${fx.base}/portfolio`);
     await page.locator('.tile').first().waitFor();
     assert.equal(await page.locator('.tile b').first().innerText(), String(projects.length));
-    assert.ok(await page.locator('figure.chart svg').count() >= 3, 'charts');
+    assert.ok(await page.locator('figure.chart').count() >= 3, 'charts');
+    // the progress bars: one row a project, its key and its progress
+    const bars = page.locator('figure.bar-list', { hasText: 'Progress by project' }).locator('li');
+    assert.equal(await bars.count(), projects.length, 'a progress bar a project');
+    for (const p of projects) {
+      const row = bars.filter({ has: page.locator('.bl-label', { hasText: new RegExp(`^${p.key}$`) }) });
+      assert.equal(await row.locator('.bl-value').innerText(), `${p.progress}%`, `${p.key}'s progress`);
+    }
     for (const p of projects) await page.locator('table.data a', { hasText: p.name }).first().waitFor();
     await shot(page, '12-portfolio');
     await assertClean(page, log, 'portfolio');

@@ -5,7 +5,7 @@ import { Link } from 'react-router-dom';
 import { read } from '../api/client';
 import { PortfolioInsights } from './PortfolioInsights';
 import type { PortfolioMilestone, Project } from '../api/types';
-import { BarChart, Donut } from '../ui/charts';
+import { BarList, Donut } from '../ui/charts';
 import { label, longDate, parseDate, shortDate, today } from '../ui/format';
 import { Empty, ErrorNote, Progress, Spinner, useLoad } from '../ui/kit';
 import { HealthPill } from './ProjectHealth';
@@ -46,11 +46,11 @@ export default function Portfolio() {
               <Donut title="Projects by status" data={Object.entries(data.projects_by_status).map(([k, v]) => ({ label: label(k), value: v, color: STATUS_COLOR[k] }))} />
             </div>
             <div className="box">
-              <BarChart title="Progress by project (%)" unit="%" max={100}
-                data={ps.map((p) => ({ label: p.key, value: p.progress, color: p.risk_flags.length ? '#f59e0b' : undefined }))} />
+              <BarList title="Progress by project (%)" unit="%" max={100}
+                data={ps.map((p) => ({ label: p.key, hint: p.name, value: p.progress, color: p.risk_flags.length ? '#f59e0b' : undefined }))} />
             </div>
             <div className="box">
-              <BarChart title="Overdue tasks by project" data={ps.map((p) => ({ label: p.key, value: p.overdue_tasks, color: '#ef4444' }))} />
+              <BarList title="Overdue tasks by project" empty="Nothing is overdue." data={ps.map((p) => ({ label: p.key, hint: p.name, value: p.overdue_tasks, color: '#ef4444' }))} />
             </div>
           </div>
           <div className="table-wrap">

@@ -6,7 +6,7 @@
 import { lazy, Suspense, useState } from 'react';
 import { Link, useSearchParams } from 'react-router-dom';
 import { download, read, type ReadResult } from '../api/client';
-import { BarChart } from '../ui/charts';
+import { BarList } from '../ui/charts';
 import { label, longDate, shiftWeek, thisWeek } from '../ui/format';
 import { ErrorNote, Spinner, useLoad } from '../ui/kit';
 import { HealthPill } from './ProjectHealth';
@@ -69,7 +69,7 @@ function ProjectSection({ p }: { p: ReportProject }) {
       <h2 id={`rp-${p.id}`}><Link to={`/projects/${p.id}/health`}>{p.name}</Link> <span className="key">{p.key}</span> <HealthPill health={p.health} /></h2>
       <div className="report-grid">
         <div>
-          <BarChart title="Progress against plan (%)" unit="%" max={100} height={150}
+          <BarList title="Progress against plan (%)" unit="%" max={100}
             data={[
               { label: 'Work done', value: p.progress.work_done_pct, color: '#4f46e5' },
               { label: 'Time gone', value: p.progress.time_elapsed_pct ?? 0, color: '#94a3b8' },

@@ -4,7 +4,7 @@ import { useState } from 'react';
 import { download, qs, read } from '../api/client';
 import type { Page, Team } from '../api/types';
 import { canManage, useAuth } from '../auth';
-import { BarChart } from '../ui/charts';
+import { BarList } from '../ui/charts';
 import { addDays, hours, today } from '../ui/format';
 import { Empty, ErrorNote, Spinner, useLoad } from '../ui/kit';
 
@@ -58,9 +58,9 @@ export default function Reports() {
           {!util.data ? <Spinner /> : util.data.items.length === 0 ? <Empty title="Nobody to report on." /> : (
             <div className="dash-grid">
               <div className="box">
-                <BarChart title="Utilisation by person (%)" unit="%" max={Math.max(100, ...util.data.items.map((u) => Math.round(u.utilization_rate * 100)))}
+                <BarList title="Utilisation by person (%)" unit="%" max={Math.max(100, ...util.data.items.map((u) => Math.round(u.utilization_rate * 100)))}
                   line={{ value: 90, label: '90 %' }}
-                  data={util.data.items.map((u) => ({ label: u.name.split(' ')[0], value: Math.round(u.utilization_rate * 100), color: u.utilization_rate > 0.9 ? '#ef4444' : undefined }))} />
+                  data={util.data.items.map((u) => ({ label: u.name, value: Math.round(u.utilization_rate * 100), color: u.utilization_rate > 0.9 ? '#ef4444' : undefined }))} />
               </div>
               <div className="table-wrap">
                 <table className="data">
@@ -81,8 +81,8 @@ export default function Reports() {
               <ErrorNote error={teamProd.error} />
               {teamProd.loading ? <Spinner /> : members.length > 0 && (
                 <div className="box">
-                  <BarChart title="Productivity score by person" max={100}
-                    data={members.map((m) => ({ label: m.name.split(' ')[0], value: Math.round(m.score * 100) }))} />
+                  <BarList title="Productivity score by person" max={100}
+                    data={members.map((m) => ({ label: m.name, value: Math.round(m.score * 100) }))} />
                 </div>
               )}
             </>

@@ -52,6 +52,40 @@ export function BarChart({ data, title, unit = '', height = 180, max: fixedMax, 
   );
 }
 
+// Bars laid across, one row per item: for comparing many named things
+// (projects, people), where a column chart's labels would collide. Plain
+// HTML, so the text keeps the page's size however narrow the box is.
+export function BarList({ data, title, unit = '', max: fixedMax, line, empty }: {
+  data: (Datum & { hint?: string })[]; title: string; unit?: string; max?: number;
+  line?: { value: number; label: string };
+  empty?: string;          // said instead of a column of zeros
+}) {
+  const max = fixedMax ?? Math.max(1, ...data.map((d) => d.value), line?.value ?? 0);
+  const pct = (v: number) => `${Math.max(0, Math.min(100, (v / max) * 100))}%`;
+  return (
+    <figure className="chart bar-list">
+      {empty && data.every((d) => d.value === 0) ? <p className="bl-empty">{empty}</p> : (
+      <ul aria-label={title}>
+        {data.map((d, i) => (
+          <li key={i} title={`${d.hint ?? d.label}: ${fmtN(d.value)}${unit}`}>
+            <span className="bl-label">{d.label}</span>
+            <span className="bl-track">
+              {d.value > 0 && <span className="bl-bar" style={{ width: pct(d.value), background: d.color || color(0) }} />}
+              {line && <span className="bl-ref" style={{ left: pct(line.value) }} />}
+            </span>
+            <span className="bl-value">{fmtN(d.value)}{unit}</span>
+          </li>
+        ))}
+      </ul>
+      )}
+      <figcaption>
+        {title}
+        {line && <span className="legend"><i className="bl-ref-key" />{line.label}</span>}
+      </figcaption>
+    </figure>
+  );
+}
+
 export function LineChart({ series, labels, title, height = 180 }: {
   series: { name: string; values: number[]; color?: string; dashed?: boolean }[];
   labels: string[]; title: string; height?: number;

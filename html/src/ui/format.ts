@@ -74,7 +74,10 @@ export function shiftWeek(week: string, n: number) {
 
 const fmt = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
 const fmtY = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
-export const shortDate = (s: string | null | undefined) => (s ? fmt.format(parseDate(s)) : '');
+// "Jan 15" this year; with the year when it is another one ("Jan 15, 2030"),
+// so a date years away never reads as a near one.
+export const shortDate = (s: string | null | undefined) =>
+  (!s ? '' : s.slice(0, 4) === today().slice(0, 4) ? fmt.format(parseDate(s)) : fmtY.format(parseDate(s)));
 export const longDate = (s: string | null | undefined) => (s ? fmtY.format(parseDate(s)) : '');
 export const dayName = (s: string) =>
   new Intl.DateTimeFormat(undefined, { weekday: 'short' }).format(parseDate(s));
