@@ -435,9 +435,14 @@ BEGIN
         sha = coalesce(EXCLUDED.sha, x.sha),
         author = coalesce(EXCLUDED.author, x.author),
         updated_at = greatest(EXCLUDED.updated_at, x.updated_at)
+     -- told again what it knows: no write
+     WHERE (EXCLUDED.title, EXCLUDED.state, EXCLUDED.number, EXCLUDED.sha,
+            EXCLUDED.author)
+           IS DISTINCT FROM (x.title, x.state, x.number, x.sha, x.author)
+        OR EXCLUDED.updated_at > x.updated_at
     RETURNING (xmax = 0) INTO made;
 
-    IF made THEN
+    IF coalesce(made, false) THEN
         INSERT INTO activity_log (actor_id, project_id, entity_type,
                                   entity_id, action, new_values, via)
         SELECT NULL, t.project_id, 'task', tid, 'linked',
@@ -570,7 +575,11 @@ BEGIN
         RETURN;
     END IF;
 
-    UPDATE github_integrations SET last_delivery_at = now() WHERE id = iid;
+    -- a minute's precision: deliveries at once do not queue on the row
+    UPDATE github_integrations SET last_delivery_at = now()
+     WHERE id = iid
+       AND (last_delivery_at IS NULL
+            OR last_delivery_at < now() - interval '1 minute');
 
     IF random() < 0.01 THEN
         DELETE FROM github_deliveries

@@ -74,7 +74,7 @@ export default function GithubSettings({ projectId, columns }: { projectId: stri
                 <strong>{g.repository}</strong>
                 <span className="muted small">{g.last_delivery_at ? `last delivery ${ago(g.last_delivery_at)}` : 'no delivery yet'}</span>
               </div>
-              <div className="row wrap"><span className="muted small">Webhook URL</span> <code className="small">{g.webhook_url}</code><CopyButton text={g.webhook_url} what="webhook URL" /></div>
+              <div className="row"><span className="muted small">Webhook URL</span> <code className="small">{g.webhook_url}</code><CopyButton text={g.webhook_url} what="webhook URL" /></div>
               <label className="row">
                 <input type="checkbox" checked={!!g.rules.move_on_open_to_review}
                   onChange={(e) => setRules(g, { move_on_open_to_review: e.target.checked })} />
