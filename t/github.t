@@ -437,6 +437,14 @@ is($their_links, 0, '... nothing in the other workspace either');
 problem_is($ows->api($ows->admin, GET => "/api/v1/tasks/$t1->{id}/links"), 404,
            'not_found', "this workspace's task is not the other's");
 
+my $body = $JSON->encode({ zen => 'Wrong host.' });
+my $res = $t->req(POST => $hook, host => $ows->slug, body => $body, headers => {
+    'Content-Type' => 'application/json', 'X-GitHub-Event' => 'ping',
+    'X-GitHub-Delivery' => delivery_id(),
+    'X-Hub-Signature-256' => 'sha256=' . hmac_sha256_hex($body, $secret) });
+problem_is($res, 404, 'not_found',
+           "this link's URL on another workspace's host: 404");
+
 # --- unlinked --------------------------------------------------------------------------------
 
 is(api($pam, DELETE => "$path/$link->{id}")->{status}, 204, 'the manager unlinks it');
