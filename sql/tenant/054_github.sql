@@ -403,7 +403,8 @@ $$;
 
 -- The tasks a text names by key: any project of this workspace, in any
 -- case, word-bounded ("VULN-12", "fixes vuln-12", "vuln-12-short-title");
--- twenty at most.
+-- twenty at most, in the order of their ids, so that deliveries at once
+-- lock the same rows in the same order.
 CREATE FUNCTION github_named_tasks(text) RETURNS SETOF uuid
 LANGUAGE sql STABLE AS $$
     SELECT DISTINCT t.id
@@ -412,6 +413,7 @@ LANGUAGE sql STABLE AS $$
                'g') m
       JOIN projects p ON p.key = upper(m[1])
       JOIN tasks t ON t.project_id = p.id AND t.number = m[2]::int
+     ORDER BY t.id
      LIMIT 20
 $$;
 
