@@ -200,7 +200,8 @@ ngx_kanban_sql_t  ngx_kanban_tasks_activity = {
     ngx_kanban_pg_stmt("tasks_activity",
     "SELECT 200, json_build_object('items', coalesce((SELECT json_agg("
     "           json_build_object('id', a.id, 'actor_id', a.actor_id,"
-    "               'actor_name', u.name, 'action', a.action,"
+    "               'actor_name', coalesce(u.name, a.via), 'via', a.via,"
+    "               'action', a.action,"
     "               'old_values', a.old_values, 'new_values', a.new_values,"
     "               'created_at', a.created_at) ORDER BY a.id)"
     "      FROM activity_log a LEFT JOIN users u ON u.id = a.actor_id"

@@ -1,9 +1,10 @@
-// The board's settings for managers: columns' names and WIP limits, and
-// swimlanes.
+// The board's settings for managers: columns' names and WIP limits,
+// swimlanes, and the project's GitHub link.
 import { useState, type FormEvent } from 'react';
 import { errorMessage, write } from '../api/client';
 import type { Column, Swimlane } from '../api/types';
 import { ErrorNote, Modal, useToast } from '../ui/kit';
+import GithubSettings from './GithubSettings';
 
 export default function BoardSettings({ projectId, columns, lanes, onClose, onChanged }: {
   projectId: string; columns: Column[]; lanes: Swimlane[]; onClose: () => void; onChanged: () => void;
@@ -57,6 +58,7 @@ export default function BoardSettings({ projectId, columns, lanes, onClose, onCh
           <input name="name" placeholder="New swimlane" aria-label="New swimlane's name" />
           <button className="btn">Add swimlane</button>
         </form>
+        <GithubSettings projectId={projectId} columns={columns} />
         <div className="row end"><button type="button" className="btn primary" onClick={onClose}>Done</button></div>
       </div>
     </Modal>

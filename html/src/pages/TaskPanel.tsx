@@ -11,6 +11,7 @@ import type { Activity, Attachment, Column, Comment, CustomField, Person, Priori
 import { ago, label, longDate } from '../ui/format';
 import { Avatar, ErrorNote, Spinner, useToast } from '../ui/kit';
 import { useAuth } from '../auth';
+import TaskCode from './TaskCode';
 
 const ShareDialog = lazy(() => import('./ShareDialog'));
 
@@ -140,6 +141,7 @@ export default function TaskPanel({ taskId, onClose, asPage, onChanged, onDelete
             <Description value={task.description || ''} onSave={(description) => save({ description })} />
             <Subtasks task={task} columns={columns} onOpen={onNavigate} />
             <Dependencies task={task} onOpen={onNavigate} />
+            <TaskCode task={task} refresh={refresh} />
             <Attachments task={task} />
             <Comments task={task} people={people} byId={byId} />
             <ActivityList taskId={task.id} refresh={refresh} />
@@ -650,6 +652,11 @@ function ActivityList({ taskId, refresh }: { taskId: string; refresh: number }) 
 const SKIP = new Set(['version', 'updated_at', 'rank', 'id', 'created_at', 'category', 'completed_at', 'key', 'project_id']);
 function describe(a: Activity) {
   if (a.action === 'created') return 'created the task';
+  if (a.action === 'linked') {
+    const n = a.new_values || {};
+    return `linked ${String(n.kind || '').replace(/_/g, ' ')} “${String(n.title || n.url || '')}”`;
+  }
+  if (a.action === 'move_refused') return 'could not move it: the column is at its WIP limit';
   // the thing's fields before and after, any of them: unknown values
   const o = a.old_values || {};
   const n = a.new_values || {};

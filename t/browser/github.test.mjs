@@ -1,0 +1,185 @@
+// The GitHub link in a real browser (issue 23): Debian's Chromium, headless,
+// driven by playwright-core against the nginx that t/browser.t started.
+//
+// A manager links a repository in the board settings and copies the webhook
+// URL and the secret shown once; GitHub is played by node, which sends a
+// signed pull_request delivery to that URL as GitHub does; the card moves
+// to Review on the open board (the event stream), and the task's panel
+// shows the pull request with its state and the git branch with a copy
+// button. Screenshots: github-settings.png, github-task.png.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHmac, randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import http from 'node:http';
+import { chromium } from 'playwright-core';
+
+const fixtureFile = process.env.KANBAN_BROWSER_FIXTURE;
+if (!fixtureFile) {
+  throw new Error('KANBAN_BROWSER_FIXTURE is not set: run this through ' +
+                  't/browser.t (bash t/run t/browser.t)');
+}
+const fx = JSON.parse(readFileSync(fixtureFile, 'utf8'));
+const PASSWORD = process.env.KANBAN_BROWSER_PASSWORD || 'correct horse battery staple';
+const [ADMIN] = fx.emails;
+const SHOTS = process.env.KANBAN_SCREENSHOTS ||
+  join(dirname(fileURLToPath(import.meta.url)), 'screenshots');
+mkdirSync(SHOTS, { recursive: true });
+const STEP = 15_000;
+const run = Date.now().toString(36).toUpperCase().slice(-3);
+
+let browser;
+let token;
+
+// node:http to 127.0.0.1 with the workspace's Host (node's resolver does
+// not map *.localhost to loopback)
+function call(method, path, body, headers = {}) {
+  const u = new URL(fx.base + path);
+  const h = { Accept: 'application/json', Host: u.host, ...headers };
+  if (token && !('X-Hub-Signature-256' in headers)) h.Authorization = `Bearer ${token}`;
+  let data = body;
+  if (body !== undefined && typeof body !== 'string') {
+    h['Content-Type'] = 'application/json';
+    data = JSON.stringify(body);
+  }
+  if (data !== undefined) h['Content-Length'] = Buffer.byteLength(data);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: u.port, path: u.pathname, method, headers: h }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json = null;
+        try { json = JSON.parse(text); } catch { /* not JSON */ }
+        resolve({ status: res.statusCode, json, text });
+      });
+    });
+    req.on('error', reject);
+    req.setTimeout(20_000, () => req.destroy(new Error(`${method} ${path}: no answer`)));
+    if (data !== undefined) req.write(data);
+    req.end();
+  });
+}
+
+async function api(method, path, body) {
+  const r = await call(method, path, body);
+  assert.ok(r.status >= 200 && r.status < 300, `${method} ${path}: ${r.status} ${r.text}`);
+  return r.json;
+}
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: fx.chromium, headless: true, chromiumSandbox: false,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+           '--disable-background-networking', '--disable-component-update',
+           '--disable-sync', '--disable-dev-shm-usage',
+           '--host-resolver-rules=MAP *.localhost 127.0.0.1'],
+    timeout: 20_000,
+  });
+  const s = await call('POST', '/api/v1/auth/login', { email: ADMIN, password: PASSWORD });
+  assert.equal(s.status, 200, `login: ${s.text}`);
+  token = s.json.access_token;
+});
+
+after(async () => { await browser?.close(); });
+
+test('github: a repository linked in the board settings, its secret shown ' +
+     'once; a signed pull request moves the card live and shows in the task ' +
+     'with its state and the git branch', { timeout: 90_000 }, async () => {
+  const key = `GH${run}`;
+  const p = await api('POST', '/api/v1/projects', { name: `GitHub ${run}`, key });
+  const cols = Object.fromEntries((await api('GET', `/api/v1/projects/${p.id}/columns`)).items
+    .map((c) => [c.category, c]));
+  const t = await api('POST', `/api/v1/projects/${p.id}/tasks`,
+    { title: 'Escape the search box', column_id: cols.todo.id });
+  assert.equal(t.git_branch, `${key.toLowerCase()}-1-escape-the-search-box`);
+
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  context.setDefaultTimeout(STEP);
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: fx.base });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  try {
+    await page.goto(`${fx.base}/`);
+    await page.getByLabel('Email').fill(ADMIN);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('.topbar').waitFor();
+    await page.goto(`${fx.base}/projects/${p.id}`);
+    await page.locator('[data-task-id]', { hasText: 'Escape the search box' }).waitFor();
+
+    await page.getByRole('button', { name: 'Board settings' }).click();
+    await page.getByLabel('GitHub repository (owner/name)').fill('acme/vuln-tracker');
+    await page.getByRole('button', { name: 'Link repository' }).click();
+    const secret = (await page.getByTestId('github-secret').textContent()).trim();
+    const hookUrl = (await page.getByTestId('github-webhook-url').textContent()).trim();
+    assert.match(secret, /^ghsec_[0-9a-f]{48}$/, 'the secret is shown');
+    assert.match(hookUrl, /\/hooks\/github\/[0-9a-f-]{36}$/, 'the webhook URL is shown');
+    await page.getByRole('button', { name: 'Copy the secret' }).click();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), secret, 'the secret copied');
+    await page.locator('.github-link').waitFor();
+    await page.locator('.github-settings').scrollIntoViewIfNeeded();
+    await shot(page, 'github-settings');
+
+    // the list never shows it again
+    const links = await api('GET', `/api/v1/projects/${p.id}/integrations/github`);
+    assert.equal(links.items.length, 1);
+    assert.equal(links.items[0].secret, undefined);
+
+    await page.getByRole('button', { name: 'I have copied it' }).click();
+    await page.getByRole('button', { name: 'Done' }).click();
+
+    // GitHub: a pull request opened that names the task
+    const body = JSON.stringify({
+      action: 'opened', number: 42,
+      pull_request: {
+        html_url: 'https://github.com/acme/vuln-tracker/pull/42', number: 42, state: 'open',
+        title: `Fixes ${key}-1: escape the search box`, body: 'Escapes the query.',
+        user: { login: 'octocat' }, draft: false, merged: false,
+        updated_at: new Date().toISOString(),
+        head: { ref: t.git_branch, sha: 'ec26c3e57ca3a959ca5aad62de7213c562f8c821' },
+        base: { ref: 'main' },
+      },
+      repository: { full_name: 'acme/vuln-tracker', html_url: 'https://github.com/acme/vuln-tracker' },
+      sender: { login: 'octocat' },
+    });
+    const path = new URL(hookUrl).pathname;
+    const sig = 'sha256=' + createHmac('sha256', secret).update(body).digest('hex');
+    const r = await call('POST', path, body, {
+      'Content-Type': 'application/json', 'X-GitHub-Event': 'pull_request',
+      'X-GitHub-Delivery': randomUUID(), 'X-Hub-Signature-256': sig,
+    });
+    assert.equal(r.status, 200, `the delivery: ${r.text}`);
+    assert.equal(r.json.moved, 1);
+
+    // live: the card is in Review without a reload
+    await page.locator(`section.cell[data-cell^="${cols.review.id}|"] [data-task-id]`,
+      { hasText: 'Escape the search box' }).waitFor();
+
+    await page.locator('[data-task-id]', { hasText: 'Escape the search box' }).click();
+    const panel = page.locator('aside.panel');
+    await panel.waitFor();
+    await panel.getByTestId('git-branch').waitFor();
+    assert.equal(await panel.getByTestId('git-branch').textContent(), t.git_branch);
+    const pr = panel.locator('[data-link-kind="pull_request"]');
+    await pr.waitFor();
+    assert.match(await pr.textContent(), /#42 Fixes/);
+    assert.equal(await pr.locator('.status-pill').textContent(), 'Open');
+    await panel.getByRole('button', { name: 'Copy the branch name' }).click();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), t.git_branch);
+    await panel.locator('.activity li', { hasText: 'GitHub' }).first().waitFor();
+    await panel.locator('.task-code').scrollIntoViewIfNeeded();
+    await shot(page, 'github-task');
+    assert.deepEqual(errors, [], 'no uncaught exception');
+  } finally {
+    await context.close();
+  }
+});
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
+}
