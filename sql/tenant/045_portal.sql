@@ -1,0 +1,131 @@
+-- The portal: one person, many workspaces (API.md "Portal and operators").
+--
+-- The catalog keeps a directory of which address is a member where
+-- (catalog 012 portal_members, by the SHA-256 of the lower-cased
+-- address), so that "find my workspaces" is one indexed read however
+-- many workspaces there are. A workspace cannot write to the catalog
+-- (another database, perhaps another server): each change to a person's
+-- address, status or verification, and to the email-link policy, is
+-- queued here by a trigger in the transaction of the write, and nginx
+-- takes the queue to the catalog (modules/portal/, portal_directory_*),
+-- deleting what it applied. A change is never lost: a failed apply
+-- leaves it queued.
+
+ALTER TABLE users ADD COLUMN email_verified_at timestamptz;
+
+CREATE FUNCTION portal_address_hash(address text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT encode(sha256(convert_to(lower(btrim(address)), 'UTF8')), 'hex')
+$$;
+
+-- Sign-in by an emailed link: off until an admin turns it on.
+CREATE FUNCTION sign_in_email_link_allowed() RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce((SELECT value = 'true'::jsonb FROM settings
+                      WHERE key = 'sign_in_email_link'), false)
+$$;
+
+CREATE TABLE portal_directory_changes (
+    id          bigserial PRIMARY KEY,
+    change      jsonb NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE FUNCTION portal_user_changed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO portal_directory_changes (change)
+    VALUES (jsonb_build_object(
+        'kind', 'member',
+        'old', CASE WHEN TG_OP <> 'INSERT'
+                    THEN portal_address_hash(OLD.email) END,
+        'new', CASE WHEN TG_OP <> 'DELETE' AND NEW.status = 'active'
+                    THEN portal_address_hash(NEW.email) END,
+        'verified', TG_OP <> 'DELETE' AND NEW.email_verified_at IS NOT NULL));
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER users_portal_directory
+    AFTER INSERT OR DELETE OR UPDATE OF email, status, email_verified_at
+    ON users FOR EACH ROW EXECUTE FUNCTION portal_user_changed();
+
+CREATE FUNCTION portal_policy_changed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF coalesce(NEW.key, OLD.key) = 'sign_in_email_link' THEN
+        INSERT INTO portal_directory_changes (change)
+        VALUES (jsonb_build_object('kind', 'policy',
+                                   'email_link', sign_in_email_link_allowed()));
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER settings_portal_directory
+    AFTER INSERT OR DELETE OR UPDATE ON settings
+    FOR EACH ROW EXECUTE FUNCTION portal_policy_changed();
+
+-- Everything the catalog must know of the people already here.
+INSERT INTO portal_directory_changes (change)
+SELECT jsonb_build_object('kind', 'member', 'old', NULL,
+                          'new', portal_address_hash(email),
+                          'verified', false)
+  FROM users WHERE status = 'active';
+
+INSERT INTO portal_directory_changes (change)
+VALUES (jsonb_build_object('kind', 'policy',
+                           'email_link', sign_in_email_link_allowed()));
+
+
+-- The oldest queued changes, at most n, in order, and the last one's id.
+CREATE FUNCTION portal_directory_pending(n integer,
+                                         OUT upto bigint, OUT changes jsonb)
+LANGUAGE sql STABLE AS $$
+    SELECT max(id), coalesce(jsonb_agg(change ORDER BY id), '[]'::jsonb)
+      FROM (SELECT id, change FROM portal_directory_changes
+             ORDER BY id LIMIT n) c
+$$;
+
+
+-- A sign-in by an emailed link (the catalog spent it): the person must
+-- be an active member and the workspace must allow links. Their address
+-- is then verified; the session is a password sign-in's.
+CREATE FUNCTION portal_link_sign_in(address text, token_hash text,
+                                    agent text, addr inet, lifetime int,
+                                    OUT outcome text, OUT user_id uuid)
+LANGUAGE plpgsql AS $$
+DECLARE
+    u  users;
+BEGIN
+    IF NOT sign_in_email_link_allowed() THEN
+        outcome := 'policy';
+        RETURN;
+    END IF;
+
+    SELECT * INTO u FROM users x
+     WHERE lower(x.email) = lower(address) AND x.status = 'active';
+    IF NOT FOUND THEN
+        outcome := 'not_member';
+        RETURN;
+    END IF;
+
+    UPDATE users SET email_verified_at = now()
+     WHERE id = u.id AND email_verified_at IS NULL;
+
+    INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at,
+                                user_agent, address)
+    VALUES (u.id, gen_random_uuid(), token_hash,
+            now() + least(interval '30 days',
+                          make_interval(secs => coalesce(lifetime,
+                                                         30 * 86400))),
+            left(agent, 256), addr);
+
+    INSERT INTO activity_log (actor_id, entity_type, entity_id, action,
+                              new_values)
+    VALUES (u.id, 'user', u.id, 'signed_in_by_link', '{}'::jsonb);
+
+    outcome := 'ok';
+    user_id := u.id;
+END
+$$;
