@@ -132,6 +132,8 @@ is($r2->{body}, $r->{body}, '... the same body');
 push @unknown, $r2->{elapsed};
 
 problem_is(find('x' x 300), 422, 'validation_failed', 'an address too long');
+problem_is(find('no address'), 422, 'validation_failed', 'no address at all');
+problem_is(find('a@b@c'), 422, 'validation_failed', 'two "@"');
 problem_is($t->req(POST => '/api/v1/portal/find-workspaces', json => {}),
            422, 'validation_failed', 'no address');
 problem_is($ws{Acme}->api(undef, POST => '/api/v1/portal/find-workspaces',
@@ -332,6 +334,18 @@ ok(eventually(sub {
        my $x = $ws{Acme}->api($acme_token, GET => '/api/v1/me/workspaces');
        !grep { $_->{slug} eq $init } @{ $x->{json}{items} } }),
    '... and Acme\'s switcher no longer lists Initech');
+
+# a batch read again (another node, a retry) changes nothing
+my $islug = $ws{Initech}->slug;
+$catalog->do(q{SELECT portal_directory_apply($1, jsonb_build_array(
+                   jsonb_build_object('id', 1, 'kind', 'member', 'old', NULL,
+                                      'new', $2::text, 'verified', false)))},
+             undef, $islug, sha256_hex(lc $pat));
+is($catalog->selectrow_array(
+       'SELECT count(*) FROM portal_members m JOIN tenants t'
+       . ' ON t.id = m.tenant_id WHERE t.slug = $1 AND m.address_hash = $2',
+       undef, $islug, sha256_hex(lc $pat)), 0,
+   'an old change applied again: Pat stays out of Initech\'s directory');
 
 # --- about the same time, known or not ---------------------------------------
 

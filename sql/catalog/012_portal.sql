@@ -25,6 +25,13 @@ CREATE TABLE portal_policies (
     email_link  boolean NOT NULL DEFAULT false
 );
 
+-- How far each workspace's queue has been applied: a batch read twice
+-- (two nodes, a retry) is applied once, in order.
+CREATE TABLE portal_directory_applied (
+    tenant_id  uuid PRIMARY KEY REFERENCES tenants (id) ON DELETE CASCADE,
+    upto       bigint NOT NULL DEFAULT 0
+);
+
 CREATE TABLE portal_links (
     token_hash  text PRIMARY KEY,
     tenant_id   uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
@@ -56,21 +63,32 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 
--- A workspace's queued changes (tenant 045), applied in order.
+-- A workspace's queued changes (tenant 045), each with its id, applied
+-- in order; those at or below what was applied before are skipped, and
+-- two applies of one workspace wait for each other.
 CREATE FUNCTION portal_directory_apply(ws text, changes jsonb)
 RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
-    tid  uuid;
-    c    jsonb;
-    n    integer := 0;
+    tid   uuid;
+    done  bigint;
+    c     jsonb;
+    n     integer := 0;
 BEGIN
     SELECT id INTO tid FROM tenants WHERE slug = ws;
     IF NOT FOUND THEN
         RETURN 0;
     END IF;
 
+    INSERT INTO portal_directory_applied (tenant_id) VALUES (tid)
+    ON CONFLICT (tenant_id) DO NOTHING;
+
+    SELECT upto INTO done FROM portal_directory_applied
+     WHERE tenant_id = tid FOR UPDATE;
+
     FOR c IN SELECT * FROM jsonb_array_elements(changes) LOOP
+        CONTINUE WHEN (c->>'id')::bigint <= done;
+        done := (c->>'id')::bigint;
         n := n + 1;
 
         IF c->>'kind' = 'policy' THEN
@@ -95,6 +113,8 @@ BEGIN
             DO UPDATE SET verified = excluded.verified;
         END IF;
     END LOOP;
+
+    UPDATE portal_directory_applied SET upto = done WHERE tenant_id = tid;
 
     RETURN n;
 END
@@ -140,14 +160,38 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 
--- "Find my workspaces": one message listing them, with a link into each
--- that allows links; nothing for an address that is nobody's, and
--- nothing past per_address asks an hour (both answer the same). The
--- caller refuses a client past per_client asks an hour: 'limited'.
--- origin_head and origin_tail are a workspace's origin around its slug.
-CREATE FUNCTION portal_find(address text, client inet, origin_head text,
+-- An ask of "find my workspaces", recorded: false when the client has
+-- asked per_client times this hour already (the caller answers 429).
+-- The same work whatever the address: the caller answers after this
+-- alone, and the rest (portal_find()) runs after the answer.
+CREATE FUNCTION portal_ask(address text, client inet, per_client integer)
+RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF client IS NOT NULL
+       AND (SELECT count(*) FROM portal_requests r
+             WHERE r.client = portal_ask.client
+               AND r.created_at > now() - interval '1 hour') >= per_client
+    THEN
+        RETURN false;
+    END IF;
+
+    INSERT INTO portal_requests (address_hash, client)
+    VALUES (portal_address_hash(address), client);
+    DELETE FROM portal_requests WHERE created_at < now() - interval '1 day';
+
+    RETURN true;
+END
+$$;
+
+
+-- "Find my workspaces", after the answer: one message listing them, with
+-- a link into each that allows links; nothing for an address that is
+-- nobody's, and nothing past per_address asks an hour. origin_head and
+-- origin_tail are a workspace's origin around its slug.
+CREATE FUNCTION portal_find(address text, origin_head text,
                             origin_tail text, ttl double precision,
-                            per_address integer, per_client integer)
+                            per_address integer)
 RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -159,23 +203,12 @@ DECLARE
     html   text := '';
     n      integer := 0;
 BEGIN
-    IF client IS NOT NULL
-       AND (SELECT count(*) FROM portal_requests r
-             WHERE r.client = portal_find.client
-               AND r.created_at > now() - interval '1 hour') >= per_client
-    THEN
-        RETURN 'limited';
-    END IF;
-
-    INSERT INTO portal_requests (address_hash, client) VALUES (h, client);
-    DELETE FROM portal_requests WHERE created_at < now() - interval '1 day';
-
     IF (SELECT count(*) FROM portal_requests r
          WHERE r.address_hash = h
            AND r.created_at > now() - interval '1 hour') > per_address
        OR NOT mail_address_ok(address)
     THEN
-        RETURN 'accepted';
+        RETURN 'limited';
     END IF;
 
     FOR w IN SELECT * FROM portal_workspaces_of(address) LOOP
@@ -199,7 +232,7 @@ BEGIN
     END LOOP;
 
     IF n = 0 THEN
-        RETURN 'accepted';
+        RETURN 'none';
     END IF;
 
     PERFORM mail_enqueue('portal', NULL, lower(btrim(address)), '',
@@ -214,7 +247,7 @@ BEGIN
         || ' minutes. If you did not ask, ignore this message.</p>',
         NULL);
 
-    RETURN 'accepted';
+    RETURN 'mailed';
 END
 $$;
 

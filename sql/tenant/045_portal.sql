@@ -9,7 +9,8 @@
 -- queued here by a trigger in the transaction of the write, and nginx
 -- takes the queue to the catalog (modules/portal/, portal_directory_*),
 -- deleting what it applied. A change is never lost: a failed apply
--- leaves it queued.
+-- leaves it queued; the catalog applies each id once, in order
+-- (portal_directory_applied), however often it is read.
 
 ALTER TABLE users ADD COLUMN email_verified_at timestamptz;
 
@@ -78,11 +79,13 @@ VALUES (jsonb_build_object('kind', 'policy',
                            'email_link', sign_in_email_link_allowed()));
 
 
--- The oldest queued changes, at most n, in order, and the last one's id.
+-- The oldest queued changes, at most n, in order, each with its id, and
+-- the last one's id.
 CREATE FUNCTION portal_directory_pending(n integer,
                                          OUT upto bigint, OUT changes jsonb)
 LANGUAGE sql STABLE AS $$
-    SELECT max(id), coalesce(jsonb_agg(change ORDER BY id), '[]'::jsonb)
+    SELECT max(id), coalesce(jsonb_agg(change || jsonb_build_object('id', id)
+                                       ORDER BY id), '[]'::jsonb)
       FROM (SELECT id, change FROM portal_directory_changes
              ORDER BY id LIMIT n) c
 $$;
