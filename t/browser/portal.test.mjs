@@ -64,7 +64,7 @@ test('portal: find my workspaces by email, the link signs in, the switcher ' +
   try {
     await page.goto(`${px.platform}/`);
     await page.getByRole('heading', { name: 'Find my workspaces' }).waitFor();
-    await page.getByLabel('Your email address').fill(px.email);
+    await page.getByLabel('Email to look up').fill(px.email);
     await page.screenshot({ path: join(SHOTS, 'portal-1-find.png') });
     await page.getByRole('button', { name: 'Email me' }).click();
     const status = page.getByRole('status');

@@ -79,7 +79,7 @@ export default function Landing() {
                 <ErrorNote error={findError} />
                 <div className="row">
                   <input name="email" type="email" required maxLength={254}
-                    placeholder="you@example.com" aria-label="Your email address" />
+                    placeholder="you@example.com" aria-label="Email to look up" />
                   <button className="btn">Email me</button>
                 </div>
               </>
