@@ -56,6 +56,7 @@ render() {
     conf=${conf//@PREFIX@/"$ROOT"}
     conf=${conf//@HTTP_PORT@/"$PORT"}
     conf=${conf//@TENANT_TTL@/"$TTL"}
+    conf=${conf//@SPARES@/"${KANBAN_SPARES:-2}"}
     conf=${conf//@LOG_LEVEL@/"${KANBAN_LOG_LEVEL:-warn}"}
     conf=${conf//@API_RATE@/"${KANBAN_API_RATE:-100r/m}"}
     conf=${conf//@SIGNUP_RATE@/"${KANBAN_SIGNUP_RATE:-10r/m}"}

@@ -17,6 +17,7 @@
 #   KANBAN_DOMAIN       workspaces are <slug>.$KANBAN_DOMAIN (kanban.example)
 #   KANBAN_PORT         the port nginx listens on (8080)
 #   KANBAN_TENANT_TTL   the tenant cache's ttl (10s)
+#   KANBAN_SPARES       spare databases nginx keeps a server (2)
 #   KANBAN_SECRETS      where jwt.pem and webhooks.key are mounted
 #                       (/run/secrets/kanban)
 

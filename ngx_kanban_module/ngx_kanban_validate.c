@@ -12,6 +12,9 @@ static void ngx_kanban_validate_object(ngx_array_t *errors, ngx_str_t *prefix,
     ngx_kanban_json_t *obj, ngx_kanban_field_t *fields);
 static void ngx_kanban_validate_value(ngx_array_t *errors, ngx_str_t *prefix,
     ngx_kanban_json_t *v, ngx_kanban_field_t *f);
+static ngx_uint_t ngx_kanban_validate_json_type(ngx_kanban_field_t *f);
+static void ngx_kanban_validate_text(ngx_array_t *errors, ngx_str_t *path,
+    ngx_kanban_json_t *v, ngx_kanban_field_t *f);
 static void ngx_kanban_validate_array(ngx_array_t *errors, ngx_str_t *path,
     ngx_kanban_json_t *v, ngx_kanban_field_t *f);
 static ngx_uint_t ngx_kanban_valid_email(ngx_str_t *s);
@@ -145,31 +148,9 @@ static void
 ngx_kanban_validate_value(ngx_array_t *errors, ngx_str_t *path,
     ngx_kanban_json_t *v, ngx_kanban_field_t *f)
 {
-    char       *code, *message;
-    size_t      chars;
-    ngx_int_t   n;
-    ngx_uint_t  want;
-    u_char     *p;
+    ngx_int_t  n;
 
-    switch (f->type) {
-    case NGX_KANBAN_FIELD_INTEGER:
-    case NGX_KANBAN_FIELD_NUMBER:
-        want = NGX_KANBAN_JSON_NUMBER;
-        break;
-    case NGX_KANBAN_FIELD_BOOLEAN:
-        want = NGX_KANBAN_JSON_BOOL;
-        break;
-    case NGX_KANBAN_FIELD_OBJECT:
-        want = NGX_KANBAN_JSON_OBJECT;
-        break;
-    case NGX_KANBAN_FIELD_ARRAY:
-        want = NGX_KANBAN_JSON_ARRAY;
-        break;
-    default:
-        want = NGX_KANBAN_JSON_STRING;
-    }
-
-    if (v->type != want
+    if (v->type != ngx_kanban_validate_json_type(f)
         || (f->type == NGX_KANBAN_FIELD_INTEGER && !v->integer))
     {
         ngx_kanban_field_error(errors, path, "", "invalid_type",
@@ -203,11 +184,43 @@ ngx_kanban_validate_value(ngx_array_t *errors, ngx_str_t *path,
     case NGX_KANBAN_FIELD_EMAIL:
     case NGX_KANBAN_FIELD_UUID:
     case NGX_KANBAN_FIELD_DATE:
-        break;
+        ngx_kanban_validate_text(errors, path, v, f);
+        return;
 
     default:
         return;
     }
+}
+
+
+/* the JSON type a field's value must have */
+static ngx_uint_t
+ngx_kanban_validate_json_type(ngx_kanban_field_t *f)
+{
+    switch (f->type) {
+    case NGX_KANBAN_FIELD_INTEGER:
+    case NGX_KANBAN_FIELD_NUMBER:
+        return NGX_KANBAN_JSON_NUMBER;
+    case NGX_KANBAN_FIELD_BOOLEAN:
+        return NGX_KANBAN_JSON_BOOL;
+    case NGX_KANBAN_FIELD_OBJECT:
+        return NGX_KANBAN_JSON_OBJECT;
+    case NGX_KANBAN_FIELD_ARRAY:
+        return NGX_KANBAN_JSON_ARRAY;
+    default:
+        return NGX_KANBAN_JSON_STRING;
+    }
+}
+
+
+/* a string field: no NUL, its length in characters, its format (email,
+ * date, UUID) and the field's own check */
+static void
+ngx_kanban_validate_text(ngx_array_t *errors, ngx_str_t *path,
+    ngx_kanban_json_t *v, ngx_kanban_field_t *f)
+{
+    char    *code, *message;
+    size_t   chars;
 
     if (ngx_strlchr(v->value.data, v->value.data + v->value.len, '\0')) {
         ngx_kanban_field_error(errors, path, "", "invalid_format",
@@ -215,8 +228,7 @@ ngx_kanban_validate_value(ngx_array_t *errors, ngx_str_t *path,
         return;
     }
 
-    p = v->value.data;
-    chars = ngx_utf8_length(p, v->value.len);
+    chars = ngx_utf8_length(v->value.data, v->value.len);
 
     if (f->min && chars < (size_t) f->min) {
         ngx_kanban_field_error(errors, path, "", "too_short",

@@ -162,6 +162,7 @@ for my $w ($ws, $pws) {
 # mail: one who resets a password, one who sets preferences
 my $rita = $ws->member('Rita Reset');
 my $pete = $ws->member('Pete Prefs');
+my $mona = $ws->member('Mona Twofactor');
 
 my $fixture = {
     mail => {
@@ -200,6 +201,8 @@ my $fixture = {
         two => { base => 'http://' . $pws->slug . '.localhost:' . $t->port,
                  slug => $pws->slug, name => 'Portal Two' },
     },
+    mfa => { email => $mona->{email},
+             password => $Kanban::Test::Workspace::PASSWORD },
     operator => { email => $ops_email, token => $ops_token,
                   workspace => $ws->slug },
     cors => {

@@ -10,16 +10,19 @@
  * minutes make further tries 429 until the oldest ages out. The counts
  * live in the workspace's database, so every nginx node sees them. A
  * workspace whose sign-in policy has turned passwords off (while one of
- * its OAuth/OIDC providers is enabled) answers 403.
+ * its OAuth/OIDC providers is enabled) answers 403. A person whose
+ * two-factor sign-in is on gets a challenge instead of a session
+ * (ngx_kanban_mfa_login.c).
  */
 
 #define NGX_KANBAN_LOGIN_ACCOUNT_MAX  5
 #define NGX_KANBAN_LOGIN_ADDR_MAX     20
 
 /* SQL: sql/tenant/001_users.sql, 002_auth.sql, 004_access.sql,
- * 021_sign_in_providers.sql */
+ * 021_sign_in_providers.sql, 044_mfa.sql */
 #include "ngx_kanban_session.h"
 #include "ngx_kanban_auth_routes.h"
+#include "ngx_kanban_mfa.h"
 
 
 typedef struct {
@@ -56,7 +59,7 @@ ngx_kanban_field_t  ngx_kanban_login_fields[] = {
 
 
 /* id, role, teams, the user as JSON (the shape session_send wants), then
- * the hash and the status */
+ * the hash, the status and whether a second factor is on */
 static ngx_kanban_pg_stmt_t  ngx_kanban_login_user = ngx_kanban_pg_stmt(
     "login_user",
     "SELECT u.id, u.role,"
@@ -65,7 +68,9 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_login_user = ngx_kanban_pg_stmt(
     "                '[]'::json),"
     "       json_build_object('id', u.id, 'email', u.email, 'name', u.name,"
     "                         'role', u.role),"
-    "       u.password_hash, u.status"
+    "       u.password_hash, u.status,"
+    "       EXISTS (SELECT 1 FROM user_mfa m"
+    "                WHERE m.user_id = u.id AND m.enabled_at IS NOT NULL)"
     "  FROM users u WHERE lower(u.email) = lower($1)");
 
 /* failures of this account and of this address within 15 minutes, the
@@ -251,7 +256,8 @@ ngx_kanban_login_found(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 static void
 ngx_kanban_login_verified(ngx_http_request_t *r, ngx_uint_t match)
 {
-    ngx_str_t              *id;
+    ngx_int_t               rc;
+    ngx_str_t              *id, *mfa;
     ngx_kanban_ctx_t       *ctx;
     ngx_kanban_pg_db_t      db;
     ngx_kanban_login_t     *lg;
@@ -283,6 +289,19 @@ ngx_kanban_login_verified(ngx_http_request_t *r, ngx_uint_t match)
     }
 
     id = ngx_kanban_pg_value(r, lg->user, 0, 0);
+    mfa = ngx_kanban_pg_value(r, lg->user, 0, 6);
+
+    if (id && mfa && mfa->len == 1 && mfa->data[0] == 't') {
+        ngx_kanban_login_log(r, NGX_LOG_INFO, lg, "waits for its second "
+                             "factor");
+
+        rc = ngx_kanban_mfa_challenge(r, id);
+        if (rc != NGX_DONE) {
+            ngx_http_finalize_request(r, rc);
+        }
+
+        return;
+    }
 
     if (id == NULL
         || ngx_kanban_session_create(r, &lg->session) != NGX_OK

@@ -23,6 +23,8 @@
 
 static void ngx_kanban_events_conn_read(ngx_event_t *rev);
 static void ngx_kanban_events_conn_write(ngx_event_t *wev);
+static ngx_uint_t ngx_kanban_events_can_take_over(
+    ngx_kanban_events_sub_t *sub);
 
 
 ngx_kanban_events_sub_t *
@@ -38,16 +40,7 @@ ngx_kanban_events_take_over(ngx_kanban_events_sub_t *sub)
     r = sub->request;
     c = r->connection;
 
-#if (NGX_HTTP_V2)
-    if (r->stream) {
-        return sub;
-    }
-#endif
-
-    if (sub->raw || r->chunked || r->out || r->postponed || sub->busy
-        || (c->buffered & NGX_HTTP_WRITE_BUFFERED) || c->error
-        || r != r->main || r->main->count != 1 || r->blocked)
-    {
+    if (!ngx_kanban_events_can_take_over(sub)) {
         return sub;
     }
 
@@ -129,6 +122,34 @@ ngx_kanban_events_take_over(ngx_kanban_events_sub_t *sub)
     }
 
     return s;
+}
+
+
+/* only a quiet HTTP/1 stream with nothing of the request's left to send
+ * or to wait for can leave its request behind */
+static ngx_uint_t
+ngx_kanban_events_can_take_over(ngx_kanban_events_sub_t *sub)
+{
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    r = sub->request;
+    c = r->connection;
+
+#if (NGX_HTTP_V2)
+    if (r->stream) {
+        return 0;
+    }
+#endif
+
+    if (sub->raw || r->chunked || r->out || r->postponed || sub->busy
+        || (c->buffered & NGX_HTTP_WRITE_BUFFERED) || c->error
+        || r != r->main || r->main->count != 1 || r->blocked)
+    {
+        return 0;
+    }
+
+    return 1;
 }
 
 

@@ -38,6 +38,16 @@ typedef struct {
 
 
 static ngx_int_t ngx_kanban_events_handler(ngx_http_request_t *r);
+static ngx_kanban_identity_t *ngx_kanban_events_admit(ngx_http_request_t *r,
+    ngx_kanban_tenant_t **tenant, ngx_int_t *rc);
+static ngx_int_t ngx_kanban_events_unauthorized(ngx_http_request_t *r,
+    char *detail);
+static ngx_kanban_events_sub_t *ngx_kanban_events_sub_create(
+    ngx_http_request_t *r, ngx_kanban_identity_t *id);
+static ngx_int_t ngx_kanban_events_stream_header(ngx_http_request_t *r);
+static ngx_int_t ngx_kanban_events_subscribe(ngx_http_request_t *r,
+    ngx_kanban_events_sub_t *sub, ngx_kanban_tenant_t *tenant,
+    ngx_kanban_identity_t *id);
 static char *ngx_kanban_events_args(ngx_http_request_t *r,
     ngx_kanban_events_sub_t *sub, int64_t *after, ngx_uint_t *resume);
 static void ngx_kanban_events_write_handler(ngx_http_request_t *r);
@@ -126,74 +136,130 @@ static ngx_uint_t   ngx_kanban_events_enabled;
 static ngx_int_t
 ngx_kanban_events_handler(ngx_http_request_t *r)
 {
-    int64_t                        after;
-    char                          *bad;
-    ngx_int_t                      rc;
-    ngx_str_t                      allow = ngx_string("GET, HEAD");
-    ngx_str_t                      challenge = ngx_string(
-                                       "Bearer realm=\"kanban\"");
-    ngx_uint_t                     resume;
-    ngx_table_elt_t               *h;
-    ngx_pool_cleanup_t            *cln;
-    ngx_http_cleanup_t            *hcln;
-    ngx_kanban_tenant_t           *tenant;
-    ngx_kanban_identity_t         *id;
-    ngx_kanban_events_sub_t       *sub;
-    ngx_kanban_events_loc_conf_t  *elcf;
+    int64_t                   after;
+    char                     *bad;
+    ngx_int_t                 rc;
+    ngx_uint_t                resume;
+    ngx_kanban_tenant_t      *tenant;
+    ngx_kanban_identity_t    *id;
+    ngx_kanban_events_sub_t  *sub;
 
     if (ngx_http_discard_request_body(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        if (ngx_kanban_add_header(r, "Allow", &allow) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+    tenant = NULL;
 
-        return ngx_kanban_problem(r, NGX_KANBAN_ERR_METHOD, NULL);
+    id = ngx_kanban_events_admit(r, &tenant, &rc);
+    if (id == NULL) {
+        return rc;
     }
 
-    tenant = ngx_kanban_tenant(r);
-    if (tenant == NULL) {
-        return ngx_kanban_problem(r, NGX_KANBAN_ERR_NOT_FOUND, NULL);
+    sub = ngx_kanban_events_sub_create(r, id);
+    if (sub == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    bad = ngx_kanban_events_args(r, sub, &after, &resume);
+    if (bad) {
+        return ngx_kanban_problem(r, NGX_KANBAN_ERR_BAD_REQUEST, bad);
+    }
+
+    rc = ngx_kanban_events_stream_header(r);
+    if (r->method == NGX_HTTP_HEAD || rc == NGX_ERROR || rc > NGX_OK) {
+        return rc;
+    }
+
+    rc = ngx_kanban_events_subscribe(r, sub, tenant, id);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (ngx_kanban_events_send(sub, &ngx_kanban_events_retry) != NGX_OK) {
+        return NGX_DONE;
+    }
+
+    ngx_kanban_events_feed_start(sub, after, resume);
+
+    return NGX_DONE;
+}
+
+
+/* who may open a stream: a GET or HEAD of a signed-in contributor of an
+ * existing workspace, with a token still in force; NULL with the refusal
+ * sent and its status in *rc */
+static ngx_kanban_identity_t *
+ngx_kanban_events_admit(ngx_http_request_t *r, ngx_kanban_tenant_t **tenant,
+    ngx_int_t *rc)
+{
+    ngx_str_t               allow = ngx_string("GET, HEAD");
+    ngx_kanban_identity_t  *id;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        if (ngx_kanban_add_header(r, "Allow", &allow) != NGX_OK) {
+            *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return NULL;
+        }
+
+        *rc = ngx_kanban_problem(r, NGX_KANBAN_ERR_METHOD, NULL);
+        return NULL;
+    }
+
+    *tenant = ngx_kanban_tenant(r);
+    if (*tenant == NULL) {
+        *rc = ngx_kanban_problem(r, NGX_KANBAN_ERR_NOT_FOUND, NULL);
+        return NULL;
     }
 
     id = ngx_kanban_identity(r);
 
     if (id == NULL) {
-        if (ngx_kanban_add_header(r, "WWW-Authenticate", &challenge)
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        return ngx_kanban_problem(r, NGX_KANBAN_ERR_UNAUTHORIZED,
-                                  "Sign in to do this.");
+        *rc = ngx_kanban_events_unauthorized(r, "Sign in to do this.");
+        return NULL;
     }
 
     if (id->scopes == 0 || id->level < NGX_KANBAN_ROLE_CONTRIBUTOR) {
-        return ngx_kanban_problem(r, NGX_KANBAN_ERR_FORBIDDEN, NULL);
+        *rc = ngx_kanban_problem(r, NGX_KANBAN_ERR_FORBIDDEN, NULL);
+        return NULL;
     }
 
     /* a token past its exp, which calls accept within the leeway, opens
      * no stream: the stream would end at once, and its client reconnect
      * with it again and again */
     if (id->expires && id->expires <= ngx_time()) {
-        if (ngx_kanban_add_header(r, "WWW-Authenticate", &challenge)
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        return ngx_kanban_problem(r, NGX_KANBAN_ERR_UNAUTHORIZED,
-                                  "The access token has expired.");
+        *rc = ngx_kanban_events_unauthorized(r,
+                                             "The access token has expired.");
+        return NULL;
     }
+
+    return id;
+}
+
+
+static ngx_int_t
+ngx_kanban_events_unauthorized(ngx_http_request_t *r, char *detail)
+{
+    ngx_str_t  challenge = ngx_string("Bearer realm=\"kanban\"");
+
+    if (ngx_kanban_add_header(r, "WWW-Authenticate", &challenge) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_kanban_problem(r, NGX_KANBAN_ERR_UNAUTHORIZED, detail);
+}
+
+
+static ngx_kanban_events_sub_t *
+ngx_kanban_events_sub_create(ngx_http_request_t *r, ngx_kanban_identity_t *id)
+{
+    ngx_kanban_events_sub_t       *sub;
+    ngx_kanban_events_loc_conf_t  *elcf;
 
     elcf = ngx_http_get_module_loc_conf(r, ngx_http_kanban_events_module);
 
     sub = ngx_pcalloc(r->pool, sizeof(ngx_kanban_events_sub_t));
     if (sub == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NULL;
     }
 
     sub->request = r;
@@ -206,10 +272,15 @@ ngx_kanban_events_handler(ngx_http_request_t *r)
     sub->busy_tail = &sub->busy;
     sub->last = -1;
 
-    bad = ngx_kanban_events_args(r, sub, &after, &resume);
-    if (bad) {
-        return ngx_kanban_problem(r, NGX_KANBAN_ERR_BAD_REQUEST, bad);
-    }
+    return sub;
+}
+
+
+/* the header of an event stream, sent at once; a HEAD ends with it */
+static ngx_int_t
+ngx_kanban_events_stream_header(ngx_http_request_t *r)
+{
+    ngx_table_elt_t  *h;
 
     r->headers_out.status = NGX_HTTP_OK;
     r->headers_out.content_length_n = -1;
@@ -238,13 +309,21 @@ ngx_kanban_events_handler(ngx_http_request_t *r)
 
     if (r->method == NGX_HTTP_HEAD) {
         r->header_only = 1;
-        return ngx_http_send_header(r);
     }
 
-    rc = ngx_http_send_header(r);
-    if (rc == NGX_ERROR || rc > NGX_OK) {
-        return rc;
-    }
+    return ngx_http_send_header(r);
+}
+
+
+/* the subscriber joins its workspace's feed and stays until the request
+ * ends; NGX_OK, or NGX_ERROR when it could not join */
+static ngx_int_t
+ngx_kanban_events_subscribe(ngx_http_request_t *r,
+    ngx_kanban_events_sub_t *sub, ngx_kanban_tenant_t *tenant,
+    ngx_kanban_identity_t *id)
+{
+    ngx_pool_cleanup_t  *cln;
+    ngx_http_cleanup_t  *hcln;
 
     sub->feed = ngx_kanban_events_feed_get(tenant);
     if (sub->feed == NULL) {
@@ -285,13 +364,7 @@ ngx_kanban_events_handler(ngx_http_request_t *r)
                       ? (ngx_msec_t) (id->expires - ngx_time()) * 1000 : 1);
     }
 
-    if (ngx_kanban_events_send(sub, &ngx_kanban_events_retry) != NGX_OK) {
-        return NGX_DONE;
-    }
-
-    ngx_kanban_events_feed_start(sub, after, resume);
-
-    return NGX_DONE;
+    return NGX_OK;
 }
 
 

@@ -33,6 +33,12 @@ static ngx_int_t ngx_kanban_jwt_jwk_param(ngx_pool_t *pool, EVP_PKEY *pkey,
     const char *name, size_t width, ngx_str_t *out);
 static ngx_int_t ngx_kanban_jwt_b64url(ngx_pool_t *pool, u_char *data,
     size_t len, ngx_str_t *out);
+static ngx_int_t ngx_kanban_jwt_jwk_ec(ngx_pool_t *pool, ngx_kanban_jw_t *jw,
+    EVP_PKEY *pkey);
+static ngx_int_t ngx_kanban_jwt_jwk_rsa(ngx_pool_t *pool, ngx_kanban_jw_t *jw,
+    EVP_PKEY *pkey);
+static ngx_int_t ngx_kanban_jwt_jwk_okp(ngx_pool_t *pool, ngx_kanban_jw_t *jw,
+    EVP_PKEY *pkey);
 
 
 ngx_int_t
@@ -191,7 +197,7 @@ ngx_kanban_jwt_key_alg(ngx_conf_t *cf, ngx_str_t *file,
 ngx_int_t
 ngx_kanban_jwt_jwks(ngx_pool_t *pool, ngx_array_t *keys, ngx_str_t *out)
 {
-    ngx_str_t              a, b;
+    ngx_int_t              rc;
     ngx_uint_t             i;
     ngx_kanban_jw_t        jw;
     ngx_kanban_jwt_key_t  *key;
@@ -221,69 +227,19 @@ ngx_kanban_jwt_jwks(ngx_pool_t *pool, ngx_array_t *keys, ngx_str_t *out)
         switch (key[i].alg) {
 
         case NGX_KANBAN_JWT_ES256:
-            if (ngx_kanban_jwt_jwk_param(pool, key[i].pkey,
-                                         OSSL_PKEY_PARAM_EC_PUB_X, 32, &a)
-                != NGX_OK
-                || ngx_kanban_jwt_jwk_param(pool, key[i].pkey,
-                                            OSSL_PKEY_PARAM_EC_PUB_Y, 32, &b)
-                   != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
-
-            ngx_kanban_jw_key(&jw, "kty");
-            ngx_kanban_jw_cstring(&jw, "EC");
-            ngx_kanban_jw_key(&jw, "alg");
-            ngx_kanban_jw_cstring(&jw, "ES256");
-            ngx_kanban_jw_key(&jw, "crv");
-            ngx_kanban_jw_cstring(&jw, "P-256");
-            ngx_kanban_jw_key(&jw, "x");
-            ngx_kanban_jw_string(&jw, &a);
-            ngx_kanban_jw_key(&jw, "y");
-            ngx_kanban_jw_string(&jw, &b);
+            rc = ngx_kanban_jwt_jwk_ec(pool, &jw, key[i].pkey);
             break;
 
         case NGX_KANBAN_JWT_RS256:
-            if (ngx_kanban_jwt_jwk_param(pool, key[i].pkey,
-                                         OSSL_PKEY_PARAM_RSA_N, 0, &a)
-                != NGX_OK
-                || ngx_kanban_jwt_jwk_param(pool, key[i].pkey,
-                                            OSSL_PKEY_PARAM_RSA_E, 0, &b)
-                   != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
-
-            ngx_kanban_jw_key(&jw, "kty");
-            ngx_kanban_jw_cstring(&jw, "RSA");
-            ngx_kanban_jw_key(&jw, "alg");
-            ngx_kanban_jw_cstring(&jw, "RS256");
-            ngx_kanban_jw_key(&jw, "n");
-            ngx_kanban_jw_string(&jw, &a);
-            ngx_kanban_jw_key(&jw, "e");
-            ngx_kanban_jw_string(&jw, &b);
+            rc = ngx_kanban_jwt_jwk_rsa(pool, &jw, key[i].pkey);
             break;
 
         default: /* NGX_KANBAN_JWT_EDDSA */
-            {
-                u_char  raw[32];
-                size_t  len = sizeof(raw);
+            rc = ngx_kanban_jwt_jwk_okp(pool, &jw, key[i].pkey);
+        }
 
-                if (!EVP_PKEY_get_raw_public_key(key[i].pkey, raw, &len)
-                    || ngx_kanban_jwt_b64url(pool, raw, len, &a) != NGX_OK)
-                {
-                    return NGX_ERROR;
-                }
-            }
-
-            ngx_kanban_jw_key(&jw, "kty");
-            ngx_kanban_jw_cstring(&jw, "OKP");
-            ngx_kanban_jw_key(&jw, "alg");
-            ngx_kanban_jw_cstring(&jw, "EdDSA");
-            ngx_kanban_jw_key(&jw, "crv");
-            ngx_kanban_jw_cstring(&jw, "Ed25519");
-            ngx_kanban_jw_key(&jw, "x");
-            ngx_kanban_jw_string(&jw, &a);
+        if (rc != NGX_OK) {
+            return NGX_ERROR;
         }
 
         ngx_kanban_jw_close(&jw, '}');
@@ -293,6 +249,92 @@ ngx_kanban_jwt_jwks(ngx_pool_t *pool, ngx_array_t *keys, ngx_str_t *out)
     ngx_kanban_jw_close(&jw, '}');
 
     return ngx_kanban_jw_result(&jw, out);
+}
+
+
+/* an ES256 key's members: its curve and point */
+static ngx_int_t
+ngx_kanban_jwt_jwk_ec(ngx_pool_t *pool, ngx_kanban_jw_t *jw, EVP_PKEY *pkey)
+{
+    ngx_str_t  x, y;
+
+    if (ngx_kanban_jwt_jwk_param(pool, pkey, OSSL_PKEY_PARAM_EC_PUB_X, 32, &x)
+        != NGX_OK
+        || ngx_kanban_jwt_jwk_param(pool, pkey, OSSL_PKEY_PARAM_EC_PUB_Y, 32,
+                                    &y)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_kanban_jw_key(jw, "kty");
+    ngx_kanban_jw_cstring(jw, "EC");
+    ngx_kanban_jw_key(jw, "alg");
+    ngx_kanban_jw_cstring(jw, "ES256");
+    ngx_kanban_jw_key(jw, "crv");
+    ngx_kanban_jw_cstring(jw, "P-256");
+    ngx_kanban_jw_key(jw, "x");
+    ngx_kanban_jw_string(jw, &x);
+    ngx_kanban_jw_key(jw, "y");
+    ngx_kanban_jw_string(jw, &y);
+
+    return NGX_OK;
+}
+
+
+/* an RS256 key's members: its modulus and exponent */
+static ngx_int_t
+ngx_kanban_jwt_jwk_rsa(ngx_pool_t *pool, ngx_kanban_jw_t *jw, EVP_PKEY *pkey)
+{
+    ngx_str_t  n, e;
+
+    if (ngx_kanban_jwt_jwk_param(pool, pkey, OSSL_PKEY_PARAM_RSA_N, 0, &n)
+        != NGX_OK
+        || ngx_kanban_jwt_jwk_param(pool, pkey, OSSL_PKEY_PARAM_RSA_E, 0, &e)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_kanban_jw_key(jw, "kty");
+    ngx_kanban_jw_cstring(jw, "RSA");
+    ngx_kanban_jw_key(jw, "alg");
+    ngx_kanban_jw_cstring(jw, "RS256");
+    ngx_kanban_jw_key(jw, "n");
+    ngx_kanban_jw_string(jw, &n);
+    ngx_kanban_jw_key(jw, "e");
+    ngx_kanban_jw_string(jw, &e);
+
+    return NGX_OK;
+}
+
+
+/* an EdDSA key's members: Ed25519 and its raw public key */
+static ngx_int_t
+ngx_kanban_jwt_jwk_okp(ngx_pool_t *pool, ngx_kanban_jw_t *jw, EVP_PKEY *pkey)
+{
+    u_char     raw[32];
+    size_t     len;
+    ngx_str_t  x;
+
+    len = sizeof(raw);
+
+    if (!EVP_PKEY_get_raw_public_key(pkey, raw, &len)
+        || ngx_kanban_jwt_b64url(pool, raw, len, &x) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_kanban_jw_key(jw, "kty");
+    ngx_kanban_jw_cstring(jw, "OKP");
+    ngx_kanban_jw_key(jw, "alg");
+    ngx_kanban_jw_cstring(jw, "EdDSA");
+    ngx_kanban_jw_key(jw, "crv");
+    ngx_kanban_jw_cstring(jw, "Ed25519");
+    ngx_kanban_jw_key(jw, "x");
+    ngx_kanban_jw_string(jw, &x);
+
+    return NGX_OK;
 }
 
 

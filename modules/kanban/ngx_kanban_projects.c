@@ -58,6 +58,9 @@ ngx_kanban_field_t  ngx_kanban_column_patch_fields[] = {
 };
 
 
+/* Each project's document as kept beside its board (project_doc,
+ * sql/tenant/042_project_kept.sql): a primary-key read a project, not a
+ * count of its tasks. */
 ngx_kanban_sql_t  ngx_kanban_projects_list = {
     ngx_kanban_pg_stmt("projects_list",
     "WITH lim AS (SELECT least(greatest(coalesce($1::int, 50), 1), 200) n),"
@@ -67,8 +70,10 @@ ngx_kanban_sql_t  ngx_kanban_projects_list = {
     "                 AND ($4::uuid IS NULL OR p.team_id = $4::uuid)"
     "               ORDER BY p.id LIMIT (SELECT n FROM lim))"
     " SELECT 200, json_build_object("
-    "   'items', coalesce((SELECT json_agg(project_json(p)"
-    "                                      ORDER BY (p).id) FROM page),"
+    "   'items', coalesce((SELECT json_agg(d.doc ORDER BY d.id)"
+    "                        FROM (SELECT (p).id, project_doc((p).id) doc"
+    "                                FROM page) d"
+    "                       WHERE d.doc IS NOT NULL),"
     "                     '[]'::json),"
     "   'next_cursor', CASE WHEN (SELECT count(*) FROM page)"
     "                            = (SELECT n FROM lim)"

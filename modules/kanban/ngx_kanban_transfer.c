@@ -38,6 +38,10 @@ static ngx_int_t ngx_kanban_csv_rows(ngx_pool_t *pool, ngx_kanban_csv_t *csv,
     u_char **names, ngx_uint_t nnames, size_t size, ngx_str_t *out);
 static ngx_int_t ngx_kanban_csv_record(ngx_pool_t *pool,
     ngx_kanban_csv_t *csv);
+static ngx_int_t ngx_kanban_csv_quoted(ngx_pool_t *pool,
+    ngx_kanban_csv_t *csv, ngx_str_t *f, u_char **pos);
+static ngx_int_t ngx_kanban_csv_plain(ngx_kanban_csv_t *csv, ngx_str_t *f,
+    u_char **pos);
 
 
 ngx_kanban_sql_t  ngx_kanban_projects_export = {
@@ -332,7 +336,8 @@ ngx_kanban_csv_rows(ngx_pool_t *pool, ngx_kanban_csv_t *csv, u_char **names,
 static ngx_int_t
 ngx_kanban_csv_record(ngx_pool_t *pool, ngx_kanban_csv_t *csv)
 {
-    u_char     *p, *q, *start, *d;
+    u_char     *p;
+    ngx_int_t   rc;
     ngx_str_t  *f;
 
     p = csv->pos;
@@ -363,67 +368,14 @@ ngx_kanban_csv_record(ngx_pool_t *pool, ngx_kanban_csv_t *csv)
         f = &csv->fields[csv->nfields++];
 
         if (p < csv->end && *p == '"') {
-            start = ++p;
-            d = NULL;
-
-            for ( ;; ) {
-                q = ngx_strlchr(p, csv->end, '"');
-
-                if (q == NULL) {
-                    csv->error = "a quoted field does not end";
-                    return NGX_DECLINED;
-                }
-
-                if (q + 1 < csv->end && q[1] == '"') {
-                    /* "" is one quote: the field is copied without them */
-                    if (d == NULL) {
-                        f->data = ngx_pnalloc(pool, csv->end - start);
-                        if (f->data == NULL) {
-                            return NGX_ERROR;
-                        }
-                        d = f->data;
-                        d = ngx_cpymem(d, start, q - start);
-
-                    } else {
-                        d = ngx_cpymem(d, p, q - p);
-                    }
-
-                    *d++ = '"';
-                    p = q + 2;
-                    continue;
-                }
-
-                if (d == NULL) {
-                    f->data = start;
-                    f->len = q - start;
-
-                } else {
-                    d = ngx_cpymem(d, p, q - p);
-                    f->len = d - f->data;
-                }
-
-                p = q + 1;
-                break;
-            }
-
-            if (p < csv->end && *p != ',' && *p != '\r' && *p != '\n') {
-                csv->error = "text follows a closing quote";
-                return NGX_DECLINED;
-            }
+            rc = ngx_kanban_csv_quoted(pool, csv, f, &p);
 
         } else {
-            start = p;
+            rc = ngx_kanban_csv_plain(csv, f, &p);
+        }
 
-            while (p < csv->end && *p != ',' && *p != '\r' && *p != '\n') {
-                if (*p == '"') {
-                    csv->error = "a quote inside an unquoted field";
-                    return NGX_DECLINED;
-                }
-                p++;
-            }
-
-            f->data = start;
-            f->len = p - start;
+        if (rc != NGX_OK) {
+            return rc;
         }
 
         if (p < csv->end && *p == ',') {
@@ -444,4 +396,93 @@ ngx_kanban_csv_record(ngx_pool_t *pool, ngx_kanban_csv_t *csv)
 
         return NGX_OK;
     }
+}
+
+
+/* A quoted field from *pos (its opening quote) to past its closing one;
+ * a field with "" in it is copied to the pool without the doubling. */
+
+static ngx_int_t
+ngx_kanban_csv_quoted(ngx_pool_t *pool, ngx_kanban_csv_t *csv, ngx_str_t *f,
+    u_char **pos)
+{
+    u_char  *p, *q, *start, *d;
+
+    p = *pos;
+    start = ++p;
+    d = NULL;
+
+    for ( ;; ) {
+        q = ngx_strlchr(p, csv->end, '"');
+
+        if (q == NULL) {
+            csv->error = "a quoted field does not end";
+            return NGX_DECLINED;
+        }
+
+        if (q + 1 < csv->end && q[1] == '"') {
+            /* "" is one quote: the field is copied without them */
+            if (d == NULL) {
+                f->data = ngx_pnalloc(pool, csv->end - start);
+                if (f->data == NULL) {
+                    return NGX_ERROR;
+                }
+                d = f->data;
+                d = ngx_cpymem(d, start, q - start);
+
+            } else {
+                d = ngx_cpymem(d, p, q - p);
+            }
+
+            *d++ = '"';
+            p = q + 2;
+            continue;
+        }
+
+        if (d == NULL) {
+            f->data = start;
+            f->len = q - start;
+
+        } else {
+            d = ngx_cpymem(d, p, q - p);
+            f->len = d - f->data;
+        }
+
+        p = q + 1;
+        break;
+    }
+
+    if (p < csv->end && *p != ',' && *p != '\r' && *p != '\n') {
+        csv->error = "text follows a closing quote";
+        return NGX_DECLINED;
+    }
+
+    *pos = p;
+
+    return NGX_OK;
+}
+
+
+/* an unquoted field from *pos to the next comma or the line's end */
+
+static ngx_int_t
+ngx_kanban_csv_plain(ngx_kanban_csv_t *csv, ngx_str_t *f, u_char **pos)
+{
+    u_char  *p, *start;
+
+    start = *pos;
+
+    for (p = start; p < csv->end && *p != ',' && *p != '\r' && *p != '\n'; p++)
+    {
+        if (*p == '"') {
+            csv->error = "a quote inside an unquoted field";
+            return NGX_DECLINED;
+        }
+    }
+
+    f->data = start;
+    f->len = p - start;
+    *pos = p;
+
+    return NGX_OK;
 }

@@ -40,6 +40,12 @@ static char *ngx_kanban_limit_zone_window(ngx_conf_t *cf,
 static char *ngx_kanban_limit_zone_add(ngx_conf_t *cf,
     ngx_kanban_limit_main_conf_t *lmcf, ngx_kanban_limit_zone_t *zone,
     ssize_t size);
+static char *ngx_kanban_limit_params(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_http_complex_value_t **key, ngx_uint_t *burst);
+static ngx_http_complex_value_t *ngx_kanban_limit_compile_key(ngx_conf_t *cf,
+    ngx_str_t *s);
+static ngx_shm_zone_t *ngx_kanban_limit_find_zone(ngx_conf_t *cf,
+    ngx_str_t *name);
 
 
 static ngx_int_t
@@ -433,72 +439,21 @@ ngx_kanban_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_kanban_limit_loc_conf_t  *llcf = conf;
 
-    ngx_str_t                         *value, name, s;
-    ngx_uint_t                         i, burst;
-    ngx_shm_zone_t                    *shm_zone, **pz;
-    ngx_kanban_limit_t                *limit;
-    ngx_kanban_limit_zone_t           *zone;
-    ngx_http_complex_value_t          *key;
-    ngx_kanban_limit_main_conf_t      *lmcf;
-    ngx_http_compile_complex_value_t   ccv;
-
-    value = cf->args->elts;
+    char                      *rv;
+    ngx_str_t                  name;
+    ngx_uint_t                 burst;
+    ngx_shm_zone_t            *shm_zone;
+    ngx_kanban_limit_t        *limit;
+    ngx_kanban_limit_zone_t   *zone;
+    ngx_http_complex_value_t  *key;
 
     key = NULL;
     burst = 0;
     ngx_str_null(&name);
 
-    for (i = 1; i < cf->args->nelts; i++) {
-
-        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
-            name.data = value[i].data + 5;
-            name.len = value[i].len - 5;
-
-            if (name.len == 0) {
-                goto invalid;
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "key=", 4) == 0) {
-            s.data = value[i].data + 4;
-            s.len = value[i].len - 4;
-
-            if (s.len == 0) {
-                goto invalid;
-            }
-
-            key = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
-            if (key == NULL) {
-                return NGX_CONF_ERROR;
-            }
-
-            ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
-
-            ccv.cf = cf;
-            ccv.value = &s;
-            ccv.complex_value = key;
-
-            if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "burst=", 6) == 0) {
-            s.data = value[i].data + 6;
-            s.len = value[i].len - 6;
-
-            if (ngx_kanban_limit_parse_burst(&s, &burst) != NGX_OK) {
-                goto invalid;
-            }
-
-            continue;
-        }
-
-        goto invalid;
+    rv = ngx_kanban_limit_params(cf, &name, &key, &burst);
+    if (rv != NGX_CONF_OK) {
+        return rv;
     }
 
     if (name.len == 0) {
@@ -508,20 +463,7 @@ ngx_kanban_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    lmcf = ngx_http_conf_get_module_main_conf(cf,
-                                              ngx_http_kanban_limit_module);
-
-    shm_zone = NULL;
-    pz = lmcf->zones.elts;
-
-    for (i = 0; i < lmcf->zones.nelts; i++) {
-        if (pz[i]->shm.name.len == name.len
-            && ngx_strncmp(pz[i]->shm.name.data, name.data, name.len) == 0)
-        {
-            shm_zone = pz[i];
-            break;
-        }
-    }
+    shm_zone = ngx_kanban_limit_find_zone(cf, &name);
 
     if (shm_zone == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -549,12 +491,119 @@ ngx_kanban_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     limit->burst = burst ? burst : zone->burst;
 
     return NGX_CONF_OK;
+}
+
+
+/* the directive's zone=, key= and burst= parameters */
+static char *
+ngx_kanban_limit_params(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_http_complex_value_t **key, ngx_uint_t *burst)
+{
+    ngx_str_t   *value, s;
+    ngx_uint_t   i;
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
+            name->data = value[i].data + 5;
+            name->len = value[i].len - 5;
+
+            if (name->len == 0) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "key=", 4) == 0) {
+            s.data = value[i].data + 4;
+            s.len = value[i].len - 4;
+
+            if (s.len == 0) {
+                goto invalid;
+            }
+
+            *key = ngx_kanban_limit_compile_key(cf, &s);
+            if (*key == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "burst=", 6) == 0) {
+            s.data = value[i].data + 6;
+            s.len = value[i].len - 6;
+
+            if (ngx_kanban_limit_parse_burst(&s, burst) != NGX_OK) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    return NGX_CONF_OK;
 
 invalid:
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "invalid parameter \"%V\"", &value[i]);
     return NGX_CONF_ERROR;
+}
+
+
+static ngx_http_complex_value_t *
+ngx_kanban_limit_compile_key(ngx_conf_t *cf, ngx_str_t *s)
+{
+    ngx_http_complex_value_t          *key;
+    ngx_http_compile_complex_value_t   ccv;
+
+    key = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    if (key == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = s;
+    ccv.complex_value = key;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NULL;
+    }
+
+    return key;
+}
+
+
+/* a zone declared by kanban_limit_zone, by its name */
+static ngx_shm_zone_t *
+ngx_kanban_limit_find_zone(ngx_conf_t *cf, ngx_str_t *name)
+{
+    ngx_uint_t                     i;
+    ngx_shm_zone_t               **pz;
+    ngx_kanban_limit_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_conf_get_module_main_conf(cf,
+                                              ngx_http_kanban_limit_module);
+
+    pz = lmcf->zones.elts;
+
+    for (i = 0; i < lmcf->zones.nelts; i++) {
+        if (pz[i]->shm.name.len == name->len
+            && ngx_strncmp(pz[i]->shm.name.data, name->data, name->len) == 0)
+        {
+            return pz[i];
+        }
+    }
+
+    return NULL;
 }
 
 

@@ -84,6 +84,19 @@ typedef struct {
 
 
 static ngx_int_t ngx_kanban_limit_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_kanban_limit_keys(ngx_http_request_t *r,
+    ngx_kanban_limit_t *limits, ngx_uint_t nlimits, ngx_str_t *keys,
+    ngx_uint_t *last);
+static ngx_int_t ngx_kanban_limit_pass(ngx_http_request_t *r,
+    ngx_kanban_limit_t *limits, ngx_str_t *keys, ngx_uint_t last,
+    ngx_kanban_limit_clock_t *clock, ngx_kanban_limit_node_t **nodes,
+    ngx_kanban_limit_state_t *st, ngx_uint_t *failed);
+static void ngx_kanban_limit_take_held(ngx_kanban_limit_ctx_t *ctx,
+    ngx_kanban_limit_t *limits, ngx_uint_t last,
+    ngx_kanban_limit_clock_t *clock, ngx_kanban_limit_node_t **nodes);
+static void ngx_kanban_limit_mirror(ngx_http_request_t *r,
+    ngx_kanban_limit_t *limits, ngx_str_t *keys, ngx_uint_t last,
+    ngx_kanban_limit_clock_t *clock);
 static ngx_int_t ngx_kanban_limit_reject(ngx_http_request_t *r,
     ngx_kanban_limit_ctx_t *ctx, ngx_kanban_limit_t *limit, ngx_str_t *key);
 static ngx_int_t ngx_kanban_limit_key(ngx_http_request_t *r,
@@ -206,11 +219,10 @@ static ngx_int_t
 ngx_kanban_limit_handler(ngx_http_request_t *r)
 {
     ngx_int_t                     rc;
-    ngx_str_t                    *keys, identity;
-    ngx_uint_t                    n, last, failed, nlimits;
+    ngx_str_t                    *keys;
+    ngx_uint_t                    n, last, nlimits;
     ngx_kanban_limit_t           *limits;
     ngx_kanban_limit_ctx_t       *ctx;
-    ngx_kanban_limit_zone_t      *zone;
     ngx_kanban_limit_node_t     **nodes;
     ngx_kanban_limit_state_t      st;
     ngx_kanban_limit_clock_t      clock;
@@ -245,26 +257,8 @@ ngx_kanban_limit_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_str_null(&identity);
-    last = NGX_CONF_UNSET_UINT;
-
-    for (n = 0; n < nlimits; n++) {
-        if (ngx_kanban_limit_key(r, &limits[n], &keys[n], &identity)
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        if (keys[n].len > NGX_KANBAN_LIMIT_KEY_MAX) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "kanban: the rate limit key is longer than "
-                          "%d bytes", NGX_KANBAN_LIMIT_KEY_MAX);
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        if (keys[n].len) {
-            last = n;
-        }
+    if (ngx_kanban_limit_keys(r, limits, nlimits, keys, &last) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (last == NGX_CONF_UNSET_UINT) {
@@ -272,14 +266,82 @@ ngx_kanban_limit_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    /*
-     * As limit_req does: the limits before the last are only checked and
-     * their entries held; the last one is checked and taken at once. Only
-     * when all pass are the others taken, so a request refused by one
-     * limit costs nothing in the others.
-     */
-
     ngx_kanban_limit_tick(&clock);
+
+    n = 0;
+    rc = ngx_kanban_limit_pass(r, limits, keys, last, &clock, nodes, &st, &n);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
+    }
+
+    ctx->state = st;
+    ctx->report = 1;
+
+    if (rc != NGX_OK) {
+        return ngx_kanban_limit_reject(r, ctx, &limits[n], &keys[n]);
+    }
+
+    ngx_kanban_limit_take_held(ctx, limits, last, &clock, nodes);
+
+    if (clock.redis) {
+        ngx_kanban_limit_mirror(r, limits, keys, last, &clock);
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/* each limit's key for this request; *last is the last limit with a key,
+ * or NGX_CONF_UNSET_UINT when none has one */
+static ngx_int_t
+ngx_kanban_limit_keys(ngx_http_request_t *r, ngx_kanban_limit_t *limits,
+    ngx_uint_t nlimits, ngx_str_t *keys, ngx_uint_t *last)
+{
+    ngx_str_t   identity;
+    ngx_uint_t  n;
+
+    ngx_str_null(&identity);
+    *last = NGX_CONF_UNSET_UINT;
+
+    for (n = 0; n < nlimits; n++) {
+        if (ngx_kanban_limit_key(r, &limits[n], &keys[n], &identity)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (keys[n].len > NGX_KANBAN_LIMIT_KEY_MAX) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "kanban: the rate limit key is longer than "
+                          "%d bytes", NGX_KANBAN_LIMIT_KEY_MAX);
+            return NGX_ERROR;
+        }
+
+        if (keys[n].len) {
+            *last = n;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * As limit_req does: the limits before the last are only checked and
+ * their entries held; the last one is checked and taken at once. Only
+ * when all pass are the others taken, so a request refused by one
+ * limit costs nothing in the others: on a refusal the held entries are
+ * let go and *failed names the limit that refused.
+ */
+static ngx_int_t
+ngx_kanban_limit_pass(ngx_http_request_t *r, ngx_kanban_limit_t *limits,
+    ngx_str_t *keys, ngx_uint_t last, ngx_kanban_limit_clock_t *clock,
+    ngx_kanban_limit_node_t **nodes, ngx_kanban_limit_state_t *st,
+    ngx_uint_t *failed)
+{
+    ngx_int_t   rc;
+    ngx_uint_t  n;
 
     rc = NGX_OK;
 
@@ -289,59 +351,64 @@ ngx_kanban_limit_handler(ngx_http_request_t *r)
         }
 
         rc = ngx_kanban_limit_lookup(r, &limits[n], &keys[n], n == last,
-                                     &clock, &nodes[n], &st);
+                                     clock, &nodes[n], st);
         if (rc != NGX_OK) {
             break;
         }
     }
 
-    if (rc != NGX_OK) {
-        failed = n;
-
-        while (n--) {
-            if (nodes[n]) {
-                ngx_kanban_limit_unpin(&limits[n], nodes[n]);
-            }
-        }
-
-        if (rc == NGX_ERROR) {
-            return NGX_HTTP_SERVICE_UNAVAILABLE;
-        }
-
-        ctx->state = st;
-        ctx->report = 1;
-
-        return ngx_kanban_limit_reject(r, ctx, &limits[failed],
-                                       &keys[failed]);
+    if (rc == NGX_OK) {
+        return NGX_OK;
     }
 
-    /* the headers tell of the limit nearest to refusing */
+    *failed = n;
 
-    ctx->state = st;
-    ctx->report = 1;
+    while (n--) {
+        if (nodes[n]) {
+            ngx_kanban_limit_unpin(&limits[n], nodes[n]);
+        }
+    }
+
+    return rc;
+}
+
+
+/* all passed: the held entries are taken, and the headers tell of the
+ * limit nearest to refusing */
+static void
+ngx_kanban_limit_take_held(ngx_kanban_limit_ctx_t *ctx,
+    ngx_kanban_limit_t *limits, ngx_uint_t last,
+    ngx_kanban_limit_clock_t *clock, ngx_kanban_limit_node_t **nodes)
+{
+    ngx_uint_t                n;
+    ngx_kanban_limit_state_t  st;
 
     for (n = 0; n < last; n++) {
         if (nodes[n] == NULL) {
             continue;
         }
 
-        ngx_kanban_limit_account(&limits[n], nodes[n], &clock, &st);
+        ngx_kanban_limit_account(&limits[n], nodes[n], clock, &st);
         ngx_kanban_limit_nearest(&ctx->state, &st);
     }
+}
 
-    if (!clock.redis) {
-        return NGX_DECLINED;
-    }
+
+/* the hits counted in Redis too, for the zones shared across servers */
+static void
+ngx_kanban_limit_mirror(ngx_http_request_t *r, ngx_kanban_limit_t *limits,
+    ngx_str_t *keys, ngx_uint_t last, ngx_kanban_limit_clock_t *clock)
+{
+    ngx_uint_t                n;
+    ngx_kanban_limit_zone_t  *zone;
 
     for (n = 0; n <= last; n++) {
         zone = limits[n].shm_zone->data;
 
         if (keys[n].len && zone->redis) {
-            ngx_kanban_limit_redis_hit(r, &limits[n], &keys[n], &clock);
+            ngx_kanban_limit_redis_hit(r, &limits[n], &keys[n], clock);
         }
     }
-
-    return NGX_DECLINED;
 }
 
 

@@ -29,6 +29,9 @@ static u_char *ngx_kanban_mail_header(u_char *p, ngx_str_t *v,
     ngx_uint_t phrase);
 static size_t ngx_kanban_mail_body_len(ngx_str_t *v);
 static u_char *ngx_kanban_mail_body(u_char *p, ngx_str_t *v);
+static ngx_int_t ngx_kanban_mail_unsubscribe_link(ngx_pool_t *pool,
+    ngx_kanban_mail_msg_t *m, ngx_str_t *unsub);
+static u_char *ngx_kanban_mail_parts(u_char *p, ngx_kanban_mail_msg_t *m);
 
 
 static char  *ngx_kanban_mail_days[] = {
@@ -45,7 +48,7 @@ ngx_int_t
 ngx_kanban_mail_compose(ngx_pool_t *pool, ngx_kanban_mail_msg_t *m,
     ngx_str_t *out, char **error)
 {
-    u_char                  *p, *at, sig[64], path[512];
+    u_char                  *p, *at;
     size_t                   len;
     ngx_tm_t                 tm;
     ngx_str_t                name, to_name, subject, unsub, domain, *from;
@@ -70,23 +73,8 @@ ngx_kanban_mail_compose(ngx_pool_t *pool, ngx_kanban_mail_msg_t *m,
     domain.data = at + 1;
     domain.len = from->data + from->len - at - 1;
 
-    /* the one-click unsubscribe link, signed, when it stops something */
-    ngx_str_null(&unsub);
-
-    if (m->unsubscribe.len && m->user_id.len
-        && ngx_kanban_mail_sign(&m->slug, &m->user_id, &m->unsubscribe, sig)
-           == NGX_OK
-        && m->user_id.len + m->unsubscribe.len + 200 < sizeof(path))
-    {
-        ngx_sprintf(path, "/api/v1/mail/unsubscribe?u=%V&k=%V&s=%*s%Z",
-                    &m->user_id, &m->unsubscribe, (size_t) 64, sig);
-
-        if (ngx_kanban_tenant_origin(pool, &m->slug, (char *) path, &unsub)
-            != NGX_OK
-            || ngx_kanban_mail_footer(pool, m, sig) != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
+    if (ngx_kanban_mail_unsubscribe_link(pool, m, &unsub) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     ngx_gmtime(ngx_time(), &tm);
@@ -144,6 +132,48 @@ ngx_kanban_mail_compose(ngx_pool_t *pool, ngx_kanban_mail_msg_t *m,
                         "\r\n", &unsub);
     }
 
+    p = ngx_kanban_mail_parts(p, m);
+
+    out->len = p - out->data;
+
+    return NGX_OK;
+}
+
+
+/* the one-click unsubscribe link, signed, when it stops something (and
+ * the footer that says so); none otherwise */
+static ngx_int_t
+ngx_kanban_mail_unsubscribe_link(ngx_pool_t *pool, ngx_kanban_mail_msg_t *m,
+    ngx_str_t *unsub)
+{
+    u_char  sig[64], path[512];
+
+    ngx_str_null(unsub);
+
+    if (m->unsubscribe.len && m->user_id.len
+        && ngx_kanban_mail_sign(&m->slug, &m->user_id, &m->unsubscribe, sig)
+           == NGX_OK
+        && m->user_id.len + m->unsubscribe.len + 200 < sizeof(path))
+    {
+        ngx_sprintf(path, "/api/v1/mail/unsubscribe?u=%V&k=%V&s=%*s%Z",
+                    &m->user_id, &m->unsubscribe, (size_t) 64, sig);
+
+        if (ngx_kanban_tenant_origin(pool, &m->slug, (char *) path, unsub)
+            != NGX_OK
+            || ngx_kanban_mail_footer(pool, m, sig) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* the body: the text and the HTML as the two parts of one alternative */
+static u_char *
+ngx_kanban_mail_parts(u_char *p, ngx_kanban_mail_msg_t *m)
+{
     p = ngx_sprintf(p, "Content-Type: multipart/alternative; "
                     "boundary=\"=_kanban_%V\"\r\n\r\n", &m->id);
 
@@ -157,11 +187,7 @@ ngx_kanban_mail_compose(ngx_pool_t *pool, ngx_kanban_mail_msg_t *m,
                     "Content-Transfer-Encoding: base64\r\n\r\n", &m->id);
     p = ngx_kanban_mail_body(p, &m->html);
 
-    p = ngx_sprintf(p, "--=_kanban_%V--\r\n", &m->id);
-
-    out->len = p - out->data;
-
-    return NGX_OK;
+    return ngx_sprintf(p, "--=_kanban_%V--\r\n", &m->id);
 }
 
 

@@ -65,6 +65,7 @@ typedef struct {
     ngx_uint_t                 wrong;          /* the form says so */
     ngx_uint_t                 error;          /* a body refused */
     char                      *detail;
+    ngx_kanban_verified_pt     verified;       /* the password's check */
 } ngx_kanban_share_ctx_t;
 
 
@@ -105,16 +106,20 @@ ngx_int_t ngx_kanban_share_visit(ngx_http_request_t *r,
     ngx_uint_t counted);
 ngx_uint_t ngx_kanban_share_is_bot(ngx_http_request_t *r);
 
-/* the /s/{code} handler's steps (ngx_kanban_share_module.c) and its
- * password (ngx_kanban_share_password.c) */
-ngx_int_t ngx_kanban_share_start(ngx_http_request_t *r,
+/* /s/{code} in layers, each calling only those below it: the handler
+ * (ngx_kanban_share_module.c), its password (ngx_kanban_share_password.c),
+ * the answers both give (ngx_kanban_share_answer.c) */
+ngx_int_t ngx_kanban_share_password_read(ngx_http_request_t *r,
     ngx_kanban_share_ctx_t *ctx);
+ngx_int_t ngx_kanban_share_unlock(ngx_http_request_t *r,
+    ngx_kanban_share_ctx_t *ctx, ngx_kanban_verified_pt verified);
+void ngx_kanban_share_checked(ngx_http_request_t *r,
+    ngx_kanban_share_ctx_t *ctx, ngx_uint_t match);
 ngx_int_t ngx_kanban_share_refuse(ngx_http_request_t *r,
     ngx_kanban_share_ctx_t *ctx, ngx_uint_t verdict);
+ngx_int_t ngx_kanban_share_page(ngx_http_request_t *r, ngx_uint_t status,
+    char *title, char *text, ngx_str_t *form_code, ngx_uint_t wrong);
 ngx_int_t ngx_kanban_share_location(ngx_http_request_t *r, ngx_str_t *url);
-void ngx_kanban_share_body(ngx_http_request_t *r);
-ngx_int_t ngx_kanban_share_unlock(ngx_http_request_t *r,
-    ngx_kanban_share_ctx_t *ctx);
 ngx_int_t ngx_kanban_share_visits_init_process(ngx_cycle_t *cycle);
 char *ngx_kanban_share_bots(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 

@@ -16,11 +16,12 @@
 
 static ngx_int_t ngx_kanban_share_bad_body(ngx_kanban_share_ctx_t *ctx,
     ngx_uint_t error, char *detail);
-static ngx_int_t ngx_kanban_share_password_of(ngx_http_request_t *r,
-    ngx_kanban_share_ctx_t *ctx);
+static ngx_int_t ngx_kanban_share_body_text(ngx_http_request_t *r,
+    ngx_kanban_share_ctx_t *ctx, ngx_str_t *body);
+static ngx_int_t ngx_kanban_share_form_password(ngx_http_request_t *r,
+    ngx_kanban_share_ctx_t *ctx, ngx_str_t *body);
 static void ngx_kanban_share_tries(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
-static void ngx_kanban_share_verified(ngx_http_request_t *r, ngx_uint_t match);
 static void ngx_kanban_share_granted(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static ngx_int_t ngx_kanban_share_client(ngx_http_request_t *r,
@@ -34,30 +35,6 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_share_try_stmt =
 static ngx_kanban_pg_stmt_t  ngx_kanban_share_tries_clear_stmt =
     ngx_kanban_pg_stmt("share_tries_clear",
     "SELECT share_link_tries_clear($1::uuid, $2)");
-
-void
-ngx_kanban_share_body(ngx_http_request_t *r)
-{
-    ngx_int_t                rc;
-    ngx_kanban_share_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_kanban_share_module);
-
-    rc = ngx_kanban_share_password_of(r, ctx);
-
-    if (rc == NGX_DECLINED) {
-        rc = ngx_kanban_problem(r, ctx->error, ctx->detail);
-
-    } else if (rc == NGX_OK) {
-        rc = ngx_kanban_share_start(r, ctx);
-
-        if (rc == NGX_DONE) {
-            return;
-        }
-    }
-
-    ngx_http_finalize_request(r, rc);
-}
 
 
 static ngx_int_t
@@ -75,53 +52,18 @@ ngx_kanban_share_bad_body(ngx_kanban_share_ctx_t *ctx, ngx_uint_t error,
  * NGX_OK; NGX_DECLINED with the problem in ctx->error and ctx->detail;
  * or an error status. */
 
-static ngx_int_t
-ngx_kanban_share_password_of(ngx_http_request_t *r,
+ngx_int_t
+ngx_kanban_share_password_read(ngx_http_request_t *r,
     ngx_kanban_share_ctx_t *ctx)
 {
-    u_char             *dst, *src;
-    ngx_buf_t          *b;
-    ngx_str_t           body, value, *type, *s;
-    ngx_chain_t        *cl;
-    ngx_kanban_json_t  *root;
     char               *error;
+    ngx_int_t           rc;
+    ngx_str_t           body, *type, *s;
+    ngx_kanban_json_t  *root;
 
-    if (r->request_body == NULL || r->request_body->bufs == NULL) {
-        return ngx_kanban_share_bad_body(ctx, NGX_KANBAN_ERR_BAD_REQUEST,
-                                         "Send the password.");
-    }
-
-    /* a chunked body comes in several buffers, all in memory (4k) */
-    body.len = 0;
-
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        if (cl->buf->in_file) {
-            return ngx_kanban_share_bad_body(ctx, NGX_KANBAN_ERR_TOO_LARGE,
-                                             NULL);
-        }
-
-        body.len += cl->buf->last - cl->buf->pos;
-    }
-
-    if (body.len > NGX_KANBAN_SHARE_BODY_MAX) {
-        return ngx_kanban_share_bad_body(ctx, NGX_KANBAN_ERR_TOO_LARGE,
-                                         NULL);
-    }
-
-    body.data = ngx_pnalloc(r->pool, body.len + 1);
-    if (body.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    dst = body.data;
-
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        b = cl->buf;
-
-        /* an empty body's buffer has no memory: no memcpy from NULL */
-        if (b->last != b->pos) {
-            dst = ngx_cpymem(dst, b->pos, b->last - b->pos);
-        }
+    rc = ngx_kanban_share_body_text(r, ctx, &body);
+    if (rc != NGX_OK) {
+        return rc;
     }
 
     type = r->headers_in.content_type ? &r->headers_in.content_type->value
@@ -154,13 +96,75 @@ ngx_kanban_share_password_of(ngx_http_request_t *r,
                                          "JSON.");
     }
 
-    /* ngx_http_arg reads the query string: look for the field by hand */
-    src = body.data;
+    return ngx_kanban_share_form_password(r, ctx, &body);
+}
 
-    while (src < body.data + body.len) {
-        dst = ngx_strlchr(src, body.data + body.len, '&');
+
+/* the body in one piece of memory, NUL-terminated space included; a
+ * chunked body comes in several buffers, all in memory (4k) */
+static ngx_int_t
+ngx_kanban_share_body_text(ngx_http_request_t *r, ngx_kanban_share_ctx_t *ctx,
+    ngx_str_t *body)
+{
+    u_char       *dst;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return ngx_kanban_share_bad_body(ctx, NGX_KANBAN_ERR_BAD_REQUEST,
+                                         "Send the password.");
+    }
+
+    body->len = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        if (cl->buf->in_file) {
+            return ngx_kanban_share_bad_body(ctx, NGX_KANBAN_ERR_TOO_LARGE,
+                                             NULL);
+        }
+
+        body->len += cl->buf->last - cl->buf->pos;
+    }
+
+    if (body->len > NGX_KANBAN_SHARE_BODY_MAX) {
+        return ngx_kanban_share_bad_body(ctx, NGX_KANBAN_ERR_TOO_LARGE,
+                                         NULL);
+    }
+
+    body->data = ngx_pnalloc(r->pool, body->len + 1);
+    if (body->data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    dst = body->data;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        /* an empty body's buffer has no memory: no memcpy from NULL */
+        if (b->last != b->pos) {
+            dst = ngx_cpymem(dst, b->pos, b->last - b->pos);
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* ngx_http_arg reads the query string: the form's field found by hand */
+static ngx_int_t
+ngx_kanban_share_form_password(ngx_http_request_t *r,
+    ngx_kanban_share_ctx_t *ctx, ngx_str_t *body)
+{
+    u_char     *dst, *src;
+    ngx_str_t   value;
+
+    src = body->data;
+
+    while (src < body->data + body->len) {
+        dst = ngx_strlchr(src, body->data + body->len, '&');
         if (dst == NULL) {
-            dst = body.data + body.len;
+            dst = body->data + body->len;
         }
 
         if (dst - src >= 9 && ngx_strncmp(src, "password=", 9) == 0) {
@@ -191,14 +195,17 @@ ngx_kanban_share_password_of(ngx_http_request_t *r,
     }
 
     return ngx_kanban_share_bad_body(ctx, NGX_KANBAN_ERR_BAD_REQUEST,
-                                         "Send the password.");
+                                     "Send the password.");
 }
 
 
-/* POST: the password of a protected link. */
+/* POST: the password of a protected link. The argon2id check answers
+ * verified, the caller's, which hands the request's ctx back to
+ * ngx_kanban_share_checked. */
 
 ngx_int_t
-ngx_kanban_share_unlock(ngx_http_request_t *r, ngx_kanban_share_ctx_t *ctx)
+ngx_kanban_share_unlock(ngx_http_request_t *r, ngx_kanban_share_ctx_t *ctx,
+    ngx_kanban_verified_pt verified)
 {
     ngx_uint_t              verdict;
     ngx_str_t               back;
@@ -235,14 +242,21 @@ ngx_kanban_share_unlock(ngx_http_request_t *r, ngx_kanban_share_ctx_t *ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    ctx->verified = verified;
+
     ngx_kanban_pg_tenant_db(ctx->tenant, &db);
 
     q = ngx_kanban_pg_query(r, &db);
-    if (q == NULL
-        || ngx_kanban_pg_run(q, &ngx_kanban_share_try_stmt,
-                             ngx_kanban_share_tries, 2, &ctx->link.id,
-                             &ctx->client)
-           != NGX_OK)
+    if (q == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    q->data = ctx;
+
+    if (ngx_kanban_pg_run(q, &ngx_kanban_share_try_stmt,
+                          ngx_kanban_share_tries, 2, &ctx->link.id,
+                          &ctx->client)
+        != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -257,7 +271,7 @@ ngx_kanban_share_tries(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     ngx_str_t               *allowed, *retry;
     ngx_kanban_share_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_kanban_share_module);
+    ctx = q->data;
 
     if (q->error != NGX_KANBAN_PG_OK || PQntuples(q->result) != 1) {
         ngx_http_finalize_request(r, ngx_kanban_pg_problem(r, q));
@@ -290,7 +304,7 @@ ngx_kanban_share_tries(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     }
 
     if (ngx_kanban_password_verify(r, &ctx->link.password_hash,
-                                   &ctx->password, ngx_kanban_share_verified)
+                                   &ctx->password, ctx->verified)
         != NGX_OK)
     {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -301,14 +315,12 @@ ngx_kanban_share_tries(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 /* Right: this client's tries are taken back, then the grant. Wrong:
  * the try stays counted. */
 
-static void
-ngx_kanban_share_verified(ngx_http_request_t *r, ngx_uint_t match)
+void
+ngx_kanban_share_checked(ngx_http_request_t *r, ngx_kanban_share_ctx_t *ctx,
+    ngx_uint_t match)
 {
-    ngx_kanban_pg_db_t       db;
-    ngx_kanban_pg_query_t   *q;
-    ngx_kanban_share_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_kanban_share_module);
+    ngx_kanban_pg_db_t      db;
+    ngx_kanban_pg_query_t  *q;
 
     if (!match) {
         ctx->wrong = 1;
@@ -320,11 +332,17 @@ ngx_kanban_share_verified(ngx_http_request_t *r, ngx_uint_t match)
     ngx_kanban_pg_tenant_db(ctx->tenant, &db);
 
     q = ngx_kanban_pg_query(r, &db);
-    if (q == NULL
-        || ngx_kanban_pg_run(q, &ngx_kanban_share_tries_clear_stmt,
-                             ngx_kanban_share_granted, 2, &ctx->link.id,
-                             &ctx->client)
-           != NGX_OK)
+    if (q == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    q->data = ctx;
+
+    if (ngx_kanban_pg_run(q, &ngx_kanban_share_tries_clear_stmt,
+                          ngx_kanban_share_granted, 2, &ctx->link.id,
+                          &ctx->client)
+        != NGX_OK)
     {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
     }
@@ -337,7 +355,7 @@ ngx_kanban_share_granted(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     ngx_str_t                back;
     ngx_kanban_share_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_kanban_share_module);
+    ctx = q->data;
 
     if (q->error != NGX_KANBAN_PG_OK) {
         ngx_http_finalize_request(r, ngx_kanban_pg_problem(r, q));

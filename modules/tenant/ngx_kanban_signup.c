@@ -3,9 +3,10 @@
  * POST /api/v1/tenants: self-service sign-up on the platform host.
  *
  * The steps, each through the non-blocking pool or the thread pool:
- * claim the slug in the catalog (status provisioning), CREATE DATABASE
- * from the template, hash the admin's password, create the admin in the
- * new database, mark the tenant active. A step that fails undoes the
+ * claim the slug in the catalog (status provisioning) and, at the same
+ * time, hash the admin's password; CREATE DATABASE from the template
+ * unless the claim took a spare; create the admin in the new database
+ * (one statement); mark the tenant active. A step that fails undoes the
  * earlier ones (DROP DATABASE, DELETE the row), so no half-made tenant is
  * ever visible: tenant lookups skip rows still provisioning.
  *
@@ -13,7 +14,10 @@
  * sql/catalog/005_servers.sql) and answers with that server's DSN: the
  * database is made, filled and, on failure, dropped there. A spare
  * database of that server, made ahead from its template (kanbanctl
- * spares), is taken when there is one: no CREATE DATABASE then.
+ * spares, or kanban_spare_databases), is taken by the claim when there is
+ * one: no CREATE DATABASE then. With a spare the path is two catalog
+ * round trips, one to the new database and the hash, which runs beside
+ * the claim.
  */
 
 /* SQL: sql/catalog/001_tenants.sql, 006_spare_databases.sql;
@@ -36,23 +40,30 @@ typedef struct {
     ngx_str_t                  version;        /* of the schema copied */
     ngx_uint_t                 error;          /* the problem to report */
     ngx_uint_t                 database_made;
+    ngx_uint_t                 hashing;        /* the hash not back yet */
+    ngx_uint_t                 undoing;
+
+    /* when each step ended, from the start (the log's account) */
+    ngx_msec_t                 start;
+    ngx_msec_t                 claimed;
+    ngx_msec_t                 hashed;
+    ngx_msec_t                 database;
+    ngx_msec_t                 admin;
 } ngx_kanban_signup_t;
 
 
 static char *ngx_kanban_signup_check_slug(ngx_str_t *slug, char **message);
 static void ngx_kanban_signup_claimed(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
-static void ngx_kanban_signup_spare(ngx_http_request_t *r,
-    ngx_kanban_pg_query_t *q);
 static void ngx_kanban_signup_create(ngx_http_request_t *r);
 static void ngx_kanban_signup_created(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static void ngx_kanban_signup_hashed(ngx_http_request_t *r, ngx_str_t *hash);
-static void ngx_kanban_signup_begun(ngx_http_request_t *r,
+static void ngx_kanban_signup_admin(ngx_http_request_t *r);
+static void ngx_kanban_signup_connect(ngx_kanban_signup_t *su);
+static void ngx_kanban_signup_connected(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static void ngx_kanban_signup_admin_inserted(ngx_http_request_t *r,
-    ngx_kanban_pg_query_t *q);
-static void ngx_kanban_signup_settled(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static void ngx_kanban_signup_admin_made(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
@@ -96,51 +107,31 @@ static char  *ngx_kanban_reserved_slugs[] = {
 };
 
 
-/* A stale claim (a sign-up that died half-way and could not undo itself)
- * does not hold a slug for ever. */
+/* The slug claimed and a spare taken, in one round trip
+ * (sql/catalog/011_claim_workspace.sql); no row: the slug is taken. */
 static ngx_kanban_pg_stmt_t  ngx_kanban_signup_claim = ngx_kanban_pg_stmt(
-    "signup_claim",
-    "INSERT INTO tenants (id, slug, name, db_name)"
-    " SELECT g.u, $1, $2, 'kanban_t_' || replace(g.u::text, '-', '')"
-    "   FROM (SELECT gen_random_uuid() AS u) g"
-    " ON CONFLICT (slug) DO UPDATE"
-    "   SET id = excluded.id, name = excluded.name,"
-    "       db_name = excluded.db_name, created_at = now(),"
-    "       updated_at = now()"
-    "   WHERE tenants.status = 'provisioning'"
-    "     AND tenants.updated_at < now() - interval '10 minutes'"
-    " RETURNING id, db_name, db_dsn");
+    "signup_claim_spare",
+    "SELECT id, db_name, db_dsn, spare FROM claim_workspace($1, $2)");
 
-/* The oldest spare of the claim's server becomes its database; SKIP
- * LOCKED: sign-ups at once take different ones. */
-static ngx_kanban_pg_stmt_t  ngx_kanban_signup_take_spare = ngx_kanban_pg_stmt(
-    "signup_take_spare",
-    "WITH spare AS ("
-    "  DELETE FROM spare_databases WHERE db_name = ("
-    "    SELECT s.db_name FROM spare_databases s"
-    "     WHERE s.server = (SELECT server FROM tenants WHERE id = $1)"
-    "     ORDER BY s.created_at LIMIT 1 FOR UPDATE SKIP LOCKED)"
-    "  RETURNING db_name)"
-    " UPDATE tenants t SET db_name = spare.db_name FROM spare"
-    "  WHERE t.id = $1 AND t.status = 'provisioning'"
-    " RETURNING t.db_name");
-
-static ngx_kanban_pg_stmt_t  ngx_kanban_signup_admin = ngx_kanban_pg_stmt(
-    "signup_admin",
-    "INSERT INTO users (email, name, role, password_hash)"
-    " VALUES ($1, $2, 'admin', $3)"
-    " RETURNING id, (SELECT coalesce(max(version), 0)"
-    "                  FROM schema_migrations)");
-
-static ngx_kanban_pg_stmt_t  ngx_kanban_signup_settle = ngx_kanban_pg_stmt(
-    "signup_settle",
-    "WITH s AS (UPDATE settings SET value = to_jsonb($2::text),"
-    "                  updated_at = now() WHERE key = 'name')"
-    " INSERT INTO activity_log (actor_id, entity_type, entity_id, action,"
-    "                           new_values)"
-    " SELECT u.id, 'user', u.id, 'created',"
-    "        jsonb_build_object('email', u.email, 'role', u.role)"
-    "   FROM users u WHERE u.id = $1");
+/* The admin, the workspace's name and the audit row in one statement:
+ * all or none without a transaction's BEGIN and COMMIT round trips. */
+static ngx_kanban_pg_stmt_t  ngx_kanban_signup_admin_stmt =
+    ngx_kanban_pg_stmt(
+    "signup_admin_settle",
+    "WITH u AS ("
+    "  INSERT INTO users (email, name, role, password_hash)"
+    "  VALUES ($1, $2, 'admin', $3)"
+    "  RETURNING id, email, role),"
+    " s AS (UPDATE settings SET value = to_jsonb($4::text),"
+    "              updated_at = now() WHERE key = 'name'),"
+    " a AS (INSERT INTO activity_log (actor_id, entity_type, entity_id,"
+    "                                 action, new_values)"
+    "       SELECT u.id, 'user', u.id, 'created',"
+    "              jsonb_build_object('email', u.email, 'role', u.role)"
+    "         FROM u)"
+    " SELECT u.id, (SELECT coalesce(max(version), 0)"
+    "                 FROM schema_migrations)"
+    "   FROM u");
 
 static ngx_kanban_pg_stmt_t  ngx_kanban_signup_activate = ngx_kanban_pg_stmt(
     "signup_activate",
@@ -175,6 +166,17 @@ ngx_kanban_signup_handler(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
     su->email = *ngx_kanban_json_string(admin, "email");
     su->admin_name = *ngx_kanban_json_string(admin, "name");
     su->password = *ngx_kanban_json_string(admin, "password");
+
+    /* the hash (tens of milliseconds in a thread) runs beside the claim;
+     * a claim refused leaves it to finish unheard */
+    if (ngx_kanban_password_hash(r, &su->password, ngx_kanban_signup_hashed)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    su->hashing = 1;
+    su->start = ngx_current_msec;
 
     ngx_kanban_pg_catalog(&db);
 
@@ -220,7 +222,7 @@ ngx_kanban_signup_check_slug(ngx_str_t *slug, char **message)
 static void
 ngx_kanban_signup_claimed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 {
-    ngx_str_t            *id, *db_name, *db_dsn;
+    ngx_str_t            *id, *db_name, *db_dsn, *spare;
     ngx_kanban_signup_t  *su;
 
     su = ngx_kanban_ctx(r)->data;
@@ -240,8 +242,11 @@ ngx_kanban_signup_claimed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     id = ngx_kanban_pg_value(r, q->result, 0, 0);
     db_name = ngx_kanban_pg_value(r, q->result, 0, 1);
     db_dsn = ngx_kanban_pg_value(r, q->result, 0, 2);
+    spare = ngx_kanban_pg_value(r, q->result, 0, 3);
 
-    if (id == NULL || db_name == NULL || db_dsn == NULL) {
+    su->claimed = ngx_current_msec - su->start;
+
+    if (id == NULL || db_name == NULL || db_dsn == NULL || spare == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -259,49 +264,23 @@ ngx_kanban_signup_claimed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     }
 
     if (su->id.data == NULL || su->db_name.data == NULL
-        || su->db_dsn.data == NULL
-        || ngx_kanban_pg_run(q, &ngx_kanban_signup_take_spare,
-                             ngx_kanban_signup_spare, 1, &su->id)
-           != NGX_OK)
+        || su->db_dsn.data == NULL)
     {
         ngx_kanban_signup_undo(r, NGX_KANBAN_ERR_INTERNAL);
-    }
-}
-
-
-static void
-ngx_kanban_signup_spare(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
-{
-    ngx_str_t            *db_name;
-    ngx_kanban_signup_t  *su;
-
-    su = ngx_kanban_ctx(r)->data;
-
-    if (q->error != NGX_KANBAN_PG_OK || PQntuples(q->result) != 1) {
-        /* none left (or the catalog hiccuped): make one */
-        ngx_kanban_signup_create(r);
         return;
     }
 
-    db_name = ngx_kanban_pg_value(r, q->result, 0, 0);
-    if (db_name == NULL) {
-        ngx_kanban_signup_create(r);
+    if (spare->len == 1 && spare->data[0] == 't') {
+        /* from here on it is this workspace's: undo drops it */
+        su->database_made = 1;
+        su->database = su->claimed;
+        ngx_kanban_signup_connect(su);
+        ngx_kanban_signup_admin(r);
         return;
     }
 
-    su->db_name.data = ngx_pstrdup(r->pool, db_name);
-    su->db_name.len = db_name->len;
-
-    /* from here on it is this workspace's: undo drops it */
-    su->database_made = 1;
-
-    if (su->db_name.data == NULL
-        || ngx_kanban_password_hash(r, &su->password,
-                                    ngx_kanban_signup_hashed)
-           != NGX_OK)
-    {
-        ngx_kanban_signup_undo(r, NGX_KANBAN_ERR_INTERNAL);
-    }
+    /* none left: make one */
+    ngx_kanban_signup_create(r);
 }
 
 
@@ -372,17 +351,114 @@ ngx_kanban_signup_created(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     }
 
     su->database_made = 1;
+    su->database = ngx_current_msec - su->start;
 
-    if (ngx_kanban_password_hash(r, &su->password, ngx_kanban_signup_hashed)
+    ngx_kanban_signup_connect(su);
+    ngx_kanban_signup_admin(r);
+}
+
+
+/* While the password is still being hashed, the pool connects to the new
+ * database (a backend started, a round trip): the admin's statement then
+ * finds the connection made. A query of its own, not the request's: the
+ * request may end first. */
+
+static void
+ngx_kanban_signup_connect(ngx_kanban_signup_t *su)
+{
+    ngx_str_t               sql = ngx_string("SELECT 1");
+    ngx_pool_t             *pool;
+    ngx_kanban_tenant_t     t;
+    ngx_kanban_pg_db_t      db;
+    ngx_kanban_pg_query_t  *q;
+
+    if (!su->hashing) {
+        return;
+    }
+
+    pool = ngx_create_pool(512, ngx_cycle->log);
+    if (pool == NULL) {
+        return;
+    }
+
+    ngx_memzero(&t, sizeof(ngx_kanban_tenant_t));
+    /* with its '\0': libpq reads it as a C string */
+    t.db_dsn.data = ngx_pnalloc(pool, su->db_dsn.len + 1);
+    t.db_dsn.len = su->db_dsn.len;
+
+    if (t.db_dsn.data) {
+        ngx_memcpy(t.db_dsn.data, su->db_dsn.data, su->db_dsn.len + 1);
+    }
+
+    t.db_name.data = ngx_pstrdup(pool, &su->db_name);
+    t.db_name.len = su->db_name.len;
+
+    if (t.db_dsn.data == NULL || t.db_name.data == NULL) {
+        ngx_destroy_pool(pool);
+        return;
+    }
+
+    ngx_kanban_pg_tenant_db(&t, &db);
+
+    q = ngx_kanban_pg_query_background(pool, &db);
+    if (q == NULL) {
+        ngx_destroy_pool(pool);
+        return;
+    }
+
+    q->data = pool;
+
+    if (ngx_kanban_pg_run_sql(q, &sql, ngx_kanban_signup_connected)
         != NGX_OK)
     {
-        ngx_kanban_signup_undo(r, NGX_KANBAN_ERR_INTERNAL);
+        ngx_destroy_pool(pool);
     }
 }
 
 
 static void
+ngx_kanban_signup_connected(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
+{
+    ngx_destroy_pool(q->data);
+}
+
+
+/* The password's hash is back; the admin waits for it and for the
+ * database, whichever comes last. */
+
+static void
 ngx_kanban_signup_hashed(ngx_http_request_t *r, ngx_str_t *hash)
+{
+    ngx_kanban_signup_t  *su;
+
+    su = ngx_kanban_ctx(r)->data;
+    su->hashing = 0;
+    su->hashed = ngx_current_msec - su->start;
+
+    if (su->undoing) {
+        return;
+    }
+
+    if (hash->len == 0) {
+        if (su->id.len == 0) {
+            /* the claim is still on its way: it sees the empty hash */
+            return;
+        }
+
+        ngx_kanban_signup_undo(r, NGX_KANBAN_ERR_INTERNAL);
+        return;
+    }
+
+    su->hash = *hash;
+
+    if (su->database_made) {
+        ngx_kanban_signup_admin(r);
+    }
+}
+
+
+static void
+ngx_kanban_signup_admin(ngx_http_request_t *r)
 {
     ngx_kanban_tenant_t     t;
     ngx_kanban_pg_db_t      db;
@@ -391,12 +467,15 @@ ngx_kanban_signup_hashed(ngx_http_request_t *r, ngx_str_t *hash)
 
     su = ngx_kanban_ctx(r)->data;
 
-    if (hash->len == 0) {
-        ngx_kanban_signup_undo(r, NGX_KANBAN_ERR_INTERNAL);
+    if (su->hashing) {
         return;
     }
 
-    su->hash = *hash;
+    if (su->hash.len == 0) {
+        /* the hash failed while the database was being made */
+        ngx_kanban_signup_undo(r, NGX_KANBAN_ERR_INTERNAL);
+        return;
+    }
 
     ngx_memzero(&t, sizeof(ngx_kanban_tenant_t));
     t.db_name = su->db_name;
@@ -404,31 +483,12 @@ ngx_kanban_signup_hashed(ngx_http_request_t *r, ngx_str_t *hash)
 
     ngx_kanban_pg_tenant_db(&t, &db);
 
-    /* the admin, the workspace's name and the audit row: all or none */
     q = ngx_kanban_pg_query(r, &db);
-    if (q == NULL || ngx_kanban_pg_begin(q, ngx_kanban_signup_begun) != NGX_OK)
-    {
-        ngx_kanban_signup_undo(r, NGX_KANBAN_ERR_INTERNAL);
-    }
-}
-
-
-static void
-ngx_kanban_signup_begun(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
-{
-    ngx_kanban_signup_t  *su;
-
-    su = ngx_kanban_ctx(r)->data;
-
-    if (q->error != NGX_KANBAN_PG_OK) {
-        ngx_kanban_signup_admin_made(r, q);
-        return;
-    }
-
-    if (ngx_kanban_pg_run(q, &ngx_kanban_signup_admin,
-                          ngx_kanban_signup_admin_inserted, 3, &su->email,
-                          &su->admin_name, &su->hash)
-        != NGX_OK)
+    if (q == NULL
+        || ngx_kanban_pg_run(q, &ngx_kanban_signup_admin_stmt,
+                             ngx_kanban_signup_admin_inserted, 4, &su->email,
+                             &su->admin_name, &su->hash, &su->name)
+           != NGX_OK)
     {
         ngx_kanban_signup_undo(r, NGX_KANBAN_ERR_INTERNAL);
     }
@@ -439,44 +499,30 @@ static void
 ngx_kanban_signup_admin_inserted(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q)
 {
-    ngx_str_t            *id, *version;
+    ngx_str_t            *version;
     ngx_kanban_signup_t  *su;
 
     su = ngx_kanban_ctx(r)->data;
+    su->admin = ngx_current_msec - su->start;
 
-    id = ngx_kanban_pg_value(r, q->result, 0, 0);
     version = ngx_kanban_pg_value(r, q->result, 0, 1);
 
-    if (q->error != NGX_KANBAN_PG_OK || id == NULL || version == NULL) {
-        ngx_kanban_signup_admin_made(r, q);
+    if (q->error == NGX_KANBAN_PG_OK && version == NULL) {
+        ngx_kanban_signup_undo(r, NGX_KANBAN_ERR_INTERNAL);
         return;
     }
 
-    id->data = ngx_pstrdup(r->pool, id);
-    su->version.data = ngx_pstrdup(r->pool, version);
-    su->version.len = version->len;
+    if (version != NULL) {
+        su->version.data = ngx_pstrdup(r->pool, version);
+        su->version.len = version->len;
 
-    if (id->data == NULL || su->version.data == NULL
-        || ngx_kanban_pg_run(q, &ngx_kanban_signup_settle,
-                             ngx_kanban_signup_settled, 2, id, &su->name)
-           != NGX_OK)
-    {
-        ngx_kanban_signup_undo(r, NGX_KANBAN_ERR_INTERNAL);
-    }
-}
-
-
-static void
-ngx_kanban_signup_settled(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
-{
-    if (q->error != NGX_KANBAN_PG_OK) {
-        ngx_kanban_signup_admin_made(r, q);
-        return;
+        if (su->version.data == NULL) {
+            ngx_kanban_signup_undo(r, NGX_KANBAN_ERR_INTERNAL);
+            return;
+        }
     }
 
-    if (ngx_kanban_pg_commit(q, ngx_kanban_signup_admin_made) != NGX_OK) {
-        ngx_kanban_signup_undo(r, NGX_KANBAN_ERR_INTERNAL);
-    }
+    ngx_kanban_signup_admin_made(r, q);
 }
 
 
@@ -532,7 +578,12 @@ ngx_kanban_signup_activated(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     ngx_kanban_tenant_forget(&su->slug);
 
     ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
-                  "kanban: workspace \"%V\" created", &su->slug);
+                  "kanban: workspace \"%V\" created in %M ms (claimed "
+                  "at %M, password hashed at %M, database %s at %M, admin "
+                  "made at %M)", &su->slug, ngx_current_msec - su->start,
+                  su->claimed, su->hashed,
+                  su->database == su->claimed ? "spare" : "created",
+                  su->database, su->admin);
 
     ngx_http_finalize_request(r, ngx_kanban_signup_respond(r, su));
 }
@@ -552,6 +603,7 @@ ngx_kanban_signup_undo(ngx_http_request_t *r, ngx_uint_t error)
 
     su = ngx_kanban_ctx(r)->data;
     su->error = error;
+    su->undoing = 1;
 
     if (su->database_made) {
         ngx_kanban_signup_server(su, &db);

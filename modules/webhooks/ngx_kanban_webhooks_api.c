@@ -35,6 +35,9 @@ static void ngx_kanban_webhooks_written(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static char *ngx_kanban_webhooks_url_check(ngx_str_t *value,
     char **message);
+static char *ngx_kanban_webhooks_url_host(ngx_str_t *value, ngx_str_t *out,
+    char **message);
+static char *ngx_kanban_webhooks_host_check(ngx_str_t *host, char **message);
 
 
 static ngx_kanban_field_t  ngx_kanban_webhook_fields[] = {
@@ -427,14 +430,32 @@ ngx_kanban_webhooks_written(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 static char *
 ngx_kanban_webhooks_url_check(ngx_str_t *value, char **message)
 {
-    u_char                      *p, *host, *end;
-    size_t                       len;
-    in_addr_t                    a4;
-    struct sockaddr_in           sin;
+    char                        *code;
+    ngx_str_t                    host;
     ngx_kanban_webhooks_conf_t  *whcf;
-#if (NGX_HAVE_INET6)
-    struct sockaddr_in6          sin6;
-#endif
+
+    code = ngx_kanban_webhooks_url_host(value, &host, message);
+    if (code) {
+        return code;
+    }
+
+    whcf = ngx_kanban_webhooks_conf();
+    if (whcf && whcf->allow_private) {
+        return NULL;
+    }
+
+    return ngx_kanban_webhooks_host_check(&host, message);
+}
+
+
+/* the URL's form: http or https, no blanks, no user, a host (in host,
+ * without the brackets of an IPv6 address) */
+static char *
+ngx_kanban_webhooks_url_host(ngx_str_t *value, ngx_str_t *out,
+    char **message)
+{
+    u_char  *p, *host, *end;
+    size_t   len;
 
     p = value->data;
     end = p + value->len;
@@ -486,21 +507,35 @@ ngx_kanban_webhooks_url_check(ngx_str_t *value, char **message)
         return "invalid_format";
     }
 
-    whcf = ngx_kanban_webhooks_conf();
-    if (whcf && whcf->allow_private) {
-        return NULL;
-    }
+    out->data = host;
+    out->len = len;
 
-    if ((len == 9 && ngx_strncasecmp(host, (u_char *) "localhost", 9) == 0)
-        || (len > 10
-            && ngx_strncasecmp(host + len - 10, (u_char *) ".localhost", 10)
+    return NULL;
+}
+
+
+/* no localhost, and no address that is not public, written as such */
+static char *
+ngx_kanban_webhooks_host_check(ngx_str_t *host, char **message)
+{
+    in_addr_t            a4;
+    struct sockaddr_in   sin;
+#if (NGX_HAVE_INET6)
+    struct sockaddr_in6  sin6;
+#endif
+
+    if ((host->len == 9
+         && ngx_strncasecmp(host->data, (u_char *) "localhost", 9) == 0)
+        || (host->len > 10
+            && ngx_strncasecmp(host->data + host->len - 10,
+                               (u_char *) ".localhost", 10)
                == 0))
     {
         *message = "Webhooks may not be sent to this host.";
         return "forbidden_address";
     }
 
-    a4 = ngx_inet_addr(host, len);
+    a4 = ngx_inet_addr(host->data, host->len);
 
     if (a4 != INADDR_NONE) {
         ngx_memzero(&sin, sizeof(sin));
@@ -517,7 +552,9 @@ ngx_kanban_webhooks_url_check(ngx_str_t *value, char **message)
 #if (NGX_HAVE_INET6)
     ngx_memzero(&sin6, sizeof(sin6));
 
-    if (ngx_inet6_addr(host, len, sin6.sin6_addr.s6_addr) == NGX_OK) {
+    if (ngx_inet6_addr(host->data, host->len, sin6.sin6_addr.s6_addr)
+        == NGX_OK)
+    {
         sin6.sin6_family = AF_INET6;
 
         if (!ngx_kanban_http_address_public((struct sockaddr *) &sin6)) {

@@ -3,8 +3,9 @@
 # A workspace moved to another PostgreSQL server while it is written to
 # (make scale; alone: bash t/run t/scale/move.pl). Two nginx nodes, two
 # clusters, one Redis: clients create tasks through both nodes, 8 at a
-# time, while conf/kanbanctl move-workspace copies the database
-# (pg_dump | pg_restore) and switches the catalog. Every write answered
+# time, while conf/kanbanctl move-workspace copies the database (logical
+# replication, in step before the window; in the window only the last
+# writes to arrive and the sequences) and switches the catalog. Every write answered
 # 2xx is in the database on the new server, and none is there that was
 # not answered 2xx; writes are refused (503 tenant_moving, Retry-After)
 # only in the window kanbanctl reports, and reads go on throughout. The

@@ -142,6 +142,22 @@ export async function login(email: string, password: string) {
   return s.user!;
 }
 
+// A person with two-factor sign-in on gets no session for the password:
+// login() throws ApiError 401 mfa_required carrying this challenge, and
+// loginMfa() completes the sign-in with a code or a recovery code.
+export function mfaChallenge(e: unknown): string | null {
+  if (!(e instanceof ApiError) || e.code !== 'mfa_required') return null;
+  const c = (e.problem as Problem & { challenge?: unknown }).challenge;
+  return typeof c === 'string' ? c : null;
+}
+
+export async function loginMfa(challenge: string, factor: { code: string } | { recovery_code: string }) {
+  const s = await api<Session>('POST', '/api/v1/auth/login/mfa',
+    { body: { challenge, ...factor, cookie: true }, retry: false });
+  setSession(s);
+  return s.user!;
+}
+
 // One refresh at a time, across tabs too: a refresh token is spent when
 // used, and a second tab presenting the spent one would revoke the family.
 export function refresh(): Promise<boolean> {

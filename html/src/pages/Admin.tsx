@@ -53,6 +53,11 @@ function Users() {
     if (!confirm(`Remove ${u.name} from the workspace? Their tasks and comments stay.`)) return;
     try { await write('delete', '/api/v1/users/{id}', { id: u.id }, undefined); reload(); } catch (e) { toast(errorMessage(e), 'error'); }
   };
+  // for a member who lost the authenticator and the recovery codes (audited)
+  const resetMfa = async (u: User) => {
+    if (!confirm(`Reset the two-factor sign-in of ${u.name}? They sign in with their password alone until they set it up again.`)) return;
+    try { await write('delete', '/api/v1/users/{id}/mfa', { id: u.id }, undefined); toast(`Two-factor sign-in of ${u.name} reset.`); } catch (e) { toast(errorMessage(e), 'error'); }
+  };
   return (
     <>
       <div className="row between"><p className="muted">Everyone in the workspace and their role.</p>
@@ -79,7 +84,11 @@ function Users() {
                   </td>
                   <td><span className={`status-pill ${u.status === 'active' ? 'active' : 'draft'}`}>{label(u.status || 'active')}</span></td>
                   <td>{longDate(u.created_at)}</td>
-                  <td><button type="button" className="btn small danger-ghost" onClick={() => remove(u)}>Remove</button></td>
+                  <td><span className="row end">
+                    <button type="button" className="btn small" onClick={() => resetMfa(u)}
+                      aria-label={`Reset two-factor sign-in of ${u.name}`}>Reset 2FA</button>
+                    <button type="button" className="btn small danger-ghost" onClick={() => remove(u)}>Remove</button>
+                  </span></td>
                 </tr>
               ))}
             </tbody>

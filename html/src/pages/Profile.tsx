@@ -1,9 +1,10 @@
 // The person's own settings: who they are in this workspace, their
-// notification email (pages/MailPreferences.tsx) and their sessions
-// (pages/Sessions.tsx).
+// notification email (pages/MailPreferences.tsx), their two-factor
+// sign-in (pages/TwoFactor.tsx) and their sessions (pages/Sessions.tsx).
 import { useAuth } from '../auth';
 import MailPreferences from './MailPreferences';
 import Sessions from './Sessions';
+import TwoFactor from './TwoFactor';
 
 export default function Profile() {
   const { user } = useAuth();
@@ -15,6 +16,7 @@ export default function Profile() {
         <div className="muted">{user?.email} · {user?.role?.replace('_', ' ')}</div>
       </section>
       <MailPreferences />
+      <TwoFactor />
       <Sessions />
     </div>
   );

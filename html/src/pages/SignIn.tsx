@@ -1,5 +1,5 @@
 import { useCallback, useState, type FormEvent } from 'react';
-import { login, me, write } from '../api/client';
+import { ApiError, login, loginMfa, me, mfaChallenge, write } from '../api/client';
 import { useAuth } from '../auth';
 import { ErrorNote, Field } from '../ui/kit';
 import { linkToken } from './PasswordReset';
@@ -11,6 +11,14 @@ export function SignIn() {
   const [busy, setBusy] = useState(false);
   const [password, setPassword] = useState(true);
   const onPassword = useCallback((on: boolean) => setPassword(on), []);
+  // the second step of a person with two-factor sign-in on
+  const [challenge, setChallenge] = useState<string | null>(null);
+  const [recovery, setRecovery] = useState(false);
+
+  const signedIn = async () => {
+    try { setUser(await me()); } catch { /* the login's user stands */ }
+    if (location.pathname === '/signin' || location.pathname === '/') history.replaceState(null, '', '/projects');
+  };
 
   const submit = async (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
@@ -19,14 +27,62 @@ export function SignIn() {
     setError(null);
     try {
       await login(String(f.get('email')), String(f.get('password')));
-      try { setUser(await me()); } catch { /* the login's user stands */ }
-      if (location.pathname === '/signin' || location.pathname === '/') history.replaceState(null, '', '/projects');
+      await signedIn();
     } catch (err) {
+      const c = mfaChallenge(err);
+      if (c) setChallenge(c); else setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const submitCode = async (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    if (!challenge) return;
+    const v = String(new FormData(e.currentTarget).get('code') || '').trim();
+    setBusy(true);
+    setError(null);
+    try {
+      await loginMfa(challenge, recovery ? { recovery_code: v } : { code: v });
+      await signedIn();
+    } catch (err) {
+      // a used, expired or dead challenge: back to the password
+      if (err instanceof ApiError && err.code === 'invalid_token') setChallenge(null);
       setError(err);
     } finally {
       setBusy(false);
     }
   };
+
+  if (challenge) {
+    return (
+      <div className="auth-page">
+        <form className="auth-card" onSubmit={submitCode} aria-labelledby="signin-title" key={recovery ? 'r' : 'c'}>
+          <div className="brand big"><span className="logo" aria-hidden="true" /> Kanban</div>
+          <h1 id="signin-title">Two-factor sign-in</h1>
+          <ErrorNote error={error} />
+          {recovery ? (
+            <Field label="Recovery code" hint="One of the codes you saved when you turned two-factor sign-in on; each works once.">
+              <input name="code" autoComplete="off" maxLength={64} required autoFocus spellCheck={false} />
+            </Field>
+          ) : (
+            <Field label="Code from your authenticator app" hint="The six digits it shows now.">
+              <input name="code" inputMode="numeric" autoComplete="one-time-code" pattern="[0-9]{6}"
+                minLength={6} maxLength={6} required autoFocus />
+            </Field>
+          )}
+          <button className="btn primary block" disabled={busy}>{busy ? 'Checking…' : 'Verify'}</button>
+          <p className="small center-text">
+            <button type="button" className="link" onClick={() => { setRecovery(!recovery); setError(null); }}>
+              {recovery ? 'Use the authenticator app instead' : 'Use a recovery code instead'}
+            </button>
+            {' · '}
+            <button type="button" className="link" onClick={() => { setChallenge(null); setError(null); }}>Start over</button>
+          </p>
+        </form>
+      </div>
+    );
+  }
 
   return (
     <div className="auth-page">

@@ -73,6 +73,7 @@ sub new {
         share_rate => $o{share_rate},
         share_burst => $o{share_burst},
         reset_rate => $o{reset_rate},   # password resets asked per client
+        spares    => $o{spares},
         port      => free_port(),
     }, $class;
 
@@ -84,6 +85,66 @@ sub new {
     push @instances, $self;
 
     return $self;
+}
+
+
+# A front nginx over nodes, as a deployment's load balancer: nginx's own
+# upstream (round robin, no kanban module), every request to either node.
+# A request not yet sent to a node that fails (connection refused) goes to
+# the other, and the failed node is passed over for fail_timeout; a
+# request a node had taken when it died is lost (502), writes too (no
+# retry of what may have been done). No keepalive to the nodes: a
+# kept connection to a dead node would lose a request sent after its
+# death. Buffering off for the event stream. Stopped like a node.
+sub front {
+    my ($class, @nodes) = @_;
+
+    my $self = bless { stack => $nodes[0]{stack}, port => free_port(),
+                       front => 1 }, $class;
+
+    make_path($TMP);
+    $self->{var} = tempdir('front-XXXXXX', DIR => $TMP);
+    make_path(map { "$self->{var}/$_" } qw(run log tmp));
+
+    my $var = $self->{var};
+    my $servers = join '', map {
+        "        server 127.0.0.1:$_->{port} max_fails=1 fail_timeout=30s;\n"
+    } @nodes;
+
+    write_file("$var/nginx.conf", <<"CONF");
+worker_processes 1;
+pid $var/run/nginx.pid;
+events { worker_connections 4096; }
+http {
+    access_log $var/log/access.log;
+    client_body_temp_path $var/tmp/body;
+    proxy_temp_path $var/tmp/proxy;
+    fastcgi_temp_path $var/tmp/fastcgi;
+    uwsgi_temp_path $var/tmp/uwsgi;
+    scgi_temp_path $var/tmp/scgi;
+    client_max_body_size 100m;
+
+    upstream nodes {
+$servers    }
+
+    server {
+        listen 127.0.0.1:$self->{port};
+        location / {
+            proxy_pass http://nodes;
+            proxy_set_header Host \$http_host;
+            proxy_http_version 1.1;
+            proxy_buffering off;
+            proxy_read_timeout 1h;
+            proxy_connect_timeout 2s;
+            proxy_next_upstream error timeout;
+        }
+    }
+}
+CONF
+
+    push @instances, $self;
+
+    return $self->run;
 }
 
 
@@ -103,6 +164,8 @@ sub write_config {
         HTTP_PORT  => $self->{port},
         PG_PORT    => $self->{stack}->pg_port,
         TENANT_TTL => $self->{ttl},
+        # spare databases nginx keeps a server: none unless a test asks
+        SPARES     => $self->{spares} // 0,
         LOG_LEVEL  => $self->{log_level},
         # the shipped limits would throttle a test's burst from 127.0.0.1;
         # t/limit.t tests the limiter with zones of its own
@@ -342,8 +405,11 @@ sub req {
 # by wait_all/wait_until/pump.  For many requests in flight at once.
 sub send_req {
     my ($self, $method, $path, %o) = @_;
-    return Kanban::Test::Conn->new($self->{port},
-                                   $self->request_text($method, $path, %o));
+    my $c = Kanban::Test::Conn->new($self->{port},
+                                    $self->request_text($method, $path, %o));
+    # through a front: its 502 (a node died) is no answer of the API's
+    $c->{front} = 1 if $self->{front};
+    return $c;
 }
 
 
