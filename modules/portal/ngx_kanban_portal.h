@@ -4,8 +4,8 @@
  * (ngx_kanban_portal_find.c), the emailed or handed-off link that signs a
  * person in on a workspace's host (ngx_kanban_portal_link.c), the
  * switcher's list and handoff (ngx_kanban_portal_switch.c), and the
- * worker that keeps the catalog's directory of members up to date from
- * the workspaces' queues (ngx_kanban_portal_directory.c).
+ * catalog's directory of members kept up to date from the queues of the
+ * workspaces written to (ngx_kanban_portal_directory.c).
  */
 
 #ifndef _NGX_KANBAN_PORTAL_H_INCLUDED_
@@ -38,6 +38,7 @@ ngx_int_t ngx_kanban_portal_list_handler(ngx_http_request_t *r,
 ngx_int_t ngx_kanban_portal_handoff_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
 
+ngx_int_t ngx_kanban_portal_directory_init(ngx_conf_t *cf);
 ngx_int_t ngx_kanban_portal_directory_init_process(ngx_cycle_t *cycle);
 
 extern ngx_kanban_field_t  ngx_kanban_portal_find_fields[];

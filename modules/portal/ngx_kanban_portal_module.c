@@ -1,8 +1,8 @@
 
 /*
  * ngx_http_kanban_portal_module: the portal's routes, a table of the
- * module's own given to the router, and the worker that keeps the
- * catalog's directory of members.
+ * module's own given to the router, and the log-phase handler and timer
+ * that keep the catalog's directory of members.
  */
 
 #include "ngx_kanban_portal.h"
@@ -67,6 +67,10 @@ ngx_module_t  ngx_http_kanban_portal_module = {
 static ngx_int_t
 ngx_kanban_portal_postconfiguration(ngx_conf_t *cf)
 {
+    if (ngx_kanban_portal_directory_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_kanban_routes_add(cf, ngx_kanban_portal_routes,
                                  sizeof(ngx_kanban_portal_routes)
                                  / sizeof(ngx_kanban_route_t));

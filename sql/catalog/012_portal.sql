@@ -121,6 +121,52 @@ END
 $$;
 
 
+-- A workspace's whole directory (tenant 045 portal_directory_snapshot(),
+-- taken by kanbanctl portal-sync) in place of what the catalog has; its
+-- queue is then applied up to the snapshot's last change. Refused
+-- ('newer') when the catalog already applied a later change than the
+-- snapshot knows: the caller takes a new snapshot.
+CREATE FUNCTION portal_directory_replace(ws text, snapshot jsonb)
+RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    tid   uuid;
+    done  bigint;
+BEGIN
+    SELECT id INTO tid FROM tenants WHERE slug = ws;
+    IF NOT FOUND THEN
+        RETURN 'unknown';
+    END IF;
+
+    INSERT INTO portal_directory_applied (tenant_id) VALUES (tid)
+    ON CONFLICT (tenant_id) DO NOTHING;
+
+    SELECT upto INTO done FROM portal_directory_applied
+     WHERE tenant_id = tid FOR UPDATE;
+
+    IF done > (snapshot->>'upto')::bigint THEN
+        RETURN 'newer';
+    END IF;
+
+    DELETE FROM portal_members WHERE tenant_id = tid;
+
+    INSERT INTO portal_members (address_hash, tenant_id, verified)
+    SELECT m->>'hash', tid, bool_or((m->>'verified')::boolean)
+      FROM jsonb_array_elements(snapshot->'members') m
+     GROUP BY m->>'hash';
+
+    INSERT INTO portal_policies (tenant_id, email_link)
+    VALUES (tid, (snapshot->>'email_link')::boolean)
+    ON CONFLICT (tenant_id) DO UPDATE SET email_link = excluded.email_link;
+
+    UPDATE portal_directory_applied SET upto = (snapshot->>'upto')::bigint
+     WHERE tenant_id = tid;
+
+    RETURN 'replaced';
+END
+$$;
+
+
 -- A single-use link into a workspace for an address: the token (the hex
 -- of two random UUIDs, 244 random bits) is returned, its hash kept.
 CREATE FUNCTION portal_link(tid uuid, address text, kind text,

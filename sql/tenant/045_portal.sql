@@ -11,6 +11,14 @@
 -- deleting what it applied. A change is never lost: a failed apply
 -- leaves it queued; the catalog applies each id once, in order
 -- (portal_directory_applied), however often it is read.
+--
+-- "Once, in order" needs the ids to be given in the order of commits:
+-- otherwise a transaction that took id 10 and committed after another's
+-- id 11 was read and applied would be skipped. So the trigger takes the
+-- workspace's events lock (tenant 017, and first, as 040 orders it)
+-- before it takes its id: the queue's committed ids are always a prefix.
+-- A write that changes the directory holds the lock from then on; every
+-- write with an audit row takes it at commit anyway.
 
 ALTER TABLE users ADD COLUMN email_verified_at timestamptz;
 
@@ -35,6 +43,7 @@ CREATE TABLE portal_directory_changes (
 CREATE FUNCTION portal_user_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('kanban events'));
     INSERT INTO portal_directory_changes (change)
     VALUES (jsonb_build_object(
         'kind', 'member',
@@ -55,6 +64,7 @@ CREATE FUNCTION portal_policy_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     IF coalesce(NEW.key, OLD.key) = 'sign_in_email_link' THEN
+        PERFORM pg_advisory_xact_lock(hashtext('kanban events'));
         INSERT INTO portal_directory_changes (change)
         VALUES (jsonb_build_object('kind', 'policy',
                                    'email_link', sign_in_email_link_allowed()));
@@ -88,6 +98,30 @@ LANGUAGE sql STABLE AS $$
                                        ORDER BY id), '[]'::jsonb)
       FROM (SELECT id, change FROM portal_directory_changes
              ORDER BY id LIMIT n) c
+$$;
+
+
+-- The whole directory of this workspace as it stands, and the last
+-- queued change it includes (kanbanctl portal-sync: the catalog's part
+-- replaced, the queue up to there dropped). Under the events lock, so
+-- that no change is half in it.
+CREATE FUNCTION portal_directory_snapshot(OUT upto bigint, OUT members jsonb,
+                                          OUT email_link boolean)
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('kanban events'));
+
+    -- the last id given, whether or not nginx already took it: none is
+    -- in flight while the lock is held
+    SELECT CASE WHEN is_called THEN last_value ELSE 0 END INTO upto
+      FROM portal_directory_changes_id_seq;
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+               'hash', portal_address_hash(email),
+               'verified', email_verified_at IS NOT NULL)), '[]'::jsonb)
+      INTO members
+      FROM users WHERE status = 'active';
+    email_link := sign_in_email_link_allowed();
+END
 $$;
 
 
