@@ -14,11 +14,11 @@
 --
 -- "Once, in order" needs the ids to be given in the order of commits:
 -- otherwise a transaction that took id 10 and committed after another's
--- id 11 was read and applied would be skipped. So the trigger takes the
--- workspace's events lock (tenant 017, and first, as 040 orders it)
--- before it takes its id: the queue's committed ids are always a prefix.
--- A write that changes the directory holds the lock from then on; every
--- write with an audit row takes it at commit anyway.
+-- id 11 was read and applied would be skipped. So the triggers run at
+-- commit (deferred, as the events' numbering of 017) and take the
+-- workspace's events lock before their id: the queue's committed ids are
+-- always a prefix. Taken at commit, as every write with an audit row
+-- takes it anyway, the lock waits for no row lock (040).
 
 ALTER TABLE users ADD COLUMN email_verified_at timestamptz;
 
@@ -56,9 +56,10 @@ BEGIN
 END
 $$;
 
-CREATE TRIGGER users_portal_directory
+CREATE CONSTRAINT TRIGGER users_portal_directory
     AFTER INSERT OR DELETE OR UPDATE OF email, status, email_verified_at
-    ON users FOR EACH ROW EXECUTE FUNCTION portal_user_changed();
+    ON users DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION portal_user_changed();
 
 CREATE FUNCTION portal_policy_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -73,8 +74,9 @@ BEGIN
 END
 $$;
 
-CREATE TRIGGER settings_portal_directory
+CREATE CONSTRAINT TRIGGER settings_portal_directory
     AFTER INSERT OR DELETE OR UPDATE ON settings
+    DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW EXECUTE FUNCTION portal_policy_changed();
 
 -- Everything the catalog must know of the people already here.
