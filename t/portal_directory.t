@@ -111,6 +111,12 @@ my @slug = ($ws->slug);
 ok(defined within(sub { memberships($ws->admin->{email}, @slug) == 1 }, 2),
    'a sign-up: its admin is in the directory within 2 s');
 
+# a sign-up alone, nobody signed in yet: its admin can find it
+my $fresh = $t->signup(prefix => 'pdsu');
+ok(defined within(sub { memberships("admin\@$fresh.example", $fresh) == 1 },
+                  2),
+   'a sign-up alone: its admin is in the directory within 2 s');
+
 my (@joined, @left);
 for my $round (1 .. $ROUNDS) {
     my $email = "joiner.$round.$$\@example.com";

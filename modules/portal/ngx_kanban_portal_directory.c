@@ -300,8 +300,8 @@ static void
 ngx_kanban_portal_schedule(void)
 {
     ngx_msec_t               delay;
-    ngx_msec_int_t           left;
     ngx_queue_t             *qu;
+    ngx_msec_int_t           left;
     ngx_kanban_portal_ws_t  *ws;
 
     if (ngx_queue_empty(&ngx_kanban_portal_dirty)) {
