@@ -138,6 +138,27 @@ my $ops_out = `$ROOT/conf/kanbanctl operator add '$ops_email' 2>&1`;
 my ($ops_token) = $ops_out =~ m{#token=([A-Za-z0-9_-]+)};
 ok($ops_token, 'kanbanctl operator add printed a setup link') or diag($ops_out);
 
+# The portal (t/browser/portal.test.mjs): Sam belongs to this workspace
+# and to a second one, both taking sign-in links; the catalog's directory
+# knows it before the browser starts.
+my $pws = $t->workspace(prefix => 'brp', name => 'Portal Two');
+my $sam = "sam.switch.$$\@portal.example";
+for my $w ($ws, $pws) {
+    made($w->api($w->admin, POST => '/api/v1/users', json => {
+        email => $sam, name => 'Sam Switch', role => 'contributor',
+        password => $Kanban::Test::Workspace::PASSWORD }), 'Sam');
+    made($w->api($w->admin, PUT => '/api/v1/auth/sign-in-policy',
+                 json => { email_link => JSON::XS::true() }), 'links on');
+}
+{
+    my $deadline = time + 20;
+    sleep 1 until time > $deadline || $t->catalog->selectrow_array(
+        'SELECT count(*) FROM portal_members m JOIN portal_policies p'
+        . ' USING (tenant_id) WHERE p.email_link AND m.address_hash'
+        . " = encode(sha256(convert_to(\$1, 'UTF8')), 'hex')",
+        undef, lc $sam) == 2;
+}
+
 # mail: one who resets a password, one who sets preferences
 my $rita = $ws->member('Rita Reset');
 my $pete = $ws->member('Pete Prefs');
@@ -172,6 +193,13 @@ my $fixture = {
     oauth => {
         base => 'http://' . $ows->slug . '.localhost:' . $t->port,
         name => 'Acme SSO', user => $ows->admin->{name},
+    },
+    portal => {
+        platform => 'http://localhost:' . $t->port, email => lc $sam,
+        one => { base => 'http://' . $ws->slug . '.localhost:' . $t->port,
+                 slug => $ws->slug, name => 'Workspace ' . $ws->slug },
+        two => { base => 'http://' . $pws->slug . '.localhost:' . $t->port,
+                 slug => $pws->slug, name => 'Portal Two' },
     },
     mfa => { email => $mona->{email},
              password => $Kanban::Test::Workspace::PASSWORD },

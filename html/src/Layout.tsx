@@ -9,6 +9,7 @@ import type { Notification } from './api/types';
 import { canManage, useAuth } from './auth';
 import { ago } from './ui/format';
 import { Avatar, useToast } from './ui/kit';
+import { WorkspaceSwitcher } from './WorkspaceSwitcher';
 
 export function Layout({ children }: { children: ReactNode }) {
   const { user, workspace } = useAuth();
@@ -66,6 +67,7 @@ export function Layout({ children }: { children: ReactNode }) {
             <input name="q" type="search" placeholder="Search tasks, projects, comments…"
               aria-label="Search the workspace" />
           </form>
+          <WorkspaceSwitcher />
           <Bell />
         </header>
         <main id="main" ref={mainRef} tabIndex={-1}>{children}</main>

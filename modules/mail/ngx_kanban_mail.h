@@ -77,6 +77,7 @@ ngx_int_t ngx_kanban_mail_compose(ngx_pool_t *pool,
 /* the sender */
 ngx_int_t ngx_kanban_mail_send_init_process(ngx_cycle_t *cycle);
 void ngx_kanban_mail_wake(ngx_kanban_tenant_t *tenant);
+void ngx_kanban_mail_wake_catalog(void);
 
 
 #endif /* _NGX_KANBAN_MAIL_H_INCLUDED_ */

@@ -7,7 +7,8 @@
  * (mail_attempted()), which says when to try again.
  *
  * Which workspaces: every active one of the catalog, listed again every
- * kanban_mail_sweep; each is asked again when its next queued message is
+ * kanban_mail_sweep, and the catalog itself, whose outbox holds the
+ * platform's own mail (catalog 012: the portal's), under the slug ""; each is asked again when its next queued message is
  * due (the claim says when), when a write through this worker queued
  * mail (ngx_kanban_mail_wake), and at least every sweep. The digests of
  * a workspace are queued from the same loop, at most once a minute.
@@ -53,6 +54,7 @@ static void ngx_kanban_mail_listed(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static ngx_kanban_mail_ws_t *ngx_kanban_mail_ws(ngx_str_t *slug,
     ngx_str_t *name, ngx_str_t *dsn);
+static ngx_kanban_mail_ws_t *ngx_kanban_mail_catalog_ws(void);
 static ngx_uint_t ngx_kanban_mail_room(void);
 static void ngx_kanban_mail_poll(ngx_kanban_mail_ws_t *ws);
 static void ngx_kanban_mail_polled(ngx_http_request_t *r,
@@ -150,6 +152,38 @@ ngx_kanban_mail_wake(ngx_kanban_tenant_t *tenant)
     if (ws) {
         ngx_kanban_mail_poll(ws);
     }
+}
+
+
+/* The platform's outbox (the catalog's) has mail. */
+
+void
+ngx_kanban_mail_wake_catalog(void)
+{
+    ngx_kanban_mail_ws_t  *ws;
+
+    if (!ngx_kanban_mail_running) {
+        return;
+    }
+
+    ws = ngx_kanban_mail_catalog_ws();
+    if (ws) {
+        ngx_kanban_mail_poll(ws);
+    }
+}
+
+
+/* The catalog as one more outbox: no slug is empty, so none clashes. */
+
+static ngx_kanban_mail_ws_t *
+ngx_kanban_mail_catalog_ws(void)
+{
+    ngx_str_t           slug = ngx_null_string;
+    ngx_kanban_pg_db_t  db;
+
+    ngx_kanban_pg_catalog(&db);
+
+    return ngx_kanban_mail_ws(&slug, &db.name, &db.dsn);
 }
 
 
@@ -281,6 +315,8 @@ ngx_kanban_mail_listed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 
         (void) ngx_kanban_mail_ws(&slug, &name, &dsn);
     }
+
+    (void) ngx_kanban_mail_catalog_ws();
 
 done:
 

@@ -3,7 +3,8 @@
  * The sign-in providers of a workspace: /api/v1/auth/providers for its
  * admins (the client secret is write-only: sealed as webhooks' secrets
  * are, answered only as client_secret_set), the sign-in policy
- * (/api/v1/auth/sign-in-policy: whether passwords still sign in), and the
+ * (/api/v1/auth/sign-in-policy: whether passwords still sign in, and
+ * whether emailed links do), and the
  * public list the sign-in page reads, /api/v1/auth/oauth/providers: the
  * enabled ones' slug, kind and name, and whether to show the password
  * form. The routes of the whole flow are in this file's table.
@@ -52,8 +53,10 @@ static ngx_kanban_field_t  ngx_kanban_oauth_provider_patch_fields[] = {
 
 
 static ngx_kanban_field_t  ngx_kanban_oauth_policy_fields[] = {
-    { "password", NGX_KANBAN_FIELD_BOOLEAN, NGX_KANBAN_REQUIRED, 0, 0, NULL,
+    { "password", NGX_KANBAN_FIELD_BOOLEAN, NGX_KANBAN_NOT_NULL, 0, 0, NULL,
       NULL },
+    { "email_link", NGX_KANBAN_FIELD_BOOLEAN, NGX_KANBAN_NOT_NULL, 0, 0,
+      NULL, NULL },
     { NULL, 0, 0, 0, 0, NULL, NULL }
 };
 
@@ -83,37 +86,49 @@ static ngx_kanban_sql_t  ngx_kanban_oauth_policy_get = {
     ngx_kanban_pg_stmt("oauth_policy_get",
     "SELECT 200, json_build_object('password', coalesce(("
     "    SELECT value FROM settings WHERE key = 'sign_in_password'),"
-    "    'true'::jsonb))"),
+    "    'true'::jsonb), 'email_link', sign_in_email_link_allowed())"),
     { NULL },
     NULL
 };
 
-/* password off only while a provider is enabled to sign people in */
+/* password off only while a provider is enabled to sign people in; each
+ * of password and email_link (sign-in by an emailed link, the portal's)
+ * changed only when given */
 static ngx_kanban_sql_t  ngx_kanban_oauth_policy_put = {
     ngx_kanban_pg_stmt("oauth_policy_put",
     "WITH b AS (SELECT $2::jsonb j),"
-    "     ok AS (SELECT (j->'password' = 'true'::jsonb"
+    "     ok AS (SELECT (coalesce(j->'password', 'true'::jsonb)"
+    "                    = 'true'::jsonb"
     "                    OR EXISTS (SELECT 1 FROM auth_providers"
     "                                WHERE enabled)) AS yes FROM b),"
+    "     m (key, field) AS (VALUES ('sign_in_password', 'password'),"
+    "                               ('sign_in_email_link', 'email_link')),"
     "     s AS (INSERT INTO settings (key, value, updated_at)"
-    "           SELECT 'sign_in_password', j->'password', now()"
-    "             FROM b, ok WHERE ok.yes"
+    "           SELECT m.key, j->m.field, now()"
+    "             FROM b, ok, m WHERE ok.yes AND j ? m.field"
     "           ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
     "                                        updated_at = excluded.updated_at"
-    "           RETURNING value),"
+    "           RETURNING key, value),"
+    "     v AS (SELECT coalesce(j->'password', (SELECT value FROM settings"
+    "                      WHERE key = 'sign_in_password'), 'true'::jsonb) p,"
+    "                  coalesce(j->'email_link', (SELECT value FROM settings"
+    "                      WHERE key = 'sign_in_email_link'),"
+    "                      'false'::jsonb) e"
+    "             FROM b),"
     "     a AS (INSERT INTO activity_log (actor_id, entity_type, action,"
     "                                     new_values)"
     "           SELECT $1::uuid, 'workspace', 'sign_in_policy',"
-    "                  jsonb_build_object('password', s.value) FROM s)"
+    "                  jsonb_object_agg(s.key, s.value) FROM s"
+    "           HAVING count(*) > 0)"
     " SELECT CASE WHEN ok.yes THEN 200 ELSE 422 END,"
     "        CASE WHEN ok.yes"
-    "             THEN json_build_object('password',"
-    "                                    (SELECT value FROM s))::text"
+    "             THEN json_build_object('password', v.p,"
+    "                                    'email_link', v.e)::text"
     "             ELSE 'validation_failed' END,"
     "        CASE WHEN ok.yes THEN NULL"
     "             ELSE 'password: password sign-in stays on until a "
     "provider is enabled to sign people in.' END"
-    "   FROM ok"),
+    "   FROM ok, v"),
     { "actor", "body", NULL },
     NULL
 };

@@ -31,7 +31,7 @@ ajv.addFormat('iso-week', /^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$/);
 ajv.addSchema(doc);
 
 // The prefixes the document speaks for: what lies under them is judged.
-const JUDGED = [/^\/api\//, /^\/hooks\//, /^\/health$/, /^\/metrics$/, /^\/s\//,
+const JUDGED = [/^\/api\//, /^\/hooks\//, /^\/health$/, /^\/metrics$/, /^\/s\//, /^\/auth\//,
                 /^\/\.well-known\//];
 
 // Path templates, the most literal first: /projects/import before

@@ -30,12 +30,27 @@ export default function Landing() {
     }
   };
 
-  // Until the portal can email a person their workspaces (issue 22), a
-  // person who knows their workspace's name goes straight to it.
+  // A person who knows their workspace's name goes straight to it.
   const go = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     const name = where.trim().toLowerCase();
     if (name) window.location.assign(`${location.protocol}//${name}.${location.host}/`);
+  };
+
+  // One who does not gets them by email; the answer is the same for any
+  // address, so the page says only that a message is on its way.
+  const [sent, setSent] = useState<string | null>(null);
+  const [findError, setFindError] = useState<unknown>(null);
+  const find = async (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const email = String(new FormData(e.currentTarget).get('email') ?? '').trim();
+    setFindError(null);
+    try {
+      await write('post', '/api/v1/portal/find-workspaces', {}, { email });
+      setSent(email);
+    } catch (err) {
+      setFindError(err);
+    }
   };
 
   return (
@@ -54,6 +69,22 @@ export default function Landing() {
             <li>Portfolio dashboard with risk flags</li>
             <li>Share a task with a link, a password and a QR code</li>
           </ul>
+          <form className="card pad" onSubmit={find} aria-labelledby="mine-title">
+            <h2 id="mine-title">Find my workspaces</h2>
+            {sent ? (
+              <p role="status">If {sent} belongs to any workspace, a message listing them,
+                with sign-in links, is on its way. The links work once, for 15 minutes.</p>
+            ) : (
+              <>
+                <ErrorNote error={findError} />
+                <div className="row">
+                  <input name="email" type="email" required maxLength={254}
+                    placeholder="you@example.com" aria-label="Email to look up" />
+                  <button className="btn">Email me</button>
+                </div>
+              </>
+            )}
+          </form>
           <form className="card pad" onSubmit={go} aria-labelledby="find-title">
             <h2 id="find-title">Already have a workspace?</h2>
             <div className="row">

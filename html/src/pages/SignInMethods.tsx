@@ -28,6 +28,14 @@ export function SignInMethods() {
     } catch (e) { toast(errorMessage(e), 'error'); }
   };
 
+  const setEmailLink = async (on: boolean) => {
+    try {
+      await write('put', '/api/v1/auth/sign-in-policy', {}, { email_link: on });
+      toast(on ? 'Emailed sign-in links work now.' : 'Emailed sign-in links no longer work.');
+      policy.reload();
+    } catch (e) { toast(errorMessage(e), 'error'); }
+  };
+
   const toggle = async (p: Provider) => {
     try {
       await write('patch', '/api/v1/auth/providers/{id}', { id: p.id }, { enabled: !p.enabled });
@@ -82,6 +90,13 @@ export function SignInMethods() {
             onChange={(e) => setPassword(e.target.checked)} />
           Email and password sign people in too
           {!anyEnabled && <span className="muted small"> (they always do while no provider is enabled)</span>}
+        </label>
+      )}
+      {policy.data && (
+        <label className="check">
+          <input type="checkbox" checked={policy.data.email_link}
+            onChange={(e) => setEmailLink(e.target.checked)} />
+          Single-use links sent by email sign people in ("find my workspaces", the workspace switcher)
         </label>
       )}
       {editing && (
