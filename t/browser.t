@@ -138,6 +138,19 @@ my $ops_out = `$ROOT/conf/kanbanctl operator add '$ops_email' 2>&1`;
 my ($ops_token) = $ops_out =~ m{#token=([A-Za-z0-9_-]+)};
 ok($ops_token, 'kanbanctl operator add printed a setup link') or diag($ops_out);
 
+# Admin -> AI's usage (t/browser/app.test.mjs): calls as the gateway
+# meters them (sql/tenant/051_ai_gateway.sql), so that its chart has days
+$ws->dbh->do(<<'SQL', undef, $admin->{id});
+INSERT INTO ai_calls (day, feature, user_id, provider, model, status,
+                      input_tokens, output_tokens, latency_ms)
+SELECT greatest(workspace_today() - d,
+                date_trunc('month', workspace_today())::date),
+       f, $1::uuid, 'openai', 'fake-model',
+       CASE WHEN d = 1 AND f = 'updates' THEN 'timed_out' ELSE 'completed' END,
+       900 + 300 * d, 150 + 20 * d, 400 + 250 * d
+  FROM generate_series(0, 3) d, unnest('{insights,updates}'::text[]) f
+SQL
+
 # mail: one who resets a password, one who sets preferences
 my $rita = $ws->member('Rita Reset');
 my $pete = $ws->member('Pete Prefs');

@@ -19,14 +19,15 @@ const fmt = (n: number | null | undefined) => (n == null ? 'no limit' : n.toLoca
 
 export default function AdminAi() {
   const settings = useLoad((s) => read('/api/v1/ai/settings', {}, { signal: s }), []);
+  const [saves, setSaves] = useState(0);         // a new budget: the usage again
   return (
     <>
       <p className="muted">Every call to a language model (insights, update drafts, agents) goes through one gateway:
         addresses, secrets and tokens are removed before anything is sent, and answers are checked before anything is written.</p>
       <ErrorNote error={settings.error} onRetry={settings.reload} />
       {settings.loading && !settings.data ? <Spinner label="Loading the AI settings…" />
-        : settings.data && <SettingsForm current={settings.data} onSaved={settings.reload} />}
-      <Usage />
+        : settings.data && <SettingsForm current={settings.data} onSaved={() => { settings.reload(); setSaves((n) => n + 1); }} />}
+      <Usage key={saves} />
     </>
   );
 }
@@ -35,6 +36,7 @@ function SettingsForm({ current, onSaved }: { current: AiSettings; onSaved: () =
   const [choice, setChoice] = useState<Choice>(current.provider ?? 'default');
   const [features, setFeatures] = useState<AiFeature[]>(current.enabled_features);
   const [clearKey, setClearKey] = useState(false);
+  const [key, setKey] = useState('');             // sent once, then forgotten
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const toast = useToast();
@@ -53,13 +55,13 @@ function SettingsForm({ current, onSaved }: { current: AiSettings; onSaved: () =
       monthly_token_budget: budget === null ? null : Number(budget),
       enabled_features: features,
     };
-    const key = text('api_key');
-    if (key) body.api_key = key; else if (clearKey) body.api_key = null;
+    if (key.trim()) body.api_key = key.trim(); else if (clearKey) body.api_key = null;
     setBusy(true); setError(null);
     try {
       await write('put', '/api/v1/ai/settings', {}, body);
       toast('AI settings saved.');
       setClearKey(false);
+      setKey('');
       onSaved();
     } catch (e) { setError(e); toast(errorMessage(e), 'error'); } finally { setBusy(false); }
   };
@@ -86,7 +88,7 @@ function SettingsForm({ current, onSaved }: { current: AiSettings; onSaved: () =
           </Field>
           <Field label="API key" hint={current.api_key_set ? 'A key is set; it is never shown. Leave empty to keep it.' : 'No key is set.'}>
             <input name="api_key" type="password" autoComplete="off" maxLength={1024}
-              placeholder={current.api_key_set ? '•••••••• (set)' : ''} />
+              value={key} onChange={(e) => setKey(e.target.value)} placeholder={current.api_key_set ? '•••••••• (set)' : ''} />
           </Field>
           {current.api_key_set && (
             <label className="check"><input type="checkbox" checked={clearKey} onChange={(e) => setClearKey(e.target.checked)} /> Remove the key</label>
@@ -126,7 +128,9 @@ function Usage() {
       <p className="muted">{fmt(m.used)} tokens used{m.budget != null ? ` of ${fmt(m.budget)}, ${fmt(m.remaining)} left` : ' (no budget set)'}.</p>
       {!data.items.length ? <Empty title="No model calls yet this month." /> : (
         <>
-          <BarChart title="Tokens per day" data={[...byDay].map(([day, v]) => ({ label: day.slice(5), value: v }))} />
+          <div style={{ maxWidth: '36rem' }}>
+            <BarChart title="Tokens per day" data={[...byDay].map(([day, v]) => ({ label: day.slice(5), value: v }))} />
+          </div>
           <div className="table-wrap">
             <table className="data">
               <thead><tr><th>Day</th><th>Feature</th><th>Person</th><th>Calls</th><th>Failures</th>
