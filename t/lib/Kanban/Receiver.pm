@@ -20,7 +20,8 @@ package Kanban::Receiver;
 #                   ok (a valid answer), slow (the same after 5 s),
 #                   garbage (not JSON), shape (JSON, not the shape asked
 #                   for), down (the connection closed, no answer), 500,
-#                   draft (an update's draft), 429:N and 503:N (the first
+#                   draft (an update's draft; slow-draft after 5 s),
+#                   429:N and 503:N (the first
 #                   N asks since the mode was set answered so, a 429 with
 #                   Retry-After: 1, then ok); usage: 100 tokens in, 20 out
 #
@@ -219,7 +220,7 @@ sub _llm {
     my $nth = (grep { $_->{path} =~ m{^/llm/} } $self->requests) - $base;
 
     return close $c if $mode eq 'down';
-    sleep 5 if $mode eq 'slow';
+    sleep 5 if $mode =~ /^slow/;
 
     my $answer = sub {
         my ($status, $body, $extra) = @_;
@@ -251,7 +252,7 @@ sub _llm {
     # a weekly update's draft (portfolio_draft.t)
     $content = $JSON->encode({ text => 'Payments is at risk: 3 tasks are '
                                        . 'blocked. The bank answers Monday.' })
-        if $mode eq 'draft';
+        if $mode =~ /draft$/;
     my $body = $anthropic
         ? $JSON->encode({
             id => 'msg_1', type => 'message', role => 'assistant',
