@@ -124,6 +124,7 @@ ngx_kanban_ai_call_t *ngx_kanban_ai_call_create(ngx_kanban_pg_db_t *db,
 ngx_int_t ngx_kanban_ai_call_attach(ngx_kanban_ai_call_t *call,
     ngx_http_request_t *r);
 ngx_int_t ngx_kanban_ai_call_start(ngx_kanban_ai_call_t *call);
+void ngx_kanban_ai_call_destroy(ngx_kanban_ai_call_t *call);  /* unstarted */
 char *ngx_kanban_ai_status_name(ngx_uint_t status);
 
 /* the dialects */

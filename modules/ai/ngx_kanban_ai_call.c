@@ -150,6 +150,23 @@ ngx_kanban_ai_call_attach(ngx_kanban_ai_call_t *call, ngx_http_request_t *r)
 }
 
 
+/* a call that could not start: let its request go, then it goes */
+
+void
+ngx_kanban_ai_call_destroy(ngx_kanban_ai_call_t *call)
+{
+    ngx_kanban_ai_tie_t  *tie;
+
+    if (call->tie) {
+        tie = call->tie->data;
+        tie->call = NULL;
+        call->tie = NULL;
+    }
+
+    ngx_destroy_pool(call->pool);
+}
+
+
 static void
 ngx_kanban_ai_detach(void *data)
 {

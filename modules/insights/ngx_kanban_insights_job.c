@@ -238,7 +238,7 @@ ngx_kanban_insights_ask(ngx_kanban_insights_job_t *job)
     call->ctx = job;
 
     if (ngx_kanban_ai_call_start(call) != NGX_OK) {
-        ngx_destroy_pool(call->pool);
+        ngx_kanban_ai_call_destroy(call);
         return NGX_ERROR;
     }
 

@@ -184,7 +184,7 @@ ngx_kanban_portfolio_draft_ask(ngx_http_request_t *r,
     if (ngx_kanban_ai_call_attach(call, r) != NGX_OK
         || ngx_kanban_ai_call_start(call) != NGX_OK)
     {
-        ngx_destroy_pool(call->pool);
+        ngx_kanban_ai_call_destroy(call);
         return NGX_ERROR;
     }
 
