@@ -52,6 +52,8 @@
 #define NGX_KANBAN_AI_INVALID           6   /* not the schema's */
 
 #define NGX_KANBAN_AI_MAX_ANSWER        (256 * 1024)
+#define NGX_KANBAN_AI_MAX_DATA          (256 * 1024)    /* sent, at most */
+#define NGX_KANBAN_AI_RETRY_AFTER_MAX   30              /* seconds */
 
 
 typedef struct {

@@ -23,9 +23,6 @@
 #include "ngx_kanban_webhooks.h"
 
 
-#define NGX_KANBAN_AI_RETRY_AFTER_MAX  30        /* seconds */
-
-
 static void ngx_kanban_ai_settings_read(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static ngx_int_t ngx_kanban_ai_choose(ngx_kanban_ai_call_t *call,
@@ -207,6 +204,12 @@ ngx_kanban_ai_settings_read(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     if (q->error != NGX_KANBAN_PG_OK || PQntuples(q->result) != 1) {
         ngx_kanban_ai_end(call, NGX_KANBAN_AI_FAILED,
                           "the workspace's AI settings could not be read");
+        return;
+    }
+
+    if (call->data.len > NGX_KANBAN_AI_MAX_DATA) {
+        ngx_kanban_ai_end(call, NGX_KANBAN_AI_FAILED,
+                          "the data is too large to send to a model");
         return;
     }
 

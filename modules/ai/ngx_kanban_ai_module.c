@@ -196,6 +196,17 @@ ngx_kanban_ai_init_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    /* every attempt and wait of a call within the 5 minutes after which
+     * a read gives an analysis up (029): a long timeout leaves fewer
+     * retries */
+    while (aicf->retries
+           && (aicf->retries + 1) * aicf->llm_timeout
+              + aicf->retries * NGX_KANBAN_AI_RETRY_AFTER_MAX * 1000
+              > 280000)
+    {
+        aicf->retries--;
+    }
+
     if (aicf->max_tokens < 16 || aicf->max_tokens > 100000) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "kanban_ai_max_tokens is 16 to 100000");
