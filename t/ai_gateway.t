@@ -267,6 +267,22 @@ $d = api($admin, GET => "/api/v1/projects/$pay->{id}/updates/draft");
 is($d->{json}{source}, 'rules', 'the draft: the rules\' when it is not');
 is($d->{json}{llm}{status}, 'invalid', '... and says why');
 
+# the key removed: Anthropic says 401, which is not asked again
+made(api($admin, PUT => '/api/v1/ai/settings',
+         json => { provider => 'anthropic', base_url => $llm->url('/llm/ant'),
+                   model => 'claude-test', monthly_token_budget => 1000000,
+                   api_key => undef }), 'no key');
+$llm->mode('ok');
+($a, @tries) = analysis();
+is($a->{result}{llm}{status}, 'failed', 'Anthropic without a key: failed');
+like($a->{result}{llm}{error}, qr/401/, '... as it answered');
+is(scalar @tries, 1, '... not asked again');
+ok(!$tries[0]{headers}{'x-api-key'}, '... no key sent');
+made(api($admin, PUT => '/api/v1/ai/settings',
+         json => { provider => 'anthropic', base_url => $llm->url('/llm/ant'),
+                   model => 'claude-test', monthly_token_budget => 1000000,
+                   api_key => $key }), 'the key again');
+
 # a feature the workspace keeps from the model
 made(api($admin, PUT => '/api/v1/ai/settings',
          json => { provider => 'anthropic', base_url => $llm->url('/llm/ant'),
@@ -287,8 +303,8 @@ my ($ins) = grep { $_->{feature} eq 'insights' } @{ $u->{json}{items} };
 ok($ins, '... of insights');
 is($ins->{day}, strftime('%Y-%m-%d', gmtime), '... today');
 is($ins->{user_id}, $admin->{id}, '... by the admin who asked');
-is($ins->{calls}, 7, '... every call (retries within one)');
-is($ins->{failures}, 3, '... failed, timed out and invalid ones counted');
+is($ins->{calls}, 8, '... every call (retries within one)');
+is($ins->{failures}, 4, '... failed, timed out and invalid ones counted');
 is($ins->{input_tokens}, 500, '... the tokens in');
 is($ins->{output_tokens}, 100, '... and out');
 cmp_ok($ins->{p95_latency_ms}, '>=', $ins->{p50_latency_ms},
@@ -344,6 +360,9 @@ $r = $ws2->api($ws2->admin, POST => '/api/v1/insights/analyze',
                json => { project_id => $other->{id},
                          kind => 'risk_assessment' });
 is($r->{status}, 202, 'another workspace is not held to it');
+
+ok(!grep({ $_->{body} =~ /\@|kbt_0123|sk-ant-api03|sk-install/ } asks()),
+   'no call ever sent an address, a token or a key in its body');
 
 $t->stop;
 
