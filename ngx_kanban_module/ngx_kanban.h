@@ -44,6 +44,7 @@
 #define NGX_KANBAN_ERR_HEADERS_TOO_LARGE  24
 #define NGX_KANBAN_ERR_TENANT_MOVING      25
 #define NGX_KANBAN_ERR_TENANT_DELETED     26
+#define NGX_KANBAN_ERR_AI_BUDGET          27
 
 /* rows of the requests' metrics: every route's, and three more */
 #define NGX_KANBAN_METRICS_ROWS           192

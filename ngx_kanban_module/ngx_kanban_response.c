@@ -46,7 +46,9 @@ static ngx_kanban_error_t  ngx_kanban_errors[] = {
     { 431, "headers_too_large", "The request's headers are too large." },
     { 503, "tenant_moving", "This workspace is moving to another server; "
                             "writes resume in a few seconds." },
-    { 410, "tenant_deleted", "This workspace has been deleted." }
+    { 410, "tenant_deleted", "This workspace has been deleted." },
+    { 429, "ai_budget_exhausted", "The workspace's AI token budget for "
+                                  "this month is spent." }
 };
 
 

@@ -159,6 +159,19 @@ for my $w ($ws, $pws) {
         undef, lc $sam) == 2;
 }
 
+# Admin -> AI's usage (t/browser/app.test.mjs): calls as the gateway
+# meters them (sql/tenant/051_ai_gateway.sql), so that its chart has days
+$ws->dbh->do(<<'SQL', undef, $admin->{id});
+INSERT INTO ai_calls (day, feature, user_id, provider, model, status,
+                      input_tokens, output_tokens, latency_ms)
+SELECT greatest(workspace_today() - d,
+                date_trunc('month', workspace_today())::date),
+       f, $1::uuid, 'openai', 'fake-model',
+       CASE WHEN d = 1 AND f = 'updates' THEN 'timed_out' ELSE 'completed' END,
+       900 + 300 * d, 150 + 20 * d, 400 + 250 * d
+  FROM generate_series(0, 3) d, unnest('{insights,updates}'::text[]) f
+SQL
+
 # mail: one who resets a password, one who sets preferences
 my $rita = $ws->member('Rita Reset');
 my $pete = $ws->member('Pete Prefs');

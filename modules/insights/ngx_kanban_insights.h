@@ -3,8 +3,8 @@
  * Insights: the API (ngx_kanban_insights_module.c) and the job each
  * analysis is, run by the worker that was asked for it
  * (ngx_kanban_insights_job.c): the rules and the summary from PostgreSQL
- * (sql/tenant/020_insights.sql), then, when one is configured, an LLM's
- * answer through the worker's HTTP client.
+ * (sql/tenant/020_insights.sql), then, when the workspace has one, a
+ * model's answer through the LLM gateway (modules/ai/).
  */
 
 #ifndef _NGX_KANBAN_INSIGHTS_H_INCLUDED_
@@ -13,26 +13,14 @@
 
 #include "ngx_kanban_routes.h"
 #include "ngx_kanban_pg.h"
-#include "ngx_kanban_http.h"
-
-
-typedef struct {
-    ngx_str_t                  llm_url;        /* chat completions */
-    ngx_str_t                  llm_model;
-    ngx_str_t                  llm_key;        /* from the key file */
-    ngx_msec_t                 llm_timeout;
-} ngx_kanban_insights_conf_t;
+#include "ngx_kanban_ai.h"
 
 
 extern ngx_module_t  ngx_http_kanban_insights_module;
 
 
-ngx_kanban_insights_conf_t *ngx_kanban_insights_conf(void);
 ngx_int_t ngx_kanban_insights_start(ngx_kanban_tenant_t *tenant,
-    ngx_str_t *id);
-ngx_kanban_http_req_t *ngx_kanban_insights_llm_request(ngx_pool_t *pool,
-    ngx_log_t *log, char *prompt, ngx_str_t *digest, size_t size,
-    size_t max_body);
+    ngx_str_t *id, ngx_str_t *user_id);
 
 
 #endif /* _NGX_KANBAN_INSIGHTS_H_INCLUDED_ */

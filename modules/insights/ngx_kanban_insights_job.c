@@ -5,19 +5,19 @@
  *   1. insight_start(): it is running; the rules' result (risks with their
  *      evidence, the summary from the data, the figures) and the compact
  *      digest the LLM may see, from PostgreSQL;
- *   2. when kanban_insights_llm_url is set, a chat completion through the
- *      worker's HTTP client, its answer parsed and checked against the
- *      shape asked for (summary, risks, recommendations); an answer that
- *      is late, missing or malformed is said so, and the rules stand;
+ *   2. the digest to a model through the LLM gateway (modules/ai/: the
+ *      workspace's model or the installation's, its budget, retries, the
+ *      answer checked against the schema below: summary, risks,
+ *      recommendations); an answer that is late, missing or malformed,
+ *      or none at all, is said so, and the rules stand;
  *   3. insight_finish(): stored and its event added (insight.generated),
  *      then Redis told, so that streams and webhooks learn of it at once.
  *
- * Nothing here waits: PostgreSQL and the LLM are both on the event loop.
+ * Nothing here waits: PostgreSQL and the model are both on the event loop.
  */
 
 /* SQL: sql/tenant/020_insights.sql */
 #include "ngx_kanban_insights.h"
-#include "ngx_kanban_json.h"
 #include "ngx_kanban_redis.h"
 
 
@@ -36,6 +36,7 @@ typedef struct {
     ngx_kanban_pg_db_t         db;
     ngx_str_t                  slug;
     ngx_str_t                  id;
+    ngx_str_t                  user_id;        /* who asked: metered */
     ngx_str_t                  result;         /* the rules' part */
     ngx_str_t                  digest;         /* {kind, digest} */
     ngx_str_t                  llm;            /* {"status": ...} */
@@ -43,15 +44,45 @@ typedef struct {
 } ngx_kanban_insights_job_t;
 
 
+static char *ngx_kanban_insights_severity(ngx_str_t *value, char **message);
+
+
+/* the answer's schema: only these fields, of these sizes */
+static ngx_kanban_field_t  ngx_kanban_insights_risk_fields[] = {
+    { "title", NGX_KANBAN_FIELD_STRING, 1, 1, 500, NULL, NULL },
+    { "severity", NGX_KANBAN_FIELD_STRING, 1, 1, 6, NULL,
+      ngx_kanban_insights_severity },
+    { "rationale", NGX_KANBAN_FIELD_STRING, 1, 0, 2000, NULL, NULL },
+    { NULL, 0, 0, 0, 0, NULL, NULL }
+};
+
+static ngx_kanban_field_t  ngx_kanban_insights_risk[] = {
+    { "", NGX_KANBAN_FIELD_OBJECT, 1, 0, 0, ngx_kanban_insights_risk_fields,
+      NULL },
+    { NULL, 0, 0, 0, 0, NULL, NULL }
+};
+
+static ngx_kanban_field_t  ngx_kanban_insights_recommendation[] = {
+    { "", NGX_KANBAN_FIELD_STRING, 1, 1, 1000, NULL, NULL },
+    { NULL, 0, 0, 0, 0, NULL, NULL }
+};
+
+static ngx_kanban_field_t  ngx_kanban_insights_answer[] = {
+    { "summary", NGX_KANBAN_FIELD_STRING, 1, 1, 4000, NULL, NULL },
+    { "risks", NGX_KANBAN_FIELD_ARRAY, 1, 0, 20, ngx_kanban_insights_risk,
+      NULL },
+    { "recommendations", NGX_KANBAN_FIELD_ARRAY, 1, 0, 20,
+      ngx_kanban_insights_recommendation, NULL },
+    { NULL, 0, 0, 0, 0, NULL, NULL }
+};
+
+
 static void ngx_kanban_insights_started(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static ngx_int_t ngx_kanban_insights_ask(ngx_kanban_insights_job_t *job);
-static void ngx_kanban_insights_answered(ngx_kanban_http_req_t *hr);
-static char *ngx_kanban_insights_check(ngx_kanban_insights_job_t *job,
-    ngx_str_t *body, ngx_str_t *answer);
-static char *ngx_kanban_insights_check_answer(ngx_kanban_json_t *root);
+static void ngx_kanban_insights_answered(ngx_kanban_ai_call_t *call);
 static ngx_int_t ngx_kanban_insights_llm(ngx_kanban_insights_job_t *job,
-    char *status, char *error, ngx_str_t *answer);
+    char *status, ngx_str_t *model, char *error, ngx_str_t *answer);
 static void ngx_kanban_insights_finish(ngx_kanban_insights_job_t *job);
 static void ngx_kanban_insights_finished(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
@@ -68,7 +99,8 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_insights_finish_stmt =
 
 
 ngx_int_t
-ngx_kanban_insights_start(ngx_kanban_tenant_t *tenant, ngx_str_t *id)
+ngx_kanban_insights_start(ngx_kanban_tenant_t *tenant, ngx_str_t *id,
+    ngx_str_t *user_id)
 {
     u_char                     *p;
     ngx_pool_t                 *pool;
@@ -89,7 +121,7 @@ ngx_kanban_insights_start(ngx_kanban_tenant_t *tenant, ngx_str_t *id)
     ngx_kanban_pg_tenant_db(tenant, &db);
 
     p = ngx_pnalloc(pool, db.dsn.len + db.name.len + tenant->slug.len
-                          + id->len);
+                          + id->len + user_id->len);
     if (p == NULL) {
         goto failed;
     }
@@ -110,7 +142,11 @@ ngx_kanban_insights_start(ngx_kanban_tenant_t *tenant, ngx_str_t *id)
 
     job->id.data = p;
     job->id.len = id->len;
-    ngx_memcpy(p, id->data, id->len);
+    p = ngx_cpymem(p, id->data, id->len);
+
+    job->user_id.data = p;
+    job->user_id.len = user_id->len;
+    ngx_memcpy(p, user_id->data, user_id->len);
 
     q = ngx_kanban_pg_query_background(pool, &job->db);
     if (q == NULL) {
@@ -138,8 +174,7 @@ failed:
 static void
 ngx_kanban_insights_started(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 {
-    ngx_kanban_insights_job_t   *job;
-    ngx_kanban_insights_conf_t  *iscf;
+    ngx_kanban_insights_job_t  *job;
 
     job = q->data;
 
@@ -170,22 +205,8 @@ ngx_kanban_insights_started(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     ngx_memcpy(job->digest.data, PQgetvalue(q->result, 0, 1),
                job->digest.len);
 
-    iscf = ngx_kanban_insights_conf();
-
-    if (iscf == NULL || iscf->llm_url.len == 0) {
-        if (ngx_kanban_insights_llm(job, "not_configured", NULL, NULL)
-            != NGX_OK)
-        {
-            ngx_destroy_pool(job->pool);
-            return;
-        }
-
-        ngx_kanban_insights_finish(job);
-        return;
-    }
-
     if (ngx_kanban_insights_ask(job) != NGX_OK) {
-        if (ngx_kanban_insights_llm(job, "failed",
+        if (ngx_kanban_insights_llm(job, "failed", NULL,
                                     "the request could not be made", NULL)
             != NGX_OK)
         {
@@ -198,213 +219,74 @@ ngx_kanban_insights_started(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 }
 
 
-/* The digest to the operator's LLM (ngx_kanban_insights_llm.c). */
+/* The digest to the workspace's model, through the gateway. */
 
 static ngx_int_t
 ngx_kanban_insights_ask(ngx_kanban_insights_job_t *job)
 {
-    ngx_kanban_http_req_t  *hr;
+    ngx_kanban_ai_call_t  *call;
 
-    hr = ngx_kanban_insights_llm_request(job->pool, ngx_cycle->log,
-                                         NGX_KANBAN_INSIGHTS_PROMPT,
-                                         &job->digest,
-                                         job->digest.len + 2048, 256 * 1024);
-    if (hr == NULL) {
+    call = ngx_kanban_ai_call_create(&job->db, "insights", &job->user_id);
+    if (call == NULL) {
         return NGX_ERROR;
     }
 
-    hr->handler = ngx_kanban_insights_answered;
-    hr->data = job;
+    call->instruction = NGX_KANBAN_INSIGHTS_PROMPT;
+    call->data = job->digest;
+    call->schema = ngx_kanban_insights_answer;
+    call->handler = ngx_kanban_insights_answered;
+    call->ctx = job;
 
-    return ngx_kanban_http_send(hr);
+    if (ngx_kanban_ai_call_start(call) != NGX_OK) {
+        ngx_kanban_ai_call_destroy(call);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
+/* the gateway's word, kept in the job's pool (the call's goes now) */
+
 static void
-ngx_kanban_insights_answered(ngx_kanban_http_req_t *hr)
+ngx_kanban_insights_answered(ngx_kanban_ai_call_t *call)
 {
-    char                       *error;
-    u_char                     *p;
-    ngx_str_t                   answer;
     ngx_kanban_insights_job_t  *job;
 
-    job = hr->data;
+    job = call->ctx;
 
-    if (hr->error == NGX_KANBAN_HTTP_TIMEDOUT) {
-        error = "the LLM did not answer in time";
-        p = (u_char *) "timed_out";
-
-    } else if (hr->error != NGX_KANBAN_HTTP_OK) {
-        error = (char *) ngx_pnalloc(job->pool, hr->error_text.len + 1);
-        if (error) {
-            ngx_cpystrn((u_char *) error, hr->error_text.data,
-                        hr->error_text.len + 1);
-        }
-
-        p = (u_char *) "failed";
-
-    } else if (hr->status != NGX_HTTP_OK) {
-        error = (char *) ngx_pnalloc(job->pool, 64);
-        if (error) {
-            ngx_sprintf((u_char *) error, "the LLM answered HTTP %ui%Z",
-                        hr->status);
-        }
-
-        p = (u_char *) "failed";
-
-    } else {
-        error = ngx_kanban_insights_check(job, &hr->response, &answer);
-        p = (u_char *) (error ? "invalid" : "completed");
-    }
-
-    if (error) {
-        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                      "kanban: insight %V: %s: the rules stand alone",
-                      &job->id, error);
-    }
-
-    if (ngx_kanban_insights_llm(job, (char *) p, error,
-                                error ? NULL : &answer)
+    if (ngx_kanban_insights_llm(job, ngx_kanban_ai_status_name(call->status),
+                                call->model.len ? &call->model : NULL,
+                                call->error,
+                                call->status == NGX_KANBAN_AI_COMPLETED
+                                ? &call->answer : NULL)
         != NGX_OK)
     {
         ngx_destroy_pool(job->pool);
         return;
     }
 
-    if (error == NULL) {
-        job->model = ngx_kanban_insights_conf()->llm_model;
+    if (call->status == NGX_KANBAN_AI_COMPLETED) {
+        job->model.data = ngx_pstrdup(job->pool, &call->model);
+        job->model.len = job->model.data ? call->model.len : 0;
     }
 
     ngx_kanban_insights_finish(job);
 }
 
 
-/* The answer's message content, checked: NULL when it is what was asked
- * for (then in answer), else what is wrong. */
-
 static char *
-ngx_kanban_insights_check(ngx_kanban_insights_job_t *job, ngx_str_t *body,
-    ngx_str_t *answer)
+ngx_kanban_insights_severity(ngx_str_t *value, char **message)
 {
-    char               *err;
-    ngx_str_t          *content;
-    ngx_kanban_json_t  *root, *choices, *message, *inner;
-
-    if (ngx_kanban_json_parse(job->pool, body->data, body->len, &root, &err)
-        != NGX_OK || root->type != NGX_KANBAN_JSON_OBJECT)
+    if ((value->len == 3 && ngx_strncmp(value->data, "low", 3) == 0)
+        || (value->len == 6 && ngx_strncmp(value->data, "medium", 6) == 0)
+        || (value->len == 4 && ngx_strncmp(value->data, "high", 4) == 0))
     {
-        return "the LLM's answer is not JSON";
+        return NULL;
     }
 
-    choices = ngx_kanban_json_get(root, "choices");
-    if (choices == NULL || choices->type != NGX_KANBAN_JSON_ARRAY
-        || choices->first == NULL)
-    {
-        return "the LLM's answer has no choices";
-    }
-
-    message = ngx_kanban_json_get(choices->first, "message");
-    content = message ? ngx_kanban_json_string(message, "content") : NULL;
-    if (content == NULL) {
-        return "the LLM's answer has no message";
-    }
-
-    if (ngx_kanban_json_parse(job->pool, content->data, content->len, &inner,
-                              &err)
-        != NGX_OK)
-    {
-        return "the LLM's message is not JSON";
-    }
-
-    err = ngx_kanban_insights_check_answer(inner);
-    if (err) {
-        return err;
-    }
-
-    *answer = *content;
-
-    return NULL;
-}
-
-
-static char *
-ngx_kanban_insights_check_answer(ngx_kanban_json_t *root)
-{
-    ngx_uint_t          n;
-    ngx_kanban_json_t  *v, *e, *f;
-
-    if (root->type != NGX_KANBAN_JSON_OBJECT) {
-        return "the LLM's message is not an object";
-    }
-
-    for (v = root->first; v; v = v->next) {
-        if (!(v->key.len == 7 && ngx_strncmp(v->key.data, "summary", 7) == 0)
-            && !(v->key.len == 5 && ngx_strncmp(v->key.data, "risks", 5) == 0)
-            && !(v->key.len == 15
-                 && ngx_strncmp(v->key.data, "recommendations", 15) == 0))
-        {
-            return "the LLM's message has fields not asked for";
-        }
-    }
-
-    v = ngx_kanban_json_get(root, "summary");
-    if (v == NULL || v->type != NGX_KANBAN_JSON_STRING || v->value.len == 0
-        || v->value.len > 4000)
-    {
-        return "the LLM's summary is missing or too long";
-    }
-
-    v = ngx_kanban_json_get(root, "risks");
-    if (v == NULL || v->type != NGX_KANBAN_JSON_ARRAY) {
-        return "the LLM's risks are not a list";
-    }
-
-    for (n = 0, e = v->first; e; e = e->next, n++) {
-        if (n == 20 || e->type != NGX_KANBAN_JSON_OBJECT) {
-            return "the LLM's risks are too many or not objects";
-        }
-
-        f = ngx_kanban_json_get(e, "severity");
-        if (f == NULL || f->type != NGX_KANBAN_JSON_STRING
-            || !((f->value.len == 3
-                  && ngx_strncmp(f->value.data, "low", 3) == 0)
-                 || (f->value.len == 6
-                     && ngx_strncmp(f->value.data, "medium", 6) == 0)
-                 || (f->value.len == 4
-                     && ngx_strncmp(f->value.data, "high", 4) == 0)))
-        {
-            return "a risk's severity is not low, medium or high";
-        }
-
-        f = ngx_kanban_json_get(e, "title");
-        if (f == NULL || f->type != NGX_KANBAN_JSON_STRING
-            || f->value.len == 0 || f->value.len > 500)
-        {
-            return "a risk has no title";
-        }
-
-        f = ngx_kanban_json_get(e, "rationale");
-        if (f == NULL || f->type != NGX_KANBAN_JSON_STRING
-            || f->value.len > 2000)
-        {
-            return "a risk has no rationale";
-        }
-    }
-
-    v = ngx_kanban_json_get(root, "recommendations");
-    if (v == NULL || v->type != NGX_KANBAN_JSON_ARRAY) {
-        return "the LLM's recommendations are not a list";
-    }
-
-    for (n = 0, e = v->first; e; e = e->next, n++) {
-        if (n == 20 || e->type != NGX_KANBAN_JSON_STRING
-            || e->value.len == 0 || e->value.len > 1000)
-        {
-            return "a recommendation is not a short text";
-        }
-    }
-
-    return NULL;
+    *message = "A risk's severity is low, medium or high.";
+    return "invalid_value";
 }
 
 
@@ -412,15 +294,13 @@ ngx_kanban_insights_check_answer(ngx_kanban_json_t *root)
 
 static ngx_int_t
 ngx_kanban_insights_llm(ngx_kanban_insights_job_t *job, char *status,
-    char *error, ngx_str_t *answer)
+    ngx_str_t *model, char *error, ngx_str_t *answer)
 {
-    ngx_kanban_jw_t              jw;
-    ngx_kanban_insights_conf_t  *iscf;
-
-    iscf = ngx_kanban_insights_conf();
+    ngx_kanban_jw_t  jw;
 
     if (ngx_kanban_jw_init(&jw, job->pool,
                            256 + (answer ? answer->len : 0)
+                           + (model ? model->len * 6 : 0)
                            + (error ? ngx_strlen(error) * 6 : 0))
         != NGX_OK)
     {
@@ -431,9 +311,9 @@ ngx_kanban_insights_llm(ngx_kanban_insights_job_t *job, char *status,
     ngx_kanban_jw_key(&jw, "status");
     ngx_kanban_jw_cstring(&jw, status);
 
-    if (iscf && iscf->llm_url.len) {
+    if (model) {
         ngx_kanban_jw_key(&jw, "model");
-        ngx_kanban_jw_string(&jw, &iscf->llm_model);
+        ngx_kanban_jw_string(&jw, model);
     }
 
     if (error) {

@@ -1,7 +1,7 @@
 
 /*
- * ngx_http_kanban_insights_module: the LLM's directives and the insights
- * API, a route table of the module's own:
+ * ngx_http_kanban_insights_module: the insights API, a route table of the
+ * module's own:
  *
  *   POST /api/v1/insights/analyze             202 {id, status: "pending"}
  *   GET  /api/v1/insights/analyze/{id}        the analysis, as it stands
@@ -10,6 +10,9 @@
  *
  * An analysis is stored pending in the transaction of the request; once
  * that has committed, this worker runs it (ngx_kanban_insights_job.c).
+ * When the workspace's AI token budget is spent, the analysis is still
+ * made from the rules, and the answer is 429 ai_budget_exhausted with
+ * the analysis's id.
  */
 
 /* SQL: sql/tenant/005_kanban.sql, 020_insights.sql,
@@ -17,10 +20,6 @@
 #include "ngx_kanban_insights.h"
 
 
-static void *ngx_kanban_insights_create_conf(ngx_conf_t *cf);
-static char *ngx_kanban_insights_init_conf(ngx_conf_t *cf, void *conf);
-static char *ngx_kanban_insights_key_file(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
 static ngx_int_t ngx_kanban_insights_postconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_kanban_insights_analyze_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
@@ -28,46 +27,12 @@ static void ngx_kanban_insights_created(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 
 
-static ngx_command_t  ngx_kanban_insights_commands[] = {
-
-    { ngx_string("kanban_insights_llm_url"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_str_slot,
-      NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_kanban_insights_conf_t, llm_url),
-      NULL },
-
-    { ngx_string("kanban_insights_llm_model"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_str_slot,
-      NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_kanban_insights_conf_t, llm_model),
-      NULL },
-
-    { ngx_string("kanban_insights_llm_key_file"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_kanban_insights_key_file,
-      NGX_HTTP_MAIN_CONF_OFFSET,
-      0,
-      NULL },
-
-    { ngx_string("kanban_insights_llm_timeout"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_msec_slot,
-      NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_kanban_insights_conf_t, llm_timeout),
-      NULL },
-
-      ngx_null_command
-};
-
-
 static ngx_http_module_t  ngx_kanban_insights_module_ctx = {
     NULL,                                  /* preconfiguration */
     ngx_kanban_insights_postconfiguration, /* postconfiguration */
 
-    ngx_kanban_insights_create_conf,       /* create main configuration */
-    ngx_kanban_insights_init_conf,         /* init main configuration */
+    NULL,                                  /* create main configuration */
+    NULL,                                  /* init main configuration */
 
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
@@ -80,7 +45,7 @@ static ngx_http_module_t  ngx_kanban_insights_module_ctx = {
 ngx_module_t  ngx_http_kanban_insights_module = {
     NGX_MODULE_V1,
     &ngx_kanban_insights_module_ctx,       /* module context */
-    ngx_kanban_insights_commands,          /* module directives */
+    NULL,                                  /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
@@ -100,7 +65,8 @@ static ngx_kanban_field_t  ngx_kanban_insights_fields[] = {
 };
 
 
-/* the analysis's id goes 4th, for the job (no event: sql->event NULL) */
+/* the analysis's id goes 4th, for the job (no event: sql->event NULL);
+ * whether the month's AI budget is spent 3rd when it is made (051) */
 static ngx_kanban_sql_t  ngx_kanban_insights_create = {
     ngx_kanban_pg_stmt("insights_create",
     "WITH b AS (SELECT $2::jsonb j),"
@@ -123,7 +89,7 @@ static ngx_kanban_sql_t  ngx_kanban_insights_create = {
     "                                            'status', i.status)::text"
     "                     FROM i)"
     "             ELSE 'validation_failed' END,"
-    "        CASE WHEN ok.yes THEN NULL"
+    "        CASE WHEN ok.yes THEN ai_budget_exhausted()::text"
     "             ELSE 'kind is executive_summary, risk_assessment,"
     " progress_analysis or recommendations; project_id a project''s id or"
     " \"portfolio\".' END,"
@@ -206,103 +172,6 @@ static ngx_kanban_route_t  ngx_kanban_insights_routes[] = {
 };
 
 
-ngx_kanban_insights_conf_t *
-ngx_kanban_insights_conf(void)
-{
-    if (ngx_cycle->conf_ctx[ngx_http_module.index] == NULL) {
-        return NULL;
-    }
-
-    return ngx_http_cycle_get_module_main_conf(ngx_cycle,
-                                               ngx_http_kanban_insights_module);
-}
-
-
-static void *
-ngx_kanban_insights_create_conf(ngx_conf_t *cf)
-{
-    ngx_kanban_insights_conf_t  *iscf;
-
-    iscf = ngx_pcalloc(cf->pool, sizeof(ngx_kanban_insights_conf_t));
-    if (iscf == NULL) {
-        return NULL;
-    }
-
-    iscf->llm_timeout = NGX_CONF_UNSET_MSEC;
-
-    return iscf;
-}
-
-
-static char *
-ngx_kanban_insights_init_conf(ngx_conf_t *cf, void *conf)
-{
-    ngx_kanban_insights_conf_t  *iscf = conf;
-
-    ngx_conf_init_msec_value(iscf->llm_timeout, 20000);
-
-    /* a read gives up an analysis unfinished after 5 minutes (029) */
-    if (iscf->llm_timeout > 240000) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "kanban_insights_llm_timeout is at most 240s");
-        return NGX_CONF_ERROR;
-    }
-
-    if (iscf->llm_model.len == 0) {
-        ngx_str_set(&iscf->llm_model, "gpt-4o-mini");
-    }
-
-    if (iscf->llm_url.len
-        && ngx_strncmp(iscf->llm_url.data, "http://", 7) != 0
-        && ngx_strncmp(iscf->llm_url.data, "https://", 8) != 0)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "kanban_insights_llm_url must be http(s)");
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-/* the API key, the file's first line */
-
-static char *
-ngx_kanban_insights_key_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_kanban_insights_conf_t  *iscf = conf;
-
-    ngx_str_t   *value, name, data;
-
-    value = cf->args->elts;
-    name = value[1];
-
-    if (ngx_kanban_conf_read_file(cf, &name, 64 * 1024, cf->pool, &data)
-        != NGX_OK)
-    {
-        return NGX_CONF_ERROR;
-    }
-
-    if (data.len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" is empty", &name);
-        return NGX_CONF_ERROR;
-    }
-
-    /* its first line, at most 1024 bytes */
-    iscf->llm_key.data = data.data;
-    iscf->llm_key.len = 0;
-
-    while (iscf->llm_key.len < ngx_min(data.len, 1024)
-           && data.data[iscf->llm_key.len] != '\n'
-           && data.data[iscf->llm_key.len] != '\r')
-    {
-        iscf->llm_key.len++;
-    }
-
-    return NGX_CONF_OK;
-}
-
-
 static ngx_int_t
 ngx_kanban_insights_postconfiguration(ngx_conf_t *cf)
 {
@@ -342,22 +211,54 @@ ngx_kanban_insights_analyze_handler(ngx_http_request_t *r,
 static void
 ngx_kanban_insights_created(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 {
-    ngx_str_t          id;
+    u_char            *p;
+    ngx_str_t          id, location;
     ngx_kanban_ctx_t  *ctx;
 
     ctx = ngx_kanban_ctx(r);
 
-    if (q->error == NGX_KANBAN_PG_OK && PQntuples(q->result) == 1
-        && PQnfields(q->result) > 3 && !PQgetisnull(q->result, 0, 3))
+    if (q->error != NGX_KANBAN_PG_OK || PQntuples(q->result) != 1
+        || PQnfields(q->result) < 4 || PQgetisnull(q->result, 0, 3))
     {
-        id.data = (u_char *) PQgetvalue(q->result, 0, 3);
-        id.len = PQgetlength(q->result, 0, 3);
-
-        if (ngx_kanban_insights_start(ctx->tenant, &id) != NGX_OK) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "kanban: insight %V not started", &id);
-        }
+        ngx_kanban_sql_answer(r, q);
+        return;
     }
 
-    ngx_kanban_sql_answer(r, q);
+    id.data = (u_char *) PQgetvalue(q->result, 0, 3);
+    id.len = PQgetlength(q->result, 0, 3);
+
+    if (ngx_kanban_insights_start(ctx->tenant, &id, &ctx->identity->user_id)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "kanban: insight %V not started", &id);
+    }
+
+    if (ngx_strcmp(PQgetvalue(q->result, 0, 2), "true") != 0) {
+        ngx_kanban_sql_answer(r, q);
+        return;
+    }
+
+    /* the rules answer; the model, whose budget is spent, does not */
+    location.len = sizeof("/api/v1/insights/analyze/") - 1 + id.len;
+    location.data = ngx_pnalloc(r->pool, location.len);
+    if (location.data == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    p = ngx_cpymem(location.data, "/api/v1/insights/analyze/",
+                   sizeof("/api/v1/insights/analyze/") - 1);
+    ngx_memcpy(p, id.data, id.len);
+
+    if (ngx_kanban_add_header(r, "Location", &location) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_finalize_request(r,
+        ngx_kanban_problem(r, NGX_KANBAN_ERR_AI_BUDGET,
+                           "The workspace's AI token budget for this month "
+                           "is spent: the analysis at Location is made from "
+                           "the rules alone."));
 }

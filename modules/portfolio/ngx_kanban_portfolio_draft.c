@@ -2,18 +2,18 @@
 /*
  * GET /api/v1/projects/{id}/updates/draft: a draft of this week's update.
  * The rules write one from the project's facts (project_update_draft(),
- * 025); when an LLM is configured (the insights' kanban_insights_llm_*)
- * it is asked to write the text from the project's digest (figures and
- * rule names only: project_update_digest(), 032) and its text is offered
- * instead. An LLM that is late, down or answers something else leaves the
- * rules' draft, and the answer says so: source "llm" or "rules", and
- * llm {status, error?} whenever one is configured.
+ * 025); the workspace's model, through the LLM gateway (modules/ai/),
+ * is asked to write the text from the project's digest (figures and rule
+ * names only: project_update_digest(), 032) and its text is offered
+ * instead. A model that is late, down, out of budget or answers something
+ * else leaves the rules' draft, and the answer says so: source "llm" or
+ * "rules", and llm {status, model?, error?} whenever one was chosen.
  */
 
 /* SQL: sql/tenant/005_kanban.sql, 025_portfolio_updates.sql,
  * 032_portfolio_report_share.sql */
 #include "ngx_kanban_portfolio.h"
-#include "ngx_kanban_insights.h"
+#include "ngx_kanban_ai.h"
 
 
 #define NGX_KANBAN_PORTFOLIO_DRAFT_MAX  4000    /* the LLM's text, bytes */
@@ -39,14 +39,20 @@ static void ngx_kanban_portfolio_draft_facts(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static ngx_int_t ngx_kanban_portfolio_draft_ask(ngx_http_request_t *r,
     ngx_kanban_portfolio_draft_t *d);
-static void ngx_kanban_portfolio_draft_answered(ngx_kanban_http_req_t *hr);
-static char *ngx_kanban_portfolio_draft_text(ngx_http_request_t *r,
-    ngx_str_t *body, ngx_str_t *text);
+static void ngx_kanban_portfolio_draft_answered(ngx_kanban_ai_call_t *call);
 static ngx_int_t ngx_kanban_portfolio_draft_send(ngx_http_request_t *r,
-    ngx_kanban_portfolio_draft_t *d, char *status, char *error,
-    ngx_str_t *text);
+    ngx_kanban_portfolio_draft_t *d, char *status, ngx_str_t *model,
+    char *error, ngx_str_t *text);
 static ngx_int_t ngx_kanban_portfolio_draft_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
+
+
+/* the answer's schema */
+static ngx_kanban_field_t  ngx_kanban_portfolio_draft_answer[] = {
+    { "text", NGX_KANBAN_FIELD_STRING, 1, 1, NGX_KANBAN_PORTFOLIO_DRAFT_MAX,
+      NULL, NULL },
+    { NULL, 0, 0, 0, 0, NULL, NULL }
+};
 
 
 static ngx_kanban_pg_stmt_t  ngx_kanban_portfolio_draft_stmt =
@@ -102,7 +108,6 @@ ngx_kanban_portfolio_draft_facts(ngx_http_request_t *r,
 {
     PGresult                      *res;
     ngx_str_t                     *health, *text, *rules, *digest;
-    ngx_kanban_insights_conf_t    *iscf;
     ngx_kanban_portfolio_draft_t  *d;
 
     if (q->error != NGX_KANBAN_PG_OK) {
@@ -138,137 +143,84 @@ ngx_kanban_portfolio_draft_facts(ngx_http_request_t *r,
     d->rules = *rules;
     d->digest = *digest;
 
-    iscf = ngx_kanban_insights_conf();
-
-    if (iscf == NULL || iscf->llm_url.len == 0) {
-        ngx_http_finalize_request(r,
-            ngx_kanban_portfolio_draft_send(r, d, NULL, NULL, NULL));
-        return;
-    }
-
     if (ngx_kanban_portfolio_draft_ask(r, d) != NGX_OK) {
         ngx_http_finalize_request(r,
-            ngx_kanban_portfolio_draft_send(r, d, "failed",
+            ngx_kanban_portfolio_draft_send(r, d, "failed", NULL,
                                             "the request could not be made",
                                             NULL));
     }
 }
 
 
-/* POST {model, response_format: json_object, messages: [the prompt, the
- * digest]} to the chat completions endpoint, in the request's pool: a
- * client that goes away cancels it. */
+/* The digest to the workspace's model, through the gateway, the call
+ * tied to the request: a client that goes away is not answered. */
 
 static ngx_int_t
 ngx_kanban_portfolio_draft_ask(ngx_http_request_t *r,
     ngx_kanban_portfolio_draft_t *d)
 {
-    ngx_kanban_http_req_t  *hr;
+    ngx_kanban_ctx_t      *ctx;
+    ngx_kanban_pg_db_t     db;
+    ngx_kanban_ai_call_t  *call;
 
-    hr = ngx_kanban_insights_llm_request(r->pool, r->connection->log,
-                                         NGX_KANBAN_PORTFOLIO_DRAFT_PROMPT,
-                                         &d->digest, 2 * d->digest.len + 2048,
-                                         64 * 1024);
-    if (hr == NULL) {
+    ctx = ngx_kanban_ctx(r);
+
+    ngx_kanban_pg_tenant_db(ctx->tenant, &db);
+
+    call = ngx_kanban_ai_call_create(&db, "updates",
+                                     &ctx->identity->user_id);
+    if (call == NULL) {
         return NGX_ERROR;
     }
 
-    hr->handler = ngx_kanban_portfolio_draft_answered;
-    hr->data = r;
+    call->instruction = NGX_KANBAN_PORTFOLIO_DRAFT_PROMPT;
+    call->data = d->digest;
+    call->schema = ngx_kanban_portfolio_draft_answer;
+    call->handler = ngx_kanban_portfolio_draft_answered;
+    call->ctx = r;
 
     ngx_http_set_ctx(r, d, ngx_http_kanban_portfolio_module);
 
-    return ngx_kanban_http_send(hr);
+    if (ngx_kanban_ai_call_attach(call, r) != NGX_OK
+        || ngx_kanban_ai_call_start(call) != NGX_OK)
+    {
+        ngx_kanban_ai_call_destroy(call);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
 static void
-ngx_kanban_portfolio_draft_answered(ngx_kanban_http_req_t *hr)
+ngx_kanban_portfolio_draft_answered(ngx_kanban_ai_call_t *call)
 {
-    char                          *error, *status;
-    ngx_str_t                      text;
+    ngx_str_t                     *text;
     ngx_http_request_t            *r;
     ngx_kanban_portfolio_draft_t  *d;
 
-    r = hr->data;
+    r = call->ctx;
     d = ngx_http_get_module_ctx(r, ngx_http_kanban_portfolio_module);
 
-    if (hr->error == NGX_KANBAN_HTTP_TIMEDOUT) {
-        status = "timed_out";
-        error = "the LLM did not answer in time";
-
-    } else if (hr->error != NGX_KANBAN_HTTP_OK) {
-        status = "failed";
-        error = "the LLM could not be reached";
-
-    } else if (hr->status != NGX_HTTP_OK) {
-        status = "failed";
-        error = "the LLM answered with an error";
-
-    } else {
-        error = ngx_kanban_portfolio_draft_text(r, &hr->response, &text);
-        status = error ? "invalid" : "completed";
+    /* no model: the rules' draft as it always was */
+    if (call->status == NGX_KANBAN_AI_NOT_CONFIGURED
+        || call->status == NGX_KANBAN_AI_DISABLED)
+    {
+        ngx_http_finalize_request(r,
+            ngx_kanban_portfolio_draft_send(r, d, NULL, NULL, NULL, NULL));
+        return;
     }
 
-    if (error) {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "kanban: update draft: %s: the rules' draft stands",
-                      error);
-    }
+    text = call->status == NGX_KANBAN_AI_COMPLETED
+           ? ngx_kanban_json_string(call->root, "text") : NULL;
 
     ngx_http_finalize_request(r,
-        ngx_kanban_portfolio_draft_send(r, d, status, error,
-                                        error ? NULL : &text));
-}
-
-
-/* The text of the answer's message, checked: NULL when it is what was
- * asked for, else what is wrong. */
-
-static char *
-ngx_kanban_portfolio_draft_text(ngx_http_request_t *r, ngx_str_t *body,
-    ngx_str_t *text)
-{
-    char               *err;
-    ngx_str_t          *content;
-    ngx_kanban_json_t  *root, *choices, *message, *inner, *v;
-
-    if (ngx_kanban_json_parse(r->pool, body->data, body->len, &root, &err)
-        != NGX_OK || root->type != NGX_KANBAN_JSON_OBJECT)
-    {
-        return "the LLM's answer is not JSON";
-    }
-
-    choices = ngx_kanban_json_get(root, "choices");
-    if (choices == NULL || choices->type != NGX_KANBAN_JSON_ARRAY
-        || choices->first == NULL)
-    {
-        return "the LLM's answer has no choices";
-    }
-
-    message = ngx_kanban_json_get(choices->first, "message");
-    content = message ? ngx_kanban_json_string(message, "content") : NULL;
-    if (content == NULL) {
-        return "the LLM's answer has no message";
-    }
-
-    if (ngx_kanban_json_parse(r->pool, content->data, content->len, &inner,
-                              &err)
-        != NGX_OK || inner->type != NGX_KANBAN_JSON_OBJECT)
-    {
-        return "the LLM's message is not a JSON object";
-    }
-
-    v = ngx_kanban_json_get(inner, "text");
-    if (v == NULL || v->type != NGX_KANBAN_JSON_STRING || v->value.len == 0
-        || v->value.len > NGX_KANBAN_PORTFOLIO_DRAFT_MAX)
-    {
-        return "the LLM's text is missing or too long";
-    }
-
-    *text = v->value;
-
-    return NULL;
+        ngx_kanban_portfolio_draft_send(r, d,
+                                        ngx_kanban_ai_status_name(
+                                            call->status),
+                                        call->model.len ? &call->model
+                                                        : NULL,
+                                        call->error, text));
 }
 
 
@@ -278,19 +230,20 @@ ngx_kanban_portfolio_draft_text(ngx_http_request_t *r, ngx_str_t *body,
 
 static ngx_int_t
 ngx_kanban_portfolio_draft_send(ngx_http_request_t *r,
-    ngx_kanban_portfolio_draft_t *d, char *status, char *error,
-    ngx_str_t *text)
+    ngx_kanban_portfolio_draft_t *d, char *status, ngx_str_t *model,
+    char *error, ngx_str_t *text)
 {
-    ngx_str_t                    out;
-    ngx_kanban_jw_t              jw;
-    ngx_kanban_insights_conf_t  *iscf;
+    ngx_str_t        out;
+    ngx_kanban_jw_t  jw;
 
     if (status == NULL) {
         return ngx_kanban_send_json(r, NGX_HTTP_OK, &d->rules);
     }
 
     if (ngx_kanban_jw_init(&jw, r->pool,
-                           2 * (text ? text->len : d->text.len) + 512)
+                           6 * (text ? text->len : d->text.len) + 1024
+                           + (model ? 6 * model->len : 0)
+                           + (error ? 6 * ngx_strlen(error) : 0))
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -304,14 +257,15 @@ ngx_kanban_portfolio_draft_send(ngx_http_request_t *r,
     ngx_kanban_jw_key(&jw, "source");
     ngx_kanban_jw_cstring(&jw, text ? "llm" : "rules");
 
-    iscf = ngx_kanban_insights_conf();
-
     ngx_kanban_jw_key(&jw, "llm");
     ngx_kanban_jw_open(&jw, '{');
     ngx_kanban_jw_key(&jw, "status");
     ngx_kanban_jw_cstring(&jw, status);
-    ngx_kanban_jw_key(&jw, "model");
-    ngx_kanban_jw_string(&jw, &iscf->llm_model);
+
+    if (model) {
+        ngx_kanban_jw_key(&jw, "model");
+        ngx_kanban_jw_string(&jw, model);
+    }
 
     if (error) {
         ngx_kanban_jw_key(&jw, "error");

@@ -46,6 +46,13 @@ ngx_int_t ngx_kanban_webhooks_seal(ngx_pool_t *pool, ngx_str_t *secret,
 ngx_int_t ngx_kanban_webhooks_unseal(ngx_pool_t *pool, ngx_str_t *stored,
     ngx_str_t *secret);
 
+/* a URL's form and its host (without an IPv6 address's brackets), and
+ * whether that host is one anyone may be sent to: NULL, or the error's
+ * code with its message; the LLM gateway checks its base URLs so too */
+char *ngx_kanban_webhooks_url_host(ngx_str_t *value, ngx_str_t *out,
+    char **message);
+char *ngx_kanban_webhooks_host_check(ngx_str_t *host, char **message);
+
 /* the dispatcher */
 ngx_int_t ngx_kanban_webhooks_send_init_process(ngx_cycle_t *cycle);
 void ngx_kanban_webhooks_hint(ngx_str_t *slug);

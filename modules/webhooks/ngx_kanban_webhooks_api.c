@@ -35,9 +35,6 @@ static void ngx_kanban_webhooks_written(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static char *ngx_kanban_webhooks_url_check(ngx_str_t *value,
     char **message);
-static char *ngx_kanban_webhooks_url_host(ngx_str_t *value, ngx_str_t *out,
-    char **message);
-static char *ngx_kanban_webhooks_host_check(ngx_str_t *host, char **message);
 
 
 static ngx_kanban_field_t  ngx_kanban_webhook_fields[] = {
@@ -450,7 +447,7 @@ ngx_kanban_webhooks_url_check(ngx_str_t *value, char **message)
 
 /* the URL's form: http or https, no blanks, no user, a host (in host,
  * without the brackets of an IPv6 address) */
-static char *
+char *
 ngx_kanban_webhooks_url_host(ngx_str_t *value, ngx_str_t *out,
     char **message)
 {
@@ -515,7 +512,7 @@ ngx_kanban_webhooks_url_host(ngx_str_t *value, ngx_str_t *out,
 
 
 /* no localhost, and no address that is not public, written as such */
-static char *
+char *
 ngx_kanban_webhooks_host_check(ngx_str_t *host, char **message)
 {
     in_addr_t            a4;

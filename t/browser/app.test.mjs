@@ -997,6 +997,60 @@ test('profile → sessions: this browser marked, another sign-in ended, ' +
   }
 });
 
+test('admin → AI: the installation\'s default, then Anthropic with a key ' +
+     'that is never shown, a budget, the usage as a chart and a table', { timeout: 60_000 }, async () => {
+  const { context, page, log } = await open();
+  try {
+    await signIn(page);
+    await page.goto(`${fx.base}/admin/ai`);
+    const form = page.getByRole('form', { name: 'AI settings' });
+    await form.getByLabel('Provider').waitFor();
+    assert.equal(await form.getByLabel('Provider').inputValue(), 'default', 'the installation\'s default at first');
+    const usage = page.getByRole('region', { name: 'AI usage' });
+    await usage.locator('figure.chart').waitFor();
+    assert.ok(await usage.locator('table.data tbody tr').count() >= 4, 'a row per day, feature and person');
+    await shot(page, '25-admin-ai-default');
+
+    // Anthropic, with a key and a budget
+    await form.getByLabel('Provider').selectOption('anthropic');
+    await form.getByRole('textbox', { name: /^Model/ }).fill('claude-sonnet-4-5');
+    await form.getByLabel('API key').fill('sk-ant-browser-0123456789');
+    await form.getByLabel('Monthly token budget').fill('50000');
+    await form.getByLabel('Agents').uncheck();
+    const [saved] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/api/v1/ai/settings') && r.request().method() === 'PUT'),
+      form.getByRole('button', { name: 'Save' }).click(),
+    ]);
+    assert.equal(saved.status(), 200);
+    const body = await saved.text();
+    assert.doesNotMatch(body, /sk-ant/, 'the key is not answered');
+    const now = await api('GET', '/api/v1/ai/settings');
+    assert.equal(now.provider, 'anthropic');
+    assert.equal(now.api_key_set, true);
+    assert.equal(now.monthly_token_budget, 50000);
+    assert.deepEqual(now.enabled_features, ['insights', 'updates']);
+    await form.getByText('A key is set; it is never shown.').waitFor();
+    assert.equal(await form.getByLabel('API key').inputValue(), '', 'the key field stays empty');
+    await form.getByText(/12.240 used, 37.760 left/).waitFor();
+    await shot(page, '26-admin-ai-anthropic');
+
+    // back to the default, the key removed
+    await form.getByLabel('Remove the key').check();
+    await form.getByLabel('Provider').selectOption('default');
+    const [again] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/api/v1/ai/settings') && r.request().method() === 'PUT'),
+      form.getByRole('button', { name: 'Save' }).click(),
+    ]);
+    assert.equal(again.status(), 200);
+    const back = await api('GET', '/api/v1/ai/settings');
+    assert.equal(back.provider, null);
+    assert.equal(back.api_key_set, false);
+    await assertClean(page, log, 'admin AI');
+  } finally {
+    await context.close();
+  }
+});
+
 test('every screen, desktop and phone (375 px): shown, no page-wide ' +
      'sideways scroll on the phone, a screenshot of each', { timeout: 110_000 }, async () => {
   const p = await project(`Tour ${run}`, `TR${run}`.slice(0, 8));
@@ -1009,7 +1063,8 @@ test('every screen, desktop and phone (375 px): shown, no page-wide ' +
     ['portfolio', '/portfolio'], ['time', '/time'], ['approvals', '/time/approvals'],
     ['reports', '/time/reports'], ['search', '/search?q=screen'], ['notifications', '/notifications'],
     ['admin-users', '/admin/users'], ['admin-teams', '/admin/teams'], ['admin-skills', '/admin/skills'],
-    ['admin-tokens', '/admin/tokens'], ['admin-webhooks', '/admin/webhooks'], ['admin-settings', '/admin/settings'],
+    ['admin-tokens', '/admin/tokens'], ['admin-webhooks', '/admin/webhooks'], ['admin-ai', '/admin/ai'],
+    ['admin-settings', '/admin/settings'],
     ['profile', '/profile'],
   ];
   for (const [width, opts] of [[1400, {}], [375, { viewport: { width: 375, height: 812 }, mobile: true }]]) {

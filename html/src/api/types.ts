@@ -91,6 +91,10 @@ export type WorkspacePatch = Schemas['WorkspacePatch'];
 export type SignUp = Schemas['SignUp'];
 export type WebhookRequest = Schemas['WebhookRequest'];
 export type WebhookPatch = Schemas['WebhookPatch'];
+export type AiSettings = Schemas['AiSettings'];
+export type AiSettingsUpdate = Schemas['AiSettingsUpdate'];
+export type AiFeature = Schemas['AiFeature'];
+export type AiUsage = Schemas['AiUsage'];
 export type SessionInfo = Schemas['SessionInfo'];
 export type InsightRequest = Schemas['InsightRequest'];
 

@@ -1,6 +1,6 @@
 // The workspace's administration: people (invite, roles, deactivate),
 // teams and their members, skills, API tokens, webhooks (AdminWebhooks),
-// and the workspace's settings (time zone, open registration).
+// the model and its usage (AdminAi), and the workspace's settings (time zone, open registration).
 import { useMemo, useState, type FormEvent } from 'react';
 import { NavLink, Navigate, Route, Routes } from 'react-router-dom';
 import { errorMessage, read, write } from '../api/client';
@@ -10,6 +10,7 @@ import { label, longDate } from '../ui/format';
 import { Avatar, Empty, ErrorNote, Field, Modal, Spinner, useLoad, useToast } from '../ui/kit';
 import { SignInMethods } from './SignInMethods';
 import AdminWebhooks from './AdminWebhooks';
+import AdminAi from './AdminAi';
 
 export default function Admin() {
   const { user } = useAuth();
@@ -22,6 +23,7 @@ export default function Admin() {
         <NavLink to="/admin/skills">Skills</NavLink>
         <NavLink to="/admin/tokens">API tokens</NavLink>
         {user?.role === 'admin' && <NavLink to="/admin/webhooks">Webhooks</NavLink>}
+        {user?.role === 'admin' && <NavLink to="/admin/ai">AI</NavLink>}
         {user?.role === 'admin' && <NavLink to="/admin/settings">Settings</NavLink>}
       </nav>
       <Routes>
@@ -31,6 +33,7 @@ export default function Admin() {
         <Route path="skills" element={<Skills />} />
         <Route path="tokens" element={<Tokens />} />
         <Route path="webhooks" element={<AdminWebhooks />} />
+        <Route path="ai" element={<AdminAi />} />
         <Route path="settings" element={<Settings />} />
       </Routes>
     </div>

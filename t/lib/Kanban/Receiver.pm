@@ -13,10 +13,17 @@ package Kanban::Receiver;
 #   /flaky/N/...    500 to the first N attempts of a delivery, then 200
 #   /stall/N/...    the first attempt of a delivery waits N s, then 200
 #   /redirect/...   302 to /ok/redirected
-#   /llm/...        an OpenAI-compatible chat completion, as mode() says:
+#   /llm/...        an OpenAI-compatible chat completion, or, for a path
+#                   that ends in /v1/messages, Anthropic's Messages API
+#                   (x-api-key and anthropic-version required, else 401 /
+#                   400 as Anthropic answers), as mode() says:
 #                   ok (a valid answer), slow (the same after 5 s),
 #                   garbage (not JSON), shape (JSON, not the shape asked
-#                   for), down (the connection closed, no answer), 500
+#                   for), down (the connection closed, no answer), 500,
+#                   draft (an update's draft; slow-draft after 5 s),
+#                   429:N and 503:N (the first
+#                   N asks since the mode was set answered so, a 429 with
+#                   Retry-After: 1, then ok); usage: 100 tokens in, 20 out
 #
 #     my $rcv = Kanban::Receiver->new;
 #     my $url = $rcv->url('/ok/a');
@@ -114,11 +121,12 @@ sub wait_for {
 }
 
 
-# How /llm/ answers from now on.
+# How /llm/ answers from now on (the asks so far noted, for 429:N).
 sub mode {
     my ($self, $mode) = @_;
+    my $asked = grep { $_->{path} =~ m{^/llm/} } $self->requests;
     open my $fh, '>', "$self->{log}.mode" or die;
-    print $fh $mode;
+    print $fh "$mode\n$asked\n";
     close $fh;
 }
 
@@ -202,12 +210,36 @@ sub _serve {
 sub _llm {
     my ($self, $c) = @_;
 
-    my $mode = 'ok';
+    my ($mode, $base) = ('ok', 0);
     if (open my $fh, '<', "$self->{log}.mode") {
-        $mode = <$fh> // 'ok';
+        chomp($mode = <$fh> // 'ok');
+        chomp($base = <$fh> // 0);
     }
+    my ($req) = grep { $_->{path} =~ m{^/llm/} } reverse $self->requests;
+    my $anthropic = $req && $req->{path} =~ m{/v1/messages$};
+    my $nth = (grep { $_->{path} =~ m{^/llm/} } $self->requests) - $base;
+
     return close $c if $mode eq 'down';
-    sleep 5 if $mode eq 'slow';
+    sleep 5 if $mode =~ /^slow/;
+
+    my $answer = sub {
+        my ($status, $body, $extra) = @_;
+        print $c "HTTP/1.1 $status X\r\nContent-Type: application/json\r\n"
+                 . ($extra // '')
+                 . "Content-Length: " . length($body) . "\r\n"
+                 . "Connection: close\r\n\r\n$body";
+        close $c;
+    };
+
+    if ($mode =~ /^(429|503):(\d+)$/ && $nth <= $2) {
+        return $answer->($1, '{"error":{"type":"overloaded"}}',
+                         $1 == 429 ? "Retry-After: 1\r\n" : '');
+    }
+    if ($anthropic && !($req->{headers}{'x-api-key'}
+                        && $req->{headers}{'anthropic-version'})) {
+        return $answer->($req->{headers}{'x-api-key'} ? 400 : 401,
+                         '{"type":"error","error":{"type":"authentication_error"}}');
+    }
 
     my $content = $JSON->encode({
         summary => 'Two of three projects are on track; Payments slips.',
@@ -220,19 +252,24 @@ sub _llm {
     # a weekly update's draft (portfolio_draft.t)
     $content = $JSON->encode({ text => 'Payments is at risk: 3 tasks are '
                                        . 'blocked. The bank answers Monday.' })
-        if $mode eq 'draft';
-    my $body = $JSON->encode({
-        id => 'chatcmpl-1', object => 'chat.completion', model => 'fake',
-        choices => [ { index => 0, finish_reason => 'stop',
-                       message => { role => 'assistant',
-                                    content => $content } } ] });
+        if $mode =~ /draft$/;
+    my $body = $anthropic
+        ? $JSON->encode({
+            id => 'msg_1', type => 'message', role => 'assistant',
+            model => 'fake', stop_reason => 'end_turn',
+            content => [ { type => 'text', text => $content } ],
+            usage => { input_tokens => 100, output_tokens => 20 } })
+        : $JSON->encode({
+            id => 'chatcmpl-1', object => 'chat.completion', model => 'fake',
+            choices => [ { index => 0, finish_reason => 'stop',
+                           message => { role => 'assistant',
+                                        content => $content } } ],
+            usage => { prompt_tokens => 100, completion_tokens => 20,
+                       total_tokens => 120 } });
     $body = '<html>Bad gateway, sort of</html>' if $mode eq 'garbage';
     my $status = $mode eq '500' ? 500 : 200;
 
-    print $c "HTTP/1.1 $status X\r\nContent-Type: application/json\r\n"
-             . "Content-Length: " . length($body) . "\r\n"
-             . "Connection: close\r\n\r\n$body";
-    close $c;
+    $answer->($status, $body);
 }
 
 1;
