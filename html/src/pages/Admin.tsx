@@ -1,6 +1,7 @@
 // The workspace's administration: people (invite, roles, deactivate),
 // teams and their members, skills, API tokens, webhooks (AdminWebhooks),
-// and the workspace's settings (time zone, open registration).
+// and the workspace's settings (time zone, open registration) with its
+// plan's usage (WorkspaceUsage).
 import { useMemo, useState, type FormEvent } from 'react';
 import { NavLink, Navigate, Route, Routes } from 'react-router-dom';
 import { errorMessage, read, write } from '../api/client';
@@ -10,6 +11,7 @@ import { label, longDate } from '../ui/format';
 import { Avatar, Empty, ErrorNote, Field, Modal, Spinner, useLoad, useToast } from '../ui/kit';
 import { SignInMethods } from './SignInMethods';
 import AdminWebhooks from './AdminWebhooks';
+import { WorkspaceUsage } from './WorkspaceUsage';
 
 export default function Admin() {
   const { user } = useAuth();
@@ -282,6 +284,7 @@ function Settings() {
     <>
       <SettingsForm key={`${workspace.time_zone}/${workspace.open_registration}`} ws={workspace} onSaved={setWorkspace} />
       <SignInMethods />
+      <WorkspaceUsage />
     </>
   );
 }
