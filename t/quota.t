@@ -13,6 +13,7 @@ use warnings;
 
 use Test::More;
 use Kanban::Test qw(problem_is);
+use Kanban::Operator;
 
 my $t = Kanban::Test->new(ttl => '1s')->run;
 
@@ -199,5 +200,33 @@ is($ws->api($carl, GET => '/api/v1/projects')->{status}, 200,
 limits(plan => 'team', max_users => 6, max_storage_bytes => 20000);
 is($ws->api($cleo, GET => '/api/v1/projects')->{status}, 200,
    'the plan\'s rate removed: the installation\'s rate again');
+
+# --- an operator's change applies at once ------------------------------------
+
+# a tenant cache of 60 s: the console's change must not wait for it
+my $t60 = Kanban::Test->new(ttl => '60s')->run;
+my $op = Kanban::Operator->new($t60);
+my $ws60 = $t60->workspace(prefix => 'quota60');
+my $at60 = $ws60->admin->{token};
+my $add = sub {
+    my ($name) = @_;
+    return $ws60->api($at60, POST => '/api/v1/users', json => {
+        email => "$name\@" . $ws60->slug . '.example', name => $name,
+        password => 'a long enough passphrase' });
+};
+is($add->('first')->{status}, 201, 'no limits: a user is created');
+
+$r = $op->api(PATCH => '/api/v1/platform/workspaces/' . $ws60->slug,
+              json => { plan => 'small', limits => { max_users => 2 } });
+is($r->{status}, 200, 'an operator sets max_users 2') or diag($r->{body});
+quota_is($add->('second'), 'max_users', 2, 2,
+         '... the next user is refused at once, not after the cache\'s ttl');
+is_deeply($ws60->api($at60, GET => '/api/v1/workspace/usage')->{json}{users},
+          { used => 2, limit => 2 }, '... usage 2 of 2');
+
+$r = $op->api(PATCH => '/api/v1/platform/workspaces/' . $ws60->slug,
+              json => { limits => { max_users => 3 } });
+is($r->{status}, 200, 'the operator raises it to 3');
+is($add->('third')->{status}, 201, '... a user is created at once');
 
 $t->done_testing;
