@@ -24,6 +24,8 @@ static void ngx_kanban_pg_enqueue(ngx_kanban_pg_pool_t *pool,
 static void ngx_kanban_pg_queue_timeout(ngx_event_t *ev);
 static void ngx_kanban_pg_fail_handler(ngx_event_t *ev);
 static void ngx_kanban_pg_cleanup(void *data);
+static ngx_int_t ngx_kanban_pg_own_problem(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q);
 static void ngx_kanban_pg_rbtree_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 
@@ -310,6 +312,10 @@ ngx_kanban_pg_problem(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
                                   "try again shortly.");
     }
 
+    if (ngx_kanban_pg_sqlstate(q, "KBPRB")) {
+        return ngx_kanban_pg_own_problem(r, q);
+    }
+
     msg = q->result ? PQresultErrorMessage(q->result) : "no result";
 
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -330,6 +336,38 @@ ngx_kanban_pg_problem(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     }
 
     return ngx_kanban_problem(r, NGX_KANBAN_ERR_INTERNAL, NULL);
+}
+
+
+/* SQLSTATE KBPRB: a statement refused the client's request in its own
+ * words, the whole problem+json document in DETAIL and its 4xx status in
+ * HINT (a quota, sql/tenant/047_quotas.sql). */
+
+static ngx_int_t
+ngx_kanban_pg_own_problem(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
+{
+    char       *detail, *hint;
+    ngx_int_t   status;
+    ngx_str_t   body, type = ngx_string("application/problem+json");
+
+    detail = PQresultErrorField(q->result, PG_DIAG_MESSAGE_DETAIL);
+    hint = PQresultErrorField(q->result, PG_DIAG_MESSAGE_HINT);
+
+    status = hint ? ngx_atoi((u_char *) hint, ngx_strlen(hint)) : NGX_ERROR;
+
+    if (detail == NULL || status < 400 || status > 499) {
+        return ngx_kanban_problem(r, NGX_KANBAN_ERR_INTERNAL, NULL);
+    }
+
+    body.len = ngx_strlen(detail);
+    body.data = ngx_pnalloc(r->pool, body.len);
+    if (body.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(body.data, detail, body.len);     /* the result is freed */
+
+    return ngx_kanban_send_text(r, status, &type, &body);
 }
 
 

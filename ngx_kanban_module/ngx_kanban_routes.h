@@ -55,7 +55,8 @@ typedef struct {
  * hashed with argon2id first, or NULL), "accept" (the Accept header),
  * "tenant_url" (the workspace's origin, "http://acme.localhost:8080"),
  * "header:NAME" (any request header), "addr" (the client's address),
- * "bytes" (a raw body, sent as binary: a bytea that keeps every byte).
+ * "bytes" (a raw body, sent as binary: a bytea that keeps every byte),
+ * "var:NAME" (an nginx variable, such as one a module defines).
  *
  * A route with an event publishes it to Redis once the statement has
  * committed: {"id": the audit row (4th column), "type", "data": the body,

@@ -37,6 +37,8 @@ static void ngx_kanban_sql_publish(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx, ngx_str_t *activity, ngx_str_t *body);
 static ngx_int_t ngx_kanban_sql_failed(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
+static ngx_int_t ngx_kanban_sql_variable(ngx_http_request_t *r, char *name,
+    ngx_str_t **value);
 
 
 ngx_int_t
@@ -341,6 +343,11 @@ ngx_kanban_sql_param(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
 
         *value = s;
         return NGX_OK;
+    }
+
+    if (ngx_strncmp(source, "var:", 4) == 0) {
+        /* a variable of a module's own, such as a URL it decides */
+        return ngx_kanban_sql_variable(r, source + 4, value);
     }
 
     if (ngx_strcmp(source, "accept") == 0) {
@@ -772,6 +779,42 @@ ngx_kanban_sql_etag(ngx_http_request_t *r, ngx_str_t *version)
                    - h->value.data;
 
     r->headers_out.etag = h;
+
+    return NGX_OK;
+}
+
+
+/* "var:NAME": an nginx variable's value, NULL when it has none. */
+
+static ngx_int_t
+ngx_kanban_sql_variable(ngx_http_request_t *r, char *name, ngx_str_t **value)
+{
+    ngx_str_t                   n, *s;
+    ngx_uint_t                  key;
+    ngx_http_variable_value_t  *vv;
+
+    n.data = (u_char *) name;
+    n.len = ngx_strlen(name);
+    key = ngx_hash_key(n.data, n.len);
+
+    vv = ngx_http_get_variable(r, &n, key);
+    if (vv == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (vv->not_found) {
+        *value = NULL;
+        return NGX_OK;
+    }
+
+    s = ngx_palloc(r->pool, sizeof(ngx_str_t));
+    if (s == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    s->data = vv->data;
+    s->len = vv->len;
+    *value = s;
 
     return NGX_OK;
 }

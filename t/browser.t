@@ -177,6 +177,12 @@ my $rita = $ws->member('Rita Reset');
 my $pete = $ws->member('Pete Prefs');
 my $mona = $ws->member('Mona Twofactor');
 
+# the workspace's plan has limits (an operator's, in the catalog), so that
+# the settings show usage against them; generous enough for every flow
+$t->catalog->do(q{UPDATE tenants SET plan = 'team', max_users = 40,
+                  max_storage_bytes = 50000000 WHERE slug = ?},
+                undef, $ws->slug);
+
 my $fixture = {
     mail => {
         dir => $smtp->dir, reset => $rita->{email}, prefs => $pete->{email},

@@ -16,7 +16,7 @@ use strict;
 use warnings;
 
 use Test::More;
-use Time::HiRes qw(time);
+use Time::HiRes qw(sleep time);
 use HTTP::Tiny;
 use Kanban::Test qw(problem_is);
 use Kanban::IdP;
@@ -353,6 +353,23 @@ $r = api($admin, POST => '/api/v1/users', json => {
     email => "ivy\@$slug.example", name => 'Ivy Invited' });
 is($r->{status}, 201, 'Ivy is invited');
 $idp->set(sub => 'ivy', email => "IVY\@$slug.example", email_verified => $true);
+
+# the plan allows no one more: her first sign-in is refused, nothing made
+my ($active) = $dbh->selectrow_array(
+    "SELECT count(*) FROM users WHERE status = 'active'");
+$t->catalog->do('UPDATE tenants SET max_users = ? WHERE slug = ?', undef,
+                $active, $slug);
+sleep 1.2;                                          # the tenant cache's ttl
+(undef, $cb) = flow('acme-sso');
+is(oauth_error($cb), 'quota_exceeded',
+   'at the plan\'s max_users, her first sign-in: quota_exceeded');
+is(scalar $dbh->selectrow_array("SELECT status FROM users WHERE email = ?",
+                                undef, "ivy\@$slug.example"),
+   'invited', '... she is still only invited');
+$t->catalog->do('UPDATE tenants SET max_users = NULL WHERE slug = ?', undef,
+                $slug);
+sleep 1.2;
+
 (undef, $cb) = flow('acme-sso');
 $me = me_by_cookie($cb);
 is($me && $me->{email}, "ivy\@$slug.example",

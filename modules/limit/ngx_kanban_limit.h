@@ -11,6 +11,7 @@
 
 #include "ngx_kanban_redis.h"
 #include "ngx_kanban_jwt.h"
+#include "ngx_kanban_tenant_module.h"
 
 
 #define NGX_KANBAN_LIMIT_MAX       1000000     /* requests, burst */

@@ -33,6 +33,11 @@
  * reaches burst. While Redis is down the local limit holds alone, or
  * with a stricter fallback rate (fallback=) where failing open is no
  * option.
+ *
+ * A workspace's plan may name its own API rate (api_rate, requests a
+ * minute, set by an operator): a per-person key (no key=) on that
+ * workspace's host is then held to it instead of the zone's rate, and to
+ * a burst no larger than it. The cluster-wide count stays the zone's.
  */
 
 /* SQL: none of its own */
@@ -45,6 +50,7 @@ typedef struct {
     uint64_t                   now;            /* us */
     uint64_t                   wall;           /* ms since the epoch */
     ngx_uint_t                 redis;          /* Redis answers now */
+    ngx_uint_t                 plan_rate;      /* r/m a person, 0: none */
 } ngx_kanban_limit_clock_t;
 
 
@@ -103,6 +109,7 @@ static ngx_int_t ngx_kanban_limit_key(ngx_http_request_t *r,
     ngx_kanban_limit_t *limit, ngx_str_t *key, ngx_str_t *identity);
 static ngx_int_t ngx_kanban_limit_identity(ngx_http_request_t *r,
     ngx_str_t *identity);
+static ngx_uint_t ngx_kanban_limit_plan_rate(ngx_http_request_t *r);
 static ngx_int_t ngx_kanban_limit_lookup(ngx_http_request_t *r,
     ngx_kanban_limit_t *limit, ngx_str_t *key, ngx_uint_t account,
     ngx_kanban_limit_clock_t *clock, ngx_kanban_limit_node_t **pinned,
@@ -267,6 +274,7 @@ ngx_kanban_limit_handler(ngx_http_request_t *r)
     }
 
     ngx_kanban_limit_tick(&clock);
+    clock.plan_rate = ngx_kanban_limit_plan_rate(r);
 
     n = 0;
     rc = ngx_kanban_limit_pass(r, limits, keys, last, &clock, nodes, &st, &n);
@@ -445,6 +453,19 @@ ngx_kanban_limit_reject(ngx_http_request_t *r, ngx_kanban_limit_ctx_t *ctx,
     ngx_http_finalize_request(r, rc);
 
     return NGX_DONE;
+}
+
+
+/* The API rate of the request's workspace's plan, 0 when it has none. */
+
+static ngx_uint_t
+ngx_kanban_limit_plan_rate(ngx_http_request_t *r)
+{
+    ngx_kanban_tenant_limits_t  *limits;
+
+    limits = ngx_kanban_tenant_limits(r);
+
+    return limits ? limits->api_rate_n : 0;
 }
 
 
@@ -638,14 +659,26 @@ ngx_kanban_limit_check(ngx_kanban_limit_t *limit,
     ngx_kanban_limit_node_t *node, ngx_kanban_limit_clock_t *clock,
     ngx_kanban_limit_state_t *st)
 {
+    uint64_t                  interval;
     ngx_int_t                 rc;
+    ngx_uint_t                burst;
     ngx_kanban_limit_zone_t  *zone;
     ngx_kanban_limit_state_t  other;
 
     zone = limit->shm_zone->data;
 
-    rc = ngx_kanban_limit_gcra(node->tat, zone->interval, limit->burst,
-                               clock->now, st);
+    interval = zone->interval;
+    burst = limit->burst;
+
+    if (clock->plan_rate && limit->key == NULL
+        && node->len > 2 && node->data[0] == 'u' && node->data[1] == ':')
+    {
+        /* a person on a workspace whose plan names its own rate */
+        interval = 60000000 / clock->plan_rate;
+        burst = ngx_min(burst, clock->plan_rate);
+    }
+
+    rc = ngx_kanban_limit_gcra(node->tat, interval, burst, clock->now, st);
 
     if (rc != NGX_OK || !zone->redis) {
         return rc;

@@ -616,6 +616,13 @@ ngx_kanban_oauth_signed_in(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 
     oa = ngx_kanban_ctx(r)->data;
 
+    if (ngx_kanban_pg_sqlstate(q, "KBPRB")) {
+        /* a first sign-in that would pass the plan's max_users */
+        ngx_http_finalize_request(r, ngx_kanban_oauth_fail(r,
+                                                     "quota_exceeded"));
+        return;
+    }
+
     if (q->error != NGX_KANBAN_PG_OK || PQntuples(q->result) != 1) {
         ngx_http_finalize_request(r, ngx_kanban_oauth_retry(r));
         return;

@@ -58,6 +58,7 @@ typedef struct {
 /* a visit or a password on its way through /s/{code} */
 typedef struct {
     ngx_kanban_tenant_t       *tenant;
+    ngx_uint_t                 elsewhere;      /* not on its own host */
     ngx_str_t                  code;
     ngx_str_t                  password;
     ngx_str_t                  client;         /* the address, hashed */
@@ -71,6 +72,8 @@ typedef struct {
 
 typedef void (*ngx_kanban_share_resolved_pt)(ngx_http_request_t *r,
     ngx_kanban_share_link_t *link);
+typedef void (*ngx_kanban_share_found_pt)(ngx_http_request_t *r,
+    ngx_kanban_tenant_t *tenant);
 
 
 typedef struct {
@@ -78,6 +81,7 @@ typedef struct {
     ngx_msec_t                 ttl;
     ngx_msec_t                 flush;
     ngx_regex_t               *bots;
+    ngx_str_t                  short_origin;   /* kanban_share_short_host */
 } ngx_kanban_share_main_conf_t;
 
 
@@ -122,6 +126,19 @@ ngx_int_t ngx_kanban_share_page(ngx_http_request_t *r, ngx_uint_t status,
 ngx_int_t ngx_kanban_share_location(ngx_http_request_t *r, ngx_str_t *url);
 ngx_int_t ngx_kanban_share_visits_init_process(ngx_cycle_t *cycle);
 char *ngx_kanban_share_bots(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+
+/* a host of no workspace: the short host, the platform's
+ * (ngx_kanban_share_short.c) */
+ngx_int_t ngx_kanban_share_uri_code(ngx_http_request_t *r, ngx_uint_t bare,
+    ngx_str_t *code);
+ngx_int_t ngx_kanban_share_code_workspace(ngx_http_request_t *r,
+    ngx_kanban_share_ctx_t *ctx, ngx_kanban_share_found_pt found);
+ngx_int_t ngx_kanban_share_base(ngx_http_request_t *r, ngx_str_t *slug,
+    ngx_str_t *url);
+ngx_int_t ngx_kanban_share_base_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+char *ngx_kanban_share_short_host(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 
 #endif /* _NGX_KANBAN_SHARE_H_INCLUDED_ */

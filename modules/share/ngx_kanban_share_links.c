@@ -119,7 +119,7 @@ ngx_kanban_sql_t  ngx_kanban_share_links_list = {
     "                       THEN (SELECT (p.l).id::text FROM page p"
     "                              ORDER BY (p.l).created_at, (p.l).id"
     "                              LIMIT 1) END)"),
-    { "actor", "role", "tenant_url", "query_limit:limit",
+    { "actor", "role", "var:kanban_share_base", "query_limit:limit",
       "query_uuid:cursor", "query_uuid:task_id", "query_uuid:project_id",
       "query:report_week", NULL },
     NULL
@@ -130,7 +130,7 @@ ngx_kanban_sql_t  ngx_kanban_share_links_get = {
     ngx_kanban_pg_stmt("share_links_get",
     "SELECT 200, share_link_json(l, $3) FROM share_links l"
     " WHERE l.id = $4::uuid AND share_link_visible($1::uuid, $2, l)"),
-    { "actor", "role", "tenant_url", "uuid:id", NULL },
+    { "actor", "role", "var:kanban_share_base", "uuid:id", NULL },
     NULL
 };
 
@@ -191,7 +191,7 @@ ngx_kanban_sql_t  ngx_kanban_share_links_qr = {
     ngx_kanban_pg_stmt("share_links_qr",
     "SELECT $3 || '/s/' || l.code FROM share_links l"
     " WHERE l.id = $4::uuid AND share_link_visible($1::uuid, $2, l)"),
-    { "actor", "role", "tenant_url", "uuid:id", NULL },
+    { "actor", "role", "var:kanban_share_base", "uuid:id", NULL },
     NULL
 };
 
@@ -395,7 +395,7 @@ ngx_kanban_share_reserved(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     secret.data = sn->secret;
     secret.len = sizeof(sn->secret);
 
-    if (ngx_kanban_tenant_origin(r->pool, &ctx->tenant->slug, "", &url)
+    if (ngx_kanban_share_base(r, &ctx->tenant->slug, &url)
         != NGX_OK)
     {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -564,7 +564,7 @@ ngx_kanban_share_links_qr_handler(ngx_http_request_t *r,
         return ngx_kanban_problem(r, NGX_KANBAN_ERR_NOT_FOUND, NULL);
     }
 
-    if (ngx_kanban_tenant_origin(r->pool, &ctx->tenant->slug, "", &url)
+    if (ngx_kanban_share_base(r, &ctx->tenant->slug, &url)
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

@@ -18,6 +18,10 @@
  * limit is exact. HEAD is no visit. POST: the password
  * (ngx_kanban_share_password.c). Browsers get small HTML pages, clients
  * that accept JSON problems.
+ *
+ * On a host of no workspace (the short host, kanban_share_short_host; the
+ * platform's) the code's workspace is found first, and /{code} is served
+ * too (ngx_kanban_share_short.c).
  */
 
 /* SQL: sql/tenant/011_share_links.sql */
@@ -46,6 +50,11 @@ static ngx_int_t ngx_kanban_share_redirect(ngx_http_request_t *r,
     ngx_kanban_share_ctx_t *ctx, ngx_uint_t counted);
 static ngx_int_t ngx_kanban_share_preview(ngx_http_request_t *r,
     ngx_kanban_share_ctx_t *ctx);
+static void ngx_kanban_share_found(ngx_http_request_t *r,
+    ngx_kanban_tenant_t *tenant);
+static ngx_int_t ngx_kanban_share_onward(ngx_http_request_t *r,
+    ngx_kanban_share_ctx_t *ctx);
+static ngx_int_t ngx_kanban_share_add_variables(ngx_conf_t *cf);
 
 static char *ngx_kanban_share(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -87,6 +96,13 @@ static ngx_command_t  ngx_kanban_share_commands[] = {
       0,
       NULL },
 
+    { ngx_string("kanban_share_short_host"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_kanban_share_short_host,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("kanban_share_flush"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -99,7 +115,7 @@ static ngx_command_t  ngx_kanban_share_commands[] = {
 
 
 static ngx_http_module_t  ngx_kanban_share_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_kanban_share_add_variables,        /* preconfiguration */
     NULL,                                  /* postconfiguration */
 
     ngx_kanban_share_create_main_conf,     /* create main configuration */
@@ -157,15 +173,10 @@ ngx_kanban_share_handler(ngx_http_request_t *r)
     }
 
     ctx->tenant = ngx_kanban_tenant(r);
+    ctx->elsewhere = (ctx->tenant == NULL);
 
-    /* "/s/" and the code, nothing more */
-    ctx->code.data = r->uri.data + 3;
-    ctx->code.len = r->uri.len > 3 ? r->uri.len - 3 : 0;
-
-    if (ctx->tenant == NULL || r->uri.len < 3
-        || ngx_strncmp(r->uri.data, "/s/", 3) != 0
-        || !ngx_kanban_share_code_valid(&ctx->code))
-    {
+    /* "/s/" and the code, nothing more; elsewhere "/" and the code too */
+    if (ngx_kanban_share_uri_code(r, ctx->elsewhere, &ctx->code) != NGX_OK) {
         rc = ngx_kanban_discard_body(r);
         if (rc != NGX_OK) {
             return rc;
@@ -247,6 +258,23 @@ ngx_kanban_share_start(ngx_http_request_t *r, ngx_kanban_share_ctx_t *ctx)
 {
     ngx_int_t  rc;
 
+    if (ctx->tenant == NULL) {
+        rc = ngx_kanban_share_code_workspace(r, ctx,
+                                             ngx_kanban_share_found);
+        if (rc == NGX_AGAIN) {
+            return NGX_DONE;
+        }
+
+        if (rc != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (ctx->tenant == NULL) {
+            return ngx_kanban_share_refuse(r, ctx,
+                                           NGX_KANBAN_SHARE_NOT_FOUND);
+        }
+    }
+
     rc = ngx_kanban_share_resolve(r, ctx->tenant, &ctx->code, &ctx->link,
                                   ngx_kanban_share_resolved);
 
@@ -259,6 +287,34 @@ ngx_kanban_share_start(ngx_http_request_t *r, ngx_kanban_share_ctx_t *ctx)
     }
 
     return ngx_kanban_share_visit_or_refuse(r, ctx);
+}
+
+
+/* elsewhere: the code's workspace is known (or none has it) */
+
+static void
+ngx_kanban_share_found(ngx_http_request_t *r, ngx_kanban_tenant_t *tenant)
+{
+    ngx_int_t                rc;
+    ngx_kanban_share_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kanban_share_module);
+
+    if (ctx->link.state == NGX_KANBAN_SHARE_UNAVAILABLE) {
+        rc = ngx_kanban_problem(r, NGX_KANBAN_ERR_UNAVAILABLE, NULL);
+
+    } else if (tenant == NULL) {
+        rc = ngx_kanban_share_refuse(r, ctx, NGX_KANBAN_SHARE_NOT_FOUND);
+
+    } else {
+        rc = ngx_kanban_share_start(r, ctx);
+
+        if (rc == NGX_DONE) {
+            return;
+        }
+    }
+
+    ngx_http_finalize_request(r, rc);
 }
 
 
@@ -288,6 +344,14 @@ ngx_kanban_share_visit_or_refuse(ngx_http_request_t *r,
 
     if (ctx->link.state == NGX_KANBAN_SHARE_UNAVAILABLE) {
         return ngx_kanban_problem(r, NGX_KANBAN_ERR_UNAVAILABLE, NULL);
+    }
+
+    if (ctx->elsewhere && ctx->link.state != NGX_KANBAN_SHARE_UNKNOWN
+        && ctx->link.target != NGX_KANBAN_SHARE_TARGET_URL)
+    {
+        /* its page is read on the workspace's host, on a grant of that
+         * host: the visit, its password and its count are had there */
+        return ngx_kanban_share_onward(r, ctx);
     }
 
     if (r->method == NGX_HTTP_POST) {
@@ -539,4 +603,53 @@ static ngx_int_t
 ngx_kanban_share_init_process(ngx_cycle_t *cycle)
 {
     return ngx_kanban_share_visits_init_process(cycle);
+}
+
+
+/* A task's or a project's link reached elsewhere: on to the same code on
+ * its workspace's host, counted nowhere yet. */
+
+static ngx_int_t
+ngx_kanban_share_onward(ngx_http_request_t *r, ngx_kanban_share_ctx_t *ctx)
+{
+    u_char     path[sizeof("/s/") + NGX_KANBAN_SHARE_CODE_MAX], *p;
+    ngx_int_t  rc;
+    ngx_str_t  url, no_store = ngx_string("private, no-store");
+
+    p = ngx_sprintf(path, "/s/%V", &ctx->code);
+    *p = '\0';
+
+    if (ngx_kanban_tenant_origin(r->pool, &ctx->tenant->slug, (char *) path,
+                                 &url)
+        != NGX_OK
+        || ngx_kanban_add_header(r, "Cache-Control", &no_store) != NGX_OK
+        || ngx_kanban_share_location(r, &url) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.status = NGX_HTTP_MOVED_TEMPORARILY;
+    r->headers_out.content_length_n = 0;
+    r->header_only = 1;
+
+    rc = ngx_http_send_header(r);
+
+    return rc == NGX_ERROR ? NGX_ERROR : NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_kanban_share_add_variables(ngx_conf_t *cf)
+{
+    ngx_str_t             name = ngx_string("kanban_share_base");
+    ngx_http_variable_t  *var;
+
+    var = ngx_http_add_variable(cf, &name, NGX_HTTP_VAR_NOCACHEABLE);
+    if (var == NULL) {
+        return NGX_ERROR;
+    }
+
+    var->get_handler = ngx_kanban_share_base_variable;
+
+    return NGX_OK;
 }

@@ -9,6 +9,11 @@
  * tenant database. Unknown is 404 tenant_not_found, suspended 403
  * tenant_suspended, deleted (within its grace period or after) 410
  * tenant_deleted.
+ *
+ * The lookup also brings the limits of the workspace's plan: the limit
+ * module's API rate takes them from here, and each fresh lookup copies
+ * them into the workspace's database, where quotas are enforced
+ * (ngx_kanban_tenant_limits.c), before the request goes on.
  */
 
 /* SQL: sql/catalog/001_tenants.sql */
@@ -39,6 +44,7 @@ typedef struct {
 
 typedef struct {
     ngx_kanban_tenant_t        tenant;
+    ngx_kanban_tenant_limits_t limits;
     ngx_uint_t                 status;
     ngx_uint_t                 resolved;
     ngx_uint_t                 unavailable;
@@ -51,6 +57,7 @@ static ngx_int_t ngx_kanban_tenant_answer(ngx_http_request_t *r,
     ngx_kanban_tenant_ctx_t *ctx);
 static void ngx_kanban_tenant_resolved(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
+static void ngx_kanban_tenant_go_on(ngx_http_request_t *r);
 static ngx_uint_t ngx_kanban_tenant_status(ngx_str_t *status);
 static ngx_int_t ngx_kanban_tenant_cache_get(ngx_http_request_t *r,
     ngx_str_t *slug, ngx_kanban_tenant_ctx_t *ctx);
@@ -73,7 +80,8 @@ static ngx_kanban_tenant_t *ngx_kanban_tenant_of(ngx_http_request_t *r);
 
 static ngx_kanban_pg_stmt_t  ngx_kanban_tenant_by_slug = ngx_kanban_pg_stmt(
     "tenant_by_slug",
-    "SELECT id, slug, name, db_name, db_dsn, status"
+    "SELECT id, slug, name, db_name, db_dsn, status,"
+    "       plan, max_users, max_storage_bytes, api_rate"
     "  FROM tenants WHERE slug = $1 AND status <> 'provisioning'");
 
 
@@ -148,6 +156,23 @@ ngx_kanban_tenant_of(ngx_http_request_t *r)
     }
 
     return &ctx->tenant;
+}
+
+
+/* The request's workspace's limits (none on the platform's host). */
+
+ngx_kanban_tenant_limits_t *
+ngx_kanban_tenant_limits(ngx_http_request_t *r)
+{
+    ngx_kanban_tenant_ctx_t  *ctx;
+
+    if (ngx_kanban_tenant_of(r) == NULL) {
+        return NULL;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kanban_tenant_module);
+
+    return &ctx->limits;
 }
 
 
@@ -329,13 +354,30 @@ ngx_kanban_tenant_resolved(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 
         ctx->status = ngx_kanban_tenant_status(status);
 
+        ngx_kanban_tenant_limits_read(r, q->result, 6, &ctx->limits);
+
         ngx_kanban_tenant_cache_put(ctx);
+
+        if (ctx->status == NGX_KANBAN_TENANT_ACTIVE
+            && ngx_kanban_tenant_limits_sync(r, &ctx->tenant, &ctx->limits,
+                                             ngx_kanban_tenant_go_on)
+               == NGX_OK)
+        {
+            return;                   /* goes on once they are copied */
+        }
 
     } else {
         ctx->status = NGX_KANBAN_TENANT_UNKNOWN;
         ngx_kanban_tenant_cache_put(ctx);
     }
 
+    ngx_kanban_tenant_go_on(r);
+}
+
+
+static void
+ngx_kanban_tenant_go_on(ngx_http_request_t *r)
+{
     r->main->count--;
     r->read_event_handler = ngx_http_block_reading;
     r->write_event_handler = ngx_http_core_run_phases;
@@ -387,7 +429,7 @@ ngx_kanban_tenant_cache_get(ngx_http_request_t *r, ngx_str_t *slug,
 
     rc = ngx_kanban_cache_get(tmcf->zone, slug, r->pool, &v);
 
-    if (rc != NGX_OK || v.nfields != 4 || v.nnumbers != 1) {
+    if (rc != NGX_OK || v.nfields != 8 || v.nnumbers != 1) {
         return rc == NGX_ERROR ? NGX_ERROR : NGX_DECLINED;
     }
 
@@ -402,6 +444,8 @@ ngx_kanban_tenant_cache_get(ngx_http_request_t *r, ngx_str_t *slug,
     ctx->tenant.db_name = v.fields[2];
     ctx->tenant.db_dsn = v.fields[3];
     ctx->status = (ngx_uint_t) v.numbers[0];
+
+    ngx_kanban_tenant_limits_cached(&v.fields[4], &ctx->limits);
 
     return NGX_OK;
 }
@@ -420,7 +464,11 @@ ngx_kanban_tenant_cache_put(ngx_kanban_tenant_ctx_t *ctx)
     v.fields[1] = ctx->tenant.name;
     v.fields[2] = ctx->tenant.db_name;
     v.fields[3] = ctx->tenant.db_dsn;
-    v.nfields = 4;
+    v.fields[4] = ctx->limits.plan;
+    v.fields[5] = ctx->limits.max_users;
+    v.fields[6] = ctx->limits.max_storage_bytes;
+    v.fields[7] = ctx->limits.api_rate;
+    v.nfields = 8;
     v.numbers[0] = ctx->status;
     v.nnumbers = 1;
 

@@ -10,15 +10,36 @@
 #define _NGX_KANBAN_TENANT_MODULE_H_INCLUDED_
 
 
-#include "ngx_kanban.h"
+#include "ngx_kanban_pg.h"
 
 
 extern ngx_module_t  ngx_http_kanban_tenant_module;
 
 
+/* The limits of a workspace's plan as the catalog has them, text (as
+ * they go to SQL); a null string is no limit. */
+typedef struct {
+    ngx_str_t                  plan;
+    ngx_str_t                  max_users;
+    ngx_str_t                  max_storage_bytes;
+    ngx_str_t                  api_rate;
+    ngx_uint_t                 api_rate_n;   /* requests a minute, 0: none */
+} ngx_kanban_tenant_limits_t;
+
+
+
 ngx_uint_t ngx_kanban_slug_valid(ngx_str_t *slug);
 void ngx_kanban_tenant_forget(ngx_str_t *slug);
 ngx_shm_zone_t *ngx_kanban_tenant_cache_zone(void);
+
+ngx_kanban_tenant_limits_t *ngx_kanban_tenant_limits(ngx_http_request_t *r);
+void ngx_kanban_tenant_limits_read(ngx_http_request_t *r, PGresult *res,
+    int col, ngx_kanban_tenant_limits_t *limits);
+void ngx_kanban_tenant_limits_cached(ngx_str_t *fields,
+    ngx_kanban_tenant_limits_t *limits);
+ngx_int_t ngx_kanban_tenant_limits_sync(ngx_http_request_t *r,
+    ngx_kanban_tenant_t *t, ngx_kanban_tenant_limits_t *limits,
+    void (*done)(ngx_http_request_t *r));
 
 ngx_int_t ngx_kanban_cors(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx);
 char *ngx_kanban_cors_origin_check(ngx_str_t *value, char **message);

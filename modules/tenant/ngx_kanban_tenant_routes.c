@@ -24,6 +24,9 @@ static ngx_kanban_route_t  ngx_kanban_tenant_routes[] = {
       NGX_KANBAN_ACCESS_ADMIN, ngx_kanban_workspace_patch_handler,
       ngx_kanban_workspace_patch_fields, ngx_null_string,
       &ngx_kanban_workspace_patch },
+
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/workspace/usage",
+      NGX_KANBAN_ACCESS_ADMIN, NULL, &ngx_kanban_workspace_usage),
 };
 
 

@@ -20,6 +20,7 @@ ngx_int_t ngx_kanban_workspace_handler(ngx_http_request_t *r,
 extern ngx_kanban_field_t  ngx_kanban_signup_fields[];
 extern ngx_kanban_field_t  ngx_kanban_workspace_patch_fields[];
 extern ngx_kanban_sql_t  ngx_kanban_workspace_patch;
+extern ngx_kanban_sql_t  ngx_kanban_workspace_usage;
 
 
 #endif /* _NGX_KANBAN_TENANT_ROUTES_H_INCLUDED_ */

@@ -6,9 +6,11 @@
  * PATCH /api/v1/workspace: an admin's settings of it (the time zone,
  * open registration, the origins allowed to call the API). Both answer
  * with workspace_json (sql/tenant/019_cors_origins.sql).
+ * GET /api/v1/workspace/usage: what counts against each limit of the
+ * plan, beside the limit (sql/tenant/047_quotas.sql).
  */
 
-/* SQL: sql/tenant/019_cors_origins.sql, 027_hot_reads.sql */
+/* SQL: sql/tenant/019_cors_origins.sql, 027_hot_reads.sql, 047_quotas.sql */
 #include "ngx_kanban_tenant_routes.h"
 #include "ngx_kanban_pg.h"
 #include "ngx_kanban_tenant_module.h"
@@ -46,6 +48,14 @@ ngx_kanban_sql_t  ngx_kanban_workspace_patch = {
     ngx_kanban_pg_stmt("workspace_patch",
     "SELECT * FROM workspace_update($1::uuid, $2, $3::jsonb)"),
     { "actor", "tenant", "body", NULL },
+    NULL
+};
+
+
+ngx_kanban_sql_t  ngx_kanban_workspace_usage = {
+    ngx_kanban_pg_stmt("workspace_usage",
+    "SELECT 200, quota_usage()::text"),
+    { NULL },
     NULL
 };
 

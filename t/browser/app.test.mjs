@@ -492,6 +492,29 @@ test('portfolio: tiles, charts and every project with its progress', { timeout: 
   }
 });
 
+test('admin settings: usage against the plan\'s limits, as bars', { timeout: 60_000 }, async () => {
+  const usage = await api('GET', '/api/v1/workspace/usage');
+  assert.equal(usage.plan, 'team');
+  assert.equal(usage.users.limit, 40);
+  const { context, page, log } = await open();
+  try {
+    await signIn(page);
+    await page.goto(`${fx.base}/admin/settings`);
+    await page.getByRole('heading', { name: 'Plan and usage' }).waitFor();
+    const people = page.getByRole('meter', { name: 'People (active)' });
+    assert.equal(await people.getAttribute('aria-valuemax'), '40');
+    assert.equal(await people.getAttribute('aria-valuenow'), String(usage.users.used));
+    await page.getByText(`${usage.users.used} of 40`).waitFor();
+    assert.equal(await page.getByRole('meter', { name: 'Stored files' }).getAttribute('aria-valuemax'), '50000000');
+    await page.getByText('the installation\'s rate').waitFor();
+    await page.getByRole('heading', { name: 'Plan and usage' }).scrollIntoViewIfNeeded();
+    await shot(page, '24-admin-usage');
+    await assertClean(page, log, 'usage');
+  } finally {
+    await context.close();
+  }
+});
+
 test('admin settings: the time zone picked from a searchable list and ' +
      'saved; due dates follow the workspace\'s today; a zone the server ' +
      'does not know is its 422', { timeout: 60_000 }, async () => {

@@ -1,6 +1,7 @@
 // The workspace's administration: people (invite, roles, deactivate),
 // teams and their members, skills, API tokens, webhooks (AdminWebhooks),
-// the model and its usage (AdminAi), and the workspace's settings (time zone, open registration).
+// the model and its usage (AdminAi), and the workspace's settings (time
+// zone, open registration) with its plan's usage (WorkspaceUsage).
 import { useMemo, useState, type FormEvent } from 'react';
 import { NavLink, Navigate, Route, Routes } from 'react-router-dom';
 import { errorMessage, read, write } from '../api/client';
@@ -11,6 +12,7 @@ import { Avatar, Empty, ErrorNote, Field, Modal, Spinner, useLoad, useToast } fr
 import { SignInMethods } from './SignInMethods';
 import AdminWebhooks from './AdminWebhooks';
 import AdminAi from './AdminAi';
+import { WorkspaceUsage } from './WorkspaceUsage';
 
 export default function Admin() {
   const { user } = useAuth();
@@ -285,6 +287,7 @@ function Settings() {
     <>
       <SettingsForm key={`${workspace.time_zone}/${workspace.open_registration}`} ws={workspace} onSaved={setWorkspace} />
       <SignInMethods />
+      <WorkspaceUsage />
     </>
   );
 }

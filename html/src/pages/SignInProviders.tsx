@@ -26,6 +26,7 @@ const MESSAGES: Record<string, string> = {
   provider_error: 'The provider answered with an error. Please try again later.',
   provider_misconfigured: 'This sign-in method is not set up correctly. Ask an admin to check it.',
   temporarily_unavailable: 'Signing in is briefly unavailable. Please try again.',
+  quota_exceeded: 'This workspace has as many people as its plan allows. Ask an admin to make room.',
 };
 
 export function oauthErrorMessage(code: string): string {

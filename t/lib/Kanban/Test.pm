@@ -74,6 +74,7 @@ sub new {
         share_burst => $o{share_burst},
         reset_rate => $o{reset_rate},   # password resets asked per client
         spares    => $o{spares},
+        short_host => $o{short_host},   # a name: the short host of links
         port      => free_port(),
     }, $class;
 
@@ -193,10 +194,33 @@ sub write_config {
     }
 
     write_file("$self->{var}/nginx.conf", $conf);
+    write_file("$self->{var}/conf.d/short_host.conf",
+               $self->short_host_config) if $self->{short_host};
     write_file("$self->{var}/conf.d/test.conf", $expand->($self->{http}))
         if defined $self->{http};
     write_file("$self->{var}/tenant.d/test.conf", $expand->($self->{tenant}))
         if defined $self->{tenant};
+}
+
+
+# The short host of share links (kanban_share_short_host), as
+# conf/nginx.conf.in describes it: short_host => 'kbn.localhost' serves every
+# workspace's codes at http://kbn.localhost:PORT/{code} and /s/{code}.
+sub short_host_config {
+    my ($self) = @_;
+    my $host = $self->{short_host};
+    return <<"CONF";
+kanban_share_short_host http://$host:$self->{port};
+server {
+    listen $self->{port};
+    server_name $host;
+    location / {
+        kanban_limit zone=share_visits;
+        client_max_body_size 4k;
+        kanban_share;
+    }
+}
+CONF
 }
 
 
