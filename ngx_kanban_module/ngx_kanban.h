@@ -46,8 +46,9 @@
 #define NGX_KANBAN_ERR_TENANT_DELETED     26
 #define NGX_KANBAN_ERR_AI_BUDGET          27
 
-/* rows of the requests' metrics: every route's, and three more */
-#define NGX_KANBAN_METRICS_ROWS           192
+/* rows of the requests' metrics: every route's, and three more (about
+ * 200 routes today; a row is 24 counters, 192 bytes of shared memory) */
+#define NGX_KANBAN_METRICS_ROWS           512
 
 /* roles, in the order of what they may do */
 #define NGX_KANBAN_ROLE_NONE              0
