@@ -4,8 +4,10 @@
 # deletion (cancelled by a restore, ended by the purge), a move an
 # operator queues through the API and a runner (kanbanctl jobs run) does,
 # a runner killed in the middle of a move whose job is claimed again when
-# its lease runs out, and the roll-out of the tenant schema with one
-# broken workspace among several, run twice.
+# its lease runs out, a deleted workspace's export by its admin during
+# the grace period and every row back after the restore, and the
+# roll-out of the tenant schema with one broken workspace among several,
+# run twice.
 
 use strict;
 use warnings;
@@ -217,6 +219,85 @@ is(scalar @$items, 2, 'two deletions of it');
 is($items->[0]{state}, 'succeeded', 'the purge ends the second');
 is($items->[0]{progress}, 100, '... all the way');
 
+# --- the export during the grace period, and every row back -----------------------
+
+my $keep = $t->workspace(prefix => 'jobsexp');
+my $boss = $keep->admin;
+my $mel = $keep->member('Mel', 'contributor');
+my $plan = $keep->api($boss, POST => '/api/v1/projects',
+                      json => { name => 'Ledger', key => 'LED' })->{json};
+for my $n (1 .. 4) {
+    my $task = $keep->api($boss, POST => "/api/v1/projects/$plan->{id}/tasks",
+                          json => { title => "Entry $n" })->{json};
+    $keep->api($mel, POST => "/api/v1/tasks/$task->{id}/comments",
+               json => { body => "checked $n" });
+}
+
+# every table's rows, but the sign-ins' own (sessions, their log)
+sub rows {
+    my ($dbh) = @_;
+    my %n;
+    for my $table (@{ $dbh->selectcol_arrayref(q{
+            SELECT tablename FROM pg_tables WHERE schemaname = 'public'
+             ORDER BY tablename}) }) {
+        ($n{$table}) = $dbh->selectrow_array(
+            'SELECT count(*) FROM ' . $dbh->quote_identifier($table));
+    }
+    return \%n;
+}
+sub export_of {
+    my ($r) = @_;
+    my %e = %{ $r->{json} // {} };
+    delete $e{exported_at};
+    return \%e;
+}
+my $rows = rows($keep->dbh);
+my $export = export_of($keep->api($boss,
+                                  GET => "/api/v1/projects/$plan->{id}/export"));
+ok(scalar @{ $export->{tasks} // [] } == 4, 'the export has the four tasks');
+
+is($op->api(DELETE => '/api/v1/platform/workspaces/' . $keep->slug)->{status},
+   200, 'deleted');
+problem_is($keep->api($boss, GET => '/api/v1/workspace'), 410,
+           'tenant_deleted', 'the workspace answers 410 tenant_deleted');
+problem_is($keep->api($boss, POST => '/api/v1/projects',
+                      json => { name => 'More', key => 'MOR' }),
+           410, 'tenant_deleted', '... to a write too');
+
+my $in = $keep->try_login($boss->{email});
+is($in->{status}, 200, 'its admin can still sign in') or diag($in->{body});
+my $grace = $in->{json}{access_token};
+my $list = $keep->api($grace, GET => '/api/v1/projects');
+is($list->{status}, 200, '... list the projects');
+is_deeply([ map { $_->{id} } @{ $list->{json}{items} } ], [ $plan->{id} ],
+          '... the one project');
+my $got = $keep->api($grace, GET => "/api/v1/projects/$plan->{id}/export");
+is($got->{status}, 200, '... and download its export') or diag($got->{body});
+is_deeply(export_of($got), $export, '... all of it, as before the delete');
+problem_is($keep->api($grace, GET => "/api/v1/projects/$plan->{id}/tasks"),
+           410, 'tenant_deleted', '... and nothing else');
+
+my $mel_in = $keep->try_login($mel->{email});
+my $mel_token = $mel_in->{json}{access_token} // $mel->{token};
+problem_is($keep->api($mel_token, GET => "/api/v1/projects/$plan->{id}/export"),
+           410, 'tenant_deleted', 'a member gets no export');
+problem_is($keep->api($mel, GET => '/api/v1/projects'), 410, 'tenant_deleted',
+           '... nor the list');
+
+is($op->api(POST => '/api/v1/platform/workspaces/' . $keep->slug . '/restore')
+      ->{status}, 200, 'restored');
+my $back = rows($keep->dbh);
+my @auth = grep { /session|refresh|login|token/ } keys %$back;
+delete @{$back}{@auth};
+delete @{$rows}{@auth};
+is_deeply($back, $rows, 'every row of every table is back ('
+          . (keys %$rows) . ' tables)');
+is_deeply(export_of($keep->api($boss,
+                               GET => "/api/v1/projects/$plan->{id}/export")),
+          $export, '... the same export');
+is($keep->api($mel, GET => "/api/v1/projects/$plan->{id}/tasks")->{status}, 200,
+   'its members work again');
+
 # --- the roll-out of the schema ----------------------------------------------------
 
 my @many = map { $t->workspace(prefix => 'jobsmig') } 1 .. 4;
@@ -233,8 +314,8 @@ $catalog->do(q{UPDATE tenants SET db_name = 'kanban_t_missing' WHERE slug = ?},
              undef, $broken);
 
 $r = $op->api(GET => '/api/v1/platform/schema-versions');
-is_deeply($r->{json}{versions}, [ { version => 40, workspaces => 5 } ],
-          'the console: five workspaces on version 40');
+is_deeply($r->{json}{versions}, [ { version => 40, workspaces => 6 } ],
+          'the console: six workspaces on version 40');
 
 $out = `$ctl migrate 2>&1`;
 isnt($?, 0, 'kanbanctl migrate says that one failed') or diag($out);
@@ -243,9 +324,9 @@ $items = jobs('kind=migrate');
 is(scalar @$items, 1, 'the roll-out is one job');
 my $mig = $items->[0];
 is($mig->{state}, 'failed', '... failed');
-like($mig->{error}, qr/1 of 5 workspaces failed/, '... 1 of 5');
-is_deeply($mig->{result}, { target => $mig->{params}{target}, total => 5,
-                            migrated => 4, failed => 1 },
+like($mig->{error}, qr/1 of 6 workspaces failed/, '... 1 of 6');
+is_deeply($mig->{result}, { target => $mig->{params}{target}, total => 6,
+                            migrated => 5, failed => 1 },
           '... the others went on') or diag(explain($mig));
 is_deeply([ map { $_->{workspace} } @{ $mig->{failures} } ], [ $broken ],
           '... the broken one recorded');
@@ -254,8 +335,8 @@ like($mig->{failures}[0]{error}, qr/kanban_t_missing|database/,
 
 $r = $op->api(GET => '/api/v1/platform/schema-versions');
 my %on = map { $_->{version} => $_->{workspaces} } @{ $r->{json}{versions} };
-is_deeply(\%on, { $mig->{params}{target} => 4, 40 => 1 },
-          'the console: four on the new version, one behind');
+is_deeply(\%on, { $mig->{params}{target} => 5, 40 => 1 },
+          'the console: five on the new version, one behind');
 ok($mig->{params}{target} >= $latest, '... the newest tenant schema');
 
 # mended, run again: it resumes, and only the one left is migrated
@@ -280,8 +361,8 @@ is_deeply([ grep { $before{$_} ne $after{$_} } sort keys %after ], [ $broken ],
           '... the others untouched');
 $r = $op->api(GET => '/api/v1/platform/schema-versions');
 is_deeply($r->{json}{versions},
-          [ { version => $mig->{params}{target}, workspaces => 5 } ],
-          'the console: all five on the new version');
+          [ { version => $mig->{params}{target}, workspaces => 6 } ],
+          'the console: all six on the new version');
 is($many[1]->api($many[1]->admin, GET => '/api/v1/workspace')->{status}, 200,
    'the mended workspace answers');
 

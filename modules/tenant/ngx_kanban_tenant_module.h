@@ -19,6 +19,7 @@ extern ngx_module_t  ngx_http_kanban_tenant_module;
 ngx_uint_t ngx_kanban_slug_valid(ngx_str_t *slug);
 void ngx_kanban_tenant_forget(ngx_str_t *slug);
 ngx_shm_zone_t *ngx_kanban_tenant_cache_zone(void);
+ngx_uint_t ngx_kanban_tenant_grace_allows(ngx_http_request_t *r);
 
 ngx_int_t ngx_kanban_cors(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx);
 char *ngx_kanban_cors_origin_check(ngx_str_t *value, char **message);
