@@ -2,8 +2,9 @@
 /*
  * The console's long work (sql/catalog/014_jobs.sql): GET
  * /api/v1/platform/jobs (filters kind, state, workspace; cursor pages,
- * newest first), GET /api/v1/platform/jobs/{id}, and POST
- * /api/v1/platform/workspaces/{slug}/move, which queues a move for a
+ * newest first), GET /api/v1/platform/jobs/{id}, GET
+ * /api/v1/platform/schema-versions (what the roll-outs have reached), and
+ * POST /api/v1/platform/workspaces/{slug}/move, which queues a move for a
  * runner (kanbanctl jobs run): nginx never does the work itself.
  */
 
