@@ -268,6 +268,9 @@ struct ngx_kanban_tenant_s {
     ngx_str_t                  name;
     ngx_str_t                  db_name;
     ngx_str_t                  db_dsn;
+    /* its admins only are served (a deleted workspace's export), any
+     * other caller is told 410 tenant_deleted */
+    unsigned                   admins_only:1;
 };
 
 /*

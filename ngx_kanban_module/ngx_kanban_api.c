@@ -92,6 +92,20 @@ ngx_kanban_api_handler(ngx_http_request_t *r)
         return ngx_kanban_api_refuse(r, ctx);
     }
 
+    if (ctx->tenant && ctx->tenant->admins_only
+        && ctx->route->access != NGX_KANBAN_ACCESS_PUBLIC
+        && ctx->identity->level < NGX_KANBAN_ACCESS_ADMIN)
+    {
+        rc = ngx_kanban_discard_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_kanban_problem(r, NGX_KANBAN_ERR_TENANT_DELETED,
+                                  "This workspace is deleted; only its "
+                                  "admin may still download its export.");
+    }
+
     if (ctx->route->body == NULL) {
         rc = ngx_kanban_discard_body(r);
         if (rc != NGX_OK) {

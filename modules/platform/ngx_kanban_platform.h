@@ -2,7 +2,8 @@
 /*
  * The platform host's operators: their setup link, sign-in (password and
  * TOTP), sessions, and the console's API over the catalog (workspaces as
- * figures, their status, plan and limits; the platform audit log).
+ * figures, their status, plan and limits; the platform audit log; the
+ * jobs of long work).
  */
 
 #ifndef _NGX_KANBAN_PLATFORM_H_INCLUDED_
@@ -69,12 +70,17 @@ extern ngx_kanban_field_t  ngx_kanban_platform_login_fields[];
 extern ngx_kanban_field_t  ngx_kanban_platform_setup_start_fields[];
 extern ngx_kanban_field_t  ngx_kanban_platform_setup_finish_fields[];
 extern ngx_kanban_field_t  ngx_kanban_platform_workspace_patch_fields[];
+extern ngx_kanban_field_t  ngx_kanban_platform_move_fields[];
 
 extern ngx_kanban_sql_t  ngx_kanban_platform_me;
 extern ngx_kanban_sql_t  ngx_kanban_platform_workspaces_list;
 extern ngx_kanban_sql_t  ngx_kanban_platform_workspaces_get;
 extern ngx_kanban_sql_t  ngx_kanban_platform_workspaces_patch;
 extern ngx_kanban_sql_t  ngx_kanban_platform_audit_list;
+extern ngx_kanban_sql_t  ngx_kanban_platform_jobs_list;
+extern ngx_kanban_sql_t  ngx_kanban_platform_jobs_get;
+extern ngx_kanban_sql_t  ngx_kanban_platform_versions;
+extern ngx_kanban_sql_t  ngx_kanban_platform_move;
 
 char *ngx_kanban_platform_totp_check(ngx_str_t *value, char **message);
 

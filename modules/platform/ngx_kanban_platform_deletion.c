@@ -4,7 +4,9 @@
  * /api/v1/platform/workspaces/{slug} makes it answer 410 tenant_deleted at
  * once (its database untouched), POST .../restore within the 30 days
  * brings it back as it was, in the status it had; after them kanbanctl
- * purge drops its database and keeps the slug reserved for 90 days.
+ * purge drops its database and keeps the slug reserved for 90 days. The
+ * deletion is a job (kind delete) running until the purge ends it, or
+ * failed as cancelled by a restore.
  */
 
 #include "ngx_kanban_platform.h"
@@ -32,6 +34,16 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_platform_delete =
     "             FROM old"
     "            WHERE t.id = old.id AND old.status IN ('active', 'suspended')"
     "           RETURNING t AS row, t.id, t.slug, t.purge_after),"
+    /* the deletion is a job until kanbanctl purge ends it (or a restore) */
+    "     j AS (INSERT INTO jobs (kind, workspace, state, params,"
+    "                             operator_id, requested_by, attempts,"
+    "                             started_at)"
+    "           SELECT 'delete', u.slug, 'running',"
+    "                  jsonb_build_object('purge_after', u.purge_after),"
+    "                  $1::uuid,"
+    "                  (SELECT email FROM operators WHERE id = $1::uuid),"
+    "                  1, now()"
+    "             FROM u),"
     "     a AS (INSERT INTO platform_audit (operator_id, operator_email,"
     "                                       action, workspace, details,"
     "                                       address)"
@@ -62,6 +74,11 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_platform_restore =
     "            WHERE t.id = old.id AND old.status = 'deleting'"
     "              AND old.purge_after > now()"
     "           RETURNING t AS row, t.id, t.slug, t.status),"
+    "     j AS (UPDATE jobs SET state = 'failed', finished_at = now(),"
+    "                  error = 'cancelled: the workspace was restored "
+    "within the grace period', updated_at = now()"
+    "            WHERE kind = 'delete' AND state = 'running'"
+    "              AND workspace IN (SELECT slug FROM u)),"
     "     a AS (INSERT INTO platform_audit (operator_id, operator_email,"
     "                                       action, workspace, details,"
     "                                       address)"

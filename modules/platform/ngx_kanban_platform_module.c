@@ -62,6 +62,24 @@ ngx_kanban_route_t  ngx_kanban_platform_routes[] = {
         "/api/v1/platform/workspaces/{slug}/restore",
         ngx_kanban_platform_restore_handler, NULL, NULL),
 
+    ngx_kanban_platform_route(NGX_HTTP_POST,
+        "/api/v1/platform/workspaces/{slug}/move",
+        ngx_kanban_platform_sql_handler, ngx_kanban_platform_move_fields,
+        &ngx_kanban_platform_move),
+
+    ngx_kanban_platform_route(NGX_HTTP_GET, "/api/v1/platform/jobs",
+        ngx_kanban_platform_sql_handler, NULL,
+        &ngx_kanban_platform_jobs_list),
+
+    ngx_kanban_platform_route(NGX_HTTP_GET, "/api/v1/platform/jobs/{id}",
+        ngx_kanban_platform_sql_handler, NULL,
+        &ngx_kanban_platform_jobs_get),
+
+    ngx_kanban_platform_route(NGX_HTTP_GET,
+        "/api/v1/platform/schema-versions",
+        ngx_kanban_platform_sql_handler, NULL,
+        &ngx_kanban_platform_versions),
+
     ngx_kanban_platform_route(NGX_HTTP_GET, "/api/v1/platform/audit",
         ngx_kanban_platform_sql_handler, NULL,
         &ngx_kanban_platform_audit_list),

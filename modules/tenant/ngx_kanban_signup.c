@@ -133,15 +133,27 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_signup_admin_stmt =
     "                 FROM schema_migrations)"
     "   FROM u");
 
+/* The workspace active and its provisioning job (of the same id, made by
+ * the claim: sql/catalog/014_jobs.sql) done, in one statement. */
 static ngx_kanban_pg_stmt_t  ngx_kanban_signup_activate = ngx_kanban_pg_stmt(
     "signup_activate",
-    "UPDATE tenants SET status = 'active', schema_version = $2,"
-    "                   updated_at = now()"
-    " WHERE id = $1");
+    "WITH t AS (UPDATE tenants SET status = 'active', schema_version = $2,"
+    "                              updated_at = now()"
+    "            WHERE id = $1 RETURNING id)"
+    " UPDATE jobs SET state = 'succeeded', progress = 100,"
+    "                 finished_at = now(), lease_until = NULL,"
+    "                 updated_at = now()"
+    "  WHERE id IN (SELECT id FROM t) AND state = 'running'");
 
+/* The claim gone; its job stays, failed, so that the operator sees it. */
 static ngx_kanban_pg_stmt_t  ngx_kanban_signup_forget = ngx_kanban_pg_stmt(
     "signup_forget",
-    "DELETE FROM tenants WHERE id = $1 AND status = 'provisioning'");
+    "WITH t AS (DELETE FROM tenants WHERE id = $1"
+    "              AND status = 'provisioning' RETURNING id)"
+    " UPDATE jobs SET state = 'failed', finished_at = now(),"
+    "                 error = 'the sign-up failed and was undone',"
+    "                 lease_until = NULL, updated_at = now()"
+    "  WHERE id = $1 AND state = 'running'");
 
 
 ngx_int_t

@@ -7,8 +7,8 @@
  * kanban_tenant_cache's ttl, unknown slugs too, so that a flood of made-up
  * hosts costs the catalog one query per slug and ttl and never touches a
  * tenant database. Unknown is 404 tenant_not_found, suspended 403
- * tenant_suspended, deleted (within its grace period or after) 410
- * tenant_deleted.
+ * tenant_suspended, deleted 410 tenant_deleted (within its grace period
+ * but for its admin's export: ngx_kanban_tenant_grace.c).
  *
  * The lookup also brings the limits of the workspace's plan: the limit
  * module's API rate takes them from here, and each fresh lookup copies
@@ -27,7 +27,8 @@
 #define NGX_KANBAN_TENANT_ACTIVE     1
 #define NGX_KANBAN_TENANT_SUSPENDED  2
 #define NGX_KANBAN_TENANT_MOVING     3     /* reads go on, writes wait */
-#define NGX_KANBAN_TENANT_DELETED    4     /* deleting or deleted: 410 */
+#define NGX_KANBAN_TENANT_DELETED    4     /* purged: 410 */
+#define NGX_KANBAN_TENANT_GRACE      5     /* deleting: 410 but the export */
 
 
 typedef struct {
@@ -150,7 +151,8 @@ ngx_kanban_tenant_of(ngx_http_request_t *r)
 
     if (ctx == NULL || !ctx->resolved
         || (ctx->status != NGX_KANBAN_TENANT_ACTIVE
-            && ctx->status != NGX_KANBAN_TENANT_MOVING))
+            && ctx->status != NGX_KANBAN_TENANT_MOVING
+            && ctx->status != NGX_KANBAN_TENANT_GRACE))
     {
         return NULL;
     }
@@ -305,6 +307,14 @@ ngx_kanban_tenant_answer(ngx_http_request_t *r, ngx_kanban_tenant_ctx_t *ctx)
     case NGX_KANBAN_TENANT_MOVING:
         return ngx_kanban_tenant_moving(r);
 
+    case NGX_KANBAN_TENANT_GRACE:
+        if (ngx_kanban_tenant_grace_allows(r)) {
+            ctx->tenant.admins_only = 1;
+            return NGX_DECLINED;
+        }
+
+        return ngx_kanban_problem(r, NGX_KANBAN_ERR_TENANT_DELETED, NULL);
+
     case NGX_KANBAN_TENANT_DELETED:
         return ngx_kanban_problem(r, NGX_KANBAN_ERR_TENANT_DELETED, NULL);
 
@@ -401,11 +411,14 @@ ngx_kanban_tenant_status(ngx_str_t *status)
         return NGX_KANBAN_TENANT_MOVING;
     }
 
-    if (status
-        && ((status->len == 8
-             && ngx_strncmp(status->data, "deleting", 8) == 0)
-            || (status->len == 7
-                && ngx_strncmp(status->data, "deleted", 7) == 0)))
+    if (status && status->len == 8
+        && ngx_strncmp(status->data, "deleting", 8) == 0)
+    {
+        return NGX_KANBAN_TENANT_GRACE;
+    }
+
+    if (status && status->len == 7
+        && ngx_strncmp(status->data, "deleted", 7) == 0)
     {
         return NGX_KANBAN_TENANT_DELETED;
     }

@@ -31,6 +31,7 @@ typedef struct {
 ngx_uint_t ngx_kanban_slug_valid(ngx_str_t *slug);
 void ngx_kanban_tenant_forget(ngx_str_t *slug);
 ngx_shm_zone_t *ngx_kanban_tenant_cache_zone(void);
+ngx_uint_t ngx_kanban_tenant_grace_allows(ngx_http_request_t *r);
 
 ngx_kanban_tenant_limits_t *ngx_kanban_tenant_limits(ngx_http_request_t *r);
 void ngx_kanban_tenant_limits_read(ngx_http_request_t *r, PGresult *res,

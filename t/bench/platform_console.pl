@@ -3,7 +3,8 @@
 # The console's workspace list with 10,000 workspaces in the catalog
 # (issue 22): p50 and p99 of 200 sequential reads of GET
 # /api/v1/platform/workspaces, 50 a page, for the default sort, by size,
-# a search, a filter, and the 100th page (cursor). The workspaces are
+# a search, a filter, and the 100th page (cursor); then the jobs (one
+# provisioning each) and the schema versions. The workspaces are
 # catalog rows with figures (suspended, no database: 10,000 databases would
 # not fit the disk, as in t/scale/workspaces.pl). Not part of the suite:
 #
@@ -76,6 +77,22 @@ for (1 .. 99) {
 }
 measure('page 100 (cursor)', "/api/v1/platform/workspaces?cursor=$cursor");
 
+# the jobs: a provisioning for each of them, the Jobs tab's first page,
+# one workspace's, and the schema versions (a count over every workspace)
+$catalog->do(q{
+    INSERT INTO jobs (kind, workspace, state, progress, requested_by,
+                      started_at, finished_at, created_at)
+    SELECT 'provision', ? || '-' || i, 'succeeded', 100, 'sign-up',
+           now() - make_interval(mins => i), now() - make_interval(mins => i),
+           now() - make_interval(mins => i)
+      FROM generate_series(1, ?) i}, undef, $mark, $N);
+$catalog->do('ANALYZE jobs');
+measure('jobs, page 1', '/api/v1/platform/jobs');
+measure('jobs of one workspace', "/api/v1/platform/jobs?workspace=$mark-777");
+measure('jobs, state=failed (none)', '/api/v1/platform/jobs?state=failed');
+measure('schema versions', '/api/v1/platform/schema-versions');
+
+$catalog->do("DELETE FROM jobs WHERE workspace LIKE ? || '-%'", undef, $mark);
 $catalog->do("DELETE FROM tenants WHERE slug LIKE ? || '-%'", undef, $mark);
 ok(1, 'measured');
 $t->done_testing;

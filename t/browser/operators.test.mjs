@@ -5,8 +5,9 @@
 // An operator opens the setup link kanbanctl printed, reads the TOTP
 // secret off the page, sets a password with the first code; signs in
 // with password and the next code; sorts and filters the workspaces;
-// suspends one (its admin is refused at once) and resumes it; reads it all
-// in the audit log. Screenshots: t/browser/screenshots/operators-*.png.
+// suspends one (its admin is refused at once) and resumes it; deletes and
+// restores it; tries a move; follows the jobs and the schema versions;
+// reads it all in the audit log. Screenshots: t/browser/screenshots/operators-*.png.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -119,9 +120,10 @@ async function open() {
 async function assertClean(page, log, what) {
   assert.deepEqual(log.errors, [], `${what}: uncaught exceptions`);
   assert.deepEqual(await page.evaluate(() => window.__csp).catch(() => []), [], `${what}: CSP violations`);
-  // the console's first look for a session: 401 before sign-in
+  // the console's first look for a session: 401 before sign-in; the
+  // move refused on purpose: 409
   const errors = log.console.filter((m) => m.type === 'error'
-    && !/^Failed to load resource: .*status of 401/.test(m.text));
+    && !/^Failed to load resource: .*status of (401|409)/.test(m.text));
   assert.deepEqual(errors, [], `${what}: console errors`);
 }
 
@@ -190,7 +192,7 @@ test('operators: setup link with TOTP, sign-in with password and code, ' +
     page.once('dialog', (d) => d.accept());
     await dialog.getByRole('button', { name: 'Delete…' }).click();
     await dialog.getByRole('button', { name: 'Restore' }).waitFor();
-    const gone = await call(fx.base, 'POST', '/api/v1/auth/login', { email: ADMIN, password: PASSWORD });
+    const gone = await call(fx.base, 'GET', '/api/v1/workspace', undefined, again.json?.access_token);
     assert.equal(gone.status, 410, 'the deleted workspace answers 410');
     assert.equal(gone.json?.code, 'tenant_deleted');
     await shot(page, 'operators-deleted');
@@ -203,7 +205,31 @@ test('operators: setup link with TOTP, sign-in with password and code, ' +
     await dialog.getByLabel('Max users').fill('40');
     await dialog.getByRole('button', { name: 'Save plan and limits' }).click();
     await page.getByText('Plan and limits saved').waitFor();
+
+    // a move to where it is already: the console says why not
+    await dialog.getByLabel('Move to server').fill('default');
+    await dialog.getByRole('button', { name: 'Queue the move' }).click();
+    await dialog.getByRole('alert').filter({ hasText: 'on that server already' }).waitFor();
     await dialog.getByRole('button', { name: 'Close' }).click().catch(() => page.keyboard.press('Escape'));
+
+    // the jobs: every sign-up's provisioning, the deletion cancelled by the
+    // restore, and the schema versions the workspaces are on
+    await page.getByRole('link', { name: 'Jobs' }).click();
+    await page.getByRole('heading', { name: 'Jobs' }).waitFor();
+    await page.getByRole('region', { name: 'Schema versions' }).getByText('(newest)').waitFor();
+    await page.locator('table.op-jobs tbody code', { hasText: 'provision' }).first().waitFor();
+    const deletion = page.locator('table.op-jobs tbody tr', { hasText: OP.workspace })
+      .filter({ has: page.locator('code', { hasText: 'delete' }) });
+    await deletion.getByText('cancelled: the workspace was restored').waitFor();
+    assert.equal(await deletion.locator('.status-pill').innerText(), 'failed');
+    await page.getByLabel('Kind').selectOption('provision');
+    await page.waitForFunction(() => {
+      const kinds = [...document.querySelectorAll('table.op-jobs tbody tr td:first-child code')];
+      return kinds.length > 0 && kinds.every((c) => c.textContent === 'provision');
+    });
+    await page.getByLabel('Kind').selectOption('');
+    await deletion.waitFor();
+    await shot(page, 'operators-jobs');
 
     // the audit log: every action, who and from where
     await page.getByRole('link', { name: 'Audit log' }).click();

@@ -125,3 +125,6 @@ export type PlatformWorkspacePatch = Schemas['PlatformWorkspacePatch'];
 export type WorkspaceLimits = Schemas['WorkspaceLimits'];
 export type PlatformAuditEntry = Schemas['PlatformAuditEntry'];
 export type PlatformAuditList = Schemas['PlatformAuditList'];
+export type PlatformJob = Schemas['PlatformJob'];
+export type PlatformJobList = Schemas['PlatformJobList'];
+export type PlatformSchemaVersions = Schemas['PlatformSchemaVersions'];

@@ -1,20 +1,30 @@
 // The operators' console on the platform host: sign-in with password and
 // TOTP, every workspace as figures (filtered, sorted, paged), one
-// workspace's status, plan and limits, and the platform audit log. An
-// operator never sees a workspace's contents: the API gives figures only.
+// workspace's status, plan and limits and its move to another server, the
+// long jobs with their progress and how many workspaces are on each schema
+// version, and the platform audit log. An operator never sees a
+// workspace's contents: the API gives figures only.
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { ApiError, api, qs } from '../api/client';
 import type {
-  Operator, OperatorSession, PlatformAuditEntry, PlatformAuditList,
-  PlatformWorkspace, PlatformWorkspaceList, PlatformWorkspacePatch,
+  Operator, OperatorSession, PlatformAuditEntry, PlatformAuditList, PlatformJob,
+  PlatformJobList, PlatformSchemaVersions, PlatformWorkspace, PlatformWorkspaceList,
+  PlatformWorkspacePatch,
 } from '../api/types';
 import { Empty, ErrorNote, Field, Modal, Spinner, useToast } from '../ui/kit';
 
-type Tab = 'workspaces' | 'audit';
+type Tab = 'workspaces' | 'jobs' | 'audit';
+
+const TAB_PATHS: Record<Tab, string> = {
+  workspaces: '/operators', jobs: '/operators/jobs', audit: '/operators/audit',
+};
+
+const tabOfPath = (): Tab => (location.pathname.endsWith('/audit') ? 'audit'
+  : location.pathname.endsWith('/jobs') ? 'jobs' : 'workspaces');
 
 export default function Operators() {
   const [me, setMe] = useState<Operator | null | undefined>(undefined);
-  const [tab, setTab] = useState<Tab>(location.pathname.endsWith('/audit') ? 'audit' : 'workspaces');
+  const [tab, setTab] = useState<Tab>(tabOfPath);
 
   useEffect(() => {
     api<Operator>('GET', '/api/v1/platform/me').then(setMe, () => setMe(null));
@@ -22,7 +32,7 @@ export default function Operators() {
 
   const go = (t: Tab) => {
     setTab(t);
-    history.replaceState(null, '', t === 'audit' ? '/operators/audit' : '/operators');
+    history.replaceState(null, '', TAB_PATHS[t]);
   };
 
   const signOut = async () => {
@@ -39,6 +49,8 @@ export default function Operators() {
         <nav className="tabs" aria-label="Console">
           <a href="/operators" className={`tab${tab === 'workspaces' ? ' active' : ''}`}
             onClick={(e) => { e.preventDefault(); go('workspaces'); }}>Workspaces</a>
+          <a href="/operators/jobs" className={`tab${tab === 'jobs' ? ' active' : ''}`}
+            onClick={(e) => { e.preventDefault(); go('jobs'); }}>Jobs</a>
           <a href="/operators/audit" className={`tab${tab === 'audit' ? ' active' : ''}`}
             onClick={(e) => { e.preventDefault(); go('audit'); }}>Audit log</a>
         </nav>
@@ -46,7 +58,7 @@ export default function Operators() {
         <button className="btn small" onClick={signOut}>Sign out</button>
       </header>
       <main className="page">
-        {tab === 'workspaces' ? <Workspaces /> : <Audit />}
+        {tab === 'workspaces' ? <Workspaces /> : tab === 'jobs' ? <Jobs /> : <Audit />}
       </main>
     </div>
   );
@@ -313,6 +325,7 @@ function WorkspaceDetail({ w, onClose, onChanged }: {
           onClick={() => lifecycle('delete')}>Delete…</button>
       </div>
       )}
+      {w.status === 'active' && <MoveForm w={w} />}
       <form className="op-limits" onSubmit={saveLimits} aria-label="Plan and limits">
         <Field label="Plan"><input name="plan" defaultValue={w.plan} required pattern="[a-z][a-z0-9_\-]{0,31}" /></Field>
         <Field label="Max users" hint="empty: no limit">
@@ -409,4 +422,161 @@ function bytes(n: number) {
   let v = n;
   while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
   return `${v < 10 && i ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}
+
+// A move to another database server: queued as a job, which a runner
+// (kanbanctl jobs run) does; the Jobs tab follows its progress.
+function MoveForm({ w }: { w: PlatformWorkspace }) {
+  const toast = useToast();
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const server = String(new FormData(e.currentTarget).get('server')).trim();
+    setBusy(true);
+    setError(null);
+    try {
+      await api<PlatformJob>('POST', `/api/v1/platform/workspaces/${encodeURIComponent(w.slug)}/move`,
+        { body: { server } });
+      toast(`Move of ${w.name} to ${server} queued; see Jobs`);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form className="op-move" onSubmit={submit} aria-label="Move to another server">
+      <Field label="Move to server" hint={`now on ${w.server}`}>
+        <input name="server" required pattern="[a-z][a-z0-9\-]*" maxLength={63} placeholder="db2" />
+      </Field>
+      <button className="btn" disabled={busy}>Queue the move</button>
+      <ErrorNote error={error} />
+    </form>
+  );
+}
+
+const JOB_KINDS = ['provision', 'export', 'delete', 'move', 'migrate'];
+const JOB_STATES = ['queued', 'running', 'succeeded', 'failed'];
+
+// The long jobs, newest first, refreshed every two seconds while one is
+// queued or running; and the schema versions the workspaces are on.
+function Jobs() {
+  const [kind, setKind] = useState('');
+  const [state, setState] = useState('');
+  const [workspace, setWorkspace] = useState('');
+  const [rows, setRows] = useState<PlatformJob[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [versions, setVersions] = useState<PlatformSchemaVersions | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [loading, setLoading] = useState(true);
+
+  const load = useCallback(async (after: string | null) => {
+    setError(null);
+    try {
+      const [page, v] = await Promise.all([
+        api<PlatformJobList>('GET', '/api/v1/platform/jobs'
+          + qs({ kind, state, workspace: workspace.trim(), limit: 50, cursor: after })),
+        api<PlatformSchemaVersions>('GET', '/api/v1/platform/schema-versions'),
+      ]);
+      setRows((r) => (after ? [...r, ...page.items] : page.items));
+      if (!after) setCursor(page.next_cursor);
+      setVersions(v);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setLoading(false);
+    }
+  }, [kind, state, workspace]);
+
+  useEffect(() => {
+    const t = window.setTimeout(() => { void load(null); }, 200);
+    return () => window.clearTimeout(t);
+  }, [load]);
+
+  const live = rows.some((j) => j.state === 'queued' || j.state === 'running');
+  useEffect(() => {
+    if (!live) return undefined;
+    const t = window.setInterval(() => { void load(null); }, 2000);
+    return () => window.clearInterval(t);
+  }, [live, load]);
+
+  return (
+    <>
+      <div className="page-head"><h1>Jobs</h1></div>
+      {versions && (
+        <section className="op-versions" aria-label="Schema versions">
+          <h2>Schema versions</h2>
+          <ul>
+            {versions.versions.map((v) => (
+              <li key={v.version} className={v.version === versions.latest ? 'current' : 'behind'}>
+                <strong>{v.workspaces}</strong> on <code>v{v.version}</code>
+                {v.version === versions.latest ? ' (newest)' : ''}
+              </li>
+            ))}
+          </ul>
+          <p className="muted small">{versions.workspaces} workspaces. <code>kanbanctl migrate</code> brings
+            the ones behind to the newest, skipping and recording any that fail; run again, it resumes.</p>
+        </section>
+      )}
+      <div className="filters" role="search">
+        <select value={kind} onChange={(e) => setKind(e.target.value)} aria-label="Kind">
+          <option value="">Any kind</option>
+          {JOB_KINDS.map((k) => <option key={k} value={k}>{k}</option>)}
+        </select>
+        <select value={state} onChange={(e) => setState(e.target.value)} aria-label="State">
+          <option value="">Any state</option>
+          {JOB_STATES.map((k) => <option key={k} value={k}>{k}</option>)}
+        </select>
+        <input type="search" placeholder="Workspace slug" value={workspace} aria-label="Workspace"
+          onChange={(e) => setWorkspace(e.target.value)} />
+      </div>
+      <ErrorNote error={error} onRetry={() => load(null)} />
+      <div className="table-wrap">
+        <table className="data op-jobs">
+          <thead>
+            <tr><th scope="col">Kind</th><th scope="col">Workspace</th><th scope="col">State</th>
+              <th scope="col">Progress</th><th scope="col">Asked by</th><th scope="col">Started</th>
+              <th scope="col">Finished</th></tr>
+          </thead>
+          <tbody>
+            {rows.map((j) => (
+              <tr key={j.id}>
+                <td><code>{j.kind}</code>{j.kind === 'move' && j.params.server
+                  ? <span className="muted small"> to {String(j.params.server)}</span> : null}</td>
+                <td>{j.workspace ?? <span className="muted">every workspace</span>}</td>
+                <td>
+                  <span className={`status-pill job-${j.state}`}>{j.state}</span>
+                  {j.error && <div className="small op-job-error">{j.error}</div>}
+                  {j.failures.map((f) => (
+                    <div key={f.workspace} className="small op-job-error">{f.workspace}: {f.error}</div>
+                  ))}
+                </td>
+                <td className="progress-cell">
+                  <span className="progress" role="progressbar" aria-valuenow={j.progress}
+                    aria-valuemin={0} aria-valuemax={100} aria-label={`${j.kind} progress`}>
+                    <span className="bar" style={{ width: `${j.progress}%` }} />
+                  </span>
+                  <span className="small"> {j.progress}%</span>
+                  {j.kind === 'migrate' && 'total' in j.result && (
+                    <div className="muted small">{String(j.result.migrated)} of {String(j.result.total)} migrated,
+                      {' '}{String(j.result.failed)} failed</div>
+                  )}
+                </td>
+                <td className="small">{j.requested_by}</td>
+                <td className="nowrap small">{j.started_at ? new Date(j.started_at).toLocaleString() : '—'}</td>
+                <td className="nowrap small">{j.finished_at ? new Date(j.finished_at).toLocaleString() : '—'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {!loading && rows.length === 0 && <Empty title="No job matches" />}
+      </div>
+      {loading ? <Spinner /> : cursor && (
+        <button className="btn op-more" onClick={() => load(cursor)}>Show more</button>
+      )}
+    </>
+  );
 }
