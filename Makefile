@@ -154,9 +154,11 @@ bench: all
 # PostgreSQL clusters (t/scale/workspaces.pl; SCALE_CATALOG,
 # SCALE_WORKSPACES, SCALE_PARALLEL, SCALE_INFLIGHT, SCALE_SECONDS), then a
 # workspace moved while two nodes write to it (t/scale/move.pl). Figures
-# are printed and appended to t/tmp/scale-*.txt.
+# are printed and appended to t/tmp/scale-*.txt. t/scale/burst.pl: a burst
+# of sign-ups against the spares nginx keeps (SCALE_KEEP, SCALE_AT_ONCE,
+# SCALE_BURST, SCALE_WAVES).
 scale: all
-	bash t/run t/scale/workspaces.pl t/scale/move.pl
+	bash t/run t/scale/workspaces.pl t/scale/move.pl t/scale/burst.pl
 
 # The Kubernetes manifests of docker/k8s: each overlay rendered by
 # kubectl kustomize, every object checked against the schema of its kind
