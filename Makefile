@@ -64,7 +64,9 @@ html/dist/index.html: html/node_modules/.package-lock.json $(UI_SRC)
 # missing. dpkg -s alone would count a removed package's leftover config.
 # A package another installed one provides counts as there: NodeSource's
 # nodejs provides (and conflicts with) npm, and installing Debian's npm
-# beside it is impossible.
+# beside it is impossible. kubectl (t/k8s.t renders the manifests with
+# its kustomize) is Debian's kubernetes-client unless one is on PATH
+# already: another vendor's kubectl package owns the same file.
 deps:
 	@provided=" $$(dpkg-query -W -f='$${db:Status-Abbrev}$${Provides}\n' \
 	    2>/dev/null | sed -n 's/^ii *//p' | tr ',' '\n' \
@@ -75,6 +77,7 @@ deps:
 	      "install ok installed" ] || [[ "$$provided" == *" $$p "* ]] \
 	    || missing="$$missing $$p"; \
 	done; \
+	command -v kubectl >/dev/null || missing="$$missing kubernetes-client"; \
 	if [ -n "$$missing" ]; then \
 	    echo "deps: installing$$missing"; \
 	    export DEBIAN_FRONTEND=noninteractive; \
@@ -151,15 +154,20 @@ bench: all
 # PostgreSQL clusters (t/scale/workspaces.pl; SCALE_CATALOG,
 # SCALE_WORKSPACES, SCALE_PARALLEL, SCALE_INFLIGHT, SCALE_SECONDS), then a
 # workspace moved while two nodes write to it (t/scale/move.pl). Figures
-# are printed and appended to t/tmp/scale-*.txt.
+# are printed and appended to t/tmp/scale-*.txt. t/scale/burst.pl: a burst
+# of sign-ups against the spares nginx keeps (SCALE_KEEP, SCALE_AT_ONCE,
+# SCALE_BURST, SCALE_WAVES).
 scale: all
-	bash t/run t/scale/workspaces.pl t/scale/move.pl
+	bash t/run t/scale/workspaces.pl t/scale/move.pl t/scale/burst.pl
 
-# The Kubernetes manifests of docker/k8s checked against the schemas of
-# their kinds (Kubernetes' and CloudNativePG's, from the npm registry).
-check-k8s:
+# The Kubernetes manifests of docker/k8s: each overlay rendered by
+# kubectl kustomize, every object checked against the schema of its kind
+# (Kubernetes', CloudNativePG's and Argo CD's, from the npm registry), and
+# what the deployment promises (namespaces, NetworkPolicies, the move's
+# PostgreSQL settings): t/k8s.t, also in make test.
+check-k8s: deps
 	npm ci --prefix docker/k8s/check --no-audit --no-fund --loglevel=error
-	cd docker/k8s/check && node validate.mjs ../*.yaml
+	prove -It/lib t/k8s.t
 
 # The OpenAPI document: redocly's recommended rules (also in make test,
 # t/openapi.t); the generative test with many cases an operation.

@@ -44,6 +44,11 @@ ok(wait_for(sub { ready() == 2 }, 30),
    'nginx made two spare databases on its own')
     or diag(explain($catalog->selectall_arrayref(
         'SELECT * FROM spare_databases')));
+# rows handed out by one ask share its transaction's now()
+my ($together) = $catalog->selectrow_array(
+    'SELECT count(DISTINCT started_at) FROM spare_databases');
+is($together, 1, '... side by side, both handed out by one ask '
+                 . '(kanban_spare_databases_at_once 4)');
 my @spares = ready();
 is(scalar(grep { exists_db($_) } @spares), 2, '... both exist on the server');
 

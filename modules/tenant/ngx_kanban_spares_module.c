@@ -3,16 +3,20 @@
  * ngx_http_kanban_spares_module: spare databases kept ready for sign-ups.
  *
  *     kanban_spare_databases 4;
+ *     kanban_spare_databases_at_once 4;
  *
  * A sign-up that finds a spare database of its server takes it (a catalog
  * row) instead of waiting for CREATE DATABASE. Worker 0 of each node asks
- * the catalog every second which one to make (spare_database_wanted(),
- * sql/catalog/010_spare_refill.sql: one at a time a server, nodes taking
- * turns) and makes it through the pool, never on a request's path:
- * CREATE DATABASE from the template, one connection to it (its first
- * backend builds the catalog caches a sign-up's would otherwise build),
- * then the row marked ready. 0 (the default) leaves it to kanbanctl
- * spares.
+ * the catalog every second which ones to make (spare_databases_wanted(),
+ * sql/catalog/017_spare_refill_at_once.sql: up to at_once being made a
+ * server, by all nodes together, the emptiest server first; nodes taking
+ * turns) and makes them through the pool, side by side, never on a
+ * request's path: CREATE DATABASE from the template, one connection to
+ * it (its first backend builds the catalog caches a sign-up's would
+ * otherwise build), then the row marked ready. As soon as one is made
+ * the catalog is asked again, so that a burst of sign-ups is followed by
+ * as many makings at once as the cap allows. 0 (the default) leaves it
+ * to kanbanctl spares.
  */
 
 #include "ngx_kanban_pg.h"
@@ -25,6 +29,7 @@
 
 typedef struct {
     ngx_uint_t                 want;
+    ngx_uint_t                 at_once;
 } ngx_kanban_spares_conf_t;
 
 
@@ -41,6 +46,7 @@ static ngx_int_t ngx_kanban_spares_init_process(ngx_cycle_t *cycle);
 static void ngx_kanban_spares_tick(ngx_event_t *ev);
 static void ngx_kanban_spares_wanted(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
+static void ngx_kanban_spares_make(PGresult *res, int row);
 static void ngx_kanban_spares_dropped(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static void ngx_kanban_spares_created(ngx_http_request_t *r,
@@ -58,7 +64,7 @@ static char *ngx_kanban_spares_init_conf(ngx_conf_t *cf, void *conf);
 
 static ngx_kanban_pg_stmt_t  ngx_kanban_spares_wanted_stmt = ngx_kanban_pg_stmt(
     "spares_wanted",
-    "SELECT db_name, dsn FROM spare_database_wanted($1)");
+    "SELECT db_name, dsn FROM spare_databases_wanted($1, $2, $3)");
 
 static ngx_kanban_pg_stmt_t  ngx_kanban_spares_ready_stmt = ngx_kanban_pg_stmt(
     "spares_ready",
@@ -76,6 +82,13 @@ static ngx_command_t  ngx_kanban_spares_commands[] = {
       ngx_conf_set_num_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_kanban_spares_conf_t, want),
+      NULL },
+
+    { ngx_string("kanban_spare_databases_at_once"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_kanban_spares_conf_t, at_once),
       NULL },
 
       ngx_null_command
@@ -115,7 +128,9 @@ ngx_module_t  ngx_http_kanban_spares_module = {
 
 static ngx_event_t  ngx_kanban_spares_timer;
 static ngx_uint_t   ngx_kanban_spares_want;
-static ngx_uint_t   ngx_kanban_spares_busy;
+static ngx_uint_t   ngx_kanban_spares_at_once;
+static ngx_uint_t   ngx_kanban_spares_asking;    /* the catalog asked */
+static ngx_uint_t   ngx_kanban_spares_making;    /* makings in flight */
 
 
 static ngx_int_t
@@ -134,6 +149,7 @@ ngx_kanban_spares_init_process(ngx_cycle_t *cycle)
     }
 
     ngx_kanban_spares_want = scf->want;
+    ngx_kanban_spares_at_once = scf->at_once;
 
     ngx_kanban_spares_timer.handler = ngx_kanban_spares_tick;
     ngx_kanban_spares_timer.log = cycle->log;
@@ -146,17 +162,22 @@ ngx_kanban_spares_init_process(ngx_cycle_t *cycle)
 }
 
 
+/* Asks the catalog for as many makings as this node has room for; a
+ * making that ends asks again (ngx_kanban_spares_recorded). */
+
 static void
 ngx_kanban_spares_tick(ngx_event_t *ev)
 {
-    ngx_str_t                want;
+    u_char                  *p;
+    ngx_str_t                args[3];
+    ngx_uint_t               i, values[3];
     ngx_pool_t              *pool;
     ngx_kanban_pg_db_t       db;
-    ngx_kanban_spare_t      *s;
     ngx_kanban_pg_query_t   *q;
 
     if (ngx_exiting || ngx_terminate || ngx_quit
-        || ngx_kanban_spares_busy)
+        || ngx_kanban_spares_asking
+        || ngx_kanban_spares_making >= ngx_kanban_spares_at_once)
     {
         return;
     }
@@ -166,17 +187,21 @@ ngx_kanban_spares_tick(ngx_event_t *ev)
         goto later;
     }
 
-    s = ngx_pcalloc(pool, sizeof(ngx_kanban_spare_t));
-    want.data = ngx_pnalloc(pool, NGX_INT_T_LEN);
-
-    if (s == NULL || want.data == NULL) {
+    p = ngx_pnalloc(pool, 3 * NGX_INT_T_LEN);
+    if (p == NULL) {
         ngx_destroy_pool(pool);
         goto later;
     }
 
-    s->pool = pool;
-    want.len = ngx_sprintf(want.data, "%ui", ngx_kanban_spares_want)
-               - want.data;
+    values[0] = ngx_kanban_spares_want;
+    values[1] = ngx_kanban_spares_at_once;
+    values[2] = ngx_kanban_spares_at_once - ngx_kanban_spares_making;
+
+    for (i = 0; i < 3; i++) {
+        args[i].data = p;
+        p = ngx_sprintf(p, "%ui", values[i]);
+        args[i].len = p - args[i].data;
+    }
 
     ngx_kanban_pg_catalog(&db);
 
@@ -186,14 +211,15 @@ ngx_kanban_spares_tick(ngx_event_t *ev)
         goto later;
     }
 
-    q->data = s;
-    ngx_kanban_spares_busy = 1;
+    q->data = pool;
+    ngx_kanban_spares_asking = 1;
 
     if (ngx_kanban_pg_run(q, &ngx_kanban_spares_wanted_stmt,
-                          ngx_kanban_spares_wanted, 1, &want)
+                          ngx_kanban_spares_wanted, 3,
+                          &args[0], &args[1], &args[2])
         != NGX_OK)
     {
-        ngx_kanban_spares_busy = 0;
+        ngx_kanban_spares_asking = 0;
         ngx_destroy_pool(pool);
         goto later;
     }
@@ -206,45 +232,87 @@ later:
 }
 
 
-/* The catalog's answer: a name to make on a server, or nothing to do. A
- * name handed out again (its making died) may exist half-made: dropped
- * first. */
+/* The catalog's answer: names to make, each on its server, or nothing
+ * to do (asked again a second later). */
 
 static void
 ngx_kanban_spares_wanted(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 {
-    char                *dsn;
-    size_t               len;
-    ngx_str_t            sql;
-    ngx_kanban_spare_t  *s;
+    int          row, rows;
+    ngx_pool_t  *pool;
 
-    s = q->data;
+    pool = q->data;
+    ngx_kanban_spares_asking = 0;
 
-    if (q->error != NGX_KANBAN_PG_OK || PQntuples(q->result) != 1) {
-        if (q->error != NGX_KANBAN_PG_OK) {
-            ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                          "kanban: spare databases: the catalog did not "
-                          "answer: %s", q->result
-                              ? PQresultErrorMessage(q->result) : "");
-        }
+    rows = 0;
 
-        ngx_kanban_spares_done(s, 0);
+    if (q->error != NGX_KANBAN_PG_OK) {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "kanban: spare databases: the catalog did not "
+                      "answer: %s", q->result
+                          ? PQresultErrorMessage(q->result) : "");
+
+    } else {
+        rows = PQntuples(q->result);
+    }
+
+    /* each making ends in ngx_kanban_spares_recorded, which asks again */
+    for (row = 0; row < rows; row++) {
+        ngx_kanban_spares_make(q->result, row);
+    }
+
+    ngx_destroy_pool(pool);
+
+    if (ngx_kanban_spares_making == 0
+        && !ngx_exiting && !ngx_terminate && !ngx_quit
+        && !ngx_kanban_spares_timer.timer_set)
+    {
+        ngx_add_timer(&ngx_kanban_spares_timer, NGX_KANBAN_SPARES_EVERY);
+    }
+}
+
+
+/* One making, with a pool of its own. A name handed out again (its
+ * making died) may exist half-made: dropped first. */
+
+static void
+ngx_kanban_spares_make(PGresult *res, int row)
+{
+    char                   *dsn;
+    size_t                  len;
+    ngx_str_t               sql;
+    ngx_pool_t             *pool;
+    ngx_kanban_spare_t     *s;
+    ngx_kanban_pg_query_t  *q;
+
+    pool = ngx_create_pool(1024, ngx_cycle->log);
+    if (pool == NULL) {
+        return;     /* its row is made again after ten minutes */
+    }
+
+    s = ngx_pcalloc(pool, sizeof(ngx_kanban_spare_t));
+    if (s == NULL) {
+        ngx_destroy_pool(pool);
         return;
     }
 
-    len = PQgetlength(q->result, 0, 0);
+    s->pool = pool;
+    ngx_kanban_spares_making++;
+
+    len = PQgetlength(res, row, 0);
     s->db_name.data = ngx_pnalloc(s->pool, len);
     s->db_name.len = len;
 
-    dsn = PQgetvalue(q->result, 0, 1);
+    dsn = PQgetvalue(res, row, 1);
     len = ngx_strlen(dsn);
 
     if (s->db_name.data == NULL) {
+        ngx_str_null(&s->db_name);
         ngx_kanban_spares_done(s, 0);
         return;
     }
 
-    ngx_memcpy(s->db_name.data, PQgetvalue(q->result, 0, 0), s->db_name.len);
+    ngx_memcpy(s->db_name.data, PQgetvalue(res, row, 0), s->db_name.len);
 
     /* '' is the catalog's own server */
     if (len == 0) {
@@ -428,12 +496,14 @@ ngx_kanban_spares_done(ngx_kanban_spare_t *s, ngx_uint_t ok)
 }
 
 
-/* The end of one making (q NULL: the pool is gone already): the next
- * tick at once after a spare was made, a second later otherwise. */
+/* The end of one making (q NULL: the pool is gone already): the
+ * catalog asked again at once after a spare was made (room for one more
+ * making), a second later otherwise. */
 
 static void
 ngx_kanban_spares_recorded(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 {
+    ngx_msec_t           after;
     ngx_uint_t           again;
     ngx_kanban_spare_t  *s;
 
@@ -451,18 +521,24 @@ ngx_kanban_spares_recorded(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
         ngx_destroy_pool(s->pool);
     }
 
-    ngx_kanban_spares_busy = 0;
+    ngx_kanban_spares_making--;
 
     if (ngx_exiting || ngx_terminate || ngx_quit) {
         return;
     }
 
+    after = again ? NGX_KANBAN_SPARES_NEXT : NGX_KANBAN_SPARES_EVERY;
+
+    /* a sooner ask wins over a later one already set */
     if (ngx_kanban_spares_timer.timer_set) {
+        if (ngx_kanban_spares_timer.timer.key <= ngx_current_msec + after) {
+            return;
+        }
+
         ngx_del_timer(&ngx_kanban_spares_timer);
     }
 
-    ngx_add_timer(&ngx_kanban_spares_timer,
-                  again ? NGX_KANBAN_SPARES_NEXT : NGX_KANBAN_SPARES_EVERY);
+    ngx_add_timer(&ngx_kanban_spares_timer, after);
 }
 
 
@@ -520,6 +596,7 @@ ngx_kanban_spares_create_conf(ngx_conf_t *cf)
     }
 
     scf->want = NGX_CONF_UNSET_UINT;
+    scf->at_once = NGX_CONF_UNSET_UINT;
 
     return scf;
 }
@@ -531,6 +608,13 @@ ngx_kanban_spares_init_conf(ngx_conf_t *cf, void *conf)
     ngx_kanban_spares_conf_t  *scf = conf;
 
     ngx_conf_init_uint_value(scf->want, 0);
+    ngx_conf_init_uint_value(scf->at_once, 4);
+
+    if (scf->at_once == 0 || scf->at_once > 32) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"kanban_spare_databases_at_once\" is 1 to 32");
+        return NGX_CONF_ERROR;
+    }
 
     if (scf->want > 1000) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

@@ -8,7 +8,10 @@
 # writes to arrive and the sequences) and switches the catalog. Every write answered
 # 2xx is in the database on the new server, and none is there that was
 # not answered 2xx; writes are refused (503 tenant_moving, Retry-After)
-# only in the window kanbanctl reports, and reads go on throughout. The
+# only in the window kanbanctl reports, and reads go on throughout: the
+# workspace, the project's board and a task, which writes keep dropping
+# from what is kept, so that reads in the window build them on a
+# read-only database (tenant 053: answered, not kept). The
 # nodes' tenant caches live 10 s: they follow the switch at once because
 # kanbanctl publishes it in Redis.
 
@@ -38,12 +41,18 @@ my $r = $ws->api($tok, POST => '/api/v1/projects',
                  json => { key => 'MOVE', name => 'Moving' });
 die "project: $r->{status} $r->{body}" unless $r->{status} == 201;
 my $P = "/api/v1/projects/$r->{json}{id}/tasks";
+my $board = "/api/v1/projects/$r->{json}{id}/kanban";
 
 # some history to copy
+my $task;
 for my $i (1 .. 200) {
-    $via[$i % 2]->api($tok, POST => $P, json => { title => "Before $i" })
-        ->{status} == 201 or die "task $i";
+    my $made = $via[$i % 2]->api($tok, POST => $P,
+                                 json => { title => "Before $i" });
+    $made->{status} == 201 or die "task $i";
+    $task //= $made->{json}{id};
 }
+# read as the window will read them: each one's document
+my @read_paths = ('/api/v1/workspace', $board, "/api/v1/tasks/$task");
 
 # --- writing through the move ------------------------------------------------------------
 
@@ -80,9 +89,9 @@ while (1) {
         push @inflight, { n => $n, at => time,
                           c => $via[$n % 2]->send_api($tok, POST => $P,
                                   json => { title => "Through $n" }) };
-        push @reads, { at => time,
+        push @reads, { at => time, path => $read_paths[($n / 8) % 3],
                        c => $via[$n % 2]->send_api($tok,
-                                GET => '/api/v1/workspace') }
+                                GET => $read_paths[($n / 8) % 3]) }
             if $n % 8 == 0;
     }
     Kanban::Test::pump([ map { $_->{c} } @inflight ], 0.01);
@@ -159,6 +168,17 @@ is(scalar @bad, 0, sprintf('%d reads during the test: 200, but %d cut off '
     or diag(join "\n", map { $_->{c}->response->{status} . ' '
                              . $_->{c}->response->{body} } @bad);
 cmp_ok(scalar @cut, '<=', 4, '... at most one per worker of each node');
+my @boards = grep { $_->{path} eq $board } @reads;
+my @in_window = grep { @moving && $_->{at} >= (sort { $a <=> $b }
+                                               map { $_->{at} } @moving)[0]
+                       && $_->{at} <= (sort { $b <=> $a }
+                                       map { $_->{end} } @moving)[0] }
+                @boards;
+is(scalar(grep { $_->{c}->response->{status} >= 500
+                 && ($_->{c}->response->{json}{code} // '') ne 'unavailable' }
+          @boards), 0,
+   sprintf('%d board reads (%d while writes were refused): no 5xx but a '
+           . 'cut session', scalar @boards, scalar @in_window));
 
 if (@moving) {
     my ($first) = sort { $a <=> $b } map { $_->{at} } @moving;
