@@ -21,6 +21,7 @@ use lib 't/lib';
 use Kanban::Test;
 use Kanban::IdP;
 use Kanban::SMTP;
+use Kanban::TOTP;
 
 my $ROOT = $Kanban::Test::ROOT;
 my $CHROMIUM = $ENV{KANBAN_CHROMIUM} // '/usr/bin/chromium';
@@ -143,6 +144,25 @@ my $rita = $ws->member('Rita Reset');
 my $pete = $ws->member('Pete Prefs');
 my $mona = $ws->member('Mona Twofactor');
 
+# two-factor policy: a workspace of its own (it changes every sign-in of
+# the admins there), its admin enrolled and requiring it of admins, and a
+# second admin who has not enrolled: they enrol at sign-in
+my $pws = $t->workspace(prefix => 'brp');
+my $padmin = $pws->admin;
+my $psecret = $pws->api($padmin, POST => '/api/v1/me/mfa/totp',
+                        json => { password => $Kanban::Test::Workspace::PASSWORD })->{json}{secret};
+$pws->api($padmin, POST => '/api/v1/me/mfa/totp/confirm',
+          json => { code => Kanban::TOTP::code($psecret) })->{status} == 200
+    or die "the policy workspace's admin does not enrol";
+my $nina = "nina\@" . $pws->slug . ".example";
+$pws->api($padmin, POST => '/api/v1/users', json => {
+    email => $nina, name => 'Nina Newadmin', role => 'admin',
+    password => $Kanban::Test::Workspace::PASSWORD })->{status} == 201
+    or die 'no Nina';
+$pws->api($padmin, PUT => '/api/v1/auth/mfa-policy',
+          json => { required => 'admins' })->{status} == 200
+    or die 'no policy';
+
 my $fixture = {
     mail => {
         dir => $smtp->dir, reset => $rita->{email}, prefs => $pete->{email},
@@ -175,6 +195,9 @@ my $fixture = {
     },
     mfa => { email => $mona->{email},
              password => $Kanban::Test::Workspace::PASSWORD },
+    mfa_policy => { base => 'http://' . $pws->slug . '.localhost:' . $t->port,
+                    email => $nina,
+                    password => $Kanban::Test::Workspace::PASSWORD },
     operator => { email => $ops_email, token => $ops_token,
                   workspace => $ws->slug },
     cors => {
