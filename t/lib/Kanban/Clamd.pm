@@ -1,6 +1,12 @@
 package Kanban::Clamd;
 
-# A stand-in for clamd in the tests: a real TCP server on 127.0.0.1
+# clamd for the tests. Kanban::Clamd->real starts Debian's clamd (the
+# clamav-daemon package) when it is installed, on a port of 127.0.0.1,
+# with a signature database of one signature made here: EICAR's test
+# string as a body signature (eicar.ndb), since the official databases
+# cannot be downloaded here; it reports Eicar-Test-Signature.UNOFFICIAL.
+#
+# Kanban::Clamd->new is a stand-in: a real TCP server on 127.0.0.1
 # speaking clamd's INSTREAM protocol ("zINSTREAM\0", chunks each after
 # their 4-byte length in network order, a zero length; one reply ending
 # in a NUL). Debian's clamav-daemon needs a signature database that
@@ -52,6 +58,48 @@ sub new {
     close $listen;
     return $self;
 }
+
+# Debian's clamd with the one signature, or undef when it is not installed
+sub real {
+    my ($class) = @_;
+    my ($clamd) = grep { -x } map { "$_/clamd" } split(/:/, $ENV{PATH}), '/usr/sbin';
+    return undef unless $clamd;
+    my $dir = File::Temp::tempdir('clamd-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+    mkdir "$dir/db" or die $!;
+    open my $db, '>', "$dir/db/eicar.ndb" or die $!;
+    print $db 'Eicar-Test-Signature:0:*:', unpack('H*', $EICAR), "\n";
+    close $db;
+    my $probe = IO::Socket::INET->new(LocalAddr => '127.0.0.1:0', Listen => 1)
+        or die $!;
+    my $port = $probe->sockport;
+    close $probe;
+    open my $conf, '>', "$dir/clamd.conf" or die $!;
+    print $conf "DatabaseDirectory $dir/db\nTCPSocket $port\n"
+              . "TCPAddr 127.0.0.1\nForeground yes\nLogFile $dir/clamd.log\n"
+              . "PidFile $dir/clamd.pid\n";
+    close $conf;
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        open STDOUT, '>', "$dir/out.log";
+        open STDERR, '>&', \*STDOUT;
+        exec $clamd, '-c', "$dir/clamd.conf" or _exit(127);
+    }
+    my $self = bless { port => $port, pid => $pid, parent => $$, real => 1,
+                       log => "$dir/streams" }, $class;
+    for (1 .. 300) {        # it loads its database first: a few seconds
+        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 1);
+        if ($s) {
+            syswrite $s, "zPING\0";
+            my $got = _read($s, 5) // '';
+            return $self if $got eq "PONG\0";
+        }
+        sleep 0.1;
+    }
+    $self->stop;
+    die "clamd did not start: " . (eval { local (@ARGV, $/) = ("$dir/out.log"); <> } // '');
+}
+
+sub is_real { $_[0]{real} }
 
 sub port { $_[0]{port} }
 
