@@ -293,6 +293,13 @@ ngx_kanban_mfa_enrol_found(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
         return;
     }
 
+    if (me->password.len == 0) {
+        ngx_http_finalize_request(r,
+            ngx_kanban_mfa_wrong(r, "password", "Give your current "
+                                                "password."));
+        return;
+    }
+
     if (ngx_kanban_password_verify(r, hash.data ? &hash : NULL,
                                    &me->password,
                                    ngx_kanban_mfa_enrol_verified)
