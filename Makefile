@@ -18,13 +18,15 @@ KANBAN_PG_PORT   ?= 5433
 CTL := KANBAN_VAR=$(KANBAN_VAR) KANBAN_HTTP_PORT=$(KANBAN_HTTP_PORT) \
        KANBAN_PG_PORT=$(KANBAN_PG_PORT) conf/kanbanctl
 
+# clamav-daemon: t/clamd.t runs Debian's clamd with a one-signature
+# database of its own (EICAR); nothing downloads signatures.
 PACKAGES := build-essential nginx nginx-dev libpq-dev libhiredis-dev \
     libyajl-dev libpcre2-dev libssl-dev libcurl4-openssl-dev libargon2-dev \
     libqrencode-dev \
     zlib1g-dev postgresql postgresql-contrib redis-server wrk curl openssl \
     libjson-xs-perl libdbd-pg-perl libipc-run-perl libtest-base-perl \
     libwww-perl john-data faketime python3-aiosmtpd \
-    chromium nodejs npm poppler-utils
+    chromium nodejs npm poppler-utils clamav-daemon
 
 .PHONY: all deps module ui passwords run stop status migrate test test-clock bench \
         clean lint-api fuzz-api scale check-k8s sanitize test-asan \

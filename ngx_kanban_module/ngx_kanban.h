@@ -244,6 +244,9 @@ void ngx_kanban_redis_exit_process(ngx_cycle_t *cycle);
 ngx_uint_t ngx_kanban_redis_up(void);
 ngx_uint_t ngx_kanban_redis_configured(void);
 
+/* a QR code of text as an SVG image (ngx_kanban_qr.c) */
+ngx_int_t ngx_kanban_qr_svg(ngx_pool_t *pool, ngx_str_t *text, ngx_str_t *svg);
+
 /* who is calling: from a verified token (the identity seam, below) */
 typedef struct ngx_kanban_identity_s {
     ngx_str_t                  user_id;

@@ -21,6 +21,7 @@ use lib 't/lib';
 use Kanban::Test;
 use Kanban::IdP;
 use Kanban::SMTP;
+use Kanban::TOTP;
 
 my $ROOT = $Kanban::Test::ROOT;
 my $CHROMIUM = $ENV{KANBAN_CHROMIUM} // '/usr/bin/chromium';
@@ -183,6 +184,25 @@ $t->catalog->do(q{UPDATE tenants SET plan = 'team', max_users = 40,
                   max_storage_bytes = 50000000 WHERE slug = ?},
                 undef, $ws->slug);
 
+# two-factor policy: a workspace of its own (it changes every sign-in of
+# the admins there), its admin enrolled and requiring it of admins, and a
+# second admin who has not enrolled: they enrol at sign-in
+my $mws = $t->workspace(prefix => 'brm');
+my $madmin = $mws->admin;
+my $msecret = $mws->api($madmin, POST => '/api/v1/me/mfa/totp',
+                        json => { password => $Kanban::Test::Workspace::PASSWORD })->{json}{secret};
+$mws->api($madmin, POST => '/api/v1/me/mfa/totp/confirm',
+          json => { code => Kanban::TOTP::code($msecret) })->{status} == 200
+    or die "the policy workspace's admin does not enrol";
+my $nina = "nina\@" . $mws->slug . ".example";
+$mws->api($madmin, POST => '/api/v1/users', json => {
+    email => $nina, name => 'Nina Newadmin', role => 'admin',
+    password => $Kanban::Test::Workspace::PASSWORD })->{status} == 201
+    or die 'no Nina';
+$mws->api($madmin, PUT => '/api/v1/auth/mfa-policy',
+          json => { required => 'admins' })->{status} == 200
+    or die 'no policy';
+
 my $fixture = {
     mail => {
         dir => $smtp->dir, reset => $rita->{email}, prefs => $pete->{email},
@@ -222,6 +242,9 @@ my $fixture = {
     },
     mfa => { email => $mona->{email},
              password => $Kanban::Test::Workspace::PASSWORD },
+    mfa_policy => { base => 'http://' . $mws->slug . '.localhost:' . $t->port,
+                    email => $nina,
+                    password => $Kanban::Test::Workspace::PASSWORD },
     operator => { email => $ops_email, token => $ops_token,
                   workspace => $ws->slug },
     cors => {

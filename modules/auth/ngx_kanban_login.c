@@ -19,7 +19,7 @@
 #define NGX_KANBAN_LOGIN_ADDR_MAX     20
 
 /* SQL: sql/tenant/001_users.sql, 002_auth.sql, 004_access.sql,
- * 021_sign_in_providers.sql, 044_mfa.sql */
+ * 021_sign_in_providers.sql, 044_mfa.sql, 050_mfa_policy.sql */
 #include "ngx_kanban_session.h"
 #include "ngx_kanban_auth_routes.h"
 #include "ngx_kanban_mfa.h"
@@ -59,7 +59,8 @@ ngx_kanban_field_t  ngx_kanban_login_fields[] = {
 
 
 /* id, role, teams, the user as JSON (the shape session_send wants), then
- * the hash, the status and whether a second factor is on */
+ * the hash, the status, whether a second factor is on and whether the
+ * workspace's policy wants one first */
 static ngx_kanban_pg_stmt_t  ngx_kanban_login_user = ngx_kanban_pg_stmt(
     "login_user",
     "SELECT u.id, u.role,"
@@ -70,7 +71,8 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_login_user = ngx_kanban_pg_stmt(
     "                         'role', u.role),"
     "       u.password_hash, u.status,"
     "       EXISTS (SELECT 1 FROM user_mfa m"
-    "                WHERE m.user_id = u.id AND m.enabled_at IS NOT NULL)"
+    "                WHERE m.user_id = u.id AND m.enabled_at IS NOT NULL),"
+    "       mfa_policy_covers(u.id)"
     "  FROM users u WHERE lower(u.email) = lower($1)");
 
 /* failures of this account and of this address within 15 minutes, the
@@ -296,6 +298,20 @@ ngx_kanban_login_verified(ngx_http_request_t *r, ngx_uint_t match)
                              "factor");
 
         rc = ngx_kanban_mfa_challenge(r, id);
+        if (rc != NGX_DONE) {
+            ngx_http_finalize_request(r, rc);
+        }
+
+        return;
+    }
+
+    mfa = ngx_kanban_pg_value(r, lg->user, 0, 7);
+
+    if (id && mfa && mfa->len == 1 && mfa->data[0] == 't') {
+        ngx_kanban_login_log(r, NGX_LOG_INFO, lg, "must enrol a second "
+                             "factor first");
+
+        rc = ngx_kanban_mfa_enrolment_begin(r, id, NULL, NULL);
         if (rc != NGX_DONE) {
             ngx_http_finalize_request(r, rc);
         }

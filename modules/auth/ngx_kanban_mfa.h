@@ -41,6 +41,22 @@ ngx_int_t ngx_kanban_mfa_verify(ngx_http_request_t *r, ngx_str_t *sealed,
 ngx_int_t ngx_kanban_mfa_recovery_codes(ngx_http_request_t *r,
     ngx_str_t *json);
 
+/* 200 with a pending secret: as text, as an otpauth:// URI and as the
+ * URI's QR code (SVG) */
+ngx_int_t ngx_kanban_mfa_secret_show(ngx_http_request_t *r, ngx_str_t *email,
+    ngx_str_t *secret);
+
+/* the sign-in of a person the workspace's policy makes enrol: an
+ * enrolment session instead of a session (ngx_kanban_mfa_enrolment.c),
+ * answered as 401 mfa_enrolment_required, or by answer (a provider's
+ * sign-in redirects); void_refresh: a session stored already, dropped */
+typedef ngx_int_t (*ngx_kanban_mfa_enrolment_pt)(ngx_http_request_t *r,
+    ngx_str_t *token);
+
+ngx_int_t ngx_kanban_mfa_enrolment_begin(ngx_http_request_t *r,
+    ngx_str_t *user_id, ngx_str_t *void_refresh,
+    ngx_kanban_mfa_enrolment_pt answer);
+
 /* 422 validation_failed naming one field */
 ngx_int_t ngx_kanban_mfa_wrong(ngx_http_request_t *r, char *field,
     char *message);

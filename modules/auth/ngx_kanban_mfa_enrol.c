@@ -56,12 +56,12 @@ static ngx_int_t ngx_kanban_mfa_enrol_run(ngx_http_request_t *r,
     ngx_str_t *a, ngx_str_t *b);
 static void ngx_kanban_mfa_enrol_done(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
-static ngx_int_t ngx_kanban_mfa_enrol_show(ngx_http_request_t *r,
-    ngx_kanban_mfa_enrol_t *me);
 
 
+/* the password is optional only for people who have none (signed in by
+ * a provider): the session is all they can show */
 ngx_kanban_field_t  ngx_kanban_mfa_start_fields[] = {
-    { "password", NGX_KANBAN_FIELD_STRING, 1, 1, NGX_KANBAN_PASSWORD_MAX,
+    { "password", NGX_KANBAN_FIELD_STRING, 0, 1, NGX_KANBAN_PASSWORD_MAX,
       NULL, NULL },
     { NULL, 0, 0, 0, 0, NULL, NULL }
 };
@@ -73,7 +73,7 @@ ngx_kanban_field_t  ngx_kanban_mfa_confirm_fields[] = {
 };
 
 ngx_kanban_field_t  ngx_kanban_mfa_disable_fields[] = {
-    { "password", NGX_KANBAN_FIELD_STRING, 1, 1, NGX_KANBAN_PASSWORD_MAX,
+    { "password", NGX_KANBAN_FIELD_STRING, 0, 1, NGX_KANBAN_PASSWORD_MAX,
       NULL, NULL },
     { "code", NGX_KANBAN_FIELD_STRING, 1, 6, 6, NULL,
       ngx_kanban_mfa_code_check },
@@ -288,7 +288,16 @@ ngx_kanban_mfa_enrol_found(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 
     /* the hash is read now: the result is freed when this returns */
     if (ngx_kanban_mfa_enrol_copy(r, q->result, 0, &hash) == NULL) {
-        hash.data = NULL;
+        /* no password (a provider's person): nothing to ask again */
+        ngx_kanban_mfa_enrol_verified(r, 1);
+        return;
+    }
+
+    if (me->password.len == 0) {
+        ngx_http_finalize_request(r,
+            ngx_kanban_mfa_wrong(r, "password", "Give your current "
+                                                "password."));
+        return;
     }
 
     if (ngx_kanban_password_verify(r, hash.data ? &hash : NULL,
@@ -435,7 +444,8 @@ ngx_kanban_mfa_enrol_done(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     switch (me->stage) {
 
     case NGX_KANBAN_MFA_START:
-        ngx_http_finalize_request(r, ngx_kanban_mfa_enrol_show(r, me));
+        ngx_http_finalize_request(r,
+            ngx_kanban_mfa_secret_show(r, &me->email, &me->secret));
         return;
 
     case NGX_KANBAN_MFA_CONFIRM:
@@ -464,33 +474,37 @@ ngx_kanban_mfa_enrol_done(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 }
 
 
-/* {"status": "pending", "secret": ..., "otpauth_uri": ...}: the URI is
- * otpauth://totp/Kanban:EMAIL?secret=..., the email escaped */
+/* {"status": "pending", "secret": ..., "otpauth_uri": ..., "qr_svg": ...}:
+ * the URI is otpauth://totp/Kanban:EMAIL?secret=..., the email escaped;
+ * the QR code of the URI for the authenticator's camera */
 
-static ngx_int_t
-ngx_kanban_mfa_enrol_show(ngx_http_request_t *r, ngx_kanban_mfa_enrol_t *me)
+ngx_int_t
+ngx_kanban_mfa_secret_show(ngx_http_request_t *r, ngx_str_t *email,
+    ngx_str_t *secret)
 {
     u_char           *p;
-    ngx_str_t         uri, body, no_store = ngx_string("no-store");
+    ngx_str_t         uri, body, qr, no_store = ngx_string("no-store");
     ngx_kanban_jw_t   jw;
 
     p = ngx_pnalloc(r->pool, sizeof("otpauth://totp/:?secret=&issuer="
                                     "&algorithm=SHA1&digits=6&period=30")
                              + 2 * sizeof(NGX_KANBAN_MFA_ISSUER)
-                             + 3 * me->email.len + me->secret.len);
+                             + 3 * email->len + secret->len);
     if (p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     uri.data = p;
     p = ngx_sprintf(p, "otpauth://totp/%s:", NGX_KANBAN_MFA_ISSUER);
-    p = (u_char *) ngx_escape_uri(p, me->email.data, me->email.len,
+    p = (u_char *) ngx_escape_uri(p, email->data, email->len,
                                   NGX_ESCAPE_URI_COMPONENT);
     p = ngx_sprintf(p, "?secret=%V&issuer=%s&algorithm=SHA1&digits=6"
-                    "&period=30", &me->secret, NGX_KANBAN_MFA_ISSUER);
+                    "&period=30", secret, NGX_KANBAN_MFA_ISSUER);
     uri.len = p - uri.data;
 
-    if (ngx_kanban_jw_init(&jw, r->pool, 512) != NGX_OK) {
+    if (ngx_kanban_qr_svg(r->pool, &uri, &qr) != NGX_OK
+        || ngx_kanban_jw_init(&jw, r->pool, 512 + qr.len) != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -498,9 +512,11 @@ ngx_kanban_mfa_enrol_show(ngx_http_request_t *r, ngx_kanban_mfa_enrol_t *me)
     ngx_kanban_jw_key(&jw, "status");
     ngx_kanban_jw_cstring(&jw, "pending");
     ngx_kanban_jw_key(&jw, "secret");
-    ngx_kanban_jw_string(&jw, &me->secret);
+    ngx_kanban_jw_string(&jw, secret);
     ngx_kanban_jw_key(&jw, "otpauth_uri");
     ngx_kanban_jw_string(&jw, &uri);
+    ngx_kanban_jw_key(&jw, "qr_svg");
+    ngx_kanban_jw_string(&jw, &qr);
     ngx_kanban_jw_close(&jw, '}');
 
     if (ngx_kanban_jw_result(&jw, &body) != NGX_OK

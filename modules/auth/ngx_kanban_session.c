@@ -85,6 +85,17 @@ ngx_int_t
 ngx_kanban_session_send(ngx_http_request_t *r, ngx_kanban_session_t *s,
     PGresult *user, ngx_uint_t status)
 {
+    return ngx_kanban_session_send_with(r, s, user, status, NULL, NULL);
+}
+
+
+/* the same with one more member, key: raw JSON (an enrolment's recovery
+ * codes, shown once beside the session it ends in) */
+
+ngx_int_t
+ngx_kanban_session_send_with(ngx_http_request_t *r, ngx_kanban_session_t *s,
+    PGresult *user, ngx_uint_t status, char *key, ngx_str_t *raw)
+{
     time_t            ttl;
     ngx_str_t         token, body, *id, *role, *teams, *json;
     ngx_str_t         no_store = ngx_string("no-store");
@@ -117,6 +128,12 @@ ngx_kanban_session_send(ngx_http_request_t *r, ngx_kanban_session_t *s,
 
     ngx_kanban_jw_key(&jw, "user");
     ngx_kanban_jw_raw(&jw, json);
+
+    if (key) {
+        ngx_kanban_jw_key(&jw, key);
+        ngx_kanban_jw_raw(&jw, raw);
+    }
+
     ngx_kanban_jw_close(&jw, '}');
 
     if (ngx_kanban_jw_result(&jw, &body) != NGX_OK

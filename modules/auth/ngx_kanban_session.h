@@ -35,6 +35,9 @@ ngx_int_t ngx_kanban_session_hash(ngx_http_request_t *r, ngx_str_t *token,
     ngx_str_t *hash);
 ngx_int_t ngx_kanban_session_send(ngx_http_request_t *r,
     ngx_kanban_session_t *s, PGresult *user, ngx_uint_t status);
+ngx_int_t ngx_kanban_session_send_with(ngx_http_request_t *r,
+    ngx_kanban_session_t *s, PGresult *user, ngx_uint_t status, char *key,
+    ngx_str_t *raw);
 ngx_int_t ngx_kanban_session_presented(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx, ngx_kanban_session_t *s, ngx_str_t *token);
 ngx_int_t ngx_kanban_session_clear_cookie(ngx_http_request_t *r);

@@ -9,12 +9,14 @@
  * refused (ngx_kanban_attachment_type.c). A download is served as an
  * attachment with the stored media type, or application/octet-stream for
  * one a browser would render as a page, in a sandbox: an uploaded page or
- * image runs no script on the workspace's origin.
+ * image runs no script on the workspace's origin. With kanban_clamd, a
+ * file is scanned before it is stored: malware is 422 malware_detected.
  */
 
 /* SQL: sql/tenant/005_kanban.sql, 009_attachments.sql */
 #include "ngx_kanban_kanban_routes.h"
 #include "ngx_kanban_attachment_type.h"
+#include "ngx_kanban_clamd.h"
 
 
 #define NGX_KANBAN_FILENAME_MAX  255
@@ -22,6 +24,10 @@
 
 static ngx_int_t ngx_kanban_attachment_filename(ngx_http_request_t *r,
     ngx_str_t *name, char **code, char **message);
+static ngx_int_t ngx_kanban_attachment_scan(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx);
+static void ngx_kanban_attachment_scanned(ngx_http_request_t *r,
+    ngx_uint_t verdict, ngx_str_t *signature);
 static void ngx_kanban_attachment_read(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static ngx_int_t ngx_kanban_attachment_send(ngx_http_request_t *r,
@@ -93,7 +99,7 @@ ngx_kanban_attachment_upload_handler(ngx_http_request_t *r,
                  &code, &message);
 
         if (rc == NGX_OK) {
-            return ngx_kanban_sql_handler(r, ctx);
+            return ngx_kanban_attachment_scan(r, ctx);
         }
     }
 
@@ -111,6 +117,71 @@ ngx_kanban_attachment_upload_handler(ngx_http_request_t *r,
 
     return ngx_kanban_problem_errors(r, NGX_KANBAN_ERR_VALIDATION, detail,
                                      errors);
+}
+
+
+/* A file of the right type is scanned (kanban_clamd) before it is stored;
+ * without a scanner it is stored at once. */
+
+static ngx_int_t
+ngx_kanban_attachment_scan(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_kanban_clamd_scan(r, &ctx->raw_body,
+                               ngx_kanban_attachment_scanned);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_kanban_sql_handler(r, ctx);
+    }
+
+    return rc == NGX_OK ? NGX_DONE : NGX_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+
+static void
+ngx_kanban_attachment_scanned(ngx_http_request_t *r, ngx_uint_t verdict,
+    ngx_str_t *signature)
+{
+    ngx_int_t  rc;
+    ngx_str_t  unscanned = ngx_string("unscanned");
+    ngx_str_t  clean = ngx_string("clean");
+
+    switch (verdict) {
+
+    case NGX_KANBAN_CLAMD_INFECTED:
+        ngx_http_finalize_request(r, ngx_kanban_clamd_problem(r, signature));
+        return;
+
+    case NGX_KANBAN_CLAMD_UNAVAILABLE:
+        if (ngx_kanban_clamd_refuses()) {
+            ngx_http_finalize_request(r,
+                ngx_kanban_problem(r, NGX_KANBAN_ERR_UNAVAILABLE,
+                                   "Uploads cannot be scanned for viruses "
+                                   "right now; try again later."));
+            return;
+        }
+
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "kanban: an attachment is stored unscanned "
+                      "(clamd unavailable)");
+
+        rc = ngx_kanban_add_header(r, "X-Kanban-Scan", &unscanned);
+        break;
+
+    default:
+        rc = ngx_kanban_add_header(r, "X-Kanban-Scan", &clean);
+        break;
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_kanban_sql_handler(r, ngx_kanban_ctx(r));
+    }
+
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc == NGX_OK
+                                     ? NGX_HTTP_INTERNAL_SERVER_ERROR : rc);
+    }
 }
 
 

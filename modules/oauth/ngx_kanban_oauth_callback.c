@@ -10,11 +10,15 @@
  * their account. Then the session is a password sign-in's: the refresh
  * cookie, and a redirect into the app, which refreshes for its access
  * token. Any failure is a redirect to the sign-in page with its code.
+ * A person the workspace's two-factor policy makes enrol first gets no
+ * session but an enrolment session, handed to the sign-in page in the
+ * URL's fragment (never sent on, gone from the address bar once read).
  */
 
-/* SQL: sql/tenant/021_sign_in_providers.sql */
+/* SQL: sql/tenant/021_sign_in_providers.sql, 050_mfa_policy.sql */
 #include "ngx_kanban_oauth.h"
 #include "ngx_kanban_webhooks.h"
+#include "ngx_kanban_mfa.h"
 
 
 #define NGX_KANBAN_OAUTH_CODE_MAX    2048
@@ -43,6 +47,8 @@ static void ngx_kanban_oauth_identified(ngx_http_request_t *r,
     ngx_kanban_oauth_t *oa, char *error);
 static void ngx_kanban_oauth_signed_in(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
+static ngx_int_t ngx_kanban_oauth_enrol(ngx_http_request_t *r,
+    ngx_str_t *token);
 static ngx_uint_t ngx_kanban_oauth_is(ngx_str_t *s, char *text);
 
 
@@ -60,7 +66,8 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_oauth_consume =
 
 static ngx_kanban_pg_stmt_t  ngx_kanban_oauth_sign_in =
     ngx_kanban_pg_stmt("oauth_sign_in",
-    "SELECT outcome, user_id"
+    "SELECT outcome, user_id,"
+    "       outcome = 'ok' AND mfa_policy_covers(user_id)"
     "  FROM oauth_sign_in($1::uuid, $2, $3, $4::boolean, $5, $6,"
     "                     $7, $8::inet, $9::int)");
 
@@ -611,7 +618,8 @@ ngx_kanban_oauth_identified(ngx_http_request_t *r, ngx_kanban_oauth_t *oa,
 static void
 ngx_kanban_oauth_signed_in(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 {
-    ngx_str_t           *outcome;
+    ngx_int_t            rc;
+    ngx_str_t           *outcome, *enrol, *user, id;
     ngx_kanban_oauth_t  *oa;
 
     oa = ngx_kanban_ctx(r)->data;
@@ -641,6 +649,31 @@ ngx_kanban_oauth_signed_in(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
         return;
     }
 
+    enrol = ngx_kanban_pg_value(r, q->result, 0, 2);
+
+    if (enrol && ngx_kanban_oauth_is(enrol, "t")) {
+        user = ngx_kanban_pg_value(r, q->result, 0, 1);
+
+        /* the row is freed when this returns */
+        if (user == NULL
+            || (id.data = ngx_pstrdup(r->pool, user)) == NULL
+            || ngx_kanban_oauth_cookie(r, NULL) != NGX_OK)
+        {
+            ngx_http_finalize_request(r, ngx_kanban_oauth_retry(r));
+            return;
+        }
+
+        id.len = user->len;
+
+        rc = ngx_kanban_mfa_enrolment_begin(r, &id, &oa->session.hash,
+                                            ngx_kanban_oauth_enrol);
+        if (rc != NGX_DONE) {
+            ngx_http_finalize_request(r, ngx_kanban_oauth_retry(r));
+        }
+
+        return;
+    }
+
     if (ngx_kanban_session_cookie(r, &oa->session) != NGX_OK
         || ngx_kanban_oauth_cookie(r, NULL) != NGX_OK)
     {
@@ -649,6 +682,25 @@ ngx_kanban_oauth_signed_in(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     }
 
     ngx_http_finalize_request(r, ngx_kanban_oauth_redirect(r, &oa->return_to));
+}
+
+
+/* to the sign-in page, which finishes with the enrolment */
+
+static ngx_int_t
+ngx_kanban_oauth_enrol(ngx_http_request_t *r, ngx_str_t *token)
+{
+    ngx_str_t  to;
+
+    to.len = sizeof("/signin#mfa_enrolment=") - 1 + token->len;
+    to.data = ngx_pnalloc(r->pool, to.len);
+    if (to.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_sprintf(to.data, "/signin#mfa_enrolment=%V", token);
+
+    return ngx_kanban_oauth_redirect(r, &to);
 }
 
 

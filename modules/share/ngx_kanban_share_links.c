@@ -17,12 +17,9 @@
 #include "ngx_kanban_share.h"
 
 #include <openssl/rand.h>
-#include <qrencode.h>
 
 
 #define NGX_KANBAN_SHARE_DRAWS       5
-#define NGX_KANBAN_SHARE_QR_MODULE   8        /* px a module */
-#define NGX_KANBAN_SHARE_QR_QUIET    4        /* modules of margin */
 
 
 typedef struct {
@@ -47,8 +44,6 @@ static void ngx_kanban_share_revoked(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static void ngx_kanban_share_qr_code(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
-static ngx_int_t ngx_kanban_share_qr_svg(ngx_http_request_t *r,
-    ngx_str_t *text, ngx_str_t *svg);
 static void ngx_kanban_shared_resolved(ngx_http_request_t *r,
     ngx_kanban_share_link_t *link);
 static ngx_int_t ngx_kanban_shared_read(ngx_http_request_t *r,
@@ -606,7 +601,7 @@ ngx_kanban_share_qr_code(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 
     url = ngx_kanban_pg_value(r, q->result, 0, 0);
 
-    if (url == NULL || ngx_kanban_share_qr_svg(r, url, &svg) != NGX_OK
+    if (url == NULL || ngx_kanban_qr_svg(r->pool, url, &svg) != NGX_OK
         || ngx_kanban_add_header(r, "Cache-Control", &cache) != NGX_OK)
     {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -615,70 +610,6 @@ ngx_kanban_share_qr_code(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 
     ngx_http_finalize_request(r, ngx_kanban_send_text(r, NGX_HTTP_OK, &type,
                                                       &svg));
-}
-
-
-/* The QR code (error correction M) as one SVG path of unit squares. */
-
-static ngx_int_t
-ngx_kanban_share_qr_svg(ngx_http_request_t *r, ngx_str_t *text,
-    ngx_str_t *svg)
-{
-    u_char   *p, *s;
-    size_t    size;
-    QRcode   *qr;
-    ngx_int_t x, y, width, side;
-
-    s = ngx_pnalloc(r->pool, text->len + 1);
-    if (s == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_cpystrn(s, text->data, text->len + 1);
-
-    qr = QRcode_encodeString8bit((char *) s, 0, QR_ECLEVEL_M);
-    if (qr == NULL) {
-        return NGX_ERROR;
-    }
-
-    width = qr->width;
-    side = width + 2 * NGX_KANBAN_SHARE_QR_QUIET;
-
-    size = 512 + (size_t) width * width * sizeof("M0000 0000h1v1h-1z");
-
-    p = ngx_pnalloc(r->pool, size);
-    if (p == NULL) {
-        QRcode_free(qr);
-        return NGX_ERROR;
-    }
-
-    svg->data = p;
-
-    p = ngx_sprintf(p,
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" "
-            "width=\"%i\" height=\"%i\" viewBox=\"0 0 %i %i\" "
-            "shape-rendering=\"crispEdges\">"
-            "<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>"
-            "<path fill=\"#000\" d=\"",
-            side * NGX_KANBAN_SHARE_QR_MODULE,
-            side * NGX_KANBAN_SHARE_QR_MODULE, side, side);
-
-    for (y = 0; y < width; y++) {
-        for (x = 0; x < width; x++) {
-            if (qr->data[y * width + x] & 1) {
-                p = ngx_sprintf(p, "M%i %ih1v1h-1z",
-                                x + NGX_KANBAN_SHARE_QR_QUIET,
-                                y + NGX_KANBAN_SHARE_QR_QUIET);
-            }
-        }
-    }
-
-    p = ngx_sprintf(p, "\"/></svg>\n");
-    svg->len = p - svg->data;
-
-    QRcode_free(qr);
-
-    return NGX_OK;
 }
 
 

@@ -3,8 +3,11 @@
 // sets up an authenticator from the profile (the key and the otpauth://
 // link shown, a first code, the recovery codes shown once), signs in
 // again with password and code (a wrong code first), then with a
-// recovery code, and turns it off. The codes are computed here from
-// RFC 6238. A screenshot of each step in t/browser/screenshots/.
+// recovery code, and turns it off. In a workspace that requires it of
+// admins, an admin not enrolled sets it up at sign-in (QR code, key,
+// first code, recovery codes) before the app opens. The codes are
+// computed here from RFC 6238. A screenshot of each step in
+// t/browser/screenshots/.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -151,6 +154,37 @@ test('mfa: a recovery code signs in once; then turned off', { timeout: 90_000 },
     await page.getByText('Two-factor sign-in is off.').waitFor();
     await section.getByText('Off', { exact: true }).waitFor();
     await page.screenshot({ path: join(SHOTS, 'mfa-5-off.png') });
+    assert.deepEqual(errors, [], 'no uncaught exceptions');
+  } finally {
+    await context.close();
+  }
+});
+
+test('mfa: the workspace requires it; an admin not enrolled enrols at sign-in', { timeout: 90_000 }, async () => {
+  const { context, page, errors } = await open();
+  try {
+    const p = fx.mfa_policy;
+    await page.goto(`${p.base}/`);
+    await page.getByLabel('Email').fill(p.email);
+    await page.getByLabel('Password').fill(p.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Set up two-factor sign-in' }).waitFor();
+    const qr = page.getByAltText('QR code of your authenticator key');
+    await qr.waitFor();
+    // the QR code is an image the browser drew: it has a size
+    assert.ok(await qr.evaluate((img) => img.complete && img.naturalWidth > 100));
+    const key = await page.getByLabel('Key', { exact: true }).inputValue();
+    assert.match(key, /^[A-Z2-7]{32}$/);
+    await page.screenshot({ path: join(SHOTS, 'mfa-6-enrol-at-sign-in.png') });
+    last = 0;
+    await page.getByLabel('The code the app shows').fill(await nextCode(key));
+    await page.getByRole('button', { name: 'Turn on and sign in' }).click();
+    const list = page.getByRole('list', { name: 'Recovery codes' });
+    await list.waitFor();
+    assert.equal((await list.locator('li').allInnerTexts()).length, 10);
+    await page.screenshot({ path: join(SHOTS, 'mfa-7-enrolled-recovery-codes.png') });
+    await page.getByRole('button', { name: 'I have saved them, continue' }).click();
+    await page.locator('.topbar').waitFor();
     assert.deepEqual(errors, [], 'no uncaught exceptions');
   } finally {
     await context.close();

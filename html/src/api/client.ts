@@ -94,7 +94,7 @@ export async function request(method: string, path: string, o: Opts = {}): Promi
   const headers: Record<string, string> = {
     Accept: o.accept || 'application/json', ...o.headers,
   };
-  if (accessToken) headers.Authorization = `Bearer ${accessToken}`;
+  if (accessToken && !headers.Authorization) headers.Authorization = `Bearer ${accessToken}`;
   if (method !== 'GET' && method !== 'HEAD') headers['X-Kanban-CSRF'] = '1';
   let body: BodyInit | undefined = o.raw;
   if (o.body !== undefined) {
@@ -154,6 +154,32 @@ export function mfaChallenge(e: unknown): string | null {
 export async function loginMfa(challenge: string, factor: { code: string } | { recovery_code: string }) {
   const s = await api<Session>('POST', '/api/v1/auth/login/mfa',
     { body: { challenge, ...factor, cookie: true }, retry: false });
+  setSession(s);
+  return s.user!;
+}
+
+// A person the workspace's two-factor policy makes enrol gets no session
+// for the password (or the provider's sign-in, as /signin#mfa_enrolment=):
+// login() throws ApiError 401 mfa_enrolment_required with an enrolment
+// session, which only the two enrolment calls below take.
+export function mfaEnrolmentToken(e: unknown): string | null {
+  if (!(e instanceof ApiError) || e.code !== 'mfa_enrolment_required') return null;
+  const t = (e.problem as Problem & { enrolment_token?: unknown }).enrolment_token;
+  return typeof t === 'string' ? t : null;
+}
+
+export function enrolAtSignIn(enrolment: string) {
+  return api<Schemas['MfaEnrolment']>('POST', '/api/v1/auth/login/mfa/enrol',
+    { headers: { Authorization: `Bearer ${enrolment}` }, retry: false });
+}
+
+// The session comes with the recovery codes; adopt it once they are saved.
+export function confirmEnrolAtSignIn(enrolment: string, code: string) {
+  return api<Schemas['MfaEnrolledSession']>('POST', '/api/v1/auth/login/mfa/enrol/confirm',
+    { body: { code, cookie: true }, headers: { Authorization: `Bearer ${enrolment}` }, retry: false });
+}
+
+export function adoptSession(s: Session) {
   setSession(s);
   return s.user!;
 }

@@ -1,7 +1,8 @@
 import { useCallback, useState, type FormEvent } from 'react';
-import { ApiError, login, loginMfa, me, mfaChallenge, write } from '../api/client';
+import { ApiError, login, loginMfa, me, mfaChallenge, mfaEnrolmentToken, write } from '../api/client';
 import { useAuth } from '../auth';
 import { ErrorNote, Field } from '../ui/kit';
+import { EnrolAtSignIn } from './EnrolAtSignIn';
 import { linkToken } from './PasswordReset';
 import { SignInProviders } from './SignInProviders';
 
@@ -14,6 +15,13 @@ export function SignIn() {
   // the second step of a person with two-factor sign-in on
   const [challenge, setChallenge] = useState<string | null>(null);
   const [recovery, setRecovery] = useState(false);
+  // the enrolment the workspace's policy asks first: from the password's
+  // answer, or from a provider's sign-in in the fragment (then cleared)
+  const [enrolment, setEnrolment] = useState<string | null>(() => {
+    const m = /^#mfa_enrolment=(kbe_[A-Za-z0-9_-]+)$/.exec(location.hash);
+    if (m) history.replaceState(null, '', location.pathname + location.search);
+    return m ? m[1] : null;
+  });
 
   const signedIn = async () => {
     try { setUser(await me()); } catch { /* the login's user stands */ }
@@ -30,7 +38,8 @@ export function SignIn() {
       await signedIn();
     } catch (err) {
       const c = mfaChallenge(err);
-      if (c) setChallenge(c); else setError(err);
+      const t = mfaEnrolmentToken(err);
+      if (c) setChallenge(c); else if (t) setEnrolment(t); else setError(err);
     } finally {
       setBusy(false);
     }
@@ -53,6 +62,11 @@ export function SignIn() {
       setBusy(false);
     }
   };
+
+  if (enrolment) {
+    return <EnrolAtSignIn token={enrolment} onDone={() => { void signedIn(); }}
+      onRestart={() => { setEnrolment(null); setError(null); }} />;
+  }
 
   if (challenge) {
     return (

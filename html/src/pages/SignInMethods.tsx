@@ -10,12 +10,14 @@ import { Empty, ErrorNote, Field, Modal, Spinner, useLoad, useToast } from '../u
 type Provider = components['schemas']['AuthProvider'];
 type ProviderRequest = components['schemas']['AuthProviderRequest'];
 type ProviderPatch = components['schemas']['AuthProviderPatch'];
+type MfaRequired = components['schemas']['MfaPolicy']['required'];
 
 const callbackOf = (slug: string) => `${location.origin}/api/v1/auth/oauth/${slug || '{slug}'}/callback`;
 
 export function SignInMethods() {
   const { data, error, loading, reload } = useLoad((s) => read('/api/v1/auth/providers', {}, { signal: s }), []);
   const policy = useLoad((s) => read('/api/v1/auth/sign-in-policy', {}, { signal: s }), []);
+  const mfa = useLoad((s) => read('/api/v1/auth/mfa-policy', {}, { signal: s }), []);
   const [editing, setEditing] = useState<Provider | 'new' | null>(null);
   const toast = useToast();
   const anyEnabled = !!data?.items.some((p) => p.enabled);
@@ -33,6 +35,15 @@ export function SignInMethods() {
       await write('put', '/api/v1/auth/sign-in-policy', {}, { email_link: on });
       toast(on ? 'Emailed sign-in links work now.' : 'Emailed sign-in links no longer work.');
       policy.reload();
+    } catch (e) { toast(errorMessage(e), 'error'); }
+  };
+
+  const setMfa = async (required: MfaRequired) => {
+    try {
+      await write('put', '/api/v1/auth/mfa-policy', {}, { required });
+      toast(required === 'off' ? 'Two-factor sign-in is up to each person.'
+        : `Two-factor sign-in is required of ${required === 'admins' ? 'admins' : 'everyone'}; who has not set it up does so at their next sign-in.`);
+      mfa.reload();
     } catch (e) { toast(errorMessage(e), 'error'); }
   };
 
@@ -98,6 +109,17 @@ export function SignInMethods() {
             onChange={(e) => setEmailLink(e.target.checked)} />
           Single-use links sent by email sign people in ("find my workspaces", the workspace switcher)
         </label>
+      )}
+      {mfa.data && (
+        <Field label="Two-factor sign-in required of"
+          hint="Who it covers and has not set it up does so at their next sign-in, before anything else. Turn it on for yourself first (Profile). API tokens are not affected.">
+          <select value={mfa.data.required} onChange={(e) => { void setMfa(e.target.value as MfaRequired); }}
+            aria-label="Two-factor sign-in required of">
+            <option value="off">Nobody (each person chooses)</option>
+            <option value="admins">Admins</option>
+            <option value="everyone">Everyone</option>
+          </select>
+        </Field>
       )}
       {editing && (
         <ProviderForm provider={editing === 'new' ? null : editing}

@@ -1,14 +1,17 @@
 // Two-factor sign-in in the person's profile: enrol an authenticator app
-// (the password again; the secret and its otpauth:// URI shown to type
-// or paste in: the repository has no QR library for the browser), confirm
-// with a first code, see the ten recovery codes this once, turn it off
-// with the password and a code.
+// (the password again, unless they have none: signed in by a provider;
+// the secret shown as the QR code the server drew of its otpauth:// URI,
+// and as text to type or paste in), confirm with a first code, see the
+// ten recovery codes this once, turn it off with the password and a code.
 import { useState, type FormEvent } from 'react';
 import { errorMessage, read, write } from '../api/client';
 import type { Schemas } from '../api/types';
 import { ErrorNote, Field, Spinner, useLoad, useToast } from '../ui/kit';
 
 type Enrolment = Schemas['MfaEnrolment'];
+
+// the server's QR code (an SVG of the otpauth:// URI) as an image source
+export const totpQr = (e: Enrolment) => `data:image/svg+xml;charset=utf-8,${encodeURIComponent(e.qr_svg)}`;
 
 export default function TwoFactor() {
   const { data, error, loading, reload } = useLoad((s) => read('/api/v1/me/mfa', {}, { signal: s }), []);
@@ -27,7 +30,8 @@ export default function TwoFactor() {
   };
 
   const start = (e: FormEvent<HTMLFormElement>) => run(e, async (d) => {
-    setEnrolment(await write('post', '/api/v1/me/mfa/totp', {}, { password: String(d.get('password')) }));
+    const password = String(d.get('password') || '');
+    setEnrolment(await write('post', '/api/v1/me/mfa/totp', {}, password ? { password } : {}));
   });
   const confirm = (e: FormEvent<HTMLFormElement>) => run(e, async (d) => {
     const r = await write('post', '/api/v1/me/mfa/totp/confirm', {}, { code: String(d.get('code')).trim() });
@@ -36,8 +40,9 @@ export default function TwoFactor() {
     reload();
   });
   const disable = (e: FormEvent<HTMLFormElement>) => run(e, async (d) => {
+    const password = String(d.get('password') || '');
     await write('delete', '/api/v1/me/mfa/totp', {},
-      { password: String(d.get('password')), code: String(d.get('code')).trim() });
+      { ...(password ? { password } : {}), code: String(d.get('code')).trim() });
     toast('Two-factor sign-in is off.');
     reload();
   });
@@ -73,7 +78,8 @@ export default function TwoFactor() {
         </div>
       ) : enrolment ? (
         <form onSubmit={confirm} className="mfa-enrol" aria-label="Confirm two-factor sign-in">
-          <p>Add this account to your authenticator app: paste the link, or type the key.</p>
+          <p>Add this account to your authenticator app: scan the QR code, or type the key.</p>
+          <img className="qr" src={totpQr(enrolment)} width={200} height={200} alt="QR code of your authenticator key" />
           <Field label="Key">
             <input readOnly className="mono" value={enrolment.secret} onFocus={(e) => e.currentTarget.select()} />
           </Field>
@@ -94,7 +100,7 @@ export default function TwoFactor() {
           <p className="small">{data?.recovery_codes_left} recovery codes left.</p>
           <div className="row wrap">
             <Field label="Password">
-              <input name="password" type="password" autoComplete="current-password" required />
+              <input name="password" type="password" autoComplete="current-password" />
             </Field>
             <Field label="Code">
               <input name="code" inputMode="numeric" autoComplete="one-time-code" pattern="[0-9]{6}"
@@ -105,8 +111,8 @@ export default function TwoFactor() {
         </form>
       ) : (
         <form onSubmit={start} className="mfa-start" aria-label="Set up two-factor sign-in">
-          <Field label="Your password" hint="Asked again before your sign-in changes.">
-            <input name="password" type="password" autoComplete="current-password" required />
+          <Field label="Your password" hint="Asked again before your sign-in changes; leave it empty if you only sign in through a provider.">
+            <input name="password" type="password" autoComplete="current-password" />
           </Field>
           <button className="btn primary" disabled={busy}>{busy ? 'Starting…' : 'Set up'}</button>
         </form>
