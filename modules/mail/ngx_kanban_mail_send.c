@@ -88,15 +88,18 @@ static ngx_kanban_sweep_t  ngx_kanban_mail_sweep = {
     .each = ngx_kanban_mail_digest_due,
 };
 
+static ngx_kanban_mail_conf_t  *ngx_kanban_mail_sender_conf;
 static ngx_uint_t          ngx_kanban_mail_inflight;
 static ngx_msec_t          ngx_kanban_mail_second;   /* this second began */
 static ngx_uint_t          ngx_kanban_mail_started;  /* in it */
 
 
 ngx_int_t
-ngx_kanban_mail_send_init_process(ngx_cycle_t *cycle)
+ngx_kanban_mail_send_init_process(ngx_cycle_t *cycle,
+    ngx_kanban_mail_conf_t *mcf)
 {
-    ngx_kanban_mail_sweep.period = ngx_kanban_mail_conf()->sweep;
+    ngx_kanban_mail_sender_conf = mcf;
+    ngx_kanban_mail_sweep.period = mcf->sweep;
 
     return ngx_kanban_sweep_start(&ngx_kanban_mail_sweep, cycle);
 }
@@ -119,7 +122,7 @@ ngx_kanban_mail_room(void)
 {
     ngx_kanban_mail_conf_t  *mcf;
 
-    mcf = ngx_kanban_mail_conf();
+    mcf = ngx_kanban_mail_sender_conf;
 
     if (ngx_current_msec - ngx_kanban_mail_second >= 1000) {
         ngx_kanban_mail_second = ngx_current_msec;
@@ -146,7 +149,7 @@ ngx_kanban_mail_poll(ngx_kanban_sweep_ws_t *ws)
     ngx_kanban_pg_query_t  *q;
     ngx_kanban_mail_conf_t *mcf;
 
-    mcf = ngx_kanban_mail_conf();
+    mcf = ngx_kanban_mail_sender_conf;
 
     room = ngx_kanban_mail_room();
 
@@ -197,7 +200,7 @@ ngx_kanban_mail_polled(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     ngx_kanban_sweep_ws_t  *ws;
 
     ws = q->data;
-    wait = ngx_kanban_mail_conf()->sweep;
+    wait = ngx_kanban_mail_sender_conf->sweep;
     claimed = 0;
 
     if (q->error != NGX_KANBAN_PG_OK) {
@@ -243,7 +246,7 @@ ngx_kanban_mail_digest_due(ngx_kanban_sweep_ws_t *ws)
         && (mws->digested == 0
             || ngx_current_msec - mws->digested
                >= ngx_min(NGX_KANBAN_MAIL_DIGESTS,
-                          ngx_kanban_mail_conf()->digest)))
+                          ngx_kanban_mail_sender_conf->digest)))
     {
         ngx_kanban_mail_digest(ws);
     }
@@ -261,7 +264,7 @@ ngx_kanban_mail_digest(ngx_kanban_sweep_ws_t *ws)
     ngx_kanban_pg_query_t   *q;
     ngx_kanban_mail_conf_t  *mcf;
 
-    mcf = ngx_kanban_mail_conf();
+    mcf = ngx_kanban_mail_sender_conf;
 
     pool = ngx_create_pool(1024, ngx_cycle->log);
     if (pool == NULL) {
@@ -318,13 +321,14 @@ static void
 ngx_kanban_mail_start(ngx_kanban_sweep_ws_t *ws, PGresult *res, int row)
 {
     char                    *error;
+    ngx_int_t                rc;
     ngx_str_t                err, message, kind;
     ngx_pool_t              *pool;
     ngx_kanban_mail_job_t   *job;
     ngx_kanban_mail_conf_t  *mcf;
     ngx_kanban_http_req_t   *hr;
 
-    mcf = ngx_kanban_mail_conf();
+    mcf = ngx_kanban_mail_sender_conf;
 
     pool = ngx_create_pool(8192, ngx_cycle->log);
     if (pool == NULL) {
@@ -367,7 +371,9 @@ ngx_kanban_mail_start(ngx_kanban_sweep_ws_t *ws, PGresult *res, int row)
 
     error = NULL;
 
-    switch (ngx_kanban_mail_compose(pool, &job->msg, &message, &error)) {
+    rc = ngx_kanban_mail_compose(pool, mcf, &job->msg, &message, &error);
+
+    switch (rc) {
 
     case NGX_OK:
         break;
@@ -515,7 +521,7 @@ ngx_kanban_mail_record(ngx_kanban_mail_job_t *job, ngx_str_t *code,
     ngx_kanban_pg_query_t   *q;
     ngx_kanban_mail_conf_t  *mcf;
 
-    mcf = ngx_kanban_mail_conf();
+    mcf = ngx_kanban_mail_sender_conf;
 
     base = ngx_kanban_sweep_number(job->pool, mcf->backoff, 1);
     window = ngx_kanban_sweep_number(job->pool, mcf->window, 1);
