@@ -92,6 +92,8 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_webhooks_attempted =
     "                         $5::float8, $6::float8)");
 
 
+static ngx_kanban_webhooks_conf_t  *ngx_kanban_webhooks_sender_conf;
+
 static ngx_kanban_sweep_t  ngx_kanban_webhooks_sweep = {
     .name = "webhooks",
     .tenants = &ngx_kanban_webhooks_tenants,
@@ -103,9 +105,11 @@ static ngx_kanban_sweep_t  ngx_kanban_webhooks_sweep = {
 
 
 ngx_int_t
-ngx_kanban_webhooks_send_init_process(ngx_cycle_t *cycle)
+ngx_kanban_webhooks_send_init_process(ngx_cycle_t *cycle,
+    ngx_kanban_webhooks_conf_t *whcf)
 {
-    ngx_kanban_webhooks_sweep.period = ngx_kanban_webhooks_conf()->sweep;
+    ngx_kanban_webhooks_sender_conf = whcf;
+    ngx_kanban_webhooks_sweep.period = whcf->sweep;
 
     return ngx_kanban_sweep_start(&ngx_kanban_webhooks_sweep, cycle);
 }
@@ -154,7 +158,7 @@ ngx_kanban_webhooks_poll(ngx_kanban_sweep_ws_t *ws)
     ngx_kanban_webhooks_ws_t    *wws;
     ngx_kanban_webhooks_conf_t  *whcf;
 
-    whcf = ngx_kanban_webhooks_conf();
+    whcf = ngx_kanban_webhooks_sender_conf;
     wws = ws->data;
 
     pool = ngx_create_pool(4096, ngx_cycle->log);
@@ -256,7 +260,7 @@ ngx_kanban_webhooks_polled(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     ngx_kanban_sweep_ws_t  *ws;
 
     ws = q->data;
-    wait = ngx_kanban_webhooks_conf()->sweep;
+    wait = ngx_kanban_webhooks_sender_conf->sweep;
 
     if (q->error != NGX_KANBAN_PG_OK) {
         ngx_kanban_sweep_failed(ws, q);
@@ -345,7 +349,7 @@ ngx_kanban_webhooks_request(ngx_kanban_webhooks_delivery_t *d, char **error)
     ngx_kanban_http_req_t       *hr;
     ngx_kanban_webhooks_conf_t  *whcf;
 
-    whcf = ngx_kanban_webhooks_conf();
+    whcf = ngx_kanban_webhooks_sender_conf;
 
     switch (ngx_kanban_webhooks_unseal(d->pool, &d->stored, &secret)) {
 
@@ -463,7 +467,7 @@ ngx_kanban_webhooks_record(ngx_kanban_webhooks_delivery_t *d,
     ngx_kanban_pg_query_t       *q;
     ngx_kanban_webhooks_conf_t  *whcf;
 
-    whcf = ngx_kanban_webhooks_conf();
+    whcf = ngx_kanban_webhooks_sender_conf;
 
     ms = ngx_palloc(d->pool, sizeof(ngx_str_t));
     if (ms == NULL) {
