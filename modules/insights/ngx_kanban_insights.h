@@ -28,11 +28,14 @@ extern ngx_module_t  ngx_http_kanban_insights_module;
 
 
 ngx_kanban_insights_conf_t *ngx_kanban_insights_conf(void);
-ngx_int_t ngx_kanban_insights_start(ngx_kanban_tenant_t *tenant,
-    ngx_str_t *id);
-ngx_kanban_http_req_t *ngx_kanban_insights_llm_request(ngx_pool_t *pool,
-    ngx_log_t *log, char *prompt, ngx_str_t *digest, size_t size,
-    size_t max_body);
+/* the analysis as a job of the worker (ngx_kanban_insights_job.c), and
+ * the request to the LLM it and portfolio's drafts make
+ * (ngx_kanban_insights_llm.c): the configuration is passed in */
+ngx_int_t ngx_kanban_insights_start(ngx_kanban_insights_conf_t *iscf,
+    ngx_kanban_tenant_t *tenant, ngx_str_t *id);
+ngx_kanban_http_req_t *ngx_kanban_insights_llm_request(
+    ngx_kanban_insights_conf_t *iscf, ngx_pool_t *pool, ngx_log_t *log,
+    char *prompt, ngx_str_t *digest, size_t size, size_t max_body);
 
 
 #endif /* _NGX_KANBAN_INSIGHTS_H_INCLUDED_ */

@@ -40,6 +40,7 @@ typedef struct {
     ngx_str_t                  digest;         /* {kind, digest} */
     ngx_str_t                  llm;            /* {"status": ...} */
     ngx_str_t                  model;          /* the LLM's, when it answered */
+    ngx_kanban_insights_conf_t  *conf;         /* passed in: the module's */
 } ngx_kanban_insights_job_t;
 
 
@@ -68,7 +69,8 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_insights_finish_stmt =
 
 
 ngx_int_t
-ngx_kanban_insights_start(ngx_kanban_tenant_t *tenant, ngx_str_t *id)
+ngx_kanban_insights_start(ngx_kanban_insights_conf_t *iscf,
+    ngx_kanban_tenant_t *tenant, ngx_str_t *id)
 {
     u_char                     *p;
     ngx_pool_t                 *pool;
@@ -95,6 +97,7 @@ ngx_kanban_insights_start(ngx_kanban_tenant_t *tenant, ngx_str_t *id)
     }
 
     job->pool = pool;
+    job->conf = iscf;
 
     job->db.dsn.data = p;
     job->db.dsn.len = db.dsn.len;
@@ -170,7 +173,7 @@ ngx_kanban_insights_started(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     ngx_memcpy(job->digest.data, PQgetvalue(q->result, 0, 1),
                job->digest.len);
 
-    iscf = ngx_kanban_insights_conf();
+    iscf = job->conf;
 
     if (iscf == NULL || iscf->llm_url.len == 0) {
         if (ngx_kanban_insights_llm(job, "not_configured", NULL, NULL)
@@ -205,7 +208,8 @@ ngx_kanban_insights_ask(ngx_kanban_insights_job_t *job)
 {
     ngx_kanban_http_req_t  *hr;
 
-    hr = ngx_kanban_insights_llm_request(job->pool, ngx_cycle->log,
+    hr = ngx_kanban_insights_llm_request(job->conf, job->pool,
+                                         ngx_cycle->log,
                                          NGX_KANBAN_INSIGHTS_PROMPT,
                                          &job->digest,
                                          job->digest.len + 2048, 256 * 1024);
@@ -272,7 +276,7 @@ ngx_kanban_insights_answered(ngx_kanban_http_req_t *hr)
     }
 
     if (error == NULL) {
-        job->model = ngx_kanban_insights_conf()->llm_model;
+        job->model = job->conf->llm_model;
     }
 
     ngx_kanban_insights_finish(job);
@@ -417,7 +421,7 @@ ngx_kanban_insights_llm(ngx_kanban_insights_job_t *job, char *status,
     ngx_kanban_jw_t              jw;
     ngx_kanban_insights_conf_t  *iscf;
 
-    iscf = ngx_kanban_insights_conf();
+    iscf = job->conf;
 
     if (ngx_kanban_jw_init(&jw, job->pool,
                            256 + (answer ? answer->len : 0)

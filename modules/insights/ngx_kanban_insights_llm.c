@@ -18,15 +18,13 @@
  * its data, then sends it. NULL: no memory. */
 
 ngx_kanban_http_req_t *
-ngx_kanban_insights_llm_request(ngx_pool_t *pool, ngx_log_t *log,
-    char *prompt, ngx_str_t *digest, size_t size, size_t max_body)
+ngx_kanban_insights_llm_request(ngx_kanban_insights_conf_t *iscf,
+    ngx_pool_t *pool, ngx_log_t *log, char *prompt, ngx_str_t *digest,
+    size_t size, size_t max_body)
 {
-    ngx_str_t                    v;
-    ngx_kanban_jw_t              jw;
-    ngx_kanban_http_req_t       *hr;
-    ngx_kanban_insights_conf_t  *iscf;
-
-    iscf = ngx_kanban_insights_conf();
+    ngx_str_t               v;
+    ngx_kanban_jw_t         jw;
+    ngx_kanban_http_req_t  *hr;
 
     if (ngx_kanban_jw_init(&jw, pool, size) != NGX_OK) {
         return NULL;

@@ -353,7 +353,8 @@ ngx_kanban_insights_created(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
         id.data = (u_char *) PQgetvalue(q->result, 0, 3);
         id.len = PQgetlength(q->result, 0, 3);
 
-        if (ngx_kanban_insights_start(ctx->tenant, &id) != NGX_OK) {
+        if (ngx_kanban_insights_start(ngx_kanban_insights_conf(),
+                                      ctx->tenant, &id) != NGX_OK) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                           "kanban: insight %V not started", &id);
         }

@@ -165,7 +165,8 @@ ngx_kanban_portfolio_draft_ask(ngx_http_request_t *r,
 {
     ngx_kanban_http_req_t  *hr;
 
-    hr = ngx_kanban_insights_llm_request(r->pool, r->connection->log,
+    hr = ngx_kanban_insights_llm_request(ngx_kanban_insights_conf(),
+                                         r->pool, r->connection->log,
                                          NGX_KANBAN_PORTFOLIO_DRAFT_PROMPT,
                                          &d->digest, 2 * d->digest.len + 2048,
                                          64 * 1024);
