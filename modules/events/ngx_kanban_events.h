@@ -139,16 +139,18 @@ ngx_int_t ngx_kanban_events_subscribe(ngx_http_request_t *r,
     ngx_kanban_events_sub_t *sub, ngx_kanban_tenant_t *tenant,
     ngx_kanban_identity_t *id);
 
+/* what a stream may read (ngx_kanban_events_access.c) */
+ngx_uint_t ngx_kanban_events_may_see(ngx_kanban_events_sub_t *sub,
+    ngx_kanban_events_event_t *ev);
+ngx_uint_t ngx_kanban_events_revokes(ngx_kanban_events_sub_t *sub,
+    ngx_kanban_events_event_t *ev);
+
 /* writing and ending (ngx_kanban_events_write.c) */
 ngx_int_t ngx_kanban_events_send(ngx_kanban_events_sub_t *sub,
     ngx_kanban_events_event_t *ev);
 ngx_int_t ngx_kanban_events_queue(ngx_kanban_events_sub_t *sub,
     ngx_kanban_events_event_t *ev);
 ngx_int_t ngx_kanban_events_flush(ngx_kanban_events_sub_t *sub);
-ngx_uint_t ngx_kanban_events_may_see(ngx_kanban_events_sub_t *sub,
-    ngx_kanban_events_event_t *ev);
-ngx_uint_t ngx_kanban_events_revokes(ngx_kanban_events_sub_t *sub,
-    ngx_kanban_events_event_t *ev);
 void ngx_kanban_events_end(ngx_kanban_events_sub_t *sub, ngx_uint_t dropped);
 void ngx_kanban_events_release(ngx_kanban_events_event_t *ev);
 void ngx_kanban_events_reap(ngx_kanban_events_sub_t *sub);
