@@ -154,6 +154,7 @@ ngx_int_t ngx_kanban_events_flush(ngx_kanban_events_sub_t *sub);
 void ngx_kanban_events_end(ngx_kanban_events_sub_t *sub, ngx_uint_t dropped);
 void ngx_kanban_events_release(ngx_kanban_events_event_t *ev);
 void ngx_kanban_events_reap(ngx_kanban_events_sub_t *sub);
+ngx_int_t ngx_kanban_events_unread(ngx_kanban_events_sub_t *sub);
 void ngx_kanban_events_close(ngx_kanban_events_sub_t *sub);
 void ngx_kanban_events_write_handler(ngx_http_request_t *r);
 void ngx_kanban_events_detach(void *data);

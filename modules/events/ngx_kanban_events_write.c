@@ -134,13 +134,7 @@ ngx_kanban_events_output(ngx_kanban_events_sub_t *sub, ngx_chain_t *out)
         return NGX_ERROR;
     }
 
-    ngx_kanban_events_reap(sub);
-
-    if (sub->unsent > sub->conf->buffer) {
-        ngx_log_error(NGX_LOG_INFO, c->log, 0,
-                      "kanban: event stream dropped: %uz bytes unread",
-                      sub->unsent);
-        ngx_kanban_events_end(sub, 1);
+    if (ngx_kanban_events_unread(sub) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -157,6 +151,27 @@ ngx_kanban_events_output(ngx_kanban_events_sub_t *sub, ngx_chain_t *out)
 
     if (ngx_handle_write_event(wev, clcf->send_lowat) != NGX_OK) {
         ngx_kanban_events_end(sub, 0);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* After a write: the buffers sent give their events back, and a client
+ * that leaves more than buffer bytes unread is dropped (NGX_ERROR); it
+ * resumes with Last-Event-ID. */
+
+ngx_int_t
+ngx_kanban_events_unread(ngx_kanban_events_sub_t *sub)
+{
+    ngx_kanban_events_reap(sub);
+
+    if (sub->unsent > sub->conf->buffer) {
+        ngx_log_error(NGX_LOG_INFO, sub->connection->log, 0,
+                      "kanban: event stream dropped: %uz bytes unread",
+                      sub->unsent);
+        ngx_kanban_events_end(sub, 1);
         return NGX_ERROR;
     }
 
