@@ -9,14 +9,21 @@
  * How a module uses it (modules/mail/ and modules/webhooks/ do):
  *
  *     static ngx_kanban_sweep_t  ngx_kanban_x_sweep = {
- *         .name = "x",                   -- in log lines
- *         .tenants = &ngx_kanban_x_tenants,  -- catalog: slug, db_name,
- *                                            db_dsn of the workspaces
- *         .period = conf->sweep,          -- set before start
+ *         .name = "x",                        (in log lines)
+ *         .tenants = &ngx_kanban_x_tenants,   (a catalog statement: slug,
+ *                                              db_name, db_dsn)
  *         .step = ngx_kanban_x_poll,
  *     };
  *
- *     ngx_kanban_sweep_start(&ngx_kanban_x_sweep, cycle);
+ *     and in the module's init_process, when this node sends:
+ *
+ *     ngx_kanban_x_sweep.period = xcf->sweep;
+ *     return ngx_kanban_sweep_start(&ngx_kanban_x_sweep, cycle);
+ *
+ * Optional: .tick (the timer's beat: 1 s, or the period when shorter),
+ * .data_size with .init (the module's own state per workspace, at
+ * ws->data), .each (called for every workspace on every tick: mail
+ * queues its digests from it).
  *
  * The step claims what is due in ws->db (a background query) and returns
  * NGX_OK; the query's handler starts the sending and ends with
