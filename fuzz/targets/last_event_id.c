@@ -6,7 +6,7 @@
  */
 
 #include "../fuzz.h"
-#include "../../modules/events/ngx_kanban_events_module.c"
+#include "ngx_kanban_events.h"
 
 
 int

@@ -23,6 +23,7 @@
 #include "ngx_kanban_session.h"
 #include "ngx_kanban_auth_routes.h"
 #include "ngx_kanban_mfa.h"
+#include "ngx_kanban_sign_in.h"
 
 
 typedef struct {
@@ -149,8 +150,8 @@ ngx_kanban_login_handler(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
 static void
 ngx_kanban_login_counted(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 {
-    ngx_int_t            account, addr;
-    ngx_str_t           *v, *retry, one = ngx_string("1");
+    ngx_int_t            rc;
+    ngx_str_t           *v;
     ngx_kanban_login_t  *lg;
 
     lg = ngx_kanban_ctx(r)->data;
@@ -170,40 +171,14 @@ ngx_kanban_login_counted(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
         return;
     }
 
-    v = ngx_kanban_pg_value(r, q->result, 0, 0);
-    account = v ? ngx_atoi(v->data, v->len) : 0;
-    v = ngx_kanban_pg_value(r, q->result, 0, 1);
-    addr = v ? ngx_atoi(v->data, v->len) : 0;
+    rc = ngx_kanban_sign_in_throttled(r, q->result,
+                                      NGX_KANBAN_LOGIN_ACCOUNT_MAX,
+                                      NGX_KANBAN_LOGIN_ADDR_MAX);
 
-    if (account >= NGX_KANBAN_LOGIN_ACCOUNT_MAX
-        || addr >= NGX_KANBAN_LOGIN_ADDR_MAX)
-    {
-        retry = ngx_kanban_pg_value(r, q->result, 0, 2);
-
-        if (retry == NULL || retry->len == 0 || retry->data[0] == '-'
-            || retry->data[0] == '0')
-        {
-            retry = &one;
-
-        } else {
-            retry->data = ngx_pstrdup(r->pool, retry);
-            if (retry->data == NULL) {
-                ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-                return;
-            }
-        }
-
-        if (ngx_kanban_add_header(r, "Retry-After", retry) != NGX_OK) {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return;
-        }
-
+    if (rc != NGX_DECLINED) {
         ngx_kanban_login_log(r, NGX_LOG_WARN, lg, "throttled");
 
-        ngx_http_finalize_request(r,
-            ngx_kanban_problem(r, NGX_KANBAN_ERR_RATE_LIMITED,
-                               "Too many failed sign-ins; wait and try "
-                               "again."));
+        ngx_http_finalize_request(r, rc);
         return;
     }
 

@@ -1,7 +1,8 @@
 
 /*
- * The event stream (GET /api/v1/events): what its content handler, the
- * worker's feeds of each workspace's events and the worker's Redis
+ * The event stream (GET /api/v1/events): what its module (directives,
+ * handler, worker tick), its admission, its writing, the worker's feeds
+ * of each workspace's events, its own connection and the worker's Redis
  * subscription share.
  */
 
@@ -125,19 +126,40 @@ void ngx_kanban_events_feed_hint(ngx_str_t *slug);
 void ngx_kanban_events_feed_all(void);
 void ngx_kanban_events_feed_each_sub(void (*fn)(ngx_kanban_events_sub_t *));
 
-/* the stream (ngx_kanban_events_module.c) */
+/* admission and access (ngx_kanban_events_admit.c): the handler's
+ * steps, in order; the refusal's status in *rc when NULL */
+ngx_kanban_identity_t *ngx_kanban_events_admit(ngx_http_request_t *r,
+    ngx_kanban_tenant_t **tenant, ngx_int_t *rc);
+ngx_kanban_events_sub_t *ngx_kanban_events_sub_create(ngx_http_request_t *r,
+    ngx_kanban_identity_t *id, ngx_kanban_events_conf_t *conf);
+char *ngx_kanban_events_args(ngx_http_request_t *r,
+    ngx_kanban_events_sub_t *sub, int64_t *after, ngx_uint_t *resume);
+ngx_int_t ngx_kanban_events_stream_header(ngx_http_request_t *r);
+ngx_int_t ngx_kanban_events_subscribe(ngx_http_request_t *r,
+    ngx_kanban_events_sub_t *sub, ngx_kanban_tenant_t *tenant,
+    ngx_kanban_identity_t *id);
+
+/* what a stream may read (ngx_kanban_events_access.c) */
+ngx_uint_t ngx_kanban_events_may_see(ngx_kanban_events_sub_t *sub,
+    ngx_kanban_events_event_t *ev);
+ngx_uint_t ngx_kanban_events_revokes(ngx_kanban_events_sub_t *sub,
+    ngx_kanban_events_event_t *ev);
+
+/* writing and ending (ngx_kanban_events_write.c) */
 ngx_int_t ngx_kanban_events_send(ngx_kanban_events_sub_t *sub,
     ngx_kanban_events_event_t *ev);
 ngx_int_t ngx_kanban_events_queue(ngx_kanban_events_sub_t *sub,
     ngx_kanban_events_event_t *ev);
 ngx_int_t ngx_kanban_events_flush(ngx_kanban_events_sub_t *sub);
-ngx_uint_t ngx_kanban_events_may_see(ngx_kanban_events_sub_t *sub,
-    ngx_kanban_events_event_t *ev);
-ngx_uint_t ngx_kanban_events_revokes(ngx_kanban_events_sub_t *sub,
-    ngx_kanban_events_event_t *ev);
 void ngx_kanban_events_end(ngx_kanban_events_sub_t *sub, ngx_uint_t dropped);
 void ngx_kanban_events_release(ngx_kanban_events_event_t *ev);
 void ngx_kanban_events_reap(ngx_kanban_events_sub_t *sub);
+ngx_int_t ngx_kanban_events_unread(ngx_kanban_events_sub_t *sub);
+void ngx_kanban_events_close(ngx_kanban_events_sub_t *sub);
+void ngx_kanban_events_write_handler(ngx_http_request_t *r);
+void ngx_kanban_events_detach(void *data);
+void ngx_kanban_events_cleanup(void *data);
+void ngx_kanban_events_expired(ngx_event_t *ev);
 
 /* the stream on its own connection (ngx_kanban_events_conn.c) */
 ngx_kanban_events_sub_t *ngx_kanban_events_take_over(

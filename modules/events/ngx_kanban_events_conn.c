@@ -175,13 +175,7 @@ ngx_kanban_events_conn_output(ngx_kanban_events_sub_t *sub)
         }
     }
 
-    ngx_kanban_events_reap(sub);
-
-    if (sub->unsent > sub->conf->buffer) {
-        ngx_log_error(NGX_LOG_INFO, c->log, 0,
-                      "kanban: event stream dropped: %uz bytes unread",
-                      sub->unsent);
-        ngx_kanban_events_end(sub, 1);
+    if (ngx_kanban_events_unread(sub) != NGX_OK) {
         return NGX_ERROR;
     }
 

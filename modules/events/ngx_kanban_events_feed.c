@@ -250,7 +250,11 @@ ngx_kanban_events_started(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
         sub->last = newest;
     }
 
-    ngx_kanban_events_continue(sub, 0);
+    /* behind the log, not only behind the feed: a feed nobody followed
+     * stopped reading its log, and where it stood may be past; waiting
+     * for it would leave a resumed stream without its missed events
+     * until the next event or sweep */
+    ngx_kanban_events_continue(sub, sub->last < newest);
 }
 
 

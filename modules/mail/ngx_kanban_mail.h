@@ -1,9 +1,10 @@
 
 /*
- * Mail: the directives and the signing of unsubscribe links
- * (ngx_kanban_mail_module.c), the worker's sender that takes the
- * workspaces' outboxes to the SMTP server (ngx_kanban_mail_send.c), the
- * composing of one message (ngx_kanban_mail_message.c), and the API:
+ * Mail: the directives (ngx_kanban_mail_module.c), the worker's sender
+ * that takes the workspaces' outboxes to the SMTP server
+ * (ngx_kanban_mail_send.c, on the core's sweeper), the composing of one
+ * message and the signing of unsubscribe links
+ * (ngx_kanban_mail_message.c), and the API:
  * the outbox for admins, password resets, notification preferences and
  * unsubscribing (ngx_kanban_mail_api.c).
  */
@@ -66,16 +67,18 @@ extern ngx_uint_t          ngx_kanban_mail_nroutes;
 ngx_kanban_mail_conf_t *ngx_kanban_mail_conf(void);
 
 /* the hex HMAC that makes an unsubscribe link good (64 bytes at sig) */
-ngx_int_t ngx_kanban_mail_sign(ngx_str_t *slug, ngx_str_t *user_id,
-    ngx_str_t *what, u_char *sig);
+ngx_int_t ngx_kanban_mail_sign(ngx_kanban_mail_conf_t *mcf, ngx_str_t *slug,
+    ngx_str_t *user_id, ngx_str_t *what, u_char *sig);
 
 /* the whole message, headers and MIME body; NGX_DECLINED when a field
  * cannot be put into a header (an address that is no plain address) */
 ngx_int_t ngx_kanban_mail_compose(ngx_pool_t *pool,
-    ngx_kanban_mail_msg_t *m, ngx_str_t *out, char **error);
+    ngx_kanban_mail_conf_t *mcf, ngx_kanban_mail_msg_t *m, ngx_str_t *out,
+    char **error);
 
 /* the sender */
-ngx_int_t ngx_kanban_mail_send_init_process(ngx_cycle_t *cycle);
+ngx_int_t ngx_kanban_mail_send_init_process(ngx_cycle_t *cycle,
+    ngx_kanban_mail_conf_t *mcf);
 void ngx_kanban_mail_wake(ngx_kanban_tenant_t *tenant);
 void ngx_kanban_mail_wake_catalog(void);
 

@@ -265,7 +265,8 @@ ngx_kanban_mail_unsubscribe_handler(ngx_http_request_t *r,
                                   "The unsubscribe link is incomplete.");
     }
 
-    if (ngx_kanban_mail_sign(&ctx->tenant->slug, &u, &k, sig) != NGX_OK
+    if (ngx_kanban_mail_sign(ngx_kanban_mail_conf(), &ctx->tenant->slug, &u,
+                             &k, sig) != NGX_OK
         || CRYPTO_memcmp(sig, s.data, 64) != 0)
     {
         return ngx_kanban_problem(r, NGX_KANBAN_ERR_FORBIDDEN,

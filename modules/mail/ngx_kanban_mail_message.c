@@ -10,9 +10,15 @@
  * name that is ASCII as a quoted string; an address must be a plain
  * address or the message is refused. The bodies are base64, so no line
  * of them can end the message or start a part.
+ *
+ * The unsubscribe link's signature is made here too (ngx_kanban_mail_sign,
+ * also checked by the API): the configuration is passed in, so that this
+ * file needs nothing of the module's.
  */
 
 #include "ngx_kanban_mail.h"
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 
 #define NGX_KANBAN_MAIL_WORD   45      /* bytes an encoded word carries */
@@ -30,7 +36,7 @@ static u_char *ngx_kanban_mail_header(u_char *p, ngx_str_t *v,
 static size_t ngx_kanban_mail_body_len(ngx_str_t *v);
 static u_char *ngx_kanban_mail_body(u_char *p, ngx_str_t *v);
 static ngx_int_t ngx_kanban_mail_unsubscribe_link(ngx_pool_t *pool,
-    ngx_kanban_mail_msg_t *m, ngx_str_t *unsub);
+    ngx_kanban_mail_conf_t *mcf, ngx_kanban_mail_msg_t *m, ngx_str_t *unsub);
 static u_char *ngx_kanban_mail_parts(u_char *p, ngx_kanban_mail_msg_t *m);
 
 
@@ -45,16 +51,14 @@ static char  *ngx_kanban_mail_months[] = {
 
 
 ngx_int_t
-ngx_kanban_mail_compose(ngx_pool_t *pool, ngx_kanban_mail_msg_t *m,
-    ngx_str_t *out, char **error)
+ngx_kanban_mail_compose(ngx_pool_t *pool, ngx_kanban_mail_conf_t *mcf,
+    ngx_kanban_mail_msg_t *m, ngx_str_t *out, char **error)
 {
-    u_char                  *p, *at;
-    size_t                   len;
-    ngx_tm_t                 tm;
-    ngx_str_t                name, to_name, subject, unsub, domain, *from;
-    ngx_kanban_mail_conf_t  *mcf;
+    u_char     *p, *at;
+    size_t      len;
+    ngx_tm_t    tm;
+    ngx_str_t   name, to_name, subject, unsub, domain, *from;
 
-    mcf = ngx_kanban_mail_conf();
     from = &mcf->from;
 
     if (!ngx_kanban_mail_address_ok(&m->to_addr)) {
@@ -73,7 +77,7 @@ ngx_kanban_mail_compose(ngx_pool_t *pool, ngx_kanban_mail_msg_t *m,
     domain.data = at + 1;
     domain.len = from->data + from->len - at - 1;
 
-    if (ngx_kanban_mail_unsubscribe_link(pool, m, &unsub) != NGX_OK) {
+    if (ngx_kanban_mail_unsubscribe_link(pool, mcf, m, &unsub) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -143,15 +147,16 @@ ngx_kanban_mail_compose(ngx_pool_t *pool, ngx_kanban_mail_msg_t *m,
 /* the one-click unsubscribe link, signed, when it stops something (and
  * the footer that says so); none otherwise */
 static ngx_int_t
-ngx_kanban_mail_unsubscribe_link(ngx_pool_t *pool, ngx_kanban_mail_msg_t *m,
-    ngx_str_t *unsub)
+ngx_kanban_mail_unsubscribe_link(ngx_pool_t *pool,
+    ngx_kanban_mail_conf_t *mcf, ngx_kanban_mail_msg_t *m, ngx_str_t *unsub)
 {
     u_char  sig[64], path[512];
 
     ngx_str_null(unsub);
 
     if (m->unsubscribe.len && m->user_id.len
-        && ngx_kanban_mail_sign(&m->slug, &m->user_id, &m->unsubscribe, sig)
+        && ngx_kanban_mail_sign(mcf, &m->slug, &m->user_id,
+                                &m->unsubscribe, sig)
            == NGX_OK
         && m->user_id.len + m->unsubscribe.len + 200 < sizeof(path))
     {
@@ -426,4 +431,40 @@ ngx_kanban_mail_body(u_char *p, ngx_str_t *v)
     }
 
     return p;
+}
+
+
+/* hex HMAC-SHA256 of "slug\nuser\nwhat" */
+
+ngx_int_t
+ngx_kanban_mail_sign(ngx_kanban_mail_conf_t *mcf, ngx_str_t *slug,
+    ngx_str_t *user_id, ngx_str_t *what, u_char *sig)
+{
+    u_char         mac[EVP_MAX_MD_SIZE], buf[512], *p;
+    unsigned int   maclen;
+
+    if (mcf == NULL || !mcf->has_key) {
+        return NGX_DECLINED;
+    }
+
+    if (slug->len + user_id->len + what->len + 2 > sizeof(buf)) {
+        return NGX_DECLINED;
+    }
+
+    p = ngx_cpymem(buf, slug->data, slug->len);
+    *p++ = '\n';
+    p = ngx_cpymem(p, user_id->data, user_id->len);
+    *p++ = '\n';
+    p = ngx_cpymem(p, what->data, what->len);
+
+    if (HMAC(EVP_sha256(), mcf->key, NGX_KANBAN_MAIL_KEY_LEN, buf, p - buf,
+             mac, &maclen)
+        == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_hex_dump(sig, mac, 32);
+
+    return NGX_OK;
 }

@@ -421,44 +421,5 @@ ngx_kanban_mail_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    return ngx_kanban_mail_send_init_process(cycle);
-}
-
-
-/* hex HMAC-SHA256 of "slug\nuser\nwhat" */
-
-ngx_int_t
-ngx_kanban_mail_sign(ngx_str_t *slug, ngx_str_t *user_id, ngx_str_t *what,
-    u_char *sig)
-{
-    u_char                   mac[EVP_MAX_MD_SIZE], buf[512], *p;
-    unsigned int             maclen;
-    ngx_kanban_mail_conf_t  *mcf;
-
-    mcf = ngx_kanban_mail_conf();
-
-    if (mcf == NULL || !mcf->has_key) {
-        return NGX_DECLINED;
-    }
-
-    if (slug->len + user_id->len + what->len + 2 > sizeof(buf)) {
-        return NGX_DECLINED;
-    }
-
-    p = ngx_cpymem(buf, slug->data, slug->len);
-    *p++ = '\n';
-    p = ngx_cpymem(p, user_id->data, user_id->len);
-    *p++ = '\n';
-    p = ngx_cpymem(p, what->data, what->len);
-
-    if (HMAC(EVP_sha256(), mcf->key, NGX_KANBAN_MAIL_KEY_LEN, buf, p - buf,
-             mac, &maclen)
-        == NULL)
-    {
-        return NGX_ERROR;
-    }
-
-    ngx_hex_dump(sig, mac, 32);
-
-    return NGX_OK;
+    return ngx_kanban_mail_send_init_process(cycle, mcf);
 }

@@ -6,12 +6,14 @@
  * libcurl on nginx's event loop, then records the outcome
  * (mail_attempted()), which says when to try again.
  *
- * Which workspaces: every active one of the catalog, listed again every
+ * Which workspaces, and when: the core's sweeper (ngx_kanban_sweep.h)
+ * with every active workspace of the catalog, listed again every
  * kanban_mail_sweep, and the catalog itself, whose outbox holds the
- * platform's own mail (catalog 012: the portal's), under the slug ""; each is asked again when its next queued message is
+ * platform's own mail (catalog 012: the portal's), under the slug "";
+ * each is asked again when its next queued message is
  * due (the claim says when), when a write through this worker queued
  * mail (ngx_kanban_mail_wake), and at least every sweep. The digests of
- * a workspace are queued from the same loop, at most once a minute.
+ * a workspace are queued from the sweeper's tick, at most once a minute.
  *
  * Limits: at most kanban_mail_concurrency messages in flight per worker,
  * and kanban_mail_rate a second; the rest wait in the outbox. A claim is
@@ -20,49 +22,37 @@
  */
 
 #include "ngx_kanban_mail.h"
+#include "ngx_kanban_sweep.h"
 
 
-#define NGX_KANBAN_MAIL_TICK      1000
 #define NGX_KANBAN_MAIL_MARGIN    5000      /* a lease past the timeout */
 #define NGX_KANBAN_MAIL_DIGESTS   60000     /* digests looked at this often */
 
 
+/* a workspace's, beside the sweeper's entry */
 typedef struct {
-    ngx_str_node_t             node;        /* by slug */
-    ngx_queue_t                queue;       /* all */
-    ngx_kanban_pg_db_t         db;
-    ngx_msec_t                 next;        /* ask again then */
     ngx_msec_t                 digested;    /* digests last looked at */
-    unsigned                   polling:1;
-    unsigned                   again:1;
     unsigned                   digesting:1;
 } ngx_kanban_mail_ws_t;
 
 
 typedef struct {
     ngx_pool_t                *pool;
-    ngx_kanban_mail_ws_t      *ws;
+    ngx_kanban_sweep_ws_t     *ws;
     ngx_kanban_mail_msg_t      msg;
     ngx_kanban_http_req_t     *hr;
 } ngx_kanban_mail_job_t;
 
 
-static void ngx_kanban_mail_tick(ngx_event_t *ev);
-static void ngx_kanban_mail_due(ngx_kanban_mail_ws_t *ws, ngx_msec_t wait);
-static void ngx_kanban_mail_list(void);
-static void ngx_kanban_mail_listed(ngx_http_request_t *r,
-    ngx_kanban_pg_query_t *q);
-static ngx_kanban_mail_ws_t *ngx_kanban_mail_ws(ngx_str_t *slug,
-    ngx_str_t *name, ngx_str_t *dsn);
-static ngx_kanban_mail_ws_t *ngx_kanban_mail_catalog_ws(void);
 static ngx_uint_t ngx_kanban_mail_room(void);
-static void ngx_kanban_mail_poll(ngx_kanban_mail_ws_t *ws);
+static ngx_int_t ngx_kanban_mail_poll(ngx_kanban_sweep_ws_t *ws);
 static void ngx_kanban_mail_polled(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
-static void ngx_kanban_mail_digest(ngx_kanban_mail_ws_t *ws);
+static void ngx_kanban_mail_digest_due(ngx_kanban_sweep_ws_t *ws);
+static void ngx_kanban_mail_digest(ngx_kanban_sweep_ws_t *ws);
 static void ngx_kanban_mail_digested(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
-static void ngx_kanban_mail_start(ngx_kanban_mail_ws_t *ws, PGresult *res,
+static void ngx_kanban_mail_start(ngx_kanban_sweep_ws_t *ws, PGresult *res,
     int row);
 static void ngx_kanban_mail_sent(ngx_kanban_http_req_t *hr);
 static void ngx_kanban_mail_record(ngx_kanban_mail_job_t *job,
@@ -70,15 +60,12 @@ static void ngx_kanban_mail_record(ngx_kanban_mail_job_t *job,
 static void ngx_kanban_mail_recorded(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static ngx_str_t *ngx_kanban_mail_answer(ngx_kanban_http_req_t *hr);
-static ngx_int_t ngx_kanban_mail_copy(ngx_pool_t *pool, PGresult *res,
-    int row, int col, ngx_str_t *s);
-static ngx_str_t *ngx_kanban_mail_number(ngx_pool_t *pool, ngx_msec_t ms,
-    ngx_uint_t seconds);
 
 
 static ngx_kanban_pg_stmt_t  ngx_kanban_mail_tenants = ngx_kanban_pg_stmt(
     "mail_tenants",
-    "SELECT slug, db_name, db_dsn FROM tenants WHERE status = 'active'");
+    "SELECT slug, db_name, db_dsn FROM tenants WHERE status = 'active'"
+    " UNION ALL SELECT '', '', ''");       /* the catalog: its own outbox */
 
 static ngx_kanban_pg_stmt_t  ngx_kanban_mail_claim = ngx_kanban_pg_stmt(
     "mail_claim",
@@ -96,43 +83,28 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_mail_digests = ngx_kanban_pg_stmt(
     "SELECT mail_digest_queue($1::float8)");
 
 
-static ngx_rbtree_t        ngx_kanban_mail_tree;
-static ngx_rbtree_node_t   ngx_kanban_mail_sentinel;
-static ngx_queue_t         ngx_kanban_mail_all;
-static ngx_pool_t         *ngx_kanban_mail_pool;
-static ngx_event_t         ngx_kanban_mail_timer;
-static ngx_msec_t          ngx_kanban_mail_listed_at;
-static ngx_uint_t          ngx_kanban_mail_listing;
-static ngx_uint_t          ngx_kanban_mail_running;
+static ngx_kanban_sweep_t  ngx_kanban_mail_sweep = {
+    .name = "mail",
+    .tenants = &ngx_kanban_mail_tenants,
+    .data_size = sizeof(ngx_kanban_mail_ws_t),
+    .step = ngx_kanban_mail_poll,
+    .each = ngx_kanban_mail_digest_due,
+};
+
+static ngx_kanban_mail_conf_t  *ngx_kanban_mail_sender_conf;
 static ngx_uint_t          ngx_kanban_mail_inflight;
 static ngx_msec_t          ngx_kanban_mail_second;   /* this second began */
 static ngx_uint_t          ngx_kanban_mail_started;  /* in it */
 
 
 ngx_int_t
-ngx_kanban_mail_send_init_process(ngx_cycle_t *cycle)
+ngx_kanban_mail_send_init_process(ngx_cycle_t *cycle,
+    ngx_kanban_mail_conf_t *mcf)
 {
-    ngx_kanban_mail_pool = ngx_create_pool(4096, cycle->log);
-    if (ngx_kanban_mail_pool == NULL) {
-        return NGX_ERROR;
-    }
+    ngx_kanban_mail_sender_conf = mcf;
+    ngx_kanban_mail_sweep.period = mcf->sweep;
 
-    ngx_rbtree_init(&ngx_kanban_mail_tree, &ngx_kanban_mail_sentinel,
-                    ngx_str_rbtree_insert_value);
-    ngx_queue_init(&ngx_kanban_mail_all);
-
-    ngx_kanban_mail_timer.handler = ngx_kanban_mail_tick;
-    ngx_kanban_mail_timer.log = cycle->log;
-    ngx_kanban_mail_timer.data = &ngx_kanban_mail_timer;
-
-    /* a quitting worker leaves what it has in flight to the leases */
-    ngx_kanban_mail_timer.cancelable = 1;
-
-    ngx_kanban_mail_running = 1;
-
-    ngx_add_timer(&ngx_kanban_mail_timer, 100);
-
-    return NGX_OK;
+    return ngx_kanban_sweep_start(&ngx_kanban_mail_sweep, cycle);
 }
 
 
@@ -141,234 +113,24 @@ ngx_kanban_mail_send_init_process(ngx_cycle_t *cycle)
 void
 ngx_kanban_mail_wake(ngx_kanban_tenant_t *tenant)
 {
-    ngx_kanban_mail_ws_t  *ws;
-
-    if (!ngx_kanban_mail_running) {
-        return;
-    }
-
-    ws = ngx_kanban_mail_ws(&tenant->slug, &tenant->db_name,
-                            &tenant->db_dsn);
-    if (ws) {
-        ngx_kanban_mail_poll(ws);
-    }
+    ngx_kanban_sweep_wake(&ngx_kanban_mail_sweep, tenant);
 }
 
 
-/* The platform's outbox (the catalog's) has mail. */
+/* The platform's outbox (the catalog's) has mail: the catalog as one
+ * more outbox, whose empty slug no workspace has. */
 
 void
 ngx_kanban_mail_wake_catalog(void)
 {
-    ngx_kanban_mail_ws_t  *ws;
+    ngx_kanban_tenant_t  catalog;
 
-    if (!ngx_kanban_mail_running) {
-        return;
-    }
+    ngx_memzero(&catalog, sizeof(ngx_kanban_tenant_t));
+    ngx_str_set(&catalog.slug, "");
+    ngx_str_set(&catalog.db_name, "");
+    ngx_str_set(&catalog.db_dsn, "");
 
-    ws = ngx_kanban_mail_catalog_ws();
-    if (ws) {
-        ngx_kanban_mail_poll(ws);
-    }
-}
-
-
-/* The catalog as one more outbox: no slug is empty, so none clashes. */
-
-static ngx_kanban_mail_ws_t *
-ngx_kanban_mail_catalog_ws(void)
-{
-    ngx_str_t           slug = ngx_null_string;
-    ngx_kanban_pg_db_t  db;
-
-    ngx_kanban_pg_catalog(&db);
-
-    return ngx_kanban_mail_ws(&slug, &db.name, &db.dsn);
-}
-
-
-static void
-ngx_kanban_mail_tick(ngx_event_t *ev)
-{
-    ngx_queue_t             *qu;
-    ngx_kanban_mail_ws_t    *ws;
-    ngx_kanban_mail_conf_t  *mcf;
-
-    if (ngx_exiting || ngx_quit || ngx_terminate) {
-        ngx_kanban_mail_running = 0;
-        return;
-    }
-
-    mcf = ngx_kanban_mail_conf();
-
-    if (!ngx_kanban_mail_listing
-        && (ngx_kanban_mail_listed_at == 0
-            || ngx_current_msec - ngx_kanban_mail_listed_at >= mcf->sweep))
-    {
-        ngx_kanban_mail_list();
-    }
-
-    for (qu = ngx_queue_head(&ngx_kanban_mail_all);
-         qu != ngx_queue_sentinel(&ngx_kanban_mail_all);
-         qu = ngx_queue_next(qu))
-    {
-        ws = ngx_queue_data(qu, ngx_kanban_mail_ws_t, queue);
-
-        if ((ngx_msec_int_t) (ngx_current_msec - ws->next) >= 0) {
-            ngx_kanban_mail_poll(ws);
-        }
-
-        if (!ws->digesting
-            && (ws->digested == 0
-                || ngx_current_msec - ws->digested
-                   >= ngx_min(NGX_KANBAN_MAIL_DIGESTS, mcf->digest)))
-        {
-            ngx_kanban_mail_digest(ws);
-        }
-    }
-
-    ngx_add_timer(ev, ngx_min(NGX_KANBAN_MAIL_TICK, mcf->sweep));
-}
-
-
-static void
-ngx_kanban_mail_due(ngx_kanban_mail_ws_t *ws, ngx_msec_t wait)
-{
-    ngx_msec_int_t  left;
-
-    ws->next = ngx_current_msec + wait;
-
-    if (!ngx_kanban_mail_running) {
-        return;
-    }
-
-    left = ngx_kanban_mail_timer.timer_set
-           ? (ngx_msec_int_t) (ngx_kanban_mail_timer.timer.key
-                               - ngx_current_msec)
-           : NGX_KANBAN_MAIL_TICK;
-
-    if ((ngx_msec_int_t) wait < left) {
-        /* not ngx_add_timer() alone: it keeps a timer within 300 ms */
-        if (ngx_kanban_mail_timer.timer_set) {
-            ngx_del_timer(&ngx_kanban_mail_timer);
-        }
-
-        ngx_add_timer(&ngx_kanban_mail_timer, wait ? wait : 1);
-    }
-}
-
-
-static void
-ngx_kanban_mail_list(void)
-{
-    ngx_pool_t             *pool;
-    ngx_kanban_pg_db_t      db;
-    ngx_kanban_pg_query_t  *q;
-
-    pool = ngx_create_pool(4096, ngx_cycle->log);
-    if (pool == NULL) {
-        return;
-    }
-
-    ngx_kanban_pg_catalog(&db);
-
-    q = ngx_kanban_pg_query_background(pool, &db);
-    if (q == NULL
-        || ngx_kanban_pg_run(q, &ngx_kanban_mail_tenants,
-                             ngx_kanban_mail_listed, 0)
-           != NGX_OK)
-    {
-        ngx_destroy_pool(pool);
-        return;
-    }
-
-    ngx_kanban_mail_listing = 1;
-}
-
-
-static void
-ngx_kanban_mail_listed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
-{
-    int         i, n;
-    ngx_str_t   slug, name, dsn;
-
-    ngx_kanban_mail_listing = 0;
-    ngx_kanban_mail_listed_at = ngx_current_msec;
-
-    if (q->error != NGX_KANBAN_PG_OK) {
-        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                      "kanban: mail: the catalog is not readable: %s",
-                      q->result ? PQresultErrorMessage(q->result)
-                                : "PostgreSQL is unavailable");
-        goto done;
-    }
-
-    n = PQntuples(q->result);
-
-    for (i = 0; i < n; i++) {
-        slug.data = (u_char *) PQgetvalue(q->result, i, 0);
-        slug.len = PQgetlength(q->result, i, 0);
-        name.data = (u_char *) PQgetvalue(q->result, i, 1);
-        name.len = PQgetlength(q->result, i, 1);
-        dsn.data = (u_char *) PQgetvalue(q->result, i, 2);
-        dsn.len = PQgetlength(q->result, i, 2);
-
-        (void) ngx_kanban_mail_ws(&slug, &name, &dsn);
-    }
-
-    (void) ngx_kanban_mail_catalog_ws();
-
-done:
-
-    ngx_destroy_pool(q->pool);
-}
-
-
-/* The workspace's entry, made when new (and due at once). Entries live
- * as long as the worker. */
-
-static ngx_kanban_mail_ws_t *
-ngx_kanban_mail_ws(ngx_str_t *slug, ngx_str_t *name, ngx_str_t *dsn)
-{
-    u_char                *p;
-    ngx_str_node_t        *sn;
-    ngx_kanban_mail_ws_t  *ws;
-
-    sn = ngx_str_rbtree_lookup(&ngx_kanban_mail_tree, slug,
-                               ngx_crc32_short(slug->data, slug->len));
-    if (sn) {
-        return (ngx_kanban_mail_ws_t *) sn;
-    }
-
-    if (dsn->len == 0) {
-        dsn = &ngx_kanban_main_conf()->catalog;
-    }
-
-    ws = ngx_pcalloc(ngx_kanban_mail_pool, sizeof(ngx_kanban_mail_ws_t));
-    p = ngx_pnalloc(ngx_kanban_mail_pool, slug->len + name->len + dsn->len);
-    if (ws == NULL || p == NULL) {
-        return NULL;
-    }
-
-    ws->node.str.data = p;
-    ws->node.str.len = slug->len;
-    p = ngx_cpymem(p, slug->data, slug->len);
-
-    ws->db.name.data = p;
-    ws->db.name.len = name->len;
-    p = ngx_cpymem(p, name->data, name->len);
-
-    ws->db.dsn.data = p;
-    ws->db.dsn.len = dsn->len;
-    ngx_memcpy(p, dsn->data, dsn->len);
-
-    ws->node.node.key = ngx_crc32_short(slug->data, slug->len);
-    ws->next = ngx_current_msec;
-
-    ngx_rbtree_insert(&ngx_kanban_mail_tree, &ws->node.node);
-    ngx_queue_insert_tail(&ngx_kanban_mail_all, &ws->queue);
-
-    return ws;
+    ngx_kanban_sweep_wake(&ngx_kanban_mail_sweep, &catalog);
 }
 
 
@@ -380,7 +142,7 @@ ngx_kanban_mail_room(void)
 {
     ngx_kanban_mail_conf_t  *mcf;
 
-    mcf = ngx_kanban_mail_conf();
+    mcf = ngx_kanban_mail_sender_conf;
 
     if (ngx_current_msec - ngx_kanban_mail_second >= 1000) {
         ngx_kanban_mail_second = ngx_current_msec;
@@ -398,8 +160,8 @@ ngx_kanban_mail_room(void)
 }
 
 
-static void
-ngx_kanban_mail_poll(ngx_kanban_mail_ws_t *ws)
+static ngx_int_t
+ngx_kanban_mail_poll(ngx_kanban_sweep_ws_t *ws)
 {
     ngx_str_t              *total, *lease;
     ngx_uint_t              room;
@@ -407,41 +169,32 @@ ngx_kanban_mail_poll(ngx_kanban_mail_ws_t *ws)
     ngx_kanban_pg_query_t  *q;
     ngx_kanban_mail_conf_t *mcf;
 
-    if (!ngx_kanban_mail_running) {
-        return;
-    }
-
-    if (ws->polling) {
-        ws->again = 1;
-        return;
-    }
-
-    mcf = ngx_kanban_mail_conf();
+    mcf = ngx_kanban_mail_sender_conf;
 
     room = ngx_kanban_mail_room();
 
     if (room == 0) {
         /* a send that ends, or the next second, asks again */
-        ngx_kanban_mail_due(ws, ngx_kanban_mail_inflight >= mcf->concurrency
-                                ? mcf->sweep
-                                : 1000 - (ngx_current_msec
-                                          - ngx_kanban_mail_second));
-        return;
+        ngx_kanban_sweep_due(ws, ngx_kanban_mail_inflight >= mcf->concurrency
+                                 ? mcf->sweep
+                                 : 1000 - (ngx_current_msec
+                                           - ngx_kanban_mail_second));
+        return NGX_DECLINED;
     }
 
     pool = ngx_create_pool(4096, ngx_cycle->log);
     if (pool == NULL) {
-        return;
+        return NGX_ERROR;
     }
 
-    total = ngx_kanban_mail_number(pool, room, 0);
-    lease = ngx_kanban_mail_number(pool, mcf->timeout
-                                         + NGX_KANBAN_MAIL_MARGIN, 1);
+    total = ngx_kanban_sweep_number(pool, room, 0);
+    lease = ngx_kanban_sweep_number(pool, mcf->timeout
+                                          + NGX_KANBAN_MAIL_MARGIN, 1);
     q = ngx_kanban_pg_query_background(pool, &ws->db);
 
     if (total == NULL || lease == NULL || q == NULL) {
         ngx_destroy_pool(pool);
-        return;
+        return NGX_ERROR;
     }
 
     q->data = ws;
@@ -451,40 +204,27 @@ ngx_kanban_mail_poll(ngx_kanban_mail_ws_t *ws)
         != NGX_OK)
     {
         ngx_destroy_pool(pool);
-        return;
+        return NGX_ERROR;
     }
 
-    ws->polling = 1;
-    ws->again = 0;
+    return NGX_OK;
 }
 
 
 static void
 ngx_kanban_mail_polled(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 {
-    int                      i, n;
-    double                   next_in;
-    ngx_uint_t               level, claimed;
-    ngx_msec_t               wait;
-    ngx_kanban_mail_ws_t    *ws;
-    ngx_kanban_mail_conf_t  *mcf;
+    int                     i, n;
+    ngx_uint_t              claimed;
+    ngx_msec_t              wait;
+    ngx_kanban_sweep_ws_t  *ws;
 
     ws = q->data;
-    ws->polling = 0;
-
-    mcf = ngx_kanban_mail_conf();
-    wait = mcf->sweep;
+    wait = ngx_kanban_mail_sender_conf->sweep;
     claimed = 0;
 
     if (q->error != NGX_KANBAN_PG_OK) {
-        /* a workspace not yet migrated has no outbox */
-        level = ngx_kanban_pg_sqlstate(q, "42883") ? NGX_LOG_INFO
-                                                    : NGX_LOG_WARN;
-
-        ngx_log_error(level, ngx_cycle->log, 0,
-                      "kanban: mail of \"%V\" not read: %s", &ws->node.str,
-                      q->result ? PQresultErrorMessage(q->result)
-                                : "PostgreSQL is unavailable");
+        ngx_kanban_sweep_failed(ws, q);
         goto done;
     }
 
@@ -497,15 +237,7 @@ ngx_kanban_mail_polled(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
             continue;
         }
 
-        if (PQgetisnull(q->result, i, 11)) {
-            continue;
-        }
-
-        next_in = strtod(PQgetvalue(q->result, i, 11), NULL) * 1000;
-
-        if (next_in < (double) wait) {
-            wait = next_in > 0 ? (ngx_msec_t) next_in : 0;
-        }
+        wait = ngx_kanban_sweep_next_in(q->result, i, 11, wait);
     }
 
     if (claimed) {
@@ -515,12 +247,28 @@ ngx_kanban_mail_polled(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 
 done:
 
-    ngx_kanban_mail_due(ws, wait);
-
     ngx_destroy_pool(q->pool);
 
-    if (ws->again) {
-        ngx_kanban_mail_poll(ws);
+    ngx_kanban_sweep_done(ws, wait);
+}
+
+
+/* Digests are looked at once a minute, or once a period when shorter. */
+
+static void
+ngx_kanban_mail_digest_due(ngx_kanban_sweep_ws_t *ws)
+{
+    ngx_kanban_mail_ws_t  *mws;
+
+    mws = ws->data;
+
+    if (!mws->digesting
+        && (mws->digested == 0
+            || ngx_current_msec - mws->digested
+               >= ngx_min(NGX_KANBAN_MAIL_DIGESTS,
+                          ngx_kanban_mail_sender_conf->digest)))
+    {
+        ngx_kanban_mail_digest(ws);
     }
 }
 
@@ -528,21 +276,22 @@ done:
 /* The digests that are due are queued as messages (036). */
 
 static void
-ngx_kanban_mail_digest(ngx_kanban_mail_ws_t *ws)
+ngx_kanban_mail_digest(ngx_kanban_sweep_ws_t *ws)
 {
     ngx_str_t               *period;
     ngx_pool_t              *pool;
+    ngx_kanban_mail_ws_t    *mws;
     ngx_kanban_pg_query_t   *q;
     ngx_kanban_mail_conf_t  *mcf;
 
-    mcf = ngx_kanban_mail_conf();
+    mcf = ngx_kanban_mail_sender_conf;
 
     pool = ngx_create_pool(1024, ngx_cycle->log);
     if (pool == NULL) {
         return;
     }
 
-    period = ngx_kanban_mail_number(pool, mcf->digest, 1);
+    period = ngx_kanban_sweep_number(pool, mcf->digest, 1);
     q = ngx_kanban_pg_query_background(pool, &ws->db);
 
     if (period == NULL || q == NULL) {
@@ -560,25 +309,28 @@ ngx_kanban_mail_digest(ngx_kanban_mail_ws_t *ws)
         return;
     }
 
-    ws->digesting = 1;
-    ws->digested = ngx_current_msec;
+    mws = ws->data;
+    mws->digesting = 1;
+    mws->digested = ngx_current_msec;
 }
 
 
 static void
 ngx_kanban_mail_digested(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 {
-    ngx_kanban_mail_ws_t  *ws;
+    ngx_kanban_mail_ws_t   *mws;
+    ngx_kanban_sweep_ws_t  *ws;
 
     ws = q->data;
-    ws->digesting = 0;
+    mws = ws->data;
+    mws->digesting = 0;
 
     if (q->error == NGX_KANBAN_PG_OK && PQntuples(q->result) == 1
         && !PQgetisnull(q->result, 0, 0)
         && ngx_atoi((u_char *) PQgetvalue(q->result, 0, 0),
                     PQgetlength(q->result, 0, 0)) > 0)
     {
-        ngx_kanban_mail_poll(ws);
+        ngx_kanban_sweep_step(ws);
     }
 
     ngx_destroy_pool(q->pool);
@@ -586,16 +338,17 @@ ngx_kanban_mail_digested(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 
 
 static void
-ngx_kanban_mail_start(ngx_kanban_mail_ws_t *ws, PGresult *res, int row)
+ngx_kanban_mail_start(ngx_kanban_sweep_ws_t *ws, PGresult *res, int row)
 {
     char                    *error;
+    ngx_int_t                rc;
     ngx_str_t                err, message, kind;
     ngx_pool_t              *pool;
     ngx_kanban_mail_job_t   *job;
     ngx_kanban_mail_conf_t  *mcf;
     ngx_kanban_http_req_t   *hr;
 
-    mcf = ngx_kanban_mail_conf();
+    mcf = ngx_kanban_mail_sender_conf;
 
     pool = ngx_create_pool(8192, ngx_cycle->log);
     if (pool == NULL) {
@@ -612,21 +365,21 @@ ngx_kanban_mail_start(ngx_kanban_mail_ws_t *ws, PGresult *res, int row)
     job->ws = ws;
     job->msg.slug = ws->node.str;
 
-    if (ngx_kanban_mail_copy(pool, res, row, 0, &job->msg.id) != NGX_OK
-        || ngx_kanban_mail_copy(pool, res, row, 1, &kind) != NGX_OK
-        || ngx_kanban_mail_copy(pool, res, row, 2, &job->msg.user_id)
+    if (ngx_kanban_sweep_copy(pool, res, row, 0, &job->msg.id) != NGX_OK
+        || ngx_kanban_sweep_copy(pool, res, row, 1, &kind) != NGX_OK
+        || ngx_kanban_sweep_copy(pool, res, row, 2, &job->msg.user_id)
            != NGX_OK
-        || ngx_kanban_mail_copy(pool, res, row, 3, &job->msg.to_addr)
+        || ngx_kanban_sweep_copy(pool, res, row, 3, &job->msg.to_addr)
            != NGX_OK
-        || ngx_kanban_mail_copy(pool, res, row, 4, &job->msg.to_name)
+        || ngx_kanban_sweep_copy(pool, res, row, 4, &job->msg.to_name)
            != NGX_OK
-        || ngx_kanban_mail_copy(pool, res, row, 5, &job->msg.subject)
+        || ngx_kanban_sweep_copy(pool, res, row, 5, &job->msg.subject)
            != NGX_OK
-        || ngx_kanban_mail_copy(pool, res, row, 6, &job->msg.text) != NGX_OK
-        || ngx_kanban_mail_copy(pool, res, row, 7, &job->msg.html) != NGX_OK
-        || ngx_kanban_mail_copy(pool, res, row, 8, &job->msg.unsubscribe)
+        || ngx_kanban_sweep_copy(pool, res, row, 6, &job->msg.text) != NGX_OK
+        || ngx_kanban_sweep_copy(pool, res, row, 7, &job->msg.html) != NGX_OK
+        || ngx_kanban_sweep_copy(pool, res, row, 8, &job->msg.unsubscribe)
            != NGX_OK
-        || ngx_kanban_mail_copy(pool, res, row, 9, &job->msg.workspace)
+        || ngx_kanban_sweep_copy(pool, res, row, 9, &job->msg.workspace)
            != NGX_OK)
     {
         ngx_destroy_pool(pool);
@@ -638,7 +391,9 @@ ngx_kanban_mail_start(ngx_kanban_mail_ws_t *ws, PGresult *res, int row)
 
     error = NULL;
 
-    switch (ngx_kanban_mail_compose(pool, &job->msg, &message, &error)) {
+    rc = ngx_kanban_mail_compose(pool, mcf, &job->msg, &message, &error);
+
+    switch (rc) {
 
     case NGX_OK:
         break;
@@ -786,10 +541,10 @@ ngx_kanban_mail_record(ngx_kanban_mail_job_t *job, ngx_str_t *code,
     ngx_kanban_pg_query_t   *q;
     ngx_kanban_mail_conf_t  *mcf;
 
-    mcf = ngx_kanban_mail_conf();
+    mcf = ngx_kanban_mail_sender_conf;
 
-    base = ngx_kanban_mail_number(job->pool, mcf->backoff, 1);
-    window = ngx_kanban_mail_number(job->pool, mcf->window, 1);
+    base = ngx_kanban_sweep_number(job->pool, mcf->backoff, 1);
+    window = ngx_kanban_sweep_number(job->pool, mcf->window, 1);
     q = ngx_kanban_pg_query_background(job->pool, &job->ws->db);
 
     if (base == NULL || window == NULL || q == NULL) {
@@ -817,7 +572,7 @@ static void
 ngx_kanban_mail_recorded(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 {
     double                  wait;
-    ngx_kanban_mail_ws_t   *ws;
+    ngx_kanban_sweep_ws_t  *ws;
     ngx_kanban_mail_job_t  *job;
 
     job = q->data;
@@ -838,57 +593,13 @@ ngx_kanban_mail_recorded(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 
     ngx_kanban_mail_inflight--;
 
-    if (wait >= 0
-        && (ngx_msec_int_t) (ngx_current_msec + (ngx_msec_t) wait - ws->next)
-           < 0)
-    {
-        ngx_kanban_mail_due(ws, (ngx_msec_t) wait);
+    if (wait >= 0) {
+        ngx_kanban_sweep_sooner(ws, (ngx_msec_t) wait);
     }
 
     ngx_destroy_pool(job->pool);
 
     /* room again: this workspace may have more queued */
-    ngx_kanban_mail_poll(ws);
+    ngx_kanban_sweep_step(ws);
 }
 
-
-static ngx_int_t
-ngx_kanban_mail_copy(ngx_pool_t *pool, PGresult *res, int row, int col,
-    ngx_str_t *s)
-{
-    s->len = PQgetlength(res, row, col);
-    s->data = ngx_pnalloc(pool, s->len + 1);
-    if (s->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(s->data, PQgetvalue(res, row, col), s->len);
-    s->data[s->len] = '\0';
-
-    return NGX_OK;
-}
-
-
-/* "12.345" seconds, or a plain count */
-
-static ngx_str_t *
-ngx_kanban_mail_number(ngx_pool_t *pool, ngx_msec_t n, ngx_uint_t seconds)
-{
-    ngx_str_t  *s;
-
-    s = ngx_palloc(pool, sizeof(ngx_str_t));
-    if (s == NULL) {
-        return NULL;
-    }
-
-    s->data = ngx_pnalloc(pool, NGX_INT_T_LEN + 4);
-    if (s->data == NULL) {
-        return NULL;
-    }
-
-    s->len = (seconds ? ngx_sprintf(s->data, "%M.%03M", n / 1000, n % 1000)
-                      : ngx_sprintf(s->data, "%M", n))
-             - s->data;
-
-    return s;
-}

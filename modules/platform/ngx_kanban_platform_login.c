@@ -14,6 +14,7 @@
 
 #include "ngx_kanban_platform.h"
 #include "ngx_kanban_totp.h"
+#include "ngx_kanban_sign_in.h"
 #include "ngx_kanban_webhooks.h"
 
 
@@ -168,8 +169,7 @@ static void
 ngx_kanban_platform_login_counted(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q)
 {
-    ngx_int_t                     account, addr;
-    ngx_str_t                    *v, *retry, one = ngx_string("1");
+    ngx_int_t                     rc;
     ngx_kanban_platform_login_t  *lg;
 
     lg = ngx_kanban_ctx(r)->data;
@@ -179,42 +179,16 @@ ngx_kanban_platform_login_counted(ngx_http_request_t *r,
         return;
     }
 
-    v = ngx_kanban_pg_value(r, q->result, 0, 0);
-    account = v ? ngx_atoi(v->data, v->len) : 0;
-    v = ngx_kanban_pg_value(r, q->result, 0, 1);
-    addr = v ? ngx_atoi(v->data, v->len) : 0;
+    rc = ngx_kanban_sign_in_throttled(r, q->result,
+                                      NGX_KANBAN_PLATFORM_ACCOUNT_MAX,
+                                      NGX_KANBAN_PLATFORM_ADDR_MAX);
 
-    if (account >= NGX_KANBAN_PLATFORM_ACCOUNT_MAX
-        || addr >= NGX_KANBAN_PLATFORM_ADDR_MAX)
-    {
-        retry = ngx_kanban_pg_value(r, q->result, 0, 2);
-
-        if (retry == NULL || retry->len == 0 || retry->data[0] == '-'
-            || retry->data[0] == '0')
-        {
-            retry = &one;
-
-        } else {
-            retry->data = ngx_pstrdup(r->pool, retry);
-            if (retry->data == NULL) {
-                ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-                return;
-            }
-        }
-
-        if (ngx_kanban_add_header(r, "Retry-After", retry) != NGX_OK) {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return;
-        }
-
+    if (rc != NGX_DECLINED) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "kanban: operator sign-in throttled from %V",
                       &lg->addr);
 
-        ngx_http_finalize_request(r,
-            ngx_kanban_problem(r, NGX_KANBAN_ERR_RATE_LIMITED,
-                               "Too many failed sign-ins; wait and try "
-                               "again."));
+        ngx_http_finalize_request(r, rc);
         return;
     }
 

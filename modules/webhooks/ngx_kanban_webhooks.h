@@ -2,8 +2,9 @@
 /*
  * Webhooks: the API that manages them (ngx_kanban_webhooks_api.c), the
  * worker's dispatcher that sends what the workspaces' outboxes hold
- * (ngx_kanban_webhooks_send.c), and the module with its directives and
- * the sealing of secrets (ngx_kanban_webhooks_module.c).
+ * (ngx_kanban_webhooks_send.c, on the core's sweeper), the sealing of
+ * secrets (ngx_kanban_webhooks_seal.c), and the module with its
+ * directives (ngx_kanban_webhooks_module.c).
  */
 
 #ifndef _NGX_KANBAN_WEBHOOKS_H_INCLUDED_
@@ -40,7 +41,9 @@ extern ngx_uint_t          ngx_kanban_webhooks_nroutes;
 
 ngx_kanban_webhooks_conf_t *ngx_kanban_webhooks_conf(void);
 
-/* secrets: "v1:" base64(nonce, sealed, tag) with the key; as is without */
+/* secrets (ngx_kanban_webhooks_seal.c): "v1:" base64(nonce, sealed, tag)
+ * with the key; as is without. The key is this worker's from its start. */
+void ngx_kanban_webhooks_seal_init(ngx_kanban_webhooks_conf_t *whcf);
 ngx_int_t ngx_kanban_webhooks_seal(ngx_pool_t *pool, ngx_str_t *secret,
     ngx_str_t *stored);
 ngx_int_t ngx_kanban_webhooks_unseal(ngx_pool_t *pool, ngx_str_t *stored,
@@ -54,7 +57,8 @@ char *ngx_kanban_webhooks_url_host(ngx_str_t *value, ngx_str_t *out,
 char *ngx_kanban_webhooks_host_check(ngx_str_t *host, char **message);
 
 /* the dispatcher */
-ngx_int_t ngx_kanban_webhooks_send_init_process(ngx_cycle_t *cycle);
+ngx_int_t ngx_kanban_webhooks_send_init_process(ngx_cycle_t *cycle,
+    ngx_kanban_webhooks_conf_t *whcf);
 void ngx_kanban_webhooks_hint(ngx_str_t *slug);
 void ngx_kanban_webhooks_wake(ngx_kanban_tenant_t *tenant);
 

@@ -5,7 +5,8 @@
  * POSTs each with the worker's HTTP client and records the attempt
  * (webhook_attempted()), which says when to try again.
  *
- * Which workspaces to look at: those of the catalog's webhook_tenants,
+ * Which workspaces to look at, and when (the core's sweeper,
+ * ngx_kanban_sweep.h): those of the catalog's webhook_tenants,
  * listed again every kanban_webhooks_sweep; each is asked again when its
  * next pending delivery is due (the claim says when), when a Redis event
  * message names it (a write may have queued a delivery), when a webhook
@@ -21,6 +22,7 @@
 /* SQL: sql/catalog/001_tenants.sql, 003_webhook_tenants.sql;
  * sql/tenant/018_webhooks.sql */
 #include "ngx_kanban_webhooks.h"
+#include "ngx_kanban_sweep.h"
 #include <openssl/hmac.h>
 
 
@@ -32,22 +34,16 @@
 #define NGX_KANBAN_WEBHOOKS_AGENT      "kanban-webhooks/" NGX_KANBAN_VERSION
 
 
+/* a workspace's, beside the sweeper's entry */
 typedef struct {
-    ngx_str_node_t             node;           /* by slug */
-    ngx_queue_t                queue;          /* all */
-    ngx_kanban_pg_db_t         db;
-    ngx_msec_t                 next;           /* ask again then */
-    ngx_msec_t                 polled;         /* last asked then */
     ngx_queue_t                inflight;       /* its deliveries */
-    unsigned                   polling:1;
-    unsigned                   again:1;
 } ngx_kanban_webhooks_ws_t;
 
 
 typedef struct {
     ngx_queue_t                queue;          /* in its workspace's */
     ngx_pool_t                *pool;
-    ngx_kanban_webhooks_ws_t  *ws;
+    ngx_kanban_sweep_ws_t     *ws;
     ngx_str_t                  id;
     ngx_str_t                  webhook_id;
     ngx_str_t                  url;
@@ -59,19 +55,13 @@ typedef struct {
 } ngx_kanban_webhooks_delivery_t;
 
 
-static void ngx_kanban_webhooks_tick(ngx_event_t *ev);
-static void ngx_kanban_webhooks_due(ngx_kanban_webhooks_ws_t *ws,
-    ngx_msec_t wait);
-static void ngx_kanban_webhooks_list(void);
-static void ngx_kanban_webhooks_listed(ngx_http_request_t *r,
-    ngx_kanban_pg_query_t *q);
-static ngx_kanban_webhooks_ws_t *ngx_kanban_webhooks_ws(ngx_str_t *slug,
-    ngx_str_t *name, ngx_str_t *dsn);
-static ngx_kanban_webhooks_ws_t *ngx_kanban_webhooks_find(ngx_str_t *slug);
-static void ngx_kanban_webhooks_poll(ngx_kanban_webhooks_ws_t *ws);
+static void ngx_kanban_webhooks_ws_init(ngx_kanban_sweep_ws_t *ws);
+static ngx_int_t ngx_kanban_webhooks_poll(ngx_kanban_sweep_ws_t *ws);
+static ngx_int_t ngx_kanban_webhooks_busy(ngx_pool_t *pool,
+    ngx_queue_t *inflight, ngx_str_t *busy);
 static void ngx_kanban_webhooks_polled(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
-static void ngx_kanban_webhooks_start(ngx_kanban_webhooks_ws_t *ws,
+static void ngx_kanban_webhooks_start(ngx_kanban_sweep_ws_t *ws,
     PGresult *res, int row);
 static ngx_int_t ngx_kanban_webhooks_request(
     ngx_kanban_webhooks_delivery_t *d, char **error);
@@ -80,10 +70,8 @@ static void ngx_kanban_webhooks_record(ngx_kanban_webhooks_delivery_t *d,
     ngx_str_t *code, ngx_str_t *error);
 static void ngx_kanban_webhooks_recorded(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
-static ngx_int_t ngx_kanban_webhooks_copy(ngx_pool_t *pool, PGresult *res,
-    int row, int col, ngx_str_t *s);
-static ngx_str_t *ngx_kanban_webhooks_seconds(ngx_pool_t *pool,
-    ngx_msec_t ms);
+static ngx_uint_t ngx_kanban_webhooks_hook_busy(ngx_queue_t *inflight,
+    ngx_str_t *hook);
 
 
 static ngx_kanban_pg_stmt_t  ngx_kanban_webhooks_tenants = ngx_kanban_pg_stmt(
@@ -104,74 +92,38 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_webhooks_attempted =
     "                         $5::float8, $6::float8)");
 
 
-static ngx_rbtree_t        ngx_kanban_webhooks_tree;
-static ngx_rbtree_node_t   ngx_kanban_webhooks_sentinel;
-static ngx_queue_t         ngx_kanban_webhooks_all;
-static ngx_pool_t         *ngx_kanban_webhooks_pool;
-static ngx_event_t         ngx_kanban_webhooks_timer;
-static ngx_msec_t          ngx_kanban_webhooks_listed_at;
-static ngx_uint_t          ngx_kanban_webhooks_listing;
-static ngx_uint_t          ngx_kanban_webhooks_running;
+static ngx_kanban_webhooks_conf_t  *ngx_kanban_webhooks_sender_conf;
+
+static ngx_kanban_sweep_t  ngx_kanban_webhooks_sweep = {
+    .name = "webhooks",
+    .tenants = &ngx_kanban_webhooks_tenants,
+    .tick = NGX_KANBAN_WEBHOOKS_TICK,
+    .data_size = sizeof(ngx_kanban_webhooks_ws_t),
+    .step = ngx_kanban_webhooks_poll,
+    .init = ngx_kanban_webhooks_ws_init,
+};
 
 
 ngx_int_t
-ngx_kanban_webhooks_send_init_process(ngx_cycle_t *cycle)
+ngx_kanban_webhooks_send_init_process(ngx_cycle_t *cycle,
+    ngx_kanban_webhooks_conf_t *whcf)
 {
-    ngx_kanban_webhooks_pool = ngx_create_pool(4096, cycle->log);
-    if (ngx_kanban_webhooks_pool == NULL) {
-        return NGX_ERROR;
-    }
+    ngx_kanban_webhooks_sender_conf = whcf;
+    ngx_kanban_webhooks_sweep.period = whcf->sweep;
 
-    ngx_rbtree_init(&ngx_kanban_webhooks_tree, &ngx_kanban_webhooks_sentinel,
-                    ngx_str_rbtree_insert_value);
-    ngx_queue_init(&ngx_kanban_webhooks_all);
-
-    ngx_kanban_webhooks_timer.handler = ngx_kanban_webhooks_tick;
-    ngx_kanban_webhooks_timer.log = cycle->log;
-    ngx_kanban_webhooks_timer.data = &ngx_kanban_webhooks_timer;
-
-    /* a quitting worker leaves what it has in flight to the leases */
-    ngx_kanban_webhooks_timer.cancelable = 1;
-
-    ngx_kanban_webhooks_running = 1;
-
-    ngx_add_timer(&ngx_kanban_webhooks_timer, 100);
-
-    return NGX_OK;
+    return ngx_kanban_sweep_start(&ngx_kanban_webhooks_sweep, cycle);
 }
 
 
-/* A Redis event message: the workspace may have queued deliveries. */
+/* A Redis event message: the workspace may have queued deliveries. A
+ * workspace written to all the time sends a message a write: its outbox
+ * is asked at most every HINT_GAP, not once a write. */
 
 void
 ngx_kanban_webhooks_hint(ngx_str_t *slug)
 {
-    ngx_kanban_webhooks_ws_t  *ws;
-
-    if (!ngx_kanban_webhooks_running) {
-        return;
-    }
-
-    ws = ngx_kanban_webhooks_find(slug);
-    if (ws == NULL) {
-        return;
-    }
-
-    /* a workspace written to all the time sends a message a write: its
-     * outbox is asked at most every HINT_GAP, not once a write */
-    if (ngx_current_msec - ws->polled < NGX_KANBAN_WEBHOOKS_HINT_GAP) {
-        if ((ngx_msec_int_t) (ws->next - ws->polled
-                              - NGX_KANBAN_WEBHOOKS_HINT_GAP) > 0)
-        {
-            ngx_kanban_webhooks_due(ws, ws->polled
-                                        + NGX_KANBAN_WEBHOOKS_HINT_GAP
-                                        - ngx_current_msec);
-        }
-
-        return;
-    }
-
-    ngx_kanban_webhooks_poll(ws);
+    ngx_kanban_sweep_hint(&ngx_kanban_webhooks_sweep, slug,
+                          NGX_KANBAN_WEBHOOKS_HINT_GAP);
 }
 
 
@@ -181,278 +133,47 @@ ngx_kanban_webhooks_hint(ngx_str_t *slug)
 void
 ngx_kanban_webhooks_wake(ngx_kanban_tenant_t *tenant)
 {
-    ngx_kanban_webhooks_ws_t  *ws;
-
-    if (!ngx_kanban_webhooks_running) {
-        return;
-    }
-
-    ws = ngx_kanban_webhooks_ws(&tenant->slug, &tenant->db_name,
-                                &tenant->db_dsn);
-    if (ws) {
-        ngx_kanban_webhooks_poll(ws);
-    }
+    ngx_kanban_sweep_wake(&ngx_kanban_webhooks_sweep, tenant);
 }
 
 
 static void
-ngx_kanban_webhooks_tick(ngx_event_t *ev)
+ngx_kanban_webhooks_ws_init(ngx_kanban_sweep_ws_t *ws)
 {
-    ngx_queue_t                 *qu;
-    ngx_kanban_webhooks_ws_t    *ws;
-    ngx_kanban_webhooks_conf_t  *whcf;
+    ngx_kanban_webhooks_ws_t  *wws;
 
-    if (ngx_exiting || ngx_quit || ngx_terminate) {
-        ngx_kanban_webhooks_running = 0;
-        return;
-    }
-
-    whcf = ngx_kanban_webhooks_conf();
-
-    if (!ngx_kanban_webhooks_listing
-        && (ngx_kanban_webhooks_listed_at == 0
-            || ngx_current_msec - ngx_kanban_webhooks_listed_at
-               >= whcf->sweep))
-    {
-        ngx_kanban_webhooks_list();
-    }
-
-    for (qu = ngx_queue_head(&ngx_kanban_webhooks_all);
-         qu != ngx_queue_sentinel(&ngx_kanban_webhooks_all);
-         qu = ngx_queue_next(qu))
-    {
-        ws = ngx_queue_data(qu, ngx_kanban_webhooks_ws_t, queue);
-
-        if ((ngx_msec_int_t) (ngx_current_msec - ws->next) >= 0) {
-            ngx_kanban_webhooks_poll(ws);
-        }
-    }
-
-    ngx_add_timer(ev, NGX_KANBAN_WEBHOOKS_TICK);
-}
-
-
-/* The workspace is asked again in wait ms: sooner than the next tick
- * when a retry is due sooner. */
-
-static void
-ngx_kanban_webhooks_due(ngx_kanban_webhooks_ws_t *ws, ngx_msec_t wait)
-{
-    ngx_msec_int_t  left;
-
-    ws->next = ngx_current_msec + wait;
-
-    if (!ngx_kanban_webhooks_running) {
-        return;
-    }
-
-    left = ngx_kanban_webhooks_timer.timer_set
-           ? (ngx_msec_int_t) (ngx_kanban_webhooks_timer.timer.key
-                               - ngx_current_msec)
-           : NGX_KANBAN_WEBHOOKS_TICK;
-
-    if ((ngx_msec_int_t) wait < left) {
-        /* not ngx_add_timer() alone: it keeps a timer within 300 ms */
-        if (ngx_kanban_webhooks_timer.timer_set) {
-            ngx_del_timer(&ngx_kanban_webhooks_timer);
-        }
-
-        ngx_add_timer(&ngx_kanban_webhooks_timer, wait ? wait : 1);
-    }
-}
-
-
-static void
-ngx_kanban_webhooks_list(void)
-{
-    ngx_pool_t             *pool;
-    ngx_kanban_pg_db_t      db;
-    ngx_kanban_pg_query_t  *q;
-
-    pool = ngx_create_pool(4096, ngx_cycle->log);
-    if (pool == NULL) {
-        return;
-    }
-
-    ngx_kanban_pg_catalog(&db);
-
-    q = ngx_kanban_pg_query_background(pool, &db);
-    if (q == NULL
-        || ngx_kanban_pg_run(q, &ngx_kanban_webhooks_tenants,
-                             ngx_kanban_webhooks_listed, 0)
-           != NGX_OK)
-    {
-        ngx_destroy_pool(pool);
-        return;
-    }
-
-    ngx_kanban_webhooks_listing = 1;
-}
-
-
-static void
-ngx_kanban_webhooks_listed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
-{
-    int         i, n;
-    ngx_str_t   slug, name, dsn;
-
-    ngx_kanban_webhooks_listing = 0;
-    ngx_kanban_webhooks_listed_at = ngx_current_msec;
-
-    if (q->error != NGX_KANBAN_PG_OK) {
-        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                      "kanban: webhooks: the catalog is not readable: %s",
-                      q->result ? PQresultErrorMessage(q->result)
-                                : "PostgreSQL is unavailable");
-        goto done;
-    }
-
-    n = PQntuples(q->result);
-
-    for (i = 0; i < n; i++) {
-        slug.data = (u_char *) PQgetvalue(q->result, i, 0);
-        slug.len = PQgetlength(q->result, i, 0);
-        name.data = (u_char *) PQgetvalue(q->result, i, 1);
-        name.len = PQgetlength(q->result, i, 1);
-        dsn.data = (u_char *) PQgetvalue(q->result, i, 2);
-        dsn.len = PQgetlength(q->result, i, 2);
-
-        (void) ngx_kanban_webhooks_ws(&slug, &name, &dsn);
-    }
-
-done:
-
-    ngx_destroy_pool(q->pool);
-}
-
-
-/* The workspace's entry, made when new (and due at once); NULL when
- * there is no memory. Entries live as long as the worker. */
-
-static ngx_kanban_webhooks_ws_t *
-ngx_kanban_webhooks_ws(ngx_str_t *slug, ngx_str_t *name, ngx_str_t *dsn)
-{
-    u_char                    *p;
-    ngx_kanban_webhooks_ws_t  *ws;
-
-    ws = ngx_kanban_webhooks_find(slug);
-    if (ws) {
-        return ws;
-    }
-
-    if (dsn->len == 0) {
-        /* the catalog's server */
-        dsn = &ngx_kanban_main_conf()->catalog;
-    }
-
-    ws = ngx_pcalloc(ngx_kanban_webhooks_pool,
-                     sizeof(ngx_kanban_webhooks_ws_t));
-    p = ngx_pnalloc(ngx_kanban_webhooks_pool,
-                    slug->len + name->len + dsn->len);
-    if (ws == NULL || p == NULL) {
-        return NULL;
-    }
-
-    ws->node.str.data = p;
-    ws->node.str.len = slug->len;
-    p = ngx_cpymem(p, slug->data, slug->len);
-
-    ws->db.name.data = p;
-    ws->db.name.len = name->len;
-    p = ngx_cpymem(p, name->data, name->len);
-
-    ws->db.dsn.data = p;
-    ws->db.dsn.len = dsn->len;
-    ngx_memcpy(p, dsn->data, dsn->len);
-
-    ws->node.node.key = ngx_crc32_short(slug->data, slug->len);
-    ws->next = ngx_current_msec;
-    ngx_queue_init(&ws->inflight);
-
-    ngx_rbtree_insert(&ngx_kanban_webhooks_tree, &ws->node.node);
-    ngx_queue_insert_tail(&ngx_kanban_webhooks_all, &ws->queue);
-
-    return ws;
-}
-
-
-static ngx_kanban_webhooks_ws_t *
-ngx_kanban_webhooks_find(ngx_str_t *slug)
-{
-    ngx_str_node_t  *sn;
-
-    sn = ngx_str_rbtree_lookup(&ngx_kanban_webhooks_tree, slug,
-                               ngx_crc32_short(slug->data, slug->len));
-
-    return (ngx_kanban_webhooks_ws_t *) sn;
+    wws = ws->data;
+    ngx_queue_init(&wws->inflight);
 }
 
 
 /* Claims what is due, but for the webhooks with requests in flight here. */
 
-static void
-ngx_kanban_webhooks_poll(ngx_kanban_webhooks_ws_t *ws)
+static ngx_int_t
+ngx_kanban_webhooks_poll(ngx_kanban_sweep_ws_t *ws)
 {
-    u_char                          *p;
-    ngx_str_t                        per_hook, busy, *lease;
-    ngx_pool_t                      *pool;
-    ngx_uint_t                       n;
-    ngx_queue_t                     *qu;
-    ngx_kanban_pg_query_t           *q;
-    ngx_kanban_webhooks_conf_t      *whcf;
-    ngx_kanban_webhooks_delivery_t  *d;
+    ngx_str_t                    per_hook, busy, *lease;
+    ngx_pool_t                  *pool;
+    ngx_kanban_pg_query_t       *q;
+    ngx_kanban_webhooks_ws_t    *wws;
+    ngx_kanban_webhooks_conf_t  *whcf;
 
-    if (!ngx_kanban_webhooks_running) {
-        return;
-    }
-
-    if (ws->polling) {
-        ws->again = 1;
-        return;
-    }
-
-    whcf = ngx_kanban_webhooks_conf();
+    whcf = ngx_kanban_webhooks_sender_conf;
+    wws = ws->data;
 
     pool = ngx_create_pool(4096, ngx_cycle->log);
     if (pool == NULL) {
-        return;
+        return NGX_ERROR;
     }
 
-    n = 0;
-
-    for (qu = ngx_queue_head(&ws->inflight);
-         qu != ngx_queue_sentinel(&ws->inflight);
-         qu = ngx_queue_next(qu))
-    {
-        n++;
-    }
-
-    busy.data = ngx_pnalloc(pool, 2 + n * (NGX_KANBAN_WEBHOOKS_UUID_LEN + 1));
     per_hook.data = ngx_pnalloc(pool, NGX_INT_T_LEN);
-    lease = ngx_kanban_webhooks_seconds(pool, whcf->timeout
-                                              + NGX_KANBAN_WEBHOOKS_MARGIN);
-    if (busy.data == NULL || per_hook.data == NULL || lease == NULL) {
+    lease = ngx_kanban_sweep_number(pool, whcf->timeout
+                                          + NGX_KANBAN_WEBHOOKS_MARGIN, 1);
+    if (per_hook.data == NULL || lease == NULL
+        || ngx_kanban_webhooks_busy(pool, &wws->inflight, &busy) != NGX_OK)
+    {
         goto failed;
     }
-
-    p = busy.data;
-    *p++ = '{';
-
-    for (qu = ngx_queue_head(&ws->inflight);
-         qu != ngx_queue_sentinel(&ws->inflight);
-         qu = ngx_queue_next(qu))
-    {
-        d = ngx_queue_data(qu, ngx_kanban_webhooks_delivery_t, queue);
-
-        if (p - busy.data > 1) {
-            *p++ = ',';
-        }
-
-        p = ngx_cpymem(p, d->webhook_id.data, d->webhook_id.len);
-    }
-
-    *p++ = '}';
-    busy.len = p - busy.data;
 
     per_hook.len = ngx_sprintf(per_hook.data, "%ui", whcf->concurrency)
                    - per_hook.data;
@@ -472,45 +193,77 @@ ngx_kanban_webhooks_poll(ngx_kanban_webhooks_ws_t *ws)
         goto failed;
     }
 
-    ws->polling = 1;
-    ws->again = 0;
-    ws->polled = ngx_current_msec;
-
-    return;
+    return NGX_OK;
 
 failed:
 
     ngx_destroy_pool(pool);
+
+    return NGX_ERROR;
+}
+
+
+/* The webhooks with requests in flight here, as a uuid[] literal. */
+
+static ngx_int_t
+ngx_kanban_webhooks_busy(ngx_pool_t *pool, ngx_queue_t *inflight,
+    ngx_str_t *busy)
+{
+    u_char                          *p;
+    ngx_uint_t                       n;
+    ngx_queue_t                     *qu;
+    ngx_kanban_webhooks_delivery_t  *d;
+
+    n = 0;
+
+    for (qu = ngx_queue_head(inflight);
+         qu != ngx_queue_sentinel(inflight);
+         qu = ngx_queue_next(qu))
+    {
+        n++;
+    }
+
+    busy->data = ngx_pnalloc(pool,
+                             2 + n * (NGX_KANBAN_WEBHOOKS_UUID_LEN + 1));
+    if (busy->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = busy->data;
+    *p++ = '{';
+
+    for (qu = ngx_queue_head(inflight);
+         qu != ngx_queue_sentinel(inflight);
+         qu = ngx_queue_next(qu))
+    {
+        d = ngx_queue_data(qu, ngx_kanban_webhooks_delivery_t, queue);
+
+        if (p - busy->data > 1) {
+            *p++ = ',';
+        }
+
+        p = ngx_cpymem(p, d->webhook_id.data, d->webhook_id.len);
+    }
+
+    *p++ = '}';
+    busy->len = p - busy->data;
+
+    return NGX_OK;
 }
 
 
 static void
 ngx_kanban_webhooks_polled(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 {
-    int                          i, n;
-    double                       next_in;
-    ngx_uint_t                   level;
-    ngx_msec_t                   wait;
-    ngx_kanban_webhooks_ws_t    *ws;
-    ngx_kanban_webhooks_conf_t  *whcf;
+    int                     i, n;
+    ngx_msec_t              wait;
+    ngx_kanban_sweep_ws_t  *ws;
 
     ws = q->data;
-    ws->polling = 0;
-
-    whcf = ngx_kanban_webhooks_conf();
-    wait = whcf->sweep;
+    wait = ngx_kanban_webhooks_sender_conf->sweep;
 
     if (q->error != NGX_KANBAN_PG_OK) {
-        /* a workspace not yet migrated has no outbox: not worth a warning
-         * every sweep */
-        level = ngx_kanban_pg_sqlstate(q, "42883") ? NGX_LOG_INFO
-                                                    : NGX_LOG_WARN;
-
-        ngx_log_error(level, ngx_cycle->log, 0,
-                      "kanban: webhooks of \"%V\" not read: %s",
-                      &ws->node.str,
-                      q->result ? PQresultErrorMessage(q->result)
-                                : "PostgreSQL is unavailable");
+        ngx_kanban_sweep_failed(ws, q);
         goto done;
     }
 
@@ -522,36 +275,25 @@ ngx_kanban_webhooks_polled(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
             continue;
         }
 
-        if (PQgetisnull(q->result, i, 7)) {
-            continue;
-        }
-
-        next_in = strtod(PQgetvalue(q->result, i, 7), NULL) * 1000;
-
-        if (next_in < (double) wait) {
-            wait = next_in > 0 ? (ngx_msec_t) next_in : 0;
-        }
+        wait = ngx_kanban_sweep_next_in(q->result, i, 7, wait);
     }
 
 done:
 
-    ngx_kanban_webhooks_due(ws, wait);
-
     ngx_destroy_pool(q->pool);
 
-    if (ws->again) {
-        ngx_kanban_webhooks_poll(ws);
-    }
+    ngx_kanban_sweep_done(ws, wait);
 }
 
 
 static void
-ngx_kanban_webhooks_start(ngx_kanban_webhooks_ws_t *ws, PGresult *res,
+ngx_kanban_webhooks_start(ngx_kanban_sweep_ws_t *ws, PGresult *res,
     int row)
 {
     char                            *error;
     ngx_str_t                        err;
     ngx_pool_t                      *pool;
+    ngx_kanban_webhooks_ws_t        *wws;
     ngx_kanban_webhooks_delivery_t  *d;
 
     pool = ngx_create_pool(4096, ngx_cycle->log);
@@ -568,21 +310,22 @@ ngx_kanban_webhooks_start(ngx_kanban_webhooks_ws_t *ws, PGresult *res,
     d->pool = pool;
     d->ws = ws;
 
-    if (ngx_kanban_webhooks_copy(pool, res, row, 0, &d->id) != NGX_OK
-        || ngx_kanban_webhooks_copy(pool, res, row, 1, &d->webhook_id)
+    if (ngx_kanban_sweep_copy(pool, res, row, 0, &d->id) != NGX_OK
+        || ngx_kanban_sweep_copy(pool, res, row, 1, &d->webhook_id)
            != NGX_OK
-        || ngx_kanban_webhooks_copy(pool, res, row, 2, &d->url) != NGX_OK
-        || ngx_kanban_webhooks_copy(pool, res, row, 3, &d->stored) != NGX_OK
-        || ngx_kanban_webhooks_copy(pool, res, row, 4, &d->type) != NGX_OK
-        || ngx_kanban_webhooks_copy(pool, res, row, 5, &d->body) != NGX_OK
-        || ngx_kanban_webhooks_copy(pool, res, row, 6, &d->attempts)
+        || ngx_kanban_sweep_copy(pool, res, row, 2, &d->url) != NGX_OK
+        || ngx_kanban_sweep_copy(pool, res, row, 3, &d->stored) != NGX_OK
+        || ngx_kanban_sweep_copy(pool, res, row, 4, &d->type) != NGX_OK
+        || ngx_kanban_sweep_copy(pool, res, row, 5, &d->body) != NGX_OK
+        || ngx_kanban_sweep_copy(pool, res, row, 6, &d->attempts)
            != NGX_OK)
     {
         ngx_destroy_pool(pool);
         return;                 /* its lease ends, and it is tried again */
     }
 
-    ngx_queue_insert_tail(&ws->inflight, &d->queue);
+    wws = ws->data;
+    ngx_queue_insert_tail(&wws->inflight, &d->queue);
 
     error = NULL;
 
@@ -606,7 +349,7 @@ ngx_kanban_webhooks_request(ngx_kanban_webhooks_delivery_t *d, char **error)
     ngx_kanban_http_req_t       *hr;
     ngx_kanban_webhooks_conf_t  *whcf;
 
-    whcf = ngx_kanban_webhooks_conf();
+    whcf = ngx_kanban_webhooks_sender_conf;
 
     switch (ngx_kanban_webhooks_unseal(d->pool, &d->stored, &secret)) {
 
@@ -724,7 +467,7 @@ ngx_kanban_webhooks_record(ngx_kanban_webhooks_delivery_t *d,
     ngx_kanban_pg_query_t       *q;
     ngx_kanban_webhooks_conf_t  *whcf;
 
-    whcf = ngx_kanban_webhooks_conf();
+    whcf = ngx_kanban_webhooks_sender_conf;
 
     ms = ngx_palloc(d->pool, sizeof(ngx_str_t));
     if (ms == NULL) {
@@ -739,8 +482,8 @@ ngx_kanban_webhooks_record(ngx_kanban_webhooks_delivery_t *d,
     ms->len = ngx_sprintf(ms->data, "%M", d->hr ? d->hr->elapsed : 0)
               - ms->data;
 
-    base = ngx_kanban_webhooks_seconds(d->pool, whcf->backoff);
-    window = ngx_kanban_webhooks_seconds(d->pool, whcf->window);
+    base = ngx_kanban_sweep_number(d->pool, whcf->backoff, 1);
+    window = ngx_kanban_sweep_number(d->pool, whcf->window, 1);
 
     q = ngx_kanban_pg_query_background(d->pool, &d->ws->db);
     if (base == NULL || window == NULL || q == NULL) {
@@ -768,14 +511,13 @@ static void
 ngx_kanban_webhooks_recorded(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 {
     double                           wait;
-    ngx_str_t                        hook;
-    ngx_uint_t                       more;
-    ngx_queue_t                     *qu;
-    ngx_kanban_webhooks_ws_t        *ws;
-    ngx_kanban_webhooks_delivery_t  *d, *o;
+    ngx_kanban_sweep_ws_t           *ws;
+    ngx_kanban_webhooks_ws_t        *wws;
+    ngx_kanban_webhooks_delivery_t  *d;
 
     d = q->data;
     ws = d->ws;
+    wws = ws->data;
     wait = -1;
 
     if (q->error != NGX_KANBAN_PG_OK) {
@@ -793,74 +535,37 @@ ngx_kanban_webhooks_recorded(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     ngx_queue_remove(&d->queue);
 
     /* the retry's time, when sooner than the workspace's next look */
-    if (wait >= 0
-        && (ngx_msec_int_t) (ngx_current_msec + (ngx_msec_t) wait - ws->next)
-           < 0)
-    {
-        ngx_kanban_webhooks_due(ws, (ngx_msec_t) wait);
-    }
-
-    hook = d->webhook_id;
-    more = 0;
-
-    for (qu = ngx_queue_head(&ws->inflight);
-         qu != ngx_queue_sentinel(&ws->inflight);
-         qu = ngx_queue_next(qu))
-    {
-        o = ngx_queue_data(qu, ngx_kanban_webhooks_delivery_t, queue);
-
-        if (o->webhook_id.len == hook.len
-            && ngx_strncmp(o->webhook_id.data, hook.data, hook.len) == 0)
-        {
-            more = 1;
-            break;
-        }
+    if (wait >= 0) {
+        ngx_kanban_sweep_sooner(ws, (ngx_msec_t) wait);
     }
 
     /* its webhook's batch is done: it may have more queued */
-    if (!more) {
-        ngx_kanban_webhooks_poll(ws);
+    if (!ngx_kanban_webhooks_hook_busy(&wws->inflight, &d->webhook_id)) {
+        ngx_kanban_sweep_step(ws);
     }
 
     ngx_destroy_pool(d->pool);
 }
 
 
-static ngx_int_t
-ngx_kanban_webhooks_copy(ngx_pool_t *pool, PGresult *res, int row, int col,
-    ngx_str_t *s)
+static ngx_uint_t
+ngx_kanban_webhooks_hook_busy(ngx_queue_t *inflight, ngx_str_t *hook)
 {
-    s->len = PQgetlength(res, row, col);
-    s->data = ngx_pnalloc(pool, s->len + 1);
-    if (s->data == NULL) {
-        return NGX_ERROR;
+    ngx_queue_t                     *qu;
+    ngx_kanban_webhooks_delivery_t  *o;
+
+    for (qu = ngx_queue_head(inflight);
+         qu != ngx_queue_sentinel(inflight);
+         qu = ngx_queue_next(qu))
+    {
+        o = ngx_queue_data(qu, ngx_kanban_webhooks_delivery_t, queue);
+
+        if (o->webhook_id.len == hook->len
+            && ngx_strncmp(o->webhook_id.data, hook->data, hook->len) == 0)
+        {
+            return 1;
+        }
     }
 
-    ngx_memcpy(s->data, PQgetvalue(res, row, col), s->len);
-    s->data[s->len] = '\0';
-
-    return NGX_OK;
-}
-
-
-/* "12.345" */
-
-static ngx_str_t *
-ngx_kanban_webhooks_seconds(ngx_pool_t *pool, ngx_msec_t ms)
-{
-    ngx_str_t  *s;
-
-    s = ngx_palloc(pool, sizeof(ngx_str_t));
-    if (s == NULL) {
-        return NULL;
-    }
-
-    s->data = ngx_pnalloc(pool, NGX_INT_T_LEN + 4);
-    if (s->data == NULL) {
-        return NULL;
-    }
-
-    s->len = ngx_sprintf(s->data, "%M.%03M", ms / 1000, ms % 1000) - s->data;
-
-    return s;
+    return 0;
 }
