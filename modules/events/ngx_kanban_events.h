@@ -56,6 +56,14 @@ typedef struct {
 } ngx_kanban_events_conf_t;
 
 
+/* a query of a feed or of one stream: its own pool, gone with it */
+typedef struct {
+    ngx_pool_t                *pool;
+    ngx_kanban_events_feed_t  *feed;
+    ngx_kanban_events_sub_t   *sub;            /* NULL: the feed's own */
+} ngx_kanban_events_query_t;
+
+
 /* A stream: one per request, in its workspace's feed. */
 struct ngx_kanban_events_sub_s {
     ngx_queue_t                queue;          /* in its feed */
@@ -84,6 +92,15 @@ struct ngx_kanban_events_sub_s {
     ngx_msec_t                 written;        /* when it last got bytes */
     ngx_event_t                expiry;         /* its token's */
     ngx_event_t                start;          /* posted: started at once */
+
+    /* handed down by the layers above, so that writing calls none of
+     * them by name: the feed's paused replay, to go on once the client
+     * has read (set with paused), and a taken-over stream's own output
+     * and close (set by ngx_kanban_events_take_over) */
+    void                     (*resume)(ngx_kanban_events_sub_t *sub);
+    ngx_int_t                (*raw_output)(ngx_kanban_events_sub_t *sub);
+    void                     (*raw_close)(ngx_kanban_events_sub_t *sub,
+                                          ngx_uint_t dropped);
 
     unsigned                   admin:1;
     unsigned                   has_project:1;
@@ -118,13 +135,15 @@ extern ngx_module_t  ngx_http_kanban_events_module;
 ngx_int_t ngx_kanban_events_feed_init_process(ngx_cycle_t *cycle);
 ngx_kanban_events_feed_t *ngx_kanban_events_feed_get(
     ngx_kanban_tenant_t *tenant);
-void ngx_kanban_events_feed_leave(ngx_kanban_events_sub_t *sub);
 void ngx_kanban_events_resume(ngx_kanban_events_sub_t *sub);
 void ngx_kanban_events_feed_start(ngx_kanban_events_sub_t *sub,
     int64_t after, ngx_uint_t resume);
 void ngx_kanban_events_feed_hint(ngx_str_t *slug);
 void ngx_kanban_events_feed_all(void);
 void ngx_kanban_events_feed_each_sub(void (*fn)(ngx_kanban_events_sub_t *));
+
+/* out of its feed (ngx_kanban_events_leave.c) */
+void ngx_kanban_events_feed_leave(ngx_kanban_events_sub_t *sub);
 
 /* admission and access (ngx_kanban_events_admit.c): the handler's
  * steps, in order; the refusal's status in *rc when NULL */

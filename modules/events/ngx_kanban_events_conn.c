@@ -96,6 +96,8 @@ ngx_kanban_events_take_over(ngx_kanban_events_sub_t *sub)
     s->pool = c->pool;
     s->send_timeout = clcf->send_timeout;
     s->raw = 1;
+    s->raw_output = ngx_kanban_events_conn_output;
+    s->raw_close = ngx_kanban_events_conn_close;
 
     /* the request goes, and its cleanups with it: none is ours now */
     sub->done = 1;
@@ -296,7 +298,7 @@ ngx_kanban_events_conn_write(ngx_event_t *wev)
         return;
     }
 
-    if (ngx_kanban_events_flush(sub) == NGX_OK) {
-        ngx_kanban_events_resume(sub);
+    if (ngx_kanban_events_flush(sub) == NGX_OK && sub->resume) {
+        sub->resume(sub);
     }
 }

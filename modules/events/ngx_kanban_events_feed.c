@@ -23,14 +23,6 @@
 #include "ngx_kanban_events.h"
 
 
-/* a query of a feed or of one stream: its own pool, gone with it */
-typedef struct {
-    ngx_pool_t                *pool;
-    ngx_kanban_events_feed_t  *feed;
-    ngx_kanban_events_sub_t   *sub;            /* NULL: the feed's own */
-} ngx_kanban_events_query_t;
-
-
 static ngx_int_t ngx_kanban_events_query(ngx_kanban_events_feed_t *feed,
     ngx_kanban_events_sub_t *sub, ngx_kanban_pg_stmt_t *stmt,
     int64_t after, ngx_kanban_pg_handler_pt handler);
@@ -349,6 +341,7 @@ ngx_kanban_events_replayed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 
             if (ngx_kanban_events_flush(sub) == NGX_OK) {
                 sub->paused = 1;
+                sub->resume = ngx_kanban_events_resume;
                 ngx_kanban_events_resume(sub);     /* sent at once? */
             }
 
@@ -405,37 +398,6 @@ ngx_kanban_events_resume(ngx_kanban_events_sub_t *sub)
     if (sub->paused && sub->unsent <= sub->conf->buffer / 4) {
         sub->paused = 0;
         ngx_kanban_events_continue(sub, 1);
-    }
-}
-
-
-void
-ngx_kanban_events_feed_leave(ngx_kanban_events_sub_t *sub)
-{
-    ngx_kanban_events_query_t  *eq;
-
-    if (sub->querying) {
-        /* its answer finds nobody */
-        eq = sub->query;
-        eq->sub = NULL;
-        sub->querying = 0;
-    }
-
-    sub->live = 0;
-
-    if (sub->writing) {
-        sub->writing = 0;
-        ngx_queue_remove(&sub->write_queue);
-    }
-
-    if (sub->joined) {
-        sub->joined = 0;
-        ngx_queue_remove(&sub->queue);
-    }
-
-    if (sub->feed) {
-        sub->feed->nsubs--;
-        sub->feed = NULL;
     }
 }
 

@@ -120,7 +120,7 @@ ngx_kanban_events_output(ngx_kanban_events_sub_t *sub, ngx_chain_t *out)
     ngx_http_core_loc_conf_t  *clcf;
 
     if (sub->raw) {
-        return ngx_kanban_events_conn_output(sub);
+        return sub->raw_output(sub);
     }
 
     r = sub->request;
@@ -243,8 +243,8 @@ ngx_kanban_events_write_handler(ngx_http_request_t *r)
         return;
     }
 
-    if (ngx_kanban_events_flush(sub) == NGX_OK) {
-        ngx_kanban_events_resume(sub);
+    if (ngx_kanban_events_flush(sub) == NGX_OK && sub->resume) {
+        sub->resume(sub);
     }
 }
 
@@ -272,7 +272,7 @@ ngx_kanban_events_end(ngx_kanban_events_sub_t *sub, ngx_uint_t dropped)
             ngx_kanban_metrics_events(0, 0, 1);
         }
 
-        ngx_kanban_events_conn_close(sub, dropped);
+        sub->raw_close(sub, dropped);
         return;
     }
 

@@ -77,6 +77,7 @@ static char *ngx_kanban_tenant_merge_loc_conf(ngx_conf_t *cf, void *parent,
 static ngx_int_t ngx_kanban_tenant_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_kanban_tenant_init(ngx_conf_t *cf);
 static ngx_kanban_tenant_t *ngx_kanban_tenant_of(ngx_http_request_t *r);
+static ngx_int_t ngx_kanban_tenant_init_process(ngx_cycle_t *cycle);
 
 
 static ngx_kanban_pg_stmt_t  ngx_kanban_tenant_by_slug = ngx_kanban_pg_stmt(
@@ -128,7 +129,7 @@ ngx_module_t  ngx_http_kanban_tenant_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    ngx_kanban_tenant_move_init_process,   /* init process */
+    ngx_kanban_tenant_init_process,        /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     ngx_kanban_tenant_move_exit_process,   /* exit process */
@@ -175,38 +176,6 @@ ngx_kanban_tenant_limits(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_kanban_tenant_module);
 
     return &ctx->limits;
-}
-
-
-/* ^[a-z][a-z0-9-]{1,30}[a-z0-9]$ */
-
-ngx_uint_t
-ngx_kanban_slug_valid(ngx_str_t *slug)
-{
-    u_char      c;
-    ngx_uint_t  i;
-
-    if (slug->len < 3 || slug->len > 32) {
-        return 0;
-    }
-
-    for (i = 0; i < slug->len; i++) {
-        c = slug->data[i];
-
-        if (c >= 'a' && c <= 'z') {
-            continue;
-        }
-
-        if (i > 0 && ((c >= '0' && c <= '9')
-                      || (c == '-' && i < slug->len - 1)))
-        {
-            continue;
-        }
-
-        return 0;
-    }
-
-    return 1;
 }
 
 
@@ -504,6 +473,17 @@ ngx_kanban_tenant_forget(ngx_str_t *slug)
     }
 
     ngx_kanban_cache_forget(tmcf->zone, slug);
+}
+
+
+/* The node's listener for catalog changes is handed the cache it empties,
+ * so that it needs nothing else of this module. */
+
+static ngx_int_t
+ngx_kanban_tenant_init_process(ngx_cycle_t *cycle)
+{
+    return ngx_kanban_tenant_move_init_process(cycle,
+                                               ngx_kanban_tenant_cache_zone());
 }
 
 

@@ -11,6 +11,7 @@
 
 
 #include "ngx_kanban_pg.h"
+#include "ngx_kanban_tenant_slug.h"
 
 
 extern ngx_module_t  ngx_http_kanban_tenant_module;
@@ -28,7 +29,6 @@ typedef struct {
 
 
 
-ngx_uint_t ngx_kanban_slug_valid(ngx_str_t *slug);
 void ngx_kanban_tenant_forget(ngx_str_t *slug);
 ngx_shm_zone_t *ngx_kanban_tenant_cache_zone(void);
 ngx_uint_t ngx_kanban_tenant_grace_allows(ngx_http_request_t *r);

@@ -17,8 +17,9 @@
 /* SQL: none of its own */
 #include "ngx_kanban_pg.h"
 #include "ngx_kanban_redis.h"
+#include "ngx_kanban_cache.h"
 #include "ngx_kanban_tenant_move.h"
-#include "ngx_kanban_tenant_module.h"
+#include "ngx_kanban_tenant_slug.h"
 
 
 #define NGX_KANBAN_TENANT_CHANNEL    "kanban:tenant:"
@@ -40,6 +41,7 @@ static void ngx_kanban_tenant_move_on_message(redisAsyncContext *ac,
 
 static redisAsyncContext  *ngx_kanban_tenant_move_redis;
 static ngx_event_t         ngx_kanban_tenant_move_timer;
+static ngx_shm_zone_t     *ngx_kanban_tenant_move_cache;   /* this cycle's */
 
 
 /* Safe methods go on; anything else waits for the move. */
@@ -64,11 +66,13 @@ ngx_kanban_tenant_moving(ngx_http_request_t *r)
 /* The cache is the node's (shared memory): one worker listens for it. */
 
 ngx_int_t
-ngx_kanban_tenant_move_init_process(ngx_cycle_t *cycle)
+ngx_kanban_tenant_move_init_process(ngx_cycle_t *cycle, ngx_shm_zone_t *zone)
 {
-    if (ngx_worker != 0 || ngx_kanban_tenant_cache_zone() == NULL) {
+    if (ngx_worker != 0 || zone == NULL) {
         return NGX_OK;
     }
+
+    ngx_kanban_tenant_move_cache = zone;
 
     ngx_kanban_tenant_move_timer.handler = ngx_kanban_tenant_move_tick;
     ngx_kanban_tenant_move_timer.log = cycle->log;
@@ -197,5 +201,5 @@ ngx_kanban_tenant_move_on_message(redisAsyncContext *ac, void *reply,
     ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
                   "kanban: workspace \"%V\" changed in the catalog", &slug);
 
-    ngx_kanban_tenant_forget(&slug);
+    ngx_kanban_cache_forget(ngx_kanban_tenant_move_cache, &slug);
 }

@@ -17,7 +17,10 @@
 
 
 ngx_int_t ngx_kanban_tenant_moving(ngx_http_request_t *r);
-ngx_int_t ngx_kanban_tenant_move_init_process(ngx_cycle_t *cycle);
+/* zone: the node's tenant cache, emptied of a slug when its row changes
+ * (NULL: no cache, nothing to listen for) */
+ngx_int_t ngx_kanban_tenant_move_init_process(ngx_cycle_t *cycle,
+    ngx_shm_zone_t *zone);
 void ngx_kanban_tenant_move_exit_process(ngx_cycle_t *cycle);
 
 
