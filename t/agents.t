@@ -6,8 +6,10 @@
 # activities; agents are not people (not listed, not counted by the quota);
 # delegating a task or @mentioning an agent opens a session; the agent's
 # activities drive its state; a person answers and stops it; unresponsive
-# and stale are computed; all of it live on the event stream; another
-# workspace's agent token is refused.
+# and stale are computed; all of it live on the event stream; an external
+# agent gets agent_session.created and agent_session.prompted as signed
+# webhooks (a receiver on loopback); another workspace's agent token is
+# refused.
 
 use strict;
 use warnings;
@@ -16,8 +18,16 @@ use Test::More;
 use Time::HiRes qw(sleep);
 use Kanban::Test qw(problem_is);
 use Kanban::SSE;
+use Kanban::Receiver;
 
-my $t = Kanban::Test->new->run;
+my $t = Kanban::Test->new(http => <<"EOF")->run;
+kanban_webhooks_allow_private on;
+kanban_webhooks_timeout 1500ms;
+kanban_webhooks_backoff 300ms;
+kanban_webhooks_sweep 1s;
+EOF
+
+my $rcv = Kanban::Receiver->new;
 
 my $ws = $t->workspace(prefix => 'agent');
 my $slug = $ws->slug;
@@ -65,10 +75,12 @@ problem_is(api($admin, POST => '/api/v1/agents',
 
 my $r = api($admin, POST => '/api/v1/agents',
             json => { name => 'Coder', kind => 'external',
-                      webhook_url => 'http://127.0.0.1:9/agent' });
+                      webhook_url => $rcv->url('/ok/coder') });
 is($r->{status}, 201, 'an admin adds an external agent');
 my $coder = $r->{json};
 like($coder->{token}, qr/^kbt_[0-9a-f]{64}$/, '... its token, once');
+like($coder->{webhook_secret}, qr/^whsec_[0-9a-f]{48}$/,
+   '... and its webhook secret, once');
 is($coder->{handle}, 'coder', '... its handle for @mentions');
 is($r->{headers}{location}, "/api/v1/agents/$coder->{id}", '... Location');
 my $token = $coder->{token};
@@ -80,7 +92,10 @@ ok(!exists $bd->{token}, 'a builtin agent gets no token');
 
 my $list = made(api($admin, GET => '/api/v1/agents'), 'list')->{items};
 is(scalar @$list, 2, 'the agents are listed');
-ok(!(grep { exists $_->{token} } @$list), '... never with a token');
+ok(!(grep { exists $_->{token} || exists $_->{webhook_secret} } @$list),
+   '... never with a token or secret');
+is_deeply(made(api($admin, GET => '/api/v1/webhooks'), 'hooks')->{items}, [],
+          'the agent\'s receiver is not among the webhooks');
 
 my $people = made(api($admin, GET => '/api/v1/users'), 'users')->{items};
 ok(!(grep { $_->{id} eq $coder->{id} } @$people),
@@ -154,6 +169,27 @@ my ($opened) = grep { $_->{event} eq 'agent_session.updated' } @ev;
 ok($opened, 'agent_session.updated on the stream');
 is($opened && $opened->{data}{id}, $sid, '... for the session');
 
+# --- the external agent is told, signed ---------------------------------------
+
+sub delivery {
+    my ($type, $cond) = @_;
+    my ($d) = $rcv->wait_for(sub {
+        grep { ($_->{headers}{'x-kanban-event'} // '') eq $type
+               && $_->{path} eq '/ok/coder' && $cond->($_) } @_ }, 10);
+    return $d;
+}
+
+my $hook = delivery('agent_session.created',
+                    sub { $_[0]{json}{data}{session}{id} eq $sid });
+ok($hook, 'the agent gets agent_session.created at its webhook_url');
+ok($hook && Kanban::Receiver->signed($hook, $coder->{webhook_secret}),
+   '... signed with its secret');
+ok($hook && !Kanban::Receiver->signed($hook, 'whsec_' . '0' x 48),
+   '... (and not with another)');
+is($hook && $hook->{json}{data}{task}{title}, 'Fix the flaky test',
+   '... with the task');
+is($hook && $hook->{json}{data}{task}{key}, 'AG-1', '... and its key');
+
 # --- activities: only the session's agent, and they drive the state ---------
 
 my $act = sub {
@@ -206,6 +242,11 @@ is($r->{status}, 200, 'Carl answers');
 is($r->{json}{state}, 'pending', '... the session waits for the agent');
 is($r->{json}{activities}[-1]{type}, 'prompt', '... the answer is a prompt');
 is($r->{json}{activities}[-1]{author_id}, $carl->{id}, '... by Carl');
+my $told = delivery('agent_session.prompted', sub {
+    ($_[0]{json}{data}{prompt}{body} // '') eq 'Fix the clock.' });
+ok($told, 'the agent gets agent_session.prompted with the answer');
+ok($told && Kanban::Receiver->signed($told, $coder->{webhook_secret}),
+   '... signed');
 
 made($act->($token, 'response', 'Fixed: the clock is injected now.'), 'r');
 is(made(api($carl, GET => "/api/v1/agent-sessions/$sid"), 's')->{state},

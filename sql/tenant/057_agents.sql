@@ -71,7 +71,8 @@ CREATE TABLE agents (
     id           uuid PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
     kind         text NOT NULL CHECK (kind IN ('external', 'builtin')),
     builtin      text CHECK (builtin IN ('breakdown', 'triage', 'digest')),
-    webhook_url  text CHECK (webhook_url ~ '^https?://[^[:space:]]+$'),
+    webhook_url  text CHECK (webhook_url ~ '^https?://[^/?#\s@]+([/?#]\S*)?$'
+                             AND length(webhook_url) <= 2000),
     created_by   uuid REFERENCES users (id) ON DELETE SET NULL,
     created_at   timestamptz NOT NULL DEFAULT now(),
     updated_at   timestamptz NOT NULL DEFAULT now(),
@@ -311,7 +312,8 @@ LANGUAGE sql STABLE AS $$
         THEN 'webhook_url is for external agents.'
         WHEN b ? 'webhook_url' AND b->'webhook_url' <> 'null'
              AND (jsonb_typeof(b->'webhook_url') <> 'string'
-                  OR b->>'webhook_url' !~ '^https?://[^[:space:]]+$')
+                  OR b->>'webhook_url' !~ '^https?://[^/?#\s@]+([/?#]\S*)?$'
+                  OR length(b->>'webhook_url') > 2000)
         THEN 'webhook_url is an http or https URL.'
         WHEN NOT creating AND b ? 'builtin'
         THEN 'An agent''s builtin cannot change.'
