@@ -146,7 +146,9 @@ $$;
 CREATE FUNCTION agent_session_json(s agent_sessions) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object(
-        'id', s.id, 'agent_id', s.agent_id, 'task_id', s.task_id,
+        'id', s.id, 'agent_id', s.agent_id,
+        'agent_name', (SELECT name FROM users WHERE id = s.agent_id),
+        'task_id', s.task_id,
         'opened_by', s.opened_by, 'comment_id', s.comment_id,
         'state', agent_session_state(s), 'stopped', s.stopped,
         'unresponsive', s.state = 'pending'
