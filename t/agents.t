@@ -266,6 +266,12 @@ is(scalar @$sessions, 2, 'an @mention opens a second session');
 is($sessions->[1]{opened_by}, 'mentioned', '... by the mention');
 ok($sessions->[1]{comment_id}, '... naming the comment');
 my $sid2 = $sessions->[1]{id};
+is($dbh->selectrow_array('SELECT count(*) FROM notifications WHERE user_id = ?',
+                         undef, $coder->{id}), 0,
+   '... and no notification for the agent');
+is($dbh->selectrow_array(q{SELECT count(*) FROM mail_outbox
+                            WHERE to_addr LIKE '%@agents.invalid'}), 0,
+   '... nor an email');
 
 # unresponsive after 10 s: the clock moved back rather than waited
 $dbh->do(q{UPDATE agent_sessions SET created_at = created_at - interval '11 s',

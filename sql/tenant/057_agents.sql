@@ -281,6 +281,24 @@ CREATE TRIGGER comments_mention_agents
     FOR EACH ROW EXECUTE FUNCTION comments_mention_agents();
 
 
+-- An agent is told of its work by its sessions, never by notifications
+-- (nor their email, to an address that cannot receive it).
+CREATE FUNCTION notifications_not_for_agents() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM users WHERE id = NEW.user_id AND kind = 'agent')
+    THEN
+        RETURN NULL;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER notifications_not_for_agents
+    BEFORE INSERT ON notifications
+    FOR EACH ROW EXECUTE FUNCTION notifications_not_for_agents();
+
+
 -- The body of a POST or PATCH: the message of its first wrong field, or
 -- NULL. creating: name and kind are required.
 CREATE FUNCTION agent_body_invalid(b jsonb, creating boolean,
