@@ -25,6 +25,8 @@ kanban_webhooks_allow_private on;
 kanban_webhooks_timeout 1500ms;
 kanban_webhooks_backoff 300ms;
 kanban_webhooks_sweep 1s;
+kanban_ai_backoff 200ms;
+kanban_ai_allow_private on;
 EOF
 
 my $rcv = Kanban::Receiver->new;
@@ -302,6 +304,62 @@ made(api($token, POST => "/api/v1/agent-sessions/$sid3/activities",
          json => { type => 'error', body => 'The logs are gone.' }), 'e');
 is(made(api($carl, GET => "/api/v1/agent-sessions/$sid3"), 's')->{state},
    'error', 'an error: error');
+
+# --- the built-in breakdown agent, through the LLM gateway ------------------
+
+# sessions read until one satisfies $cond (reading starts a built-in agent)
+sub session_until {
+    my ($task_id, $cond) = @_;
+    for (1 .. 100) {
+        my $items = made(api($carl, GET => "/api/v1/tasks/$task_id/agent-sessions"),
+                         'sessions')->{items};
+        my ($s) = grep { $cond->($_) } @$items;
+        return $s if $s;
+        sleep 0.1;
+    }
+    return;
+}
+
+my $big = made(api($admin, POST => "/api/v1/projects/$pid/tasks",
+                   json => { title => 'Make the test suite reliable' }), 'task');
+made(api($admin, PATCH => "/api/v1/tasks/$big->{id}",
+         json => { delegate_id => $bd->{id} }), 'delegate to breakdown');
+my $none = session_until($big->{id}, sub { $_[0]{state} eq 'error' });
+ok($none, 'no model configured: the breakdown session says so');
+like($none && $none->{activities}[-1]{body}, qr/No language model/,
+     '... in an error activity');
+
+$rcv->mode('breakdown');
+made(api($admin, PUT => '/api/v1/ai/settings',
+         json => { provider => 'openai', model => 'fake-model',
+                   base_url => $rcv->url('/llm/v1'), api_key => 'sk-test' }),
+     'ai settings');
+made(api($admin, PATCH => "/api/v1/tasks/$big->{id}",
+         json => { delegate_id => undef }), 'undelegate');
+made(api($admin, PATCH => "/api/v1/tasks/$big->{id}",
+         json => { delegate_id => $bd->{id} }), 'delegate again');
+my $prop = session_until($big->{id}, sub { $_[0]{state} eq 'awaiting_input' });
+ok($prop, 'with a model: the breakdown proposes, awaiting input');
+like($prop && $prop->{activities}[-1]{body},
+     qr/Inject the clock \(60 min\)\. Done when: The test sets the time\./,
+     '... subtasks with estimates and acceptance criteria');
+is(scalar @{ made(api($carl, GET => "/api/v1/tasks/$big->{id}/subtasks"),
+                  'subtasks')->{items} }, 0, '... nothing created yet');
+
+$r = api($admin, POST => "/api/v1/agent-sessions/$prop->{id}/prompts",
+         json => { body => 'yes' });
+is($r->{status}, 200, 'a person accepts');
+is($r->{json}{state}, 'complete', '... the session is complete');
+like($r->{json}{activities}[-1]{body}, qr/Created 2 subtasks/, '... it says so');
+my $subs = made(api($carl, GET => "/api/v1/tasks/$big->{id}/subtasks"),
+                'subtasks')->{items};
+is_deeply([ sort map { $_->{title} } @$subs ],
+          [ 'Inject the clock', 'Remove the retry' ], '... the subtasks exist');
+is((grep { $_->{title} eq 'Inject the clock' } @$subs)[0]{estimate_minutes}, 60,
+   '... with their estimates');
+is($dbh->selectrow_array(q{SELECT count(*) FROM ai_calls
+                            WHERE feature = 'agents' AND status = 'completed'}),
+   1, 'the call is metered as the agents\' feature');
 
 # --- another agent's session; another workspace's token ---------------------
 

@@ -25,8 +25,7 @@
  */
 
 /* SQL: sql/tenant/057_agents.sql, 058_agent_webhooks.sql */
-#include "ngx_kanban_routes.h"
-#include "ngx_kanban_pg.h"
+#include "ngx_kanban_agents.h"
 #include "ngx_kanban_webhooks.h"
 #include <openssl/rand.h>
 
@@ -167,8 +166,10 @@ static ngx_kanban_route_t  ngx_kanban_agents_routes[] = {
     ngx_kanban_sql_route(NGX_HTTP_DELETE, "/api/v1/agents/{id}",
         NGX_KANBAN_ACCESS_ADMIN, NULL, &ngx_kanban_agents_delete),
 
-    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/tasks/{id}/agent-sessions",
-        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_agent_sessions_of_task),
+    { NGX_HTTP_GET, "/api/v1/tasks/{id}/agent-sessions",
+      NGX_KANBAN_HOST_TENANT, NGX_KANBAN_ACCESS_MEMBER,
+      ngx_kanban_agents_sessions_handler, NULL, ngx_null_string,
+      &ngx_kanban_agent_sessions_of_task },
 
     ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/agent-sessions/{id}",
         NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_agent_session_get),

@@ -616,6 +616,9 @@ BEGIN
                                   'body', v.body, 'author_id', v.author_id,
                                   'created_at', v.created_at));
 
+    -- a built-in agent answers at once (defined below)
+    PERFORM agent_builtin_prompted(sid, v.body, actor);
+
     RETURN QUERY SELECT 200, (SELECT agent_session_json(x)::text
                                 FROM agent_sessions x WHERE x.id = sid),
                         NULL::text, aid;
@@ -641,5 +644,153 @@ BEGIN
     RETURN QUERY SELECT 200, (SELECT agent_session_json(x)::text
                                 FROM agent_sessions x WHERE x.id = sid),
                         NULL::text, aid;
+END
+$$;
+
+
+-- The built-in breakdown agent, run by nginx through the LLM gateway
+-- (ngx_kanban_agents_breakdown.c): a pending session of it is claimed
+-- when its task's sessions are read (a lease of two minutes, so two
+-- readers start one call), the model proposes subtasks (validated against
+-- the schema in C) as an elicitation, and a person's "yes" creates them
+-- as the task's subtasks, as that person.
+ALTER TABLE agent_sessions ADD COLUMN proposal jsonb,
+                           ADD COLUMN claimed_at timestamptz;
+
+CREATE FUNCTION agent_builtin_claim(tid uuid)
+RETURNS TABLE (session_id uuid, agent_id uuid, data text)
+LANGUAGE sql AS $$
+    WITH c AS (
+        UPDATE agent_sessions s SET claimed_at = now()
+          FROM agents a
+         WHERE s.task_id = tid AND a.id = s.agent_id
+           AND a.builtin = 'breakdown' AND s.state = 'pending'
+           AND NOT s.stopped AND s.proposal IS NULL
+           AND (s.claimed_at IS NULL
+                OR s.claimed_at < now() - interval '2 minutes')
+        RETURNING s.id, s.agent_id, s.task_id)
+    SELECT c.id, c.agent_id, jsonb_build_object(
+               'key', (SELECT key FROM projects WHERE id = t.project_id)
+                      || '-' || t.number,
+               'title', t.title, 'description', t.description)::text
+      FROM c JOIN tasks t ON t.id = c.task_id
+$$;
+
+-- The model's answer (status: the gateway's name for how the call ended).
+CREATE FUNCTION agent_breakdown_answer(sid uuid, status text, answer jsonb)
+RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    s     agent_sessions;
+    v     agent_activities;
+    kind  text := 'elicitation';
+    body  text;
+BEGIN
+    SELECT * INTO s FROM agent_sessions WHERE id = sid FOR UPDATE;
+    IF NOT FOUND OR s.stopped OR s.state <> 'pending' THEN
+        RETURN NULL;
+    END IF;
+
+    IF status = 'completed' AND jsonb_typeof(answer->'subtasks') = 'array'
+       AND jsonb_array_length(answer->'subtasks') > 0
+    THEN
+        body := 'I propose these subtasks:' || E'\n' || (
+            SELECT string_agg(format('%s. %s (%s min). Done when: %s', n,
+                                     x->>'title', x->>'estimate_minutes',
+                                     x->>'acceptance_criteria'), E'\n'
+                              ORDER BY n)
+              FROM jsonb_array_elements(answer->'subtasks')
+                   WITH ORDINALITY AS e(x, n))
+            || E'\n' || 'Answer "yes" to create them as subtasks.';
+        UPDATE agent_sessions SET proposal = answer->'subtasks' WHERE id = sid;
+    ELSE
+        kind := 'error';
+        body := CASE status
+            WHEN 'not_configured' THEN 'No language model is configured '
+                'for this workspace: an admin can choose one in Admin → AI.'
+            WHEN 'disabled' THEN 'The workspace''s AI settings do not let '
+                'agents use the model.'
+            WHEN 'budget_exhausted' THEN 'The workspace''s AI budget for '
+                'this month is spent.'
+            ELSE 'The model gave no usable answer (' || status || ').' END;
+    END IF;
+
+    INSERT INTO agent_activities (session_id, type, body, author_id)
+    VALUES (sid, kind, left(body, 20000), s.agent_id)
+    RETURNING * INTO v;
+
+    UPDATE agent_sessions
+       SET state = CASE kind WHEN 'error' THEN 'error'
+                             ELSE 'awaiting_input' END,
+           last_activity_at = v.created_at, updated_at = now()
+     WHERE id = sid;
+
+    RETURN agent_session_told(sid, s.agent_id, 'activity',
+               jsonb_build_object('id', v.id, 'type', v.type,
+                                  'body', v.body, 'author_id', v.author_id,
+                                  'created_at', v.created_at));
+END
+$$;
+
+-- A person's answer to the breakdown's proposal: "yes" creates the
+-- subtasks as that person (their role's rules hold), anything else
+-- declines; either way the session is complete.
+CREATE FUNCTION agent_builtin_prompted(sid uuid, answer text, actor uuid)
+RETURNS void
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    s        agent_sessions;
+    t        tasks;
+    x        jsonb;
+    r        record;
+    made     int := 0;
+    v        agent_activities;
+    body     text;
+BEGIN
+    SELECT * INTO s FROM agent_sessions WHERE id = sid;
+    IF s.proposal IS NULL
+       OR NOT EXISTS (SELECT 1 FROM agents
+                       WHERE id = s.agent_id AND builtin = 'breakdown')
+    THEN
+        RETURN;
+    END IF;
+
+    SELECT * INTO t FROM tasks WHERE id = s.task_id;
+
+    IF answer ~* '^\s*(yes|y|ok|accept|create)\M' THEN
+        FOR x IN SELECT * FROM jsonb_array_elements(s.proposal) LOOP
+            FOR r IN SELECT * FROM task_create_skilled(
+                         actor, (SELECT role FROM users WHERE id = actor),
+                         t.project_id, jsonb_build_object(
+                             'title', left(x->>'title', 500),
+                             'description', 'Done when: '
+                                 || (x->>'acceptance_criteria'),
+                             'estimate_minutes', (x->>'estimate_minutes')::int,
+                             'parent_id', t.id))
+            LOOP
+                IF r.status = 201 THEN
+                    made := made + 1;
+                END IF;
+            END LOOP;
+        END LOOP;
+        body := format('Created %s subtasks.', made);
+    ELSE
+        body := 'Understood: no subtasks created.';
+    END IF;
+
+    INSERT INTO agent_activities (session_id, type, body, author_id)
+    VALUES (sid, 'response', body, s.agent_id)
+    RETURNING * INTO v;
+
+    UPDATE agent_sessions
+       SET state = 'complete', last_activity_at = v.created_at,
+           updated_at = now()
+     WHERE id = sid;
+
+    PERFORM agent_session_told(sid, s.agent_id, 'activity',
+                jsonb_build_object('id', v.id, 'type', v.type,
+                                   'body', v.body, 'author_id', v.author_id,
+                                   'created_at', v.created_at));
 END
 $$;
