@@ -12,11 +12,12 @@
  *                                                      the agent's token
  *
  * An agent is a member of kind "agent"; an external one gets an API token
- * once. The token lookup of modules/auth takes people's tokens only, so an
- * agent's token is no identity anywhere: the activities route is public to
- * the router and its statement checks the token (agent_of_token) against
- * the session's agent. Sessions open in SQL, when a task is delegated to
- * an agent or a comment mentions one.
+ * once. The token lookup of modules/auth answers the role "agent" for it,
+ * no role of the verifier's, so it opens no route (403): the activities
+ * route is public to the router and its statement checks the token
+ * (agent_of_token) against the session's agent. Sessions open in SQL, when
+ * a task is delegated to an agent or a comment mentions one; reading a
+ * task's sessions starts its built-in agents (ngx_kanban_agents_breakdown.c).
  *
  * An external agent's webhook_url gets signed deliveries through the
  * webhooks' outbox (058_agent_webhooks.sql): its secret is drawn and
