@@ -9,6 +9,10 @@
  * gen_random_uuid()); it is shown once, at creation, and kept as its
  * SHA-256. Its scopes bound what it may do on top of its user's role:
  * read (GET), write (any method), admin (the admin-only routes).
+ *
+ * An agent's token (057_agents.sql) answers the role "agent", which is no
+ * role of the verifier's: the token is valid but no identity, so it opens
+ * no route; the agents' own route checks it in its statement.
  */
 
 /* SQL: sql/tenant/001_users.sql, 002_auth.sql, 004_access.sql */
@@ -117,7 +121,7 @@ ngx_kanban_sql_t  ngx_kanban_api_tokens_revoke = {
 
 static ngx_kanban_pg_stmt_t  ngx_kanban_api_token_get = ngx_kanban_pg_stmt(
     "api_token_get",
-    "SELECT u.id, u.role,"
+    "SELECT u.id, CASE u.kind WHEN 'agent' THEN 'agent' ELSE u.role END,"
     "       coalesce((SELECT json_agg(tm.team_id ORDER BY tm.team_id)"
     "                   FROM team_members tm WHERE tm.user_id = u.id),"
     "                '[]'::json),"

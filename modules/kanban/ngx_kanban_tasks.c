@@ -62,6 +62,7 @@ ngx_kanban_field_t  ngx_kanban_task_patch_fields[] = {
     { "priority", NGX_KANBAN_FIELD_STRING,
       NGX_KANBAN_NOT_NULL, 1, 16, NULL, NULL },
     { "assignee_ids", NGX_KANBAN_FIELD_ARRAY, 0, 0, 50, NULL, NULL },
+    { "delegate_id", NGX_KANBAN_FIELD_UUID, 0, 0, 0, NULL, NULL },
     { "labels", NGX_KANBAN_FIELD_ARRAY, 0, 0, 50, ngx_kanban_task_label,
       NULL },
     { "start_date", NGX_KANBAN_FIELD_DATE, 0, 0, 0, NULL, NULL },

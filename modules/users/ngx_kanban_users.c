@@ -71,7 +71,7 @@ ngx_kanban_sql_t  ngx_kanban_users_list = {
     ngx_kanban_pg_stmt("users_list",
     "WITH lim AS (SELECT least(greatest(coalesce($3::int, 50), 1), 200) n),"
     "     page AS (SELECT u.* FROM users u"
-    "               WHERE u.status <> 'erased'"
+    "               WHERE u.status <> 'erased' AND u.kind = 'person'"
     "                 AND ($4::uuid IS NULL OR u.id > $4::uuid)"
     "                 AND can_see_user($1::uuid, $2, u.id)"
     "               ORDER BY u.id LIMIT (SELECT n FROM lim))"

@@ -56,6 +56,10 @@ char *ngx_kanban_webhooks_url_host(ngx_str_t *value, ngx_str_t *out,
     char **message);
 char *ngx_kanban_webhooks_host_check(ngx_str_t *host, char **message);
 
+/* both, as a webhook's URL is checked (kanban_webhooks_allow_private);
+ * an external agent's webhook_url too */
+char *ngx_kanban_webhooks_url_check(ngx_str_t *value, char **message);
+
 /* the dispatcher */
 ngx_int_t ngx_kanban_webhooks_send_init_process(ngx_cycle_t *cycle,
     ngx_kanban_webhooks_conf_t *whcf);

@@ -33,8 +33,6 @@ static ngx_int_t ngx_kanban_webhooks_run(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx, ngx_uint_t n, ngx_str_t **v);
 static void ngx_kanban_webhooks_written(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
-static char *ngx_kanban_webhooks_url_check(ngx_str_t *value,
-    char **message);
 
 
 static ngx_kanban_field_t  ngx_kanban_webhook_fields[] = {
@@ -82,14 +80,16 @@ static ngx_kanban_sql_t  ngx_kanban_webhooks_list = {
     ngx_kanban_pg_stmt("webhooks_list",
     "SELECT 200, json_build_object('items', coalesce(("
     "    SELECT json_agg(webhook_json(w) ORDER BY w.created_at, w.id)"
-    "      FROM webhooks w), '[]'::json), 'next_cursor', NULL)"),
+    "      FROM webhooks w WHERE w.agent_id IS NULL), '[]'::json),"
+    "    'next_cursor', NULL)"),
     { NULL },
     NULL
 };
 
 static ngx_kanban_sql_t  ngx_kanban_webhooks_get = {
     ngx_kanban_pg_stmt("webhooks_get",
-    "SELECT 200, webhook_json(w) FROM webhooks w WHERE w.id = $1::uuid"),
+    "SELECT 200, webhook_json(w) FROM webhooks w WHERE w.id = $1::uuid"
+    "   AND w.agent_id IS NULL"),
     { "uuid:id", NULL },
     NULL
 };
@@ -424,7 +424,7 @@ ngx_kanban_webhooks_written(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
  * that is not public is refused now (a name is checked where it
  * resolves, as each delivery connects) */
 
-static char *
+char *
 ngx_kanban_webhooks_url_check(ngx_str_t *value, char **message)
 {
     char                        *code;

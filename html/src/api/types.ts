@@ -128,3 +128,9 @@ export type PlatformAuditList = Schemas['PlatformAuditList'];
 export type PlatformJob = Schemas['PlatformJob'];
 export type PlatformJobList = Schemas['PlatformJobList'];
 export type PlatformSchemaVersions = Schemas['PlatformSchemaVersions'];
+
+// AI agents (issue 23)
+export type Agent = Schemas['Agent'];
+export type AgentCreate = Schemas['AgentCreate'];
+export type AgentSession = Schemas['AgentSession'];
+export type AgentActivity = Schemas['AgentActivity'];

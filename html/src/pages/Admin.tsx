@@ -12,6 +12,7 @@ import { Avatar, Empty, ErrorNote, Field, Modal, Spinner, useLoad, useToast } fr
 import { SignInMethods } from './SignInMethods';
 import AdminWebhooks from './AdminWebhooks';
 import AdminAi from './AdminAi';
+import AdminAgents from './AdminAgents';
 import { WorkspaceUsage } from './WorkspaceUsage';
 
 export default function Admin() {
@@ -25,6 +26,7 @@ export default function Admin() {
         <NavLink to="/admin/skills">Skills</NavLink>
         <NavLink to="/admin/tokens">API tokens</NavLink>
         {user?.role === 'admin' && <NavLink to="/admin/webhooks">Webhooks</NavLink>}
+        {user?.role === 'admin' && <NavLink to="/admin/agents">Agents</NavLink>}
         {user?.role === 'admin' && <NavLink to="/admin/ai">AI</NavLink>}
         {user?.role === 'admin' && <NavLink to="/admin/settings">Settings</NavLink>}
       </nav>
@@ -35,6 +37,7 @@ export default function Admin() {
         <Route path="skills" element={<Skills />} />
         <Route path="tokens" element={<Tokens />} />
         <Route path="webhooks" element={<AdminWebhooks />} />
+        <Route path="agents" element={<AdminAgents />} />
         <Route path="ai" element={<AdminAi />} />
         <Route path="settings" element={<Settings />} />
       </Routes>

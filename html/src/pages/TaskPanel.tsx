@@ -12,6 +12,7 @@ import { ago, label, longDate } from '../ui/format';
 import { Avatar, ErrorNote, Spinner, useToast } from '../ui/kit';
 import { useAuth } from '../auth';
 import TaskCode from './TaskCode';
+import AgentSessions, { DelegatePicker } from './AgentSessions';
 
 const ShareDialog = lazy(() => import('./ShareDialog'));
 
@@ -142,6 +143,7 @@ export default function TaskPanel({ taskId, onClose, asPage, onChanged, onDelete
             <Subtasks task={task} columns={columns} onOpen={onNavigate} />
             <Dependencies task={task} onOpen={onNavigate} />
             <TaskCode task={task} refresh={refresh} />
+            <AgentSessions task={task} />
             <Attachments task={task} />
             <Comments task={task} people={people} byId={byId} />
             <ActivityList taskId={task.id} refresh={refresh} />
@@ -246,6 +248,9 @@ function Properties({ task, columns, people, fields, onSave, onMove }: {
             ))}
           </div>
         </details>
+      </Prop>
+      <Prop label="Delegate">
+        <DelegatePicker task={task} onSave={(delegate_id) => onSave({ delegate_id })} />
       </Prop>
       <Prop label="Labels">
         <input aria-label="Labels" value={labels} placeholder="comma, separated" onChange={(e) => setLabels(e.target.value)}

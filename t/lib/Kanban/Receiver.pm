@@ -21,6 +21,7 @@ package Kanban::Receiver;
 #                   garbage (not JSON), shape (JSON, not the shape asked
 #                   for), down (the connection closed, no answer), 500,
 #                   draft (an update's draft; slow-draft after 5 s),
+#                   breakdown (the breakdown agent's subtasks),
 #                   429:N and 503:N (the first
 #                   N asks since the mode was set answered so, a 429 with
 #                   Retry-After: 1, then ok); usage: 100 tokens in, 20 out
@@ -253,6 +254,13 @@ sub _llm {
     $content = $JSON->encode({ text => 'Payments is at risk: 3 tasks are '
                                        . 'blocked. The bank answers Monday.' })
         if $mode =~ /draft$/;
+    # the breakdown agent's proposal (agents.t)
+    $content = $JSON->encode({ subtasks => [
+        { title => 'Inject the clock', estimate_minutes => 60,
+          acceptance_criteria => 'The test sets the time.' },
+        { title => 'Remove the retry', estimate_minutes => 30,
+          acceptance_criteria => 'The test passes 100 times in a row.' } ] })
+        if $mode eq 'breakdown';
     my $body = $anthropic
         ? $JSON->encode({
             id => 'msg_1', type => 'message', role => 'assistant',

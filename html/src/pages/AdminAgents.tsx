@@ -1,0 +1,118 @@
+// Admin → Agents: the workspace's AI agents, apart from its people. An
+// external agent (a coding agent in its sandbox, a CI job) is added with
+// the URL it hears of its sessions at; its API token and the secret that
+// signs what it is sent are shown once. A built-in one runs inside the
+// server through the workspace's model.
+import { useState, type FormEvent } from 'react';
+import { errorMessage, read, write } from '../api/client';
+import type { Agent, AgentCreate } from '../api/types';
+import { ago } from '../ui/format';
+import { Empty, ErrorNote, Field, Modal, Spinner, useLoad, useToast } from '../ui/kit';
+
+const BUILTINS = ['breakdown', 'triage', 'digest'] as const;
+const BUILTIN_TEXT: Record<string, string> = {
+  breakdown: 'proposes subtasks with estimates and acceptance criteria',
+  triage: 'proposes labels, priority and an assignee for a new task',
+  digest: 'writes a project\'s daily digest',
+};
+
+export default function AdminAgents() {
+  const { data, error, loading, reload } = useLoad((s) => read('/api/v1/agents', {}, { signal: s }), []);
+  const [adding, setAdding] = useState(false);
+  const [shown, setShown] = useState<Agent | null>(null);
+  const toast = useToast();
+
+  const remove = async (a: Agent) => {
+    if (!confirm(`Remove ${a.name}? Its token stops working and its sessions go.`)) return;
+    try { await write('delete', '/api/v1/agents/{id}', { id: a.id }, undefined); toast('Agent removed.'); reload(); } catch (e) { toast(errorMessage(e), 'error'); }
+  };
+
+  return (
+    <>
+      <div className="row between wrap">
+        <p className="muted">Agents work on tasks beside people: delegate a task to one, or @mention it in a comment. They never sign in and are not counted as users.</p>
+        <button type="button" className="btn primary" onClick={() => setAdding(true)}>Add agent</button>
+      </div>
+      {shown?.token && (
+        <div className="banner warn" role="status" data-testid="agent-secrets">
+          {shown.name}'s API token and webhook secret. Copy them now: they are shown only once.
+          <div className="secret" data-testid="agent-token">{shown.token}</div>
+          {shown.webhook_secret && <div className="secret" data-testid="agent-webhook-secret">{shown.webhook_secret}</div>}
+          <button type="button" className="btn small" onClick={() => setShown(null)}>I have copied them</button>
+        </div>
+      )}
+      <ErrorNote error={error} onRetry={reload} />
+      {loading && !data ? <Spinner label="Loading agents…" /> : !data?.items.length ? (
+        <Empty title="No agents yet.">Add one with “Add agent”: an external agent with its webhook URL, or a built-in one.</Empty>
+      ) : (
+        <ul className="plain-list webhook-list">
+          {data.items.map((a) => (
+            <li key={a.id} className="box webhook" data-agent-id={a.id}>
+              <div className="row between wrap">
+                <div className="webhook-head">
+                  <strong>{a.name}</strong> <span className="muted">@{a.handle}</span>{' '}
+                  <span className="status-pill planning">{a.kind === 'builtin' ? `Built-in: ${a.builtin}` : 'External'}</span>
+                </div>
+                <button type="button" className="btn small danger-ghost" onClick={() => remove(a)}>Remove</button>
+              </div>
+              <p className="muted small">
+                {a.kind === 'builtin' ? BUILTIN_TEXT[a.builtin || ''] : a.webhook_url ? `Sessions are sent to ${a.webhook_url}` : 'No webhook URL: it polls its sessions'}
+                {' · '}added {ago(a.created_at)}
+              </p>
+            </li>
+          ))}
+        </ul>
+      )}
+      {adding && <AgentForm onClose={() => setAdding(false)} onSaved={(a) => { setAdding(false); setShown(a); reload(); }} />}
+    </>
+  );
+}
+
+function AgentForm({ onClose, onSaved }: { onClose: () => void; onSaved: (a: Agent) => void }) {
+  const [kind, setKind] = useState<'external' | 'builtin'>('external');
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (ev: FormEvent<HTMLFormElement>) => {
+    ev.preventDefault();
+    const f = new FormData(ev.currentTarget);
+    const body: AgentCreate = { name: String(f.get('name') || '').trim(), kind };
+    if (kind === 'builtin') {
+      const b = BUILTINS.find((x) => x === f.get('builtin'));
+      body.builtin = b || null;
+    } else {
+      const url = String(f.get('webhook_url') || '').trim();
+      if (url) body.webhook_url = url;
+    }
+    setBusy(true);
+    try {
+      onSaved(await write('post', '/api/v1/agents', {}, body));
+    } catch (e) { setError(e); } finally { setBusy(false); }
+  };
+  return (
+    <Modal title="Add an agent" onClose={onClose}>
+      <form onSubmit={submit} className="stack">
+        <ErrorNote error={error} />
+        <Field label="Name"><input name="name" required maxLength={80} autoFocus /></Field>
+        <Field label="Kind">
+          <select name="kind" value={kind} onChange={(e) => setKind(e.target.value === 'builtin' ? 'builtin' : 'external')}>
+            <option value="external">External (its own sandbox, reports back with its token)</option>
+            <option value="builtin">Built-in (runs here through the workspace's model)</option>
+          </select>
+        </Field>
+        {kind === 'builtin' ? (
+          <Field label="Which">
+            <select name="builtin">{BUILTINS.map((b) => <option key={b} value={b}>{b}: {BUILTIN_TEXT[b]}</option>)}</select>
+          </Field>
+        ) : (
+          <Field label="Webhook URL" hint="Where it hears of new sessions and of people's answers, signed.">
+            <input name="webhook_url" type="url" maxLength={2000} placeholder="https://ci.example.com/kanban-agent" />
+          </Field>
+        )}
+        <div className="row end">
+          <button type="button" className="btn" onClick={onClose}>Cancel</button>
+          <button type="submit" className="btn primary" disabled={busy}>Add agent</button>
+        </div>
+      </form>
+    </Modal>
+  );
+}

@@ -1,0 +1,160 @@
+// AI agents in a real browser (issue 23): Debian's Chromium, headless,
+// driven by playwright-core against the nginx that t/browser.t started.
+//
+// An admin adds an external agent in Admin → Agents and copies its token,
+// shown once; in a task's panel the task is delegated to it ("Delegate"
+// beside the assignees); the agent, played by node with that token, asks
+// a question, which shows live in the session's timeline with its state;
+// the admin answers in the answer box, the agent answers back and the
+// session is complete. Screenshots: agents-admin.png, agent-session.png.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import http from 'node:http';
+import { chromium } from 'playwright-core';
+
+const fixtureFile = process.env.KANBAN_BROWSER_FIXTURE;
+if (!fixtureFile) {
+  throw new Error('KANBAN_BROWSER_FIXTURE is not set: run this through ' +
+                  't/browser.t (bash t/run t/browser.t)');
+}
+const fx = JSON.parse(readFileSync(fixtureFile, 'utf8'));
+const PASSWORD = process.env.KANBAN_BROWSER_PASSWORD || 'correct horse battery staple';
+const [ADMIN] = fx.emails;
+const SHOTS = process.env.KANBAN_SCREENSHOTS ||
+  join(dirname(fileURLToPath(import.meta.url)), 'screenshots');
+mkdirSync(SHOTS, { recursive: true });
+const STEP = 15_000;
+const run = Date.now().toString(36).toUpperCase().slice(-3);
+
+let browser;
+let token;
+
+// node:http to 127.0.0.1 with the workspace's Host (node's resolver does
+// not map *.localhost to loopback)
+function call(method, path, body, headers = {}) {
+  const u = new URL(fx.base + path);
+  const h = { Accept: 'application/json', Host: u.host, ...headers };
+  if (token && !('Authorization' in headers)) h.Authorization = `Bearer ${token}`;
+  let data = body;
+  if (body !== undefined && typeof body !== 'string') {
+    h['Content-Type'] = 'application/json';
+    data = JSON.stringify(body);
+  }
+  if (data !== undefined) h['Content-Length'] = Buffer.byteLength(data);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: u.port, path: u.pathname, method, headers: h }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json = null;
+        try { json = JSON.parse(text); } catch { /* not JSON */ }
+        resolve({ status: res.statusCode, json, text });
+      });
+    });
+    req.on('error', reject);
+    req.setTimeout(20_000, () => req.destroy(new Error(`${method} ${path}: no answer`)));
+    if (data !== undefined) req.write(data);
+    req.end();
+  });
+}
+
+async function api(method, path, body) {
+  const r = await call(method, path, body);
+  assert.ok(r.status >= 200 && r.status < 300, `${method} ${path}: ${r.status} ${r.text}`);
+  return r.json;
+}
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: fx.chromium, headless: true, chromiumSandbox: false,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+           '--disable-background-networking', '--disable-component-update',
+           '--disable-sync', '--disable-dev-shm-usage',
+           '--host-resolver-rules=MAP *.localhost 127.0.0.1'],
+    timeout: 20_000,
+  });
+  const s = await call('POST', '/api/v1/auth/login', { email: ADMIN, password: PASSWORD });
+  assert.equal(s.status, 200, `login: ${s.text}`);
+  token = s.json.access_token;
+});
+
+after(async () => { await browser?.close(); });
+
+async function signIn(page) {
+  await page.goto(`${fx.base}/`);
+  await page.getByLabel('Email').fill(ADMIN);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('.topbar').waitFor();
+}
+
+test('agents: added in Admin with its token shown once; a task delegated ' +
+     'in its panel; the session\'s question, answer and end live',
+     { timeout: 90_000 }, async () => {
+  const key = `AG${run}`;
+  const p = await api('POST', '/api/v1/projects', { name: `Agents ${run}`, key });
+  const t = await api('POST', `/api/v1/projects/${p.id}/tasks`, { title: 'Fix the flaky test' });
+
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  context.setDefaultTimeout(STEP);
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  try {
+    await signIn(page);
+    await page.goto(`${fx.base}/admin/agents`);
+    await page.getByRole('button', { name: 'Add agent' }).click();
+    await page.getByLabel('Name').fill(`Coder ${run}`);
+    await page.getByRole('button', { name: 'Add agent' }).last().click();
+    const agentToken = (await page.getByTestId('agent-token').textContent()).trim();
+    assert.match(agentToken, /^kbt_[0-9a-f]{64}$/, 'the token is shown');
+    await page.locator('[data-agent-id]', { hasText: `Coder ${run}` }).waitFor();
+    await shot(page, 'agents-admin');
+    await page.getByRole('button', { name: 'I have copied them' }).click();
+    const agents = await api('GET', '/api/v1/agents');
+    const agent = agents.items.find((a) => a.name === `Coder ${run}`);
+    assert.ok(agent, 'the agent is listed');
+    assert.equal(agent.token, undefined, 'never with its token again');
+
+    await page.goto(`${fx.base}/tasks/${t.id}`);
+    await page.getByLabel('Delegate to agent').selectOption(agent.id);
+    const session = page.locator('.agent-session');
+    await session.waitFor();
+    assert.match(await session.getByTestId('agent-state').textContent(), /pending/i);
+    const sid = await session.getAttribute('data-session-id');
+
+    // the agent, with its own token, asks a question: live in the panel
+    const asAgent = (body) => call('POST', `/api/v1/agent-sessions/${sid}/activities`, body,
+      { Authorization: `Bearer ${agentToken}` });
+    let r = await asAgent({ type: 'thought', body: 'Reading the failing test.' });
+    assert.equal(r.status, 201, r.text);
+    r = await asAgent({ type: 'elicitation', body: 'Retry in the test, or fix the clock?' });
+    assert.equal(r.status, 201, r.text);
+    await session.locator('.agent-activity.elicitation').waitFor();
+    await page.getByLabel('Answer the agent').waitFor();
+    assert.match(await session.getByTestId('agent-state').textContent(), /awaiting/i);
+    await session.scrollIntoViewIfNeeded();
+    await shot(page, 'agent-session');
+
+    await page.getByLabel('Answer the agent').fill('Fix the clock.');
+    await page.getByRole('button', { name: 'Answer', exact: true }).click();
+    await session.locator('.agent-activity.prompt', { hasText: 'Fix the clock.' }).waitFor();
+    r = await asAgent({ type: 'response', body: 'Fixed: the clock is injected.' });
+    assert.equal(r.status, 201, r.text);
+    await session.locator('.agent-activity.response').waitFor();
+    await page.waitForFunction(() =>
+      /complete/i.test(document.querySelector('[data-testid="agent-state"]')?.textContent || ''));
+    assert.deepEqual(errors, [], 'no uncaught exception');
+  } finally {
+    await context.close();
+  }
+});
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
+}
