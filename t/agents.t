@@ -59,8 +59,6 @@ my $tid = $task->{id};
 
 # --- CRUD and roles ----------------------------------------------------------
 
-problem_is(api($carl, GET => '/api/v1/agents'), 403, 'forbidden',
-           'a contributor may not list agents');
 problem_is(api($pam, POST => '/api/v1/agents',
                json => { name => 'X', kind => 'external' }), 403, 'forbidden',
            'a project manager may not add one');
@@ -93,6 +91,15 @@ my $bd = made(api($admin, POST => '/api/v1/agents',
 ok(!exists $bd->{token}, 'a builtin agent gets no token');
 
 my $list = made(api($admin, GET => '/api/v1/agents'), 'list')->{items};
+
+# a contributor lists them too, to delegate from the task panel: the
+# active ones, without an external agent's webhook URL (tenant 059)
+my $seen = made(api($carl, GET => '/api/v1/agents'), 'a contributor lists')->{items};
+is_deeply([ sort map { $_->{id} } @$seen ],
+          [ sort map { $_->{id} } grep { $_->{active} } @$list ],
+          '... the active agents');
+ok(!grep({ defined $_->{webhook_url} } @$seen), '... no webhook URL among them');
+ok(grep({ defined $_->{webhook_url} } @$list), 'an admin sees the webhook URL');
 is(scalar @$list, 2, 'the agents are listed');
 ok(!(grep { exists $_->{token} || exists $_->{webhook_secret} } @$list),
    '... never with a token or secret');

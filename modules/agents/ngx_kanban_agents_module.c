@@ -25,7 +25,8 @@
  * workspace is registered with the webhooks' dispatchers first.
  */
 
-/* SQL: sql/tenant/057_agents.sql, 058_agent_webhooks.sql */
+/* SQL: sql/tenant/057_agents.sql, 058_agent_webhooks.sql,
+ *      059_agents_listed_to_members.sql */
 #include "ngx_kanban_agents.h"
 #include "ngx_kanban_webhooks.h"
 #include <openssl/rand.h>
@@ -80,8 +81,8 @@ static ngx_kanban_field_t  ngx_kanban_agent_prompt_fields[] = {
 
 
 static ngx_kanban_sql_t  ngx_kanban_agents_list = {
-    ngx_kanban_pg_stmt("agents_list", "SELECT * FROM agents_list()"),
-    { NULL },
+    ngx_kanban_pg_stmt("agents_list", "SELECT * FROM agents_list($1)"),
+    { "role", NULL },
     NULL
 };
 
@@ -153,7 +154,7 @@ static ngx_kanban_sql_t  ngx_kanban_agent_session_stop = {
 static ngx_kanban_route_t  ngx_kanban_agents_routes[] = {
 
     ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/agents",
-        NGX_KANBAN_ACCESS_ADMIN, NULL, &ngx_kanban_agents_list),
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_agents_list),
 
     { NGX_HTTP_POST, "/api/v1/agents", NGX_KANBAN_HOST_TENANT,
       NGX_KANBAN_ACCESS_ADMIN, ngx_kanban_agents_create_handler,
