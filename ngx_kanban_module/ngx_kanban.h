@@ -89,6 +89,7 @@ typedef struct {
     ngx_array_t               *identify;       /* ngx_kanban_identity_pt */
     ngx_array_t               *token_kinds;
     ngx_array_t               *preroute;       /* ngx_kanban_preroute_pt */
+    ngx_array_t               *committed;      /* ngx_kanban_committed_pt */
 } ngx_kanban_main_conf_t;
 
 
@@ -302,6 +303,12 @@ typedef ngx_int_t (*ngx_kanban_token_lookup_pt)(ngx_http_request_t *r,
 typedef ngx_int_t (*ngx_kanban_preroute_pt)(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
 
+/* a one-statement route's write has committed and its event is
+ * published: a module that works after writes of a kind (a sweep to wake)
+ * learns of it here, without the route knowing the module */
+typedef void (*ngx_kanban_committed_pt)(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx, char *event);
+
 ngx_int_t ngx_kanban_tenant_seam(ngx_conf_t *cf, ngx_kanban_tenant_pt resolve);
 ngx_int_t ngx_kanban_identity_seam(ngx_conf_t *cf,
     ngx_kanban_identity_pt identify);
@@ -309,12 +316,16 @@ ngx_int_t ngx_kanban_token_seam(ngx_conf_t *cf, char *prefix,
     ngx_kanban_token_lookup_pt lookup);
 ngx_int_t ngx_kanban_preroute_seam(ngx_conf_t *cf,
     ngx_kanban_preroute_pt handler);
+ngx_int_t ngx_kanban_committed_seam(ngx_conf_t *cf,
+    ngx_kanban_committed_pt handler);
 
 ngx_kanban_tenant_t *ngx_kanban_tenant(ngx_http_request_t *r);
 ngx_kanban_identity_t *ngx_kanban_identity(ngx_http_request_t *r);
 ngx_kanban_token_lookup_pt ngx_kanban_token_kind(ngx_http_request_t *r,
     ngx_str_t *token);
 ngx_int_t ngx_kanban_preroute(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx);
+void ngx_kanban_committed(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
+    char *event);
 
 
 #endif /* _NGX_KANBAN_H_INCLUDED_ */

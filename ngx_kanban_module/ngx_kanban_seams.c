@@ -99,6 +99,23 @@ ngx_kanban_preroute_seam(ngx_conf_t *cf, ngx_kanban_preroute_pt handler)
 }
 
 
+ngx_int_t
+ngx_kanban_committed_seam(ngx_conf_t *cf, ngx_kanban_committed_pt handler)
+{
+    ngx_kanban_committed_pt  *p;
+
+    p = ngx_kanban_seams_push(cf, &ngx_kanban_seams_conf(cf)->committed,
+                              sizeof(ngx_kanban_committed_pt));
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    *p = handler;
+
+    return NGX_OK;
+}
+
+
 /* The request's workspace, NULL on the platform's host (or when no module
  * resolves workspaces). */
 
@@ -221,4 +238,28 @@ ngx_kanban_seams_push(ngx_conf_t *cf, ngx_array_t **a, size_t size)
     }
 
     return ngx_array_push(*a);
+}
+
+
+/* After a write: each registered handler is told its event. */
+
+void
+ngx_kanban_committed(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
+    char *event)
+{
+    ngx_uint_t                i;
+    ngx_kanban_committed_pt  *handler;
+    ngx_kanban_main_conf_t   *kmcf;
+
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_kanban_module);
+
+    if (kmcf->committed == NULL) {
+        return;
+    }
+
+    handler = kmcf->committed->elts;
+
+    for (i = 0; i < kmcf->committed->nelts; i++) {
+        handler[i](r, ctx, event);
+    }
 }

@@ -33,6 +33,8 @@ static ngx_int_t ngx_kanban_sql_etag(ngx_http_request_t *r,
     ngx_str_t *version);
 static ngx_int_t ngx_kanban_sql_send(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q, ngx_int_t status, ngx_str_t *body);
+static void ngx_kanban_sql_committed(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx);
 static void ngx_kanban_sql_publish(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx, ngx_str_t *activity, ngx_str_t *body);
 static ngx_int_t ngx_kanban_sql_failed(ngx_http_request_t *r,
@@ -630,6 +632,7 @@ ngx_kanban_sql_answer(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     if (PQnfields(q->result) > 3) {
         ngx_kanban_sql_publish(r, ngx_kanban_ctx(r),
                                ngx_kanban_pg_value(r, q->result, 0, 3), body);
+        ngx_kanban_sql_committed(r, ngx_kanban_ctx(r));
     }
 
     ngx_http_finalize_request(r, ngx_kanban_sql_send(r, q, status, body));
@@ -689,6 +692,23 @@ ngx_kanban_sql_send(ngx_http_request_t *r, ngx_kanban_pg_query_t *q,
     }
 
     return ngx_kanban_send_text(r, status, type, body);
+}
+
+
+/* The modules that work after writes hear of the route's event. */
+
+static void
+ngx_kanban_sql_committed(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
+{
+    ngx_kanban_sql_t  *sql;
+
+    sql = ctx->route->data;
+
+    if (sql == NULL || sql->event == NULL || ctx->tenant == NULL) {
+        return;
+    }
+
+    ngx_kanban_committed(r, ctx, sql->event);
 }
 
 

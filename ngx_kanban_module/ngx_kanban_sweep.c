@@ -108,7 +108,7 @@ ngx_kanban_sweep_tick(ngx_event_t *ev)
         return;
     }
 
-    if (!s->listing
+    if (s->tenants && !s->listing
         && (s->listed_at == 0 || ngx_current_msec - s->listed_at >= s->period))
     {
         ngx_kanban_sweep_list(s);

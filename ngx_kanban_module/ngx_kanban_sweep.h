@@ -34,7 +34,8 @@
  *
  * Which workspaces: those the tenants statement lists, read again every
  * period, and those a write through this worker names
- * (ngx_kanban_sweep_wake). A workspace neither lists is never connected
+ * (ngx_kanban_sweep_wake); a sweep without a tenants statement watches
+ * the woken ones only. A workspace neither lists is never connected
  * to. Entries live as long as the worker; a quitting worker leaves what
  * it has in flight to the leases of the module's claims.
  */
@@ -72,7 +73,7 @@ struct ngx_kanban_sweep_ws_s {
 struct ngx_kanban_sweep_s {
     /* the module's */
     char                      *name;
-    ngx_kanban_pg_stmt_t      *tenants;
+    ngx_kanban_pg_stmt_t      *tenants;     /* NULL: the woken only */
     ngx_msec_t                 period;
     ngx_msec_t                 tick;        /* 0: 1 s, or the period */
     size_t                     data_size;

@@ -16,8 +16,9 @@
  * no role of the verifier's, so it opens no route (403): the activities
  * route is public to the router and its statement checks the token
  * (agent_of_token) against the session's agent. Sessions open in SQL, when
- * a task is delegated to an agent or a comment mentions one; reading a
- * task's sessions starts its built-in agents (ngx_kanban_agents_breakdown.c).
+ * a task is delegated to an agent or a comment mentions one; that write
+ * wakes the sweep that starts the built-in agents
+ * (ngx_kanban_agents_sweep.c).
  *
  * An external agent's webhook_url gets signed deliveries through the
  * webhooks' outbox (058_agent_webhooks.sql): its secret is drawn and
@@ -168,10 +169,8 @@ static ngx_kanban_route_t  ngx_kanban_agents_routes[] = {
     ngx_kanban_sql_route(NGX_HTTP_DELETE, "/api/v1/agents/{id}",
         NGX_KANBAN_ACCESS_ADMIN, NULL, &ngx_kanban_agents_delete),
 
-    { NGX_HTTP_GET, "/api/v1/tasks/{id}/agent-sessions",
-      NGX_KANBAN_HOST_TENANT, NGX_KANBAN_ACCESS_MEMBER,
-      ngx_kanban_agents_sessions_handler, NULL, ngx_null_string,
-      &ngx_kanban_agent_sessions_of_task },
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/tasks/{id}/agent-sessions",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_agent_sessions_of_task),
 
     ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/agent-sessions/{id}",
         NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_agent_session_get),
@@ -190,8 +189,59 @@ static ngx_kanban_route_t  ngx_kanban_agents_routes[] = {
 };
 
 
-ngx_kanban_routes_module(ngx_http_kanban_agents_module,
-                         ngx_kanban_agents_routes);
+static ngx_int_t ngx_kanban_agents_init(ngx_conf_t *cf);
+static ngx_int_t ngx_kanban_agents_init_process(ngx_cycle_t *cycle);
+
+
+static ngx_http_module_t  ngx_http_kanban_agents_module_ctx = {
+    NULL, ngx_kanban_agents_init, NULL, NULL, NULL, NULL, NULL, NULL
+};
+
+ngx_module_t  ngx_http_kanban_agents_module = {
+    NGX_MODULE_V1,
+    &ngx_http_kanban_agents_module_ctx,    /* module context */
+    NULL,                                  /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_kanban_agents_init_process,        /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+/* The routes, and the writes that wake the built-in agents' sweep. */
+
+static ngx_int_t
+ngx_kanban_agents_init(ngx_conf_t *cf)
+{
+    if (ngx_kanban_routes_add(cf, ngx_kanban_agents_routes,
+                              sizeof(ngx_kanban_agents_routes)
+                              / sizeof(ngx_kanban_route_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_kanban_committed_seam(cf, ngx_kanban_agents_committed);
+}
+
+
+static ngx_int_t
+ngx_kanban_agents_init_process(ngx_cycle_t *cycle)
+{
+    if (ngx_cycle->conf_ctx[ngx_http_module.index] == NULL
+        || ngx_kanban_main_conf() == NULL
+        || ngx_kanban_main_conf()->catalog.len == 0)
+    {
+        return NGX_OK;
+    }
+
+    return ngx_kanban_agents_sweep_start(cycle);
+}
 
 
 static ngx_int_t
