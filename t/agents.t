@@ -486,6 +486,76 @@ problem_is(api($foreign->{json}{token},
                json => { type => 'thought', body => 'hello' }), 401,
            'unauthorized', 'its token is refused here');
 
+# --- scopes: what an external agent's token may change (tenant 065) --------
+
+problem_is(api($admin, POST => '/api/v1/agents',
+               json => { name => 'Boss', kind => 'external',
+                         scopes => [ 'admin' ] }), 422, 'validation_failed',
+           'an agent is never given admin');
+problem_is(api($admin, POST => '/api/v1/agents',
+               json => { name => 'B2', kind => 'builtin', builtin => 'digest',
+                         scopes => [ 'read' ] }), 422, 'validation_failed',
+           'a builtin agent has no scopes');
+my $fixer = made(api($admin, POST => '/api/v1/agents',
+                     json => { name => 'Fixer', kind => 'external',
+                               scopes => [ 'write', 'read' ] }), 'fixer');
+is_deeply($fixer->{scopes}, [ 'read', 'write' ], 'an agent with read and write');
+my $reader = made(api($admin, POST => '/api/v1/agents',
+                      json => { name => 'Reader', kind => 'external',
+                                scopes => [ 'read' ] }), 'reader');
+is_deeply((grep { $_->{id} eq $coder->{id} }
+           @{ made(api($admin, GET => '/api/v1/agents'), 'l')->{items} })[0]{scopes},
+          [], '... one added without scopes has none');
+
+my $fixme = made(api($admin, POST => "/api/v1/projects/$pid/tasks",
+                     json => { title => 'Flaky login' }), 'task');
+my $elsewhere = made(api($admin, POST => "/api/v1/projects/$pid/tasks",
+                         json => { title => 'Not the agent\'s' }), 'task');
+made(api($admin, PATCH => "/api/v1/tasks/$fixme->{id}",
+         json => { delegate_id => $fixer->{id} }), 'delegate to the fixer');
+
+$r = api($fixer->{token}, PATCH => "/api/v1/tasks/$fixme->{id}",
+         json => { title => 'Flaky login: fixed by the clock' });
+is($r->{status}, 200, 'with write, the agent changes its delegated task');
+is($r->{json}{title}, 'Flaky login: fixed by the clock', '... through the normal API');
+is($dbh->selectrow_array(q{
+       SELECT actor_id FROM activity_log
+        WHERE entity_type = 'task' AND entity_id = ? AND action = 'updated'
+        ORDER BY id DESC LIMIT 1}, undef, $fixme->{id}),
+   $fixer->{id}, '... in the activity log as the agent\'s');
+is(made(api($fixer->{token}, GET => "/api/v1/tasks/$elsewhere->{id}"), 't')->{title},
+   'Not the agent\'s', '... it reads the others');
+$r = api($fixer->{token}, PATCH => "/api/v1/tasks/$elsewhere->{id}",
+         json => { title => 'Mine now' });
+is($r->{status}, 403, '... but changes no task not delegated to it');
+problem_is(api($fixer->{token}, POST => '/api/v1/agents',
+               json => { name => 'Y', kind => 'external' }), 403, 'forbidden',
+           '... nor anything of an admin');
+
+is(made(api($reader->{token}, GET => "/api/v1/tasks/$fixme->{id}"), 't')->{title},
+   'Flaky login: fixed by the clock', 'with read only, the agent reads');
+made(api($admin, PATCH => "/api/v1/tasks/$fixme->{id}",
+         json => { delegate_id => $reader->{id} }), 'delegate to the reader');
+problem_is(api($reader->{token}, PATCH => "/api/v1/tasks/$fixme->{id}",
+               json => { title => 'Changed by a reader' }), 403, 'forbidden',
+           '... an out-of-scope write is refused');
+problem_is(api($reader->{token}, POST => "/api/v1/tasks/$fixme->{id}/comments",
+               json => { body => 'a reader writes' }), 403, 'forbidden',
+           '... any write');
+is(made(api($admin, GET => "/api/v1/tasks/$fixme->{id}"), 't')->{title},
+   'Flaky login: fixed by the clock', '... and nothing changed');
+is(scalar @{ made(api($admin, GET => "/api/v1/tasks/$fixme->{id}/comments"),
+                  'c')->{items} }, 0, '... no comment written');
+
+$r = api($admin, PATCH => "/api/v1/agents/$fixer->{id}", json => { scopes => [] });
+is($r->{status}, 200, 'an admin takes the scopes away');
+is_deeply($r->{json}{scopes}, [], '... none');
+problem_is(api($fixer->{token}, GET => "/api/v1/tasks/$fixme->{id}"), 403,
+           'forbidden', '... and the token opens no route again');
+problem_is(api($admin, PATCH => "/api/v1/agents/$fixer->{id}",
+               json => { scopes => [ 'read', 'admin' ] }), 422,
+           'validation_failed', '... nor is admin given by a PATCH');
+
 # --- removal -------------------------------------------------------------------
 
 is(api($admin, DELETE => "/api/v1/agents/$coder->{id}")->{status}, 204,

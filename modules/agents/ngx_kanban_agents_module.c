@@ -12,10 +12,12 @@
  *                                                      the agent's token
  *
  * An agent is a member of kind "agent"; an external one gets an API token
- * once. The token lookup of modules/auth answers the role "agent" for it,
- * no role of the verifier's, so it opens no route (403): the activities
- * route is public to the router and its statement checks the token
- * (agent_of_token) against the session's agent. Sessions open in SQL, when
+ * once. Without scopes, the token lookup of modules/auth answers the role
+ * "agent" for it, no role of the verifier's, so it opens no route (403):
+ * the activities route is public to the router and its statement checks
+ * the token (agent_of_token) against the session's agent. The scopes an
+ * admin gives it (read, write) make the token its user's, a contributor,
+ * within them (065_agent_scopes.sql). Sessions open in SQL, when
  * a task is delegated to an agent or a comment mentions one; that write
  * wakes the sweep that starts the built-in agents
  * (ngx_kanban_agents_sweep.c).
@@ -27,7 +29,7 @@
  */
 
 /* SQL: sql/tenant/057_agents.sql, 058_agent_webhooks.sql,
- *      059_agents_listed_to_members.sql */
+ *      059_agents_listed_to_members.sql, 065_agent_scopes.sql */
 #include "ngx_kanban_agents.h"
 #include "ngx_kanban_webhooks.h"
 #include <openssl/rand.h>
@@ -48,12 +50,20 @@ static void ngx_kanban_agents_registered(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 
 
+/* what an external agent may do with its token: read, write */
+static ngx_kanban_field_t  ngx_kanban_agent_scope[] = {
+    { "", NGX_KANBAN_FIELD_STRING, 1, 1, 16, NULL, NULL },
+    { NULL, 0, 0, 0, 0, NULL, NULL }
+};
+
 static ngx_kanban_field_t  ngx_kanban_agent_create_fields[] = {
     { "name", NGX_KANBAN_FIELD_STRING, 1, 1, 80, NULL, NULL },
     { "kind", NGX_KANBAN_FIELD_STRING, 1, 1, 16, NULL, NULL },
     { "builtin", NGX_KANBAN_FIELD_STRING, 0, 0, 16, NULL, NULL },
     { "webhook_url", NGX_KANBAN_FIELD_STRING, 0, 0, 2000, NULL,
       ngx_kanban_webhooks_url_check },
+    { "scopes", NGX_KANBAN_FIELD_ARRAY, NGX_KANBAN_NOT_NULL, 0, 2,
+      ngx_kanban_agent_scope, NULL },
     { NULL, 0, 0, 0, 0, NULL, NULL }
 };
 
@@ -65,6 +75,8 @@ static ngx_kanban_field_t  ngx_kanban_agent_patch_fields[] = {
     { "builtin", NGX_KANBAN_FIELD_STRING, 0, 0, 16, NULL, NULL },
     { "webhook_url", NGX_KANBAN_FIELD_STRING, 0, 0, 2000, NULL,
       ngx_kanban_webhooks_url_check },
+    { "scopes", NGX_KANBAN_FIELD_ARRAY, NGX_KANBAN_NOT_NULL, 0, 2,
+      ngx_kanban_agent_scope, NULL },
     { NULL, 0, 0, 0, 0, NULL, NULL }
 };
 

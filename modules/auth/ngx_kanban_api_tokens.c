@@ -12,10 +12,13 @@
  *
  * An agent's token (057_agents.sql) answers the role "agent", which is no
  * role of the verifier's: the token is valid but no identity, so it opens
- * no route; the agents' own route checks it in its statement.
+ * no route; the agents' own route checks it in its statement. An agent an
+ * admin gave scopes (065_agent_scopes.sql) is its user, a contributor,
+ * within those scopes (token_scopes()).
  */
 
-/* SQL: sql/tenant/001_users.sql, 002_auth.sql, 004_access.sql */
+/* SQL: sql/tenant/001_users.sql, 002_auth.sql, 004_access.sql,
+ *      065_agent_scopes.sql */
 #include "ngx_kanban_session.h"
 #include "ngx_kanban_auth_routes.h"
 
@@ -121,14 +124,16 @@ ngx_kanban_sql_t  ngx_kanban_api_tokens_revoke = {
 
 static ngx_kanban_pg_stmt_t  ngx_kanban_api_token_get = ngx_kanban_pg_stmt(
     "api_token_get",
-    "SELECT u.id, CASE u.kind WHEN 'agent' THEN 'agent' ELSE u.role END,"
+    "SELECT u.id, CASE WHEN u.kind = 'agent' AND cardinality(s.s) = 0"
+    "                  THEN 'agent' ELSE u.role END,"
     "       coalesce((SELECT json_agg(tm.team_id ORDER BY tm.team_id)"
     "                   FROM team_members tm WHERE tm.user_id = u.id),"
     "                '[]'::json),"
-    "       'read' = ANY (t.scopes), 'write' = ANY (t.scopes),"
-    "       'admin' = ANY (t.scopes), t.id,"
+    "       'read' = ANY (s.s), 'write' = ANY (s.s),"
+    "       'admin' = ANY (s.s), t.id,"
     "       extract(epoch FROM t.expires_at)::bigint"
-    "  FROM api_tokens t JOIN users u ON u.id = t.user_id"
+    "  FROM api_tokens t JOIN users u ON u.id = t.user_id,"
+    "       LATERAL token_scopes(t, u) s (s)"
     " WHERE t.token_hash = $1 AND t.revoked_at IS NULL"
     "   AND (t.expires_at IS NULL OR t.expires_at > now())"
     "   AND u.status = 'active'");

@@ -1,12 +1,14 @@
 // AI agents in a real browser (issue 23): Debian's Chromium, headless,
 // driven by playwright-core against the nginx that t/browser.t started.
 //
-// An admin adds an external agent in Admin → Agents and copies its token,
-// shown once; in a task's panel the task is delegated to it ("Delegate"
+// An admin adds an external agent in Admin → Agents, lets its token
+// change the tasks delegated to it, and copies the token, shown once; in a
+// task's panel the task is delegated to it ("Delegate"
 // beside the assignees); the agent, played by node with that token, asks
 // a question, which shows live in the session's timeline with its state;
 // the admin answers in the answer box, the agent answers back and the
-// session is complete. Screenshots: agents-admin.png, agent-session.png.
+// session is complete; the agent then renames the task with its token
+// through the normal API, and the panel shows it. Screenshots: agents-admin.png, agent-session.png.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -110,6 +112,7 @@ test('agents: added in Admin with its token shown once; a task delegated ' +
     await page.goto(`${fx.base}/admin/agents`);
     await page.getByRole('button', { name: 'Add agent' }).click();
     await page.getByLabel('Name').fill(`Coder ${run}`);
+    await page.getByLabel('What its token may do').selectOption('write');
     await page.getByRole('button', { name: 'Add agent' }).last().click();
     const agentToken = (await page.getByTestId('agent-token').textContent()).trim();
     assert.match(agentToken, /^kbt_[0-9a-f]{64}$/, 'the token is shown');
@@ -120,6 +123,9 @@ test('agents: added in Admin with its token shown once; a task delegated ' +
     const agent = agents.items.find((a) => a.name === `Coder ${run}`);
     assert.ok(agent, 'the agent is listed');
     assert.equal(agent.token, undefined, 'never with its token again');
+    assert.deepEqual(agent.scopes, ['read', 'write'], 'its access as chosen');
+    assert.equal(await page.locator('[data-agent-id]', { hasText: `Coder ${run}` })
+      .getByTestId('agent-access').inputValue(), 'write', 'the list shows its access');
 
     await page.goto(`${fx.base}/tasks/${t.id}`);
     await page.getByLabel('Delegate to agent').selectOption(agent.id);
@@ -149,6 +155,12 @@ test('agents: added in Admin with its token shown once; a task delegated ' +
     await session.locator('.agent-activity.response').waitFor();
     await page.waitForFunction(() =>
       /complete/i.test(document.querySelector('[data-testid="agent-state"]')?.textContent || ''));
+
+    // with write, the agent changes its task through the normal API
+    r = await call('PATCH', `/api/v1/tasks/${t.id}`, { title: 'Fix the clock in the flaky test' },
+      { Authorization: `Bearer ${agentToken}` });
+    assert.equal(r.status, 200, r.text);
+    await page.getByText('Fix the clock in the flaky test').first().waitFor();
     assert.deepEqual(errors, [], 'no uncaught exception');
   } finally {
     await context.close();

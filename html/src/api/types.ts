@@ -132,5 +132,6 @@ export type PlatformSchemaVersions = Schemas['PlatformSchemaVersions'];
 // AI agents (issue 23)
 export type Agent = Schemas['Agent'];
 export type AgentCreate = Schemas['AgentCreate'];
+export type AgentScopes = Schemas['AgentScopes'];
 export type AgentSession = Schemas['AgentSession'];
 export type AgentActivity = Schemas['AgentActivity'];

@@ -1,11 +1,13 @@
 // Admin → Agents: the workspace's AI agents, apart from its people. An
 // external agent (a coding agent in its sandbox, a CI job) is added with
 // the URL it hears of its sessions at; its API token and the secret that
-// signs what it is sent are shown once. A built-in one runs inside the
-// server through the workspace's model.
+// signs what it is sent are shown once; its access says what that token
+// may do besides reporting on its sessions (read, or read and change the
+// tasks delegated to it). A built-in one runs inside the server through
+// the workspace's model.
 import { useState, type FormEvent } from 'react';
 import { errorMessage, read, write } from '../api/client';
-import type { Agent, AgentCreate } from '../api/types';
+import type { Agent, AgentCreate, AgentScopes } from '../api/types';
 import { ago } from '../ui/format';
 import { Empty, ErrorNote, Field, Modal, Spinner, useLoad, useToast } from '../ui/kit';
 
@@ -16,6 +18,14 @@ const BUILTIN_TEXT: Record<string, string> = {
   digest: 'writes a project\'s daily digest',
 };
 
+// an external agent's scopes, as one choice
+const ACCESS: { value: string; scopes: AgentScopes; label: string }[] = [
+  { value: 'none', scopes: [], label: 'Its sessions only' },
+  { value: 'read', scopes: ['read'], label: 'Reads the workspace' },
+  { value: 'write', scopes: ['read', 'write'], label: 'Reads, and changes the tasks delegated to it' },
+];
+const accessOf = (scopes: AgentScopes) => (scopes.includes('write') ? 'write' : scopes.includes('read') ? 'read' : 'none');
+
 export default function AdminAgents() {
   const { data, error, loading, reload } = useLoad((s) => read('/api/v1/agents', {}, { signal: s }), []);
   const [adding, setAdding] = useState(false);
@@ -25,6 +35,15 @@ export default function AdminAgents() {
   const remove = async (a: Agent) => {
     if (!confirm(`Remove ${a.name}? Its token stops working and its sessions go.`)) return;
     try { await write('delete', '/api/v1/agents/{id}', { id: a.id }, undefined); toast('Agent removed.'); reload(); } catch (e) { toast(errorMessage(e), 'error'); }
+  };
+
+  const setAccess = async (a: Agent, value: string) => {
+    const scopes = ACCESS.find((x) => x.value === value)?.scopes ?? [];
+    try {
+      await write('patch', '/api/v1/agents/{id}', { id: a.id }, { scopes });
+      toast(`${a.name}: ${ACCESS.find((x) => x.value === value)?.label.toLowerCase()}.`);
+      reload();
+    } catch (e) { toast(errorMessage(e), 'error'); }
   };
 
   return (
@@ -59,6 +78,14 @@ export default function AdminAgents() {
                 {a.kind === 'builtin' ? BUILTIN_TEXT[a.builtin || ''] : a.webhook_url ? `Sessions are sent to ${a.webhook_url}` : 'No webhook URL: it polls its sessions'}
                 {' · '}added {ago(a.created_at)}
               </p>
+              {a.kind === 'external' && (
+                <label className="row small agent-access">
+                  <span className="muted">What its token may do</span>
+                  <select value={accessOf(a.scopes)} onChange={(e) => setAccess(a, e.target.value)} data-testid="agent-access">
+                    {ACCESS.map((x) => <option key={x.value} value={x.value}>{x.label}</option>)}
+                  </select>
+                </label>
+              )}
             </li>
           ))}
         </ul>
@@ -82,6 +109,7 @@ function AgentForm({ onClose, onSaved }: { onClose: () => void; onSaved: (a: Age
     } else {
       const url = String(f.get('webhook_url') || '').trim();
       if (url) body.webhook_url = url;
+      body.scopes = ACCESS.find((x) => x.value === f.get('access'))?.scopes ?? [];
     }
     setBusy(true);
     try {
@@ -106,6 +134,11 @@ function AgentForm({ onClose, onSaved }: { onClose: () => void; onSaved: (a: Age
         ) : (
           <Field label="Webhook URL" hint="Where it hears of new sessions and of people's answers, signed.">
             <input name="webhook_url" type="url" maxLength={2000} placeholder="https://ci.example.com/kanban-agent" />
+          </Field>
+        )}
+        {kind === 'external' && (
+          <Field label="What its token may do" hint="Besides reporting on its sessions. Its changes are in the activity log as its own; it is never an admin.">
+            <select name="access" defaultValue="none">{ACCESS.map((x) => <option key={x.value} value={x.value}>{x.label}</option>)}</select>
           </Field>
         )}
         <div className="row end">
