@@ -556,6 +556,26 @@ problem_is(api($admin, PATCH => "/api/v1/agents/$fixer->{id}",
                json => { scopes => [ 'read', 'admin' ] }), 422,
            'validation_failed', '... nor is admin given by a PATCH');
 
+# --- an agent's webhook row is the agent's, not the webhooks API's ----------
+
+my ($hook_id) = $dbh->selectrow_array(
+    q{SELECT id FROM webhooks WHERE agent_id = ?}, undef, $coder->{id});
+ok($hook_id, 'the external agent\'s receiver is a webhook row');
+problem_is(api($admin, GET => "/api/v1/webhooks/$hook_id"), 404, 'not_found',
+           '... hidden from GET');
+problem_is(api($admin, PATCH => "/api/v1/webhooks/$hook_id",
+               json => { url => 'https://evil.example/steal' }), 404,
+           'not_found', '... PATCH refuses it');
+problem_is(api($admin, DELETE => "/api/v1/webhooks/$hook_id"), 404,
+           'not_found', '... DELETE refuses it');
+problem_is(api($admin, GET => "/api/v1/webhooks/$hook_id/deliveries"), 404,
+           'not_found', '... its deliveries are not shown');
+problem_is(api($admin, POST => "/api/v1/webhooks/$hook_id/test"), 404,
+           'not_found', '... nor is it pinged');
+is($dbh->selectrow_array(q{SELECT url FROM webhooks WHERE id = ?}, undef,
+                         $hook_id), $rcv->url('/ok/coder'),
+   '... and it is unchanged');
+
 # --- removal -------------------------------------------------------------------
 
 is(api($admin, DELETE => "/api/v1/agents/$coder->{id}")->{status}, 204,

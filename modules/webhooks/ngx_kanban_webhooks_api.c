@@ -4,11 +4,14 @@
  * webhook, its deliveries, and a ping. A secret is shown once, when it is
  * made (given, or drawn here: "whsec_" and 48 hex digits), and is stored
  * sealed (ngx_kanban_webhooks_seal). The routes are this module's own
- * table, which the router takes at configuration time.
+ * table, which the router takes at configuration time. An external
+ * agent's receiver is a webhook row of its agent's (agent_id,
+ * 058_agent_webhooks.sql), the agents' to change: no route here lists,
+ * shows, changes, deletes or pings it (404).
  */
 
 /* SQL: sql/catalog/003_webhook_tenants.sql; sql/tenant/001_users.sql,
- * 018_webhooks.sql, 023_portfolio_health.sql */
+ * 018_webhooks.sql, 023_portfolio_health.sql, 058_agent_webhooks.sql */
 #include "ngx_kanban_webhooks.h"
 #include <openssl/rand.h>
 
@@ -146,6 +149,7 @@ static ngx_kanban_sql_t  ngx_kanban_webhooks_patch = {
     "                      THEN NULL ELSE w.failing_since END,"
     "                  updated_at = now()"
     "             FROM b, ok WHERE w.id = $2::uuid AND ok.yes"
+    "              AND w.agent_id IS NULL"
     "           RETURNING w.*),"
     "     a AS (INSERT INTO activity_log (actor_id, entity_type, entity_id,"
     "                                     action, new_values)"
@@ -163,7 +167,8 @@ static ngx_kanban_sql_t  ngx_kanban_webhooks_patch = {
 
 static ngx_kanban_sql_t  ngx_kanban_webhooks_delete = {
     ngx_kanban_pg_stmt("webhooks_delete",
-    "WITH w AS (DELETE FROM webhooks WHERE id = $2::uuid RETURNING *),"
+    "WITH w AS (DELETE FROM webhooks"
+    "            WHERE id = $2::uuid AND agent_id IS NULL RETURNING *),"
     "     a AS (INSERT INTO activity_log (actor_id, entity_type, entity_id,"
     "                                     action, old_values)"
     "           SELECT $1::uuid, 'webhook', w.id, 'deleted',"
@@ -182,14 +187,15 @@ static ngx_kanban_sql_t  ngx_kanban_webhooks_deliveries = {
     "              FROM webhook_deliveries d WHERE d.webhook_id = w.id"
     "             ORDER BY d.created_at DESC, d.id LIMIT 100) x),"
     "    '[]'::json), 'next_cursor', NULL)"
-    "  FROM webhooks w WHERE w.id = $1::uuid"),
+    "  FROM webhooks w WHERE w.id = $1::uuid AND w.agent_id IS NULL"),
     { "uuid:id", NULL },
     NULL
 };
 
 static ngx_kanban_sql_t  ngx_kanban_webhooks_test = {
     ngx_kanban_pg_stmt("webhooks_test",
-    "WITH w AS (SELECT * FROM webhooks WHERE id = $1::uuid),"
+    "WITH w AS (SELECT * FROM webhooks"
+    "            WHERE id = $1::uuid AND agent_id IS NULL),"
     "     d AS (SELECT webhook_enqueue(w.id, NULL, 'ping',"
     "                      jsonb_build_object('webhook_id', w.id,"
     "                                         'url', w.url), now()) AS id"
