@@ -420,6 +420,15 @@ $r = deliver(create => { ref => 'VULN-5-the-long-one', ref_type => 'branch',
                          sender => { %sender } });
 is($r->{status}, 200, 'create: 200');
 is(links($long)->[0]{kind}, 'branch', 'a branch created names VULN-5: linked');
+is($r->{json}{moved}, 0, '... and nothing moved');
+my @told = $stream->until(sub { $_[0]{event} eq 'task.updated'
+                                 && $_[0]{data}{id} eq $long->{id} }, 5);
+my ($linked_ev) = grep { $_->{event} eq 'task.updated' && $_->{data}{id} eq $long->{id} } @told;
+ok($linked_ev, 'a delivery that only links is on the event stream (task.updated)');
+is($linked_ev && $linked_ev->{data}{key}, $long->{key},
+   '... with the task, so its panel reads its links again');
+ok((grep { $_->{event} eq 'task.updated' && $_->{data}{id} eq $t2->{id} } @told),
+   '... as is the push that linked VULN-2 a branch and a commit');
 
 # --- another workspace's key ------------------------------------------------------------------
 
