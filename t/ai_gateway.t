@@ -361,6 +361,48 @@ $r = $ws2->api($ws2->admin, POST => '/api/v1/insights/analyze',
                          kind => 'risk_assessment' });
 is($r->{status}, 202, 'another workspace is not held to it');
 
+# --- calls in flight: their tokens reserved before, settled after -----------
+
+# 1,000 tokens left; a call may use its body's and 2,048 of answer
+my $used = api($admin, GET => '/api/v1/ai/settings')->{json}{budget}{used};
+made(api($admin, PUT => '/api/v1/ai/settings',
+         json => { provider => 'anthropic', base_url => $llm->url('/llm/ant'),
+                   model => 'claude-test',
+                   monthly_token_budget => $used + 1000 }), 'budget');
+$llm->mode('slow');                     # 5 s, past the 2 s timeout
+my $last_call = $dbh->selectrow_array(q{SELECT max(id) FROM ai_calls});
+my ($first) = analyze();
+is($first->{status}, 202, 'a call with budget left goes');
+my $reserved;
+for (1 .. 50) {
+    $reserved = $dbh->selectrow_array(
+        q{SELECT input_tokens + output_tokens FROM ai_calls
+           WHERE status = 'reserved'});
+    last if $reserved;
+    sleep 0.05;
+}
+cmp_ok($reserved // 0, '>', 2048, '... its tokens reserved while it is in flight');
+is(api($admin, GET => '/api/v1/ai/settings')->{json}{budget}{remaining}, 0,
+   '... so the budget counts them');
+($r) = analyze();
+problem_is($r, 429, 'ai_budget_exhausted',
+           'a second call meanwhile: 429, the budget not overshot');
+$a = result_of($first->{json}{id});
+is($a->{result}{llm}{status}, 'timed_out', 'the first call times out');
+is($dbh->selectrow_array(q{SELECT count(*) FROM ai_calls WHERE id > ?},
+                         undef, $last_call), 1,
+   '... one call in all (its retries within it)');
+is($dbh->selectrow_array(q{SELECT count(*) FROM ai_calls
+                            WHERE status = 'reserved'}), 0,
+   '... its reservation settled');
+is(api($admin, GET => '/api/v1/ai/settings')->{json}{budget}{remaining}, 1000,
+   '... to the tokens it used: none, the budget left as it was');
+$llm->mode('ok');
+($a) = analysis();
+is($a->{result}{llm}{status}, 'completed', 'then a call goes again');
+is(api($admin, GET => '/api/v1/ai/settings')->{json}{budget}{remaining}, 880,
+   '... and is settled to what it used (120 tokens)');
+
 ok(!grep({ $_->{body} =~ /\@|kbt_0123|sk-ant-api03|sk-install/ } asks()),
    'no call ever sent an address, a token or a key in its body');
 

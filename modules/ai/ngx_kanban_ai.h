@@ -100,6 +100,7 @@ struct ngx_kanban_ai_call_s {
     ngx_str_t                  key;
     ngx_uint_t                 allow_private;
     ngx_str_t                  body;           /* what is sent */
+    ngx_str_t                  reserved;       /* its ai_calls row */
     ngx_uint_t                 attempts;
     ngx_msec_t                 started;
     ngx_uint_t                 input_tokens;

@@ -8,14 +8,24 @@
  *      budget is spent. A call that may not go ends here, and is not
  *      metered: nothing was asked.
  *   2. the data scrubbed (no address, secret or token), in its data
- *      block, asked in the provider's dialect; a 429 or 5xx is asked
+ *      block; the call's tokens reserved (an ai_calls row "reserved": the
+ *      body's length in tokens, roughly, and kanban_ai_max_tokens), so
+ *      that while it is in flight the budget counts it and a call that
+ *      the rest of the budget cannot cover is refused, as a spent budget
+ *      is; then asked in the provider's dialect; a 429 or 5xx is asked
  *      again after a wait (Retry-After when the server gives one, else the
  *      backoff, doubled each time, with jitter), a timer, never a sleep;
  *   3. the answer's text parsed and validated against the feature's
  *      schema (ngx_kanban_validate): anything else is "invalid", and the
  *      feature writes nothing of it;
- *   4. the call metered (ai_calls: tokens, status, attempts, latency),
- *      then the feature told, then the call's pool destroyed.
+ *   4. the call metered (its reservation settled to the tokens used,
+ *      status, attempts, latency), then the feature told, then the
+ *      call's pool destroyed. A reservation left by a worker that went
+ *      away is settled as "lost", with no tokens, ten minutes on.
+ *
+ * Two calls that reserve at the same moment may both go: the budget is
+ * overshot by at most the calls that start together, not by every call
+ * in flight.
  */
 
 /* SQL: sql/tenant/051_ai_gateway.sql */
@@ -37,6 +47,9 @@ static void ngx_kanban_ai_check(ngx_kanban_ai_call_t *call,
     ngx_str_t *body);
 static void ngx_kanban_ai_end(ngx_kanban_ai_call_t *call, ngx_uint_t status,
     char *error);
+static ngx_int_t ngx_kanban_ai_reserve(ngx_kanban_ai_call_t *call);
+static void ngx_kanban_ai_reserved(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q);
 static void ngx_kanban_ai_metered(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static void ngx_kanban_ai_finish(ngx_kanban_ai_call_t *call);
@@ -58,6 +71,30 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_ai_meter_stmt =
     "                      latency_ms)"
     " VALUES ($1, (SELECT id FROM users WHERE id = $2::uuid), $3, $4, $5,"
     "         $6::int, $7::int, $8::int, $9::int)");
+
+
+/* $5 and $6: the tokens the call may use, in and out; no row when the
+ * budget, with the calls in flight, is spent */
+static ngx_kanban_pg_stmt_t  ngx_kanban_ai_reserve_stmt =
+    ngx_kanban_pg_stmt("ai_reserve",
+    "WITH lost AS (UPDATE ai_calls SET status = 'lost', input_tokens = 0,"
+    "                                  output_tokens = 0"
+    "               WHERE status = 'reserved'"
+    "                 AND at < now() - interval '10 minutes')"
+    " INSERT INTO ai_calls (feature, user_id, provider, model, status,"
+    "                       input_tokens, output_tokens, attempts,"
+    "                       latency_ms)"
+    " SELECT $1, (SELECT id FROM users WHERE id = $2::uuid), $3, $4,"
+    "        'reserved', $5::int, $6::int, 0, 0"
+    "  WHERE NOT ai_budget_exhausted()"
+    " RETURNING id");
+
+static ngx_kanban_pg_stmt_t  ngx_kanban_ai_settle_stmt =
+    ngx_kanban_pg_stmt("ai_settle",
+    "UPDATE ai_calls SET status = $2, input_tokens = $3::int,"
+    "                    output_tokens = $4::int, attempts = $5::int,"
+    "                    latency_ms = $6::int"
+    " WHERE id = $1::bigint");
 
 
 static char  *ngx_kanban_ai_statuses[] = {
@@ -220,6 +257,84 @@ ngx_kanban_ai_settings_read(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     }
 
     if (rc != NGX_OK || ngx_kanban_ai_prepare(call) != NGX_OK
+        || ngx_kanban_ai_reserve(call) != NGX_OK)
+    {
+        ngx_kanban_ai_end(call, NGX_KANBAN_AI_FAILED,
+                          "the request could not be made");
+    }
+}
+
+
+/* The tokens the call may use, counted against the budget before it
+ * goes: its body's (about four bytes a token) and the answer's most. */
+
+static ngx_int_t
+ngx_kanban_ai_reserve(ngx_kanban_ai_call_t *call)
+{
+    u_char                 *p;
+    ngx_str_t               provider, in, out;
+    ngx_kanban_pg_query_t  *q;
+    ngx_kanban_ai_conf_t   *aicf;
+
+    aicf = ngx_kanban_ai_conf();
+
+    p = ngx_pnalloc(call->pool, 2 * NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    in.data = p;
+    p = ngx_sprintf(p, "%uz", call->body.len / 4 + 1);
+    in.len = p - in.data;
+
+    out.data = p;
+    p = ngx_sprintf(p, "%ui", aicf->max_tokens);
+    out.len = p - out.data;
+
+    if (call->provider == NGX_KANBAN_AI_ANTHROPIC) {
+        ngx_str_set(&provider, "anthropic");
+    } else {
+        ngx_str_set(&provider, "openai");
+    }
+
+    q = ngx_kanban_pg_query_background(call->pool, &call->db);
+    if (q == NULL) {
+        return NGX_ERROR;
+    }
+
+    q->data = call;
+
+    return ngx_kanban_pg_run(q, &ngx_kanban_ai_reserve_stmt,
+                             ngx_kanban_ai_reserved, 6, &call->feature,
+                             call->user_id.len ? &call->user_id : NULL,
+                             &provider, &call->model, &in, &out);
+}
+
+
+static void
+ngx_kanban_ai_reserved(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
+{
+    ngx_kanban_ai_call_t  *call;
+
+    call = q->data;
+
+    if (q->error != NGX_KANBAN_PG_OK) {
+        ngx_kanban_ai_end(call, NGX_KANBAN_AI_FAILED,
+                          "the call's tokens could not be reserved");
+        return;
+    }
+
+    if (PQntuples(q->result) != 1) {
+        ngx_kanban_ai_end(call, NGX_KANBAN_AI_BUDGET_EXHAUSTED,
+                          "the workspace's AI token budget for this month "
+                          "is spent, with the calls in flight");
+        return;
+    }
+
+    if (ngx_kanban_ai_copy(call->pool, &call->reserved,
+                           (u_char *) PQgetvalue(q->result, 0, 0),
+                           PQgetlength(q->result, 0, 0))
+        != NGX_OK
         || ngx_kanban_ai_send(call) != NGX_OK)
     {
         ngx_kanban_ai_end(call, NGX_KANBAN_AI_FAILED,
@@ -587,13 +702,15 @@ ngx_kanban_ai_end(ngx_kanban_ai_call_t *call, ngx_uint_t status,
     char *error)
 {
     u_char                 *p;
+    ngx_int_t               rc;
     ngx_str_t               provider, st, in, out, attempts, latency;
     ngx_kanban_pg_query_t  *q;
 
     call->status = status;
     call->error = error;
 
-    if (call->attempts == 0) {
+    /* nothing asked, nothing reserved: nothing to meter */
+    if (call->attempts == 0 && call->reserved.len == 0) {
         ngx_kanban_ai_finish(call);
         return;
     }
@@ -637,13 +754,17 @@ ngx_kanban_ai_end(ngx_kanban_ai_call_t *call, ngx_uint_t status,
 
     q->data = call;
 
-    if (ngx_kanban_pg_run(q, &ngx_kanban_ai_meter_stmt, ngx_kanban_ai_metered,
-                          9, &call->feature,
-                          call->user_id.len ? &call->user_id : NULL,
-                          &provider, &call->model, &st, &in, &out, &attempts,
-                          &latency)
-        != NGX_OK)
-    {
+    rc = call->reserved.len
+         ? ngx_kanban_pg_run(q, &ngx_kanban_ai_settle_stmt,
+                             ngx_kanban_ai_metered, 6, &call->reserved, &st,
+                             &in, &out, &attempts, &latency)
+         : ngx_kanban_pg_run(q, &ngx_kanban_ai_meter_stmt,
+                             ngx_kanban_ai_metered, 9, &call->feature,
+                             call->user_id.len ? &call->user_id : NULL,
+                             &provider, &call->model, &st, &in, &out,
+                             &attempts, &latency);
+
+    if (rc != NGX_OK) {
         ngx_kanban_ai_finish(call);
     }
 }
