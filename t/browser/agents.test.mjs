@@ -170,3 +170,35 @@ test('agents: added in Admin with its token shown once; a task delegated ' +
 async function shot(page, name) {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
 }
+
+test('agents: a built-in agent delegated in the panel starts on its own, ' +
+     'and its answer shows live', { timeout: 60_000 }, async () => {
+  const key = `TR${run}`;
+  const p = await api('POST', '/api/v1/projects', { name: `Triage ${run}`, key });
+  const t = await api('POST', `/api/v1/projects/${p.id}/tasks`, { title: 'Login fails at midnight' });
+  const agent = await api('POST', '/api/v1/agents', { name: `Triage ${run}`, kind: 'builtin', builtin: 'triage' });
+
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  context.setDefaultTimeout(STEP);
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  try {
+    await signIn(page);
+    await page.goto(`${fx.base}/tasks/${t.id}`);
+    await page.getByLabel('Delegate to agent').selectOption(agent.id);
+    const session = page.locator('.agent-session');
+    await session.waitFor();
+    // nobody reads the sessions again: the sweep starts the agent, and
+    // its first activity (a proposal, or why it cannot make one: the
+    // workspace's model as the other tests left it) comes on the stream
+    await session.locator('.agent-activity').first().waitFor({ timeout: 20_000 });
+    assert.doesNotMatch(await session.getByTestId('agent-state').textContent(), /pending/i,
+      'the session has left pending');
+    await session.scrollIntoViewIfNeeded();
+    await shot(page, 'agent-triage');
+    assert.deepEqual(errors, [], 'no uncaught exception');
+  } finally {
+    await context.close();
+  }
+});
