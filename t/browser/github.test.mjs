@@ -6,7 +6,8 @@
 // signed pull_request delivery to that URL as GitHub does; the card moves
 // to Review on the open board (the event stream), and the task's panel
 // shows the pull request with its state and the git branch with a copy
-// button. Screenshots: github-settings.png, github-task.png.
+// button; a push that only links a commit shows in the open panel at once.
+// Screenshots: github-settings.png, github-task.png.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -172,6 +173,28 @@ test('github: a repository linked in the board settings, its secret shown ' +
     await panel.getByRole('button', { name: 'Copy the branch name' }).click();
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), t.git_branch);
     await panel.locator('.activity li', { hasText: 'GitHub' }).first().waitFor();
+
+    // a push that only links (a commit naming the task): live in the open
+    // panel's Code section, without a reload (task.updated on the stream)
+    const push = JSON.stringify({
+      ref: 'refs/heads/main', before: '0'.repeat(40), after: '9f1c2b7d3e4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c',
+      commits: [{ id: '9f1c2b7d3e4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c',
+                  message: `Escape the query too\n\nRefs ${key}-1`,
+                  timestamp: new Date().toISOString(),
+                  url: 'https://github.com/acme/vuln-tracker/commit/9f1c2b7d3e4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c',
+                  author: { name: 'Mona Lisa', username: 'monalisa' } }],
+      repository: { full_name: 'acme/vuln-tracker', html_url: 'https://github.com/acme/vuln-tracker' },
+      sender: { login: 'monalisa' },
+    });
+    const pushed = await call('POST', path, push, {
+      'Content-Type': 'application/json', 'X-GitHub-Event': 'push',
+      'X-GitHub-Delivery': randomUUID(),
+      'X-Hub-Signature-256': 'sha256=' + createHmac('sha256', secret).update(push).digest('hex'),
+    });
+    assert.equal(pushed.status, 200, `the push: ${pushed.text}`);
+    assert.equal(pushed.json.moved, 0, 'the push moves nothing');
+    await panel.locator('[data-link-kind="commit"]', { hasText: 'Escape the query too' }).waitFor();
+
     await panel.locator('.task-code').scrollIntoViewIfNeeded();
     await shot(page, 'github-task');
     assert.deepEqual(errors, [], 'no uncaught exception');
