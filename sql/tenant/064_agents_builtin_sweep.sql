@@ -171,26 +171,15 @@ $$;
 
 -- triage's answer {priority, labels, assignee_id, reason}: what is left of
 -- it once made-up labels and people are dropped, proposed as a question.
-CREATE FUNCTION agent_triage_answer(sid uuid, status text, answer jsonb)
+CREATE FUNCTION agent_triage_answer(s agent_sessions, answer jsonb)
 RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
-    s         agent_sessions;
     known     jsonb;
     labels    jsonb;
     assignee  users;
     prop      jsonb;
 BEGIN
-    SELECT * INTO s FROM agent_sessions WHERE id = sid FOR UPDATE;
-    IF NOT FOUND OR s.stopped OR s.state <> 'pending' THEN
-        RETURN NULL;
-    END IF;
-
-    IF status <> 'completed' OR answer IS NULL THEN
-        RETURN agent_builtin_says(s, 'error', agent_builtin_failure(status),
-                                  'error');
-    END IF;
-
     known := agent_builtin_data('triage', s.task_id);
 
     SELECT coalesce(jsonb_agg(DISTINCT l), '[]') INTO labels
@@ -206,7 +195,7 @@ BEGIN
                                'labels', labels,
                                'assignee_id', assignee.id);
 
-    UPDATE agent_sessions SET proposal = prop WHERE id = sid;
+    UPDATE agent_sessions SET proposal = prop WHERE id = s.id;
 
     RETURN agent_builtin_says(s, 'elicitation',
         format('I propose: priority %s; labels %s; assignee %s.',
@@ -226,26 +215,15 @@ $$;
 -- agent; the comment notifies the task's reporter and assignees, and the
 -- one who asked is told too. An @ in the model's text could open another
 -- agent's session: it is written as "(at)".
-CREATE FUNCTION agent_digest_answer(sid uuid, status text, answer jsonb)
+CREATE FUNCTION agent_digest_answer(s agent_sessions, answer jsonb)
 RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
-    s      agent_sessions;
     t      tasks;
     body   text;
     c      comments;
     asker  uuid;
 BEGIN
-    SELECT * INTO s FROM agent_sessions WHERE id = sid FOR UPDATE;
-    IF NOT FOUND OR s.stopped OR s.state <> 'pending' THEN
-        RETURN NULL;
-    END IF;
-
-    IF status <> 'completed' OR answer IS NULL THEN
-        RETURN agent_builtin_says(s, 'error', agent_builtin_failure(status),
-                                  'error');
-    END IF;
-
     SELECT * INTO t FROM tasks WHERE id = s.task_id;
 
     body := replace('Digest of the last day: ' || (answer->>'summary')
@@ -265,7 +243,7 @@ BEGIN
             to_jsonb(c));
 
     SELECT actor_id INTO asker FROM activity_log
-     WHERE entity_type = 'agent_session' AND entity_id = sid
+     WHERE entity_type = 'agent_session' AND entity_id = s.id
        AND action = 'created';
 
     IF asker IS NOT NULL
@@ -285,19 +263,37 @@ END
 $$;
 
 
--- One entry for the gateway's answers, by the agent's kind.
+-- One entry for the gateway's answers (status: its name for how the call
+-- ended): a session still pending gets its agent's answer, or why there
+-- is none (breakdown says so itself, as before).
 CREATE FUNCTION agent_builtin_answer(sid uuid, status text, answer jsonb)
 RETURNS bigint
 LANGUAGE plpgsql AS $$
+DECLARE
+    s        agent_sessions;
+    builtin  text;
 BEGIN
-    CASE (SELECT a.builtin FROM agent_sessions s
-            JOIN agents a ON a.id = s.agent_id WHERE s.id = sid)
-    WHEN 'breakdown' THEN
+    SELECT * INTO s FROM agent_sessions WHERE id = sid FOR UPDATE;
+    IF NOT FOUND OR s.stopped OR s.state <> 'pending' THEN
+        RETURN NULL;
+    END IF;
+
+    SELECT a.builtin INTO builtin FROM agents a WHERE a.id = s.agent_id;
+
+    IF builtin = 'breakdown' THEN
         RETURN agent_breakdown_answer(sid, status, answer);
+    END IF;
+
+    IF status <> 'completed' OR answer IS NULL THEN
+        RETURN agent_builtin_says(s, 'error', agent_builtin_failure(status),
+                                  'error');
+    END IF;
+
+    CASE builtin
     WHEN 'triage' THEN
-        RETURN agent_triage_answer(sid, status, answer);
+        RETURN agent_triage_answer(s, answer);
     WHEN 'digest' THEN
-        RETURN agent_digest_answer(sid, status, answer);
+        RETURN agent_digest_answer(s, answer);
     ELSE
         RETURN NULL;
     END CASE;
