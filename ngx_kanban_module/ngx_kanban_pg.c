@@ -42,6 +42,7 @@ static void ngx_kanban_pg_query_init(ngx_kanban_pg_query_t *q,
     ngx_pool_t *pool, ngx_log_t *log, ngx_kanban_pg_db_t *db);
 static void ngx_kanban_pg_clear(void *data);
 static ngx_kanban_pg_pool_t *ngx_kanban_pg_pool_get(ngx_kanban_pg_db_t *db);
+static void ngx_kanban_pg_start(ngx_kanban_pg_query_t *q);
 static void ngx_kanban_pg_acquire(ngx_kanban_pg_query_t *q);
 static void ngx_kanban_pg_enqueue(ngx_kanban_pg_pool_t *pool,
     ngx_kanban_pg_query_t *q);
@@ -204,12 +205,7 @@ ngx_kanban_pg_run(ngx_kanban_pg_query_t *q, ngx_kanban_pg_stmt_t *stmt,
     q->nparams = nparams;
     q->handler = handler;
 
-    if (q->conn) {
-        ngx_kanban_pg_send(q->conn);
-
-    } else {
-        ngx_kanban_pg_acquire(q);
-    }
+    ngx_kanban_pg_start(q);
 
     return NGX_OK;
 }
@@ -234,14 +230,23 @@ ngx_kanban_pg_run_sql(ngx_kanban_pg_query_t *q, ngx_str_t *sql,
     q->nparams = 0;
     q->handler = handler;
 
+    ngx_kanban_pg_start(q);
+
+    return NGX_OK;
+}
+
+
+/* On the connection a transaction holds, else on one from the pool. */
+
+static void
+ngx_kanban_pg_start(ngx_kanban_pg_query_t *q)
+{
     if (q->conn) {
         ngx_kanban_pg_send(q->conn);
 
     } else {
         ngx_kanban_pg_acquire(q);
     }
-
-    return NGX_OK;
 }
 
 

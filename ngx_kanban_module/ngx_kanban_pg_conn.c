@@ -26,6 +26,7 @@ static void ngx_kanban_pg_complete(ngx_kanban_pg_conn_t *conn);
 static ngx_int_t ngx_kanban_pg_mark_prepared(ngx_kanban_pg_conn_t *conn);
 static void ngx_kanban_pg_deliver(ngx_kanban_pg_conn_t *conn);
 static void ngx_kanban_pg_release(ngx_kanban_pg_conn_t *conn);
+static void ngx_kanban_pg_lost(ngx_kanban_pg_conn_t *conn);
 static void ngx_kanban_pg_notice(void *arg, const char *message);
 
 
@@ -218,9 +219,7 @@ ngx_kanban_pg_want(ngx_kanban_pg_conn_t *conn, ngx_uint_t rd, ngx_uint_t wr)
 static void
 ngx_kanban_pg_poll(ngx_kanban_pg_conn_t *conn)
 {
-    ngx_socket_t                  fd;
-    ngx_kanban_pg_query_t        *q;
-    const ngx_kanban_pg_owner_t  *owner;
+    ngx_socket_t  fd;
 
     conn->poll = PQconnectPoll(conn->pg);
 
@@ -258,16 +257,7 @@ ngx_kanban_pg_poll(ngx_kanban_pg_conn_t *conn)
                       "failed: %s", ngx_kanban_pg_db_label(conn->db),
                       PQerrorMessage(conn->pg));
 
-        q = conn->query;
-        owner = conn->owner;
-        ngx_kanban_pg_close(conn);
-
-        if (q) {
-            q->conn = NULL;
-            q->error = NGX_KANBAN_PG_UNAVAILABLE;
-            owner->answer(q);
-        }
-
+        ngx_kanban_pg_lost(conn);
         return;
     }
 
@@ -395,10 +385,8 @@ ngx_kanban_pg_write_handler(ngx_event_t *wev)
 static void
 ngx_kanban_pg_read_handler(ngx_event_t *rev)
 {
-    ngx_connection_t             *c;
-    ngx_kanban_pg_conn_t         *conn;
-    ngx_kanban_pg_query_t        *q;
-    const ngx_kanban_pg_owner_t  *owner;
+    ngx_connection_t      *c;
+    ngx_kanban_pg_conn_t  *conn;
 
     c = rev->data;
     conn = c->data;
@@ -412,16 +400,7 @@ ngx_kanban_pg_read_handler(ngx_event_t *rev)
                       conn->state == NGX_KANBAN_PG_CONNECTING
                       ? "while connecting" : "while running a statement");
 
-        q = conn->query;
-        owner = conn->owner;
-        ngx_kanban_pg_close(conn);
-
-        if (q) {
-            q->conn = NULL;
-            q->error = NGX_KANBAN_PG_UNAVAILABLE;
-            owner->answer(q);
-        }
-
+        ngx_kanban_pg_lost(conn);
         return;
     }
 
@@ -439,10 +418,8 @@ ngx_kanban_pg_read_handler(ngx_event_t *rev)
 static void
 ngx_kanban_pg_receive(ngx_kanban_pg_conn_t *conn)
 {
-    PGresult                     *res;
-    PGnotify                     *notify;
-    ngx_kanban_pg_query_t        *q;
-    const ngx_kanban_pg_owner_t  *owner;
+    PGresult  *res;
+    PGnotify  *notify;
 
     if (!PQconsumeInput(conn->pg) || PQstatus(conn->pg) == CONNECTION_BAD) {
 
@@ -452,16 +429,7 @@ ngx_kanban_pg_receive(ngx_kanban_pg_conn_t *conn)
                           ngx_kanban_pg_db_label(conn->db), PQerrorMessage(conn->pg));
         }
 
-        q = conn->query;
-        owner = conn->owner;
-        ngx_kanban_pg_close(conn);
-
-        if (q) {
-            q->conn = NULL;
-            q->error = NGX_KANBAN_PG_UNAVAILABLE;
-            owner->answer(q);
-        }
-
+        ngx_kanban_pg_lost(conn);
         return;
     }
 
@@ -709,6 +677,28 @@ ngx_kanban_pg_close(ngx_kanban_pg_conn_t *conn)
     }
 
     ngx_free(conn);
+}
+
+
+/* Failed, timed out or cut: the connection goes, and its query, if it
+ * still has one, learns it now. */
+
+static void
+ngx_kanban_pg_lost(ngx_kanban_pg_conn_t *conn)
+{
+    ngx_kanban_pg_query_t        *q;
+    const ngx_kanban_pg_owner_t  *owner;
+
+    q = conn->query;
+    owner = conn->owner;
+
+    ngx_kanban_pg_close(conn);
+
+    if (q) {
+        q->conn = NULL;
+        q->error = NGX_KANBAN_PG_UNAVAILABLE;
+        owner->answer(q);
+    }
 }
 
 
