@@ -136,19 +136,7 @@ ngx_kanban_mfa_recovery_codes(ngx_http_request_t *r, ngx_str_t *json)
 ngx_int_t
 ngx_kanban_mfa_wrong(ngx_http_request_t *r, char *field, char *message)
 {
-    ngx_str_t     none = ngx_null_string;
-    ngx_array_t  *errors;
-
-    errors = ngx_array_create(r->pool, 1, sizeof(ngx_kanban_field_error_t));
-    if (errors == NULL
-        || ngx_kanban_field_error(errors, &none, field, "incorrect", message)
-           != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_kanban_problem_errors(r, NGX_KANBAN_ERR_VALIDATION, message,
-                                     errors);
+    return ngx_kanban_problem_field(r, message, field, "incorrect", message);
 }
 
 
