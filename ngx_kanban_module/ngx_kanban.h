@@ -163,6 +163,9 @@ ngx_int_t ngx_kanban_problem_code(ngx_http_request_t *r, ngx_str_t *code,
     char *detail);
 ngx_int_t ngx_kanban_problem_errors(ngx_http_request_t *r, ngx_uint_t error,
     char *detail, ngx_array_t *errors);
+/* 422 validation_failed with one finding: field, its code and message */
+ngx_int_t ngx_kanban_problem_field(ngx_http_request_t *r, char *detail,
+    char *field, char *code, char *message);
 ngx_int_t ngx_kanban_add_header(ngx_http_request_t *r, char *name,
     ngx_str_t *value);
 ngx_str_t *ngx_kanban_header_in(ngx_http_request_t *r, char *name);

@@ -26,6 +26,8 @@ struct ngx_kanban_password_list_s {
 };
 
 
+static u_char *ngx_kanban_password_list_fill(ngx_kanban_password_list_t *list,
+    u_char *buf, u_char *p, ngx_str_t *data);
 static ngx_int_t ngx_kanban_password_list_read(ngx_conf_t *cf,
     ngx_str_t *name, ngx_str_t *data);
 static ngx_uint_t ngx_kanban_password_list_lines(ngx_str_t *data);
@@ -41,8 +43,8 @@ ngx_kanban_password_blocklist(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_kanban_main_conf_t  *kmcf = conf;
 
-    u_char                      *p, *start, *end, *nl, *next, *buf;
-    size_t                       len, total;
+    u_char                      *p, *buf;
+    size_t                       total;
     ngx_str_t                   *value, *data;
     ngx_uint_t                   i, lines, size;
     ngx_kanban_password_list_t  *list;
@@ -94,33 +96,7 @@ ngx_kanban_password_blocklist(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     p = buf + 1;                    /* offset 0 means a free slot */
 
     for (i = 1; i < cf->args->nelts; i++) {
-        end = data[i].data + data[i].len;
-
-        for (start = data[i].data; start < end; start = next) {
-            nl = ngx_strlchr(start, end, '\n');
-            next = nl ? nl + 1 : end;
-            len = (nl ? nl : end) - start;
-
-            if (len && start[len - 1] == '\r') {
-                len--;
-            }
-
-            /* john's list starts with "#!comment:" lines */
-            if (len < NGX_KANBAN_PASSWORD_MIN
-                || len > NGX_KANBAN_PASSWORD_MAX * 4
-                || ngx_strncmp(start, "#!comment", 9) == 0
-                || memchr(start, '\0', len) != NULL)
-            {
-                continue;
-            }
-
-            ngx_strlow(p, start, len);
-            p[len] = '\0';
-
-            if (ngx_kanban_password_list_add(list, buf, p, len) == NGX_OK) {
-                p += len + 1;
-            }
-        }
+        p = ngx_kanban_password_list_fill(list, buf, p, &data[i]);
     }
 
     /* what is kept is a fraction of the files: copied out of temp_pool */
@@ -138,6 +114,48 @@ ngx_kanban_password_blocklist(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                        list->n, (size_t) (p - buf) + size * sizeof(uint32_t));
 
     return NGX_CONF_OK;
+}
+
+
+/* One file's words, lowercased, added at p (in buf) unless too short, too
+ * long or seen already; returns where the next word goes. */
+
+static u_char *
+ngx_kanban_password_list_fill(ngx_kanban_password_list_t *list, u_char *buf,
+    u_char *p, ngx_str_t *data)
+{
+    u_char  *start, *end, *nl, *next;
+    size_t   len;
+
+    end = data->data + data->len;
+
+    for (start = data->data; start < end; start = next) {
+        nl = ngx_strlchr(start, end, '\n');
+        next = nl ? nl + 1 : end;
+        len = (nl ? nl : end) - start;
+
+        if (len && start[len - 1] == '\r') {
+            len--;
+        }
+
+        /* john's list starts with "#!comment:" lines */
+        if (len < NGX_KANBAN_PASSWORD_MIN
+            || len > NGX_KANBAN_PASSWORD_MAX * 4
+            || ngx_strncmp(start, "#!comment", 9) == 0
+            || memchr(start, '\0', len) != NULL)
+        {
+            continue;
+        }
+
+        ngx_strlow(p, start, len);
+        p[len] = '\0';
+
+        if (ngx_kanban_password_list_add(list, buf, p, len) == NGX_OK) {
+            p += len + 1;
+        }
+    }
+
+    return p;
 }
 
 

@@ -7,22 +7,58 @@
  * that is reached an idle connection of another database is closed,
  * least recently used first; when nothing can be freed the query waits in
  * its pool's queue until kanban_pg_queue_timeout. The connections
- * themselves, libpq on nginx's events, are ngx_kanban_pg_conn.c's.
+ * themselves, libpq on nginx's events, are ngx_kanban_pg_conn.c's: they
+ * call back through ngx_kanban_pg_owner, never into this file by name.
  */
 
-#include "ngx_kanban_pg_pool.h"
+#include "ngx_kanban_pg.h"
+#include "ngx_kanban_pg_conn.h"
 #include "ngx_kanban_json.h"
+
+
+typedef struct {
+    ngx_rbtree_t               tree;
+    ngx_rbtree_node_t          sentinel;
+    ngx_queue_t                lru;             /* idle, most recent first */
+    ngx_uint_t                 total;
+    ngx_uint_t                 idle;
+    ngx_uint_t                 connecting;
+    ngx_uint_t                 waiting;
+    ngx_uint_t                 nstmts;
+} ngx_kanban_pg_worker_t;
+
+
+/* One database's connections and the queries waiting for one. */
+struct ngx_kanban_pg_pool_s {
+    ngx_rbtree_node_t          node;
+    ngx_kanban_pg_db_t         db;              /* NUL-terminated copies */
+    ngx_queue_t                idle;
+    ngx_queue_t                waiters;
+    ngx_uint_t                 count;
+};
 
 
 static void ngx_kanban_pg_query_init(ngx_kanban_pg_query_t *q,
     ngx_pool_t *pool, ngx_log_t *log, ngx_kanban_pg_db_t *db);
 static void ngx_kanban_pg_clear(void *data);
 static ngx_kanban_pg_pool_t *ngx_kanban_pg_pool_get(ngx_kanban_pg_db_t *db);
+static void ngx_kanban_pg_start(ngx_kanban_pg_query_t *q);
 static void ngx_kanban_pg_acquire(ngx_kanban_pg_query_t *q);
 static void ngx_kanban_pg_enqueue(ngx_kanban_pg_pool_t *pool,
     ngx_kanban_pg_query_t *q);
+static ngx_int_t ngx_kanban_pg_open(ngx_kanban_pg_pool_t *pool,
+    ngx_kanban_pg_query_t *q);
+static void ngx_kanban_pg_pool_free(ngx_kanban_pg_pool_t *pool);
+static void ngx_kanban_pg_dequeue(ngx_kanban_pg_query_t *q);
 static void ngx_kanban_pg_queue_timeout(ngx_event_t *ev);
+static void ngx_kanban_pg_dispatch(ngx_kanban_pg_pool_t *freed);
+static void ngx_kanban_pg_fail(ngx_kanban_pg_query_t *q, ngx_uint_t error);
 static void ngx_kanban_pg_fail_handler(ngx_event_t *ev);
+static void ngx_kanban_pg_call(ngx_kanban_pg_query_t *q);
+static void ngx_kanban_pg_connected(ngx_kanban_pg_conn_t *conn);
+static void ngx_kanban_pg_conn_free(ngx_kanban_pg_conn_t *conn);
+static void ngx_kanban_pg_conn_closed(ngx_kanban_pg_conn_t *conn);
+static void ngx_kanban_pg_report(void);
 static void ngx_kanban_pg_cleanup(void *data);
 static ngx_int_t ngx_kanban_pg_own_problem(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
@@ -30,7 +66,17 @@ static void ngx_kanban_pg_rbtree_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 
 
-ngx_kanban_pg_worker_t  *ngx_kanban_pg_worker;
+static ngx_kanban_pg_worker_t  *ngx_kanban_pg_worker;
+
+
+/* What a connection tells the pool it belongs to. */
+static const ngx_kanban_pg_owner_t  ngx_kanban_pg_owner = {
+    ngx_kanban_pg_call,
+    ngx_kanban_pg_fail,
+    ngx_kanban_pg_connected,
+    ngx_kanban_pg_conn_free,
+    ngx_kanban_pg_conn_closed
+};
 
 
 ngx_kanban_pg_query_t *
@@ -159,12 +205,7 @@ ngx_kanban_pg_run(ngx_kanban_pg_query_t *q, ngx_kanban_pg_stmt_t *stmt,
     q->nparams = nparams;
     q->handler = handler;
 
-    if (q->conn) {
-        ngx_kanban_pg_send(q->conn);
-
-    } else {
-        ngx_kanban_pg_acquire(q);
-    }
+    ngx_kanban_pg_start(q);
 
     return NGX_OK;
 }
@@ -189,14 +230,23 @@ ngx_kanban_pg_run_sql(ngx_kanban_pg_query_t *q, ngx_str_t *sql,
     q->nparams = 0;
     q->handler = handler;
 
+    ngx_kanban_pg_start(q);
+
+    return NGX_OK;
+}
+
+
+/* On the connection a transaction holds, else on one from the pool. */
+
+static void
+ngx_kanban_pg_start(ngx_kanban_pg_query_t *q)
+{
     if (q->conn) {
         ngx_kanban_pg_send(q->conn);
 
     } else {
         ngx_kanban_pg_acquire(q);
     }
-
-    return NGX_OK;
 }
 
 
@@ -480,11 +530,11 @@ ngx_kanban_pg_pool_get(ngx_kanban_pg_db_t *db)
 
         pool = (ngx_kanban_pg_pool_t *) node;
 
-        rc = ngx_memn2cmp(db->name.data, pool->name.data,
-                          db->name.len, pool->name.len);
+        rc = ngx_memn2cmp(db->name.data, pool->db.name.data,
+                          db->name.len, pool->db.name.len);
         if (rc == 0) {
-            rc = ngx_memn2cmp(db->dsn.data, pool->dsn.data,
-                              db->dsn.len, pool->dsn.len);
+            rc = ngx_memn2cmp(db->dsn.data, pool->db.dsn.data,
+                              db->dsn.len, pool->db.dsn.len);
         }
 
         if (rc == 0) {
@@ -501,16 +551,16 @@ ngx_kanban_pg_pool_get(ngx_kanban_pg_db_t *db)
     }
 
     /* NUL-terminated copies: libpq takes C strings */
-    pool->dsn.data = (u_char *) (pool + 1);
-    pool->dsn.len = db->dsn.len;
-    ngx_memcpy(pool->dsn.data, db->dsn.data, db->dsn.len);
+    pool->db.dsn.data = (u_char *) (pool + 1);
+    pool->db.dsn.len = db->dsn.len;
+    ngx_memcpy(pool->db.dsn.data, db->dsn.data, db->dsn.len);
 
-    pool->name.data = pool->dsn.data + db->dsn.len + 1;
-    pool->name.len = db->name.len;
+    pool->db.name.data = pool->db.dsn.data + db->dsn.len + 1;
+    pool->db.name.len = db->name.len;
 
     /* the catalog's has no name: memcpy from NULL is undefined, even of 0 */
     if (db->name.len) {
-        ngx_memcpy(pool->name.data, db->name.data, db->name.len);
+        ngx_memcpy(pool->db.name.data, db->name.data, db->name.len);
     }
 
     ngx_queue_init(&pool->idle);
@@ -523,7 +573,7 @@ ngx_kanban_pg_pool_get(ngx_kanban_pg_db_t *db)
 }
 
 
-void
+static void
 ngx_kanban_pg_pool_free(ngx_kanban_pg_pool_t *pool)
 {
     if (pool->count || !ngx_queue_empty(&pool->waiters)) {
@@ -532,6 +582,27 @@ ngx_kanban_pg_pool_free(ngx_kanban_pg_pool_t *pool)
 
     ngx_rbtree_delete(&ngx_kanban_pg_worker->tree, &pool->node);
     ngx_free(pool);
+}
+
+
+/* A new connection for q, counted against the caps from now on. */
+
+static ngx_int_t
+ngx_kanban_pg_open(ngx_kanban_pg_pool_t *pool, ngx_kanban_pg_query_t *q)
+{
+    if (ngx_kanban_pg_connect(&pool->db, q, pool, &ngx_kanban_pg_owner)
+        == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    pool->count++;
+    ngx_kanban_pg_worker->total++;
+    ngx_kanban_pg_worker->connecting++;
+
+    ngx_kanban_pg_report();
+
+    return NGX_OK;
 }
 
 
@@ -585,7 +656,7 @@ ngx_kanban_pg_acquire(ngx_kanban_pg_query_t *q)
         ngx_kanban_pg_close(conn);
     }
 
-    if (ngx_kanban_pg_connect(pool, q) != NGX_OK) {
+    if (ngx_kanban_pg_open(pool, q) != NGX_OK) {
         ngx_kanban_pg_fail(q, NGX_KANBAN_PG_UNAVAILABLE);
         ngx_kanban_pg_pool_free(pool);
     }
@@ -616,7 +687,7 @@ ngx_kanban_pg_enqueue(ngx_kanban_pg_pool_t *pool, ngx_kanban_pg_query_t *q)
 }
 
 
-void
+static void
 ngx_kanban_pg_dequeue(ngx_kanban_pg_query_t *q)
 {
     ngx_queue_remove(&q->waiting);
@@ -651,7 +722,7 @@ ngx_kanban_pg_queue_timeout(ngx_event_t *ev)
 /* A connection slot was freed (or a connection became idle with nobody of
  * its own database waiting): serve the first pool that has a waiter. */
 
-void
+static void
 ngx_kanban_pg_dispatch(ngx_kanban_pg_pool_t *freed)
 {
     ngx_queue_t             *qu;
@@ -716,7 +787,7 @@ ngx_kanban_pg_dispatch(ngx_kanban_pg_pool_t *freed)
         q = ngx_queue_data(qu, ngx_kanban_pg_query_t, waiting);
         ngx_kanban_pg_dequeue(q);
 
-        if (ngx_kanban_pg_connect(pool, q) != NGX_OK) {
+        if (ngx_kanban_pg_open(pool, q) != NGX_OK) {
             ngx_kanban_pg_fail(q, NGX_KANBAN_PG_UNAVAILABLE);
         }
 
@@ -728,7 +799,7 @@ ngx_kanban_pg_dispatch(ngx_kanban_pg_pool_t *freed)
 /* A failure found while the caller is still on its way: the handler is
  * called from the event loop, never from inside ngx_kanban_pg_run(). */
 
-void
+static void
 ngx_kanban_pg_fail(ngx_kanban_pg_query_t *q, ngx_uint_t error)
 {
     q->error = error;
@@ -745,7 +816,7 @@ ngx_kanban_pg_fail_handler(ngx_event_t *ev)
 }
 
 
-void
+static void
 ngx_kanban_pg_call(ngx_kanban_pg_query_t *q)
 {
     ngx_connection_t    *c;
@@ -767,6 +838,81 @@ ngx_kanban_pg_call(ngx_kanban_pg_query_t *q)
     q->handler(r, q);
 
     ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_kanban_pg_connected(ngx_kanban_pg_conn_t *conn)
+{
+    ngx_kanban_pg_worker->connecting--;
+}
+
+
+/* A connection is free: the first query waiting for its database gets it,
+ * or it waits idle, and a query of another database may take its slot. */
+
+static void
+ngx_kanban_pg_conn_free(ngx_kanban_pg_conn_t *conn)
+{
+    ngx_kanban_pg_query_t  *q;
+    ngx_kanban_pg_pool_t   *pool;
+
+    pool = conn->pool;
+
+    if (!ngx_queue_empty(&pool->waiters)) {
+        q = ngx_queue_data(ngx_queue_head(&pool->waiters),
+                           ngx_kanban_pg_query_t, waiting);
+        ngx_kanban_pg_dequeue(q);
+
+        conn->query = q;
+        q->conn = conn;
+        ngx_kanban_pg_send(conn);
+        ngx_kanban_pg_report();
+        return;
+    }
+
+    ngx_kanban_pg_rest(conn);
+
+    ngx_queue_insert_head(&pool->idle, &conn->queue);
+    ngx_queue_insert_head(&ngx_kanban_pg_worker->lru, &conn->lru);
+    ngx_kanban_pg_worker->idle++;
+
+    ngx_kanban_pg_report();
+
+    if (ngx_kanban_pg_worker->waiting) {
+        ngx_kanban_pg_dispatch(NULL);
+    }
+}
+
+
+/* A connection is closed: its slot goes to whoever waits for one. */
+
+static void
+ngx_kanban_pg_conn_closed(ngx_kanban_pg_conn_t *conn)
+{
+    ngx_kanban_pg_pool_t  *pool;
+
+    pool = conn->pool;
+
+    if (conn->state == NGX_KANBAN_PG_IDLE) {
+        ngx_queue_remove(&conn->queue);
+        ngx_queue_remove(&conn->lru);
+        ngx_kanban_pg_worker->idle--;
+
+    } else if (conn->state == NGX_KANBAN_PG_CONNECTING) {
+        ngx_kanban_pg_worker->connecting--;
+    }
+
+    pool->count--;
+    ngx_kanban_pg_worker->total--;
+
+    ngx_kanban_pg_report();
+
+    if (ngx_kanban_pg_worker->waiting) {
+        ngx_kanban_pg_dispatch(pool);
+    }
+
+    ngx_kanban_pg_pool_free(pool);
 }
 
 
@@ -794,16 +940,7 @@ ngx_kanban_pg_cleanup(void *data)
 }
 
 
-ngx_str_t *
-ngx_kanban_pg_name(ngx_kanban_pg_pool_t *pool)
-{
-    static ngx_str_t  catalog = ngx_string("(catalog)");
-
-    return pool->name.len ? &pool->name : &catalog;
-}
-
-
-void
+static void
 ngx_kanban_pg_report(void)
 {
     ngx_kanban_pg_worker_t  *w;
@@ -833,11 +970,11 @@ ngx_kanban_pg_rbtree_insert(ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
             a = (ngx_kanban_pg_pool_t *) node;
             b = (ngx_kanban_pg_pool_t *) temp;
 
-            rc = ngx_memn2cmp(a->name.data, b->name.data,
-                              a->name.len, b->name.len);
+            rc = ngx_memn2cmp(a->db.name.data, b->db.name.data,
+                              a->db.name.len, b->db.name.len);
             if (rc == 0) {
-                rc = ngx_memn2cmp(a->dsn.data, b->dsn.data,
-                                  a->dsn.len, b->dsn.len);
+                rc = ngx_memn2cmp(a->db.dsn.data, b->db.dsn.data,
+                                  a->db.dsn.len, b->db.dsn.len);
             }
 
             p = (rc < 0) ? &temp->left : &temp->right;

@@ -6,11 +6,11 @@
  * PQsendQueryPrepared, PQflush), receive (PQconsumeInput, PQisBusy,
  * PQgetResult). A connection goes back to its pool only once its results
  * are drained; one whose request went away drains on its own, so no
- * result ever reaches another request.
+ * result ever reaches another request. What the pool must learn it learns
+ * through the callbacks it handed in at connect time.
  */
 
-#include "ngx_kanban_pg_pool.h"
-#include "ngx_kanban_json.h"
+#include "ngx_kanban_pg_conn.h"
 
 
 static ngx_int_t ngx_kanban_pg_wrap(ngx_kanban_pg_conn_t *conn);
@@ -26,12 +26,13 @@ static void ngx_kanban_pg_complete(ngx_kanban_pg_conn_t *conn);
 static ngx_int_t ngx_kanban_pg_mark_prepared(ngx_kanban_pg_conn_t *conn);
 static void ngx_kanban_pg_deliver(ngx_kanban_pg_conn_t *conn);
 static void ngx_kanban_pg_release(ngx_kanban_pg_conn_t *conn);
-static void ngx_kanban_pg_idle(ngx_kanban_pg_conn_t *conn);
+static void ngx_kanban_pg_lost(ngx_kanban_pg_conn_t *conn);
 static void ngx_kanban_pg_notice(void *arg, const char *message);
 
 
-ngx_int_t
-ngx_kanban_pg_connect(ngx_kanban_pg_pool_t *pool, ngx_kanban_pg_query_t *q)
+ngx_kanban_pg_conn_t *
+ngx_kanban_pg_connect(ngx_kanban_pg_db_t *db, ngx_kanban_pg_query_t *q,
+    ngx_kanban_pg_pool_t *pool, const ngx_kanban_pg_owner_t *owner)
 {
     int                      n;
     char                     options[96];
@@ -43,7 +44,7 @@ ngx_kanban_pg_connect(ngx_kanban_pg_pool_t *pool, ngx_kanban_pg_query_t *q)
 
     conn = ngx_calloc(sizeof(ngx_kanban_pg_conn_t), ngx_cycle->log);
     if (conn == NULL) {
-        return NGX_ERROR;
+        return NULL;
     }
 
     /* the server cancels what the pool would give up on anyway; times
@@ -54,11 +55,11 @@ ngx_kanban_pg_connect(ngx_kanban_pg_pool_t *pool, ngx_kanban_pg_query_t *q)
 
     n = 0;
     keys[n] = "dbname";
-    values[n++] = (char *) pool->dsn.data;
+    values[n++] = (char *) db->dsn.data;
 
-    if (pool->name.len) {
+    if (db->name.len) {
         keys[n] = "dbname";
-        values[n++] = (char *) pool->name.data;
+        values[n++] = (char *) db->name.data;
     }
 
     keys[n] = "application_name";
@@ -73,31 +74,29 @@ ngx_kanban_pg_connect(ngx_kanban_pg_pool_t *pool, ngx_kanban_pg_query_t *q)
     if (conn->pg == NULL || PQstatus(conn->pg) == CONNECTION_BAD) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "kanban: connecting to PostgreSQL database \"%V\" "
-                      "failed: %s", ngx_kanban_pg_name(pool),
+                      "failed: %s", ngx_kanban_pg_db_label(db),
                       conn->pg ? PQerrorMessage(conn->pg) : "out of memory");
         if (conn->pg) {
             PQfinish(conn->pg);
         }
         ngx_free(conn);
-        return NGX_ERROR;
+        return NULL;
     }
 
     PQsetnonblocking(conn->pg, 1);
     PQsetNoticeProcessor(conn->pg, ngx_kanban_pg_notice, NULL);
 
     conn->pool = pool;
+    conn->owner = owner;
+    conn->db = db;
     conn->state = NGX_KANBAN_PG_CONNECTING;
     conn->poll = PGRES_POLLING_WRITING;
 
     if (ngx_kanban_pg_wrap(conn) != NGX_OK) {
         PQfinish(conn->pg);
         ngx_free(conn);
-        return NGX_ERROR;
+        return NULL;
     }
-
-    pool->count++;
-    ngx_kanban_pg_worker->total++;
-    ngx_kanban_pg_worker->connecting++;
 
     conn->query = q;
     q->conn = conn;
@@ -105,9 +104,16 @@ ngx_kanban_pg_connect(ngx_kanban_pg_pool_t *pool, ngx_kanban_pg_query_t *q)
     ngx_add_timer(conn->c->read, kmcf->pg_connect_timeout);
     ngx_kanban_pg_want(conn, 0, 1);
 
-    ngx_kanban_pg_report();
+    return conn;
+}
 
-    return NGX_OK;
+
+ngx_str_t *
+ngx_kanban_pg_db_label(ngx_kanban_pg_db_t *db)
+{
+    static ngx_str_t  catalog = ngx_string("(catalog)");
+
+    return db->name.len ? &db->name : &catalog;
 }
 
 
@@ -213,8 +219,7 @@ ngx_kanban_pg_want(ngx_kanban_pg_conn_t *conn, ngx_uint_t rd, ngx_uint_t wr)
 static void
 ngx_kanban_pg_poll(ngx_kanban_pg_conn_t *conn)
 {
-    ngx_socket_t           fd;
-    ngx_kanban_pg_query_t  *q;
+    ngx_socket_t  fd;
 
     conn->poll = PQconnectPoll(conn->pg);
 
@@ -249,29 +254,21 @@ ngx_kanban_pg_poll(ngx_kanban_pg_conn_t *conn)
     default:
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "kanban: connecting to PostgreSQL database \"%V\" "
-                      "failed: %s", ngx_kanban_pg_name(conn->pool),
+                      "failed: %s", ngx_kanban_pg_db_label(conn->db),
                       PQerrorMessage(conn->pg));
 
-        q = conn->query;
-        ngx_kanban_pg_close(conn);
-
-        if (q) {
-            q->conn = NULL;
-            q->error = NGX_KANBAN_PG_UNAVAILABLE;
-            ngx_kanban_pg_call(q);
-        }
-
+        ngx_kanban_pg_lost(conn);
         return;
     }
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
-                   "kanban pg: connected to \"%V\"", ngx_kanban_pg_name(conn->pool));
+                   "kanban pg: connected to \"%V\"", ngx_kanban_pg_db_label(conn->db));
 
     if (conn->c->read->timer_set) {
         ngx_del_timer(conn->c->read);
     }
 
-    ngx_kanban_pg_worker->connecting--;
+    conn->owner->connected(conn);
 
     if (conn->query) {
         ngx_kanban_pg_send(conn);
@@ -286,9 +283,10 @@ ngx_kanban_pg_poll(ngx_kanban_pg_conn_t *conn)
 void
 ngx_kanban_pg_send(ngx_kanban_pg_conn_t *conn)
 {
-    int                     ok;
-    ngx_kanban_pg_stmt_t   *stmt;
-    ngx_kanban_pg_query_t  *q;
+    int                           ok;
+    ngx_kanban_pg_stmt_t         *stmt;
+    ngx_kanban_pg_query_t        *q;
+    const ngx_kanban_pg_owner_t  *owner;
 
     q = conn->query;
     stmt = q->stmt;
@@ -321,6 +319,7 @@ ngx_kanban_pg_send(ngx_kanban_pg_conn_t *conn)
 
         conn->query = NULL;
         q->conn = NULL;
+        owner = conn->owner;
 
         if (conn->in_handler) {
             /* the handler that sent this is still running: deliver closes */
@@ -330,7 +329,7 @@ ngx_kanban_pg_send(ngx_kanban_pg_conn_t *conn)
             ngx_kanban_pg_close(conn);
         }
 
-        ngx_kanban_pg_fail(q, NGX_KANBAN_PG_UNAVAILABLE);
+        owner->fail(q, NGX_KANBAN_PG_UNAVAILABLE);
         return;
     }
 
@@ -386,9 +385,8 @@ ngx_kanban_pg_write_handler(ngx_event_t *wev)
 static void
 ngx_kanban_pg_read_handler(ngx_event_t *rev)
 {
-    ngx_connection_t       *c;
-    ngx_kanban_pg_conn_t   *conn;
-    ngx_kanban_pg_query_t  *q;
+    ngx_connection_t      *c;
+    ngx_kanban_pg_conn_t  *conn;
 
     c = rev->data;
     conn = c->data;
@@ -398,19 +396,11 @@ ngx_kanban_pg_read_handler(ngx_event_t *rev)
 
         ngx_log_error(NGX_LOG_ERR, c->log, 0,
                       "kanban: PostgreSQL database \"%V\" timed out %s",
-                      ngx_kanban_pg_name(conn->pool),
+                      ngx_kanban_pg_db_label(conn->db),
                       conn->state == NGX_KANBAN_PG_CONNECTING
                       ? "while connecting" : "while running a statement");
 
-        q = conn->query;
-        ngx_kanban_pg_close(conn);
-
-        if (q) {
-            q->conn = NULL;
-            q->error = NGX_KANBAN_PG_UNAVAILABLE;
-            ngx_kanban_pg_call(q);
-        }
-
+        ngx_kanban_pg_lost(conn);
         return;
     }
 
@@ -428,27 +418,18 @@ ngx_kanban_pg_read_handler(ngx_event_t *rev)
 static void
 ngx_kanban_pg_receive(ngx_kanban_pg_conn_t *conn)
 {
-    PGresult               *res;
-    PGnotify               *notify;
-    ngx_kanban_pg_query_t  *q;
+    PGresult  *res;
+    PGnotify  *notify;
 
     if (!PQconsumeInput(conn->pg) || PQstatus(conn->pg) == CONNECTION_BAD) {
 
         if (conn->state != NGX_KANBAN_PG_IDLE) {
             ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                           "kanban: PostgreSQL connection to \"%V\" lost: %s",
-                          ngx_kanban_pg_name(conn->pool), PQerrorMessage(conn->pg));
+                          ngx_kanban_pg_db_label(conn->db), PQerrorMessage(conn->pg));
         }
 
-        q = conn->query;
-        ngx_kanban_pg_close(conn);
-
-        if (q) {
-            q->conn = NULL;
-            q->error = NGX_KANBAN_PG_UNAVAILABLE;
-            ngx_kanban_pg_call(q);
-        }
-
+        ngx_kanban_pg_lost(conn);
         return;
     }
 
@@ -488,7 +469,8 @@ ngx_kanban_pg_receive(ngx_kanban_pg_conn_t *conn)
 static void
 ngx_kanban_pg_complete(ngx_kanban_pg_conn_t *conn)
 {
-    ngx_kanban_pg_query_t  *q;
+    ngx_kanban_pg_query_t        *q;
+    const ngx_kanban_pg_owner_t  *owner;
 
     if (conn->c->read->timer_set) {
         ngx_del_timer(conn->c->read);
@@ -508,11 +490,12 @@ ngx_kanban_pg_complete(ngx_kanban_pg_conn_t *conn)
 
         /* prepared on the server, whoever still waits for it */
         if (ngx_kanban_pg_mark_prepared(conn) != NGX_OK) {
+            owner = conn->owner;
             ngx_kanban_pg_close(conn);
 
             if (q) {
                 q->error = NGX_KANBAN_PG_UNAVAILABLE;
-                ngx_kanban_pg_call(q);
+                owner->answer(q);
             }
 
             return;
@@ -602,7 +585,7 @@ ngx_kanban_pg_deliver(ngx_kanban_pg_conn_t *conn)
     conn->state = NGX_KANBAN_PG_HANDLER;
     conn->in_handler = 1;
 
-    ngx_kanban_pg_call(q);
+    conn->owner->answer(q);
 
     /* q may be gone with its request: only conn is looked at now */
 
@@ -633,8 +616,6 @@ ngx_kanban_pg_deliver(ngx_kanban_pg_conn_t *conn)
 static void
 ngx_kanban_pg_release(ngx_kanban_pg_conn_t *conn)
 {
-    ngx_kanban_pg_query_t  *q;
-
     if (conn->query) {
         conn->query->conn = NULL;
         conn->query = NULL;
@@ -658,58 +639,24 @@ ngx_kanban_pg_release(ngx_kanban_pg_conn_t *conn)
         return;
     }
 
-    if (!ngx_queue_empty(&conn->pool->waiters)) {
-        q = ngx_queue_data(ngx_queue_head(&conn->pool->waiters),
-                           ngx_kanban_pg_query_t, waiting);
-        ngx_kanban_pg_dequeue(q);
-
-        conn->query = q;
-        q->conn = conn;
-        ngx_kanban_pg_send(conn);
-        ngx_kanban_pg_report();
-        return;
-    }
-
-    ngx_kanban_pg_idle(conn);
-
-    if (ngx_kanban_pg_worker->waiting) {
-        ngx_kanban_pg_dispatch(NULL);
-    }
+    conn->owner->free(conn);
 }
 
 
-static void
-ngx_kanban_pg_idle(ngx_kanban_pg_conn_t *conn)
+/* Idle: read, to notice the server closing it. */
+
+void
+ngx_kanban_pg_rest(ngx_kanban_pg_conn_t *conn)
 {
     conn->state = NGX_KANBAN_PG_IDLE;
 
-    ngx_queue_insert_head(&conn->pool->idle, &conn->queue);
-    ngx_queue_insert_head(&ngx_kanban_pg_worker->lru, &conn->lru);
-    ngx_kanban_pg_worker->idle++;
-
-    /* an idle connection is read to notice the server closing it */
     ngx_kanban_pg_want(conn, 1, 0);
-
-    ngx_kanban_pg_report();
 }
 
 
 void
 ngx_kanban_pg_close(ngx_kanban_pg_conn_t *conn)
 {
-    ngx_kanban_pg_pool_t  *pool;
-
-    pool = conn->pool;
-
-    if (conn->state == NGX_KANBAN_PG_IDLE) {
-        ngx_queue_remove(&conn->queue);
-        ngx_queue_remove(&conn->lru);
-        ngx_kanban_pg_worker->idle--;
-
-    } else if (conn->state == NGX_KANBAN_PG_CONNECTING) {
-        ngx_kanban_pg_worker->connecting--;
-    }
-
     if (conn->query) {
         conn->query->conn = NULL;
         conn->query = NULL;
@@ -723,22 +670,35 @@ ngx_kanban_pg_close(ngx_kanban_pg_conn_t *conn)
 
     PQfinish(conn->pg);
 
+    conn->owner->closed(conn);
+
     if (conn->prepared) {
         ngx_free(conn->prepared);
     }
 
     ngx_free(conn);
+}
 
-    pool->count--;
-    ngx_kanban_pg_worker->total--;
 
-    ngx_kanban_pg_report();
+/* Failed, timed out or cut: the connection goes, and its query, if it
+ * still has one, learns it now. */
 
-    if (ngx_kanban_pg_worker->waiting) {
-        ngx_kanban_pg_dispatch(pool);
+static void
+ngx_kanban_pg_lost(ngx_kanban_pg_conn_t *conn)
+{
+    ngx_kanban_pg_query_t        *q;
+    const ngx_kanban_pg_owner_t  *owner;
+
+    q = conn->query;
+    owner = conn->owner;
+
+    ngx_kanban_pg_close(conn);
+
+    if (q) {
+        q->conn = NULL;
+        q->error = NGX_KANBAN_PG_UNAVAILABLE;
+        owner->answer(q);
     }
-
-    ngx_kanban_pg_pool_free(pool);
 }
 
 

@@ -170,6 +170,25 @@ ngx_kanban_problem_code(ngx_http_request_t *r, ngx_str_t *code, char *detail)
 
 
 ngx_int_t
+ngx_kanban_problem_field(ngx_http_request_t *r, char *detail, char *field,
+    char *code, char *message)
+{
+    ngx_array_t  *errors;
+
+    errors = ngx_array_create(r->pool, 1, sizeof(ngx_kanban_field_error_t));
+    if (errors == NULL
+        || ngx_kanban_field_error(errors, NULL, field, code, message)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_kanban_problem_errors(r, NGX_KANBAN_ERR_VALIDATION, detail,
+                                     errors);
+}
+
+
+ngx_int_t
 ngx_kanban_problem_errors(ngx_http_request_t *r, ngx_uint_t error,
     char *detail, ngx_array_t *errors)
 {

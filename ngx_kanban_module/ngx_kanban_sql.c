@@ -138,8 +138,7 @@ ngx_kanban_sql_owned_handler(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
 static void
 ngx_kanban_sql_owner_found(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 {
-    ngx_str_t          *email, word, none = ngx_null_string;
-    ngx_array_t        *errors;
+    ngx_str_t          *email, word;
     ngx_kanban_ctx_t   *ctx;
 
     ctx = ngx_kanban_ctx(r);
@@ -158,22 +157,10 @@ ngx_kanban_sql_owner_found(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
                 ngx_kanban_json_string(ctx->body, "password"), &word, 1)
             != NGX_OK)
         {
-            errors = ngx_array_create(r->pool, 1,
-                                      sizeof(ngx_kanban_field_error_t));
-            if (errors == NULL
-                || ngx_kanban_field_error(errors, &none, "password",
-                                          "guessable",
-                                          NGX_KANBAN_PASSWORD_GUESSABLE)
-                   != NGX_OK)
-            {
-                ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-                return;
-            }
-
             ngx_http_finalize_request(r,
-                ngx_kanban_problem_errors(r, NGX_KANBAN_ERR_VALIDATION,
-                                          "Some fields are not valid.",
-                                          errors));
+                ngx_kanban_problem_field(r, "Some fields are not valid.",
+                                         "password", "guessable",
+                                         NGX_KANBAN_PASSWORD_GUESSABLE));
             return;
         }
     }

@@ -37,6 +37,12 @@ static void ngx_kanban_ai_settings_read(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static ngx_int_t ngx_kanban_ai_choose(ngx_kanban_ai_call_t *call,
     PGresult *res);
+static ngx_int_t ngx_kanban_ai_choose_workspace(ngx_kanban_ai_call_t *call,
+    PGresult *res, ngx_kanban_ai_conf_t *aicf);
+static ngx_int_t ngx_kanban_ai_endpoint(ngx_kanban_ai_call_t *call,
+    PGresult *res);
+static ngx_int_t ngx_kanban_ai_workspace_key(ngx_kanban_ai_call_t *call,
+    PGresult *res);
 static ngx_int_t ngx_kanban_ai_prepare(ngx_kanban_ai_call_t *call);
 static ngx_int_t ngx_kanban_ai_send(ngx_kanban_ai_call_t *call);
 static void ngx_kanban_ai_answered(ngx_kanban_http_req_t *hr);
@@ -349,8 +355,7 @@ ngx_kanban_ai_reserved(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 static ngx_int_t
 ngx_kanban_ai_choose(ngx_kanban_ai_call_t *call, PGresult *res)
 {
-    u_char                *p;
-    ngx_str_t              stored, base, suffix;
+    ngx_int_t              rc;
     ngx_kanban_ai_conf_t  *aicf;
 
     aicf = ngx_kanban_ai_conf();
@@ -371,83 +376,10 @@ ngx_kanban_ai_choose(ngx_kanban_ai_call_t *call, PGresult *res)
         call->allow_private = 1;
 
     } else {
-        p = (u_char *) PQgetvalue(res, 0, 0);
-
-        if (ngx_strcmp(p, "none") == 0) {
-            ngx_kanban_ai_end(call, NGX_KANBAN_AI_NOT_CONFIGURED,
-                              "the workspace turned the model off");
-            return NGX_DECLINED;
+        rc = ngx_kanban_ai_choose_workspace(call, res, aicf);
+        if (rc != NGX_OK) {
+            return rc;
         }
-
-        call->provider = ngx_strcmp(p, "anthropic") == 0
-                         ? NGX_KANBAN_AI_ANTHROPIC : NGX_KANBAN_AI_OPENAI;
-
-        if (PQgetisnull(res, 0, 1)) {
-            ngx_str_set(&base, "https://api.anthropic.com");
-        } else {
-            base.data = (u_char *) PQgetvalue(res, 0, 1);
-            base.len = PQgetlength(res, 0, 1);
-        }
-
-        while (base.len && base.data[base.len - 1] == '/') {
-            base.len--;
-        }
-
-        if (call->provider == NGX_KANBAN_AI_ANTHROPIC) {
-            ngx_str_set(&suffix, "/v1/messages");
-        } else {
-            ngx_str_set(&suffix, "/chat/completions");
-        }
-
-        call->url.len = base.len + suffix.len;
-        call->url.data = ngx_pnalloc(call->pool, call->url.len);
-        if (call->url.data == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_memcpy(ngx_cpymem(call->url.data, base.data, base.len),
-                   suffix.data, suffix.len);
-
-        if (PQgetisnull(res, 0, 2)) {
-            call->model = aicf->llm_model;
-
-        } else if (ngx_kanban_ai_copy(call->pool, &call->model,
-                                      (u_char *) PQgetvalue(res, 0, 2),
-                                      PQgetlength(res, 0, 2))
-                   != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        if (!PQgetisnull(res, 0, 3)) {
-            stored.data = (u_char *) PQgetvalue(res, 0, 3);
-            stored.len = PQgetlength(res, 0, 3);
-
-            switch (ngx_kanban_webhooks_unseal(call->pool, &stored,
-                                               &call->key))
-            {
-            case NGX_OK:
-                if (call->key.data == stored.data
-                    && ngx_kanban_ai_copy(call->pool, &call->key,
-                                          stored.data, stored.len)
-                       != NGX_OK)
-                {
-                    return NGX_ERROR;
-                }
-                break;
-
-            case NGX_DECLINED:
-                ngx_kanban_ai_end(call, NGX_KANBAN_AI_FAILED,
-                                  "the workspace's API key cannot be "
-                                  "unsealed with this installation's key");
-                return NGX_DECLINED;
-
-            default:
-                return NGX_ERROR;
-            }
-        }
-
-        call->allow_private = aicf->allow_private;
     }
 
     if (*PQgetvalue(res, 0, 4) != 't') {
@@ -465,6 +397,121 @@ ngx_kanban_ai_choose(ngx_kanban_ai_call_t *call, PGresult *res)
     }
 
     return NGX_OK;
+}
+
+
+/* The workspace's settings (ai_settings: provider, base URL, model, the
+ * sealed key), row 0 of res. */
+
+static ngx_int_t
+ngx_kanban_ai_choose_workspace(ngx_kanban_ai_call_t *call, PGresult *res,
+    ngx_kanban_ai_conf_t *aicf)
+{
+    u_char  *p;
+
+    p = (u_char *) PQgetvalue(res, 0, 0);
+
+    if (ngx_strcmp(p, "none") == 0) {
+        ngx_kanban_ai_end(call, NGX_KANBAN_AI_NOT_CONFIGURED,
+                          "the workspace turned the model off");
+        return NGX_DECLINED;
+    }
+
+    call->provider = ngx_strcmp(p, "anthropic") == 0
+                     ? NGX_KANBAN_AI_ANTHROPIC : NGX_KANBAN_AI_OPENAI;
+
+    if (ngx_kanban_ai_endpoint(call, res) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (PQgetisnull(res, 0, 2)) {
+        call->model = aicf->llm_model;
+
+    } else if (ngx_kanban_ai_copy(call->pool, &call->model,
+                                  (u_char *) PQgetvalue(res, 0, 2),
+                                  PQgetlength(res, 0, 2))
+               != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    call->allow_private = aicf->allow_private;
+
+    return PQgetisnull(res, 0, 3) ? NGX_OK
+                                  : ngx_kanban_ai_workspace_key(call, res);
+}
+
+
+/* The provider's endpoint: the base URL (Anthropic's when none) and the
+ * dialect's path. */
+
+static ngx_int_t
+ngx_kanban_ai_endpoint(ngx_kanban_ai_call_t *call, PGresult *res)
+{
+    ngx_str_t  base, suffix;
+
+    if (PQgetisnull(res, 0, 1)) {
+        ngx_str_set(&base, "https://api.anthropic.com");
+    } else {
+        base.data = (u_char *) PQgetvalue(res, 0, 1);
+        base.len = PQgetlength(res, 0, 1);
+    }
+
+    while (base.len && base.data[base.len - 1] == '/') {
+        base.len--;
+    }
+
+    if (call->provider == NGX_KANBAN_AI_ANTHROPIC) {
+        ngx_str_set(&suffix, "/v1/messages");
+    } else {
+        ngx_str_set(&suffix, "/chat/completions");
+    }
+
+    call->url.len = base.len + suffix.len;
+    call->url.data = ngx_pnalloc(call->pool, call->url.len);
+    if (call->url.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(ngx_cpymem(call->url.data, base.data, base.len),
+               suffix.data, suffix.len);
+
+    return NGX_OK;
+}
+
+
+/* The workspace's API key, unsealed into the call's pool. */
+
+static ngx_int_t
+ngx_kanban_ai_workspace_key(ngx_kanban_ai_call_t *call, PGresult *res)
+{
+    ngx_str_t  stored;
+
+    stored.data = (u_char *) PQgetvalue(res, 0, 3);
+    stored.len = PQgetlength(res, 0, 3);
+
+    switch (ngx_kanban_webhooks_unseal(call->pool, &stored, &call->key)) {
+
+    case NGX_OK:
+        if (call->key.data == stored.data
+            && ngx_kanban_ai_copy(call->pool, &call->key, stored.data,
+                                  stored.len)
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        return NGX_OK;
+
+    case NGX_DECLINED:
+        ngx_kanban_ai_end(call, NGX_KANBAN_AI_FAILED,
+                          "the workspace's API key cannot be unsealed with "
+                          "this installation's key");
+        return NGX_DECLINED;
+
+    default:
+        return NGX_ERROR;
+    }
 }
 
 

@@ -190,29 +190,16 @@ ngx_kanban_password_found(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 static void
 ngx_kanban_password_verified(ngx_http_request_t *r, ngx_uint_t match)
 {
-    ngx_str_t                      none = ngx_null_string, word;
-    ngx_array_t                   *errors;
+    ngx_str_t                      word;
     ngx_kanban_password_change_t  *pc;
 
     pc = ngx_kanban_ctx(r)->data;
 
     if (!match) {
-        errors = ngx_array_create(r->pool, 1,
-                                  sizeof(ngx_kanban_field_error_t));
-        if (errors == NULL
-            || ngx_kanban_field_error(errors, &none, "current_password",
-                                      "incorrect",
-                                      "This is not your current password.")
-               != NGX_OK)
-        {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return;
-        }
-
         ngx_http_finalize_request(r,
-            ngx_kanban_problem_errors(r, NGX_KANBAN_ERR_VALIDATION,
-                                      "The current password is wrong.",
-                                      errors));
+            ngx_kanban_problem_field(r, "The current password is wrong.",
+                                     "current_password", "incorrect",
+                                     "This is not your current password."));
         return;
     }
 
@@ -220,21 +207,10 @@ ngx_kanban_password_verified(ngx_http_request_t *r, ngx_uint_t match)
     ngx_kanban_password_email_word(&pc->email, &word);
 
     if (ngx_kanban_password_words(&pc->next, &word, 1) != NGX_OK) {
-        errors = ngx_array_create(r->pool, 1,
-                                  sizeof(ngx_kanban_field_error_t));
-        if (errors == NULL
-            || ngx_kanban_field_error(errors, &none, "new_password",
-                                      "guessable",
-                                      NGX_KANBAN_PASSWORD_GUESSABLE)
-               != NGX_OK)
-        {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return;
-        }
-
         ngx_http_finalize_request(r,
-            ngx_kanban_problem_errors(r, NGX_KANBAN_ERR_VALIDATION,
-                                      "Some fields are not valid.", errors));
+            ngx_kanban_problem_field(r, "Some fields are not valid.",
+                                     "new_password", "guessable",
+                                     NGX_KANBAN_PASSWORD_GUESSABLE));
         return;
     }
 

@@ -1,7 +1,8 @@
 
 /*
  * What the steps of multi-factor sign-in share: checking a code against
- * a sealed secret, making recovery codes, and the 422 of a wrong factor.
+ * a sealed secret, making recovery codes, the 422 of a wrong factor, and
+ * the second step's shape, alike at sign-in and at enrolment.
  */
 
 /* SQL: none of its own */
@@ -135,17 +136,78 @@ ngx_kanban_mfa_recovery_codes(ngx_http_request_t *r, ngx_str_t *json)
 ngx_int_t
 ngx_kanban_mfa_wrong(ngx_http_request_t *r, char *field, char *message)
 {
-    ngx_str_t     none = ngx_null_string;
-    ngx_array_t  *errors;
+    return ngx_kanban_problem_field(r, message, field, "incorrect", message);
+}
 
-    errors = ngx_array_create(r->pool, 1, sizeof(ngx_kanban_field_error_t));
-    if (errors == NULL
-        || ngx_kanban_field_error(errors, &none, field, "incorrect", message)
-           != NGX_OK)
-    {
+
+void
+ngx_kanban_mfa_step_read(ngx_kanban_json_t *body, ngx_str_t *code,
+    ngx_uint_t *cookie)
+{
+    ngx_str_t          *s;
+    ngx_kanban_json_t  *flag;
+
+    s = ngx_kanban_json_string(body, "code");
+    if (s) {
+        *code = *s;
+    }
+
+    flag = ngx_kanban_json_get(body, "cookie");
+    *cookie = flag && flag->type == NGX_KANBAN_JSON_BOOL && flag->boolean;
+}
+
+
+ngx_int_t
+ngx_kanban_mfa_step_ask(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
+    ngx_kanban_pg_stmt_t *stmt, ngx_kanban_pg_handler_pt handler,
+    ngx_str_t *key)
+{
+    ngx_kanban_pg_db_t      db;
+    ngx_kanban_pg_query_t  *q;
+
+    ngx_kanban_pg_tenant_db(ctx->tenant, &db);
+
+    q = ngx_kanban_pg_query(r, &db);
+    if (q == NULL || ngx_kanban_pg_run(q, stmt, handler, 1, key) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_kanban_problem_errors(r, NGX_KANBAN_ERR_VALIDATION, message,
-                                     errors);
+    return NGX_DONE;
+}
+
+
+ngx_int_t
+ngx_kanban_mfa_step_verify(ngx_http_request_t *r, PGresult *row,
+    ngx_str_t *code, ngx_str_t *step)
+{
+    /* a wrong code leaves step NULL: the database counts it */
+    return ngx_kanban_mfa_verify(r, ngx_kanban_pg_value(r, row, 0, 0),
+                                 ngx_kanban_pg_value(r, row, 0, 1),
+                                 code, step);
+}
+
+
+ngx_int_t
+ngx_kanban_mfa_step_outcome(ngx_http_request_t *r, ngx_kanban_pg_query_t *q,
+    PGresult **row)
+{
+    ngx_str_t  *outcome;
+
+    outcome = ngx_kanban_pg_value(r, q->result, 0, 4);
+
+    if (outcome == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (outcome->len == 4 && ngx_strncmp(outcome->data, "dead", 4) == 0) {
+        return NGX_DECLINED;
+    }
+
+    if (outcome->len != 2 || ngx_strncmp(outcome->data, "ok", 2) != 0) {
+        return NGX_ABORT;
+    }
+
+    *row = ngx_kanban_pg_keep(r, q);
+
+    return *row ? NGX_OK : NGX_ERROR;
 }

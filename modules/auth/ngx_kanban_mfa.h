@@ -57,6 +57,25 @@ ngx_int_t ngx_kanban_mfa_enrolment_begin(ngx_http_request_t *r,
     ngx_str_t *user_id, ngx_str_t *void_refresh,
     ngx_kanban_mfa_enrolment_pt answer);
 
+/*
+ * The second step, alike for a sign-in's challenge and an enrolment: the
+ * body's code and cookie choice read; the pending row asked by its key
+ * (NGX_DONE, or a status); the code checked against the row's sealed
+ * secret and last step (ngx_kanban_mfa_verify's answers); the database's
+ * decision read back: NGX_OK with its row kept for the answer,
+ * NGX_DECLINED when the challenge or enrolment is dead, NGX_ABORT for a
+ * wrong code, NGX_ERROR.
+ */
+void ngx_kanban_mfa_step_read(ngx_kanban_json_t *body, ngx_str_t *code,
+    ngx_uint_t *cookie);
+ngx_int_t ngx_kanban_mfa_step_ask(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx, ngx_kanban_pg_stmt_t *stmt,
+    ngx_kanban_pg_handler_pt handler, ngx_str_t *key);
+ngx_int_t ngx_kanban_mfa_step_verify(ngx_http_request_t *r, PGresult *row,
+    ngx_str_t *code, ngx_str_t *step);
+ngx_int_t ngx_kanban_mfa_step_outcome(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q, PGresult **row);
+
 /* 422 validation_failed naming one field */
 ngx_int_t ngx_kanban_mfa_wrong(ngx_http_request_t *r, char *field,
     char *message);

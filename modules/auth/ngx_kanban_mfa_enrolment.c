@@ -444,10 +444,6 @@ static ngx_int_t
 ngx_kanban_mfa_enrol_finish_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx)
 {
-    ngx_str_t                   *s;
-    ngx_kanban_json_t           *cookie;
-    ngx_kanban_pg_db_t           db;
-    ngx_kanban_pg_query_t       *q;
     ngx_kanban_mfa_enrolment_t  *me;
 
     me = ngx_kanban_mfa_enrolment_ctx(r, ctx);
@@ -461,27 +457,10 @@ ngx_kanban_mfa_enrol_finish_handler(ngx_http_request_t *r,
                                   "sign-in as a bearer token.");
     }
 
-    s = ngx_kanban_json_string(ctx->body, "code");
-    if (s) {
-        me->code = *s;
-    }
+    ngx_kanban_mfa_step_read(ctx->body, &me->code, &me->session.cookie);
 
-    cookie = ngx_kanban_json_get(ctx->body, "cookie");
-    me->session.cookie = cookie && cookie->type == NGX_KANBAN_JSON_BOOL
-                         && cookie->boolean;
-
-    ngx_kanban_pg_tenant_db(ctx->tenant, &db);
-
-    q = ngx_kanban_pg_query(r, &db);
-    if (q == NULL
-        || ngx_kanban_pg_run(q, &ngx_kanban_mfa_enrolment_pending,
-                             ngx_kanban_mfa_enrol_pending, 1, &me->hash)
-           != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_kanban_mfa_step_ask(r, ctx, &ngx_kanban_mfa_enrolment_pending,
+                                   ngx_kanban_mfa_enrol_pending, &me->hash);
 }
 
 
@@ -509,10 +488,7 @@ ngx_kanban_mfa_enrol_pending(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
         return;
     }
 
-    /* a wrong code leaves step NULL: the function counts it */
-    rc = ngx_kanban_mfa_verify(r, ngx_kanban_pg_value(r, q->result, 0, 0),
-                               ngx_kanban_pg_value(r, q->result, 0, 1),
-                               &me->code, &me->step);
+    rc = ngx_kanban_mfa_step_verify(r, q->result, &me->code, &me->step);
     if (rc == NGX_ERROR) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
@@ -537,7 +513,6 @@ ngx_kanban_mfa_enrol_finished(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q)
 {
     PGresult                    *row;
-    ngx_str_t                   *outcome;
     ngx_kanban_mfa_enrolment_t  *me;
 
     me = ngx_kanban_ctx(r)->data;
@@ -547,27 +522,22 @@ ngx_kanban_mfa_enrol_finished(ngx_http_request_t *r,
         return;
     }
 
-    outcome = ngx_kanban_pg_value(r, q->result, 0, 4);
+    switch (ngx_kanban_mfa_step_outcome(r, q, &row)) {
 
-    if (outcome == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
+    case NGX_OK:
+        break;
 
-    if (outcome->len == 4 && ngx_strncmp(outcome->data, "dead", 4) == 0) {
+    case NGX_DECLINED:
         ngx_http_finalize_request(r, ngx_kanban_mfa_enrolment_dead(r));
         return;
-    }
 
-    if (outcome->len != 2 || ngx_strncmp(outcome->data, "ok", 2) != 0) {
+    case NGX_ABORT:
         ngx_http_finalize_request(r,
             ngx_kanban_mfa_wrong(r, "code", "The code is not right, or was "
                                             "used already."));
         return;
-    }
 
-    row = ngx_kanban_pg_keep(r, q);
-    if (row == NULL) {
+    default:
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }

@@ -186,9 +186,6 @@ ngx_int_t
 ngx_kanban_mfa_login_handler(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
 {
     ngx_str_t               *s;
-    ngx_kanban_json_t       *cookie;
-    ngx_kanban_pg_db_t       db;
-    ngx_kanban_pg_query_t   *q;
     ngx_kanban_mfa_login_t  *ml;
 
     ml = ngx_pcalloc(r->pool, sizeof(ngx_kanban_mfa_login_t));
@@ -198,10 +195,7 @@ ngx_kanban_mfa_login_handler(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
 
     ctx->data = ml;
 
-    s = ngx_kanban_json_string(ctx->body, "code");
-    if (s) {
-        ml->code = *s;
-    }
+    ngx_kanban_mfa_step_read(ctx->body, &ml->code, &ml->session.cookie);
 
     s = ngx_kanban_json_string(ctx->body, "recovery_code");
     if (s) {
@@ -213,10 +207,6 @@ ngx_kanban_mfa_login_handler(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
                                   "Send either code or recovery_code.");
     }
 
-    cookie = ngx_kanban_json_get(ctx->body, "cookie");
-    ml->session.cookie = cookie && cookie->type == NGX_KANBAN_JSON_BOOL
-                         && cookie->boolean;
-
     if (ngx_kanban_session_hash(r, ngx_kanban_json_string(ctx->body,
                                                           "challenge"),
                                 &ml->challenge)
@@ -225,18 +215,9 @@ ngx_kanban_mfa_login_handler(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_kanban_pg_tenant_db(ctx->tenant, &db);
-
-    q = ngx_kanban_pg_query(r, &db);
-    if (q == NULL
-        || ngx_kanban_pg_run(q, &ngx_kanban_mfa_login_get,
-                             ngx_kanban_mfa_login_found, 1, &ml->challenge)
-           != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_kanban_mfa_step_ask(r, ctx, &ngx_kanban_mfa_login_get,
+                                   ngx_kanban_mfa_login_found,
+                                   &ml->challenge);
 }
 
 
@@ -270,10 +251,7 @@ ngx_kanban_mfa_login_found(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     }
 
     if (ml->code.len) {
-        /* a wrong code leaves step NULL: the function counts it */
-        rc = ngx_kanban_mfa_verify(r, ngx_kanban_pg_value(r, q->result, 0, 0),
-                                   ngx_kanban_pg_value(r, q->result, 0, 1),
-                                   &ml->code, &ml->step);
+        rc = ngx_kanban_mfa_step_verify(r, q->result, &ml->code, &ml->step);
         if (rc == NGX_ERROR) {
             ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
@@ -297,7 +275,6 @@ static void
 ngx_kanban_mfa_login_decided(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 {
     PGresult                *row;
-    ngx_str_t               *outcome;
     ngx_kanban_mfa_login_t  *ml;
 
     ml = ngx_kanban_ctx(r)->data;
@@ -307,22 +284,19 @@ ngx_kanban_mfa_login_decided(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
         return;
     }
 
-    outcome = ngx_kanban_pg_value(r, q->result, 0, 4);
+    switch (ngx_kanban_mfa_step_outcome(r, q, &row)) {
 
-    if (outcome == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
+    case NGX_OK:
+        break;
 
-    if (outcome->len == 4 && ngx_strncmp(outcome->data, "dead", 4) == 0) {
+    case NGX_DECLINED:
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "kanban: second sign-in step refused (challenge "
                       "dead) from %V", &r->connection->addr_text);
         ngx_http_finalize_request(r, ngx_kanban_mfa_login_dead(r));
         return;
-    }
 
-    if (outcome->len != 2 || ngx_strncmp(outcome->data, "ok", 2) != 0) {
+    case NGX_ABORT:
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "kanban: second sign-in step refused (wrong code) "
                       "from %V", &r->connection->addr_text);
@@ -331,10 +305,8 @@ ngx_kanban_mfa_login_decided(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
                                "The code is not right, or was used "
                                "already."));
         return;
-    }
 
-    row = ngx_kanban_pg_keep(r, q);
-    if (row == NULL) {
+    default:
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }

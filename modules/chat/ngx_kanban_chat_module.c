@@ -17,6 +17,7 @@
  * given to the router at configuration time.
  */
 
+/* SQL: sql/tenant/037_chat.sql */
 #include "ngx_kanban_routes.h"
 
 

@@ -13,6 +13,7 @@
  *   kanban_clamd_unavailable refuse | accept;
  */
 
+/* SQL: none of its own */
 #include "ngx_kanban_clamd.h"
 
 

@@ -33,6 +33,11 @@ typedef struct {
 } ngx_kanban_jwt_memo_t;
 
 
+static ngx_int_t ngx_kanban_jwt_header(ngx_pool_t *pool, ngx_str_t *header,
+    ngx_uint_t *alg, ngx_str_t **kid, char **why);
+static ngx_int_t ngx_kanban_jwt_signed_by(ngx_kanban_jwt_verifier_t *v,
+    ngx_uint_t alg, ngx_str_t *kid, ngx_str_t *input, ngx_str_t *sig,
+    char **why);
 static ngx_int_t ngx_kanban_jwt_segment(ngx_pool_t *pool, u_char *start,
     u_char *end, ngx_str_t *out);
 static ngx_uint_t ngx_kanban_jwt_alg(ngx_str_t *name);
@@ -67,12 +72,11 @@ ngx_int_t
 ngx_kanban_jwt_verify(ngx_pool_t *pool, ngx_kanban_jwt_verifier_t *v,
     ngx_str_t *token, ngx_kanban_jwt_claims_t *claims, char **why)
 {
-    char                  *error;
-    u_char                *dot1, *dot2, *end;
-    ngx_str_t              header, payload, sig, input, *kid, *alg;
-    ngx_uint_t             i, a, tried;
-    ngx_kanban_json_t     *h, *p, *k;
-    ngx_kanban_jwt_key_t  *key;
+    char               *error;
+    u_char             *dot1, *dot2, *end;
+    ngx_str_t           header, payload, sig, input, *kid;
+    ngx_uint_t          a;
+    ngx_kanban_json_t  *p;
 
     *why = "malformed token";
 
@@ -100,17 +104,50 @@ ngx_kanban_jwt_verify(ngx_pool_t *pool, ngx_kanban_jwt_verifier_t *v,
         return NGX_DECLINED;
     }
 
-    if (ngx_kanban_json_parse(pool, header.data, header.len, &h, &error)
+    if (ngx_kanban_jwt_header(pool, &header, &a, &kid, why) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    input.data = token->data;
+    input.len = dot2 - token->data;
+
+    if (ngx_kanban_jwt_signed_by(v, a, kid, &input, &sig, why) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_kanban_json_parse(pool, payload.data, payload.len, &p, &error)
+        != NGX_OK
+        || p->type != NGX_KANBAN_JSON_OBJECT)
+    {
+        return NGX_DECLINED;
+    }
+
+    return ngx_kanban_jwt_claims(v, p, claims, why);
+}
+
+
+/* The JOSE header: its algorithm (one we take), no "crit", the key's id
+ * (NULL when it names none). */
+
+static ngx_int_t
+ngx_kanban_jwt_header(ngx_pool_t *pool, ngx_str_t *header, ngx_uint_t *alg,
+    ngx_str_t **kid, char **why)
+{
+    char               *error;
+    ngx_str_t          *name;
+    ngx_kanban_json_t  *h, *k;
+
+    if (ngx_kanban_json_parse(pool, header->data, header->len, &h, &error)
         != NGX_OK
         || h->type != NGX_KANBAN_JSON_OBJECT)
     {
         return NGX_DECLINED;
     }
 
-    alg = ngx_kanban_json_string(h, "alg");
-    a = alg ? ngx_kanban_jwt_alg(alg) : 0;
+    name = ngx_kanban_json_string(h, "alg");
+    *alg = name ? ngx_kanban_jwt_alg(name) : 0;
 
-    if (a == 0) {
+    if (*alg == 0) {
         *why = "unsupported algorithm";
         return NGX_DECLINED;
     }
@@ -125,17 +162,28 @@ ngx_kanban_jwt_verify(ngx_pool_t *pool, ngx_kanban_jwt_verifier_t *v,
         return NGX_DECLINED;
     }
 
-    kid = k ? &k->value : NULL;
+    *kid = k ? &k->value : NULL;
 
-    input.data = token->data;
-    input.len = dot2 - token->data;
+    return NGX_OK;
+}
+
+
+/* Whether a key of the verifier's, of this algorithm and id, signed
+ * input: each one that may have is tried. */
+
+static ngx_int_t
+ngx_kanban_jwt_signed_by(ngx_kanban_jwt_verifier_t *v, ngx_uint_t alg,
+    ngx_str_t *kid, ngx_str_t *input, ngx_str_t *sig, char **why)
+{
+    ngx_uint_t             i, tried;
+    ngx_kanban_jwt_key_t  *key;
 
     key = v->keys->elts;
     tried = 0;
 
     for (i = 0; i < v->keys->nelts; i++) {
 
-        if (key[i].alg != a) {
+        if (key[i].alg != alg) {
             continue;
         }
 
@@ -147,24 +195,14 @@ ngx_kanban_jwt_verify(ngx_pool_t *pool, ngx_kanban_jwt_verifier_t *v,
 
         tried++;
 
-        if (ngx_kanban_jwt_check_signature(&key[i], &input, &sig) == NGX_OK) {
-            break;
+        if (ngx_kanban_jwt_check_signature(&key[i], input, sig) == NGX_OK) {
+            return NGX_OK;
         }
     }
 
-    if (i == v->keys->nelts) {
-        *why = tried ? "bad signature" : "no key for this token";
-        return NGX_DECLINED;
-    }
+    *why = tried ? "bad signature" : "no key for this token";
 
-    if (ngx_kanban_json_parse(pool, payload.data, payload.len, &p, &error)
-        != NGX_OK
-        || p->type != NGX_KANBAN_JSON_OBJECT)
-    {
-        return NGX_DECLINED;
-    }
-
-    return ngx_kanban_jwt_claims(v, p, claims, why);
+    return NGX_DECLINED;
 }
 
 

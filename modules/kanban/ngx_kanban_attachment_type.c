@@ -12,6 +12,7 @@
  * workspace's origin.
  */
 
+/* SQL: none of its own */
 #include "ngx_kanban_attachment_type.h"
 
 

@@ -80,10 +80,9 @@ ngx_int_t
 ngx_kanban_attachment_upload_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx)
 {
-    char         *code, *message, *field, *detail;
-    ngx_int_t     rc;
-    ngx_str_t     name;
-    ngx_array_t  *errors;
+    char       *code, *message, *field, *detail;
+    ngx_int_t   rc;
+    ngx_str_t   name;
 
     field = "filename";
     detail = "The file name is not valid.";
@@ -107,16 +106,7 @@ ngx_kanban_attachment_upload_handler(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    errors = ngx_array_create(r->pool, 1, sizeof(ngx_kanban_field_error_t));
-    if (errors == NULL
-        || ngx_kanban_field_error(errors, NULL, field, code, message)
-           != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_kanban_problem_errors(r, NGX_KANBAN_ERR_VALIDATION, detail,
-                                     errors);
+    return ngx_kanban_problem_field(r, detail, field, code, message);
 }
 
 

@@ -8,6 +8,7 @@
  * For members: their notification email preferences.
  */
 
+/* SQL: sql/tenant/035_mail_outbox.sql, 036_mail_notifications.sql */
 #include "ngx_kanban_mail.h"
 #include <openssl/crypto.h>
 

@@ -16,6 +16,7 @@
  * file needs nothing of the module's.
  */
 
+/* SQL: none of its own */
 #include "ngx_kanban_mail.h"
 #include <openssl/evp.h>
 #include <openssl/hmac.h>

@@ -10,6 +10,7 @@
  * (kanban_mail_key, its SHA-256).
  */
 
+/* SQL: none of its own */
 #include "ngx_kanban_mail.h"
 #include <openssl/evp.h>
 #include <openssl/hmac.h>

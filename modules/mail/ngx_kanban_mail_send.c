@@ -21,6 +21,7 @@
  * is due again when its lease ends.
  */
 
+/* SQL: sql/tenant/035_mail_outbox.sql, 036_mail_notifications.sql */
 #include "ngx_kanban_mail.h"
 #include "ngx_kanban_sweep.h"
 

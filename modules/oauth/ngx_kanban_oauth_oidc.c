@@ -7,7 +7,8 @@
  * azp, exp and iat within a minute's skew, and the nonce of this sign-in.
  *
  * A cache entry's strings live in pools of its own, replaced whole when
- * it is fetched again; a sign-in copies what it uses into its request.
+ * it is fetched again, and destroyed with the cycle's pool when the worker
+ * exits; a sign-in copies what it uses into its request.
  */
 
 /* SQL: none of its own */
@@ -40,6 +41,7 @@ typedef struct {
 
 static ngx_kanban_oauth_issuer_t *ngx_kanban_oauth_issuer(ngx_str_t *issuer,
     ngx_uint_t create);
+static void ngx_kanban_oauth_issuers_free(void *data);
 static void ngx_kanban_oauth_discovered(ngx_kanban_http_req_t *hr);
 static ngx_int_t ngx_kanban_oauth_endpoint(ngx_pool_t *pool,
     ngx_kanban_json_t *doc, char *name, ngx_str_t *out);
@@ -60,10 +62,17 @@ static ngx_kanban_oauth_issuer_t *
 ngx_kanban_oauth_issuer(ngx_str_t *issuer, ngx_uint_t create)
 {
     ngx_uint_t                  i, oldest;
+    ngx_pool_cleanup_t         *cln;
     ngx_kanban_oauth_issuer_t  *is;
 
     if (ngx_kanban_oauth_issuers == NULL) {
         if (!create) {
+            return NULL;
+        }
+
+        /* the entries' pools are malloc'ed: the cycle's pool frees them */
+        cln = ngx_pool_cleanup_add(ngx_cycle->pool, 0);
+        if (cln == NULL) {
             return NULL;
         }
 
@@ -72,6 +81,8 @@ ngx_kanban_oauth_issuer(ngx_str_t *issuer, ngx_uint_t create)
         if (ngx_kanban_oauth_issuers == NULL) {
             return NULL;
         }
+
+        cln->handler = ngx_kanban_oauth_issuers_free;
     }
 
     is = ngx_kanban_oauth_issuers->elts;
@@ -113,6 +124,32 @@ ngx_kanban_oauth_issuer(ngx_str_t *issuer, ngx_uint_t create)
     ngx_memzero(is, sizeof(ngx_kanban_oauth_issuer_t));
 
     return is;
+}
+
+
+static void
+ngx_kanban_oauth_issuers_free(void *data)
+{
+    ngx_uint_t                  i;
+    ngx_kanban_oauth_issuer_t  *is;
+
+    if (ngx_kanban_oauth_issuers == NULL) {
+        return;
+    }
+
+    is = ngx_kanban_oauth_issuers->elts;
+
+    for (i = 0; i < ngx_kanban_oauth_issuers->nelts; i++) {
+        if (is[i].meta_pool) {
+            ngx_destroy_pool(is[i].meta_pool);
+        }
+
+        if (is[i].keys_pool) {
+            ngx_destroy_pool(is[i].keys_pool);
+        }
+    }
+
+    ngx_kanban_oauth_issuers = NULL;
 }
 
 

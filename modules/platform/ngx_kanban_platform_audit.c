@@ -6,6 +6,7 @@
  * (the last row's id).
  */
 
+/* SQL: sql/catalog/008_operators.sql */
 #include "ngx_kanban_platform.h"
 
 

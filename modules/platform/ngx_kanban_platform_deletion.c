@@ -9,6 +9,7 @@
  * failed as cancelled by a restore.
  */
 
+/* SQL: sql/catalog/009_workspace_deletion.sql, 014_jobs.sql */
 #include "ngx_kanban_platform.h"
 
 

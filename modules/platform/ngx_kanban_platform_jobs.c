@@ -8,6 +8,7 @@
  * runner (kanbanctl jobs run): nginx never does the work itself.
  */
 
+/* SQL: sql/catalog/014_jobs.sql */
 #include "ngx_kanban_platform.h"
 
 

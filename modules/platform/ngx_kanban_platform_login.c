@@ -12,6 +12,7 @@
  * one code only one wins. Every outcome is in the platform audit log.
  */
 
+/* SQL: sql/catalog/008_operators.sql */
 #include "ngx_kanban_platform.h"
 #include "ngx_kanban_totp.h"
 #include "ngx_kanban_sign_in.h"

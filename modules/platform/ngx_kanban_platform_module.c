@@ -8,6 +8,7 @@
  * token.
  */
 
+/* SQL: none of its own */
 #include "ngx_kanban_platform.h"
 
 

@@ -9,6 +9,7 @@
  * is useless on the other's host.
  */
 
+/* SQL: sql/catalog/008_operators.sql */
 #include "ngx_kanban_platform.h"
 #include <openssl/rand.h>
 #include <openssl/sha.h>

@@ -8,6 +8,7 @@
  * the password (hashed in the thread pool) and uses the link up.
  */
 
+/* SQL: sql/catalog/008_operators.sql */
 #include "ngx_kanban_platform.h"
 #include "ngx_kanban_totp.h"
 #include "ngx_kanban_webhooks.h"

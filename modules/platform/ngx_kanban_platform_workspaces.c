@@ -12,6 +12,7 @@
  * resumed one is back as it was (its database is never touched).
  */
 
+/* SQL: sql/catalog/008_operators.sql, 009_workspace_deletion.sql */
 #include "ngx_kanban_platform.h"
 #include "ngx_kanban_redis.h"
 #include "ngx_kanban_tenant_module.h"

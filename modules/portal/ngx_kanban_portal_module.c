@@ -5,6 +5,7 @@
  * that keep the catalog's directory of members.
  */
 
+/* SQL: none of its own */
 #include "ngx_kanban_portal.h"
 
 

@@ -19,6 +19,8 @@
  * to kanbanctl spares.
  */
 
+/* SQL: sql/catalog/006_spare_databases.sql, 010_spare_refill.sql,
+ *      017_spare_refill_at_once.sql */
 #include "ngx_kanban_pg.h"
 
 

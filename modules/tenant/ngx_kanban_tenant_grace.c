@@ -9,6 +9,7 @@
  * workspace but the sessions of the sign-in.
  */
 
+/* SQL: none of its own */
 #include "ngx_kanban.h"
 #include "ngx_kanban_json.h"
 #include "ngx_kanban_tenant_module.h"
