@@ -25,9 +25,11 @@
 
 #define NGX_KANBAN_RECUR_HINT_GAP  1000    /* ms between steps on hints */
 #define NGX_KANBAN_RECUR_LONGEST   86400000 /* a day: asked again anyway */
-#define NGX_KANBAN_RECUR_MARGIN    1.0     /* s: a write near the step's
-                                              start keeps the workspace
-                                              due */
+#define NGX_KANBAN_RECUR_MARGIN    50      /* ms: nginx's cached time is
+                                              a little late; a write near
+                                              the step's start keeps the
+                                              workspace due */
+#define NGX_KANBAN_RECUR_AGAIN     1000    /* ms: a write came meanwhile */
 
 
 typedef struct {
@@ -198,9 +200,7 @@ ngx_kanban_recur_stepped(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     }
 
     since = ngx_kanban_sweep_number(pool, ngx_current_msec - st->started
-                                          + (ngx_msec_t)
-                                            (NGX_KANBAN_RECUR_MARGIN * 1000),
-                                    1);
+                                          + NGX_KANBAN_RECUR_MARGIN, 1);
     slug = ngx_palloc(pool, sizeof(ngx_str_t));
 
     if (since == NULL || slug == NULL
@@ -253,6 +253,11 @@ ngx_kanban_recur_noted(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
                       "\"%V\" is due: %s", &ws->node.str,
                       q->result ? PQresultErrorMessage(q->result)
                                 : "PostgreSQL is unavailable");
+
+    } else if (PQcmdTuples(q->result)[0] == '0') {
+        /* a write since the step began: it may have made something due
+         * that the step did not see */
+        wait = ngx_min(wait, NGX_KANBAN_RECUR_AGAIN);
     }
 
     ngx_destroy_pool(q->pool);

@@ -393,6 +393,24 @@ END
 $$;
 
 
+-- How many of the rule's dates come before d (at most its COUNT).
+CREATE FUNCTION rrule_index(r jsonb, start date, d date) RETURNS integer
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    n  int := 0;
+    x  date := rrule_next(r, start, NULL);
+BEGIN
+    WHILE x IS NOT NULL AND x < d
+          AND n < coalesce((r->>'count')::int, 10000)
+    LOOP
+        n := n + 1;
+        x := rrule_next(r, start, x);
+    END LOOP;
+    RETURN n;
+END
+$$;
+
+
 -- The length of an after_done rule's wait: FREQ times INTERVAL.
 CREATE FUNCTION rrule_gap(r jsonb) RETURNS interval
 LANGUAGE sql IMMUTABLE AS $$
@@ -785,12 +803,19 @@ BEGIN
     IF m = 'after_done' THEN
         x.next_date := CASE WHEN x.made = 0 THEN s END;
     ELSE
-        x.next_date := rrule_next(r, s, (SELECT max(on_date)
-                                           FROM recurrence_occurrences
-                                          WHERE recurrence_id = x.id
-                                            AND state <> 'planned'
-                                            AND on_date >= s));
-        IF r ? 'count' AND x.made >= (r->>'count')::int THEN
+        -- the first of the rule's dates that has not passed yet
+        x.next_date := rrule_next(r, s, NULL);
+        WHILE x.next_date IS NOT NULL
+              AND EXISTS (SELECT 1 FROM recurrence_occurrences
+                           WHERE recurrence_id = x.id
+                             AND on_date = x.next_date
+                             AND state <> 'planned')
+        LOOP
+            x.next_date := rrule_next(r, s, x.next_date);
+        END LOOP;
+        IF r ? 'count' AND rrule_index(r, s, x.next_date)
+                           >= (r->>'count')::int
+        THEN
             x.next_date := NULL;
         END IF;
     END IF;
@@ -939,6 +964,8 @@ BEGIN
 
     IF x.mode <> 'schedule' OR rrule_next(r, x.start_date, od - 1)
                                 IS DISTINCT FROM od
+       OR r ? 'count' AND rrule_index(r, x.start_date, od)
+                          >= (r->>'count')::int
     THEN
         RETURN QUERY SELECT 404, 'not_found',
             'The series has no occurrence on this date.';
