@@ -57,7 +57,7 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_recur_tenants = ngx_kanban_pg_stmt(
 
 static ngx_kanban_pg_stmt_t  ngx_kanban_recur_planner_step =
     ngx_kanban_pg_stmt("recur_planner_step",
-    "SELECT made, sent, next_in FROM planner_step($1::integer)");
+    "SELECT made, sent, next_in, busy FROM planner_step($1::integer)");
 
 /* $2: seconds to the next due time (NULL: none); $3: seconds since the
  * step began, so that a write since then (which set next_at to its now)
@@ -172,15 +172,24 @@ ngx_kanban_recur_stepped(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     ngx_str_t                *next, *since, *slug;
     ngx_pool_t               *pool;
     ngx_kanban_pg_db_t        db;
+    ngx_kanban_sweep_ws_t    *ws;
     ngx_kanban_recur_step_t  *st;
 
     st = q->data;
+    ws = st->ws;
     pool = q->pool;
 
     if (q->error != NGX_KANBAN_PG_OK || PQntuples(q->result) != 1) {
-        ngx_kanban_sweep_failed(st->ws, q);
+        ngx_kanban_sweep_failed(ws, q);
         ngx_destroy_pool(pool);
-        ngx_kanban_sweep_done(st->ws, ngx_kanban_recur_planner_conf->sweep);
+        ngx_kanban_sweep_done(ws, ngx_kanban_recur_planner_conf->sweep);
+        return;
+    }
+
+    if (PQgetvalue(q->result, 0, 3)[0] == 't') {
+        /* another planner works in the workspace: it tells the catalog */
+        ngx_destroy_pool(pool);
+        ngx_kanban_sweep_done(ws, NGX_KANBAN_RECUR_AGAIN);
         return;
     }
 
@@ -232,7 +241,7 @@ ngx_kanban_recur_stepped(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 failed:
 
     ngx_destroy_pool(pool);
-    ngx_kanban_sweep_done(st->ws, ngx_kanban_recur_planner_conf->sweep);
+    ngx_kanban_sweep_done(ws, ngx_kanban_recur_planner_conf->sweep);
 }
 
 

@@ -541,9 +541,10 @@ DECLARE
 BEGIN
     SELECT * INTO p FROM tasks WHERE id = x.task_id;
 
-    -- the first column that is not done: where new work waits
+    -- the first column that is not done: where new work waits; locked
+    -- as task_create() locks it, so that two writers never take one rank
     SELECT * INTO col FROM columns WHERE project_id = x.project_id
-     ORDER BY category = 'done', position, id LIMIT 1;
+     ORDER BY category = 'done', position, id LIMIT 1 FOR UPDATE;
 
     UPDATE projects SET next_task_number = next_task_number + 1
      WHERE id = x.project_id RETURNING next_task_number - 1 INTO n;

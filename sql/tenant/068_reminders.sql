@@ -278,16 +278,27 @@ $$;
 
 
 -- The planner's step: occurrences, then reminders, and when to come
--- back. A series that waits for its last task to be done has no time of
--- its own: the workspace is asked again within the hour (sooner when a
--- write names it).
+-- back. One planner works in a workspace at a time (a transaction's
+-- advisory lock): another that asks meanwhile is told busy and comes
+-- back, instead of queueing on the same rows. A series that waits for
+-- its last task to be done has no time of its own: the workspace is
+-- asked again within the hour (sooner when a write names it).
 CREATE FUNCTION planner_step(budget integer, OUT made integer,
-                             OUT sent integer, OUT next_in float8)
+                             OUT sent integer, OUT next_in float8,
+                             OUT busy boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
     a  float8;
     b  float8;
 BEGIN
+    busy := NOT pg_try_advisory_xact_lock(hashtext('kanban planner'));
+
+    IF busy THEN
+        made := 0;
+        sent := 0;
+        RETURN;
+    END IF;
+
     SELECT m.made, m.next_in INTO made, a FROM recurrence_make(budget) m;
     SELECT s.sent, s.next_in INTO sent, b FROM reminders_send(budget) s;
 
