@@ -67,7 +67,7 @@ CREATE OR REPLACE FUNCTION mail_notification_line(n notifications)
 RETURNS text
 LANGUAGE sql STABLE AS $$
     SELECT CASE n.kind
-               WHEN 'due_soon' THEN 'Due tomorrow: '
+               WHEN 'due_soon' THEN 'Due on ' || (n.data->>'due_date') || ': '
                WHEN 'overdue' THEN 'Overdue since '
                                    || (n.data->>'due_date') || ': '
                WHEN 'reminder' THEN 'Reminder: '
