@@ -12,6 +12,7 @@
 #define NGX_KANBAN_SWEEP_FIRST   100       /* ms after the worker starts */
 #define NGX_KANBAN_SWEEP_SLACK   1000      /* ms a due time moves unwritten */
 #define NGX_KANBAN_SWEEP_INDEXED 8         /* due-indexed sweeps a worker */
+#define NGX_KANBAN_SWEEP_WAKE_GAP 100      /* ms between steps on writes */
 
 
 static void ngx_kanban_sweep_tick(ngx_event_t *ev);
@@ -128,9 +129,22 @@ ngx_kanban_sweep_wake(ngx_kanban_sweep_t *s, ngx_kanban_tenant_t *t)
     }
 
     ws = ngx_kanban_sweep_add(s, &t->slug, &t->db_name, &t->db_dsn);
-    if (ws) {
-        ngx_kanban_sweep_step(ws);
+    if (ws == NULL) {
+        return;
     }
+
+    /* a workspace written to all the time is asked every WAKE_GAP, not
+     * once a write (its entry stays until that step: only a step's end
+     * drops one) */
+    if (s->due_index && !ws->stepping && ws->stepped
+        && ngx_current_msec - ws->stepped < NGX_KANBAN_SWEEP_WAKE_GAP)
+    {
+        ngx_kanban_sweep_sooner(ws, ws->stepped + NGX_KANBAN_SWEEP_WAKE_GAP
+                                    - ngx_current_msec);
+        return;
+    }
+
+    ngx_kanban_sweep_step(ws);
 }
 
 

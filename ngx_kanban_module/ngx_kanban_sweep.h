@@ -47,7 +47,9 @@
  *   - a write served by this worker (a request on a workspace's host
  *     that is not a GET, or a GET answered with a redirect) wakes the
  *     workspace's step at once; wakes while a step is under way make one
- *     more step after it;
+ *     more step after it, and one within 100 ms of the last step waits
+ *     for the end of those 100 ms (a busy workspace: a step per 100 ms,
+ *     not a step per write);
  *   - the step's handler passes ngx_kanban_sweep_done() the time its
  *     query learnt the next item is due in (the period when the query
  *     failed), or NGX_KANBAN_SWEEP_NOTHING; the sweeper records it in
