@@ -66,7 +66,10 @@ $dbh->do(q{UPDATE recurrences x
               SET start_date = ?::date, next_date = ?::date,
                   next_at = recurrence_instant(x, ?::date)},
          undef, $first, $first, $first);
-$n1->catalog->do('UPDATE planner_tenants SET next_at = now() WHERE slug = ?',
+# ... and told the catalog's due index, as a write would
+$n1->catalog->do(q{INSERT INTO sweep_due (sweep, slug, due_at)
+                   VALUES ('planner', ?, now())
+                   ON CONFLICT (sweep, slug) DO UPDATE SET due_at = now()},
                  undef, $ws->slug);
 
 my $t0 = time;

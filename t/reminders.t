@@ -92,6 +92,16 @@ problem_is($ws->api(undef, GET => '/api/v1/me/reminder-settings'),
 
 # --- due soon and overdue, at each one's hour -----------------------------------
 
+# Carl at midnight: today's notices are due; Dora at 23:00, not yet
+# (unless this runs in Berlin's last hour of the day). Each write steps
+# the planner: the tasks' own too.
+$r = $ws->api($carl, PUT => '/api/v1/me/reminder-settings',
+              json => { hour => 0 });
+is_deeply($r->{json}, { hour => 0, enabled => JSON::XS::true,
+                        time_zone => 'Europe/Berlin' }, 'Carl: midnight');
+made($ws->api($dora, PUT => '/api/v1/me/reminder-settings',
+              json => { hour => 23 }), 'Dora');
+
 my $soon = task(title => 'Renew the certificate', due_date => day(1),
                 assignee_ids => [ $carl->{id}, $dora->{id} ]);
 my $late = task(title => 'File the report', due_date => day(-1),
@@ -100,25 +110,15 @@ my $far = task(title => 'Plan the offsite', due_date => day(20),
                assignee_ids => [ $carl->{id} ]);
 my $gone = task(title => 'Old news', due_date => day(-30),
                 assignee_ids => [ $carl->{id} ]);
-my $done = task(title => 'Done already', due_date => day(1),
-                assignee_ids => [ $carl->{id} ]);
 my ($done_col) = $dbh->selectrow_array(
     q{SELECT id FROM columns WHERE project_id = ? AND category = 'done'},
     undef, $project->{id});
-made($ws->api($admin, PATCH => "/api/v1/tasks/$done->{id}/move",
-              json => { column_id => $done_col }), 'done');
+my $done = task(title => 'Done already', due_date => day(1),
+                column_id => $done_col, assignee_ids => [ $carl->{id} ]);
 
 my ($hour) = $dbh->selectrow_array(
     q{SELECT extract(hour FROM now() AT TIME ZONE 'Europe/Berlin')::int});
 
-# Carl at midnight: today's notices are due; Dora at 23:00, not yet
-# (unless this runs in Berlin's last hour of the day)
-$r = $ws->api($carl, PUT => '/api/v1/me/reminder-settings',
-              json => { hour => 0 });
-is_deeply($r->{json}, { hour => 0, enabled => JSON::XS::true,
-                        time_zone => 'Europe/Berlin' }, 'Carl: midnight');
-made($ws->api($dora, PUT => '/api/v1/me/reminder-settings',
-              json => { hour => 23 }), 'Dora');
 
 my $got = wait_for($carl, 2);
 is_deeply($got, [ 'due_soon Renew the certificate',

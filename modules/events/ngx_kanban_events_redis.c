@@ -15,7 +15,6 @@
 #include "ngx_kanban_events.h"
 #include "ngx_kanban_redis.h"
 #include "ngx_kanban_webhooks.h"
-#include "ngx_kanban_recur.h"
 
 
 #define NGX_KANBAN_EVENTS_CHANNEL    "kanban:events:"
@@ -204,7 +203,4 @@ ngx_kanban_events_redis_on_message(redisAsyncContext *ac, void *reply,
 
     /* the write that published it may have queued webhook deliveries */
     ngx_kanban_webhooks_hint(&slug);
-
-    /* or finished a task whose series waits for it */
-    ngx_kanban_recur_hint(&slug);
 }

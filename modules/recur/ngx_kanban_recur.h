@@ -17,7 +17,8 @@
 
 typedef struct {
     ngx_flag_t                 enabled;        /* this node plans */
-    ngx_msec_t                 sweep;          /* the catalog read so often */
+    ngx_msec_t                 sweep;          /* the due index read so
+                                                  often */
     ngx_uint_t                 batch;          /* dates a step makes */
 } ngx_kanban_recur_conf_t;
 
@@ -28,19 +29,9 @@ extern ngx_kanban_route_t  ngx_kanban_recur_routes[];
 extern ngx_uint_t          ngx_kanban_recur_nroutes;
 
 
-/* The handler of a route that writes what the planner acts on: the
- * catalog learns the workspace is due, then the route's statement (an
- * ngx_kanban_sql_t of "actor", "role", "uuid:NAME", "arg:NAME" and
- * "body" parameters) runs, then the catalog is told again and this
- * worker's planner looks at once. */
-ngx_int_t ngx_kanban_recur_write_handler(ngx_http_request_t *r,
-    ngx_kanban_ctx_t *ctx);
-
 /* the planner (ngx_kanban_recur_sweep.c) */
 ngx_int_t ngx_kanban_recur_sweep_init_process(ngx_cycle_t *cycle,
     ngx_kanban_recur_conf_t *rcf);
-void ngx_kanban_recur_wake(ngx_kanban_tenant_t *tenant);
-void ngx_kanban_recur_hint(ngx_str_t *slug);
 
 
 #endif /* _NGX_KANBAN_RECUR_H_INCLUDED_ */

@@ -2,33 +2,13 @@
 /*
  * The recurring tasks' API: a task's rule (/api/v1/tasks/{id}/recurrence),
  * the dates of its series with what became of each, and one date changed
- * or skipped ahead. The work is in PostgreSQL (sql/tenant/067); a write
- * that may make something due sooner tells the catalog and this worker's
- * planner (ngx_kanban_recur_write_handler, below: the reminders' routes
- * use it too).
+ * or skipped ahead. The work is in PostgreSQL (sql/tenant/067), one
+ * statement a route; a write steps the planner once answered (the core's
+ * due index, ngx_kanban_recur_sweep.c).
  */
 
-/* SQL: sql/catalog/022_planner_tenants.sql; sql/tenant/067_recurrence.sql */
+/* SQL: sql/tenant/067_recurrence.sql */
 #include "ngx_kanban_recur.h"
-
-
-#define NGX_KANBAN_RECUR_PARAMS  5
-
-
-/* the write under way */
-typedef struct {
-    ngx_str_t                 *v[NGX_KANBAN_RECUR_PARAMS];
-    ngx_uint_t                 n;
-} ngx_kanban_recur_write_t;
-
-
-static void ngx_kanban_recur_touched(ngx_http_request_t *r,
-    ngx_kanban_pg_query_t *q);
-static void ngx_kanban_recur_written(ngx_http_request_t *r,
-    ngx_kanban_pg_query_t *q);
-static void ngx_kanban_recur_touch_again(ngx_str_t *slug);
-static void ngx_kanban_recur_touched_again(ngx_http_request_t *r,
-    ngx_kanban_pg_query_t *q);
 
 
 static ngx_kanban_field_t  ngx_kanban_recur_fields[] = {
@@ -59,13 +39,6 @@ static ngx_kanban_field_t  ngx_kanban_recur_occurrence_fields[] = {
       NULL, NULL },
     { NULL, 0, 0, 0, 0, NULL, NULL }
 };
-
-
-/* the workspace may have something due now: a bound, never late */
-static ngx_kanban_pg_stmt_t  ngx_kanban_recur_touch = ngx_kanban_pg_stmt(
-    "recur_touch",
-    "INSERT INTO planner_tenants AS p (slug, next_at) VALUES ($1, now())"
-    " ON CONFLICT (slug) DO UPDATE SET next_at = least(p.next_at, now())");
 
 
 static ngx_kanban_sql_t  ngx_kanban_recur_get = {
@@ -121,7 +94,7 @@ ngx_kanban_route_t  ngx_kanban_recur_routes[] = {
         ngx_kanban_sql_handler, NULL, &ngx_kanban_recur_get),
 
     ngx_kanban_recur_route(NGX_HTTP_PUT, "/api/v1/tasks/{id}/recurrence",
-        ngx_kanban_recur_write_handler, ngx_kanban_recur_fields,
+        ngx_kanban_sql_handler, ngx_kanban_recur_fields,
         &ngx_kanban_recur_put),
 
     ngx_kanban_recur_route(NGX_HTTP_DELETE, "/api/v1/tasks/{id}/recurrence",
@@ -133,187 +106,10 @@ ngx_kanban_route_t  ngx_kanban_recur_routes[] = {
 
     ngx_kanban_recur_route(NGX_HTTP_PUT,
         "/api/v1/tasks/{id}/recurrence/occurrences/{date}",
-        ngx_kanban_recur_write_handler, ngx_kanban_recur_occurrence_fields,
+        ngx_kanban_sql_handler, ngx_kanban_recur_occurrence_fields,
         &ngx_kanban_recur_occurrence_put),
 };
 
 ngx_uint_t  ngx_kanban_recur_nroutes =
     sizeof(ngx_kanban_recur_routes) / sizeof(ngx_kanban_route_t);
 
-
-ngx_int_t
-ngx_kanban_recur_write_handler(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
-{
-    char                      **p;
-    ngx_str_t                  *v;
-    ngx_kanban_sql_t           *sql;
-    ngx_kanban_pg_db_t          db;
-    ngx_kanban_pg_query_t      *q;
-    ngx_kanban_recur_write_t   *w;
-
-    sql = ctx->route->data;
-
-    w = ngx_pcalloc(r->pool, sizeof(ngx_kanban_recur_write_t));
-    if (w == NULL || ctx->tenant == NULL || ctx->identity == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    for (p = sql->params; *p && w->n < NGX_KANBAN_RECUR_PARAMS; p++) {
-
-        if (ngx_strcmp(*p, "actor") == 0) {
-            v = &ctx->identity->user_id;
-
-        } else if (ngx_strcmp(*p, "role") == 0) {
-            v = &ctx->identity->role;
-
-        } else if (ngx_strcmp(*p, "body") == 0) {
-            v = &ctx->raw_body;
-
-        } else if (ngx_strncmp(*p, "uuid:", 5) == 0) {
-            v = ngx_kanban_arg(ctx, *p + 5);
-            if (v == NULL || !ngx_kanban_uuid_valid(v)) {
-                return ngx_kanban_problem(r, NGX_KANBAN_ERR_NOT_FOUND, NULL);
-            }
-
-        } else if (ngx_strncmp(*p, "arg:", 4) == 0) {
-            v = ngx_kanban_arg(ctx, *p + 4);
-            if (v == NULL) {
-                return ngx_kanban_problem(r, NGX_KANBAN_ERR_NOT_FOUND, NULL);
-            }
-
-        } else {
-            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                          "kanban: unknown parameter source \"%s\"", *p);
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        w->v[w->n++] = v;
-    }
-
-    ctx->data = w;
-
-    /* before the write, so that a node that stops between the two never
-     * leaves the workspace unknown to every planner */
-    ngx_kanban_pg_catalog(&db);
-
-    q = ngx_kanban_pg_query(r, &db);
-    if (q == NULL
-        || ngx_kanban_pg_run(q, &ngx_kanban_recur_touch,
-                             ngx_kanban_recur_touched, 1, &ctx->tenant->slug)
-           != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
-}
-
-
-static void
-ngx_kanban_recur_touched(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
-{
-    ngx_str_t                 **v;
-    ngx_kanban_sql_t           *sql;
-    ngx_kanban_ctx_t           *ctx;
-    ngx_kanban_pg_db_t          db;
-    ngx_kanban_recur_write_t   *w;
-
-    if (q->error != NGX_KANBAN_PG_OK) {
-        ngx_http_finalize_request(r, ngx_kanban_pg_problem(r, q));
-        return;
-    }
-
-    ctx = ngx_kanban_ctx(r);
-    sql = ctx->route->data;
-    w = ctx->data;
-    v = w->v;
-
-    ngx_kanban_pg_tenant_db(ctx->tenant, &db);
-
-    q = ngx_kanban_pg_query(r, &db);
-    if (q == NULL
-        || ngx_kanban_pg_run(q, &sql->stmt, ngx_kanban_recur_written, w->n,
-                             v[0], v[1], v[2], v[3], v[4])
-           != NGX_OK)
-    {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-    }
-}
-
-
-/* The write has committed: the catalog is told again (a planner that
- * looked meanwhile may have set a later time from what it saw before),
- * this worker's planner looks now, and the answer goes as any. */
-
-static void
-ngx_kanban_recur_written(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
-{
-    ngx_kanban_ctx_t  *ctx;
-
-    ctx = ngx_kanban_ctx(r);
-
-    if (q->error == NGX_KANBAN_PG_OK && PQntuples(q->result) > 0
-        && PQgetvalue(q->result, 0, 0)[0] == '2')
-    {
-        ngx_kanban_recur_touch_again(&ctx->tenant->slug);
-        ngx_kanban_recur_wake(ctx->tenant);
-    }
-
-    ngx_kanban_sql_answer(r, q);
-}
-
-
-static void
-ngx_kanban_recur_touch_again(ngx_str_t *slug)
-{
-    ngx_str_t               *s;
-    ngx_pool_t              *pool;
-    ngx_kanban_pg_db_t       db;
-    ngx_kanban_pg_query_t   *q;
-
-    pool = ngx_create_pool(1024, ngx_cycle->log);
-    if (pool == NULL) {
-        return;
-    }
-
-    s = ngx_palloc(pool, sizeof(ngx_str_t));
-    if (s == NULL) {
-        goto failed;
-    }
-
-    s->data = ngx_pstrdup(pool, slug);
-    s->len = slug->len;
-
-    ngx_kanban_pg_catalog(&db);
-
-    q = ngx_kanban_pg_query_background(pool, &db);
-    if (s->data == NULL || q == NULL
-        || ngx_kanban_pg_run(q, &ngx_kanban_recur_touch,
-                             ngx_kanban_recur_touched_again, 1, s)
-           != NGX_OK)
-    {
-        goto failed;
-    }
-
-    return;
-
-failed:
-
-    ngx_destroy_pool(pool);
-}
-
-
-static void
-ngx_kanban_recur_touched_again(ngx_http_request_t *r,
-    ngx_kanban_pg_query_t *q)
-{
-    if (q->error != NGX_KANBAN_PG_OK) {
-        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                      "kanban: planner: the catalog was not told of a "
-                      "write: %s",
-                      q->result ? PQresultErrorMessage(q->result)
-                                : "PostgreSQL is unavailable");
-    }
-
-    ngx_destroy_pool(q->pool);
-}

@@ -7,8 +7,8 @@
  *
  *     kanban_planner on|off;        this node makes occurrences and sends
  *                                   reminders (on)
- *     kanban_planner_sweep 10s;     the catalog's due workspaces read so
- *                                   often
+ *     kanban_planner_sweep 10s;     the workspaces due read from the
+ *                                   catalog's due index so often
  *     kanban_planner_batch 500;     dates one step makes at most
  */
 

@@ -4,13 +4,13 @@
  * (/api/v1/me/reminder-settings), and "remind me" on a task
  * (/api/v1/tasks/{id}/reminders, /api/v1/reminders/{id}). They are sent
  * by the planner (modules/recur/ngx_kanban_recur_sweep.c) as
- * notifications, which mail on the person's preferences; a write that
- * may make one due sooner tells it (ngx_kanban_recur_write_handler).
- * The routes are this module's own table.
+ * notifications, which mail on the person's preferences; a write steps
+ * the planner once answered (the core's due index). The routes are this
+ * module's own table.
  */
 
 /* SQL: sql/tenant/068_reminders.sql */
-#include "ngx_kanban_recur.h"
+#include "ngx_kanban_routes.h"
 
 
 static ngx_kanban_field_t  ngx_kanban_reminder_settings_fields[] = {
@@ -86,14 +86,14 @@ static ngx_kanban_route_t  ngx_kanban_reminders_routes[] = {
         ngx_kanban_sql_handler, NULL, &ngx_kanban_reminder_settings_get),
 
     ngx_kanban_reminders_route(NGX_HTTP_PUT, "/api/v1/me/reminder-settings",
-        ngx_kanban_recur_write_handler, ngx_kanban_reminder_settings_fields,
+        ngx_kanban_sql_handler, ngx_kanban_reminder_settings_fields,
         &ngx_kanban_reminder_settings_put),
 
     ngx_kanban_reminders_route(NGX_HTTP_GET, "/api/v1/tasks/{id}/reminders",
         ngx_kanban_sql_handler, NULL, &ngx_kanban_reminders_list),
 
     ngx_kanban_reminders_route(NGX_HTTP_POST, "/api/v1/tasks/{id}/reminders",
-        ngx_kanban_recur_write_handler, ngx_kanban_reminder_fields,
+        ngx_kanban_sql_handler, ngx_kanban_reminder_fields,
         &ngx_kanban_reminder_add),
 
     ngx_kanban_reminders_route(NGX_HTTP_DELETE, "/api/v1/reminders/{id}",

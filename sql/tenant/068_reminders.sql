@@ -281,8 +281,8 @@ $$;
 -- back. One planner works in a workspace at a time (a transaction's
 -- advisory lock): another that asks meanwhile is told busy and comes
 -- back, instead of queueing on the same rows. A series that waits for
--- its last task to be done has no time of its own: the workspace is
--- asked again within the hour (sooner when a write names it).
+-- its last task to be done has no time of its own: the write that
+-- finishes the task steps the planner.
 CREATE FUNCTION planner_step(budget integer, OUT made integer,
                              OUT sent integer, OUT next_in float8,
                              OUT busy boolean)
@@ -304,11 +304,5 @@ BEGIN
 
     next_in := CASE WHEN a IS NULL THEN b WHEN b IS NULL THEN a
                     ELSE least(a, b) END;
-
-    IF EXISTS (SELECT 1 FROM recurrences WHERE mode = 'after_done'
-                  AND next_at IS NULL)
-    THEN
-        next_in := least(coalesce(next_in, 3600), 3600);
-    END IF;
 END
 $$;

@@ -4,7 +4,7 @@
 # make bench). BENCH_RECUR_WORKSPACES workspaces (2) of BENCH_RECUR_SERIES
 # daily series each (50) find themselves BENCH_RECUR_DAYS days (100)
 # behind at once, as after a clock jump or a long stop: their pointers are
-# set back in the database and the catalog told. The planner (one nginx,
+# set back in the database and the catalog's due index told. The planner (one nginx,
 # two workers) makes every date, each a task with its audit row, event
 # and notifications, one planner at a time per workspace; the figure is
 # the dates made a second from the catalog's word to the last one.
@@ -60,7 +60,9 @@ for my $ws (@ws) {
                           next_at = recurrence_instant(x,
                                         workspace_today() - ?::int)},
                  undef, $D, $D, $D);
-    $catalog->do('UPDATE planner_tenants SET next_at = now() WHERE slug = ?',
+    $catalog->do(q{INSERT INTO sweep_due (sweep, slug, due_at)
+                   VALUES ('planner', ?, now())
+                   ON CONFLICT (sweep, slug) DO UPDATE SET due_at = now()},
                  undef, $ws->slug);
 }
 
