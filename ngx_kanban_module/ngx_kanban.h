@@ -72,6 +72,10 @@ typedef struct {
     ngx_str_t                  tenant_url;     /* the slug replaces its star */
     ngx_str_t                  thread_pool_name;
     ngx_thread_pool_t         *thread_pool;
+    /* jobs a person is waiting on (a sign-up's hash), at normal
+     * priority; NULL: they share thread_pool's niced threads */
+    ngx_str_t                  thread_pool_prompt_name;
+    ngx_thread_pool_t         *thread_pool_prompt;
 
     ngx_uint_t                 pg_pool_size;
     ngx_uint_t                 pg_max_connections;
@@ -138,6 +142,7 @@ struct ngx_kanban_job_s {
     ngx_kanban_job_done_pt     done;
     ngx_int_t                  rc;
     void                      *data;           /* heap, owned by the job */
+    unsigned                   prompt:1;       /* kanban_thread_pool_prompt */
 };
 
 
@@ -189,6 +194,9 @@ typedef void (*ngx_kanban_verified_pt)(ngx_http_request_t *r,
     ngx_uint_t match);
 
 ngx_int_t ngx_kanban_password_hash(ngx_http_request_t *r,
+    ngx_str_t *password, ngx_kanban_hashed_pt handler);
+/* the same, for a sign-up: in kanban_thread_pool_prompt when there is one */
+ngx_int_t ngx_kanban_password_hash_prompt(ngx_http_request_t *r,
     ngx_str_t *password, ngx_kanban_hashed_pt handler);
 ngx_int_t ngx_kanban_password_verify(ngx_http_request_t *r, ngx_str_t *hash,
     ngx_str_t *password, ngx_kanban_verified_pt handler);

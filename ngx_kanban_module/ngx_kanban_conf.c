@@ -65,6 +65,13 @@ static ngx_command_t  ngx_kanban_commands[] = {
       offsetof(ngx_kanban_main_conf_t, thread_pool_name),
       NULL },
 
+    { ngx_string("kanban_thread_pool_prompt"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_kanban_main_conf_t, thread_pool_prompt_name),
+      NULL },
+
     { ngx_string("kanban_password_blocklist"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
       ngx_kanban_password_blocklist,
@@ -255,6 +262,14 @@ ngx_kanban_init_main_conf(ngx_conf_t *cf, void *conf)
     kmcf->thread_pool = ngx_thread_pool_add(cf, &kmcf->thread_pool_name);
     if (kmcf->thread_pool == NULL) {
         return NGX_CONF_ERROR;
+    }
+
+    if (kmcf->thread_pool_prompt_name.data) {
+        kmcf->thread_pool_prompt = ngx_thread_pool_add(cf,
+                                            &kmcf->thread_pool_prompt_name);
+        if (kmcf->thread_pool_prompt == NULL) {
+            return NGX_CONF_ERROR;
+        }
     }
 #else
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

@@ -13,6 +13,7 @@
 #include "ngx_kanban_pg.h"
 #include "ngx_kanban_http.h"
 #include "ngx_kanban_conf.h"
+#include "ngx_kanban_sweep.h"
 
 
 char *
@@ -74,6 +75,10 @@ ngx_kanban_postconfiguration(ngx_conf_t *cf)
     }
 
     if (ngx_kanban_headers_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_kanban_sweep_init(cf) != NGX_OK) {
         return NGX_ERROR;
     }
 

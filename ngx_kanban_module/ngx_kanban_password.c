@@ -31,6 +31,8 @@ typedef struct {
 } ngx_kanban_hash_job_t;
 
 
+static ngx_int_t ngx_kanban_password_hash_job(ngx_http_request_t *r,
+    ngx_str_t *password, ngx_kanban_hashed_pt handler, ngx_uint_t prompt);
 static void ngx_kanban_password_hash_work(ngx_kanban_job_t *job);
 static void ngx_kanban_password_hash_done(ngx_http_request_t *r,
     ngx_kanban_job_t *job);
@@ -46,6 +48,22 @@ static char  ngx_kanban_dummy_hash[NGX_KANBAN_HASH_LEN];
 ngx_int_t
 ngx_kanban_password_hash(ngx_http_request_t *r, ngx_str_t *password,
     ngx_kanban_hashed_pt handler)
+{
+    return ngx_kanban_password_hash_job(r, password, handler, 0);
+}
+
+
+ngx_int_t
+ngx_kanban_password_hash_prompt(ngx_http_request_t *r, ngx_str_t *password,
+    ngx_kanban_hashed_pt handler)
+{
+    return ngx_kanban_password_hash_job(r, password, handler, 1);
+}
+
+
+static ngx_int_t
+ngx_kanban_password_hash_job(ngx_http_request_t *r, ngx_str_t *password,
+    ngx_kanban_hashed_pt handler, ngx_uint_t prompt)
 {
     ngx_kanban_job_t       *job;
     ngx_kanban_hash_job_t  *hj;
@@ -66,6 +84,7 @@ ngx_kanban_password_hash(ngx_http_request_t *r, ngx_str_t *password,
 
     job->work = ngx_kanban_password_hash_work;
     job->done = ngx_kanban_password_hash_done;
+    job->prompt = prompt;
 
     return ngx_kanban_job_post(r, job);
 }

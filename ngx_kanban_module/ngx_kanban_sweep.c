@@ -10,6 +10,9 @@
 
 #define NGX_KANBAN_SWEEP_TICK    1000
 #define NGX_KANBAN_SWEEP_FIRST   100       /* ms after the worker starts */
+#define NGX_KANBAN_SWEEP_SLACK   1000      /* ms a due time moves unwritten */
+#define NGX_KANBAN_SWEEP_INDEXED 8         /* due-indexed sweeps a worker */
+#define NGX_KANBAN_SWEEP_WAKE_GAP 100      /* ms between steps on writes */
 
 
 static void ngx_kanban_sweep_tick(ngx_event_t *ev);
@@ -20,6 +23,60 @@ static ngx_kanban_sweep_ws_t *ngx_kanban_sweep_find(ngx_kanban_sweep_t *s,
     ngx_str_t *slug);
 static ngx_kanban_sweep_ws_t *ngx_kanban_sweep_add(ngx_kanban_sweep_t *s,
     ngx_str_t *slug, ngx_str_t *name, ngx_str_t *dsn);
+static ngx_int_t ngx_kanban_sweep_written(ngx_http_request_t *r);
+static ngx_int_t ngx_kanban_sweep_record(ngx_kanban_sweep_ws_t *ws);
+static void ngx_kanban_sweep_recorded(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q);
+static void ngx_kanban_sweep_settle(ngx_kanban_sweep_ws_t *ws);
+static void ngx_kanban_sweep_drop(ngx_kanban_sweep_ws_t *ws);
+static ngx_msec_t ngx_kanban_sweep_wall(void);
+
+
+/* the due index (sql/catalog/018_sweep_due.sql); '' is the catalog */
+
+static ngx_kanban_pg_stmt_t  ngx_kanban_sweep_due_list = ngx_kanban_pg_stmt(
+    "sweep_due_list",
+    "SELECT d.slug, coalesce(t.db_name, ''), coalesce(t.db_dsn, ''),"
+    "       extract(epoch FROM d.due_at - now())::float8, d.due_at::text"
+    "  FROM sweep_due d LEFT JOIN tenants t ON t.slug = d.slug"
+    " WHERE d.sweep = $1"
+    "   AND d.due_at <= now() + make_interval(secs => $2::float8)"
+    "   AND (d.slug = '' OR t.status = 'active')");
+
+static ngx_kanban_pg_stmt_t  ngx_kanban_sweep_due_set = ngx_kanban_pg_stmt(
+    "sweep_due_set",
+    "INSERT INTO sweep_due (sweep, slug, due_at)"
+    " VALUES ($1, $2, now() + make_interval(secs => $3::float8))"
+    " ON CONFLICT (sweep, slug) DO UPDATE SET due_at = EXCLUDED.due_at"
+    " RETURNING due_at::text");
+
+static ngx_kanban_pg_stmt_t  ngx_kanban_sweep_due_clear = ngx_kanban_pg_stmt(
+    "sweep_due_clear",
+    "DELETE FROM sweep_due"
+    " WHERE sweep = $1 AND slug = $2 AND due_at = $3::timestamptz");
+
+
+static ngx_kanban_sweep_t  *ngx_kanban_sweep_indexed[NGX_KANBAN_SWEEP_INDEXED];
+static ngx_uint_t           ngx_kanban_sweep_nindexed;
+
+
+ngx_int_t
+ngx_kanban_sweep_init(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_kanban_sweep_written;
+
+    return NGX_OK;
+}
 
 
 ngx_int_t
@@ -44,6 +101,16 @@ ngx_kanban_sweep_start(ngx_kanban_sweep_t *s, ngx_cycle_t *cycle)
     /* a quitting worker leaves what it has in flight to the leases */
     s->timer.cancelable = 1;
 
+    if (s->due_index) {
+        if (ngx_kanban_sweep_nindexed == NGX_KANBAN_SWEEP_INDEXED) {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                          "kanban: too many due-indexed sweeps");
+            return NGX_ERROR;
+        }
+
+        ngx_kanban_sweep_indexed[ngx_kanban_sweep_nindexed++] = s;
+    }
+
     s->running = 1;
 
     ngx_add_timer(&s->timer, NGX_KANBAN_SWEEP_FIRST);
@@ -62,9 +129,60 @@ ngx_kanban_sweep_wake(ngx_kanban_sweep_t *s, ngx_kanban_tenant_t *t)
     }
 
     ws = ngx_kanban_sweep_add(s, &t->slug, &t->db_name, &t->db_dsn);
-    if (ws) {
-        ngx_kanban_sweep_step(ws);
+    if (ws == NULL) {
+        return;
     }
+
+    /* a workspace written to all the time is asked every WAKE_GAP, not
+     * once a write (its entry stays until that step: only a step's end
+     * drops one) */
+    if (s->due_index && !ws->stepping && ws->stepped
+        && ngx_current_msec - ws->stepped < NGX_KANBAN_SWEEP_WAKE_GAP)
+    {
+        ngx_kanban_sweep_sooner(ws, ws->stepped + NGX_KANBAN_SWEEP_WAKE_GAP
+                                    - ngx_current_msec);
+        return;
+    }
+
+    ngx_kanban_sweep_step(ws);
+}
+
+
+/* An answered request that may have written to its workspace (its
+ * transaction committed): the due-indexed sweeps step it, as a write may
+ * have queued work. The same requests as the portal's directory counts. */
+
+static ngx_int_t
+ngx_kanban_sweep_written(ngx_http_request_t *r)
+{
+    ngx_uint_t         i, status;
+    ngx_kanban_ctx_t  *ctx;
+
+    if (ngx_kanban_sweep_nindexed == 0 || r != r->main) {
+        return NGX_OK;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kanban_module);
+    if (ctx == NULL || ctx->route == NULL || ctx->tenant == NULL) {
+        return NGX_OK;
+    }
+
+    status = r->headers_out.status;
+    if (status < NGX_HTTP_OK || status >= NGX_HTTP_BAD_REQUEST) {
+        return NGX_OK;              /* refused: its transaction rolled back */
+    }
+
+    if ((r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_OPTIONS))
+        && status < NGX_HTTP_MOVED_PERMANENTLY)
+    {
+        return NGX_OK;
+    }
+
+    for (i = 0; i < ngx_kanban_sweep_nindexed; i++) {
+        ngx_kanban_sweep_wake(ngx_kanban_sweep_indexed[i], ctx->tenant);
+    }
+
+    return NGX_OK;
 }
 
 
@@ -97,7 +215,7 @@ ngx_kanban_sweep_hint(ngx_kanban_sweep_t *s, ngx_str_t *slug, ngx_msec_t gap)
 static void
 ngx_kanban_sweep_tick(ngx_event_t *ev)
 {
-    ngx_queue_t            *qu;
+    ngx_queue_t            *qu, *next;
     ngx_kanban_sweep_t     *s;
     ngx_kanban_sweep_ws_t  *ws;
 
@@ -108,24 +226,26 @@ ngx_kanban_sweep_tick(ngx_event_t *ev)
         return;
     }
 
-    if (s->tenants && !s->listing
+    if ((s->tenants || s->due_index) && !s->listing
         && (s->listed_at == 0 || ngx_current_msec - s->listed_at >= s->period))
     {
         ngx_kanban_sweep_list(s);
     }
 
+    /* a step may end at once and drop its entry: the next one first */
     for (qu = ngx_queue_head(&s->all);
          qu != ngx_queue_sentinel(&s->all);
-         qu = ngx_queue_next(qu))
+         qu = next)
     {
+        next = ngx_queue_next(qu);
         ws = ngx_queue_data(qu, ngx_kanban_sweep_ws_t, queue);
-
-        if ((ngx_msec_int_t) (ngx_current_msec - ws->next) >= 0) {
-            ngx_kanban_sweep_step(ws);
-        }
 
         if (s->each) {
             s->each(ws);
+        }
+
+        if ((ngx_msec_int_t) (ngx_current_msec - ws->next) >= 0) {
+            ngx_kanban_sweep_step(ws);
         }
     }
 
@@ -151,26 +271,221 @@ ngx_kanban_sweep_step(ngx_kanban_sweep_ws_t *ws)
 
     ws->stepping = 1;
     ws->again = 0;
+    ws->stepped = ngx_current_msec;
 
     if (s->step(ws) != NGX_OK) {
         ws->stepping = 0;
-        return;
     }
-
-    ws->stepped = ngx_current_msec;
 }
 
 
 void
 ngx_kanban_sweep_done(ngx_kanban_sweep_ws_t *ws, ngx_msec_t wait)
 {
+    if (!ws->sweep->due_index) {
+        ws->stepping = 0;
+
+        ngx_kanban_sweep_due(ws, wait == NGX_KANBAN_SWEEP_NOTHING
+                                 ? ws->sweep->period : wait);
+
+        if (ws->again) {
+            ngx_kanban_sweep_step(ws);
+        }
+
+        return;
+    }
+
+    ws->wait = wait;
+
+    if (ngx_kanban_sweep_record(ws) != NGX_OK) {
+        ngx_kanban_sweep_settle(ws);
+    }
+}
+
+
+/* The step's answer kept in the catalog's row when it changed: NGX_OK
+ * when a write is under way (it settles the entry). */
+
+static ngx_int_t
+ngx_kanban_sweep_record(ngx_kanban_sweep_ws_t *ws)
+{
+    ngx_str_t              *in, name, due_at;
+    ngx_msec_t              at;
+    ngx_pool_t             *pool;
+    ngx_kanban_pg_db_t      db;
+    ngx_kanban_pg_query_t  *q;
+
+    if (ws->wait == NGX_KANBAN_SWEEP_NOTHING) {
+        if (ws->due_wall == 0) {
+            return NGX_DECLINED;    /* no row of ours */
+        }
+
+    } else {
+        at = ngx_kanban_sweep_wall() + ws->wait;
+
+        if (ws->due_wall
+            && at + NGX_KANBAN_SWEEP_SLACK > ws->due_wall
+            && at < ws->due_wall + NGX_KANBAN_SWEEP_SLACK)
+        {
+            return NGX_DECLINED;    /* as good as unchanged */
+        }
+    }
+
+    pool = ngx_create_pool(1024, ngx_cycle->log);
+    if (pool == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_kanban_pg_catalog(&db);
+
+    q = ngx_kanban_pg_query_background(pool, &db);
+    if (q == NULL) {
+        goto failed;
+    }
+
+    q->data = ws;
+    name.data = (u_char *) ws->sweep->name;
+    name.len = ngx_strlen(ws->sweep->name);
+
+    if (ws->wait == NGX_KANBAN_SWEEP_NOTHING) {
+        due_at = ws->due_at;
+
+        if (ngx_kanban_pg_run(q, &ngx_kanban_sweep_due_clear,
+                              ngx_kanban_sweep_recorded, 3, &name,
+                              &ws->node.str, &due_at)
+            != NGX_OK)
+        {
+            goto failed;
+        }
+
+        return NGX_OK;
+    }
+
+    in = ngx_kanban_sweep_number(pool, ws->wait, 1);
+    if (in == NULL
+        || ngx_kanban_pg_run(q, &ngx_kanban_sweep_due_set,
+                             ngx_kanban_sweep_recorded, 3, &name,
+                             &ws->node.str, in)
+           != NGX_OK)
+    {
+        goto failed;
+    }
+
+    return NGX_OK;
+
+failed:
+
+    ngx_destroy_pool(pool);
+    return NGX_ERROR;
+}
+
+
+static void
+ngx_kanban_sweep_recorded(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
+{
+    size_t                  len;
+    ngx_kanban_sweep_ws_t  *ws;
+
+    ws = q->data;
+
+    if (q->error != NGX_KANBAN_PG_OK) {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "kanban: %s of \"%V\": the due time is not kept: %s",
+                      ws->sweep->name, &ws->node.str,
+                      q->result ? PQresultErrorMessage(q->result)
+                                : "PostgreSQL is unavailable");
+
+        /* the row is unknown now: kept and stepped again */
+        ws->due_wall = 0;
+
+        if (ws->wait != NGX_KANBAN_SWEEP_NOTHING) {
+            ws->wait = ngx_min(ws->wait, ws->sweep->period);
+        }
+
+    } else if (ws->wait == NGX_KANBAN_SWEEP_NOTHING) {
+        /* deleted, or someone wrote a newer time: theirs to keep */
+        ws->due_wall = 0;
+
+    } else if (PQntuples(q->result) == 1) {
+        len = ngx_min((size_t) PQgetlength(q->result, 0, 0),
+                      sizeof(ws->due_at_text));
+        ngx_memcpy(ws->due_at_text, PQgetvalue(q->result, 0, 0), len);
+        ws->due_at.data = ws->due_at_text;
+        ws->due_at.len = len;
+        ws->due_wall = ngx_kanban_sweep_wall() + ws->wait;
+    }
+
+    ngx_destroy_pool(q->pool);
+
+    ngx_kanban_sweep_settle(ws);
+}
+
+
+/* The step is over: again if asked meanwhile; else watched until its
+ * next due time, or dropped when nothing is due within the period. */
+
+static void
+ngx_kanban_sweep_settle(ngx_kanban_sweep_ws_t *ws)
+{
+    ngx_msec_t           wait;
+    ngx_kanban_sweep_t  *s;
+
+    s = ws->sweep;
     ws->stepping = 0;
+    wait = ws->wait;
+
+    if (ws->again && s->running) {
+        ngx_kanban_sweep_step(ws);
+        return;
+    }
+
+    if (wait == NGX_KANBAN_SWEEP_NOTHING || wait > s->period) {
+        if (ws->holds == 0) {
+            ngx_kanban_sweep_drop(ws);
+            return;
+        }
+
+        wait = ngx_min(wait, s->period);
+    }
 
     ngx_kanban_sweep_due(ws, wait);
+}
 
-    if (ws->again) {
-        ngx_kanban_sweep_step(ws);
-    }
+
+static void
+ngx_kanban_sweep_drop(ngx_kanban_sweep_ws_t *ws)
+{
+    ngx_rbtree_delete(&ws->sweep->tree, &ws->node.node);
+    ngx_queue_remove(&ws->queue);
+    ngx_free(ws);
+}
+
+
+void
+ngx_kanban_sweep_hold(ngx_kanban_sweep_ws_t *ws)
+{
+    ws->holds++;
+}
+
+
+void
+ngx_kanban_sweep_release(ngx_kanban_sweep_ws_t *ws)
+{
+    ws->holds--;
+}
+
+
+/* Now, in ms since the epoch: the due index's clock (the catalog's own
+ * is the same to within the slack). */
+
+static ngx_msec_t
+ngx_kanban_sweep_wall(void)
+{
+    ngx_time_t  *tp;
+
+    tp = ngx_timeofday();
+
+    return (ngx_msec_t) tp->sec * 1000 + tp->msec;
 }
 
 
@@ -233,6 +548,8 @@ ngx_kanban_sweep_failed(ngx_kanban_sweep_ws_t *ws, ngx_kanban_pg_query_t *q)
 static void
 ngx_kanban_sweep_list(ngx_kanban_sweep_t *s)
 {
+    ngx_int_t               rc;
+    ngx_str_t               name, *period;
     ngx_pool_t             *pool;
     ngx_kanban_pg_db_t      db;
     ngx_kanban_pg_query_t  *q;
@@ -252,9 +569,22 @@ ngx_kanban_sweep_list(ngx_kanban_sweep_t *s)
 
     q->data = s;
 
-    if (ngx_kanban_pg_run(q, s->tenants, ngx_kanban_sweep_listed, 0)
-        != NGX_OK)
-    {
+    if (s->due_index) {
+        name.data = (u_char *) s->name;
+        name.len = ngx_strlen(s->name);
+
+        period = ngx_kanban_sweep_number(pool, s->period, 1);
+
+        rc = period ? ngx_kanban_pg_run(q, &ngx_kanban_sweep_due_list,
+                                        ngx_kanban_sweep_listed, 2, &name,
+                                        period)
+                    : NGX_ERROR;
+
+    } else {
+        rc = ngx_kanban_pg_run(q, s->tenants, ngx_kanban_sweep_listed, 0);
+    }
+
+    if (rc != NGX_OK) {
         ngx_destroy_pool(pool);
         return;
     }
@@ -266,9 +596,12 @@ ngx_kanban_sweep_list(ngx_kanban_sweep_t *s)
 static void
 ngx_kanban_sweep_listed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 {
-    int                  i, n;
-    ngx_str_t            slug, name, dsn;
-    ngx_kanban_sweep_t  *s;
+    int                     i, n;
+    size_t                  len;
+    ngx_str_t               slug, name, dsn;
+    ngx_msec_t              in;
+    ngx_kanban_sweep_t     *s;
+    ngx_kanban_sweep_ws_t  *ws;
 
     s = q->data;
     s->listing = 0;
@@ -292,7 +625,39 @@ ngx_kanban_sweep_listed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
         dsn.data = (u_char *) PQgetvalue(q->result, i, 2);
         dsn.len = PQgetlength(q->result, i, 2);
 
-        (void) ngx_kanban_sweep_add(s, &slug, &name, &dsn);
+        if (!s->due_index) {
+            (void) ngx_kanban_sweep_add(s, &slug, &name, &dsn);
+            continue;
+        }
+
+        /* due within the period: watched, and stepped at its time */
+
+        in = ngx_kanban_sweep_next_in(q->result, i, 3, s->period);
+
+        ws = ngx_kanban_sweep_find(s, &slug);
+
+        if (ws == NULL) {
+            ws = ngx_kanban_sweep_add(s, &slug, &name, &dsn);
+            if (ws == NULL) {
+                continue;
+            }
+
+            ngx_kanban_sweep_due(ws, in);
+
+        } else {
+            ngx_kanban_sweep_sooner(ws, in);
+        }
+
+        if (ws->stepping) {
+            continue;               /* its step knows the row as it read it */
+        }
+
+        len = ngx_min((size_t) PQgetlength(q->result, i, 4),
+                      sizeof(ws->due_at_text));
+        ngx_memcpy(ws->due_at_text, PQgetvalue(q->result, i, 4), len);
+        ws->due_at.data = ws->due_at_text;
+        ws->due_at.len = len;
+        ws->due_wall = ngx_kanban_sweep_wall() + in;
     }
 
 done:
@@ -333,11 +698,14 @@ ngx_kanban_sweep_add(ngx_kanban_sweep_t *s, ngx_str_t *slug,
         dsn = &ngx_kanban_main_conf()->catalog;
     }
 
-    ws = ngx_pcalloc(s->pool, sizeof(ngx_kanban_sweep_ws_t) + s->data_size);
-    p = ngx_pnalloc(s->pool, slug->len + name->len + dsn->len);
-    if (ws == NULL || p == NULL) {
+    /* one allocation, freed when a due-indexed sweep drops it */
+    ws = ngx_calloc(sizeof(ngx_kanban_sweep_ws_t) + s->data_size
+                    + slug->len + name->len + dsn->len, ngx_cycle->log);
+    if (ws == NULL) {
         return NULL;
     }
+
+    p = (u_char *) ws + sizeof(ngx_kanban_sweep_ws_t) + s->data_size;
 
     ws->node.str.data = p;
     ws->node.str.len = slug->len;

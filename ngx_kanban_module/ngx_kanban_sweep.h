@@ -9,8 +9,10 @@
  * How a module uses it (modules/mail/ and modules/webhooks/ do):
  *
  *     static ngx_kanban_sweep_t  ngx_kanban_x_sweep = {
- *         .name = "x",                        (in log lines)
- *         .tenants = &ngx_kanban_x_tenants,   (a catalog statement: slug,
+ *         .name = "x",                        (in log lines and the
+ *                                              due index's rows)
+ *         .due_index = 1,                     (below; or .tenants, a
+ *                                              catalog statement: slug,
  *                                              db_name, db_dsn)
  *         .step = ngx_kanban_x_poll,
  *     };
@@ -22,22 +24,49 @@
  *
  * Optional: .tick (the timer's beat: 1 s, or the period when shorter),
  * .data_size with .init (the module's own state per workspace, at
- * ws->data), .each (called for every workspace on every tick: mail
- * queues its digests from it).
+ * ws->data), .each (called for every workspace on every tick; not for a
+ * due index: what falls due is a time the step returns).
  *
  * The step claims what is due in ws->db (a background query) and returns
  * NGX_OK; the query's handler starts the sending and ends with
  * ngx_kanban_sweep_done(ws, wait): the workspace is asked again in wait
- * ms (the claim says when its next item is due; the period at most).
+ * ms (the claim says when its next item is due; without a due index,
+ * the period at most).
  * A step that has nothing to ask now sets the time itself with
  * ngx_kanban_sweep_due() and returns NGX_DECLINED.
  *
- * Which workspaces: those the tenants statement lists, read again every
- * period, and those a write through this worker names
- * (ngx_kanban_sweep_wake); a sweep without a tenants statement watches
- * the woken ones only. A workspace neither lists is never connected
- * to. Entries live as long as the worker; a quitting worker leaves what
- * it has in flight to the leases of the module's claims.
+ * Which workspaces, without a due index: those the tenants statement
+ * lists, read again every period, and those a write through this worker
+ * names (ngx_kanban_sweep_wake). A workspace neither lists is never
+ * connected to. Entries live as long as the worker.
+ *
+ * With a due index (.due_index = 1, instead of .tenants and .each), every
+ * poll happens at a known due time, so a workspace with nothing due costs
+ * nothing however many the catalog holds (catalog 018, sweep_due):
+ *
+ *   - a write served by this worker (a request on a workspace's host
+ *     that is not a GET, or a GET answered with a redirect) wakes the
+ *     workspace's step at once; wakes while a step is under way make one
+ *     more step after it, and one within 100 ms of the last step waits
+ *     for the end of those 100 ms (a busy workspace: a step per 100 ms,
+ *     not a step per write);
+ *   - the step's handler passes ngx_kanban_sweep_done() the time its
+ *     query learnt the next item is due in (the period when the query
+ *     failed), or NGX_KANBAN_SWEEP_NOTHING; the sweeper records it in
+ *     the catalog's row (sweep, slug) when it moved by a second or more;
+ *   - the listing, every period, reads only the rows due within the
+ *     period: that covers a restart, other nodes, and work that falls due
+ *     in a workspace nobody writes to (a digest);
+ *   - a workspace with nothing due leaves the worker's watched set, and
+ *     its row is deleted if its due_at is still the one this worker knew,
+ *     so that a wake on another node that wrote a new time is not lost.
+ *     One due later than a period leaves the set too: the listing brings
+ *     it back. An entry the module holds (ngx_kanban_sweep_hold: a send
+ *     in flight that refers to it) stays until released.
+ *
+ * The rows are written by this worker's catalog connection only when the
+ * time changes; a quitting worker leaves what it has in flight to the
+ * leases of the module's claims and to the rows.
  */
 
 #ifndef _NGX_KANBAN_SWEEP_H_INCLUDED_
@@ -46,6 +75,10 @@
 
 #include "ngx_kanban.h"
 #include "ngx_kanban_pg.h"
+
+
+/* a step's answer: nothing more is due in the workspace */
+#define NGX_KANBAN_SWEEP_NOTHING  ((ngx_msec_t) -1)
 
 
 typedef struct ngx_kanban_sweep_s     ngx_kanban_sweep_t;
@@ -65,7 +98,16 @@ struct ngx_kanban_sweep_ws_s {
     ngx_msec_t                 next;        /* stepped again then */
     ngx_msec_t                 stepped;     /* the last step began then */
     void                      *data;        /* the module's, data_size */
-    unsigned                   stepping:1;
+
+    /* the due index's (.due_index) */
+    ngx_msec_t                 wait;        /* the step's answer */
+    ngx_msec_t                 due_wall;    /* the row's due_at (ms since
+                                               the epoch); 0: none known */
+    ngx_str_t                  due_at;      /* as read, for the delete */
+    u_char                     due_at_text[64];
+    ngx_uint_t                 holds;
+
+    unsigned                   stepping:1;  /* the record included */
     unsigned                   again:1;     /* asked while stepping */
 };
 
@@ -80,6 +122,7 @@ struct ngx_kanban_sweep_s {
     ngx_kanban_sweep_step_pt   step;
     ngx_kanban_sweep_each_pt   init;        /* a new entry's data, or NULL */
     ngx_kanban_sweep_each_pt   each;        /* every tick, or NULL */
+    unsigned                   due_index:1; /* polls at known times only */
 
     /* the sweeper's */
     ngx_rbtree_t               tree;
@@ -92,6 +135,9 @@ struct ngx_kanban_sweep_s {
     unsigned                   running:1;
 };
 
+
+/* the core's postconfiguration: writes wake the due-indexed sweeps */
+ngx_int_t ngx_kanban_sweep_init(ngx_conf_t *cf);
 
 ngx_int_t ngx_kanban_sweep_start(ngx_kanban_sweep_t *s, ngx_cycle_t *cycle);
 
@@ -108,12 +154,18 @@ void ngx_kanban_sweep_hint(ngx_kanban_sweep_t *s, ngx_str_t *slug,
 /* stepped now, or once the step under way is done */
 void ngx_kanban_sweep_step(ngx_kanban_sweep_ws_t *ws);
 
-/* the step's query is done; stepped again in wait ms */
+/* the step's query is done; stepped again in wait ms, or never when
+ * NGX_KANBAN_SWEEP_NOTHING (then a due-indexed entry is dropped) */
 void ngx_kanban_sweep_done(ngx_kanban_sweep_ws_t *ws, ngx_msec_t wait);
 
 /* stepped again in wait ms; _sooner only when that is before its time */
 void ngx_kanban_sweep_due(ngx_kanban_sweep_ws_t *ws, ngx_msec_t wait);
 void ngx_kanban_sweep_sooner(ngx_kanban_sweep_ws_t *ws, ngx_msec_t wait);
+
+/* a module's work in flight refers to the entry: kept until released
+ * (the module steps it then, which may drop it) */
+void ngx_kanban_sweep_hold(ngx_kanban_sweep_ws_t *ws);
+void ngx_kanban_sweep_release(ngx_kanban_sweep_ws_t *ws);
 
 /* the step's query failed: logged, quietly for a workspace not migrated */
 void ngx_kanban_sweep_failed(ngx_kanban_sweep_ws_t *ws,

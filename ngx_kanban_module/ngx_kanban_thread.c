@@ -5,6 +5,14 @@
  * worker's event loop. A job lives on the heap, not in the request pool,
  * so a client that leaves while its job runs frees nothing the thread
  * still uses; the job is freed when it is done.
+ *
+ * The pool's threads are niced, so that hashing never takes a core from
+ * the event loops. A job a person waits on at sign-up (job->prompt) goes
+ * to kanban_thread_pool_prompt instead, whose threads are not niced:
+ * under load a niced 38 ms hash waited about 850 ms for a core. Its
+ * threads bound what such jobs can take (one thread: one core at most),
+ * and sign-ups have their rate limit. A thread never un-nices: that
+ * needs a privilege the workers do not have.
  */
 
 #include "ngx_kanban.h"
@@ -73,6 +81,16 @@ ngx_kanban_job_post(ngx_http_request_t *r, ngx_kanban_job_t *job)
 
     kmcf = ngx_kanban_main_conf();
 
+    /* a full prompt pool: the job waits its turn with the others */
+    if (job->prompt && kmcf->thread_pool_prompt
+        && ngx_thread_task_post(kmcf->thread_pool_prompt, &t->task)
+           == NGX_OK)
+    {
+        return NGX_OK;
+    }
+
+    job->prompt = 0;
+
     if (ngx_thread_task_post(kmcf->thread_pool, &t->task) != NGX_OK) {
         t->cleanup->handler = NULL;
         ngx_free(t);
@@ -92,7 +110,7 @@ ngx_kanban_job_run(void *data, ngx_log_t *log)
 
     /* a hash must never take a core from the event loops: the kernel
      * runs the workers first when both want the CPU */
-    if (!niced) {
+    if (!niced && !t->job.prompt) {
         niced = 1;
         (void) setpriority(PRIO_PROCESS, (id_t) syscall(SYS_gettid),
                            NGX_KANBAN_JOB_NICE);

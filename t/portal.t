@@ -34,7 +34,7 @@ my $t = Kanban::Test->new(http => <<"EOF")->run;
 kanban_mail_server smtp://127.0.0.1:$port;
 kanban_mail_credentials $creds;
 kanban_mail_from noreply\@kanban.test;
-kanban_mail_sweep 2s;
+kanban_mail_sweep 300ms;
 kanban_mail_timeout 3s;
 EOF
 

@@ -3,7 +3,8 @@
 # Spare databases kept by nginx itself (kanban_spare_databases 2): made in
 # the background from the template until the server has two ready, taken
 # by sign-ups, made again as they are taken; a making that died half-way
-# (a row not ready for ten minutes) is made anew. A private stack: the
+# (a row not ready for ten minutes) is made anew; a burst of sign-ups is
+# followed by more spares than the number. A private stack: the
 # shared one's sign-ups would take the spares.
 
 use strict;
@@ -101,6 +102,20 @@ $catalog->do(q{
 ok(wait_for(sub { grep { $_ eq $dead } ready() }, 30),
    'a spare left half-made ten minutes ago is dropped and made anew');
 ok(exists_db($dead), '... and exists');
+
+# --- ahead by the recent rate ---------------------------------------------------
+
+# six sign-ups within seconds: the server keeps as many ready as its last
+# ten seconds took (up to four times kanban_spare_databases), not two
+my $burst_from = time;
+$t->signup(prefix => 'burst') for 1 .. 6;
+my $burst_took = time - $burst_from;
+ok(wait_for(sub { ready() >= 5 }, 30),
+   sprintf('after six sign-ups in %.1f s, spares for the next ones: %d ready',
+           $burst_took, scalar ready()))
+    or diag(explain($catalog->selectall_arrayref(
+        'SELECT db_name, ready, started_at FROM spare_databases')));
+cmp_ok(scalar(ready()), '<=', 8, '... at most four times the number');
 
 # --- off: none made --------------------------------------------------------------
 

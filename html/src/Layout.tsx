@@ -153,6 +153,9 @@ export function notificationText(n: Notification) {
       const { project_name } = n.data;
       return `${project_name || 'A project'} has no update for ${week || 'this week'} yet`;
     }
+    case 'due_soon': return `Due ${n.data.due_date || 'soon'}: ${task}`;
+    case 'overdue': return `Overdue since ${n.data.due_date || 'its due date'}: ${task}`;
+    case 'reminder': return `Reminder: ${task}${n.data.note ? ` (${n.data.note})` : ''}`;
     default: {
       // a kind the document does not know yet breaks the build here
       const kind: never = n.kind;

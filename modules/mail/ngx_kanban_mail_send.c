@@ -6,14 +6,16 @@
  * libcurl on nginx's event loop, then records the outcome
  * (mail_attempted()), which says when to try again.
  *
- * Which workspaces, and when: the core's sweeper (ngx_kanban_sweep.h)
- * with every active workspace of the catalog, listed again every
- * kanban_mail_sweep, and the catalog itself, whose outbox holds the
- * platform's own mail (catalog 012: the portal's), under the slug "";
- * each is asked again when its next queued message is
- * due (the claim says when), when a write through this worker queued
- * mail (ngx_kanban_mail_wake), and at least every sweep. The digests of
- * a workspace are queued from the sweeper's tick, at most once a minute.
+ * Which workspaces, and when: the core's sweeper with its due index
+ * (ngx_kanban_sweep.h, catalog 018): a workspace is asked when a write
+ * through this worker may have queued mail, and when its next queued
+ * message or digest is due (mail_sweep() says when, tenant 060), never
+ * otherwise. Each step queues the digests that are due, then claims.
+ * The catalog's outbox holds the platform's own mail (catalog 012: the
+ * portal's) under the slug "" (catalog 019); the portal wakes it
+ * (ngx_kanban_mail_wake_catalog). kanban_mail_sweep is how often the
+ * due index is read (a restart, another node's work, a quiet workspace's
+ * digest), and the longest a full sender waits to ask again.
  *
  * Limits: at most kanban_mail_concurrency messages in flight per worker,
  * and kanban_mail_rate a second; the rest wait in the outbox. A claim is
@@ -27,14 +29,6 @@
 
 
 #define NGX_KANBAN_MAIL_MARGIN    5000      /* a lease past the timeout */
-#define NGX_KANBAN_MAIL_DIGESTS   60000     /* digests looked at this often */
-
-
-/* a workspace's, beside the sweeper's entry */
-typedef struct {
-    ngx_msec_t                 digested;    /* digests last looked at */
-    unsigned                   digesting:1;
-} ngx_kanban_mail_ws_t;
 
 
 typedef struct {
@@ -49,10 +43,6 @@ static ngx_uint_t ngx_kanban_mail_room(void);
 static ngx_int_t ngx_kanban_mail_poll(ngx_kanban_sweep_ws_t *ws);
 static void ngx_kanban_mail_polled(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
-static void ngx_kanban_mail_digest_due(ngx_kanban_sweep_ws_t *ws);
-static void ngx_kanban_mail_digest(ngx_kanban_sweep_ws_t *ws);
-static void ngx_kanban_mail_digested(ngx_http_request_t *r,
-    ngx_kanban_pg_query_t *q);
 static void ngx_kanban_mail_start(ngx_kanban_sweep_ws_t *ws, PGresult *res,
     int row);
 static void ngx_kanban_mail_sent(ngx_kanban_http_req_t *hr);
@@ -63,33 +53,23 @@ static void ngx_kanban_mail_recorded(ngx_http_request_t *r,
 static ngx_str_t *ngx_kanban_mail_answer(ngx_kanban_http_req_t *hr);
 
 
-static ngx_kanban_pg_stmt_t  ngx_kanban_mail_tenants = ngx_kanban_pg_stmt(
-    "mail_tenants",
-    "SELECT slug, db_name, db_dsn FROM tenants WHERE status = 'active'"
-    " UNION ALL SELECT '', '', ''");       /* the catalog: its own outbox */
-
+/* the digests due queued, then a claim (tenant 060, catalog 019) */
 static ngx_kanban_pg_stmt_t  ngx_kanban_mail_claim = ngx_kanban_pg_stmt(
-    "mail_claim",
+    "mail_sweep",
     "SELECT id, kind, user_id, to_addr, to_name, subject, text_body,"
     "       html_body, unsubscribe, workspace, attempts, next_in"
-    "  FROM mail_claim($1::integer, $2::float8)");
+    "  FROM mail_sweep($1::integer, $2::float8, $3::float8)");
 
 static ngx_kanban_pg_stmt_t  ngx_kanban_mail_attempted = ngx_kanban_pg_stmt(
     "mail_attempted",
     "SELECT mail_attempted($1::uuid, $2::integer, $3, $4::float8,"
     "                      $5::float8)");
 
-static ngx_kanban_pg_stmt_t  ngx_kanban_mail_digests = ngx_kanban_pg_stmt(
-    "mail_digests",
-    "SELECT mail_digest_queue($1::float8)");
-
 
 static ngx_kanban_sweep_t  ngx_kanban_mail_sweep = {
     .name = "mail",
-    .tenants = &ngx_kanban_mail_tenants,
-    .data_size = sizeof(ngx_kanban_mail_ws_t),
+    .due_index = 1,
     .step = ngx_kanban_mail_poll,
-    .each = ngx_kanban_mail_digest_due,
 };
 
 static ngx_kanban_mail_conf_t  *ngx_kanban_mail_sender_conf;
@@ -164,7 +144,7 @@ ngx_kanban_mail_room(void)
 static ngx_int_t
 ngx_kanban_mail_poll(ngx_kanban_sweep_ws_t *ws)
 {
-    ngx_str_t              *total, *lease;
+    ngx_str_t              *total, *lease, *digest;
     ngx_uint_t              room;
     ngx_pool_t             *pool;
     ngx_kanban_pg_query_t  *q;
@@ -191,9 +171,10 @@ ngx_kanban_mail_poll(ngx_kanban_sweep_ws_t *ws)
     total = ngx_kanban_sweep_number(pool, room, 0);
     lease = ngx_kanban_sweep_number(pool, mcf->timeout
                                           + NGX_KANBAN_MAIL_MARGIN, 1);
+    digest = ngx_kanban_sweep_number(pool, mcf->digest, 1);
     q = ngx_kanban_pg_query_background(pool, &ws->db);
 
-    if (total == NULL || lease == NULL || q == NULL) {
+    if (total == NULL || lease == NULL || digest == NULL || q == NULL) {
         ngx_destroy_pool(pool);
         return NGX_ERROR;
     }
@@ -201,7 +182,7 @@ ngx_kanban_mail_poll(ngx_kanban_sweep_ws_t *ws)
     q->data = ws;
 
     if (ngx_kanban_pg_run(q, &ngx_kanban_mail_claim, ngx_kanban_mail_polled,
-                          2, total, lease)
+                          3, total, lease, digest)
         != NGX_OK)
     {
         ngx_destroy_pool(pool);
@@ -221,11 +202,12 @@ ngx_kanban_mail_polled(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     ngx_kanban_sweep_ws_t  *ws;
 
     ws = q->data;
-    wait = ngx_kanban_mail_sender_conf->sweep;
+    wait = NGX_KANBAN_SWEEP_NOTHING;
     claimed = 0;
 
     if (q->error != NGX_KANBAN_PG_OK) {
         ngx_kanban_sweep_failed(ws, q);
+        wait = ngx_kanban_mail_sender_conf->sweep;
         goto done;
     }
 
@@ -251,90 +233,6 @@ done:
     ngx_destroy_pool(q->pool);
 
     ngx_kanban_sweep_done(ws, wait);
-}
-
-
-/* Digests are looked at once a minute, or once a period when shorter. */
-
-static void
-ngx_kanban_mail_digest_due(ngx_kanban_sweep_ws_t *ws)
-{
-    ngx_kanban_mail_ws_t  *mws;
-
-    mws = ws->data;
-
-    if (!mws->digesting
-        && (mws->digested == 0
-            || ngx_current_msec - mws->digested
-               >= ngx_min(NGX_KANBAN_MAIL_DIGESTS,
-                          ngx_kanban_mail_sender_conf->digest)))
-    {
-        ngx_kanban_mail_digest(ws);
-    }
-}
-
-
-/* The digests that are due are queued as messages (036). */
-
-static void
-ngx_kanban_mail_digest(ngx_kanban_sweep_ws_t *ws)
-{
-    ngx_str_t               *period;
-    ngx_pool_t              *pool;
-    ngx_kanban_mail_ws_t    *mws;
-    ngx_kanban_pg_query_t   *q;
-    ngx_kanban_mail_conf_t  *mcf;
-
-    mcf = ngx_kanban_mail_sender_conf;
-
-    pool = ngx_create_pool(1024, ngx_cycle->log);
-    if (pool == NULL) {
-        return;
-    }
-
-    period = ngx_kanban_sweep_number(pool, mcf->digest, 1);
-    q = ngx_kanban_pg_query_background(pool, &ws->db);
-
-    if (period == NULL || q == NULL) {
-        ngx_destroy_pool(pool);
-        return;
-    }
-
-    q->data = ws;
-
-    if (ngx_kanban_pg_run(q, &ngx_kanban_mail_digests,
-                          ngx_kanban_mail_digested, 1, period)
-        != NGX_OK)
-    {
-        ngx_destroy_pool(pool);
-        return;
-    }
-
-    mws = ws->data;
-    mws->digesting = 1;
-    mws->digested = ngx_current_msec;
-}
-
-
-static void
-ngx_kanban_mail_digested(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
-{
-    ngx_kanban_mail_ws_t   *mws;
-    ngx_kanban_sweep_ws_t  *ws;
-
-    ws = q->data;
-    mws = ws->data;
-    mws->digesting = 0;
-
-    if (q->error == NGX_KANBAN_PG_OK && PQntuples(q->result) == 1
-        && !PQgetisnull(q->result, 0, 0)
-        && ngx_atoi((u_char *) PQgetvalue(q->result, 0, 0),
-                    PQgetlength(q->result, 0, 0)) > 0)
-    {
-        ngx_kanban_sweep_step(ws);
-    }
-
-    ngx_destroy_pool(q->pool);
 }
 
 
@@ -389,6 +287,9 @@ ngx_kanban_mail_start(ngx_kanban_sweep_ws_t *ws, PGresult *res, int row)
 
     ngx_kanban_mail_inflight++;
     ngx_kanban_mail_started++;
+
+    /* the entry stays while its message is in flight */
+    ngx_kanban_sweep_hold(ws);
 
     error = NULL;
 
@@ -565,6 +466,8 @@ ngx_kanban_mail_record(ngx_kanban_mail_job_t *job, ngx_str_t *code,
 failed:
 
     ngx_kanban_mail_inflight--;
+    ngx_kanban_sweep_release(job->ws);
+    ngx_kanban_sweep_step(job->ws);
     ngx_destroy_pool(job->pool);
 }
 
@@ -593,6 +496,7 @@ ngx_kanban_mail_recorded(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     }
 
     ngx_kanban_mail_inflight--;
+    ngx_kanban_sweep_release(ws);
 
     if (wait >= 0) {
         ngx_kanban_sweep_sooner(ws, (ngx_msec_t) wait);

@@ -181,7 +181,8 @@ ngx_kanban_signup_handler(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
 
     /* the hash (tens of milliseconds in a thread) runs beside the claim;
      * a claim refused leaves it to finish unheard */
-    if (ngx_kanban_password_hash(r, &su->password, ngx_kanban_signup_hashed)
+    if (ngx_kanban_password_hash_prompt(r, &su->password,
+                                        ngx_kanban_signup_hashed)
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

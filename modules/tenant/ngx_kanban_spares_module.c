@@ -15,8 +15,10 @@
  * it (its first backend builds the catalog caches a sign-up's would
  * otherwise build), then the row marked ready. As soon as one is made
  * the catalog is asked again, so that a burst of sign-ups is followed by
- * as many makings at once as the cap allows. 0 (the default) leaves it
- * to kanbanctl spares.
+ * as many makings at once as the cap allows. A server that took more
+ * sign-ups in the last 10 s than kanban_spare_databases keeps that many
+ * ready (up to four times the number): refilled ahead by the recent
+ * rate. 0 (the default) leaves it to kanbanctl spares.
  */
 
 /* SQL: sql/catalog/006_spare_databases.sql, 010_spare_refill.sql,
@@ -27,6 +29,10 @@
 /* how often the catalog is asked; at once again after a spare is made */
 #define NGX_KANBAN_SPARES_EVERY  1000
 #define NGX_KANBAN_SPARES_NEXT   10
+
+/* spares ahead by the recent sign-up rate (the statement below) */
+#define NGX_KANBAN_SPARES_RATE_WINDOW  "10 seconds"
+#define NGX_KANBAN_SPARES_RATE_MOST    "4"
 
 
 typedef struct {
@@ -64,9 +70,18 @@ static void *ngx_kanban_spares_create_conf(ngx_conf_t *cf);
 static char *ngx_kanban_spares_init_conf(ngx_conf_t *cf, void *conf);
 
 
+/* Ahead by the recent rate: a server's spares are the configured number,
+ * or as many as its sign-ups of the last RATE_WINDOW took when more (a
+ * burst's next seconds are likely as busy), at most RATE_MOST times the
+ * configured number (each spare is a database on disk). */
 static ngx_kanban_pg_stmt_t  ngx_kanban_spares_wanted_stmt = ngx_kanban_pg_stmt(
     "spares_wanted",
-    "SELECT db_name, dsn FROM spare_databases_wanted($1, $2, $3)");
+    "SELECT db_name, dsn FROM spare_databases_wanted("
+    "  least($1::int * " NGX_KANBAN_SPARES_RATE_MOST ", greatest($1::int,"
+    "    (SELECT coalesce(max(n), 0)::int FROM (SELECT count(*) AS n"
+    "       FROM tenants WHERE created_at > now() - interval '"
+    NGX_KANBAN_SPARES_RATE_WINDOW "' GROUP BY server) recent))),"
+    "  $2, $3)");
 
 static ngx_kanban_pg_stmt_t  ngx_kanban_spares_ready_stmt = ngx_kanban_pg_stmt(
     "spares_ready",

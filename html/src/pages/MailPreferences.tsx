@@ -10,6 +10,9 @@ const KINDS: [string, string][] = [
   ['approved', 'My timesheet is approved'],
   ['health_changed', "A project's health changes"],
   ['update_due', 'A project update is due'],
+  ['due_soon', 'A task of mine is due soon'],
+  ['overdue', 'A task of mine is overdue'],
+  ['reminder', 'A reminder I set'],
   ['webhook_disabled', 'A webhook is disabled (admins)'],
 ];
 

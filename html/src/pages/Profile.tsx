@@ -1,8 +1,10 @@
 // The person's own settings: who they are in this workspace, their
-// notification email (pages/MailPreferences.tsx), their two-factor
+// notification email (pages/MailPreferences.tsx), their reminders of due
+// dates (pages/ReminderSettings.tsx), their two-factor
 // sign-in (pages/TwoFactor.tsx) and their sessions (pages/Sessions.tsx).
 import { useAuth } from '../auth';
 import MailPreferences from './MailPreferences';
+import ReminderSettings from './ReminderSettings';
 import Sessions from './Sessions';
 import TwoFactor from './TwoFactor';
 
@@ -16,6 +18,7 @@ export default function Profile() {
         <div className="muted">{user?.email} · {user?.role?.replace('_', ' ')}</div>
       </section>
       <MailPreferences />
+      <ReminderSettings />
       <TwoFactor />
       <Sessions />
     </div>

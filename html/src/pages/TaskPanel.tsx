@@ -1,6 +1,7 @@
 // A task in full, as a side panel over the board (or a page of its own):
 // every field editable in place, subtasks, dependencies, comments with
-// @mentions, attachments with upload progress, the activity, sharing.
+// @mentions, attachments with upload progress, the activity, sharing,
+// its repeat rule (TaskRepeat.tsx) and one's reminders (TaskRemind.tsx).
 import { lazy, Suspense, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { Link } from 'react-router-dom';
 import { ApiError, download, errorMessage, read, upload, write } from '../api/client';
@@ -13,6 +14,8 @@ import { Avatar, ErrorNote, Spinner, useToast } from '../ui/kit';
 import { useAuth } from '../auth';
 import TaskCode from './TaskCode';
 import AgentSessions, { DelegatePicker } from './AgentSessions';
+import TaskRepeat from './TaskRepeat';
+import TaskRemind from './TaskRemind';
 
 const ShareDialog = lazy(() => import('./ShareDialog'));
 
@@ -142,6 +145,8 @@ export default function TaskPanel({ taskId, onClose, asPage, onChanged, onDelete
             <Description value={task.description || ''} onSave={(description) => save({ description })} />
             <Subtasks task={task} columns={columns} onOpen={onNavigate} />
             <Dependencies task={task} onOpen={onNavigate} />
+            <TaskRepeat task={task} />
+            <TaskRemind task={task} />
             <TaskCode task={task} refresh={refresh} />
             <AgentSessions task={task} />
             <Attachments task={task} />
