@@ -501,10 +501,10 @@ ngx_kanban_sse_close(ngx_kanban_sse_t *s, ngx_uint_t dropped)
 }
 
 
-/* one "heartbeat=time" or "buffer=size" of a module's directive;
- * NGX_CONF_OK, or NGX_CONF_ERROR logged; NULL: not one of these */
+/* one "heartbeat=time" or "buffer=size" of a module's directive: NGX_OK,
+ * NGX_ERROR (logged), or NGX_DECLINED when it is neither */
 
-char *
+ngx_int_t
 ngx_kanban_sse_conf_arg(ngx_conf_t *cf, ngx_str_t *arg,
     ngx_kanban_sse_conf_t *conf)
 {
@@ -520,11 +520,11 @@ ngx_kanban_sse_conf_arg(ngx_conf_t *cf, ngx_str_t *arg,
         if (msec == (ngx_msec_t) NGX_ERROR || msec < 1000) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid heartbeat \"%V\" (1s or more)", arg);
-            return NGX_CONF_ERROR;
+            return NGX_ERROR;
         }
 
         conf->heartbeat = msec;
-        return NGX_CONF_OK;
+        return NGX_OK;
     }
 
     if (ngx_strncmp(arg->data, "buffer=", 7) == 0) {
@@ -535,14 +535,14 @@ ngx_kanban_sse_conf_arg(ngx_conf_t *cf, ngx_str_t *arg,
         if (size == NGX_ERROR || size < 1024) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid buffer \"%V\" (1k or more)", arg);
-            return NGX_CONF_ERROR;
+            return NGX_ERROR;
         }
 
         conf->buffer = size;
-        return NGX_CONF_OK;
+        return NGX_OK;
     }
 
-    return NULL;
+    return NGX_DECLINED;
 }
 
 

@@ -114,7 +114,7 @@ void ngx_kanban_sse_end(ngx_kanban_sse_t *s, ngx_uint_t dropped);
 void ngx_kanban_sse_quit(ngx_kanban_sse_t *s);
 void ngx_kanban_sse_close(ngx_kanban_sse_t *s, ngx_uint_t dropped);
 
-char *ngx_kanban_sse_conf_arg(ngx_conf_t *cf, ngx_str_t *arg,
+ngx_int_t ngx_kanban_sse_conf_arg(ngx_conf_t *cf, ngx_str_t *arg,
     ngx_kanban_sse_conf_t *conf);
 void ngx_kanban_sse_conf_merge(ngx_kanban_sse_conf_t *conf,
     ngx_kanban_sse_conf_t *prev);

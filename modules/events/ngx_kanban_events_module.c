@@ -198,7 +198,7 @@ ngx_kanban_events(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_kanban_events_loc_conf_t  *elcf = conf;
 
-    char                      *rv;
+    ngx_int_t                  rc;
     ngx_str_t                 *value;
     ngx_uint_t                 i;
     ngx_http_core_loc_conf_t  *clcf;
@@ -212,13 +212,13 @@ ngx_kanban_events(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     for (i = 1; i < cf->args->nelts; i++) {
 
-        rv = ngx_kanban_sse_conf_arg(cf, &value[i], &elcf->conf);
+        rc = ngx_kanban_sse_conf_arg(cf, &value[i], &elcf->conf);
 
-        if (rv == NGX_CONF_ERROR) {
-            return rv;
+        if (rc == NGX_ERROR) {
+            return NGX_CONF_ERROR;
         }
 
-        if (rv == NGX_CONF_OK) {
+        if (rc == NGX_OK) {
             continue;
         }
 
