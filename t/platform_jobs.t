@@ -186,15 +186,17 @@ sleep 1.2;
 is_deeply($ws->api($admin, GET => "/api/v1/projects/$project->{id}/tasks")
              ->{json}, $tasks, '... every task as it was');
 
-# work whose runner died and cannot start over is failed with the reason
+# work whose runner died and cannot start over (again) is failed with the
+# reason: an export at its third attempt (t/workspace_export.t has one
+# started over)
 my ($dead) = $catalog->selectrow_array(q{
     INSERT INTO jobs (kind, workspace, state, requested_by, attempts,
                       started_at, lease_until)
-    VALUES ('export', ?, 'running', 'test', 1, now(),
+    VALUES ('export', ?, 'running', 'test', 3, now(),
             now() - interval '1 minute') RETURNING id}, undef, $slug);
 $out = `$ctl jobs run --once 2>&1`;
 my $failed = job($dead);
-is($failed->{state}, 'failed', 'an expired export is failed');
+is($failed->{state}, 'failed', 'an expired export at its third attempt is failed');
 like($failed->{error}, qr/runner stopped/, '... saying why');
 
 # --- deletion ----------------------------------------------------------------

@@ -91,6 +91,7 @@ extern ngx_kanban_sql_t  ngx_kanban_platform_jobs_list;
 extern ngx_kanban_sql_t  ngx_kanban_platform_jobs_get;
 extern ngx_kanban_sql_t  ngx_kanban_platform_versions;
 extern ngx_kanban_sql_t  ngx_kanban_platform_move;
+extern ngx_kanban_sql_t  ngx_kanban_platform_export;
 
 ngx_int_t ngx_kanban_platform_events_init_process(ngx_cycle_t *cycle);
 

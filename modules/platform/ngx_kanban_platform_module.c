@@ -72,6 +72,11 @@ ngx_kanban_route_t  ngx_kanban_platform_routes[] = {
         ngx_kanban_platform_sql_handler, ngx_kanban_platform_move_fields,
         &ngx_kanban_platform_move),
 
+    ngx_kanban_platform_route(NGX_HTTP_POST,
+        "/api/v1/platform/workspaces/{slug}/export",
+        ngx_kanban_platform_sql_handler, NULL,
+        &ngx_kanban_platform_export),
+
     ngx_kanban_platform_route(NGX_HTTP_GET, "/api/v1/platform/jobs",
         ngx_kanban_platform_sql_handler, NULL,
         &ngx_kanban_platform_jobs_list),
