@@ -124,6 +124,9 @@ typedef struct {
     ngx_str_t                 *cors;           /* the workspace's origins */
     ngx_uint_t                 metric;         /* a metrics row */
     void                      *data;           /* the handler's own state */
+    unsigned                   catalog:1;      /* the statement on the
+                                                  catalog, a workspace's
+                                                  host too */
 } ngx_kanban_ctx_t;
 
 

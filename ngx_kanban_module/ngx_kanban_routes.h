@@ -132,6 +132,10 @@ ngx_int_t ngx_kanban_route_find(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
     ngx_uint_t host, ngx_str_t *allow);
 
 /* the handler of routes that are one statement (ngx_kanban_sql.c) */
+/* the same on the catalog from a workspace's host (its slug: the
+ * "tenant" source), for what the workspace asks of the platform */
+ngx_int_t ngx_kanban_sql_catalog_handler(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx);
 ngx_int_t ngx_kanban_sql_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
 ngx_int_t ngx_kanban_sql_owned_handler(ngx_http_request_t *r,

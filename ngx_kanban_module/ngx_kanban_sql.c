@@ -44,6 +44,15 @@ static ngx_int_t ngx_kanban_sql_variable(ngx_http_request_t *r, char *name,
 
 
 ngx_int_t
+ngx_kanban_sql_catalog_handler(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
+{
+    ctx->catalog = 1;
+
+    return ngx_kanban_sql_handler(r, ctx);
+}
+
+
+ngx_int_t
 ngx_kanban_sql_handler(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
 {
     char              **p;
@@ -241,7 +250,7 @@ ngx_kanban_sql_run(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
         v[n] = NULL;
     }
 
-    if (ctx->tenant) {
+    if (ctx->tenant && !ctx->catalog) {
         ngx_kanban_pg_tenant_db(ctx->tenant, &db);
 
     } else {

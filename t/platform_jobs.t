@@ -186,15 +186,75 @@ sleep 1.2;
 is_deeply($ws->api($admin, GET => "/api/v1/projects/$project->{id}/tasks")
              ->{json}, $tasks, '... every task as it was');
 
-# work whose runner died and cannot start over is failed with the reason
+# --- a runner killed inside a move's window ------------------------------------------
+
+# What a runner killed after the window opened leaves: the catalog says
+# moving, the old database is read-only, the job running with a lease
+# that runs out. Before, the workspace stayed read-only until fixed by
+# hand; the next runner rolls the window back and does the move again.
+sub killed_in_window {
+    my ($target, $attempts) = @_;
+    my $r = $op->api(POST => "/api/v1/platform/workspaces/$slug/move",
+                     json => { server => $target });
+    is($r->{status}, 202, "a move to $target is queued") or diag($r->{body});
+    my $id = $r->{json}{id};
+    my ($db, $dsn) = $catalog->selectrow_array(
+        'SELECT db_name, db_dsn FROM tenants WHERE slug = ?', undef, $slug);
+    $catalog->do(q{UPDATE jobs SET state = 'running', attempts = ?,
+                          progress = 60, started_at = now(),
+                          lease_until = now() - interval '1 second'
+                    WHERE id = ?}, undef, $attempts, $id);
+    $catalog->do(q{UPDATE tenants SET status = 'moving' WHERE slug = ?},
+                 undef, $slug);
+    $stack->dbh('postgres', $dsn)->do(
+        qq{ALTER DATABASE "$db" SET default_transaction_read_only = on});
+    sleep 1.2;   # every node's tenant cache
+    problem_is($ws->api($admin, POST => "/api/v1/projects/$project->{id}/tasks",
+                        json => { title => 'Stuck?' }),
+               503, 'tenant_moving', '... stopped inside its window: writes refused');
+    return $id;
+}
+
+my $stuck = killed_in_window('pg2', 1);
+$out = `$ctl jobs run --once 2>&1`;
+is($?, 0, 'the next runner') or diag($out);
+like($out, qr/rolled back/, '... rolls the window back') or diag($out);
+$move = job($stuck);
+is($move->{state}, 'succeeded', '... and does the move again') or diag(explain($move));
+is($move->{attempts}, 2, '... at its second attempt');
+is(scalar $catalog->selectrow_array(
+       'SELECT server || \' \' || status FROM tenants WHERE slug = ?', undef,
+       $slug), 'pg2 active', 'the workspace is on pg2, active');
+sleep 1.2;
+is($ws->api($admin, POST => "/api/v1/projects/$project->{id}/tasks",
+            json => { title => 'Written after the recovery' })->{status}, 201,
+   '... and takes writes');
+
+# the same at its last attempt: failed, the workspace writable where it was
+$stuck = killed_in_window('default', 3);
+$out = `$ctl jobs run --once 2>&1`;
+is($?, 0, 'the next runner') or diag($out);
+$move = job($stuck);
+is($move->{state}, 'failed', 'a move out of attempts is failed');
+is(scalar $catalog->selectrow_array(
+       'SELECT server || \' \' || status FROM tenants WHERE slug = ?', undef,
+       $slug), 'pg2 active', '... the workspace active where it was');
+sleep 1.2;
+my $written = $ws->api($admin, POST => "/api/v1/projects/$project->{id}/tasks",
+                       json => { title => 'Writable again' });
+is($written->{status}, 201, '... and writable again') or diag($written->{body});
+
+# work whose runner died and cannot start over (again) is failed with the
+# reason: an export at its third attempt (t/workspace_export.t has one
+# started over)
 my ($dead) = $catalog->selectrow_array(q{
     INSERT INTO jobs (kind, workspace, state, requested_by, attempts,
                       started_at, lease_until)
-    VALUES ('export', ?, 'running', 'test', 1, now(),
+    VALUES ('export', ?, 'running', 'test', 3, now(),
             now() - interval '1 minute') RETURNING id}, undef, $slug);
 $out = `$ctl jobs run --once 2>&1`;
 my $failed = job($dead);
-is($failed->{state}, 'failed', 'an expired export is failed');
+is($failed->{state}, 'failed', 'an expired export at its third attempt is failed');
 like($failed->{error}, qr/runner stopped/, '... saying why');
 
 # --- deletion ----------------------------------------------------------------

@@ -183,10 +183,23 @@ is(upload('e' x 5000)->{status}, 201, 'the limit raised: the file fits');
 
 # --- api_rate ----------------------------------------------------------------
 
-limits(plan => 'team', max_users => 6, max_storage_bytes => 20000,
+# a second admin, who has asked nothing yet this minute
+limits(plan => 'team', max_users => 7, max_storage_bytes => 20000);
+my $ada = $ws->api($at, POST => '/api/v1/users', json => {
+    email => "ada2\@$slug.example", name => 'Ada Two', role => 'admin',
+    password => 'a long enough passphrase' });
+is($ada->{status}, 201, 'a second admin') or diag($ada->{body});
+my $at2 = $ws->login("ada2\@$slug.example", 'a long enough passphrase')
+             ->{token};
+
+limits(plan => 'team', max_users => 7, max_storage_bytes => 20000,
        api_rate => 3);
-is_deeply(usage()->{json}{api_rate}, { limit => 3 },
-          'usage: the plan\'s API rate');
+is_deeply($ws->api($at2, GET => '/api/v1/workspace/usage')->{json}{api_rate},
+          { limit => 3 }, 'usage: the plan\'s API rate');
+# the first admin asked dozens of times this minute: over the plan's rate
+# at once, on every node (t/plan_rate_cluster.t)
+problem_is(usage(), 429, 'rate_limited',
+           'someone already past the plan\'s rate this minute: 429');
 
 # the usage call above was one; a fresh member has their own bucket
 my $cleo = $ws->login("person1\@$slug.example", 'a long enough passphrase');
@@ -197,7 +210,7 @@ is_deeply(\@statuses, [200, 200, 200, 429, 429],
 is($ws->api($carl, GET => '/api/v1/projects')->{status}, 200,
    '... another person has their own');
 
-limits(plan => 'team', max_users => 6, max_storage_bytes => 20000);
+limits(plan => 'team', max_users => 7, max_storage_bytes => 20000);
 is($ws->api($cleo, GET => '/api/v1/projects')->{status}, 200,
    'the plan\'s rate removed: the installation\'s rate again');
 

@@ -11,6 +11,7 @@
 
 
 #include "ngx_kanban_pg.h"
+#include "ngx_kanban_sse.h"
 
 
 #define NGX_KANBAN_EVENTS_UUID_LEN   36
@@ -22,9 +23,10 @@ typedef struct ngx_kanban_events_sub_s   ngx_kanban_events_sub_t;
 
 
 /* One event as the stream sends it, encoded once and shared by every
- * subscriber it goes to: freed when the last has sent it. */
+ * subscriber it goes to (its bytes and count in sse: the core's writer
+ * frees it when the last has sent it). */
 typedef struct {
-    ngx_uint_t                 refs;
+    ngx_kanban_sse_event_t     sse;            /* first */
     int64_t                    id;
     u_char                     project[NGX_KANBAN_EVENTS_UUID_LEN];
     u_char                    *readers;        /* uuids, lower case, 36
@@ -33,27 +35,12 @@ typedef struct {
     unsigned                   restricted:1;   /* readers named: else all */
     unsigned                   admins:1;
     unsigned                   has_project:1;
-    unsigned                   fixed:1;        /* static: never freed */
     unsigned                   revoke:1;       /* access.revoked: for the
                                                   feed, sent to nobody */
-    size_t                     len;
-    u_char                    *text;           /* "id: ..\n\n" */
 } ngx_kanban_events_event_t;
 
 
-/* a buffer of one stream pointing at a shared event */
-typedef struct {
-    ngx_chain_t                cl;             /* in the stream's busy */
-    ngx_chain_t                out;            /* in its next write */
-    ngx_buf_t                  buf;
-    ngx_kanban_events_event_t *ev;
-} ngx_kanban_events_link_t;
-
-
-typedef struct {
-    ngx_msec_t                 heartbeat;
-    size_t                     buffer;         /* unsent bytes, then drop */
-} ngx_kanban_events_conf_t;
+typedef ngx_kanban_sse_conf_t  ngx_kanban_events_conf_t;
 
 
 /* a query of a feed or of one stream: its own pool, gone with it */
@@ -64,16 +51,13 @@ typedef struct {
 } ngx_kanban_events_query_t;
 
 
-/* A stream: one per request, in its workspace's feed. */
+/* A stream: one per request, in its workspace's feed. Its writing is the
+ * core's (sse, first: a stream is found from it by a cast). */
 struct ngx_kanban_events_sub_s {
+    ngx_kanban_sse_t           sse;            /* first */
     ngx_queue_t                queue;          /* in its feed */
     ngx_queue_t                write_queue;    /* a batch to write */
-    ngx_http_request_t        *request;        /* NULL once taken over */
-    ngx_connection_t          *connection;
-    ngx_pool_t                *pool;           /* its buffers' */
-    ngx_msec_t                 send_timeout;
     ngx_kanban_events_feed_t  *feed;
-    ngx_kanban_events_conf_t  *conf;
 
     int64_t                    last;           /* the last id it has had */
     ngx_str_t                  user_id;
@@ -82,25 +66,8 @@ struct ngx_kanban_events_sub_s {
 
     void                      *query;          /* in flight, when querying */
 
-    ngx_chain_t               *busy;           /* handed to nginx, unsent */
-    ngx_chain_t              **busy_tail;
-    ngx_chain_t               *free;
-    ngx_chain_t               *out;            /* queued, not yet written */
-    ngx_chain_t               *out_last;
-    size_t                     unsent;
-
-    ngx_msec_t                 written;        /* when it last got bytes */
     ngx_event_t                expiry;         /* its token's */
     ngx_event_t                start;          /* posted: started at once */
-
-    /* handed down by the layers above, so that writing calls none of
-     * them by name: the feed's paused replay, to go on once the client
-     * has read (set with paused), and a taken-over stream's own output
-     * and close (set by ngx_kanban_events_take_over) */
-    void                     (*resume)(ngx_kanban_events_sub_t *sub);
-    ngx_int_t                (*raw_output)(ngx_kanban_events_sub_t *sub);
-    void                     (*raw_close)(ngx_kanban_events_sub_t *sub,
-                                          ngx_uint_t dropped);
 
     unsigned                   admin:1;
     unsigned                   has_project:1;
@@ -109,9 +76,18 @@ struct ngx_kanban_events_sub_s {
     unsigned                   querying:1;
     unsigned                   paused:1;       /* a replay, for the client */
     unsigned                   writing:1;      /* in write_queue */
-    unsigned                   done:1;
-    unsigned                   raw:1;          /* on its own connection */
 };
+
+
+/* the core's writer, called with this module's types */
+#define ngx_kanban_events_send(sub, ev)                                       \
+    ngx_kanban_sse_send(&(sub)->sse, &(ev)->sse)
+#define ngx_kanban_events_queue(sub, ev)                                      \
+    ngx_kanban_sse_queue(&(sub)->sse, &(ev)->sse)
+#define ngx_kanban_events_release(ev)  ngx_kanban_sse_release(&(ev)->sse)
+#define ngx_kanban_events_flush(sub)   ngx_kanban_sse_flush(&(sub)->sse)
+#define ngx_kanban_events_end(sub, dropped)                                   \
+    ngx_kanban_sse_end(&(sub)->sse, dropped)
 
 
 /* A workspace's events in this worker: its subscribers and where the
@@ -135,7 +111,7 @@ extern ngx_module_t  ngx_http_kanban_events_module;
 ngx_int_t ngx_kanban_events_feed_init_process(ngx_cycle_t *cycle);
 ngx_kanban_events_feed_t *ngx_kanban_events_feed_get(
     ngx_kanban_tenant_t *tenant);
-void ngx_kanban_events_resume(ngx_kanban_events_sub_t *sub);
+void ngx_kanban_events_resume(ngx_kanban_sse_t *s);
 void ngx_kanban_events_feed_start(ngx_kanban_events_sub_t *sub,
     int64_t after, ngx_uint_t resume);
 void ngx_kanban_events_feed_hint(ngx_str_t *slug);
@@ -153,7 +129,6 @@ ngx_kanban_events_sub_t *ngx_kanban_events_sub_create(ngx_http_request_t *r,
     ngx_kanban_identity_t *id, ngx_kanban_events_conf_t *conf);
 char *ngx_kanban_events_args(ngx_http_request_t *r,
     ngx_kanban_events_sub_t *sub, int64_t *after, ngx_uint_t *resume);
-ngx_int_t ngx_kanban_events_stream_header(ngx_http_request_t *r);
 ngx_int_t ngx_kanban_events_subscribe(ngx_http_request_t *r,
     ngx_kanban_events_sub_t *sub, ngx_kanban_tenant_t *tenant,
     ngx_kanban_identity_t *id);
@@ -164,17 +139,9 @@ ngx_uint_t ngx_kanban_events_may_see(ngx_kanban_events_sub_t *sub,
 ngx_uint_t ngx_kanban_events_revokes(ngx_kanban_events_sub_t *sub,
     ngx_kanban_events_event_t *ev);
 
-/* writing and ending (ngx_kanban_events_write.c) */
-ngx_int_t ngx_kanban_events_send(ngx_kanban_events_sub_t *sub,
-    ngx_kanban_events_event_t *ev);
-ngx_int_t ngx_kanban_events_queue(ngx_kanban_events_sub_t *sub,
-    ngx_kanban_events_event_t *ev);
-ngx_int_t ngx_kanban_events_flush(ngx_kanban_events_sub_t *sub);
-void ngx_kanban_events_end(ngx_kanban_events_sub_t *sub, ngx_uint_t dropped);
-void ngx_kanban_events_release(ngx_kanban_events_event_t *ev);
-void ngx_kanban_events_reap(ngx_kanban_events_sub_t *sub);
-ngx_int_t ngx_kanban_events_unread(ngx_kanban_events_sub_t *sub);
-void ngx_kanban_events_close(ngx_kanban_events_sub_t *sub);
+/* the stream's end, its request's cleanups and write handler
+ * (ngx_kanban_events_write.c) */
+void ngx_kanban_events_closed(ngx_kanban_sse_t *s, ngx_uint_t dropped);
 void ngx_kanban_events_write_handler(ngx_http_request_t *r);
 void ngx_kanban_events_detach(void *data);
 void ngx_kanban_events_cleanup(void *data);
@@ -183,9 +150,8 @@ void ngx_kanban_events_expired(ngx_event_t *ev);
 /* the stream on its own connection (ngx_kanban_events_conn.c) */
 ngx_kanban_events_sub_t *ngx_kanban_events_take_over(
     ngx_kanban_events_sub_t *sub);
-ngx_int_t ngx_kanban_events_conn_output(ngx_kanban_events_sub_t *sub);
-void ngx_kanban_events_conn_close(ngx_kanban_events_sub_t *sub,
-    ngx_uint_t dropped);
+ngx_int_t ngx_kanban_events_conn_output(ngx_kanban_sse_t *s);
+void ngx_kanban_events_conn_close(ngx_kanban_sse_t *s, ngx_uint_t dropped);
 
 /* the worker's subscription (ngx_kanban_events_redis.c) */
 ngx_int_t ngx_kanban_events_redis_init_process(ngx_cycle_t *cycle);

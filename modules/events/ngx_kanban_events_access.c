@@ -24,11 +24,11 @@ ngx_kanban_events_revokes(ngx_kanban_events_sub_t *sub,
         return 0;
     }
 
-    return ngx_strlcasestrn(ev->text, ev->text + ev->len,
+    return ngx_strlcasestrn(ev->sse.text, ev->sse.text + ev->sse.len,
                             sub->token_id.data, sub->token_id.len - 1)
            != NULL
            || (sub->user_id.len
-               && ngx_strlcasestrn(ev->text, ev->text + ev->len,
+               && ngx_strlcasestrn(ev->sse.text, ev->sse.text + ev->sse.len,
                                    sub->user_id.data, sub->user_id.len - 1)
                   != NULL);
 }

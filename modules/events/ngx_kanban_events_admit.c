@@ -90,56 +90,14 @@ ngx_kanban_events_sub_create(ngx_http_request_t *r, ngx_kanban_identity_t *id,
         return NULL;
     }
 
-    sub->request = r;
-    sub->connection = r->connection;
-    sub->pool = r->pool;
-    sub->conf = conf;
+    ngx_kanban_sse_init(&sub->sse, r, conf);
+    sub->sse.closed = ngx_kanban_events_closed;
     sub->user_id = id->user_id;
     sub->token_id = id->token_id;
     sub->admin = (id->level == NGX_KANBAN_ROLE_ADMIN);
-    sub->busy_tail = &sub->busy;
     sub->last = -1;
 
     return sub;
-}
-
-
-/* the header of an event stream, sent at once; a HEAD ends with it */
-ngx_int_t
-ngx_kanban_events_stream_header(ngx_http_request_t *r)
-{
-    ngx_table_elt_t  *h;
-
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = -1;
-    ngx_str_set(&r->headers_out.content_type, "text/event-stream");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    ngx_str_set(&r->headers_out.charset, "utf-8");
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Cache-Control");
-    ngx_str_set(&h->value, "no-store");
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    /* nginx in front of this one must not hold the events back */
-    h->hash = 1;
-    ngx_str_set(&h->key, "X-Accel-Buffering");
-    ngx_str_set(&h->value, "no");
-
-    if (r->method == NGX_HTTP_HEAD) {
-        r->header_only = 1;
-    }
-
-    return ngx_http_send_header(r);
 }
 
 
@@ -203,12 +161,8 @@ char *
 ngx_kanban_events_args(ngx_http_request_t *r, ngx_kanban_events_sub_t *sub,
     int64_t *after, ngx_uint_t *resume)
 {
-    u_char     *p, *last;
-    ngx_str_t   arg, *h;
+    ngx_str_t   arg;
     ngx_uint_t  i;
-
-    *after = 0;
-    *resume = 0;
 
     if (ngx_http_arg(r, (u_char *) "project_id", 10, &arg) == NGX_OK) {
         if (!ngx_kanban_uuid_valid(&arg)) {
@@ -222,42 +176,5 @@ ngx_kanban_events_args(ngx_http_request_t *r, ngx_kanban_events_sub_t *sub,
         sub->has_project = 1;
     }
 
-    h = ngx_kanban_header_in(r, "Last-Event-ID");
-
-    if (h == NULL
-        && ngx_http_arg(r, (u_char *) "last_event_id", 13, &arg) == NGX_OK)
-    {
-        h = &arg;
-    }
-
-    if (h == NULL) {
-        return NULL;
-    }
-
-    p = h->data;
-    last = h->data + h->len;
-
-    while (p < last && *p == ' ') {
-        p++;
-    }
-
-    if (p == last || last - p > 18) {
-        goto invalid;
-    }
-
-    for ( /* void */ ; p < last; p++) {
-        if (*p < '0' || *p > '9') {
-            goto invalid;
-        }
-
-        *after = *after * 10 + (*p - '0');
-    }
-
-    *resume = 1;
-
-    return NULL;
-
-invalid:
-
-    return "Last-Event-ID: an event's id, as the stream sent it.";
+    return ngx_kanban_sse_last_event_id(r, after, resume);
 }

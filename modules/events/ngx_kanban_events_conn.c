@@ -37,7 +37,7 @@ ngx_kanban_events_take_over(ngx_kanban_events_sub_t *sub)
     ngx_kanban_events_sub_t   *s;
     ngx_http_core_loc_conf_t  *clcf;
 
-    r = sub->request;
+    r = sub->sse.request;
     c = r->connection;
 
     if (!ngx_kanban_events_can_take_over(sub)) {
@@ -87,20 +87,20 @@ ngx_kanban_events_take_over(ngx_kanban_events_sub_t *sub)
         ngx_add_timer(&s->expiry, expiry);
     }
 
-    s->busy = NULL;
-    s->busy_tail = &s->busy;
-    s->free = NULL;
-    s->out = NULL;
-    s->request = NULL;
-    s->connection = c;
-    s->pool = c->pool;
-    s->send_timeout = clcf->send_timeout;
-    s->raw = 1;
-    s->raw_output = ngx_kanban_events_conn_output;
-    s->raw_close = ngx_kanban_events_conn_close;
+    s->sse.busy = NULL;
+    s->sse.busy_tail = &s->sse.busy;
+    s->sse.free = NULL;
+    s->sse.out = NULL;
+    s->sse.request = NULL;
+    s->sse.connection = c;
+    s->sse.pool = c->pool;
+    s->sse.send_timeout = clcf->send_timeout;
+    s->sse.raw = 1;
+    s->sse.raw_output = ngx_kanban_events_conn_output;
+    s->sse.raw_close = ngx_kanban_events_conn_close;
 
     /* the request goes, and its cleanups with it: none is ours now */
-    sub->done = 1;
+    sub->sse.done = 1;
     sub->feed = NULL;
     sub->joined = 0;
 
@@ -135,7 +135,7 @@ ngx_kanban_events_can_take_over(ngx_kanban_events_sub_t *sub)
     ngx_connection_t    *c;
     ngx_http_request_t  *r;
 
-    r = sub->request;
+    r = sub->sse.request;
     c = r->connection;
 
 #if (NGX_HTTP_V2)
@@ -144,7 +144,7 @@ ngx_kanban_events_can_take_over(ngx_kanban_events_sub_t *sub)
     }
 #endif
 
-    if (sub->raw || r->chunked || r->out || r->postponed || sub->busy
+    if (sub->sse.raw || r->chunked || r->out || r->postponed || sub->sse.busy
         || (c->buffered & NGX_HTTP_WRITE_BUFFERED) || c->error
         || r != r->main || r->main->count != 1 || r->blocked)
     {
@@ -158,32 +158,32 @@ ngx_kanban_events_can_take_over(ngx_kanban_events_sub_t *sub)
 /* The stream's unsent buffers, in order, to the socket. */
 
 ngx_int_t
-ngx_kanban_events_conn_output(ngx_kanban_events_sub_t *sub)
+ngx_kanban_events_conn_output(ngx_kanban_sse_t *s)
 {
     ngx_chain_t       *rest;
     ngx_event_t       *wev;
     ngx_connection_t  *c;
 
-    c = sub->connection;
+    c = s->connection;
     wev = c->write;
 
-    if (sub->busy && wev->ready) {
-        rest = c->send_chain(c, sub->busy, 0);
+    if (s->busy && wev->ready) {
+        rest = c->send_chain(c, s->busy, 0);
 
         if (rest == NGX_CHAIN_ERROR) {
             c->error = 1;
-            ngx_kanban_events_end(sub, 0);
+            ngx_kanban_sse_end(s, 0);
             return NGX_ERROR;
         }
     }
 
-    if (ngx_kanban_events_unread(sub) != NGX_OK) {
+    if (ngx_kanban_sse_unread(s) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    if (sub->busy) {
+    if (s->busy) {
         if (!wev->timer_set) {
-            ngx_add_timer(wev, sub->send_timeout);
+            ngx_add_timer(wev, s->send_timeout);
         }
 
     } else if (wev->timer_set) {
@@ -191,7 +191,7 @@ ngx_kanban_events_conn_output(ngx_kanban_events_sub_t *sub)
     }
 
     if (ngx_handle_write_event(wev, 0) != NGX_OK) {
-        ngx_kanban_events_end(sub, 0);
+        ngx_kanban_sse_end(s, 0);
         return NGX_ERROR;
     }
 
@@ -203,21 +203,15 @@ ngx_kanban_events_conn_output(ngx_kanban_events_sub_t *sub)
  * take what it got for the end of a response), else with a FIN. */
 
 void
-ngx_kanban_events_conn_close(ngx_kanban_events_sub_t *sub,
-    ngx_uint_t dropped)
+ngx_kanban_events_conn_close(ngx_kanban_sse_t *s, ngx_uint_t dropped)
 {
     ngx_pool_t        *pool;
-    ngx_chain_t       *cl;
     ngx_connection_t  *c;
     struct linger      linger;
 
-    c = sub->connection;
+    c = s->connection;
 
-    for (cl = sub->busy; cl; cl = cl->next) {
-        ngx_kanban_events_release(((ngx_kanban_events_link_t *) cl)->ev);
-    }
-
-    sub->busy = NULL;
+    ngx_kanban_sse_release_busy(s);
 
     if (dropped) {
         linger.l_onoff = 1;
@@ -291,14 +285,5 @@ ngx_kanban_events_conn_write(ngx_event_t *wev)
     c = wev->data;
     sub = c->data;
 
-    if (wev->timedout) {
-        ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
-                      "kanban: event stream dropped: client timed out");
-        ngx_kanban_events_end(sub, 1);
-        return;
-    }
-
-    if (ngx_kanban_events_flush(sub) == NGX_OK && sub->resume) {
-        sub->resume(sub);
-    }
+    ngx_kanban_sse_writable(&sub->sse);
 }

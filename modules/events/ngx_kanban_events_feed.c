@@ -163,7 +163,7 @@ ngx_kanban_events_feed_start(ngx_kanban_events_sub_t *sub, int64_t after,
 
         sub->start.handler = ngx_kanban_events_start_now;
         sub->start.data = sub;
-        sub->start.log = sub->connection->log;
+        sub->start.log = sub->sse.connection->log;
 
         ngx_post_event(&sub->start, &ngx_posted_events);
         return;
@@ -333,7 +333,7 @@ ngx_kanban_events_replayed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
             continue;
         }
 
-        if (sub->unsent > sub->conf->buffer / 2) {
+        if (sub->sse.unsent > sub->sse.conf->buffer / 2) {
             /* a replay goes at the client's pace: the rest once it has
              * read half of what waits (ngx_kanban_events_resume) */
             ngx_kanban_metrics_events(0, delivered, 0);
@@ -341,8 +341,8 @@ ngx_kanban_events_replayed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 
             if (ngx_kanban_events_flush(sub) == NGX_OK) {
                 sub->paused = 1;
-                sub->resume = ngx_kanban_events_resume;
-                ngx_kanban_events_resume(sub);     /* sent at once? */
+                sub->sse.resume = ngx_kanban_events_resume;
+                ngx_kanban_events_resume(&sub->sse);     /* sent at once? */
             }
 
             return;
@@ -393,9 +393,11 @@ ngx_kanban_events_replayed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 /* A paused replay goes on when its client has read enough. */
 
 void
-ngx_kanban_events_resume(ngx_kanban_events_sub_t *sub)
+ngx_kanban_events_resume(ngx_kanban_sse_t *s)
 {
-    if (sub->paused && sub->unsent <= sub->conf->buffer / 4) {
+    ngx_kanban_events_sub_t  *sub = (ngx_kanban_events_sub_t *) s;
+
+    if (sub->paused && sub->sse.unsent <= sub->sse.conf->buffer / 4) {
         sub->paused = 0;
         ngx_kanban_events_continue(sub, 1);
     }
@@ -584,7 +586,7 @@ ngx_kanban_events_fetched(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     {
         sub = ngx_queue_data(qu, ngx_kanban_events_sub_t, queue);
 
-        if (sub->out && !sub->writing) {
+        if (sub->sse.out && !sub->writing) {
             sub->writing = 1;
             ngx_queue_insert_tail(&ngx_kanban_events_writing,
                                   &sub->write_queue);
@@ -655,7 +657,7 @@ ngx_kanban_events_encode(PGresult *res, int row)
 
     ngx_memzero(ev, sizeof(ngx_kanban_events_event_t));
 
-    ev->refs = 1;
+    ev->sse.refs = 1;
     ev->id = ngx_kanban_events_int(res, row, 0);
     ev->admins = (PQgetvalue(res, row, 4)[0] == 't');
     ev->revoke = (PQgetlength(res, row, 1) == sizeof("access.revoked") - 1
@@ -672,11 +674,11 @@ ngx_kanban_events_encode(PGresult *res, int row)
 
     p = (u_char *) (ev + 1);
 
-    ev->text = p;
+    ev->sse.text = p;
     p = ngx_sprintf(p, "id: %s\nevent: %s\ndata: %s\n\n",
                     PQgetvalue(res, row, 0), PQgetvalue(res, row, 1),
                     PQgetvalue(res, row, 5));
-    ev->len = p - ev->text;
+    ev->sse.len = p - ev->sse.text;
 
     /* "{uuid,uuid}" as sorted fixed-width keys, once a worker, so that
      * each of many streams finds its person by halves (a private chat
@@ -729,13 +731,13 @@ ngx_kanban_events_reset(ngx_kanban_events_sub_t *sub, int64_t newest)
 
     ngx_memzero(ev, sizeof(ngx_kanban_events_event_t));
 
-    ev->refs = 1;
+    ev->sse.refs = 1;
     ev->id = newest;
-    ev->text = (u_char *) (ev + 1);
+    ev->sse.text = (u_char *) (ev + 1);
 
-    p = ngx_sprintf(ev->text, "id: %L\nevent: reset\ndata: "
+    p = ngx_sprintf(ev->sse.text, "id: %L\nevent: reset\ndata: "
                     "{\"last_event_id\":%L}\n\n", newest, newest);
-    ev->len = p - ev->text;
+    ev->sse.len = p - ev->sse.text;
 
     rc = ngx_kanban_events_send(sub, ev);
 

@@ -25,7 +25,7 @@
  * This file: the directive, the handler that runs a stream's admission
  * (ngx_kanban_events_admit.c) and hands it to its feed, and the worker's
  * tick (heartbeats, the Redis subscription kept, streams ended on quit).
- * The writing is ngx_kanban_events_write.c.
+ * The writing is the core's (ngx_kanban_module/ngx_kanban_sse.c).
  */
 
 /* SQL: none of its own */
@@ -99,21 +99,6 @@ ngx_module_t  ngx_http_kanban_events_module = {
 };
 
 
-/* what every stream is sent first (how soon to reconnect), and its
- * heartbeat */
-static u_char  ngx_kanban_events_retry_text[] = "retry: 2000\n\n";
-static u_char  ngx_kanban_events_beat_text[] = ":\n\n";
-
-static ngx_kanban_events_event_t  ngx_kanban_events_retry = {
-    0, 0, "", NULL, 0, 0, 0, 0, 1, 0,
-    sizeof(ngx_kanban_events_retry_text) - 1, ngx_kanban_events_retry_text
-};
-
-static ngx_kanban_events_event_t  ngx_kanban_events_heartbeat = {
-    0, 0, "", NULL, 0, 0, 0, 0, 1, 0,
-    sizeof(ngx_kanban_events_beat_text) - 1, ngx_kanban_events_beat_text
-};
-
 static ngx_event_t  ngx_kanban_events_timer;
 static ngx_uint_t   ngx_kanban_events_enabled;
 
@@ -153,7 +138,7 @@ ngx_kanban_events_handler(ngx_http_request_t *r)
         return ngx_kanban_problem(r, NGX_KANBAN_ERR_BAD_REQUEST, bad);
     }
 
-    rc = ngx_kanban_events_stream_header(r);
+    rc = ngx_kanban_sse_header(r);
     if (r->method == NGX_HTTP_HEAD || rc == NGX_ERROR || rc > NGX_OK) {
         return rc;
     }
@@ -163,7 +148,7 @@ ngx_kanban_events_handler(ngx_http_request_t *r)
         return rc;
     }
 
-    if (ngx_kanban_events_send(sub, &ngx_kanban_events_retry) != NGX_OK) {
+    if (ngx_kanban_sse_send(&sub->sse, &ngx_kanban_sse_retry) != NGX_OK) {
         return NGX_DONE;
     }
 
@@ -195,43 +180,14 @@ ngx_kanban_events_tick(ngx_event_t *ev)
 static void
 ngx_kanban_events_beat(ngx_kanban_events_sub_t *sub)
 {
-    if (!sub->done
-        && ngx_current_msec - sub->written >= sub->conf->heartbeat)
-    {
-        (void) ngx_kanban_events_send(sub, &ngx_kanban_events_heartbeat);
-    }
+    ngx_kanban_sse_beat(&sub->sse);
 }
 
-
-/* A stream whose client has not read what it was sent is closed: the
- * clean end would wait for it, and keep the worker. */
 
 static void
 ngx_kanban_events_quit(ngx_kanban_events_sub_t *sub)
 {
-    ngx_connection_t    *c;
-    ngx_http_request_t  *r;
-
-    c = sub->connection;
-
-    ngx_log_error(NGX_LOG_INFO, c->log, 0,
-                  "kanban: event stream ends: the worker quits");
-
-    if (sub->raw) {
-        ngx_kanban_events_end(sub, 0);
-        return;
-    }
-
-    r = sub->request;
-
-    if (sub->unsent || (c->buffered & NGX_HTTP_WRITE_BUFFERED)) {
-        ngx_kanban_events_close(sub);
-        ngx_http_finalize_request(r, NGX_HTTP_CLOSE);
-        ngx_http_run_posted_requests(c);
-        return;
-    }
-
-    ngx_kanban_events_end(sub, 0);
+    ngx_kanban_sse_quit(&sub->sse);
 }
 
 
@@ -242,9 +198,8 @@ ngx_kanban_events(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_kanban_events_loc_conf_t  *elcf = conf;
 
-    ssize_t                    size;
-    ngx_str_t                 *value, s;
-    ngx_msec_t                 msec;
+    ngx_int_t                  rc;
+    ngx_str_t                 *value;
     ngx_uint_t                 i;
     ngx_http_core_loc_conf_t  *clcf;
 
@@ -257,35 +212,13 @@ ngx_kanban_events(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     for (i = 1; i < cf->args->nelts; i++) {
 
-        if (ngx_strncmp(value[i].data, "heartbeat=", 10) == 0) {
-            s.data = value[i].data + 10;
-            s.len = value[i].len - 10;
+        rc = ngx_kanban_sse_conf_arg(cf, &value[i], &elcf->conf);
 
-            msec = ngx_parse_time(&s, 0);
-            if (msec == (ngx_msec_t) NGX_ERROR || msec < 1000) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid heartbeat \"%V\" (1s or more)",
-                                   &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            elcf->conf.heartbeat = msec;
-            continue;
+        if (rc == NGX_ERROR) {
+            return NGX_CONF_ERROR;
         }
 
-        if (ngx_strncmp(value[i].data, "buffer=", 7) == 0) {
-            s.data = value[i].data + 7;
-            s.len = value[i].len - 7;
-
-            size = ngx_parse_size(&s);
-            if (size == NGX_ERROR || size < 1024) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid buffer \"%V\" (1k or more)",
-                                   &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            elcf->conf.buffer = size;
+        if (rc == NGX_OK) {
             continue;
         }
 
@@ -327,10 +260,7 @@ ngx_kanban_events_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_kanban_events_loc_conf_t  *prev = parent;
     ngx_kanban_events_loc_conf_t  *conf = child;
 
-    ngx_conf_merge_msec_value(conf->conf.heartbeat, prev->conf.heartbeat,
-                              20000);
-    ngx_conf_merge_size_value(conf->conf.buffer, prev->conf.buffer,
-                              256 * 1024);
+    ngx_kanban_sse_conf_merge(&conf->conf, &prev->conf);
 
     return NGX_CONF_OK;
 }

@@ -21,7 +21,7 @@ static void ngx_kanban_limit_take(ngx_kanban_limit_zone_t *zone,
 static ngx_int_t ngx_kanban_limit_gcra(uint64_t tat, uint64_t interval,
     ngx_uint_t burst, uint64_t now, ngx_kanban_limit_state_t *st);
 static ngx_int_t ngx_kanban_limit_cluster(ngx_kanban_limit_zone_t *zone,
-    ngx_kanban_limit_node_t *node, uint64_t wall,
+    ngx_kanban_limit_node_t *node, uint64_t wall, ngx_uint_t burst,
     ngx_kanban_limit_state_t *st);
 static void ngx_kanban_limit_roll(ngx_kanban_limit_node_t *node,
     uint64_t window);
@@ -157,7 +157,7 @@ ngx_kanban_limit_check(ngx_kanban_limit_t *limit,
 {
     uint64_t                  interval;
     ngx_int_t                 rc;
-    ngx_uint_t                burst;
+    ngx_uint_t                burst, cluster;
     ngx_kanban_limit_zone_t  *zone;
     ngx_kanban_limit_state_t  other;
 
@@ -165,13 +165,18 @@ ngx_kanban_limit_check(ngx_kanban_limit_t *limit,
 
     interval = zone->interval;
     burst = limit->burst;
+    cluster = zone->burst;
 
     if (clock->plan_rate && limit->key == NULL
         && node->len > 2 && node->data[0] == 'u' && node->data[1] == ':')
     {
-        /* a person on a workspace whose plan names its own rate */
+        /* a person on a workspace whose plan names its own rate: here,
+         * and across the cluster as many requests a window (the zone's,
+         * which every node counts in) as the plan's rate gives in it */
         interval = 60000000 / clock->plan_rate;
         burst = ngx_min(burst, clock->plan_rate);
+        cluster = ngx_min(zone->burst,
+                          ngx_max(1, clock->plan_rate * zone->window / 60000));
     }
 
     rc = ngx_kanban_limit_gcra(node->tat, interval, burst, clock->now, st);
@@ -181,7 +186,8 @@ ngx_kanban_limit_check(ngx_kanban_limit_t *limit,
     }
 
     if (clock->redis) {
-        rc = ngx_kanban_limit_cluster(zone, node, clock->wall, &other);
+        rc = ngx_kanban_limit_cluster(zone, node, clock->wall, cluster,
+                                      &other);
 
     } else if (zone->fallback_interval) {
         rc = ngx_kanban_limit_gcra(node->fallback_tat,
@@ -290,12 +296,13 @@ ngx_kanban_limit_gcra(uint64_t tat, uint64_t interval, ngx_uint_t burst,
  * The cluster-wide count: the hits of this window (as Redis last told,
  * and ours not yet answered) plus those of the window before, weighed by
  * the part of it still within one window of now. With the request, it
- * may reach burst. Times here are in ms, counts in 1/w of a request.
+ * may reach burst (the zone's, or what a plan's own rate gives in a
+ * window). Times here are in ms, counts in 1/w of a request.
  */
 
 static ngx_int_t
 ngx_kanban_limit_cluster(ngx_kanban_limit_zone_t *zone,
-    ngx_kanban_limit_node_t *node, uint64_t wall,
+    ngx_kanban_limit_node_t *node, uint64_t wall, ngx_uint_t burst,
     ngx_kanban_limit_state_t *st)
 {
     uint64_t  w, left, hits, used, full, wait;
@@ -307,9 +314,9 @@ ngx_kanban_limit_cluster(ngx_kanban_limit_zone_t *zone,
 
     hits = (uint64_t) node->cur + node->pending;
     used = node->prev * left + hits * w;
-    full = zone->burst * w;
+    full = burst * w;
 
-    st->limit = zone->burst;
+    st->limit = burst;
 
     if (used + w <= full) {
         /* with this request, this window counts until the next is over */

@@ -37,7 +37,8 @@
  * A workspace's plan may name its own API rate (api_rate, requests a
  * minute, set by an operator): a per-person key (no key=) on that
  * workspace's host is then held to it instead of the zone's rate, and to
- * a burst no larger than it. The cluster-wide count stays the zone's.
+ * a burst no larger than it, and across the cluster to what that rate
+ * gives in the zone's window (ngx_kanban_limit_bucket.c).
  *
  * This file: the module, the request check in PREACCESS (which keys,
  * whether every limit passes, the 429) and the RateLimit headers. The

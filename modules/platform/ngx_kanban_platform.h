@@ -12,6 +12,7 @@
 
 #include "ngx_kanban_routes.h"
 #include "ngx_kanban_pg.h"
+#include "ngx_kanban_sse.h"
 
 
 /* the operators' session cookie: host-only, so never a workspace's */
@@ -28,6 +29,13 @@ typedef struct {
     ngx_uint_t                 cookie;         /* presented as the cookie */
     ngx_kanban_handler_pt      next;           /* the route's own work */
 } ngx_kanban_platform_session_t;
+
+
+/* kanban_platform_events [heartbeat=20s] [buffer=256k]: the operators'
+ * event stream's (ngx_kanban_platform_events.c) */
+typedef struct {
+    ngx_kanban_sse_conf_t      events;
+} ngx_kanban_platform_conf_t;
 
 
 extern ngx_module_t  ngx_http_kanban_platform_module;
@@ -58,6 +66,8 @@ ngx_int_t ngx_kanban_platform_workspace_patch_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
 ngx_int_t ngx_kanban_platform_delete_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
+ngx_int_t ngx_kanban_platform_events_handler(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx);
 ngx_int_t ngx_kanban_platform_restore_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
 ngx_int_t ngx_kanban_platform_workspace_change(ngx_http_request_t *r,
@@ -81,6 +91,9 @@ extern ngx_kanban_sql_t  ngx_kanban_platform_jobs_list;
 extern ngx_kanban_sql_t  ngx_kanban_platform_jobs_get;
 extern ngx_kanban_sql_t  ngx_kanban_platform_versions;
 extern ngx_kanban_sql_t  ngx_kanban_platform_move;
+extern ngx_kanban_sql_t  ngx_kanban_platform_export;
+
+ngx_int_t ngx_kanban_platform_events_init_process(ngx_cycle_t *cycle);
 
 char *ngx_kanban_platform_totp_check(ngx_str_t *value, char **message);
 

@@ -151,6 +151,40 @@ ngx_kanban_sql_t  ngx_kanban_platform_move = {
 };
 
 
+/* $1 operator, $2 address, $3 slug: a workspace's full export, which the
+ * runner does and its admins download (an operator sees its progress,
+ * never its content); asked again while one is under way, that one */
+ngx_kanban_sql_t  ngx_kanban_platform_export = {
+    ngx_kanban_pg_stmt("platform_workspace_export",
+    "WITH t AS (SELECT t.slug, t.status FROM tenants t WHERE t.slug = $3),"
+    "     j AS (SELECT x.* FROM t, export_queue(t.slug,"
+    "                             (SELECT email FROM operators"
+    "                               WHERE id = $1::uuid),"
+    "                             $1::uuid, '{}') x"
+    "            WHERE x.id IS NOT NULL),"
+    "     a AS (INSERT INTO platform_audit (operator_id, operator_email,"
+    "                                       action, workspace, details,"
+    "                                       address)"
+    "           SELECT $1::uuid, (SELECT email FROM operators"
+    "                              WHERE id = $1::uuid),"
+    "                  'workspace.export_queued', j.workspace,"
+    "                  jsonb_build_object('job', j.id), $2::inet"
+    "             FROM j)"
+    " SELECT CASE WHEN EXISTS (SELECT 1 FROM j) THEN 202"
+    "             WHEN NOT EXISTS (SELECT 1 FROM t) THEN 404 ELSE 409 END,"
+    "        coalesce((SELECT platform_job_json(j::jobs)::text FROM j),"
+    "                 CASE WHEN NOT EXISTS (SELECT 1 FROM t) THEN 'not_found'"
+    "                      ELSE 'conflict' END),"
+    "        CASE WHEN EXISTS (SELECT 1 FROM j) THEN NULL"
+    "             WHEN NOT EXISTS (SELECT 1 FROM t)"
+    "             THEN 'There is no such workspace.'"
+    "             ELSE 'This workspace is ' || (SELECT status FROM t)"
+    "                  || '; only one with a database is exported.' END"),
+    { "actor", "addr", "arg:slug", NULL },
+    NULL
+};
+
+
 /* a server's name as kanbanctl server add takes it */
 static char *
 ngx_kanban_platform_server_check(ngx_str_t *value, char **message)

@@ -13,6 +13,11 @@
 
 
 static ngx_int_t ngx_kanban_platform_postconfiguration(ngx_conf_t *cf);
+static char *ngx_kanban_platform_events(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static void *ngx_kanban_platform_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_kanban_platform_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
 
 
 #define ngx_kanban_platform_route(method, pattern, handler, fields, sql)      \
@@ -68,6 +73,11 @@ ngx_kanban_route_t  ngx_kanban_platform_routes[] = {
         ngx_kanban_platform_sql_handler, ngx_kanban_platform_move_fields,
         &ngx_kanban_platform_move),
 
+    ngx_kanban_platform_route(NGX_HTTP_POST,
+        "/api/v1/platform/workspaces/{slug}/export",
+        ngx_kanban_platform_sql_handler, NULL,
+        &ngx_kanban_platform_export),
+
     ngx_kanban_platform_route(NGX_HTTP_GET, "/api/v1/platform/jobs",
         ngx_kanban_platform_sql_handler, NULL,
         &ngx_kanban_platform_jobs_list),
@@ -81,6 +91,9 @@ ngx_kanban_route_t  ngx_kanban_platform_routes[] = {
         ngx_kanban_platform_sql_handler, NULL,
         &ngx_kanban_platform_versions),
 
+    ngx_kanban_platform_route(NGX_HTTP_GET, "/api/v1/platform/events",
+        ngx_kanban_platform_events_handler, NULL, NULL),
+
     ngx_kanban_platform_route(NGX_HTTP_GET, "/api/v1/platform/audit",
         ngx_kanban_platform_sql_handler, NULL,
         &ngx_kanban_platform_audit_list),
@@ -88,6 +101,19 @@ ngx_kanban_route_t  ngx_kanban_platform_routes[] = {
 
 ngx_uint_t  ngx_kanban_platform_nroutes =
     sizeof(ngx_kanban_platform_routes) / sizeof(ngx_kanban_route_t);
+
+
+static ngx_command_t  ngx_kanban_platform_commands[] = {
+
+    { ngx_string("kanban_platform_events"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_kanban_platform_events,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
 
 
 static ngx_http_module_t  ngx_kanban_platform_module_ctx = {
@@ -100,19 +126,19 @@ static ngx_http_module_t  ngx_kanban_platform_module_ctx = {
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
 
-    NULL,                                  /* create location configuration */
-    NULL                                   /* merge location configuration */
+    ngx_kanban_platform_create_loc_conf,   /* create location configuration */
+    ngx_kanban_platform_merge_loc_conf     /* merge location configuration */
 };
 
 
 ngx_module_t  ngx_http_kanban_platform_module = {
     NGX_MODULE_V1,
     &ngx_kanban_platform_module_ctx,       /* module context */
-    NULL,                                  /* module directives */
+    ngx_kanban_platform_commands,          /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_kanban_platform_events_init_process, /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     NULL,                                  /* exit process */
@@ -126,4 +152,64 @@ ngx_kanban_platform_postconfiguration(ngx_conf_t *cf)
 {
     return ngx_kanban_routes_add(cf, ngx_kanban_platform_routes,
                                  ngx_kanban_platform_nroutes);
+}
+
+
+/* kanban_platform_events [heartbeat=time] [buffer=size] */
+
+static char *
+ngx_kanban_platform_events(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_kanban_platform_conf_t  *pcf = conf;
+
+    ngx_int_t    rc;
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        rc = ngx_kanban_sse_conf_arg(cf, &value[i], &pcf->events);
+
+        if (rc == NGX_DECLINED) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        if (rc != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_kanban_platform_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_kanban_platform_conf_t  *pcf;
+
+    pcf = ngx_pcalloc(cf->pool, sizeof(ngx_kanban_platform_conf_t));
+    if (pcf == NULL) {
+        return NULL;
+    }
+
+    pcf->events.heartbeat = NGX_CONF_UNSET_MSEC;
+    pcf->events.buffer = NGX_CONF_UNSET_SIZE;
+
+    return pcf;
+}
+
+
+static char *
+ngx_kanban_platform_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_kanban_platform_conf_t  *prev = parent;
+    ngx_kanban_platform_conf_t  *conf = child;
+
+    ngx_kanban_sse_conf_merge(&conf->events, &prev->events);
+
+    return NGX_CONF_OK;
 }

@@ -3,7 +3,8 @@
  * A workspace in its deletion's grace period (catalog status 'deleting')
  * answers 410 tenant_deleted to everything but what its admin needs to
  * take the data away: signing in (with a second factor, a refresh, a
- * sign-out, who am I), the list of projects and each project's export.
+ * sign-out, who am I), the list of projects and each project's export,
+ * and the workspace's full export (asked for, followed, downloaded).
  * Those are served to its admins only (the API phase refuses anyone
  * else, ngx_kanban_tenant_t's admins_only); nothing here writes to the
  * workspace but the sessions of the sign-in.
@@ -28,11 +29,13 @@ static ngx_kanban_tenant_grace_path_t  ngx_kanban_tenant_grace_paths[] = {
     { NGX_HTTP_POST, "/api/v1/auth/logout" },
     { NGX_HTTP_GET,  "/api/v1/auth/me" },
     { NGX_HTTP_GET,  "/api/v1/projects" },
+    { NGX_HTTP_POST, "/api/v1/workspace/export" },
     { 0, NULL }
 };
 
 
 #define NGX_KANBAN_GRACE_PROJECTS  "/api/v1/projects/"
+#define NGX_KANBAN_GRACE_EXPORTS   "/api/v1/workspace/exports/"
 #define NGX_KANBAN_GRACE_EXPORT    "/export"
 
 
@@ -51,6 +54,16 @@ ngx_kanban_tenant_grace_allows(ngx_http_request_t *r)
         {
             return 1;
         }
+    }
+
+    /* GET /api/v1/workspace/exports/{id}[/download]: the router checks
+     * the rest */
+    prefix = sizeof(NGX_KANBAN_GRACE_EXPORTS) - 1;
+
+    if ((r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) && r->uri.len > prefix
+        && ngx_strncmp(r->uri.data, NGX_KANBAN_GRACE_EXPORTS, prefix) == 0)
+    {
+        return 1;
     }
 
     /* GET /api/v1/projects/{uuid}/export */

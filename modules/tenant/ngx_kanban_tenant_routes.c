@@ -27,6 +27,19 @@ static ngx_kanban_route_t  ngx_kanban_tenant_routes[] = {
 
     ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/workspace/usage",
       NGX_KANBAN_ACCESS_ADMIN, NULL, &ngx_kanban_workspace_usage),
+
+    { NGX_HTTP_POST, "/api/v1/workspace/export", NGX_KANBAN_HOST_TENANT,
+      NGX_KANBAN_ACCESS_ADMIN, ngx_kanban_sql_catalog_handler, NULL,
+      ngx_null_string, &ngx_kanban_workspace_export_queue },
+
+    { NGX_HTTP_GET, "/api/v1/workspace/exports/{id}", NGX_KANBAN_HOST_TENANT,
+      NGX_KANBAN_ACCESS_ADMIN, ngx_kanban_sql_catalog_handler, NULL,
+      ngx_null_string, &ngx_kanban_workspace_export_get },
+
+    { NGX_HTTP_GET, "/api/v1/workspace/exports/{id}/download",
+      NGX_KANBAN_HOST_TENANT, NGX_KANBAN_ACCESS_ADMIN,
+      ngx_kanban_workspace_export_download_handler, NULL, ngx_null_string,
+      NULL },
 };
 
 

@@ -17,10 +17,14 @@ ngx_int_t ngx_kanban_workspace_patch_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
 ngx_int_t ngx_kanban_workspace_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
+ngx_int_t ngx_kanban_workspace_export_download_handler(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx);
 extern ngx_kanban_field_t  ngx_kanban_signup_fields[];
 extern ngx_kanban_field_t  ngx_kanban_workspace_patch_fields[];
 extern ngx_kanban_sql_t  ngx_kanban_workspace_patch;
 extern ngx_kanban_sql_t  ngx_kanban_workspace_usage;
+extern ngx_kanban_sql_t  ngx_kanban_workspace_export_queue;
+extern ngx_kanban_sql_t  ngx_kanban_workspace_export_get;
 
 
 #endif /* _NGX_KANBAN_TENANT_ROUTES_H_INCLUDED_ */

@@ -515,6 +515,26 @@ test('admin settings: usage against the plan\'s limits, as bars', { timeout: 60_
   }
 });
 
+test('admin settings: the workspace\'s full export asked for, its progress shown', { timeout: 60_000 }, async () => {
+  const { context, page, log } = await open();
+  try {
+    await signIn(page);
+    await page.goto(`${fx.base}/admin/settings`);
+    const section = page.getByRole('region', { name: 'Export the workspace' });
+    await section.getByRole('button', { name: 'Export everything' }).click();
+    // kanbanctl's runner does it (t/workspace_export.t); here it waits
+    await section.getByRole('progressbar', { name: 'Export progress' }).waitFor();
+    await section.getByText(/queued|running/).waitFor();
+    assert.ok(await section.getByRole('button', { name: 'Export everything' }).isDisabled(),
+      'one export at a time');
+    await section.scrollIntoViewIfNeeded();
+    await shot(page, '24b-admin-export');
+    await assertClean(page, log, 'export');
+  } finally {
+    await context.close();
+  }
+});
+
 test('admin settings: the time zone picked from a searchable list and ' +
      'saved; due dates follow the workspace\'s today; a zone the server ' +
      'does not know is its 422', { timeout: 60_000 }, async () => {

@@ -79,16 +79,18 @@ function judgeEvent(rec) {
   } catch {
     return `${where}: the data is not JSON: ${rec.body.slice(0, 200)}`;
   }
-  const validate = validatorFor(['components', 'schemas', 'StreamEvent'],
-                                { $ref: '#/components/schemas/StreamEvent' });
-  if (!validate) return `${where}: no StreamEvent in the document`;
+  // the operators' stream has events of its own
+  const name = rec.stream === 'platform' ? 'PlatformStreamEvent' : 'StreamEvent';
+  const validate = validatorFor(['components', 'schemas', name],
+                                { $ref: `#/components/schemas/${name}` });
+  if (!validate) return `${where}: no ${name} in the document`;
   if (validate({ type: rec.event, data })) return 'ok';
   // oneOf's errors name every branch: the one of this type says why
   const mine = validate.errors.filter((e) => !/\/type$/.test(e.instancePath)
     && !(e.keyword === 'const' || e.keyword === 'enum'))
     .slice(0, 5).map((e) => `${e.instancePath || '/'} ${e.message}`
       + (e.params && e.params.additionalProperty ? ` (${e.params.additionalProperty})` : ''));
-  return `${where}: ${mine.join('; ') || 'no branch of StreamEvent'}; data: ${rec.body.slice(0, 300)}`;
+  return `${where}: ${mine.join('; ') || `no branch of ${name}`}; data: ${rec.body.slice(0, 300)}`;
 }
 
 // A webhook's delivery, as its receiver got it: a WebhookBody.

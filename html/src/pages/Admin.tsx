@@ -14,6 +14,7 @@ import AdminWebhooks from './AdminWebhooks';
 import AdminAi from './AdminAi';
 import AdminAgents from './AdminAgents';
 import { WorkspaceUsage } from './WorkspaceUsage';
+import { WorkspaceExport } from './WorkspaceExport';
 
 export default function Admin() {
   const { user } = useAuth();
@@ -291,6 +292,7 @@ function Settings() {
       <SettingsForm key={`${workspace.time_zone}/${workspace.open_registration}`} ws={workspace} onSaved={setWorkspace} />
       <SignInMethods />
       <WorkspaceUsage />
+      <WorkspaceExport slug={workspace.slug} />
     </>
   );
 }

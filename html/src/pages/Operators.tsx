@@ -461,8 +461,28 @@ function MoveForm({ w }: { w: PlatformWorkspace }) {
 const JOB_KINDS = ['provision', 'export', 'delete', 'move', 'migrate'];
 const JOB_STATES = ['queued', 'running', 'succeeded', 'failed'];
 
-// The long jobs, newest first, refreshed every two seconds while one is
-// queued or running; and the schema versions the workspaces are on.
+// A job as the operators' stream sends it (job.updated: the PlatformJob
+// schema); what comes over the wire is checked before the table uses it.
+function streamJob(text: string): PlatformJob | null {
+  try {
+    const j = JSON.parse(text) as Partial<PlatformJob> | null;
+    return j && typeof j.id === 'string' && typeof j.kind === 'string' && typeof j.state === 'string'
+      && typeof j.progress === 'number' && Array.isArray(j.failures) ? j as PlatformJob : null;
+  } catch {
+    return null;
+  }
+}
+
+// A deletion that a restore ended is failed in the contract (it has no
+// cancelled state), but it is no failure: the table says what it is.
+const cancelledByRestore = (j: PlatformJob) => j.kind === 'delete' && j.state === 'failed'
+  && (j.result.cancelled_by === 'restore' || (j.error ?? '').startsWith('cancelled'));
+
+// The long jobs, newest first, live over the operators' event stream
+// (GET /api/v1/platform/events: each job.updated replaces its row, a new
+// job that matches the filters comes on top); while the stream is down,
+// refreshed every two seconds as long as one is queued or running. And
+// the schema versions the workspaces are on.
 function Jobs() {
   const [kind, setKind] = useState('');
   const [state, setState] = useState('');
@@ -496,16 +516,55 @@ function Jobs() {
     return () => window.clearTimeout(t);
   }, [load]);
 
+  const [streaming, setStreaming] = useState(false);
+  useEffect(() => {
+    if (typeof EventSource === 'undefined') return undefined;
+    const es = new EventSource('/api/v1/platform/events', { withCredentials: true });
+    let versionsSoon: number | undefined;
+    es.onopen = () => setStreaming(true);
+    // the browser reconnects by itself (with Last-Event-ID); meanwhile,
+    // and for good once it gives up, the table polls
+    es.onerror = () => setStreaming(false);
+    es.addEventListener('job.updated', (m) => {
+      const job = streamJob((m as MessageEvent<string>).data);
+      if (!job) return;
+      const wanted = (!kind || job.kind === kind) && (!state || job.state === state)
+        && (!workspace.trim() || job.workspace === workspace.trim());
+      setRows((r) => {
+        const i = r.findIndex((x) => x.id === job.id);
+        if (i < 0) return wanted ? [job, ...r] : r;
+        return wanted ? r.map((x) => (x.id === job.id ? job : x)) : r.filter((x) => x.id !== job.id);
+      });
+    });
+    // a workspace on a new schema version: the counts, a moment later
+    const versionsChanged = () => {
+      window.clearTimeout(versionsSoon);
+      versionsSoon = window.setTimeout(() => {
+        api<PlatformSchemaVersions>('GET', '/api/v1/platform/schema-versions').then(setVersions, () => {});
+      }, 500);
+    };
+    es.addEventListener('workspace.created', versionsChanged);
+    es.addEventListener('workspace.updated', versionsChanged);
+    // too far behind to resume: the list anew
+    es.addEventListener('reset', () => { void load(null); });
+    return () => { window.clearTimeout(versionsSoon); es.close(); setStreaming(false); };
+  }, [kind, state, workspace, load]);
+
   const live = rows.some((j) => j.state === 'queued' || j.state === 'running');
   useEffect(() => {
-    if (!live) return undefined;
+    if (!live || streaming) return undefined;
     const t = window.setInterval(() => { void load(null); }, 2000);
     return () => window.clearInterval(t);
-  }, [live, load]);
+  }, [live, streaming, load]);
 
   return (
     <>
-      <div className="page-head"><h1>Jobs</h1></div>
+      <div className="page-head">
+        <h1>Jobs</h1>
+        <span className={`op-live ${streaming ? 'on' : 'off'}`} role="status">
+          {streaming ? 'Live' : 'Refreshing every 2 s'}
+        </span>
+      </div>
       {versions && (
         <section className="op-versions" aria-label="Schema versions">
           <h2>Schema versions</h2>
@@ -548,8 +607,17 @@ function Jobs() {
                   ? <span className="muted small"> to {String(j.params.server)}</span> : null}</td>
                 <td>{j.workspace ?? <span className="muted">every workspace</span>}</td>
                 <td>
-                  <span className={`status-pill job-${j.state}`}>{j.state}</span>
-                  {j.error && <div className="small op-job-error">{j.error}</div>}
+                  {cancelledByRestore(j) ? (
+                    <>
+                      <span className="status-pill job-cancelled" title="state: failed">cancelled</span>
+                      <div className="small muted">the workspace was restored within the grace period</div>
+                    </>
+                  ) : (
+                    <>
+                      <span className={`status-pill job-${j.state}`}>{j.state}</span>
+                      {j.error && <div className="small op-job-error">{j.error}</div>}
+                    </>
+                  )}
                   {j.failures.map((f) => (
                     <div key={f.workspace} className="small op-job-error">{f.workspace}: {f.error}</div>
                   ))}

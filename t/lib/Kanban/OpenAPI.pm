@@ -72,7 +72,7 @@ sub record {
 sub record_webhook { record_event(undef, $_[0], 1) }
 
 sub record_event {
-    my ($type, $data, $webhook) = @_;
+    my ($type, $data, $webhook, $stream) = @_;
 
     return unless enabled() && (defined $type || $webhook) && defined $data;
     # the test's own process only (a receiver's child reads requests too)
@@ -88,7 +88,8 @@ sub record_event {
 
     print $fh $json->encode($webhook
                             ? { webhook => 1, body => $data, file => $0 }
-                            : { event => $type, body => $data, file => $0 }),
+                            : { event => $type, body => $data, file => $0,
+                                ($stream ? (stream => $stream) : ()) }),
               "\n";
     $count++;
 }

@@ -26,7 +26,9 @@ use Time::HiRes qw(sleep time);
 my $JSON = JSON::XS->new->utf8->canonical;
 
 # open($t or port, $slug, $token, query, last_event_id, headers {},
-#      rcvbuf (bytes, set before connecting), host_header)
+#      rcvbuf (bytes, set before connecting), host_header,
+#      path (the operators' stream: '/api/v1/platform/events', its events
+#      judged as PlatformStreamEvent))
 sub open {
     my ($class, $t, $slug, $token, %o) = @_;
 
@@ -38,7 +40,8 @@ sub open {
         or croak "connect to $port: $!";
     $sock->blocking(0);
 
-    my $path = '/api/v1/events' . (defined $o{query} ? "?$o{query}" : '');
+    my $path = ($o{path} // '/api/v1/events')
+        . (defined $o{query} ? "?$o{query}" : '');
     my %h = (Host => $o{host_header} // "$slug.localhost:$port",
              Accept => 'text/event-stream');
     $h{Authorization} = "Bearer $token" if defined $token;
@@ -51,7 +54,8 @@ sub open {
     syswrite $sock, $req;
 
     my $self = bless { sock => $sock, in => '', body => '', text => '',
-                       events => [], comments => 0, opened => time },
+                       events => [], comments => 0, opened => time,
+                       platform => ($path =~ m{^/api/v1/platform/}) },
                      $class;
     $self->_read(0.01) for 1 .. 3;
     return $self;
@@ -137,7 +141,8 @@ sub _parse {
         if (@data) {
             $e{data_text} = join "\n", @data;
             $e{data} = eval { $JSON->decode($e{data_text}) };
-            Kanban::Test::OpenAPI::record_event($e{event}, $e{data_text});
+            Kanban::Test::OpenAPI::record_event($e{event}, $e{data_text},
+                undef, $self->{platform} ? 'platform' : undef);
         }
         if ($e{comment} && !defined $e{event} && !@data) {
             $self->{comments}++;
