@@ -153,6 +153,10 @@ export function notificationText(n: Notification) {
       const { project_name } = n.data;
       return `${project_name || 'A project'} has no update for ${week || 'this week'} yet`;
     }
+    case 'rule': {
+      const { rule_name, message } = n.data;
+      return `${rule_name || 'A rule'}: ${message || 'ran'} ${task}`.trim();
+    }
     default: {
       // a kind the document does not know yet breaks the build here
       const kind: never = n.kind;

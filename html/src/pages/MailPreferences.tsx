@@ -10,6 +10,7 @@ const KINDS: [string, string][] = [
   ['approved', 'My timesheet is approved'],
   ['health_changed', "A project's health changes"],
   ['update_due', 'A project update is due'],
+  ['rule', "A project's rule notifies me"],
   ['webhook_disabled', 'A webhook is disabled (admins)'],
 ];
 
