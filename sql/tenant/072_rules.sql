@@ -175,14 +175,18 @@ $$;
 -- filter and conditions hold of the task run, oldest first. The number
 -- of runs. Called by the triggers below and by whoever else sees a
 -- trigger happen (the reminder sweep: due_soon, overdue).
+--
+-- The rules are matched in one query, against the task as the trigger
+-- found it; once one has run (and may have changed the task), the next
+-- one's conditions are checked again against the task as it is.
 CREATE FUNCTION rules_fire(trig text, tid uuid, detail jsonb DEFAULT '{}')
 RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
     t      tasks;
     r      rules;
-    f0     jsonb;
     f      jsonb;
+    now_f  jsonb;
     n      integer := 0;
 BEGIN
     SELECT * INTO t FROM tasks WHERE id = tid;
@@ -193,25 +197,26 @@ BEGIN
         RETURN 0;
     END IF;
 
-    -- the trigger is what happened: matched against the task as it was
-    f0 := rule_task_facts(t);
+    f := rule_task_facts(t);
+    detail := coalesce(detail, '{}');
 
-    FOR r IN SELECT * FROM rules
-              WHERE project_id = t.project_id AND enabled
-                AND trigger->>'type' = trig
-              ORDER BY created_at, id
+    FOR r IN SELECT * FROM rules x
+              WHERE x.project_id = t.project_id AND x.enabled
+                AND x.trigger->>'type' = trig
+                AND rule_trigger_matches(x.trigger, f, detail)
+                AND NOT EXISTS (SELECT 1
+                                  FROM jsonb_array_elements(x.conditions) c
+                                 WHERE NOT rule_condition_holds(f, c))
+              ORDER BY x.created_at, x.id
     LOOP
-        CONTINUE WHEN NOT rule_trigger_matches(r.trigger, f0,
-                                               coalesce(detail, '{}'));
-
-        -- the conditions hold of the task as it is: an earlier rule's run
-        -- may have changed it
-        SELECT * INTO t FROM tasks WHERE id = tid;
-        EXIT WHEN NOT FOUND;
-        f := rule_task_facts(t);
-
-        CONTINUE WHEN EXISTS (SELECT 1 FROM jsonb_array_elements(r.conditions) c
-                               WHERE NOT rule_condition_holds(f, c));
+        IF n > 0 THEN
+            SELECT * INTO t FROM tasks WHERE id = tid;
+            EXIT WHEN NOT FOUND;
+            now_f := rule_task_facts(t);
+            CONTINUE WHEN EXISTS (SELECT 1
+                                    FROM jsonb_array_elements(r.conditions) c
+                                   WHERE NOT rule_condition_holds(now_f, c));
+        END IF;
 
         PERFORM rule_run(r, t, trig);
         n := n + 1;
