@@ -113,6 +113,9 @@ problem_is(rule(name => 'x', trigger => { type => 'task_created' },
                 actions => [ { type => 'notify', to => 'everyone' } ]),
            422, 'validation_failed', 'a notice to nobody known');
 problem_is(rule(name => 'x', trigger => { type => 'task_created' },
+                actions => [ { type => 'notify', message => 'Hi' } ]),
+           422, 'validation_failed', 'a notice to no one named');
+problem_is(rule(name => 'x', trigger => { type => 'task_created' },
                 actions => [ { type => 'label', label => 'x',
                                colour => 'red' } ]),
            422, 'validation_failed', 'an unknown field of an action');

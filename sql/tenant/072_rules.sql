@@ -726,7 +726,8 @@ LANGUAGE sql STABLE AS $$
                                  WHERE jsonb_typeof(ti) <> 'string'
                                     OR length(ti #>> '{}')
                                        NOT BETWEEN 1 AND 500)
-            WHEN 'notify' THEN a->>'to' IN ('assignees', 'reporter')
+            WHEN 'notify' THEN coalesce(a->>'to' IN ('assignees', 'reporter'),
+                                        false)
                 OR EXISTS (SELECT 1 FROM users
                             WHERE id::text = a->>'to' AND status = 'active')
             WHEN 'webhook' THEN EXISTS (SELECT 1 FROM webhooks
