@@ -290,4 +290,18 @@ is(api($pam, DELETE => "/api/v1/templates/$desk->{id}")->{status}, 204,
 problem_is(api($pam, GET => "/api/v1/templates/$desk->{id}"), 404,
            'not_found', '... and it is gone');
 
+# --- another workspace ------------------------------------------------------------------
+
+my $other = $t->workspace(prefix => 'tplo');
+problem_is($other->api($other->admin, GET => "/api/v1/templates/$tpl->{id}"),
+           404, 'not_found', "another workspace's template is not there");
+problem_is($other->api($other->admin,
+                       POST => "/api/v1/templates/$tpl->{id}/projects",
+                       json => { key => 'STEAL', name => 'Stolen' }),
+           404, 'not_found', '... nor can a project start from it');
+ok(!grep({ $_->{name} eq 'Office move' }
+         @{ $other->api($other->admin, GET => '/api/v1/templates')
+            ->{json}{items} }),
+   "... nor is it in the other's gallery");
+
 $t->done_testing;
