@@ -106,15 +106,17 @@ test('templates: a project started from the gallery\'s IT project has its ' +
   try {
     await page.goto(`${fx.base}/projects`);
     await page.getByRole('button', { name: 'New project' }).click();
-    const card = page.locator('[data-template="IT project"]');
+    // the dialog's own fields (the page behind has projects named alike)
+    const dialog = page.getByRole('dialog', { name: 'New project' });
+    const card = dialog.locator('[data-template="IT project"]');
     await card.waitFor();
     await card.click();
     assert.equal(await card.getAttribute('aria-pressed'), 'true');
-    await page.getByLabel('Name').fill(`Data centre move ${run}`);
-    await page.getByLabel('Key').fill(`DC${run}`);
-    await page.locator('input[name="start_date"]').fill('2027-01-04');
+    await dialog.getByLabel('Name', { exact: true }).fill(`Data centre move ${run}`);
+    await dialog.getByRole('textbox', { name: /^Key/ }).fill(`DC${run}`);
+    await dialog.locator('input[name="start_date"]').fill('2027-01-04');
     await shot(page, 'templates-gallery');
-    await page.getByRole('button', { name: 'Create project' }).click();
+    await dialog.getByRole('button', { name: 'Create project' }).click();
     await page.waitForURL(/\/projects\/[0-9a-f-]{36}$/);
     await page.locator('[data-task-id]', { hasText: 'Write the project charter' }).waitFor();
     await page.getByText('Initiation').first().waitFor();
@@ -124,7 +126,7 @@ test('templates: a project started from the gallery\'s IT project has its ' +
     assert.ok(JSON.stringify(tasks).includes('2027-01-14'), 'the charter is due ten days after the start');
 
     await page.getByRole('button', { name: 'Board settings' }).click();
-    await page.getByLabel('Template name').fill(`Move playbook ${run}`);
+    await page.getByLabel('Template name', { exact: true }).fill(`Move playbook ${run}`);
     await page.getByRole('button', { name: 'Save as template' }).click();
     await page.getByText(`Saved as the template “Move playbook ${run}”`).waitFor();
     const list = await api('GET', '/api/v1/templates?kind=project');
