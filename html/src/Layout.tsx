@@ -156,6 +156,10 @@ export function notificationText(n: Notification) {
     case 'due_soon': return `Due ${n.data.due_date || 'soon'}: ${task}`;
     case 'overdue': return `Overdue since ${n.data.due_date || 'its due date'}: ${task}`;
     case 'reminder': return `Reminder: ${task}${n.data.note ? ` (${n.data.note})` : ''}`;
+    case 'rule': {
+      const { rule_name, message } = n.data;
+      return `${rule_name || 'A rule'}: ${message || 'ran'} ${task}`.trim();
+    }
     default: {
       // a kind the document does not know yet breaks the build here
       const kind: never = n.kind;

@@ -16,6 +16,7 @@ const Projects = lazy(() => import('./pages/Projects'));
 const BoardPage = lazy(() => import('./pages/Board'));
 const Timeline = lazy(() => import('./pages/Timeline'));
 const Sprints = lazy(() => import('./pages/Sprints'));
+const ProjectRules = lazy(() => import('./pages/ProjectRules'));
 const Portfolio = lazy(() => import('./pages/Portfolio'));
 const ProjectHealth = lazy(() => import('./pages/ProjectHealth'));
 const PortfolioReport = lazy(() => import('./pages/PortfolioReport'));
@@ -56,6 +57,7 @@ function App() {
           <Route path="/projects/:id/board" element={<BoardPage />} />
           <Route path="/projects/:id/timeline" element={<Timeline />} />
           <Route path="/projects/:id/sprints" element={<Sprints />} />
+          <Route path="/projects/:id/rules" element={<ProjectRules />} />
           <Route path="/tasks/:id" element={<TaskPage />} />
           <Route path="/portfolio" element={<Portfolio />} />
           <Route path="/portfolio/report" element={<PortfolioReport />} />

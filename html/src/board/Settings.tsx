@@ -1,6 +1,8 @@
 // The board's settings for managers: columns' names and WIP limits,
-// swimlanes, and the project's GitHub link.
+// swimlanes, the project's GitHub link, its rules, and saving it as a
+// template.
 import { useState, type FormEvent } from 'react';
+import { Link } from 'react-router-dom';
 import { errorMessage, write } from '../api/client';
 import type { Column, Swimlane } from '../api/types';
 import { ErrorNote, Modal, useToast } from '../ui/kit';
@@ -27,6 +29,14 @@ export default function BoardSettings({ projectId, columns, lanes, onClose, onCh
       await write('post', '/api/v1/projects/{id}/swimlanes', { id: projectId }, { name, position: lanes.length });
       form.reset();
       onChanged();
+    } catch (err) { setError(err); }
+  };
+  const saveTemplate = async (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const name = String(new FormData(e.currentTarget).get('name')).trim();
+    try {
+      const t = await write('post', '/api/v1/projects/{id}/templates', { id: projectId }, name ? { name } : {});
+      toast(`Saved as the template “${t.name}”: it is in the gallery of new projects.`);
     } catch (err) { setError(err); }
   };
   return (
@@ -59,6 +69,14 @@ export default function BoardSettings({ projectId, columns, lanes, onClose, onCh
           <button className="btn">Add swimlane</button>
         </form>
         <GithubSettings projectId={projectId} columns={columns} />
+        <h3>Rules</h3>
+        <p className="muted small">When this happens, if this holds, do that: <Link to={`/projects/${projectId}/rules`}>the project's rules and their runs</Link>.</p>
+        <h3>Template</h3>
+        <p className="muted small">Keep this board's columns, swimlanes, fields, milestones and tasks (dates relative to the start) to start new projects from.</p>
+        <form className="row" onSubmit={saveTemplate}>
+          <input name="name" placeholder="Template name (the project's by default)" aria-label="Template name" maxLength={200} />
+          <button className="btn">Save as template</button>
+        </form>
         <div className="row end"><button type="button" className="btn primary" onClick={onClose}>Done</button></div>
       </div>
     </Modal>

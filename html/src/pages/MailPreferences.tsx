@@ -13,6 +13,7 @@ const KINDS: [string, string][] = [
   ['due_soon', 'A task of mine is due soon'],
   ['overdue', 'A task of mine is overdue'],
   ['reminder', 'A reminder I set'],
+  ['rule', "A project's rule notifies me"],
   ['webhook_disabled', 'A webhook is disabled (admins)'],
 ];
 

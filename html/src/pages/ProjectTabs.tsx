@@ -4,7 +4,7 @@ import type { Project } from '../api/types';
 import { label } from '../ui/format';
 
 export function ProjectTabs({ project, tab, extra }: { project: Project; tab: string; extra?: ReactNode }) {
-  const tabs = [['board', 'Board'], ['timeline', 'Timeline'], ['sprints', 'Sprints']];
+  const tabs = [['board', 'Board'], ['timeline', 'Timeline'], ['sprints', 'Sprints'], ['rules', 'Rules']];
   return (
     <div className="project-head">
       <div className="crumbs">

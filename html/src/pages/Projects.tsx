@@ -55,25 +55,48 @@ export default function Projects() {
   );
 }
 
+// A new project: blank (the five default columns) or from a template of
+// the gallery (the built-ins and the workspace's own), whose dates are laid
+// out from the start date.
 function NewProject({ onClose }: { onClose: () => void }) {
   const nav = useNavigate();
   const [error, setError] = useState<unknown>(null);
   const [name, setName] = useState('');
   const [key, setKey] = useState('');
+  const [template, setTemplate] = useState<string>('');
+  const gallery = useLoad((s) => read('/api/v1/templates', {}, { query: { kind: 'project' }, signal: s }), []);
   const submit = async (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     const f = new FormData(e.currentTarget);
     const opt = (k: string) => (f.get(k) ? String(f.get(k)) : undefined);
-    const body: ProjectCreate = { name, key, description: opt('description'), start_date: opt('start_date'), due_date: opt('due_date') };
     try {
-      const p = await write('post', '/api/v1/projects', {}, body);
+      const p = template
+        ? await write('post', '/api/v1/templates/{id}/projects', { id: template },
+            { name, key, description: opt('description'), start_date: opt('start_date') })
+        : await write('post', '/api/v1/projects', {},
+            { name, key, description: opt('description'), start_date: opt('start_date'), due_date: opt('due_date') } as ProjectCreate);
       nav(`/projects/${p.id}`);
     } catch (err) { setError(err); }
   };
+  const choices = [{ id: '', name: 'Blank', description: 'Backlog, To Do, In Progress, Review, Done; no tasks.', columns: [] as string[], task_count: 0 },
+                   ...(gallery.data?.items || [])];
   return (
-    <Modal title="New project" onClose={onClose}>
+    <Modal title="New project" onClose={onClose} wide>
       <form onSubmit={submit} className="stack">
-        <ErrorNote error={error} />
+        <ErrorNote error={error || gallery.error} />
+        <div role="group" aria-label="Start from" className="stack">
+          <span className="small muted">Start from</span>
+          <div className="template-gallery">
+            {choices.map((t) => (
+              <button key={t.id || 'blank'} type="button" className="template-card" aria-pressed={template === t.id}
+                data-template={t.name} onClick={() => setTemplate(t.id)}>
+                <strong>{t.name}</strong>
+                <span className="small muted">{t.description}</span>
+                {t.id && <span className="small muted">{t.columns.length} columns{t.task_count ? `, ${t.task_count} tasks` : ''}</span>}
+              </button>
+            ))}
+          </div>
+        </div>
         <Field label="Name">
           <input value={name} required autoFocus onChange={(e) => {
             setName(e.target.value);
@@ -85,8 +108,8 @@ function NewProject({ onClose }: { onClose: () => void }) {
         </Field>
         <Field label="Description"><textarea name="description" rows={3} /></Field>
         <div className="row">
-          <Field label="Start"><input name="start_date" type="date" /></Field>
-          <Field label="Due"><input name="due_date" type="date" /></Field>
+          <Field label="Start" hint={template ? "The template's dates count from it (today when empty)" : undefined}><input name="start_date" type="date" /></Field>
+          {!template && <Field label="Due"><input name="due_date" type="date" /></Field>}
         </div>
         <div className="row end">
           <button type="button" className="btn" onClick={onClose}>Cancel</button>

@@ -508,8 +508,9 @@ function Attachments({ task }: { task: Task }) {
 const size = (n: number) => n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(0)} KB` : `${(n / 1048576).toFixed(1)} MB`;
 
 // A comment as shown: the API's Comment, or one that arrived on the event
-// stream (the stored row, without author_name or version).
-type ShownComment = Pick<Comment, 'id' | 'author_id' | 'body' | 'created_at'> & { author_name?: string };
+// stream (the stored row, without author_name or version). A rule's
+// comment has no author (author_id and author_name null).
+type ShownComment = Pick<Comment, 'id' | 'author_id' | 'body' | 'created_at'> & { author_name?: string | null };
 
 function Comments({ task, people, byId }: { task: Task; people: Person[]; byId: Map<string, Person> }) {
   const { user } = useAuth();
@@ -583,7 +584,7 @@ function Comments({ task, people, byId }: { task: Task; people: Person[]; byId: 
         <ol className="comments">
           {items.length === 0 && <li className="muted small">No comments yet. Ask a question, or @mention someone to bring them in.</li>}
           {items.map((c) => {
-            const who = c.author_name || (c.author_id && byId.get(c.author_id)?.name) || 'Someone';
+            const who = c.author_name || (c.author_id && byId.get(c.author_id)?.name) || (c.author_id ? 'Someone' : 'A rule');
             return (
               <li key={c.id} className="comment">
                 <Avatar name={who} size={28} />
