@@ -123,6 +123,8 @@ typedef struct {
     ngx_str_t                 *cors;           /* the workspace's origins */
     ngx_uint_t                 metric;         /* a metrics row */
     void                      *data;           /* the handler's own state */
+    unsigned                   wrote:1;        /* a GET that wrote (what was
+                                                  due, made on the way) */
 } ngx_kanban_ctx_t;
 
 

@@ -173,7 +173,7 @@ ngx_kanban_sweep_written(ngx_http_request_t *r)
     }
 
     if ((r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_OPTIONS))
-        && status < NGX_HTTP_MOVED_PERMANENTLY)
+        && status < NGX_HTTP_MOVED_PERMANENTLY && !ctx->wrote)
     {
         return NGX_OK;
     }
@@ -183,6 +183,23 @@ ngx_kanban_sweep_written(ngx_http_request_t *r)
     }
 
     return NGX_OK;
+}
+
+
+void
+ngx_kanban_sweep_wrote(ngx_str_t *slug, ngx_kanban_pg_db_t *db)
+{
+    ngx_uint_t           i;
+    ngx_kanban_tenant_t  t;
+
+    ngx_memzero(&t, sizeof(ngx_kanban_tenant_t));
+    t.slug = *slug;
+    t.db_name = db->name;
+    t.db_dsn = db->dsn;
+
+    for (i = 0; i < ngx_kanban_sweep_nindexed; i++) {
+        ngx_kanban_sweep_wake(ngx_kanban_sweep_indexed[i], &t);
+    }
 }
 
 

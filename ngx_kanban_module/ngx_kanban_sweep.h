@@ -45,7 +45,9 @@
  * nothing however many the catalog holds (catalog 018, sweep_due):
  *
  *   - a write served by this worker (a request on a workspace's host
- *     that is not a GET, or a GET answered with a redirect) wakes the
+ *     that is not a GET, a GET answered with a redirect, a GET whose
+ *     handler set ctx->wrote), or a sweep's own write
+ *     (ngx_kanban_sweep_wrote) wakes the
  *     workspace's step at once; wakes while a step is under way make one
  *     more step after it, and one within 100 ms of the last step waits
  *     for the end of those 100 ms (a busy workspace: a step per 100 ms,
@@ -144,6 +146,11 @@ ngx_int_t ngx_kanban_sweep_start(ngx_kanban_sweep_t *s, ngx_cycle_t *cycle);
 /* a write through this worker may have queued work: the workspace is
  * watched from now on and stepped */
 void ngx_kanban_sweep_wake(ngx_kanban_sweep_t *s, ngx_kanban_tenant_t *t);
+
+/* work done outside a request (a sweep's own query) may have queued
+ * work for the due-indexed sweeps (a webhook disabled notifies by mail):
+ * each steps the workspace as after a write */
+void ngx_kanban_sweep_wrote(ngx_str_t *slug, ngx_kanban_pg_db_t *db);
 
 /* a message from elsewhere names the workspace: stepped now, or gap ms
  * after its last step when that was more recent (a busy workspace sends
