@@ -439,7 +439,9 @@ ngx_kanban_sweep_recorded(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 
 
 /* The step is over: again if asked meanwhile; else watched until its
- * next due time, or dropped when nothing is due within the period. */
+ * next due time, or dropped when nothing is due. An entry due later is
+ * kept, however much later: it knows its row, so the next write's step
+ * that finds the same time writes nothing. */
 
 static void
 ngx_kanban_sweep_settle(ngx_kanban_sweep_ws_t *ws)
@@ -456,13 +458,13 @@ ngx_kanban_sweep_settle(ngx_kanban_sweep_ws_t *ws)
         return;
     }
 
-    if (wait == NGX_KANBAN_SWEEP_NOTHING || wait > s->period) {
+    if (wait == NGX_KANBAN_SWEEP_NOTHING) {
         if (ws->holds == 0) {
             ngx_kanban_sweep_drop(ws);
             return;
         }
 
-        wait = ngx_min(wait, s->period);
+        wait = s->period;
     }
 
     ngx_kanban_sweep_due(ws, wait);

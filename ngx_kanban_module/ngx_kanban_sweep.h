@@ -62,9 +62,10 @@
  *   - a workspace with nothing due leaves the worker's watched set, and
  *     its row is deleted if its due_at is still the one this worker knew,
  *     so that a wake on another node that wrote a new time is not lost.
- *     One due later than a period leaves the set too: the listing brings
- *     it back. An entry the module holds (ngx_kanban_sweep_hold: a send
- *     in flight that refers to it) stays until released.
+ *     One due later stays, with the row it knows, so that its next wake
+ *     writes nothing when the time is the same. An entry the module holds
+ *     (ngx_kanban_sweep_hold: a send in flight that refers to it) stays
+ *     until released.
  *
  * The rows are written by this worker's catalog connection only when the
  * time changes; a quitting worker leaves what it has in flight to the
