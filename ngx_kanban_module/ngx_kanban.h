@@ -127,6 +127,8 @@ typedef struct {
     unsigned                   catalog:1;      /* the statement on the
                                                   catalog, a workspace's
                                                   host too */
+    unsigned                   wrote:1;        /* a GET that wrote (what was
+                                                  due, made on the way) */
 } ngx_kanban_ctx_t;
 
 

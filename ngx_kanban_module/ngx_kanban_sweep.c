@@ -173,7 +173,7 @@ ngx_kanban_sweep_written(ngx_http_request_t *r)
     }
 
     if ((r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_OPTIONS))
-        && status < NGX_HTTP_MOVED_PERMANENTLY)
+        && status < NGX_HTTP_MOVED_PERMANENTLY && !ctx->wrote)
     {
         return NGX_OK;
     }
@@ -183,6 +183,23 @@ ngx_kanban_sweep_written(ngx_http_request_t *r)
     }
 
     return NGX_OK;
+}
+
+
+void
+ngx_kanban_sweep_wrote(ngx_str_t *slug, ngx_kanban_pg_db_t *db)
+{
+    ngx_uint_t           i;
+    ngx_kanban_tenant_t  t;
+
+    ngx_memzero(&t, sizeof(ngx_kanban_tenant_t));
+    t.slug = *slug;
+    t.db_name = db->name;
+    t.db_dsn = db->dsn;
+
+    for (i = 0; i < ngx_kanban_sweep_nindexed; i++) {
+        ngx_kanban_sweep_wake(ngx_kanban_sweep_indexed[i], &t);
+    }
 }
 
 
@@ -422,7 +439,9 @@ ngx_kanban_sweep_recorded(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 
 
 /* The step is over: again if asked meanwhile; else watched until its
- * next due time, or dropped when nothing is due within the period. */
+ * next due time, or dropped when nothing is due. An entry due later is
+ * kept, however much later: it knows its row, so the next write's step
+ * that finds the same time writes nothing. */
 
 static void
 ngx_kanban_sweep_settle(ngx_kanban_sweep_ws_t *ws)
@@ -439,13 +458,13 @@ ngx_kanban_sweep_settle(ngx_kanban_sweep_ws_t *ws)
         return;
     }
 
-    if (wait == NGX_KANBAN_SWEEP_NOTHING || wait > s->period) {
+    if (wait == NGX_KANBAN_SWEEP_NOTHING) {
         if (ws->holds == 0) {
             ngx_kanban_sweep_drop(ws);
             return;
         }
 
-        wait = ngx_min(wait, s->period);
+        wait = s->period;
     }
 
     ngx_kanban_sweep_due(ws, wait);

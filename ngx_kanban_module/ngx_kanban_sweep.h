@@ -45,7 +45,9 @@
  * nothing however many the catalog holds (catalog 018, sweep_due):
  *
  *   - a write served by this worker (a request on a workspace's host
- *     that is not a GET, or a GET answered with a redirect) wakes the
+ *     that is not a GET, a GET answered with a redirect, a GET whose
+ *     handler set ctx->wrote), or a sweep's own write
+ *     (ngx_kanban_sweep_wrote) wakes the
  *     workspace's step at once; wakes while a step is under way make one
  *     more step after it, and one within 100 ms of the last step waits
  *     for the end of those 100 ms (a busy workspace: a step per 100 ms,
@@ -60,9 +62,10 @@
  *   - a workspace with nothing due leaves the worker's watched set, and
  *     its row is deleted if its due_at is still the one this worker knew,
  *     so that a wake on another node that wrote a new time is not lost.
- *     One due later than a period leaves the set too: the listing brings
- *     it back. An entry the module holds (ngx_kanban_sweep_hold: a send
- *     in flight that refers to it) stays until released.
+ *     One due later stays, with the row it knows, so that its next wake
+ *     writes nothing when the time is the same. An entry the module holds
+ *     (ngx_kanban_sweep_hold: a send in flight that refers to it) stays
+ *     until released.
  *
  * The rows are written by this worker's catalog connection only when the
  * time changes; a quitting worker leaves what it has in flight to the
@@ -144,6 +147,11 @@ ngx_int_t ngx_kanban_sweep_start(ngx_kanban_sweep_t *s, ngx_cycle_t *cycle);
 /* a write through this worker may have queued work: the workspace is
  * watched from now on and stepped */
 void ngx_kanban_sweep_wake(ngx_kanban_sweep_t *s, ngx_kanban_tenant_t *t);
+
+/* work done outside a request (a sweep's own query) may have queued
+ * work for the due-indexed sweeps (a webhook disabled notifies by mail):
+ * each steps the workspace as after a write */
+void ngx_kanban_sweep_wrote(ngx_str_t *slug, ngx_kanban_pg_db_t *db);
 
 /* a message from elsewhere names the workspace: stepped now, or gap ms
  * after its last step when that was more recent (a busy workspace sends

@@ -5,7 +5,8 @@
 # catalog are never asked; a write that queues mail has it sent within a
 # second; a message waiting for its retry still goes after nginx restarts
 # (no write wakes it: only the due index knows); a quiet workspace's
-# digest goes at its time; a workspace with nothing due leaves the index.
+# digest goes at its time; a workspace with nothing due leaves the index;
+# a read that notifies (the update reminders) has its mail sent too.
 # Real nginx, PostgreSQL and an SMTP server on loopback (Kanban::SMTP).
 
 use strict;
@@ -175,6 +176,34 @@ cmp_ok($after, '>=', 3.5, sprintf('at its time (4 s after she chose), not '
 $row = due_row($slug);
 ok($row && $row->{due_in} > 1,
    'and the index says when the next is due') or diag explain $row;
+
+# --- a read that notifies: its mail goes too ----------------------------------
+
+# a project's health read makes the update reminders that are due (tenant
+# 025): a GET that writes, which wakes the sender as a write does
+# (a workspace of its own: no digest steps it meanwhile)
+my $ws2 = $t->workspace(prefix => 'remind');
+my $boss = $ws2->admin;
+my $ledger = $ws2->api($boss, POST => '/api/v1/projects',
+                       json => { name => 'Ledger', key => 'LED',
+                                 status => 'active',
+                                 owner_id => $boss->{id} })->{json};
+my ($isodow) = $ws2->dbh->selectrow_array(
+    'SELECT extract(isodow FROM workspace_today())::int');
+$r = $ws2->api($boss, PUT => '/api/v1/portfolio/settings',
+               json => { update_weekday => $isodow });
+is($r->{status}, 200, 'the update day is today');
+sleep 1;        # that write's step is over: nothing due, nothing watched
+ok(!due_row($ws2->slug), 'nothing due in it');
+$t0 = time;
+$r = $ws2->api($boss, GET => "/api/v1/projects/$ledger->{id}/health");
+is($r->{status}, 200, 'its manager reads the project\'s health');
+my ($due) = $smtp->wait_for(sub {
+    grep { $_->{to} eq $boss->{email}
+           && Kanban::SMTP::decoded($_->{headers}{subject})
+              =~ /project update is due/ } @_ }, 3);
+ok($due, sprintf('the update reminder the read made is mailed at once '
+                 . '(%.0f ms)', (time - $t0) * 1000));
 
 # the idle ones, still never asked
 $asked = $catalog->selectall_arrayref(qq{

@@ -29,5 +29,10 @@ extern ngx_uint_t          ngx_kanban_portfolio_draft_nroutes;
 extern ngx_kanban_route_t  ngx_kanban_portfolio_report_routes[];
 extern ngx_uint_t          ngx_kanban_portfolio_report_nroutes;
 
+/* a GET that makes what is due on the way (a health change, the update
+ * reminders: notifications, so mail): the statement's, marked a write */
+ngx_int_t ngx_kanban_portfolio_writing_get(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx);
+
 
 #endif /* _NGX_KANBAN_PORTFOLIO_H_INCLUDED_ */

@@ -54,8 +54,9 @@ static ngx_kanban_sql_t  ngx_kanban_portfolio_health_delete = {
 
 ngx_kanban_route_t  ngx_kanban_portfolio_health_routes[] = {
 
-    ngx_kanban_portfolio_route(NGX_HTTP_GET, "/api/v1/projects/{id}/health",
-        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_portfolio_health_get),
+    { NGX_HTTP_GET, "/api/v1/projects/{id}/health", NGX_KANBAN_HOST_TENANT,
+      NGX_KANBAN_ACCESS_MEMBER, ngx_kanban_portfolio_writing_get, NULL,
+      ngx_null_string, &ngx_kanban_portfolio_health_get },
 
     ngx_kanban_portfolio_route(NGX_HTTP_PUT,
         "/api/v1/projects/{id}/health/override",

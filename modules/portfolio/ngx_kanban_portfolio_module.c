@@ -74,3 +74,15 @@ ngx_kanban_portfolio_postconfiguration(ngx_conf_t *cf)
 
     return NGX_OK;
 }
+
+
+/* The sweeps (mail) look at a workspace after a write, and these reads
+ * may notify. */
+
+ngx_int_t
+ngx_kanban_portfolio_writing_get(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
+{
+    ctx->wrote = 1;
+
+    return ngx_kanban_sql_handler(r, ctx);
+}

@@ -77,8 +77,9 @@ static ngx_kanban_sql_t  ngx_kanban_portfolio_settings_put = {
 
 ngx_kanban_route_t  ngx_kanban_portfolio_updates_routes[] = {
 
-    ngx_kanban_portfolio_route(NGX_HTTP_GET, "/api/v1/projects/{id}/updates",
-        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_portfolio_updates_list),
+    { NGX_HTTP_GET, "/api/v1/projects/{id}/updates", NGX_KANBAN_HOST_TENANT,
+      NGX_KANBAN_ACCESS_MEMBER, ngx_kanban_portfolio_writing_get, NULL,
+      ngx_null_string, &ngx_kanban_portfolio_updates_list },
 
     ngx_kanban_portfolio_route(NGX_HTTP_POST, "/api/v1/projects/{id}/updates",
         NGX_KANBAN_ACCESS_MANAGER, ngx_kanban_portfolio_update_fields,

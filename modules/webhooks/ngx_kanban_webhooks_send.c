@@ -537,6 +537,14 @@ ngx_kanban_webhooks_recorded(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     /* the retry's time, when sooner than the workspace's next look */
     if (wait >= 0) {
         ngx_kanban_sweep_sooner(ws, (ngx_msec_t) wait);
+
+    } else if (q->error == NGX_KANBAN_PG_OK
+               && !(d->hr && d->hr->error == NGX_KANBAN_HTTP_OK
+                    && d->hr->status >= 200 && d->hr->status < 300))
+    {
+        /* failed for good: its webhook may be disabled now, and its
+         * admins notified by mail */
+        ngx_kanban_sweep_wrote(&ws->node.str, &ws->db);
     }
 
     /* its webhook's batch is done: it may have more queued */
