@@ -16,9 +16,7 @@
 
 static void ngx_kanban_pg_query_init(ngx_kanban_pg_query_t *q,
     ngx_pool_t *pool, ngx_log_t *log, ngx_kanban_pg_db_t *db);
-static void ngx_kanban_pg_clear(void *data);
 static ngx_kanban_pg_pool_t *ngx_kanban_pg_pool_get(ngx_kanban_pg_db_t *db);
-static void ngx_kanban_pg_acquire(ngx_kanban_pg_query_t *q);
 static void ngx_kanban_pg_enqueue(ngx_kanban_pg_pool_t *pool,
     ngx_kanban_pg_query_t *q);
 static void ngx_kanban_pg_queue_timeout(ngx_event_t *ev);
@@ -102,6 +100,8 @@ ngx_kanban_pg_query_init(ngx_kanban_pg_query_t *q, ngx_pool_t *pool,
     q->fail.handler = ngx_kanban_pg_fail_handler;
     q->fail.data = q;
     q->fail.log = log;
+
+    ngx_queue_init(&q->followers);
 }
 
 
@@ -250,7 +250,7 @@ ngx_kanban_pg_keep(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 }
 
 
-static void
+void
 ngx_kanban_pg_clear(void *data)
 {
     PQclear(data);
@@ -535,7 +535,7 @@ ngx_kanban_pg_pool_free(ngx_kanban_pg_pool_t *pool)
 }
 
 
-static void
+void
 ngx_kanban_pg_acquire(ngx_kanban_pg_query_t *q)
 {
     ngx_queue_t             *qu;
@@ -598,6 +598,10 @@ ngx_kanban_pg_enqueue(ngx_kanban_pg_pool_t *pool, ngx_kanban_pg_query_t *q)
     ngx_kanban_main_conf_t  *kmcf;
 
     kmcf = ngx_kanban_main_conf();
+
+    if (ngx_kanban_pg_share_join(pool, q)) {
+        return;
+    }
 
     if (ngx_kanban_pg_worker->waiting >= kmcf->pg_queue_size) {
         ngx_log_error(NGX_LOG_WARN, q->log, 0,
@@ -757,6 +761,10 @@ ngx_kanban_pg_call(ngx_kanban_pg_query_t *q)
         q->result = q->error == NGX_KANBAN_PG_SQL ? q->result : NULL;
     }
 
+    if (!ngx_queue_empty(&q->followers)) {
+        ngx_kanban_pg_share_answer(q);
+    }
+
     if (r == NULL) {
         q->handler(NULL, q);
         return;
@@ -776,6 +784,9 @@ static void
 ngx_kanban_pg_cleanup(void *data)
 {
     ngx_kanban_pg_query_t  *q = data;
+
+    /* its followers go on without it (before it leaves the queue) */
+    ngx_kanban_pg_share_leave(q);
 
     if (q->queued) {
         ngx_kanban_pg_dequeue(q);

@@ -65,6 +65,12 @@ extern ngx_kanban_pg_worker_t  *ngx_kanban_pg_worker;
 
 
 void ngx_kanban_pg_call(ngx_kanban_pg_query_t *q);
+void ngx_kanban_pg_acquire(ngx_kanban_pg_query_t *q);
+void ngx_kanban_pg_clear(void *data);
+ngx_uint_t ngx_kanban_pg_share_join(ngx_kanban_pg_pool_t *pool,
+    ngx_kanban_pg_query_t *q);
+void ngx_kanban_pg_share_answer(ngx_kanban_pg_query_t *q);
+void ngx_kanban_pg_share_leave(ngx_kanban_pg_query_t *q);
 void ngx_kanban_pg_dequeue(ngx_kanban_pg_query_t *q);
 void ngx_kanban_pg_dispatch(ngx_kanban_pg_pool_t *freed);
 void ngx_kanban_pg_fail(ngx_kanban_pg_query_t *q, ngx_uint_t error);
