@@ -248,6 +248,7 @@ void ngx_kanban_metrics_rate_limited(void);
 void ngx_kanban_metrics_events(ngx_int_t subscribers, ngx_uint_t delivered,
     ngx_uint_t dropped);
 void ngx_kanban_metrics_share_visits_lost(ngx_uint_t n);
+void ngx_kanban_metrics_pg_shared_read(void);
 void ngx_kanban_metrics_webhook(ngx_uint_t result);
 
 #define NGX_KANBAN_WEBHOOK_DELIVERED     0

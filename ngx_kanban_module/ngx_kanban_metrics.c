@@ -40,6 +40,7 @@ typedef struct {
     ngx_atomic_t               events_delivered;
     ngx_atomic_t               events_dropped;
     ngx_atomic_t               share_visits_lost;
+    ngx_atomic_t               pg_shared_reads;
     ngx_atomic_t               webhooks[4];    /* by NGX_KANBAN_WEBHOOK_* */
     ngx_kanban_metrics_worker_t  workers[NGX_KANBAN_METRICS_WORKERS];
 } ngx_kanban_metrics_t;
@@ -264,6 +265,15 @@ ngx_kanban_metrics_share_visits_lost(ngx_uint_t n)
 
 
 void
+ngx_kanban_metrics_pg_shared_read(void)
+{
+    if (ngx_kanban_metrics) {
+        ngx_atomic_fetch_add(&ngx_kanban_metrics->pg_shared_reads, 1);
+    }
+}
+
+
+void
 ngx_kanban_metrics_pg_worker(ngx_uint_t idle, ngx_uint_t busy,
     ngx_uint_t connecting, ngx_uint_t waiting)
 {
@@ -481,8 +491,12 @@ ngx_kanban_metrics_workers(ngx_kanban_metrics_t *m, u_char *p, u_char *end)
             "kanban_pg_connections{state=\"connecting\"} %ui\n"
             "# HELP kanban_pg_waiting Requests waiting for a connection.\n"
             "# TYPE kanban_pg_waiting gauge\n"
-            "kanban_pg_waiting %ui\n",
-            idle, busy, connecting, waiting);
+            "kanban_pg_waiting %ui\n"
+            "# HELP kanban_pg_shared_reads_total Reads answered with the "
+            "result of an identical one that waited beside them.\n"
+            "# TYPE kanban_pg_shared_reads_total counter\n"
+            "kanban_pg_shared_reads_total %uA\n",
+            idle, busy, connecting, waiting, m->pg_shared_reads);
 
     if (ngx_kanban_main_conf()) {
         p = ngx_slprintf(p, end,

@@ -13,6 +13,7 @@
 
 #include "ngx_kanban_pg.h"
 #include "ngx_kanban_pg_conn.h"
+#include "ngx_kanban_pg_share.h"
 #include "ngx_kanban_json.h"
 
 
@@ -53,6 +54,8 @@ static void ngx_kanban_pg_dequeue(ngx_kanban_pg_query_t *q);
 static void ngx_kanban_pg_queue_timeout(ngx_event_t *ev);
 static void ngx_kanban_pg_dispatch(ngx_kanban_pg_pool_t *freed);
 static void ngx_kanban_pg_fail(ngx_kanban_pg_query_t *q, ngx_uint_t error);
+static void ngx_kanban_pg_answer_followers(ngx_kanban_pg_query_t *q);
+static void ngx_kanban_pg_followers_stay(ngx_kanban_pg_query_t *q);
 static void ngx_kanban_pg_fail_handler(ngx_event_t *ev);
 static void ngx_kanban_pg_call(ngx_kanban_pg_query_t *q);
 static void ngx_kanban_pg_connected(ngx_kanban_pg_conn_t *conn);
@@ -148,6 +151,8 @@ ngx_kanban_pg_query_init(ngx_kanban_pg_query_t *q, ngx_pool_t *pool,
     q->fail.handler = ngx_kanban_pg_fail_handler;
     q->fail.data = q;
     q->fail.log = log;
+
+    ngx_queue_init(&q->followers);
 }
 
 
@@ -670,6 +675,10 @@ ngx_kanban_pg_enqueue(ngx_kanban_pg_pool_t *pool, ngx_kanban_pg_query_t *q)
 
     kmcf = ngx_kanban_main_conf();
 
+    if (ngx_kanban_pg_share_join(&pool->waiters, q)) {
+        return;
+    }
+
     if (ngx_kanban_pg_worker->waiting >= kmcf->pg_queue_size) {
         ngx_log_error(NGX_LOG_WARN, q->log, 0,
                       "kanban: PostgreSQL wait queue is full");
@@ -828,6 +837,10 @@ ngx_kanban_pg_call(ngx_kanban_pg_query_t *q)
         q->result = q->error == NGX_KANBAN_PG_SQL ? q->result : NULL;
     }
 
+    if (!ngx_queue_empty(&q->followers)) {
+        ngx_kanban_pg_answer_followers(q);
+    }
+
     if (r == NULL) {
         q->handler(NULL, q);
         return;
@@ -923,6 +936,9 @@ ngx_kanban_pg_cleanup(void *data)
 {
     ngx_kanban_pg_query_t  *q = data;
 
+    /* its followers go on without it (before it leaves the queue) */
+    ngx_kanban_pg_followers_stay(q);
+
     if (q->queued) {
         ngx_kanban_pg_dequeue(q);
         ngx_kanban_pg_report();
@@ -937,6 +953,77 @@ ngx_kanban_pg_cleanup(void *data)
         q->conn->query = NULL;
         q->conn = NULL;
     }
+}
+
+
+/* A leader's outcome, before its own handler runs: a copy of its rows for
+ * each follower; the same unavailability; after an SQL error each
+ * follower runs its statement alone (to get its own error). */
+
+static void
+ngx_kanban_pg_answer_followers(ngx_kanban_pg_query_t *q)
+{
+    ngx_kanban_pg_query_t  *f;
+
+    while ((f = ngx_kanban_pg_share_next(q)) != NULL) {
+
+        if (q->error == NGX_KANBAN_PG_OK && q->result != NULL) {
+            if (ngx_kanban_pg_share_copy(q, f) != NGX_OK) {
+                ngx_kanban_pg_fail(f, NGX_KANBAN_PG_UNAVAILABLE);
+            }
+
+            continue;
+        }
+
+        if (q->error == NGX_KANBAN_PG_SQL) {
+            f->alone = 1;
+            ngx_kanban_pg_acquire(f);
+            continue;
+        }
+
+        ngx_kanban_pg_fail(f, NGX_KANBAN_PG_UNAVAILABLE);
+    }
+}
+
+
+/* A leader's request goes away: the first of its followers takes its
+ * place in the queue, or on its connection, with the rest behind it. */
+
+static void
+ngx_kanban_pg_followers_stay(ngx_kanban_pg_query_t *q)
+{
+    ngx_kanban_pg_query_t  *f;
+
+    f = ngx_kanban_pg_share_leave(q);
+
+    if (f == NULL) {
+        return;
+    }
+
+    if (q->queued) {
+        /* its place in the queue; q leaves it right after */
+        ngx_queue_insert_after(&q->waiting, &f->waiting);
+        f->queued = 1;
+        ngx_kanban_pg_worker->waiting++;
+        ngx_add_timer(&f->timer, ngx_kanban_main_conf()->pg_queue_timeout);
+        return;
+    }
+
+    if (q->conn) {
+        /* its statement is on the way: the answer is f's now */
+        f->conn = q->conn;
+        q->conn->query = f;
+        q->conn = NULL;
+        return;
+    }
+
+    if (q->fail.posted) {
+        ngx_kanban_pg_fail(f, NGX_KANBAN_PG_UNAVAILABLE);
+        return;
+    }
+
+    /* no other state holds followers; run alone rather than be lost */
+    ngx_kanban_pg_acquire(f);
 }
 
 

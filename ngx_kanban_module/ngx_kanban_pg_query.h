@@ -33,9 +33,15 @@ typedef struct {
     char                      *name;
     char                      *sql;
     ngx_uint_t                 index;           /* set on first use */
+    ngx_uint_t                 shared;          /* a read others may join */
 } ngx_kanban_pg_stmt_t;
 
-#define ngx_kanban_pg_stmt(name, sql)  { name, sql, 0 }
+#define ngx_kanban_pg_stmt(name, sql)  { name, sql, 0, 0 }
+
+/* A read whose answer depends on its database and parameters alone: a
+ * query of it waiting for a connection answers every identical one that
+ * arrives while it waits (ngx_kanban_pg_share.c). */
+#define ngx_kanban_pg_shared_stmt(name, sql)  { name, sql, 0, 1 }
 
 
 /* Where a database lives: a server conninfo ('' is the catalog's) and
@@ -74,7 +80,12 @@ struct ngx_kanban_pg_query_s {
     ngx_event_t                timer;           /* queue timeout */
     ngx_event_t                fail;            /* failure reported later */
 
+    ngx_queue_t                followers;       /* answered with this one */
+    ngx_queue_t                follow;          /* in its leader's list */
+    ngx_kanban_pg_query_t     *leader;
+
     unsigned                   queued:1;
+    unsigned                   alone:1;         /* never joins another */
     unsigned                   binary_result:1;
 };
 

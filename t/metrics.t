@@ -26,7 +26,8 @@ like($r->{body}, qr/^# TYPE kanban_http_requests_total counter$/m,
 like($r->{body}, qr/^# TYPE kanban_http_request_duration_seconds histogram$/m,
      'kanban_http_request_duration_seconds is a histogram');
 
-for my $name (qw(kanban_pg_waiting kanban_redis_up)) {
+for my $name (qw(kanban_pg_waiting kanban_pg_shared_reads_total
+                 kanban_redis_up)) {
     ok(defined $t->metric($name), "$name is there");
 }
 for my $state (qw(idle busy connecting)) {

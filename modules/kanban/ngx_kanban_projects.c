@@ -63,7 +63,7 @@ ngx_kanban_field_t  ngx_kanban_column_patch_fields[] = {
  * sql/tenant/042_project_kept.sql): a primary-key read a project, not a
  * count of its tasks. */
 ngx_kanban_sql_t  ngx_kanban_projects_list = {
-    ngx_kanban_pg_stmt("projects_list",
+    ngx_kanban_pg_shared_stmt("projects_list",
     "WITH lim AS (SELECT least(greatest(coalesce($1::int, 50), 1), 200) n),"
     "     page AS (SELECT p FROM projects p"
     "               WHERE ($2::uuid IS NULL OR p.id > $2::uuid)"
@@ -87,7 +87,7 @@ ngx_kanban_sql_t  ngx_kanban_projects_list = {
 };
 
 ngx_kanban_sql_t  ngx_kanban_projects_get = {
-    ngx_kanban_pg_stmt("projects_get",
+    ngx_kanban_pg_shared_stmt("projects_get",
     "SELECT 200, project_json(p), p.version FROM projects p"
     " WHERE p.id = $1::uuid"),
     { "uuid:id", NULL },
@@ -129,7 +129,7 @@ ngx_kanban_sql_t  ngx_kanban_projects_delete = {
  * PL/pgSQL function, which would copy its tens of kilobytes once more;
  * LIMIT 1 stops the UNION ALL at the first branch's row. */
 ngx_kanban_sql_t  ngx_kanban_projects_kanban = {
-    ngx_kanban_pg_stmt("projects_kanban",
+    ngx_kanban_pg_shared_stmt("projects_kanban",
     "(SELECT 200, c.body FROM board_cache c"
     "  WHERE c.project_id = $1::uuid AND c.body IS NOT NULL)"
     " UNION ALL"

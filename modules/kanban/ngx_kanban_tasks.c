@@ -139,7 +139,7 @@ ngx_kanban_sql_t  ngx_kanban_tasks_list = {
  * a primary-key read; else task_build() makes it with task_json and keeps
  * it. LIMIT 1 stops the UNION ALL at the first branch's row. */
 ngx_kanban_sql_t  ngx_kanban_tasks_get = {
-    ngx_kanban_pg_stmt("tasks_get",
+    ngx_kanban_pg_shared_stmt("tasks_get",
     "(SELECT 200, c.body, c.version FROM task_cache c"
     "  WHERE c.task_id = $1::uuid AND c.body IS NOT NULL)"
     " UNION ALL"

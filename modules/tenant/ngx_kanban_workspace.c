@@ -20,9 +20,9 @@ static void ngx_kanban_workspace_read(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 
 
-static ngx_kanban_pg_stmt_t  ngx_kanban_workspace_get = ngx_kanban_pg_stmt(
-    "workspace_get",
-    "SELECT workspace_json($1::text)");
+static ngx_kanban_pg_stmt_t  ngx_kanban_workspace_get =
+    ngx_kanban_pg_shared_stmt("workspace_get",
+                              "SELECT workspace_json($1::text)");
 
 
 /* an origin allowed to call the API (ngx_kanban_cors.c) */
