@@ -18,6 +18,7 @@ const Timeline = lazy(() => import('./pages/Timeline'));
 const Sprints = lazy(() => import('./pages/Sprints'));
 const Portfolio = lazy(() => import('./pages/Portfolio'));
 const ProjectHealth = lazy(() => import('./pages/ProjectHealth'));
+const Budget = lazy(() => import('./pages/Budget'));
 const PortfolioReport = lazy(() => import('./pages/PortfolioReport'));
 const Time = lazy(() => import('./pages/Time'));
 const Approvals = lazy(() => import('./pages/Approvals'));
@@ -60,6 +61,7 @@ function App() {
           <Route path="/portfolio" element={<Portfolio />} />
           <Route path="/portfolio/report" element={<PortfolioReport />} />
           <Route path="/projects/:id/health" element={<ProjectHealth />} />
+          <Route path="/projects/:id/budget" element={<Budget />} />
           <Route path="/time" element={<Time />} />
           <Route path="/time/approvals" element={<Approvals />} />
           <Route path="/time/reports" element={<Reports />} />

@@ -10,6 +10,7 @@ const KINDS: [string, string][] = [
   ['approved', 'My timesheet is approved'],
   ['health_changed', "A project's health changes"],
   ['update_due', 'A project update is due'],
+  ['budget_alert', "A project's budget reaches 80 % or 100 %"],
   ['webhook_disabled', 'A webhook is disabled (admins)'],
 ];
 

@@ -128,6 +128,7 @@ const KIND_NAMES: Record<string, string> = {
   webhook_disabled: 'emails about disabled webhooks',
   health_changed: "emails about projects' health",
   update_due: 'emails about updates that are due',
+  budget_alert: 'emails about project budgets',
 };
 
 // One click, no sign-in: the same POST a mail client's one-click sends.
