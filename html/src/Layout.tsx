@@ -40,6 +40,7 @@ export function Layout({ children }: { children: ReactNode }) {
           <ChatLink />
           <div className="nav-group">Time</div>
           <NavLink to="/time" end>Timesheet</NavLink>
+          <NavLink to="/time/working">Working time</NavLink>
           {canManage(user) && <NavLink to="/time/approvals">Approvals</NavLink>}
           <NavLink to="/time/reports">Reports</NavLink>
           <div className="nav-group">Workspace</div>

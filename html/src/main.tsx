@@ -19,6 +19,7 @@ const Sprints = lazy(() => import('./pages/Sprints'));
 const Portfolio = lazy(() => import('./pages/Portfolio'));
 const ProjectHealth = lazy(() => import('./pages/ProjectHealth'));
 const Budget = lazy(() => import('./pages/Budget'));
+const WorkingTime = lazy(() => import('./pages/WorkingTime'));
 const PortfolioReport = lazy(() => import('./pages/PortfolioReport'));
 const Time = lazy(() => import('./pages/Time'));
 const Approvals = lazy(() => import('./pages/Approvals'));
@@ -65,6 +66,7 @@ function App() {
           <Route path="/time" element={<Time />} />
           <Route path="/time/approvals" element={<Approvals />} />
           <Route path="/time/reports" element={<Reports />} />
+          <Route path="/time/working" element={<WorkingTime />} />
           <Route path="/search" element={<Search />} />
           <Route path="/notifications" element={<Notifications />} />
           <Route path="/chat" element={<Chat />} />
