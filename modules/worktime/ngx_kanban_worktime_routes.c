@@ -56,6 +56,10 @@ static ngx_kanban_route_t  ngx_kanban_worktime_routes[] = {
     ngx_kanban_sql_route(NGX_HTTP_PUT, "/api/v1/timesheets/break-rules",
         NGX_KANBAN_ACCESS_ADMIN, ngx_kanban_break_rules_fields,
         &ngx_kanban_break_rules_put),
+
+    ngx_kanban_sql_route(NGX_HTTP_POST, "/api/v1/timesheets/import",
+        NGX_KANBAN_ACCESS_MEMBER, ngx_kanban_raw_body,
+        &ngx_kanban_time_import),
 };
 
 

@@ -28,6 +28,7 @@ extern ngx_kanban_sql_t  ngx_kanban_absence_reject;
 extern ngx_kanban_sql_t  ngx_kanban_absence_cancel;
 extern ngx_kanban_sql_t  ngx_kanban_break_rules_get;
 extern ngx_kanban_sql_t  ngx_kanban_break_rules_put;
+extern ngx_kanban_sql_t  ngx_kanban_time_import;
 
 
 #endif /* _NGX_KANBAN_WORKTIME_ROUTES_H_INCLUDED_ */

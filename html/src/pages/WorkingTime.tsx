@@ -63,6 +63,7 @@ export default function WorkingTime() {
       <div className="dash-grid">
         <MyAbsences onChanged={wt.reload} />
         {canManage(user) && <AbsenceQueue onChanged={wt.reload} />}
+        <ImportTime onImported={wt.reload} />
       </div>
       {user?.role === 'admin' && (
         <div className="dash-grid">
@@ -182,6 +183,42 @@ function Holidays({ onChanged }: { onChanged: () => void }) {
 async function fetchIcs(file: File) {
   const r = await request('POST', '/api/v1/holidays/import', { raw: file, headers: { 'Content-Type': 'text/calendar' } });
   return r.json() as Promise<{ imported: number }>;
+}
+
+type Source = 'toggl' | 'clockify' | 'kimai';
+
+// Time tracked elsewhere, moved in: a tracker's CSV export, all or nothing.
+function ImportTime({ onImported }: { onImported: () => void }) {
+  const toast = useToast();
+  const [source, setSource] = useState<Source>('toggl');
+  const [result, setResult] = useState<string>('');
+  const [problem, setProblem] = useState<string>('');
+  const upload = async (file: File | undefined) => {
+    if (!file) return;
+    setResult(''); setProblem('');
+    try {
+      const r = await request('POST', `/api/v1/timesheets/import?source=${source}`, { raw: file, headers: { 'Content-Type': 'text/csv' } });
+      const j = await r.json() as { imported: number; minutes: number };
+      setResult(`${j.imported} entries (${hours(j.minutes)}) imported.`);
+      toast('Time imported.');
+      onImported();
+    } catch (err) { setProblem(errorMessage(err)); }
+  };
+  return (
+    <section className="box" aria-labelledby="import-h">
+      <h3 id="import-h">Import time</h3>
+      <p className="muted small">A CSV export of another tracker (its detailed report), matched to people by email and to projects by name. All or nothing: a bad row is named and nothing is kept.</p>
+      <div className="row wrap">
+        <select value={source} onChange={(e) => setSource(e.target.value as Source)} aria-label="Exported from">
+          <option value="toggl">Toggl Track</option><option value="clockify">Clockify</option><option value="kimai">Kimai</option>
+        </select>
+        <label className="btn small">Choose CSV…<input type="file" accept=".csv,text/csv" hidden aria-label="CSV export"
+          onChange={(e) => { void upload(e.target.files?.[0]); e.target.value = ''; }} /></label>
+      </div>
+      {result && <p data-testid="import-result">{result}</p>}
+      {problem && <p className="danger-text" role="alert" data-testid="import-problem">{problem}</p>}
+    </section>
+  );
 }
 
 function BreakRules({ onChanged }: { onChanged: () => void }) {
