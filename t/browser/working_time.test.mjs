@@ -183,3 +183,29 @@ test('working time: the timer pauses for a break and resumes', async () => {
     await context.close();
   }
 });
+
+test('working time: a Toggl export imported, a bad row named first', async () => {
+  const { context, page, errors } = await open();
+  try {
+    await signIn(page);
+    await page.goto(`${fx.base}/time/working`);
+    const header = 'User,Email,Client,Project,Task,Description,Billable,Start date,Start time,End date,End time,Duration,Tags,Amount (USD)';
+    const good = `Ada,${ADMIN},,,,Imported ${run},Yes,${day(3)},09:00:00,${day(3)},10:00:00,01:00:00,,`;
+    const bad = `Ghost,ghost@nowhere.example,,,,Who,No,${day(3)},09:00:00,${day(3)},10:00:00,01:00:00,,`;
+    await page.getByLabel('Exported from').selectOption('toggl');
+    await page.getByLabel('CSV export').setInputFiles({ name: 'toggl.csv', mimeType: 'text/csv',
+      buffer: Buffer.from([header, good, bad, ''].join('\r\n')) });
+    const problem = page.getByTestId('import-problem');
+    await problem.waitFor();
+    assert.match(await problem.textContent(), /row 3: nobody here has the email ghost@nowhere\.example/, 'the bad row named');
+    await page.getByLabel('CSV export').setInputFiles({ name: 'toggl.csv', mimeType: 'text/csv',
+      buffer: Buffer.from([header, good, ''].join('\r\n')) });
+    await page.getByTestId('import-result').waitFor();
+    assert.match(await page.getByTestId('import-result').textContent(), /1 entry \(1h\) imported/, 'one entry imported');
+    await page.getByRole('heading', { name: 'Import time' }).scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(SHOTS, 'time-import.png') });
+    assert.deepEqual(errors, [], 'no uncaught exception');
+  } finally {
+    await context.close();
+  }
+});

@@ -199,7 +199,7 @@ function ImportTime({ onImported }: { onImported: () => void }) {
     try {
       const r = await request('POST', `/api/v1/timesheets/import?source=${source}`, { raw: file, headers: { 'Content-Type': 'text/csv' } });
       const j = await r.json() as { imported: number; minutes: number };
-      setResult(`${j.imported} entries (${hours(j.minutes)}) imported.`);
+      setResult(`${j.imported} ${j.imported === 1 ? 'entry' : 'entries'} (${hours(j.minutes)}) imported.`);
       toast('Time imported.');
       onImported();
     } catch (err) { setProblem(errorMessage(err)); }
