@@ -246,6 +246,32 @@ is($pu->{capacity_minutes}, 1200, 'capacity: the targets, holiday and vacation o
 my ($cu) = grep { $_->{user_id} eq $cid->{id} } @{ $u->{items} };
 is($cu->{capacity_minutes}, 9 * 480, 'full time: 40 h over nine working days (a holiday)');
 
+# --- capacity in the assignment suggestions ---------------------------------
+
+# Pat away the whole of this week (approved): no free time this week;
+# Cid, full time with nothing logged this week, has the week's targets
+my $week_mon = $dbh->selectrow_array(
+    q{SELECT date_trunc('week', workspace_today())::date::text});
+my $week_sun = $dbh->selectrow_array(q{SELECT (?::date + 6)::text}, undef, $week_mon);
+my $away = made(api($pat, POST => $A, json => { kind => 'vacation',
+    start_date => $week_mon, end_date => $week_sun }), 'away');
+made(api($mia, POST => "$A/$away->{id}/approve"), 'approve away');
+my $proj = made(api($mia, POST => '/api/v1/projects', json => {
+    key => 'CAP', name => 'Capacity' }), 'project');
+my $task = made(api($mia, POST => "/api/v1/projects/$proj->{id}/tasks",
+                    json => { title => 'Who takes it?' }), 'task');
+my %free = map { ($_->{user}{name} => $_->{free_minutes}) } @{ made(api($mia,
+    GET => "/api/v1/tasks/$task->{id}/assignee-suggestions"), 'sugg')->{items} };
+is($free{Pat}, 0, 'suggestions: Pat away all week has no free time');
+my $holidays = $dbh->selectrow_array(q{SELECT count(*) FROM public_holidays
+    WHERE day BETWEEN ?::date AND ?::date AND extract(isodow FROM day) < 6},
+    undef, $week_mon, $week_sun);
+my $cid_logged = $dbh->selectrow_array(q{SELECT coalesce(sum(minutes), 0)
+    FROM time_entries WHERE user_id = ? AND date BETWEEN ?::date AND ?::date},
+    undef, $cid->{id}, $week_mon, $week_sun);
+is($free{Cid}, 480 * (5 - $holidays) - $cid_logged,
+   'Cid: this week\'s targets less what is logged');
+
 # --- the timer pauses --------------------------------------------------------
 
 my $T = '/api/v1/timesheets/timer';
