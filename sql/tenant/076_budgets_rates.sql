@@ -194,20 +194,30 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION budget_check_entry() RETURNS trigger
+-- Once a statement, for each project it wrote time to: an import of
+-- thousands of rows checks its projects once, not once a row.
+CREATE FUNCTION budget_check_entries() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+    pid  uuid;
 BEGIN
-    IF TG_OP <> 'DELETE' THEN
-        PERFORM budget_check(NEW.project_id);
-    END IF;
+    FOR pid IN SELECT DISTINCT n.project_id FROM new_rows n
+                WHERE n.project_id IS NOT NULL ORDER BY 1 LOOP
+        PERFORM budget_check(pid);
+    END LOOP;
     RETURN NULL;
 END
 $$;
 
-CREATE TRIGGER time_entries_budget
-    AFTER INSERT OR UPDATE OF project_id, minutes, billable, date, user_id
-    ON time_entries
-    FOR EACH ROW EXECUTE FUNCTION budget_check_entry();
+CREATE TRIGGER time_entries_budget_insert
+    AFTER INSERT ON time_entries
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION budget_check_entries();
+
+CREATE TRIGGER time_entries_budget_update
+    AFTER UPDATE ON time_entries
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION budget_check_entries();
 
 
 -- GET /api/v1/projects/{id}/budget: its managers and admins.
