@@ -52,20 +52,6 @@ CREATE INDEX billing_rates_user ON billing_rates (user_id);
 CREATE INDEX billing_rates_project ON billing_rates (project_id);
 
 
--- The hourly rate of a person's time on a project on a day (NULL: none).
-CREATE FUNCTION billing_rate(uid uuid, pid uuid, d date) RETURNS numeric
-LANGUAGE sql STABLE AS $$
-    SELECT r.hourly_rate
-      FROM billing_rates r, users u
-     WHERE u.id = uid AND r.effective_from <= d
-       AND (r.user_id IS NULL OR r.user_id = uid)
-       AND (r.role IS NULL OR r.role = u.role)
-       AND (r.project_id IS NULL OR r.project_id = pid)
-     ORDER BY r.user_id IS NOT NULL DESC, r.project_id IS NOT NULL DESC,
-              r.role IS NOT NULL DESC, r.effective_from DESC
-     LIMIT 1
-$$;
-
 CREATE FUNCTION billing_rate_json(r billing_rates) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object(
@@ -76,26 +62,43 @@ $$;
 
 
 -- A project's entries in [f, t] (all of them when NULL) with the rate of
--- each one's day and what it bills: the one definition of billable money.
+-- each one's day and what it bills: the one definition of billable money
+-- and of which rate applies (the most specific in effect on the day).
+-- The rate is chosen once a person and day, in one join, not once an
+-- entry: a project of 20,000 entries has a few thousand such days.
 CREATE FUNCTION billable_lines(pid uuid, f date, t date)
 RETURNS TABLE (entry_id uuid, date date, user_id uuid, person text,
                task_key text, task_title text, description text,
                minutes int, billable boolean, rate numeric, amount numeric)
 LANGUAGE sql STABLE AS $$
+    WITH e AS (
+        SELECT * FROM time_entries e
+         WHERE e.project_id = pid
+           AND (f IS NULL OR e.date >= f) AND (t IS NULL OR e.date <= t)),
+    days AS (
+        SELECT DISTINCT ON (d.user_id, d.date) d.user_id, d.date,
+               r.hourly_rate AS rate
+          FROM (SELECT DISTINCT e.user_id, e.date FROM e) d
+          JOIN users u ON u.id = d.user_id
+          LEFT JOIN billing_rates r
+                 ON r.effective_from <= d.date
+                AND (r.user_id IS NULL OR r.user_id = d.user_id)
+                AND (r.role IS NULL OR r.role = u.role)
+                AND (r.project_id IS NULL OR r.project_id = pid)
+         ORDER BY d.user_id, d.date, r.user_id IS NOT NULL DESC,
+                  r.project_id IS NOT NULL DESC, r.role IS NOT NULL DESC,
+                  r.effective_from DESC)
     SELECT e.id, e.date, e.user_id, u.name,
            p.key || '-' || k.number, k.title, e.description, e.minutes,
            e.billable, x.rate,
            CASE WHEN e.billable
                 THEN round(e.minutes * coalesce(x.rate, 0) / 60.0, 2)
                 ELSE 0 END
-      FROM time_entries e
+      FROM e
       JOIN users u ON u.id = e.user_id
+      JOIN days x ON x.user_id = e.user_id AND x.date = e.date
       LEFT JOIN tasks k ON k.id = e.task_id
       LEFT JOIN projects p ON p.id = k.project_id
-      CROSS JOIN LATERAL (SELECT billing_rate(e.user_id, e.project_id,
-                                              e.date) AS rate) x
-     WHERE e.project_id = pid
-       AND (f IS NULL OR e.date >= f) AND (t IS NULL OR e.date <= t)
 $$;
 
 
