@@ -61,44 +61,55 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 
--- A project's entries in [f, t] (all of them when NULL) with the rate of
--- each one's day and what it bills: the one definition of billable money
--- and of which rate applies (the most specific in effect on the day).
--- The rate is chosen once a person and day, in one join, not once an
--- entry: a project of 20,000 entries has a few thousand such days.
+-- The rate of each person's day of time on a project in [f, t] (all
+-- of them when NULL): the one definition of which rate applies, the most
+-- specific in effect on the day. Chosen once a person and day, in one
+-- join, not once an entry: a project of 20,000 entries has a few
+-- thousand such days.
+CREATE FUNCTION billing_days(pid uuid, f date, t date)
+RETURNS TABLE (user_id uuid, date date, rate numeric)
+LANGUAGE sql STABLE AS $$
+    SELECT DISTINCT ON (d.user_id, d.date) d.user_id, d.date, r.hourly_rate
+      FROM (SELECT DISTINCT e.user_id, e.date FROM time_entries e
+             WHERE e.project_id = pid
+               AND (f IS NULL OR e.date >= f)
+               AND (t IS NULL OR e.date <= t)) d
+      JOIN users u ON u.id = d.user_id
+      LEFT JOIN billing_rates r
+             ON r.effective_from <= d.date
+            AND (r.user_id IS NULL OR r.user_id = d.user_id)
+            AND (r.role IS NULL OR r.role = u.role)
+            AND (r.project_id IS NULL OR r.project_id = pid)
+     ORDER BY d.user_id, d.date, r.user_id IS NOT NULL DESC,
+              r.project_id IS NOT NULL DESC, r.role IS NOT NULL DESC,
+              r.effective_from DESC
+$$;
+
+-- What an entry bills at a rate: the one definition of billable money.
+CREATE FUNCTION entry_amount(minutes int, billable boolean, rate numeric)
+RETURNS numeric
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN billable THEN round(minutes * coalesce(rate, 0) / 60.0, 2)
+                ELSE 0 END
+$$;
+
+-- A project's entries in [f, t] with their rates and what they bill.
 CREATE FUNCTION billable_lines(pid uuid, f date, t date)
 RETURNS TABLE (entry_id uuid, date date, user_id uuid, person text,
                task_key text, task_title text, description text,
                minutes int, billable boolean, rate numeric, amount numeric)
 LANGUAGE sql STABLE AS $$
-    WITH e AS (
-        SELECT * FROM time_entries e
-         WHERE e.project_id = pid
-           AND (f IS NULL OR e.date >= f) AND (t IS NULL OR e.date <= t)),
-    days AS (
-        SELECT DISTINCT ON (d.user_id, d.date) d.user_id, d.date,
-               r.hourly_rate AS rate
-          FROM (SELECT DISTINCT e.user_id, e.date FROM e) d
-          JOIN users u ON u.id = d.user_id
-          LEFT JOIN billing_rates r
-                 ON r.effective_from <= d.date
-                AND (r.user_id IS NULL OR r.user_id = d.user_id)
-                AND (r.role IS NULL OR r.role = u.role)
-                AND (r.project_id IS NULL OR r.project_id = pid)
-         ORDER BY d.user_id, d.date, r.user_id IS NOT NULL DESC,
-                  r.project_id IS NOT NULL DESC, r.role IS NOT NULL DESC,
-                  r.effective_from DESC)
     SELECT e.id, e.date, e.user_id, u.name,
            p.key || '-' || k.number, k.title, e.description, e.minutes,
-           e.billable, x.rate,
-           CASE WHEN e.billable
-                THEN round(e.minutes * coalesce(x.rate, 0) / 60.0, 2)
-                ELSE 0 END
-      FROM e
+           e.billable, x.rate, entry_amount(e.minutes, e.billable, x.rate)
+      FROM time_entries e
       JOIN users u ON u.id = e.user_id
-      JOIN days x ON x.user_id = e.user_id AND x.date = e.date
+      JOIN billing_days(pid, f, t) x
+        ON x.user_id = e.user_id AND x.date = e.date
       LEFT JOIN tasks k ON k.id = e.task_id
       LEFT JOIN projects p ON p.id = k.project_id
+     WHERE e.project_id = pid
+       AND (f IS NULL OR e.date >= f) AND (t IS NULL OR e.date <= t)
 $$;
 
 
@@ -129,11 +140,15 @@ LANGUAGE sql STABLE AS $$
                                             a.threshold)
                               FROM budget_alerts a
                              WHERE a.project_id = pid), '[]'))
-      FROM (SELECT coalesce(sum(l.minutes), 0)::int AS spent,
-                   coalesce(sum(l.minutes) FILTER (WHERE l.billable), 0)::int
+      FROM (SELECT coalesce(sum(e.minutes), 0)::int AS spent,
+                   coalesce(sum(e.minutes) FILTER (WHERE e.billable), 0)::int
                        AS billable,
-                   coalesce(sum(l.amount), 0)::numeric(14, 2) AS amount
-              FROM billable_lines(pid, NULL, NULL) l) s
+                   coalesce(sum(entry_amount(e.minutes, e.billable, x.rate)),
+                            0)::numeric(14, 2) AS amount
+              FROM time_entries e
+              JOIN billing_days(pid, NULL, NULL) x
+                ON x.user_id = e.user_id AND x.date = e.date
+             WHERE e.project_id = pid) s
       LEFT JOIN project_budgets b ON b.project_id = pid
 $$;
 
