@@ -77,27 +77,32 @@ LANGUAGE sql IMMUTABLE AS $$
     END
 $$;
 
+-- A date of year, month and day; NULL when there is no such day (checked,
+-- not caught: no subtransaction a row).
+CREATE FUNCTION import_ymd(y int, m int, d int) RETURNS date
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN y BETWEEN 1 AND 9999 AND m BETWEEN 1 AND 12 AND d >= 1
+                     AND d <= extract(day FROM make_date(y, m, 1)
+                                               + interval '1 month'
+                                               - interval '1 day')
+                THEN make_date(y, m, d) END
+$$;
+
 -- A date cell of a source's export; NULL when it is none.
 CREATE FUNCTION import_date(v text, source text) RETURNS date
-LANGUAGE plpgsql IMMUTABLE AS $$
-DECLARE
-    s  text := btrim(v);
-    d  date;
-BEGIN
-    IF s ~ '^\d{4}-\d{2}-\d{2}' THEN
-        d := to_date(left(s, 10), 'YYYY-MM-DD');
-        RETURN CASE WHEN to_char(d, 'YYYY-MM-DD') = left(s, 10) THEN d END;
-    ELSIF source = 'clockify' AND s ~ '^\d{2}/\d{2}/\d{4}$' THEN
-        d := to_date(s, 'MM/DD/YYYY');
-        RETURN CASE WHEN to_char(d, 'MM/DD/YYYY') = s THEN d END;
-    ELSIF source = 'kimai' AND s ~ '^\d{2}\.\d{2}\.\d{4}$' THEN
-        d := to_date(s, 'DD.MM.YYYY');
-        RETURN CASE WHEN to_char(d, 'DD.MM.YYYY') = s THEN d END;
-    END IF;
-    RETURN NULL;
-EXCEPTION WHEN OTHERS THEN
-    RETURN NULL;
-END
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE
+        WHEN s ~ '^\d{4}-\d{2}-\d{2}'
+        THEN import_ymd(substr(s, 1, 4)::int, substr(s, 6, 2)::int,
+                        substr(s, 9, 2)::int)
+        WHEN source = 'clockify' AND s ~ '^\d{2}/\d{2}/\d{4}$'
+        THEN import_ymd(substr(s, 7, 4)::int, substr(s, 1, 2)::int,
+                        substr(s, 4, 2)::int)
+        WHEN source = 'kimai' AND s ~ '^\d{2}\.\d{2}\.\d{4}$'
+        THEN import_ymd(substr(s, 7, 4)::int, substr(s, 4, 2)::int,
+                        substr(s, 1, 2)::int)
+    END
+      FROM (SELECT btrim(v) AS s) x
 $$;
 
 
@@ -108,6 +113,7 @@ LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
     src      text;
+    recs     jsonb;
     head     text[];
     col      jsonb := '{}';
     c_date   int;
@@ -144,15 +150,22 @@ BEGIN
     END;
     src := regexp_replace(src, '^' || chr(65279), '');   -- a BOM
 
-    IF EXISTS (SELECT 1 FROM csv_records(src) r WHERE r.n IS NULL) THEN
+    -- parsed once
+    SELECT coalesce(jsonb_agg(jsonb_build_object('n', r.n,
+                                                 'f', to_jsonb(r.fields))
+                              ORDER BY r.n), '[]')
+      INTO recs FROM csv_records(src) r;
+
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements(recs) x
+                WHERE x->'n' = 'null') THEN
         RETURN QUERY SELECT 422, 'validation_failed',
             'The file is not CSV: a quote is not closed or stands inside '
             'a field.';
         RETURN;
     END IF;
 
-    SELECT r.fields INTO head FROM csv_records(src) r WHERE r.n = 1;
-    IF head IS NULL THEN
+    head := ARRAY(SELECT jsonb_array_elements_text(recs->0->'f'));
+    IF cardinality(head) = 0 THEN
         RETURN QUERY SELECT 422, 'validation_failed', 'The file is empty.';
         RETURN;
     END IF;
@@ -188,13 +201,18 @@ BEGIN
         RETURN;
     END IF;
 
-    IF (SELECT count(*) FROM csv_records(src)) > 10001 THEN
+    IF jsonb_array_length(recs) > 10001 THEN
         RETURN QUERY SELECT 422, 'validation_failed',
                             'At most 10,000 rows in one import.';
         RETURN;
     END IF;
 
-    FOR rec IN SELECT r.n, r.fields FROM csv_records(src) r WHERE r.n > 1
+    FOR rec IN SELECT (x->>'n')::int AS n,
+                      ARRAY(SELECT jsonb_array_elements_text(x->'f'))
+                          AS fields
+                 FROM jsonb_array_elements(recs) x
+                WHERE (x->>'n')::int > 1
+                ORDER BY (x->>'n')::int
     LOOP
         CONTINUE WHEN array_to_string(rec.fields, '') = '';   -- blank line
 
