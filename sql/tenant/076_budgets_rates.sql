@@ -61,26 +61,26 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 
--- The rate of each person's day of time on a project in [f, t] (all
--- of them when NULL): the one definition of which rate applies, the most
--- specific in effect on the day. Chosen once a person and day, in one
--- join, not once an entry: a project of 20,000 entries has a few
--- thousand such days.
-CREATE FUNCTION billing_days(pid uuid, f date, t date)
-RETURNS TABLE (user_id uuid, date date, rate numeric)
+-- A project's entries in [f, t] (all of them when NULL), each with the
+-- rate in effect on its day: the one definition of which rate applies,
+-- the most specific. One join of the entries with the few rates, whatever
+-- the planner knows of the entries (a fresh import has no statistics).
+CREATE FUNCTION rated_entries(pid uuid, f date, t date)
+RETURNS TABLE (id uuid, user_id uuid, task_id uuid, date date, minutes int,
+               description text, billable boolean, rate numeric)
 LANGUAGE sql STABLE AS $$
-    SELECT DISTINCT ON (d.user_id, d.date) d.user_id, d.date, r.hourly_rate
-      FROM (SELECT DISTINCT e.user_id, e.date FROM time_entries e
-             WHERE e.project_id = pid
-               AND (f IS NULL OR e.date >= f)
-               AND (t IS NULL OR e.date <= t)) d
-      JOIN users u ON u.id = d.user_id
+    SELECT DISTINCT ON (e.id) e.id, e.user_id, e.task_id, e.date,
+           e.minutes, e.description, e.billable, r.hourly_rate
+      FROM time_entries e
+      JOIN users u ON u.id = e.user_id
       LEFT JOIN billing_rates r
-             ON r.effective_from <= d.date
-            AND (r.user_id IS NULL OR r.user_id = d.user_id)
+             ON r.effective_from <= e.date
+            AND (r.user_id IS NULL OR r.user_id = e.user_id)
             AND (r.role IS NULL OR r.role = u.role)
             AND (r.project_id IS NULL OR r.project_id = pid)
-     ORDER BY d.user_id, d.date, r.user_id IS NOT NULL DESC,
+     WHERE e.project_id = pid
+       AND (f IS NULL OR e.date >= f) AND (t IS NULL OR e.date <= t)
+     ORDER BY e.id, r.user_id IS NOT NULL DESC,
               r.project_id IS NOT NULL DESC, r.role IS NOT NULL DESC,
               r.effective_from DESC
 $$;
@@ -101,15 +101,11 @@ RETURNS TABLE (entry_id uuid, date date, user_id uuid, person text,
 LANGUAGE sql STABLE AS $$
     SELECT e.id, e.date, e.user_id, u.name,
            p.key || '-' || k.number, k.title, e.description, e.minutes,
-           e.billable, x.rate, entry_amount(e.minutes, e.billable, x.rate)
-      FROM time_entries e
+           e.billable, e.rate, entry_amount(e.minutes, e.billable, e.rate)
+      FROM rated_entries(pid, f, t) e
       JOIN users u ON u.id = e.user_id
-      JOIN billing_days(pid, f, t) x
-        ON x.user_id = e.user_id AND x.date = e.date
       LEFT JOIN tasks k ON k.id = e.task_id
       LEFT JOIN projects p ON p.id = k.project_id
-     WHERE e.project_id = pid
-       AND (f IS NULL OR e.date >= f) AND (t IS NULL OR e.date <= t)
 $$;
 
 
@@ -143,12 +139,9 @@ LANGUAGE sql STABLE AS $$
       FROM (SELECT coalesce(sum(e.minutes), 0)::int AS spent,
                    coalesce(sum(e.minutes) FILTER (WHERE e.billable), 0)::int
                        AS billable,
-                   coalesce(sum(entry_amount(e.minutes, e.billable, x.rate)),
+                   coalesce(sum(entry_amount(e.minutes, e.billable, e.rate)),
                             0)::numeric(14, 2) AS amount
-              FROM time_entries e
-              JOIN billing_days(pid, NULL, NULL) x
-                ON x.user_id = e.user_id AND x.date = e.date
-             WHERE e.project_id = pid) s
+              FROM rated_entries(pid, NULL, NULL) e) s
       LEFT JOIN project_budgets b ON b.project_id = pid
 $$;
 
