@@ -40,6 +40,7 @@ export function Layout({ children }: { children: ReactNode }) {
           <ChatLink />
           <div className="nav-group">Time</div>
           <NavLink to="/time" end>Timesheet</NavLink>
+          <NavLink to="/time/working">Working time</NavLink>
           {canManage(user) && <NavLink to="/time/approvals">Approvals</NavLink>}
           <NavLink to="/time/reports">Reports</NavLink>
           <div className="nav-group">Workspace</div>
@@ -160,6 +161,10 @@ export function notificationText(n: Notification) {
       const { rule_name, message } = n.data;
       return `${rule_name || 'A rule'}: ${message || 'ran'} ${task}`.trim();
     }
+    case 'budget_alert': {
+      const { project_name, threshold, measure } = n.data;
+      return `${project_name || 'A project'} has used ${threshold ?? 80} % of its ${measure === 'amount' ? 'money' : 'hours'} budget`;
+    }
     default: {
       // a kind the document does not know yet breaks the build here
       const kind: never = n.kind;
@@ -175,7 +180,8 @@ export function NotificationItem({ n, onGo }: { n: Notification; onGo?: () => vo
   const taskId = n.task?.id;
   const toTime = n.kind === 'approved';
   const where = taskId ? `/tasks/${taskId}` : n.data.channel_id ? `/chat/${n.data.channel_id}`
-    : toTime ? '/time' : n.kind === 'webhook_disabled' ? '/admin/webhooks' : null;
+    : toTime ? '/time' : n.kind === 'webhook_disabled' ? '/admin/webhooks'
+    : n.kind === 'budget_alert' && n.data.project_id ? `/projects/${n.data.project_id}/budget` : null;
   return (
     <li className={unread ? 'notif unread' : 'notif'} data-notification-id={n.id}>
       <button type="button" className="notif-btn" onClick={() => {

@@ -19,6 +19,8 @@ const Sprints = lazy(() => import('./pages/Sprints'));
 const ProjectRules = lazy(() => import('./pages/ProjectRules'));
 const Portfolio = lazy(() => import('./pages/Portfolio'));
 const ProjectHealth = lazy(() => import('./pages/ProjectHealth'));
+const Budget = lazy(() => import('./pages/Budget'));
+const WorkingTime = lazy(() => import('./pages/WorkingTime'));
 const PortfolioReport = lazy(() => import('./pages/PortfolioReport'));
 const Time = lazy(() => import('./pages/Time'));
 const Approvals = lazy(() => import('./pages/Approvals'));
@@ -62,9 +64,11 @@ function App() {
           <Route path="/portfolio" element={<Portfolio />} />
           <Route path="/portfolio/report" element={<PortfolioReport />} />
           <Route path="/projects/:id/health" element={<ProjectHealth />} />
+          <Route path="/projects/:id/budget" element={<Budget />} />
           <Route path="/time" element={<Time />} />
           <Route path="/time/approvals" element={<Approvals />} />
           <Route path="/time/reports" element={<Reports />} />
+          <Route path="/time/working" element={<WorkingTime />} />
           <Route path="/search" element={<Search />} />
           <Route path="/notifications" element={<Notifications />} />
           <Route path="/chat" element={<Chat />} />

@@ -4,14 +4,15 @@
  * time; admins change anyone's. A day's total per person is at most 24
  * hours, and the entries of a submitted or approved week are locked (409
  * locked): both are checked in time_entry_write under the owner's lock,
- * so parallel writes cannot pass them together.
+ * so parallel writes cannot pass them together. An entry's minutes are
+ * worked time; break_minutes, the breaks taken beside them (077).
  *
  * Reading: admins everyone's, project managers their teams' people's,
  * everyone their own (can_see_user). Changing another's entry is 403 for
  * a manager who sees them, 404 for anyone else.
  */
 
-/* SQL: sql/tenant/003_people.sql, 010_timesheets.sql */
+/* SQL: sql/tenant/003_people.sql, 010_timesheets.sql, 077_working_time.sql */
 #include "ngx_kanban_timesheet_routes.h"
 
 
@@ -24,6 +25,7 @@ ngx_kanban_field_t  ngx_kanban_time_entry_fields[] = {
     { "billable", NGX_KANBAN_FIELD_BOOLEAN, 0, 0, 0, NULL, NULL },
     { "started_at", NGX_KANBAN_FIELD_STRING, 0, 1, 40, NULL, NULL },
     { "ended_at", NGX_KANBAN_FIELD_STRING, 0, 1, 40, NULL, NULL },
+    { "break_minutes", NGX_KANBAN_FIELD_INTEGER, 0, 0, 1440, NULL, NULL },
     { NULL, 0, 0, 0, 0, NULL, NULL }
 };
 
@@ -39,6 +41,8 @@ ngx_kanban_field_t  ngx_kanban_time_entry_patch_fields[] = {
       NGX_KANBAN_NOT_NULL, 0, 0, NULL, NULL },
     { "started_at", NGX_KANBAN_FIELD_STRING, 0, 1, 40, NULL, NULL },
     { "ended_at", NGX_KANBAN_FIELD_STRING, 0, 1, 40, NULL, NULL },
+    { "break_minutes", NGX_KANBAN_FIELD_INTEGER,
+      NGX_KANBAN_NOT_NULL, 0, 1440, NULL, NULL },
     { "version", NGX_KANBAN_FIELD_INTEGER, 0, 1, 0, NULL, NULL },
     { NULL, 0, 0, 0, 0, NULL, NULL }
 };

@@ -6,10 +6,13 @@
  * minutes it ran, rounded to the nearest and at least 1, under the same
  * rules as any entry (24 hours a day, locked weeks); when those refuse it,
  * the timer keeps running and DELETE discards it. No running timer: GET,
- * stop and DELETE are 404.
+ * stop and DELETE are 404. A paused timer does not count: /pause and
+ * /resume (409 when it is so already), and its pauses are the break of
+ * the entry it writes.
  */
 
-/* SQL: sql/tenant/010_timesheets.sql, 015_workspace_calendar.sql */
+/* SQL: sql/tenant/010_timesheets.sql, 015_workspace_calendar.sql,
+ *      077_working_time.sql */
 #include "ngx_kanban_timesheet_routes.h"
 
 
@@ -46,6 +49,20 @@ ngx_kanban_sql_t  ngx_kanban_timer_stop = {
 ngx_kanban_sql_t  ngx_kanban_timer_discard = {
     ngx_kanban_pg_stmt("timer_discard",
     "SELECT * FROM timer_stop($1::uuid, true)"),
+    { "actor", NULL },
+    NULL
+};
+
+ngx_kanban_sql_t  ngx_kanban_timer_pause = {
+    ngx_kanban_pg_stmt("timer_pause",
+    "SELECT * FROM timer_pause($1::uuid, true)"),
+    { "actor", NULL },
+    NULL
+};
+
+ngx_kanban_sql_t  ngx_kanban_timer_resume = {
+    ngx_kanban_pg_stmt("timer_resume",
+    "SELECT * FROM timer_pause($1::uuid, false)"),
     { "actor", NULL },
     NULL
 };

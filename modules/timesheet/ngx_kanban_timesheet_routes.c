@@ -42,6 +42,12 @@ static ngx_kanban_route_t  ngx_kanban_timesheet_routes[] = {
     ngx_kanban_sql_route(NGX_HTTP_POST, "/api/v1/timesheets/timer/stop",
         NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_timer_stop),
 
+    ngx_kanban_sql_route(NGX_HTTP_POST, "/api/v1/timesheets/timer/pause",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_timer_pause),
+
+    ngx_kanban_sql_route(NGX_HTTP_POST, "/api/v1/timesheets/timer/resume",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_timer_resume),
+
     ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/timesheets/weekly",
         NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_week_get),
 

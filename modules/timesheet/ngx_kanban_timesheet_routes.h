@@ -26,6 +26,8 @@ extern ngx_kanban_sql_t  ngx_kanban_timer_get;
 extern ngx_kanban_sql_t  ngx_kanban_timer_start;
 extern ngx_kanban_sql_t  ngx_kanban_timer_stop;
 extern ngx_kanban_sql_t  ngx_kanban_timer_discard;
+extern ngx_kanban_sql_t  ngx_kanban_timer_pause;
+extern ngx_kanban_sql_t  ngx_kanban_timer_resume;
 extern ngx_kanban_sql_t  ngx_kanban_week_get;
 extern ngx_kanban_sql_t  ngx_kanban_weeks_list;
 extern ngx_kanban_sql_t  ngx_kanban_week_submit;

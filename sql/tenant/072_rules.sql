@@ -65,12 +65,13 @@ ALTER TABLE notifications DROP CONSTRAINT notifications_kind_check;
 ALTER TABLE notifications ADD CONSTRAINT notifications_kind_check
     CHECK (kind IN ('assigned', 'mentioned', 'commented', 'approved',
                     'webhook_disabled', 'health_changed', 'update_due',
-                    'rule'));
+                    'due_soon', 'overdue', 'reminder', 'rule'));
 
 CREATE OR REPLACE FUNCTION mail_notification_kinds() RETURNS text[]
 LANGUAGE sql IMMUTABLE AS $$
     SELECT ARRAY['assigned', 'mentioned', 'commented', 'approved',
-                 'webhook_disabled', 'health_changed', 'update_due', 'rule']
+                 'webhook_disabled', 'health_changed', 'update_due',
+                 'due_soon', 'overdue', 'reminder', 'rule']
 $$;
 
 

@@ -14,6 +14,7 @@ const KINDS: [string, string][] = [
   ['overdue', 'A task of mine is overdue'],
   ['reminder', 'A reminder I set'],
   ['rule', "A project's rule notifies me"],
+  ['budget_alert', "A project's budget reaches 80 % or 100 %"],
   ['webhook_disabled', 'A webhook is disabled (admins)'],
 ];
 

@@ -129,6 +129,7 @@ const KIND_NAMES: Record<string, string> = {
   health_changed: "emails about projects' health",
   update_due: 'emails about updates that are due',
   rule: "emails from projects' rules",
+  budget_alert: 'emails about project budgets',
 };
 
 // One click, no sign-in: the same POST a mail client's one-click sends.

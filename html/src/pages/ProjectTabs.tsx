@@ -1,10 +1,13 @@
 import type { ReactNode } from 'react';
 import { Link } from 'react-router-dom';
 import type { Project } from '../api/types';
+import { canManage, useAuth } from '../auth';
 import { label } from '../ui/format';
 
 export function ProjectTabs({ project, tab, extra }: { project: Project; tab: string; extra?: ReactNode }) {
-  const tabs = [['board', 'Board'], ['timeline', 'Timeline'], ['sprints', 'Sprints'], ['rules', 'Rules']];
+  const { user } = useAuth();
+  const tabs = [['board', 'Board'], ['timeline', 'Timeline'], ['sprints', 'Sprints'], ['rules', 'Rules'],
+    ...(canManage(user) ? [['budget', 'Budget']] : [])];
   return (
     <div className="project-head">
       <div className="crumbs">

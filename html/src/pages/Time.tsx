@@ -257,15 +257,23 @@ function TimerBox({ projects, onStopped }: { projects: Project[]; onStopped: () 
   const discard = async () => {
     try { await write('delete', '/api/v1/timesheets/timer', {}, undefined); setTimer(null); } catch (e) { setError(e); }
   };
-  const s = timer ? Math.max(0, Math.floor((now - new Date(timer.started_at).getTime()) / 1000)) : 0;
+  // a break: the paused minutes are not worked, and become the entry's break
+  const pause = async (on: boolean) => {
+    try { setTimer(await post<Timer>(`/api/v1/timesheets/timer/${on ? 'pause' : 'resume'}`)); setError(null); } catch (e) { setError(e); }
+  };
+  const paused = !!timer?.paused;
+  const s = !timer ? 0 : paused ? timer.elapsed_minutes * 60
+    : Math.max(0, Math.floor((now - new Date(timer.started_at).getTime()) / 1000) - (timer.break_minutes ?? 0) * 60);
   const clock = `${Math.floor(s / 3600)}:${String(Math.floor(s / 60) % 60).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
   return (
     <div className="box" style={{ marginBottom: '1rem' }}>
       <ErrorNote error={error} />
       {timer === undefined ? <Spinner /> : timer ? (
         <div className="timer">
-          <span className="timer-clock" role="timer" aria-label="Timer running">{clock}</span>
-          <span>{projects.find((p) => p.id === timer.project_id)?.name || 'No project'}{timer.description ? ` · ${timer.description}` : ''}</span>
+          <span className={paused ? 'timer-clock muted' : 'timer-clock'} role="timer" aria-label={paused ? 'Timer paused' : 'Timer running'}>{clock}</span>
+          <span>{projects.find((p) => p.id === timer.project_id)?.name || 'No project'}{timer.description ? ` · ${timer.description}` : ''}
+            {(timer.break_minutes ?? 0) > 0 && <span className="muted small"> · {timer.break_minutes} min break</span>}</span>
+          <button type="button" className="btn" onClick={() => pause(!paused)}>{paused ? 'Resume' : 'Pause'}</button>
           <button type="button" className="btn primary" onClick={stop}>Stop and log</button>
           <button type="button" className="btn ghost" onClick={discard}>Discard</button>
         </div>
