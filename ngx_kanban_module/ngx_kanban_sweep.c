@@ -552,6 +552,15 @@ ngx_kanban_sweep_failed(ngx_kanban_sweep_ws_t *ws, ngx_kanban_pg_query_t *q)
 {
     ngx_uint_t  level;
 
+    /* a workspace in a move's write window is read-only for seconds: its
+     * work waits for the next step, said once without the noise */
+    if (ngx_kanban_pg_sqlstate(q, "25006")) {
+        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                      "kanban: %s of \"%V\" waits: its database is "
+                      "read-only", ws->sweep->name, &ws->node.str);
+        return;
+    }
+
     /* a workspace not yet migrated has no outbox: not worth a warning
      * every sweep */
     level = ngx_kanban_pg_sqlstate(q, "42883") ? NGX_LOG_INFO : NGX_LOG_WARN;
