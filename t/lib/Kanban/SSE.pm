@@ -55,7 +55,7 @@ sub open {
 
     my $self = bless { sock => $sock, in => '', body => '', text => '',
                        events => [], comments => 0, opened => time,
-                       platform => ($path =~ m{^/api/v1/platform/}) },
+                       platform => ($path =~ m{^/api/v1/platform/} ? 1 : 0) },
                      $class;
     $self->_read(0.01) for 1 .. 3;
     return $self;
