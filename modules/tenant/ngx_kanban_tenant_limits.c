@@ -134,9 +134,10 @@ ngx_kanban_tenant_limits_synced(ngx_http_request_t *r,
 {
     ngx_kanban_tenant_limits_ctx_t  *lc = q->data;
 
-    if (q->error != NGX_KANBAN_PG_OK) {
+    if (q->error != NGX_KANBAN_PG_OK && !ngx_kanban_pg_sqlstate(q, "25006")) {
         /* an older schema or a database away: the request goes on, and
-         * its own statements say what is wrong */
+         * its own statements say what is wrong (a read-only database, a
+         * move's window, keeps the limits copied before it) */
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "kanban: the plan's limits not copied to the "
                       "workspace: %s",
