@@ -36,10 +36,11 @@ ngx_kanban_field_t  ngx_kanban_raw_body[] = {
 ngx_int_t
 ngx_kanban_api_handler(ngx_http_request_t *r)
 {
-    ngx_int_t          rc, found;
-    ngx_str_t          allow;
-    ngx_uint_t         host;
-    ngx_kanban_ctx_t  *ctx;
+    ngx_int_t               rc, found;
+    ngx_str_t               allow;
+    ngx_uint_t              host;
+    ngx_kanban_ctx_t       *ctx;
+    ngx_kanban_identity_t  *id;
 
     ctx = ngx_kanban_ctx(r);
     if (ctx == NULL) {
@@ -86,15 +87,13 @@ ngx_kanban_api_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ctx->route->access != NGX_KANBAN_ACCESS_PUBLIC
-        && !ngx_kanban_api_authorized(r, ctx))
-    {
-        return ngx_kanban_api_refuse(r, ctx);
-    }
+    /* a deleted workspace is gone for everyone signed in but its admins,
+     * before the route's role check: its 403 would say it still works */
+    id = ngx_kanban_identity(r);
 
     if (ctx->tenant && ctx->tenant->admins_only
         && ctx->route->access != NGX_KANBAN_ACCESS_PUBLIC
-        && ctx->identity->level < NGX_KANBAN_ACCESS_ADMIN)
+        && id && id->level < NGX_KANBAN_ACCESS_ADMIN)
     {
         rc = ngx_kanban_discard_body(r);
         if (rc != NGX_OK) {
@@ -104,6 +103,12 @@ ngx_kanban_api_handler(ngx_http_request_t *r)
         return ngx_kanban_problem(r, NGX_KANBAN_ERR_TENANT_DELETED,
                                   "This workspace is deleted; only its "
                                   "admin may still download its export.");
+    }
+
+    if (ctx->route->access != NGX_KANBAN_ACCESS_PUBLIC
+        && !ngx_kanban_api_authorized(r, ctx))
+    {
+        return ngx_kanban_api_refuse(r, ctx);
     }
 
     if (ctx->route->body == NULL) {

@@ -276,7 +276,9 @@ ngx_kanban_problem_errors(ngx_http_request_t *r, ngx_uint_t error,
 ngx_int_t
 ngx_kanban_problem_handler(ngx_http_request_t *r)
 {
+    ngx_int_t               rc;
     ngx_uint_t              status, error;
+    ngx_kanban_ctx_t       *ctx;
     ngx_kanban_loc_conf_t  *klcf;
 
     status = r->err_status ? r->err_status : r->headers_out.status;
@@ -288,6 +290,29 @@ ngx_kanban_problem_handler(ngx_http_request_t *r)
         /* r->error_page is set: nginx's own page is sent */
         return status == NGX_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE
                ? NGX_HTTP_REQUEST_HEADER_TOO_LARGE : status;
+    }
+
+    /* what the API answers before routing (a workspace's CORS: a listed
+     * origin's page reads a 413 too); NGX_DONE: this handler runs again
+     * once it may go on */
+    ctx = ngx_kanban_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->tenant = ngx_kanban_tenant(r);
+
+    if (ctx->tenant) {
+        rc = ngx_kanban_preroute(r, ctx);
+
+        if (rc == NGX_DONE) {
+            r->main->count++;
+            return NGX_DONE;
+        }
+
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
     }
 
     switch (status) {

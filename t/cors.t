@@ -15,6 +15,7 @@ use lib "$FindBin::Bin/lib";
 
 use Test::More;
 use Kanban::Test qw(problem_is);
+use Kanban::SSE;
 
 my $t = Kanban::Test->new->run;
 my $ws = $t->workspace(prefix => 'cors');
@@ -77,6 +78,21 @@ is($r->{status}, 200, 'an admin lists two origins') or diag $r->{body};
 is_deeply([ sort @{ $r->{json}{cors_origins} } ], [ sort $app, $dev ],
           '... each once');
 
+# the event stream, first after the PATCH (the list read from the
+# database, then the stream's handler runs again): the page reads it
+my $stream = Kanban::SSE->open($t, $ws->slug, $admin->{token},
+                               headers => { Origin => $app });
+is($stream->status, 200, 'the event stream from a listed origin');
+is($stream->headers->{'access-control-allow-origin'}, $app, '... allowed');
+like($stream->headers->{vary} // '', qr/\bOrigin\b/, '... Vary: Origin');
+$stream->close;
+$stream = Kanban::SSE->open($t, $ws->slug, $admin->{token},
+                            headers => { Origin => 'https://evil.example' });
+is($stream->status, 200, '... from another origin it opens');
+ok(!exists $stream->headers->{'access-control-allow-origin'},
+   '... without CORS headers');
+$stream->close;
+
 # --- listed origins ---------------------------------------------------------
 
 for my $origin ($app, $dev) {
@@ -111,6 +127,21 @@ $r = $ws->api(undef, GET => '/api/v1/projects',
 problem_is($r, 401, 'unauthorized', 'no token from a listed origin: 401');
 is($r->{headers}{'access-control-allow-origin'}, $app,
    '... which the page may read');
+
+# a body over the limit (refused by nginx before any route, or while the
+# API reads it in chunks): the page reads the 413, allowed once
+for my $how ([ 'announced' ], [ 'chunked', chunked => 64 * 1024 ]) {
+    my ($what, %req) = @$how;
+    $r = $ws->api($admin, POST => '/api/v1/projects',
+                  body => '{"key":"BIG","name":"' . ('n' x (1024 * 1024)) . '"}',
+                  headers => { 'Content-Type' => 'application/json',
+                               Origin => $app }, %req);
+    problem_is($r, 413, 'payload_too_large', "a body over the limit, $what: 413");
+    is($r->{headers}{'access-control-allow-origin'}, $app,
+       '... which the page may read');
+    is(scalar @{ $r->{header_list}{'access-control-allow-origin'} // [] }, 1,
+       '... once');
+}
 
 # --- other origins ----------------------------------------------------------
 

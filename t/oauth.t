@@ -263,6 +263,23 @@ is(oauth_error($cb), 'state_missing', 'no flow cookie: state_missing');
 is(oauth_error($cb), 'state_invalid',
    "another browser's cookie: state_invalid");
 
+# a forged callback (the real state, another cookie) must not spend the
+# state: the real browser's callback still signs in
+{
+    my $s = $t->req(GET => '/api/v1/auth/oauth/acme-sso/start', host => $slug);
+    my $h = cookie_of($s, '__Host-kanban_oauth');
+    my $at = $ua->get($s->{headers}{location});
+    my ($q) = $at->{headers}{location} =~ /\?(.*)$/;
+    $r = $t->req(GET => "/api/v1/auth/oauth/acme-sso/callback?$q", host => $slug,
+                 headers => { Cookie => '__Host-kanban_oauth=forged' });
+    is(oauth_error($r), 'state_invalid', 'a forged callback: state_invalid');
+    $r = $t->req(GET => "/api/v1/auth/oauth/acme-sso/callback?$q", host => $slug,
+                 headers => { Cookie => "__Host-kanban_oauth=$h" });
+    ok(cookie_of($r, '__Host-kanban_refresh'),
+       '... and the real browser still signs in with that state')
+        or diag(oauth_error($r));
+}
+
 my ($query, $cookie);
 (undef, $cb, $query, $cookie) = flow('acme-sso');
 is($cb->{status}, 302, 'a good sign-in ...');

@@ -217,6 +217,16 @@ ok($ending->ended, '... cleanly (the last chunk)');
 problem_is(stream(token => $brief->token)->response, 401, 'unauthorized',
            '... and the expired session opens none');
 
+# --- the end with its operator's sign-out ------------------------------------------------
+
+my $leaving = Kanban::Operator->new($t);
+my $open = stream(token => $leaving->token);
+is($open->status, 200, 'a stream of an operator who is about to sign out');
+is($leaving->api(POST => '/api/v1/platform/auth/logout')->{status}, 204,
+   '... signs out');
+ok($open->wait_closed(5), '... and the stream ends with the session');
+ok($open->ended, '... cleanly (the last chunk)');
+
 # --- who may not ------------------------------------------------------------------------
 
 problem_is(stream(token => undef)->response, 401, 'unauthorized',

@@ -58,13 +58,18 @@ sub settled {
 # --- short_url and the QR code -----------------------------------------------
 
 my $url_link = link_for($ws, url => 'https://example.com/a');
-is($url_link->{short_url}, "$short/s/$url_link->{code}",
+is($url_link->{short_url}, "$short/$url_link->{code}",
    'short_url names the short host');
 my $got = $ws->api($admin, GET => "/api/v1/share-links/$url_link->{id}");
 is($got->{json}{short_url}, $url_link->{short_url}, '... read back the same');
 my ($listed) = grep { $_->{id} eq $url_link->{id} }
                @{ $ws->api($admin, GET => '/api/v1/share-links')->{json}{items} };
 is($listed->{short_url}, $url_link->{short_url}, '... and in the list');
+my $mine = $ws->api($admin, GET => "/api/v1/users/$admin->{id}/export");
+my ($exported) = grep { $_->{id} eq $url_link->{id} }
+                 @{ $mine->{json}{share_links} // [] };
+is($exported->{short_url}, $url_link->{short_url},
+   '... and in its maker\'s GDPR export');
 my $qr = $ws->api($admin, GET => "/api/v1/share-links/$url_link->{id}/qr.svg");
 is($qr->{status}, 200, 'the QR code: 200');
 like($qr->{headers}{'content-type'} // '', qr{^image/svg\+xml}, '... an SVG');

@@ -145,6 +145,18 @@ is(export_file($ws->api($admin,
        GET => "/api/v1/workspace/exports/$second->{id}/download"))
        ->{workspace}, $slug, 'the newer one downloads');
 
+# --- the recent exports, as a page that reloads finds them ---------------------------
+
+$r = $ws->api($admin, GET => '/api/v1/workspace/exports');
+is($r->{status}, 200, 'the recent exports') or diag($r->{body});
+is_deeply([ map { $_->{id} } @{ $r->{json}{items} } ],
+          [ $second->{id}, $job->{id} ], '... newest first');
+is($r->{json}{items}[0]{state}, 'succeeded', '... with their state');
+problem_is($ws->api($mel, GET => '/api/v1/workspace/exports'), 403,
+           'forbidden', '... an admin\'s only');
+is_deeply($other->api($other->admin, GET => '/api/v1/workspace/exports')
+              ->{json}{items}, [], "... none of another workspace's");
+
 # --- an operator's export -------------------------------------------------------------
 
 $r = $op->api(POST => "/api/v1/platform/workspaces/$slug/export");
@@ -175,9 +187,11 @@ run_jobs();
 $r = $ws->api($grace, GET => "/api/v1/workspace/exports/$r->{json}{id}/download");
 is($r->{status}, 200, '... and downloads it') or diag($r->{body});
 is(scalar @{ export_file($r)->{tables}{tasks} }, 3, '... every task in it');
-# (the route is the admins' own: its role check answers first)
-problem_is($ws->api($mel, POST => '/api/v1/workspace/export'), 403,
-           'forbidden', 'a member is refused');
+is($ws->api($grace, GET => '/api/v1/workspace/exports')->{status}, 200,
+   '... and finds its exports');
+# gone for a member, as every other route is (not the admins' route's 403)
+problem_is($ws->api($mel, POST => '/api/v1/workspace/export'), 410,
+           'tenant_deleted', 'a member asking for the export: 410');
 problem_is($ws->api($mel, GET => "/api/v1/projects/$project->{id}/tasks"),
            410, 'tenant_deleted', '... and reads nothing else');
 

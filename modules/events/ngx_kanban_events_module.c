@@ -114,6 +114,30 @@ ngx_kanban_events_handler(ngx_http_request_t *r)
     ngx_kanban_identity_t         *id;
     ngx_kanban_events_sub_t       *sub;
     ngx_kanban_events_loc_conf_t  *elcf;
+    ngx_kanban_ctx_t              *ctx;
+
+    /* what the API answers before routing (the workspace's CORS: the
+     * stream is read from its listed origins too); NGX_DONE: the list is
+     * being read, and this handler runs again once it is */
+    ctx = ngx_kanban_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->tenant = ngx_kanban_tenant(r);
+
+    if (ctx->tenant) {
+        rc = ngx_kanban_preroute(r, ctx);
+
+        if (rc == NGX_DONE) {
+            r->main->count++;
+            return NGX_DONE;
+        }
+
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+    }
 
     if (ngx_http_discard_request_body(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

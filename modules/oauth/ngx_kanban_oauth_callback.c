@@ -1,9 +1,10 @@
 
 /*
  * GET /api/v1/auth/oauth/{provider}/callback?code=&state=: the provider
- * sent the browser back. The state is spent (deleted as it is read: one
- * use), must be this browser's (the hash of its cookie's handle, compared
- * in constant time), this provider's and under ten minutes old. The code
+ * sent the browser back. The state must be this browser's (the hash of
+ * its cookie's handle) and this provider's before it is spent (deleted as
+ * it is read: one use, and a forged callback cannot burn it), and under
+ * ten minutes old. The code
  * is traded for tokens at the token endpoint with the PKCE verifier; the
  * person is who the ID token (OIDC) or GitHub's user API says, and
  * oauth_sign_in() finds, links, or (invitation, open registration) makes
@@ -52,10 +53,17 @@ static ngx_int_t ngx_kanban_oauth_enrol(ngx_http_request_t *r,
 static ngx_uint_t ngx_kanban_oauth_is(ngx_str_t *s, char *text);
 
 
-/* the state spent, with its provider */
+/* the state spent, with its provider, only by the browser it was made
+ * for and on its provider's callback: a forged callback (another cookie,
+ * another provider) finds no row and leaves the real sign-in its state.
+ * The hashes compared are of random handles, so SQL's comparison tells
+ * a caller nothing; the handler compares them again in constant time. */
 static ngx_kanban_pg_stmt_t  ngx_kanban_oauth_consume =
     ngx_kanban_pg_stmt("oauth_consume",
-    "WITH s AS (DELETE FROM oauth_states WHERE state_hash = $1"
+    "WITH s AS (DELETE FROM oauth_states o WHERE o.state_hash = $1"
+    "              AND o.binding_hash = $2"
+    "              AND o.provider_id = (SELECT x.id FROM auth_providers x"
+    "                                    WHERE x.slug = $3)"
     "           RETURNING *)"
     " SELECT s.binding_hash, s.verifier, s.nonce, s.return_to,"
     "        (s.expires_at > now())::int, p.id, p.slug, p.kind,"
@@ -144,7 +152,8 @@ ngx_kanban_oauth_callback_handler(ngx_http_request_t *r,
     q = ngx_kanban_pg_query(r, &db);
     if (q == NULL
         || ngx_kanban_pg_run(q, &ngx_kanban_oauth_consume,
-                             ngx_kanban_oauth_consumed, 1, &state_hash)
+                             ngx_kanban_oauth_consumed, 3, &state_hash,
+                             &oa->session.hash, &oa->slug)
            != NGX_OK)
     {
         return ngx_kanban_oauth_retry(r);

@@ -12,7 +12,10 @@
  * worker without streams asks nothing. Any node sees what any other, or
  * kanbanctl, wrote: the log is the catalog's, its ids in commit order.
  *
- * A stream ends when its session expires, and when the worker quits (so
+ * A stream ends when its session expires or is signed out (the tick asks
+ * the catalog which sessions of its streams are still there, one query
+ * for all of them, so a sign-out on any node ends them within a second
+ * or two), and when the worker quits (so
  * that the console reconnects); a client resumes with Last-Event-ID, and
  * one whose id is older than the log (24 hours) gets a reset event.
  */
@@ -32,6 +35,8 @@ typedef struct {
     int64_t                    after;          /* Last-Event-ID */
     ngx_uint_t                 resume;
     ngx_event_t                expiry;         /* its session's */
+    ngx_str_t                  token_hash;     /* its session's */
+    ngx_uint_t                 checked;        /* in the check under way */
 } ngx_kanban_platform_stream_t;
 
 
@@ -54,6 +59,9 @@ static void ngx_kanban_platform_events_tick(ngx_event_t *ev);
 static void ngx_kanban_platform_events_poll(void);
 static void ngx_kanban_platform_events_polled(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
+static void ngx_kanban_platform_events_check(void);
+static void ngx_kanban_platform_events_checked(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q);
 static ngx_kanban_sse_event_t *ngx_kanban_platform_events_encode(
     PGresult *res, int row, int64_t *id);
 
@@ -74,11 +82,19 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_platform_events_poll_stmt =
     " LIMIT 500");
 
 
+/* $1 the sessions of the worker's streams: those still signed in */
+static ngx_kanban_pg_stmt_t  ngx_kanban_platform_events_check_stmt =
+    ngx_kanban_pg_stmt("platform_events_check",
+    "SELECT s.token_hash FROM operator_sessions s"
+    " WHERE s.token_hash = ANY ($1::text[]) AND s.expires_at > now()");
+
+
 /* the worker's streams, its tick and its one poll at a time */
 static ngx_queue_t   ngx_kanban_platform_streams;
 static ngx_event_t   ngx_kanban_platform_events_timer;
 static ngx_uint_t    ngx_kanban_platform_polling;
 static ngx_uint_t    ngx_kanban_platform_poll_again;
+static ngx_uint_t    ngx_kanban_platform_checking;
 
 
 /* GET /api/v1/platform/events */
@@ -106,6 +122,8 @@ ngx_kanban_platform_events_open(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
     if (st == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    st->token_hash = ps->token_hash;
 
     bad = ngx_kanban_sse_last_event_id(r, &st->after, &st->resume);
     if (bad) {
@@ -392,8 +410,151 @@ ngx_kanban_platform_events_tick(ngx_event_t *ev)
     }
 
     ngx_kanban_platform_events_poll();
+    ngx_kanban_platform_events_check();
 
     ngx_add_timer(ev, NGX_KANBAN_PLATFORM_EVENTS_TICK);
+}
+
+
+/* Which sessions of the worker's streams are still signed in: one query
+ * at a time for all of them, none without streams. A stream opened while
+ * it runs is not in it and is judged at the next. */
+
+static void
+ngx_kanban_platform_events_check(void)
+{
+    u_char                        *p;
+    size_t                         len;
+    ngx_str_t                      hashes;
+    ngx_pool_t                    *pool;
+    ngx_queue_t                   *qu;
+    ngx_kanban_pg_db_t             db;
+    ngx_kanban_pg_query_t         *q;
+    ngx_kanban_platform_stream_t  *st;
+
+    if (ngx_kanban_platform_checking
+        || ngx_queue_empty(&ngx_kanban_platform_streams))
+    {
+        return;
+    }
+
+    len = sizeof("{}") - 1;
+
+    for (qu = ngx_queue_head(&ngx_kanban_platform_streams);
+         qu != ngx_queue_sentinel(&ngx_kanban_platform_streams);
+         qu = ngx_queue_next(qu))
+    {
+        st = ngx_queue_data(qu, ngx_kanban_platform_stream_t, queue);
+        len += st->token_hash.len + 1;
+    }
+
+    pool = ngx_create_pool(1024, ngx_cycle->log);
+    if (pool == NULL) {
+        return;
+    }
+
+    hashes.data = ngx_pnalloc(pool, len);
+    if (hashes.data == NULL) {
+        ngx_destroy_pool(pool);
+        return;
+    }
+
+    /* the hashes are hex (the catalog's CHECK): an array literal as is */
+    p = hashes.data;
+    *p++ = '{';
+
+    for (qu = ngx_queue_head(&ngx_kanban_platform_streams);
+         qu != ngx_queue_sentinel(&ngx_kanban_platform_streams);
+         qu = ngx_queue_next(qu))
+    {
+        st = ngx_queue_data(qu, ngx_kanban_platform_stream_t, queue);
+        st->checked = 1;
+
+        if (p > hashes.data + 1) {
+            *p++ = ',';
+        }
+
+        p = ngx_cpymem(p, st->token_hash.data, st->token_hash.len);
+    }
+
+    *p++ = '}';
+    hashes.len = p - hashes.data;
+
+    ngx_kanban_pg_catalog(&db);
+
+    q = ngx_kanban_pg_query_background(pool, &db);
+    if (q == NULL) {
+        ngx_destroy_pool(pool);
+        return;
+    }
+
+    q->data = pool;
+    ngx_kanban_platform_checking = 1;
+
+    if (ngx_kanban_pg_run(q, &ngx_kanban_platform_events_check_stmt,
+                          ngx_kanban_platform_events_checked, 1, &hashes)
+        != NGX_OK)
+    {
+        ngx_kanban_platform_checking = 0;
+        ngx_destroy_pool(pool);
+    }
+}
+
+
+/* A stream that was asked about and whose session is gone ends (cleanly:
+ * the console finds its operator signed out); a failed query ends none. */
+
+static void
+ngx_kanban_platform_events_checked(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q)
+{
+    int                            row, rows;
+    ngx_uint_t                     live;
+    ngx_pool_t                    *pool;
+    ngx_queue_t                   *qu, *next;
+    ngx_kanban_platform_stream_t  *st;
+
+    pool = q->data;
+    ngx_kanban_platform_checking = 0;
+
+    rows = (q->error == NGX_KANBAN_PG_OK) ? PQntuples(q->result) : -1;
+
+    for (qu = ngx_queue_head(&ngx_kanban_platform_streams);
+         qu != ngx_queue_sentinel(&ngx_kanban_platform_streams);
+         qu = next)
+    {
+        next = ngx_queue_next(qu);
+        st = ngx_queue_data(qu, ngx_kanban_platform_stream_t, queue);
+
+        if (!st->checked || rows < 0) {
+            continue;
+        }
+
+        st->checked = 0;
+        live = 0;
+
+        for (row = 0; row < rows && !live; row++) {
+            live = (size_t) PQgetlength(q->result, row, 0)
+                       == st->token_hash.len
+                   && ngx_strncmp(PQgetvalue(q->result, row, 0),
+                                  st->token_hash.data,
+                                  st->token_hash.len) == 0;
+        }
+
+        if (!live) {
+            ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                          "kanban: operators' event stream ends: its "
+                          "session signed out");
+            ngx_kanban_sse_end(&st->sse, 0);
+        }
+    }
+
+    if (rows < 0) {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "kanban: the operators' sessions could not be read");
+    }
+
+    ngx_destroy_pool(pool);
 }
 
 

@@ -184,7 +184,7 @@ ngx_kanban_sql_t  ngx_kanban_share_links_analytics = {
 
 ngx_kanban_sql_t  ngx_kanban_share_links_qr = {
     ngx_kanban_pg_stmt("share_links_qr",
-    "SELECT $3 || '/s/' || l.code FROM share_links l"
+    "SELECT share_link_json(l, $3)->>'short_url' FROM share_links l"
     " WHERE l.id = $4::uuid AND share_link_visible($1::uuid, $2, l)"),
     { "actor", "role", "var:kanban_share_base", "uuid:id", NULL },
     NULL

@@ -228,8 +228,8 @@ ngx_kanban_share_short_resolved(ngx_http_request_t *r,
 }
 
 
-/* Where short_url and the QR code point: the short host when there is
- * one, else the workspace's own origin. */
+/* What short_url and the QR code put before the code: the short host
+ * when there is one (it serves /{code}), else the workspace's own /s. */
 
 ngx_int_t
 ngx_kanban_share_base(ngx_http_request_t *r, ngx_str_t *slug, ngx_str_t *url)
@@ -243,7 +243,7 @@ ngx_kanban_share_base(ngx_http_request_t *r, ngx_str_t *slug, ngx_str_t *url)
         return NGX_OK;
     }
 
-    return ngx_kanban_tenant_origin(r->pool, slug, "", url);
+    return ngx_kanban_tenant_origin(r->pool, slug, "/s", url);
 }
 
 

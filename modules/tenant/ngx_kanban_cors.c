@@ -33,6 +33,7 @@ static ngx_int_t ngx_kanban_cors_answer(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx, ngx_str_t *origin);
 static void ngx_kanban_cors_read(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
+static ngx_uint_t ngx_kanban_cors_answered(ngx_http_request_t *r);
 static ngx_uint_t ngx_kanban_cors_listed(ngx_str_t *list,
     ngx_str_t *origin);
 static ngx_uint_t ngx_kanban_cors_origin_valid(ngx_str_t *origin);
@@ -66,7 +67,9 @@ ngx_kanban_cors(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
 
     origin = ngx_kanban_header_in(r, "Origin");
 
-    if (origin == NULL || !ngx_kanban_cors_origin_valid(origin)) {
+    if (origin == NULL || !ngx_kanban_cors_origin_valid(origin)
+        || ngx_kanban_cors_answered(r))
+    {
         return NGX_DECLINED;
     }
 
@@ -214,9 +217,49 @@ ngx_kanban_cors_read(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 
     ctx->cors = list;
 
-    rc = ngx_kanban_api_handler(r);
+    /* the handler that asked runs again: the API's, or the event
+     * stream's */
+    rc = r->content_handler(r);
 
     ngx_http_finalize_request(r, rc);
+}
+
+
+/* Whether this request has its CORS headers already: an error page
+ * (a body too large while it was read, a 500) goes through here again,
+ * and a second Access-Control-Allow-Origin makes browsers refuse it. */
+
+static ngx_uint_t
+ngx_kanban_cors_answered(ngx_http_request_t *r)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return 0;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash != 0 && h[i].key.len == sizeof("Vary") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Vary",
+                               h[i].key.len) == 0
+            && h[i].value.len == sizeof("Origin") - 1
+            && ngx_strncasecmp(h[i].value.data, (u_char *) "Origin",
+                               h[i].value.len) == 0)
+        {
+            return 1;
+        }
+    }
 }
 
 

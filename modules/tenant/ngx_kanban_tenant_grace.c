@@ -30,6 +30,7 @@ static ngx_kanban_tenant_grace_path_t  ngx_kanban_tenant_grace_paths[] = {
     { NGX_HTTP_GET,  "/api/v1/auth/me" },
     { NGX_HTTP_GET,  "/api/v1/projects" },
     { NGX_HTTP_POST, "/api/v1/workspace/export" },
+    { NGX_HTTP_GET,  "/api/v1/workspace/exports" },
     { 0, NULL }
 };
 

@@ -32,6 +32,10 @@ static ngx_kanban_route_t  ngx_kanban_tenant_routes[] = {
       NGX_KANBAN_ACCESS_ADMIN, ngx_kanban_sql_catalog_handler, NULL,
       ngx_null_string, &ngx_kanban_workspace_export_queue },
 
+    { NGX_HTTP_GET, "/api/v1/workspace/exports", NGX_KANBAN_HOST_TENANT,
+      NGX_KANBAN_ACCESS_ADMIN, ngx_kanban_sql_catalog_handler, NULL,
+      ngx_null_string, &ngx_kanban_workspace_exports_list },
+
     { NGX_HTTP_GET, "/api/v1/workspace/exports/{id}", NGX_KANBAN_HOST_TENANT,
       NGX_KANBAN_ACCESS_ADMIN, ngx_kanban_sql_catalog_handler, NULL,
       ngx_null_string, &ngx_kanban_workspace_export_get },

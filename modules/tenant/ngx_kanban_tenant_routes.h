@@ -25,6 +25,7 @@ extern ngx_kanban_sql_t  ngx_kanban_workspace_patch;
 extern ngx_kanban_sql_t  ngx_kanban_workspace_usage;
 extern ngx_kanban_sql_t  ngx_kanban_workspace_export_queue;
 extern ngx_kanban_sql_t  ngx_kanban_workspace_export_get;
+extern ngx_kanban_sql_t  ngx_kanban_workspace_exports_list;
 
 
 #endif /* _NGX_KANBAN_TENANT_ROUTES_H_INCLUDED_ */

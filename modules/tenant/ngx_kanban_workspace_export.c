@@ -11,6 +11,7 @@
  *
  *   POST /api/v1/workspace/export             202 the job (queued, or the
  *                                             one already under way)
+ *   GET  /api/v1/workspace/exports            the recent jobs, newest first
  *   GET  /api/v1/workspace/exports/{id}       the job
  *   GET  /api/v1/workspace/exports/{id}/download   the gzip'd JSON
  */
@@ -18,6 +19,10 @@
 #include "ngx_kanban.h"
 #include "ngx_kanban_pg.h"
 #include "ngx_kanban_tenant_routes.h"
+
+
+/* enough for the page to find the latest, and a few before it */
+#define NGX_KANBAN_WORKSPACE_EXPORTS_LISTED  "10"
 
 
 static void ngx_kanban_workspace_export_read(ngx_http_request_t *r,
@@ -47,6 +52,22 @@ ngx_kanban_sql_t  ngx_kanban_workspace_export_get = {
     "SELECT 200, workspace_export_json(j)::text FROM jobs j"
     " WHERE j.id = $2::uuid AND j.workspace = $1 AND j.kind = 'export'"),
     { "tenant", "uuid:id", NULL },
+    NULL
+};
+
+
+/* $1 the workspace: its recent exports, newest first, so that the admin's
+ * page finds the one under way (or the file to download) after a reload */
+ngx_kanban_sql_t  ngx_kanban_workspace_exports_list = {
+    ngx_kanban_pg_stmt("workspace_exports_list",
+    "SELECT 200, json_build_object('items', coalesce(json_agg("
+    "            workspace_export_json(j) ORDER BY j.created_at DESC,"
+    "                                              j.id DESC), '[]'))::text"
+    "  FROM (SELECT * FROM jobs x"
+    "         WHERE x.workspace = $1 AND x.kind = 'export'"
+    "         ORDER BY x.created_at DESC, x.id DESC"
+    "         LIMIT " NGX_KANBAN_WORKSPACE_EXPORTS_LISTED ") j"),
+    { "tenant", NULL },
     NULL
 };
 

@@ -363,7 +363,7 @@ ngx_kanban_sql_t  ngx_kanban_users_export = {
     "  FROM users u"
     " WHERE u.id = $3::uuid AND u.status <> 'erased'"
     "   AND ($2 = 'admin' OR u.id = $1::uuid)"),
-    { "actor", "role", "uuid:id", "tenant_url", NULL },
+    { "actor", "role", "uuid:id", "var:kanban_share_base", NULL },
     NULL
 };
 

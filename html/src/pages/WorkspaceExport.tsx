@@ -1,7 +1,7 @@
 // The workspace's full export, as its admin takes the data away (during a
 // deletion's grace period too): asked for, followed while the runner
 // makes it (every two seconds), then downloaded as gzip'd JSON of every
-// table. Only the newest export is kept.
+// table. Only the newest export is kept; the page starts from it.
 import { useEffect, useState } from 'react';
 import { api, download } from '../api/client';
 import type { Schemas } from '../api/types';
@@ -16,6 +16,15 @@ export function WorkspaceExport({ slug }: { slug: string }) {
   const [job, setJob] = useState<Export | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+
+  // the newest export, so that a reload finds the one under way or its file
+  useEffect(() => {
+    let live = true;
+    api<{ items: Export[] }>('GET', '/api/v1/workspace/exports').then(
+      (list) => { if (live && list.items.length) setJob((j) => j ?? list.items[0]); },
+      (err) => { if (live) setError(err); });
+    return () => { live = false; };
+  }, []);
 
   const going = job && (job.state === 'queued' || job.state === 'running');
   useEffect(() => {
