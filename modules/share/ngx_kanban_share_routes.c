@@ -17,6 +17,10 @@ static ngx_kanban_route_t  ngx_kanban_share_routes[] = {
       ngx_kanban_share_link_fields, ngx_null_string,
       &ngx_kanban_share_links_create },
 
+    { NGX_HTTP_POST, "/api/v1/share-links/bulk", NGX_KANBAN_HOST_TENANT,
+      NGX_KANBAN_ACCESS_MEMBER, ngx_kanban_share_links_bulk_handler,
+      ngx_kanban_raw_body, ngx_null_string, &ngx_kanban_share_links_bulk },
+
     ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/share-links",
         NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_share_links_list),
 

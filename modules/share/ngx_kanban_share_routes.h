@@ -13,6 +13,7 @@
 
 extern ngx_kanban_field_t  ngx_kanban_share_link_fields[];
 extern ngx_kanban_sql_t  ngx_kanban_share_links_create;
+extern ngx_kanban_sql_t  ngx_kanban_share_links_bulk;
 extern ngx_kanban_sql_t  ngx_kanban_share_links_list;
 extern ngx_kanban_sql_t  ngx_kanban_share_links_get;
 extern ngx_kanban_sql_t  ngx_kanban_share_links_revoke;
@@ -20,6 +21,8 @@ extern ngx_kanban_sql_t  ngx_kanban_share_links_analytics;
 extern ngx_kanban_sql_t  ngx_kanban_share_links_qr;
 extern ngx_kanban_sql_t  ngx_kanban_shared_get;
 ngx_int_t ngx_kanban_share_links_create_handler(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx);
+ngx_int_t ngx_kanban_share_links_bulk_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
 ngx_int_t ngx_kanban_share_links_revoke_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
