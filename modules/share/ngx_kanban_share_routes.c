@@ -27,12 +27,20 @@ static ngx_kanban_route_t  ngx_kanban_share_routes[] = {
     ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/share-links/{id}",
         NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_share_links_get),
 
+    { NGX_HTTP_PATCH, "/api/v1/share-links/{id}", NGX_KANBAN_HOST_TENANT,
+      NGX_KANBAN_ACCESS_MEMBER, ngx_kanban_share_links_edit_handler,
+      ngx_kanban_share_link_edit_fields, ngx_null_string,
+      &ngx_kanban_share_links_edit },
+
     { NGX_HTTP_DELETE, "/api/v1/share-links/{id}", NGX_KANBAN_HOST_TENANT,
       NGX_KANBAN_ACCESS_MEMBER, ngx_kanban_share_links_revoke_handler,
       NULL, ngx_null_string, &ngx_kanban_share_links_revoke },
 
     ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/share-links/{id}/analytics",
         NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_share_links_analytics),
+
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/share-links/{id}/visits.csv",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_share_links_visits_csv),
 
     { NGX_HTTP_GET, "/api/v1/share-links/{id}/qr.svg", NGX_KANBAN_HOST_TENANT,
       NGX_KANBAN_ACCESS_MEMBER, ngx_kanban_share_links_qr_handler,

@@ -11,7 +11,11 @@
 #include "ngx_kanban_routes.h"
 
 
+extern ngx_kanban_field_t  ngx_kanban_share_tag[];
 extern ngx_kanban_field_t  ngx_kanban_share_link_fields[];
+extern ngx_kanban_field_t  ngx_kanban_share_link_edit_fields[];
+extern ngx_kanban_sql_t  ngx_kanban_share_links_edit;
+extern ngx_kanban_sql_t  ngx_kanban_share_links_visits_csv;
 extern ngx_kanban_sql_t  ngx_kanban_share_links_create;
 extern ngx_kanban_sql_t  ngx_kanban_share_links_bulk;
 extern ngx_kanban_sql_t  ngx_kanban_share_links_list;
@@ -23,6 +27,8 @@ extern ngx_kanban_sql_t  ngx_kanban_shared_get;
 ngx_int_t ngx_kanban_share_links_create_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
 ngx_int_t ngx_kanban_share_links_bulk_handler(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx);
+ngx_int_t ngx_kanban_share_links_edit_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
 ngx_int_t ngx_kanban_share_links_revoke_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);

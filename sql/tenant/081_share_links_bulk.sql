@@ -8,13 +8,141 @@
 --
 -- Rows are numbered as their author sees them: a JSON array's from 1, a
 -- CSV file's by its records with the header as row 1 (as the task and
--- time imports name them).
+-- time imports name them). A CSV's tags cell lists them separated by ";".
+--
+-- Links in bulk want finding again: so tags and a folder on every link
+-- come first here, with the list filtered by them.
+
+-- Tags and a folder on a link, to find it again among many: at most 20
+-- distinct tags of 1 to 40 characters, a folder's name of 1 to 100; no
+-- control characters in either.
+ALTER TABLE share_links
+    ADD COLUMN tags text[] NOT NULL DEFAULT '{}',
+    ADD COLUMN folder text;
+
+CREATE FUNCTION share_tags_valid(tags text[]) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT cardinality(tags) <= 20
+       AND NOT EXISTS (SELECT 1 FROM unnest(tags) t
+                        WHERE t IS NULL OR length(t) NOT BETWEEN 1 AND 40
+                           OR t ~ '[[:cntrl:]]')
+       AND cardinality(tags) = (SELECT count(DISTINCT t) FROM unnest(tags) t)
+$$;
+
+ALTER TABLE share_links
+    ADD CONSTRAINT share_links_tags_check CHECK (share_tags_valid(tags)),
+    ADD CONSTRAINT share_links_folder_check
+        CHECK (length(folder) BETWEEN 1 AND 100 AND folder !~ '[[:cntrl:]]');
+
+CREATE INDEX share_links_tags ON share_links USING gin (tags);
+CREATE INDEX share_links_folder ON share_links (folder);
+
+CREATE OR REPLACE FUNCTION share_link_json(l share_links, base text)
+RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'id', l.id,
+        'code', l.code,
+        'short_url', base || '/s/' || l.code,
+        'target_type', l.target_type,
+        'target_id', coalesce(l.task_id, l.project_id),
+        'url', l.url,
+        'report_week', l.report_week,
+        'expires_at', l.expires_at,
+        'max_visits', l.max_visits,
+        'visits', l.visits,
+        'has_password', l.password_hash IS NOT NULL,
+        'tags', to_jsonb(l.tags),
+        'folder', l.folder,
+        'created_by', l.created_by,
+        'created_at', l.created_at,
+        'revoked_at', l.revoked_at)
+$$;
+
+
+-- Why a body's tags or folder cannot be a link's (NULL: they can, or
+-- there are none); a null folder is none.
+CREATE FUNCTION share_filing_problem(b jsonb) RETURNS text
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF b ? 'tags' AND (jsonb_typeof(b->'tags') <> 'array'
+                       OR EXISTS (SELECT 1 FROM jsonb_array_elements(b->'tags') e
+                                   WHERE jsonb_typeof(e) <> 'string'))
+    THEN
+        RETURN 'tags must be a list of strings.';
+    END IF;
+
+    IF b ? 'tags' AND NOT share_tags_valid(
+           ARRAY(SELECT jsonb_array_elements_text(b->'tags')))
+    THEN
+        RETURN 'tags: at most 20, distinct, each 1 to 40 characters.';
+    END IF;
+
+    IF b ? 'folder' AND jsonb_typeof(b->'folder') <> 'null'
+       AND (jsonb_typeof(b->'folder') <> 'string'
+            OR length(b->>'folder') NOT BETWEEN 1 AND 100
+            OR b->>'folder' ~ '[[:cntrl:]]')
+    THEN
+        RETURN 'folder must be a name of 1 to 100 characters.';
+    END IF;
+
+    RETURN NULL;
+END
+$$;
+
+
+-- A new link (of 011, or a week's report of 032) with its tags and
+-- folder: what POST /api/v1/share-links and each bulk row call.
+CREATE FUNCTION share_link_create_filed(report boolean, actor uuid,
+                                        role text, base text,
+                                        new_code text, secret text,
+                                        hash text, b jsonb)
+RETURNS TABLE (status integer, body text, extra text, activity bigint)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    made  record;
+    l     share_links;
+    why   text;
+BEGIN
+    why := share_filing_problem(b);
+
+    IF why IS NOT NULL THEN
+        RETURN QUERY SELECT 422, 'validation_failed', why, NULL::bigint;
+        RETURN;
+    END IF;
+
+    IF report THEN
+        SELECT * INTO made FROM share_link_create_report(actor, role, base,
+            new_code, secret, hash, b - 'tags' - 'folder') c;
+    ELSE
+        SELECT * INTO made FROM share_link_create(actor, role, base,
+            new_code, secret, hash, b - 'tags' - 'folder') c;
+    END IF;
+
+    IF made.status = 201 AND (b ? 'tags' OR b ? 'folder') THEN
+        UPDATE share_links
+           SET tags = ARRAY(SELECT jsonb_array_elements_text(
+                                coalesce(b->'tags', '[]'))),
+               folder = b->>'folder'
+         WHERE code = new_code
+        RETURNING * INTO l;
+
+        made.body := share_link_json(l, base)::text;
+    END IF;
+
+    RETURN QUERY SELECT made.status, made.body, made.extra, made.activity;
+END;
+$$;
+
+
+-- Bulk.
 
 -- What a row may hold, the CSV columns as much as the JSON fields.
 CREATE FUNCTION share_bulk_fields() RETURNS text[]
 LANGUAGE sql IMMUTABLE AS $$
     SELECT ARRAY['task_id', 'project_id', 'url', 'expires_at',
-                 'expires_in_seconds', 'max_visits']
+                 'expires_in_seconds', 'max_visits', 'tags', 'folder']
 $$;
 
 
@@ -65,6 +193,11 @@ BEGIN
                 CASE WHEN head[i] IN ('expires_in_seconds', 'max_visits')
                           AND cell ~ '^\d{1,10}$'
                      THEN to_jsonb(cell::bigint)
+                     WHEN head[i] = 'tags'
+                     THEN to_jsonb(ARRAY(SELECT btrim(t)
+                                           FROM unnest(string_to_array(cell,
+                                                                       ';')) t
+                                          WHERE btrim(t) <> ''))
                      ELSE to_jsonb(cell) END);
         END LOOP;
 
@@ -109,6 +242,7 @@ LANGUAGE sql IMMUTABLE AS $$
                   OR b->>'max_visits' !~ '^\d{1,10}$'
                   OR (b->>'max_visits')::bigint NOT BETWEEN 1 AND 1000000000)
         THEN 'max_visits must be a whole number from 1 to 1000000000.'
+        ELSE share_filing_problem(b)
     END
 $$;
 
@@ -198,8 +332,9 @@ BEGIN
         IF why IS NULL THEN
             BEGIN
                 SELECT * INTO made
-                  FROM share_link_create(actor, role, base, codes[i],
-                                         secrets[i], NULL, items[i]) c;
+                  FROM share_link_create_filed(false, actor, role, base,
+                                               codes[i], secrets[i], NULL,
+                                               items[i]) c;
 
                 IF made.status = 201 THEN
                     created := created + 1;
