@@ -12,7 +12,8 @@
 
 /* SQL: sql/catalog/002_share_codes.sql; sql/tenant/001_users.sql,
  * 005_kanban.sql, 011_share_links.sql, 015_workspace_calendar.sql,
- * 027_hot_reads.sql, 032_portfolio_report_share.sql */
+ * 027_hot_reads.sql, 032_portfolio_report_share.sql,
+ * 081_share_links_bulk.sql (tags and folders) */
 #include "ngx_kanban_share_routes.h"
 #include "ngx_kanban_share.h"
 
@@ -61,6 +62,8 @@ ngx_kanban_field_t  ngx_kanban_share_link_fields[] = {
       NULL, NULL },
     { "max_visits", NGX_KANBAN_FIELD_INTEGER, 0, 1, 1000000000, NULL, NULL },
     { "report_week", NGX_KANBAN_FIELD_STRING, 0, 8, 8, NULL, NULL },
+    { "tags", NGX_KANBAN_FIELD_ARRAY, 0, 0, 20, ngx_kanban_share_tag, NULL },
+    { "folder", NGX_KANBAN_FIELD_STRING, 0, 1, 100, NULL, NULL },
     { NULL, 0, 0, 0, 0, NULL, NULL }
 };
 
@@ -77,8 +80,8 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_share_release_stmt =
 
 ngx_kanban_sql_t  ngx_kanban_share_links_create = {
     ngx_kanban_pg_stmt("share_links_create",
-    "SELECT * FROM share_link_create($1::uuid, $2, $3, $4, $5, $6,"
-    "                                $7::jsonb)"),
+    "SELECT * FROM share_link_create_filed(false, $1::uuid, $2, $3, $4,"
+    "                                      $5, $6, $7::jsonb)"),
     { NULL },
     NULL
 };
@@ -86,8 +89,8 @@ ngx_kanban_sql_t  ngx_kanban_share_links_create = {
 /* a week's report: its own checks (032_portfolio_report_share.sql) */
 static ngx_kanban_pg_stmt_t  ngx_kanban_share_links_create_report =
     ngx_kanban_pg_stmt("share_links_create_report",
-    "SELECT * FROM share_link_create_report($1::uuid, $2, $3, $4, $5, $6,"
-    "                                       $7::jsonb)");
+    "SELECT * FROM share_link_create_filed(true, $1::uuid, $2, $3, $4,"
+    "                                      $5, $6, $7::jsonb)");
 
 ngx_kanban_sql_t  ngx_kanban_share_links_list = {
     ngx_kanban_pg_stmt("share_links_list",
@@ -102,6 +105,8 @@ ngx_kanban_sql_t  ngx_kanban_share_links_list = {
     "                 AND ($6::uuid IS NULL OR l.task_id = $6::uuid)"
     "                 AND ($7::uuid IS NULL OR l.project_id = $7::uuid)"
     "                 AND ($8::text IS NULL OR l.report_week = $8)"
+    "                 AND ($9::text IS NULL OR l.tags @> ARRAY[$9::text])"
+    "                 AND ($10::text IS NULL OR l.folder = $10)"
     "               ORDER BY l.created_at DESC, l.id DESC"
     "               LIMIT (SELECT n FROM lim))"
     " SELECT 200, json_build_object("
@@ -116,7 +121,7 @@ ngx_kanban_sql_t  ngx_kanban_share_links_list = {
     "                              LIMIT 1) END)"),
     { "actor", "role", "var:kanban_share_base", "query_limit:limit",
       "query_uuid:cursor", "query_uuid:task_id", "query_uuid:project_id",
-      "query:report_week", NULL },
+      "query:report_week", "query:tag", "query:folder", NULL },
     NULL
 };
 
@@ -178,6 +183,14 @@ ngx_kanban_sql_t  ngx_kanban_share_links_analytics = {
     "        SELECT user_agent, count(*) AS visits FROM v WHERE bot"
     "         GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10) d), '[]'))"
     "  FROM l"),
+    { "actor", "role", "uuid:id", NULL },
+    NULL
+};
+
+/* each visit a row, readable after the link expired or was revoked */
+ngx_kanban_sql_t  ngx_kanban_share_links_visits_csv = {
+    ngx_kanban_pg_stmt("share_links_visits_csv",
+    "SELECT * FROM share_link_visits_csv($1::uuid, $2, $3::uuid)"),
     { "actor", "role", "uuid:id", NULL },
     NULL
 };

@@ -17,11 +17,20 @@ static ngx_kanban_route_t  ngx_kanban_share_routes[] = {
       ngx_kanban_share_link_fields, ngx_null_string,
       &ngx_kanban_share_links_create },
 
+    { NGX_HTTP_POST, "/api/v1/share-links/bulk", NGX_KANBAN_HOST_TENANT,
+      NGX_KANBAN_ACCESS_MEMBER, ngx_kanban_share_links_bulk_handler,
+      ngx_kanban_raw_body, ngx_null_string, &ngx_kanban_share_links_bulk },
+
     ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/share-links",
         NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_share_links_list),
 
     ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/share-links/{id}",
         NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_share_links_get),
+
+    { NGX_HTTP_PATCH, "/api/v1/share-links/{id}", NGX_KANBAN_HOST_TENANT,
+      NGX_KANBAN_ACCESS_MEMBER, ngx_kanban_share_links_edit_handler,
+      ngx_kanban_share_link_edit_fields, ngx_null_string,
+      &ngx_kanban_share_links_edit },
 
     { NGX_HTTP_DELETE, "/api/v1/share-links/{id}", NGX_KANBAN_HOST_TENANT,
       NGX_KANBAN_ACCESS_MEMBER, ngx_kanban_share_links_revoke_handler,
@@ -29,6 +38,9 @@ static ngx_kanban_route_t  ngx_kanban_share_routes[] = {
 
     ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/share-links/{id}/analytics",
         NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_share_links_analytics),
+
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/share-links/{id}/visits.csv",
+        NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_share_links_visits_csv),
 
     { NGX_HTTP_GET, "/api/v1/share-links/{id}/qr.svg", NGX_KANBAN_HOST_TENANT,
       NGX_KANBAN_ACCESS_MEMBER, ngx_kanban_share_links_qr_handler,
