@@ -22,6 +22,7 @@ const ProjectHealth = lazy(() => import('./pages/ProjectHealth'));
 const Budget = lazy(() => import('./pages/Budget'));
 const WorkingTime = lazy(() => import('./pages/WorkingTime'));
 const PortfolioReport = lazy(() => import('./pages/PortfolioReport'));
+const PortfolioTimeline = lazy(() => import('./pages/PortfolioTimeline'));
 const Time = lazy(() => import('./pages/Time'));
 const Approvals = lazy(() => import('./pages/Approvals'));
 const Reports = lazy(() => import('./pages/Reports'));
@@ -63,6 +64,7 @@ function App() {
           <Route path="/tasks/:id" element={<TaskPage />} />
           <Route path="/portfolio" element={<Portfolio />} />
           <Route path="/portfolio/report" element={<PortfolioReport />} />
+          <Route path="/portfolio/timeline" element={<PortfolioTimeline />} />
           <Route path="/projects/:id/health" element={<ProjectHealth />} />
           <Route path="/projects/:id/budget" element={<Budget />} />
           <Route path="/time" element={<Time />} />

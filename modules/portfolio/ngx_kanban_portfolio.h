@@ -5,7 +5,9 @@
  * take a task (ngx_kanban_portfolio_suggestions.c), the weekly updates
  * (ngx_kanban_portfolio_updates.c) and their draft, by an LLM when one
  * is configured (ngx_kanban_portfolio_draft.c), the weekly status report
- * (ngx_kanban_portfolio_report.c), and the module that
+ * (ngx_kanban_portfolio_report.c), one timeline across projects with
+ * its links, rescheduling and critical path
+ * (ngx_kanban_portfolio_timeline.c), and the module that
  * hands their routes to the router (ngx_kanban_portfolio_module.c).
  */
 
@@ -28,6 +30,8 @@ extern ngx_kanban_route_t  ngx_kanban_portfolio_draft_routes[];
 extern ngx_uint_t          ngx_kanban_portfolio_draft_nroutes;
 extern ngx_kanban_route_t  ngx_kanban_portfolio_report_routes[];
 extern ngx_uint_t          ngx_kanban_portfolio_report_nroutes;
+extern ngx_kanban_route_t  ngx_kanban_portfolio_timeline_routes[];
+extern ngx_uint_t          ngx_kanban_portfolio_timeline_nroutes;
 
 /* a GET that makes what is due on the way (a health change, the update
  * reminders: notifications, so mail): the statement's, marked a write */

@@ -62,6 +62,8 @@ ngx_kanban_portfolio_postconfiguration(ngx_conf_t *cf)
           &ngx_kanban_portfolio_draft_nroutes },
         { ngx_kanban_portfolio_report_routes,
           &ngx_kanban_portfolio_report_nroutes },
+        { ngx_kanban_portfolio_timeline_routes,
+          &ngx_kanban_portfolio_timeline_nroutes },
     };
 
     for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {

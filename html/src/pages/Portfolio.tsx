@@ -30,7 +30,7 @@ export default function Portfolio() {
   const avg = ps.length ? Math.round(ps.reduce((a, p) => a + p.progress, 0) / ps.length) : 0;
   return (
     <div className="page">
-      <div className="page-head"><h1>Portfolio</h1><div className="row"><Link className="btn small" to="/portfolio/report">Weekly report</Link><button type="button" className="btn small" onClick={reload}>Refresh</button></div></div>
+      <div className="page-head"><h1>Portfolio</h1><div className="row"><Link className="btn small" to="/portfolio/timeline">Timeline</Link><Link className="btn small" to="/portfolio/report">Weekly report</Link><button type="button" className="btn small" onClick={reload}>Refresh</button></div></div>
       <ErrorNote error={error} />
       {ps.length === 0 ? <Empty title="No projects yet.">When projects exist, their progress and risks show here.</Empty> : (
         <>

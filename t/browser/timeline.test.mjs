@@ -1,0 +1,155 @@
+// The portfolio timeline in a real browser (issue 24): Debian's Chromium,
+// headless, driven by playwright-core against the nginx that t/browser.t
+// started. Three projects chained by links across them (the chain of
+// t/portfolio_timeline.t, in 2031 so that it ends the portfolio), a
+// baseline, then the first task two days longer (the chain shifted by
+// two, confirmed): the page draws the chain
+// in red (the critical path), the links that cross projects dashed, the
+// baseline bars, and the slippage; kept as
+// t/browser/screenshots/portfolio-timeline.png, to be looked at.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import http from 'node:http';
+import { chromium } from 'playwright-core';
+
+const fixtureFile = process.env.KANBAN_BROWSER_FIXTURE;
+if (!fixtureFile) {
+  throw new Error('KANBAN_BROWSER_FIXTURE is not set: run this through ' +
+                  't/browser.t (bash t/run t/browser.t)');
+}
+const fx = JSON.parse(readFileSync(fixtureFile, 'utf8'));
+const PASSWORD = process.env.KANBAN_BROWSER_PASSWORD || 'correct horse battery staple';
+const [ADMIN] = fx.emails;
+const SHOTS = process.env.KANBAN_SCREENSHOTS ||
+  join(dirname(fileURLToPath(import.meta.url)), 'screenshots');
+mkdirSync(SHOTS, { recursive: true });
+const STEP = 15_000;
+const run = Date.now().toString(36).toUpperCase().slice(-3);
+
+let browser;
+let token;
+
+// node:http to 127.0.0.1 with the workspace's Host (node's resolver does
+// not map *.localhost to loopback, unlike Chromium's)
+function call(method, path, body) {
+  const url = new URL(fx.base + path);
+  const data = body === undefined ? null : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: '127.0.0.1', port: url.port, method, path: url.pathname + url.search,
+      headers: {
+        Host: url.host, Accept: 'application/json',
+        ...(token ? { Authorization: `Bearer ${token}` } : {}),
+        ...(data ? { 'Content-Type': 'application/json' } : {}),
+      },
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => { text += c; });
+      res.on('end', () => {
+        let json = null;
+        try { json = JSON.parse(text); } catch { /* not JSON */ }
+        resolve({ status: res.statusCode, text, json });
+      });
+    });
+    req.on('error', reject);
+    if (data) req.write(data);
+    req.end();
+  });
+}
+
+async function made(method, path, body) {
+  const r = await call(method, path, body);
+  assert.ok(r.status >= 200 && r.status < 300, `${method} ${path}: ${r.status} ${r.text}`);
+  return r.json;
+}
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: fx.chromium,
+    headless: true,
+    chromiumSandbox: false,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--disable-dev-shm-usage',
+      '--host-resolver-rules=MAP *.localhost 127.0.0.1',
+    ],
+    timeout: 20_000,
+  });
+  token = (await made('POST', '/api/v1/auth/login', { email: ADMIN, password: PASSWORD })).access_token;
+});
+
+after(async () => { await browser?.close(); });
+
+async function open() {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  context.setDefaultTimeout(STEP);
+  context.setDefaultNavigationTimeout(STEP);
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  return { context, page, errors };
+}
+
+async function signIn(page) {
+  await page.goto(`${fx.base}/`);
+  await page.getByLabel('Email').fill(ADMIN);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('.topbar').waitFor();
+}
+
+
+test('the portfolio timeline draws the links, the critical path and the baseline', async () => {
+  const ids = {};
+  for (const [key, name, title, from, due] of [
+    ['TLA', 'Data centre exit', 'Order servers', '03-01', '03-05'],
+    ['TLB', 'Platform', 'Install platform', '03-08', '03-10'],
+    ['TLC', 'Payments', 'Migrate payments', '03-11', '03-15'],
+  ]) {
+    const p = await made('POST', '/api/v1/projects', { key: `${key}${run}`, name: `${name} ${run}`, status: 'active' });
+    ids[key] = (await made('POST', `/api/v1/projects/${p.id}/tasks`,
+      { title, start_date: `2031-${from}`, due_date: `2031-${due}` })).id;
+  }
+  await made('POST', `/api/v1/tasks/${ids.TLB}/predecessors`, { depends_on_id: ids.TLA, lag_days: 2 });
+  await made('POST', `/api/v1/tasks/${ids.TLC}/predecessors`, { depends_on_id: ids.TLB });
+  await made('POST', '/api/v1/portfolio/baselines', { name: `Plan ${run}` });
+  // the first task two days longer: the chain shifts by two, still tight
+  await made('POST', `/api/v1/tasks/${ids.TLA}/reschedule`, { due_date: '2031-03-07' });
+
+  const { context, page, errors } = await open();
+  try {
+    await signIn(page);
+    await page.goto(`${fx.base}/portfolio`);
+    await page.getByRole('link', { name: 'Timeline' }).click();
+    await page.locator('svg[aria-label="Portfolio timeline"]').waitFor();
+
+    for (const key of ['TLA', 'TLB', 'TLC']) {
+      const row = page.locator(`g.gantt-row[data-key="${key}${run}-1"]`);
+      assert.equal(await row.count(), 1, `${key}-1 is drawn`);
+      assert.match(await row.getAttribute('class'), /critical/, `${key}-1 is on the critical path`);
+      assert.equal(await row.locator('rect.bar-critical').count(), 1, `${key}-1 drawn red`);
+      assert.equal(await row.locator('rect.bar-baseline').count(), 1, `${key}-1 has its baseline bar`);
+    }
+    // the shifted task's bar starts two days after its baseline's
+    const moved = page.locator(`g.gantt-row[data-key="TLC${run}-1"]`);
+    const bar = Number(await moved.locator('rect.bar-critical').getAttribute('x'));
+    const base = Number(await moved.locator('rect.bar-baseline').getAttribute('x'));
+    assert.ok(bar > base, `the bar (${bar}) after its baseline (${base})`);
+    assert.ok(await page.locator('path.dep.dep-critical.dep-cross').count() >= 2,
+      'the two links across projects, critical, dashed');
+    assert.ok(await page.getByText('+2 d vs baseline').count() >= 1, 'the slippage of the last project');
+
+    const png = join(SHOTS, 'portfolio-timeline.png');
+    await page.screenshot({ path: png, fullPage: true });
+    assert.ok(statSync(png).size > 10_000, 'a screenshot');
+    assert.deepEqual(errors, [], 'no uncaught exception');
+  } finally {
+    await context.close();
+  }
+});
