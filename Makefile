@@ -26,7 +26,8 @@ PACKAGES := build-essential nginx nginx-dev libpq-dev libhiredis-dev \
     zlib1g-dev postgresql postgresql-contrib redis-server wrk curl openssl \
     libjson-xs-perl libdbd-pg-perl libipc-run-perl libtest-base-perl \
     libwww-perl john-data faketime python3-aiosmtpd \
-    chromium nodejs npm poppler-utils clamav-daemon
+    chromium nodejs npm poppler-utils clamav-daemon \
+    python3-icalendar
 
 .PHONY: all deps module ui passwords run stop status migrate test test-clock bench \
         clean lint-api fuzz-api scale check-k8s sanitize test-asan \

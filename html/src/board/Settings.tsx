@@ -1,12 +1,13 @@
 // The board's settings for managers: columns' names and WIP limits,
-// swimlanes, the project's GitHub link, its rules, and saving it as a
-// template.
+// swimlanes, the project's GitHub link, its rules, its calendar feeds,
+// and saving it as a template.
 import { useState, type FormEvent } from 'react';
 import { Link } from 'react-router-dom';
 import { errorMessage, write } from '../api/client';
 import type { Column, Swimlane } from '../api/types';
 import { ErrorNote, Modal, useToast } from '../ui/kit';
 import GithubSettings from './GithubSettings';
+import CalendarFeeds from '../pages/CalendarFeeds';
 
 export default function BoardSettings({ projectId, columns, lanes, onClose, onChanged }: {
   projectId: string; columns: Column[]; lanes: Swimlane[]; onClose: () => void; onChanged: () => void;
@@ -69,6 +70,7 @@ export default function BoardSettings({ projectId, columns, lanes, onClose, onCh
           <button className="btn">Add swimlane</button>
         </form>
         <GithubSettings projectId={projectId} columns={columns} />
+        <CalendarFeeds projectId={projectId} />
         <h3>Rules</h3>
         <p className="muted small">When this happens, if this holds, do that: <Link to={`/projects/${projectId}/rules`}>the project's rules and their runs</Link>.</p>
         <h3>Template</h3>

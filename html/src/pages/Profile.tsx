@@ -1,8 +1,10 @@
 // The person's own settings: who they are in this workspace, their
 // notification email (pages/MailPreferences.tsx), their reminders of due
-// dates (pages/ReminderSettings.tsx), their two-factor
+// dates (pages/ReminderSettings.tsx), their calendar feeds
+// (pages/CalendarFeeds.tsx), their two-factor
 // sign-in (pages/TwoFactor.tsx) and their sessions (pages/Sessions.tsx).
 import { useAuth } from '../auth';
+import CalendarFeeds from './CalendarFeeds';
 import MailPreferences from './MailPreferences';
 import ReminderSettings from './ReminderSettings';
 import Sessions from './Sessions';
@@ -19,6 +21,7 @@ export default function Profile() {
       </section>
       <MailPreferences />
       <ReminderSettings />
+      <CalendarFeeds />
       <TwoFactor />
       <Sessions />
     </div>
