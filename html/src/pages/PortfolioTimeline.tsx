@@ -21,7 +21,7 @@ export default function PortfolioTimeline() {
   const layout = useMemo(() => {
     if (!data) return null;
     const rows: Row[] = [];
-    const dates: string[] = [today()];
+    const dates: string[] = [];
     for (const p of data.projects) {
       const tasks = p.tasks.filter((t) => t.due_date);
       if (!tasks.length) continue;
@@ -34,6 +34,13 @@ export default function PortfolioTimeline() {
     }
     if (rows.length === 0) return null;
     dates.sort();
+    // today widens the range only when it is near the work: a plan years
+    // ahead is drawn at its own scale, not squeezed beside today
+    const now = today(), near = 60;
+    if (now >= addDays(dates[0], -near) && now <= addDays(dates[dates.length - 1], near)) {
+      dates.push(now);
+      dates.sort();
+    }
     const from = addDays(dates[0], -2), to = addDays(dates[dates.length - 1], 4);
     const days = Math.round((parseDate(to).getTime() - parseDate(from).getTime()) / 86400000);
     const DAY = Math.max(3, Math.min(24, Math.floor(1000 / Math.max(1, days))));
@@ -67,14 +74,14 @@ export default function PortfolioTimeline() {
             <marker id="pt-arrow" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="6" markerHeight="6" orient="auto"><path d="M0 0 L8 4 L0 8 Z" fill="#94a3b8" /></marker>
             <marker id="pt-arrow-crit" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="6" markerHeight="6" orient="auto"><path d="M0 0 L8 4 L0 8 Z" fill="#dc2626" /></marker>
           </defs>
-          <line x1={x(today())} x2={x(today())} y1={0} y2={height} className="today-line" />
+          {today() >= layout.from && x(today()) <= width && <line x1={x(today())} x2={x(today())} y1={0} y2={height} className="today-line" />}
           {rows.map((r, i) => {
             const y = TOP + i * ROW;
             if (r.kind === 'project') {
               return (
                 <g key={`p-${r.key}`} className="pt-project">
                   <text x={8} y={y + 18} fontWeight={600}>{r.key} · {r.name}</text>
-                  {r.slip != null && <text x={LEFT - 8} y={y + 18} textAnchor="end" className={r.slip > 0 ? 'pt-slip late' : 'pt-slip'}>{r.slip > 0 ? `+${r.slip} d vs baseline` : 'on baseline'}</text>}
+                  {r.slip != null && <text x={LEFT + 8} y={y + 18} className={r.slip > 0 ? 'pt-slip late' : 'pt-slip'}>{r.slip > 0 ? `+${r.slip} d vs baseline` : 'on baseline'}</text>}
                 </g>
               );
             }
