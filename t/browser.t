@@ -25,7 +25,7 @@ use Kanban::TOTP;
 
 my $ROOT = $Kanban::Test::ROOT;
 my $CHROMIUM = $ENV{KANBAN_CHROMIUM} // '/usr/bin/chromium';
-my $TIMEOUT = $ENV{KANBAN_BROWSER_TIMEOUT} // 600;   # the whole node run,
+my $TIMEOUT = $ENV{KANBAN_BROWSER_TIMEOUT} // 1500;   # the whole node run,
                                                     # Chromium's start included
                                                     # (some 30 flows: minutes on
                                                     # a loaded 2-core machine)

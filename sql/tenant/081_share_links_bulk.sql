@@ -43,7 +43,7 @@ LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object(
         'id', l.id,
         'code', l.code,
-        'short_url', base || '/s/' || l.code,
+        'short_url', base || '/' || l.code,        -- base ends in /s when no short host (062)
         'target_type', l.target_type,
         'target_id', coalesce(l.task_id, l.project_id),
         'url', l.url,
