@@ -320,6 +320,20 @@ ngx_kanban_sweep_done(ngx_kanban_sweep_ws_t *ws, ngx_msec_t wait)
 }
 
 
+/* Not recorded: a busy answer written as the row's due time would bring
+ * every worker that lists it back at once, each finding the others busy
+ * and writing it again, for ever. The step that holds the workspace
+ * records; this worker looks once more, and then its row's time is its
+ * own again. */
+
+void
+ngx_kanban_sweep_busy(ngx_kanban_sweep_ws_t *ws, ngx_msec_t wait)
+{
+    ws->wait = wait;
+    ngx_kanban_sweep_settle(ws);
+}
+
+
 /* The step's answer kept in the catalog's row when it changed: NGX_OK
  * when a write is under way (it settles the entry). */
 

@@ -166,6 +166,11 @@ void ngx_kanban_sweep_step(ngx_kanban_sweep_ws_t *ws);
  * NGX_KANBAN_SWEEP_NOTHING (then a due-indexed entry is dropped) */
 void ngx_kanban_sweep_done(ngx_kanban_sweep_ws_t *ws, ngx_msec_t wait);
 
+/* the step found another step working in the workspace (on another
+ * worker or node): asked again here in wait ms, and the due index left
+ * to that step, which records what it finds */
+void ngx_kanban_sweep_busy(ngx_kanban_sweep_ws_t *ws, ngx_msec_t wait);
+
 /* stepped again in wait ms; _sooner only when that is before its time */
 void ngx_kanban_sweep_due(ngx_kanban_sweep_ws_t *ws, ngx_msec_t wait);
 void ngx_kanban_sweep_sooner(ngx_kanban_sweep_ws_t *ws, ngx_msec_t wait);

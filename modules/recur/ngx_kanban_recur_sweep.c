@@ -113,7 +113,9 @@ ngx_kanban_recur_stepped(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
         wait = ngx_kanban_recur_planner_conf->sweep;
 
     } else if (PQgetvalue(q->result, 0, 3)[0] == 't') {
-        wait = NGX_KANBAN_RECUR_BUSY;
+        ngx_destroy_pool(q->pool);
+        ngx_kanban_sweep_busy(ws, NGX_KANBAN_RECUR_BUSY);
+        return;
 
     } else {
         ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
