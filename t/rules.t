@@ -427,13 +427,13 @@ problem_is(api($pam, GET => "/api/v1/rules/$soon->{id}"), 404, 'not_found',
 problem_is(api($pam, GET => '/api/v1/rules/00000000-0000-4000-8000-000000000000/runs'),
            404, 'not_found', 'the runs of no rule');
 
-my $other = $t->workspace(prefix => 'ruleo');
-problem_is($other->api($other->admin, GET => "/api/v1/rules/$triage->{id}"),
+my $elsewhere = $t->workspace(prefix => 'ruleo');
+problem_is($elsewhere->api($elsewhere->admin, GET => "/api/v1/rules/$triage->{id}"),
            404, 'not_found', "another workspace's rule is not there");
-problem_is($other->api($other->admin, PATCH => "/api/v1/rules/$triage->{id}",
+problem_is($elsewhere->api($elsewhere->admin, PATCH => "/api/v1/rules/$triage->{id}",
                        json => { enabled => JSON::XS::false }),
            404, 'not_found', '... nor can it be changed from there');
-problem_is($other->api($other->admin, GET => "/api/v1/rules/$triage->{id}/runs"),
+problem_is($elsewhere->api($elsewhere->admin, GET => "/api/v1/rules/$triage->{id}/runs"),
            404, 'not_found', '... nor its runs read');
 
 my $list = made(api($carl, GET => "/api/v1/projects/$pid/rules"), 'rules');
