@@ -44,6 +44,7 @@ export function Layout({ children }: { children: ReactNode }) {
           {canManage(user) && <NavLink to="/time/approvals">Approvals</NavLink>}
           <NavLink to="/time/reports">Reports</NavLink>
           <div className="nav-group">Workspace</div>
+          <NavLink to="/links">Share links</NavLink>
           <NavLink to="/search">Search</NavLink>
           <NavLink to="/notifications">Notifications</NavLink>
           {user?.role === 'admin' && <NavLink to="/admin">Admin</NavLink>}

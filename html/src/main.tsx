@@ -26,6 +26,7 @@ const PortfolioTimeline = lazy(() => import('./pages/PortfolioTimeline'));
 const Time = lazy(() => import('./pages/Time'));
 const Approvals = lazy(() => import('./pages/Approvals'));
 const Reports = lazy(() => import('./pages/Reports'));
+const Links = lazy(() => import('./pages/Links'));
 const Search = lazy(() => import('./pages/Search'));
 const Notifications = lazy(() => import('./pages/Notifications'));
 const Admin = lazy(() => import('./pages/Admin'));
@@ -71,6 +72,7 @@ function App() {
           <Route path="/time/approvals" element={<Approvals />} />
           <Route path="/time/reports" element={<Reports />} />
           <Route path="/time/working" element={<WorkingTime />} />
+          <Route path="/links" element={<Links />} />
           <Route path="/search" element={<Search />} />
           <Route path="/notifications" element={<Notifications />} />
           <Route path="/chat" element={<Chat />} />

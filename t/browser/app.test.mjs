@@ -1094,6 +1094,70 @@ test('admin → AI: the installation\'s default, then Anthropic with a key ' +
   }
 });
 
+test('share links: made in bulk with a bad row named, filtered by tag, ' +
+     'one changed, its visits downloaded, revoked', { timeout: 60_000 }, async () => {
+  const tag = `spring${run}`.toLowerCase();
+  const { context, page, log } = await open();
+  try {
+    await signIn(page);
+    await page.getByRole('link', { name: 'Share links' }).click();
+    await page.getByRole('heading', { name: 'Share links' }).waitFor();
+
+    await page.getByRole('button', { name: 'New links in bulk' }).click();
+    const dialog = page.getByRole('dialog', { name: 'New links in bulk' });
+    await dialog.getByLabel(/^Links/).fill(`https://example.com/offer-${run}\nnot a link\nhttps://example.com/docs-${run}`);
+    await dialog.getByLabel('Tags for all').fill(`${tag}, promo`);
+    await dialog.getByLabel('Folder for all').fill('campaigns');
+    await shot(page, 'links-bulk');
+    await page.getByRole('button', { name: 'Make links' }).click();
+    const summary = page.locator('.bulk-summary');
+    await summary.waitFor();
+    assert.match(await summary.textContent(), /^2 made, 1 not made\.$/, 'two made, the bad row counted');
+    const rows = page.getByRole('table', { name: 'Each row\'s result' }).locator('tbody tr');
+    assert.equal(await rows.count(), 3, 'every row has its result');
+    assert.match(await rows.nth(1).textContent(), /^2.*url/i, 'row 2 says what is wrong with its url');
+    await page.getByRole('button', { name: 'Done' }).click();
+
+    // the new tag is a filter; the list asks the server for it
+    await page.getByLabel('Tag').selectOption(tag);
+    const list = page.getByRole('table', { name: 'Share links' }).locator('tbody tr');
+    await page.locator('.links-count', { hasText: /^2 links$/ }).waitFor();
+    assert.equal(await list.count(), 2);
+    assert.match(await list.first().textContent(), /campaigns\//, 'the folder shown');
+
+    // one link: its QR code, a new tag and expiry saved
+    await list.first().getByRole('button').click();
+    const detail = page.locator('.links-detail');
+    await detail.getByRole('img', { name: /QR code/ }).waitFor();
+    await detail.getByLabel('Tags').fill(`${tag}, summer`);
+    await detail.getByLabel('Expires').selectOption('86400');
+    await detail.getByRole('button', { name: 'Save' }).click();
+    await page.locator('.toast', { hasText: 'Link saved' }).waitFor();
+    await list.first().locator('.tag', { hasText: 'summer' }).waitFor();
+    const tomorrow = new Date(Date.now() + 86_400_000).toLocaleDateString('en-US', { month: 'short', day: 'numeric' });
+    assert.match(await list.first().textContent(), new RegExp(tomorrow), 'expires tomorrow');
+    await shot(page, 'links');
+
+    const [file] = await Promise.all([
+      page.waitForEvent('download'),
+      detail.getByRole('button', { name: 'Download visits (CSV)' }).click(),
+    ]);
+    assert.match(file.suggestedFilename(), /^visits-[0-9A-Za-z]{10}\.csv$/);
+
+    // revoked: gone from the live links, there under Revoked
+    page.once('dialog', (d) => d.accept());
+    await detail.getByRole('button', { name: 'Revoke link' }).click();
+    await detail.getByText(/no longer opens/).waitFor();
+    await page.locator('.links-count', { hasText: /^1 link$/ }).waitFor();
+    await page.getByRole('radio', { name: 'Revoked' }).click();
+    await page.locator('.links-count', { hasText: /^1 link$/ }).waitFor();
+    assert.match(await list.first().textContent(), /revoked/);
+    await assertClean(page, log, 'share links');
+  } finally {
+    await context.close();
+  }
+});
+
 test('every screen, desktop and phone (375 px): shown, no page-wide ' +
      'sideways scroll on the phone, a screenshot of each', { timeout: 110_000 }, async () => {
   const p = await project(`Tour ${run}`, `TR${run}`.slice(0, 8));
@@ -1104,7 +1168,7 @@ test('every screen, desktop and phone (375 px): shown, no page-wide ' +
     ['projects', '/projects'], ['board', `/projects/${p.id}`], ['panel', `/tasks/${first.id}`],
     ['timeline', `/projects/${p.id}/timeline`], ['sprints', `/projects/${p.id}/sprints`],
     ['portfolio', '/portfolio'], ['time', '/time'], ['approvals', '/time/approvals'],
-    ['reports', '/time/reports'], ['search', '/search?q=screen'], ['notifications', '/notifications'],
+    ['reports', '/time/reports'], ['search', '/search?q=screen'], ['notifications', '/notifications'], ['links', '/links'],
     ['admin-users', '/admin/users'], ['admin-teams', '/admin/teams'], ['admin-skills', '/admin/skills'],
     ['admin-tokens', '/admin/tokens'], ['admin-webhooks', '/admin/webhooks'], ['admin-ai', '/admin/ai'],
     ['admin-settings', '/admin/settings'],

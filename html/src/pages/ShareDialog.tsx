@@ -93,7 +93,7 @@ export default function ShareDialog({ task, week, onClose }: Shared & { onClose:
   );
 }
 
-function LinkView({ link, onRevoked }: { link: ShareLink; onRevoked: (id: string) => void }) {
+export function LinkView({ link, onRevoked }: { link: ShareLink; onRevoked: (id: string) => void }) {
   const [qr, setQr] = useState<string | null>(null);
   const [stats, setStats] = useState<ShareLinkAnalytics | null>(null);
   const [copied, setCopied] = useState(false);
