@@ -183,8 +183,9 @@ $$;
 -- A task as the calendar object a client stores: one VTODO. Its SUMMARY
 -- is the bare title, so that what comes back is the title.
 CREATE FUNCTION caldav_ics(t tasks, host text) RETURNS text
-LANGUAGE sql STABLE AS $$
-    SELECT ics_line('BEGIN:VCALENDAR')
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN ics_line('BEGIN:VCALENDAR')
         || ics_line('VERSION:2.0')
         || ics_line('PRODID:-//Kanban//CalDAV 1.0//EN')
         || ics_line('BEGIN:VTODO')
@@ -207,7 +208,8 @@ LANGUAGE sql STABLE AS $$
         || (SELECT ics_line('X-KANBAN-KEY:' || p.key || '-' || t.number)
               FROM projects p WHERE p.id = t.project_id)
         || ics_line('END:VTODO')
-        || ics_line('END:VCALENDAR')
+        || ics_line('END:VCALENDAR');
+END
 $$;
 
 
@@ -248,8 +250,9 @@ CREATE FUNCTION caldav_prop(kind text, ns text, name text, u users,
                             coll text, display text, pid uuid, t tasks,
                             host text)
 RETURNS text
-LANGUAGE sql STABLE AS $$
-    SELECT CASE
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN CASE
       WHEN ns = 'DAV:' AND name = 'current-user-principal'
         THEN '<d:href>/dav/principals/' || u.id || '/</d:href>'
       WHEN ns = 'DAV:' AND name IN ('principal-URL', 'owner')
@@ -302,7 +305,8 @@ LANGUAGE sql STABLE AS $$
       WHEN ns = 'urn:ietf:params:xml:ns:caldav' AND name = 'calendar-data'
            AND kind = 'item'
         THEN dav_x(caldav_ics(t, host))
-    END
+    END;
+END
 $$;
 
 
