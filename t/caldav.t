@@ -18,6 +18,7 @@ use JSON::XS;
 use MIME::Base64 qw(encode_base64);
 use File::Temp qw(tempdir);
 use Kanban::Test qw(problem_is);
+use Kanban::SSE;
 
 my $t = Kanban::Test->new->run;
 
@@ -223,11 +224,18 @@ my $etag = $r->{headers}{etag};
 like($etag, qr/^"\d+"$/, '... with its ETag');
 my $ics = $r->{body};
 
+my $stream = Kanban::SSE->open($t, $ws->slug, $ws->admin->{token});
 (my $changed = $ics) =~ s/SUMMARY:[^\r]*/SUMMARY:Plan it all/;
 $changed =~ s/PRIORITY:\d/PRIORITY:9/;
 $r = dav(PUT => $item, body => $changed,
          headers => { 'Content-Type' => 'text/calendar', 'If-Match' => $etag });
 is($r->{status}, 204, 'PUT with the current ETag: 204');
+my ($event) = grep { $_->{event} eq 'task.updated'
+                     && $_->{data}{id} eq $plan->{id} }
+              $stream->until(sub { $_[0]{event} eq 'task.updated'
+                                   && $_[0]{data}{id} eq $plan->{id} }, 5);
+ok($event, '... an event on the stream, as the API\'s change makes');
+$stream->close;
 $got = made($ws->api($carl, GET => "/api/v1/tasks/$plan->{id}"), 'get');
 is($got->{title}, 'Plan it all', '... the title changed');
 is($got->{priority}, 'low', '... priority 9 is low');
