@@ -27,7 +27,7 @@ PACKAGES := build-essential nginx nginx-dev libpq-dev libhiredis-dev \
     libjson-xs-perl libdbd-pg-perl libipc-run-perl libtest-base-perl \
     libwww-perl john-data faketime python3-aiosmtpd \
     chromium nodejs npm poppler-utils clamav-daemon \
-    python3-icalendar
+    python3-icalendar python3-caldav vdirsyncer
 
 .PHONY: all deps module ui passwords run stop status migrate test test-clock bench \
         clean lint-api fuzz-api scale check-k8s sanitize test-asan \

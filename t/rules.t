@@ -29,6 +29,7 @@ kanban_webhooks_allow_private on;
 kanban_webhooks_timeout 1500ms;
 kanban_webhooks_backoff 300ms;
 kanban_webhooks_sweep 1s;
+kanban_planner_sweep 1s;
 EOF
 
 my $ws = $t->workspace(prefix => 'rule');
@@ -76,6 +77,11 @@ sub move {
 sub rule {
     my (%b) = @_;
     return api($pam, POST => "/api/v1/projects/$pid/rules", json => \%b);
+}
+sub rule_in {
+    my ($project, %b) = @_;
+    return api($pam, POST => "/api/v1/projects/$project->{id}/rules",
+               json => \%b);
 }
 sub runs_of {
     my ($rule) = @_;
@@ -404,6 +410,76 @@ is($dbh->selectrow_array(q{SELECT rules_fire('due_soon', ?, '{"days_left": 5}')}
 is($dbh->selectrow_array(q{SELECT rules_fire('due_soon', ?, '{"days_left": 2}')},
                          undef, $due->{id}), 1, 'due in 2 days: one run');
 is_deeply(task_now($due)->{labels}, ['due-soon'], '... which labelled it');
+
+# --- the due-date triggers fired by the planner, once each -----------------------------------------
+
+# A write wakes the planner (the reminder sweep); it fires overdue the day
+# after a task's due date and due_soon the days before it that a rule
+# names, once per task and due date, however often it comes back.
+my $late_p = made(api($admin, POST => '/api/v1/projects',
+                      json => { key => 'LATE', name => 'Late work',
+                                team_id => $alpha->{id} }), 'project');
+my $flag = made(rule_in($late_p, name => 'Overdue: flag it',
+                        trigger => { type => 'overdue' },
+                        actions => [ { type => 'label', label => 'overdue' },
+                                     { type => 'comment',
+                                       body => 'The due date has passed.' } ]),
+                'rule');
+my $warn = made(rule_in($late_p, name => 'Due soon: warn',
+                        trigger => { type => 'due_soon', days => 3 },
+                        actions => [ { type => 'label', label => 'soon' } ]),
+                'rule');
+my $warn1 = made(rule_in($late_p, name => 'Due tomorrow: urgent',
+                         trigger => { type => 'due_soon', days => 1 },
+                         actions => [ { type => 'set_priority',
+                                        priority => 'urgent' } ]),
+                 'rule');
+
+sub workspace_day {
+    my ($offset) = @_;
+    return scalar $dbh->selectrow_array(
+        'SELECT (workspace_today() + ?::int)::text', undef, $offset);
+}
+
+sub late_task {
+    my (%b) = @_;
+    return made(api($admin, POST => "/api/v1/projects/$late_p->{id}/tasks",
+                    json => \%b), 'task');
+}
+
+my $late = late_task(title => 'Send the invoice', due_date => workspace_day(-1));
+my $near = late_task(title => 'Book the room', due_date => workspace_day(1));
+my $later = late_task(title => 'Plan the party', due_date => workspace_day(10));
+
+my $waited = 0;
+until (grep({ $_ eq 'overdue' } @{ task_now($late)->{labels} })
+       && grep({ $_ eq 'soon' } @{ task_now($near)->{labels} })
+       || $waited++ > 75)
+{
+    sleep 0.2;
+}
+is_deeply(task_now($late)->{labels}, ['overdue'],
+          'the planner fires overdue: the task due yesterday is labelled');
+is_deeply(comments_of($late), ['The due date has passed.'], '... and commented');
+is_deeply(task_now($near)->{labels}, ['soon'],
+          'due tomorrow: the 3-day due_soon rule acted');
+is(task_now($near)->{priority}, 'urgent', '... and the 1-day one');
+is_deeply(task_now($later)->{labels}, [], 'due in 10 days: nothing yet');
+
+# more writes, more planner steps: nothing runs twice
+for my $i (1 .. 3) {
+    made(api($admin, PATCH => "/api/v1/tasks/$late->{id}",
+             json => { description => "Still to do ($i)" }), 'patch');
+    sleep 0.7;
+}
+is(scalar @{ comments_of($late) }, 1, 'overdue acted exactly once');
+is(scalar @{ runs_of($flag) }, 1, '... one run in its log');
+is(scalar @{ runs_of($warn) }, 1, 'due_soon (3 days) ran once');
+is(scalar @{ runs_of($warn1) }, 1, 'due_soon (1 day) ran once');
+is($dbh->selectrow_array(
+       q{SELECT count(*) FROM activity_log WHERE entity_id = ?
+          AND action = 'rule_ran'}, undef, $late->{id}), 1,
+   '... and in the task\'s audit trail as the rule\'s, once');
 
 # --- change, turn off, remove -----------------------------------------------------------------------
 
