@@ -120,7 +120,8 @@ BEGIN
     SELECT extract(epoch FROM min(x.at) - now()) INTO next_in
       FROM due_rule_events() x;
 
-    next_in := greatest(next_in, 0);
+    -- not greatest(): it would make "nothing due" (NULL) due now (089)
+    next_in := CASE WHEN next_in < 0 THEN 0 ELSE next_in END;
 END
 $$;
 
