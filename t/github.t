@@ -331,6 +331,28 @@ deliver(pull_request => pr_payload(action => 'closed', number => 8,
 is(task_now($t3)->{column_id}, $col{review}{id}, 'closed unmerged: VULN-3 stays');
 is(links($t3)->[0]{state}, 'closed', '... its pull request closed');
 
+# --- the board's cards and the task carry their pull requests' states -----------------------
+
+sub card {
+    my ($task) = @_;
+    my $board = made(api($carl, GET => "/api/v1/projects/$pid/kanban"), 'board');
+    my ($c) = grep { $_->{id} eq $task->{id} }
+              map { @{ $_->{tasks} } } @{ $board->{columns} };
+    return $c;
+}
+is_deeply([ map { "$_->{number} $_->{state}" } @{ card($t1)->{pull_requests} } ],
+          [ '7 merged' ], 'the board\'s card of VULN-1: its pull request merged');
+is_deeply([ map { "$_->{number} $_->{state}" } @{ card($t3)->{pull_requests} } ],
+          [ '8 closed' ], '... of VULN-3: closed');
+is(card($t3)->{pull_requests}[0]{url}, links($t3)->[0]{url}, '... with its URL');
+is_deeply(task_now($t3)->{pull_requests}, card($t3)->{pull_requests},
+          '... and so does the task');
+deliver(pull_request => pr_payload(action => 'opened', number => 80,
+        title => 'Rate limits, again', body => 'For VULN-3.', branch => 'limits-2'));
+is_deeply([ map { "$_->{number} $_->{state}" } @{ card($t3)->{pull_requests} } ],
+          [ '80 open', '8 closed' ],
+          'a new pull request: the kept board is built again, the open one first');
+
 # --- a draft does not move; ready_for_review does -------------------------------------------
 
 deliver(pull_request => pr_payload(action => 'opened', number => 9, draft => 1,

@@ -31,15 +31,26 @@ extern ngx_kanban_agents_builtin_t  ngx_kanban_agents_triage;
 extern ngx_kanban_agents_builtin_t  ngx_kanban_agents_digest;
 
 
-/* the sweep: started in each worker; woken by the writes that may open a
- * session (the core's committed seam) */
-ngx_int_t ngx_kanban_agents_sweep_start(ngx_cycle_t *cycle);
-void ngx_kanban_agents_committed(ngx_http_request_t *r,
-    ngx_kanban_ctx_t *ctx, char *event);
+/* the directives: kanban_agents_lease (a claimed session's call may run
+ * so long before another node claims it again) and kanban_agents_sweep
+ * (the due index read so often) */
+typedef struct {
+    ngx_msec_t                 lease;
+    ngx_msec_t                 sweep;
+} ngx_kanban_agents_conf_t;
+
+
+/* the sweep: started in each worker; stepped by any write to a workspace
+ * and at the due times it records (the core's due index) */
+ngx_int_t ngx_kanban_agents_sweep_start(ngx_cycle_t *cycle,
+    ngx_kanban_agents_conf_t *acf);
 
 /* a claimed session's call; ws is told when its answer is written */
 ngx_int_t ngx_kanban_agents_builtin_start(ngx_kanban_sweep_ws_t *ws,
     ngx_str_t *builtin, ngx_str_t *sid, ngx_str_t *agent, ngx_str_t *data);
+
+/* the workspace's streams told that a session changed */
+void ngx_kanban_agents_told(ngx_str_t *slug, ngx_str_t *sid);
 
 
 #endif /* _NGX_KANBAN_AGENTS_H_INCLUDED_ */

@@ -16,6 +16,7 @@
 #include "ngx_kanban_agents.h"
 #include "ngx_kanban_ai.h"
 #include "ngx_kanban_redis.h"
+#include "ngx_kanban_sweep.h"
 
 
 typedef struct {
@@ -181,8 +182,6 @@ failed:
 static void
 ngx_kanban_agents_written(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 {
-    u_char                   *p;
-    ngx_str_t                 channel, message;
     ngx_kanban_agents_job_t  *job;
 
     job = q->data;
@@ -196,27 +195,50 @@ ngx_kanban_agents_written(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
         return;
     }
 
-    /* the streams read the event log when told */
-    p = ngx_pnalloc(job->pool, sizeof("kanban:events:") + job->slug.len
-                               + sizeof("{\"type\":\"agent_session.updated\","
-                                        "\"data\":{\"id\":\"\"}}")
-                               + job->session_id.len);
-    if (p) {
-        channel.data = p;
-        p = ngx_sprintf(p, "kanban:events:%V", &job->slug);
-        channel.len = p - channel.data;
+    ngx_kanban_agents_told(&job->slug, &job->session_id);
 
-        message.data = p;
-        p = ngx_sprintf(p, "{\"type\":\"agent_session.updated\","
-                        "\"data\":{\"id\":\"%V\"}}", &job->session_id);
-        message.len = p - message.data;
-
-        (void) ngx_kanban_redis_command(NULL, NULL, "PUBLISH %b %b",
-                                        channel.data, channel.len,
-                                        message.data, message.len);
-    }
+    /* what the answer wrote may have queued more: a digest's notices to
+     * mail, a triage's rules */
+    ngx_kanban_sweep_wrote(&job->slug, &job->db);
 
     ngx_destroy_pool(job->pool);
+}
+
+
+/* The streams read the event log when told: a session's event names it. */
+
+void
+ngx_kanban_agents_told(ngx_str_t *slug, ngx_str_t *sid)
+{
+    u_char     *p, *start;
+    size_t      len;
+    ngx_str_t   channel, message;
+
+    len = sizeof("kanban:events:") + slug->len
+          + sizeof("{\"type\":\"agent_session.updated\","
+                   "\"data\":{\"id\":\"\"}}")
+          + sid->len;
+
+    start = ngx_alloc(len, ngx_cycle->log);
+    if (start == NULL) {
+        return;
+    }
+
+    p = start;
+    channel.data = p;
+    p = ngx_sprintf(p, "kanban:events:%V", slug);
+    channel.len = p - channel.data;
+
+    message.data = p;
+    p = ngx_sprintf(p, "{\"type\":\"agent_session.updated\","
+                    "\"data\":{\"id\":\"%V\"}}", sid);
+    message.len = p - message.data;
+
+    (void) ngx_kanban_redis_command(NULL, NULL, "PUBLISH %b %b",
+                                    channel.data, channel.len,
+                                    message.data, message.len);
+
+    ngx_free(start);
 }
 
 

@@ -10,6 +10,15 @@
  *   POST          /api/v1/agent-sessions/{id}/stop     any member
  *   POST          /api/v1/agent-sessions/{id}/activities
  *                                                      the agent's token
+ *   GET/PATCH     /api/v1/agent-settings               admins
+ *   GET/PATCH     /api/v1/projects/{id}/agent-settings admins, the
+ *                                                      project's managers
+ *
+ *     kanban_agents_lease 300s;   a claimed built-in call may run so long
+ *                                 before any node claims it again (after
+ *                                 a killed nginx); more than the gateway's
+ *                                 timeouts and retries
+ *     kanban_agents_sweep 10s;    the catalog's due index read so often
  *
  * An agent is a member of kind "agent"; an external one gets an API token
  * once. Without scopes, the token lookup of modules/auth answers the role
@@ -18,9 +27,10 @@
  * the token (agent_of_token) against the session's agent. The scopes an
  * admin gives it (read, write) make the token its user's, a contributor,
  * within them (065_agent_scopes.sql). Sessions open in SQL, when
- * a task is delegated to an agent or a comment mentions one; that write
- * wakes the sweep that starts the built-in agents
- * (ngx_kanban_agents_sweep.c).
+ * a task is delegated to an agent or a comment mentions one, and in the
+ * sweep that starts the built-in agents (ngx_kanban_agents_sweep.c) for
+ * a new task's triage and a project's daily digest, as the project's
+ * agent settings say (092_agents_on_their_own.sql).
  *
  * An external agent's webhook_url gets signed deliveries through the
  * webhooks' outbox (058_agent_webhooks.sql): its secret is drawn and
@@ -29,7 +39,8 @@
  */
 
 /* SQL: sql/tenant/057_agents.sql, 058_agent_webhooks.sql,
- *      059_agents_listed_to_members.sql, 065_agent_scopes.sql */
+ *      059_agents_listed_to_members.sql, 065_agent_scopes.sql,
+ *      092_agents_on_their_own.sql */
 #include "ngx_kanban_agents.h"
 #include "ngx_kanban_webhooks.h"
 #include <openssl/rand.h>
@@ -84,6 +95,20 @@ static ngx_kanban_field_t  ngx_kanban_agent_activity_fields[] = {
     { "type", NGX_KANBAN_FIELD_STRING, 1, 1, 16, NULL, NULL },
     { "body", NGX_KANBAN_FIELD_STRING, 1, 1, 20000, NULL, NULL },
     { "external_url", NGX_KANBAN_FIELD_STRING, 0, 0, 2048, NULL, NULL },
+    { NULL, 0, 0, 0, 0, NULL, NULL }
+};
+
+static ngx_kanban_field_t  ngx_kanban_agent_settings_fields[] = {
+    { "digest_hour", NGX_KANBAN_FIELD_INTEGER, 1, 0, 23, NULL, NULL },
+    { NULL, 0, 0, 0, 0, NULL, NULL }
+};
+
+static ngx_kanban_field_t  ngx_kanban_project_agent_settings_fields[] = {
+    { "triage", NGX_KANBAN_FIELD_STRING, NGX_KANBAN_NOT_NULL, 1, 16, NULL,
+      NULL },
+    { "digest", NGX_KANBAN_FIELD_BOOLEAN, NGX_KANBAN_NOT_NULL, 0, 0, NULL,
+      NULL },
+    { "digest_task_id", NGX_KANBAN_FIELD_UUID, 0, 0, 0, NULL, NULL },
     { NULL, 0, 0, 0, 0, NULL, NULL }
 };
 
@@ -163,6 +188,35 @@ static ngx_kanban_sql_t  ngx_kanban_agent_session_stop = {
     "agent_session.updated"
 };
 
+static ngx_kanban_sql_t  ngx_kanban_agent_settings_get = {
+    ngx_kanban_pg_stmt("agent_settings_get",
+    "SELECT * FROM agent_settings_get()"),
+    { NULL },
+    NULL
+};
+
+static ngx_kanban_sql_t  ngx_kanban_agent_settings_patch = {
+    ngx_kanban_pg_stmt("agent_settings_patch",
+    "SELECT * FROM agent_settings_patch($1::uuid, $2::jsonb)"),
+    { "actor", "body", NULL },
+    NULL
+};
+
+static ngx_kanban_sql_t  ngx_kanban_project_agent_settings_get = {
+    ngx_kanban_pg_stmt("project_agent_settings_get",
+    "SELECT * FROM project_agent_settings_get($1::uuid, $2, $3::uuid)"),
+    { "actor", "role", "uuid:id", NULL },
+    NULL
+};
+
+static ngx_kanban_sql_t  ngx_kanban_project_agent_settings_patch = {
+    ngx_kanban_pg_stmt("project_agent_settings_patch",
+    "SELECT * FROM project_agent_settings_patch($1::uuid, $2, $3::uuid,"
+    "                                           $4::jsonb)"),
+    { "actor", "role", "uuid:id", "body", NULL },
+    NULL
+};
+
 
 static ngx_kanban_route_t  ngx_kanban_agents_routes[] = {
 
@@ -198,21 +252,63 @@ static ngx_kanban_route_t  ngx_kanban_agents_routes[] = {
 
     ngx_kanban_sql_route(NGX_HTTP_POST, "/api/v1/agent-sessions/{id}/stop",
         NGX_KANBAN_ACCESS_MEMBER, NULL, &ngx_kanban_agent_session_stop),
+
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/agent-settings",
+        NGX_KANBAN_ACCESS_ADMIN, NULL, &ngx_kanban_agent_settings_get),
+
+    ngx_kanban_sql_route(NGX_HTTP_PATCH, "/api/v1/agent-settings",
+        NGX_KANBAN_ACCESS_ADMIN, ngx_kanban_agent_settings_fields,
+        &ngx_kanban_agent_settings_patch),
+
+    ngx_kanban_sql_route(NGX_HTTP_GET, "/api/v1/projects/{id}/agent-settings",
+        NGX_KANBAN_ACCESS_MANAGER, NULL,
+        &ngx_kanban_project_agent_settings_get),
+
+    ngx_kanban_sql_route(NGX_HTTP_PATCH,
+        "/api/v1/projects/{id}/agent-settings",
+        NGX_KANBAN_ACCESS_MANAGER, ngx_kanban_project_agent_settings_fields,
+        &ngx_kanban_project_agent_settings_patch),
 };
 
 
 static ngx_int_t ngx_kanban_agents_init(ngx_conf_t *cf);
+static void *ngx_kanban_agents_create_conf(ngx_conf_t *cf);
+static char *ngx_kanban_agents_init_conf(ngx_conf_t *cf, void *conf);
 static ngx_int_t ngx_kanban_agents_init_process(ngx_cycle_t *cycle);
 
 
+static ngx_command_t  ngx_kanban_agents_commands[] = {
+
+    { ngx_string("kanban_agents_lease"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_kanban_agents_conf_t, lease),
+      NULL },
+
+    { ngx_string("kanban_agents_sweep"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_kanban_agents_conf_t, sweep),
+      NULL },
+
+      ngx_null_command
+};
+
+
 static ngx_http_module_t  ngx_http_kanban_agents_module_ctx = {
-    NULL, ngx_kanban_agents_init, NULL, NULL, NULL, NULL, NULL, NULL
+    NULL,                                  /* preconfiguration */
+    ngx_kanban_agents_init,                /* postconfiguration */
+    ngx_kanban_agents_create_conf,         /* create main configuration */
+    ngx_kanban_agents_init_conf,           /* init main configuration */
+    NULL, NULL, NULL, NULL
 };
 
 ngx_module_t  ngx_http_kanban_agents_module = {
     NGX_MODULE_V1,
     &ngx_http_kanban_agents_module_ctx,    /* module context */
-    NULL,                                  /* module directives */
+    ngx_kanban_agents_commands,            /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
@@ -225,26 +321,56 @@ ngx_module_t  ngx_http_kanban_agents_module = {
 };
 
 
-/* The routes, and the writes that wake the built-in agents' sweep. */
-
 static ngx_int_t
 ngx_kanban_agents_init(ngx_conf_t *cf)
 {
-    if (ngx_kanban_routes_add(cf, ngx_kanban_agents_routes,
-                              sizeof(ngx_kanban_agents_routes)
-                              / sizeof(ngx_kanban_route_t))
-        != NGX_OK)
-    {
-        return NGX_ERROR;
+    return ngx_kanban_routes_add(cf, ngx_kanban_agents_routes,
+                                 sizeof(ngx_kanban_agents_routes)
+                                 / sizeof(ngx_kanban_route_t));
+}
+
+
+static void *
+ngx_kanban_agents_create_conf(ngx_conf_t *cf)
+{
+    ngx_kanban_agents_conf_t  *acf;
+
+    acf = ngx_pcalloc(cf->pool, sizeof(ngx_kanban_agents_conf_t));
+    if (acf == NULL) {
+        return NULL;
     }
 
-    return ngx_kanban_committed_seam(cf, ngx_kanban_agents_committed);
+    acf->lease = NGX_CONF_UNSET_MSEC;
+    acf->sweep = NGX_CONF_UNSET_MSEC;
+
+    return acf;
+}
+
+
+static char *
+ngx_kanban_agents_init_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_kanban_agents_conf_t  *acf = conf;
+
+    ngx_conf_init_msec_value(acf->lease, 300000);
+    ngx_conf_init_msec_value(acf->sweep, 10000);
+
+    if (acf->lease < 1000 || acf->sweep < 100) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "kanban_agents_lease must be at least 1s and "
+                           "kanban_agents_sweep at least 100ms");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
 }
 
 
 static ngx_int_t
 ngx_kanban_agents_init_process(ngx_cycle_t *cycle)
 {
+    ngx_kanban_agents_conf_t  *acf;
+
     if (ngx_cycle->conf_ctx[ngx_http_module.index] == NULL
         || ngx_kanban_main_conf() == NULL
         || ngx_kanban_main_conf()->catalog.len == 0)
@@ -252,7 +378,10 @@ ngx_kanban_agents_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    return ngx_kanban_agents_sweep_start(cycle);
+    acf = ngx_http_cycle_get_module_main_conf(cycle,
+                                              ngx_http_kanban_agents_module);
+
+    return ngx_kanban_agents_sweep_start(cycle, acf);
 }
 
 

@@ -1,26 +1,25 @@
 
 /*
- * The built-in agents' sweep (the core's sweeper, ngx_kanban_sweep.h):
- * it claims a workspace's due sessions of built-in agents
- * (agent_builtin_due(), a lease) and starts each one's call
- * (ngx_kanban_agents_builtin.c).
+ * The built-in agents' sweep (the core's sweeper with its due index,
+ * ngx_kanban_sweep.h): one step in a workspace opens the sessions nobody
+ * asked for (a new task's triage, the day's digests), claims the due
+ * sessions of built-in agents (agent_builtin_due(), a lease) and starts
+ * each one's call (ngx_kanban_agents_builtin.c).
  *
- * Which workspaces: only those a write through this worker may have
- * opened a session in (a task delegated, a comment with an @mention, a
- * person's answer): the core tells of each committed write (its committed
- * seam) and the workspace is woken at once. No catalog list, and no timer
- * that visits every workspace: a woken workspace is asked again only when
- * a lease it holds lapses (a call that never ended), else after an hour.
+ * When: any write to the workspace through this worker steps it (a task
+ * delegated or made, a comment with an @mention, a person's answer), and
+ * the step's answer, the next lease to lapse or the next digest, is the
+ * workspace's due time in the catalog. So a call cut off by a killed
+ * nginx is claimed again once its lease lapses, on any node, after a
+ * restart too, and a digest falls due in a workspace nobody writes to.
+ * A workspace with nothing held and no digest is never visited.
  */
 
-/* SQL: sql/tenant/064_agents_builtin_sweep.sql */
+/* SQL: sql/tenant/064_agents_builtin_sweep.sql, 092_agents_on_their_own.sql */
 #include "ngx_kanban_agents.h"
 
 
-#define NGX_KANBAN_AGENTS_LEASE     "120"       /* s: a call and a margin */
 #define NGX_KANBAN_AGENTS_BATCH     "20"        /* sessions a claim takes */
-#define NGX_KANBAN_AGENTS_IDLE      3600000     /* ms: nothing held */
-#define NGX_KANBAN_AGENTS_TICK      1000
 
 
 static ngx_int_t ngx_kanban_agents_poll(ngx_kanban_sweep_ws_t *ws);
@@ -31,51 +30,33 @@ static void ngx_kanban_agents_polled(ngx_http_request_t *r,
 static ngx_kanban_pg_stmt_t  ngx_kanban_agents_due = ngx_kanban_pg_stmt(
     "agents_builtin_due",
     "SELECT session_id, agent_id, builtin, data, next_in"
-    "  FROM agent_builtin_due(" NGX_KANBAN_AGENTS_LEASE ","
-    "                         " NGX_KANBAN_AGENTS_BATCH ")");
+    "  FROM agent_builtin_due($1::float8, " NGX_KANBAN_AGENTS_BATCH ")");
 
+
+static ngx_kanban_agents_conf_t  *ngx_kanban_agents_conf;
 
 static ngx_kanban_sweep_t  ngx_kanban_agents_sweep = {
     .name = "agents",
-    .tenants = NULL,                    /* the woken ones only */
-    .period = NGX_KANBAN_AGENTS_IDLE,
-    .tick = NGX_KANBAN_AGENTS_TICK,
+    .due_index = 1,
     .step = ngx_kanban_agents_poll,
 };
 
 
 ngx_int_t
-ngx_kanban_agents_sweep_start(ngx_cycle_t *cycle)
+ngx_kanban_agents_sweep_start(ngx_cycle_t *cycle,
+    ngx_kanban_agents_conf_t *acf)
 {
+    ngx_kanban_agents_conf = acf;
+    ngx_kanban_agents_sweep.period = acf->sweep;
+
     return ngx_kanban_sweep_start(&ngx_kanban_agents_sweep, cycle);
-}
-
-
-/* The writes that may open a session, or answer a built-in agent; any
- * other is no reason to ask the workspace. */
-
-void
-ngx_kanban_agents_committed(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
-    char *event)
-{
-    ngx_str_t  *b;
-
-    b = &ctx->raw_body;
-
-    if ((ngx_strcmp(event, "task.updated") == 0
-         && ngx_strlcasestrn(b->data, b->data + b->len,
-                             (u_char *) "delegate_id", 11 - 1) != NULL)
-        || (ngx_strcmp(event, "comment.created") == 0
-            && ngx_strlchr(b->data, b->data + b->len, '@') != NULL))
-    {
-        ngx_kanban_sweep_wake(&ngx_kanban_agents_sweep, ctx->tenant);
-    }
 }
 
 
 static ngx_int_t
 ngx_kanban_agents_poll(ngx_kanban_sweep_ws_t *ws)
 {
+    ngx_str_t              *lease;
     ngx_pool_t             *pool;
     ngx_kanban_pg_query_t  *q;
 
@@ -84,7 +65,8 @@ ngx_kanban_agents_poll(ngx_kanban_sweep_ws_t *ws)
         return NGX_ERROR;
     }
 
-    q = ngx_kanban_pg_query_background(pool, &ws->db);
+    lease = ngx_kanban_sweep_number(pool, ngx_kanban_agents_conf->lease, 1);
+    q = lease ? ngx_kanban_pg_query_background(pool, &ws->db) : NULL;
     if (q == NULL) {
         ngx_destroy_pool(pool);
         return NGX_ERROR;
@@ -93,7 +75,7 @@ ngx_kanban_agents_poll(ngx_kanban_sweep_ws_t *ws)
     q->data = ws;
 
     if (ngx_kanban_pg_run(q, &ngx_kanban_agents_due, ngx_kanban_agents_polled,
-                          0)
+                          1, lease)
         != NGX_OK)
     {
         ngx_destroy_pool(pool);
@@ -104,8 +86,9 @@ ngx_kanban_agents_poll(ngx_kanban_sweep_ws_t *ws)
 }
 
 
-/* Each claimed session's call starts; the last row says when a lease
- * held lapses, and the workspace is asked again then. */
+/* Each claimed session's call starts; the last row says when the
+ * workspace is due next (a lease lapsing, the next digest), or that
+ * nothing is. */
 
 static void
 ngx_kanban_agents_polled(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
@@ -116,10 +99,11 @@ ngx_kanban_agents_polled(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     ngx_kanban_sweep_ws_t  *ws;
 
     ws = q->data;
-    wait = NGX_KANBAN_AGENTS_IDLE;
+    wait = NGX_KANBAN_SWEEP_NOTHING;
 
     if (q->error != NGX_KANBAN_PG_OK) {
         ngx_kanban_sweep_failed(ws, q);
+        wait = ngx_kanban_agents_conf->sweep;
         goto done;
     }
 
@@ -127,7 +111,10 @@ ngx_kanban_agents_polled(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 
     for (i = 0; i < n; i++) {
         if (PQgetisnull(q->result, i, 0)) {
-            wait = ngx_kanban_sweep_next_in(q->result, i, 4, wait);
+            if (!PQgetisnull(q->result, i, 4)) {
+                wait = ngx_kanban_sweep_next_in(q->result, i, 4,
+                                                NGX_KANBAN_SWEEP_NOTHING - 1);
+            }
             continue;
         }
 
@@ -143,6 +130,9 @@ ngx_kanban_agents_polled(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
         /* one that cannot start is claimed again when its lease lapses */
         (void) ngx_kanban_agents_builtin_start(ws, &builtin, &sid, &agent,
                                                &data);
+
+        /* its session is on the stream: pending, opened unasked */
+        ngx_kanban_agents_told(&ws->node.str, &sid);
     }
 
 done:

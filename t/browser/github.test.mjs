@@ -6,8 +6,9 @@
 // signed pull_request delivery to that URL as GitHub does; the card moves
 // to Review on the open board (the event stream), and the task's panel
 // shows the pull request with its state and the git branch with a copy
-// button; a push that only links a commit shows in the open panel at once.
-// Screenshots: github-settings.png, github-task.png.
+// button; a push that only links a commit shows in the open panel at once;
+// the card shows its pull requests' states (open, then merged and closed)
+// live. Screenshots: github-settings.png, github-task.png, github-card.png.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -157,9 +158,10 @@ test('github: a repository linked in the board settings, its secret shown ' +
     assert.equal(r.status, 200, `the delivery: ${r.text}`);
     assert.equal(r.json.moved, 1);
 
-    // live: the card is in Review without a reload
+    // live: the card is in Review without a reload, with its pull request
     await page.locator(`section.cell[data-cell^="${cols.review.id}|"] [data-task-id]`,
-      { hasText: 'Escape the search box' }).waitFor();
+      { hasText: 'Escape the search box' }).getByTestId('card-prs')
+      .filter({ hasText: '#42 open' }).waitFor();
 
     await page.locator('[data-task-id]', { hasText: 'Escape the search box' }).click();
     const panel = page.locator('aside.panel');
@@ -197,6 +199,43 @@ test('github: a repository linked in the board settings, its secret shown ' +
 
     await panel.locator('.task-code').scrollIntoViewIfNeeded();
     await shot(page, 'github-task');
+
+    // the card: its pull requests' states at a glance, and live: #41
+    // closed unmerged, #42 merged (which moves it to Done)
+    const card = page.locator(`.card-wrap[data-task-id="${t.id}"]`);
+    assert.match(await card.getByTestId('card-prs').textContent(), /#42 open/);
+    for (const [number, merged] of [[41, false], [42, true]]) {
+      const closed = JSON.stringify({
+        action: 'closed', number,
+        pull_request: {
+          html_url: `https://github.com/acme/vuln-tracker/pull/${number}`, number, state: 'closed',
+          title: `Fixes ${key}-1: escape the search box (${number})`, body: '',
+          user: { login: 'octocat' }, draft: false, merged,
+          updated_at: new Date().toISOString(),
+          head: { ref: t.git_branch, sha: 'ec26c3e57ca3a959ca5aad62de7213c562f8c821' },
+          base: { ref: 'main' },
+        },
+        repository: { full_name: 'acme/vuln-tracker', html_url: 'https://github.com/acme/vuln-tracker' },
+        sender: { login: 'octocat' },
+      });
+      const c = await call('POST', path, closed, {
+        'Content-Type': 'application/json', 'X-GitHub-Event': 'pull_request',
+        'X-GitHub-Delivery': randomUUID(),
+        'X-Hub-Signature-256': 'sha256=' + createHmac('sha256', secret).update(closed).digest('hex'),
+      });
+      assert.equal(c.status, 200, `pull request ${number} closed: ${c.text}`);
+    }
+    await page.locator(`section.cell[data-cell^="${cols.done.id}|"] .card-wrap[data-task-id="${t.id}"]`)
+      .getByTestId('card-prs').filter({ hasText: '#42 merged' }).waitFor();
+    assert.match(await card.getByTestId('card-prs').textContent(), /#42 merged\s*#41 closed/,
+      'the merged one before the closed one');
+    const board = await api('GET', `/api/v1/projects/${p.id}/kanban`);
+    const onBoard = board.columns.flatMap((c) => c.tasks).find((x) => x.id === t.id);
+    assert.deepEqual(onBoard.pull_requests.map((x) => `${x.number} ${x.state}`), ['42 merged', '41 closed'],
+      'the board JSON carries them');
+    await page.keyboard.press('Escape');
+    await card.scrollIntoViewIfNeeded();
+    await shot(page, 'github-card');
     assert.deepEqual(errors, [], 'no uncaught exception');
   } finally {
     await context.close();

@@ -37,6 +37,8 @@ export const CardBody = memo(function CardBody({ task, people }: { task: Task; p
   const due = task.completed_at ? null : task.due_date;
   const overdue = !!due && due < now;
   const dueToday = due === now;
+  // the board's cards carry their pull requests, open ones first
+  const prs = task.pull_requests ?? [];
   return (
     <article className={`card prio-${task.priority}${task.blocked ? ' blocked' : ''}`}>
       <div className="card-top">
@@ -48,6 +50,17 @@ export const CardBody = memo(function CardBody({ task, people }: { task: Task; p
         <div className="tags">
           {task.blocked && <span className="tag danger" title={task.blocked_reason || undefined}>Blocked</span>}
           {task.labels.map((l) => <span key={l} className="tag">{l}</span>)}
+        </div>
+      )}
+      {prs.length > 0 && (
+        <div className="card-prs" data-testid="card-prs">
+          {prs.slice(0, 2).map((pr) => (
+            <span key={pr.url} className={`status-pill pr-${pr.state || 'open'}`}
+              title={`Pull request${pr.number != null ? ` #${pr.number}` : ''}: ${pr.state || 'linked'}`}>
+              {pr.number != null ? `#${pr.number}` : 'PR'} {pr.state || 'linked'}
+            </span>
+          ))}
+          {prs.length > 2 && <span className="muted small" title={`${prs.length} pull requests`}>+{prs.length - 2}</span>}
         </div>
       )}
       <div className="card-foot">

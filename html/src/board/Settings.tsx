@@ -7,6 +7,7 @@ import { errorMessage, write } from '../api/client';
 import type { Column, Swimlane } from '../api/types';
 import { ErrorNote, Modal, useToast } from '../ui/kit';
 import GithubSettings from './GithubSettings';
+import AgentSettings from './AgentSettings';
 import CalendarFeeds from '../pages/CalendarFeeds';
 
 export default function BoardSettings({ projectId, columns, lanes, onClose, onChanged }: {
@@ -70,6 +71,7 @@ export default function BoardSettings({ projectId, columns, lanes, onClose, onCh
           <button className="btn">Add swimlane</button>
         </form>
         <GithubSettings projectId={projectId} columns={columns} />
+        <AgentSettings projectId={projectId} />
         <CalendarFeeds projectId={projectId} />
         <h3>Rules</h3>
         <p className="muted small">When this happens, if this holds, do that: <Link to={`/projects/${projectId}/rules`}>the project's rules and their runs</Link>.</p>

@@ -90,8 +90,37 @@ export default function AdminAgents() {
           ))}
         </ul>
       )}
+      {data?.items.some((a) => a.builtin === 'digest') && <DigestHour />}
       {adding && <AgentForm onClose={() => setAdding(false)} onSaved={(a) => { setAdding(false); setShown(a); reload(); }} />}
     </>
+  );
+}
+
+// the hour of the daily digests, for every project that opts in (in its
+// board settings), in the workspace's time zone
+function DigestHour() {
+  const { data, error, reload } = useLoad((s) => read('/api/v1/agent-settings', {}, { signal: s }), []);
+  const toast = useToast();
+  const save = async (hour: number) => {
+    try {
+      await write('patch', '/api/v1/agent-settings', {}, { digest_hour: hour });
+      toast(`Daily digests at ${String(hour).padStart(2, '0')}:00.`);
+      reload();
+    } catch (e) { toast(errorMessage(e), 'error'); }
+  };
+  return (
+    <section className="stack digest-hour">
+      <ErrorNote error={error} onRetry={reload} />
+      {data && (
+        <label className="row small">
+          <span className="muted">Daily digests at</span>
+          <select aria-label="The hour of the daily digests" value={data.digest_hour} onChange={(e) => save(Number(e.target.value))}>
+            {Array.from({ length: 24 }, (_, h) => <option key={h} value={h}>{String(h).padStart(2, '0')}:00</option>)}
+          </select>
+          <span className="muted">{data.time_zone}; next {new Date(data.next_digest_at).toLocaleString()}</span>
+        </label>
+      )}
+    </section>
   );
 }
 

@@ -10,6 +10,11 @@ import { ago, label } from '../ui/format';
 import { ErrorNote, useToast } from '../ui/kit';
 
 const ENDED = ['complete', 'error'];
+// how the session came about, after the agent's name
+const OPENED: Record<NonNullable<AgentSession['opened_by']>, string> = {
+  delegated: 'delegated', mentioned: 'mentioned',
+  new_task: 'triaging a new task', daily: 'daily digest',
+};
 const PILL: Record<string, string> = {
   pending: 'planning', active: 'active', awaiting_input: 'on_hold',
   complete: 'achieved', error: 'cancelled', stale: 'missed',
@@ -85,7 +90,7 @@ function Session({ s, onChanged }: { s: AgentSession; onChanged: (s: AgentSessio
           <span className={`status-pill ${PILL[s.state] || ''}`} data-testid="agent-state">
             {s.stopped ? 'Stopped' : label(s.state)}</span>
           {s.unresponsive && <span className="flag" title="No activity within 10 seconds"> Not responding</span>}
-          <span className="muted small"> · {s.opened_by === 'mentioned' ? 'mentioned' : 'delegated'} {s.created_at ? ago(s.created_at) : ''}</span>
+          <span className="muted small"> · {s.opened_by ? OPENED[s.opened_by] : 'delegated'} {s.created_at ? ago(s.created_at) : ''}</span>
         </div>
         <div className="row">
           {s.external_url && <a className="small" href={s.external_url} target="_blank" rel="noreferrer noopener">Watch its work</a>}
