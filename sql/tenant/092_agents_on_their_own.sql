@@ -425,7 +425,11 @@ BEGIN
 
     RETURN QUERY
     SELECT NULL::uuid, NULL::uuid, NULL::text, NULL::text,
-           greatest(0, extract(epoch FROM min(w) - now()))::float8
+           -- not greatest(0, ...) alone: it makes no due time (NULL) 0,
+           -- due now, for ever (089)
+           CASE WHEN min(w) IS NOT NULL
+                THEN greatest(0, extract(epoch FROM min(w) - now()))::float8
+           END
       FROM (
         SELECT min(x.claimed_at) + make_interval(secs => lease) AS w
           FROM agent_sessions x JOIN agents a ON a.id = x.agent_id
