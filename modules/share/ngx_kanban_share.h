@@ -141,6 +141,16 @@ ngx_int_t ngx_kanban_share_location(ngx_http_request_t *r, ngx_str_t *url);
 ngx_int_t ngx_kanban_share_visits_init_process(ngx_cycle_t *cycle);
 char *ngx_kanban_share_bots(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
+/* a crawler's preview of a task or a project (ngx_kanban_share_unfurl.c):
+ * NGX_DONE, or an answer */
+ngx_int_t ngx_kanban_share_unfurl(ngx_http_request_t *r,
+    ngx_kanban_share_ctx_t *ctx);
+
+/* a QR code's look from its query (ngx_kanban_share_qr_style.c): NGX_OK,
+ * or NGX_DECLINED with detail */
+ngx_int_t ngx_kanban_share_qr_style(ngx_http_request_t *r,
+    ngx_kanban_qr_style_t *style, char **detail);
+
 /* a host of no workspace: the short host, the platform's
  * (ngx_kanban_share_short.c) */
 ngx_int_t ngx_kanban_share_uri_code(ngx_http_request_t *r, ngx_uint_t bare,

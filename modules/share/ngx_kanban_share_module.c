@@ -382,6 +382,15 @@ ngx_kanban_share_visit_or_refuse(ngx_http_request_t *r,
                                     : ngx_kanban_share_redirect(r, ctx, 0);
     }
 
+    /* a chat app's preview of a task or a project: its title and
+     * description (ngx_kanban_share_unfurl.c), not the app's page */
+    if ((ctx->link.target == NGX_KANBAN_SHARE_TARGET_TASK
+         || ctx->link.target == NGX_KANBAN_SHARE_TARGET_PROJECT)
+        && ngx_kanban_share_is_bot(r))
+    {
+        return ngx_kanban_share_unfurl(r, ctx);
+    }
+
     if (ctx->link.max_visits == 0) {
         return ngx_kanban_share_redirect(r, ctx, 0);
     }
