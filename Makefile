@@ -22,7 +22,7 @@ CTL := KANBAN_VAR=$(KANBAN_VAR) KANBAN_HTTP_PORT=$(KANBAN_HTTP_PORT) \
 # database of its own (EICAR); nothing downloads signatures.
 PACKAGES := build-essential nginx nginx-dev libpq-dev libhiredis-dev \
     libyajl-dev libpcre2-dev libssl-dev libcurl4-openssl-dev libargon2-dev \
-    libqrencode-dev \
+    libqrencode-dev libnginx-mod-http-geoip geoip-database \
     zlib1g-dev postgresql postgresql-contrib redis-server wrk curl openssl \
     libjson-xs-perl libdbd-pg-perl libipc-run-perl libtest-base-perl \
     libwww-perl john-data faketime python3-aiosmtpd \

@@ -50,6 +50,7 @@ ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends nginx libpq5 libhiredis0.14 \
         libyajl2 libargon2-1 libqrencode4 libcurl4 john-data \
+        libnginx-mod-http-geoip geoip-database \
         postgresql-client-15 ca-certificates curl \
  && rm -rf /var/lib/apt/lists/*
 

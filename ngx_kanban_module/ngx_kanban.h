@@ -263,7 +263,21 @@ ngx_uint_t ngx_kanban_redis_up(void);
 ngx_uint_t ngx_kanban_redis_configured(void);
 
 /* a QR code of text as an SVG image (ngx_kanban_qr.c) */
+#define NGX_KANBAN_QR_LEVEL_L  0
+#define NGX_KANBAN_QR_LEVEL_M  1
+#define NGX_KANBAN_QR_LEVEL_Q  2
+#define NGX_KANBAN_QR_LEVEL_H  3
+
+typedef struct {
+    ngx_uint_t                 size;           /* px a side; 0: 8 a module */
+    ngx_uint_t                 level;          /* error correction */
+    ngx_str_t                  fg;             /* "rrggbb"; empty: black */
+    ngx_str_t                  bg;             /* "rrggbb"; empty: white */
+} ngx_kanban_qr_style_t;
+
 ngx_int_t ngx_kanban_qr_svg(ngx_pool_t *pool, ngx_str_t *text, ngx_str_t *svg);
+ngx_int_t ngx_kanban_qr_svg_styled(ngx_pool_t *pool, ngx_str_t *text,
+    ngx_kanban_qr_style_t *style, ngx_str_t *svg);
 
 /* who is calling: from a verified token (the identity seam, below) */
 typedef struct ngx_kanban_identity_s {

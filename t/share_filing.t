@@ -188,11 +188,12 @@ like($csv->{headers}{'content-disposition'},
      qr/attachment; filename="share-link-$s->{id}-visits\.csv"/,
      'as a download');
 my @lines = split /\r\n/, $csv->{body};
-is($lines[0], 'visited_at,referrer,user_agent,bot,ip', 'its header');
+is($lines[0], 'visited_at,referrer,user_agent,bot,ip,rule,destination,country',
+   'its header (the rule, destination and country: t/share_rules.t)');
 is(scalar @lines, 4, 'a row a visit');
 # the visits of one second come in the order the workers flushed them
 my ($formula) = grep { /HYPERLINK/ } @lines[1 .. $#lines];
-like($formula, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ,https:\/\/chat\.example\/room,"'=HYPERLINK\(""http:\/\/evil""\)",false,127\.0\.0\.0$/,
+like($formula, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ,https:\/\/chat\.example\/room,"'=HYPERLINK\(""http:\/\/evil""\)",false,127\.0\.0\.0,,https:[^,]+,$/,
      'a formula defused, quotes doubled, the address anonymised');
 ok((grep { /,"Mozilla\/5\.0, ""quoted""",false,/ } @lines),
    'a comma quoted');

@@ -50,9 +50,18 @@ typedef struct {
     ngx_str_t                  url;            /* a url link's target */
     ngx_str_t                  password_hash;  /* empty: none */
     ngx_str_t                  grant_secret;
+    ngx_str_t                  rules;          /* compact, one a line (087) */
     time_t                     expires;        /* 0: never */
     ngx_uint_t                 max_visits;     /* 0: no limit */
 } ngx_kanban_share_link_t;
+
+
+/* where a visit is sent, and why: what its record keeps */
+typedef struct {
+    ngx_str_t                  destination;
+    ngx_uint_t                 rule;           /* 1-based; 0: the link's own */
+    ngx_str_t                  country;        /* empty: not known */
+} ngx_kanban_share_choice_t;
 
 
 /* a visit or a password on its way through /s/{code} */
@@ -82,6 +91,7 @@ typedef struct {
     ngx_msec_t                 flush;
     ngx_regex_t               *bots;
     ngx_str_t                  short_origin;   /* kanban_share_short_host */
+    ngx_http_complex_value_t  *country;        /* kanban_share_country */
 } ngx_kanban_share_main_conf_t;
 
 
@@ -107,7 +117,11 @@ ngx_int_t ngx_kanban_share_grant(ngx_http_request_t *r,
 
 ngx_int_t ngx_kanban_share_visit(ngx_http_request_t *r,
     ngx_kanban_tenant_t *tenant, ngx_kanban_share_link_t *link,
-    ngx_uint_t counted);
+    ngx_kanban_share_choice_t *choice, ngx_uint_t counted);
+
+/* a link's redirect rules (ngx_kanban_share_rules_match.c) */
+ngx_int_t ngx_kanban_share_choose(ngx_http_request_t *r,
+    ngx_kanban_share_link_t *link, ngx_kanban_share_choice_t *choice);
 ngx_uint_t ngx_kanban_share_is_bot(ngx_http_request_t *r);
 
 /* /s/{code} in layers, each calling only those below it: the handler
@@ -126,6 +140,16 @@ ngx_int_t ngx_kanban_share_page(ngx_http_request_t *r, ngx_uint_t status,
 ngx_int_t ngx_kanban_share_location(ngx_http_request_t *r, ngx_str_t *url);
 ngx_int_t ngx_kanban_share_visits_init_process(ngx_cycle_t *cycle);
 char *ngx_kanban_share_bots(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+
+/* a crawler's preview of a task or a project (ngx_kanban_share_unfurl.c):
+ * NGX_DONE, or an answer */
+ngx_int_t ngx_kanban_share_unfurl(ngx_http_request_t *r,
+    ngx_kanban_share_ctx_t *ctx);
+
+/* a QR code's look from its query (ngx_kanban_share_qr_style.c): NGX_OK,
+ * or NGX_DECLINED with detail */
+ngx_int_t ngx_kanban_share_qr_style(ngx_http_request_t *r,
+    ngx_kanban_qr_style_t *style, char **detail);
 
 /* a host of no workspace: the short host, the platform's
  * (ngx_kanban_share_short.c) */

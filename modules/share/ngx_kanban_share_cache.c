@@ -10,7 +10,7 @@
  * against the clock on every visit.
  */
 
-/* SQL: sql/tenant/011_share_links.sql */
+/* SQL: sql/tenant/011_share_links.sql, 087_share_link_rules.sql */
 #include "ngx_kanban_share.h"
 #include "ngx_kanban_cache.h"
 
@@ -39,7 +39,7 @@ static ngx_kanban_share_main_conf_t *ngx_kanban_share_conf(void);
 static ngx_kanban_pg_stmt_t  ngx_kanban_share_resolve_stmt =
     ngx_kanban_pg_stmt("share_resolve",
     "SELECT id, state, target_type, url, expires, max_visits,"
-    "       password_hash, grant_secret"
+    "       password_hash, grant_secret, rules"
     "  FROM share_link_resolve($1)");
 
 
@@ -186,8 +186,13 @@ ngx_kanban_share_row(ngx_http_request_t *r, PGresult *res,
 
     link->grant_secret = *s;
 
+    s = ngx_kanban_pg_value(r, res, 0, 8);
+    if (s) {
+        link->rules = *s;
+    }
+
     /* the result goes when the handler returns; the link outlives it */
-    for (s = &link->id; s <= &link->grant_secret; s++) {
+    for (s = &link->id; s <= &link->rules; s++) {
         if (s->len) {
             s->data = ngx_pstrdup(r->pool, s);
             if (s->data == NULL) {
@@ -243,7 +248,7 @@ ngx_kanban_share_revoke(ngx_str_t *slug, ngx_str_t *code)
     key.len = ngx_sprintf(buf, "%V/%V", slug, code) - buf;
 
     ngx_memzero(&v, sizeof(ngx_kanban_cache_value_t));
-    v.nfields = 4;
+    v.nfields = 5;
     v.numbers[0] = NGX_KANBAN_SHARE_REVOKED;
     v.nnumbers = 4;
 
@@ -284,7 +289,7 @@ ngx_kanban_share_cache_get(ngx_http_request_t *r, ngx_str_t *key,
 
     rc = ngx_kanban_cache_get(smcf->zone, key, r->pool, &v);
 
-    if (rc != NGX_OK || v.nfields != 4 || v.nnumbers != 4) {
+    if (rc != NGX_OK || v.nfields != 5 || v.nnumbers != 4) {
         return rc == NGX_ERROR ? NGX_ERROR : NGX_DECLINED;
     }
 
@@ -292,6 +297,7 @@ ngx_kanban_share_cache_get(ngx_http_request_t *r, ngx_str_t *key,
     link->url = v.fields[1];
     link->password_hash = v.fields[2];
     link->grant_secret = v.fields[3];
+    link->rules = v.fields[4];
     link->state = (ngx_uint_t) v.numbers[0];
     link->target = (ngx_uint_t) v.numbers[1];
     link->expires = (time_t) v.numbers[2];
@@ -317,7 +323,8 @@ ngx_kanban_share_cache_put(ngx_str_t *key, ngx_kanban_share_link_t *link)
     v.fields[1] = link->url;
     v.fields[2] = link->password_hash;
     v.fields[3] = link->grant_secret;
-    v.nfields = 4;
+    v.fields[4] = link->rules;
+    v.nfields = 5;
 
     v.numbers[0] = link->state;
     v.numbers[1] = link->target;

@@ -10,10 +10,6 @@
 #include "ngx_kanban_share.h"
 
 
-static void ngx_kanban_share_edited(ngx_http_request_t *r,
-    ngx_kanban_pg_query_t *q);
-
-
 /* a tag, also of a new link (ngx_kanban_share_links.c) */
 ngx_kanban_field_t  ngx_kanban_share_tag[] = {
     { "", NGX_KANBAN_FIELD_STRING, 1, 1, 40, NULL, NULL },
@@ -61,7 +57,7 @@ ngx_kanban_share_links_edit_handler(ngx_http_request_t *r,
     q = ngx_kanban_pg_query(r, &db);
     if (q == NULL
         || ngx_kanban_pg_run(q, &ngx_kanban_share_links_edit.stmt,
-                             ngx_kanban_share_edited, 5,
+                             ngx_kanban_share_link_changed, 5,
                              &ctx->identity->user_id, &ctx->identity->role,
                              &base, id, &ctx->raw_body)
            != NGX_OK)
@@ -73,8 +69,11 @@ ngx_kanban_share_links_edit_handler(ngx_http_request_t *r,
 }
 
 
-static void
-ngx_kanban_share_edited(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
+/* A change of a link answered (status, body, its code): out of this
+ * node's cache on success. Its rules' too (ngx_kanban_share_rules.c). */
+
+void
+ngx_kanban_share_link_changed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 {
     ngx_str_t         *status, *body, *code;
     ngx_kanban_ctx_t  *ctx;

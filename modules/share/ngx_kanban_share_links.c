@@ -178,6 +178,15 @@ ngx_kanban_sql_t  ngx_kanban_share_links_analytics = {
     "        SELECT user_agent, count(*) AS visits FROM people"
     "         WHERE user_agent IS NOT NULL GROUP BY 1"
     "         ORDER BY 2 DESC, 1 LIMIT 10) d), '[]'),"
+    "   'by_rule', coalesce((SELECT json_agg(d ORDER BY d.rule NULLS FIRST,"
+    "                                        d.destination) FROM ("
+    "        SELECT rule, destination, count(*) AS visits FROM people"
+    "         GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 200) d), '[]'),"
+    "   'by_country', coalesce((SELECT json_agg(d ORDER BY d.visits DESC,"
+    "                                           d.country) FROM ("
+    "        SELECT country, count(*) AS visits FROM people"
+    "         WHERE country IS NOT NULL GROUP BY 1"
+    "         ORDER BY 2 DESC, 1 LIMIT 50) d), '[]'),"
     "   'bot_agents', coalesce((SELECT json_agg(d ORDER BY d.visits DESC,"
     "                                           d.user_agent) FROM ("
     "        SELECT user_agent, count(*) AS visits FROM v WHERE bot"
@@ -562,8 +571,10 @@ ngx_int_t
 ngx_kanban_share_links_qr_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx)
 {
+    char                   *detail;
     ngx_str_t              *id, url;
     ngx_kanban_pg_db_t      db;
+    ngx_kanban_qr_style_t  *style;
     ngx_kanban_pg_query_t  *q;
 
     id = ngx_kanban_arg(ctx, "id");
@@ -571,6 +582,17 @@ ngx_kanban_share_links_qr_handler(ngx_http_request_t *r,
     if (id == NULL || !ngx_kanban_uuid_valid(id)) {
         return ngx_kanban_problem(r, NGX_KANBAN_ERR_NOT_FOUND, NULL);
     }
+
+    style = ngx_palloc(r->pool, sizeof(ngx_kanban_qr_style_t));
+    if (style == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_kanban_share_qr_style(r, style, &detail) != NGX_OK) {
+        return ngx_kanban_problem(r, NGX_KANBAN_ERR_VALIDATION, detail);
+    }
+
+    ctx->data = style;
 
     if (ngx_kanban_share_base(r, &ctx->tenant->slug, &url)
         != NGX_OK)
@@ -598,8 +620,11 @@ ngx_kanban_share_links_qr_handler(ngx_http_request_t *r,
 static void
 ngx_kanban_share_qr_code(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 {
-    ngx_str_t  *url, svg, type = ngx_string("image/svg+xml");
-    ngx_str_t   cache = ngx_string("private, max-age=3600");
+    ngx_str_t         *url, svg, type = ngx_string("image/svg+xml");
+    ngx_str_t          cache = ngx_string("private, max-age=3600");
+    ngx_kanban_ctx_t  *ctx;
+
+    ctx = ngx_kanban_ctx(r);
 
     if (q->error != NGX_KANBAN_PG_OK) {
         ngx_http_finalize_request(r, ngx_kanban_pg_problem(r, q));
@@ -614,7 +639,8 @@ ngx_kanban_share_qr_code(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 
     url = ngx_kanban_pg_value(r, q->result, 0, 0);
 
-    if (url == NULL || ngx_kanban_qr_svg(r->pool, url, &svg) != NGX_OK
+    if (url == NULL
+        || ngx_kanban_qr_svg_styled(r->pool, url, ctx->data, &svg) != NGX_OK
         || ngx_kanban_add_header(r, "Cache-Control", &cache) != NGX_OK)
     {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);

@@ -6,9 +6,12 @@
  *   kanban_share_cache zone=share:4m ttl=2s;
  *   kanban_share_bots  bots.txt;
  *   kanban_share_flush 1s;
+ *   kanban_share_country $geoip_country_code;   (for rules by country)
  *   location /s/ { kanban_share; }
  *
- * GET: 302 to the target (a URL, or /shared/{code} for a task or project)
+ * GET: 302 to the target (a URL, or where the first of its redirect rules
+ * that matches says: ngx_kanban_share_rules_match.c; /shared/{code} for a
+ * task or project)
  * with Cache-Control: private, no-store so that every visit comes here
  * (crawlers get a page without the target from links that count visits);
  * unknown 404, revoked, expired, used up or its target deleted 410; with a
@@ -101,6 +104,13 @@ static ngx_command_t  ngx_kanban_share_commands[] = {
       ngx_kanban_share_short_host,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("kanban_share_country"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_kanban_share_main_conf_t, country),
       NULL },
 
     { ngx_string("kanban_share_flush"),
@@ -372,6 +382,15 @@ ngx_kanban_share_visit_or_refuse(ngx_http_request_t *r,
                                     : ngx_kanban_share_redirect(r, ctx, 0);
     }
 
+    /* a chat app's preview of a task or a project: its title and
+     * description (ngx_kanban_share_unfurl.c), not the app's page */
+    if ((ctx->link.target == NGX_KANBAN_SHARE_TARGET_TASK
+         || ctx->link.target == NGX_KANBAN_SHARE_TARGET_PROJECT)
+        && ngx_kanban_share_is_bot(r))
+    {
+        return ngx_kanban_share_unfurl(r, ctx);
+    }
+
     if (ctx->link.max_visits == 0) {
         return ngx_kanban_share_redirect(r, ctx, 0);
     }
@@ -437,20 +456,18 @@ static ngx_int_t
 ngx_kanban_share_redirect(ngx_http_request_t *r, ngx_kanban_share_ctx_t *ctx,
     ngx_uint_t counted)
 {
-    ngx_int_t  rc;
-    ngx_str_t  target, no_store = ngx_string("private, no-store");
+    ngx_int_t                  rc;
+    ngx_str_t                  target;
+    ngx_str_t                  no_store = ngx_string("private, no-store");
+    ngx_kanban_share_choice_t  choice;
 
-    if (r->method != NGX_HTTP_HEAD
-        && ngx_kanban_share_visit(r, ctx->tenant, &ctx->link, counted)
-           != NGX_OK)
-    {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "kanban: a visit of share link %V not recorded",
-                      &ctx->link.id);
+    /* a link's rules pick its target (ngx_kanban_share_rules_match.c) */
+    if (ngx_kanban_share_choose(r, &ctx->link, &choice) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (ctx->link.target == NGX_KANBAN_SHARE_TARGET_URL) {
-        target = ctx->link.url;
+        target = choice.destination;
 
     } else {
         /* the shared page reads the link on this grant, even used up */
@@ -465,6 +482,17 @@ ngx_kanban_share_redirect(ngx_http_request_t *r, ngx_kanban_share_ctx_t *ctx,
 
         target.len = ngx_sprintf(target.data, "/shared/%V", &ctx->code)
                      - target.data;
+        choice.destination = target;
+    }
+
+    if (r->method != NGX_HTTP_HEAD
+        && ngx_kanban_share_visit(r, ctx->tenant, &ctx->link, &choice,
+                                  counted)
+           != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "kanban: a visit of share link %V not recorded",
+                      &ctx->link.id);
     }
 
     if (ngx_kanban_add_header(r, "Cache-Control", &no_store) != NGX_OK
@@ -493,7 +521,8 @@ ngx_kanban_share_preview(ngx_http_request_t *r, ngx_kanban_share_ctx_t *ctx)
     ngx_str_t  no_store = ngx_string("private, no-store");
 
     if (r->method != NGX_HTTP_HEAD
-        && ngx_kanban_share_visit(r, ctx->tenant, &ctx->link, 0) != NGX_OK)
+        && ngx_kanban_share_visit(r, ctx->tenant, &ctx->link, NULL, 0)
+           != NGX_OK)
     {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "kanban: a visit of share link %V not recorded",

@@ -32,6 +32,11 @@ static ngx_kanban_route_t  ngx_kanban_share_routes[] = {
       ngx_kanban_share_link_edit_fields, ngx_null_string,
       &ngx_kanban_share_links_edit },
 
+    { NGX_HTTP_PUT, "/api/v1/share-links/{id}/rules", NGX_KANBAN_HOST_TENANT,
+      NGX_KANBAN_ACCESS_MEMBER, ngx_kanban_share_links_rules_handler,
+      ngx_kanban_share_rules_fields, ngx_null_string,
+      &ngx_kanban_share_links_rules },
+
     { NGX_HTTP_DELETE, "/api/v1/share-links/{id}", NGX_KANBAN_HOST_TENANT,
       NGX_KANBAN_ACCESS_MEMBER, ngx_kanban_share_links_revoke_handler,
       NULL, ngx_null_string, &ngx_kanban_share_links_revoke },

@@ -15,6 +15,8 @@ extern ngx_kanban_field_t  ngx_kanban_share_tag[];
 extern ngx_kanban_field_t  ngx_kanban_share_link_fields[];
 extern ngx_kanban_field_t  ngx_kanban_share_link_edit_fields[];
 extern ngx_kanban_sql_t  ngx_kanban_share_links_edit;
+extern ngx_kanban_field_t  ngx_kanban_share_rules_fields[];
+extern ngx_kanban_sql_t  ngx_kanban_share_links_rules;
 extern ngx_kanban_sql_t  ngx_kanban_share_links_visits_csv;
 extern ngx_kanban_sql_t  ngx_kanban_share_links_create;
 extern ngx_kanban_sql_t  ngx_kanban_share_links_bulk;
@@ -30,6 +32,10 @@ ngx_int_t ngx_kanban_share_links_bulk_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
 ngx_int_t ngx_kanban_share_links_edit_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
+ngx_int_t ngx_kanban_share_links_rules_handler(ngx_http_request_t *r,
+    ngx_kanban_ctx_t *ctx);
+void ngx_kanban_share_link_changed(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q);
 ngx_int_t ngx_kanban_share_links_revoke_handler(ngx_http_request_t *r,
     ngx_kanban_ctx_t *ctx);
 ngx_int_t ngx_kanban_share_links_qr_handler(ngx_http_request_t *r,

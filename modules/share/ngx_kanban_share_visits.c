@@ -23,7 +23,7 @@
  * kept.
  */
 
-/* SQL: sql/tenant/011_share_links.sql */
+/* SQL: sql/tenant/011_share_links.sql, 087_share_link_rules.sql */
 #include "ngx_kanban_share.h"
 #include "ngx_kanban_redis.h"
 
@@ -99,14 +99,17 @@ ngx_kanban_share_visits_init_process(ngx_cycle_t *cycle)
 
 
 /* One successful visit; counted says PostgreSQL counted it already (a
- * link with max_visits). */
+ * link with max_visits); choice, where it was sent and by which rule
+ * (NULL: nowhere, a crawler's preview). */
 
 ngx_int_t
 ngx_kanban_share_visit(ngx_http_request_t *r, ngx_kanban_tenant_t *tenant,
-    ngx_kanban_share_link_t *link, ngx_uint_t counted)
+    ngx_kanban_share_link_t *link, ngx_kanban_share_choice_t *choice,
+    ngx_uint_t counted)
 {
+    u_char                     rule[NGX_INT_T_LEN];
     size_t                    *row;
-    ngx_str_t                  time, referrer, agent, address;
+    ngx_str_t                  time, referrer, agent, address, number;
     ngx_str_t                  yes = ngx_string("true");
     ngx_str_t                  no = ngx_string("false");
     ngx_kanban_jw_t           *jw;
@@ -169,6 +172,23 @@ ngx_kanban_share_visit(ngx_http_request_t *r, ngx_kanban_tenant_t *tenant,
     ngx_kanban_jw_string(jw, address.len ? &address : NULL);
     ngx_kanban_jw_key(jw, "c");
     ngx_kanban_jw_raw(jw, counted ? &yes : &no);
+
+    if (choice) {
+        if (choice->rule) {
+            number.data = rule;
+            number.len = ngx_sprintf(rule, "%ui", choice->rule) - rule;
+            ngx_kanban_jw_key(jw, "k");
+            ngx_kanban_jw_raw(jw, &number);
+        }
+
+        ngx_kanban_jw_key(jw, "d");
+        ngx_kanban_jw_string(jw, choice->destination.len
+                                 ? &choice->destination : NULL);
+        ngx_kanban_jw_key(jw, "g");
+        ngx_kanban_jw_string(jw, choice->country.len
+                                 ? &choice->country : NULL);
+    }
+
     ngx_kanban_jw_close(jw, '}');
 
     if (jw->failed) {
