@@ -128,8 +128,10 @@ ngx_kanban_recur_stepped(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 
         /* tasks made, reminders sent: their events and notifications may
          * have queued webhook deliveries and mail */
-        if (PQgetvalue(q->result, 0, 0)[0] != '0'
-            || PQgetvalue(q->result, 0, 1)[0] != '0')
+        if ((!PQgetisnull(q->result, 0, 0)
+             && PQgetvalue(q->result, 0, 0)[0] != '0')
+            || (!PQgetisnull(q->result, 0, 1)
+                && PQgetvalue(q->result, 0, 1)[0] != '0'))
         {
             ngx_kanban_sweep_wrote(&ws->node.str, &ws->db);
         }
