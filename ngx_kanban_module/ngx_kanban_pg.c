@@ -78,7 +78,8 @@ static const ngx_kanban_pg_owner_t  ngx_kanban_pg_owner = {
     ngx_kanban_pg_fail,
     ngx_kanban_pg_connected,
     ngx_kanban_pg_conn_free,
-    ngx_kanban_pg_conn_closed
+    ngx_kanban_pg_conn_closed,
+    NULL
 };
 
 

@@ -434,6 +434,10 @@ ngx_kanban_pg_receive(ngx_kanban_pg_conn_t *conn)
     }
 
     while ((notify = PQnotifies(conn->pg)) != NULL) {
+        if (conn->owner->notified) {
+            conn->owner->notified(conn, notify);
+        }
+
         PQfreemem(notify);
     }
 

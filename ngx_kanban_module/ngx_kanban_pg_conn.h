@@ -36,6 +36,9 @@ typedef struct {
     void                     (*free)(ngx_kanban_pg_conn_t *conn);
     /* closed, still readable (state, links); freed on return */
     void                     (*closed)(ngx_kanban_pg_conn_t *conn);
+    /* a NOTIFY for a channel the connection LISTENs to (NULL: dropped) */
+    void                     (*notified)(ngx_kanban_pg_conn_t *conn,
+                                         PGnotify *notify);
 } ngx_kanban_pg_owner_t;
 
 

@@ -277,7 +277,9 @@ ngx_kanban_sweep_step(ngx_kanban_sweep_ws_t *ws)
 
     s = ws->sweep;
 
-    if (!s->running) {
+    /* a quitting worker takes nothing more: what is due is the leases'
+     * and the rows' (its timer, cancelable, may never see it quit) */
+    if (!s->running || ngx_exiting || ngx_quit || ngx_terminate) {
         return;
     }
 

@@ -7,10 +7,14 @@
  *
  * The stream is the core's (ngx_kanban_module/ngx_kanban_sse.c: head,
  * Last-Event-ID, shared events, heartbeat, end). A worker with streams
- * open reads the log once a second from the oldest point any of them
- * needs, and each event is encoded once and shared by all of them; a
- * worker without streams asks nothing. Any node sees what any other, or
- * kanbanctl, wrote: the log is the catalog's, its ids in commit order.
+ * open reads the log from the oldest point any of them needs when the
+ * catalog notifies that an event was committed (the worker LISTENs to
+ * platform_events while it has streams: ngx_kanban_pg_listen.h; every
+ * event notifies at its commit, catalog 023), and each event is encoded
+ * once and shared by all of them; once every 10 s besides, and every
+ * second while that connection is down. A worker without streams asks nothing and
+ * listens to nothing. Any node sees what any other, or kanbanctl, wrote:
+ * the log is the catalog's, its ids in commit order.
  *
  * A stream ends when its session expires or is signed out (the tick asks
  * the catalog which sessions of its streams are still there, one query
@@ -21,11 +25,14 @@
  */
 
 #include "ngx_kanban_platform.h"
+#include "ngx_kanban_pg_listen.h"
 #include "ngx_kanban_sse.h"
 
 
 #define NGX_KANBAN_PLATFORM_EVENTS_TICK   1000
 #define NGX_KANBAN_PLATFORM_EVENTS_BATCH  500     /* the poll's LIMIT */
+#define NGX_KANBAN_PLATFORM_EVENTS_SPARE  10      /* ticks between reads
+                                                     while listening */
 
 
 typedef struct {
@@ -64,6 +71,7 @@ static void ngx_kanban_platform_events_checked(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static ngx_kanban_sse_event_t *ngx_kanban_platform_events_encode(
     PGresult *res, int row, int64_t *id);
+static void ngx_kanban_platform_events_news(ngx_kanban_pg_listener_t *l);
 
 
 /* the session's end, where the log stands and how far back it reaches */
@@ -95,6 +103,13 @@ static ngx_event_t   ngx_kanban_platform_events_timer;
 static ngx_uint_t    ngx_kanban_platform_polling;
 static ngx_uint_t    ngx_kanban_platform_poll_again;
 static ngx_uint_t    ngx_kanban_platform_checking;
+static ngx_uint_t    ngx_kanban_platform_ticks;
+
+/* the catalog's word that the log has news */
+static ngx_kanban_pg_listener_t  ngx_kanban_platform_events_listener = {
+    .channel = ngx_string("platform_events"),
+    .handler = ngx_kanban_platform_events_news,
+};
 
 
 /* GET /api/v1/platform/events */
@@ -235,6 +250,9 @@ ngx_kanban_platform_events_start(ngx_http_request_t *r,
 
     ngx_http_set_ctx(r, st, ngx_http_kanban_platform_module);
     ngx_queue_insert_tail(&ngx_kanban_platform_streams, &st->queue);
+
+    /* the worker's first stream: the catalog's news from now on */
+    ngx_kanban_pg_listen_start(&ngx_kanban_platform_events_listener);
 
     r->read_event_handler = ngx_http_test_reading;
     r->write_event_handler = ngx_kanban_platform_events_write;
@@ -406,10 +424,25 @@ ngx_kanban_platform_events_tick(ngx_event_t *ev)
     }
 
     if (ngx_exiting || ngx_terminate || ngx_quit) {
+        ngx_kanban_pg_listen_stop(&ngx_kanban_platform_events_listener);
         return;
     }
 
-    ngx_kanban_platform_events_poll();
+    /* listened to while there are streams; read on the tick only while
+     * not, and now and then as a safety net */
+    if (ngx_queue_empty(&ngx_kanban_platform_streams)) {
+        ngx_kanban_pg_listen_stop(&ngx_kanban_platform_events_listener);
+
+    } else {
+        ngx_kanban_pg_listen_start(&ngx_kanban_platform_events_listener);
+    }
+
+    if (!ngx_kanban_platform_events_listener.on
+        || ++ngx_kanban_platform_ticks % NGX_KANBAN_PLATFORM_EVENTS_SPARE == 0)
+    {
+        ngx_kanban_platform_events_poll();
+    }
+
     ngx_kanban_platform_events_check();
 
     ngx_add_timer(ev, NGX_KANBAN_PLATFORM_EVENTS_TICK);
@@ -555,6 +588,13 @@ ngx_kanban_platform_events_checked(ngx_http_request_t *r,
     }
 
     ngx_destroy_pool(pool);
+}
+
+
+static void
+ngx_kanban_platform_events_news(ngx_kanban_pg_listener_t *l)
+{
+    ngx_kanban_platform_events_poll();
 }
 
 

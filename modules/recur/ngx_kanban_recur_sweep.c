@@ -127,6 +127,16 @@ ngx_kanban_recur_stepped(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
                ? NGX_KANBAN_SWEEP_NOTHING
                : ngx_kanban_sweep_next_in(q->result, 0, 2,
                                           NGX_KANBAN_SWEEP_NOTHING - 1);
+
+        /* tasks made, reminders sent: their events and notifications may
+         * have queued webhook deliveries and mail */
+        if ((!PQgetisnull(q->result, 0, 0)
+             && PQgetvalue(q->result, 0, 0)[0] != '0')
+            || (!PQgetisnull(q->result, 0, 1)
+                && PQgetvalue(q->result, 0, 1)[0] != '0'))
+        {
+            ngx_kanban_sweep_wrote(&ws->node.str, &ws->db);
+        }
     }
 
     ngx_destroy_pool(q->pool);

@@ -26,6 +26,7 @@
 /* SQL: sql/tenant/011_share_links.sql, 087_share_link_rules.sql */
 #include "ngx_kanban_share.h"
 #include "ngx_kanban_redis.h"
+#include "ngx_kanban_sweep.h"
 
 
 #define NGX_KANBAN_SHARE_BATCH_MAX    (1024 * 1024)
@@ -394,6 +395,11 @@ ngx_kanban_share_flushed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 
     if (q->error == NGX_KANBAN_PG_OK) {
         ngx_kanban_share_publish(b, q->result);
+
+        /* the visits' events may have queued webhook deliveries, after
+         * the redirect's own wake */
+        ngx_kanban_sweep_wrote(&b->slug, &b->db);
+
         ngx_kanban_share_next(b);
         return;
     }

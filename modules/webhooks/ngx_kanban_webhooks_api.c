@@ -165,10 +165,15 @@ static ngx_kanban_sql_t  ngx_kanban_webhooks_patch = {
     NULL
 };
 
+/* its deliveries locked before its row, in the order a sender's
+ * webhook_attempted() takes them: the cascade never deadlocks with one */
 static ngx_kanban_sql_t  ngx_kanban_webhooks_delete = {
     ngx_kanban_pg_stmt("webhooks_delete",
-    "WITH w AS (DELETE FROM webhooks"
-    "            WHERE id = $2::uuid AND agent_id IS NULL RETURNING *),"
+    "WITH x AS (SELECT id FROM webhook_deliveries"
+    "            WHERE webhook_id = $2::uuid FOR UPDATE),"
+    "     w AS (DELETE FROM webhooks"
+    "            WHERE id = $2::uuid AND agent_id IS NULL"
+    "              AND (SELECT count(*) FROM x) >= 0 RETURNING *),"
     "     a AS (INSERT INTO activity_log (actor_id, entity_type, entity_id,"
     "                                     action, old_values)"
     "           SELECT $1::uuid, 'webhook', w.id, 'deleted',"

@@ -5,12 +5,16 @@
  * POSTs each with the worker's HTTP client and records the attempt
  * (webhook_attempted()), which says when to try again.
  *
- * Which workspaces to look at, and when (the core's sweeper,
- * ngx_kanban_sweep.h): those of the catalog's webhook_tenants,
- * listed again every kanban_webhooks_sweep; each is asked again when its
- * next pending delivery is due (the claim says when), when a Redis event
- * message names it (a write may have queued a delivery), when a webhook
- * was written through this worker, and at least every sweep.
+ * Which workspaces, and when: the core's sweeper with its due index
+ * (ngx_kanban_sweep.h, catalog 018). A workspace is asked when a write
+ * through this worker may have queued a delivery (any write: the events
+ * trigger queues them), when a Redis event message names one it
+ * watches, when a delivery of its ends here, and when its next pending
+ * delivery is due: the claim says when (a retry's backoff, or the
+ * leases of deliveries in flight, tenant 094), and that time is kept in
+ * the catalog, so that another node sends what a node that died had
+ * claimed once its leases end. A workspace with nothing pending is never
+ * asked. kanban_webhooks_sweep is how often the due index is read.
  *
  * One slow receiver holds up nothing else: a webhook with requests in
  * flight in this worker gets no more until they are done, and at most
@@ -19,8 +23,8 @@
  * worker went away is due again, with the same id, when the lease ends.
  */
 
-/* SQL: sql/catalog/001_tenants.sql, 003_webhook_tenants.sql;
- * sql/tenant/018_webhooks.sql */
+/* SQL: sql/catalog/018_sweep_due.sql; sql/tenant/018_webhooks.sql,
+ * 094_webhook_claim_due.sql */
 #include "ngx_kanban_webhooks.h"
 #include "ngx_kanban_sweep.h"
 #include <openssl/hmac.h>
@@ -74,12 +78,6 @@ static ngx_uint_t ngx_kanban_webhooks_hook_busy(ngx_queue_t *inflight,
     ngx_str_t *hook);
 
 
-static ngx_kanban_pg_stmt_t  ngx_kanban_webhooks_tenants = ngx_kanban_pg_stmt(
-    "webhooks_tenants",
-    "SELECT t.slug, t.db_name, t.db_dsn"
-    "  FROM webhook_tenants w JOIN tenants t ON t.slug = w.slug"
-    " WHERE t.status = 'active'");
-
 static ngx_kanban_pg_stmt_t  ngx_kanban_webhooks_claim = ngx_kanban_pg_stmt(
     "webhooks_claim",
     "SELECT id, webhook_id, url, secret, type, body, attempts, next_in"
@@ -96,7 +94,7 @@ static ngx_kanban_webhooks_conf_t  *ngx_kanban_webhooks_sender_conf;
 
 static ngx_kanban_sweep_t  ngx_kanban_webhooks_sweep = {
     .name = "webhooks",
-    .tenants = &ngx_kanban_webhooks_tenants,
+    .due_index = 1,
     .tick = NGX_KANBAN_WEBHOOKS_TICK,
     .data_size = sizeof(ngx_kanban_webhooks_ws_t),
     .step = ngx_kanban_webhooks_poll,
@@ -260,10 +258,11 @@ ngx_kanban_webhooks_polled(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     ngx_kanban_sweep_ws_t  *ws;
 
     ws = q->data;
-    wait = ngx_kanban_webhooks_sender_conf->sweep;
+    wait = NGX_KANBAN_SWEEP_NOTHING;
 
     if (q->error != NGX_KANBAN_PG_OK) {
         ngx_kanban_sweep_failed(ws, q);
+        wait = ngx_kanban_webhooks_sender_conf->sweep;
         goto done;
     }
 
@@ -326,6 +325,9 @@ ngx_kanban_webhooks_start(ngx_kanban_sweep_ws_t *ws, PGresult *res,
 
     wws = ws->data;
     ngx_queue_insert_tail(&wws->inflight, &d->queue);
+
+    /* the entry stays while its delivery is in flight */
+    ngx_kanban_sweep_hold(ws);
 
     error = NULL;
 
@@ -502,7 +504,10 @@ ngx_kanban_webhooks_record(ngx_kanban_webhooks_delivery_t *d,
 
 failed:
 
+    /* its lease ends, and it is tried again */
     ngx_queue_remove(&d->queue);
+    ngx_kanban_sweep_release(d->ws);
+    ngx_kanban_sweep_step(d->ws);
     ngx_destroy_pool(d->pool);
 }
 
@@ -533,6 +538,7 @@ ngx_kanban_webhooks_recorded(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     }
 
     ngx_queue_remove(&d->queue);
+    ngx_kanban_sweep_release(ws);
 
     /* the retry's time, when sooner than the workspace's next look */
     if (wait >= 0) {
