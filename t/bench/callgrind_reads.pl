@@ -158,9 +158,12 @@ sub annotate {
                 or next;
             $obj //= '?';
             $ir =~ tr/,//d;
-            $f{"$name\0$obj"}[$inclusive ? 0 : 1] += $ir;
-            $f{"$name\0$obj"}[2] = $name;
-            $f{"$name\0$obj"}[3] = $obj;
+            # a function may be listed twice (its cycle's entry): keep one
+            my $e = $f{$name} //= [];
+            $e->[$inclusive ? 0 : 1] = $ir
+                if $ir > ($e->[$inclusive ? 0 : 1] // 0);
+            $e->[2] = $name;
+            $e->[3] = $obj;
         }
     }
     return ($total, values %f);
@@ -196,6 +199,8 @@ for my $read (@reads) {
         unless $file;
 
     my ($total, @f) = annotate($file);
+    # what the start-up frames carry is everything, not their own
+    @f = grep { $_->[2] !~ /^(?:\(below|main$|__libc_start_main|0x)/ } @f;
     $report .= sprintf "\n%s: %d requests, %.0f instructions a request\n",
                        $name, $n, $total / ($n || 1);
     for my $part (@parts) {
