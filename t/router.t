@@ -52,6 +52,41 @@ for my $method (qw(DELETE POST PUT)) {
 $r = $t->req(GET => '/api/v1/workspace', host => $slug);
 is($r->{json}{name}, "Workspace $slug", 'the workspace is unchanged');
 
+# Each worker looks a path up by its first three segments: neighbours of a
+# key, a key's own prefix and a trailing slash find nothing; a route with a
+# parameter among its first three segments (a feature module's) is found;
+# the routes under one key are told apart by method.
+
+my $uuid = '00000000-0000-4000-8000-000000000001';
+for my $path ('/api/v1/project', '/api/v1/projectsx', '/api/v1/projects/',
+              "/api/v1/projects/$uuid/", "/api/v1/projects/$uuid/nope",
+              '/api/v1/workspace/', '/hooks/github/')
+{
+    $r = $t->req(GET => $path, host => $slug);
+    problem_is($r, 404, 'not_found', "GET $path: 404 not_found");
+}
+
+$r = $t->req(PUT => "/api/v1/projects/$uuid", host => $slug,
+             json => { name => 'x' });
+problem_is($r, 405, 'method_not_allowed', 'PUT /api/v1/projects/{id}: 405');
+allow_has($r, $_, 'PUT /api/v1/projects/{id}') for qw(GET PATCH DELETE);
+
+$r = $t->req(GET => '/hooks/github/some-id', host => $slug);
+problem_is($r, 405, 'method_not_allowed', 'GET /hooks/github/{id}: 405');
+allow_has($r, 'POST', 'GET /hooks/github/{id}');
+
+$r = $t->req(GET => "/api/v1/projects/$uuid", host => $slug);
+problem_is($r, 401, 'unauthorized',
+           'GET /api/v1/projects/{id} is found: the route asks for a token');
+
+# the route found is the one counted: its own row of the metrics
+my $before = $t->metric('kanban_http_requests_total',
+                        route => 'GET /api/v1/workspace', status => '200') // 0;
+$t->req(GET => '/api/v1/workspace', host => $slug) for 1 .. 3;
+is($t->metric('kanban_http_requests_total',
+              route => 'GET /api/v1/workspace', status => '200'),
+   $before + 3, 'three workspace reads count on the route\'s own row');
+
 # The platform host.
 
 $r = $t->req(GET => '/api/v1/tenants');

@@ -2,7 +2,9 @@
 /*
  * The router's path matching: a request path against every pattern of
  * every module's route table, as ngx_kanban_route_find tries them; every
- * path parameter it takes must lie inside the path.
+ * path parameter it takes must lie inside the path, and a path a route
+ * matches has the key the worker's index files that route under (its
+ * first three segments), unless the route's key has a parameter.
  */
 
 #include "../fuzz.h"
@@ -20,7 +22,7 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    ngx_str_t            path;
+    ngx_str_t            path, key, route_key;
     ngx_uint_t           i, k, t;
     ngx_pool_t          *pool;
     ngx_kanban_ctx_t     ctx;
@@ -42,8 +44,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             route = &kanban_fuzz_tables[t].routes[i];
             ngx_memzero(&ctx, sizeof(ngx_kanban_ctx_t));
 
-            if (!ngx_kanban_route_match(route, &path, &ctx)) {
+            if (!ngx_kanban_route_match(route, ngx_strlen(route->pattern),
+                                        &path, &ctx))
+            {
                 continue;
+            }
+
+            ngx_kanban_route_key(path.data, path.len, &key);
+            ngx_kanban_route_key((u_char *) route->pattern,
+                                 ngx_strlen(route->pattern), &route_key);
+
+            if (ngx_strlchr(route_key.data, route_key.data + route_key.len,
+                            '{') == NULL
+                && (key.len != route_key.len
+                    || ngx_memcmp(key.data, route_key.data, key.len) != 0))
+            {
+                __builtin_trap();
             }
 
             if (ctx.nargs > 4) {
