@@ -175,29 +175,6 @@ ngx_kanban_api_read_body(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx)
 }
 
 
-ngx_kanban_ctx_t *
-ngx_kanban_ctx(ngx_http_request_t *r)
-{
-    ngx_kanban_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_kanban_module);
-
-    if (ctx == NULL) {
-        ctx = ngx_pcalloc(r->pool, sizeof(ngx_kanban_ctx_t));
-        if (ctx == NULL) {
-            return NULL;
-        }
-
-        ctx->metric = NGX_CONF_UNSET_UINT;
-        ngx_http_set_ctx(r, ctx, ngx_http_kanban_module);
-
-        ngx_kanban_log_request_id(r);
-    }
-
-    return ctx;
-}
-
-
 /* The route's role, from the table: no token is 401, too small a role
  * 403. Finer rules (a project manager's own teams, a contributor's own
  * tasks) are the handlers'. */

@@ -10,6 +10,10 @@
  * when it has an ETag, "private, no-cache": no-store would forbid the
  * browser to keep the copy its If-None-Match revalidates, and no-cache
  * still has it ask every time (a 304 when nothing changed).
+ *
+ * Here too what every part of the core reads and writes of a request
+ * before answering: its context (with the request id in its log lines),
+ * a header added, a request header by name.
  */
 
 #include "ngx_kanban.h"
@@ -114,6 +118,86 @@ ngx_kanban_log_request_id(ngx_http_request_t *r)
 {
     if (r->log_handler == NULL) {
         r->log_handler = ngx_kanban_log_handler;
+    }
+}
+
+
+/* The request's context, made on first use, when its request id goes
+ * into the log lines. */
+
+ngx_kanban_ctx_t *
+ngx_kanban_ctx(ngx_http_request_t *r)
+{
+    ngx_kanban_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kanban_module);
+
+    if (ctx == NULL) {
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_kanban_ctx_t));
+        if (ctx == NULL) {
+            return NULL;
+        }
+
+        ctx->metric = NGX_CONF_UNSET_UINT;
+        ngx_http_set_ctx(r, ctx, ngx_http_kanban_module);
+
+        ngx_kanban_log_request_id(r);
+    }
+
+    return ctx;
+}
+
+
+ngx_int_t
+ngx_kanban_add_header(ngx_http_request_t *r, char *name, ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) name;
+    h->key.len = ngx_strlen(name);
+    h->value = *value;
+
+    return NGX_OK;
+}
+
+
+/* A request header nginx does not keep a pointer to, by name. */
+
+ngx_str_t *
+ngx_kanban_header_in(ngx_http_request_t *r, char *name)
+{
+    size_t            len;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    len = ngx_strlen(name);
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == len
+            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
+        {
+            return &h[i].value;
+        }
     }
 }
 
