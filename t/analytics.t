@@ -175,13 +175,17 @@ problem_is($ws->api(undef, GET => $path), 401, 'unauthorized',
 my $link = made($ws->api($carl, POST => '/api/v1/share-links',
                          json => { task_id => $task{A}{id} }), 'link');
 for my $agent ('Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0',
-               'Mozilla/5.0 (Macintosh) Safari/605.1.15',
-               'Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)')
+               'Mozilla/5.0 (Macintosh) Safari/605.1.15')
 {
     is($ws->api(undef, GET => "/s/$link->{code}",
                 headers => { 'User-Agent' => $agent })->{status},
        302, 'a visit of a share link');
 }
+# a chat app's crawler gets the task's preview, and is not counted
+is($ws->api(undef, GET => "/s/$link->{code}",
+            headers => { 'User-Agent' =>
+                'Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)' })
+   ->{status}, 200, 'a crawler\'s visit: the preview');
 
 my $tenant;
 for (1 .. 40) {            # visits reach PostgreSQL within a second or so

@@ -130,6 +130,11 @@ is($r->{status}, 302, 'a person at the same link: 302');
 like($r->{headers}{location}, qr{/shared/\Q$tl->{code}\E$},
      'to the shared page');
 
+# a headless browser is counted as a bot, but runs the page's scripts
+$r = follow($tl, 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 '
+                 . '(KHTML, like Gecko) HeadlessChrome/130.0.0.0 Safari/537.36');
+is($r->{status}, 302, 'a headless browser at the same link: 302, like a person');
+
 my $pl = create($admin, project_id => $project->{id});
 $r = follow($pl, $SLACK);
 is($r->{status}, 200, 'a crawler at a project\'s link: 200');
@@ -159,10 +164,10 @@ while (1) {
     ($bots, $people) = $ws->dbh->selectrow_array(
         'SELECT count(*) FILTER (WHERE bot), count(*) FILTER (WHERE NOT bot)
            FROM share_link_visits WHERE link_id = ?', undef, $tl->{id});
-    last if $bots + $people >= 2 || time > $deadline;
+    last if $bots + $people >= 3 || time > $deadline;
     sleep 0.2;
 }
-is($bots, 1, 'the preview recorded as a crawler\'s visit');
+is($bots, 2, 'the preview and the headless browser recorded as bots\' visits');
 is(made($ws->api($admin, GET => "/api/v1/share-links/$tl->{id}"), 'link')
        ->{visits}, 1, 'the link counts the person only');
 

@@ -123,6 +123,8 @@ ngx_int_t ngx_kanban_share_visit(ngx_http_request_t *r,
 ngx_int_t ngx_kanban_share_choose(ngx_http_request_t *r,
     ngx_kanban_share_link_t *link, ngx_kanban_share_choice_t *choice);
 ngx_uint_t ngx_kanban_share_is_bot(ngx_http_request_t *r);
+/* a bot that is a whole browser (it runs the app's scripts) */
+ngx_uint_t ngx_kanban_share_runs_scripts(ngx_http_request_t *r);
 
 /* /s/{code} in layers, each calling only those below it: the handler
  * (ngx_kanban_share_module.c), its password (ngx_kanban_share_password.c),

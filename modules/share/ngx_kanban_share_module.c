@@ -386,7 +386,8 @@ ngx_kanban_share_visit_or_refuse(ngx_http_request_t *r,
      * description (ngx_kanban_share_unfurl.c), not the app's page */
     if ((ctx->link.target == NGX_KANBAN_SHARE_TARGET_TASK
          || ctx->link.target == NGX_KANBAN_SHARE_TARGET_PROJECT)
-        && ngx_kanban_share_is_bot(r))
+        && ngx_kanban_share_is_bot(r)
+        && !ngx_kanban_share_runs_scripts(r))
     {
         return ngx_kanban_share_unfurl(r, ctx);
     }

@@ -7,6 +7,9 @@
  * tags a script would fill and crawlers do not run. The link is judged
  * first as for anyone: a password or an expiry keep the preview out. The
  * crawler's visit is recorded as a bot's, not counted.
+ *
+ * A headless browser is counted as a bot too, but it runs the app's
+ * scripts like a person's browser: it gets the redirect, and the page.
  */
 
 /* SQL: sql/tenant/088_share_link_unfurl.sql */
@@ -148,4 +151,23 @@ ngx_kanban_share_escaped(ngx_pool_t *pool, ngx_str_t *s, size_t *len)
     ngx_escape_html(p, s->data, s->len);
 
     return p;
+}
+
+
+ngx_uint_t
+ngx_kanban_share_runs_scripts(ngx_http_request_t *r)
+{
+    ngx_str_t  *ua;
+
+    static u_char  headless[] = "HeadlessChrome";
+
+    if (r->headers_in.user_agent == NULL) {
+        return 0;
+    }
+
+    ua = &r->headers_in.user_agent->value;
+
+    return ngx_strlcasestrn(ua->data, ua->data + ua->len, headless,
+                            sizeof(headless) - 2)
+           != NULL;
 }
