@@ -101,7 +101,7 @@ test('calendar: a feed URL made in the profile, copied, read without a session, 
   await page.goto(`${fx.base}/profile`);
   const box = page.locator('section.calendar-feeds');
   await page.locator('section.reminder-settings select').waitFor();
-  await box.locator('ul.plain-list').waitFor();
+  await box.locator('ul.plain-list').waitFor({ state: 'attached' });   // empty: no feed yet
   await box.getByRole('button', { name: 'New calendar URL' }).click();
   const input = box.getByLabel('Calendar feed URL');
   await input.waitFor();
