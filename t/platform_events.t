@@ -243,7 +243,7 @@ my @on = (stream(),
 is($on[1]->status, 200, 'a stream on a second node');
 sleep 0.5;      # each worker's LISTEN taken
 
-my ($job) = $catalog->selectrow_array(
+my ($watched) = $catalog->selectrow_array(
     "INSERT INTO jobs (kind, workspace, requested_by, state, started_at)
      VALUES ('export', ?, 'kanbanctl', 'running', now()) RETURNING id",
     undef, $slug);
@@ -252,10 +252,10 @@ for my $progress (map { $_ * 20 } 1 .. 5) {
     sleep 0.2 + rand 0.6;   # anywhere within a second of the last
     my $t0 = time;
     $catalog->do('UPDATE jobs SET progress = ? WHERE id = ?', undef,
-                 $progress, $job);
+                 $progress, $watched);
     my %at;
     my $mine = sub { ($_[0]{event} // '') eq 'job.updated'
-                     && $_[0]{data}{id} eq $job
+                     && $_[0]{data}{id} eq $watched
                      && $_[0]{data}{progress} == $progress };
     while (keys %at < 2 && time - $t0 < 5) {
         for my $i (0, 1) {
