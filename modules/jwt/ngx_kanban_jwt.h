@@ -39,6 +39,7 @@ typedef struct {
     ngx_kanban_json_t         *teams;
     ngx_kanban_json_t         *claims;         /* the whole payload */
     time_t                     exp;
+    time_t                     not_before;     /* nbf or iat, the later */
 } ngx_kanban_jwt_claims_t;
 
 
@@ -65,6 +66,9 @@ ngx_int_t ngx_kanban_jwt_jwks(ngx_pool_t *pool, ngx_array_t *keys,
     ngx_str_t *out);
 
 ngx_int_t ngx_kanban_jwt_verify(ngx_pool_t *pool,
+    ngx_kanban_jwt_verifier_t *v, ngx_str_t *token,
+    ngx_kanban_jwt_claims_t *claims, char **why);
+ngx_int_t ngx_kanban_jwt_memo_verify(ngx_pool_t *pool,
     ngx_kanban_jwt_verifier_t *v, ngx_str_t *token,
     ngx_kanban_jwt_claims_t *claims, char **why);
 ngx_int_t ngx_kanban_jwt_sign(ngx_pool_t *pool, ngx_kanban_jwt_key_t *key,

@@ -13,6 +13,8 @@
  * another module registers with the core's identity seam) is looked up
  * instead, without blocking: the phase waits for the answer. Who the
  * token says the caller is goes to the API phase through the same seam.
+ * A JWT this worker verified already is not verified again: its claims
+ * come from the worker's memo (ngx_kanban_jwt_memo.c) until its exp.
  */
 
 /* SQL: none of its own */
@@ -368,8 +370,8 @@ ngx_kanban_jwt_authenticate(ngx_http_request_t *r)
         return ctx;
     }
 
-    if (ngx_kanban_jwt_verify(r->pool, &jmcf->verifier, &token,
-                              &ctx->claims, &why)
+    if (ngx_kanban_jwt_memo_verify(r->pool, &jmcf->verifier, &token,
+                                   &ctx->claims, &why)
         != NGX_OK)
     {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,

@@ -592,6 +592,7 @@ ngx_kanban_jwt_claims(ngx_kanban_jwt_verifier_t *v,
 
     claims->sub = *s;
     claims->exp = exp;
+    claims->not_before = ngx_max(nbf, iat);
     claims->claims = payload;
 
     s = ngx_kanban_json_string(payload, "tid");
