@@ -23,6 +23,8 @@ use warnings;
 
 use Test::More;
 use Digest::SHA qw(hmac_sha256);
+use File::Path qw(make_path);
+use File::Temp qw(tempdir);
 use IO::Socket::INET;
 use JSON::XS;
 use MIME::Base64 qw(encode_base64url);
@@ -32,12 +34,16 @@ use Kanban::Test qw(problem_is);
 my $JSON = JSON::XS->new->utf8->canonical;
 my $SLOTS = 1024;           # NGX_KANBAN_JWT_MEMO_SLOTS
 
+make_path($Kanban::Test::TMP);
+my $dir = tempdir('jwt-memo-XXXXXX', DIR => $Kanban::Test::TMP,
+                  CLEANUP => 1);
+
 sub b64u { encode_base64url($_[0]) }
 
 sub secret_key {
     my ($name) = @_;
     my $secret = b64u(join '', map { chr rand 256 } 1 .. 48);
-    my $file = $Kanban::Test::TMP . "/jwt-memo-$$-$name.secret";
+    my $file = "$dir/$name.secret";
     Kanban::Test::write_file($file, "$secret\n");
     return { secret => $secret, file => $file };
 }
