@@ -12,9 +12,14 @@ use Test::More;
 use Kanban::Test;
 
 # Static files of our own, whether or not html/dist is built.
-my $t = Kanban::Test->new(tenant => <<'EOF_CONF');
+my $t = Kanban::Test->new(http => "log_format ids '\$request_id';\n",
+                          tenant => <<'EOF_CONF');
 location = /t-static/page.html { root @VAR@/www; }
 location = /t-static/data.json { root @VAR@/www; }
+location = /t-static/logged.json {
+    alias @VAR@/www/t-static/data.json;
+    access_log @VAR@/log/ids.log ids;
+}
 EOF_CONF
 
 mkdir $t->var . '/www';
@@ -101,6 +106,21 @@ for (1 .. 20) {
 }
 is(scalar(grep { $ids{$_} > 1 } keys %ids), 0,
    'generated request ids are all different');
+
+# Each worker draws its ids 256 at a time: more than a draw's worth, each
+# new, 32 hex digits, and $request_id in the access log the same id.
+my @sent;
+for (1 .. 600) {
+    $r = $t->req(GET => '/t-static/logged.json', host => $slug);
+    push @sent, $r->{headers}{'x-request-id'} // '';
+}
+my %seen;
+$seen{$_}++ for @sent;
+is(scalar keys %seen, 600, '600 requests: 600 different ids');
+is(scalar(grep { !/^[0-9a-f]{32}$/ } @sent), 0, '... each 32 hex digits');
+my @logged = split /\n/, Kanban::Test::read_file($t->var . '/log/ids.log');
+is_deeply([ sort @logged ], [ sort @sent ],
+          '... and $request_id in the log is the id each response carried');
 
 # No server version is given away.
 
