@@ -71,6 +71,7 @@ ngx_int_t ngx_kanban_jwt_verify(ngx_pool_t *pool,
 ngx_int_t ngx_kanban_jwt_memo_verify(ngx_pool_t *pool,
     ngx_kanban_jwt_verifier_t *v, ngx_str_t *token,
     ngx_kanban_jwt_claims_t *claims, char **why);
+void ngx_kanban_jwt_memo_clear(void);
 ngx_int_t ngx_kanban_jwt_sign(ngx_pool_t *pool, ngx_kanban_jwt_key_t *key,
     ngx_str_t *payload, ngx_str_t *token);
 

@@ -234,3 +234,17 @@ ngx_kanban_jwt_memo_evict(ngx_uint_t slot)
         ngx_destroy_pool(e->pool);
     }
 }
+
+
+/* A worker's exit, before its modules are unloaded with the slots: what
+ * they hold is freed, not lost. */
+
+void
+ngx_kanban_jwt_memo_clear(void)
+{
+    ngx_uint_t  slot;
+
+    for (slot = 0; slot < NGX_KANBAN_JWT_MEMO_SLOTS; slot++) {
+        ngx_kanban_jwt_memo_evict(slot);
+    }
+}

@@ -80,6 +80,7 @@ static char *ngx_kanban_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_kanban_jwt_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_kanban_jwt_init(ngx_conf_t *cf);
+static void ngx_kanban_jwt_exit_process(ngx_cycle_t *cycle);
 
 
 static ngx_conf_enum_t  ngx_kanban_jwt_modes[] = {
@@ -184,7 +185,7 @@ ngx_module_t  ngx_http_kanban_jwt_module = {
     NULL,                                  /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_kanban_jwt_exit_process,           /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -879,4 +880,11 @@ ngx_kanban_jwt_init(ngx_conf_t *cf)
     *h = ngx_kanban_jwt_handler;
 
     return ngx_kanban_identity_seam(cf, ngx_kanban_jwt_identity);
+}
+
+
+static void
+ngx_kanban_jwt_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_kanban_jwt_memo_clear();
 }
