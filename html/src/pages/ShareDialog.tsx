@@ -4,7 +4,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, errorMessage, read, write } from '../api/client';
 import type { ShareLink, ShareLinkAnalytics, ShareLinkCreate, Task } from '../api/types';
-import { BarChart } from '../ui/charts';
+import { BarChart, BarList } from '../ui/charts';
 import { ago, longDate, shortDate } from '../ui/format';
 import { Empty, ErrorNote, Field, Modal, Spinner } from '../ui/kit';
 
@@ -140,6 +140,16 @@ export function LinkView({ link, onRevoked }: { link: ShareLink; onRevoked: (id:
       {stats && stats.by_day.length > 0 && (
         <BarChart title="Visits per day" height={140}
           data={stats.by_day.slice(-14).map((d) => ({ label: shortDate(d.date), value: d.visits }))} />
+      )}
+      {stats && (stats.by_rule || []).some((b) => b.rule != null) && (
+        <BarList title="Where the rules sent people" data={(stats.by_rule || []).map((b) => ({
+          label: `${b.rule == null ? 'No rule' : `Rule ${b.rule}`} · ${(b.destination || '').replace(/^https?:\/\//, '').replace(/[?#].*$/, '')}`,
+          value: b.visits,
+          hint: `${b.rule == null ? 'No rule matched' : `Rule ${b.rule}`} → ${b.destination}`,
+        }))} />
+      )}
+      {stats && (stats.by_country || []).length > 0 && (
+        <BarList title="Countries" data={(stats.by_country || []).slice(0, 8).map((c) => ({ label: c.country, value: c.visits }))} />
       )}
       {stats && stats.top_referrers.length > 0 && (
         <div>
