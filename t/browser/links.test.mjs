@@ -293,6 +293,24 @@ test('links: redirect rules added, reordered, a bad target shown at its ' +
     await context.close();
   }
 
+  // a link to a task has no rules, and says why
+  const task = await open({ viewport: { width: 1280, height: 900 } });
+  try {
+    await signIn(task.page);
+    await task.page.goto(`${fx.base}/links`);
+    await task.page.getByRole('radio', { name: 'All' }).click();
+    await task.page.getByLabel('Find a link').fill(fx.task.code);
+    await task.page.locator('.links-count', { hasText: /^1 link$/ }).waitFor();
+    await task.page.getByRole('table', { name: 'Share links' }).locator('tbody tr').first().getByRole('button').click();
+    const detail = task.page.locator('.links-detail');
+    await detail.getByRole('tab', { name: /^Rules/ }).click();
+    await detail.getByText('Redirect rules are for links to a URL.').waitFor();
+    assert.equal(await detail.getByRole('form', { name: 'Redirect rules' }).count(), 0, 'no rules form');
+    await assertClean(task.page, task.log, 'a task link\'s rules');
+  } finally {
+    await task.context.close();
+  }
+
   // a phone: the same detail, one column
   const phone = await open({ viewport: { width: 375, height: 812 }, mobile: true });
   try {

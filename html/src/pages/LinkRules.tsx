@@ -159,7 +159,8 @@ export default function LinkRules({ link, onSaved }: { link: ShareLink; onSaved:
   const example = withUtm(link.url || '', utm);
   return (
     <form className="lr-form" onSubmit={save} aria-label="Redirect rules">
-      <p className="muted small">Tried from the top; the first rule that matches sends the visitor to its page.</p>
+      <p className="muted small">Tried from the top; the first rule that matches sends the visitor to its page.
+        Alt+↑ and Alt+↓ move the rule you are in.</p>
       <ErrorNote error={error} />
       <ol className="lr-list">
         {drafts.map((d, i) => {
