@@ -260,6 +260,17 @@ test('links: redirect rules added, reordered, a bad target shown at its ' +
       'anyone else one of the split\'s targets');
     await shot(page, 'links-rules');
 
+    // the overview counts the visits by rule (stored within a second)
+    const byRule = detail.getByRole('list', { name: 'Where the rules sent people' });
+    for (let i = 0; i < 20 && !(await byRule.count()); i++) {
+      await detail.getByRole('tab', { name: 'Overview' }).click();
+      await detail.locator('.kpis').waitFor();
+      await page.waitForTimeout(500);
+      if (!(await byRule.count())) await detail.getByRole('tab', { name: /^Rules/ }).click();
+    }
+    assert.match(await byRule.innerText(), new RegExp(`Rule 1 · /de-${run}\\s+1`), 'the German visit under rule 1');
+    await shot(page, 'links-overview');
+
     // the QR code: a live preview of the options
     await detail.getByRole('tab', { name: 'QR code' }).click();
     const preview = detail.getByRole('img', { name: /^QR code preview/ });

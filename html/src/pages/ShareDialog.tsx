@@ -143,7 +143,7 @@ export function LinkView({ link, onRevoked }: { link: ShareLink; onRevoked: (id:
       )}
       {stats && (stats.by_rule || []).some((b) => b.rule != null) && (
         <BarList title="Where the rules sent people" data={(stats.by_rule || []).map((b) => ({
-          label: `${b.rule == null ? 'No rule' : `Rule ${b.rule}`} · ${(b.destination || '').replace(/^https?:\/\//, '').replace(/[?#].*$/, '')}`,
+          label: `${b.rule == null ? 'No rule' : `Rule ${b.rule}`} · ${place(b.destination)}`,
           value: b.visits,
           hint: `${b.rule == null ? 'No rule matched' : `Rule ${b.rule}`} → ${b.destination}`,
         }))} />
@@ -170,4 +170,13 @@ export function LinkView({ link, onRevoked }: { link: ShareLink; onRevoked: (id:
       </div>
     </div>
   );
+}
+
+// a destination as short as the bars' labels need: its path, or its host
+// for a site's front page (the whole URL is the bar's tooltip)
+function place(url: string | null): string {
+  try {
+    const u = new URL(url || '');
+    return u.pathname === '/' ? u.host : u.pathname;
+  } catch { return url || ''; }
 }
