@@ -222,6 +222,19 @@ my $bad = rules($ann, $home, rules => [{ %ok, url => 'ftp://example.com/x' }]);
 like($bad->{json}{detail}, qr/rules\[0\]\.url must be an http or https URL/,
      'the detail names the rule and what is wrong');
 
+$bad = rules($ann, $home, rules => [\%ok, { match => 'split', targets => [
+    { url => 'https://e.com/a', weight => 50 },
+    { url => 'ftp://e.com/b', weight => 50 }] }]);
+like($bad->{json}{detail}, qr/^rules\[1\]\.targets\[1\]\.url must be an http/,
+     'a split\'s bad target is named by its place, for the form to show it '
+     . 'there');
+$bad = rules($ann, $home, rules => [{ match => 'split', targets => [
+    { url => 'https://e.com/a', weight => 50 },
+    { url => 'https://e.com/b', weight => 0 }] }]);
+is($bad->{json}{errors}[0]{field}, 'rules[0].targets[1].weight',
+   'a weight out of range: the field named the same way')
+    or diag $bad->{body};
+
 is(visit($home, agent => $IPHONE), "https://example.com/ios?$utm",
    'refused rules leave the link\'s rules as they were');
 

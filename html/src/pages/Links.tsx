@@ -2,16 +2,19 @@
 // folder and state, one link's QR code and visits beside the list, its
 // expiry, tags and folder edited, its visits downloaded as CSV; and links
 // made in bulk from pasted URLs or a CSV, each row's result shown.
-import { useEffect, useMemo, useState, type FormEvent } from 'react';
+import { useEffect, useMemo, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { Link } from 'react-router-dom';
 import { api, download, errorMessage, read, write } from '../api/client';
 import type { Schemas, ShareLink } from '../api/types';
 import { shortDate } from '../ui/format';
 import { Empty, ErrorNote, Field, Modal, Spinner, useToast } from '../ui/kit';
+import LinkQr from './LinkQr';
+import LinkRules from './LinkRules';
 import { LinkView } from './ShareDialog';
 
 type State = 'live' | 'expired' | 'revoked' | 'all';
 type BulkResult = Schemas['ShareLinkBulkResult'];
+type Tab = 'overview' | 'rules' | 'qr';
 
 const stateOf = (l: ShareLink): Exclude<State, 'all'> =>
   l.revoked_at ? 'revoked'
@@ -28,6 +31,7 @@ export default function Links() {
   const [text, setText] = useState('');
   const [selected, setSelected] = useState<string | null>(null);
   const [bulk, setBulk] = useState(false);
+  const [tab, setTab] = useState<Tab>('overview');
   const [busy, setBusy] = useState(false);
   // the tags and folders seen so far: the filters' choices stay when one
   // of them narrows the list
@@ -116,19 +120,45 @@ export default function Links() {
           {cursor && <button type="button" className="btn" disabled={busy} onClick={() => load(cursor)} style={{ marginTop: '.75rem' }}>{busy ? 'Loading…' : 'More links'}</button>}
         </div>
         {current && (
-          <aside className="box links-detail" aria-label={`Link ${current.code}`}>
+          <aside className={`box links-detail${tab === 'rules' ? ' wide' : ''}`} aria-label={`Link ${current.code}`}>
             <div className="row between"><h2>Link {current.code}</h2>
               <button type="button" className="btn ghost" aria-label="Close" onClick={() => setSelected(null)}>✕</button></div>
+            {!current.revoked_at && <DetailTabs tab={tab} onTab={setTab} link={current} />}
             {current.revoked_at ? <p className="muted">Revoked {shortDate(current.revoked_at)}: it no longer opens. Its visits are kept.</p>
-              : <LinkView link={current} onRevoked={() => { read('/api/v1/share-links/{id}', { id: current.id }).then(replace, setError); }} />}
-            {!current.revoked_at && <LinkEdit key={current.id} link={current} onSaved={replace} />}
-            <button type="button" className="btn" onClick={() => download(`/api/v1/share-links/${current.id}/visits.csv`, `visits-${current.code}.csv`, 'text/csv').catch(setError)}>
-              Download visits (CSV)
-            </button>
+              : tab === 'rules' ? <LinkRules key={current.id} link={current} onSaved={replace} />
+                : tab === 'qr' ? <LinkQr key={current.id} link={current} />
+                  : <LinkView link={current} onRevoked={() => { read('/api/v1/share-links/{id}', { id: current.id }).then(replace, setError); }} />}
+            {!current.revoked_at && tab === 'overview' && <LinkEdit key={current.id} link={current} onSaved={replace} />}
+            {(current.revoked_at || tab === 'overview') && (
+              <button type="button" className="btn" onClick={() => download(`/api/v1/share-links/${current.id}/visits.csv`, `visits-${current.code}.csv`, 'text/csv').catch(setError)}>
+                Download visits (CSV)
+              </button>
+            )}
           </aside>
         )}
       </div>
       {bulk && <BulkCreate onClose={() => setBulk(false)} onMade={() => { setLinks(null); load(); }} />}
+    </div>
+  );
+}
+
+// One link's detail in three views: its visits and settings, where its
+// visitors are sent (rules, only for a link to a URL), its QR code.
+function DetailTabs({ tab, onTab, link }: { tab: Tab; onTab: (t: Tab) => void; link: ShareLink }) {
+  const tabs: [Tab, string][] = [['overview', 'Overview'], ['rules', `Rules${link.rules?.length ? ` · ${link.rules.length}` : ''}`], ['qr', 'QR code']];
+  const keys = (e: KeyboardEvent, i: number) => {
+    const j = e.key === 'ArrowRight' ? i + 1 : e.key === 'ArrowLeft' ? i - 1 : -9;
+    if (j < -1) return;
+    const t = tabs[(j + tabs.length) % tabs.length][0];
+    onTab(t);
+    (e.currentTarget.parentElement?.querySelector(`[data-tab="${t}"]`) as HTMLElement | null)?.focus();
+  };
+  return (
+    <div className="tabs detail-tabs" role="tablist" aria-label="Link views">
+      {tabs.map(([t, name], i) => (
+        <button key={t} type="button" role="tab" data-tab={t} aria-selected={tab === t} tabIndex={tab === t ? 0 : -1}
+          className={tab === t ? 'tab active' : 'tab'} onClick={() => onTab(t)} onKeyDown={(e) => keys(e, i)}>{name}</button>
+      ))}
     </div>
   );
 }

@@ -4,7 +4,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, errorMessage, read, write } from '../api/client';
 import type { ShareLink, ShareLinkAnalytics, ShareLinkCreate, Task } from '../api/types';
-import { BarChart } from '../ui/charts';
+import { BarChart, BarList } from '../ui/charts';
 import { ago, longDate, shortDate } from '../ui/format';
 import { Empty, ErrorNote, Field, Modal, Spinner } from '../ui/kit';
 
@@ -141,6 +141,16 @@ export function LinkView({ link, onRevoked }: { link: ShareLink; onRevoked: (id:
         <BarChart title="Visits per day" height={140}
           data={stats.by_day.slice(-14).map((d) => ({ label: shortDate(d.date), value: d.visits }))} />
       )}
+      {stats && (stats.by_rule || []).some((b) => b.rule != null) && (
+        <BarList title="Where the rules sent people" data={(stats.by_rule || []).map((b) => ({
+          label: `${b.rule == null ? 'No rule' : `Rule ${b.rule}`} · ${place(b.destination)}`,
+          value: b.visits,
+          hint: `${b.rule == null ? 'No rule matched' : `Rule ${b.rule}`} → ${b.destination}`,
+        }))} />
+      )}
+      {stats && (stats.by_country || []).length > 0 && (
+        <BarList title="Countries" data={(stats.by_country || []).slice(0, 8).map((c) => ({ label: c.country, value: c.visits }))} />
+      )}
       {stats && stats.top_referrers.length > 0 && (
         <div>
           <h4>Referrers</h4>
@@ -160,4 +170,13 @@ export function LinkView({ link, onRevoked }: { link: ShareLink; onRevoked: (id:
       </div>
     </div>
   );
+}
+
+// a destination as short as the bars' labels need: its path, or its host
+// for a site's front page (the whole URL is the bar's tooltip)
+function place(url: string | null): string {
+  try {
+    const u = new URL(url || '');
+    return u.pathname === '/' ? u.host : u.pathname;
+  } catch { return url || ''; }
 }
