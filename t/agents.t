@@ -16,7 +16,7 @@ use warnings;
 
 use Test::More;
 use Time::HiRes qw(sleep);
-use Kanban::Test qw(problem_is);
+use Kanban::Test qw(made problem_is);
 use Kanban::SSE;
 use Kanban::Receiver;
 use JSON::XS;
@@ -37,13 +37,6 @@ my $slug = $ws->slug;
 my $dbh = $ws->dbh;
 
 sub api { $ws->api(@_) }
-
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}"
-        unless $r->{status} == 201 || $r->{status} == 200;
-    return $r->{json};
-}
 
 my $admin = $ws->admin;
 my $pam = $ws->member('Pam', 'project_manager');

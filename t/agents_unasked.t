@@ -16,7 +16,7 @@ use Test::More;
 use IO::Socket::INET;
 use Time::HiRes qw(sleep time);
 use Time::Local qw(timegm);
-use Kanban::Test qw(problem_is);
+use Kanban::Test qw(made problem_is);
 use Kanban::Receiver;
 use JSON::XS;
 
@@ -34,13 +34,6 @@ my $ws = $t->workspace(prefix => 'unask');
 my $dbh = $ws->dbh;
 
 sub api { $ws->api(@_) }
-
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}"
-        unless $r->{status} == 201 || $r->{status} == 200;
-    return $r->{json};
-}
 
 sub until_true {
     my ($cond, $timeout) = @_;

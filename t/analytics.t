@@ -16,7 +16,7 @@ use warnings;
 
 use Test::More;
 use Kanban::Clock qw(today days_from monday iso_week);
-use Kanban::Test qw(problem_is);
+use Kanban::Test qw(made problem_is);
 
 my $t = Kanban::Test->new->run;
 
@@ -28,12 +28,6 @@ my $carl = $ws->member('Carl');
 # day(1) is a Sunday 21 to 27 days ago; day(7) the Saturday after it
 my $sunday = days_from(monday(days_from(today(), -20)), -1);
 sub day { days_from($sunday, $_[0] - 1) }
-
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}" unless $r->{status} =~ /^20[01]$/;
-    return $r->{json};
-}
 
 my $project = made($ws->api($admin, POST => '/api/v1/projects',
                             json => { key => 'STA', name => 'Stats' }),

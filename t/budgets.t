@@ -23,7 +23,7 @@ use warnings;
 use utf8;
 
 use Test::More;
-use Kanban::Test qw(problem_is error_for);
+use Kanban::Test qw(made problem_is error_for);
 
 my $t = Kanban::Test->new->run;
 my $ws = $t->workspace(prefix => 'bud');
@@ -38,13 +38,6 @@ my $team = $ws->team('Builders', $mia, $dan, $eve);
 $ws->team('Elsewhere', $pam);
 
 sub api { $ws->api(@_) }
-
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}"
-        unless $r->{status} == 201 || $r->{status} == 200;
-    return $r->{json};
-}
 
 my $project = made(api($mia, POST => '/api/v1/projects', json => {
     key => 'BUD', name => 'Budgeted <b>work</b>', team_id => $team->{id},

@@ -17,7 +17,7 @@ use Test::More;
 use JSON::XS;
 use MIME::Base64 qw(encode_base64);
 use File::Temp qw(tempdir);
-use Kanban::Test qw(problem_is);
+use Kanban::Test qw(made problem_is);
 use Kanban::SSE;
 
 my $t = Kanban::Test->new->run;
@@ -29,12 +29,6 @@ my $pam = $ws->member('Pam', 'project_manager');
 my $carl = $ws->member('Carl');
 my $port = $t->port;
 my $host = $ws->slug . '.localhost';
-
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}" unless $r->{status} =~ /^20[01]$/;
-    return $r->{json};
-}
 
 sub day {
     my ($offset) = @_;

@@ -14,7 +14,7 @@ use utf8;
 use Test::More;
 use JSON::XS;
 use File::Temp qw(tempfile);
-use Kanban::Test qw(problem_is);
+use Kanban::Test qw(made problem_is);
 
 my $t = Kanban::Test->new->run;
 
@@ -24,12 +24,6 @@ my $dbh = $ws->dbh;
 my $admin = $ws->admin;
 my $pam = $ws->member('Pam', 'project_manager');
 my $carl = $ws->member('Carl');
-
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}" unless $r->{status} =~ /^20[01]$/;
-    return $r->{json};
-}
 
 sub day {
     my ($offset) = @_;

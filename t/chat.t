@@ -15,7 +15,7 @@ use warnings;
 use utf8;
 
 use Test::More;
-use Kanban::Test qw(problem_is);
+use Kanban::Test qw(made problem_is);
 use Kanban::SSE;
 
 my $t = Kanban::Test->new->run;
@@ -29,13 +29,6 @@ my $bob = $ws->member('Bob');
 my $cat = $ws->member('Cat');
 
 sub api { $ws->api(@_) }
-
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}"
-        unless $r->{status} == 201 || $r->{status} == 200;
-    return $r->{json};
-}
 
 sub channel {
     my ($who, %b) = @_;

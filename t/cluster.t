@@ -14,7 +14,7 @@ use warnings;
 
 use Test::More;
 use Time::HiRes qw(sleep time);
-use Kanban::Test qw(problem_is);
+use Kanban::Test qw(made problem_is);
 use Kanban::SSE;
 
 my $started = time;
@@ -31,13 +31,6 @@ my %conf = (
 );
 my @nodes = map { Kanban::Test->new(stack => $stack, %conf)->run } 1 .. 2;
 my ($n1, $n2) = @nodes;
-
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}"
-        unless $r->{status} == 201 || $r->{status} == 200;
-    return $r->{json};
-}
 
 # --- placement ------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ use IO::Socket::UNIX;
 use Errno qw(EAGAIN EINTR EWOULDBLOCK);
 use Test::More;
 use Time::HiRes qw(sleep time);
-use Kanban::Test qw(problem_is);
+use Kanban::Test qw(made problem_is);
 
 my $JSON = $Kanban::Test::JSON;
 my $nobody = '00000000-0000-4000-8000-000000000000';
@@ -149,13 +149,6 @@ my $redis_sock = $t->stack->run . '/redis.sock';
 my $ws = $t->workspace(prefix => 'events');
 my $slug = $ws->slug;
 my $dbh = $ws->dbh;
-
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}"
-        unless $r->{status} == 201 || $r->{status} == 200;
-    return $r->{json};
-}
 
 sub last_activity_id {
     my ($db) = @_;

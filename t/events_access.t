@@ -13,15 +13,8 @@ use warnings;
 use Test::More;
 use Time::HiRes qw(sleep time);
 use POSIX qw(strftime);
-use Kanban::Test;
+use Kanban::Test qw(made);
 use Kanban::SSE;
-
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}"
-        unless $r->{status} == 201 || $r->{status} == 200;
-    return $r->{json};
-}
 
 my $t = Kanban::Test->new->run;
 my $ws = $t->workspace(prefix => 'sseacc');

@@ -13,17 +13,10 @@ use warnings;
 
 use Test::More;
 use Time::HiRes qw(sleep time);
-use Kanban::Test;
+use Kanban::Test qw(made);
 use Kanban::SSE;
 
 my $JSON = $Kanban::Test::JSON;
-
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}"
-        unless $r->{status} == 201 || $r->{status} == 200;
-    return $r->{json};
-}
 
 sub log_ids {
     my ($dbh, $after) = @_;

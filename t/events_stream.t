@@ -14,7 +14,7 @@ use warnings;
 
 use Test::More;
 use Time::HiRes qw(sleep time);
-use Kanban::Test qw(problem_is);
+use Kanban::Test qw(made problem_is);
 use Kanban::Clock qw(today days_from);
 use Kanban::SSE;
 
@@ -26,13 +26,6 @@ my $slug = $ws->slug;
 my $dbh = $ws->dbh;
 
 sub api { $ws->api(@_) }
-
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}"
-        unless $r->{status} == 201 || $r->{status} == 200;
-    return $r->{json};
-}
 
 sub stream { Kanban::SSE->open($t, $slug, @_) }
 

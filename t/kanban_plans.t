@@ -13,7 +13,7 @@ use warnings;
 use utf8;
 
 use Test::More;
-use Kanban::Test qw(problem_is error_for);
+use Kanban::Test qw(made problem_is error_for);
 use Kanban::Audit qw(last_activity_id rejected audited);
 
 my $t = Kanban::Test->new->run;
@@ -25,13 +25,6 @@ Kanban::Audit::watch($dbh);
 my $nobody = '00000000-0000-4000-8000-000000000000';
 
 # the body of a write that must succeed, or the file stops here
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}"
-        unless $r->{status} == 201 || $r->{status} == 200;
-    return $r->{json};
-}
-
 sub uri_escape {
     my ($s) = @_;
     utf8::encode($s);

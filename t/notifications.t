@@ -15,7 +15,7 @@ use warnings;
 use utf8;
 
 use Test::More;
-use Kanban::Test qw(problem_is);
+use Kanban::Test qw(made problem_is);
 
 my $t = Kanban::Test->new->run;
 
@@ -29,13 +29,6 @@ my $bob = $ws->member('Bob');
 my $nobody = '00000000-0000-4000-8000-000000000000';
 
 # the body of a write that must succeed, or the file stops here
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}"
-        unless $r->{status} == 201 || $r->{status} == 200;
-    return $r->{json};
-}
-
 sub inbox {
     my ($who, $query) = @_;
     my $r = $ws->api($who, GET => '/api/v1/notifications'

@@ -13,7 +13,7 @@ use warnings;
 
 use Test::More;
 use Time::HiRes qw(time);
-use Kanban::Test qw(problem_is);
+use Kanban::Test qw(made problem_is);
 use Kanban::Receiver;
 
 my $llm = Kanban::Receiver->new;
@@ -31,12 +31,6 @@ my $carl = $ws->member('Carl');
 my $team = $ws->team('Payments team', $mia, $carl);
 
 sub api { $ws->api(@_) }
-
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}" unless $r->{status} =~ /^20[01]$/;
-    return $r->{json};
-}
 
 # Payments: three tasks blocked, so at risk
 my $pay = made(api($mia, POST => '/api/v1/projects',

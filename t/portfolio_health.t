@@ -15,7 +15,7 @@ use warnings;
 
 use Test::More;
 use Time::HiRes qw(sleep);
-use Kanban::Test qw(problem_is);
+use Kanban::Test qw(made problem_is);
 use Kanban::Clock qw(today days_from);
 
 my $t = Kanban::Test->new->run;
@@ -31,12 +31,6 @@ my $team = $ws->team('Payments team', $mia, $carl, $dora);
 $ws->team('Other team', $otto);
 
 sub api { $ws->api(@_) }
-
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}" unless $r->{status} =~ /^20[01]$/;
-    return $r->{json};
-}
 
 my $today = today();
 

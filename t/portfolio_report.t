@@ -9,7 +9,7 @@ use strict;
 use warnings;
 
 use Test::More;
-use Kanban::Test qw(problem_is);
+use Kanban::Test qw(made problem_is);
 use Kanban::Clock qw(today days_from iso_week monday);
 
 my $t = Kanban::Test->new->run;
@@ -22,12 +22,6 @@ my $carl = $ws->member('Carl');
 my $team = $ws->team('Payments team', $mia, $carl);
 
 sub api { $ws->api(@_) }
-
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}" unless $r->{status} =~ /^20[01]$/;
-    return $r->{json};
-}
 
 my $today = today();
 my $mon = days_from(monday($today), -7);          # last week's Monday

@@ -12,7 +12,7 @@ use warnings;
 
 use Test::More;
 use Time::HiRes qw(sleep time);
-use Kanban::Test qw(problem_is);
+use Kanban::Test qw(made problem_is);
 use Kanban::Clock qw(today days_from iso_week monday);
 
 my $t = Kanban::Test->new->run;
@@ -25,12 +25,6 @@ my $carl = $ws->member('Carl');
 my $team = $ws->team('Payments team', $mia, $carl);
 
 sub api { $ws->api(@_) }
-
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}" unless $r->{status} =~ /^20[01]$/;
-    return $r->{json};
-}
 
 sub create {
     my ($who, %body) = @_;

@@ -10,7 +10,7 @@ use strict;
 use warnings;
 
 use Test::More;
-use Kanban::Test qw(problem_is error_for);
+use Kanban::Test qw(made problem_is error_for);
 use Kanban::Clock qw(today);
 
 my $t = Kanban::Test->new->run;
@@ -25,12 +25,6 @@ my $zed = $ws->member('Zed');                    # not of the team
 my $team = $ws->team('Platform team', $mia, $carl, $dora, $eve);
 
 sub api { $ws->api(@_) }
-
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}" unless $r->{status} =~ /^20[01]$/;
-    return $r->{json};
-}
 
 my $k8s = made(api($admin, POST => '/api/v1/skills',
                    json => { name => 'Kubernetes' }), 'skill');

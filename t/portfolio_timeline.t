@@ -26,7 +26,7 @@ use strict;
 use warnings;
 
 use Test::More;
-use Kanban::Test qw(problem_is);
+use Kanban::Test qw(made problem_is);
 use Kanban::Clock qw(today days_from);
 
 my $t = Kanban::Test->new->run;
@@ -38,12 +38,6 @@ my $mia = $ws->member('Mia', 'project_manager');
 my $carl = $ws->member('Carl');
 
 sub api { $ws->api(@_) }
-
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}" unless $r->{status} =~ /^20[01]$/;
-    return $r->{json};
-}
 
 my $today = today();
 

@@ -13,7 +13,7 @@ use warnings;
 
 use Test::More;
 use Time::Local qw(timegm);
-use Kanban::Test qw(problem_is);
+use Kanban::Test qw(made problem_is);
 use Kanban::Clock qw(today days_from iso_week);
 
 my $t = Kanban::Test->new->run;
@@ -27,12 +27,6 @@ my $team = $ws->team('Payments team', $mia, $carl);
 my $other = $ws->team('Ledger team', $otto);
 
 sub api { $ws->api(@_) }
-
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}" unless $r->{status} =~ /^20[01]$/;
-    return $r->{json};
-}
 
 sub reminders {
     my ($who) = @_;

@@ -16,7 +16,7 @@ use warnings;
 
 use Test::More;
 use Time::HiRes qw(sleep time);
-use Kanban::Test qw(problem_is);
+use Kanban::Test qw(made problem_is);
 
 my $t = Kanban::Test->new->run;
 
@@ -25,12 +25,6 @@ my $dbh = $ws->dbh;
 my $admin = $ws->admin;
 my $carl = $ws->member('Carl');
 my $dora = $ws->member('Dora');
-
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}" unless $r->{status} =~ /^20[01]$/;
-    return $r->{json};
-}
 
 made($ws->api($admin, PATCH => '/api/v1/workspace',
               json => { time_zone => 'Europe/Berlin' }), 'time zone');

@@ -15,7 +15,7 @@ use warnings;
 use Test::More;
 use IO::Socket::INET;
 use Time::HiRes qw(sleep time);
-use Kanban::Test;
+use Kanban::Test qw(made);
 
 my %conf = (http => 'kanban_planner_sweep 500ms; kanban_planner_batch 50;');
 my @nodes = map { Kanban::Test->new(%conf)->run } 1 .. 2;
@@ -24,12 +24,6 @@ my ($n1, $n2) = @nodes;
 my $ws = $n1->workspace(prefix => 'rcl');
 my $dbh = $ws->dbh;
 my $admin = $ws->admin;
-
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}" unless $r->{status} =~ /^20[01]$/;
-    return $r->{json};
-}
 
 my $SERIES = 30;
 my $DAYS = 150;

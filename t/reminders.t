@@ -12,7 +12,7 @@ use warnings;
 
 use Test::More;
 use Time::HiRes qw(sleep time);
-use Kanban::Test qw(problem_is);
+use Kanban::Test qw(made problem_is);
 
 my $t = Kanban::Test->new(http => 'kanban_planner_sweep 1s;')->run;
 
@@ -21,12 +21,6 @@ my $dbh = $ws->dbh;
 my $admin = $ws->admin;
 my $carl = $ws->member('Carl');
 my $dora = $ws->member('Dora');
-
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}" unless $r->{status} =~ /^20[01]$/;
-    return $r->{json};
-}
 
 made($ws->api($admin, PATCH => '/api/v1/workspace',
               json => { time_zone => 'Europe/Berlin' }), 'time zone');

@@ -19,7 +19,7 @@ use utf8;
 use Test::More;
 use Digest::SHA qw(hmac_sha256_hex);
 use Time::HiRes qw(sleep);
-use Kanban::Test qw(problem_is);
+use Kanban::Test qw(made problem_is);
 use Kanban::Receiver;
 
 my $JSON = $Kanban::Test::JSON;
@@ -38,13 +38,6 @@ my $dbh = $ws->dbh;
 my $rcv = Kanban::Receiver->new;
 
 sub api { $ws->api(@_) }
-
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}"
-        unless $r->{status} == 201 || $r->{status} == 200;
-    return $r->{json};
-}
 
 my $admin = $ws->admin;
 my $pam = $ws->member('Pam', 'project_manager');

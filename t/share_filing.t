@@ -12,7 +12,7 @@ use warnings;
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-use Kanban::Test qw(problem_is);
+use Kanban::Test qw(made problem_is);
 
 my $t = Kanban::Test->new->run;
 my $ws = $t->workspace(prefix => 'filing');
@@ -21,13 +21,6 @@ my $dbh = $ws->dbh;
 my $admin = $ws->admin;
 my $ann = $ws->member('Ann');
 my $bob = $ws->member('Bob');
-
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}"
-        unless $r->{status} == 201 || $r->{status} == 200;
-    return $r->{json};
-}
 
 sub create {
     my ($who, %body) = @_;

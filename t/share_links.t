@@ -18,7 +18,7 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 use XML::Parser;
 
-use Kanban::Test qw(problem_is error_for);
+use Kanban::Test qw(made problem_is error_for);
 
 my $t = Kanban::Test->new->run;
 
@@ -34,13 +34,6 @@ my $nobody = '00000000-0000-4000-8000-000000000000';
 
 my $team = $ws->team('Red', $pam, $ann);
 my $other_team = $ws->team('Blue', $pete, $bob);
-
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}"
-        unless $r->{status} == 201 || $r->{status} == 200;
-    return $r->{json};
-}
 
 sub create {
     my ($who, %body) = @_;

@@ -12,7 +12,7 @@ use warnings;
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-use Kanban::Test qw(problem_is);
+use Kanban::Test qw(made problem_is);
 
 my $t = Kanban::Test->new->run;
 my $ws = $t->workspace(prefix => 'previews');
@@ -23,13 +23,6 @@ my $ann = $ws->member('Ann');
 my $SLACK = 'Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)';
 my $FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 '
             . 'Firefox/128.0';
-
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}"
-        unless $r->{status} == 201 || $r->{status} == 200;
-    return $r->{json};
-}
 
 sub create {
     my ($who, %body) = @_;

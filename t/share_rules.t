@@ -17,7 +17,7 @@ use IO::Socket::INET;
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-use Kanban::Test qw(problem_is);
+use Kanban::Test qw(made problem_is);
 
 # addresses of Debian's GeoIP.dat (geoiplookup): GB, DE, US
 my %from = (GB => '81.2.69.160', DE => '5.9.0.1', US => '8.8.8.8');
@@ -39,13 +39,6 @@ my $ANDROID = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 '
             . 'Chrome/120.0 Mobile Safari/537.36';
 my $WINDOWS = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 '
             . 'Chrome/120.0 Safari/537.36';
-
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}"
-        unless $r->{status} == 201 || $r->{status} == 200;
-    return $r->{json};
-}
 
 sub create {
     my ($who, %body) = @_;

@@ -16,7 +16,7 @@ use Socket qw(AF_INET6);
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-use Kanban::Test qw(problem_is);
+use Kanban::Test qw(made problem_is);
 
 # A second server on [::1] answers /s/ for the workspaces, when this host
 # has IPv6.
@@ -42,13 +42,6 @@ my $ws = $t->workspace(prefix => 'visits');
 my $slug = $ws->slug;
 my $dbh = $ws->dbh;
 my $admin = $ws->admin;
-
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}"
-        unless $r->{status} == 201 || $r->{status} == 200;
-    return $r->{json};
-}
 
 sub link_for {
     my ($w, %body) = @_;

@@ -12,19 +12,12 @@ use strict;
 use warnings;
 
 use Test::More;
-use Kanban::Test qw(problem_is);
+use Kanban::Test qw(made problem_is);
 
 my $t = Kanban::Test->new->run;
 
 my $ws = $t->workspace(prefix => 'tpl');
 sub api { $ws->api(@_) }
-
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}"
-        unless $r->{status} == 201 || $r->{status} == 200;
-    return $r->{json};
-}
 
 my $admin = $ws->admin;
 my $pam = $ws->member('Pam', 'project_manager');

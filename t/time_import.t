@@ -13,7 +13,7 @@ use warnings;
 use utf8;
 
 use Test::More;
-use Kanban::Test qw(problem_is);
+use Kanban::Test qw(made problem_is);
 
 my $t = Kanban::Test->new->run;
 my $ws = $t->workspace(prefix => 'imp');
@@ -24,13 +24,6 @@ my $dan = $ws->member('Dan Dee');
 my $eve = $ws->member('Eve Ewe');
 
 sub api { $ws->api(@_) }
-
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}"
-        unless $r->{status} == 201 || $r->{status} == 200;
-    return $r->{json};
-}
 
 my $web = made(api($admin, POST => '/api/v1/projects',
                    json => { key => 'WEB', name => 'Website' }), 'project');

@@ -17,7 +17,7 @@ use IO::Select;
 use IO::Socket::UNIX;
 use Test::More;
 use Time::HiRes qw(time);
-use Kanban::Test qw(problem_is error_for);
+use Kanban::Test qw(made problem_is error_for);
 
 my $t = Kanban::Test->new->run;
 my $ws = $t->workspace(prefix => 'ts');
@@ -33,13 +33,6 @@ my $alpha = $ws->team('Alpha', $pam, $carl);
 my $beta = $ws->team('Beta', $quinn, $cleo);
 
 sub api { $ws->api(@_) }
-
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}"
-        unless $r->{status} == 201 || $r->{status} == 200;
-    return $r->{json};
-}
 
 sub one {
     my ($sql, @bind) = @_;

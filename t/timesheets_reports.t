@@ -21,7 +21,7 @@ use warnings;
 use utf8;
 
 use Test::More;
-use Kanban::Test qw(problem_is error_for);
+use Kanban::Test qw(made problem_is error_for);
 
 my $t = Kanban::Test->new->run;
 my $ws = $t->workspace(prefix => 'tsr');
@@ -36,13 +36,6 @@ my $gamma = $ws->team('Gamma', $gina, $dan, $eve);
 my $other = $ws->team('Other', $pam);
 
 sub api { $ws->api(@_) }
-
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}"
-        unless $r->{status} == 201 || $r->{status} == 200;
-    return $r->{json};
-}
 
 my $P = '/api/v1/timesheets/productivity';
 my $U = '/api/v1/timesheets/reports/utilization';

@@ -14,7 +14,7 @@ use warnings;
 
 use Test::More;
 use Time::HiRes qw(sleep time);
-use Kanban::Test qw(problem_is);
+use Kanban::Test qw(made problem_is);
 use Kanban::Clock qw(today days_from);
 use Kanban::Receiver;
 
@@ -44,13 +44,6 @@ sub wait_for {
         sleep 0.1;
     }
     return 1;
-}
-
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}"
-        unless $r->{status} == 201 || $r->{status} == 200;
-    return $r->{json};
 }
 
 my $admin = $ws->admin;

@@ -15,18 +15,11 @@ use Socket qw(inet_ntoa);
 use Sys::Hostname qw(hostname);
 use Test::More;
 use Time::HiRes qw(sleep time);
-use Kanban::Test;
+use Kanban::Test qw(made);
 use Kanban::Receiver;
 
 my $rcv = Kanban::Receiver->new;
 my $port = $rcv->port;
-
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}"
-        unless $r->{status} == 201 || $r->{status} == 200;
-    return $r->{json};
-}
 
 sub wait_for {
     my ($cond, $timeout) = @_;

@@ -16,7 +16,7 @@ use warnings;
 use Test::More;
 use IO::Socket::INET;
 use Time::HiRes qw(sleep time);
-use Kanban::Test;
+use Kanban::Test qw(made);
 use Kanban::Receiver;
 
 # a lease is the timeout and 5 s: 7 s
@@ -30,12 +30,6 @@ my @nodes = map { Kanban::Test->new(%conf)->run } 1 .. 2;
 my ($n1, $n2) = @nodes;
 my $catalog = $n1->catalog;
 my $rcv = Kanban::Receiver->new;
-
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}" unless $r->{status} =~ /^20[01]$/;
-    return $r->{json};
-}
 
 sub wait_for {
     my ($cond, $timeout) = @_;

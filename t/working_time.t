@@ -25,7 +25,7 @@ use warnings;
 use utf8;
 
 use Test::More;
-use Kanban::Test qw(problem_is error_for);
+use Kanban::Test qw(made problem_is error_for);
 
 my $t = Kanban::Test->new->run;
 my $ws = $t->workspace(prefix => 'wkt');
@@ -40,13 +40,6 @@ $ws->team('Crew', $mia, $pat, $cid);
 $ws->team('Other', $other);
 
 sub api { $ws->api(@_) }
-
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}"
-        unless $r->{status} == 201 || $r->{status} == 200;
-    return $r->{json};
-}
 
 my $WT = '/api/v1/timesheets/working-time';
 my $PAT = "/api/v1/users/$pat->{id}/work-pattern";

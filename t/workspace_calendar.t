@@ -13,7 +13,7 @@ use warnings;
 
 use Test::More;
 use Kanban::Clock qw(days_from monday);
-use Kanban::Test qw(problem_is);
+use Kanban::Test qw(made problem_is);
 
 my $t = Kanban::Test->new->run;
 
@@ -21,12 +21,6 @@ my $ws = $t->workspace(prefix => 'cal');
 my $dbh = $ws->dbh;
 my $admin = $ws->admin;
 my $carl = $ws->member('Carl');
-
-sub made {
-    my ($r, $what) = @_;
-    die "$what: $r->{status} $r->{body}" unless $r->{status} =~ /^20[01]$/;
-    return $r->{json};
-}
 
 sub zone {
     my ($zone) = @_;

@@ -12,88 +12,20 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import http from 'node:http';
-import { chromium } from 'playwright-core';
+import { client, fx, launch, open, runTag, shot, signIn } from './lib.mjs';
 
-const fixtureFile = process.env.KANBAN_BROWSER_FIXTURE;
-if (!fixtureFile) {
-  throw new Error('KANBAN_BROWSER_FIXTURE is not set: run this through ' +
-                  't/browser.t (bash t/run t/browser.t)');
-}
-const fx = JSON.parse(readFileSync(fixtureFile, 'utf8'));
-const PASSWORD = process.env.KANBAN_BROWSER_PASSWORD || 'correct horse battery staple';
-const [ADMIN] = fx.emails;
-const SHOTS = process.env.KANBAN_SCREENSHOTS ||
-  join(dirname(fileURLToPath(import.meta.url)), 'screenshots');
-mkdirSync(SHOTS, { recursive: true });
-const STEP = 15_000;
-const run = Date.now().toString(36).toUpperCase().slice(-3);
+const run = runTag();
+const admin = client();
+const { api, call } = admin;
 
 let browser;
-let token;
-
-// node:http to 127.0.0.1 with the workspace's Host (node's resolver does
-// not map *.localhost to loopback)
-function call(method, path, body, headers = {}) {
-  const u = new URL(fx.base + path);
-  const h = { Accept: 'application/json', Host: u.host, ...headers };
-  if (token && !('Authorization' in headers)) h.Authorization = `Bearer ${token}`;
-  let data = body;
-  if (body !== undefined && typeof body !== 'string') {
-    h['Content-Type'] = 'application/json';
-    data = JSON.stringify(body);
-  }
-  if (data !== undefined) h['Content-Length'] = Buffer.byteLength(data);
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: u.port, path: u.pathname, method, headers: h }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json = null;
-        try { json = JSON.parse(text); } catch { /* not JSON */ }
-        resolve({ status: res.statusCode, json, text });
-      });
-    });
-    req.on('error', reject);
-    req.setTimeout(20_000, () => req.destroy(new Error(`${method} ${path}: no answer`)));
-    if (data !== undefined) req.write(data);
-    req.end();
-  });
-}
-
-async function api(method, path, body) {
-  const r = await call(method, path, body);
-  assert.ok(r.status >= 200 && r.status < 300, `${method} ${path}: ${r.status} ${r.text}`);
-  return r.json;
-}
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: fx.chromium, headless: true, chromiumSandbox: false,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-           '--disable-background-networking', '--disable-component-update',
-           '--disable-sync', '--disable-dev-shm-usage',
-           '--host-resolver-rules=MAP *.localhost 127.0.0.1'],
-    timeout: 20_000,
-  });
-  const s = await call('POST', '/api/v1/auth/login', { email: ADMIN, password: PASSWORD });
-  assert.equal(s.status, 200, `login: ${s.text}`);
-  token = s.json.access_token;
+  browser = await launch();
+  await admin.login();
 });
 
 after(async () => { await browser?.close(); });
-
-async function signIn(page) {
-  await page.goto(`${fx.base}/`);
-  await page.getByLabel('Email').fill(ADMIN);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.locator('.topbar').waitFor();
-}
 
 test('agents: added in Admin with its token shown once; a task delegated ' +
      'in its panel; the session\'s question, answer and end live',
@@ -102,11 +34,7 @@ test('agents: added in Admin with its token shown once; a task delegated ' +
   const p = await api('POST', '/api/v1/projects', { name: `Agents ${run}`, key });
   const t = await api('POST', `/api/v1/projects/${p.id}/tasks`, { title: 'Fix the flaky test' });
 
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  context.setDefaultTimeout(STEP);
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
+  const { context, page, errors } = await open(browser);
   try {
     await signIn(page);
     await page.goto(`${fx.base}/admin/agents`);
@@ -167,10 +95,6 @@ test('agents: added in Admin with its token shown once; a task delegated ' +
   }
 });
 
-async function shot(page, name) {
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
-}
-
 test('agents: a built-in agent delegated in the panel starts on its own, ' +
      'and its answer shows live', { timeout: 60_000 }, async () => {
   const key = `TR${run}`;
@@ -178,11 +102,7 @@ test('agents: a built-in agent delegated in the panel starts on its own, ' +
   const t = await api('POST', `/api/v1/projects/${p.id}/tasks`, { title: 'Login fails at midnight' });
   const agent = await api('POST', '/api/v1/agents', { name: `Triage ${run}`, kind: 'builtin', builtin: 'triage' });
 
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  context.setDefaultTimeout(STEP);
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
+  const { context, page, errors } = await open(browser);
   try {
     await signIn(page);
     await page.goto(`${fx.base}/tasks/${t.id}`);

@@ -11,43 +11,17 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import http from 'node:http';
-import { chromium } from 'playwright-core';
+import { ADMIN, CARL, PASSWORD, assertClean as clean, call, failedToLoad, fx, launch, made,
+         open as openPage, platform, runTag, shot, signIn } from './lib.mjs';
 
-const fixtureFile = process.env.KANBAN_BROWSER_FIXTURE;
-if (!fixtureFile) {
-  throw new Error('KANBAN_BROWSER_FIXTURE is not set: run this through ' +
-                  't/browser.t (bash t/run t/browser.t)');
-}
-const fx = JSON.parse(readFileSync(fixtureFile, 'utf8'));
-const PASSWORD = process.env.KANBAN_BROWSER_PASSWORD || 'correct horse battery staple';
-const [ADMIN, CARL] = fx.emails;
-const SHOTS = process.env.KANBAN_SCREENSHOTS ||
-  join(dirname(fileURLToPath(import.meta.url)), 'screenshots');
-mkdirSync(SHOTS, { recursive: true });
-const platform = fx.base.replace(/\/\/[^.]+\./, '//');     // http://localhost:PORT
-const STEP = 15_000;
-const run = Date.now().toString(36).toUpperCase().slice(-4);
+const run = runTag(4);
 
 let browser;
 let admin;          // { token, user }
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: fx.chromium,
-    headless: true,
-    chromiumSandbox: false,
-    args: [
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--disable-dev-shm-usage',
-      '--host-resolver-rules=MAP *.localhost 127.0.0.1',
-    ],
-    timeout: 20_000,
-  });
+  browser = await launch();
   admin = await apiLogin(ADMIN);
 });
 
@@ -55,48 +29,6 @@ after(async () => { await browser?.close(); });
 
 
 // ---- the API, from node ----------------------------------------------
-
-// node:http to 127.0.0.1 with the workspace's Host: node's resolver,
-// unlike Chromium's, does not map *.localhost to loopback.
-function call(token, method, path, body, headers = {}, base = fx.base) {
-  const u = new URL(base + path);
-  const h = { Accept: 'application/json', Host: u.host, ...headers };
-  if (token) h.Authorization = `Bearer ${token}`;
-  let data = body;
-  if (body !== undefined && typeof body !== 'string') {
-    h['Content-Type'] = 'application/json';
-    data = JSON.stringify(body);
-  }
-  if (data !== undefined) h['Content-Length'] = Buffer.byteLength(data);
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: u.port, path: u.pathname + u.search, method, headers: h }, (res) => {
-      // an event stream never ends: its status is all we want
-      if (/event-stream/.test(res.headers['content-type'] || '')) {
-        res.destroy();
-        resolve({ status: res.statusCode, json: null, text: '' });
-        return;
-      }
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json = null;
-        try { json = JSON.parse(text); } catch { /* not JSON */ }
-        resolve({ status: res.statusCode, json, text });
-      });
-    });
-    req.on('error', reject);
-    req.setTimeout(20_000, () => req.destroy(new Error(`${method} ${path}: no answer`)));
-    if (data !== undefined) req.write(data);
-    req.end();
-  });
-}
-
-async function made(p, what) {
-  const r = await p;
-  assert.ok(r.status >= 200 && r.status < 300, `${what}: ${r.status} ${r.text}`);
-  return r.json;
-}
 
 async function apiLogin(email) {
   const s = await made(call(null, 'POST', '/api/v1/auth/login', { email, password: PASSWORD }), `login ${email}`);
@@ -118,50 +50,14 @@ const task = (p, title, category, more = {}) =>
 
 // ---- the browser ------------------------------------------------------
 
-async function open(opts = {}) {
-  const context = await browser.newContext({
-    viewport: opts.viewport || { width: 1400, height: 900 },
-    ...(opts.userAgent ? { userAgent: opts.userAgent } : {}),
-    ...(opts.mobile ? { isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : {}),
-  });
-  context.setDefaultTimeout(STEP);
-  context.setDefaultNavigationTimeout(STEP);
-  await context.addInitScript(() => {
-    window.__csp = [];
-    document.addEventListener('securitypolicyviolation', (e) => {
-      window.__csp.push(`${e.violatedDirective} blocked ${e.blockedURI}`);
-    });
-  });
-  const page = await context.newPage();
-  const log = { console: [], errors: [] };
-  page.on('console', (m) => log.console.push({ type: m.type(), text: m.text(), url: m.location().url }));
-  page.on('pageerror', (e) => log.errors.push(String(e)));
-  return { context, page, log };
-}
+// opts: viewport, userAgent, mobile (lib.mjs's open)
+const open = (opts = {}) => openPage(browser, opts);
 
 // The HTTP errors a page may log: the first silent refresh (401, nobody
 // signed in yet), the event stream while the server has none (404), and
 // whatever the flow provokes on purpose.
-async function assertClean(page, log, what, allowed = []) {
-  assert.deepEqual(log.errors, [], `${what}: uncaught exceptions`);
-  assert.deepEqual(await page.evaluate(() => window.__csp).catch(() => []), [], `${what}: CSP violations`);
-  const ok = [/status of 401 .*$/, /status of 404/, ...allowed];
-  const errors = log.console.filter((m) => m.type === 'error' &&
-    !(/^Failed to load resource/.test(m.text) && ok.some((re) => re.test(m.text))));
-  assert.deepEqual(errors, [], `${what}: console errors`);
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
-}
-
-async function signIn(page, email = ADMIN, password = PASSWORD) {
-  await page.goto(`${fx.base}/`);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.locator('.topbar').waitFor();
-}
+const assertClean = (page, log, what, allowed = []) =>
+  clean(page, log, what, failedToLoad(/status of 401 .*$/, /status of 404/, ...allowed));
 
 const card = (page, title) => page.locator('[data-task-id]', { hasText: title });
 const cell = (page, p, category) => page.locator(`section.cell[data-cell^="${p.col[category].id}|"]`);

@@ -6,78 +6,19 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import http from 'node:http';
-import { chromium } from 'playwright-core';
+import { client, fx, launch, open as openPage, runTag, shot, signIn } from './lib.mjs';
 
-const fixtureFile = process.env.KANBAN_BROWSER_FIXTURE;
-if (!fixtureFile) {
-  throw new Error('KANBAN_BROWSER_FIXTURE is not set: run this through ' +
-                  't/browser.t (bash t/run t/browser.t)');
-}
-const fx = JSON.parse(readFileSync(fixtureFile, 'utf8'));
-const PASSWORD = process.env.KANBAN_BROWSER_PASSWORD || 'correct horse battery staple';
-const [ADMIN] = fx.emails;
-const SHOTS = process.env.KANBAN_SCREENSHOTS ||
-  join(dirname(fileURLToPath(import.meta.url)), 'screenshots');
-mkdirSync(SHOTS, { recursive: true });
-const STEP = 15_000;
-const run = Date.now().toString(36).toUpperCase().slice(-3);
+const run = runTag();
+const admin = client();
+const made = admin.api;
 
 let browser;
-let token;
 let project;
 const today = new Date().toISOString().slice(0, 10);
 
-function call(method, path, body) {
-  const url = new URL(fx.base + path);
-  const data = body === undefined ? null : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = http.request({
-      host: '127.0.0.1', port: url.port, method, path: url.pathname + url.search,
-      headers: {
-        Host: url.host, Accept: 'application/json',
-        ...(token ? { Authorization: `Bearer ${token}` } : {}),
-        ...(data ? { 'Content-Type': 'application/json' } : {}),
-      },
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => { text += c; });
-      res.on('end', () => {
-        let json = null;
-        try { json = JSON.parse(text); } catch { /* not JSON */ }
-        resolve({ status: res.statusCode, text, json });
-      });
-    });
-    req.on('error', reject);
-    if (data) req.write(data);
-    req.end();
-  });
-}
-
-async function made(method, path, body) {
-  const r = await call(method, path, body);
-  assert.ok(r.status >= 200 && r.status < 300, `${method} ${path}: ${r.status} ${r.text}`);
-  return r.json;
-}
-
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: fx.chromium,
-    headless: true,
-    chromiumSandbox: false,
-    args: [
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--disable-dev-shm-usage',
-      '--host-resolver-rules=MAP *.localhost 127.0.0.1',
-    ],
-    timeout: 20_000,
-  });
-  token = (await made('POST', '/api/v1/auth/login', { email: ADMIN, password: PASSWORD })).access_token;
+  browser = await launch();
+  await admin.login();
   project = await made('POST', '/api/v1/projects', { key: `BG${run}`, name: `Client retainer ${run}`, status: 'active' });
   // a rate of this project only, from the first of the month
   await made('POST', '/api/v1/billing/rates', { project_id: project.id, hourly_rate: 90,
@@ -89,23 +30,7 @@ before(async () => {
 
 after(async () => { await browser?.close(); });
 
-async function open() {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
-  context.setDefaultTimeout(STEP);
-  context.setDefaultNavigationTimeout(STEP);
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  return { context, page, errors };
-}
-
-async function signIn(page) {
-  await page.goto(`${fx.base}/`);
-  await page.getByLabel('Email').fill(ADMIN);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.locator('.topbar').waitFor();
-}
+const open = () => openPage(browser, { viewport: { width: 1400, height: 1000 } });
 
 
 test('the Budget tab shows spent, billed and left, and sets the budget', async () => {
@@ -123,7 +48,7 @@ test('the Budget tab shows spent, billed and left, and sets the budget', async (
     assert.match(text, /80 % of the hours budget/, `the threshold crossed is listed: ${text}`);
     assert.match(await page.getByTestId('billable-people').textContent(), /720\.00/,
                  'the report of this month bills the entry');
-    await page.screenshot({ path: join(SHOTS, 'budget.png'), fullPage: true });
+    await shot(page, 'budget', { fullPage: true });
 
     // a raised budget: 20 hours, so 40 % used and the thresholds forgotten
     await page.getByRole('spinbutton', { name: 'Hours' }).fill('20');
@@ -141,7 +66,7 @@ test('the Budget tab shows spent, billed and left, and sets the budget', async (
     await print.waitForLoadState();
     await print.getByRole('heading', { name: 'Billable time' }).waitFor();
     assert.match(await print.locator('tfoot').textContent(), /720\.00 EUR/, 'the total on the page');
-    await print.screenshot({ path: join(SHOTS, 'budget-print.png'), fullPage: true });
+    await shot(print, 'budget-print', { fullPage: true });
     assert.deepEqual(errors, [], 'no uncaught exception');
   } finally {
     await context.close();

@@ -7,89 +7,30 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import http from 'node:http';
-import { chromium } from 'playwright-core';
+import { call, client, fx, launch, open as openPage, shot, signIn } from './lib.mjs';
 
-const fx = JSON.parse(readFileSync(process.env.KANBAN_BROWSER_FIXTURE, 'utf8'));
-const PASSWORD = process.env.KANBAN_BROWSER_PASSWORD || 'correct horse battery staple';
-const [ADMIN] = fx.emails;
-const SHOTS = process.env.KANBAN_SCREENSHOTS ||
-  join(dirname(fileURLToPath(import.meta.url)), 'screenshots');
-mkdirSync(SHOTS, { recursive: true });
 const STEP = 30_000;   // a loaded 2-core machine: the profile loads five boxes
 
+const admin = client();
+const { api } = admin;
+
 let browser;
-let admin;
-
-function call(token, method, path, body) {
-  const u = new URL(path.startsWith('http') ? path : fx.base + path);
-  const h = { Accept: '*/*', Host: u.host };
-  if (token) h.Authorization = `Bearer ${token}`;
-  let data;
-  if (body !== undefined) {
-    h['Content-Type'] = 'application/json';
-    data = JSON.stringify(body);
-    h['Content-Length'] = Buffer.byteLength(data);
-  }
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: u.port, path: u.pathname + u.search, method, headers: h }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json = null;
-        try { json = JSON.parse(text); } catch { /* not JSON */ }
-        resolve({ status: res.statusCode, type: res.headers['content-type'], json, text });
-      });
-    });
-    req.on('error', reject);
-    if (data !== undefined) req.write(data);
-    req.end();
-  });
-}
-
-async function api(method, path, body) {
-  const r = await call(admin?.token, method, path, body);
-  assert.ok(r.status >= 200 && r.status < 300, `${method} ${path}: ${r.status} ${r.text}`);
-  return r.json;
-}
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: fx.chromium, headless: true, chromiumSandbox: false,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--disable-dev-shm-usage',
-      '--host-resolver-rules=MAP *.localhost 127.0.0.1'],
-    timeout: 20_000,
-  });
-  const s = await call(null, 'POST', '/api/v1/auth/login', { email: ADMIN, password: PASSWORD });
-  assert.equal(s.status, 200, `login: ${s.text}`);
-  admin = { token: s.json.access_token, user: s.json.user };
+  browser = await launch();
+  await admin.login();
 });
 
 after(async () => { await browser?.close(); });
 
 async function open() {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  context.setDefaultTimeout(STEP);
-  context.setDefaultNavigationTimeout(STEP);
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: fx.base });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(`${fx.base}/`);
-  await page.getByLabel('Email').fill(ADMIN);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.locator('.topbar').waitFor();
-  return { context, page, errors };
+  const opened = await openPage(browser, { step: STEP, permissions: ['clipboard-read', 'clipboard-write'] });
+  await signIn(opened.page);
+  return opened;
 }
 
-const shot = (page, name) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
+// what a calendar app fetches: a feed, without a session
+const feedOf = (url) => call(null, 'GET', url, undefined, { Accept: '*/*' });
 
 test('calendar: a feed URL made in the profile, copied, read without a session, revoked and refused', async () => {
   const p = await api('POST', '/api/v1/projects', { name: 'Calendared', key: 'CLD' });
@@ -113,7 +54,7 @@ test('calendar: a feed URL made in the profile, copied, read without a session, 
   await box.scrollIntoViewIfNeeded();
   await shot(page, 'calendar-profile');
 
-  const feed = await call(null, 'GET', url);
+  const feed = await feedOf(url);
   assert.equal(feed.status, 200, 'the feed is read without a session');
   assert.match(feed.type, /^text\/calendar/);
   assert.match(feed.text, /SUMMARY:CLD-1 Renew the certificates\r\n/, 'with the task');
@@ -121,7 +62,7 @@ test('calendar: a feed URL made in the profile, copied, read without a session, 
   await box.getByRole('button', { name: 'Revoke' }).click();
   await page.getByText('Revoked: that URL no longer works.').first().waitFor();
   await box.locator('li').first().waitFor({ state: 'detached' });
-  assert.equal((await call(null, 'GET', url)).status, 404, 'the revoked URL is refused');
+  assert.equal((await feedOf(url)).status, 404, 'the revoked URL is refused');
 
   assert.deepEqual(errors, [], 'no uncaught exceptions');
   await context.close();
@@ -142,7 +83,7 @@ test('calendar: a project\'s feed URL made in its board settings', async () => {
   await box.locator('li', { hasText: 'tasks as events' }).waitFor();
   await box.scrollIntoViewIfNeeded();
   await shot(page, 'calendar-project');
-  const feed = await call(null, 'GET', url);
+  const feed = await feedOf(url);
   assert.equal(feed.status, 200);
   assert.match(feed.text, /X-WR-CALNAME:RDM Roadmap\r\n/, 'the project\'s feed');
   const mine = await api('GET', `/api/v1/projects/${p.id}/calendar-feeds`);

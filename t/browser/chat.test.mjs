@@ -9,120 +9,30 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import http from 'node:http';
-import { chromium } from 'playwright-core';
+import { ADMIN, CARL, PASSWORD, assertClean as clean, call, fx, launch, made, open as openPage,
+         runTag, shot, signIn } from './lib.mjs';
 
-const fixtureFile = process.env.KANBAN_BROWSER_FIXTURE;
-if (!fixtureFile) {
-  throw new Error('KANBAN_BROWSER_FIXTURE is not set: run this through ' +
-                  't/browser.t (bash t/run t/browser.t)');
-}
-const fx = JSON.parse(readFileSync(fixtureFile, 'utf8'));
-const PASSWORD = process.env.KANBAN_BROWSER_PASSWORD || 'correct horse battery staple';
-const [ADMIN, CARL] = fx.emails;
-const SHOTS = process.env.KANBAN_SCREENSHOTS ||
-  join(dirname(fileURLToPath(import.meta.url)), 'screenshots');
-mkdirSync(SHOTS, { recursive: true });
-const STEP = 15_000;
-const run = Date.now().toString(36).slice(-4);
+const run = runTag(4).toLowerCase();
 
 let browser;
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: fx.chromium,
-    headless: true,
-    chromiumSandbox: false,
-    args: [
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--disable-dev-shm-usage',
-      '--host-resolver-rules=MAP *.localhost 127.0.0.1',
-    ],
-    timeout: 20_000,
-  });
+  browser = await launch();
 });
 
 after(async () => { await browser?.close(); });
 
-// node:http to 127.0.0.1 with the workspace's Host (node does not map
-// *.localhost to loopback as Chromium does)
-function call(token, method, path, body) {
-  const u = new URL(fx.base + path);
-  const h = { Accept: 'application/json', Host: u.host };
-  if (token) h.Authorization = `Bearer ${token}`;
-  let data;
-  if (body !== undefined) {
-    h['Content-Type'] = 'application/json';
-    data = JSON.stringify(body);
-    h['Content-Length'] = Buffer.byteLength(data);
-  }
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: u.port, path: u.pathname + u.search, method, headers: h }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json = null;
-        try { json = JSON.parse(text); } catch { /* not JSON */ }
-        resolve({ status: res.statusCode, json, text });
-      });
-    });
-    req.on('error', reject);
-    if (data !== undefined) req.write(data);
-    req.end();
-  });
-}
-
-async function made(p, what) {
-  const r = await p;
-  assert.ok(r.status >= 200 && r.status < 300, `${what}: ${r.status} ${r.text}`);
-  return r.json;
-}
-
 const login = async (email) => (await made(call(null, 'POST', '/api/v1/auth/login',
   { email, password: PASSWORD }), `login ${email}`));
 
-async function open(viewport = { width: 1400, height: 860 }) {
-  const context = await browser.newContext({ viewport });
-  context.setDefaultTimeout(STEP);
-  context.setDefaultNavigationTimeout(STEP);
-  await context.addInitScript(() => {
-    window.__csp = [];
-    document.addEventListener('securitypolicyviolation', (e) => {
-      window.__csp.push(`${e.violatedDirective} blocked ${e.blockedURI}`);
-    });
-  });
-  const page = await context.newPage();
-  const log = { console: [], errors: [] };
-  page.on('console', (m) => log.console.push({ type: m.type(), text: m.text() }));
-  page.on('pageerror', (e) => log.errors.push(String(e)));
-  return { context, page, log };
-}
-
-async function signIn(page, email) {
-  await page.goto(`${fx.base}/`);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.locator('.topbar').waitFor();
-}
+const open = (viewport = { width: 1400, height: 860 }) => openPage(browser, { viewport });
 
 // no uncaught exception, no CSP violation, no console error but the HTTP
 // errors a flow expects (the refresh's 401 before sign-in; a dropped
 // stream while offline)
-async function assertClean(page, log, what, allowed = []) {
-  assert.deepEqual(log.errors, [], `${what}: uncaught exceptions`);
-  assert.deepEqual(await page.evaluate(() => window.__csp), [], `${what}: CSP violations`);
-  const ok = [/status of 401/, ...allowed];
-  const errors = log.console.filter((m) => m.type === 'error' && !ok.some((re) => re.test(m.text)));
-  assert.deepEqual(errors, [], `${what}: console errors`);
-}
+const assertClean = (page, log, what, allowed = []) =>
+  clean(page, log, what, (m) => [/status of 401/, ...allowed].some((re) => re.test(m.text)));
 
-const shot = (page, name) => page.screenshot({ path: join(SHOTS, `${name}.png`) });
 const message = (page, text) => page.locator('.chat-list .chat-msg', { hasText: text });
 
 

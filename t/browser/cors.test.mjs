@@ -10,38 +10,21 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { fx, launch, open } from './lib.mjs';
 
-const fixtureFile = process.env.KANBAN_BROWSER_FIXTURE;
-if (!fixtureFile) {
-  throw new Error('KANBAN_BROWSER_FIXTURE is not set: run this through ' +
-                  't/browser.t (bash t/run t/browser.t)');
-}
-const fx = JSON.parse(readFileSync(fixtureFile, 'utf8'));
 const STEP = 10_000;
 
 let browser;
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: fx.chromium,
-    headless: true,
-    chromiumSandbox: false,
-    args: [
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--disable-dev-shm-usage',
-      '--host-resolver-rules=MAP *.localhost 127.0.0.1',
-      // the pages of other origins come from playwright, which Chromium
-      // takes for the public internet: calls from there to a loopback
-      // address need a permission (Local Network Access) that a real
-      // deployment, public on both sides, never asks for
-      '--disable-features=LocalNetworkAccessChecks,' +
-        'BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessChecks',
-    ],
-    timeout: 20_000,
-  });
+  // the pages of other origins come from playwright, which Chromium
+  // takes for the public internet: calls from there to a loopback
+  // address need a permission (Local Network Access) that a real
+  // deployment, public on both sides, never asks for
+  browser = await launch([
+    '--disable-features=LocalNetworkAccessChecks,' +
+      'BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessChecks',
+  ]);
 });
 
 after(async () => {
@@ -51,13 +34,11 @@ after(async () => {
 
 // A page of that origin: an empty document of its own, no CSP.
 async function pageOf(origin) {
-  const context = await browser.newContext();
-  context.setDefaultTimeout(STEP);
+  const { context, page } = await open(browser, { step: STEP, viewport: { width: 1280, height: 720 } });
   await context.route(`${origin}/**`, (route) => route.fulfill({
     status: 200, contentType: 'text/html',
     body: '<!doctype html><meta charset="utf-8"><title>elsewhere</title>',
   }));
-  const page = await context.newPage();
   page.console = [];
   page.on('console', (m) => page.console.push(m.text()));
   await page.goto(`${origin}/app.html`);

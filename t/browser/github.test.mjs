@@ -13,77 +13,17 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import http from 'node:http';
-import { chromium } from 'playwright-core';
+import { call, client, fx, launch, open, runTag, shot, signIn } from './lib.mjs';
 
-const fixtureFile = process.env.KANBAN_BROWSER_FIXTURE;
-if (!fixtureFile) {
-  throw new Error('KANBAN_BROWSER_FIXTURE is not set: run this through ' +
-                  't/browser.t (bash t/run t/browser.t)');
-}
-const fx = JSON.parse(readFileSync(fixtureFile, 'utf8'));
-const PASSWORD = process.env.KANBAN_BROWSER_PASSWORD || 'correct horse battery staple';
-const [ADMIN] = fx.emails;
-const SHOTS = process.env.KANBAN_SCREENSHOTS ||
-  join(dirname(fileURLToPath(import.meta.url)), 'screenshots');
-mkdirSync(SHOTS, { recursive: true });
-const STEP = 15_000;
-const run = Date.now().toString(36).toUpperCase().slice(-3);
+const run = runTag();
+const admin = client();
+const { api } = admin;
 
 let browser;
-let token;
-
-// node:http to 127.0.0.1 with the workspace's Host (node's resolver does
-// not map *.localhost to loopback)
-function call(method, path, body, headers = {}) {
-  const u = new URL(fx.base + path);
-  const h = { Accept: 'application/json', Host: u.host, ...headers };
-  if (token && !('X-Hub-Signature-256' in headers)) h.Authorization = `Bearer ${token}`;
-  let data = body;
-  if (body !== undefined && typeof body !== 'string') {
-    h['Content-Type'] = 'application/json';
-    data = JSON.stringify(body);
-  }
-  if (data !== undefined) h['Content-Length'] = Buffer.byteLength(data);
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: u.port, path: u.pathname, method, headers: h }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json = null;
-        try { json = JSON.parse(text); } catch { /* not JSON */ }
-        resolve({ status: res.statusCode, json, text });
-      });
-    });
-    req.on('error', reject);
-    req.setTimeout(20_000, () => req.destroy(new Error(`${method} ${path}: no answer`)));
-    if (data !== undefined) req.write(data);
-    req.end();
-  });
-}
-
-async function api(method, path, body) {
-  const r = await call(method, path, body);
-  assert.ok(r.status >= 200 && r.status < 300, `${method} ${path}: ${r.status} ${r.text}`);
-  return r.json;
-}
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: fx.chromium, headless: true, chromiumSandbox: false,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-           '--disable-background-networking', '--disable-component-update',
-           '--disable-sync', '--disable-dev-shm-usage',
-           '--host-resolver-rules=MAP *.localhost 127.0.0.1'],
-    timeout: 20_000,
-  });
-  const s = await call('POST', '/api/v1/auth/login', { email: ADMIN, password: PASSWORD });
-  assert.equal(s.status, 200, `login: ${s.text}`);
-  token = s.json.access_token;
+  browser = await launch();
+  await admin.login();
 });
 
 after(async () => { await browser?.close(); });
@@ -99,18 +39,9 @@ test('github: a repository linked in the board settings, its secret shown ' +
     { title: 'Escape the search box', column_id: cols.todo.id });
   assert.equal(t.git_branch, `${key.toLowerCase()}-1-escape-the-search-box`);
 
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  context.setDefaultTimeout(STEP);
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: fx.base });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
+  const { context, page, errors } = await open(browser, { permissions: ['clipboard-read', 'clipboard-write'] });
   try {
-    await page.goto(`${fx.base}/`);
-    await page.getByLabel('Email').fill(ADMIN);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.locator('.topbar').waitFor();
+    await signIn(page);
     await page.goto(`${fx.base}/projects/${p.id}`);
     await page.locator('[data-task-id]', { hasText: 'Escape the search box' }).waitFor();
 
@@ -151,7 +82,7 @@ test('github: a repository linked in the board settings, its secret shown ' +
     });
     const path = new URL(hookUrl).pathname;
     const sig = 'sha256=' + createHmac('sha256', secret).update(body).digest('hex');
-    const r = await call('POST', path, body, {
+    const r = await call(null, 'POST', path, body, {
       'Content-Type': 'application/json', 'X-GitHub-Event': 'pull_request',
       'X-GitHub-Delivery': randomUUID(), 'X-Hub-Signature-256': sig,
     });
@@ -188,7 +119,7 @@ test('github: a repository linked in the board settings, its secret shown ' +
       repository: { full_name: 'acme/vuln-tracker', html_url: 'https://github.com/acme/vuln-tracker' },
       sender: { login: 'monalisa' },
     });
-    const pushed = await call('POST', path, push, {
+    const pushed = await call(null, 'POST', path, push, {
       'Content-Type': 'application/json', 'X-GitHub-Event': 'push',
       'X-GitHub-Delivery': randomUUID(),
       'X-Hub-Signature-256': 'sha256=' + createHmac('sha256', secret).update(push).digest('hex'),
@@ -218,7 +149,7 @@ test('github: a repository linked in the board settings, its secret shown ' +
         repository: { full_name: 'acme/vuln-tracker', html_url: 'https://github.com/acme/vuln-tracker' },
         sender: { login: 'octocat' },
       });
-      const c = await call('POST', path, closed, {
+      const c = await call(null, 'POST', path, closed, {
         'Content-Type': 'application/json', 'X-GitHub-Event': 'pull_request',
         'X-GitHub-Delivery': randomUUID(),
         'X-Hub-Signature-256': 'sha256=' + createHmac('sha256', secret).update(closed).digest('hex'),
@@ -241,7 +172,3 @@ test('github: a repository linked in the board settings, its secret shown ' +
     await context.close();
   }
 });
-
-async function shot(page, name) {
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
-}

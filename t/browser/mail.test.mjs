@@ -8,61 +8,20 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { fx, launch, mailTo, open as openPage, shot } from './lib.mjs';
 
-const fx = JSON.parse(readFileSync(process.env.KANBAN_BROWSER_FIXTURE, 'utf8'));
-const SHOTS = process.env.KANBAN_SCREENSHOTS ||
-  join(dirname(fileURLToPath(import.meta.url)), 'screenshots');
-mkdirSync(SHOTS, { recursive: true });
 const STEP = 10_000;
 const NEW_PASSWORD = 'a brand new passphrase';
 
 let browser;
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: fx.chromium, headless: true, chromiumSandbox: false,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--disable-dev-shm-usage',
-      '--host-resolver-rules=MAP *.localhost 127.0.0.1'],
-    timeout: 20_000,
-  });
+  browser = await launch();
 });
 
 after(async () => { await browser?.close(); });
 
-async function open() {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  context.setDefaultTimeout(STEP);
-  context.setDefaultNavigationTimeout(STEP);
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  return { context, page, errors };
-}
-
-// the text part of the newest message to an address (whose text matches
-// want), once there is one
-async function mailTo(address, want = /./, seconds = 15) {
-  const deadline = Date.now() + seconds * 1000;
-  while (Date.now() < deadline) {
-    const files = readdirSync(fx.mail.dir).filter((f) => f.endsWith('.json')).sort().reverse();
-    for (const f of files) {
-      const env = JSON.parse(readFileSync(join(fx.mail.dir, f), 'utf8'));
-      if (!env.rcpt_tos.includes(address)) continue;
-      const raw = readFileSync(join(fx.mail.dir, f.replace(/\.json$/, '.eml')), 'latin1');
-      const part = raw.split(/--=_kanban_[^\r\n]*\r\n/).find((p) => /text\/plain/.test(p));
-      const text = Buffer.from(part.split(/\r\n\r\n/)[1].replace(/\s+/g, ''), 'base64').toString('utf8');
-      if (want.test(text)) return text;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`no mail to ${address}`);
-}
+const open = () => openPage(browser, { step: STEP });
 
 test('forgot password: asked on the sign-in page, the mailed link sets a ' +
      'new password, which signs in', { timeout: 60_000 }, async () => {
@@ -72,23 +31,23 @@ test('forgot password: asked on the sign-in page, the mailed link sets a ' +
     await page.getByRole('link', { name: 'Forgot your password?' }).click();
     await page.waitForURL(/\/forgot-password$/);
     await page.getByLabel('Email').fill(fx.mail.reset);
-    await page.screenshot({ path: join(SHOTS, 'mail-1-forgot.png') });
+    await shot(page, 'mail-1-forgot');
     await page.getByRole('button', { name: 'Send me a link' }).click();
     const status = page.getByRole('status');
     await status.waitFor();
     assert.match(await status.innerText(), /a link to set a new\s+password is on its way/);
-    await page.screenshot({ path: join(SHOTS, 'mail-2-sent.png') });
+    await shot(page, 'mail-2-sent');
 
     const text = await mailTo(fx.mail.reset);
     const link = text.match(/(http\S+\/reset-password#token=[0-9a-f]{64})/)[1];
     await page.goto(link);
     await page.locator('input[name=password]').fill(NEW_PASSWORD);
     await page.locator('input[name=again]').fill(NEW_PASSWORD);
-    await page.screenshot({ path: join(SHOTS, 'mail-3-reset.png') });
+    await shot(page, 'mail-3-reset');
     await page.getByRole('button', { name: 'Set the password' }).click();
     await page.getByRole('heading', { name: 'Your password is set' }).waitFor();
     assert.doesNotMatch(page.url(), /token/, 'the token is gone from the address bar');
-    await page.screenshot({ path: join(SHOTS, 'mail-4-done.png') });
+    await shot(page, 'mail-4-done');
 
     // the same link again (a new load: only the fragment differs): refused
     await page.goto('about:blank');
@@ -122,7 +81,7 @@ test('profile → email: a kind set to the daily digest is kept', { timeout: 60_
     const digest = page.getByLabel('A task is assigned to me: Daily digest');
     await digest.check();
     await page.getByText('Saved.').waitFor();
-    await page.screenshot({ path: join(SHOTS, 'mail-5-preferences.png') });
+    await shot(page, 'mail-5-preferences');
     await page.reload();
     await page.getByLabel('A task is assigned to me: Daily digest').waitFor();
     assert.equal(await page.getByLabel('A task is assigned to me: Daily digest').isChecked(), true);
@@ -141,10 +100,10 @@ test('unsubscribe: the link of a notification message, without signing in', { ti
     const link = text.match(/Stop these emails: (\S+)/)[1];
     await page.goto(link);
     await page.getByText('Stop emails when you are assigned a task?').waitFor();
-    await page.screenshot({ path: join(SHOTS, 'mail-6-unsubscribe.png') });
+    await shot(page, 'mail-6-unsubscribe');
     await page.getByRole('button', { name: 'Unsubscribe' }).click();
     await page.getByRole('heading', { name: 'Unsubscribed' }).waitFor();
-    await page.screenshot({ path: join(SHOTS, 'mail-7-unsubscribed.png') });
+    await shot(page, 'mail-7-unsubscribed');
     assert.deepEqual(errors, [], 'no uncaught exceptions');
   } finally {
     await context.close();

@@ -11,43 +11,23 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { fx, launch, open as openPage } from './lib.mjs';
 
-const fixtureFile = process.env.KANBAN_BROWSER_FIXTURE;
-if (!fixtureFile) {
-  throw new Error('KANBAN_BROWSER_FIXTURE is not set: run this through ' +
-                  't/browser.t (bash t/run t/browser.t)');
-}
-const fx = JSON.parse(readFileSync(fixtureFile, 'utf8'));
 const STEP = 10_000;
 
 let browser;
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: fx.chromium,
-    headless: true,
-    chromiumSandbox: false,
-    args: [
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--disable-dev-shm-usage',
-      '--host-resolver-rules=MAP *.localhost 127.0.0.1',
-    ],
-    timeout: 20_000,
-  });
+  browser = await launch();
 });
 
-after(async () => {
-  await browser?.close();
-});
+after(async () => { await browser?.close(); });
 
+// playwright's own default window, as a person's browser would have one
+const open = () => openPage(browser, { step: STEP, viewport: { width: 1280, height: 720 } });
 
 test('oauth: "Continue with" the provider signs in and lands where the app was opened', { timeout: 60_000 }, async () => {
-  const context = await browser.newContext();
-  context.setDefaultTimeout(STEP);
-  const page = await context.newPage();
+  const { context, page } = await open();
   try {
     await page.goto(`${fx.oauth.base}/projects`);
     const button = page.getByRole('link', { name: `Continue with ${fx.oauth.name}` });
@@ -67,9 +47,7 @@ test('oauth: "Continue with" the provider signs in and lands where the app was o
 });
 
 test('oauth: a refused sign-in comes back to the sign-in page with its reason', { timeout: 60_000 }, async () => {
-  const context = await browser.newContext();
-  context.setDefaultTimeout(STEP);
-  const page = await context.newPage();
+  const { context, page } = await open();
   try {
     await page.goto(`${fx.oauth.base}/signin?oauth_error=not_invited`);
     await page.getByRole('alert').filter({ hasText: 'Ask an admin for an invitation' }).waitFor();

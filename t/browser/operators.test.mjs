@@ -11,123 +11,25 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import http from 'node:http';
-import { chromium } from 'playwright-core';
+import { ADMIN, PASSWORD, assertClean as clean, call, failedToLoad, fx, launch, open as openPage,
+         platform, shot, STEP, stepNow, totp } from './lib.mjs';
 
-const fixtureFile = process.env.KANBAN_BROWSER_FIXTURE;
-if (!fixtureFile) {
-  throw new Error('KANBAN_BROWSER_FIXTURE is not set: run this through ' +
-                  't/browser.t (bash t/run t/browser.t)');
-}
-const fx = JSON.parse(readFileSync(fixtureFile, 'utf8'));
-const PASSWORD = process.env.KANBAN_BROWSER_PASSWORD || 'correct horse battery staple';
-const [ADMIN] = fx.emails;
 const OP = fx.operator;
 const OP_PASSWORD = 'the console is mine to keep';
-const SHOTS = process.env.KANBAN_SCREENSHOTS ||
-  join(dirname(fileURLToPath(import.meta.url)), 'screenshots');
-mkdirSync(SHOTS, { recursive: true });
-const platform = fx.base.replace(/\/\/[^.]+\./, '//');     // http://localhost:PORT
-const STEP = 15_000;
 
 let browser;
 
-// RFC 6238, from the RFC: HMAC-SHA1 of the 30-second step, 6 digits
-function base32(text) {
-  const abc = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const c of text.replace(/[\s=]/g, '').toUpperCase()) bits += abc.indexOf(c).toString(2).padStart(5, '0');
-  const bytes = [];
-  for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(parseInt(bits.slice(i, i + 8), 2));
-  return Buffer.from(bytes);
-}
-const stepNow = () => Math.floor(Date.now() / 1000 / 30);
-function totp(secret, step) {
-  const msg = Buffer.alloc(8);
-  msg.writeBigUInt64BE(BigInt(step));
-  const mac = createHmac('sha1', base32(secret)).update(msg).digest();
-  const o = mac[mac.length - 1] & 15;
-  return String((mac.readUInt32BE(o) & 0x7fffffff) % 1_000_000).padStart(6, '0');
-}
-
-// node:http to 127.0.0.1 with the Host given (node's resolver does not map
-// *.localhost to loopback, unlike Chromium's)
-function call(base, method, path, body, token) {
-  const url = new URL(base + path);
-  const data = body === undefined ? null : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = http.request({
-      host: '127.0.0.1', port: url.port, method, path: url.pathname + url.search,
-      headers: {
-        Host: url.host, Accept: 'application/json',
-        ...(token ? { Authorization: `Bearer ${token}` } : {}),
-        ...(data ? { 'Content-Type': 'application/json' } : {}),
-      },
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => { text += c; });
-      res.on('end', () => {
-        let json = null;
-        try { json = JSON.parse(text); } catch { /* not JSON */ }
-        resolve({ status: res.statusCode, text, json });
-      });
-    });
-    req.on('error', reject);
-    if (data) req.write(data);
-    req.end();
-  });
-}
-
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: fx.chromium,
-    headless: true,
-    chromiumSandbox: false,
-    args: [
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--disable-dev-shm-usage',
-      '--host-resolver-rules=MAP *.localhost 127.0.0.1',
-    ],
-    timeout: 20_000,
-  });
+  browser = await launch();
 });
 
 after(async () => { await browser?.close(); });
 
-async function open() {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  context.setDefaultTimeout(STEP);
-  context.setDefaultNavigationTimeout(STEP);
-  await context.addInitScript(() => {
-    window.__csp = [];
-    document.addEventListener('securitypolicyviolation', (e) => {
-      window.__csp.push(`${e.violatedDirective} blocked ${e.blockedURI}`);
-    });
-  });
-  const page = await context.newPage();
-  const log = { console: [], errors: [] };
-  page.on('console', (m) => log.console.push({ type: m.type(), text: m.text() }));
-  page.on('pageerror', (e) => log.errors.push(String(e)));
-  return { context, page, log };
-}
+const open = () => openPage(browser);
 
-async function assertClean(page, log, what) {
-  assert.deepEqual(log.errors, [], `${what}: uncaught exceptions`);
-  assert.deepEqual(await page.evaluate(() => window.__csp).catch(() => []), [], `${what}: CSP violations`);
-  // the console's first look for a session: 401 before sign-in; the
-  // move refused on purpose: 409
-  const errors = log.console.filter((m) => m.type === 'error'
-    && !/^Failed to load resource: .*status of (401|409)/.test(m.text));
-  assert.deepEqual(errors, [], `${what}: console errors`);
-}
-
-const shot = (page, name) => page.screenshot({ path: join(SHOTS, `${name}.png`) });
+// the console's first look for a session: 401 before sign-in; the move
+// refused on purpose: 409
+const assertClean = (page, log, what) => clean(page, log, what, failedToLoad(/status of (401|409)/));
 
 test('operators: setup link with TOTP, sign-in with password and code, ' +
      'workspaces sorted and filtered, suspend and resume, the audit log', { timeout: 150_000 }, async () => {
@@ -179,26 +81,26 @@ test('operators: setup link with TOTP, sign-in with password and code, ' +
     await dialog.getByRole('button', { name: 'Suspend' }).click();
     await dialog.getByRole('button', { name: 'Resume' }).waitFor();
     await shot(page, 'operators-suspended');
-    const login = await call(fx.base, 'POST', '/api/v1/auth/login', { email: ADMIN, password: PASSWORD });
+    const login = await call(null, 'POST', '/api/v1/auth/login', { email: ADMIN, password: PASSWORD });
     assert.equal(login.status, 403, 'the suspended workspace refuses its admin');
     assert.equal(login.json?.code, 'tenant_suspended');
 
     await dialog.getByRole('button', { name: 'Resume' }).click();
     await dialog.getByRole('button', { name: 'Suspend' }).waitFor();
-    const again = await call(fx.base, 'POST', '/api/v1/auth/login', { email: ADMIN, password: PASSWORD });
+    const again = await call(null, 'POST', '/api/v1/auth/login', { email: ADMIN, password: PASSWORD });
     assert.equal(again.status, 200, 'resumed: its admin signs in again');
 
     // deleted (confirmed), refused with 410, restored
     page.once('dialog', (d) => d.accept());
     await dialog.getByRole('button', { name: 'Delete…' }).click();
     await dialog.getByRole('button', { name: 'Restore' }).waitFor();
-    const gone = await call(fx.base, 'GET', '/api/v1/workspace', undefined, again.json?.access_token);
+    const gone = await call(again.json?.access_token, 'GET', '/api/v1/workspace');
     assert.equal(gone.status, 410, 'the deleted workspace answers 410');
     assert.equal(gone.json?.code, 'tenant_deleted');
     await shot(page, 'operators-deleted');
     await dialog.getByRole('button', { name: 'Restore' }).click();
     await dialog.getByRole('button', { name: 'Suspend' }).waitFor();
-    assert.equal((await call(fx.base, 'POST', '/api/v1/auth/login', { email: ADMIN, password: PASSWORD })).status,
+    assert.equal((await call(null, 'POST', '/api/v1/auth/login', { email: ADMIN, password: PASSWORD })).status,
                  200, 'restored: its admin signs in again');
 
     // limits
@@ -228,10 +130,10 @@ test('operators: setup link with TOTP, sign-in with password and code, ' +
     // on top as its job changes, with no reload and no polling
     await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
     const fresh = `live-${process.pid}-${Date.now() % 100000}`;
-    const signup = await call(platform, 'POST', '/api/v1/tenants', {
+    const signup = await call(null, 'POST', '/api/v1/tenants', {
       slug: fresh, name: 'Live One',
       admin: { email: `admin@${fresh}.example`, password: PASSWORD, name: 'Liv' },
-    });
+    }, {}, platform);
     assert.equal(signup.status, 201, `a sign-up: ${signup.text}`);
     const row = page.locator('table.op-jobs tbody tr', { hasText: fresh });
     await row.locator('.status-pill', { hasText: 'succeeded' }).waitFor({ timeout: STEP });

@@ -8,91 +8,23 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import http from 'node:http';
-import { chromium } from 'playwright-core';
+import { client, fx, launch, open as openPage, shot, signIn } from './lib.mjs';
 
-const fx = JSON.parse(readFileSync(process.env.KANBAN_BROWSER_FIXTURE, 'utf8'));
-const PASSWORD = process.env.KANBAN_BROWSER_PASSWORD || 'correct horse battery staple';
-const [ADMIN] = fx.emails;
-const SHOTS = process.env.KANBAN_SCREENSHOTS ||
-  join(dirname(fileURLToPath(import.meta.url)), 'screenshots');
-mkdirSync(SHOTS, { recursive: true });
 const STEP = 10_000;
 
+const admin = client();
+const { api } = admin;
+
 let browser;
-let admin;
-
-function call(token, method, path, body) {
-  const u = new URL(fx.base + path);
-  const h = { Accept: 'application/json', Host: u.host };
-  if (token) h.Authorization = `Bearer ${token}`;
-  let data;
-  if (body !== undefined) {
-    h['Content-Type'] = 'application/json';
-    data = JSON.stringify(body);
-    h['Content-Length'] = Buffer.byteLength(data);
-  }
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: u.port, path: u.pathname + u.search, method, headers: h }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json = null;
-        try { json = JSON.parse(text); } catch { /* not JSON */ }
-        resolve({ status: res.statusCode, json, text });
-      });
-    });
-    req.on('error', reject);
-    if (data !== undefined) req.write(data);
-    req.end();
-  });
-}
-
-async function api(method, path, body) {
-  const r = await call(admin?.token, method, path, body);
-  assert.ok(r.status >= 200 && r.status < 300, `${method} ${path}: ${r.status} ${r.text}`);
-  return r.json;
-}
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: fx.chromium, headless: true, chromiumSandbox: false,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--disable-dev-shm-usage',
-      '--host-resolver-rules=MAP *.localhost 127.0.0.1'],
-    timeout: 20_000,
-  });
-  const s = await call(null, 'POST', '/api/v1/auth/login', { email: ADMIN, password: PASSWORD });
-  assert.equal(s.status, 200, `login: ${s.text}`);
-  admin = { token: s.json.access_token, user: s.json.user };
+  browser = await launch();
+  await admin.login();
 });
 
 after(async () => { await browser?.close(); });
 
-async function open() {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  context.setDefaultTimeout(STEP);
-  context.setDefaultNavigationTimeout(STEP);
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  return { context, page, errors };
-}
-
-async function signIn(page) {
-  await page.goto(`${fx.base}/`);
-  await page.getByLabel('Email').fill(ADMIN);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.locator('.topbar').waitFor();
-}
-
-const shot = (page, name) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
+const open = () => openPage(browser, { step: STEP });
 
 // a Monday some weeks ahead, so that its dates are all to come
 function mondayAhead(weeks) {

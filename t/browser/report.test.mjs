@@ -13,79 +13,20 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import http from 'node:http';
-import { chromium } from 'playwright-core';
+import { join } from 'node:path';
+import { client, fx, launch, open as openPage, runTag, shot, signIn, SHOTS } from './lib.mjs';
 
-const fixtureFile = process.env.KANBAN_BROWSER_FIXTURE;
-if (!fixtureFile) {
-  throw new Error('KANBAN_BROWSER_FIXTURE is not set: run this through ' +
-                  't/browser.t (bash t/run t/browser.t)');
-}
-const fx = JSON.parse(readFileSync(fixtureFile, 'utf8'));
-const PASSWORD = process.env.KANBAN_BROWSER_PASSWORD || 'correct horse battery staple';
-const [ADMIN] = fx.emails;
-const SHOTS = process.env.KANBAN_SCREENSHOTS ||
-  join(dirname(fileURLToPath(import.meta.url)), 'screenshots');
-mkdirSync(SHOTS, { recursive: true });
-const STEP = 15_000;
-const run = Date.now().toString(36).toUpperCase().slice(-3);
+const run = runTag();
+const admin = client();
+const made = admin.api;
 
 let browser;
-let token;
-
-// node:http to 127.0.0.1 with the workspace's Host (node's resolver does
-// not map *.localhost to loopback, unlike Chromium's)
-function call(method, path, body) {
-  const url = new URL(fx.base + path);
-  const data = body === undefined ? null : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = http.request({
-      host: '127.0.0.1', port: url.port, method, path: url.pathname + url.search,
-      headers: {
-        Host: url.host, Accept: 'application/json',
-        ...(token ? { Authorization: `Bearer ${token}` } : {}),
-        ...(data ? { 'Content-Type': 'application/json' } : {}),
-      },
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => { text += c; });
-      res.on('end', () => {
-        let json = null;
-        try { json = JSON.parse(text); } catch { /* not JSON */ }
-        resolve({ status: res.statusCode, text, json });
-      });
-    });
-    req.on('error', reject);
-    if (data) req.write(data);
-    req.end();
-  });
-}
-
-async function made(method, path, body) {
-  const r = await call(method, path, body);
-  assert.ok(r.status >= 200 && r.status < 300, `${method} ${path}: ${r.status} ${r.text}`);
-  return r.json;
-}
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: fx.chromium,
-    headless: true,
-    chromiumSandbox: false,
-    args: [
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--disable-dev-shm-usage',
-      '--host-resolver-rules=MAP *.localhost 127.0.0.1',
-    ],
-    timeout: 20_000,
-  });
-  token = (await made('POST', '/api/v1/auth/login', { email: ADMIN, password: PASSWORD })).access_token;
+  browser = await launch();
+  await admin.login();
   // three active projects of the report, whatever else the workspace has
   for (const [key, name] of [['RPA', 'Data centre exit'], ['RPB', 'Payroll upgrade'], ['RPC', 'Zero trust']]) {
     const p = await made('POST', '/api/v1/projects', { key: `${key}${run}`, name: `${name} ${run}`, status: 'active' });
@@ -95,23 +36,7 @@ before(async () => {
 
 after(async () => { await browser?.close(); });
 
-async function open() {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  context.setDefaultTimeout(STEP);
-  context.setDefaultNavigationTimeout(STEP);
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  return { context, page, errors };
-}
-
-async function signIn(page) {
-  await page.goto(`${fx.base}/`);
-  await page.getByLabel('Email').fill(ADMIN);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.locator('.topbar').waitFor();
-}
+const open = () => openPage(browser);
 
 
 test('the weekly report prints one A4 landscape page a project', async () => {
@@ -161,7 +86,7 @@ test("the report's Share button makes a link outsiders read", async () => {
     const short = await dialog.getByLabel('Short link').inputValue();
     code = /\/s\/([0-9A-Za-z]+)$/.exec(short)?.[1];
     assert.ok(code, `a short link: ${short}`);
-    await page.screenshot({ path: join(SHOTS, 'report-share.png') });
+    await shot(page, 'report-share');
     assert.deepEqual(errors, [], 'no uncaught exception');
   } finally {
     await context.close();
@@ -174,7 +99,7 @@ test("the report's Share button makes a link outsiders read", async () => {
     assert.match(await outsider.page.locator('main').textContent(), new RegExp(`Payroll upgrade ${run}`),
                  'the report with its projects');
     assert.equal(await outsider.page.getByRole('button', { name: 'Share' }).count(), 0, 'read-only');
-    await outsider.page.screenshot({ path: join(SHOTS, 'report-shared.png') });
+    await shot(outsider.page, 'report-shared');
     assert.deepEqual(outsider.errors, [], 'no uncaught exception');
   } finally {
     await outsider.context.close();

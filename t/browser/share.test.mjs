@@ -19,38 +19,14 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { chromium } from 'playwright-core';
-
-const fixtureFile = process.env.KANBAN_BROWSER_FIXTURE;
-if (!fixtureFile) {
-  throw new Error('KANBAN_BROWSER_FIXTURE is not set: run this through ' +
-                  't/browser.t (bash t/run t/browser.t)');
-}
-const fx = JSON.parse(readFileSync(fixtureFile, 'utf8'));
+import { fx, launch, open as openPage } from './lib.mjs';
 
 const STEP = 10_000;        // one navigation or wait, at most
 
 let browser;
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: fx.chromium,
-    headless: true,
-    // a fresh, empty profile in a temporary directory is playwright's own
-    // (removed on close); as root Chromium needs --no-sandbox. The rest
-    // keeps it off the network it cannot reach here.
-    chromiumSandbox: false,
-    args: [
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--disable-dev-shm-usage',
-      // <slug>.localhost is loopback for Chromium anyway; this only spares
-      // it the attempt on ::1, where nginx does not listen
-      '--host-resolver-rules=MAP *.localhost 127.0.0.1',
-    ],
-    timeout: 20_000,
-  });
+  browser = await launch();
 });
 
 after(async () => {
@@ -58,32 +34,9 @@ after(async () => {
 });
 
 
-// A page in a new context, with everything it says recorded.
-async function open() {
-  const context = await browser.newContext();
-  context.setDefaultTimeout(STEP);
-  context.setDefaultNavigationTimeout(STEP);
-
-  // Reported by the page itself: the event fires for every blocked load
-  // or script, whatever the console says. Init scripts are not subject to
-  // the page's CSP.
-  await context.addInitScript(() => {
-    window.__csp = [];
-    document.addEventListener('securitypolicyviolation', (e) => {
-      window.__csp.push(`${e.violatedDirective} blocked ${e.blockedURI}`);
-    });
-  });
-
-  const page = await context.newPage();
-  const log = { console: [], errors: [], responses: [] };
-
-  page.on('console', (m) => log.console.push({
-    type: m.type(), text: m.text(), url: m.location().url }));
-  page.on('pageerror', (e) => log.errors.push(String(e)));
-  page.on('response', (r) => log.responses.push(r));
-
-  return { context, page, log };
-}
+// A page in a new context (playwright's default window), with everything
+// it says recorded.
+const open = () => openPage(browser, { step: STEP, viewport: { width: 1280, height: 720 } });
 
 
 // No uncaught exceptions, no CSP violations, no console errors but a 4xx

@@ -39,7 +39,7 @@ use Time::HiRes qw(sleep time);
 
 use Kanban::OpenAPI;
 
-our @EXPORT_OK = qw(problem_is error_for);
+our @EXPORT_OK = qw(problem_is error_for made);
 
 our $ROOT = abs_path(dirname(__FILE__) . '/../../..');
 our $NGINX = $ENV{KANBAN_TEST_NGINX} // '/usr/sbin/nginx';
@@ -693,6 +693,17 @@ sub error_for {
     my ($e) = grep { ref $_ eq 'HASH' && ($_->{field} // '') eq $field }
               @$errors;
     return $e;
+}
+
+
+# made($response, 'what'): the JSON of a response that made or read what a
+# test needs (200 or 201); otherwise the file dies there, saying what the
+# server answered, since nothing after it could mean anything.
+sub made {
+    my ($r, $what) = @_;
+    croak "$what: $r->{status} $r->{body}"
+        unless $r->{status} == 201 || $r->{status} == 200;
+    return $r->{json};
 }
 
 
