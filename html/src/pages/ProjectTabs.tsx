@@ -3,6 +3,7 @@ import { Link } from 'react-router-dom';
 import type { Project } from '../api/types';
 import { canManage, useAuth } from '../auth';
 import { label } from '../ui/format';
+import { BudgetLine } from './BudgetLine';
 
 export function ProjectTabs({ project, tab, extra }: { project: Project; tab: string; extra?: ReactNode }) {
   const { user } = useAuth();
@@ -18,6 +19,11 @@ export function ProjectTabs({ project, tab, extra }: { project: Project; tab: st
         <h1>{project.name} <span className={`status-pill ${project.status}`}>{label(project.status)}</span></h1>
         {extra}
       </div>
+      {project.budget && (
+        <p className="small muted project-budget">
+          <Link to={`/projects/${project.id}/budget`}>Budget</Link>: <BudgetLine b={project.budget} />
+        </p>
+      )}
       <nav className="tabs" aria-label="Project views">
         {tabs.map(([k, t]) => (
           <Link key={k} to={`/projects/${project.id}/${k}`} className={tab === k ? 'tab active' : 'tab'}
