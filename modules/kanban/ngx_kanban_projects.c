@@ -8,7 +8,7 @@
 
 /* SQL: sql/tenant/001_users.sql, 005_kanban.sql, 014_board_cache.sql,
  * 027_hot_reads.sql, 034_board_kept_after_delete.sql,
- * 056_patch_null_clears_text.sql, 096_budget_figures.sql */
+ * 056_patch_null_clears_text.sql, 096_budget_figures_currency.sql */
 #include "ngx_kanban_kanban_routes.h"
 
 
@@ -62,8 +62,9 @@ ngx_kanban_field_t  ngx_kanban_column_patch_fields[] = {
 /* Each project's document as kept beside its board (project_doc,
  * sql/tenant/042_project_kept.sql): a primary-key read a project, not a
  * count of its tasks. Its budget's kept figures are added for its
- * managers and admins, another primary-key read (096_budget_figures.sql):
- * they change with every time entry, the board does not. */
+ * managers and admins, another primary-key read
+ * (096_budget_figures_currency.sql): they change with every time entry,
+ * the board does not. */
 ngx_kanban_sql_t  ngx_kanban_projects_list = {
     ngx_kanban_pg_shared_stmt("projects_list",
     "WITH lim AS (SELECT least(greatest(coalesce($1::int, 50), 1), 200) n),"

@@ -5,10 +5,11 @@
  * format=csv). A week that has ended is frozen: its first reading after
  * the end is stored and answered ever after (portfolio_report(),
  * 025_portfolio_updates.sql). Admins and project managers read each
- * project's budget figures in it (096_budget_figures.sql).
+ * project's budget figures in it (096_budget_figures_currency.sql).
  */
 
-/* SQL: sql/tenant/025_portfolio_updates.sql, 096_budget_figures.sql */
+/* SQL: sql/tenant/025_portfolio_updates.sql,
+ * 096_budget_figures_currency.sql */
 #include "ngx_kanban_portfolio.h"
 
 

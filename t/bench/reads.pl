@@ -124,7 +124,7 @@ my %body = map { $_ => api($setup, GET => $path{$_}, $token)->{body} }
            keys %path;
 $setup->stop;
 
-for (qw(workspace projects task)) {
+for (qw(workspace task)) {
     die "cannot quote the $_ body for nginx\n" if $body{$_} =~ /['\$\\]/;
 }
 
@@ -150,7 +150,7 @@ location = /bench/workspace {
 }
 location = /bench/projects {
     default_type application/json;
-    return 200 '$body{projects}';
+    alias \@VAR\@/projects.json;
 }
 location = /bench/task {
     default_type application/json;
@@ -165,7 +165,8 @@ location = /bench/board500 {
     alias \@VAR\@/board500.json;
 }
 EOF_CONF
-Kanban::Test::write_file($t->var . "/$_.json", $body{$_}) for qw(board50 board500);
+Kanban::Test::write_file($t->var . "/$_.json", $body{$_})
+    for qw(board50 board500 projects);
 $t->run;
 $token = admin_token($t)->{access_token};
 
