@@ -61,10 +61,9 @@ ngx_kanban_field_t  ngx_kanban_column_patch_fields[] = {
 
 /* Each project's document as kept beside its board (project_doc,
  * sql/tenant/042_project_kept.sql): a primary-key read a project, not a
- * count of its tasks. Its budget's kept figures are added for its
- * managers and admins, another primary-key read
- * (096_budget_figures_currency.sql): they change with every time entry,
- * the board does not. */
+ * count of its tasks. The document carries its budget's figures (kept
+ * in it, 096_budget_figures_currency.sql), which only the project's
+ * managers and admins read. */
 ngx_kanban_sql_t  ngx_kanban_projects_list = {
     ngx_kanban_pg_shared_stmt("projects_list",
     "WITH lim AS (SELECT least(greatest(coalesce($1::int, 50), 1), 200) n),"
@@ -74,11 +73,15 @@ ngx_kanban_sql_t  ngx_kanban_projects_list = {
     "                 AND ($4::uuid IS NULL OR p.team_id = $4::uuid)"
     "               ORDER BY p.id LIMIT (SELECT n FROM lim))"
     " SELECT 200, json_build_object("
-    "   'items', coalesce((SELECT json_agg(d.doc ORDER BY d.id)"
-    "                        FROM (SELECT (p).id, project_doc((p).id)"
-    "                                     || project_budget_part((p).id,"
-    "                                            (p).team_id, $5::uuid, $6)"
-    "                                     doc"
+    "   'items', coalesce((SELECT json_agg("
+    "                               CASE WHEN $6 <> 'admin'"
+    "                                     AND d.doc ? 'budget'"
+    "                                     AND NOT can_manage_project("
+    "                                             $5::uuid, $6, d.team)"
+    "                                    THEN d.doc - 'budget'"
+    "                                    ELSE d.doc END ORDER BY d.id)"
+    "                        FROM (SELECT (p).id, (p).team_id team,"
+    "                                     project_doc((p).id) doc"
     "                                FROM page) d"
     "                       WHERE d.doc IS NOT NULL),"
     "                     '[]'::json),"

@@ -9,8 +9,9 @@
 -- They are kept, not summed on each read: the budget's row holds the
 -- figures budget_check() already works out for its thresholds, on every
 -- write of the project's time (now deletes and moves to another project
--- too), of its budget, and of a rate. A list of 200 projects then reads
--- 200 rows by primary key, not every time entry of each.
+-- too), of its budget, and of a rate; and the project's kept document
+-- (042) carries them, dropped when they change. The list reads what it
+-- read before, not every time entry of each project.
 --
 -- A rate is a write of the figures as well: one dated in the past changes
 -- what was billed since, so the budgets it reaches are checked at once,
@@ -63,6 +64,77 @@ LANGUAGE sql STABLE AS $$
                       WHERE b.project_id = pid
                         AND can_manage_project(actor, role, team)), '{}')
 $$;
+
+
+-- The list reads each project's kept document (042): the budget's figures
+-- are kept in it, so that listing them costs no more than the list did.
+-- Readers who may not see them get the document without (the list's
+-- statement, ngx_kanban_projects.c). 042's, the figures added:
+CREATE OR REPLACE FUNCTION project_doc(pid uuid) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    g      bigint;
+    d      jsonb;
+    known  boolean;
+BEGIN
+    SELECT c.gen, c.project_doc INTO g, d FROM board_cache c
+     WHERE c.project_id = pid;
+    known := FOUND;
+
+    IF d IS NOT NULL THEN
+        RETURN d;
+    END IF;
+
+    SELECT project_json(p)
+           || coalesce((SELECT jsonb_build_object('budget',
+                                                  budget_figures_json(b))
+                          FROM project_budgets b
+                         WHERE b.project_id = p.id), '{}')
+      INTO d FROM projects p WHERE p.id = pid;
+
+    -- a database being moved is read-only: answered, not kept
+    IF d IS NULL OR current_setting('transaction_read_only') = 'on' THEN
+        RETURN d;
+    END IF;
+
+    IF known THEN
+        UPDATE board_cache c SET project_doc = d
+         WHERE c.project_id = pid AND c.gen = g AND c.project_doc IS NULL;
+    ELSE
+        PERFORM 1 FROM projects p WHERE p.id = pid FOR KEY SHARE;
+
+        IF FOUND THEN
+            INSERT INTO board_cache (project_id, gen, project_doc)
+            VALUES (pid, 0, d)
+            ON CONFLICT (project_id) DO NOTHING;
+        END IF;
+    END IF;
+
+    RETURN d;
+END
+$$;
+
+-- A budget's row written (its figures too, by budget_check): its project's
+-- kept document is dropped, as board_stale would, but not its board. At
+-- commit, as board_stale is (040: the events lock, then the cache row; a
+-- write of time takes the budget's lock during its statement, before).
+-- The generation moves, so that a reader who built the document from
+-- before this write does not keep it.
+CREATE FUNCTION project_doc_stale() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('kanban events'));
+
+    UPDATE board_cache c SET gen = c.gen + 1, project_doc = NULL
+     WHERE c.project_id = coalesce(NEW.project_id, OLD.project_id);
+    RETURN NULL;
+END
+$$;
+
+CREATE CONSTRAINT TRIGGER project_budgets_doc_stale
+    AFTER INSERT OR UPDATE OR DELETE ON project_budgets
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION project_doc_stale();
 
 
 -- 076's check, now also keeping the figures it works out.
