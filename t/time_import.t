@@ -2,6 +2,7 @@
 
 # Moving in (issue 25): time entries imported from the CSV exports of
 # Toggl Track, Clockify and Kimai, in their real column shapes (a BOM,
+# start and end times kept in the workspace's time zone,
 # quoted cells with commas and quotes, their own date and duration
 # formats), matched to people by email or name and to projects by name or
 # key; all or nothing, every bad row named; people import their own rows
@@ -45,6 +46,16 @@ sub entries_of {
         undef, $who->{id});
 }
 
+# each entry's start and end in UTC, as "YYYY-MM-DD HH:MI"
+sub times_of {
+    my ($who) = @_;
+    return $dbh->selectall_arrayref(q{
+        SELECT to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'),
+               to_char(ended_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')
+          FROM time_entries WHERE user_id = ? ORDER BY date, minutes},
+        undef, $who->{id});
+}
+
 my $crlf = "\r\n";
 
 # --- Toggl Track: detailed report ------------------------------------------
@@ -67,6 +78,10 @@ is_deeply(entries_of($dan),
           [['2026-11-02', 90, 1, 'Review, "final"', 'WEB'],
            ['2026-11-03', 20, 0, 'Email', undef]],
           '... quoted cells, Yes/No, H:MM:SS, the project by name, none');
+is_deeply(times_of($dan),
+          [['2026-11-02 09:00', '2026-11-02 10:30'],
+           ['2026-11-03 14:00', '2026-11-03 14:20']],
+          '... their start and end times kept (the workspace in UTC)');
 
 # --- Clockify: detailed report ---------------------------------------------
 
@@ -83,6 +98,10 @@ is_deeply(entries_of($eve),
           [['2026-11-04', 135, 1, 'Patching', 'OPS'],
            ['2026-11-05', 45, 0, "Line one\nline two", 'WEB']],
           '... MM/DD/YYYY, decimal hours, the project by key, a person by name');
+is_deeply(times_of($eve),
+          [['2026-11-04 08:00', '2026-11-04 10:15'],
+           ['2026-11-05 09:00', '2026-11-05 09:45']],
+          '... 12-hour times with AM/PM kept');
 
 # --- Kimai: timesheet export -----------------------------------------------
 
@@ -98,6 +117,11 @@ is_deeply([map { "$_->{name} $_->{entries} $_->{minutes}" } @{ $r->{people} }],
 is($dbh->selectrow_array(q{SELECT minutes FROM time_entries
     WHERE user_id = ? AND date = '2026-11-06'}, undef, $dan->{id}), 210,
    '... DD.MM.YYYY and H:MM');
+is_deeply($dbh->selectrow_arrayref(q{SELECT
+    to_char(started_at AT TIME ZONE 'UTC', 'HH24:MI'),
+    to_char(ended_at AT TIME ZONE 'UTC', 'HH24:MI') FROM time_entries
+    WHERE user_id = ? AND date = '2026-11-06'}, undef, $dan->{id}),
+    ['09:00', '12:30'], '... From and To kept');
 
 # --- bad rows: all named, nothing kept --------------------------------------
 
@@ -143,5 +167,40 @@ $r = import_csv($dan, 'toggl', join($crlf,
 problem_is($r, 422, 'validation_failed', 'a row in a submitted week');
 like($r->{json}{detail}, qr/row 2: the week 2026-W45 is submitted/,
      '... named with its week');
+
+# --- times in the workspace's time zone; a night's work; bad times -----------
+
+made(api($admin, PATCH => '/api/v1/workspace',
+         json => { time_zone => 'Europe/Berlin' }), 'Berlin');
+$r = made(import_csv($admin, 'kimai', join("\n",
+    'Date,From,To,Duration,User,E-mail,Project,Description',
+    "2026-11-20,22:00,02:00,4:00,eve,$eve->{email},Operations,Night shift",
+    '')), 'night');
+is_deeply($dbh->selectrow_arrayref(q{SELECT
+    to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'),
+    to_char(ended_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')
+    FROM time_entries WHERE user_id = ? AND date = '2026-11-20'},
+    undef, $eve->{id}), ['2026-11-20 21:00', '2026-11-21 01:00'],
+    'Berlin\'s 22:00 to 02:00: the end on the next day, stored as instants');
+
+$before = $dbh->selectrow_array('SELECT count(*) FROM time_entries');
+$r = import_csv($admin, 'toggl', join($crlf,
+    'User,Email,Project,Description,Billable,Start date,Start time,End date,End time,Duration',
+    "Dan Dee,$dan->{email},,ok,No,2026-11-23,09:00:00,2026-11-23,10:00:00,01:00:00",
+    "Dan Dee,$dan->{email},,bad start,No,2026-11-23,7:75,2026-11-23,10:00:00,01:00:00",
+    "Dan Dee,$dan->{email},,bad end,No,2026-11-23,09:00:00,2026-11-23,noon,01:00:00",
+    "Dan Dee,$dan->{email},,backwards,No,2026-11-24,09:00:00,2026-11-23,10:00:00,01:00:00",
+    "Dan Dee,$dan->{email},,no end date,No,2026-11-25,09:00:00,31.13.2026,10:00:00,01:00:00",
+    ''));
+problem_is($r, 422, 'validation_failed', 'bad times: 422');
+$detail = $r->{json}{detail};
+like($detail, qr/row 3: the start "7:75" is not a time of day/,
+     '... a start that is no time named');
+like($detail, qr/row 4: the end "noon" is not a time of day/, '... an end');
+like($detail, qr/row 5: it ends before it starts/, '... an end before the start');
+like($detail, qr/row 6: the end date "31\.13\.2026" is not a date/,
+     '... an end date that is none');
+is($dbh->selectrow_array('SELECT count(*) FROM time_entries'), $before,
+   '... and nothing kept');
 
 $t->done_testing;

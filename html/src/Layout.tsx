@@ -166,6 +166,11 @@ export function notificationText(n: Notification) {
       const { project_name, threshold, measure } = n.data;
       return `${project_name || 'A project'} has used ${threshold ?? 80} % of its ${measure === 'amount' ? 'money' : 'hours'} budget`;
     }
+    case 'absence_decided': {
+      const { status, absence_kind, start_date, end_date, half_day, reason } = n.data;
+      const days = start_date === end_date ? `${start_date}${half_day ? ', half a day' : ''}` : `${start_date} to ${end_date}`;
+      return `${who} ${status || 'decided'} your absence (${absence_kind || 'absence'}, ${days})${status === 'rejected' && reason ? `: ${reason}` : ''}`;
+    }
     default: {
       // a kind the document does not know yet breaks the build here
       const kind: never = n.kind;
@@ -181,7 +186,7 @@ export function NotificationItem({ n, onGo }: { n: Notification; onGo?: () => vo
   const taskId = n.task?.id;
   const toTime = n.kind === 'approved';
   const where = taskId ? `/tasks/${taskId}` : n.data.channel_id ? `/chat/${n.data.channel_id}`
-    : toTime ? '/time' : n.kind === 'webhook_disabled' ? '/admin/webhooks'
+    : toTime ? '/time' : n.kind === 'absence_decided' ? '/time/working' : n.kind === 'webhook_disabled' ? '/admin/webhooks'
     : n.kind === 'budget_alert' && n.data.project_id ? `/projects/${n.data.project_id}/budget` : null;
   return (
     <li className={unread ? 'notif unread' : 'notif'} data-notification-id={n.id}>

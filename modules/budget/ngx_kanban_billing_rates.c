@@ -4,10 +4,13 @@
  * a person, a role, a project, a person or role on a project, or the
  * workspace's default, and takes effect on its date. Rates are not
  * edited: a new one from a later date changes what is billed from then
- * on, and what was billed before keeps its rate.
+ * on, and what was billed before keeps its rate. A rate has a currency
+ * (the workspace's by default) and applies only to projects that bill in
+ * it, so no amount adds two currencies (096_budget_figures_currency.sql).
  */
 
-/* SQL: sql/tenant/076_budgets_rates.sql */
+/* SQL: sql/tenant/076_budgets_rates.sql,
+ * 096_budget_figures_currency.sql */
 #include "ngx_kanban_budget_routes.h"
 
 
@@ -16,6 +19,7 @@ ngx_kanban_field_t  ngx_kanban_billing_rate_fields[] = {
     { "role", NGX_KANBAN_FIELD_STRING, 0, 1, 40, NULL, NULL },
     { "project_id", NGX_KANBAN_FIELD_UUID, 0, 0, 0, NULL, NULL },
     { "hourly_rate", NGX_KANBAN_FIELD_NUMBER, 1, 0, 0, NULL, NULL },
+    { "currency", NGX_KANBAN_FIELD_STRING, 0, 3, 3, NULL, NULL },
     { "effective_from", NGX_KANBAN_FIELD_DATE, 1, 0, 0, NULL, NULL },
     { NULL, 0, 0, 0, 0, NULL, NULL }
 };

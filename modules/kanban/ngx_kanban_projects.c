@@ -8,7 +8,7 @@
 
 /* SQL: sql/tenant/001_users.sql, 005_kanban.sql, 014_board_cache.sql,
  * 027_hot_reads.sql, 034_board_kept_after_delete.sql,
- * 056_patch_null_clears_text.sql */
+ * 056_patch_null_clears_text.sql, 096_budget_figures_currency.sql */
 #include "ngx_kanban_kanban_routes.h"
 
 
@@ -61,7 +61,9 @@ ngx_kanban_field_t  ngx_kanban_column_patch_fields[] = {
 
 /* Each project's document as kept beside its board (project_doc,
  * sql/tenant/042_project_kept.sql): a primary-key read a project, not a
- * count of its tasks. */
+ * count of its tasks. The document carries its budget's figures (kept
+ * in it, 096_budget_figures_currency.sql), which only the project's
+ * managers and admins read. */
 ngx_kanban_sql_t  ngx_kanban_projects_list = {
     ngx_kanban_pg_shared_stmt("projects_list",
     "WITH lim AS (SELECT least(greatest(coalesce($1::int, 50), 1), 200) n),"
@@ -71,8 +73,15 @@ ngx_kanban_sql_t  ngx_kanban_projects_list = {
     "                 AND ($4::uuid IS NULL OR p.team_id = $4::uuid)"
     "               ORDER BY p.id LIMIT (SELECT n FROM lim))"
     " SELECT 200, json_build_object("
-    "   'items', coalesce((SELECT json_agg(d.doc ORDER BY d.id)"
-    "                        FROM (SELECT (p).id, project_doc((p).id) doc"
+    "   'items', coalesce((SELECT json_agg("
+    "                               CASE WHEN $6 <> 'admin'"
+    "                                     AND d.doc ? 'budget'"
+    "                                     AND NOT can_manage_project("
+    "                                             $5::uuid, $6, d.team)"
+    "                                    THEN d.doc - 'budget'"
+    "                                    ELSE d.doc END ORDER BY d.id)"
+    "                        FROM (SELECT (p).id, (p).team_id team,"
+    "                                     project_doc((p).id) doc"
     "                                FROM page) d"
     "                       WHERE d.doc IS NOT NULL),"
     "                     '[]'::json),"
@@ -82,15 +91,22 @@ ngx_kanban_sql_t  ngx_kanban_projects_list = {
     "                              ORDER BY (p).id DESC LIMIT 1) END)"),
     { "query_limit:limit", "query_uuid:cursor",
       "query_enum:status=planning|active|on_hold|completed|cancelled",
-      "query_uuid:team_id", NULL },
+      "query_uuid:team_id", "actor", "role", NULL },
     NULL
 };
 
+/* The version is the ETag, which no time entry changes: a reader who gets
+ * the budget's figures gets no ETag, so that a revalidating browser is
+ * not told 304 over figures that moved. */
 ngx_kanban_sql_t  ngx_kanban_projects_get = {
     ngx_kanban_pg_shared_stmt("projects_get",
-    "SELECT 200, project_json(p), p.version FROM projects p"
+    "SELECT 200, project_json(p) || b.part,"
+    "       CASE WHEN b.part = '{}' THEN p.version END"
+    "  FROM projects p,"
+    "       LATERAL (SELECT project_budget_part(p.id, p.team_id,"
+    "                                           $2::uuid, $3) part) b"
     " WHERE p.id = $1::uuid"),
-    { "uuid:id", NULL },
+    { "uuid:id", "actor", "role", NULL },
     NULL
 };
 

@@ -33,12 +33,15 @@ static ngx_kanban_field_t  ngx_kanban_workspace_origin[] = {
 };
 
 
-/* the time zone is checked against PostgreSQL's IANA database */
+/* the time zone is checked against PostgreSQL's IANA database, the
+ * currency against ISO 4217 (096_budget_figures_currency.sql) */
 ngx_kanban_field_t  ngx_kanban_workspace_patch_fields[] = {
     { "open_registration", NGX_KANBAN_FIELD_BOOLEAN,
       NGX_KANBAN_NOT_NULL, 0, 0, NULL, NULL },
     { "time_zone", NGX_KANBAN_FIELD_STRING,
       NGX_KANBAN_NOT_NULL, 1, 64, NULL, NULL },
+    { "currency", NGX_KANBAN_FIELD_STRING,
+      NGX_KANBAN_NOT_NULL, 3, 3, NULL, NULL },
     { "cors_origins", NGX_KANBAN_FIELD_ARRAY, 0, 0, 20,
       ngx_kanban_workspace_origin, NULL },
     { NULL, 0, 0, 0, 0, NULL, NULL }

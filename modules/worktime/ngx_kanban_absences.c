@@ -4,10 +4,12 @@
  * requests their own (vacation, sick, other; not overlapping another); an
  * admin or a project manager of one of their teams approves or rejects it
  * (with a reason), as with a week's timesheet, never their own; the person
- * or an admin cancels it. An approved absence makes its days' target 0.
+ * or an admin cancels it. An approved absence makes its days' target 0,
+ * half of it for a half day (one day only). The decision is notified to
+ * the person, and mailed (097_absences_imports_times.sql).
  */
 
-/* SQL: sql/tenant/077_working_time.sql */
+/* SQL: sql/tenant/077_working_time.sql, 097_absences_imports_times.sql */
 #include "ngx_kanban_worktime_routes.h"
 
 
@@ -16,6 +18,7 @@ ngx_kanban_field_t  ngx_kanban_absence_fields[] = {
     { "start_date", NGX_KANBAN_FIELD_DATE, 1, 0, 0, NULL, NULL },
     { "end_date", NGX_KANBAN_FIELD_DATE, 1, 0, 0, NULL, NULL },
     { "note", NGX_KANBAN_FIELD_STRING, 0, 0, 500, NULL, NULL },
+    { "half_day", NGX_KANBAN_FIELD_BOOLEAN, 0, 0, 0, NULL, NULL },
     { NULL, 0, 0, 0, 0, NULL, NULL }
 };
 

@@ -4,6 +4,8 @@
 # t/bench/run starts PostgreSQL and Redis as for bench.pl):
 #
 #   GET /api/v1/workspace, /api/v1/projects   beside nginx returning the bytes
+#                                             (the list: 22 projects, 20 of
+#                                             them with budgets and time)
 #   GET /api/v1/tasks/{id}                    beside nginx returning the bytes
 #                                             and pgbench -S, same clients
 #   the board of 50 and of 500 tasks          beside nginx serving the file
@@ -72,6 +74,24 @@ sub board_of {
 my ($p50, $tasks50) = board_of('RDA', 50);
 my ($p500) = board_of('RDB', 500);
 
+# BENCH_BUDGETED=N (20) more projects in the list, each with a budget in
+# hours and money and BENCH_BUDGET_ENTRIES (25) billable time entries at
+# the default rate: what the list's budget figures would sum per project
+api($setup, POST => '/api/v1/billing/rates', $token,
+    json => { hourly_rate => 80, effective_from => '2026-01-01' });
+for my $n (1 .. $ENV{BENCH_BUDGETED} // 20) {
+    my $p = api($setup, POST => '/api/v1/projects', $token,
+                json => { key => sprintf('BG%02d', $n),
+                          name => "Budgeted $n" })->{json};
+    api($setup, PUT => "/api/v1/projects/$p->{id}/budget", $token,
+        json => { hours => 100, amount => 10000 });
+    for my $d (1 .. $ENV{BENCH_BUDGET_ENTRIES} // 25) {
+        api($setup, POST => '/api/v1/timesheets/entries', $token,
+            json => { project_id => $p->{id}, minutes => 30,
+                      date => sprintf('2026-01-%02d', $d), billable => \1 });
+    }
+}
+
 # the task a card opens: subtasks, an assignee, labels, comments, a
 # custom field's value
 my $field = api($setup, POST => '/api/v1/custom-fields', $token,
@@ -104,7 +124,7 @@ my %body = map { $_ => api($setup, GET => $path{$_}, $token)->{body} }
            keys %path;
 $setup->stop;
 
-for (qw(workspace projects task)) {
+for (qw(workspace task)) {
     die "cannot quote the $_ body for nginx\n" if $body{$_} =~ /['\$\\]/;
 }
 
@@ -130,7 +150,7 @@ location = /bench/workspace {
 }
 location = /bench/projects {
     default_type application/json;
-    return 200 '$body{projects}';
+    alias \@VAR\@/projects.json;
 }
 location = /bench/task {
     default_type application/json;
@@ -145,7 +165,8 @@ location = /bench/board500 {
     alias \@VAR\@/board500.json;
 }
 EOF_CONF
-Kanban::Test::write_file($t->var . "/$_.json", $body{$_}) for qw(board50 board500);
+Kanban::Test::write_file($t->var . "/$_.json", $body{$_})
+    for qw(board50 board500 projects);
 $t->run;
 $token = admin_token($t)->{access_token};
 

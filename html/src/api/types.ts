@@ -17,6 +17,7 @@ export type Me = Schemas['Me'];
 export type Person = Pick<User, 'id' | 'name' | 'email' | 'role'>;
 export type Role = User['role'];
 export type Project = Schemas['Project'];
+export type BudgetFigures = Schemas['BudgetFigures'];
 export type Column = Schemas['Column'];
 export type Task = Schemas['Task'];
 export type Category = Task['category'];

@@ -7,12 +7,10 @@ import { useParams } from 'react-router-dom';
 import { download, errorMessage, read, request, write } from '../api/client';
 import { usePeople } from '../api/people';
 import { canManage, useAuth } from '../auth';
-import { addDays, hoursDecimal, label, longDate, today } from '../ui/format';
+import { addDays, hoursDecimal, label, longDate, money, today } from '../ui/format';
 import { ErrorNote, Field, Progress, Spinner, useLoad, useToast } from '../ui/kit';
 import { ProjectTabs } from './ProjectTabs';
 
-const money = (n: number | null | undefined, cur: string) =>
-  n === null || n === undefined ? '—' : `${n.toFixed(2)} ${cur}`;
 
 export default function Budget() {
   const { id = '' } = useParams();

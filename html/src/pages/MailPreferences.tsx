@@ -8,6 +8,7 @@ const KINDS: [string, string][] = [
   ['mentioned', 'Someone mentions me'],
   ['commented', 'A comment on my tasks'],
   ['approved', 'My timesheet is approved'],
+  ['absence_decided', 'My absence is approved or rejected'],
   ['health_changed', "A project's health changes"],
   ['update_due', 'A project update is due'],
   ['due_soon', 'A task of mine is due soon'],

@@ -125,6 +125,7 @@ const KIND_NAMES: Record<string, string> = {
   mentioned: 'emails when you are mentioned',
   commented: 'emails about comments',
   approved: 'emails about approved timesheets',
+  absence_decided: 'emails about your absences',
   webhook_disabled: 'emails about disabled webhooks',
   health_changed: "emails about projects' health",
   update_due: 'emails about updates that are due',

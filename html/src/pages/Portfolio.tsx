@@ -9,6 +9,7 @@ import { BarList, Donut } from '../ui/charts';
 import { label, longDate, parseDate, shortDate, today } from '../ui/format';
 import { Empty, ErrorNote, Progress, Spinner, useLoad } from '../ui/kit';
 import { HealthPill } from './ProjectHealth';
+import { BudgetLine } from './BudgetLine';
 
 const STATUS_COLOR: Record<string, string> = { active: '#10b981', planning: '#4f46e5', on_hold: '#f59e0b', completed: '#64748b', cancelled: '#ef4444' };
 
@@ -21,6 +22,9 @@ function timeGone(p: Pick<Project, 'start_date' | 'due_date'>) {
 
 export default function Portfolio() {
   const { data, error, loading, reload } = useLoad((s) => read('/api/v1/portfolio/overview', {}, { signal: s }), []);
+  // budgets come with the projects, for their managers and admins only
+  const projects = useLoad((s) => read('/api/v1/projects', {}, { query: { limit: 200 }, signal: s }), []);
+  const budgets = new Map((projects.data?.items || []).filter((p) => p.budget).map((p) => [p.id, p.budget!]));
   if (loading && !data) return <div className="page"><h1>Portfolio</h1><Spinner /></div>;
   if (!data) return <div className="page"><h1>Portfolio</h1><ErrorNote error={error} onRetry={reload} /></div>;
   const ps = data.projects;
@@ -56,7 +60,7 @@ export default function Portfolio() {
           <div className="table-wrap">
             <table className="data">
               <caption className="sr-only">Projects with their progress and risks</caption>
-              <thead><tr><th>Project</th><th>Health</th><th>Status</th><th>Progress</th><th>Time gone</th><th className="num">Overdue</th><th className="num">Blocked</th><th>Due</th><th>Risks</th></tr></thead>
+              <thead><tr><th>Project</th><th>Health</th><th>Status</th><th>Progress</th><th>Time gone</th><th className="num">Overdue</th><th className="num">Blocked</th><th>Due</th>{budgets.size > 0 && <th>Budget</th>}<th>Risks</th></tr></thead>
               <tbody>
                 {ps.map((p) => {
                   const gone = timeGone(p);
@@ -70,6 +74,7 @@ export default function Portfolio() {
                       <td className="num">{p.overdue_tasks}</td>
                       <td className="num">{p.blocked_tasks}</td>
                       <td>{longDate(p.due_date) || '—'}</td>
+                      {budgets.size > 0 && <td>{budgets.has(p.id) ? <BudgetLine b={budgets.get(p.id)!} /> : <span className="muted">None</span>}</td>}
                       <td>{p.risk_flags.length === 0 ? <span className="muted">None</span>
                         : p.risk_flags.map((f) => <span key={f.rule} className="flag bad" title={f.detail}>⚠ {label(f.rule)}: {f.detail}</span>)}</td>
                     </tr>

@@ -10,6 +10,7 @@ import { BarList } from '../ui/charts';
 import { label, longDate, shiftWeek, thisWeek } from '../ui/format';
 import { ErrorNote, Spinner, useLoad } from '../ui/kit';
 import { HealthPill } from './ProjectHealth';
+import { BudgetLine } from './BudgetLine';
 import { useAuth } from '../auth';
 
 const ShareDialog = lazy(() => import('./ShareDialog'));
@@ -76,6 +77,7 @@ function ProjectSection({ p }: { p: ReportProject }) {
               { label: 'Utilisation', value: Math.round((u.rate ?? 0) * 100), color: (u.rate ?? 0) > 0.9 ? '#ef4444' : '#10b981' },
             ]} />
           <p className="small muted">Team logged {Math.round(u.logged_minutes / 60)} h of {Math.round(u.capacity_minutes / 60)} h this week.</p>
+          {p.budget && <p className="small">Budget: <BudgetLine b={p.budget} /></p>}
         </div>
         <div>
           <h3>Risks</h3>

@@ -83,10 +83,11 @@ function MyAbsences({ onChanged }: { onChanged: () => void }) {
   const [kind, setKind] = useState<'vacation' | 'sick' | 'other'>('vacation');
   const [start, setStart] = useState('');
   const [end, setEnd] = useState('');
+  const [half, setHalf] = useState(false);
   const ask = async (e: FormEvent) => {
     e.preventDefault();
     try {
-      await write('post', '/api/v1/absences', {}, { kind, start_date: start, end_date: end || start });
+      await write('post', '/api/v1/absences', {}, { kind, start_date: start, end_date: half ? start : end || start, half_day: half });
       toast('Absence requested.');
       list.reload(); onChanged();
     } catch (err) { toast(errorMessage(err), 'error'); }
@@ -103,7 +104,7 @@ function MyAbsences({ onChanged }: { onChanged: () => void }) {
         {list.data?.items.map((a) => (
           <li key={a.id}>
             <b>{label(a.kind)}</b> {shortDate(a.start_date)}{a.end_date !== a.start_date ? ` – ${shortDate(a.end_date)}` : ''}{' '}
-            ({a.working_days} days) <span className={`status-pill ${a.status}`}>{label(a.status)}</span>
+            ({a.half_day ? 'half a day' : `${a.working_days} days`}) <span className={`status-pill ${a.status}`}>{label(a.status)}</span>
             {a.reason ? <span className="muted"> “{a.reason}”</span> : null}
             {(a.status === 'requested' || a.status === 'approved') &&
               <button type="button" className="btn ghost small" onClick={() => cancel(a.id)}>Cancel</button>}
@@ -115,7 +116,8 @@ function MyAbsences({ onChanged }: { onChanged: () => void }) {
           <option value="vacation">Vacation</option><option value="sick">Sick</option><option value="other">Other</option>
         </select>
         <input type="date" value={start} onChange={(e) => setStart(e.target.value)} aria-label="First day" required />
-        <input type="date" value={end} min={start} onChange={(e) => setEnd(e.target.value)} aria-label="Last day" />
+        {!half && <input type="date" value={end} min={start} onChange={(e) => setEnd(e.target.value)} aria-label="Last day" />}
+        <label className="row small"><input type="checkbox" checked={half} onChange={(e) => setHalf(e.target.checked)} /> Half a day</label>
         <button className="btn">Request</button>
       </form>
     </section>
@@ -146,7 +148,7 @@ function AbsenceQueue({ onChanged }: { onChanged: () => void }) {
           {items.map((a) => (
             <li key={a.id} className="row wrap">
               <Avatar name={a.user.name} /> {a.user.name}: <b>{label(a.kind)}</b> {shortDate(a.start_date)}
-              {a.end_date !== a.start_date ? ` – ${shortDate(a.end_date)}` : ''} ({a.working_days} days)
+              {a.end_date !== a.start_date ? ` – ${shortDate(a.end_date)}` : ''} ({a.half_day ? 'half a day' : `${a.working_days} days`})
               <button type="button" className="btn small ok" onClick={() => decide(a.id, true)}>Approve</button>
               <button type="button" className="btn small" onClick={() => decide(a.id, false)}>Reject</button>
             </li>

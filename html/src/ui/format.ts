@@ -3,6 +3,9 @@ export const hours = (min: number) => {
   return m ? `${h}h ${String(m).padStart(2, '0')}m` : `${h}h`;
 };
 export const hoursDecimal = (min: number) => (min / 60).toFixed(min % 60 ? 1 : 0);
+// An amount in its currency, as budgets and billable reports show it.
+export const money = (n: number | null | undefined, cur: string) =>
+  n === null || n === undefined ? '—' : `${n.toFixed(2)} ${cur}`;
 
 export function isoDate(d: Date) {
   const y = d.getFullYear(), m = d.getMonth() + 1, day = d.getDate();
