@@ -10,22 +10,13 @@
 // session is complete; the agent then renames the task with its token
 // through the normal API, and the panel shows it. Screenshots: agents-admin.png, agent-session.png.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { client, fx, launch, open, runTag, shot, signIn } from './lib.mjs';
+import { fx, runTag, session, shot } from './lib.mjs';
 
 const run = runTag();
-const admin = client();
-const { api, call } = admin;
-
-let browser;
-
-before(async () => {
-  browser = await launch();
-  await admin.login();
-});
-
-after(async () => { await browser?.close(); });
+const { admin, api, signedIn } = session();
+const { call } = admin;
 
 test('agents: added in Admin with its token shown once; a task delegated ' +
      'in its panel; the session\'s question, answer and end live',
@@ -34,9 +25,8 @@ test('agents: added in Admin with its token shown once; a task delegated ' +
   const p = await api('POST', '/api/v1/projects', { name: `Agents ${run}`, key });
   const t = await api('POST', `/api/v1/projects/${p.id}/tasks`, { title: 'Fix the flaky test' });
 
-  const { context, page, errors } = await open(browser);
+  const { context, page, errors } = await signedIn();
   try {
-    await signIn(page);
     await page.goto(`${fx.base}/admin/agents`);
     await page.getByRole('button', { name: 'Add agent' }).click();
     await page.getByLabel('Name').fill(`Coder ${run}`);
@@ -102,9 +92,8 @@ test('agents: a built-in agent delegated in the panel starts on its own, ' +
   const t = await api('POST', `/api/v1/projects/${p.id}/tasks`, { title: 'Login fails at midnight' });
   const agent = await api('POST', '/api/v1/agents', { name: `Triage ${run}`, kind: 'builtin', builtin: 'triage' });
 
-  const { context, page, errors } = await open(browser);
+  const { context, page, errors } = await signedIn();
   try {
-    await signIn(page);
     await page.goto(`${fx.base}/tasks/${t.id}`);
     await page.getByLabel('Delegate to agent').selectOption(agent.id);
     const session = page.locator('.agent-session');

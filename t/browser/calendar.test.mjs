@@ -5,29 +5,13 @@
 // box in a project's board settings. Screenshots: calendar-profile.png,
 // calendar-project.png in t/browser/screenshots/.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { call, client, fx, launch, open as openPage, shot, signIn } from './lib.mjs';
+import { call, fx, session, shot } from './lib.mjs';
 
 const STEP = 30_000;   // a loaded 2-core machine: the profile loads five boxes
 
-const admin = client();
-const { api } = admin;
-
-let browser;
-
-before(async () => {
-  browser = await launch();
-  await admin.login();
-});
-
-after(async () => { await browser?.close(); });
-
-async function open() {
-  const opened = await openPage(browser, { step: STEP, permissions: ['clipboard-read', 'clipboard-write'] });
-  await signIn(opened.page);
-  return opened;
-}
+const { admin, api, signedIn } = session({ step: STEP, permissions: ['clipboard-read', 'clipboard-write'] });
 
 // what a calendar app fetches: a feed, without a session
 const feedOf = (url) => call(null, 'GET', url, undefined, { Accept: '*/*' });
@@ -38,7 +22,7 @@ test('calendar: a feed URL made in the profile, copied, read without a session, 
   await api('POST', `/api/v1/projects/${p.id}/tasks`,
     { title: 'Renew the certificates', due_date: due, assignee_ids: [admin.user.id] });
 
-  const { context, page, errors } = await open();
+  const { context, page, errors } = await signedIn();
   await page.goto(`${fx.base}/profile`);
   const box = page.locator('section.calendar-feeds');
   await page.locator('section.reminder-settings select').waitFor();
@@ -72,7 +56,7 @@ test('calendar: a project\'s feed URL made in its board settings', async () => {
   const p = await api('POST', '/api/v1/projects', { name: 'Roadmap', key: 'RDM' });
   await api('POST', `/api/v1/projects/${p.id}/tasks`, { title: 'Ship the beta' });
 
-  const { context, page, errors } = await open();
+  const { context, page, errors } = await signedIn();
   await page.goto(`${fx.base}/projects/${p.id}`);
   await page.locator('[data-task-id]', { hasText: 'Ship the beta' }).waitFor();
   await page.getByRole('button', { name: 'Board settings' }).click();

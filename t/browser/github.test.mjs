@@ -10,23 +10,13 @@
 // the card shows its pull requests' states (open, then merged and closed)
 // live. Screenshots: github-settings.png, github-task.png, github-card.png.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, randomUUID } from 'node:crypto';
-import { call, client, fx, launch, open, runTag, shot, signIn } from './lib.mjs';
+import { call, fx, runTag, session, shot } from './lib.mjs';
 
 const run = runTag();
-const admin = client();
-const { api } = admin;
-
-let browser;
-
-before(async () => {
-  browser = await launch();
-  await admin.login();
-});
-
-after(async () => { await browser?.close(); });
+const { api, signedIn } = session();
 
 test('github: a repository linked in the board settings, its secret shown ' +
      'once; a signed pull request moves the card live and shows in the task ' +
@@ -39,9 +29,8 @@ test('github: a repository linked in the board settings, its secret shown ' +
     { title: 'Escape the search box', column_id: cols.todo.id });
   assert.equal(t.git_branch, `${key.toLowerCase()}-1-escape-the-search-box`);
 
-  const { context, page, errors } = await open(browser, { permissions: ['clipboard-read', 'clipboard-write'] });
+  const { context, page, errors } = await signedIn({ permissions: ['clipboard-read', 'clipboard-write'] });
   try {
-    await signIn(page);
     await page.goto(`${fx.base}/projects/${p.id}`);
     await page.locator('[data-task-id]', { hasText: 'Escape the search box' }).waitFor();
 

@@ -2,10 +2,12 @@
 // wrote, Debian's Chromium launched headless, a page in a context of its
 // own that records what goes wrong in it, the sign-in form filled, the
 // API called from node with a token, screenshots by name, and the waits
-// for what arrives outside the page (mail, TOTP codes).
+// for what arrives outside the page (mail, TOTP codes); session() is the
+// before/after of a file whose flows are the admin's.
 //
 // Not a test file (node --test runs only *.test.mjs from t/browser.t).
 
+import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
@@ -189,6 +191,40 @@ export function client(base = fx.base) {
     },
   };
   return c;
+}
+
+
+// ---- a file's session -----------------------------------------------------
+
+// The setup most flow files share, as their hooks: Chromium launched and
+// the admin signed in to the API before the file's tests, Chromium closed
+// after them. Returns { admin, api, browser(), open, signedIn }: open(opts)
+// is a recorded page of that Chromium with the file's defaults under opts,
+// signedIn(opts, email) the same once the sign-in form is through.
+// What a file makes through the API before its tests goes in setup(s):
+// node 20 runs a file's top-level before() hooks side by side, so a hook
+// of the file's own could not count on the admin being signed in.
+export function session({ setup, ...defaults } = {}) {
+  let browser;
+  const admin = client();
+  before(async () => {
+    browser = await launch();
+    await admin.login();
+    if (setup) await setup(s);
+  });
+  after(async () => { await browser?.close(); });
+  const s = {
+    admin,
+    api: admin.api,
+    browser: () => browser,
+    open: (opts = {}) => open(browser, { ...defaults, ...opts }),
+    async signedIn(opts = {}, email = ADMIN) {
+      const opened = await s.open(opts);
+      await signIn(opened.page, email);
+      return opened;
+    },
+  };
+  return s;
 }
 
 

@@ -7,151 +7,20 @@
 // QR code's colours changed with a live preview, a pair scanners could
 // not read explained, the SVG downloaded. Screenshots at 1280 and 375 px
 // in t/browser/screenshots/ (KANBAN_SCREENSHOTS to change it).
-//
-// The setup below is app.test.mjs's (kept apart while those files are
-// being reworked into one shared library).
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import http from 'node:http';
-import { chromium } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import { assertClean as clean, call, failedToLoad, fx, runTag, session, shot } from './lib.mjs';
 
-const fixtureFile = process.env.KANBAN_BROWSER_FIXTURE;
-if (!fixtureFile) {
-  throw new Error('KANBAN_BROWSER_FIXTURE is not set: run this through ' +
-                  't/browser.t (bash t/run t/browser.t)');
-}
-const fx = JSON.parse(readFileSync(fixtureFile, 'utf8'));
-const PASSWORD = process.env.KANBAN_BROWSER_PASSWORD || 'correct horse battery staple';
-const [ADMIN] = fx.emails;
-const SHOTS = process.env.KANBAN_SCREENSHOTS ||
-  join(dirname(fileURLToPath(import.meta.url)), 'screenshots');
-mkdirSync(SHOTS, { recursive: true });
-const STEP = 15_000;
-const run = Date.now().toString(36).toUpperCase().slice(-4);
-
-let browser;
-let admin;          // { token, user }
-
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: fx.chromium,
-    headless: true,
-    chromiumSandbox: false,
-    args: [
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--disable-dev-shm-usage',
-      '--host-resolver-rules=MAP *.localhost 127.0.0.1',
-    ],
-    timeout: 20_000,
-  });
-  admin = await apiLogin(ADMIN);
-});
-
-after(async () => { await browser?.close(); });
-
-
-// ---- the API, from node ----------------------------------------------
-
-// node:http to 127.0.0.1 with the workspace's Host: node's resolver,
-// unlike Chromium's, does not map *.localhost to loopback.
-function call(token, method, path, body, headers = {}, base = fx.base) {
-  const u = new URL(base + path);
-  const h = { Accept: 'application/json', Host: u.host, ...headers };
-  if (token) h.Authorization = `Bearer ${token}`;
-  let data = body;
-  if (body !== undefined && typeof body !== 'string') {
-    h['Content-Type'] = 'application/json';
-    data = JSON.stringify(body);
-  }
-  if (data !== undefined) h['Content-Length'] = Buffer.byteLength(data);
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: u.port, path: u.pathname + u.search, method, headers: h }, (res) => {
-      // an event stream never ends: its status is all we want
-      if (/event-stream/.test(res.headers['content-type'] || '')) {
-        res.destroy();
-        resolve({ status: res.statusCode, json: null, text: '' });
-        return;
-      }
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json = null;
-        try { json = JSON.parse(text); } catch { /* not JSON */ }
-        resolve({ status: res.statusCode, json, text, headers: res.headers });
-      });
-    });
-    req.on('error', reject);
-    req.setTimeout(20_000, () => req.destroy(new Error(`${method} ${path}: no answer`)));
-    if (data !== undefined) req.write(data);
-    req.end();
-  });
-}
-
-async function made(p, what) {
-  const r = await p;
-  assert.ok(r.status >= 200 && r.status < 300, `${what}: ${r.status} ${r.text}`);
-  return r.json;
-}
-
-async function apiLogin(email) {
-  const s = await made(call(null, 'POST', '/api/v1/auth/login', { email, password: PASSWORD }), `login ${email}`);
-  return { token: s.access_token, user: s.user };
-}
-
-const api = (method, path, body) => made(call(admin.token, method, path, body), `${method} ${path}`);
-
-// ---- the browser ------------------------------------------------------
-
-async function open(opts = {}) {
-  const context = await browser.newContext({
-    viewport: opts.viewport || { width: 1400, height: 900 },
-    ...(opts.userAgent ? { userAgent: opts.userAgent } : {}),
-    ...(opts.mobile ? { isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : {}),
-  });
-  context.setDefaultTimeout(STEP);
-  context.setDefaultNavigationTimeout(STEP);
-  await context.addInitScript(() => {
-    window.__csp = [];
-    document.addEventListener('securitypolicyviolation', (e) => {
-      window.__csp.push(`${e.violatedDirective} blocked ${e.blockedURI}`);
-    });
-  });
-  const page = await context.newPage();
-  const log = { console: [], errors: [] };
-  page.on('console', (m) => log.console.push({ type: m.type(), text: m.text(), url: m.location().url }));
-  page.on('pageerror', (e) => log.errors.push(String(e)));
-  return { context, page, log };
-}
+const run = runTag(4);
+const { api, signedIn } = session();
 
 // The HTTP errors a page may log: the first silent refresh (401, nobody
 // signed in yet), the event stream while the server has none (404), and
 // whatever the flow provokes on purpose.
-async function assertClean(page, log, what, allowed = []) {
-  assert.deepEqual(log.errors, [], `${what}: uncaught exceptions`);
-  assert.deepEqual(await page.evaluate(() => window.__csp).catch(() => []), [], `${what}: CSP violations`);
-  const ok = [/status of 401 .*$/, /status of 404/, ...allowed];
-  const errors = log.console.filter((m) => m.type === 'error' &&
-    !(/^Failed to load resource/.test(m.text) && ok.some((re) => re.test(m.text))));
-  assert.deepEqual(errors, [], `${what}: console errors`);
-}
-
-async function shot(page, name, fullPage = false) {
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
-}
-
-async function signIn(page, email = ADMIN, password = PASSWORD) {
-  await page.goto(`${fx.base}/`);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.locator('.topbar').waitFor();
-}
+const assertClean = (page, log, what, allowed = []) =>
+  clean(page, log, what, failedToLoad(/status of 401 .*$/, /status of 404/, ...allowed));
 
 
 // ---- the flow ---------------------------------------------------------
@@ -180,9 +49,8 @@ test('links: redirect rules added, reordered, a bad target shown at its ' +
      'scanners cannot read explained, the SVG downloaded', { timeout: 90_000 }, async () => {
   const tag = `rules${run}`.toLowerCase();
   const home = `https://example.com/launch-${run}`;
-  const { context, page, log } = await open({ viewport: { width: 1280, height: 900 } });
+  const { context, page, log } = await signedIn({ viewport: { width: 1280, height: 900 } });
   try {
-    await signIn(page);
     await page.getByRole('link', { name: 'Share links' }).click();
     await page.getByRole('heading', { name: 'Share links' }).waitFor();
 
@@ -305,9 +173,8 @@ test('links: redirect rules added, reordered, a bad target shown at its ' +
   }
 
   // a link to a task has no rules, and says why
-  const task = await open({ viewport: { width: 1280, height: 900 } });
+  const task = await signedIn({ viewport: { width: 1280, height: 900 } });
   try {
-    await signIn(task.page);
     await task.page.goto(`${fx.base}/links`);
     await task.page.getByRole('radio', { name: 'All' }).click();
     await task.page.getByLabel('Find a link').fill(fx.task.code);
@@ -323,9 +190,8 @@ test('links: redirect rules added, reordered, a bad target shown at its ' +
   }
 
   // a phone: the same detail, one column
-  const phone = await open({ viewport: { width: 375, height: 812 }, mobile: true });
+  const phone = await signedIn({ viewport: { width: 375, height: 812 }, mobile: true });
   try {
-    await signIn(phone.page);
     const detail = await openLink(phone.page, tag);
     await detail.getByRole('tab', { name: /^Rules/ }).click();
     await detail.getByLabel('Rule 2 target 2', { exact: true }).waitFor();
@@ -340,11 +206,11 @@ test('links: redirect rules added, reordered, a bad target shown at its ' +
     });
     assert.ok(wide <= 375, `the page is not wider than the phone (${wide} px; ${widest})`);
     await phone.page.evaluate(() => window.scrollTo(0, 0));
-    await shot(phone.page, 'links-rules-phone', true);
+    await shot(phone.page, 'links-rules-phone', { fullPage: true });
     await detail.getByRole('tab', { name: 'QR code' }).click();
     await detail.getByRole('img', { name: /^QR code preview/ }).waitFor();
     await phone.page.evaluate(() => window.scrollTo(0, 0));
-    await shot(phone.page, 'links-qr-phone', true);
+    await shot(phone.page, 'links-qr-phone', { fullPage: true });
     await assertClean(phone.page, phone.log, 'links on a phone');
   } finally {
     await phone.context.close();

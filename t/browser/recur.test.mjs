@@ -6,25 +6,13 @@
 // reminder hour in their profile. A screenshot of each in
 // t/browser/screenshots/ (recur-*.png).
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { client, fx, launch, open as openPage, shot, signIn } from './lib.mjs';
+import { fx, session, shot } from './lib.mjs';
 
 const STEP = 10_000;
 
-const admin = client();
-const { api } = admin;
-
-let browser;
-
-before(async () => {
-  browser = await launch();
-  await admin.login();
-});
-
-after(async () => { await browser?.close(); });
-
-const open = () => openPage(browser, { step: STEP });
+const { api, signedIn } = session({ step: STEP });
 
 // a Monday some weeks ahead, so that its dates are all to come
 function mondayAhead(weeks) {
@@ -38,8 +26,7 @@ test('repeat: a custom rule is said in words as it is made, saved, and one date 
   const due = mondayAhead(2);
   const t = await api('POST', `/api/v1/projects/${p.id}/tasks`, { title: 'Review the firewall rules', due_date: due });
 
-  const { context, page, errors } = await open();
-  await signIn(page);
+  const { context, page, errors } = await signedIn();
   await page.goto(`${fx.base}/tasks/${t.id}`);
   const repeat = page.locator('section.repeat');
   await repeat.getByText('Does not repeat.').waitFor();
@@ -87,8 +74,7 @@ test('remind me: a reminder in an hour is set and listed, then cancelled; the re
   const p = await api('POST', '/api/v1/projects', { name: 'Reminded', key: 'RMD' });
   const t = await api('POST', `/api/v1/projects/${p.id}/tasks`, { title: 'Call the auditor' });
 
-  const { context, page, errors } = await open();
-  await signIn(page);
+  const { context, page, errors } = await signedIn();
   await page.goto(`${fx.base}/tasks/${t.id}`);
   const remind = page.locator('section.remind');
   await remind.getByLabel('Reminder note').fill('ask about the Q3 report');

@@ -10,33 +10,24 @@
 //    share dialog; someone without an account opens the short link and
 //    reads the report on the public page.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { client, fx, launch, open as openPage, runTag, shot, signIn, SHOTS } from './lib.mjs';
+import { fx, runTag, session, shot, SHOTS } from './lib.mjs';
 
 const run = runTag();
-const admin = client();
-const made = admin.api;
-
-let browser;
-
-before(async () => {
-  browser = await launch();
-  await admin.login();
+const { api: made, open, signedIn } = session({
   // three active projects of the report, whatever else the workspace has
-  for (const [key, name] of [['RPA', 'Data centre exit'], ['RPB', 'Payroll upgrade'], ['RPC', 'Zero trust']]) {
-    const p = await made('POST', '/api/v1/projects', { key: `${key}${run}`, name: `${name} ${run}`, status: 'active' });
-    await made('POST', `/api/v1/projects/${p.id}/tasks`, { title: `First step of ${name}` });
-  }
+  async setup({ api }) {
+    for (const [key, name] of [['RPA', 'Data centre exit'], ['RPB', 'Payroll upgrade'], ['RPC', 'Zero trust']]) {
+      const p = await api('POST', '/api/v1/projects', { key: `${key}${run}`, name: `${name} ${run}`, status: 'active' });
+      await api('POST', `/api/v1/projects/${p.id}/tasks`, { title: `First step of ${name}` });
+    }
+  },
 });
-
-after(async () => { await browser?.close(); });
-
-const open = () => openPage(browser);
 
 
 test('the weekly report prints one A4 landscape page a project', async () => {
@@ -44,9 +35,8 @@ test('the weekly report prints one A4 landscape page a project', async () => {
   const n = report.projects.length;
   assert.ok(n >= 3, `at least the three projects made here: ${n}`);
 
-  const { context, page, errors } = await open();
+  const { context, page, errors } = await signedIn();
   try {
-    await signIn(page);
     await page.goto(`${fx.base}/portfolio/report`);
     await page.locator('section.report-project').first().waitFor();
     assert.equal(await page.locator('section.report-project').count(), n, 'a section a project');
@@ -74,10 +64,9 @@ test('the weekly report prints one A4 landscape page a project', async () => {
 
 
 test("the report's Share button makes a link outsiders read", async () => {
-  const { context, page, errors } = await open();
+  const { context, page, errors } = await signedIn();
   let code;
   try {
-    await signIn(page);
     await page.goto(`${fx.base}/portfolio/report`);
     await page.locator('section.report-project').first().waitFor();
     await page.getByRole('button', { name: 'Share', exact: true }).click();

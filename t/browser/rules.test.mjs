@@ -11,28 +11,12 @@
 // templates-gallery.png, templates-board.png, rules-editor.png,
 // rules-runs.png.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { client, fx, launch, open, runTag, shot, signIn } from './lib.mjs';
+import { fx, runTag, session, shot } from './lib.mjs';
 
 const run = runTag();
-const admin = client();
-const { api } = admin;
-
-let browser;
-
-before(async () => {
-  browser = await launch();
-  await admin.login();
-});
-
-after(async () => { await browser?.close(); });
-
-async function signedIn() {
-  const opened = await open(browser);
-  await signIn(opened.page);
-  return opened;
-}
+const { api, signedIn } = session();
 
 test('templates: a project started from the gallery\'s IT project has its ' +
      'phases; a board saved as a template joins the gallery', { timeout: 90_000 }, async () => {

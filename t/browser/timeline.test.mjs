@@ -8,26 +8,14 @@
 // baseline bars, and the slippage; kept as
 // t/browser/screenshots/portfolio-timeline.png, to be looked at.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { client, fx, launch, open as openPage, runTag, signIn, SHOTS } from './lib.mjs';
+import { fx, runTag, session, SHOTS } from './lib.mjs';
 
 const run = runTag();
-const admin = client();
-const made = admin.api;
-
-let browser;
-
-before(async () => {
-  browser = await launch();
-  await admin.login();
-});
-
-after(async () => { await browser?.close(); });
-
-const open = () => openPage(browser);
+const { api: made, signedIn } = session();
 
 
 test('the portfolio timeline draws the links, the critical path and the baseline', async () => {
@@ -47,9 +35,8 @@ test('the portfolio timeline draws the links, the critical path and the baseline
   // the first task two days longer: the chain shifts by two, still tight
   await made('POST', `/api/v1/tasks/${ids.TLA}/reschedule`, { due_date: '2031-03-07' });
 
-  const { context, page, errors } = await open();
+  const { context, page, errors } = await signedIn();
   try {
-    await signIn(page);
     await page.goto(`${fx.base}/portfolio`);
     await page.getByRole('link', { name: 'Timeline' }).click();
     await page.locator('svg[aria-label="Portfolio timeline"]').waitFor();
