@@ -12,6 +12,7 @@
 #define NGX_KANBAN_PG_LISTEN_RETRY  1000      /* ms after a loss */
 
 
+static void ngx_kanban_pg_listen_exit(void *data);
 static void ngx_kanban_pg_listen_answer(ngx_kanban_pg_query_t *q);
 static void ngx_kanban_pg_listen_fail(ngx_kanban_pg_query_t *q,
     ngx_uint_t error);
@@ -35,8 +36,9 @@ static const ngx_kanban_pg_owner_t  ngx_kanban_pg_listen_owner = {
 void
 ngx_kanban_pg_listen_start(ngx_kanban_pg_listener_t *l)
 {
-    u_char     *p;
-    ngx_str_t   catalog;
+    u_char              *p;
+    ngx_str_t            catalog;
+    ngx_pool_cleanup_t  *cln;
 
     if (l->conn
         || (l->lost && ngx_current_msec - l->lost < NGX_KANBAN_PG_LISTEN_RETRY))
@@ -48,12 +50,22 @@ ngx_kanban_pg_listen_start(ngx_kanban_pg_listener_t *l)
         /* libpq reads the conninfo and the command as C strings */
         catalog = ngx_kanban_main_conf()->catalog;
 
+        /* kept for the worker's life: the cycle's pool frees them */
+        cln = ngx_pool_cleanup_add(ngx_cycle->pool, 0);
+        if (cln == NULL) {
+            return;
+        }
+
+        cln->handler = ngx_kanban_pg_listen_exit;
+        cln->data = l;
+
         l->db.dsn.data = ngx_alloc(catalog.len + 1, ngx_cycle->log);
         l->query.sql.data = ngx_alloc(sizeof("LISTEN ") + l->channel.len,
                                       ngx_cycle->log);
 
         if (l->db.dsn.data == NULL || l->query.sql.data == NULL) {
-            return;                 /* the worker is out of memory */
+            ngx_kanban_pg_listen_exit(l);   /* out of memory: next time */
+            return;
         }
 
         *ngx_cpymem(l->db.dsn.data, catalog.data, catalog.len) = '\0';
@@ -89,6 +101,30 @@ ngx_kanban_pg_listen_stop(ngx_kanban_pg_listener_t *l)
     }
 
     l->lost = 0;
+}
+
+
+/* The worker exits: its connection, if a quit left it, and the strings
+ * go before the module, their only pointer, is unloaded. */
+
+static void
+ngx_kanban_pg_listen_exit(void *data)
+{
+    ngx_kanban_pg_listener_t  *l;
+
+    l = data;
+
+    ngx_kanban_pg_listen_stop(l);
+
+    if (l->db.dsn.data) {
+        ngx_free(l->db.dsn.data);
+        l->db.dsn.data = NULL;
+    }
+
+    if (l->query.sql.data) {
+        ngx_free(l->query.sql.data);
+        l->query.sql.data = NULL;
+    }
 }
 
 

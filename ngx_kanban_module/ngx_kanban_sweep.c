@@ -29,6 +29,7 @@ static void ngx_kanban_sweep_recorded(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static void ngx_kanban_sweep_settle(ngx_kanban_sweep_ws_t *ws);
 static void ngx_kanban_sweep_drop(ngx_kanban_sweep_ws_t *ws);
+static void ngx_kanban_sweep_free(void *data);
 static ngx_msec_t ngx_kanban_sweep_wall(void);
 
 
@@ -82,10 +83,16 @@ ngx_kanban_sweep_init(ngx_conf_t *cf)
 ngx_int_t
 ngx_kanban_sweep_start(ngx_kanban_sweep_t *s, ngx_cycle_t *cycle)
 {
-    s->pool = ngx_create_pool(4096, cycle->log);
-    if (s->pool == NULL) {
+    ngx_pool_cleanup_t  *cln;
+
+    /* the entries are malloc'ed: the cycle's pool frees them at exit */
+    cln = ngx_pool_cleanup_add(cycle->pool, 0);
+    if (cln == NULL) {
         return NGX_ERROR;
     }
+
+    cln->handler = ngx_kanban_sweep_free;
+    cln->data = s;
 
     ngx_rbtree_init(&s->tree, &s->sentinel, ngx_str_rbtree_insert_value);
     ngx_queue_init(&s->all);
@@ -493,6 +500,24 @@ ngx_kanban_sweep_drop(ngx_kanban_sweep_ws_t *ws)
     ngx_rbtree_delete(&ws->sweep->tree, &ws->node.node);
     ngx_queue_remove(&ws->queue);
     ngx_free(ws);
+}
+
+
+/* The worker exits: the entries it still watches go with it (the module,
+ * their only pointer, is unloaded right after). */
+
+static void
+ngx_kanban_sweep_free(void *data)
+{
+    ngx_kanban_sweep_t  *s;
+
+    s = data;
+    s->running = 0;
+
+    while (!ngx_queue_empty(&s->all)) {
+        ngx_kanban_sweep_drop(ngx_queue_data(ngx_queue_head(&s->all),
+                                             ngx_kanban_sweep_ws_t, queue));
+    }
 }
 
 

@@ -131,7 +131,6 @@ struct ngx_kanban_sweep_s {
     ngx_rbtree_t               tree;
     ngx_rbtree_node_t          sentinel;
     ngx_queue_t                all;
-    ngx_pool_t                *pool;
     ngx_event_t                timer;
     ngx_msec_t                 listed_at;
     unsigned                   listing:1;

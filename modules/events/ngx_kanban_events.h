@@ -109,6 +109,7 @@ extern ngx_module_t  ngx_http_kanban_events_module;
 
 /* feeds (ngx_kanban_events_feed.c) */
 ngx_int_t ngx_kanban_events_feed_init_process(ngx_cycle_t *cycle);
+void ngx_kanban_events_feed_exit_process(ngx_cycle_t *cycle);
 ngx_kanban_events_feed_t *ngx_kanban_events_feed_get(
     ngx_kanban_tenant_t *tenant);
 void ngx_kanban_events_resume(ngx_kanban_sse_t *s);

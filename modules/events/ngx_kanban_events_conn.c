@@ -56,11 +56,17 @@ ngx_kanban_events_take_over(ngx_kanban_events_sub_t *sub)
 
     ngx_memcpy(s, sub, sizeof(ngx_kanban_events_sub_t));
 
+    /* an empty id (a session, no API token) has no data: memcpy() of
+     * NULL is undefined even for no bytes */
     s->user_id.data = (u_char *) (s + 1);
-    ngx_memcpy(s->user_id.data, sub->user_id.data, sub->user_id.len);
+    if (sub->user_id.len) {
+        ngx_memcpy(s->user_id.data, sub->user_id.data, sub->user_id.len);
+    }
 
     s->token_id.data = s->user_id.data + s->user_id.len;
-    ngx_memcpy(s->token_id.data, sub->token_id.data, sub->token_id.len);
+    if (sub->token_id.len) {
+        ngx_memcpy(s->token_id.data, sub->token_id.data, sub->token_id.len);
+    }
 
     /* the old one's place in its feed, and its timer */
     ngx_queue_remove(&sub->queue);

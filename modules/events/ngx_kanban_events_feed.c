@@ -83,6 +83,30 @@ ngx_kanban_events_feed_init_process(ngx_cycle_t *cycle)
 }
 
 
+/* The worker exits: its feeds (malloc'ed, let go only by the next
+ * feed_all() once nobody follows them) go before the module, their only
+ * pointer, is unloaded. Nothing runs after this to read them. */
+
+void
+ngx_kanban_events_feed_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_rbtree_node_t  *root, *sentinel;
+
+    sentinel = ngx_kanban_events_feeds.sentinel;
+
+    for ( ;; ) {
+        root = ngx_kanban_events_feeds.root;
+
+        if (root == NULL || root == sentinel) {
+            return;
+        }
+
+        ngx_kanban_events_feed_free((ngx_kanban_events_feed_t *)
+                                    ngx_rbtree_min(root, sentinel));
+    }
+}
+
+
 /* The workspace's feed in this worker, made on its first stream; the
  * stream counts in it until it leaves. */
 

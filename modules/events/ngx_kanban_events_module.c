@@ -333,5 +333,6 @@ ngx_kanban_events_exit_process(ngx_cycle_t *cycle)
 {
     if (ngx_kanban_events_enabled) {
         ngx_kanban_events_redis_exit_process(cycle);
+        ngx_kanban_events_feed_exit_process(cycle);
     }
 }

@@ -43,6 +43,7 @@ static ngx_int_t ngx_kanban_jwt_segment(ngx_pool_t *pool, u_char *start,
 static ngx_uint_t ngx_kanban_jwt_alg(ngx_str_t *name);
 static ngx_int_t ngx_kanban_jwt_check_signature(ngx_kanban_jwt_key_t *key,
     ngx_str_t *input, ngx_str_t *sig);
+static void ngx_kanban_jwt_memo_free(void *data);
 static ngx_int_t ngx_kanban_jwt_verify_signature(ngx_kanban_jwt_key_t *key,
     ngx_str_t *input, ngx_str_t *sig);
 static ngx_int_t ngx_kanban_jwt_time(ngx_kanban_json_t *payload, char *name,
@@ -318,6 +319,7 @@ ngx_kanban_jwt_check_signature(ngx_kanban_jwt_key_t *key, ngx_str_t *input,
     int                     ok;
     EVP_MD_CTX             *md;
     ngx_uint_t              n;
+    ngx_pool_cleanup_t     *cln;
     ngx_kanban_jwt_memo_t  *memo;
     u_char                  digest[SHA256_DIGEST_LENGTH];
 
@@ -325,20 +327,26 @@ ngx_kanban_jwt_check_signature(ngx_kanban_jwt_key_t *key, ngx_str_t *input,
         return ngx_kanban_jwt_verify_signature(key, input, sig);
     }
 
-    if (ngx_kanban_jwt_memo_sha256 == NULL) {
+    if (ngx_kanban_jwt_memo_ctx == NULL) {
+        /* OpenSSL's, for the worker's life: the cycle's pool frees them */
+        cln = ngx_pool_cleanup_add(ngx_cycle->pool, 0);
+        if (cln == NULL) {
+            return NGX_ERROR;
+        }
+
+        cln->handler = ngx_kanban_jwt_memo_free;
+
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
         ngx_kanban_jwt_memo_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 #else
         ngx_kanban_jwt_memo_sha256 = EVP_sha256();
 #endif
-        if (ngx_kanban_jwt_memo_sha256 == NULL) {
-            return NGX_ERROR;
-        }
-    }
-
-    if (ngx_kanban_jwt_memo_ctx == NULL) {
         ngx_kanban_jwt_memo_ctx = EVP_MD_CTX_new();
-        if (ngx_kanban_jwt_memo_ctx == NULL) {
+
+        if (ngx_kanban_jwt_memo_sha256 == NULL
+            || ngx_kanban_jwt_memo_ctx == NULL)
+        {
+            ngx_kanban_jwt_memo_free(NULL);
             return NGX_ERROR;
         }
     }
@@ -372,6 +380,27 @@ ngx_kanban_jwt_check_signature(ngx_kanban_jwt_key_t *key, ngx_str_t *input,
     memo->key = key;
 
     return NGX_OK;
+}
+
+
+/* The worker exits (or the memo could not be made): the context and the
+ * digest go before the module, their only pointer, is unloaded. */
+
+static void
+ngx_kanban_jwt_memo_free(void *data)
+{
+    if (ngx_kanban_jwt_memo_ctx) {
+        EVP_MD_CTX_free(ngx_kanban_jwt_memo_ctx);
+        ngx_kanban_jwt_memo_ctx = NULL;
+    }
+
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+    if (ngx_kanban_jwt_memo_sha256) {
+        EVP_MD_free((EVP_MD *) ngx_kanban_jwt_memo_sha256);
+    }
+#endif
+
+    ngx_kanban_jwt_memo_sha256 = NULL;
 }
 
 
