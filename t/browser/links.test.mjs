@@ -95,6 +95,9 @@ test('links: redirect rules added, reordered, a bad target shown at its ' +
     ]);
     assert.equal(refused.status(), 422);
     const bad = form.getByLabel('Rule 2 target 2', { exact: true });
+    // the answer is in before React has rendered it: wait for the mark, then judge it
+    await page.waitForFunction((e) => e.getAttribute('aria-invalid') === 'true', await bad.elementHandle())
+      .catch(() => {});
     assert.equal(await bad.getAttribute('aria-invalid'), 'true', 'the bad target is marked');
     const said = rules.nth(1).locator('.lr-target').nth(1).locator('.field-error');
     assert.match(await said.innerText(), /^Must be an http or https URL/, 'the server\'s reason, under that target');
