@@ -12,7 +12,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { ADMIN, CARL, PASSWORD, assertClean as clean, call, failedToLoad, fx, launch, made,
+import { ADMIN, CARL, PASSWORD, assertAppClean, call, fx, launch, made,
          open as openPage, platform, runTag, shot, signIn } from './lib.mjs';
 
 const run = runTag(4);
@@ -52,12 +52,6 @@ const task = (p, title, category, more = {}) =>
 
 // opts: viewport, userAgent, mobile (lib.mjs's open)
 const open = (opts = {}) => openPage(browser, opts);
-
-// The HTTP errors a page may log: the first silent refresh (401, nobody
-// signed in yet), the event stream while the server has none (404), and
-// whatever the flow provokes on purpose.
-const assertClean = (page, log, what, allowed = []) =>
-  clean(page, log, what, failedToLoad(/status of 401 .*$/, /status of 404/, ...allowed));
 
 const card = (page, title) => page.locator('[data-task-id]', { hasText: title });
 const cell = (page, p, category) => page.locator(`section.cell[data-cell^="${p.col[category].id}|"]`);
@@ -113,7 +107,7 @@ test('sign-in: a wrong password is explained, the right one opens the ' +
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
     await page.reload();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
-    await assertClean(page, log, 'sign-in', [/status of 401/]);
+    await assertAppClean(page, log, 'sign-in', [/status of 401/]);
   } finally {
     await context.close();
   }
@@ -161,7 +155,7 @@ test('board: a card dragged to another column is there after a reload; ' +
     await cell(page, p, 'todo').locator('[data-task-id]', { hasText: 'Stay in place' }).waitFor();
     await page.waitForTimeout(400);          // the cards' settling animation
     await shot(page, '05-board-wip-limit');
-    await assertClean(page, log, 'the board', [/status of 409/]);
+    await assertAppClean(page, log, 'the board', [/status of 409/]);
   } finally {
     await context.close();
   }
@@ -187,7 +181,7 @@ test('board: the keyboard moves a card (space, arrows, space)', { timeout: 60_00
     assert.equal(r.status(), 200);
     const stored = await api('GET', `/api/v1/tasks/${t.id}`);
     assert.equal(stored.column_id, p.col.todo.id, 'one column to the right: To Do');
-    await assertClean(page, log, 'keyboard move');
+    await assertAppClean(page, log, 'keyboard move');
   } finally {
     await context.close();
   }
@@ -254,7 +248,7 @@ test('task detail: title, priority, labels, a comment with an @mention, ' +
     const carl = await apiLogin(CARL);
     const n = await made(call(carl.token, 'GET', '/api/v1/notifications'), 'notifications');
     assert.ok(n.items.some((x) => x.kind === 'mentioned'), 'Carl has a "mentioned" notification');
-    await assertClean(page, log, 'task detail');
+    await assertAppClean(page, log, 'task detail');
   } finally {
     await context.close();
   }
@@ -280,7 +274,7 @@ test('share dialog: a link with a password and its QR code; opened in a ' +
     await dialog.locator('img.qr').waitFor();
     assert.match(await dialog.locator('img.qr').getAttribute('src'), /^data:image\/svg\+xml/);
     await shot(page, '07-share-dialog');
-    await assertClean(page, log, 'share dialog');
+    await assertAppClean(page, log, 'share dialog');
 
     // a person's browser: HeadlessChrome is on the crawler list, and a
     // crawler at a link with max_visits gets a preview page instead
@@ -348,7 +342,7 @@ test('timesheet: hours typed into the week grid, the 24-hour day refused, ' +
       await shot(mgr.page, '10-approvals-reject');
       await mgr.page.getByRole('button', { name: 'Reject week' }).click();
       await mgr.page.locator('.toast', { hasText: 'sent back' }).waitFor();
-      await assertClean(mgr.page, mgr.log, 'approvals');
+      await assertAppClean(mgr.page, mgr.log, 'approvals');
     } finally {
       await mgr.context.close();
     }
@@ -358,7 +352,7 @@ test('timesheet: hours typed into the week grid, the 24-hour day refused, ' +
     await page.getByText('Thursday is missing the afternoon').waitFor();
     assert.ok(await page.getByRole('button', { name: /Submit again/ }).isVisible(), 'the week can be submitted again');
     await shot(page, '11-timesheet-rejected');
-    await assertClean(page, log, 'timesheet');
+    await assertAppClean(page, log, 'timesheet');
   } finally {
     await context.close();
   }
@@ -382,7 +376,7 @@ test('portfolio: tiles, charts and every project with its progress', { timeout: 
     }
     for (const p of projects) await page.locator('table.data a', { hasText: p.name }).first().waitFor();
     await shot(page, '12-portfolio');
-    await assertClean(page, log, 'portfolio');
+    await assertAppClean(page, log, 'portfolio');
   } finally {
     await context.close();
   }
@@ -405,7 +399,7 @@ test('admin settings: usage against the plan\'s limits, as bars', { timeout: 60_
     await page.getByText('the installation\'s rate').waitFor();
     await page.getByRole('heading', { name: 'Plan and usage' }).scrollIntoViewIfNeeded();
     await shot(page, '24-admin-usage');
-    await assertClean(page, log, 'usage');
+    await assertAppClean(page, log, 'usage');
   } finally {
     await context.close();
   }
@@ -425,7 +419,7 @@ test('admin settings: the workspace\'s full export asked for, its progress shown
       'one export at a time');
     await section.scrollIntoViewIfNeeded();
     await shot(page, '24b-admin-export');
-    await assertClean(page, log, 'export');
+    await assertAppClean(page, log, 'export');
   } finally {
     await context.close();
   }
@@ -468,7 +462,7 @@ test('admin settings: the time zone picked from a searchable list and ' +
     await other.waitFor();
     assert.equal(await other.getAttribute('class'), ahead ? 'due overdue' : 'due', 'UTC\'s today is not the workspace\'s');
     await shot(page, '22-board-due-today-in-zone');
-    await assertClean(page, log, 'settings');
+    await assertAppClean(page, log, 'settings');
   } finally {
     await context.close();
   }
@@ -485,7 +479,7 @@ test('admin settings: the time zone picked from a searchable list and ' +
     await alert.waitFor();
     assert.match(await alert.innerText(), /time_zone/i, 'the 422 names the field');
     await shot(t.page, '23-admin-settings-422');
-    await assertClean(t.page, t.log, 'settings 422', [/status of 422/]);
+    await assertAppClean(t.page, t.log, 'settings 422', [/status of 422/]);
   } finally {
     await t.context.close();
     await api('PATCH', '/api/v1/workspace', { time_zone: 'UTC' });
@@ -543,7 +537,7 @@ test('a board of 500 tasks: renders, filters and moves a card quickly', { timeou
     assert.ok(dragMs < 5000, `a drag completes in under 5 s (${dragMs} ms)`);
     // the cards out of reach are placeholders, still in order and counted
     assert.ok(mounted < 500, `not every card is a sortable (${mounted})`);
-    await assertClean(page, log, 'big board');
+    await assertAppClean(page, log, 'big board');
   } finally {
     await context.close();
   }
@@ -590,8 +584,8 @@ test('two browsers: a drag in one moves the card in the other (the event ' +
     await b.page.locator('.bell .icon-btn').click();
     await b.page.locator('.popover .notif', { hasText: 'mentioned you' }).first().waitFor();
     await shot(b.page, '14c-live-bell');
-    await assertClean(a.page, a.log, 'live A');
-    await assertClean(b.page, b.log, 'live B');
+    await assertAppClean(a.page, a.log, 'live A');
+    await assertAppClean(b.page, b.log, 'live B');
   } finally {
     await a.context.close();
     await b.context.close();
@@ -617,7 +611,7 @@ test('a phone: the navigation is a drawer, the board scrolls sideways, ' +
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(width <= 400, `no page-wide sideways scroll on the portfolio (${width} px)`);
     await shot(page, '17-phone-portfolio');
-    await assertClean(page, log, 'phone');
+    await assertAppClean(page, log, 'phone');
   } finally {
     await context.close();
   }
@@ -637,7 +631,7 @@ test('an invitation: the admin invites, the person sets a password and is ' +
     const url = await page.locator('.secret').innerText();
     assert.match(url, /\/accept-invite\?token=/);
     await shot(page, '18-admin-invite');
-    await assertClean(page, log, 'admin');
+    await assertAppClean(page, log, 'admin');
 
     const guest = await open();
     try {
@@ -647,7 +641,7 @@ test('an invitation: the admin invites, the person sets a password and is ' +
       await guest.page.getByRole('button', { name: 'Join the workspace' }).click();
       await guest.page.getByRole('heading', { name: 'Projects' }).waitFor();
       assert.match(await guest.page.locator('.me-name').innerText(), /Ines Invitee/);
-      await assertClean(guest.page, guest.log, 'invitation');
+      await assertAppClean(guest.page, guest.log, 'invitation');
     } finally {
       await guest.context.close();
     }
@@ -682,7 +676,7 @@ test('the platform host: a new workspace signed up from the landing page', { tim
     await page.getByLabel('Workspace to open').fill(slug);
     await page.getByRole('button', { name: 'Go', exact: true }).click();
     await page.waitForURL(new RegExp(`^http://${slug}\\.`));
-    await assertClean(page, log, 'sign-up');
+    await assertAppClean(page, log, 'sign-up');
   } finally {
     await context.close();
   }
@@ -784,7 +778,7 @@ test('admin → webhooks: made with its secret shown once, a test ping ' +
     await row.getByRole('button', { name: 'Delete' }).click();
     await row.waitFor({ state: 'detached' });
     assert.equal((await call(admin.token, 'GET', `/api/v1/webhooks/${hook.id}`)).status, 404);
-    await assertClean(page, log, 'webhooks', [/status of 422/]);
+    await assertAppClean(page, log, 'webhooks', [/status of 422/]);
   } finally {
     await context.close();
     rx.close();
@@ -826,7 +820,7 @@ test('portfolio: the latest insights, a new analysis asked for with its ' +
     // a reload shows the latest at once, without asking again
     await page.reload();
     await box.locator(`.insight[data-insight-id="${id}"]`).waitFor();
-    await assertClean(page, log, 'insights');
+    await assertAppClean(page, log, 'insights');
   } finally {
     await context.close();
   }
@@ -885,7 +879,7 @@ test('notifications: the page updates live, marking one read or all read ' +
     await bell.click();
     await page.locator('.popover .notif', { hasText: 'Second ping' }).waitFor();
     await shot(page, '27-notifications-bell-read');
-    await assertClean(page, log, 'notifications');
+    await assertAppClean(page, log, 'notifications');
   } finally {
     await context.close();
   }
@@ -930,7 +924,7 @@ test('profile → sessions: this browser marked, another sign-in ended, ' +
     assert.deepEqual(left.items, [], 'no session of Sid is left');
     await page.reload();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
-    await assertClean(page, log, 'sessions', [/status of 401/]);
+    await assertAppClean(page, log, 'sessions', [/status of 401/]);
   } finally {
     await context.close();
   }
@@ -984,7 +978,7 @@ test('admin → AI: the installation\'s default, then Anthropic with a key ' +
     const back = await api('GET', '/api/v1/ai/settings');
     assert.equal(back.provider, null);
     assert.equal(back.api_key_set, false);
-    await assertClean(page, log, 'admin AI');
+    await assertAppClean(page, log, 'admin AI');
   } finally {
     await context.close();
   }
@@ -1048,7 +1042,7 @@ test('share links: made in bulk with a bad row named, filtered by tag, ' +
     await page.getByRole('radio', { name: 'Revoked' }).click();
     await page.locator('.links-count', { hasText: /^1 link$/ }).waitFor();
     assert.match(await list.first().textContent(), /revoked/);
-    await assertClean(page, log, 'share links');
+    await assertAppClean(page, log, 'share links');
   } finally {
     await context.close();
   }
@@ -1097,7 +1091,7 @@ test('every screen, desktop and phone (375 px): shown, no page-wide ' +
       }
       assert.deepEqual(stuck, [], 'every screen done loading');
       assert.deepEqual(wide, [], 'no screen scrolls the whole page sideways on a phone');
-      await assertClean(page, log, `tour at ${width}`);
+      await assertAppClean(page, log, `tour at ${width}`);
     } finally {
       await context.close();
     }

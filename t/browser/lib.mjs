@@ -125,6 +125,13 @@ export async function assertClean(page, log, what, forgiven = () => false) {
   assert.deepEqual(errors, [], `${what}: console errors`);
 }
 
+// assertClean for a page of the app: the HTTP errors it logs on its own
+// are forgiven (the first silent refresh's 401, nobody signed in yet; the
+// event stream's 404 while the server has none), and those a flow
+// provokes on purpose (allowed: regexes on the console line).
+export const assertAppClean = (page, log, what, allowed = []) =>
+  assertClean(page, log, what, failedToLoad(/status of 401 .*$/, /status of 404/, ...allowed));
+
 
 // ---- the API, from node --------------------------------------------------
 

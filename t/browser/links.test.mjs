@@ -11,16 +11,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { assertClean as clean, call, failedToLoad, fx, runTag, session, shot } from './lib.mjs';
+import { assertAppClean, call, fx, runTag, session, shot } from './lib.mjs';
 
 const run = runTag(4);
 const { api, signedIn } = session();
-
-// The HTTP errors a page may log: the first silent refresh (401, nobody
-// signed in yet), the event stream while the server has none (404), and
-// whatever the flow provokes on purpose.
-const assertClean = (page, log, what, allowed = []) =>
-  clean(page, log, what, failedToLoad(/status of 401 .*$/, /status of 404/, ...allowed));
 
 
 // ---- the flow ---------------------------------------------------------
@@ -101,6 +95,9 @@ test('links: redirect rules added, reordered, a bad target shown at its ' +
     ]);
     assert.equal(refused.status(), 422);
     const bad = form.getByLabel('Rule 2 target 2', { exact: true });
+    // the answer is in before React has rendered it: wait for the mark, then judge it
+    await page.waitForFunction((e) => e.getAttribute('aria-invalid') === 'true', await bad.elementHandle())
+      .catch(() => {});
     assert.equal(await bad.getAttribute('aria-invalid'), 'true', 'the bad target is marked');
     const said = rules.nth(1).locator('.lr-target').nth(1).locator('.field-error');
     assert.match(await said.innerText(), /^Must be an http or https URL/, 'the server\'s reason, under that target');
@@ -167,7 +164,7 @@ test('links: redirect rules added, reordered, a bad target shown at its ' +
     const svg = readFileSync(await file.path(), 'utf8');
     assert.match(svg, /^<svg[^>]*width="512"/);
     assert.match(svg, /fill="#1d4ed8"/, 'the download is the code previewed');
-    await assertClean(page, log, 'links rules and QR', [/status of 422/]);
+    await assertAppClean(page, log, 'links rules and QR', [/status of 422/]);
   } finally {
     await context.close();
   }
@@ -184,7 +181,7 @@ test('links: redirect rules added, reordered, a bad target shown at its ' +
     await detail.getByRole('tab', { name: /^Rules/ }).click();
     await detail.getByText('Redirect rules are for links to a URL.').waitFor();
     assert.equal(await detail.getByRole('form', { name: 'Redirect rules' }).count(), 0, 'no rules form');
-    await assertClean(task.page, task.log, 'a task link\'s rules');
+    await assertAppClean(task.page, task.log, 'a task link\'s rules');
   } finally {
     await task.context.close();
   }
@@ -211,7 +208,7 @@ test('links: redirect rules added, reordered, a bad target shown at its ' +
     await detail.getByRole('img', { name: /^QR code preview/ }).waitFor();
     await phone.page.evaluate(() => window.scrollTo(0, 0));
     await shot(phone.page, 'links-qr-phone', { fullPage: true });
-    await assertClean(phone.page, phone.log, 'links on a phone');
+    await assertAppClean(phone.page, phone.log, 'links on a phone');
   } finally {
     await phone.context.close();
   }
