@@ -124,6 +124,15 @@ ok(!grep({ /task|project|title/ && $_ ne 'tasks' } keys %{ $r->{json} }),
 
 my $mark = "opls$$";
 my @slugs = map { $t->signup(prefix => "$mark-$_") } 1 .. 5;
+# each sign-up's own measure (t/platform_figures_live.t) lands first, so
+# that the figures written below are the last
+for (1 .. 50) {
+    my ($n) = $catalog->selectrow_array(
+        q{SELECT count(*) FROM tenant_figures f JOIN tenants t
+             ON t.id = f.tenant_id WHERE t.slug LIKE ? || '-%'}, undef, $mark);
+    last if $n == 5;
+    select undef, undef, undef, 0.2;
+}
 my %size = (0 => 300, 1 => 100, 2 => 500, 3 => 200, 4 => 400);
 for my $i (0 .. 4) {
     $catalog->do('INSERT INTO tenant_figures (tenant_id, users, tasks, size_bytes)

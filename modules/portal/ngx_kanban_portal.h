@@ -5,7 +5,8 @@
  * person in on a workspace's host (ngx_kanban_portal_link.c), the
  * switcher's list and handoff (ngx_kanban_portal_switch.c), and the
  * catalog's directory of members kept up to date from the queues of the
- * workspaces written to (ngx_kanban_portal_directory.c).
+ * workspaces written to (ngx_kanban_portal_directory.c), whose step also
+ * measures the console's figures (ngx_kanban_portal_figures.c).
  */
 
 #ifndef _NGX_KANBAN_PORTAL_H_INCLUDED_
@@ -21,6 +22,8 @@
 #define NGX_KANBAN_PORTAL_PER_ADDRESS  "5"      /* mails an hour */
 #define NGX_KANBAN_PORTAL_PER_CLIENT   "20"     /* asks an hour */
 #define NGX_KANBAN_PORTAL_TOKEN_LEN    64       /* hex */
+/* ms: a workspace's console figures measured at most this often */
+#define NGX_KANBAN_PORTAL_FIGURES_EVERY  2000
 
 
 extern ngx_module_t  ngx_http_kanban_portal_module;
@@ -40,6 +43,11 @@ ngx_int_t ngx_kanban_portal_handoff_handler(ngx_http_request_t *r,
 
 ngx_int_t ngx_kanban_portal_directory_init(ngx_conf_t *cf);
 ngx_int_t ngx_kanban_portal_directory_init_process(ngx_cycle_t *cycle);
+
+/* ngx_kanban_sweep_ws_t is the core sweeper's (ngx_kanban_sweep.h) */
+struct ngx_kanban_sweep_ws_s;
+ngx_msec_t ngx_kanban_portal_figures(struct ngx_kanban_sweep_ws_s *ws,
+    ngx_msec_t *at);
 
 extern ngx_kanban_field_t  ngx_kanban_portal_find_fields[];
 

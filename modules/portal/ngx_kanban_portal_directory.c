@@ -25,6 +25,10 @@
  *
  * A change queued outside nginx (a write by hand) waits for the
  * workspace's next write, or for kanbanctl portal-sync.
+ *
+ * The step also measures the console's figures of the workspace, at most
+ * every few seconds (ngx_kanban_portal_figures.c): a step that comes too
+ * soon after the last measure is due again when it may measure.
  */
 
 /* SQL: sql/catalog/012_portal.sql, 018_sweep_due.sql;
@@ -42,6 +46,8 @@
 /* a workspace's, beside the sweeper's entry */
 typedef struct {
     ngx_uint_t                 failures;    /* in a row */
+    ngx_msec_t                 figures_at;  /* measured then, or 0 */
+    ngx_msec_t                 figures_in;  /* to measure again then */
 } ngx_kanban_portal_ws_t;
 
 
@@ -210,6 +216,8 @@ ngx_kanban_portal_ws_init(ngx_kanban_sweep_ws_t *ws)
 
     pws = ws->data;
     pws->failures = 0;
+    pws->figures_at = 0;
+    pws->figures_in = NGX_KANBAN_SWEEP_NOTHING;
 }
 
 
@@ -221,7 +229,11 @@ ngx_kanban_portal_step(ngx_kanban_sweep_ws_t *ws)
     ngx_str_t                  batch = ngx_string(NGX_KANBAN_PORTAL_BATCH);
     ngx_pool_t                *pool;
     ngx_kanban_pg_query_t     *q;
+    ngx_kanban_portal_ws_t    *pws;
     ngx_kanban_portal_sync_t  *sync;
+
+    pws = ws->data;
+    pws->figures_in = ngx_kanban_portal_figures(ws, &pws->figures_at);
 
     pool = ngx_create_pool(4096, ngx_cycle->log);
     if (pool == NULL) {
@@ -384,6 +396,14 @@ ngx_kanban_portal_finish(ngx_kanban_portal_sync_t *sync, ngx_int_t rc)
                       &ws->node.str, pws->failures);
         wait = NGX_KANBAN_SWEEP_NOTHING;
     }
+
+    /* a measure of the figures put off is due too (NOTHING is the
+     * largest wait: "nothing due" stays nothing) */
+    if (pws->figures_in < wait) {
+        wait = pws->figures_in;
+    }
+
+    pws->figures_in = NGX_KANBAN_SWEEP_NOTHING;
 
     ngx_destroy_pool(sync->pool);
 
