@@ -70,8 +70,12 @@ ngx_kanban_cache_get(ngx_shm_zone_t *zone, ngx_str_t *key, ngx_pool_t *pool,
         return NGX_DECLINED;
     }
 
-    ngx_queue_remove(&node->lru);
-    ngx_queue_insert_head(&cache->sh->lru, &node->lru);
+    /* a hot entry is the head already: no write to the shared lines
+     * every worker reads */
+    if (ngx_queue_head(&cache->sh->lru) != &node->lru) {
+        ngx_queue_remove(&node->lru);
+        ngx_queue_insert_head(&cache->sh->lru, &node->lru);
+    }
 
     value->nnumbers = node->nnumbers;
     value->nfields = node->nfields;

@@ -178,33 +178,42 @@ ngx_kanban_jw_result(ngx_kanban_jw_t *jw, ngx_str_t *out)
 void
 ngx_kanban_json_escape_into(ngx_kanban_jw_t *jw, u_char *s, size_t n)
 {
-    u_char  *p, c;
-    size_t   i;
+    u_char  *p, *end, *chunk, c;
 
     static u_char  hex[] = "0123456789abcdef";
 
-    for (i = 0; i < n; i++) {
-        p = ngx_kanban_jw_reserve(jw, 6);
+    end = s + n;
+
+    /* room for a chunk's worst case at once: a reserve a byte cost more
+     * than the byte (a share visit's record is escaped on the redirect);
+     * a chunk at a time, so that a long string does not ask six times
+     * its size */
+    while (s < end) {
+        chunk = s + ngx_min((size_t) (end - s), 4096);
+
+        p = ngx_kanban_jw_reserve(jw, 6 * (chunk - s));
         if (p == NULL) {
             return;
         }
 
-        c = s[i];
+        for ( /* void */ ; s < chunk; s++) {
+            c = *s;
 
-        switch (c) {
-        case '"':  *p++ = '\\'; *p++ = '"'; break;
-        case '\\': *p++ = '\\'; *p++ = '\\'; break;
-        case '\n': *p++ = '\\'; *p++ = 'n'; break;
-        case '\r': *p++ = '\\'; *p++ = 'r'; break;
-        case '\t': *p++ = '\\'; *p++ = 't'; break;
-        default:
-            if (c < 0x20) {
+            if (c >= 0x20 && c != '"' && c != '\\') {
+                *p++ = c;
+                continue;
+            }
+
+            switch (c) {
+            case '"':  *p++ = '\\'; *p++ = '"'; break;
+            case '\\': *p++ = '\\'; *p++ = '\\'; break;
+            case '\n': *p++ = '\\'; *p++ = 'n'; break;
+            case '\r': *p++ = '\\'; *p++ = 'r'; break;
+            case '\t': *p++ = '\\'; *p++ = 't'; break;
+            default:
                 p = ngx_cpymem(p, "\\u00", 4);
                 *p++ = hex[c >> 4];
                 *p++ = hex[c & 0xf];
-
-            } else {
-                *p++ = c;
             }
         }
 

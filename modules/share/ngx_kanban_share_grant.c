@@ -107,6 +107,15 @@ ngx_kanban_share_judge(ngx_http_request_t *r, ngx_kanban_share_link_t *link,
         return NGX_KANBAN_SHARE_EXPIRED;
     }
 
+    /* the grant cookie (an HMAC to check) only when the verdict turns
+     * on it: an open link's visit, the redirect's common case, has none
+     * to read */
+    if (link->state != NGX_KANBAN_SHARE_USED_UP && !link->password_hash.len
+        && !(read && link->max_visits))
+    {
+        return NGX_KANBAN_SHARE_OPEN;
+    }
+
     granted = ngx_kanban_share_granted(r, link, code);
 
     if (link->state == NGX_KANBAN_SHARE_USED_UP && !(read && granted)) {

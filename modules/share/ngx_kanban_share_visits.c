@@ -565,6 +565,20 @@ ngx_kanban_share_clean(ngx_pool_t *pool, ngx_str_t *in, ngx_str_t *out)
     u_char    *p, *q, *s, *end, *next;
     uint32_t   c;
 
+    /* printable ASCII within the limit, as browsers' agents and most
+     * referrers are: taken as it is, neither decoded nor copied */
+    if (in->len <= NGX_KANBAN_SHARE_HEADER_MAX) {
+        for (s = in->data, end = s + in->len;
+             s < end && *s >= 0x20 && *s < 0x7f;
+             s++)
+        { /* void */ }
+
+        if (s == end) {
+            *out = *in;
+            return;
+        }
+    }
+
     out->data = ngx_pnalloc(pool, NGX_KANBAN_SHARE_HEADER_MAX);
     if (out->data == NULL) {
         out->len = 0;

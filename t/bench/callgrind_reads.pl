@@ -6,6 +6,9 @@
 #
 #   nginx's own return 200 of the task's bytes      (what HTTP costs alone)
 #   GET /api/v1/tasks/{id}, /api/v1/workspace, /api/v1/projects
+#   nginx's own return 302 of a share link's target (Cache-Control as the
+#   redirect's), and GET /s/{code} of that link: as wrk asks (no
+#   User-Agent), and with a browser's User-Agent and Referer
 #
 # Instructions a request, in all and by part (the entry points' inclusive
 # counts: tenant, JWT, rate limit, routing, the statement's answer; and
@@ -16,6 +19,7 @@
 #
 #     bash t/run -v t/bench/callgrind_reads.pl
 #     CALLGRIND_SECONDS=20 ... (each read's run; 10 by default)
+#     CALLGRIND_READS=redirect ... (only the reads whose name matches)
 #
 # The figures go to t/tmp/callgrind-reads.txt as well.
 
@@ -28,6 +32,7 @@ use POSIX ();
 use Time::HiRes qw(sleep);
 
 my $SECONDS = $ENV{CALLGRIND_SECONDS} // 10;
+my $ONLY = $ENV{CALLGRIND_READS} ? qr/$ENV{CALLGRIND_READS}/ : qr/./;
 
 plan skip_all => 'valgrind, callgrind_control or wrk is missing'
     if grep { system("command -v $_ >/dev/null 2>&1") != 0 }
@@ -75,6 +80,10 @@ for (1 .. 3) {
         json => { body => "Comment $_" });
 }
 my $task_body = api($setup, GET => "/api/v1/tasks/$tid", $token)->{body};
+# a share link to a URL, as t/bench/reads.pl's redirect
+my $target = 'https://example.com/bench/target?from=kanban';
+my $code = api($setup, POST => '/api/v1/share-links', $token,
+               json => { url => $target })->{json}{code};
 $setup->stop;
 die "cannot quote the task for nginx\n" if $task_body =~ /['\$\\]/;
 
@@ -82,6 +91,10 @@ my $t = Kanban::Test->new(log_level => 'warn', tenant => <<"EOF_CONF");
 location = /bench/task {
     default_type application/json;
     return 200 '$task_body';
+}
+location = /bench/redirect {
+    add_header Cache-Control "private, no-store";
+    return 302 '$target';
 }
 EOF_CONF
 
@@ -128,7 +141,15 @@ my @reads = (
     ['GET /api/v1/tasks/{id}', "$base/api/v1/tasks/$tid", @auth],
     ['GET /api/v1/workspace', "$base/api/v1/workspace", @auth],
     ['GET /api/v1/projects', "$base/api/v1/projects", @auth],
+    ['nginx return 302 (the redirect)', "$base/bench/redirect"],
+    ['GET /s/{code} (the redirect)', "$base/s/$code"],
+    ['GET /s/{code} (the redirect, a browser)', "$base/s/$code",
+     '-H', 'User-Agent: Mozilla/5.0 (Windows NT 10.0; Win64; x64) '
+           . 'AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 '
+           . 'Safari/537.36',
+     '-H', 'Referer: https://chat.example.com/channel/general'],
 );
+@reads = grep { $_->[0] =~ $ONLY } @reads;
 
 sub wrk {
     my ($seconds, @args) = @_;
@@ -179,6 +200,13 @@ my @parts = (
     ['read the answer (libpq)' => qr/^(?:PQconsumeInput|PQgetResult|PQisBusy)$/],
     ['answer: status, ETag, body' => qr/^ngx_kanban_sql_answer$/],
     ['response headers (module filter)' => qr/^ngx_kanban_headers_filter$/],
+    ['share: the handler, all of it' => qr/^ngx_kanban_share_handler$/],
+    ['share: the link (cache key, shared memory)' => qr/^ngx_kanban_share_resolve$/],
+    ['share: the rules and the country' => qr/^ngx_kanban_share_choose$/],
+    ['share: the country (geoip)' => qr/^ngx_kanban_share_country$/],
+    ['share: the visit recorded' => qr/^ngx_kanban_share_visit$/],
+    ['share: a crawler? (the bots regex)' => qr/^ngx_kanban_share_is_bot$/],
+    ['access log' => qr/^ngx_http_log_handler$/],
 );
 
 my $report = sprintf "callgrind, one worker, wrk -t1 -c1 -d%ds a read, "
