@@ -254,7 +254,7 @@ sub pgbench_sql {
 
 # The statement a handler sends, read from its C source (so that the bench
 # measures what the API runs, not a copy that drifted from it: the
-# projects' was a from-scratch build of every document, 40 times slower
+# projects' was a from-scratch build of every document, 8 times slower
 # than the handler's read of the kept ones), its parameters $1... given as
 # literals (NULL for a query parameter not sent). pgbench's -D has no
 # NULL, so the values are in the text: like the handler's first five
