@@ -118,6 +118,23 @@ ngx_kanban_redis_command(redisCallbackFn *fn, void *privdata,
 }
 
 
+/* A command already in Redis's protocol (RESP), as a caller on a hot path
+ * makes it without hiredis's printf-like formatting; hiredis copies it. */
+
+ngx_int_t
+ngx_kanban_redis_formatted(redisCallbackFn *fn, void *privdata, u_char *cmd,
+    size_t len)
+{
+    if (!ngx_kanban_redis_up()) {
+        return NGX_DECLINED;
+    }
+
+    return redisAsyncFormattedCommand(ngx_kanban_redis->ac, fn, privdata,
+                                      (char *) cmd, len)
+           == REDIS_OK ? NGX_OK : NGX_DECLINED;
+}
+
+
 ngx_uint_t
 ngx_kanban_redis_configured(void)
 {

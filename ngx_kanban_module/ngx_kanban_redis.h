@@ -16,6 +16,8 @@
 
 ngx_int_t ngx_kanban_redis_command(redisCallbackFn *fn, void *privdata,
     const char *format, ...);
+ngx_int_t ngx_kanban_redis_formatted(redisCallbackFn *fn, void *privdata,
+    u_char *cmd, size_t len);
 redisAsyncContext *ngx_kanban_redis_open(void);
 
 

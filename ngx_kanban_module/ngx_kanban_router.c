@@ -39,7 +39,7 @@ static ngx_kanban_route_entry_t *ngx_kanban_route_next(
     ngx_kanban_route_entry_t **keyed, ngx_kanban_route_entry_t *keyed_end,
     ngx_kanban_route_entry_t **loose, ngx_kanban_route_entry_t *loose_end);
 static ngx_uint_t ngx_kanban_route_match(ngx_kanban_route_t *route,
-    size_t len, ngx_str_t *path, ngx_kanban_ctx_t *ctx);
+    size_t from, size_t len, ngx_str_t *path, ngx_kanban_ctx_t *ctx);
 
 
 /* routes in all tables: each route's index is its place among them */
@@ -358,14 +358,19 @@ ngx_kanban_route_find(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx,
     loose = ngx_kanban_routes_loose;
     loose_end = loose + ngx_kanban_routes_nloose;
 
-    /* the candidates in the tables' order, as a scan of all would */
+    /* the candidates in the tables' order, as a scan of all would; a
+     * keyed one's key is the path's, literal bytes already compared
+     * equal: its match starts after it (/api/v1/projects, a key of
+     * 44 routes, compared its 16 bytes 44 times) */
     while ((e = ngx_kanban_route_next(&keyed, keyed_end, &loose, loose_end))
            != NULL)
     {
         route = e->route;
 
         if (route->host != host
-            || !ngx_kanban_route_match(route, e->len, &r->uri, ctx))
+            || !ngx_kanban_route_match(route, e < ngx_kanban_routes_loose
+                                              ? e->key.len : 0,
+                                       e->len, &r->uri, ctx))
         {
             continue;
         }
@@ -451,20 +456,21 @@ ngx_kanban_route_next(ngx_kanban_route_entry_t **keyed,
 }
 
 
-/* Segment by segment; "{name}" takes one non-empty segment. len is the
+/* Segment by segment from the offset from (of both: a literal prefix
+ * known equal); "{name}" takes one non-empty segment. len is the
  * pattern's, measured once a worker. */
 
 static ngx_uint_t
-ngx_kanban_route_match(ngx_kanban_route_t *route, size_t len, ngx_str_t *path,
-    ngx_kanban_ctx_t *ctx)
+ngx_kanban_route_match(ngx_kanban_route_t *route, size_t from, size_t len,
+    ngx_str_t *path, ngx_kanban_ctx_t *ctx)
 {
     u_char  *p, *pend, *u, *uend, *seg, *close;
 
     ctx->nargs = 0;
 
-    p = (u_char *) route->pattern;
-    pend = p + len;
-    u = path->data;
+    p = (u_char *) route->pattern + from;
+    pend = (u_char *) route->pattern + len;
+    u = path->data + from;
     uend = path->data + path->len;
 
     while (p < pend && u < uend) {

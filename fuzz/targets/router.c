@@ -44,7 +44,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             route = &kanban_fuzz_tables[t].routes[i];
             ngx_memzero(&ctx, sizeof(ngx_kanban_ctx_t));
 
-            if (!ngx_kanban_route_match(route, ngx_strlen(route->pattern),
+            if (!ngx_kanban_route_match(route, 0, ngx_strlen(route->pattern),
                                         &path, &ctx))
             {
                 continue;
@@ -58,6 +58,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                             '{') == NULL
                 && (key.len != route_key.len
                     || ngx_memcmp(key.data, route_key.data, key.len) != 0))
+            {
+                __builtin_trap();
+            }
+
+            /* the router starts a keyed route's match after the key:
+             * it must find what the whole match found */
+            if (ngx_strlchr(route_key.data, route_key.data + route_key.len,
+                            '{') == NULL
+                && !ngx_kanban_route_match(route, route_key.len,
+                                           ngx_strlen(route->pattern),
+                                           &path, &ctx))
             {
                 __builtin_trap();
             }

@@ -26,7 +26,6 @@
 
 /* SQL: none of its own */
 #include "ngx_kanban_jwt.h"
-#include <openssl/crypto.h>
 
 
 #define NGX_KANBAN_JWT_MEMO_SLOTS      1024     /* a power of two */
@@ -53,6 +52,8 @@ static ngx_int_t ngx_kanban_jwt_memo_hold(ngx_pool_t *pool,
     ngx_kanban_jwt_memo_entry_t *e);
 static void ngx_kanban_jwt_memo_release(void *data);
 static void ngx_kanban_jwt_memo_evict(ngx_uint_t slot);
+static ngx_uint_t ngx_kanban_jwt_memo_equal(const u_char *a, const u_char *b,
+    size_t len);
 
 
 static ngx_kanban_jwt_memo_entry_t
@@ -113,7 +114,8 @@ ngx_kanban_jwt_memo_find(ngx_kanban_jwt_verifier_t *v, ngx_str_t *token,
     if (e == NULL
         || e->verifier != v
         || e->token.len != token->len
-        || CRYPTO_memcmp(e->token.data, token->data, token->len) != 0)
+        || !ngx_kanban_jwt_memo_equal(e->token.data, token->data,
+                                      token->len))
     {
         return NULL;
     }
@@ -247,4 +249,33 @@ ngx_kanban_jwt_memo_clear(void)
     for (slot = 0; slot < NGX_KANBAN_JWT_MEMO_SLOTS; slot++) {
         ngx_kanban_jwt_memo_evict(slot);
     }
+}
+
+
+/* Equal in constant time, eight bytes a step: OpenSSL's CRYPTO_memcmp
+ * takes one byte a step, about 3,200 instructions for a token of 700
+ * bytes, a twentieth of a whole read. No branch on the bytes (the empty
+ * asm keeps the compiler from making one); the length is public. */
+
+static ngx_uint_t
+ngx_kanban_jwt_memo_equal(const u_char *a, const u_char *b, size_t len)
+{
+    size_t    i;
+    uint64_t  x, y, diff;
+
+    diff = 0;
+
+    for (i = 0; i + 8 <= len; i += 8) {
+        ngx_memcpy(&x, a + i, 8);
+        ngx_memcpy(&y, b + i, 8);
+        diff |= x ^ y;
+        __asm__ ("" : "+r" (diff));
+    }
+
+    for ( /* void */ ; i < len; i++) {
+        diff |= (uint64_t) (a[i] ^ b[i]);
+        __asm__ ("" : "+r" (diff));
+    }
+
+    return diff == 0;
 }

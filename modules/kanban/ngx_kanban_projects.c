@@ -61,13 +61,16 @@ ngx_kanban_field_t  ngx_kanban_column_patch_fields[] = {
 
 /* Each project's document as kept beside its board (project_doc,
  * sql/tenant/042_project_kept.sql): a primary-key read a project, not a
- * count of its tasks. The document carries its budget's figures (kept
- * in it, 096_budget_figures_currency.sql), which only the project's
- * managers and admins read. */
+ * count of its tasks. The kept documents are joined in this statement,
+ * in its snapshot; project_doc(), a PL/pgSQL call (its own statement)
+ * that builds and keeps one, runs only for a project with none kept.
+ * The document carries its budget's figures (kept in it,
+ * 096_budget_figures_currency.sql), which only the project's managers
+ * and admins read. */
 ngx_kanban_sql_t  ngx_kanban_projects_list = {
     ngx_kanban_pg_shared_stmt("projects_list",
     "WITH lim AS (SELECT least(greatest(coalesce($1::int, 50), 1), 200) n),"
-    "     page AS (SELECT p FROM projects p"
+    "     page AS (SELECT p.id, p.team_id FROM projects p"
     "               WHERE ($2::uuid IS NULL OR p.id > $2::uuid)"
     "                 AND ($3::text IS NULL OR p.status = $3)"
     "                 AND ($4::uuid IS NULL OR p.team_id = $4::uuid)"
@@ -80,15 +83,18 @@ ngx_kanban_sql_t  ngx_kanban_projects_list = {
     "                                             $5::uuid, $6, d.team)"
     "                                    THEN d.doc - 'budget'"
     "                                    ELSE d.doc END ORDER BY d.id)"
-    "                        FROM (SELECT (p).id, (p).team_id team,"
-    "                                     project_doc((p).id) doc"
-    "                                FROM page) d"
+    "                        FROM (SELECT g.id, g.team_id team,"
+    "                                     coalesce(c.project_doc,"
+    "                                              project_doc(g.id)) doc"
+    "                                FROM page g"
+    "                                LEFT JOIN board_cache c"
+    "                                       ON c.project_id = g.id) d"
     "                       WHERE d.doc IS NOT NULL),"
     "                     '[]'::json),"
     "   'next_cursor', CASE WHEN (SELECT count(*) FROM page)"
     "                            = (SELECT n FROM lim)"
-    "                       THEN (SELECT (p).id::text FROM page"
-    "                              ORDER BY (p).id DESC LIMIT 1) END)"),
+    "                       THEN (SELECT g.id::text FROM page g"
+    "                              ORDER BY g.id DESC LIMIT 1) END)"),
     { "query_limit:limit", "query_uuid:cursor",
       "query_enum:status=planning|active|on_hold|completed|cancelled",
       "query_uuid:team_id", "actor", "role", NULL },
