@@ -175,6 +175,14 @@ for my $read ("/api/v1/projects/$project->{id}/kanban", '/api/v1/projects',
               "/api/v1/projects/$project->{id}", '/api/v1/workspace')
 {
     my $alone = made($ws->api($admin, GET => $read), $read);
+    # the writes above woke the workspace's background steps (the
+    # console's figures among them): on a pool of one they would queue
+    # beside the three reads, so they finish first
+    sleep 2.5;
+    Kanban::Test::wait_until([], sub {
+        !$t->catalog->selectrow_array(
+            'SELECT count(*) FROM sweep_due WHERE slug = ?', undef, $ws->slug)
+        && ($t->metric('kanban_pg_waiting') // 0) == 0 }, 10);
     $before = shared();
     hold($lock);
     $sent = get($path);
