@@ -2,7 +2,8 @@
 /*
  * GET /api/v1/workspace: the public face of a workspace (its name, whether
  * anyone may register, its time zone), read from the tenant's own
- * database; the sign-in page shows it before anyone has a token.
+ * database, where it is kept as its settings were last written; the
+ * sign-in page shows it before anyone has a token.
  * PATCH /api/v1/workspace: an admin's settings of it (the time zone,
  * open registration, the origins allowed to call the API). Both answer
  * with workspace_json (sql/tenant/019_cors_origins.sql).
@@ -10,7 +11,7 @@
  * plan, beside the limit (sql/tenant/047_quotas.sql).
  */
 
-/* SQL: sql/tenant/019_cors_origins.sql, 027_hot_reads.sql, 047_quotas.sql */
+/* SQL: sql/tenant/019_cors_origins.sql, 047_quotas.sql, 098_workspace_kept.sql */
 #include "ngx_kanban_tenant_routes.h"
 #include "ngx_kanban_pg.h"
 #include "ngx_kanban_tenant_module.h"
@@ -20,9 +21,12 @@ static void ngx_kanban_workspace_read(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 
 
+/* the document kept as its settings were last written, the slug in
+ * front (098_workspace_kept.sql): one row's text, no function call */
 static ngx_kanban_pg_stmt_t  ngx_kanban_workspace_get =
     ngx_kanban_pg_shared_stmt("workspace_get",
-                              "SELECT workspace_json($1::text)");
+        "SELECT '{\"slug\" : ' || to_json($1::text) || ', ' || rest"
+        "  FROM workspace_kept");
 
 
 /* an origin allowed to call the API (ngx_kanban_cors.c) */
