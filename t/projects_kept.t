@@ -115,6 +115,7 @@ is(scalar @bad, 0, '15 moves and 15 list reads at once: all 200')
 
 my $kept = listed();
 $dbh->do('UPDATE board_cache SET project_doc = NULL');
+$dbh->do('UPDATE projects_list_kept SET body = NULL');
 is_deeply($kept, listed(),
           'after them, the kept document is the one built from scratch');
 
@@ -126,6 +127,7 @@ is_deeply($kept, listed(),
 
 listed();
 $dbh->do('UPDATE board_cache SET project_doc = NULL');
+$dbh->do('UPDATE projects_list_kept SET body = NULL');
 my $before = $kept->{progress};
 my $target = $tasks[0];
 my ($in_done) = $dbh->selectrow_array(
@@ -163,6 +165,7 @@ my $after = listed()->{progress};
 isnt($after, $before, "... and the list afterwards shows the move "
                       . "(progress $before -> $after)");
 $dbh->do('UPDATE board_cache SET project_doc = NULL');
+$dbh->do('UPDATE projects_list_kept SET body = NULL');
 is($after, listed()->{progress}, '... as built from scratch');
 $holder->disconnect;
 

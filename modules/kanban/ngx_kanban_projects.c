@@ -9,7 +9,7 @@
 /* SQL: sql/tenant/001_users.sql, 005_kanban.sql, 014_board_cache.sql,
  * 027_hot_reads.sql, 034_board_kept_after_delete.sql,
  * 056_patch_null_clears_text.sql, 096_budget_figures_currency.sql,
- * 100_project_docs_text.sql */
+ * 100_project_docs_text.sql, 102_projects_list_kept.sql */
 #include "ngx_kanban_kanban_routes.h"
 
 
@@ -60,44 +60,23 @@ ngx_kanban_field_t  ngx_kanban_column_patch_fields[] = {
 };
 
 
-/* Each project's document as kept beside its board (project_doc,
- * sql/tenant/042_project_kept.sql): a primary-key read a project, not a
- * count of its tasks. The kept documents are joined in this statement,
- * in its snapshot; project_doc(), a PL/pgSQL call (its own statement)
- * that builds and keeps one, runs only for a project with none kept.
- * The document carries its budget's figures (kept in it,
- * 096_budget_figures_currency.sql), which only the project's managers
- * and admins read. The documents are kept as text and joined as text
- * (100_project_docs_text.sql): no jsonb turned back into text a read. */
+/* The first page of the list, for an admin or a contributor, is kept
+ * whole (102_projects_list_kept.sql): one row's text. Any other page, or
+ * a project manager's (whose figures depend on their teams), is built by
+ * projects_list() from each project's document kept beside its board
+ * (project_doc, 042_project_kept.sql, as text: 100_project_docs_text.sql),
+ * which also keeps a first page it built. The document carries its
+ * budget's figures (096_budget_figures_currency.sql), which only the
+ * project's managers and admins read. */
 ngx_kanban_sql_t  ngx_kanban_projects_list = {
     ngx_kanban_pg_shared_stmt("projects_list",
-    "WITH lim AS (SELECT least(greatest(coalesce($1::int, 50), 1), 200) n),"
-    "     page AS (SELECT p.id, p.team_id FROM projects p"
-    "               WHERE ($2::uuid IS NULL OR p.id > $2::uuid)"
-    "                 AND ($3::text IS NULL OR p.status = $3)"
-    "                 AND ($4::uuid IS NULL OR p.team_id = $4::uuid)"
-    "               ORDER BY p.id LIMIT (SELECT n FROM lim))"
-    " SELECT 200, '{\"items\" : ['"
-    "   || coalesce((SELECT string_agg("
-    "                         CASE WHEN $6 <> 'admin'"
-    "                               AND EXISTS (SELECT 1 FROM project_budgets b"
-    "                                            WHERE b.project_id = d.id)"
-    "                               AND NOT can_manage_project("
-    "                                       $5::uuid, $6, d.team)"
-    "                              THEN (d.doc::jsonb - 'budget')::text"
-    "                              ELSE d.doc END, ', ' ORDER BY d.id)"
-    "                  FROM (SELECT g.id, g.team_id team,"
-    "                               coalesce(c.project_doc,"
-    "                                        project_doc(g.id)) doc"
-    "                          FROM page g"
-    "                          LEFT JOIN board_cache c"
-    "                                 ON c.project_id = g.id) d"
-    "                 WHERE d.doc IS NOT NULL), '')"
-    "   || '], \"next_cursor\" : '"
-    "   || CASE WHEN (SELECT count(*) FROM page) = (SELECT n FROM lim)"
-    "           THEN (SELECT to_json(g.id::text)::text FROM page g"
-    "                  ORDER BY g.id DESC LIMIT 1)"
-    "           ELSE 'null' END || '}'"),
+    "SELECT 200, coalesce("
+    "  (SELECT k.body FROM projects_list_kept k"
+    "    WHERE $1::int IS NULL AND $2::uuid IS NULL AND $3::text IS NULL"
+    "      AND $4::uuid IS NULL AND k.body IS NOT NULL"
+    "      AND k.variant = CASE $6 WHEN 'admin' THEN 'full'"
+    "                              WHEN 'contributor' THEN 'plain' END),"
+    "  projects_list($1::int, $2::uuid, $3, $4::uuid, $5::uuid, $6))"),
     { "query_limit:limit", "query_uuid:cursor",
       "query_enum:status=planning|active|on_hold|completed|cancelled",
       "query_uuid:team_id", "actor", "role", NULL },
