@@ -1,13 +1,14 @@
 #!/usr/bin/perl
 
-# The first page of GET /api/v1/projects kept whole
-# (sql/tenant/102_projects_list_kept.sql): an admin's page ('full', with
-# every budget's figures) and a contributor's ('plain', with none) are
-# kept as read; a project manager's page and any page with a limit, a
-# cursor or a filter are built each time. Every write to what the page
-# shows drops both in its transaction, so a read after it shows it; a
-# read never waits for a writer to keep a page, and never keeps one built
-# before a write that committed while it built.
+# GET /api/v1/projects kept whole (sql/tenant/102_projects_list_kept.sql):
+# an admin's list ('full', with every budget's figures) and a
+# contributor's ('plain', with none) are kept as read when they hold every
+# project, and answer any first page whose limit is above that; a project
+# manager's list and any page with a cursor, a filter or a limit too
+# small are built each time. Every write to what the list shows drops
+# both in its transaction, so a read after it shows it; a read never
+# waits for a writer to keep a list, and never keeps one built before a
+# write that committed while it built.
 
 use strict;
 use warnings;
@@ -78,6 +79,17 @@ is(scalar @{ page($admin, "?cursor=$one->{next_cursor}")->{items} }, 1,
 is(scalar @{ page($dan, '?status=active')->{items} }, 1,
    'a filter is honoured');
 is_deeply(kept(), $k, '... and none of these pages was kept');
+
+# which reads the kept list answers: put a marker in it
+my $marker = '{"items" : [], "next_cursor" : null}';
+$dbh->do('UPDATE projects_list_kept SET body = ? WHERE variant = ?', undef,
+         $marker, 'full');
+is_deeply([ map { scalar @{ page($admin, $_)->{items} } }
+                '', '?limit=200', '?limit=3', '?limit=2', '?limit=1' ],
+          [ 0, 0, 0, 2, 1 ], 'the kept list (2 projects) answers the first '
+          . 'page at the default limit, the web UI\'s 200 and 3; not 2 or 1');
+is(scalar @{ page($mia)->{items} }, 2, '... nor a project manager');
+$dbh->do('UPDATE projects_list_kept SET body = NULL');
 
 # step(name, write, check): both pages kept, the write drops both, the
 # next reads show it

@@ -60,20 +60,22 @@ ngx_kanban_field_t  ngx_kanban_column_patch_fields[] = {
 };
 
 
-/* The first page of the list, for an admin or a contributor, is kept
- * whole (102_projects_list_kept.sql): one row's text. Any other page, or
- * a project manager's (whose figures depend on their teams), is built by
+/* The whole list, for an admin or a contributor, is kept as last read
+ * (102_projects_list_kept.sql): one row's text answers a first page with
+ * no filter whose limit is above its projects. Any other page, or a
+ * project manager's (whose figures depend on their teams), is built by
  * projects_list() from each project's document kept beside its board
  * (project_doc, 042_project_kept.sql, as text: 100_project_docs_text.sql),
- * which also keeps a first page it built. The document carries its
+ * which also keeps a whole list it built. The document carries its
  * budget's figures (096_budget_figures_currency.sql), which only the
  * project's managers and admins read. */
 ngx_kanban_sql_t  ngx_kanban_projects_list = {
     ngx_kanban_pg_shared_stmt("projects_list",
     "SELECT 200, coalesce("
     "  (SELECT k.body FROM projects_list_kept k"
-    "    WHERE $1::int IS NULL AND $2::uuid IS NULL AND $3::text IS NULL"
-    "      AND $4::uuid IS NULL AND k.body IS NOT NULL"
+    "    WHERE $2::uuid IS NULL AND $3::text IS NULL AND $4::uuid IS NULL"
+    "      AND k.body IS NOT NULL"
+    "      AND k.items < least(greatest(coalesce($1::int, 50), 1), 200)"
     "      AND k.variant = CASE $6 WHEN 'admin' THEN 'full'"
     "                              WHEN 'contributor' THEN 'plain' END),"
     "  projects_list($1::int, $2::uuid, $3, $4::uuid, $5::uuid, $6))"),

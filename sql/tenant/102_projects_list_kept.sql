@@ -1,12 +1,15 @@
--- GET /api/v1/projects, the first page kept whole: most reads of the list
--- are its first page with no filter, and the statement that joins each
--- project's kept document (042, 100) still set up a dozen plan nodes a
--- read. The page is kept as its reader got it, in two variants: 'full'
--- (an admin's: every budget's figures) and 'plain' (a contributor's: no
--- figures; can_manage_project is false for every contributor, so the page
--- is the same for all of them). A project manager's page depends on their
--- teams and is built each time, as is any page with a limit, a cursor or
--- a filter.
+-- GET /api/v1/projects, the whole list kept: most reads of the list are
+-- its first page with no filter, in a workspace whose projects fit on it
+-- (the web UI asks for 200), and the statement that joins each project's
+-- kept document (042, 100) still set up a dozen plan nodes a read. The
+-- list is kept as its reader got it when it was whole (no cursor to a
+-- next page), in two variants: 'full' (an admin's: every budget's
+-- figures) and 'plain' (a contributor's: none; can_manage_project is
+-- false for every contributor, so the list is the same for all of them).
+-- It answers any first page whose limit is more than its projects. A
+-- project manager's list depends on their teams and is built each time,
+-- as is any page with a cursor or a filter, or one that does not hold
+-- them all.
 --
 -- Kept under the board's rule (014): a generation, moved with every
 -- project document's (a write to a project, its tasks, columns or budget
@@ -19,7 +22,8 @@
 CREATE TABLE projects_list_kept (
     variant  text PRIMARY KEY CHECK (variant IN ('full', 'plain')),
     gen      bigint NOT NULL DEFAULT 0,
-    body     text
+    body     text,             -- NULL: not kept
+    items    int               -- its projects: it answers a limit above
 );
 
 INSERT INTO projects_list_kept (variant) VALUES ('full'), ('plain');
@@ -28,7 +32,7 @@ INSERT INTO projects_list_kept (variant) VALUES ('full'), ('plain');
 CREATE FUNCTION projects_list_stale() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE projects_list_kept SET gen = gen + 1, body = NULL;
+    UPDATE projects_list_kept SET gen = gen + 1, body = NULL, items = NULL;
     RETURN NULL;
 END
 $$;
@@ -57,7 +61,7 @@ LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('kanban events'));
 
-    UPDATE projects_list_kept SET gen = gen + 1, body = NULL;
+    UPDATE projects_list_kept SET gen = gen + 1, body = NULL, items = NULL;
     RETURN NULL;
 END
 $$;
@@ -69,18 +73,19 @@ CREATE CONSTRAINT TRIGGER projects_list_stale
 
 
 -- The list's page (ngx_kanban_projects.c's statement before this file,
--- moved here whole): kept when it is a variant's first page.
+-- moved here whole): kept when it is a variant's whole list.
 CREATE FUNCTION projects_list(lim int, after uuid, state text, in_team uuid,
                               actor uuid, role text)
 RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
+    n     int := least(greatest(coalesce(lim, 50), 1), 200);
     v     text;
     g     bigint;
     page  text;
+    size  int;
 BEGIN
-    IF lim IS NULL AND after IS NULL AND state IS NULL AND in_team IS NULL
-    THEN
+    IF after IS NULL AND state IS NULL AND in_team IS NULL THEN
         v := CASE role WHEN 'admin' THEN 'full'
                        WHEN 'contributor' THEN 'plain' END;
     END IF;
@@ -89,12 +94,11 @@ BEGIN
         SELECT k.gen INTO g FROM projects_list_kept k WHERE k.variant = v;
     END IF;
 
-    WITH n AS (SELECT least(greatest(coalesce(lim, 50), 1), 200) n),
-         pg AS (SELECT p.id, p.team_id FROM projects p
+    WITH pg AS (SELECT p.id, p.team_id FROM projects p
                  WHERE (after IS NULL OR p.id > after)
                    AND (state IS NULL OR p.status = state)
                    AND (in_team IS NULL OR p.team_id = in_team)
-                 ORDER BY p.id LIMIT (SELECT n FROM n))
+                 ORDER BY p.id LIMIT n)
     SELECT '{"items" : ['
            || coalesce((SELECT string_agg(
                           CASE WHEN role <> 'admin'
@@ -112,14 +116,16 @@ BEGIN
                                          ON c.project_id = x.id) d
                          WHERE d.doc IS NOT NULL), '')
            || '], "next_cursor" : '
-           || CASE WHEN (SELECT count(*) FROM pg) = (SELECT n FROM n)
+           || CASE WHEN (SELECT count(*) FROM pg) = n
                    THEN (SELECT to_json(x.id::text)::text FROM pg x
                           ORDER BY x.id DESC LIMIT 1)
-                   ELSE 'null' END || '}'
-      INTO page;
+                   ELSE 'null' END || '}',
+           (SELECT count(*) FROM pg)
+      INTO page, size;
 
-    -- a database being moved is read-only: answered, not kept (053)
-    IF g IS NOT NULL
+    -- kept when whole (no next page); a database being moved is
+    -- read-only: answered, not kept (053)
+    IF g IS NOT NULL AND size < n
        AND current_setting('transaction_read_only') = 'off'
     THEN
         PERFORM 1 FROM projects_list_kept k
@@ -127,7 +133,8 @@ BEGIN
             FOR UPDATE SKIP LOCKED;
 
         IF FOUND THEN
-            UPDATE projects_list_kept k SET body = page WHERE k.variant = v;
+            UPDATE projects_list_kept k SET body = page, items = size
+             WHERE k.variant = v;
         END IF;
     END IF;
 
