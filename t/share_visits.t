@@ -218,14 +218,14 @@ SKIP: {
 
 # A visit PostgreSQL refuses for its data, among good ones: the batch is
 # stored one visit at a time, so only that visit is lost, and counted.
-# (A constraint of this workspace's own stands for data a column does
-# not take.) Odd data is cleaned before: a control character, a
+# (A constraint on this workspace's batches of visits stands for data a
+# column does not take.) Odd data is cleaned before: a control character, a
 # referrer of 2,000 bytes cut to 512.
 {
     my $w = $t->workspace(prefix => 'refuse');
-    $w->dbh->do(q{ALTER TABLE share_link_visits ADD CONSTRAINT refuse_test
-                  CHECK (user_agent IS DISTINCT FROM 'Refused/1.0')
-                  NOT VALID});
+    $w->dbh->do(q{ALTER TABLE share_link_visit_batches
+                  ADD CONSTRAINT refuse_test
+                  CHECK (NOT 'Refused/1.0' = ANY (user_agent)) NOT VALID});
     my $link = link_for($w, url => 'https://example.com/mixed');
     my $lost = $t->metric('kanban_share_visits_lost_total') // 0;
 
