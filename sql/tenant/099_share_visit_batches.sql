@@ -258,3 +258,51 @@ BEGIN
     RETURN QUERY SELECT 200, result::text;
 END
 $$;
+
+
+-- visits.csv (087): its last 100,000 visits read from the link's latest
+-- batches only: those from an hour before the batch where, newest first,
+-- the count reaches 100,000 (a batch spans less than an hour, so none
+-- before it holds a visit that late).
+CREATE OR REPLACE FUNCTION share_link_visits_csv(actor uuid, role text,
+                                                 link uuid)
+RETURNS TABLE (status integer, body text, extra text, activity bigint,
+               type text, filename text)
+LANGUAGE sql STABLE AS $$
+    SELECT 200,
+           'visited_at,referrer,user_agent,bot,ip,rule,destination,country'
+           || E'\r\n'
+           || coalesce((SELECT string_agg(concat_ws(',',
+                  to_char(v.visited_at AT TIME ZONE 'UTC',
+                          'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                  csv_cell(v.referrer), csv_cell(v.user_agent),
+                  v.bot::text, coalesce(host(v.ip), ''),
+                  coalesce(v.rule::text, ''), csv_cell(v.destination),
+                  coalesce(v.country, '')) || E'\r\n',
+                  '' ORDER BY v.visited_at, v.id)
+                FROM (SELECT b.id * 1048576 + w.o - 1 AS id, w.*
+                        FROM share_link_visit_batches b,
+                             unnest(b.visited_at, b.referrer, b.user_agent,
+                                    b.bot, b.ip, b.rule, b.destination,
+                                    b.country) WITH ORDINALITY
+                                 AS w(visited_at, referrer, user_agent, bot,
+                                      ip, rule, destination, country, o)
+                       WHERE b.link_id = l.id
+                         AND b.first_at > coalesce(
+                             (SELECT c.first_at
+                                FROM (SELECT c.first_at,
+                                             sum(c.n) OVER (
+                                                 ORDER BY c.first_at DESC,
+                                                          c.id DESC) AS upto
+                                        FROM share_link_visit_batches c
+                                       WHERE c.link_id = l.id) c
+                               WHERE c.upto >= 100000
+                               ORDER BY c.upto LIMIT 1)
+                             - interval '1 hour', '-infinity')
+                       ORDER BY w.visited_at DESC, id DESC
+                       LIMIT 100000) v), ''),
+           NULL::text, NULL::bigint, 'text/csv; charset=utf-8',
+           'share-link-' || l.id || '-visits.csv'
+      FROM share_links l
+     WHERE l.id = link AND share_link_visible(actor, role, l)
+$$;
