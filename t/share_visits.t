@@ -218,14 +218,14 @@ SKIP: {
 
 # A visit PostgreSQL refuses for its data, among good ones: the batch is
 # stored one visit at a time, so only that visit is lost, and counted.
-# (A constraint of this workspace's own stands for data a column does
-# not take.) Odd data is cleaned before: a control character, a
+# (A constraint on this workspace's batches of visits stands for data a
+# column does not take.) Odd data is cleaned before: a control character, a
 # referrer of 2,000 bytes cut to 512.
 {
     my $w = $t->workspace(prefix => 'refuse');
-    $w->dbh->do(q{ALTER TABLE share_link_visits ADD CONSTRAINT refuse_test
-                  CHECK (user_agent IS DISTINCT FROM 'Refused/1.0')
-                  NOT VALID});
+    $w->dbh->do(q{ALTER TABLE share_link_visit_batches
+                  ADD CONSTRAINT refuse_test
+                  CHECK (NOT 'Refused/1.0' = ANY (user_agent)) NOT VALID});
     my $link = link_for($w, url => 'https://example.com/mixed');
     my $lost = $t->metric('kanban_share_visits_lost_total') // 0;
 
@@ -252,6 +252,48 @@ SKIP: {
           FROM share_link_visits WHERE link_id = ?}, undef, $link->{id});
     is($max, 512, 'a referrer of 2,000 bytes is cut to 512');
     is($odd, 0, '... and its control character replaced');
+}
+
+# The same with the visits of two links in one batch (a group each), the
+# refused visit in the second group: each link keeps every other visit,
+# each field in its place.
+{
+    my $w = $t->workspace(prefix => 'refuse2');
+    $w->dbh->do(q{ALTER TABLE share_link_visit_batches
+                  ADD CONSTRAINT refuse_test
+                  CHECK (NOT 'Refused/2.0' = ANY (user_agent)) NOT VALID});
+    my @links = map { link_for($w, url => "https://example.com/two/$_") }
+                qw(a b);
+    my $lost = $t->metric('kanban_share_visits_lost_total') // 0;
+
+    for my $i (1 .. 12) {
+        my $link = $links[$i % 2];
+        my $ua = $i == 7 ? 'Refused/2.0' : "$firefox two/$i";
+        my $r = $t->req(GET => "/s/$link->{code}", host => $w->slug,
+                        headers => { 'User-Agent' => $ua,
+                                     Referer => "https://r.example/$i" });
+        die "visit: $r->{status}" unless $r->{status} == 302;
+    }
+
+    is(settled($links[0], 6, 8, $w), 6, 'two links: the first one\'s 6');
+    is(settled($links[1], 5, 8, $w), 5, '... the second one\'s 5 of 6');
+    sleep 1.5;
+    is(rows($links[1], $w), 5, '... and not the refused one');
+    is(($t->metric('kanban_share_visits_lost_total') // 0) - $lost, 1,
+       '... counted lost');
+    is(visits_shown($links[1], $w), 5, '... nor counted on its link');
+
+    my $bad = $w->dbh->selectrow_array(q{
+        SELECT count(*)
+          FROM (SELECT link_id, referrer,
+                       substring(user_agent FROM 'two/([0-9]+)$')::int AS i
+                  FROM share_link_visits
+                 WHERE link_id = ANY (?::uuid[])) v
+         WHERE i IS NULL
+            OR referrer IS DISTINCT FROM 'https://r.example/' || i
+            OR (i % 2 = 0) <> (link_id = ?::uuid)},
+        undef, [ map { $_->{id} } @links ], $links[0]{id});
+    is($bad, 0, '... each visit with its own referrer, on its own link');
 }
 
 

@@ -1,15 +1,19 @@
 
 /*
  * Visits of share links, counted without a PostgreSQL round trip each:
- * every worker keeps a batch per workspace (a JSON array of visits) and
- * hands it to PostgreSQL every kanban_share_flush, or sooner when it
- * grows past NGX_KANBAN_SHARE_BATCH_MAX. The flush timer is not
- * cancelable, so a worker that is told to quit (a reload, nginx -s quit)
- * stays until its last batch is stored. A batch PostgreSQL could not take
- * for a passing reason is kept and tried again (for a few minutes; a
- * quitting worker, a few seconds); past NGX_KANBAN_SHARE_PENDING_MAX
- * waiting visits new ones are dropped, with a warning, rather than
- * memory.
+ * every worker keeps a batch per workspace and hands it to PostgreSQL
+ * every kanban_share_flush, or sooner when it grows past
+ * NGX_KANBAN_SHARE_BATCH_MAX. The flush timer is not cancelable, so a
+ * worker that is told to quit (a reload, nginx -s quit) stays until its
+ * last batch is stored. A batch PostgreSQL could not take for a passing
+ * reason is kept and tried again (for a few minutes; a quitting worker, a
+ * few seconds); past NGX_KANBAN_SHARE_PENDING_MAX waiting visits new ones
+ * are dropped, with a warning, rather than memory.
+ *
+ * A batch holds its visits grouped by link (a group less than an hour
+ * long), each field of a group's visits already in PostgreSQL's binary
+ * array format: PostgreSQL stores a group as one row of arrays
+ * (sql/tenant/099_share_visit_batches.sql) without parsing a visit.
  *
  * A batch PostgreSQL refuses for its data (a value a column does not
  * take) is tried again one visit at a time, so that only the visit it
@@ -23,7 +27,8 @@
  * kept.
  */
 
-/* SQL: sql/tenant/011_share_links.sql, 087_share_link_rules.sql */
+/* SQL: sql/tenant/011_share_links.sql, 087_share_link_rules.sql,
+ * 099_share_visit_batches.sql */
 #include "ngx_kanban_share.h"
 #include "ngx_kanban_redis.h"
 #include "ngx_kanban_sweep.h"
@@ -32,11 +37,116 @@
 #define NGX_KANBAN_SHARE_BATCH_MAX    (1024 * 1024)
 #define NGX_KANBAN_SHARE_PENDING_MAX  262144            /* visits */
 #define NGX_KANBAN_SHARE_HEADER_MAX   512
+#define NGX_KANBAN_SHARE_DESTINATION_MAX  2048
+#define NGX_KANBAN_SHARE_COUNTRY_MAX  8
 
 /* how often a batch is tried before it is given up: for five minutes of
  * an outage; a worker that quits waits a few seconds only */
 #define NGX_KANBAN_SHARE_ATTEMPTS     300
 #define NGX_KANBAN_SHARE_ATTEMPTS_EXITING  5
+
+/* a group spans less than an hour (099's CHECK) */
+#define NGX_KANBAN_SHARE_GROUP_SPAN   ((int64_t) 3600 * 1000000)
+
+/* PostgreSQL's binary array: ndim, flags, element type, length, lower
+ * bound; then each element's length (-1: NULL) and bytes */
+#define NGX_KANBAN_SHARE_ARRAY_HEADER  20
+
+/* element types (pg_type.dat) */
+#define NGX_KANBAN_PG_BOOL            16
+#define NGX_KANBAN_PG_INT2            21
+#define NGX_KANBAN_PG_INT4            23
+#define NGX_KANBAN_PG_TEXT            25
+#define NGX_KANBAN_PG_INET            869
+#define NGX_KANBAN_PG_TIMESTAMPTZ     1184
+#define NGX_KANBAN_PG_UUID            2950
+
+/* 1970-01-01 to 2000-01-01, PostgreSQL's epoch, in seconds */
+#define NGX_KANBAN_PG_EPOCH           946684800
+
+/* an inet's families, as PostgreSQL numbers them (utils/inet.h) */
+#define NGX_KANBAN_PG_AF_INET         (AF_INET + 0)
+#define NGX_KANBAN_PG_AF_INET6        (AF_INET + 1)
+
+
+/* a visit's fields, a column each; the last is not sent but with a
+ * visit stored alone */
+enum {
+    NGX_KANBAN_SHARE_TIME = 0,
+    NGX_KANBAN_SHARE_REFERRER,
+    NGX_KANBAN_SHARE_AGENT,
+    NGX_KANBAN_SHARE_BOT,
+    NGX_KANBAN_SHARE_ADDRESS,
+    NGX_KANBAN_SHARE_RULE,
+    NGX_KANBAN_SHARE_DESTINATION,
+    NGX_KANBAN_SHARE_COUNTRY,
+    NGX_KANBAN_SHARE_SENT,                     /* the columns sent */
+    NGX_KANBAN_SHARE_COUNTED = NGX_KANBAN_SHARE_SENT,
+    NGX_KANBAN_SHARE_COLUMNS
+};
+
+/* per group: link, visits, first, last, bots, uncounted */
+#define NGX_KANBAN_SHARE_GROUP_PARAMS  6
+#define NGX_KANBAN_SHARE_PARAMS  \
+    (NGX_KANBAN_SHARE_GROUP_PARAMS + NGX_KANBAN_SHARE_SENT)
+
+
+/* PostgreSQL's binary formats are big-endian */
+
+static ngx_inline u_char *
+ngx_kanban_share_put32(u_char *p, uint32_t v)
+{
+    *p++ = (u_char) (v >> 24);
+    *p++ = (u_char) (v >> 16);
+    *p++ = (u_char) (v >> 8);
+    *p++ = (u_char) v;
+    return p;
+}
+
+
+static ngx_inline u_char *
+ngx_kanban_share_put64(u_char *p, int64_t v)
+{
+    p = ngx_kanban_share_put32(p, (uint32_t) ((uint64_t) v >> 32));
+    return ngx_kanban_share_put32(p, (uint32_t) v);
+}
+
+
+static ngx_inline uint32_t
+ngx_kanban_share_get32(u_char *p)
+{
+    return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16
+           | (uint32_t) p[2] << 8 | p[3];
+}
+
+
+static ngx_uint_t  ngx_kanban_share_types[NGX_KANBAN_SHARE_COLUMNS] = {
+    NGX_KANBAN_PG_TIMESTAMPTZ, NGX_KANBAN_PG_TEXT, NGX_KANBAN_PG_TEXT,
+    NGX_KANBAN_PG_BOOL, NGX_KANBAN_PG_INET, NGX_KANBAN_PG_INT2,
+    NGX_KANBAN_PG_TEXT, NGX_KANBAN_PG_TEXT, NGX_KANBAN_PG_BOOL
+};
+
+
+/* a growing array's elements, NGX_KANBAN_SHARE_ARRAY_HEADER bytes kept
+ * free before them */
+typedef struct {
+    u_char                    *start;
+    u_char                    *pos;
+    u_char                    *end;
+} ngx_kanban_share_column_t;
+
+
+/* the visits of one link in a batch */
+typedef struct {
+    ngx_rbtree_node_t          node;           /* key: the link's bytes */
+    u_char                     link[16];
+    ngx_uint_t                 count;
+    ngx_uint_t                 bots;
+    ngx_uint_t                 uncounted;      /* to add to its visits */
+    int64_t                    first;          /* microseconds since 2000 */
+    int64_t                    last;
+    ngx_kanban_share_column_t  columns[NGX_KANBAN_SHARE_COLUMNS];
+} ngx_kanban_share_group_t;
 
 
 typedef struct {
@@ -44,24 +154,44 @@ typedef struct {
     ngx_pool_t                *pool;
     ngx_str_t                  slug;
     ngx_kanban_pg_db_t         db;
-    ngx_kanban_jw_t            jw;
-    ngx_str_t                  json;           /* once sealed */
-    ngx_array_t               *rows;           /* where each visit starts */
+    ngx_rbtree_t               links;          /* each link's last group */
+    ngx_rbtree_node_t          sentinel;
+    ngx_array_t                groups;         /* in order */
+    ngx_kanban_share_group_t  *recent;         /* the last visit's */
+    size_t                     size;           /* bytes of visits */
+    ngx_str_t                  params[NGX_KANBAN_SHARE_PARAMS];  /* sealed */
     ngx_uint_t                 count;
     ngx_uint_t                 attempts;
     ngx_uint_t                 one_by_one;     /* refused for its data */
     ngx_uint_t                 row;            /* the next to store alone */
+    ngx_uint_t                 group;          /* ... its group */
+    u_char                    *at[NGX_KANBAN_SHARE_COLUMNS];  /* ... fields */
 } ngx_kanban_share_batch_t;
 
 
 static ngx_kanban_share_batch_t *ngx_kanban_share_batch(
     ngx_kanban_tenant_t *tenant);
+static ngx_kanban_share_group_t *ngx_kanban_share_group(
+    ngx_kanban_share_batch_t *b, u_char *link, int64_t now);
+static void ngx_kanban_share_link_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+static u_char *ngx_kanban_share_reserve(ngx_pool_t *pool,
+    ngx_kanban_share_column_t *c, size_t size);
+static void ngx_kanban_share_text(ngx_kanban_share_column_t *c,
+    ngx_str_t *s);
+static ngx_int_t ngx_kanban_share_uuid(ngx_str_t *id, u_char *out);
+static u_char *ngx_kanban_share_header(u_char *p, ngx_uint_t type,
+    ngx_uint_t n);
+static ngx_int_t ngx_kanban_share_seal(ngx_kanban_share_batch_t *b);
+static ngx_int_t ngx_kanban_share_one(ngx_kanban_share_batch_t *b,
+    ngx_str_t *params);
+static void ngx_kanban_share_skip(ngx_kanban_share_batch_t *b);
+static void ngx_kanban_share_rewind(ngx_kanban_share_batch_t *b,
+    ngx_uint_t from);
 static void ngx_kanban_share_flush_handler(ngx_event_t *ev);
 static void ngx_kanban_share_flush(ngx_kanban_share_batch_t *b);
 static void ngx_kanban_share_flushed(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
-static ngx_int_t ngx_kanban_share_row(ngx_kanban_share_batch_t *b,
-    ngx_str_t *json);
 static void ngx_kanban_share_next(ngx_kanban_share_batch_t *b);
 static void ngx_kanban_share_publish(ngx_kanban_share_batch_t *b,
     PGresult *res);
@@ -69,13 +199,15 @@ static void ngx_kanban_share_arm(void);
 static ngx_uint_t ngx_kanban_share_transient(ngx_kanban_pg_query_t *q);
 static void ngx_kanban_share_clean(ngx_pool_t *pool, ngx_str_t *in,
     ngx_str_t *out);
-static ngx_int_t ngx_kanban_share_address(ngx_http_request_t *r,
-    ngx_str_t *out);
+static size_t ngx_kanban_share_address(ngx_http_request_t *r, u_char *out);
 
 
 static ngx_kanban_pg_stmt_t  ngx_kanban_share_visits_stmt =
     ngx_kanban_pg_stmt("share_visits_add",
-    "SELECT activity, link, visits FROM share_visits_add($1::json)");
+    "SELECT activity, link, visits FROM share_visits_add($1::uuid[],"
+    " $2::int4[], $3::timestamptz[], $4::timestamptz[], $5::int4[],"
+    " $6::int4[], $7::timestamptz[], $8::text[], $9::text[], $10::bool[],"
+    " $11::inet[], $12::int2[], $13::text[], $14::text[])");
 
 
 static ngx_queue_t  ngx_kanban_share_pending;     /* batches filling */
@@ -108,13 +240,16 @@ ngx_kanban_share_visit(ngx_http_request_t *r, ngx_kanban_tenant_t *tenant,
     ngx_kanban_share_link_t *link, ngx_kanban_share_choice_t *choice,
     ngx_uint_t counted)
 {
-    u_char                     rule[NGX_INT_T_LEN];
-    size_t                    *row;
-    ngx_str_t                  time, referrer, agent, address, number;
-    ngx_str_t                  yes = ngx_string("true");
-    ngx_str_t                  no = ngx_string("false");
-    ngx_kanban_jw_t           *jw;
-    ngx_kanban_share_batch_t  *b;
+    u_char                     *p, id[16], address[20];
+    size_t                      size, alen;
+    size_t                      sizes[NGX_KANBAN_SHARE_COLUMNS];
+    int64_t                     now;
+    ngx_str_t                   referrer, agent, destination, country;
+    ngx_uint_t                  i, bot, rule;
+    ngx_time_t                 *tp;
+    ngx_kanban_share_group_t   *g;
+    ngx_kanban_share_batch_t   *b;
+    ngx_kanban_share_column_t  *c;
 
     if (ngx_kanban_share_npending >= NGX_KANBAN_SHARE_PENDING_MAX) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
@@ -123,8 +258,21 @@ ngx_kanban_share_visit(ngx_http_request_t *r, ngx_kanban_tenant_t *tenant,
         return NGX_OK;
     }
 
+    if (ngx_kanban_share_uuid(&link->id, id) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     b = ngx_kanban_share_batch(tenant);
     if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    tp = ngx_timeofday();
+    now = ((int64_t) tp->sec - NGX_KANBAN_PG_EPOCH) * 1000000
+          + (int64_t) tp->msec * 1000;
+
+    g = ngx_kanban_share_group(b, id, now);
+    if (g == NULL) {
         return NGX_ERROR;
     }
 
@@ -142,65 +290,114 @@ ngx_kanban_share_visit(ngx_http_request_t *r, ngx_kanban_tenant_t *tenant,
         ngx_str_null(&agent);
     }
 
-    if (ngx_kanban_share_address(r, &address) != NGX_OK) {
-        return NGX_ERROR;
-    }
+    alen = ngx_kanban_share_address(r, address);
+    bot = ngx_kanban_share_is_bot(r);
 
-    time.data = ngx_cached_http_log_iso8601.data;
-    time.len = ngx_cached_http_log_iso8601.len;
-
-    jw = &b->jw;
-
-    row = ngx_array_push(b->rows);
-    if (row == NULL) {
-        return NGX_ERROR;
-    }
-
-    *row = jw->pos - jw->start;       /* its comma, when it has one */
-
-    ngx_kanban_jw_open(jw, '{');
-    ngx_kanban_jw_key(jw, "l");
-    ngx_kanban_jw_string(jw, &link->id);
-    ngx_kanban_jw_key(jw, "t");
-    ngx_kanban_jw_string(jw, &time);
-    ngx_kanban_jw_key(jw, "r");
-    ngx_kanban_jw_string(jw, referrer.len ? &referrer : NULL);
-    ngx_kanban_jw_key(jw, "u");
-    ngx_kanban_jw_string(jw, agent.len ? &agent : NULL);
-    ngx_kanban_jw_key(jw, "b");
-    ngx_kanban_jw_raw(jw, ngx_kanban_share_is_bot(r) ? &yes : &no);
-    ngx_kanban_jw_key(jw, "i");
-    ngx_kanban_jw_string(jw, address.len ? &address : NULL);
-    ngx_kanban_jw_key(jw, "c");
-    ngx_kanban_jw_raw(jw, counted ? &yes : &no);
+    ngx_str_null(&destination);
+    ngx_str_null(&country);
+    rule = 0;
 
     if (choice) {
-        if (choice->rule) {
-            number.data = rule;
-            number.len = ngx_sprintf(rule, "%ui", choice->rule) - rule;
-            ngx_kanban_jw_key(jw, "k");
-            ngx_kanban_jw_raw(jw, &number);
+        rule = choice->rule;
+        destination = choice->destination;
+        country = choice->country;
+
+        /* whole UTF-8 characters within the limits */
+        if (destination.len > NGX_KANBAN_SHARE_DESTINATION_MAX) {
+            destination.len = NGX_KANBAN_SHARE_DESTINATION_MAX;
+            while (destination.len
+                   && (destination.data[destination.len] & 0xc0) == 0x80)
+            {
+                destination.len--;
+            }
         }
 
-        ngx_kanban_jw_key(jw, "d");
-        ngx_kanban_jw_string(jw, choice->destination.len
-                                 ? &choice->destination : NULL);
-        ngx_kanban_jw_key(jw, "g");
-        ngx_kanban_jw_string(jw, choice->country.len
-                                 ? &choice->country : NULL);
+        if (country.len > NGX_KANBAN_SHARE_COUNTRY_MAX) {
+            country.len = NGX_KANBAN_SHARE_COUNTRY_MAX;
+            while (country.len
+                   && (country.data[country.len] & 0xc0) == 0x80)
+            {
+                country.len--;
+            }
+        }
     }
 
-    ngx_kanban_jw_close(jw, '}');
+    sizes[NGX_KANBAN_SHARE_TIME] = 4 + 8;
+    sizes[NGX_KANBAN_SHARE_REFERRER] = 4 + referrer.len;
+    sizes[NGX_KANBAN_SHARE_AGENT] = 4 + agent.len;
+    sizes[NGX_KANBAN_SHARE_BOT] = 4 + 1;
+    sizes[NGX_KANBAN_SHARE_ADDRESS] = 4 + alen;
+    sizes[NGX_KANBAN_SHARE_RULE] = 4 + 2;
+    sizes[NGX_KANBAN_SHARE_DESTINATION] = 4 + destination.len;
+    sizes[NGX_KANBAN_SHARE_COUNTRY] = 4 + country.len;
+    sizes[NGX_KANBAN_SHARE_COUNTED] = 4 + 1;
 
-    if (jw->failed) {
-        b->rows->nelts--;
-        return NGX_ERROR;
+    /* room in every column first: a failure leaves no visit half made */
+    size = 0;
+
+    for (i = 0; i < NGX_KANBAN_SHARE_COLUMNS; i++) {
+        if (ngx_kanban_share_reserve(b->pool, &g->columns[i], sizes[i])
+            == NULL)
+        {
+            return NGX_ERROR;
+        }
+
+        size += sizes[i];
     }
+
+    c = g->columns;
+
+    p = c[NGX_KANBAN_SHARE_TIME].pos;
+    p = ngx_kanban_share_put32(p, 8);
+    p = ngx_kanban_share_put64(p, now);
+    c[NGX_KANBAN_SHARE_TIME].pos = p;
+
+    ngx_kanban_share_text(&c[NGX_KANBAN_SHARE_REFERRER], &referrer);
+    ngx_kanban_share_text(&c[NGX_KANBAN_SHARE_AGENT], &agent);
+
+    p = c[NGX_KANBAN_SHARE_BOT].pos;
+    p = ngx_kanban_share_put32(p, 1);
+    *p++ = bot ? 1 : 0;
+    c[NGX_KANBAN_SHARE_BOT].pos = p;
+
+    p = c[NGX_KANBAN_SHARE_ADDRESS].pos;
+    if (alen) {
+        p = ngx_kanban_share_put32(p, alen);
+        p = ngx_cpymem(p, address, alen);
+    } else {
+        p = ngx_kanban_share_put32(p, (uint32_t) -1);
+    }
+    c[NGX_KANBAN_SHARE_ADDRESS].pos = p;
+
+    p = c[NGX_KANBAN_SHARE_RULE].pos;
+    if (rule) {
+        p = ngx_kanban_share_put32(p, 2);
+        *p++ = (u_char) (rule >> 8);
+        *p++ = (u_char) rule;
+    } else {
+        p = ngx_kanban_share_put32(p, (uint32_t) -1);
+    }
+    c[NGX_KANBAN_SHARE_RULE].pos = p;
+
+    ngx_kanban_share_text(&c[NGX_KANBAN_SHARE_DESTINATION], &destination);
+    ngx_kanban_share_text(&c[NGX_KANBAN_SHARE_COUNTRY], &country);
+
+    p = c[NGX_KANBAN_SHARE_COUNTED].pos;
+    p = ngx_kanban_share_put32(p, 1);
+    *p++ = counted ? 1 : 0;
+    c[NGX_KANBAN_SHARE_COUNTED].pos = p;
+
+    g->count++;
+    g->bots += bot;
+    g->uncounted += !bot && !counted;
+    g->first = ngx_min(g->first, now);
+    g->last = ngx_max(g->last, now);
 
     b->count++;
+    b->size += size;
     ngx_kanban_share_npending++;
 
-    if ((size_t) (jw->pos - jw->start) > NGX_KANBAN_SHARE_BATCH_MAX) {
+    if (b->size > NGX_KANBAN_SHARE_BATCH_MAX) {
         ngx_queue_remove(&b->queue);
         ngx_kanban_share_flush(b);
         return NGX_OK;
@@ -245,10 +442,14 @@ ngx_kanban_share_batch(ngx_kanban_tenant_t *tenant)
 
     b->pool = pool;
 
-    b->rows = ngx_array_create(pool, 64, sizeof(size_t));
-    if (b->rows == NULL) {
+    if (ngx_array_init(&b->groups, pool, 4,
+                       sizeof(ngx_kanban_share_group_t *))
+        != NGX_OK)
+    {
         goto failed;
     }
+
+    ngx_rbtree_init(&b->links, &b->sentinel, ngx_kanban_share_link_insert);
 
     ngx_kanban_pg_tenant_db(tenant, &db);
 
@@ -257,8 +458,7 @@ ngx_kanban_share_batch(ngx_kanban_tenant_t *tenant)
     b->db.name.data = ngx_pstrdup(pool, &db.name);
 
     if (b->slug.data == NULL || b->db.dsn.data == NULL
-        || b->db.name.data == NULL
-        || ngx_kanban_jw_init(&b->jw, pool, 8192) != NGX_OK)
+        || b->db.name.data == NULL)
     {
         goto failed;
     }
@@ -266,8 +466,6 @@ ngx_kanban_share_batch(ngx_kanban_tenant_t *tenant)
     b->slug.len = tenant->slug.len;
     b->db.dsn.len = db.dsn.len;
     b->db.name.len = db.name.len;
-
-    ngx_kanban_jw_open(&b->jw, '[');
 
     ngx_queue_insert_tail(&ngx_kanban_share_pending, &b->queue);
 
@@ -277,6 +475,429 @@ failed:
 
     ngx_destroy_pool(pool);
     return NULL;
+}
+
+
+/* The group of the link's visits that a visit at now joins: its latest,
+ * unless that would span an hour or more; else a new one. */
+
+static ngx_kanban_share_group_t *
+ngx_kanban_share_group(ngx_kanban_share_batch_t *b, u_char *link,
+    int64_t now)
+{
+    ngx_int_t                   rc;
+    ngx_rbtree_key_t            key;
+    ngx_rbtree_node_t          *node, *sentinel;
+    ngx_kanban_share_group_t   *g, **slot;
+
+    g = b->recent;
+
+    if (g == NULL || ngx_memcmp(g->link, link, 16) != 0) {
+        ngx_memcpy(&key, link, sizeof(ngx_rbtree_key_t));
+
+        g = NULL;
+        node = b->links.root;
+        sentinel = b->links.sentinel;
+
+        while (node != sentinel) {
+            if (key != node->key) {
+                node = (key < node->key) ? node->left : node->right;
+                continue;
+            }
+
+            rc = ngx_memcmp(link,
+                            ((ngx_kanban_share_group_t *) node)->link, 16);
+
+            if (rc == 0) {
+                g = (ngx_kanban_share_group_t *) node;
+                break;
+            }
+
+            node = (rc < 0) ? node->left : node->right;
+        }
+    }
+
+    if (g && ngx_max(g->last, now) - ngx_min(g->first, now)
+             < NGX_KANBAN_SHARE_GROUP_SPAN)
+    {
+        b->recent = g;
+        return g;
+    }
+
+    if (g) {
+        /* the link's visits go on in a new group */
+        ngx_rbtree_delete(&b->links, &g->node);
+    }
+
+    slot = ngx_array_push(&b->groups);
+    if (slot == NULL) {
+        return NULL;
+    }
+
+    g = ngx_pcalloc(b->pool, sizeof(ngx_kanban_share_group_t));
+    if (g == NULL) {
+        b->groups.nelts--;
+        return NULL;
+    }
+
+    *slot = g;
+
+    ngx_memcpy(g->link, link, 16);
+    ngx_memcpy(&g->node.key, link, sizeof(ngx_rbtree_key_t));
+    g->first = now;
+    g->last = now;
+
+    ngx_rbtree_insert(&b->links, &g->node);
+    b->recent = g;
+
+    return g;
+}
+
+
+/* ordered by the key, then by the whole link */
+
+static void
+ngx_kanban_share_link_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t  **p;
+
+    for ( ;; ) {
+        if (node->key != temp->key) {
+            p = (node->key < temp->key) ? &temp->left : &temp->right;
+
+        } else {
+            p = (ngx_memcmp(((ngx_kanban_share_group_t *) node)->link,
+                            ((ngx_kanban_share_group_t *) temp)->link, 16)
+                 < 0)
+                ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+/* Room for size more bytes in a column: it doubles as it grows. */
+
+static u_char *
+ngx_kanban_share_reserve(ngx_pool_t *pool, ngx_kanban_share_column_t *c,
+    size_t size)
+{
+    u_char  *p;
+    size_t   used, want;
+
+    if ((size_t) (c->end - c->pos) >= size) {
+        return c->pos;
+    }
+
+    used = c->start ? (size_t) (c->pos - c->start)
+                    : NGX_KANBAN_SHARE_ARRAY_HEADER;
+    want = ngx_max(2 * (size_t) (c->end - c->start), used + size);
+    want = ngx_max(want, 256);
+
+    p = ngx_pnalloc(pool, want);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    if (c->start) {
+        ngx_memcpy(p, c->start, used);
+        ngx_pfree(pool, c->start);     /* a large one's, else a no-op */
+    }
+
+    c->start = p;
+    c->pos = p + used;
+    c->end = p + want;
+
+    return c->pos;
+}
+
+
+/* a text element; empty is NULL */
+
+static void
+ngx_kanban_share_text(ngx_kanban_share_column_t *c, ngx_str_t *s)
+{
+    if (s->len == 0) {
+        c->pos = ngx_kanban_share_put32(c->pos, (uint32_t) -1);
+        return;
+    }
+
+    c->pos = ngx_kanban_share_put32(c->pos, s->len);
+    c->pos = ngx_cpymem(c->pos, s->data, s->len);
+}
+
+
+/* a link's id, "8-4-4-4-12" hex digits, as its 16 bytes */
+
+static ngx_int_t
+ngx_kanban_share_uuid(ngx_str_t *id, u_char *out)
+{
+    u_char      *p, *end;
+    ngx_int_t    hi, lo;
+    ngx_uint_t   n;
+
+    n = 0;
+    p = id->data;
+    end = id->data + id->len;
+
+    while (p < end && n < 16) {
+        if (*p == '-') {
+            p++;
+            continue;
+        }
+
+        if (end - p < 2) {
+            return NGX_ERROR;
+        }
+
+        hi = ngx_hextoi(p, 1);
+        lo = ngx_hextoi(p + 1, 1);
+
+        if (hi == NGX_ERROR || lo == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        out[n++] = (u_char) (hi << 4 | lo);
+        p += 2;
+    }
+
+    return (n == 16 && p == end) ? NGX_OK : NGX_ERROR;
+}
+
+
+static u_char *
+ngx_kanban_share_header(u_char *p, ngx_uint_t type, ngx_uint_t n)
+{
+    p = ngx_kanban_share_put32(p, 1);                   /* dimensions */
+    p = ngx_kanban_share_put32(p, 0);                   /* flags */
+    p = ngx_kanban_share_put32(p, type);
+    p = ngx_kanban_share_put32(p, n);
+    return ngx_kanban_share_put32(p, 1);                /* lower bound */
+}
+
+
+/* The batch as share_visits_add's parameters: the groups' figures, then
+ * each column of all groups' visits, one group after the other. */
+
+static ngx_int_t
+ngx_kanban_share_seal(ngx_kanban_share_batch_t *b)
+{
+    u_char                     *p[NGX_KANBAN_SHARE_PARAMS];
+    size_t                      size;
+    ngx_uint_t                  i, j, m;
+    ngx_kanban_share_group_t  **groups, *g;
+    ngx_kanban_share_column_t  *c;
+
+    groups = b->groups.elts;
+
+    /* a group whose first visit failed for memory has none */
+    for (i = 0, m = 0; i < b->groups.nelts; i++) {
+        if (groups[i]->count) {
+            groups[m++] = groups[i];
+        }
+    }
+
+    b->groups.nelts = m;
+
+    for (i = 0; i < NGX_KANBAN_SHARE_PARAMS; i++) {
+        if (i < NGX_KANBAN_SHARE_GROUP_PARAMS) {
+            size = NGX_KANBAN_SHARE_ARRAY_HEADER + m * (4 + 16);
+
+        } else {
+            size = NGX_KANBAN_SHARE_ARRAY_HEADER;
+
+            for (j = 0; j < m; j++) {
+                c = &groups[j]->columns[i - NGX_KANBAN_SHARE_GROUP_PARAMS];
+                size += c->pos - c->start - NGX_KANBAN_SHARE_ARRAY_HEADER;
+            }
+        }
+
+        p[i] = ngx_pnalloc(b->pool, size);
+        if (p[i] == NULL) {
+            return NGX_ERROR;
+        }
+
+        b->params[i].data = p[i];
+    }
+
+    p[0] = ngx_kanban_share_header(p[0], NGX_KANBAN_PG_UUID, m);
+    p[1] = ngx_kanban_share_header(p[1], NGX_KANBAN_PG_INT4, m);
+    p[2] = ngx_kanban_share_header(p[2], NGX_KANBAN_PG_TIMESTAMPTZ, m);
+    p[3] = ngx_kanban_share_header(p[3], NGX_KANBAN_PG_TIMESTAMPTZ, m);
+    p[4] = ngx_kanban_share_header(p[4], NGX_KANBAN_PG_INT4, m);
+    p[5] = ngx_kanban_share_header(p[5], NGX_KANBAN_PG_INT4, m);
+
+    for (i = NGX_KANBAN_SHARE_GROUP_PARAMS; i < NGX_KANBAN_SHARE_PARAMS; i++)
+    {
+        p[i] = ngx_kanban_share_header(p[i],
+                   ngx_kanban_share_types[i - NGX_KANBAN_SHARE_GROUP_PARAMS],
+                   b->count);
+    }
+
+    for (j = 0; j < m; j++) {
+        g = groups[j];
+
+        p[0] = ngx_kanban_share_put32(p[0], 16);
+        p[0] = ngx_cpymem(p[0], g->link, 16);
+        p[1] = ngx_kanban_share_put32(p[1], 4);
+        p[1] = ngx_kanban_share_put32(p[1], g->count);
+        p[2] = ngx_kanban_share_put32(p[2], 8);
+        p[2] = ngx_kanban_share_put64(p[2], g->first);
+        p[3] = ngx_kanban_share_put32(p[3], 8);
+        p[3] = ngx_kanban_share_put64(p[3], g->last);
+        p[4] = ngx_kanban_share_put32(p[4], 4);
+        p[4] = ngx_kanban_share_put32(p[4], g->bots);
+        p[5] = ngx_kanban_share_put32(p[5], 4);
+        p[5] = ngx_kanban_share_put32(p[5], g->uncounted);
+
+        for (i = NGX_KANBAN_SHARE_GROUP_PARAMS; i < NGX_KANBAN_SHARE_PARAMS;
+             i++)
+        {
+            c = &g->columns[i - NGX_KANBAN_SHARE_GROUP_PARAMS];
+            p[i] = ngx_cpymem(p[i], c->start + NGX_KANBAN_SHARE_ARRAY_HEADER,
+                              c->pos - c->start
+                              - NGX_KANBAN_SHARE_ARRAY_HEADER);
+        }
+    }
+
+    for (i = 0; i < NGX_KANBAN_SHARE_PARAMS; i++) {
+        b->params[i].len = p[i] - b->params[i].data;
+    }
+
+    return NGX_OK;
+}
+
+
+/* The next visit to store alone (b->group, b->at) as a batch of one. */
+
+static ngx_int_t
+ngx_kanban_share_one(ngx_kanban_share_batch_t *b, ngx_str_t *params)
+{
+    u_char                    *p, *at;
+    size_t                     len, size;
+    ngx_uint_t                 i, bot, counted;
+    ngx_kanban_share_group_t  *g;
+
+    g = ((ngx_kanban_share_group_t **) b->groups.elts)[b->group];
+
+    size = 6 * (NGX_KANBAN_SHARE_ARRAY_HEADER + 4 + 16);
+
+    for (i = 0; i < NGX_KANBAN_SHARE_SENT; i++) {
+        size += NGX_KANBAN_SHARE_ARRAY_HEADER
+                + 4 + ngx_max((int32_t) ngx_kanban_share_get32(b->at[i]), 0);
+    }
+
+    p = ngx_pnalloc(b->pool, size);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* a field's bytes: its length, then what it is */
+    at = b->at[NGX_KANBAN_SHARE_BOT];
+    bot = at[4];
+    at = b->at[NGX_KANBAN_SHARE_COUNTED];
+    counted = at[4];
+
+    params[0].data = p;
+    p = ngx_kanban_share_header(p, NGX_KANBAN_PG_UUID, 1);
+    p = ngx_kanban_share_put32(p, 16);
+    p = ngx_cpymem(p, g->link, 16);
+
+    params[1].data = p;
+    p = ngx_kanban_share_header(p, NGX_KANBAN_PG_INT4, 1);
+    p = ngx_kanban_share_put32(p, 4);
+    p = ngx_kanban_share_put32(p, 1);
+
+    for (i = 2; i < 4; i++) {
+        params[i].data = p;
+        p = ngx_kanban_share_header(p, NGX_KANBAN_PG_TIMESTAMPTZ, 1);
+        p = ngx_cpymem(p, b->at[NGX_KANBAN_SHARE_TIME], 4 + 8);
+    }
+
+    params[4].data = p;
+    p = ngx_kanban_share_header(p, NGX_KANBAN_PG_INT4, 1);
+    p = ngx_kanban_share_put32(p, 4);
+    p = ngx_kanban_share_put32(p, bot);
+
+    params[5].data = p;
+    p = ngx_kanban_share_header(p, NGX_KANBAN_PG_INT4, 1);
+    p = ngx_kanban_share_put32(p, 4);
+    p = ngx_kanban_share_put32(p, !bot && !counted);
+
+    for (i = 0; i < NGX_KANBAN_SHARE_SENT; i++) {
+        len = 4 + ngx_max((int32_t) ngx_kanban_share_get32(b->at[i]), 0);
+
+        params[NGX_KANBAN_SHARE_GROUP_PARAMS + i].data = p;
+        p = ngx_kanban_share_header(p, ngx_kanban_share_types[i], 1);
+        p = ngx_cpymem(p, b->at[i], len);
+    }
+
+    for (i = 0; i < NGX_KANBAN_SHARE_PARAMS; i++) {
+        params[i].len = ((i + 1 < NGX_KANBAN_SHARE_PARAMS)
+                         ? params[i + 1].data : p)
+                        - params[i].data;
+    }
+
+    return NGX_OK;
+}
+
+
+/* past the visit just stored alone (or lost) */
+
+static void
+ngx_kanban_share_skip(ngx_kanban_share_batch_t *b)
+{
+    ngx_uint_t                 i;
+    ngx_kanban_share_group_t  *g;
+
+    g = ((ngx_kanban_share_group_t **) b->groups.elts)[b->group];
+
+    for (i = 0; i < NGX_KANBAN_SHARE_COLUMNS; i++) {
+        b->at[i] += 4 + ngx_max((int32_t) ngx_kanban_share_get32(b->at[i]),
+                                0);
+    }
+
+    if (b->at[0] >= g->columns[0].pos) {
+        ngx_kanban_share_rewind(b, b->group + 1);
+    }
+}
+
+
+/* to the first visit of the groups from the one numbered from (a group
+ * whose first visit failed for memory has none) */
+
+static void
+ngx_kanban_share_rewind(ngx_kanban_share_batch_t *b, ngx_uint_t from)
+{
+    ngx_uint_t                  i;
+    ngx_kanban_share_group_t  **groups;
+
+    groups = b->groups.elts;
+
+    for (b->group = from; b->group < b->groups.nelts; b->group++) {
+        if (groups[b->group]->count == 0) {
+            continue;
+        }
+
+        for (i = 0; i < NGX_KANBAN_SHARE_COLUMNS; i++) {
+            b->at[i] = groups[b->group]->columns[i].start
+                       + NGX_KANBAN_SHARE_ARRAY_HEADER;
+        }
+
+        return;
+    }
 }
 
 
@@ -307,21 +928,21 @@ ngx_kanban_share_flush_handler(ngx_event_t *ev)
 static void
 ngx_kanban_share_flush(ngx_kanban_share_batch_t *b)
 {
-    ngx_str_t               json;
+    ngx_str_t               one[NGX_KANBAN_SHARE_PARAMS], *params;
     ngx_kanban_pg_query_t  *q;
 
-    if (b->json.data == NULL) {
-        ngx_kanban_jw_close(&b->jw, ']');
-
-        if (ngx_kanban_jw_result(&b->jw, &b->json) != NGX_OK) {
-            goto failed;
-        }
+    if (b->params[0].data == NULL && ngx_kanban_share_seal(b) != NGX_OK) {
+        goto failed;
     }
 
-    json = b->json;
+    params = b->params;
 
-    if (b->one_by_one && ngx_kanban_share_row(b, &json) != NGX_OK) {
-        goto failed;
+    if (b->one_by_one) {
+        if (ngx_kanban_share_one(b, one) != NGX_OK) {
+            goto failed;
+        }
+
+        params = one;
     }
 
     q = ngx_kanban_pg_query_background(b->pool, &b->db);
@@ -330,9 +951,14 @@ ngx_kanban_share_flush(ngx_kanban_share_batch_t *b)
     }
 
     q->data = b;
+    q->binary = ((ngx_uint_t) 1 << NGX_KANBAN_SHARE_PARAMS) - 1;
 
     if (ngx_kanban_pg_run(q, &ngx_kanban_share_visits_stmt,
-                          ngx_kanban_share_flushed, 1, &json)
+                          ngx_kanban_share_flushed, NGX_KANBAN_SHARE_PARAMS,
+                          &params[0], &params[1], &params[2], &params[3],
+                          &params[4], &params[5], &params[6], &params[7],
+                          &params[8], &params[9], &params[10], &params[11],
+                          &params[12], &params[13])
         == NGX_OK)
     {
         return;
@@ -347,41 +973,6 @@ failed:
     ngx_kanban_metrics_share_visits_lost(b->count - b->row);
     ngx_kanban_share_npending -= b->count - b->row;
     ngx_destroy_pool(b->pool);
-}
-
-
-/* The batch's visit b->row alone, as a batch of one: "[{...}]". */
-
-static ngx_int_t
-ngx_kanban_share_row(ngx_kanban_share_batch_t *b, ngx_str_t *json)
-{
-    u_char  *p, *start, *end;
-    size_t  *rows;
-
-    rows = b->rows->elts;
-
-    start = b->json.data + rows[b->row];
-    end = (b->row + 1 < b->rows->nelts) ? b->json.data + rows[b->row + 1]
-                                        : b->json.data + b->json.len - 1;
-
-    if (*start == ',') {
-        start++;
-    }
-
-    p = ngx_pnalloc(b->pool, end - start + 2);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    json->data = p;
-
-    *p++ = '[';
-    p = ngx_cpymem(p, start, end - start);
-    *p++ = ']';
-
-    json->len = p - json->data;
-
-    return NGX_OK;
 }
 
 
@@ -440,6 +1031,8 @@ ngx_kanban_share_flushed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
                       "stored one by one: %s", b->count, &b->slug,
                       PQresultErrorMessage(q->result));
 
+        ngx_kanban_share_rewind(b, 0);
+
         b->one_by_one = 1;
         b->attempts = 0;
         ngx_kanban_share_flush(b);
@@ -466,6 +1059,7 @@ ngx_kanban_share_next(ngx_kanban_share_batch_t *b)
         b->attempts = 0;
 
         if (++b->row < b->count) {
+            ngx_kanban_share_skip(b);
             ngx_kanban_share_flush(b);
             return;
         }
@@ -632,53 +1226,56 @@ ngx_kanban_share_clean(ngx_pool_t *pool, ngx_str_t *in, ngx_str_t *out)
 }
 
 
-/* The client's address, anonymised: IPv4 /24, IPv6 /48 (IPv4-mapped ones
- * as IPv4). */
+/* The client's address, anonymised, as an inet in PostgreSQL's binary
+ * format (family, bits, is_cidr, length, bytes): IPv4 /24, IPv6 /48
+ * (IPv4-mapped ones as IPv4); its length, 0 for none (a unix socket). */
 
-static ngx_int_t
-ngx_kanban_share_address(ngx_http_request_t *r, ngx_str_t *out)
+static size_t
+ngx_kanban_share_address(ngx_http_request_t *r, u_char *out)
 {
     u_char               *a;
-    struct sockaddr_in    sin;
+    struct sockaddr_in   *sin;
 #if (NGX_HAVE_INET6)
-    struct sockaddr_in6   sin6;
+    struct sockaddr_in6  *sin6;
 #endif
-
-    out->len = 0;
-    out->data = ngx_pnalloc(r->pool, NGX_SOCKADDR_STRLEN);
-    if (out->data == NULL) {
-        return NGX_ERROR;
-    }
 
     switch (r->connection->sockaddr->sa_family) {
 
     case AF_INET:
-        ngx_memcpy(&sin, r->connection->sockaddr, sizeof(sin));
-        a = (u_char *) &sin.sin_addr.s_addr;
-        a[3] = 0;
-        out->len = ngx_inet_ntop(AF_INET, a, out->data, NGX_SOCKADDR_STRLEN);
-        return NGX_OK;
+        sin = (struct sockaddr_in *) r->connection->sockaddr;
+        a = (u_char *) &sin->sin_addr.s_addr;
+        break;
 
 #if (NGX_HAVE_INET6)
     case AF_INET6:
-        ngx_memcpy(&sin6, r->connection->sockaddr, sizeof(sin6));
-        a = sin6.sin6_addr.s6_addr;
+        sin6 = (struct sockaddr_in6 *) r->connection->sockaddr;
+        a = sin6->sin6_addr.s6_addr;
 
-        if (IN6_IS_ADDR_V4MAPPED(&sin6.sin6_addr)) {
-            a[15] = 0;
-            out->len = ngx_inet_ntop(AF_INET, a + 12, out->data,
-                                     NGX_SOCKADDR_STRLEN);
-            return NGX_OK;
+        if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+            a += 12;
+            break;
         }
 
-        ngx_memzero(a + 6, 10);
-        out->len = ngx_inet_ntop(AF_INET6, a, out->data, NGX_SOCKADDR_STRLEN);
-        return NGX_OK;
+        out[0] = NGX_KANBAN_PG_AF_INET6;
+        out[1] = 128;
+        out[2] = 0;
+        out[3] = 16;
+        ngx_memcpy(out + 4, a, 6);
+        ngx_memzero(out + 10, 10);
+        return 20;
 #endif
 
     default:
-        return NGX_OK;                  /* a unix socket: no address */
+        return 0;
     }
+
+    out[0] = NGX_KANBAN_PG_AF_INET;
+    out[1] = 32;
+    out[2] = 0;
+    out[3] = 4;
+    ngx_memcpy(out + 4, a, 3);
+    out[7] = 0;
+    return 8;
 }
 
 
