@@ -13,7 +13,9 @@
 #       database on one PostgreSQL: GET /api/v1/workspace spread over all
 #       of them beside the same load on one, the p99 of each, and the most
 #       connections PostgreSQL saw (the pools' caps: 2 workers x
-#       kanban_pg_max_connections).
+#       kanban_pg_max_connections; BENCH_CAP=N sets it, with
+#       KANBAN_PG_MAX_CONNECTIONS for PostgreSQL's own, to see the caps
+#       fit the workspaces).
 #
 # Bulk rows go in by SQL with triggers off (session_replication_role):
 # the caches they would drop are empty for a new project anyway.
@@ -31,7 +33,11 @@ $Kanban::Test::QUIET = 1;
 my $WORKSPACES = $ENV{BENCH_WORKSPACES} // 1000;
 my $DURATION = $ENV{BENCH_DURATION} // '10s';
 
-my $t = Kanban::Test->new(log_level => 'warn')->run;
+my $CAP = $ENV{BENCH_CAP} // 32;
+my $t = Kanban::Test->new(log_level => 'warn',
+                          replace => +{ $ENV{BENCH_CAP}
+                              ? (kanban_pg_max_connections => $CAP) : () })
+                    ->run;
 my $slug = $t->signup(prefix => 'scale', name => 'Scale Workspace');
 my $port = $t->port;
 
@@ -208,8 +214,8 @@ printf "  %-34s %8.0f %9.2f %7d %12d\n", "spread over $WORKSPACES",
     @$many{qw(rps p99 non2xx peak)};
 printf "  %-34s %8s %9.2fx\n", 'p99 spread / one', '',
     $many->{p99} / ($one->{p99} || 1);
-printf "  %-34s %8s %9s %7s %12s\n", 'the caps (2 workers x 32; PostgreSQL)',
-    '', '', '', "64; $max_conn";
+printf "  %-34s %8s %9s %7s %12s\n", "the caps (2 workers x $CAP; PostgreSQL)",
+    '', '', '', 2 * $CAP . "; $max_conn";
 print "\n";
 
 my @bad = Kanban::Test::stop_all();
