@@ -24,9 +24,9 @@ my $DAY = 86400;
 # server's answers until it ends, so it assumes that the day (and with it
 # the week, the month, the year) does not end meanwhile.  Begun in a UTC
 # day's last minutes, it waits for the next day first: once in a run of
-# the suite at most, as the files after it start after midnight.  Longer
-# than a file takes on a loaded machine.
-our $WHOLE_DAY_MARGIN = 300;
+# the suite at most, as the files after it start after midnight.  Two
+# minutes: longer than any file using this takes on a loaded machine.
+our $WHOLE_DAY_MARGIN = 120;
 
 sub wait_for_a_whole_day {
     my $left = $DAY - time % $DAY;
