@@ -16,9 +16,9 @@ use strict;
 use warnings;
 
 use File::Temp qw(tempfile);
-use POSIX qw(strftime);
 use Test::More;
 use Time::HiRes qw(sleep time);
+use Kanban::Clock qw(today days_from);    # usage is by day and month
 use Kanban::Test qw(problem_is);
 use Kanban::Receiver;
 
@@ -48,7 +48,7 @@ sub made {
     return $r->{json};
 }
 
-sub day { strftime('%Y-%m-%d', gmtime(time + 86400 * $_[0])) }
+sub day { days_from(today(), $_[0]) }
 
 # a project whose name tries what a task's text might: an address, a
 # token, an instruction and the end of the data block
@@ -301,7 +301,7 @@ my $u = api($admin, GET => '/api/v1/ai/usage');
 is($u->{status}, 200, 'the usage');
 my ($ins) = grep { $_->{feature} eq 'insights' } @{ $u->{json}{items} };
 ok($ins, '... of insights');
-is($ins->{day}, strftime('%Y-%m-%d', gmtime), '... today');
+is($ins->{day}, today(), '... today');
 is($ins->{user_id}, $admin->{id}, '... by the admin who asked');
 is($ins->{calls}, 8, '... every call (retries within one)');
 is($ins->{failures}, 4, '... failed, timed out and invalid ones counted');

@@ -13,9 +13,9 @@ use strict;
 use warnings;
 
 use File::Temp qw(tempfile);
-use POSIX qw(strftime);
 use Test::More;
 use Time::HiRes qw(sleep time);
+use Kanban::Clock qw(today days_from);
 use Kanban::Test;
 use Kanban::Receiver;
 
@@ -44,7 +44,7 @@ sub made {
     return $r->{json};
 }
 
-sub day { strftime('%Y-%m-%d', gmtime(time + 86400 * $_[0])) }
+sub day { days_from(today(), $_[0]) }
 
 # Payments: three quarters of its time gone, nothing done, 3 tasks
 # blocked, a milestone overdue, its team (Carl) over 90 % busy
@@ -65,7 +65,7 @@ my $late = made(api($admin, POST => "/api/v1/projects/$pay->{id}/milestones",
                 'milestone');
 for my $d (-13 .. 0) {
     my $date = day($d);
-    my $dow = (gmtime(time + 86400 * $d))[6];
+    my $dow = (gmtime Kanban::Clock::noon_of($date))[6];
     next if $dow == 0 || $dow == 6;
     made(api($carl, POST => '/api/v1/timesheets/entries',
              json => { date => $date, minutes => 540,

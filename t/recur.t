@@ -3,10 +3,11 @@
 # Recurring tasks: a task repeats by an RFC 5545 rule. The dates of each
 # rule are checked against dates worked out by hand, in Europe/Berlin:
 # the instant a date's task is made moves an hour in UTC across the
-# daylight-saving changes (28 March and 31 October 2027), a monthly rule
-# on the 31st skips the months without one and -1 is every month's last
-# day (29 February in 2028), "2TU" is the second Tuesday, an every-other-
-# week rule runs through 2026-W53, COUNT and UNTIL end a series. The
+# daylight-saving changes (the last Sundays of March and October), a
+# monthly rule on the 31st skips the months without one and -1 is every
+# month's last day (29 February in a leap year), "2TU" is the second
+# Tuesday, an every-other-week rule runs through a week 53, COUNT and
+# UNTIL end a series; all in years to come, whenever this runs. The
 # planner then makes the dates that are due, once each: a skipped date
 # makes nothing, a changed one makes its change, the series is not
 # touched; after_done waits for the last task to be done.
@@ -15,7 +16,9 @@ use strict;
 use warnings;
 
 use Test::More;
+use List::Util qw(first);
 use Time::HiRes qw(sleep time);
+use Kanban::Clock qw(days_from iso_week week_monday);
 use Kanban::Test qw(made problem_is);
 
 my $t = Kanban::Test->new->run;
@@ -70,82 +73,116 @@ sub day {
 
 # --- dates worked out by hand ----------------------------------------------------
 
+# In years to come: a series that starts in the past has its dates made at
+# once and its next date moved on, and one may start at most ten years
+# ahead. $Y is next year; $L the first leap year after it; $W the first
+# year after this one with an ISO week 53.
+my $this_year = (gmtime)[5] + 1900;
+my $Y = $this_year + 1;
+my $L = first { $_ % 4 == 0 && ($_ % 100 || $_ % 400 == 0) }
+        $this_year + 2 .. $this_year + 6;
+my $W = first { iso_week("$_-12-28") eq "$_-W53" }
+        $this_year + 1 .. $this_year + 7;
+
+sub wday { (gmtime Kanban::Clock::noon_of($_[0]))[6] }     # 0 is Sunday
+sub last_day_of { days_from(sprintf('%04d-%02d-01', $_[1] == 12
+                                    ? ($_[0] + 1, 1) : ($_[0], $_[1] + 1)), -1) }
+# the last weekday $w (0 is Sunday) of a month
+sub last_wday {
+    my ($y, $m, $w) = @_;
+    my $d = last_day_of($y, $m);
+    return days_from($d, -((wday($d) - $w) % 7));
+}
+# the $n-th weekday $w of a month
+sub nth_wday {
+    my ($y, $m, $w, $n) = @_;
+    my $d = sprintf '%04d-%02d-01', $y, $m;
+    return days_from($d, ($w - wday($d)) % 7 + 7 * ($n - 1));
+}
+sub compact { $_[0] =~ s/-//gr }
+
+# Berlin changes to summer time at 01:00 UTC on March's last Sunday, and
+# back on October's
+my $spring = last_wday($Y, 3, 0);
+my $autumn = last_wday($Y, 10, 0);
+
 my $daily = task();
-my $r = repeat($daily, rule => 'FREQ=DAILY;COUNT=5', start_date => '2027-03-26');
+my $r = repeat($daily, rule => 'FREQ=DAILY;COUNT=5',
+               start_date => days_from($spring, -2));
 is($r->{status}, 201, 'a task made to repeat: 201');
 is($r->{json}{summary}, 'Daily, 5 times', '... with its summary');
 is($r->{json}{time_zone}, 'Europe/Berlin', '... in the workspace\'s zone');
-is($r->{json}{next_date}, '2027-03-26', '... its first date next');
+is($r->{json}{next_date}, days_from($spring, -2), '... its first date next');
 like($r->{headers}{location}, qr{/api/v1/tasks/$daily->{id}/recurrence$},
      '... and its Location');
 
 is_deeply([ map { "$_->{date} $_->{starts_at}" }
-            @{ dates($daily, '2027-03-01', 10) } ],
-          [ '2027-03-26 2027-03-26T08:00:00+00:00',
-            '2027-03-27 2027-03-27T08:00:00+00:00',
-            '2027-03-28 2027-03-28T07:00:00+00:00',
-            '2027-03-29 2027-03-29T07:00:00+00:00',
-            '2027-03-30 2027-03-30T07:00:00+00:00' ],
-          'daily at 09:00 Berlin across 28 March 2027: 08:00 UTC, then '
+            @{ dates($daily, "$Y-03-01", 10) } ],
+          [ map { my $d = days_from($spring, $_);
+                  "$d ${d}T" . ($_ < 0 ? '08' : '07') . ':00:00+00:00' }
+                -2 .. 2 ],
+          "daily at 09:00 Berlin across $spring: 08:00 UTC, then "
           . '07:00 UTC; COUNT=5 ends it');
 
-$r = repeat($daily, rule => 'FREQ=DAILY;UNTIL=20271101', at => '09:30',
-            start_date => '2027-10-29');
+$r = repeat($daily, rule => 'FREQ=DAILY;UNTIL=' . compact(days_from($autumn, 1)),
+            at => '09:30', start_date => days_from($autumn, -2));
 is($r->{status}, 200, 'the rule changed: 200');
 is_deeply([ map { "$_->{date} $_->{starts_at}" }
-            @{ dates($daily, '2027-10-29', 10) } ],
-          [ '2027-10-29 2027-10-29T07:30:00+00:00',
-            '2027-10-30 2027-10-30T07:30:00+00:00',
-            '2027-10-31 2027-10-31T08:30:00+00:00',
-            '2027-11-01 2027-11-01T08:30:00+00:00' ],
-          'at 09:30 across 31 October 2027: 07:30 UTC, then 08:30 UTC; '
+            @{ dates($daily, days_from($autumn, -2), 10) } ],
+          [ map { my $d = days_from($autumn, $_);
+                  "$d ${d}T" . ($_ < 0 ? '07' : '08') . ':30:00+00:00' }
+                -2 .. 1 ],
+          "at 09:30 across $autumn: 07:30 UTC, then 08:30 UTC; "
           . 'UNTIL is the last day');
 
 my $monthly = task();
 made(repeat($monthly, rule => 'FREQ=MONTHLY;BYMONTHDAY=31',
-            start_date => '2027-01-01'), 'the 31st');
-is(day_list($monthly, '2027-01-01', 7),
-   '2027-01-31 2027-03-31 2027-05-31 2027-07-31 2027-08-31 2027-10-31 '
-   . '2027-12-31',
+            start_date => "$Y-01-01"), 'the 31st');
+is(day_list($monthly, "$Y-01-01", 7),
+   join(' ', map { "$Y-$_-31" } qw(01 03 05 07 08 10 12)),
    'monthly on the 31st: the months without one have no date');
 
 made(repeat($monthly, rule => 'FREQ=MONTHLY;BYMONTHDAY=-1',
-            start_date => '2027-11-01'), 'the last');
-is(day_list($monthly, '2027-11-01', 6),
-   '2027-11-30 2027-12-31 2028-01-31 2028-02-29 2028-03-31 2028-04-30',
-   'BYMONTHDAY=-1: each month\'s last day, 29 February in 2028');
+            start_date => ($L - 1) . '-11-01'), 'the last');
+is(day_list($monthly, ($L - 1) . '-11-01', 6),
+   ($L - 1) . '-11-30 ' . ($L - 1) . "-12-31 $L-01-31 $L-02-29 $L-03-31 "
+   . "$L-04-30",
+   "BYMONTHDAY=-1: each month's last day, 29 February in $L");
 is(made($ws->api($admin, GET => "/api/v1/tasks/$monthly->{id}/recurrence"),
         'get')->{summary},
    'Monthly on the last day', '... said so');
 
 made(repeat($monthly, rule => 'FREQ=MONTHLY;BYDAY=2TU;COUNT=4',
-            start_date => '2027-01-01'), 'the 2nd Tuesday');
-is(day_list($monthly, '2027-01-01', 10),
-   '2027-01-12 2027-02-09 2027-03-09 2027-04-13',
+            start_date => "$Y-01-01"), 'the 2nd Tuesday');
+is(day_list($monthly, "$Y-01-01", 10),
+   join(' ', map { nth_wday($Y, $_, 2, 2) } 1 .. 4),
    'monthly on the 2nd Tuesday, 4 times');
 
 made(repeat($monthly, rule => 'FREQ=MONTHLY;BYDAY=-1FR',
-            start_date => '2027-01-01'), 'the last Friday');
-is(day_list($monthly, '2027-01-01', 3), '2027-01-29 2027-02-26 2027-03-26',
+            start_date => "$Y-01-01"), 'the last Friday');
+is(day_list($monthly, "$Y-01-01", 3),
+   join(' ', map { last_wday($Y, $_, 5) } 1 .. 3),
    'monthly on the last Friday');
 
 my $weekly = task();
+my $w51 = week_monday("$W-W51");
 $r = made(repeat($weekly, rule => 'FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE',
-                 start_date => '2026-12-14'), 'every other week');
+                 start_date => $w51), 'every other week');
 is($r->{summary}, 'Every 2 weeks on Mon, Wed', 'the panel\'s summary');
-is(day_list($weekly, '2026-12-14', 6),
-   '2026-12-14 2026-12-16 2026-12-28 2026-12-30 2027-01-11 2027-01-13',
-   'every other week on Monday and Wednesday: 2026-W51, 2026-W53, '
-   . '2027-W02');
+is(day_list($weekly, $w51, 6),
+   join(' ', map { days_from($w51, $_) } 0, 2, 14, 16, 28, 30),
+   "every other week on Monday and Wednesday: $W-W51, $W-W53, "
+   . ($W + 1) . '-W02');
 
-made(repeat($weekly, rule => 'FREQ=WEEKLY', start_date => '2026-12-24'),
-     'Thursdays');
-is(day_list($weekly, '2026-12-24', 3), '2026-12-24 2026-12-31 2027-01-07',
+made(repeat($weekly, rule => 'FREQ=WEEKLY', start_date => "$W-12-24"),
+     'weekly');
+is(day_list($weekly, "$W-12-24", 3), "$W-12-24 $W-12-31 " . ($W + 1) . '-01-07',
    'weekly on the start\'s day, through week 53');
 
 made(repeat($weekly, rule => 'FREQ=YEARLY;COUNT=3',
-            start_date => '2028-02-29'), 'leap day');
-is(day_list($weekly, '2028-01-01', 5), '2028-02-29 2032-02-29 2036-02-29',
+            start_date => "$L-02-29"), 'leap day');
+is(day_list($weekly, "$L-01-01", 5),
+   join(' ', map { ($L + $_) . '-02-29' } 0, 4, 8),
    'yearly on 29 February: the leap years only, COUNT=3');
 
 for my $bad ([ 'FREQ=HOURLY', 'FREQ' ], [ 'FREQ=DAILY;COUNT=2;UNTIL=20270101',

@@ -12,12 +12,34 @@ package Kanban::Clock;
 use strict;
 use warnings;
 
-use Exporter qw(import);
+use Exporter ();
+our @ISA = qw(Exporter);          # export_to_level, for import below
 use Time::Local qw(timegm);
 
 our @EXPORT_OK = qw(today days_from iso_week monday week_monday);
 
 my $DAY = 86400;
+
+# A file takes today's date when it starts and compares it with the
+# server's answers until it ends, so it assumes that the day (and with it
+# the week, the month, the year) does not end meanwhile.  Begun in a UTC
+# day's last minutes, it waits for the next day first: once in a run of
+# the suite at most, as the files after it start after midnight.  Two
+# minutes: longer than any file using this takes on a loaded machine.
+our $WHOLE_DAY_MARGIN = 120;
+
+sub wait_for_a_whole_day {
+    my $left = $DAY - time % $DAY;
+    return if $left > $WHOLE_DAY_MARGIN;
+    print STDERR "# Kanban::Clock: ${left}s to midnight UTC; "
+               . "waiting for the next day\n";
+    sleep $left + 1;
+}
+
+sub import {
+    wait_for_a_whole_day();
+    __PACKAGE__->export_to_level(1, @_);    # @_: the package, the names
+}
 
 
 # 'YYYY-MM-DD' of a time (default: now), in UTC
