@@ -53,6 +53,8 @@ static void ngx_kanban_pg_pool_free(ngx_kanban_pg_pool_t *pool);
 static void ngx_kanban_pg_dequeue(ngx_kanban_pg_query_t *q);
 static void ngx_kanban_pg_queue_timeout(ngx_event_t *ev);
 static void ngx_kanban_pg_dispatch(ngx_kanban_pg_pool_t *freed);
+static ngx_kanban_pg_pool_t *ngx_kanban_pg_dispatch_pool(
+    ngx_kanban_pg_pool_t *freed, ngx_uint_t at_cap);
 static void ngx_kanban_pg_fail(ngx_kanban_pg_query_t *q, ngx_uint_t error);
 static void ngx_kanban_pg_answer_followers(ngx_kanban_pg_query_t *q);
 static void ngx_kanban_pg_followers_stay(ngx_kanban_pg_query_t *q);
@@ -651,7 +653,14 @@ ngx_kanban_pg_acquire(ngx_kanban_pg_query_t *q)
 
     if (w->total >= kmcf->pg_max_connections) {
 
-        if (ngx_queue_empty(&w->lru)) {
+        /*
+         * At the cap, a database with a connection of its own waits for
+         * it rather than take another's: with more databases active than
+         * the cap holds, taking made every second read of a busy one
+         * close an idle connection elsewhere, whose next read then closed
+         * another, and a new backend was started for most reads.
+         */
+        if (pool->count || ngx_queue_empty(&w->lru)) {
             ngx_kanban_pg_enqueue(pool, q);
             return;
         }
@@ -730,13 +739,15 @@ ngx_kanban_pg_queue_timeout(ngx_event_t *ev)
 
 
 /* A connection slot was freed (or a connection became idle with nobody of
- * its own database waiting): serve the first pool that has a waiter. */
+ * its own database waiting): serve a pool that has a waiter, first one
+ * with no connection at all; a pool with a connection of its own (busy)
+ * gets another only below the cap, as in ngx_kanban_pg_acquire(). */
 
 static void
 ngx_kanban_pg_dispatch(ngx_kanban_pg_pool_t *freed)
 {
+    ngx_uint_t               at_cap;
     ngx_queue_t             *qu;
-    ngx_rbtree_node_t       *node, *root, *sentinel;
     ngx_kanban_pg_pool_t    *pool;
     ngx_kanban_pg_query_t   *q;
     ngx_kanban_main_conf_t  *kmcf;
@@ -747,42 +758,14 @@ ngx_kanban_pg_dispatch(ngx_kanban_pg_pool_t *freed)
 
     while (w->waiting) {
 
-        pool = NULL;
+        at_cap = (w->total >= kmcf->pg_max_connections);
 
-        if (freed && !ngx_queue_empty(&freed->waiters)
-            && freed->count < kmcf->pg_pool_size)
-        {
-            pool = freed;
-
-        } else {
-            root = w->tree.root;
-            sentinel = w->tree.sentinel;
-
-            if (root == sentinel) {
-                return;
-            }
-
-            for (node = ngx_rbtree_min(root, sentinel);
-                 node;
-                 node = ngx_rbtree_next(&w->tree, node))
-            {
-                pool = (ngx_kanban_pg_pool_t *) node;
-
-                if (!ngx_queue_empty(&pool->waiters)
-                    && pool->count < kmcf->pg_pool_size)
-                {
-                    break;
-                }
-
-                pool = NULL;
-            }
-        }
-
+        pool = ngx_kanban_pg_dispatch_pool(freed, at_cap);
         if (pool == NULL) {
             return;
         }
 
-        if (w->total >= kmcf->pg_max_connections) {
+        if (at_cap) {
             if (ngx_queue_empty(&w->lru)) {
                 return;
             }
@@ -803,6 +786,60 @@ ngx_kanban_pg_dispatch(ngx_kanban_pg_pool_t *freed)
 
         freed = NULL;
     }
+}
+
+
+/* The pool to open a connection for: one with waiters and no connection
+ * (the freed one first), else, below the cap, one with waiters and room
+ * for another connection. */
+
+static ngx_kanban_pg_pool_t *
+ngx_kanban_pg_dispatch_pool(ngx_kanban_pg_pool_t *freed, ngx_uint_t at_cap)
+{
+    ngx_rbtree_node_t       *node, *root, *sentinel;
+    ngx_kanban_pg_pool_t    *pool, *more;
+    ngx_kanban_main_conf_t  *kmcf;
+    ngx_kanban_pg_worker_t  *w;
+
+    w = ngx_kanban_pg_worker;
+    kmcf = ngx_kanban_main_conf();
+
+    if (freed && !ngx_queue_empty(&freed->waiters)
+        && freed->count < kmcf->pg_pool_size
+        && (freed->count == 0 || !at_cap))
+    {
+        return freed;
+    }
+
+    root = w->tree.root;
+    sentinel = w->tree.sentinel;
+
+    if (root == sentinel) {
+        return NULL;
+    }
+
+    more = NULL;
+
+    for (node = ngx_rbtree_min(root, sentinel);
+         node;
+         node = ngx_rbtree_next(&w->tree, node))
+    {
+        pool = (ngx_kanban_pg_pool_t *) node;
+
+        if (ngx_queue_empty(&pool->waiters)) {
+            continue;
+        }
+
+        if (pool->count == 0) {
+            return pool;
+        }
+
+        if (more == NULL && !at_cap && pool->count < kmcf->pg_pool_size) {
+            more = pool;
+        }
+    }
+
+    return more;
 }
 
 

@@ -47,6 +47,8 @@ sub abandon {
         $lock{$slug} = $t->tenant_dbh($slug);
         $lock{$slug}->begin_work;
         $lock{$slug}->do('LOCK TABLE settings IN ACCESS EXCLUSIVE MODE');
+        # what GET /api/v1/workspace reads (tenant 098)
+        $lock{$slug}->do('LOCK TABLE workspace_kept IN ACCESS EXCLUSIVE MODE');
         rename_ws($lock{$slug}, "$slug while locked $round");
     }
 

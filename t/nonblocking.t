@@ -33,7 +33,7 @@ sub lock_waiters {
 
 my $lock = $t->tenant_dbh($A);
 $lock->begin_work;
-$lock->do('LOCK TABLE settings IN ACCESS EXCLUSIVE MODE');
+$lock->do('LOCK TABLE workspace_kept IN ACCESS EXCLUSIVE MODE');   # what GET /api/v1/workspace reads (098)
 
 # Four, so that with a worker that blocks both workers would be stuck on
 # one each; not more, so that none waits in the pool's queue (3 s) and

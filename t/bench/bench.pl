@@ -170,7 +170,7 @@ my $idle = wrk(quote(@WRK, '-H', $host{$fast}, "$base/api/v1/workspace"));
 
 my $lock = $t->tenant_dbh($slow);
 $lock->begin_work;
-$lock->do('LOCK TABLE settings IN ACCESS EXCLUSIVE MODE');
+$lock->do('LOCK TABLE workspace_kept IN ACCESS EXCLUSIVE MODE');   # the workspace read's (098)
 
 # 100 connections asking the locked workspace, for longer than the measure;
 # a long timeout keeps them waiting rather than counted and dropped.

@@ -190,9 +190,21 @@ my @one = ('wrk', '-t2', '-c50', "-d$DURATION", '--latency',
            "http://127.0.0.1:$port/api/v1/workspace");
 my @all = ('wrk', '-t2', '-c50', "-d$DURATION", '--latency', '-s', $lua,
            "http://127.0.0.1:$port/api/v1/workspace");
+# backends PostgreSQL started for the workspaces' databases so far
+sub sessions {
+    my ($n) = $t->stack->dbh('postgres')->selectrow_array(q{
+        SELECT sum(sessions) FROM pg_stat_database
+         WHERE datname LIKE 'kanban\_t\_%'});
+    return $n // 0;
+}
+
 wrk(@all[0 .. 3], '-d3s', @all[5 .. $#all]);       # every pool opened once
+my $s0 = sessions();
 my $one = sampled(@one);
+my $s1 = sessions();
 my $many = sampled(@all);
+$one->{opened} = $s1 - $s0;
+$many->{opened} = sessions() - $s1;
 
 my ($max_conn) = $t->stack->dbh('postgres')->selectrow_array(
     'SHOW max_connections');
@@ -207,11 +219,12 @@ printf "  %-38s %5d %7.1f\n", "page at the $_->[0]", $_->[1], $_->[2]
     for @pages;
 printf "\n  workspaces: %d (signed up in %.0f s, tenant databases like %s)\n",
     scalar @slugs, $signup_s, $db_like;
-printf "  %-34s %8s %9s %7s %12s\n", 'GET /api/v1/workspace, -c50', 'req/s',
-    'p99 ms', 'non2xx', 'peak conns';
-printf "  %-34s %8.0f %9.2f %7d %12d\n", 'one workspace', @$one{qw(rps p99 non2xx peak)};
-printf "  %-34s %8.0f %9.2f %7d %12d\n", "spread over $WORKSPACES",
-    @$many{qw(rps p99 non2xx peak)};
+printf "  %-34s %8s %9s %7s %12s %8s\n", 'GET /api/v1/workspace, -c50', 'req/s',
+    'p99 ms', 'non2xx', 'peak conns', 'opened';
+printf "  %-34s %8.0f %9.2f %7d %12d %8d\n", 'one workspace',
+    @$one{qw(rps p99 non2xx peak opened)};
+printf "  %-34s %8.0f %9.2f %7d %12d %8d\n", "spread over $WORKSPACES",
+    @$many{qw(rps p99 non2xx peak opened)};
 printf "  %-34s %8s %9.2fx\n", 'p99 spread / one', '',
     $many->{p99} / ($one->{p99} || 1);
 printf "  %-34s %8s %9s %7s %12s\n", "the caps (2 workers x $CAP; PostgreSQL)",
