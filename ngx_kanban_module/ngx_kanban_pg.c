@@ -34,6 +34,7 @@ struct ngx_kanban_pg_pool_s {
     ngx_rbtree_node_t          node;
     ngx_kanban_pg_db_t         db;              /* NUL-terminated copies */
     ngx_queue_t                idle;
+    ngx_queue_t                busy;            /* connected, not idle */
     ngx_queue_t                waiters;
     ngx_uint_t                 count;
 };
@@ -52,6 +53,11 @@ static ngx_int_t ngx_kanban_pg_open(ngx_kanban_pg_pool_t *pool,
 static void ngx_kanban_pg_pool_free(ngx_kanban_pg_pool_t *pool);
 static void ngx_kanban_pg_dequeue(ngx_kanban_pg_query_t *q);
 static void ngx_kanban_pg_queue_timeout(ngx_event_t *ev);
+static ngx_uint_t ngx_kanban_pg_asked(ngx_kanban_pg_pool_t *pool,
+    ngx_kanban_pg_query_t *q);
+static void ngx_kanban_pg_take(ngx_kanban_pg_pool_t *pool,
+    ngx_kanban_pg_conn_t *conn, ngx_kanban_pg_query_t *q);
+static void ngx_kanban_pg_serve_idle(ngx_kanban_pg_pool_t *pool);
 static void ngx_kanban_pg_dispatch(ngx_kanban_pg_pool_t *freed);
 static ngx_kanban_pg_pool_t *ngx_kanban_pg_dispatch_pool(
     ngx_kanban_pg_pool_t *freed, ngx_uint_t at_cap);
@@ -572,6 +578,7 @@ ngx_kanban_pg_pool_get(ngx_kanban_pg_db_t *db)
     }
 
     ngx_queue_init(&pool->idle);
+    ngx_queue_init(&pool->busy);
     ngx_queue_init(&pool->waiters);
 
     pool->node.key = hash;
@@ -632,6 +639,18 @@ ngx_kanban_pg_acquire(ngx_kanban_pg_query_t *q)
         return;
     }
 
+    /*
+     * The same read already asked on one of the pool's connections: q
+     * waits for that answer, then goes with every identical read that
+     * arrived meanwhile (ngx_kanban_pg_share.c), rather than ask it
+     * again beside it. It cannot take that answer: the statement's
+     * snapshot may predate a commit q must see.
+     */
+    if (ngx_kanban_pg_asked(pool, q)) {
+        ngx_kanban_pg_enqueue(pool, q);
+        return;
+    }
+
     if (!ngx_queue_empty(&pool->idle)) {
         qu = ngx_queue_head(&pool->idle);
         conn = ngx_queue_data(qu, ngx_kanban_pg_conn_t, queue);
@@ -640,9 +659,7 @@ ngx_kanban_pg_acquire(ngx_kanban_pg_query_t *q)
         ngx_queue_remove(&conn->lru);
         w->idle--;
 
-        conn->query = q;
-        q->conn = conn;
-        ngx_kanban_pg_send(conn);
+        ngx_kanban_pg_take(pool, conn, q);
         return;
     }
 
@@ -674,6 +691,85 @@ ngx_kanban_pg_acquire(ngx_kanban_pg_query_t *q)
     if (ngx_kanban_pg_open(pool, q) != NGX_OK) {
         ngx_kanban_pg_fail(q, NGX_KANBAN_PG_UNAVAILABLE);
         ngx_kanban_pg_pool_free(pool);
+    }
+}
+
+
+/* 1: a read identical to q is on its way on one of the pool's
+ * connections (sent, or being prepared), not yet answered */
+
+static ngx_uint_t
+ngx_kanban_pg_asked(ngx_kanban_pg_pool_t *pool, ngx_kanban_pg_query_t *q)
+{
+    ngx_queue_t           *qu;
+    ngx_kanban_pg_conn_t  *conn;
+
+    if (ngx_queue_empty(&pool->busy) || !ngx_kanban_pg_share_may(q)) {
+        return 0;
+    }
+
+    for (qu = ngx_queue_head(&pool->busy);
+         qu != ngx_queue_sentinel(&pool->busy);
+         qu = ngx_queue_next(qu))
+    {
+        conn = ngx_queue_data(qu, ngx_kanban_pg_conn_t, queue);
+
+        if (conn->query
+            && (conn->state == NGX_KANBAN_PG_BUSY
+                || conn->state == NGX_KANBAN_PG_PREPARE)
+            && ngx_kanban_pg_share_same(conn->query, q))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* conn, connected and not idle, runs q */
+
+static void
+ngx_kanban_pg_take(ngx_kanban_pg_pool_t *pool, ngx_kanban_pg_conn_t *conn,
+    ngx_kanban_pg_query_t *q)
+{
+    if (!conn->busy) {
+        ngx_queue_insert_tail(&pool->busy, &conn->queue);
+        conn->busy = 1;
+    }
+
+    conn->query = q;
+    q->conn = conn;
+    ngx_kanban_pg_send(conn);
+}
+
+
+/* Waiters beside idle connections: reads that waited for an identical
+ * one to be answered (ngx_kanban_pg_asked). It has been: they go. */
+
+static void
+ngx_kanban_pg_serve_idle(ngx_kanban_pg_pool_t *pool)
+{
+    ngx_queue_t            *qu;
+    ngx_kanban_pg_conn_t   *conn;
+    ngx_kanban_pg_query_t  *q;
+
+    while (!ngx_queue_empty(&pool->waiters)
+           && !ngx_queue_empty(&pool->idle))
+    {
+        qu = ngx_queue_head(&pool->idle);
+        conn = ngx_queue_data(qu, ngx_kanban_pg_conn_t, queue);
+
+        ngx_queue_remove(&conn->queue);
+        ngx_queue_remove(&conn->lru);
+        ngx_kanban_pg_worker->idle--;
+
+        q = ngx_queue_data(ngx_queue_head(&pool->waiters),
+                           ngx_kanban_pg_query_t, waiting);
+        ngx_kanban_pg_dequeue(q);
+
+        ngx_kanban_pg_take(pool, conn, q);
+        ngx_kanban_pg_report();
     }
 }
 
@@ -805,6 +901,7 @@ ngx_kanban_pg_dispatch_pool(ngx_kanban_pg_pool_t *freed, ngx_uint_t at_cap)
     kmcf = ngx_kanban_main_conf();
 
     if (freed && !ngx_queue_empty(&freed->waiters)
+        && ngx_queue_empty(&freed->idle)
         && freed->count < kmcf->pg_pool_size
         && (freed->count == 0 || !at_cap))
     {
@@ -826,7 +923,11 @@ ngx_kanban_pg_dispatch_pool(ngx_kanban_pg_pool_t *freed, ngx_uint_t at_cap)
     {
         pool = (ngx_kanban_pg_pool_t *) node;
 
-        if (ngx_queue_empty(&pool->waiters)) {
+        /* with an idle connection, its waiters wait for an identical
+         * read's answer (ngx_kanban_pg_asked), not for a connection */
+        if (ngx_queue_empty(&pool->waiters)
+            || !ngx_queue_empty(&pool->idle))
+        {
             continue;
         }
 
@@ -879,6 +980,10 @@ ngx_kanban_pg_call(ngx_kanban_pg_query_t *q)
         ngx_kanban_pg_answer_followers(q);
     }
 
+    if (q->conn) {
+        ngx_kanban_pg_serve_idle(q->conn->pool);
+    }
+
     if (r == NULL) {
         q->handler(NULL, q);
         return;
@@ -895,7 +1000,14 @@ ngx_kanban_pg_call(ngx_kanban_pg_query_t *q)
 static void
 ngx_kanban_pg_connected(ngx_kanban_pg_conn_t *conn)
 {
+    ngx_kanban_pg_pool_t  *pool;
+
+    pool = conn->pool;
+
     ngx_kanban_pg_worker->connecting--;
+
+    ngx_queue_insert_tail(&pool->busy, &conn->queue);
+    conn->busy = 1;
 }
 
 
@@ -915,11 +1027,14 @@ ngx_kanban_pg_conn_free(ngx_kanban_pg_conn_t *conn)
                            ngx_kanban_pg_query_t, waiting);
         ngx_kanban_pg_dequeue(q);
 
-        conn->query = q;
-        q->conn = conn;
-        ngx_kanban_pg_send(conn);
+        ngx_kanban_pg_take(pool, conn, q);
         ngx_kanban_pg_report();
         return;
+    }
+
+    if (conn->busy) {
+        ngx_queue_remove(&conn->queue);
+        conn->busy = 0;
     }
 
     ngx_kanban_pg_rest(conn);
@@ -950,6 +1065,10 @@ ngx_kanban_pg_conn_closed(ngx_kanban_pg_conn_t *conn)
         ngx_queue_remove(&conn->lru);
         ngx_kanban_pg_worker->idle--;
 
+    } else if (conn->busy) {
+        ngx_queue_remove(&conn->queue);
+        conn->busy = 0;
+
     } else if (conn->state == NGX_KANBAN_PG_CONNECTING) {
         ngx_kanban_pg_worker->connecting--;
     }
@@ -958,6 +1077,9 @@ ngx_kanban_pg_conn_closed(ngx_kanban_pg_conn_t *conn)
     ngx_kanban_pg_worker->total--;
 
     ngx_kanban_pg_report();
+
+    /* reads that waited for an identical one it asked */
+    ngx_kanban_pg_serve_idle(pool);
 
     if (ngx_kanban_pg_worker->waiting) {
         ngx_kanban_pg_dispatch(pool);

@@ -43,7 +43,7 @@ typedef struct {
 
 
 struct ngx_kanban_pg_conn_s {
-    ngx_queue_t                    queue;       /* the owner's: idle */
+    ngx_queue_t                    queue;       /* the owner's: idle, busy */
     ngx_queue_t                    lru;         /* the owner's: idle, all */
     ngx_kanban_pg_pool_t          *pool;        /* the owner's, opaque */
     const ngx_kanban_pg_owner_t   *owner;
@@ -57,6 +57,7 @@ struct ngx_kanban_pg_conn_s {
     ngx_uint_t                     preparing;    /* its index */
     ngx_uint_t                     state;
     PostgresPollingStatusType      poll;
+    unsigned                       busy:1;      /* the owner's: queue */
     unsigned                       in_handler:1;
     unsigned                       result_kept:1; /* the request owns it */
 };

@@ -4,7 +4,11 @@
  * that would wait for a connection joins an identical one already waiting
  * (same database, statement and parameters), and is answered with a copy
  * of that one's result instead of a round trip of its own. Fifty people
- * opening the same task at once cost PostgreSQL one statement.
+ * opening the same task at once cost PostgreSQL one statement. A read
+ * identical to one already sent on a connection waits for that one's
+ * answer even beside idle connections (ngx_kanban_pg_asked), so that the
+ * reads arriving meanwhile gather behind it: under load one statement a
+ * worker is in flight for a hot read, not one a request.
  *
  * Never stale: only a query still waiting, not yet sent, is joined. Its
  * statement starts (and takes its snapshot) after every query that joined
@@ -23,9 +27,15 @@
 #define NGX_KANBAN_PG_SHARE_SCAN  64
 
 
-static ngx_uint_t ngx_kanban_pg_share_same(ngx_kanban_pg_query_t *a,
-    ngx_kanban_pg_query_t *b);
 static void ngx_kanban_pg_share_clear(void *data);
+
+
+ngx_uint_t
+ngx_kanban_pg_share_may(ngx_kanban_pg_query_t *q)
+{
+    return q->stmt && q->stmt->shared && q->request && !q->alone
+           && !q->binary;
+}
 
 
 ngx_uint_t
@@ -35,9 +45,7 @@ ngx_kanban_pg_share_join(ngx_queue_t *waiters, ngx_kanban_pg_query_t *q)
     ngx_queue_t            *qu;
     ngx_kanban_pg_query_t  *leader;
 
-    if (q->stmt == NULL || !q->stmt->shared || q->request == NULL
-        || q->alone || q->binary)
-    {
+    if (!ngx_kanban_pg_share_may(q)) {
         return 0;
     }
 
@@ -60,7 +68,7 @@ ngx_kanban_pg_share_join(ngx_queue_t *waiters, ngx_kanban_pg_query_t *q)
 }
 
 
-static ngx_uint_t
+ngx_uint_t
 ngx_kanban_pg_share_same(ngx_kanban_pg_query_t *a, ngx_kanban_pg_query_t *b)
 {
     ngx_uint_t  i;

@@ -12,10 +12,15 @@
 #include "ngx_kanban_pg_query.h"
 
 
+/* 1: q is a read that may be answered with another's rows */
+ngx_uint_t ngx_kanban_pg_share_may(ngx_kanban_pg_query_t *q);
 /* 1: q follows a query of waiters (a pool's queue) that asks the same */
 ngx_uint_t ngx_kanban_pg_share_join(ngx_queue_t *waiters,
     ngx_kanban_pg_query_t *q);
 
+/* 1: b would ask what a asks (a may be waiting or already sent) */
+ngx_uint_t ngx_kanban_pg_share_same(ngx_kanban_pg_query_t *a,
+    ngx_kanban_pg_query_t *b);
 /* the follower f next in line, taken off its leader's list; NULL: none */
 ngx_kanban_pg_query_t *ngx_kanban_pg_share_next(ngx_kanban_pg_query_t *q);
 

@@ -1,0 +1,149 @@
+#!/usr/bin/perl
+
+# A read identical to one already sent waits for that one's answer and
+# then goes, with every identical read that arrived meanwhile, as one
+# statement (ngx_kanban_pg_asked in ngx_kanban_module/ngx_kanban_pg.c),
+# even with idle connections beside it. One worker with three connections
+# to the workspace's database: before, the second read took the second
+# connection. Reads of anything else still take the idle ones; a read
+# waiting so is not stranded when the one it waits for is cut; and reads
+# racing writes show every write answered before them.
+
+use strict;
+use warnings;
+
+use Test::More;
+use Time::HiRes qw(sleep time);
+use Kanban::Test;
+
+my $t = Kanban::Test->new(replace => { worker_processes => 1,
+                                       kanban_pg_pool_size => 3 })->run;
+my $ws = $t->workspace(prefix => 'askd');
+my $admin = $ws->admin;
+my $auth = { Authorization => "Bearer $admin->{token}" };
+
+sub made {
+    my ($r, $what) = @_;
+    die "$what: $r->{status} $r->{body}" unless $r->{status} =~ /^20[014]$/;
+    return $r->{json};
+}
+
+my $project = made($ws->api($admin, POST => '/api/v1/projects',
+                            json => { key => 'ASK', name => 'Asked' }),
+                   'project');
+my $task = made($ws->api($admin,
+                         POST => "/api/v1/projects/$project->{id}/tasks",
+                         json => { title => 'Asked once' }), 'task');
+my $path = "/api/v1/tasks/$task->{id}";
+made($ws->api($admin, GET => $path), 'read');     # kept, prepared
+
+sub get { $t->send_req(GET => $_[0], host => $ws->slug, headers => $auth) }
+sub shared { $t->metric('kanban_pg_shared_reads_total') // 0 }
+sub waiting { $t->metric('kanban_pg_waiting') // 0 }
+
+my $lock = $t->tenant_dbh($ws->slug);
+my $watch = $t->tenant_dbh($ws->slug);
+
+sub hold {
+    $lock->begin_work;
+    $lock->do('LOCK TABLE task_cache IN ACCESS EXCLUSIVE MODE');
+}
+
+# the worker's statements waiting on the lock, by backend
+sub lock_waiters {
+    return @{ $watch->selectcol_arrayref(
+        "SELECT pid FROM pg_stat_activity
+          WHERE datname = current_database() AND wait_event_type = 'Lock'
+            AND pid <> pg_backend_pid()") };
+}
+
+# the pool's three connections opened and idle
+my @warm = map { get('/api/v1/workspace') } 1 .. 3;
+Kanban::Test::wait_all(\@warm, 10);
+
+# --- a second identical read waits for the first's answer ----------------
+
+my $before = shared();
+hold();
+my $sent = get($path);
+ok(Kanban::Test::wait_until([$sent], sub { lock_waiters() == 1 }, 10),
+   'a read is sent and waits on the lock');
+my @asked = map { get($path) } 1 .. 4;
+ok(Kanban::Test::wait_until([$sent, @asked], sub { waiting() == 1 }, 10),
+   'four identical reads: one waits in the queue, three joined it');
+Kanban::Test::wait_until([$sent, @asked], sub { 0 }, 0.5);
+is(scalar(lock_waiters()), 1,
+   '... none sent beside the first, with two connections idle');
+
+my $other = made($ws->api($admin, GET => '/api/v1/workspace'), 'workspace');
+ok($other->{slug}, 'another read takes an idle connection meanwhile');
+
+$lock->commit;
+Kanban::Test::wait_all([$sent, @asked], 30);
+is_deeply([ map { $_->response->{status} } $sent, @asked ], [ (200) x 5 ],
+          'all five answered 200');
+is(scalar(grep { $_->response->{body} ne $sent->response->{body} } @asked),
+   0, '... with the same task');
+is(shared() - $before, 3,
+   '... the waiting one by a statement of its own, sent after the first '
+   . 'answered; the three that joined it by its result');
+
+# --- the read waited for is cut ------------------------------------------
+
+hold();
+$sent = get($path);
+ok(Kanban::Test::wait_until([$sent], sub { lock_waiters() == 1 }, 10),
+   'a read waits on the lock');
+my ($pid) = lock_waiters();
+@asked = map { get($path) } 1 .. 2;
+Kanban::Test::wait_until([$sent, @asked], sub { waiting() == 1 }, 10);
+$watch->do('SELECT pg_terminate_backend(?)', undef, $pid);
+Kanban::Test::wait_all([$sent], 10);
+is($sent->response->{status}, 503, 'its backend terminated: 503');
+ok(Kanban::Test::wait_until([@asked], sub { lock_waiters() == 1 }, 5),
+   'the read waiting for it is sent at once on an idle connection');
+my $t0 = time;
+$lock->commit;
+Kanban::Test::wait_all(\@asked, 30);
+is_deeply([ map { $_->response->{status} } @asked ], [ 200, 200 ],
+          '... and answered, with the one that joined it');
+cmp_ok(time - $t0, '<', 2, '... as the lock goes, not at the queue timeout');
+
+# --- reads racing writes -------------------------------------------------
+
+my @ids = map {
+    made($ws->api($admin, POST => "/api/v1/projects/$project->{id}/tasks",
+                  json => { title => "Race $_" }), 'task')->{id}
+} 1 .. 3;
+my @all;
+$before = shared();
+for my $round (1 .. 5) {
+    my @round;
+    for my $i (0 .. $#ids) {
+        push @round, get("/api/v1/tasks/$ids[$i]") for 1 .. 5;
+        push @round, $t->send_req(PATCH => "/api/v1/tasks/$ids[$i]",
+            host => $ws->slug, headers => $auth,
+            json => { title => "Race $i round $round" });
+        push @round, get("/api/v1/tasks/$ids[$i]") for 1 .. 5;
+    }
+    Kanban::Test::wait_all(\@round, 60);
+    push @all, @round;
+
+    # every write of the round has answered: reads now show them all
+    my @reads = map { my $id = $_; map { get("/api/v1/tasks/$id") } 1 .. 4 }
+                @ids;
+    Kanban::Test::wait_all(\@reads, 60);
+    my @stale = grep {
+        my $i = int($_ / 4);
+        $reads[$_]->response->{json}{title} ne "Race $i round $round"
+    } 0 .. $#reads;
+    is_deeply(\@stale, [], "round $round: every read after the writes "
+                           . 'shows them');
+    push @all, @reads;
+}
+is(scalar(grep { $_->response->{status} != 200 } @all), 0,
+   '15 writes and 210 reads at once: all 200');
+cmp_ok(shared() - $before, '>', 0,
+       '... identical reads went together though connections were free');
+
+$t->done_testing;
