@@ -15,7 +15,9 @@
 # The task read is a task with subtasks, assignees, labels, comments and
 # custom field values. Every pair is measured BENCH_RUNS times (3) one
 # after the other and the median kept, so that a neighbour's load falls on
-# both sides of a ratio; the load average is printed beside the table.
+# both sides of a ratio; the load average is printed beside the table,
+# and under each read the share of its answers that were a copy of an
+# identical read's rows ("joined": one statement answered them all).
 
 use strict;
 use warnings;
@@ -350,18 +352,24 @@ sub profiled {
     return $r;
 }
 
+# reads answered with another identical read's rows (ngx_kanban_pg_share.c)
+sub shared_reads { $t->metric('kanban_pg_shared_reads_total') // 0 }
+
 for my $run (1 .. $RUNS) {
     for my $pair (@pairs) {
         my ($name, @sides) = @$pair;
         next unless $name =~ $only;
         for my $side (@sides) {
             my ($what, $url, @h) = @$side;
+            my $shared = $what eq 'api' ? shared_reads() : undef;
             push @{ $runs{$name}{$what} }, $what eq 'pgbench'
                 ? pgbench_select()
                 : $what eq 'sql' ? pgbench_sql($url)
                 : $profile && $run == 1 && $what eq 'api'
                 ? profiled($name, @WRK, @host, @h, $url)
                 : wrk(@WRK, @host, @h, $url);
+            $runs{$name}{$what}[-1]{shared} = shared_reads() - $shared
+                if defined $shared;
         }
     }
     push @load, (split ' ', Kanban::Test::read_file('/proc/loadavg'))[0];
@@ -407,6 +415,10 @@ for my $pair (@pairs) {
         $pgb ? sprintf('%.2f', $api->{rps} / ($pgb->{rps} || 1)) : '',
         $api->{p99} // 0, $api->{bad} + $ng->{bad},
         $sql ? sprintf('%.0f', $sql->{rps}) : '';
+    printf "  %-12s %s\n", '  joined',
+        join(' ', map { sprintf '%.0f%%', 100 * ($_->{shared} // 0)
+                                          / ($_->{requests} || 1) }
+                  @{ $runs{$name}{api} });
     printf "  %-12s %s\n", '  each run',
         join(' ', map { sprintf '%.2f', $runs{$name}{api}[$_]{rps}
                                         / ($runs{$name}{nginx}[$_]{rps} || 1) }
