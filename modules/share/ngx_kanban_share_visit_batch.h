@@ -12,6 +12,7 @@
  * (sql/tenant/099_share_visit_batches.sql) without parsing a visit.
  *
  *   ngx_kanban_share_visits.c        a visit into its batch, and the flush
+ *   ngx_kanban_share_visitor.c       what a visit keeps of its visitor
  *   ngx_kanban_share_visit_arrays.c  the batch in PostgreSQL's arrays
  */
 
@@ -138,6 +139,9 @@ ngx_int_t ngx_kanban_share_one(ngx_kanban_share_batch_t *b,
     ngx_str_t *params);
 void ngx_kanban_share_skip(ngx_kanban_share_batch_t *b);
 void ngx_kanban_share_rewind(ngx_kanban_share_batch_t *b, ngx_uint_t from);
+void ngx_kanban_share_clean(ngx_pool_t *pool, ngx_str_t *in,
+    ngx_str_t *out);
+size_t ngx_kanban_share_address(ngx_http_request_t *r, u_char *out);
 
 
 #endif /* _NGX_KANBAN_SHARE_VISIT_BATCH_H_INCLUDED_ */
