@@ -11,9 +11,10 @@
  * format, so that PostgreSQL stores a group as one row of arrays
  * (sql/tenant/099_share_visit_batches.sql) without parsing a visit.
  *
- *   ngx_kanban_share_visits.c        a visit into its batch, and the flush
+ *   ngx_kanban_share_visits.c        a visit into its workspace's batch
  *   ngx_kanban_share_visitor.c       what a visit keeps of its visitor
  *   ngx_kanban_share_visit_arrays.c  the batch in PostgreSQL's arrays
+ *   ngx_kanban_share_visit_flush.c   the timer, the statement, its answer
  */
 
 #ifndef _NGX_KANBAN_SHARE_VISIT_BATCH_H_INCLUDED_
@@ -130,6 +131,10 @@ typedef struct {
 } ngx_kanban_share_batch_t;
 
 
+extern ngx_queue_t  ngx_kanban_share_pending;     /* batches filling */
+extern ngx_uint_t   ngx_kanban_share_npending;    /* visits not stored */
+
+
 u_char *ngx_kanban_share_column_reserve(ngx_pool_t *pool,
     ngx_kanban_share_column_t *c, size_t size);
 void ngx_kanban_share_text(ngx_kanban_share_column_t *c, ngx_str_t *s);
@@ -139,6 +144,8 @@ ngx_int_t ngx_kanban_share_one(ngx_kanban_share_batch_t *b,
     ngx_str_t *params);
 void ngx_kanban_share_skip(ngx_kanban_share_batch_t *b);
 void ngx_kanban_share_rewind(ngx_kanban_share_batch_t *b, ngx_uint_t from);
+void ngx_kanban_share_flush(ngx_kanban_share_batch_t *b);
+void ngx_kanban_share_arm(void);
 void ngx_kanban_share_clean(ngx_pool_t *pool, ngx_str_t *in,
     ngx_str_t *out);
 size_t ngx_kanban_share_address(ngx_http_request_t *r, u_char *out);
