@@ -17,7 +17,9 @@
 #           conns / rate (50 ms) between reads: at 1,000 workspaces, two
 #           reads a second each, a tenth or less of what the box serves
 #           one workspace, so neither run queues and the p99 is a read's
-#           own; BENCH_PACED_DURATION (20s);
+#           own; BENCH_PACED_DURATION (20s); BENCH_PACED_RUNS (1) pairs of
+#           runs, one then spread, and the ratio of their medians (on a
+#           box shared with other work one run's p99 is noisy);
 #         saturated: wrk -t2 -c50 for BENCH_DURATION (10s), the p99 mostly
 #           queueing (it tracks 1 / throughput);
 #       each with p50, p99, non-2xx, the most connections PostgreSQL held,
@@ -57,6 +59,7 @@ my $PARTS = $ENV{BENCH_SCALE_PARTS} // 'abc';
 my $RATE = $ENV{BENCH_RATE} // 2000;
 my $PACED_CONNS = $ENV{BENCH_PACED_CONNS} // 100;
 my $PACED_DURATION = $ENV{BENCH_PACED_DURATION} // '20s';
+my $PACED_RUNS = $ENV{BENCH_PACED_RUNS} // 1;
 my $WARM_ROUNDS = $ENV{BENCH_WARM_ROUNDS} // 20;
 my @CURVE = grep { $_ < $WORKSPACES } split /,/, $ENV{BENCH_CURVE} // '';
 
@@ -327,8 +330,18 @@ sub backend_memory {
     return { n => $n, pss => $pss / 1024, rss => $rss / 1024 };
 }
 
+# perf record -a -g of the whole box for 8 s, 2 s from now; FILE.pids
+# names this stack's processes (PostgreSQL's, nginx's), for the box may
+# run other stacks: perf report --sort pid, then sum by FILE.pids.
 sub perf_during {
     my ($file) = @_;
+    my ($backend) = $pg->selectrow_array('SELECT pg_backend_pid()');
+    my ($pm) = Kanban::Test::read_file("/proc/$backend/status")
+        =~ /^PPid:\s+(\d+)/m;
+    my @pids = map { "$_ postgres\n" } $pm, split ' ', `ps -o pid= --ppid $pm`;
+    push @pids, map { "$_ nginx\n" } $t->pid,
+        split ' ', `ps -o pid= --ppid @{[ $t->pid ]}`;
+    Kanban::Test::write_file("$file.pids", join '', @pids);
     my $pid = fork // die "fork: $!";
     if ($pid == 0) {
         sleep 2;
@@ -365,6 +378,14 @@ sub backends {
 
 
 my (@rows, @ratios, @warms, %mem);
+
+
+sub ratio {
+    my ($cap, $n, $how, $one, $many) = @_;
+    return [$cap, $n, $how,
+            map { $many->{$_} / ($one->{$_} || 1) } qw(p50 p99)];
+}
+
 my $delay = int($PACED_CONNS * 1000 / $RATE);
 
 sub row {
@@ -395,12 +416,25 @@ for my $cap (@CAPS) {
 
         my @paced = ('wrk', '-t2', "-c$PACED_CONNS", "-d$PACED_DURATION",
                      '--latency', '-s');
-        my $one = sampled(@paced, $one_paced, $url);
-        row($cap, $n, 'paced', 'one', $one);
-        my $many = sampled(@paced, $all_paced, $url);
-        row($cap, $n, 'paced', 'spread', $many);
+        my (@one, @many);
+        for my $run (1 .. $PACED_RUNS) {
+            push @one, sampled(@paced, $one_paced, $url);
+            row($cap, $n, 'paced', 'one', $one[-1]);
+            push @many, sampled(@paced, $all_paced, $url);
+            row($cap, $n, 'paced', 'spread', $many[-1]);
+            push @ratios, ratio($cap, $n, "paced $run", $one[-1], $many[-1]);
+        }
         $mem{"$cap $n"} = backend_memory();
-        push @ratios, [$cap, $n, 'paced', $many->{p99} / ($one->{p99} || 1)];
+        if ($PACED_RUNS > 1) {
+            my %median = map {
+                my $k = $_;
+                ($k => { one => median(map { $_->{$k} } @one),
+                         many => median(map { $_->{$k} } @many) })
+            } qw(p50 p99);
+            my %one = map { $_ => $median{$_}{one} } qw(p50 p99);
+            my %many = map { $_ => $median{$_}{many} } qw(p50 p99);
+            push @ratios, ratio($cap, $n, 'paced, medians', \%one, \%many);
+        }
         if ($ENV{BENCH_PERF} && $n == $WORKSPACES && $cap eq $CAPS[0]) {
             # the paced spread run again, not measured, under the profiler
             my $perf = perf_during($ENV{BENCH_PERF});
@@ -409,14 +443,13 @@ for my $cap (@CAPS) {
             waitpid $perf, 0;
         }
 
-        $one = sampled('wrk', '-t2', '-c50', "-d$DURATION", '--latency',
-                       '-H', "Host: $slug.localhost:$port", $url);
+        my $one = sampled('wrk', '-t2', '-c50', "-d$DURATION", '--latency',
+                          '-H', "Host: $slug.localhost:$port", $url);
         row($cap, $n, 'saturated', 'one', $one);
-        $many = sampled('wrk', '-t2', '-c50', "-d$DURATION", '--latency',
-                        '-s', $all, $url);
+        my $many = sampled('wrk', '-t2', '-c50', "-d$DURATION", '--latency',
+                           '-s', $all, $url);
         row($cap, $n, 'saturated', 'spread', $many);
-        push @ratios,
-            [$cap, $n, 'saturated', $many->{p99} / ($one->{p99} || 1)];
+        push @ratios, ratio($cap, $n, 'saturated', $one, $many);
     }
     $t->stop unless $cap eq $CAPS[-1];
 }
@@ -452,8 +485,8 @@ for my $row (@rows) {
         @$res{qw(rps p50 p99 non2xx errors peak opened read catalog)},
         $res->{mem} / 1024, $res->{load};
 }
-print "\n  p99 spread / one\n";
-printf "  %-5s %5d %-9s %6.2fx\n", @$_ for @ratios;
+print "\n  spread / one        p50      p99\n";
+printf "  %-5s %5d %-15s %6.2fx %7.2fx\n", @$_ for @ratios;
 print "\n  warm-up (3-second spread runs until one opens <= 1 % of n)\n";
 printf "  %-5s %5d %3d rounds %5.0f s %7d opened %6d open\n", $_->[0],
     $_->[1], @{ $_->[2] }{qw(rounds s opened backends)} for @warms;
