@@ -330,7 +330,8 @@ sub backend_memory {
     return { n => $n, pss => $pss / 1024, rss => $rss / 1024 };
 }
 
-# perf record -a -g of the whole box for 8 s, 2 s from now; FILE.pids
+# perf record -a -g of the whole box for 8 s once perf has read every
+# process's maps (many seconds with 2,000 backends); FILE.pids
 # names this stack's processes (PostgreSQL's, nginx's), for the box may
 # run other stacks: perf report --sort pid, then sum by FILE.pids.
 sub perf_during {
@@ -344,7 +345,6 @@ sub perf_during {
     Kanban::Test::write_file("$file.pids", join '', @pids);
     my $pid = fork // die "fork: $!";
     if ($pid == 0) {
-        sleep 2;
         exec 'perf', 'record', '-a', '-g', '-q', '-o', $file, '--', 'sleep', '8'
             or POSIX::_exit(1);
     }
@@ -438,7 +438,7 @@ for my $cap (@CAPS) {
         if ($ENV{BENCH_PERF} && $n == $WORKSPACES && $cap eq $CAPS[0]) {
             # the paced spread run again, not measured, under the profiler
             my $perf = perf_during($ENV{BENCH_PERF});
-            wrk(@paced[0 .. 1], "-c$PACED_CONNS", '-d12s', '-s', $all_paced,
+            wrk(@paced[0 .. 1], "-c$PACED_CONNS", '-d40s', '-s', $all_paced,
                 $url);
             waitpid $perf, 0;
         }
