@@ -15,9 +15,9 @@
 #         paced: BENCH_RATE (2000) reads a second in all, from
 #           BENCH_PACED_CONNS (100) connections that each wait about
 #           conns / rate (50 ms) between reads: at 1,000 workspaces, two
-#           reads a second each, a tenth or less of what the box serves
-#           one workspace, so neither run queues and the p99 is a read's
-#           own; BENCH_PACED_DURATION (20s); BENCH_PACED_RUNS (1) pairs of
+#           reads a second each, a tenth or less of what a quiet box
+#           serves one workspace, so the p99 is a read's own rather than
+#           a queue's; BENCH_PACED_DURATION (20s); BENCH_PACED_RUNS (1) pairs of
 #           runs, one then spread, and the ratio of their medians (on a
 #           box shared with other work one run's p99 is noisy);
 #         saturated: wrk -t2 -c50 for BENCH_DURATION (10s), the p99 mostly
@@ -27,7 +27,9 @@
 #       ("opened"), the most memory in use and the load average.
 #       Before measuring, every workspace is read until a 3-second spread
 #       run opens no more than 1 % of the workspaces' count of backends
-#       (at most BENCH_WARM_ROUNDS, 20): every pool opened.
+#       and adds no more than 1 % to the connections (at most
+#       BENCH_WARM_ROUNDS, 20; 3 when the caps cannot hold them all):
+#       every pool opened.
 #       BENCH_CAP=N[,N...] sets kanban_pg_max_connections (2 workers x N;
 #       shipped 32), each in turn on the same workspaces (a new nginx for
 #       each), with KANBAN_PG_MAX_CONNECTIONS for PostgreSQL's own to fit
@@ -35,7 +37,9 @@
 #       workspaces too (before all of them, on the same warm PostgreSQL).
 #       BENCH_PERF=FILE records perf -a -g for 8 s of one more paced spread
 #       run (not measured) at the largest count and the first cap. "read"
-#       is blocks the workspaces' reads found outside shared buffers.
+#       is blocks the workspaces' reads found outside shared buffers,
+#       "catalog" the catalog's transactions (mostly workspaces looked up
+#       afresh, their tenant cache entries expired).
 #
 # BENCH_TENANT_TTL (10s, the shipped) is the tenant cache's ttl.
 # BENCH_SCALE_PARTS (abc) picks the parts: BENCH_SCALE_PARTS=c skips the
