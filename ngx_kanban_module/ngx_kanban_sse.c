@@ -393,6 +393,7 @@ void
 ngx_kanban_sse_beat(ngx_kanban_sse_t *s)
 {
     if (!s->done
+        && (s->raw || s->request->header_sent)
         && ngx_current_msec - s->written >= s->conf->heartbeat)
     {
         (void) ngx_kanban_sse_send(s, &ngx_kanban_sse_heartbeat);
@@ -428,6 +429,16 @@ ngx_kanban_sse_end(ngx_kanban_sse_t *s, ngx_uint_t dropped)
 
     if (dropped) {
         rc = NGX_HTTP_CLOSE;
+
+    } else if (!r->header_sent) {
+        /* ended before it could start (a stream's head may wait for
+         * where its log stands): the client tries again */
+        rc = ngx_kanban_problem(r, NGX_KANBAN_ERR_UNAVAILABLE,
+                                "The event stream could not start; "
+                                "try again.");
+        if (rc == NGX_ERROR || rc > NGX_OK) {
+            rc = NGX_HTTP_CLOSE;
+        }
 
     } else {
         rc = ngx_http_send_special(r, NGX_HTTP_LAST);

@@ -133,6 +133,7 @@ char *ngx_kanban_events_args(ngx_http_request_t *r,
 ngx_int_t ngx_kanban_events_subscribe(ngx_http_request_t *r,
     ngx_kanban_events_sub_t *sub, ngx_kanban_tenant_t *tenant,
     ngx_kanban_identity_t *id);
+ngx_int_t ngx_kanban_events_open(ngx_kanban_events_sub_t *sub);
 
 /* what a stream may read (ngx_kanban_events_access.c) */
 ngx_uint_t ngx_kanban_events_may_see(ngx_kanban_events_sub_t *sub,

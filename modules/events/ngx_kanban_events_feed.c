@@ -247,6 +247,10 @@ ngx_kanban_events_started(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
         }
     }
 
+    if (ngx_kanban_events_open(sub) != NGX_OK) {
+        return;
+    }
+
     /* the request has done its part: the stream goes on with its
      * connection alone */
     sub = ngx_kanban_events_take_over(sub);
@@ -280,6 +284,10 @@ static void
 ngx_kanban_events_start_now(ngx_event_t *ev)
 {
     ngx_kanban_events_sub_t  *sub = ev->data;
+
+    if (ngx_kanban_events_open(sub) != NGX_OK) {
+        return;
+    }
 
     sub = ngx_kanban_events_take_over(sub);
     if (sub == NULL) {

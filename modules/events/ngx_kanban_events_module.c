@@ -162,9 +162,8 @@ ngx_kanban_events_handler(ngx_http_request_t *r)
         return ngx_kanban_problem(r, NGX_KANBAN_ERR_BAD_REQUEST, bad);
     }
 
-    rc = ngx_kanban_sse_header(r);
-    if (r->method == NGX_HTTP_HEAD || rc == NGX_ERROR || rc > NGX_OK) {
-        return rc;
+    if (r->method == NGX_HTTP_HEAD) {
+        return ngx_kanban_sse_header(r);
     }
 
     rc = ngx_kanban_events_subscribe(r, sub, tenant, id);
@@ -172,10 +171,9 @@ ngx_kanban_events_handler(ngx_http_request_t *r)
         return rc;
     }
 
-    if (ngx_kanban_sse_send(&sub->sse, &ngx_kanban_sse_retry) != NGX_OK) {
-        return NGX_DONE;
-    }
-
+    /* the head goes once the stream knows where the log stands
+     * (ngx_kanban_events_open): a client that has it misses no event
+     * committed after, even one written the moment it arrives */
     ngx_kanban_events_feed_start(sub, after, resume);
 
     return NGX_DONE;
