@@ -15,6 +15,7 @@ use warnings;
 use Test::More;
 use Time::HiRes qw(sleep time);
 use Kanban::Test;
+use Kanban::ReadRace;
 
 my $t = Kanban::Test->new(replace => { worker_processes => 1,
                                        kanban_pg_pool_size => 3 })->run;
@@ -111,36 +112,9 @@ cmp_ok(time - $t0, '<', 2, '... as the lock goes, not at the queue timeout');
 
 # --- reads racing writes -------------------------------------------------
 
-my @ids = map {
-    made($ws->api($admin, POST => "/api/v1/projects/$project->{id}/tasks",
-                  json => { title => "Race $_" }), 'task')->{id}
-} 1 .. 3;
-my @all;
 $before = shared();
-for my $round (1 .. 5) {
-    my @round;
-    for my $i (0 .. $#ids) {
-        push @round, get("/api/v1/tasks/$ids[$i]") for 1 .. 5;
-        push @round, $t->send_req(PATCH => "/api/v1/tasks/$ids[$i]",
-            host => $ws->slug, headers => $auth,
-            json => { title => "Race $i round $round" });
-        push @round, get("/api/v1/tasks/$ids[$i]") for 1 .. 5;
-    }
-    Kanban::Test::wait_all(\@round, 60);
-    push @all, @round;
-
-    # every write of the round has answered: reads now show them all
-    my @reads = map { my $id = $_; map { get("/api/v1/tasks/$id") } 1 .. 4 }
-                @ids;
-    Kanban::Test::wait_all(\@reads, 60);
-    my @stale = grep {
-        my $i = int($_ / 4);
-        $reads[$_]->response->{json}{title} ne "Race $i round $round"
-    } 0 .. $#reads;
-    is_deeply(\@stale, [], "round $round: every read after the writes "
-                           . 'shows them');
-    push @all, @reads;
-}
+my @all = Kanban::ReadRace::run(t => $t, ws => $ws, auth => $auth,
+    project => $project, tasks => 3, around => 5, after => 4);
 is(scalar(grep { $_->response->{status} != 200 } @all), 0,
    '15 writes and 210 reads at once: all 200');
 cmp_ok(shared() - $before, '>', 0,
