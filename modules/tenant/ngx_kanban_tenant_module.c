@@ -14,6 +14,10 @@
  * module's API rate takes them from here, and each fresh lookup copies
  * them into the workspace's database, where quotas are enforced
  * (ngx_kanban_tenant_limits.c), before the request goes on.
+ *
+ * An entry read near its end is looked up again in the background, the
+ * request going on with it (ngx_kanban_tenant_refresh.c): a workspace in
+ * use waits for the catalog only at its first request.
  */
 
 /* SQL: sql/catalog/001_tenants.sql */
@@ -23,12 +27,11 @@
 #include "ngx_kanban_tenant_module.h"
 
 
-#define NGX_KANBAN_TENANT_UNKNOWN    0
-#define NGX_KANBAN_TENANT_ACTIVE     1
-#define NGX_KANBAN_TENANT_SUSPENDED  2
-#define NGX_KANBAN_TENANT_MOVING     3     /* reads go on, writes wait */
-#define NGX_KANBAN_TENANT_DELETED    4     /* purged: 410 */
-#define NGX_KANBAN_TENANT_GRACE      5     /* deleting: 410 but the export */
+/* an entry this near its end (of its ttl) is looked up again in the
+ * background by the first request that reads it: a workspace read at
+ * least once in each last quarter never waits for the catalog, and an
+ * active one costs the catalog a lookup per three quarters of the ttl */
+#define NGX_KANBAN_TENANT_AHEAD(ttl)  ((ttl) / 4)
 
 
 typedef struct {
@@ -61,8 +64,7 @@ static void ngx_kanban_tenant_resolved(ngx_http_request_t *r,
 static void ngx_kanban_tenant_go_on(ngx_http_request_t *r);
 static ngx_uint_t ngx_kanban_tenant_status(ngx_str_t *status);
 static ngx_int_t ngx_kanban_tenant_cache_get(ngx_http_request_t *r,
-    ngx_str_t *slug, ngx_kanban_tenant_ctx_t *ctx);
-static void ngx_kanban_tenant_cache_put(ngx_kanban_tenant_ctx_t *ctx);
+    ngx_str_t *slug, ngx_kanban_tenant_ctx_t *ctx, ngx_msec_t *claim);
 static ngx_int_t ngx_kanban_tenant_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static char *ngx_kanban_tenant_cache(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -80,7 +82,7 @@ static ngx_kanban_tenant_t *ngx_kanban_tenant_of(ngx_http_request_t *r);
 static ngx_int_t ngx_kanban_tenant_init_process(ngx_cycle_t *cycle);
 
 
-static ngx_kanban_pg_stmt_t  ngx_kanban_tenant_by_slug = ngx_kanban_pg_stmt(
+ngx_kanban_pg_stmt_t  ngx_kanban_tenant_by_slug = ngx_kanban_pg_stmt(
     "tenant_by_slug",
     "SELECT id, slug, name, db_name, db_dsn, status,"
     "       plan, max_users, max_storage_bytes, api_rate"
@@ -183,6 +185,7 @@ static ngx_int_t
 ngx_kanban_tenant_handler(ngx_http_request_t *r)
 {
     ngx_str_t                       slug;
+    ngx_msec_t                      claim;
     ngx_kanban_pg_db_t              db;
     ngx_kanban_pg_query_t          *q;
     ngx_kanban_tenant_ctx_t        *ctx;
@@ -222,8 +225,14 @@ ngx_kanban_tenant_handler(ngx_http_request_t *r)
         return ngx_kanban_tenant_answer(r, ctx);
     }
 
-    if (ngx_kanban_tenant_cache_get(r, &slug, ctx) == NGX_OK) {
+    if (ngx_kanban_tenant_cache_get(r, &slug, ctx, &claim) == NGX_OK) {
         ngx_kanban_metrics_tenant_lookup(1);
+
+        if (claim) {
+            /* near its end: looked up again behind this request's back */
+            ngx_kanban_tenant_refresh(&slug, claim);
+        }
+
         ctx->resolved = 1;
         return ngx_kanban_tenant_answer(r, ctx);
     }
@@ -296,8 +305,6 @@ ngx_kanban_tenant_answer(ngx_http_request_t *r, ngx_kanban_tenant_ctx_t *ctx)
 static void
 ngx_kanban_tenant_resolved(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 {
-    ngx_str_t                *v, *status;
-    ngx_uint_t                i;
     ngx_kanban_tenant_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_kanban_tenant_module);
@@ -312,45 +319,63 @@ ngx_kanban_tenant_resolved(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
         }
 
         ctx->unavailable = 1;
+        ngx_kanban_tenant_go_on(r);
+        return;
+    }
 
-    } else if (PQntuples(q->result) == 1) {
-        ngx_str_t  *fields[] = { &ctx->tenant.id, &ctx->tenant.slug,
-                                 &ctx->tenant.name, &ctx->tenant.db_name,
-                                 &ctx->tenant.db_dsn };
+    ctx->status = ngx_kanban_tenant_found(r->pool, q->result, &ctx->tenant,
+                                          &ctx->limits);
 
-        for (i = 0; i < 5; i++) {
-            v = ngx_kanban_pg_value(r, q->result, 0, i);
-            if (v == NULL) {
-                continue;
-            }
+    (void) ngx_kanban_tenant_cache_put(&ctx->tenant, &ctx->limits,
+                                       ctx->status, 0);
 
-            /* the result is cleared after this handler: keep copies */
-            fields[i]->data = ngx_pstrdup(r->pool, v);
-            fields[i]->len = fields[i]->data ? v->len : 0;
-        }
-
-        status = ngx_kanban_pg_value(r, q->result, 0, 5);
-
-        ctx->status = ngx_kanban_tenant_status(status);
-
-        ngx_kanban_tenant_limits_read(r, q->result, 6, &ctx->limits);
-
-        ngx_kanban_tenant_cache_put(ctx);
-
-        if (ctx->status == NGX_KANBAN_TENANT_ACTIVE
-            && ngx_kanban_tenant_limits_sync(r, &ctx->tenant, &ctx->limits,
-                                             ngx_kanban_tenant_go_on)
-               == NGX_OK)
-        {
-            return;                   /* goes on once they are copied */
-        }
-
-    } else {
-        ctx->status = NGX_KANBAN_TENANT_UNKNOWN;
-        ngx_kanban_tenant_cache_put(ctx);
+    if (ctx->status == NGX_KANBAN_TENANT_ACTIVE
+        && ngx_kanban_tenant_limits_sync(r, &ctx->tenant, &ctx->limits,
+                                         ngx_kanban_tenant_go_on)
+           == NGX_OK)
+    {
+        return;                       /* goes on once they are copied */
     }
 
     ngx_kanban_tenant_go_on(r);
+}
+
+
+/* The lookup's row (none: an unknown slug) into t and limits, copied in
+ * pool, for the result is cleared after its handler; its status. t's
+ * slug stays when there is no row. */
+
+ngx_uint_t
+ngx_kanban_tenant_found(ngx_pool_t *pool, PGresult *res,
+    ngx_kanban_tenant_t *t, ngx_kanban_tenant_limits_t *limits)
+{
+    ngx_str_t    v;
+    ngx_uint_t   i;
+    ngx_str_t   *fields[] = { &t->id, &t->slug, &t->name, &t->db_name,
+                              &t->db_dsn };
+
+    if (PQntuples(res) != 1) {
+        return NGX_KANBAN_TENANT_UNKNOWN;
+    }
+
+    for (i = 0; i < 5; i++) {
+        if (PQgetisnull(res, 0, i)) {
+            continue;
+        }
+
+        v.data = (u_char *) PQgetvalue(res, 0, i);
+        v.len = PQgetlength(res, 0, i);
+
+        fields[i]->data = ngx_pstrdup(pool, &v);
+        fields[i]->len = fields[i]->data ? v.len : 0;
+    }
+
+    ngx_kanban_tenant_limits_read(pool, res, 6, limits);
+
+    v.data = (u_char *) PQgetvalue(res, 0, 5);
+    v.len = PQgetlength(res, 0, 5);
+
+    return ngx_kanban_tenant_status(PQgetisnull(res, 0, 5) ? NULL : &v);
 }
 
 
@@ -401,15 +426,21 @@ ngx_kanban_tenant_status(ngx_str_t *status)
 
 static ngx_int_t
 ngx_kanban_tenant_cache_get(ngx_http_request_t *r, ngx_str_t *slug,
-    ngx_kanban_tenant_ctx_t *ctx)
+    ngx_kanban_tenant_ctx_t *ctx, ngx_msec_t *claim)
 {
     ngx_int_t                       rc;
+    ngx_msec_t                      ahead;
     ngx_kanban_cache_value_t        v;
     ngx_kanban_tenant_main_conf_t  *tmcf;
 
     tmcf = ngx_http_get_module_main_conf(r, ngx_http_kanban_tenant_module);
 
-    rc = ngx_kanban_cache_get(tmcf->zone, slug, r->pool, &v);
+    /* a worker on its way out starts nothing that outlives it */
+    ahead = (ngx_exiting || ngx_terminate || ngx_quit)
+            ? 0 : NGX_KANBAN_TENANT_AHEAD(tmcf->ttl);
+
+    rc = ngx_kanban_cache_get_ahead(tmcf->zone, slug, r->pool, &v, ahead,
+                                    claim);
 
     if (rc != NGX_OK || v.nfields != 8 || v.nnumbers != 1) {
         return rc == NGX_ERROR ? NGX_ERROR : NGX_DECLINED;
@@ -433,8 +464,13 @@ ngx_kanban_tenant_cache_get(ngx_http_request_t *r, ngx_str_t *slug,
 }
 
 
-static void
-ngx_kanban_tenant_cache_put(ngx_kanban_tenant_ctx_t *ctx)
+/* A lookup's answer, for the ttl; claim: a background refresh's (its
+ * answer is put only over the entry it claimed), 0 for a request's.
+ * NGX_OK when put. */
+
+ngx_int_t
+ngx_kanban_tenant_cache_put(ngx_kanban_tenant_t *t,
+    ngx_kanban_tenant_limits_t *limits, ngx_uint_t status, ngx_msec_t claim)
 {
     ngx_kanban_cache_value_t        v;
     ngx_kanban_tenant_main_conf_t  *tmcf;
@@ -442,19 +478,26 @@ ngx_kanban_tenant_cache_put(ngx_kanban_tenant_ctx_t *ctx)
     tmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
                                                ngx_http_kanban_tenant_module);
 
-    v.fields[0] = ctx->tenant.id;
-    v.fields[1] = ctx->tenant.name;
-    v.fields[2] = ctx->tenant.db_name;
-    v.fields[3] = ctx->tenant.db_dsn;
-    v.fields[4] = ctx->limits.plan;
-    v.fields[5] = ctx->limits.max_users;
-    v.fields[6] = ctx->limits.max_storage_bytes;
-    v.fields[7] = ctx->limits.api_rate;
+    v.fields[0] = t->id;
+    v.fields[1] = t->name;
+    v.fields[2] = t->db_name;
+    v.fields[3] = t->db_dsn;
+    v.fields[4] = limits->plan;
+    v.fields[5] = limits->max_users;
+    v.fields[6] = limits->max_storage_bytes;
+    v.fields[7] = limits->api_rate;
     v.nfields = 8;
-    v.numbers[0] = ctx->status;
+    v.numbers[0] = status;
     v.nnumbers = 1;
 
-    ngx_kanban_cache_put(tmcf->zone, &ctx->tenant.slug, tmcf->ttl, &v);
+    if (claim) {
+        return ngx_kanban_cache_put_claimed(tmcf->zone, &t->slug, tmcf->ttl,
+                                            &v, claim);
+    }
+
+    ngx_kanban_cache_put(tmcf->zone, &t->slug, tmcf->ttl, &v);
+
+    return NGX_OK;
 }
 
 
