@@ -62,7 +62,6 @@ static ngx_int_t ngx_kanban_tenant_answer(ngx_http_request_t *r,
 static void ngx_kanban_tenant_resolved(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static void ngx_kanban_tenant_go_on(ngx_http_request_t *r);
-static ngx_uint_t ngx_kanban_tenant_status(ngx_str_t *status);
 static ngx_int_t ngx_kanban_tenant_cache_get(ngx_http_request_t *r,
     ngx_str_t *slug, ngx_kanban_tenant_ctx_t *ctx, ngx_msec_t *claim);
 static ngx_int_t ngx_kanban_tenant_variable(ngx_http_request_t *r,
@@ -80,13 +79,6 @@ static ngx_int_t ngx_kanban_tenant_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_kanban_tenant_init(ngx_conf_t *cf);
 static ngx_kanban_tenant_t *ngx_kanban_tenant_of(ngx_http_request_t *r);
 static ngx_int_t ngx_kanban_tenant_init_process(ngx_cycle_t *cycle);
-
-
-ngx_kanban_pg_stmt_t  ngx_kanban_tenant_by_slug = ngx_kanban_pg_stmt(
-    "tenant_by_slug",
-    "SELECT id, slug, name, db_name, db_dsn, status,"
-    "       plan, max_users, max_storage_bytes, api_rate"
-    "  FROM tenants WHERE slug = $1 AND status <> 'provisioning'");
 
 
 static ngx_command_t  ngx_kanban_tenant_commands[] = {
@@ -190,6 +182,7 @@ ngx_kanban_tenant_handler(ngx_http_request_t *r)
     ngx_kanban_pg_query_t          *q;
     ngx_kanban_tenant_ctx_t        *ctx;
     ngx_kanban_tenant_loc_conf_t   *tlcf;
+    ngx_kanban_tenant_main_conf_t  *tmcf;
 
     tlcf = ngx_http_get_module_loc_conf(r, ngx_http_kanban_tenant_module);
 
@@ -230,7 +223,9 @@ ngx_kanban_tenant_handler(ngx_http_request_t *r)
 
         if (claim) {
             /* near its end: looked up again behind this request's back */
-            ngx_kanban_tenant_refresh(&slug, claim);
+            tmcf = ngx_http_get_module_main_conf(r,
+                                                 ngx_http_kanban_tenant_module);
+            ngx_kanban_tenant_refresh(&slug, claim, tmcf->zone, tmcf->ttl);
         }
 
         ctx->resolved = 1;
@@ -305,9 +300,11 @@ ngx_kanban_tenant_answer(ngx_http_request_t *r, ngx_kanban_tenant_ctx_t *ctx)
 static void
 ngx_kanban_tenant_resolved(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 {
-    ngx_kanban_tenant_ctx_t  *ctx;
+    ngx_kanban_tenant_ctx_t        *ctx;
+    ngx_kanban_tenant_main_conf_t  *tmcf;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_kanban_tenant_module);
+    tmcf = ngx_http_get_module_main_conf(r, ngx_http_kanban_tenant_module);
 
     ctx->resolved = 1;
 
@@ -326,8 +323,8 @@ ngx_kanban_tenant_resolved(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     ctx->status = ngx_kanban_tenant_found(r->pool, q->result, &ctx->tenant,
                                           &ctx->limits);
 
-    (void) ngx_kanban_tenant_cache_put(&ctx->tenant, &ctx->limits,
-                                       ctx->status, 0);
+    (void) ngx_kanban_tenant_cache_put(tmcf->zone, tmcf->ttl, &ctx->tenant,
+                                       &ctx->limits, ctx->status, 0);
 
     if (ctx->status == NGX_KANBAN_TENANT_ACTIVE
         && ngx_kanban_tenant_limits_sync(r, &ctx->tenant, &ctx->limits,
@@ -341,44 +338,6 @@ ngx_kanban_tenant_resolved(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 }
 
 
-/* The lookup's row (none: an unknown slug) into t and limits, copied in
- * pool, for the result is cleared after its handler; its status. t's
- * slug stays when there is no row. */
-
-ngx_uint_t
-ngx_kanban_tenant_found(ngx_pool_t *pool, PGresult *res,
-    ngx_kanban_tenant_t *t, ngx_kanban_tenant_limits_t *limits)
-{
-    ngx_str_t    v;
-    ngx_uint_t   i;
-    ngx_str_t   *fields[] = { &t->id, &t->slug, &t->name, &t->db_name,
-                              &t->db_dsn };
-
-    if (PQntuples(res) != 1) {
-        return NGX_KANBAN_TENANT_UNKNOWN;
-    }
-
-    for (i = 0; i < 5; i++) {
-        if (PQgetisnull(res, 0, i)) {
-            continue;
-        }
-
-        v.data = (u_char *) PQgetvalue(res, 0, i);
-        v.len = PQgetlength(res, 0, i);
-
-        fields[i]->data = ngx_pstrdup(pool, &v);
-        fields[i]->len = fields[i]->data ? v.len : 0;
-    }
-
-    ngx_kanban_tenant_limits_read(pool, res, 6, limits);
-
-    v.data = (u_char *) PQgetvalue(res, 0, 5);
-    v.len = PQgetlength(res, 0, 5);
-
-    return ngx_kanban_tenant_status(PQgetisnull(res, 0, 5) ? NULL : &v);
-}
-
-
 static void
 ngx_kanban_tenant_go_on(ngx_http_request_t *r)
 {
@@ -387,37 +346,6 @@ ngx_kanban_tenant_go_on(ngx_http_request_t *r)
     r->write_event_handler = ngx_http_core_run_phases;
 
     ngx_http_core_run_phases(r);
-}
-
-
-static ngx_uint_t
-ngx_kanban_tenant_status(ngx_str_t *status)
-{
-    if (status && status->len == 6
-        && ngx_strncmp(status->data, "active", 6) == 0)
-    {
-        return NGX_KANBAN_TENANT_ACTIVE;
-    }
-
-    if (status && status->len == 6
-        && ngx_strncmp(status->data, "moving", 6) == 0)
-    {
-        return NGX_KANBAN_TENANT_MOVING;
-    }
-
-    if (status && status->len == 8
-        && ngx_strncmp(status->data, "deleting", 8) == 0)
-    {
-        return NGX_KANBAN_TENANT_GRACE;
-    }
-
-    if (status && status->len == 7
-        && ngx_strncmp(status->data, "deleted", 7) == 0)
-    {
-        return NGX_KANBAN_TENANT_DELETED;
-    }
-
-    return NGX_KANBAN_TENANT_SUSPENDED;
 }
 
 
@@ -464,41 +392,6 @@ ngx_kanban_tenant_cache_get(ngx_http_request_t *r, ngx_str_t *slug,
 }
 
 
-/* A lookup's answer, for the ttl; claim: a background refresh's (its
- * answer is put only over the entry it claimed), 0 for a request's.
- * NGX_OK when put. */
-
-ngx_int_t
-ngx_kanban_tenant_cache_put(ngx_kanban_tenant_t *t,
-    ngx_kanban_tenant_limits_t *limits, ngx_uint_t status, ngx_msec_t claim)
-{
-    ngx_kanban_cache_value_t        v;
-    ngx_kanban_tenant_main_conf_t  *tmcf;
-
-    tmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
-                                               ngx_http_kanban_tenant_module);
-
-    v.fields[0] = t->id;
-    v.fields[1] = t->name;
-    v.fields[2] = t->db_name;
-    v.fields[3] = t->db_dsn;
-    v.fields[4] = limits->plan;
-    v.fields[5] = limits->max_users;
-    v.fields[6] = limits->max_storage_bytes;
-    v.fields[7] = limits->api_rate;
-    v.nfields = 8;
-    v.numbers[0] = status;
-    v.nnumbers = 1;
-
-    if (claim) {
-        return ngx_kanban_cache_put_claimed(tmcf->zone, &t->slug, tmcf->ttl,
-                                            &v, claim);
-    }
-
-    ngx_kanban_cache_put(tmcf->zone, &t->slug, tmcf->ttl, &v);
-
-    return NGX_OK;
-}
 
 
 /* A workspace just made: whatever was cached for its slug (a probe of

@@ -38,14 +38,20 @@ typedef struct {
 
 
 /* the catalog's lookup of a workspace by slug, and what it found, as a
- * request's lookup and a background refresh both read it */
+ * request's lookup and a background refresh both read it
+ * (ngx_kanban_tenant_lookup.c) */
 extern ngx_kanban_pg_stmt_t  ngx_kanban_tenant_by_slug;
 
 ngx_uint_t ngx_kanban_tenant_found(ngx_pool_t *pool, PGresult *res,
     ngx_kanban_tenant_t *t, ngx_kanban_tenant_limits_t *limits);
-ngx_int_t ngx_kanban_tenant_cache_put(ngx_kanban_tenant_t *t,
-    ngx_kanban_tenant_limits_t *limits, ngx_uint_t status, ngx_msec_t claim);
-void ngx_kanban_tenant_refresh(ngx_str_t *slug, ngx_msec_t claim);
+ngx_int_t ngx_kanban_tenant_cache_put(ngx_shm_zone_t *zone, ngx_msec_t ttl,
+    ngx_kanban_tenant_t *t, ngx_kanban_tenant_limits_t *limits,
+    ngx_uint_t status, ngx_msec_t claim);
+
+/* the entry of slug, claimed, looked up again in the background
+ * (ngx_kanban_tenant_refresh.c) */
+void ngx_kanban_tenant_refresh(ngx_str_t *slug, ngx_msec_t claim,
+    ngx_shm_zone_t *zone, ngx_msec_t ttl);
 
 void ngx_kanban_tenant_forget(ngx_str_t *slug);
 ngx_shm_zone_t *ngx_kanban_tenant_cache_zone(void);

@@ -16,13 +16,15 @@
  * forget, is not put back. An idle workspace is not refreshed.
  */
 
-/* SQL: ngx_kanban_tenant_by_slug (ngx_kanban_tenant_module.c) */
+/* SQL: ngx_kanban_tenant_by_slug (ngx_kanban_tenant_lookup.c) */
 #include "ngx_kanban_pg.h"
 #include "ngx_kanban_tenant_module.h"
 
 
 typedef struct {
     ngx_pool_t                *pool;
+    ngx_shm_zone_t            *zone;            /* the tenant cache */
+    ngx_msec_t                 ttl;
     ngx_msec_t                 claim;
     ngx_kanban_tenant_t        tenant;
     ngx_kanban_tenant_limits_t limits;
@@ -36,7 +38,8 @@ static void ngx_kanban_tenant_refreshed(ngx_http_request_t *r,
 /* Starts the lookup; the claim lapses on its own if it cannot start. */
 
 void
-ngx_kanban_tenant_refresh(ngx_str_t *slug, ngx_msec_t claim)
+ngx_kanban_tenant_refresh(ngx_str_t *slug, ngx_msec_t claim,
+    ngx_shm_zone_t *zone, ngx_msec_t ttl)
 {
     ngx_pool_t                   *pool;
     ngx_kanban_pg_db_t            db;
@@ -59,6 +62,8 @@ ngx_kanban_tenant_refresh(ngx_str_t *slug, ngx_msec_t claim)
     }
 
     rf->pool = pool;
+    rf->zone = zone;
+    rf->ttl = ttl;
     rf->claim = claim;
 
     rf->tenant.slug.data = ngx_pstrdup(pool, slug);
@@ -117,8 +122,8 @@ ngx_kanban_tenant_refreshed(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
     status = ngx_kanban_tenant_found(rf->pool, q->result, &rf->tenant,
                                      &rf->limits);
 
-    if (ngx_kanban_tenant_cache_put(&rf->tenant, &rf->limits, status,
-                                    rf->claim)
+    if (ngx_kanban_tenant_cache_put(rf->zone, rf->ttl, &rf->tenant,
+                                    &rf->limits, status, rf->claim)
         != NGX_OK)
     {
         /* forgotten meanwhile, or a request's lookup put a newer answer:
