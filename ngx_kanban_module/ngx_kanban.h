@@ -240,6 +240,10 @@ ngx_int_t ngx_kanban_metrics_init_zone(ngx_conf_t *cf,
     ngx_kanban_main_conf_t *kmcf);
 ngx_int_t ngx_kanban_metrics_init(ngx_conf_t *cf);
 void ngx_kanban_metrics_tenant_lookup(ngx_uint_t hit);
+#define NGX_KANBAN_REFRESH_DONE    0
+#define NGX_KANBAN_REFRESH_FAILED  1
+#define NGX_KANBAN_REFRESH_LATE    2     /* forgotten meanwhile: not put */
+void ngx_kanban_metrics_tenant_refresh(ngx_uint_t result);
 void ngx_kanban_metrics_pg_worker(ngx_uint_t idle, ngx_uint_t busy,
     ngx_uint_t connecting, ngx_uint_t waiting);
 void ngx_kanban_metrics_redis(ngx_uint_t up);

@@ -13,6 +13,7 @@ typedef struct {
     ngx_rbtree_node_t          node;
     ngx_queue_t                lru;
     ngx_msec_t                 stale;          /* wall clock, ms */
+    ngx_msec_t                 refreshing;     /* claimed at, ms; 0: not */
     u_short                    key_len;
     u_char                     nfields;
     u_char                     nnumbers;
@@ -33,9 +34,12 @@ typedef struct {
 } ngx_kanban_cache_t;
 
 
-static void ngx_kanban_cache_store(ngx_shm_zone_t *zone, ngx_str_t *key,
+static ngx_int_t ngx_kanban_cache_read(ngx_shm_zone_t *zone, ngx_str_t *key,
+    ngx_pool_t *pool, ngx_kanban_cache_value_t *value, ngx_msec_t ahead,
+    ngx_msec_t *claim);
+static ngx_int_t ngx_kanban_cache_store(ngx_shm_zone_t *zone, ngx_str_t *key,
     ngx_msec_t ttl, ngx_kanban_cache_value_t *value, ngx_int_t keep,
-    int64_t n);
+    int64_t n, ngx_msec_t claim);
 static ngx_int_t ngx_kanban_cache_init_zone(ngx_shm_zone_t *zone, void *data);
 static ngx_kanban_cache_node_t *ngx_kanban_cache_lookup(
     ngx_kanban_cache_t *cache, ngx_str_t *key, uint32_t hash);
@@ -51,23 +55,56 @@ ngx_int_t
 ngx_kanban_cache_get(ngx_shm_zone_t *zone, ngx_str_t *key, ngx_pool_t *pool,
     ngx_kanban_cache_value_t *value)
 {
+    return ngx_kanban_cache_read(zone, key, pool, value, 0, NULL);
+}
+
+
+ngx_int_t
+ngx_kanban_cache_get_ahead(ngx_shm_zone_t *zone, ngx_str_t *key,
+    ngx_pool_t *pool, ngx_kanban_cache_value_t *value, ngx_msec_t ahead,
+    ngx_msec_t *claim)
+{
+    *claim = 0;
+
+    return ngx_kanban_cache_read(zone, key, pool, value, ahead, claim);
+}
+
+
+/* ahead: how long before its end an entry asks to be refreshed; the
+ * first reader then claims it, under the mutex, so that one worker of
+ * all refreshes it */
+
+static ngx_int_t
+ngx_kanban_cache_read(ngx_shm_zone_t *zone, ngx_str_t *key, ngx_pool_t *pool,
+    ngx_kanban_cache_value_t *value, ngx_msec_t ahead, ngx_msec_t *claim)
+{
     u_char                   *p, *d;
     size_t                    total;
     u_short                   lens[NGX_KANBAN_CACHE_MAX_FIELDS];
+    ngx_msec_t                now;
     ngx_uint_t                i;
     ngx_kanban_cache_t       *cache;
     ngx_kanban_cache_node_t  *node;
 
     cache = zone->data;
+    now = ngx_kanban_cache_now();
 
     ngx_shmtx_lock(&cache->shpool->mutex);
 
     node = ngx_kanban_cache_lookup(cache, key,
                                    ngx_crc32_short(key->data, key->len));
 
-    if (node == NULL || node->stale < ngx_kanban_cache_now()) {
+    if (node == NULL || node->stale < now) {
         ngx_shmtx_unlock(&cache->shpool->mutex);
         return NGX_DECLINED;
+    }
+
+    if (claim && node->stale - now < ahead
+        && (node->refreshing == 0
+            || now - node->refreshing > NGX_KANBAN_CACHE_CLAIM_LOST))
+    {
+        node->refreshing = now;
+        *claim = now;
     }
 
     /* a hot entry is the head already: no write to the shared lines
@@ -117,7 +154,7 @@ void
 ngx_kanban_cache_put(ngx_shm_zone_t *zone, ngx_str_t *key, ngx_msec_t ttl,
     ngx_kanban_cache_value_t *value)
 {
-    ngx_kanban_cache_store(zone, key, ttl, value, -1, 0);
+    (void) ngx_kanban_cache_store(zone, key, ttl, value, -1, 0, 0);
 }
 
 
@@ -125,16 +162,27 @@ void
 ngx_kanban_cache_put_unless(ngx_shm_zone_t *zone, ngx_str_t *key,
     ngx_msec_t ttl, ngx_kanban_cache_value_t *value, ngx_uint_t i, int64_t n)
 {
-    ngx_kanban_cache_store(zone, key, ttl, value, (ngx_int_t) i, n);
+    (void) ngx_kanban_cache_store(zone, key, ttl, value, (ngx_int_t) i, n, 0);
+}
+
+
+ngx_int_t
+ngx_kanban_cache_put_claimed(ngx_shm_zone_t *zone, ngx_str_t *key,
+    ngx_msec_t ttl, ngx_kanban_cache_value_t *value, ngx_msec_t claim)
+{
+    return ngx_kanban_cache_store(zone, key, ttl, value, -1, 0, claim);
 }
 
 
 /* keep: the index of a number that, equal to n in a fresh entry, keeps
- * that entry; -1 for none */
+ * that entry; -1 for none. claim: put only over the entry that still
+ * carries this claim (not one forgotten, put again or claimed anew since
+ * the refresh began); 0 for any. NGX_OK when put. */
 
-static void
+static ngx_int_t
 ngx_kanban_cache_store(ngx_shm_zone_t *zone, ngx_str_t *key, ngx_msec_t ttl,
-    ngx_kanban_cache_value_t *value, ngx_int_t keep, int64_t n)
+    ngx_kanban_cache_value_t *value, ngx_int_t keep, int64_t n,
+    ngx_msec_t claim)
 {
     int64_t                   old;
     u_char                   *p;
@@ -151,7 +199,7 @@ ngx_kanban_cache_store(ngx_shm_zone_t *zone, ngx_str_t *key, ngx_msec_t ttl,
     if (key->len > 0xffff || value->nfields > NGX_KANBAN_CACHE_MAX_FIELDS
         || value->nnumbers > NGX_KANBAN_CACHE_MAX_NUMBERS)
     {
-        return;
+        return NGX_DECLINED;
     }
 
     size = offsetof(ngx_kanban_cache_node_t, data)
@@ -160,7 +208,7 @@ ngx_kanban_cache_store(ngx_shm_zone_t *zone, ngx_str_t *key, ngx_msec_t ttl,
 
     for (i = 0; i < value->nfields; i++) {
         if (value->fields[i].len > 0xffff) {
-            return;
+            return NGX_DECLINED;
         }
 
         size += value->fields[i].len;
@@ -171,6 +219,12 @@ ngx_kanban_cache_store(ngx_shm_zone_t *zone, ngx_str_t *key, ngx_msec_t ttl,
     ngx_shmtx_lock(&cache->shpool->mutex);
 
     node = ngx_kanban_cache_lookup(cache, key, hash);
+
+    if (claim && (node == NULL || node->refreshing != claim)) {
+        ngx_shmtx_unlock(&cache->shpool->mutex);
+        return NGX_DECLINED;
+    }
+
     if (node) {
         if (keep >= 0 && keep < node->nnumbers
             && node->stale >= ngx_kanban_cache_now())
@@ -180,7 +234,7 @@ ngx_kanban_cache_store(ngx_shm_zone_t *zone, ngx_str_t *key, ngx_msec_t ttl,
 
             if (old == n) {
                 ngx_shmtx_unlock(&cache->shpool->mutex);
-                return;
+                return NGX_DECLINED;
             }
         }
 
@@ -202,11 +256,12 @@ ngx_kanban_cache_store(ngx_shm_zone_t *zone, ngx_str_t *key, ngx_msec_t ttl,
 
     if (node == NULL) {
         ngx_shmtx_unlock(&cache->shpool->mutex);
-        return;
+        return NGX_DECLINED;
     }
 
     node->node.key = hash;
     node->stale = ngx_kanban_cache_now() + ttl;
+    node->refreshing = 0;
     node->key_len = (u_short) key->len;
     node->nfields = (u_char) value->nfields;
     node->nnumbers = (u_char) value->nnumbers;
@@ -232,6 +287,8 @@ ngx_kanban_cache_store(ngx_shm_zone_t *zone, ngx_str_t *key, ngx_msec_t ttl,
     ngx_queue_insert_head(&cache->sh->lru, &node->lru);
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
+
+    return NGX_OK;
 }
 
 

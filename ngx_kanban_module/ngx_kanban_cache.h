@@ -16,6 +16,10 @@
 #define NGX_KANBAN_CACHE_MAX_FIELDS   8
 #define NGX_KANBAN_CACHE_MAX_NUMBERS  8
 
+/* a refresh claimed this long ago is taken as lost (its worker gone, its
+ * query stuck): another reader may claim the entry again */
+#define NGX_KANBAN_CACHE_CLAIM_LOST   5000
+
 
 /* What an entry holds besides its key. */
 typedef struct {
@@ -34,6 +38,12 @@ char *ngx_kanban_cache_conf(ngx_conf_t *cf, void *tag, ngx_shm_zone_t **zone,
  * there is none or it is stale */
 ngx_int_t ngx_kanban_cache_get(ngx_shm_zone_t *zone, ngx_str_t *key,
     ngx_pool_t *pool, ngx_kanban_cache_value_t *value);
+/* the same; within ahead of its end, the first reader also gets a
+ * claim (non-zero in *claim): refresh the entry now, and put the answer
+ * with ngx_kanban_cache_put_claimed */
+ngx_int_t ngx_kanban_cache_get_ahead(ngx_shm_zone_t *zone, ngx_str_t *key,
+    ngx_pool_t *pool, ngx_kanban_cache_value_t *value, ngx_msec_t ahead,
+    ngx_msec_t *claim);
 void ngx_kanban_cache_put(ngx_shm_zone_t *zone, ngx_str_t *key,
     ngx_msec_t ttl, ngx_kanban_cache_value_t *value);
 /* the same, unless a fresh entry's numbers[i] is n: a state that no
@@ -41,6 +51,10 @@ void ngx_kanban_cache_put(ngx_shm_zone_t *zone, ngx_str_t *key,
 void ngx_kanban_cache_put_unless(ngx_shm_zone_t *zone, ngx_str_t *key,
     ngx_msec_t ttl, ngx_kanban_cache_value_t *value, ngx_uint_t i,
     int64_t n);
+/* a refresh's answer: put only if the entry still carries its claim (a
+ * forget since, or a request's own lookup, wins); NGX_OK when put */
+ngx_int_t ngx_kanban_cache_put_claimed(ngx_shm_zone_t *zone, ngx_str_t *key,
+    ngx_msec_t ttl, ngx_kanban_cache_value_t *value, ngx_msec_t claim);
 void ngx_kanban_cache_forget(ngx_shm_zone_t *zone, ngx_str_t *key);
 
 

@@ -35,6 +35,7 @@ typedef struct {
     ngx_atomic_t               sum_us;
     ngx_atomic_t               tenant_hit;
     ngx_atomic_t               tenant_miss;
+    ngx_atomic_t               tenant_refreshes[3];  /* done, failed, late */
     ngx_atomic_t               rate_limited;
     ngx_atomic_t               events_subscribers;
     ngx_atomic_t               events_delivered;
@@ -204,6 +205,19 @@ ngx_kanban_metrics_tenant_lookup(ngx_uint_t hit)
     if (ngx_kanban_metrics) {
         ngx_atomic_fetch_add(hit ? &ngx_kanban_metrics->tenant_hit
                                  : &ngx_kanban_metrics->tenant_miss, 1);
+    }
+}
+
+
+/* A background refresh of a tenant cache entry: not a request's lookup,
+ * so apart from them. */
+
+void
+ngx_kanban_metrics_tenant_refresh(ngx_uint_t result)
+{
+    if (ngx_kanban_metrics && result < 3) {
+        ngx_atomic_fetch_add(&ngx_kanban_metrics->tenant_refreshes[result],
+                             1);
     }
 }
 
@@ -537,6 +551,14 @@ ngx_kanban_metrics_counters(ngx_kanban_metrics_t *m, u_char *p, u_char *end)
             "# TYPE kanban_tenant_lookups_total counter\n"
             "kanban_tenant_lookups_total{result=\"hit\"} %uA\n"
             "kanban_tenant_lookups_total{result=\"miss\"} %uA\n"
+            "# HELP kanban_tenant_refreshes_total Tenant cache entries "
+            "looked up again in the background, before their end "
+            "(late: forgotten or looked up by a request meanwhile, not "
+            "put).\n"
+            "# TYPE kanban_tenant_refreshes_total counter\n"
+            "kanban_tenant_refreshes_total{result=\"done\"} %uA\n"
+            "kanban_tenant_refreshes_total{result=\"failed\"} %uA\n"
+            "kanban_tenant_refreshes_total{result=\"late\"} %uA\n"
             "# HELP kanban_redis_up Whether the workers reach Redis.\n"
             "# TYPE kanban_redis_up gauge\n"
             "kanban_redis_up %ui\n"
@@ -549,7 +571,9 @@ ngx_kanban_metrics_counters(ngx_kanban_metrics_t *m, u_char *p, u_char *end)
             "than the tries).\n"
             "# TYPE kanban_share_visits_lost_total counter\n"
             "kanban_share_visits_lost_total %uA\n",
-            m->tenant_hit, m->tenant_miss, up ? 1 : 0, m->rate_limited,
+            m->tenant_hit, m->tenant_miss, m->tenant_refreshes[0],
+            m->tenant_refreshes[1], m->tenant_refreshes[2],
+            up ? 1 : 0, m->rate_limited,
             m->share_visits_lost);
 
     p = ngx_slprintf(p, end,

@@ -25,6 +25,7 @@ typedef struct {
     ngx_uint_t                 idle;
     ngx_uint_t                 connecting;
     ngx_uint_t                 waiting;
+    ngx_uint_t                 deferred;        /* of the waiting */
     ngx_uint_t                 nstmts;
 } ngx_kanban_pg_worker_t;
 
@@ -647,6 +648,7 @@ ngx_kanban_pg_acquire(ngx_kanban_pg_query_t *q)
      * snapshot may predate a commit q must see.
      */
     if (ngx_kanban_pg_asked(pool, q)) {
+        q->deferred = 1;
         ngx_kanban_pg_enqueue(pool, q);
         return;
     }
@@ -782,12 +784,14 @@ ngx_kanban_pg_enqueue(ngx_kanban_pg_pool_t *pool, ngx_kanban_pg_query_t *q)
     kmcf = ngx_kanban_main_conf();
 
     if (ngx_kanban_pg_share_join(&pool->waiters, q)) {
+        q->deferred = 0;
         return;
     }
 
     if (ngx_kanban_pg_worker->waiting >= kmcf->pg_queue_size) {
         ngx_log_error(NGX_LOG_WARN, q->log, 0,
                       "kanban: PostgreSQL wait queue is full");
+        q->deferred = 0;
         ngx_kanban_pg_fail(q, NGX_KANBAN_PG_UNAVAILABLE);
         return;
     }
@@ -795,6 +799,7 @@ ngx_kanban_pg_enqueue(ngx_kanban_pg_pool_t *pool, ngx_kanban_pg_query_t *q)
     ngx_queue_insert_tail(&pool->waiters, &q->waiting);
     q->queued = 1;
     ngx_kanban_pg_worker->waiting++;
+    ngx_kanban_pg_worker->deferred += q->deferred;
 
     ngx_add_timer(&q->timer, kmcf->pg_queue_timeout);
 
@@ -808,6 +813,8 @@ ngx_kanban_pg_dequeue(ngx_kanban_pg_query_t *q)
     ngx_queue_remove(&q->waiting);
     q->queued = 0;
     ngx_kanban_pg_worker->waiting--;
+    ngx_kanban_pg_worker->deferred -= q->deferred;
+    q->deferred = 0;
 
     if (q->timer.timer_set) {
         ngx_del_timer(&q->timer);
@@ -1045,7 +1052,10 @@ ngx_kanban_pg_conn_free(ngx_kanban_pg_conn_t *conn)
 
     ngx_kanban_pg_report();
 
-    if (ngx_kanban_pg_worker->waiting) {
+    /* reads waiting for an identical one's answer are served by their
+     * own pool's connections (ngx_kanban_pg_serve_idle, and this
+     * function for their pool): no walk of every pool for them */
+    if (ngx_kanban_pg_worker->waiting > ngx_kanban_pg_worker->deferred) {
         ngx_kanban_pg_dispatch(NULL);
     }
 }
@@ -1164,7 +1174,9 @@ ngx_kanban_pg_followers_stay(ngx_kanban_pg_query_t *q)
         /* its place in the queue; q leaves it right after */
         ngx_queue_insert_after(&q->waiting, &f->waiting);
         f->queued = 1;
+        f->deferred = q->deferred;
         ngx_kanban_pg_worker->waiting++;
+        ngx_kanban_pg_worker->deferred += f->deferred;
         ngx_add_timer(&f->timer, ngx_kanban_main_conf()->pg_queue_timeout);
         return;
     }

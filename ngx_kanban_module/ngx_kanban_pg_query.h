@@ -85,6 +85,8 @@ struct ngx_kanban_pg_query_s {
     ngx_kanban_pg_query_t     *leader;
 
     unsigned                   queued:1;
+    unsigned                   deferred:1;      /* waits for an identical
+                                                   read's answer */
     unsigned                   alone:1;         /* never joins another */
     unsigned                   binary_result:1;
 };

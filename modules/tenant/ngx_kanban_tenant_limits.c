@@ -3,7 +3,8 @@
  * The limits of a workspace's plan (max_users, max_storage_bytes,
  * api_rate), as the catalog's lookup of the workspace brings them: kept
  * in the tenant cache beside the rest, and copied into the workspace's
- * own database on every fresh lookup (once per cache ttl, or at once
+ * own database on every fresh lookup (a request's, or the background
+ * refresh of an entry in use: once per cache ttl or sooner; at once
  * after an operator's change made every node forget the workspace), so
  * that the triggers of sql/tenant/047_quotas.sql hold every write to
  * them, inside the write's own transaction.
@@ -21,6 +22,9 @@ typedef struct {
 
 static void ngx_kanban_tenant_limits_synced(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
+static void ngx_kanban_tenant_limits_synced_background(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q);
+static void ngx_kanban_tenant_limits_failed(ngx_kanban_pg_query_t *q);
 static void ngx_kanban_tenant_limits_number(ngx_kanban_tenant_limits_t *l);
 
 
@@ -30,13 +34,14 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_tenant_limits_set =
 
 
 /* The catalog's columns plan, max_users, max_storage_bytes, api_rate
- * from col on; copies, the result goes after its handler. */
+ * from col on; copies in pool (a request's or a background refresh's),
+ * the result goes after its handler. */
 
 void
-ngx_kanban_tenant_limits_read(ngx_http_request_t *r, PGresult *res, int col,
+ngx_kanban_tenant_limits_read(ngx_pool_t *pool, PGresult *res, int col,
     ngx_kanban_tenant_limits_t *limits)
 {
-    ngx_str_t   *v;
+    ngx_str_t    v;
     ngx_uint_t   i;
     ngx_str_t   *fields[] = { &limits->plan, &limits->max_users,
                               &limits->max_storage_bytes,
@@ -45,13 +50,21 @@ ngx_kanban_tenant_limits_read(ngx_http_request_t *r, PGresult *res, int col,
     for (i = 0; i < 4; i++) {
         ngx_str_null(fields[i]);
 
-        v = ngx_kanban_pg_value(r, res, 0, col + i);
-        if (v == NULL || v->len == 0) {
+        if (PQntuples(res) < 1 || col + (int) i >= PQnfields(res)
+            || PQgetisnull(res, 0, col + i))
+        {
             continue;                                   /* NULL: none */
         }
 
-        fields[i]->data = ngx_pstrdup(r->pool, v);
-        fields[i]->len = fields[i]->data ? v->len : 0;
+        v.data = (u_char *) PQgetvalue(res, 0, col + i);
+        v.len = PQgetlength(res, 0, col + i);
+
+        if (v.len == 0) {
+            continue;
+        }
+
+        fields[i]->data = ngx_pstrdup(pool, &v);
+        fields[i]->len = fields[i]->data ? v.len : 0;
     }
 
     ngx_kanban_tenant_limits_number(limits);
@@ -134,16 +147,62 @@ ngx_kanban_tenant_limits_synced(ngx_http_request_t *r,
 {
     ngx_kanban_tenant_limits_ctx_t  *lc = q->data;
 
-    if (q->error != NGX_KANBAN_PG_OK && !ngx_kanban_pg_sqlstate(q, "25006")) {
-        /* an older schema or a database away: the request goes on, and
-         * its own statements say what is wrong (a read-only database, a
-         * move's window, keeps the limits copied before it) */
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "kanban: the plan's limits not copied to the "
-                      "workspace: %s",
-                      q->result ? PQresultErrorMessage(q->result)
-                                : "no connection");
-    }
+    /* an older schema or a database away: the request goes on, and its
+     * own statements say what is wrong */
+    ngx_kanban_tenant_limits_failed(q);
 
     lc->done(r);
+}
+
+
+/* The same copy for a background refresh of the workspace's entry: no
+ * request waits for it. The query is made in pool, which is the sync's
+ * from NGX_OK on (destroyed when it is done); on NGX_ERROR the caller's
+ * still. */
+
+ngx_int_t
+ngx_kanban_tenant_limits_sync_background(ngx_pool_t *pool,
+    ngx_kanban_tenant_t *t, ngx_kanban_tenant_limits_t *limits)
+{
+    ngx_kanban_pg_db_t      db;
+    ngx_kanban_pg_query_t  *q;
+
+    ngx_kanban_pg_tenant_db(t, &db);
+
+    q = ngx_kanban_pg_query_background(pool, &db);
+    if (q == NULL) {
+        return NGX_ERROR;
+    }
+
+    return ngx_kanban_pg_run(q, &ngx_kanban_tenant_limits_set,
+                             ngx_kanban_tenant_limits_synced_background, 4,
+                             &limits->plan, &limits->max_users,
+                             &limits->max_storage_bytes, &limits->api_rate);
+}
+
+
+static void
+ngx_kanban_tenant_limits_synced_background(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q)
+{
+    ngx_kanban_tenant_limits_failed(q);
+
+    ngx_destroy_pool(q->pool);
+}
+
+
+/* A read-only database (a move's window) keeps the limits copied before
+ * it: not worth a word. */
+
+static void
+ngx_kanban_tenant_limits_failed(ngx_kanban_pg_query_t *q)
+{
+    if (q->error == NGX_KANBAN_PG_OK || ngx_kanban_pg_sqlstate(q, "25006")) {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, q->log, 0,
+                  "kanban: the plan's limits not copied to the workspace: %s",
+                  q->result ? PQresultErrorMessage(q->result)
+                            : "no connection");
 }

@@ -14,6 +14,10 @@
  * module's API rate takes them from here, and each fresh lookup copies
  * them into the workspace's database, where quotas are enforced
  * (ngx_kanban_tenant_limits.c), before the request goes on.
+ *
+ * An entry read near its end is looked up again in the background, the
+ * request going on with it (ngx_kanban_tenant_refresh.c): a workspace in
+ * use waits for the catalog only at its first request.
  */
 
 /* SQL: sql/catalog/001_tenants.sql */
@@ -23,12 +27,11 @@
 #include "ngx_kanban_tenant_module.h"
 
 
-#define NGX_KANBAN_TENANT_UNKNOWN    0
-#define NGX_KANBAN_TENANT_ACTIVE     1
-#define NGX_KANBAN_TENANT_SUSPENDED  2
-#define NGX_KANBAN_TENANT_MOVING     3     /* reads go on, writes wait */
-#define NGX_KANBAN_TENANT_DELETED    4     /* purged: 410 */
-#define NGX_KANBAN_TENANT_GRACE      5     /* deleting: 410 but the export */
+/* an entry this near its end (of its ttl) is looked up again in the
+ * background by the first request that reads it: a workspace read at
+ * least once in each last quarter never waits for the catalog, and an
+ * active one costs the catalog a lookup per three quarters of the ttl */
+#define NGX_KANBAN_TENANT_AHEAD(ttl)  ((ttl) / 4)
 
 
 typedef struct {
@@ -59,10 +62,8 @@ static ngx_int_t ngx_kanban_tenant_answer(ngx_http_request_t *r,
 static void ngx_kanban_tenant_resolved(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static void ngx_kanban_tenant_go_on(ngx_http_request_t *r);
-static ngx_uint_t ngx_kanban_tenant_status(ngx_str_t *status);
 static ngx_int_t ngx_kanban_tenant_cache_get(ngx_http_request_t *r,
-    ngx_str_t *slug, ngx_kanban_tenant_ctx_t *ctx);
-static void ngx_kanban_tenant_cache_put(ngx_kanban_tenant_ctx_t *ctx);
+    ngx_str_t *slug, ngx_kanban_tenant_ctx_t *ctx, ngx_msec_t *claim);
 static ngx_int_t ngx_kanban_tenant_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static char *ngx_kanban_tenant_cache(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -78,13 +79,6 @@ static ngx_int_t ngx_kanban_tenant_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_kanban_tenant_init(ngx_conf_t *cf);
 static ngx_kanban_tenant_t *ngx_kanban_tenant_of(ngx_http_request_t *r);
 static ngx_int_t ngx_kanban_tenant_init_process(ngx_cycle_t *cycle);
-
-
-static ngx_kanban_pg_stmt_t  ngx_kanban_tenant_by_slug = ngx_kanban_pg_stmt(
-    "tenant_by_slug",
-    "SELECT id, slug, name, db_name, db_dsn, status,"
-    "       plan, max_users, max_storage_bytes, api_rate"
-    "  FROM tenants WHERE slug = $1 AND status <> 'provisioning'");
 
 
 static ngx_command_t  ngx_kanban_tenant_commands[] = {
@@ -183,10 +177,12 @@ static ngx_int_t
 ngx_kanban_tenant_handler(ngx_http_request_t *r)
 {
     ngx_str_t                       slug;
+    ngx_msec_t                      claim;
     ngx_kanban_pg_db_t              db;
     ngx_kanban_pg_query_t          *q;
     ngx_kanban_tenant_ctx_t        *ctx;
     ngx_kanban_tenant_loc_conf_t   *tlcf;
+    ngx_kanban_tenant_main_conf_t  *tmcf;
 
     tlcf = ngx_http_get_module_loc_conf(r, ngx_http_kanban_tenant_module);
 
@@ -222,8 +218,16 @@ ngx_kanban_tenant_handler(ngx_http_request_t *r)
         return ngx_kanban_tenant_answer(r, ctx);
     }
 
-    if (ngx_kanban_tenant_cache_get(r, &slug, ctx) == NGX_OK) {
+    if (ngx_kanban_tenant_cache_get(r, &slug, ctx, &claim) == NGX_OK) {
         ngx_kanban_metrics_tenant_lookup(1);
+
+        if (claim) {
+            /* near its end: looked up again behind this request's back */
+            tmcf = ngx_http_get_module_main_conf(r,
+                                                 ngx_http_kanban_tenant_module);
+            ngx_kanban_tenant_refresh(&slug, claim, tmcf->zone, tmcf->ttl);
+        }
+
         ctx->resolved = 1;
         return ngx_kanban_tenant_answer(r, ctx);
     }
@@ -296,11 +300,11 @@ ngx_kanban_tenant_answer(ngx_http_request_t *r, ngx_kanban_tenant_ctx_t *ctx)
 static void
 ngx_kanban_tenant_resolved(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
 {
-    ngx_str_t                *v, *status;
-    ngx_uint_t                i;
-    ngx_kanban_tenant_ctx_t  *ctx;
+    ngx_kanban_tenant_ctx_t        *ctx;
+    ngx_kanban_tenant_main_conf_t  *tmcf;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_kanban_tenant_module);
+    tmcf = ngx_http_get_module_main_conf(r, ngx_http_kanban_tenant_module);
 
     ctx->resolved = 1;
 
@@ -312,42 +316,22 @@ ngx_kanban_tenant_resolved(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
         }
 
         ctx->unavailable = 1;
+        ngx_kanban_tenant_go_on(r);
+        return;
+    }
 
-    } else if (PQntuples(q->result) == 1) {
-        ngx_str_t  *fields[] = { &ctx->tenant.id, &ctx->tenant.slug,
-                                 &ctx->tenant.name, &ctx->tenant.db_name,
-                                 &ctx->tenant.db_dsn };
+    ctx->status = ngx_kanban_tenant_found(r->pool, q->result, &ctx->tenant,
+                                          &ctx->limits);
 
-        for (i = 0; i < 5; i++) {
-            v = ngx_kanban_pg_value(r, q->result, 0, i);
-            if (v == NULL) {
-                continue;
-            }
+    (void) ngx_kanban_tenant_cache_put(tmcf->zone, tmcf->ttl, &ctx->tenant,
+                                       &ctx->limits, ctx->status, 0);
 
-            /* the result is cleared after this handler: keep copies */
-            fields[i]->data = ngx_pstrdup(r->pool, v);
-            fields[i]->len = fields[i]->data ? v->len : 0;
-        }
-
-        status = ngx_kanban_pg_value(r, q->result, 0, 5);
-
-        ctx->status = ngx_kanban_tenant_status(status);
-
-        ngx_kanban_tenant_limits_read(r, q->result, 6, &ctx->limits);
-
-        ngx_kanban_tenant_cache_put(ctx);
-
-        if (ctx->status == NGX_KANBAN_TENANT_ACTIVE
-            && ngx_kanban_tenant_limits_sync(r, &ctx->tenant, &ctx->limits,
-                                             ngx_kanban_tenant_go_on)
-               == NGX_OK)
-        {
-            return;                   /* goes on once they are copied */
-        }
-
-    } else {
-        ctx->status = NGX_KANBAN_TENANT_UNKNOWN;
-        ngx_kanban_tenant_cache_put(ctx);
+    if (ctx->status == NGX_KANBAN_TENANT_ACTIVE
+        && ngx_kanban_tenant_limits_sync(r, &ctx->tenant, &ctx->limits,
+                                         ngx_kanban_tenant_go_on)
+           == NGX_OK)
+    {
+        return;                       /* goes on once they are copied */
     }
 
     ngx_kanban_tenant_go_on(r);
@@ -365,51 +349,26 @@ ngx_kanban_tenant_go_on(ngx_http_request_t *r)
 }
 
 
-static ngx_uint_t
-ngx_kanban_tenant_status(ngx_str_t *status)
-{
-    if (status && status->len == 6
-        && ngx_strncmp(status->data, "active", 6) == 0)
-    {
-        return NGX_KANBAN_TENANT_ACTIVE;
-    }
-
-    if (status && status->len == 6
-        && ngx_strncmp(status->data, "moving", 6) == 0)
-    {
-        return NGX_KANBAN_TENANT_MOVING;
-    }
-
-    if (status && status->len == 8
-        && ngx_strncmp(status->data, "deleting", 8) == 0)
-    {
-        return NGX_KANBAN_TENANT_GRACE;
-    }
-
-    if (status && status->len == 7
-        && ngx_strncmp(status->data, "deleted", 7) == 0)
-    {
-        return NGX_KANBAN_TENANT_DELETED;
-    }
-
-    return NGX_KANBAN_TENANT_SUSPENDED;
-}
-
-
 /* A workspace in the cache: its id, name, database and server, and its
  * status (unknown slugs are kept too). */
 
 static ngx_int_t
 ngx_kanban_tenant_cache_get(ngx_http_request_t *r, ngx_str_t *slug,
-    ngx_kanban_tenant_ctx_t *ctx)
+    ngx_kanban_tenant_ctx_t *ctx, ngx_msec_t *claim)
 {
     ngx_int_t                       rc;
+    ngx_msec_t                      ahead;
     ngx_kanban_cache_value_t        v;
     ngx_kanban_tenant_main_conf_t  *tmcf;
 
     tmcf = ngx_http_get_module_main_conf(r, ngx_http_kanban_tenant_module);
 
-    rc = ngx_kanban_cache_get(tmcf->zone, slug, r->pool, &v);
+    /* a worker on its way out starts nothing that outlives it */
+    ahead = (ngx_exiting || ngx_terminate || ngx_quit)
+            ? 0 : NGX_KANBAN_TENANT_AHEAD(tmcf->ttl);
+
+    rc = ngx_kanban_cache_get_ahead(tmcf->zone, slug, r->pool, &v, ahead,
+                                    claim);
 
     if (rc != NGX_OK || v.nfields != 8 || v.nnumbers != 1) {
         return rc == NGX_ERROR ? NGX_ERROR : NGX_DECLINED;
@@ -433,29 +392,6 @@ ngx_kanban_tenant_cache_get(ngx_http_request_t *r, ngx_str_t *slug,
 }
 
 
-static void
-ngx_kanban_tenant_cache_put(ngx_kanban_tenant_ctx_t *ctx)
-{
-    ngx_kanban_cache_value_t        v;
-    ngx_kanban_tenant_main_conf_t  *tmcf;
-
-    tmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
-                                               ngx_http_kanban_tenant_module);
-
-    v.fields[0] = ctx->tenant.id;
-    v.fields[1] = ctx->tenant.name;
-    v.fields[2] = ctx->tenant.db_name;
-    v.fields[3] = ctx->tenant.db_dsn;
-    v.fields[4] = ctx->limits.plan;
-    v.fields[5] = ctx->limits.max_users;
-    v.fields[6] = ctx->limits.max_storage_bytes;
-    v.fields[7] = ctx->limits.api_rate;
-    v.nfields = 8;
-    v.numbers[0] = ctx->status;
-    v.nnumbers = 1;
-
-    ngx_kanban_cache_put(tmcf->zone, &ctx->tenant.slug, tmcf->ttl, &v);
-}
 
 
 /* A workspace just made: whatever was cached for its slug (a probe of

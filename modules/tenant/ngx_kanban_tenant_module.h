@@ -14,6 +14,14 @@
 #include "ngx_kanban_tenant_slug.h"
 
 
+#define NGX_KANBAN_TENANT_UNKNOWN    0
+#define NGX_KANBAN_TENANT_ACTIVE     1
+#define NGX_KANBAN_TENANT_SUSPENDED  2
+#define NGX_KANBAN_TENANT_MOVING     3     /* reads go on, writes wait */
+#define NGX_KANBAN_TENANT_DELETED    4     /* purged: 410 */
+#define NGX_KANBAN_TENANT_GRACE      5     /* deleting: 410 but the export */
+
+
 extern ngx_module_t  ngx_http_kanban_tenant_module;
 
 
@@ -29,18 +37,36 @@ typedef struct {
 
 
 
+/* the catalog's lookup of a workspace by slug, and what it found, as a
+ * request's lookup and a background refresh both read it
+ * (ngx_kanban_tenant_lookup.c) */
+extern ngx_kanban_pg_stmt_t  ngx_kanban_tenant_by_slug;
+
+ngx_uint_t ngx_kanban_tenant_found(ngx_pool_t *pool, PGresult *res,
+    ngx_kanban_tenant_t *t, ngx_kanban_tenant_limits_t *limits);
+ngx_int_t ngx_kanban_tenant_cache_put(ngx_shm_zone_t *zone, ngx_msec_t ttl,
+    ngx_kanban_tenant_t *t, ngx_kanban_tenant_limits_t *limits,
+    ngx_uint_t status, ngx_msec_t claim);
+
+/* the entry of slug, claimed, looked up again in the background
+ * (ngx_kanban_tenant_refresh.c) */
+void ngx_kanban_tenant_refresh(ngx_str_t *slug, ngx_msec_t claim,
+    ngx_shm_zone_t *zone, ngx_msec_t ttl);
+
 void ngx_kanban_tenant_forget(ngx_str_t *slug);
 ngx_shm_zone_t *ngx_kanban_tenant_cache_zone(void);
 ngx_uint_t ngx_kanban_tenant_grace_allows(ngx_http_request_t *r);
 
 ngx_kanban_tenant_limits_t *ngx_kanban_tenant_limits(ngx_http_request_t *r);
-void ngx_kanban_tenant_limits_read(ngx_http_request_t *r, PGresult *res,
+void ngx_kanban_tenant_limits_read(ngx_pool_t *pool, PGresult *res,
     int col, ngx_kanban_tenant_limits_t *limits);
 void ngx_kanban_tenant_limits_cached(ngx_str_t *fields,
     ngx_kanban_tenant_limits_t *limits);
 ngx_int_t ngx_kanban_tenant_limits_sync(ngx_http_request_t *r,
     ngx_kanban_tenant_t *t, ngx_kanban_tenant_limits_t *limits,
     void (*done)(ngx_http_request_t *r));
+ngx_int_t ngx_kanban_tenant_limits_sync_background(ngx_pool_t *pool,
+    ngx_kanban_tenant_t *t, ngx_kanban_tenant_limits_t *limits);
 
 ngx_int_t ngx_kanban_cors(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx);
 char *ngx_kanban_cors_origin_check(ngx_str_t *value, char **message);

@@ -1,0 +1,168 @@
+#!/usr/bin/perl
+
+# The tenant cache refreshed ahead of its end (issue 12): a workspace read
+# in the last quarter of its entry's ttl is looked up again in the
+# background, so that a workspace in use never waits for the catalog after
+# its first request; a change in the catalog still reaches requests within
+# the ttl (and the refresh's own time), the plan's limits reach the
+# workspace's database by the background copy, and an idle workspace is
+# not refreshed at all.
+
+use strict;
+use warnings;
+
+use Test::More;
+use Time::HiRes qw(sleep time);
+use Kanban::Test qw(problem_is);
+
+my $TTL = 4;                    # refreshed in its last second
+my $t = Kanban::Test->new(ttl => "${TTL}s")->run;
+
+my $ws = $t->workspace(prefix => 'refresh');
+my $slug = $ws->slug;
+my $cat = $t->catalog;
+
+sub misses { $t->metric('kanban_tenant_lookups_total', result => 'miss') }
+sub refreshes {
+    my ($result) = @_;
+    return $t->metric('kanban_tenant_refreshes_total', result => $result);
+}
+
+sub read_ws {
+    my ($host) = @_;
+    my $at = time;
+    my $r = $t->req(GET => '/api/v1/workspace', host => $host // $slug);
+    $r->{took} = time - $at;
+    return $r;
+}
+
+# A new entry for the host: left idle past its ttl, the next read looks it
+# up (a miss); returns when that lookup was put, give or take its time.
+sub fresh_entry {
+    my ($host) = @_;
+    sleep $TTL + 0.3;
+    my $m = misses();
+    my $r = read_ws($host);
+    die "no lookup of $host" unless $r->{status} == 200 && misses() == $m + 1;
+    return time;
+}
+
+ok(defined refreshes('done'),
+   'kanban_tenant_refreshes_total{result="done"} is there');
+
+# --- reads across several ttls: one lookup, then none ----------------------
+
+fresh_entry($slug);
+my $misses = misses();
+my $done = refreshes('done');
+my ($slow, $failed) = (0, 0);
+my $end = time + 3.5 * $TTL;
+
+while (time < $end) {
+    my $r = read_ws();
+    $failed++ unless $r->{status} == 200;
+    $slow++ if $r->{took} > 0.5;
+    sleep 0.3;
+}
+
+is($failed, 0, 'reads across 3.5 ttls: every one 200');
+
+is(misses(), $misses, '... no request looked it up');
+cmp_ok(refreshes('done') - $done, '>=', 3,
+       '... the entry was refreshed in the background, once a ttl');
+is($slow, 0, '... and no read was slow');
+
+# --- the catalog held: a read near the end answers at once ----------------
+
+my $put = fresh_entry($slug);
+sleep $put + $TTL - 0.7 - time;             # in the entry's last second
+$done = refreshes('done');
+$misses = misses();
+
+my $lock = $t->stack->dbh('kanban_catalog');
+$lock->begin_work;
+$lock->do('LOCK TABLE tenants IN ACCESS EXCLUSIVE MODE');
+
+my $r = read_ws();
+is($r->{status}, 200, 'the catalog locked, a read in the last second: 200');
+cmp_ok($r->{took}, '<', 0.5, '... at once (the refresh waits, not the read)');
+sleep 0.5;
+is(refreshes('done'), $done, '... the refresh is still waiting for the lock');
+
+$lock->rollback;
+
+for (1 .. 20) { last if refreshes('done') > $done; sleep 0.1 }
+is(refreshes('done'), $done + 1, 'the lock gone, the refresh is put');
+$r = read_ws();
+is($r->{status}, 200, 'the next read: 200');
+is(misses(), $misses, '... from the refreshed entry, no lookup of its own');
+
+# --- a suspension reaches requests within the ttl -------------------------
+
+$cat->do(q{UPDATE tenants SET status = 'suspended' WHERE slug = ?},
+         undef, $slug);
+my $at = time;
+my $seen;
+
+while (time < $at + 2 * $TTL) {
+    $r = read_ws();
+    if ($r->{status} == 403) {
+        $seen = time - $at;
+        last;
+    }
+    sleep 0.2;
+}
+
+ok(defined $seen, 'suspended: requests see it');
+cmp_ok($seen // 99, '<=', $TTL + 0.5, '... within the ttl');
+problem_is(read_ws(), 403, 'tenant_suspended', '... and keep seeing it');
+
+$cat->do(q{UPDATE tenants SET status = 'active' WHERE slug = ?},
+         undef, $slug);
+sleep $TTL + 0.5;
+is(read_ws()->{status}, 200, 'active again: 200');
+
+# --- a plan's limit reaches the workspace's database in the background ----
+
+sub max_users {
+    return $ws->dbh->selectrow_array('SELECT max_users FROM quota_limits');
+}
+
+# reads keep the entry in use; none of them looks it up itself
+fresh_entry($slug);
+$misses = misses();
+$cat->do(q{UPDATE tenants SET max_users = 7 WHERE slug = ?}, undef, $slug);
+$at = time;
+$seen = undef;
+
+while (time < $at + 2 * $TTL) {
+    read_ws();
+    if ((max_users() // 0) == 7) {
+        $seen = time - $at;
+        last;
+    }
+    sleep 0.2;
+}
+
+ok(defined $seen, 'a new max_users reaches the workspace\'s database');
+cmp_ok($seen // 99, '<=', $TTL + 0.5, '... within the ttl');
+is(misses(), $misses, '... copied by the background refresh, no request\'s');
+
+$cat->do(q{UPDATE tenants SET max_users = NULL WHERE slug = ?}, undef,
+         $slug);
+
+# --- an idle workspace is not refreshed ----------------------------------
+
+my $idle = $t->signup(prefix => 'idle');
+fresh_entry($idle);
+my %before = map { $_ => refreshes($_) } qw(done failed late);
+$misses = misses();
+
+sleep 3 * $TTL;
+
+is_deeply({ map { $_ => refreshes($_) } qw(done failed late) }, \%before,
+          'an idle workspace: no refresh in 3 ttls');
+is(read_ws($idle)->{status}, 200, 'its next read: 200');
+is(misses(), $misses + 1, '... looked up by the request, as before');
+
+$t->done_testing;
