@@ -96,4 +96,31 @@ my ($rows) = $catalog->selectrow_array(
     undef, $slug);
 is($rows, 0, 'nothing left due in the due index once measured');
 
+# two measures stored in the other order than they were taken (two
+# workers' stores crossing, as a burst's last write on one worker and the
+# one before it on the other): the older is ignored. The kept measure is
+# made newer by hand; a write's measure and kanbanctl's then leave it, and
+# once it is older again the next write shows
+my ($tenant_id) = $catalog->selectrow_array(
+    'SELECT id FROM tenants WHERE slug = ?', undef, $slug);
+$catalog->do(q{UPDATE tenant_figures
+                  SET tasks = 99, taken_at = now() + interval '1 hour'
+                WHERE tenant_id = ?}, undef, $tenant_id);
+is($ws->api($admin, POST => "/api/v1/projects/$p->{id}/tasks",
+            json => { title => 'After a newer measure' })->{status}, 201,
+   'a task written while a newer measure is kept');
+my $out = `$Kanban::Test::ROOT/conf/kanbanctl figures 2>&1`;
+is($?, 0, 'kanbanctl figures') or diag($out);
+sleep 2.5;
+is(figures()->{tasks}, 99, 'older measures, nginx\'s and kanbanctl\'s, '
+                          . 'leave the newer one');
+
+$catalog->do(q{UPDATE tenant_figures SET taken_at = now() - interval '1 hour'
+                WHERE tenant_id = ?}, undef, $tenant_id);
+is($ws->api($admin, POST => "/api/v1/projects/$p->{id}/tasks",
+            json => { title => 'After an older one' })->{status}, 201,
+   'another task');
+shows_within(6, 'a newer measure replaces an older one',
+             sub { $_[0]{tasks} == 13 });
+
 $t->done_testing;

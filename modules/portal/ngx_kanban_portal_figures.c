@@ -41,21 +41,26 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_portal_figures_measure =
     "       (SELECT count(*) FROM tasks),"
     "       pg_database_size(current_database()),"
     "       coalesce((SELECT created_at FROM activity_log"
-    "                  ORDER BY id DESC LIMIT 1)::text, '')");
+    "                  ORDER BY id DESC LIMIT 1)::text, ''),"
+    "       statement_timestamp()::text");
 
-/* $1 slug, $2 users, $3 tasks, $4 bytes, $5 last activity or '' */
+/* $1 slug, $2 users, $3 tasks, $4 bytes, $5 last activity or '', $6 when
+ * the measure was taken; an older measure than the one kept is ignored
+ * (two workers' measures may be stored in the other order, catalog 024) */
 static ngx_kanban_pg_stmt_t  ngx_kanban_portal_figures_store =
     ngx_kanban_pg_stmt("portal_figures_store",
     "INSERT INTO tenant_figures (tenant_id, users, tasks, size_bytes,"
-    "                            last_active_at)"
+    "                            last_active_at, taken_at)"
     " SELECT t.id, $2::int, $3::bigint, $4::bigint,"
-    "        nullif($5, '')::timestamptz"
+    "        nullif($5, '')::timestamptz, $6::timestamptz"
     "   FROM tenants t WHERE t.slug = $1 AND t.status = 'active'"
     " ON CONFLICT (tenant_id) DO UPDATE"
     "    SET users = EXCLUDED.users, tasks = EXCLUDED.tasks,"
     "        size_bytes = EXCLUDED.size_bytes,"
     "        last_active_at = EXCLUDED.last_active_at,"
-    "        measured_at = now()");
+    "        taken_at = EXCLUDED.taken_at, measured_at = now()"
+    "  WHERE tenant_figures.taken_at IS NULL"
+    "     OR tenant_figures.taken_at <= EXCLUDED.taken_at");
 
 
 /* Measures the workspace when its last measure is old enough (*at, this
@@ -131,7 +136,7 @@ ngx_kanban_portal_figures_measured(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q)
 {
     ngx_int_t                     i;
-    ngx_str_t                     v[4];
+    ngx_str_t                     v[5];
     ngx_kanban_pg_db_t            db;
     ngx_kanban_portal_figures_t  *f;
 
@@ -144,7 +149,7 @@ ngx_kanban_portal_figures_measured(ngx_http_request_t *r,
         return;
     }
 
-    for (i = 0; i < 4; i++) {
+    for (i = 0; i < 5; i++) {
         if (ngx_kanban_sweep_copy(f->pool, q->result, 0, i, &v[i]) != NGX_OK)
         {
             ngx_destroy_pool(f->pool);
@@ -163,8 +168,8 @@ ngx_kanban_portal_figures_measured(ngx_http_request_t *r,
     q->data = f;
 
     if (ngx_kanban_pg_run(q, &ngx_kanban_portal_figures_store,
-                          ngx_kanban_portal_figures_stored, 5, &f->slug,
-                          &v[0], &v[1], &v[2], &v[3])
+                          ngx_kanban_portal_figures_stored, 6, &f->slug,
+                          &v[0], &v[1], &v[2], &v[3], &v[4])
         != NGX_OK)
     {
         ngx_destroy_pool(f->pool);
