@@ -28,6 +28,10 @@ sub refreshes {
     return $t->metric('kanban_tenant_refreshes_total', result => $result);
 }
 
+sub max_users {
+    return $ws->dbh->selectrow_array('SELECT max_users FROM quota_limits');
+}
+
 sub read_ws {
     my ($host) = @_;
     my $at = time;
@@ -97,6 +101,87 @@ $r = read_ws();
 is($r->{status}, 200, 'the next read: 200');
 is(misses(), $misses, '... from the refreshed entry, no lookup of its own');
 
+# --- many workspaces' refreshes: one statement a worker -------------------
+
+# five workspaces read together in their entries' last second, the catalog
+# held: their refreshes wait as at most one statement in each of the two
+# workers, not one each
+my @five = map { $t->signup(prefix => "many$_") } 1 .. 5;
+sleep $TTL + 0.3;
+read_ws($_) for @five;                       # five lookups, put together
+$put = time;
+sleep $put + $TTL - 0.8 - time;
+$done = refreshes('done');
+
+$lock = $t->stack->dbh('kanban_catalog');
+$lock->begin_work;
+$lock->do('LOCK TABLE tenants IN ACCESS EXCLUSIVE MODE');
+
+my $took = 0;
+for (@five) {
+    $r = read_ws($_);
+    $took = $r->{took} if $r->{took} > $took;
+}
+cmp_ok($took, '<', 0.5, 'five workspaces read in their last second, at once');
+sleep 0.4;                                   # the batch's gathering, over
+
+my ($waiting) = $cat->selectrow_array(
+    q{SELECT count(*) FROM pg_stat_activity
+       WHERE datname = 'kanban_catalog' AND wait_event_type = 'Lock'
+         AND query LIKE '%FROM tenants%WHERE slug =%'});
+cmp_ok($waiting, '>=', 1, 'their refreshes wait for the catalog ...');
+cmp_ok($waiting, '<=', 2, "... as $waiting statement(s), one a worker at most");
+
+$lock->rollback;
+for (1 .. 30) { last if refreshes('done') >= $done + 5; sleep 0.1 }
+is(refreshes('done'), $done + 5, 'the lock gone, all five are put');
+
+# --- limits unchanged: the workspace's database is not asked --------------
+
+# the limits' table held in the workspace's database: a refresh whose
+# limits are the entry's sends nothing there (a copy would wait)
+my $tdb = $ws->dbh;
+fresh_entry($slug);
+$put = time;
+sleep $put + $TTL - 0.8 - time;
+$done = refreshes('done');
+$tdb->begin_work;
+$tdb->do('LOCK TABLE quota_limits IN SHARE MODE');
+
+is(read_ws()->{status}, 200, 'a read in the last second, the limits held');
+for (1 .. 20) { last if refreshes('done') > $done; sleep 0.1 }
+is(refreshes('done'), $done + 1, '... the entry is refreshed');
+sleep 0.3;
+my ($copying) = $cat->selectrow_array(
+    q{SELECT count(*) FROM pg_stat_activity
+       WHERE datname = ? AND query LIKE '%quota_limits_set%'
+         AND wait_event_type = 'Lock'}, undef, $t->db_name($slug));
+is($copying, 0, '... and its unchanged limits are not copied');
+$tdb->rollback;
+
+# --- a copy that fails forgets the entry ----------------------------------
+
+# a new limit whose copy fails (the function away for a moment): the
+# entry is forgotten, so that the next read looks it up and copies anew
+fresh_entry($slug);
+$put = time;
+$tdb->do('ALTER FUNCTION quota_limits_set(text, int, bigint, int) '
+         . 'RENAME TO quota_limits_set_away');
+$cat->do(q{UPDATE tenants SET max_users = 11 WHERE slug = ?}, undef, $slug);
+sleep $put + $TTL - 0.8 - time;
+$done = refreshes('done');
+$misses = misses();
+is(read_ws()->{status}, 200, 'a new limit, its copy failing: the read 200');
+for (1 .. 20) { last if refreshes('done') > $done; sleep 0.1 }
+sleep 0.3;
+$tdb->do('ALTER FUNCTION quota_limits_set_away(text, int, bigint, int) '
+         . 'RENAME TO quota_limits_set');
+is(read_ws()->{status}, 200, 'the next read: 200');
+is(misses(), $misses + 1, '... looked up by the request, the entry forgotten');
+is(max_users(), 11, '... which copied the new limit');
+$cat->do(q{UPDATE tenants SET max_users = NULL WHERE slug = ?}, undef,
+         $slug);
+
 # --- a suspension reaches requests within the ttl -------------------------
 
 $cat->do(q{UPDATE tenants SET status = 'suspended' WHERE slug = ?},
@@ -123,10 +208,6 @@ sleep $TTL + 0.5;
 is(read_ws()->{status}, 200, 'active again: 200');
 
 # --- a plan's limit reaches the workspace's database in the background ----
-
-sub max_users {
-    return $ws->dbh->selectrow_array('SELECT max_users FROM quota_limits');
-}
 
 # reads keep the entry in use; none of them looks it up itself
 fresh_entry($slug);

@@ -24,7 +24,7 @@ static void ngx_kanban_tenant_limits_synced(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static void ngx_kanban_tenant_limits_synced_background(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
-static void ngx_kanban_tenant_limits_failed(ngx_kanban_pg_query_t *q);
+static ngx_uint_t ngx_kanban_tenant_limits_failed(ngx_kanban_pg_query_t *q);
 static void ngx_kanban_tenant_limits_number(ngx_kanban_tenant_limits_t *l);
 
 
@@ -34,12 +34,12 @@ static ngx_kanban_pg_stmt_t  ngx_kanban_tenant_limits_set =
 
 
 /* The catalog's columns plan, max_users, max_storage_bytes, api_rate
- * from col on; copies in pool (a request's or a background refresh's),
- * the result goes after its handler. */
+ * of row from col on; copies in pool (a request's or a background
+ * refresh's), the result goes after its handler. */
 
 void
-ngx_kanban_tenant_limits_read(ngx_pool_t *pool, PGresult *res, int col,
-    ngx_kanban_tenant_limits_t *limits)
+ngx_kanban_tenant_limits_read(ngx_pool_t *pool, PGresult *res, int row,
+    int col, ngx_kanban_tenant_limits_t *limits)
 {
     ngx_str_t    v;
     ngx_uint_t   i;
@@ -50,14 +50,14 @@ ngx_kanban_tenant_limits_read(ngx_pool_t *pool, PGresult *res, int col,
     for (i = 0; i < 4; i++) {
         ngx_str_null(fields[i]);
 
-        if (PQntuples(res) < 1 || col + (int) i >= PQnfields(res)
-            || PQgetisnull(res, 0, col + i))
+        if (PQntuples(res) <= row || col + (int) i >= PQnfields(res)
+            || PQgetisnull(res, row, col + i))
         {
             continue;                                   /* NULL: none */
         }
 
-        v.data = (u_char *) PQgetvalue(res, 0, col + i);
-        v.len = PQgetlength(res, 0, col + i);
+        v.data = (u_char *) PQgetvalue(res, row, col + i);
+        v.len = PQgetlength(res, row, col + i);
 
         if (v.len == 0) {
             continue;
@@ -149,7 +149,7 @@ ngx_kanban_tenant_limits_synced(ngx_http_request_t *r,
 
     /* an older schema or a database away: the request goes on, and its
      * own statements say what is wrong */
-    ngx_kanban_tenant_limits_failed(q);
+    (void) ngx_kanban_tenant_limits_failed(q);
 
     lc->done(r);
 }
@@ -158,7 +158,8 @@ ngx_kanban_tenant_limits_synced(ngx_http_request_t *r,
 /* The same copy for a background refresh of the workspace's entry: no
  * request waits for it. The query is made in pool, which is the sync's
  * from NGX_OK on (destroyed when it is done); on NGX_ERROR the caller's
- * still. */
+ * still; t is in pool. A copy that fails forgets the entry: a refresh
+ * copies only limits that changed, so the next request's lookup must. */
 
 ngx_int_t
 ngx_kanban_tenant_limits_sync_background(ngx_pool_t *pool,
@@ -174,6 +175,8 @@ ngx_kanban_tenant_limits_sync_background(ngx_pool_t *pool,
         return NGX_ERROR;
     }
 
+    q->data = &t->slug;
+
     return ngx_kanban_pg_run(q, &ngx_kanban_tenant_limits_set,
                              ngx_kanban_tenant_limits_synced_background, 4,
                              &limits->plan, &limits->max_users,
@@ -185,24 +188,29 @@ static void
 ngx_kanban_tenant_limits_synced_background(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q)
 {
-    ngx_kanban_tenant_limits_failed(q);
+    if (ngx_kanban_tenant_limits_failed(q)) {
+        ngx_kanban_tenant_forget(q->data);
+    }
 
     ngx_destroy_pool(q->pool);
 }
 
 
-/* A read-only database (a move's window) keeps the limits copied before
- * it: not worth a word. */
+/* Whether the copy failed, said in the log. A read-only database (a
+ * move's window) keeps the limits copied before it: not worth a word,
+ * nor a failure (the move makes every node forget the workspace). */
 
-static void
+static ngx_uint_t
 ngx_kanban_tenant_limits_failed(ngx_kanban_pg_query_t *q)
 {
     if (q->error == NGX_KANBAN_PG_OK || ngx_kanban_pg_sqlstate(q, "25006")) {
-        return;
+        return 0;
     }
 
     ngx_log_error(NGX_LOG_WARN, q->log, 0,
                   "kanban: the plan's limits not copied to the workspace: %s",
                   q->result ? PQresultErrorMessage(q->result)
                             : "no connection");
+
+    return 1;
 }

@@ -24,6 +24,16 @@ ngx_kanban_pg_stmt_t  ngx_kanban_tenant_by_slug = ngx_kanban_pg_stmt(
     "  FROM tenants WHERE slug = $1 AND status <> 'provisioning'");
 
 
+/* many at once, for the background refreshes gathered in a worker
+ * (ngx_kanban_tenant_refresh.c): $1 a text[] of slugs; the same columns */
+ngx_kanban_pg_stmt_t  ngx_kanban_tenant_by_slugs = ngx_kanban_pg_stmt(
+    "tenant_by_slugs",
+    "SELECT id, slug, name, db_name, db_dsn, status,"
+    "       plan, max_users, max_storage_bytes, api_rate"
+    "  FROM tenants"
+    " WHERE slug = ANY($1::text[]) AND status <> 'provisioning'");
+
+
 /* The lookup's row (none: an unknown slug) into t and limits, copied in
  * pool, for the result is cleared after its handler; its status. t's
  * slug stays when there is no row. */
@@ -32,33 +42,43 @@ ngx_uint_t
 ngx_kanban_tenant_found(ngx_pool_t *pool, PGresult *res,
     ngx_kanban_tenant_t *t, ngx_kanban_tenant_limits_t *limits)
 {
+    if (PQntuples(res) != 1) {
+        return NGX_KANBAN_TENANT_UNKNOWN;
+    }
+
+    return ngx_kanban_tenant_found_row(pool, res, 0, t, limits);
+}
+
+
+/* The same from one row of a lookup of many. */
+
+ngx_uint_t
+ngx_kanban_tenant_found_row(ngx_pool_t *pool, PGresult *res, int row,
+    ngx_kanban_tenant_t *t, ngx_kanban_tenant_limits_t *limits)
+{
     ngx_str_t    v;
     ngx_uint_t   i;
     ngx_str_t   *fields[] = { &t->id, &t->slug, &t->name, &t->db_name,
                               &t->db_dsn };
 
-    if (PQntuples(res) != 1) {
-        return NGX_KANBAN_TENANT_UNKNOWN;
-    }
-
     for (i = 0; i < 5; i++) {
-        if (PQgetisnull(res, 0, i)) {
+        if (PQgetisnull(res, row, i)) {
             continue;
         }
 
-        v.data = (u_char *) PQgetvalue(res, 0, i);
-        v.len = PQgetlength(res, 0, i);
+        v.data = (u_char *) PQgetvalue(res, row, i);
+        v.len = PQgetlength(res, row, i);
 
         fields[i]->data = ngx_pstrdup(pool, &v);
         fields[i]->len = fields[i]->data ? v.len : 0;
     }
 
-    ngx_kanban_tenant_limits_read(pool, res, 6, limits);
+    ngx_kanban_tenant_limits_read(pool, res, row, 6, limits);
 
-    v.data = (u_char *) PQgetvalue(res, 0, 5);
-    v.len = PQgetlength(res, 0, 5);
+    v.data = (u_char *) PQgetvalue(res, row, 5);
+    v.len = PQgetlength(res, row, 5);
 
-    return ngx_kanban_tenant_status(PQgetisnull(res, 0, 5) ? NULL : &v);
+    return ngx_kanban_tenant_status(PQgetisnull(res, row, 5) ? NULL : &v);
 }
 
 

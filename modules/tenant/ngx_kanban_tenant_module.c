@@ -225,7 +225,8 @@ ngx_kanban_tenant_handler(ngx_http_request_t *r)
             /* near its end: looked up again behind this request's back */
             tmcf = ngx_http_get_module_main_conf(r,
                                                  ngx_http_kanban_tenant_module);
-            ngx_kanban_tenant_refresh(&slug, claim, tmcf->zone, tmcf->ttl);
+            ngx_kanban_tenant_refresh(&slug, claim, &ctx->limits,
+                                      tmcf->zone, tmcf->ttl);
         }
 
         ctx->resolved = 1;

@@ -41,9 +41,12 @@ typedef struct {
  * request's lookup and a background refresh both read it
  * (ngx_kanban_tenant_lookup.c) */
 extern ngx_kanban_pg_stmt_t  ngx_kanban_tenant_by_slug;
+extern ngx_kanban_pg_stmt_t  ngx_kanban_tenant_by_slugs;
 
 ngx_uint_t ngx_kanban_tenant_found(ngx_pool_t *pool, PGresult *res,
     ngx_kanban_tenant_t *t, ngx_kanban_tenant_limits_t *limits);
+ngx_uint_t ngx_kanban_tenant_found_row(ngx_pool_t *pool, PGresult *res,
+    int row, ngx_kanban_tenant_t *t, ngx_kanban_tenant_limits_t *limits);
 ngx_int_t ngx_kanban_tenant_cache_put(ngx_shm_zone_t *zone, ngx_msec_t ttl,
     ngx_kanban_tenant_t *t, ngx_kanban_tenant_limits_t *limits,
     ngx_uint_t status, ngx_msec_t claim);
@@ -51,7 +54,8 @@ ngx_int_t ngx_kanban_tenant_cache_put(ngx_shm_zone_t *zone, ngx_msec_t ttl,
 /* the entry of slug, claimed, looked up again in the background
  * (ngx_kanban_tenant_refresh.c) */
 void ngx_kanban_tenant_refresh(ngx_str_t *slug, ngx_msec_t claim,
-    ngx_shm_zone_t *zone, ngx_msec_t ttl);
+    ngx_kanban_tenant_limits_t *limits, ngx_shm_zone_t *zone,
+    ngx_msec_t ttl);
 
 void ngx_kanban_tenant_forget(ngx_str_t *slug);
 ngx_shm_zone_t *ngx_kanban_tenant_cache_zone(void);
@@ -59,7 +63,7 @@ ngx_uint_t ngx_kanban_tenant_grace_allows(ngx_http_request_t *r);
 
 ngx_kanban_tenant_limits_t *ngx_kanban_tenant_limits(ngx_http_request_t *r);
 void ngx_kanban_tenant_limits_read(ngx_pool_t *pool, PGresult *res,
-    int col, ngx_kanban_tenant_limits_t *limits);
+    int row, int col, ngx_kanban_tenant_limits_t *limits);
 void ngx_kanban_tenant_limits_cached(ngx_str_t *fields,
     ngx_kanban_tenant_limits_t *limits);
 ngx_int_t ngx_kanban_tenant_limits_sync(ngx_http_request_t *r,
