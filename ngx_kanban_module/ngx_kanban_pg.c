@@ -21,6 +21,7 @@ typedef struct {
     ngx_rbtree_t               tree;
     ngx_rbtree_node_t          sentinel;
     ngx_queue_t                lru;             /* idle, most recent first */
+    ngx_queue_t                hungry;          /* pools with waiters */
     ngx_uint_t                 total;
     ngx_uint_t                 idle;
     ngx_uint_t                 connecting;
@@ -37,7 +38,9 @@ struct ngx_kanban_pg_pool_s {
     ngx_queue_t                idle;
     ngx_queue_t                busy;            /* connected, not idle */
     ngx_queue_t                waiters;
+    ngx_queue_t                hunger;          /* in the worker's hungry */
     ngx_uint_t                 count;
+    unsigned                   hungry:1;
 };
 
 
@@ -493,6 +496,7 @@ ngx_kanban_pg_init_process(ngx_cycle_t *cycle)
 
     ngx_rbtree_init(&w->tree, &w->sentinel, ngx_kanban_pg_rbtree_insert);
     ngx_queue_init(&w->lru);
+    ngx_queue_init(&w->hungry);
 
     ngx_kanban_pg_worker = w;
 
@@ -581,6 +585,7 @@ ngx_kanban_pg_pool_get(ngx_kanban_pg_db_t *db)
     ngx_queue_init(&pool->idle);
     ngx_queue_init(&pool->busy);
     ngx_queue_init(&pool->waiters);
+    pool->hungry = 0;
 
     pool->node.key = hash;
     ngx_rbtree_insert(&ngx_kanban_pg_worker->tree, &pool->node);
@@ -798,6 +803,12 @@ ngx_kanban_pg_enqueue(ngx_kanban_pg_pool_t *pool, ngx_kanban_pg_query_t *q)
 
     ngx_queue_insert_tail(&pool->waiters, &q->waiting);
     q->queued = 1;
+
+    if (!pool->hungry) {
+        ngx_queue_insert_tail(&ngx_kanban_pg_worker->hungry, &pool->hunger);
+        pool->hungry = 1;
+    }
+
     ngx_kanban_pg_worker->waiting++;
     ngx_kanban_pg_worker->deferred += q->deferred;
 
@@ -810,6 +821,15 @@ ngx_kanban_pg_enqueue(ngx_kanban_pg_pool_t *pool, ngx_kanban_pg_query_t *q)
 static void
 ngx_kanban_pg_dequeue(ngx_kanban_pg_query_t *q)
 {
+    ngx_kanban_pg_pool_t  *pool;
+
+    if (q->waiting.next == q->waiting.prev) {
+        /* the last one: the link on both sides is its pool's queue */
+        pool = ngx_queue_data(q->waiting.next, ngx_kanban_pg_pool_t, waiters);
+        ngx_queue_remove(&pool->hunger);
+        pool->hungry = 0;
+    }
+
     ngx_queue_remove(&q->waiting);
     q->queued = 0;
     ngx_kanban_pg_worker->waiting--;
@@ -899,7 +919,7 @@ ngx_kanban_pg_dispatch(ngx_kanban_pg_pool_t *freed)
 static ngx_kanban_pg_pool_t *
 ngx_kanban_pg_dispatch_pool(ngx_kanban_pg_pool_t *freed, ngx_uint_t at_cap)
 {
-    ngx_rbtree_node_t       *node, *root, *sentinel;
+    ngx_queue_t             *qu;
     ngx_kanban_pg_pool_t    *pool, *more;
     ngx_kanban_main_conf_t  *kmcf;
     ngx_kanban_pg_worker_t  *w;
@@ -915,26 +935,19 @@ ngx_kanban_pg_dispatch_pool(ngx_kanban_pg_pool_t *freed, ngx_uint_t at_cap)
         return freed;
     }
 
-    root = w->tree.root;
-    sentinel = w->tree.sentinel;
-
-    if (root == sentinel) {
-        return NULL;
-    }
-
     more = NULL;
 
-    for (node = ngx_rbtree_min(root, sentinel);
-         node;
-         node = ngx_rbtree_next(&w->tree, node))
+    /* only the pools with waiters, in the order they began to wait: a
+     * worker may hold thousands of pools */
+    for (qu = ngx_queue_head(&w->hungry);
+         qu != ngx_queue_sentinel(&w->hungry);
+         qu = ngx_queue_next(qu))
     {
-        pool = (ngx_kanban_pg_pool_t *) node;
+        pool = ngx_queue_data(qu, ngx_kanban_pg_pool_t, hunger);
 
         /* with an idle connection, its waiters wait for an identical
          * read's answer (ngx_kanban_pg_asked), not for a connection */
-        if (ngx_queue_empty(&pool->waiters)
-            || !ngx_queue_empty(&pool->idle))
-        {
+        if (!ngx_queue_empty(&pool->idle)) {
             continue;
         }
 
