@@ -133,7 +133,6 @@ char *ngx_kanban_events_args(ngx_http_request_t *r,
 ngx_int_t ngx_kanban_events_subscribe(ngx_http_request_t *r,
     ngx_kanban_events_sub_t *sub, ngx_kanban_tenant_t *tenant,
     ngx_kanban_identity_t *id);
-ngx_int_t ngx_kanban_events_open(ngx_kanban_events_sub_t *sub);
 
 /* what a stream may read (ngx_kanban_events_access.c) */
 ngx_uint_t ngx_kanban_events_may_see(ngx_kanban_events_sub_t *sub,
@@ -149,7 +148,9 @@ void ngx_kanban_events_detach(void *data);
 void ngx_kanban_events_cleanup(void *data);
 void ngx_kanban_events_expired(ngx_event_t *ev);
 
-/* the stream on its own connection (ngx_kanban_events_conn.c) */
+/* the stream's head, and the stream on its own connection
+ * (ngx_kanban_events_conn.c) */
+ngx_int_t ngx_kanban_events_open(ngx_kanban_events_sub_t *sub);
 ngx_kanban_events_sub_t *ngx_kanban_events_take_over(
     ngx_kanban_events_sub_t *sub);
 ngx_int_t ngx_kanban_events_conn_output(ngx_kanban_sse_t *s);

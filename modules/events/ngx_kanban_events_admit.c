@@ -154,28 +154,6 @@ ngx_kanban_events_subscribe(ngx_http_request_t *r,
 }
 
 
-/* The stream knows where the log stands: its head, then how soon to
- * reconnect. Not before: a client that has the head may write at once
- * and expects to hear of it. NGX_OK, or NGX_ERROR when the stream has
- * ended. */
-ngx_int_t
-ngx_kanban_events_open(ngx_kanban_events_sub_t *sub)
-{
-    ngx_int_t            rc;
-    ngx_http_request_t  *r;
-
-    r = sub->sse.request;
-
-    rc = ngx_kanban_sse_header(r);
-    if (rc == NGX_ERROR || rc > NGX_OK) {
-        ngx_kanban_events_end(sub, 1);
-        return NGX_ERROR;
-    }
-
-    return ngx_kanban_sse_send(&sub->sse, &ngx_kanban_sse_retry);
-}
-
-
 /* ?project_id=, and where to resume: Last-Event-ID, else
  * ?last_event_id=. NULL, or what is wrong. */
 

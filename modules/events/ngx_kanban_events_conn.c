@@ -1,11 +1,13 @@
 
 /*
- * A stream on its own connection. Once a stream has started (its headers
- * sent, where the log stands known), the HTTP request has nothing more to
- * do: its pool (some 9 KB: the request, its headers, the token's claims)
- * is freed, and the stream lives on in the connection's pool, writing its
- * events with the connection's send_chain. A stream then costs its
- * connection and a few hundred bytes.
+ * A stream's start and its own connection. Its head goes once the stream
+ * knows where the log stands (a client that has it may write at once and
+ * must hear of that write). Once a stream has started, the HTTP request
+ * has nothing more to do: its pool (some 9 KB: the request, its headers,
+ * the token's claims) is freed, and the stream lives on in the
+ * connection's pool, writing its events with the connection's
+ * send_chain. A stream then costs its connection and a few hundred
+ * bytes.
  *
  * Only an HTTP/1.x response that is not chunked (chunked_transfer_encoding
  * off in the location, as the shipped configuration has it) whose head
@@ -25,6 +27,29 @@ static void ngx_kanban_events_conn_read(ngx_event_t *rev);
 static void ngx_kanban_events_conn_write(ngx_event_t *wev);
 static ngx_uint_t ngx_kanban_events_can_take_over(
     ngx_kanban_events_sub_t *sub);
+
+
+/* The stream knows where the log stands: its head, then how soon to
+ * reconnect. Not before: a client that has the head may write at once
+ * and expects to hear of it. NGX_OK, or NGX_ERROR when the stream has
+ * ended. */
+
+ngx_int_t
+ngx_kanban_events_open(ngx_kanban_events_sub_t *sub)
+{
+    ngx_int_t            rc;
+    ngx_http_request_t  *r;
+
+    r = sub->sse.request;
+
+    rc = ngx_kanban_sse_header(r);
+    if (rc == NGX_ERROR || rc > NGX_OK) {
+        ngx_kanban_events_end(sub, 1);
+        return NGX_ERROR;
+    }
+
+    return ngx_kanban_sse_send(&sub->sse, &ngx_kanban_sse_retry);
+}
 
 
 ngx_kanban_events_sub_t *

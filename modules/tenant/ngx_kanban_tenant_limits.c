@@ -22,9 +22,6 @@ typedef struct {
 
 static void ngx_kanban_tenant_limits_synced(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
-static void ngx_kanban_tenant_limits_synced_background(ngx_http_request_t *r,
-    ngx_kanban_pg_query_t *q);
-static ngx_uint_t ngx_kanban_tenant_limits_failed(ngx_kanban_pg_query_t *q);
 static void ngx_kanban_tenant_limits_number(ngx_kanban_tenant_limits_t *l);
 
 
@@ -156,14 +153,14 @@ ngx_kanban_tenant_limits_synced(ngx_http_request_t *r,
 
 
 /* The same copy for a background refresh of the workspace's entry: no
- * request waits for it. The query is made in pool, which is the sync's
- * from NGX_OK on (destroyed when it is done); on NGX_ERROR the caller's
- * still; t is in pool. A copy that fails forgets the entry: a refresh
- * copies only limits that changed, so the next request's lookup must. */
+ * request waits for it. The query is made in pool, which is done's from
+ * NGX_OK on (it destroys it; ngx_kanban_tenant_limits_failed() tells it
+ * whether the limits were copied); on NGX_ERROR the caller's still. */
 
 ngx_int_t
 ngx_kanban_tenant_limits_sync_background(ngx_pool_t *pool,
-    ngx_kanban_tenant_t *t, ngx_kanban_tenant_limits_t *limits)
+    ngx_kanban_tenant_t *t, ngx_kanban_tenant_limits_t *limits,
+    ngx_kanban_pg_handler_pt done, void *data)
 {
     ngx_kanban_pg_db_t      db;
     ngx_kanban_pg_query_t  *q;
@@ -175,24 +172,11 @@ ngx_kanban_tenant_limits_sync_background(ngx_pool_t *pool,
         return NGX_ERROR;
     }
 
-    q->data = &t->slug;
+    q->data = data;
 
-    return ngx_kanban_pg_run(q, &ngx_kanban_tenant_limits_set,
-                             ngx_kanban_tenant_limits_synced_background, 4,
+    return ngx_kanban_pg_run(q, &ngx_kanban_tenant_limits_set, done, 4,
                              &limits->plan, &limits->max_users,
                              &limits->max_storage_bytes, &limits->api_rate);
-}
-
-
-static void
-ngx_kanban_tenant_limits_synced_background(ngx_http_request_t *r,
-    ngx_kanban_pg_query_t *q)
-{
-    if (ngx_kanban_tenant_limits_failed(q)) {
-        ngx_kanban_tenant_forget(q->data);
-    }
-
-    ngx_destroy_pool(q->pool);
 }
 
 
@@ -200,7 +184,7 @@ ngx_kanban_tenant_limits_synced_background(ngx_http_request_t *r,
  * move's window) keeps the limits copied before it: not worth a word,
  * nor a failure (the move makes every node forget the workspace). */
 
-static ngx_uint_t
+ngx_uint_t
 ngx_kanban_tenant_limits_failed(ngx_kanban_pg_query_t *q)
 {
     if (q->error == NGX_KANBAN_PG_OK || ngx_kanban_pg_sqlstate(q, "25006")) {

@@ -70,7 +70,9 @@ ngx_int_t ngx_kanban_tenant_limits_sync(ngx_http_request_t *r,
     ngx_kanban_tenant_t *t, ngx_kanban_tenant_limits_t *limits,
     void (*done)(ngx_http_request_t *r));
 ngx_int_t ngx_kanban_tenant_limits_sync_background(ngx_pool_t *pool,
-    ngx_kanban_tenant_t *t, ngx_kanban_tenant_limits_t *limits);
+    ngx_kanban_tenant_t *t, ngx_kanban_tenant_limits_t *limits,
+    ngx_kanban_pg_handler_pt done, void *data);
+ngx_uint_t ngx_kanban_tenant_limits_failed(ngx_kanban_pg_query_t *q);
 
 ngx_int_t ngx_kanban_cors(ngx_http_request_t *r, ngx_kanban_ctx_t *ctx);
 char *ngx_kanban_cors_origin_check(ngx_str_t *value, char **message);

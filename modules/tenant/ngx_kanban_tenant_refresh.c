@@ -24,6 +24,7 @@
 
 /* SQL: ngx_kanban_tenant_by_slugs (ngx_kanban_tenant_lookup.c) */
 #include "ngx_kanban_pg.h"
+#include "ngx_kanban_cache.h"
 #include "ngx_kanban_tenant_module.h"
 
 
@@ -37,6 +38,13 @@ typedef struct {
     ngx_msec_t                  claim;
     ngx_kanban_tenant_limits_t  limits;       /* the entry's */
 } ngx_kanban_tenant_refresh_t;
+
+
+/* a copy of the limits under way: what to forget if it fails */
+typedef struct {
+    ngx_shm_zone_t             *zone;
+    ngx_str_t                   slug;
+} ngx_kanban_tenant_copying_t;
 
 
 /* the claims gathered, then looked up */
@@ -56,6 +64,8 @@ static void ngx_kanban_tenant_batch_found(ngx_http_request_t *r,
     ngx_kanban_pg_query_t *q);
 static void ngx_kanban_tenant_refresh_put(ngx_kanban_tenant_batch_t *b,
     ngx_kanban_tenant_refresh_t *rf, PGresult *res, int row);
+static void ngx_kanban_tenant_copied(ngx_http_request_t *r,
+    ngx_kanban_pg_query_t *q);
 static ngx_uint_t ngx_kanban_tenant_limits_same(
     ngx_kanban_tenant_limits_t *a, ngx_kanban_tenant_limits_t *b);
 static ngx_int_t ngx_kanban_tenant_copy(ngx_pool_t *pool, ngx_str_t *to,
@@ -315,10 +325,11 @@ static void
 ngx_kanban_tenant_refresh_put(ngx_kanban_tenant_batch_t *b,
     ngx_kanban_tenant_refresh_t *rf, PGresult *res, int row)
 {
-    ngx_uint_t                   status;
-    ngx_pool_t                  *pool;
-    ngx_kanban_tenant_t         *t;
-    ngx_kanban_tenant_limits_t  *limits;
+    ngx_uint_t                    status;
+    ngx_pool_t                   *pool;
+    ngx_kanban_tenant_t          *t;
+    ngx_kanban_tenant_limits_t   *limits;
+    ngx_kanban_tenant_copying_t  *cp;
 
     /* the copy, if any, outlives the batch: its own pool */
     pool = ngx_create_pool(1024, ngx_cycle->log);
@@ -329,8 +340,9 @@ ngx_kanban_tenant_refresh_put(ngx_kanban_tenant_batch_t *b,
 
     t = ngx_pcalloc(pool, sizeof(ngx_kanban_tenant_t));
     limits = ngx_pcalloc(pool, sizeof(ngx_kanban_tenant_limits_t));
+    cp = ngx_palloc(pool, sizeof(ngx_kanban_tenant_copying_t));
 
-    if (t == NULL || limits == NULL) {
+    if (t == NULL || limits == NULL || cp == NULL) {
         goto failed;
     }
 
@@ -362,15 +374,19 @@ ngx_kanban_tenant_refresh_put(ngx_kanban_tenant_batch_t *b,
         return;
     }
 
-    /* t, its slug too, is the row's, copied in pool: the copy forgets
-     * the entry by it if it fails */
-    if (ngx_kanban_tenant_limits_sync_background(pool, t, limits) == NGX_OK)
+    /* t, its slug too, is the row's, copied in pool */
+    cp->zone = b->zone;
+    cp->slug = t->slug;
+
+    if (ngx_kanban_tenant_limits_sync_background(pool, t, limits,
+                                                 ngx_kanban_tenant_copied, cp)
+        == NGX_OK)
     {
-        return;                 /* the pool is the sync's now */
+        return;                 /* the pool is the copy's now */
     }
 
     /* not copied: the next request's lookup does */
-    ngx_kanban_tenant_forget(&rf->slug);
+    ngx_kanban_cache_forget(b->zone, &rf->slug);
     ngx_destroy_pool(pool);
     return;
 
@@ -378,6 +394,22 @@ failed:
 
     ngx_kanban_metrics_tenant_refresh(NGX_KANBAN_REFRESH_FAILED);
     ngx_destroy_pool(pool);
+}
+
+
+/* A copy that failed forgets the entry: a refresh copies only limits that
+ * changed, so the next request's own lookup must copy them. */
+
+static void
+ngx_kanban_tenant_copied(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
+{
+    ngx_kanban_tenant_copying_t  *cp = q->data;
+
+    if (ngx_kanban_tenant_limits_failed(q)) {
+        ngx_kanban_cache_forget(cp->zone, &cp->slug);
+    }
+
+    ngx_destroy_pool(q->pool);
 }
 
 
