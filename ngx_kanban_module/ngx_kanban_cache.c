@@ -25,6 +25,7 @@ typedef struct {
     ngx_rbtree_t               tree;
     ngx_rbtree_node_t          sentinel;
     ngx_queue_t                lru;
+    ngx_uint_t                 forgets;        /* ever, of any key */
 } ngx_kanban_cache_sh_t;
 
 
@@ -39,7 +40,7 @@ static ngx_int_t ngx_kanban_cache_read(ngx_shm_zone_t *zone, ngx_str_t *key,
     ngx_msec_t *claim);
 static ngx_int_t ngx_kanban_cache_store(ngx_shm_zone_t *zone, ngx_str_t *key,
     ngx_msec_t ttl, ngx_kanban_cache_value_t *value, ngx_int_t keep,
-    int64_t n, ngx_msec_t claim);
+    int64_t n, ngx_msec_t claim, ngx_int_t since);
 static ngx_int_t ngx_kanban_cache_init_zone(ngx_shm_zone_t *zone, void *data);
 static ngx_kanban_cache_node_t *ngx_kanban_cache_lookup(
     ngx_kanban_cache_t *cache, ngx_str_t *key, uint32_t hash);
@@ -154,7 +155,7 @@ void
 ngx_kanban_cache_put(ngx_shm_zone_t *zone, ngx_str_t *key, ngx_msec_t ttl,
     ngx_kanban_cache_value_t *value)
 {
-    (void) ngx_kanban_cache_store(zone, key, ttl, value, -1, 0, 0);
+    (void) ngx_kanban_cache_store(zone, key, ttl, value, -1, 0, 0, -1);
 }
 
 
@@ -162,7 +163,8 @@ void
 ngx_kanban_cache_put_unless(ngx_shm_zone_t *zone, ngx_str_t *key,
     ngx_msec_t ttl, ngx_kanban_cache_value_t *value, ngx_uint_t i, int64_t n)
 {
-    (void) ngx_kanban_cache_store(zone, key, ttl, value, (ngx_int_t) i, n, 0);
+    (void) ngx_kanban_cache_store(zone, key, ttl, value, (ngx_int_t) i, n, 0,
+                                  -1);
 }
 
 
@@ -170,19 +172,49 @@ ngx_int_t
 ngx_kanban_cache_put_claimed(ngx_shm_zone_t *zone, ngx_str_t *key,
     ngx_msec_t ttl, ngx_kanban_cache_value_t *value, ngx_msec_t claim)
 {
-    return ngx_kanban_cache_store(zone, key, ttl, value, -1, 0, claim);
+    return ngx_kanban_cache_store(zone, key, ttl, value, -1, 0, claim, -1);
+}
+
+
+ngx_int_t
+ngx_kanban_cache_put_since(ngx_shm_zone_t *zone, ngx_str_t *key,
+    ngx_msec_t ttl, ngx_kanban_cache_value_t *value, ngx_uint_t forgets)
+{
+    return ngx_kanban_cache_store(zone, key, ttl, value, -1, 0, 0,
+                                  (ngx_int_t) forgets);
+}
+
+
+/* How many forgets the zone has had: read before a lookup, given to
+ * ngx_kanban_cache_put_since with its answer. */
+
+ngx_uint_t
+ngx_kanban_cache_forgets(ngx_shm_zone_t *zone)
+{
+    ngx_uint_t           n;
+    ngx_kanban_cache_t  *cache;
+
+    cache = zone->data;
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+    n = cache->sh->forgets;
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+
+    return n;
 }
 
 
 /* keep: the index of a number that, equal to n in a fresh entry, keeps
  * that entry; -1 for none. claim: put only over the entry that still
  * carries this claim (not one forgotten, put again or claimed anew since
- * the refresh began); 0 for any. NGX_OK when put. */
+ * the refresh began); 0 for any. since: put only if the zone has had
+ * exactly that many forgets (none while the answer was looked up); -1
+ * for any. NGX_OK when put. */
 
 static ngx_int_t
 ngx_kanban_cache_store(ngx_shm_zone_t *zone, ngx_str_t *key, ngx_msec_t ttl,
     ngx_kanban_cache_value_t *value, ngx_int_t keep, int64_t n,
-    ngx_msec_t claim)
+    ngx_msec_t claim, ngx_int_t since)
 {
     int64_t                   old;
     u_char                   *p;
@@ -217,6 +249,11 @@ ngx_kanban_cache_store(ngx_shm_zone_t *zone, ngx_str_t *key, ngx_msec_t ttl,
     hash = ngx_crc32_short(key->data, key->len);
 
     ngx_shmtx_lock(&cache->shpool->mutex);
+
+    if (since >= 0 && cache->sh->forgets != (ngx_uint_t) since) {
+        ngx_shmtx_unlock(&cache->shpool->mutex);
+        return NGX_DECLINED;
+    }
 
     node = ngx_kanban_cache_lookup(cache, key, hash);
 
@@ -301,6 +338,9 @@ ngx_kanban_cache_forget(ngx_shm_zone_t *zone, ngx_str_t *key)
     cache = zone->data;
 
     ngx_shmtx_lock(&cache->shpool->mutex);
+
+    /* a lookup under way puts no answer older than this forget */
+    cache->sh->forgets++;
 
     node = ngx_kanban_cache_lookup(cache, key,
                                    ngx_crc32_short(key->data, key->len));
@@ -438,6 +478,7 @@ ngx_kanban_cache_init_zone(ngx_shm_zone_t *zone, void *data)
         ngx_rbtree_init(&cache->sh->tree, &cache->sh->sentinel,
                         ngx_kanban_cache_rbtree_insert);
         ngx_queue_init(&cache->sh->lru);
+        cache->sh->forgets = 0;
     }
 
     return NGX_OK;

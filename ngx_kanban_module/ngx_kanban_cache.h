@@ -55,6 +55,13 @@ void ngx_kanban_cache_put_unless(ngx_shm_zone_t *zone, ngx_str_t *key,
  * forget since, or a request's own lookup, wins); NGX_OK when put */
 ngx_int_t ngx_kanban_cache_put_claimed(ngx_shm_zone_t *zone, ngx_str_t *key,
     ngx_msec_t ttl, ngx_kanban_cache_value_t *value, ngx_msec_t claim);
+/* a lookup's answer: put only if no key was forgotten since
+ * ngx_kanban_cache_forgets() was read before the lookup (a move or a
+ * sign-up forgot it meanwhile: the answer may predate it); NGX_OK when
+ * put */
+ngx_int_t ngx_kanban_cache_put_since(ngx_shm_zone_t *zone, ngx_str_t *key,
+    ngx_msec_t ttl, ngx_kanban_cache_value_t *value, ngx_uint_t forgets);
+ngx_uint_t ngx_kanban_cache_forgets(ngx_shm_zone_t *zone);
 void ngx_kanban_cache_forget(ngx_shm_zone_t *zone, ngx_str_t *key);
 
 

@@ -13,6 +13,7 @@ use warnings;
 
 use Test::More;
 use Time::HiRes qw(sleep time);
+use IO::Socket::UNIX;
 use Kanban::Test qw(problem_is);
 
 my $TTL = 4;                    # refreshed in its last second
@@ -231,6 +232,41 @@ is(misses(), $misses, '... copied by the background refresh, no request\'s');
 
 $cat->do(q{UPDATE tenants SET max_users = NULL WHERE slug = ?}, undef,
          $slug);
+
+# --- a forget while a request's lookup is out ----------------------------
+
+# a read's own lookup held by a lock on the catalog; meanwhile the
+# workspace changes (kanbanctl publishes the slug, as a move does, and
+# every node forgets it): the lookup's answer may predate the change, and
+# is not kept. The next read looks the workspace up again.
+sub publish {
+    my ($channel) = @_;
+    my $s = IO::Socket::UNIX->new(Peer => $t->stack->run . '/redis.sock')
+        or die "redis: $!";
+    print $s sprintf("*3\r\n\$7\r\nPUBLISH\r\n\$%d\r\n%s\r\n\$1\r\n1\r\n",
+                     length $channel, $channel);
+    my $answer = <$s>;
+    return $answer;
+}
+
+sleep $TTL + 0.3;                            # the entry gone
+$misses = misses();
+$lock = $t->stack->dbh('kanban_catalog');
+$lock->begin_work;
+$lock->do('LOCK TABLE tenants IN ACCESS EXCLUSIVE MODE');
+my $held = $t->send_req(GET => '/api/v1/workspace', host => $slug);
+Kanban::Test::wait_until([$held], sub { 0 }, 0.5);
+is(misses(), $misses + 1, 'a read looks the workspace up, held by the lock');
+like(publish("kanban:tenant:$slug"), qr/^:\d+/,
+     'meanwhile the workspace is published as changed');
+sleep 0.3;
+$lock->rollback;
+Kanban::Test::wait_all([$held], 10);
+is($held->response->{status}, 200, 'the lock gone, the held read: 200');
+is(read_ws()->{status}, 200, 'the next read: 200');
+is(misses(), $misses + 2,
+   '... looked up again: the held lookup\'s answer, older than the '
+   . 'change, was not kept');
 
 # --- an idle workspace is not refreshed ----------------------------------
 

@@ -114,13 +114,14 @@ ngx_kanban_tenant_status(ngx_str_t *status)
 
 
 /* A lookup's answer, for the ttl; claim: a background refresh's (its
- * answer is put only over the entry it claimed), 0 for a request's.
- * NGX_OK when put. */
+ * answer is put only over the entry it claimed), 0 for a request's, put
+ * only if the zone had no forget since forgets was read (a move's, during
+ * the lookup, may be newer than its answer). NGX_OK when put. */
 
 ngx_int_t
 ngx_kanban_tenant_cache_put(ngx_shm_zone_t *zone, ngx_msec_t ttl,
     ngx_kanban_tenant_t *t, ngx_kanban_tenant_limits_t *limits,
-    ngx_uint_t status, ngx_msec_t claim)
+    ngx_uint_t status, ngx_msec_t claim, ngx_uint_t forgets)
 {
     ngx_kanban_cache_value_t  v;
 
@@ -140,7 +141,5 @@ ngx_kanban_tenant_cache_put(ngx_shm_zone_t *zone, ngx_msec_t ttl,
         return ngx_kanban_cache_put_claimed(zone, &t->slug, ttl, &v, claim);
     }
 
-    ngx_kanban_cache_put(zone, &t->slug, ttl, &v);
-
-    return NGX_OK;
+    return ngx_kanban_cache_put_since(zone, &t->slug, ttl, &v, forgets);
 }

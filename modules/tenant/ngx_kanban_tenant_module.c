@@ -52,6 +52,7 @@ typedef struct {
     ngx_uint_t                 status;
     ngx_uint_t                 resolved;
     ngx_uint_t                 unavailable;
+    ngx_uint_t                 forgets;       /* the cache's, at lookup */
 } ngx_kanban_tenant_ctx_t;
 
 
@@ -235,6 +236,9 @@ ngx_kanban_tenant_handler(ngx_http_request_t *r)
 
     ngx_kanban_metrics_tenant_lookup(0);
 
+    tmcf = ngx_http_get_module_main_conf(r, ngx_http_kanban_tenant_module);
+    ctx->forgets = ngx_kanban_cache_forgets(tmcf->zone);
+
     ctx->tenant.slug.data = ngx_pstrdup(r->pool, &slug);
     if (ctx->tenant.slug.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -325,7 +329,8 @@ ngx_kanban_tenant_resolved(ngx_http_request_t *r, ngx_kanban_pg_query_t *q)
                                           &ctx->limits);
 
     (void) ngx_kanban_tenant_cache_put(tmcf->zone, tmcf->ttl, &ctx->tenant,
-                                       &ctx->limits, ctx->status, 0);
+                                       &ctx->limits, ctx->status, 0,
+                                       ctx->forgets);
 
     if (ctx->status == NGX_KANBAN_TENANT_ACTIVE
         && ngx_kanban_tenant_limits_sync(r, &ctx->tenant, &ctx->limits,

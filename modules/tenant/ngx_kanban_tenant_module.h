@@ -49,7 +49,7 @@ ngx_uint_t ngx_kanban_tenant_found_row(ngx_pool_t *pool, PGresult *res,
     int row, ngx_kanban_tenant_t *t, ngx_kanban_tenant_limits_t *limits);
 ngx_int_t ngx_kanban_tenant_cache_put(ngx_shm_zone_t *zone, ngx_msec_t ttl,
     ngx_kanban_tenant_t *t, ngx_kanban_tenant_limits_t *limits,
-    ngx_uint_t status, ngx_msec_t claim);
+    ngx_uint_t status, ngx_msec_t claim, ngx_uint_t forgets);
 
 /* the entry of slug, claimed, looked up again in the background
  * (ngx_kanban_tenant_refresh.c) */

@@ -354,7 +354,7 @@ ngx_kanban_tenant_refresh_put(ngx_kanban_tenant_batch_t *b,
     }
 
     if (ngx_kanban_tenant_cache_put(b->zone, b->ttl, t, limits, status,
-                                    rf->claim)
+                                    rf->claim, 0)
         != NGX_OK)
     {
         /* forgotten meanwhile, or a request's lookup put a newer answer:
