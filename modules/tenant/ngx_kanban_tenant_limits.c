@@ -3,11 +3,12 @@
  * The limits of a workspace's plan (max_users, max_storage_bytes,
  * api_rate), as the catalog's lookup of the workspace brings them: kept
  * in the tenant cache beside the rest, and copied into the workspace's
- * own database on every fresh lookup (a request's, or the background
- * refresh of an entry in use: once per cache ttl or sooner; at once
- * after an operator's change made every node forget the workspace), so
- * that the triggers of sql/tenant/047_quotas.sql hold every write to
- * them, inside the write's own transaction.
+ * own database by every request's own lookup (at once after an
+ * operator's change made every node forget the workspace) and by the
+ * background refresh of an entry in use when they changed (within a ttl
+ * of a change nobody was told of), so that the triggers of
+ * sql/tenant/047_quotas.sql hold every write to them, inside the write's
+ * own transaction.
  */
 
 /* SQL: sql/tenant/047_quotas.sql */
